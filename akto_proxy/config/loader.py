@@ -1,0 +1,588 @@
+"""
+Load and validate the YAML configuration file into L{Config}.
+
+Every error is a L{ConfigError} naming the file, line and dotted key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Optional
+from urllib.parse import urlsplit
+
+import re2
+import yaml
+
+from akto_proxy.config.model import (
+    ACTIONS,
+    CHECKS,
+    MODES,
+    SENSITIVITIES,
+    AccessControl,
+    AdminConfig,
+    Alert,
+    ApiKey,
+    AuditConfig,
+    CacheConfig,
+    Channels,
+    CheckSettings,
+    Config,
+    ContentRule,
+    CustomRule,
+    Exclusion,
+    Guardrail,
+    Limits,
+    Listener,
+    MetricsConfig,
+    PiiRule,
+    RateRule,
+    RedisConfig,
+    Role,
+    ServerTLS,
+    ThreatDetection,
+    TLSConfig,
+    UpstreamPolicy,
+    UpstreamTLS,
+)
+from akto_proxy.config.reader import ConfigError, Reader
+
+DEFAULT_PATH = "/etc/akto-proxy/akto-proxy.yaml"
+
+TOP_LEVEL = (
+    "listen",
+    "public_url",
+    "admin",
+    "tls",
+    "access_control",
+    "upstreams",
+    "threat_detection",
+    "guardrails",
+    "audit",
+    "alerts",
+    "channels",
+    "cache",
+    "redis",
+    "limits",
+    "metrics",
+)
+
+SEVERITIES = ("low", "medium", "high", "critical")
+PII_ENTITIES = ("email", "phone", "credit_card", "ssn", "iban", "ip_address")
+ALERT_TYPES = (
+    "threat_detected",
+    "request_blocked",
+    "rate_limit_exceeded",
+    "upstream_error",
+    "tool_definition_changed",
+    "config_reloaded",
+)
+CHANNEL_NAMES = ("email", "slack", "webhook", "log")
+
+
+def loadConfig(path: str) -> Config:
+    """
+    Read, parse and validate C{path}.
+
+    @raise ConfigError: for a missing, unreadable or invalid file.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ConfigError(path, None, "", f"cannot read file: {e.strerror}") from None
+    return parseConfig(data, path)
+
+
+def parseConfig(data: bytes | str, filename: str = "<config>") -> Config:
+    try:
+        node = yaml.compose(data, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(filename, line, "", f"YAML syntax error: {e.problem}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(filename, None, "", f"YAML error: {e}") from None
+    if node is None:
+        raise ConfigError(filename, 1, "", "the file is empty")
+    root = Reader(filename, node, "")
+    try:
+        return _config(root, filename)
+    except ConfigError:
+        raise
+    except RecursionError:
+        raise ConfigError(filename, None, "", "document nested too deeply") from None
+
+
+def _regex(r: Reader) -> str:
+    pattern = r.string()
+    try:
+        re2.compile(pattern)
+    except Exception as e:  # re2.error
+        r.fail(f"invalid pattern (RE2 syntax: no lookaround or backreferences): {e}")
+    return pattern
+
+
+def _listener(r: Reader) -> Listener:
+    if isinstance(r.node, yaml.MappingNode):
+        m = r.mapping(("endpoint", "tls"), required=("endpoint",))
+        ep = m["endpoint"].string()
+        tls = m["tls"].boolean() if "tls" in m else False
+        where = m["endpoint"]
+    else:
+        ep = r.string()
+        tls = False
+        where = r
+    kind = ep.split(":", 1)[0]
+    if kind not in ("tcp", "unix", "systemd", "tcp6"):
+        if kind == "ssl":
+            where.fail(
+                "use {endpoint: 'tcp:PORT', tls: true} with tls.server set: "
+                "ssl: endpoints allow TLS below 1.3"
+            )
+        where.fail(f"unsupported endpoint type {kind!r} (tcp, tcp6, unix, systemd)")
+    return Listener(endpoint=ep, tls=tls)
+
+
+def _listeners(r: Reader) -> tuple[Listener, ...]:
+    if isinstance(r.node, yaml.ScalarNode) and not r.isNull():
+        return (_listener(r),)
+    items = tuple(_listener(x) for x in r.sequence())
+    return items
+
+
+def _tls(r: Reader) -> TLSConfig:
+    m = r.mapping(("server", "upstream"))
+    server = ServerTLS()
+    upstream = UpstreamTLS()
+    if "server" in m:
+        s = m["server"].mapping(("certificate", "private_key", "min_version"))
+        server = ServerTLS(
+            certificate=_path(s["certificate"]) if "certificate" in s else None,
+            private_key=_path(s["private_key"]) if "private_key" in s else None,
+            min_version=s["min_version"].choice(("1.2", "1.3")) if "min_version" in s else "1.3",
+        )
+        if (server.certificate is None) != (server.private_key is None):
+            m["server"].fail("certificate and private_key go together")
+    if "upstream" in m:
+        u = m["upstream"].mapping(("ca_bundle", "min_version", "verify"))
+        upstream = UpstreamTLS(
+            ca_bundle=_path(u["ca_bundle"]) if "ca_bundle" in u else None,
+            min_version=u["min_version"].choice(("1.2", "1.3")) if "min_version" in u else "1.3",
+            verify=u["verify"].boolean() if "verify" in u else True,
+        )
+    return TLSConfig(server=server, upstream=upstream)
+
+
+def _path(r: Reader) -> str:
+    p = r.string()
+    if not os.path.isfile(p):
+        r.fail(f"no such file {p!r}")
+    return p
+
+
+def _access(r: Reader, warnings: list[str]) -> AccessControl:
+    m = r.mapping(
+        (
+            "api_keys",
+            "roles",
+            "ip_allowlist",
+            "trusted_proxies",
+            "session_timeout",
+            "header",
+            "query_parameter",
+        )
+    )
+    roles: list[Role] = []
+    if "roles" in m:
+        for name, rr in m["roles"].mappingOf():
+            rm = rr.mapping(("allow", "deny", "upstreams", "admin"))
+            roles.append(
+                Role(
+                    name=name,
+                    allow=_operations(rm["allow"]) if "allow" in rm else (),
+                    deny=_operations(rm["deny"]) if "deny" in rm else (),
+                    upstreams=rm["upstreams"].strings() if "upstreams" in rm else ("*",),
+                    admin=rm["admin"].boolean() if "admin" in rm else False,
+                )
+            )
+    roleNames = {x.name for x in roles}
+    keys: list[ApiKey] = []
+    names: set[str] = set()
+    if "api_keys" in m:
+        for kr in m["api_keys"].sequence():
+            km = kr.mapping(("name", "key_sha256", "key", "roles"), required=("name",))
+            name = km["name"].string()
+            if name in names:
+                km["name"].fail(f"duplicate key name {name!r}")
+            names.add(name)
+            digest = None
+            plain = None
+            if "key_sha256" in km and "key" in km:
+                kr.fail("give key_sha256 or key, not both")
+            if "key_sha256" in km:
+                hexdigest = km["key_sha256"].string().strip().lower()
+                try:
+                    digest = bytes.fromhex(hexdigest)
+                except ValueError:
+                    digest = b""
+                if len(digest) != 32:
+                    km["key_sha256"].fail("expected 64 hex digits (sha-256 of the key)")
+            elif "key" in km:
+                plain = km["key"].string().encode("utf-8")
+                if len(plain) < 16:
+                    km["key"].fail("keys must be at least 16 characters")
+                warnings.append(
+                    f"{km['key'].filename}:{km['key'].line}: {km['key'].key}: plain API key "
+                    f"in configuration (development only; store key_sha256 instead)"
+                )
+            else:
+                kr.fail("each key needs key_sha256 (or key, for development)")
+            keyRoles = km["roles"].strings() if "roles" in km else ()
+            for i, role in enumerate(keyRoles):
+                if role not in roleNames:
+                    km["roles"].sequence()[i].fail(f"unknown role {role!r}")
+            keys.append(ApiKey(name=name, key_sha256=digest, key_plain=plain, roles=keyRoles))
+    header = m["header"].string() if "header" in m else "X-Akto-Api-Key"
+    return AccessControl(
+        api_keys=tuple(keys),
+        roles=tuple(roles),
+        ip_allowlist=m["ip_allowlist"].networks() if "ip_allowlist" in m else (),
+        trusted_proxies=m["trusted_proxies"].networks() if "trusted_proxies" in m else (),
+        session_timeout=m["session_timeout"].duration() if "session_timeout" in m else 1800.0,
+        header=header,
+        query_parameter=m["query_parameter"].string() if "query_parameter" in m else "akto_api_key",
+    )
+
+
+def _operations(r: Reader) -> tuple[str, ...]:
+    out = []
+    for item in r.sequence():
+        op = item.string()
+        method, _, target = op.partition(":")
+        if not method:
+            item.fail("an operation needs a method glob")
+        if target and method not in ("tools/call", "resources/read", "prompts/get"):
+            item.fail(
+                "only tools/call:TOOL, resources/read:URI and prompts/get:NAME take a target"
+            )
+        out.append(op)
+    return tuple(out)
+
+
+def _upstreams(r: Reader) -> UpstreamPolicy:
+    m = r.mapping(
+        (
+            "allow",
+            "allow_private",
+            "connect_timeout",
+            "read_timeout",
+            "idle_timeout",
+            "max_idle_per_host",
+            "pool_idle_timeout",
+            "x_forwarded",
+            "sse_keepalive",
+        )
+    )
+    d = UpstreamPolicy()
+    return UpstreamPolicy(
+        allow=tuple(h.lower() for h in m["allow"].strings()) if "allow" in m else (),
+        allow_private=m["allow_private"].networks() if "allow_private" in m else (),
+        connect_timeout=m["connect_timeout"].duration() if "connect_timeout" in m else d.connect_timeout,
+        read_timeout=m["read_timeout"].duration() if "read_timeout" in m else d.read_timeout,
+        idle_timeout=m["idle_timeout"].duration() if "idle_timeout" in m else d.idle_timeout,
+        max_idle_per_host=m["max_idle_per_host"].integer(0, 1024)
+        if "max_idle_per_host" in m
+        else d.max_idle_per_host,
+        pool_idle_timeout=m["pool_idle_timeout"].duration()
+        if "pool_idle_timeout" in m
+        else d.pool_idle_timeout,
+        x_forwarded=m["x_forwarded"].boolean() if "x_forwarded" in m else True,
+        sse_keepalive=m["sse_keepalive"].duration() if "sse_keepalive" in m else d.sse_keepalive,
+    )
+
+
+def _threats(r: Reader) -> ThreatDetection:
+    m = r.mapping(
+        (
+            "mode",
+            "sensitivity",
+            "enabled_checks",
+            "custom_rules",
+            "exclusions",
+            "checks",
+            "inspection_timeout",
+        )
+    )
+    rules = []
+    if "custom_rules" in m:
+        for i, cr in enumerate(m["custom_rules"].sequence()):
+            cm = cr.mapping(("name", "pattern", "action", "severity"), required=("pattern",))
+            rules.append(
+                CustomRule(
+                    name=cm["name"].string() if "name" in cm else f"custom_rule_{i + 1}",
+                    pattern=_regex(cm["pattern"]),
+                    action=cm["action"].choice(ACTIONS) if "action" in cm else "block",
+                    severity=cm["severity"].choice(SEVERITIES) if "severity" in cm else "high",
+                )
+            )
+    exclusions = []
+    if "exclusions" in m:
+        for er in m["exclusions"].sequence():
+            em = er.mapping(("upstream", "path", "tool", "argument", "checks"))
+            exclusions.append(
+                Exclusion(
+                    upstream=em["upstream"].string().lower() if "upstream" in em else "*",
+                    path=em["path"].string() if "path" in em else "*",
+                    tool=em["tool"].string() if "tool" in em else None,
+                    argument=em["argument"].string() if "argument" in em else None,
+                    checks=em["checks"].choices(CHECKS + ("custom_rules",)) if "checks" in em else (),
+                )
+            )
+    settings = []
+    if "checks" in m:
+        for name, sr in m["checks"].mappingOf():
+            if name not in CHECKS + ("custom_rules",):
+                sr.fail(f"unknown check (one of {', '.join(CHECKS + ('custom_rules',))})")
+            sm = sr.mapping(("mode", "action", "on_error"))
+            settings.append(
+                (
+                    name,
+                    CheckSettings(
+                        mode=sm["mode"].choice(MODES) if "mode" in sm else None,
+                        action=sm["action"].choice(ACTIONS) if "action" in sm else "block",
+                        on_error=sm["on_error"].choice(("block", "pass")) if "on_error" in sm else "block",
+                    ),
+                )
+            )
+    return ThreatDetection(
+        mode=m["mode"].choice(MODES) if "mode" in m else "enforce",
+        sensitivity=m["sensitivity"].choice(SENSITIVITIES) if "sensitivity" in m else "medium",
+        enabled_checks=m["enabled_checks"].choices(CHECKS) if "enabled_checks" in m else (),
+        custom_rules=tuple(rules),
+        exclusions=tuple(exclusions),
+        checks=tuple(settings),
+        inspection_timeout=m["inspection_timeout"].duration() if "inspection_timeout" in m else 2.0,
+    )
+
+
+def _guardrails(r: Reader) -> tuple[Guardrail, ...]:
+    out = []
+    names: set[str] = set()
+    for gr in r.sequence():
+        gm = gr.mapping(("name", "type", "rules", "mode", "upstreams"), required=("name", "type"))
+        name = gm["name"].string()
+        if name in names:
+            gm["name"].fail(f"duplicate guardrail name {name!r}")
+        names.add(name)
+        kind = gm["type"].choice(("content_filter", "rate_limit", "pii"))
+        content: list[ContentRule] = []
+        rates: list[RateRule] = []
+        pii: list[PiiRule] = []
+        for rr in gm["rules"].sequence() if "rules" in gm else []:
+            if kind == "content_filter":
+                rm = rr.mapping(("pattern", "action", "name"), required=("pattern",))
+                content.append(
+                    ContentRule(
+                        pattern=_regex(rm["pattern"]),
+                        action=rm["action"].choice(ACTIONS) if "action" in rm else "block",
+                        name=rm["name"].string() if "name" in rm else None,
+                    )
+                )
+            elif kind == "rate_limit":
+                rm = rr.mapping(("requests_per_minute", "per_client", "burst"), required=("requests_per_minute",))
+                rates.append(
+                    RateRule(
+                        requests_per_minute=rm["requests_per_minute"].integer(1),
+                        per_client=rm["per_client"].boolean() if "per_client" in rm else False,
+                        burst=rm["burst"].integer(0) if "burst" in rm else 0,
+                    )
+                )
+            else:
+                rm = rr.mapping(("entity", "action"), required=("entity",))
+                pii.append(
+                    PiiRule(
+                        entity=rm["entity"].choice(PII_ENTITIES),
+                        action=rm["action"].choice(ACTIONS) if "action" in rm else "redact",
+                    )
+                )
+        if "rules" not in gm or not (content or rates or pii):
+            gr.fail("a guardrail needs at least one rule")
+        out.append(
+            Guardrail(
+                name=name,
+                type=kind,
+                mode=gm["mode"].choice(MODES) if "mode" in gm else None,
+                content_rules=tuple(content),
+                rate_rules=tuple(rates),
+                pii_rules=tuple(pii),
+                upstreams=gm["upstreams"].strings() if "upstreams" in gm else ("*",),
+            )
+        )
+    return tuple(out)
+
+
+def _audit(r: Reader) -> AuditConfig:
+    m = r.mapping(("destination", "max_file_size", "keep_files", "capture_bodies", "recent_events"))
+    d = AuditConfig()
+    return AuditConfig(
+        destination=m["destination"].string() if "destination" in m else d.destination,
+        max_file_size=m["max_file_size"].size() if "max_file_size" in m else d.max_file_size,
+        keep_files=m["keep_files"].integer(0, 1000) if "keep_files" in m else d.keep_files,
+        capture_bodies=m["capture_bodies"].boolean() if "capture_bodies" in m else False,
+        recent_events=m["recent_events"].integer(0, 10_000_000) if "recent_events" in m else d.recent_events,
+    )
+
+
+def _alerts(r: Reader) -> tuple[Alert, ...]:
+    out = []
+    for ar in r.sequence():
+        am = ar.mapping(("type", "severity", "threshold", "channels", "window"), required=("type", "channels"))
+        out.append(
+            Alert(
+                type=am["type"].choice(ALERT_TYPES),
+                channels=am["channels"].choices(CHANNEL_NAMES),
+                severity=am["severity"].choice(SEVERITIES) if "severity" in am else None,
+                threshold=am["threshold"].integer(1) if "threshold" in am else None,
+                window=am["window"].duration() if "window" in am else 60.0,
+            )
+        )
+    return tuple(out)
+
+
+def _channels(r: Reader) -> Channels:
+    m = r.mapping(("email", "slack", "webhook"))
+    kw: dict[str, object] = {}
+    if "email" in m:
+        em = m["email"].mapping(("smtp_host", "smtp_port", "from", "to"), required=("smtp_host", "to"))
+        kw["email_smtp_host"] = em["smtp_host"].string()
+        kw["email_smtp_port"] = em["smtp_port"].integer(1, 65535) if "smtp_port" in em else 25
+        kw["email_from"] = em["from"].string() if "from" in em else "akto-proxy@localhost"
+        kw["email_to"] = em["to"].strings() if isinstance(em["to"].node, yaml.SequenceNode) else (em["to"].string(),)
+    if "slack" in m:
+        sm = m["slack"].mapping(("webhook_url",), required=("webhook_url",))
+        kw["slack_webhook_url"] = _url(sm["webhook_url"])
+    if "webhook" in m:
+        wm = m["webhook"].mapping(("url",), required=("url",))
+        kw["webhook_url"] = _url(wm["url"])
+    return Channels(**kw)  # type: ignore[arg-type]
+
+
+def _url(r: Reader) -> str:
+    u = r.string()
+    parts = urlsplit(u)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        r.fail(f"expected an http(s) URL, not {u!r}")
+    return u
+
+
+def _limits(r: Reader) -> Limits:
+    m = r.mapping(
+        (
+            "max_request_body",
+            "max_inspected_response",
+            "oversize",
+            "max_ws_message",
+            "max_header_bytes",
+            "max_headers",
+            "client_header_timeout",
+            "client_body_timeout",
+            "max_decompression_ratio",
+        )
+    )
+    d = Limits()
+    return Limits(
+        max_request_body=m["max_request_body"].size() if "max_request_body" in m else d.max_request_body,
+        max_inspected_response=m["max_inspected_response"].size()
+        if "max_inspected_response" in m
+        else d.max_inspected_response,
+        oversize=m["oversize"].choice(("block", "pass")) if "oversize" in m else d.oversize,
+        max_ws_message=m["max_ws_message"].size() if "max_ws_message" in m else d.max_ws_message,
+        max_header_bytes=m["max_header_bytes"].size() if "max_header_bytes" in m else d.max_header_bytes,
+        max_headers=m["max_headers"].integer(8, 10000) if "max_headers" in m else d.max_headers,
+        client_header_timeout=m["client_header_timeout"].duration()
+        if "client_header_timeout" in m
+        else d.client_header_timeout,
+        client_body_timeout=m["client_body_timeout"].duration()
+        if "client_body_timeout" in m
+        else d.client_body_timeout,
+        max_decompression_ratio=m["max_decompression_ratio"].integer(1)
+        if "max_decompression_ratio" in m
+        else d.max_decompression_ratio,
+    )
+
+
+def _config(root: Reader, filename: str) -> Config:
+    m = root.mapping(TOP_LEVEL, required=("listen",))
+    warnings: list[str] = []
+    listen = _listeners(m["listen"])
+    if not listen:
+        m["listen"].fail("at least one endpoint is needed")
+    public_url: Optional[str] = None
+    if "public_url" in m and not m["public_url"].isNull():
+        public_url = _url(m["public_url"]).rstrip("/")
+        if urlsplit(public_url).path not in ("", "/"):
+            m["public_url"].fail("give only scheme://host[:port], no path")
+    admin = None
+    if "admin" in m:
+        am = m["admin"].mapping(("listen",))
+        admin = AdminConfig(listen=_listeners(am["listen"]) if "listen" in am else ())
+    tls = _tls(m["tls"]) if "tls" in m else TLSConfig()
+    for i, lst in enumerate(listen + (admin.listen if admin else ())):
+        if lst.tls and tls.server.certificate is None:
+            m["listen"].fail("a tls: true listener needs tls.server.certificate and private_key")
+    access = _access(m["access_control"], warnings) if "access_control" in m else AccessControl()
+    redis = RedisConfig()
+    if "redis" in m:
+        rm = m["redis"].mapping(("url", "on_error", "key_prefix"))
+        url = None
+        if "url" in rm:
+            url = rm["url"].string()
+            if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+                rm["url"].fail("expected redis://host:port[/db]")
+        redis = RedisConfig(
+            url=url,
+            on_error=rm["on_error"].choice(("open", "closed")) if "on_error" in rm else "open",
+            key_prefix=rm["key_prefix"].string() if "key_prefix" in rm else "akto:",
+        )
+    cache = CacheConfig()
+    if "cache" in m:
+        cm = m["cache"].mapping(("enabled", "ttl", "max_entries"))
+        cache = CacheConfig(
+            enabled=cm["enabled"].boolean() if "enabled" in cm else False,
+            ttl=cm["ttl"].duration() if "ttl" in cm else 60.0,
+            max_entries=cm["max_entries"].integer(1) if "max_entries" in cm else 1000,
+        )
+    metrics = MetricsConfig()
+    if "metrics" in m:
+        mm = m["metrics"].mapping(("enabled", "instance"))
+        metrics = MetricsConfig(
+            enabled=mm["enabled"].boolean() if "enabled" in mm else True,
+            instance=mm["instance"].string() if "instance" in mm else None,
+        )
+    return Config(
+        source=filename,
+        listen=listen,
+        public_url=public_url,
+        admin=admin,
+        tls=tls,
+        access_control=access,
+        upstreams=_upstreams(m["upstreams"]) if "upstreams" in m else UpstreamPolicy(),
+        threat_detection=_threats(m["threat_detection"]) if "threat_detection" in m else ThreatDetection(),
+        guardrails=_guardrails(m["guardrails"]) if "guardrails" in m else (),
+        audit=_audit(m["audit"]) if "audit" in m else AuditConfig(),
+        alerts=_alerts(m["alerts"]) if "alerts" in m else (),
+        channels=_channels(m["channels"]) if "channels" in m else Channels(),
+        cache=cache,
+        redis=redis,
+        limits=_limits(m["limits"]) if "limits" in m else Limits(),
+        metrics=metrics,
+        warnings=tuple(warnings),
+    )
+
+
+def hashKey(key: str) -> str:
+    """
+    The C{key_sha256} value for an API key.
+    """
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()

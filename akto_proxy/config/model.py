@@ -1,0 +1,249 @@
+"""
+The configuration as immutable values.  Built only by L{akto_proxy.config.loader}.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Optional, Union
+
+import attrs
+
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+CHECKS = ("sql_injection", "command_injection", "path_traversal", "data_exfiltration")
+ACTIONS = ("block", "redact", "alert", "log")
+MODES = ("enforce", "monitor")
+SENSITIVITIES = ("low", "medium", "high")
+
+
+@attrs.frozen
+class Listener:
+    endpoint: str
+    tls: bool = False
+
+
+@attrs.frozen
+class AdminConfig:
+    listen: tuple[Listener, ...] = ()
+
+
+@attrs.frozen
+class ServerTLS:
+    certificate: Optional[str] = None
+    private_key: Optional[str] = None
+    min_version: str = "1.3"
+
+
+@attrs.frozen
+class UpstreamTLS:
+    ca_bundle: Optional[str] = None
+    min_version: str = "1.3"
+    verify: bool = True
+
+
+@attrs.frozen
+class TLSConfig:
+    server: ServerTLS = ServerTLS()
+    upstream: UpstreamTLS = UpstreamTLS()
+
+
+@attrs.frozen
+class ApiKey:
+    name: str
+    key_sha256: Optional[bytes]  # raw digest
+    key_plain: Optional[bytes]
+    roles: tuple[str, ...]
+
+
+@attrs.frozen
+class Role:
+    name: str
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    upstreams: tuple[str, ...] = ("*",)
+    admin: bool = False
+
+
+@attrs.frozen
+class AccessControl:
+    api_keys: tuple[ApiKey, ...] = ()
+    roles: tuple[Role, ...] = ()
+    ip_allowlist: tuple[Network, ...] = ()
+    trusted_proxies: tuple[Network, ...] = ()
+    session_timeout: float = 1800.0
+    header: str = "X-Akto-Api-Key"
+    query_parameter: str = "akto_api_key"
+
+    def role(self, name: str) -> Optional[Role]:
+        for r in self.roles:
+            if r.name == name:
+                return r
+        return None
+
+
+@attrs.frozen
+class UpstreamPolicy:
+    allow: tuple[str, ...] = ()
+    allow_private: tuple[Network, ...] = ()
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    idle_timeout: float = 300.0
+    max_idle_per_host: int = 16
+    pool_idle_timeout: float = 50.0
+    x_forwarded: bool = True
+    sse_keepalive: float = 15.0
+
+
+@attrs.frozen
+class CustomRule:
+    name: str
+    pattern: str
+    action: str = "block"
+    severity: str = "high"
+
+
+@attrs.frozen
+class Exclusion:
+    upstream: str = "*"
+    path: str = "*"
+    tool: Optional[str] = None
+    argument: Optional[str] = None
+    checks: tuple[str, ...] = ()  # empty: all
+
+
+@attrs.frozen
+class CheckSettings:
+    mode: Optional[str] = None  # None: inherit the global mode
+    action: str = "block"
+    on_error: str = "block"  # or "pass"
+
+
+@attrs.frozen
+class ThreatDetection:
+    mode: str = "enforce"
+    sensitivity: str = "medium"
+    enabled_checks: tuple[str, ...] = ()
+    custom_rules: tuple[CustomRule, ...] = ()
+    exclusions: tuple[Exclusion, ...] = ()
+    checks: tuple[tuple[str, CheckSettings], ...] = ()
+    inspection_timeout: float = 2.0
+
+    def settings(self, check: str) -> CheckSettings:
+        for name, s in self.checks:
+            if name == check:
+                return s
+        return CheckSettings()
+
+
+@attrs.frozen
+class ContentRule:
+    pattern: str
+    action: str = "block"
+    name: Optional[str] = None
+
+
+@attrs.frozen
+class RateRule:
+    requests_per_minute: int
+    per_client: bool = False
+    burst: int = 0
+
+
+@attrs.frozen
+class PiiRule:
+    entity: str
+    action: str = "redact"
+
+
+@attrs.frozen
+class Guardrail:
+    name: str
+    type: str
+    mode: Optional[str] = None
+    content_rules: tuple[ContentRule, ...] = ()
+    rate_rules: tuple[RateRule, ...] = ()
+    pii_rules: tuple[PiiRule, ...] = ()
+    upstreams: tuple[str, ...] = ("*",)
+
+
+@attrs.frozen
+class AuditConfig:
+    destination: str = "stdout"  # stdout, none, or a file path
+    max_file_size: int = 100 * 1024 * 1024
+    keep_files: int = 5
+    capture_bodies: bool = False
+    recent_events: int = 10000
+
+
+@attrs.frozen
+class Alert:
+    type: str
+    channels: tuple[str, ...]
+    severity: Optional[str] = None
+    threshold: Optional[int] = None
+    window: float = 60.0
+
+
+@attrs.frozen
+class Channels:
+    email_smtp_host: Optional[str] = None
+    email_smtp_port: int = 25
+    email_from: Optional[str] = None
+    email_to: tuple[str, ...] = ()
+    slack_webhook_url: Optional[str] = None
+    webhook_url: Optional[str] = None
+
+
+@attrs.frozen
+class CacheConfig:
+    enabled: bool = False
+    ttl: float = 60.0
+    max_entries: int = 1000
+
+
+@attrs.frozen
+class RedisConfig:
+    url: Optional[str] = None
+    on_error: str = "open"  # fail open or closed when Redis is unreachable
+    key_prefix: str = "akto:"
+
+
+@attrs.frozen
+class Limits:
+    max_request_body: int = 8 * 1024 * 1024
+    max_inspected_response: int = 16 * 1024 * 1024
+    oversize: str = "block"
+    max_ws_message: int = 16 * 1024 * 1024
+    max_header_bytes: int = 32 * 1024
+    max_headers: int = 100
+    client_header_timeout: float = 10.0
+    client_body_timeout: float = 30.0
+    max_decompression_ratio: int = 100
+
+
+@attrs.frozen
+class MetricsConfig:
+    enabled: bool = True
+    instance: Optional[str] = None
+
+
+@attrs.frozen
+class Config:
+    source: str
+    listen: tuple[Listener, ...]
+    public_url: Optional[str] = None
+    admin: Optional[AdminConfig] = None
+    tls: TLSConfig = TLSConfig()
+    access_control: AccessControl = AccessControl()
+    upstreams: UpstreamPolicy = UpstreamPolicy()
+    threat_detection: ThreatDetection = ThreatDetection()
+    guardrails: tuple[Guardrail, ...] = ()
+    audit: AuditConfig = AuditConfig()
+    alerts: tuple[Alert, ...] = ()
+    channels: Channels = Channels()
+    cache: CacheConfig = CacheConfig()
+    redis: RedisConfig = RedisConfig()
+    limits: Limits = Limits()
+    metrics: MetricsConfig = MetricsConfig()
+    warnings: tuple[str, ...] = ()

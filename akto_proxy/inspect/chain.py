@@ -1,0 +1,201 @@
+"""
+The inspection chain: configured steps, each answering pass, block or
+rewrite for one L{Message}.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Protocol, Sequence, Union
+
+import attrs
+from twisted.internet.defer import Deferred, TimeoutError as DeferredTimeout, maybeDeferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from akto_proxy.inspect.message import Message
+
+log = Logger()
+
+
+@attrs.frozen
+class Finding:
+    """
+    One thing a check found.
+
+    @ivar check: the check (C{sql_injection}, C{custom_rules}, a guardrail's
+        name...).
+    @ivar rule: the rule inside the check.
+    @ivar location: JSON path of the string (C{params.arguments.query}),
+        C{url} for the proxied URL.
+    @ivar severity: C{low}, C{medium}, C{high} or C{critical}.
+    @ivar action: C{block}, C{redact}, C{alert} or C{log}.
+    @ivar enforced: False when found in monitor mode (recorded, not acted on).
+    """
+
+    check: str
+    rule: str
+    location: str
+    severity: str = "high"
+    action: str = "block"
+    enforced: bool = True
+
+    def asJSON(self) -> dict[str, object]:
+        d: dict[str, object] = {
+            "check": self.check,
+            "rule": self.rule,
+            "location": self.location,
+            "severity": self.severity,
+            "action": self.action,
+        }
+        if not self.enforced:
+            d["mode"] = "monitor"
+        return d
+
+
+@attrs.frozen
+class Verdict:
+    """
+    What one step decided.
+
+    @ivar findings: everything found, acted on or not.
+    @ivar block: refuse the message.
+    @ivar replacements: JSON path to new string (redaction).
+    @ivar guardrails: names of guardrails that acted.
+    """
+
+    findings: tuple[Finding, ...] = ()
+    block: bool = False
+    replacements: tuple[tuple[str, str], ...] = ()
+    guardrails: tuple[str, ...] = ()
+
+
+PASS = Verdict()
+
+
+class Inspector(Protocol):
+    """
+    One step of the chain.  C{inspect} returns a L{Verdict} or a Deferred
+    firing with one; an exception or failure is an inspection error.
+    """
+
+    name: str
+    on_error: str  # "block" (fail closed) or "pass"
+
+    def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]: ...
+
+
+@attrs.frozen
+class Outcome:
+    """
+    The chain's answer for one message.
+
+    @ivar message: the message to relay (rewritten when redacted).
+    @ivar blocked: the message must not be relayed.
+    @ivar reason: a short text for the client when blocked.
+    """
+
+    message: Message
+    blocked: bool = False
+    reason: str = ""
+    findings: tuple[Finding, ...] = ()
+    guardrails: tuple[str, ...] = ()
+    error: bool = False
+
+    @property
+    def rewritten(self) -> bool:
+        return "redact" in {f.action for f in self.findings if f.enforced}
+
+
+class Chain:
+    """
+    Run each inspector in order.  The first block wins; redactions are applied
+    before the next step sees the message.  A step that raises or times out
+    fails closed (reason C{inspection_error}) unless its C{on_error} is
+    C{pass}.
+    """
+
+    def __init__(self, inspectors: Sequence[Inspector], clock: IReactorTime, timeout: float = 2.0):
+        self.inspectors = tuple(inspectors)
+        self._clock = clock
+        self._timeout = timeout
+
+    def __bool__(self) -> bool:
+        return bool(self.inspectors)
+
+    def inspect(self, message: Message) -> "Deferred[Outcome]":
+        return Deferred.fromCoroutine(self._run(message))
+
+    async def _run(self, message: Message) -> Outcome:
+        findings: list[Finding] = []
+        guardrails: list[str] = []
+        for step in self.inspectors:
+            try:
+                result = step.inspect(message)
+                if isinstance(result, Deferred):
+                    result.addTimeout(self._timeout, self._clock)
+                    verdict = await result
+                else:
+                    verdict = result
+            except Exception as e:
+                failure = Failure(e)
+                timeout = failure.check(DeferredTimeout) is not None
+                log.failure(
+                    "inspection step {step} failed on {direction} for {upstream}",
+                    failure,
+                    step=step.name,
+                    direction=message.direction,
+                    upstream=message.target.display(),
+                    request_id=message.requestId,
+                )
+                rule = "timeout" if timeout else "exception"
+                if step.on_error == "pass":
+                    findings.append(Finding(step.name, rule, "", "low", "log", enforced=False))
+                    continue
+                findings.append(Finding(step.name, "inspection_error", "", "high", "block"))
+                return Outcome(
+                    message=message,
+                    blocked=True,
+                    reason="inspection_error",
+                    findings=tuple(findings),
+                    guardrails=tuple(guardrails),
+                    error=True,
+                )
+            findings.extend(verdict.findings)
+            for g in verdict.guardrails:
+                if g not in guardrails:
+                    guardrails.append(g)
+            if verdict.block:
+                blocking = [f for f in verdict.findings if f.enforced and f.action == "block"]
+                reason = _reason(blocking or list(verdict.findings))
+                return Outcome(
+                    message=message,
+                    blocked=True,
+                    reason=reason,
+                    findings=tuple(findings),
+                    guardrails=tuple(guardrails),
+                )
+            if verdict.replacements:
+                message = message.withStrings(dict(verdict.replacements))
+        return Outcome(message=message, findings=tuple(findings), guardrails=tuple(guardrails))
+
+
+def _reason(findings: Sequence[Finding]) -> str:
+    if not findings:
+        return "blocked by policy"
+    f = findings[0]
+    where = f" in {f.location}" if f.location else ""
+    return f"{f.check} ({f.rule}){where}"
+
+
+def outcomeNow(d: "Deferred[Outcome]") -> Optional[Outcome]:
+    """
+    The result of an already-fired Deferred, or None.  Lets hot paths skip a
+    reactor turn when every step is synchronous.
+    """
+    box: list[Outcome] = []
+    d.addCallback(lambda o: box.append(o) or o)
+    return box[0] if box else None
+
+
+__all__ = ["Chain", "Finding", "Inspector", "Outcome", "PASS", "Verdict", "maybeDeferred"]

@@ -1,0 +1,97 @@
+"""
+Pattern rules: the brief's C{threat_detection.custom_rules} and the
+C{content_filter} guardrails.  RE2 dialect, case-insensitive, matched against
+each string of the message; one RE2 set per rule list, so a message is scanned
+once whatever the number of rules.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import attrs
+import re2
+
+from akto_proxy.inspect.chain import PASS, Finding, Verdict
+from akto_proxy.inspect.message import Message
+
+
+@attrs.frozen
+class PatternRule:
+    name: str
+    pattern: str
+    action: str  # block, redact, alert, log
+    severity: str = "high"
+
+
+class PatternInspector:
+    """
+    Match every string of a message against a set of rules at once.
+
+    @param check: the check name reported in findings (C{custom_rules} or the
+        guardrail's name).
+    @param monitor: record findings without acting.
+    @param guardrail: the guardrail name to report in C{guardrails_applied}.
+    """
+
+    def __init__(
+        self,
+        check: str,
+        rules: Sequence[PatternRule],
+        monitor: bool = False,
+        guardrail: Optional[str] = None,
+        on_error: str = "block",
+    ):
+        self.name = check
+        self.on_error = on_error
+        self._rules = tuple(rules)
+        self._monitor = monitor
+        self._guardrail = guardrail
+        options = re2.Options()
+        options.case_sensitive = False
+        self._set = re2.Set.SearchSet(options)
+        for rule in self._rules:
+            self._set.Add(rule.pattern)
+        self._set.Compile()
+        self._compiled = tuple(re2.compile("(?i)" + r.pattern) for r in self._rules)
+
+    def inspect(self, message: Message) -> Verdict:
+        findings: list[Finding] = []
+        replacements: dict[str, str] = {}
+        block = False
+        for path, text in message.strings:
+            hits = self._set.Match(text)
+            if not hits:
+                continue
+            for index in sorted(hits):
+                rule = self._rules[index]
+                enforced = not self._monitor
+                findings.append(
+                    Finding(
+                        check=self.name,
+                        rule=rule.name,
+                        location=path or "body",
+                        severity=rule.severity,
+                        action=rule.action,
+                        enforced=enforced,
+                    )
+                )
+                if not enforced:
+                    continue
+                if rule.action == "block":
+                    block = True
+                elif rule.action == "redact":
+                    current = replacements.get(path, text)
+                    replacements[path] = self._compiled[index].sub(
+                        f"[REDACTED:{rule.name}]".replace("\\", "\\\\"), current
+                    )
+        if not findings:
+            return PASS
+        acted = block or bool(replacements)
+        guardrails = (self._guardrail,) if self._guardrail and acted else ()
+        return Verdict(
+            findings=tuple(findings),
+            block=block,
+            replacements=tuple(replacements.items()),
+            guardrails=guardrails,
+        )

@@ -1,0 +1,275 @@
+"""
+What the inspection chain sees: one message, parsed, with every string in it
+located by a JSON path.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Iterator, Literal, Optional
+
+import attrs
+
+Direction = Literal["request", "response"]
+Transport = Literal["http", "sse", "ws", "url"]
+Kind = Literal["jsonrpc", "json", "text"]
+
+
+@attrs.frozen
+class Target:
+    """
+    The upstream a message is for, as named by the proxy URL.
+
+    @ivar scheme: C{http}, C{https}, C{ws} or C{wss} as written in the URL.
+    @ivar host: lower-case host; IPv6 without brackets.
+    @ivar port: explicit or default port.
+    @ivar path: raw path bytes, starting with C{/}.
+    @ivar query: raw query bytes without C{?} (the proxy credential removed),
+        or C{None} when the URL had no C{?}.
+    """
+
+    scheme: str
+    host: str
+    port: int
+    path: bytes = b"/"
+    query: Optional[bytes] = None
+
+    @property
+    def secure(self) -> bool:
+        return self.scheme in ("https", "wss")
+
+    @property
+    def httpScheme(self) -> str:
+        return "https" if self.secure else "http"
+
+    @property
+    def defaultPort(self) -> bool:
+        return self.port == (443 if self.secure else 80)
+
+    @property
+    def hostForURL(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    @property
+    def authority(self) -> str:
+        """
+        C{host[:port]} as the C{Host} header and URLs write it.
+        """
+        if self.defaultPort:
+            return self.hostForURL
+        return f"{self.hostForURL}:{self.port}"
+
+    @property
+    def pathAndQuery(self) -> bytes:
+        if self.query is None:
+            return self.path
+        return self.path + b"?" + self.query
+
+    def upstreamURL(self) -> bytes:
+        return f"{self.httpScheme}://{self.authority}".encode("ascii") + self.pathAndQuery
+
+    def display(self) -> str:
+        """
+        The upstream URL for logs: scheme, authority and path, no query
+        (queries carry credentials often enough).
+        """
+        return f"{self.scheme}://{self.authority}" + self.path.decode("latin-1")
+
+
+def walkStrings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """
+    Every string inside C{value}, depth first, with its JSON path
+    (C{params.arguments.query}, C{result.content[0].text}).
+    """
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        v, p = stack.pop()
+        if isinstance(v, str):
+            yield p, v
+        elif isinstance(v, dict):
+            items = list(v.items())
+            for k, child in reversed(items):
+                stack.append((child, f"{p}.{k}" if p else str(k)))
+        elif isinstance(v, list):
+            for i in range(len(v) - 1, -1, -1):
+                stack.append((v[i], f"{p}[{i}]"))
+
+
+def _setPath(root: Any, path: str, new: str) -> Any:
+    """
+    Replace the string at C{path} inside C{root} (which is modified).
+    """
+    tokens = _tokens(path)
+    if not tokens:
+        return new
+    node = root
+    for t in tokens[:-1]:
+        node = node[t]
+    node[tokens[-1]] = new
+    return root
+
+
+def _tokens(path: str) -> list[Any]:
+    out: list[Any] = []
+    buf = ""
+    i = 0
+    while i < len(path):
+        c = path[i]
+        if c == ".":
+            if buf:
+                out.append(buf)
+            buf = ""
+        elif c == "[":
+            if buf:
+                out.append(buf)
+            buf = ""
+            j = path.index("]", i)
+            out.append(int(path[i + 1 : j]))
+            i = j
+        else:
+            buf += c
+        i += 1
+    if buf:
+        out.append(buf)
+    return out
+
+
+@attrs.frozen
+class Message:
+    """
+    One unit of inspection.
+
+    @ivar direction: C{request} (client to upstream) or C{response}.
+    @ivar transport: C{http} body, C{sse} event, C{ws} message, or the C{url}.
+    @ivar kind: C{jsonrpc} (C{payload} is one JSON-RPC message object),
+        C{json} (other JSON), C{text} (C{payload} is a str).
+    @ivar method: the JSON-RPC method; for a response, the method of the
+        request it answers when known.
+    @ivar tool: for C{tools/call} the tool name, C{prompts/get} the prompt
+        name, C{resources/read} the URI.
+    @ivar strings: every string with its JSON path; for text, one entry with
+        path C{""}.
+    @ivar keyName: the name of the API key of the client.
+    """
+
+    direction: Direction
+    target: Target
+    transport: Transport
+    kind: Kind
+    payload: Any
+    strings: tuple[tuple[str, str], ...]
+    method: Optional[str] = None
+    tool: Optional[str] = None
+    id: Any = None
+    keyName: Optional[str] = None
+    requestId: str = ""
+
+    @classmethod
+    def fromJSONRPC(
+        cls,
+        obj: dict[str, Any],
+        direction: Direction,
+        target: Target,
+        transport: Transport,
+        method: Optional[str] = None,
+        keyName: Optional[str] = None,
+        requestId: str = "",
+    ) -> "Message":
+        m = obj.get("method")
+        if isinstance(m, str):
+            method = m
+        tool = None
+        params = obj.get("params")
+        if isinstance(params, dict):
+            if method in ("tools/call", "prompts/get"):
+                name = params.get("name")
+                tool = name if isinstance(name, str) else None
+            elif method == "resources/read":
+                uri = params.get("uri")
+                tool = uri if isinstance(uri, str) else None
+        strings: list[tuple[str, str]] = []
+        for field in ("params", "result", "error"):
+            if field in obj:
+                strings.extend(walkStrings(obj[field], field))
+        return cls(
+            direction=direction,
+            target=target,
+            transport=transport,
+            kind="jsonrpc",
+            payload=obj,
+            strings=tuple(strings),
+            method=method,
+            tool=tool,
+            id=obj.get("id"),
+            keyName=keyName,
+            requestId=requestId,
+        )
+
+    @classmethod
+    def fromText(
+        cls,
+        text: str,
+        direction: Direction,
+        target: Target,
+        transport: Transport,
+        keyName: Optional[str] = None,
+        requestId: str = "",
+    ) -> "Message":
+        return cls(
+            direction=direction,
+            target=target,
+            transport=transport,
+            kind="text",
+            payload=text,
+            strings=(("", text),),
+            keyName=keyName,
+            requestId=requestId,
+        )
+
+    @classmethod
+    def fromJSON(
+        cls,
+        value: Any,
+        direction: Direction,
+        target: Target,
+        transport: Transport,
+        keyName: Optional[str] = None,
+        requestId: str = "",
+    ) -> "Message":
+        return cls(
+            direction=direction,
+            target=target,
+            transport=transport,
+            kind="json",
+            payload=value,
+            strings=tuple(walkStrings(value, "")),
+            keyName=keyName,
+            requestId=requestId,
+        )
+
+    def withStrings(self, replacements: dict[str, str]) -> "Message":
+        """
+        A copy with the strings at the given paths replaced (redaction).
+        The payload stays valid JSON: only string values change.
+        """
+        if not replacements:
+            return self
+        if self.kind == "text":
+            text = replacements.get("", self.payload)
+            return attrs.evolve(self, payload=text, strings=(("", text),))
+        payload = copy.deepcopy(self.payload)
+        for path, new in replacements.items():
+            payload = _setPath(payload, path, new)
+        strings = tuple((p, replacements.get(p, s)) for p, s in self.strings)
+        return attrs.evolve(self, payload=payload, strings=strings)
+
+    @property
+    def isRequest(self) -> bool:
+        """
+        A JSON-RPC request or notification (has a method).
+        """
+        return self.kind == "jsonrpc" and isinstance(self.payload, dict) and "method" in self.payload
+
+    @property
+    def isNotification(self) -> bool:
+        return self.isRequest and "id" not in self.payload
