@@ -1,0 +1,292 @@
+"""
+The named rules of the threat checks and of PII protection.
+
+Patterns are written in the subset Hyperscan and Python's C{re} share (no
+lookaround, no backreference, no named group): Hyperscan finds which rules
+hit which string in one pass, C{re} then finds the spans of the few that hit
+and hands them to a validator.
+
+C{level} is the sensitivity from which a rule applies (1 low, 2 medium,
+3 high), as CRS paranoia levels; rules sharing a name are tiers of one rule
+and the highest tier allowed wins.  C{variants} names the normalised forms
+the rule is matched against (see L{akto_proxy.inspect.normalize}).
+C{fragment} rules apply only to strings that are data (a name, a filename,
+a host) rather than a whole SQL statement or command line: that is where an
+injection lives, and what a database or shell tool legitimately carries is
+the whole statement.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import attrs
+
+LEVELS = {"low": 1, "medium": 2, "high": 3}
+
+
+@attrs.frozen
+class Rule:
+    check: str
+    name: str
+    pattern: str
+    severity: str = "high"
+    level: int = 1
+    variants: str = "rd"
+    caseless: bool = True
+    validator: Optional[str] = None
+    group: int = 0
+    fragment: bool = False
+    internal: bool = False
+    entity: Optional[str] = None  # PII entity, for the pii guardrail
+
+
+SQL = "sql_injection"
+CMD = "command_injection"
+PATH = "path_traversal"
+EXFIL = "data_exfiltration"
+
+# --- SQL injection ---------------------------------------------------------
+
+_SQL_FN = r"(?:@@version|version\s*\(\s*\)|user\s*\(\s*\)|current_user|database\s*\(\s*\)|schema\s*\(\s*\)|information_schema|pg_catalog|sqlite_master|mysql\.user|sys\.\w+|all_tables|load_file|group_concat\s*\(|concat(?:_ws)?\s*\(|char\s*\(\s*\d+|0x[0-9a-f]{4,}|null\s*,\s*null|table_name|column_name|password|passwd)"
+
+SQL_RULES = (
+    Rule(SQL, "time_based_blind",
+         r"\b(?:sleep|pg_sleep)\s*\(\s*['\"]?\d|\bbenchmark\s*\(\s*\d+\s*,|\bwaitfor\s+(?:delay|time)\s+'|"
+         r"\bdbms_(?:pipe\.receive_message|lock\.sleep)\s*\(|\brandomblob\s*\(\s*\d{6,}|\bpg_sleep_for\s*\(",
+         variants="rdq"),
+    Rule(SQL, "stacked_queries",
+         r";\s*(?:drop\s+(?:table|database|schema|user|login)\b|truncate\s+table\b|shutdown\b|"
+         r"exec(?:ute)?\s+(?:xp_|sp_|master\.)|declare\s+@\w+|alter\s+(?:user|login|role)\b|create\s+(?:user|login)\b|"
+         r"grant\s+(?:all|dba|sysadmin)|insert\s+into\s+\w*(?:user|admin|account)|update\s+\w+\s+set\s+\w*(?:pass|role|admin|is_admin))",
+         variants="rdq"),
+    Rule(SQL, "stacked_queries",
+         r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*(?:select|insert|update|delete|drop|exec|execute|declare|create|alter|truncate|shutdown|grant|merge|copy|call|set\s+@)\b",
+         variants="rdq", level=2, fragment=True),
+    Rule(SQL, "union_based",
+         r"\bunion(?:\s+|\(|/\*.*?\*/)+(?:all\s+|distinct\s+)?\(?\s*select\b.{0,160}?" + _SQL_FN,
+         variants="rdq"),
+    Rule(SQL, "union_based",
+         r"(?:['\"`)]|\d)\s*(?:/\*.*?\*/\s*)*\bunion(?:\s+|\(|/\*.*?\*/)+(?:all\s+|distinct\s+)?\(?\s*select\b",
+         variants="rdq", fragment=True),
+    Rule(SQL, "tautology",
+         r"(?:['\"`)]|\b\d+)\s*\)*\s*(?:or|xor|\|\|)\s*\(*\s*['\"]?\w*['\"]?\s*(?:=|<>|!=|like|is|>|<)\s*\(*['\"]?\w*|"
+         r"['\"`]\s*\)*\s*(?:or|\|\|)\s+(?:true|not\s+false|\d+)\b|"
+         r"^\s*(?:or|and)\s+['\"]?\w+['\"]?\s*=\s*['\"]?\w+",
+         variants="rdq", validator="tautology"),
+    Rule(SQL, "tautology",
+         r"\bwhere\b.{0,120}\bor\s*\(*\s*(['\"]?)\w+['\"]?\s*=\s*['\"]?\w+",
+         variants="rdq", validator="tautology"),
+    Rule(SQL, "comment_truncation",
+         r"^[^'\"`\s]{0,64}['\"`]\s*\)*\s*(?:--|#|/\*|;\s*--|;\s*%00|;\s*$)",
+         variants="rdq", fragment=True),
+    Rule(SQL, "error_based",
+         r"\b(?:extractvalue|updatexml)\s*\(.{0,80}(?:concat|0x7e|select|version|user)|"
+         r"\bconvert\s*\(\s*int\s*,\s*(?:@@|db_name|user|\(\s*select)|\bexp\s*\(\s*~\s*\(\s*select|"
+         r"\bfloor\s*\(\s*rand\s*\(\s*0\s*\)\s*\*\s*2\s*\)|\bcast\s*\(\s*\(?\s*select\b.{0,80}\bas\s+(?:int|numeric|signed)|"
+         r"\butl_inaddr\.get_host_(?:name|address)\s*\(|\bctxsys\.drithsx\.sn\s*\(|\bgtid_subset\s*\(",
+         variants="rdq"),
+    Rule(SQL, "out_of_band",
+         r"\bxp_cmdshell\b|\bxp_dirtree\b|\bsp_oacreate\b|\bload_file\s*\(|\binto\s+(?:out|dump)file\s+['\"]|"
+         r"\butl_http\.request\s*\(|\bdbms_ldap\.|\bcopy\s+\(?.{0,60}\bto\s+program\b|\blo_import\s*\(|"
+         r"\bpg_read_file\s*\(|\bsys_exec\s*\(|\bsys_eval\s*\(|\bopenrowset\s*\(",
+         variants="rdq"),
+    Rule(SQL, "boolean_blind",
+         r"(?:['\"`)]|\b\d+)\s*\)*\s*(?:and|or|&&|\|\|)\s+\(*\s*(?:ascii|substring|substr|mid|length|ord|hex|unicode|char_length|if)\s*\(|"
+         r"\b(?:and|or)\s+\d+\s*=\s*\(\s*select\b|\b(?:and|or)\s+(?:exists|not\s+exists)\s*\(\s*select\b|"
+         r"\b(?:and|or)\s+\(\s*select\b.{0,120}\)\s*(?:=|>|<|like)|\bif\s*\(.{0,60},\s*(?:sleep|benchmark)\s*\(|"
+         r"\bcase\s+when\b.{0,80}\bthen\b.{0,40}(?:sleep|benchmark|1/0)",
+         variants="rdq", fragment=True),
+    Rule(SQL, "order_by_probe",
+         r"^[^\s'\"]{0,40}['\"`)]?\s*\b(?:order|group)\s+by\s+\d+\s*(?:--|#|/\*|$)",
+         variants="rdq", fragment=True, level=2),
+    # Strings worth a tokeniser: a quote or a number meeting SQL.
+    Rule(SQL, "libinjection_candidate",
+         r"['\"`)]\s*(?:\)\s*)*(?:or|and|xor|union|having|order|group|limit|select|into|procedure|where|like|rlike|regexp|;|--|#|/\*|\|\||&&|=|<|>|\+|-\s*\d)|"
+         r"\b\d+\s*\)*\s+(?:or|and|xor|union|having|order\s+by|group\s+by|limit|procedure|into)\b|"
+         r"\b(?:or|and)\s+\d+\s*[=<>]|\bunion\b.{0,40}\bselect\b|;\s*(?:select|drop|insert|update|delete|exec|declare|shutdown)\b",
+         variants="rdq", internal=True),
+)  # fmt: skip
+
+# --- command injection -----------------------------------------------------
+
+_DANGER = (
+    r"(?:whoami|uname(?:\s+-\w+)?|ifconfig|ipconfig|netstat|systeminfo|printenv|hostname\b|id\s*(?:$|[;&|`)#])|"
+    r"(?:wget|curl|nc|ncat|netcat|socat|telnet|nslookup|dig|tftp|ftp|ssh|scp)\s+\S|"
+    r"(?:bash|sh|zsh|ksh|dash|csh|python[23]?|perl|ruby|php|node|lua)(?:\s+-\w|\s+/|\s*$|\s*[;&|`)])|"
+    r"(?:cat|tac|nl|head|tail|more|less|strings|xxd|od|base64)\s+(?:-\w+\s+)*[/~.$]|"
+    r"ls(?:\s+-\w+)?(?:\s+[/~.]|\s*$|\s*[;&|`)])|rm\s+-\w*[rf]|chmod\s+[+0-7u]|chown\s|mkfifo\s|kill\s+-9|"
+    r"sleep\s+\d|ping\s+-[cn]\s*\d|echo\s+\S|env\s*(?:$|[;&|`)])|set\s*(?:$|[;&|`)])|"
+    r"powershell|pwsh|cmd(?:\.exe)?\s*/[ck]|certutil|bitsadmin|wmic|reg\s+(?:query|add)|net\s+(?:user|localgroup)|"
+    r"type\s+[a-z]:\\|dir\s+[a-z]:\\|/bin/\w+|/usr/bin/\w+|sudo\s+\S|crontab\s|useradd\s|passwd\s*(?:$|[;&|`)]))"
+)
+
+CMD_RULES = (
+    Rule(CMD, "reverse_shell",
+         r"/dev/(?:tcp|udp)/[\w.-]+/\d+|\b(?:nc|ncat|netcat)\b[^|;&\n]{0,80}\s-[a-z]*[ec]\s*\S*(?:sh|cmd)\b|"
+         r"\bmkfifo\b.{0,80}\b(?:nc|ncat|telnet|openssl|sh)\b|\bsocat\b.{0,80}\bexec:|"
+         r"\bpython[23]?\s+-c\s*['\"]?.{0,60}\bimport\s+(?:socket|pty)|\bpty\.spawn\s*\(|"
+         r"\bperl\s+-e\s*['\"]?.{0,30}\buse\s+socket|\bphp\s+-r\s*['\"]?.{0,40}\bfsockopen|\bruby\s+-rsocket|"
+         r"\bbash\s+-i\s*>&|\bsh\s+-i\s*[<>]&|\bnet\.sockets\.tcpclient\b|\btelnet\b.{0,40}\|\s*/bin/(?:ba)?sh",
+         variants="rds"),
+    Rule(CMD, "download_execute",
+         r"\b(?:curl|wget|fetch)\b[^|;&\n]{0,200}\|\s*(?:sudo\s+)?(?:ba|z|k|da)?sh\b|"
+         r"\b(?:curl|wget)\b[^;&\n]{0,200}(?:-o|-O|>)\s*/(?:tmp|dev/shm|var/tmp)/\S+\s*(?:;|&&|\|)\s*(?:chmod\s|sh\s|bash\s|\./|/(?:tmp|dev/shm|var/tmp)/)|"
+         r"\b(?:iex|invoke-expression)\b.{0,80}(?:downloadstring|net\.webclient|iwr|invoke-webrequest)|"
+         r"\bpowershell\b.{0,60}\s-(?:e|en|enc|encodedcommand)\s+[a-z0-9+/=]{16,}|\bcertutil\b.{0,40}-urlcache",
+         variants="rds"),
+    Rule(CMD, "sensitive_file_read",
+         r"\b(?:cat|tac|head|tail|less|more|nl|strings|base64|xxd|od|cp|scp|curl\s+-F|type)\s+[^;&|\n]{0,40}"
+         r"(?:/etc/(?:passwd|shadow|sudoers|gshadow)|\.ssh/(?:id_\w+|authorized_keys)|/proc/self/environ|\.aws/credentials|c:\\windows\\win\.ini)",
+         variants="rds"),
+    Rule(CMD, "shell_obfuscation",
+         r"\$\{?IFS\b|\$\{\w+:\d+(?::\d+)?\}|\\x[0-9a-f]{2}\\x[0-9a-f]{2}.{0,20}\|\s*(?:ba)?sh|\$'\\x[0-9a-f]{2}",
+         variants="rd"),
+    Rule(CMD, "chained_command",
+         r"(?:;|&&?|\|\|?|`|\$\()\s*" + _DANGER,
+         variants="rds", fragment=True),
+    Rule(CMD, "chained_command",
+         r"[\n\r]\s*" + _DANGER,
+         variants="ds", fragment=True),
+    Rule(CMD, "command_substitution",
+         r"\$\(\s*" + _DANGER + r"|(?:\w|[;&|=])\s*`\s*" + _DANGER + r"|^\s*`\s*" + _DANGER + r"[^`]*`\s*$",
+         variants="rds"),
+    Rule(CMD, "obfuscated_command",
+         r"(?:^|[\s;&|`(])" + _DANGER,
+         variants="s", validator="new_in_variant"),
+    Rule(CMD, "chained_command",
+         r"(?:;|&&|\|\|)\s*[a-z][\w.-]{1,20}(?:\s|$)",
+         variants="rds", fragment=True, level=3, severity="medium"),
+)  # fmt: skip
+
+# --- path traversal --------------------------------------------------------
+
+_SENSITIVE_FILE = (
+    r"(?:etc/(?:passwd|shadow|group|hosts|sudoers|gshadow|issue|crontab|master\.passwd|security/)|proc/(?:self|\d+)/|"
+    r"windows/(?:win\.ini|system32|system\.ini|repair)|boot\.ini|winnt/|\.ssh/|\.aws/|\.kube/config|\.docker/config\.json|"
+    r"\.git/config|\.env\b|web\.config|wp-config\.php|\.htpasswd|\.htaccess|var/log/|root/|var/run/secrets|"
+    r"usr/local/|etc/nginx|etc/apache|id_rsa|id_ed25519)"
+)
+
+PATH_RULES = (
+    Rule(PATH, "traversal_to_sensitive_file",
+         r"(?:^|[/=\s'\"(:])\.\./(?:[^\s'\"]{0,200}/)?" + _SENSITIVE_FILE,
+         variants="rdp"),
+    Rule(PATH, "root_escape", r"\.\./", variants="rdp", validator="root_escape"),
+    Rule(PATH, "encoded_traversal",
+         r"(?:%2e|%252e|%c0%ae|%e0%80%ae|%u002e|\\u002e|&#0*46;|&#x0*2e;){2}\s*(?:/|\\|%2f|%5c|%252f|%255c|%c0%af|%u2215|%u002f|\\u002f)|"
+         r"\.\.(?:%2f|%5c|%252f|%255c|%c0%af|%c1%9c|%u2215|%u2216|\\u002f)|(?:%2e|%252e){2}(?:$|[/\\?&])|"
+         r"(?:%2e|%252e)\.(?:/|\\|%2f|%5c)|\.%2e(?:/|\\|%2f|%5c)",
+         variants="r"),
+    Rule(PATH, "filter_bypass", r"\.\.\.\.(?:/|\\){1,2}|\.\.;/|\.\.\\\\\.\.|\.\./\./\.\./|\.\.\./\./", variants="rd"),
+    Rule(PATH, "nul_byte",
+         r"\.\w{1,8}(?:%00|\\0|\\x00|\\u0000|\x00)|(?:%00|\x00)\.\w{1,8}\b|\.\./[^\s]*(?:%00|\x00)",
+         variants="rd"),
+    Rule(PATH, "nul_byte", r"\x00|%00", variants="rd", level=2, severity="medium"),
+    Rule(PATH, "absolute_sensitive_path",
+         r"(?:^\s*|=|file://)(?:/etc/(?:passwd|shadow|sudoers|gshadow|master\.passwd|security/opasswd)\b|"
+         r"/proc/(?:self|\d+)/(?:environ|cmdline|mem|maps|fd/)|/root/\.|/home/[^/\s]+/\.ssh/|~/\.ssh/|/var/run/secrets/|"
+         r"/run/secrets/|[a-z]:[/\\]+windows[/\\]+(?:system32[/\\]+config|win\.ini|repair)|[/\\]boot\.ini|"
+         r"~/\.aws/credentials|/\.aws/credentials|~/\.kube/config|/etc/kubernetes/)",
+         variants="rdp"),
+    Rule(PATH, "absolute_sensitive_path", r"file:///(?:etc|proc|root|home|var|c:|windows)", variants="rd"),
+    Rule(PATH, "absolute_sensitive_path",
+         r"(?:^|[\s=\"'(])~?/\.ssh/id_(?:rsa|dsa|ecdsa|ed25519)\s*(?:$|[\"')])|/etc/shadow\b|/proc/self/environ",
+         variants="rdp", level=2),
+    Rule(PATH, "absolute_sensitive_path",
+         r"(?:^|[\s=\"'(])(?:/etc/(?:passwd|shadow|sudoers|hosts|group)|/proc/self/|/root/|c:\\windows\\)",
+         variants="rdp", level=3, severity="medium"),
+)  # fmt: skip
+
+# --- data exfiltration: secrets, PII, bulk ----------------------------------
+
+SECRET_RULES = (
+    Rule(EXFIL, "private_key",
+         r"-----BEGIN (?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP |SSH2 )?PRIVATE KEY(?: BLOCK)?-----",
+         severity="critical", variants="r", caseless=False),
+    Rule(EXFIL, "aws_access_key", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
+         severity="critical", variants="r", caseless=False, validator="aws_access_key"),
+    Rule(EXFIL, "aws_secret_key",
+         r"aws_?secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+]{40})\b",
+         severity="critical", variants="r", validator="live", group=1),
+    Rule(EXFIL, "github_token", r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b|\bgithub_pat_[A-Za-z0-9_]{60,}",
+         severity="critical", variants="r", caseless=False, validator="live"),
+    Rule(EXFIL, "gitlab_token", r"\bglpat-[0-9A-Za-z_-]{20,}", severity="critical", variants="r", caseless=False),
+    Rule(EXFIL, "slack_token", r"\bxox[baprse]-[0-9]{6,}-[0-9A-Za-z-]{10,}", severity="critical", variants="r", caseless=False),
+    Rule(EXFIL, "slack_webhook", r"hooks\.slack\.com/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{20,}",
+         severity="high", variants="r", caseless=False),
+    Rule(EXFIL, "stripe_key", r"\b[sr]k_live_[0-9a-zA-Z]{20,}", severity="critical", variants="r", caseless=False),
+    Rule(EXFIL, "google_api_key", r"\bAIza[0-9A-Za-z_-]{35}\b", severity="high", variants="r", caseless=False,
+         validator="live"),
+    Rule(EXFIL, "openai_key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}|\bsk-[A-Za-z0-9]{48}\b",
+         severity="critical", variants="r", caseless=False),
+    Rule(EXFIL, "anthropic_key", r"\bsk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,}", severity="critical", variants="r",
+         caseless=False),
+    Rule(EXFIL, "sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b", severity="critical", variants="r",
+         caseless=False),
+    Rule(EXFIL, "npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", severity="critical", variants="r", caseless=False),
+    Rule(EXFIL, "pypi_token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}", severity="critical", variants="r",
+         caseless=False),
+    Rule(EXFIL, "azure_storage_key", r"AccountKey=[A-Za-z0-9+/]{86}==", severity="critical", variants="r",
+         caseless=False),
+    Rule(EXFIL, "digitalocean_token", r"\bdo[opr]_v1_[a-f0-9]{64}\b", severity="critical", variants="r", caseless=False),
+    Rule(EXFIL, "shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", severity="high", variants="r",
+         caseless=False),
+    Rule(EXFIL, "twilio_key", r"\bSK[0-9a-f]{32}\b", severity="high", variants="r", caseless=False, level=3),
+    Rule(EXFIL, "gcp_service_account", r"\"type\"\s*:\s*\"service_account\".{0,400}\"private_key_id\"\s*:\s*\"[0-9a-f]{40}\"",
+         severity="critical", variants="r"),
+    Rule(EXFIL, "jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}",
+         severity="high", variants="r", caseless=False, validator="jwt", level=2),
+    Rule(EXFIL, "connection_string",
+         r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|jdbc:\w+|ldaps?|ftp|smtp)://[^\s:/@\"']+:[^\s@/\"']{3,}@[\w.-]+",
+         severity="high", variants="r", validator="connection_string", level=2),
+    Rule(EXFIL, "bearer_token", r"\bauthorization[\"']?\s*[:=]\s*[\"']?bearer\s+([A-Za-z0-9._~+/-]{24,}=*)",
+         severity="high", variants="r", validator="live", group=1, level=2),
+    Rule(EXFIL, "assigned_secret",
+         r"\b(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|client[_-]?secret|secret[_-]?key|private[_-]?key)[\"']?\s*[:=]\s*[\"'`]?[^\s\"'`,;]{12,}",
+         severity="high", variants="r", validator="assigned_secret", level=2),
+    Rule(EXFIL, "high_entropy_string", r"\b[A-Za-z0-9+/_-]{32,}={0,2}", severity="medium", variants="r",
+         validator="high_entropy", level=3),
+)  # fmt: skip
+
+PII_RULES = (
+    Rule(EXFIL, "credit_card", r"\b(?:\d{4}[ -]?){3}\d{1,7}\b|\b\d{4}[ -]?\d{6}[ -]?\d{4,5}\b",
+         severity="high", variants="r", validator="credit_card", entity="credit_card"),
+    Rule(EXFIL, "ssn", r"\b\d{3}-\d{2}-\d{4}\b", severity="high", variants="r", validator="ssn", entity="ssn"),
+    Rule(EXFIL, "ssn", r"\b\d{3}[- ]\d{2}[- ]\d{4}\b|\b(?:ssn|social\s+security)\D{0,20}\d{9}\b",
+         severity="high", variants="r", validator="ssn", entity="ssn", level=3),
+    Rule(EXFIL, "iban", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b",
+         severity="high", variants="r", caseless=False, validator="iban", entity="iban"),
+    Rule(EXFIL, "email", r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}\b",
+         severity="medium", variants="r", validator="email", entity="email", level=3),
+    Rule(EXFIL, "phone",
+         r"(?:\+\d{1,3}[\s.-]?)?\(?\b\d{2,4}\)?[\s.-]\d{3,4}[\s.-]\d{3,4}\b|\+\d{8,14}\b",
+         severity="medium", variants="r", validator="phone", entity="phone", level=3),
+    Rule(EXFIL, "ip_address",
+         r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b",
+         severity="low", variants="r", validator="ip_address", entity="ip_address", level=4),
+)  # fmt: skip
+
+ALL_RULES = SQL_RULES + CMD_RULES + PATH_RULES + SECRET_RULES + PII_RULES
+
+# Bulk: many records or a large encoded blob leaving in one request.
+BULK_RECORDS = {1: 0, 2: 25, 3: 10}  # distinct emails/cards/phones per request; 0 = off
+BULK_BLOB = {1: 0, 2: 256 * 1024, 3: 32 * 1024}  # base64/hex run length in a request string
+ROOT_ESCAPE = {1: 6, 2: 3, 3: 2}  # directory levels climbed above the start of a path
+
+# Whole statements and command lines: fragment rules do not apply to these.
+SQL_STATEMENT = (
+    r"^\s*\(?\s*(?:select|insert|update|delete|with|create|alter|drop|truncate|begin|commit|rollback|explain|show|"
+    r"describe|desc|set|grant|revoke|merge|copy|pragma|vacuum|analyze|use|call|exec|execute|declare|values|replace|"
+    r"upsert|start\s+transaction|refresh|comment\s+on|reindex|cluster|lock|unlock|load|import|prepare|deallocate)\b"
+)
+SHELL_COMMAND = (
+    r"^\s*(?:sudo\s+|env\s+|time\s+|\w+=\S*\s+)*(?:cd|git|npm|npx|yarn|pnpm|node|deno|bun|python[23]?(?:\.\d+)?|pip[23]?|"
+    r"pytest|tox|uv|poetry|make|cmake|cargo|go|rustc|gcc|g\+\+|clang|javac|java|mvn|gradle|dotnet|docker|podman|"
+    r"kubectl|helm|terraform|ansible|ls|cat|grep|rg|find|echo|printf|mkdir|cp|mv|rm|touch|sed|awk|head|tail|wc|sort|"
+    r"uniq|diff|tar|zip|unzip|gzip|curl|wget|ssh|scp|rsync|ps|top|kill|export|source|bash|sh|zsh|chmod|chown|ruby|"
+    r"bundle|rake|rails|php|composer|psql|mysql|sqlite3|redis-cli|jq|yq|tree|pwd|which|whoami|uname|df|du|free|"
+    r"date|ping|dig|nslookup|brew|apt|apt-get|yum|dnf|apk|systemctl|journalctl|tsc|eslint|prettier|black|ruff|"
+    r"mypy|flake8|isort|jest|vitest|mocha|trial|gh|aws|gcloud|az|hyperfine|time|xargs|tee|less|more|open|code|"
+    r"vim|nano|man|history|alias|true|false|test|\[|\.\/[\w.-]+|\./|/usr/bin/\w+|/bin/\w+)(?:\s|$|;|&|\|)"
+)

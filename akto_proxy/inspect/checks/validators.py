@@ -1,0 +1,244 @@
+"""
+Checks a pattern cannot make: checksums, validity rules, entropy.  Each takes
+the matched text and answers whether it is the real thing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+import math
+import re
+from collections import Counter
+from typing import Callable, Optional
+
+import phonenumbers
+
+Validator = Callable[[str], bool]
+
+
+def luhn(digits: str) -> bool:
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        n = ord(c) - 48
+        if i % 2:
+            n *= 2
+            if n > 9:
+                n -= 9
+        total += n
+    return total % 10 == 0
+
+
+_CARD_PREFIX = re.compile(
+    r"4|5[1-5]|2(?:2[2-9][1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)|3[47]|6(?:011|5|4[4-9]|22)|35(?:2[89]|[3-8])|3(?:0[0-5]|[689])"
+)
+
+
+def creditCard(text: str) -> bool:
+    """
+    A payment card number: a known issuer prefix, a length that issuer uses,
+    Luhn-valid, and not one digit repeated.
+    """
+    digits = re.sub(r"[ -]", "", text)
+    if not digits.isdigit() or not 13 <= len(digits) <= 19:
+        return False
+    if len(set(digits)) < 3 or not _CARD_PREFIX.match(digits):
+        return False
+    if digits[0] == "3" and digits[1] in "47" and len(digits) != 15:
+        return False
+    if digits[0] in "25" and len(digits) != 16:
+        return False
+    # Separators, when present, must be consistent (4-4-4-4, 4-6-5).
+    if re.search(r"[ -]", text) and not re.fullmatch(r"\d{4}([ -])(?:\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{6}\1\d{4,5})", text):
+        return False
+    return luhn(digits)
+
+
+def ssn(text: str) -> bool:
+    """
+    A US social security number as the SSA issues them: area not 000, 666 or
+    9xx, group not 00, serial not 0000, and not a famous invalid one.
+    """
+    digits = re.sub(r"[ -]", "", text)
+    if len(digits) != 9 or not digits.isdigit():
+        return False
+    area, group, serial = digits[:3], digits[3:5], digits[5:]
+    if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
+        return False
+    if digits in ("078051120", "219099999", "123456789", "111111111", "333333333"):
+        return False
+    return len(set(digits)) > 1
+
+
+IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BR": 29, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20,
+    "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18,
+    "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IS": 26, "IT": 27, "JO": 30,
+    "KW": 30, "KZ": 20, "LB": 28, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24,
+    "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28,
+    "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24,
+    "SM": 27, "TN": 24, "TR": 26, "UA": 29, "VG": 24, "XK": 20,
+}  # fmt: skip
+
+
+def iban(text: str) -> bool:
+    """
+    An IBAN: a known country, that country's length, and ISO 7064 mod 97-10.
+    """
+    s = re.sub(r"\s", "", text).upper()
+    if IBAN_LENGTHS.get(s[:2]) != len(s) or not s[2:4].isdigit():
+        return False
+    rearranged = s[4:] + s[:4]
+    try:
+        number = int("".join(str(int(c, 36)) for c in rearranged))
+    except ValueError:
+        return False
+    return number % 97 == 1
+
+
+def entropy(text: str) -> float:
+    """
+    Shannon entropy in bits per character.
+    """
+    if not text:
+        return 0.0
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
+
+
+_PLACEHOLDER = re.compile(
+    r"x{4,}|\*{3,}|<[^>]*>|\$\{|\{\{|%\(|example|sample|dummy|placeholder|changeme|your[_-]?|redacted|"
+    r"test|fake|secret[_-]?here|password|passwd|env\[|environ|process\.env|getenv|config\.|settings\.|\.\.\.",
+    re.I,
+)
+
+
+def placeholder(value: str) -> bool:
+    return bool(_PLACEHOLDER.search(value))
+
+
+def classes(value: str) -> int:
+    return sum(
+        (
+            any(c.islower() for c in value),
+            any(c.isupper() for c in value),
+            any(c.isdigit() for c in value),
+            any(not c.isalnum() for c in value),
+        )
+    )
+
+
+def liveLooking(value: str, minEntropy: float = 3.0) -> bool:
+    """
+    A credential value that is not a placeholder and looks random.
+    """
+    if placeholder(value):
+        return False
+    return entropy(value) >= min(minEntropy, math.log2(max(len(value), 2)) - 0.3)
+
+
+def awsAccessKey(text: str) -> bool:
+    return not text.endswith("EXAMPLE") and len(set(text[4:])) > 6
+
+
+def jwt(text: str) -> bool:
+    """
+    Three base64url parts whose first decodes to a JSON header with C{alg}.
+    """
+    head = text.split(".", 1)[0]
+    try:
+        raw = base64.urlsafe_b64decode(head + "=" * (-len(head) % 4))
+        header = json.loads(raw)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return False
+    return isinstance(header, dict) and "alg" in header
+
+
+_CONN = re.compile(r"://([^\s:/@]+):([^\s@/]+)@", re.I)
+
+
+def connectionString(text: str) -> bool:
+    m = _CONN.search(text)
+    if not m:
+        return False
+    password = m.group(2)
+    if placeholder(password) or password.lower() in ("pass", "pw", "pwd", "secret", "root", "admin", "postgres", "guest"):
+        return False
+    return len(password) >= 6
+
+
+_ASSIGNED = re.compile(r"""[:=]\s*["'`]?([^\s"'`,;]+)""")
+
+
+def assignedSecret(text: str) -> bool:
+    """
+    C{password = "..."} style: the value must look random, not like code or
+    a placeholder.
+    """
+    m = _ASSIGNED.search(text)
+    if not m:
+        return False
+    value = m.group(1)
+    if len(value) < 12 or placeholder(value) or "(" in value or value.count(".") > 1:
+        return False
+    if re.fullmatch(r"[a-z_]+|[A-Z_]+|[a-z]+(?:[A-Z][a-z]+)+", value):  # identifiers
+        return False
+    return classes(value) >= 3 and entropy(value) >= 3.3
+
+
+def highEntropy(text: str) -> bool:
+    if re.fullmatch(r"[0-9a-fA-F-]+", text):  # hashes, UUIDs
+        return False
+    return classes(text) >= 3 and entropy(text) >= 4.5
+
+
+def email(text: str) -> bool:
+    local, _, domain = text.rpartition("@")
+    if not local or "." not in domain or domain.endswith("."):
+        return False
+    tld = domain.rsplit(".", 1)[1]
+    return tld.isalpha() and len(tld) >= 2
+
+
+def phone(text: str) -> bool:
+    digits = sum(c.isdigit() for c in text)
+    if not 7 <= digits <= 15:
+        return False
+    try:
+        number = phonenumbers.parse(text, None if text.lstrip().startswith("+") else "US")
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number)
+
+
+def ipAddress(text: str) -> bool:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    if address.version == 4:
+        return not text.startswith("0.") and text.count(".") == 3
+    return text.count(":") >= 3
+
+
+VALIDATORS: dict[str, Validator] = {
+    "credit_card": creditCard,
+    "ssn": ssn,
+    "iban": iban,
+    "aws_access_key": awsAccessKey,
+    "jwt": jwt,
+    "connection_string": connectionString,
+    "assigned_secret": assignedSecret,
+    "high_entropy": highEntropy,
+    "live": liveLooking,
+    "email": email,
+    "phone": phone,
+    "ip_address": ipAddress,
+}
+
+
+def validator(name: Optional[str]) -> Optional[Validator]:
+    return VALIDATORS[name] if name else None

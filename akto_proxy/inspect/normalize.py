@@ -1,0 +1,181 @@
+"""
+Normalisation before matching, as a WAF does it: each string of a request is
+matched as written and in the few decoded or folded forms an attacker uses to
+slip past a matcher.
+
+A form is made only when it differs from the one before it, so a plain string
+costs one pass of cheap membership tests and yields itself alone.
+
+Forms (the C{kind} of a L{Variant}):
+
+    - C{r}: the string as written;
+    - C{d}: decoded: URL (repeated, so double encoding too), C{%uXXXX},
+      overlong UTF-8 dots and slashes, HTML entities, C{\\uXXXX}/C{\\xXX}
+      escapes, NFKC with zero-width characters removed;
+    - C{q}: C{d} with SQL comments folded to a space (MySQL C{/*!...*/} keeps
+      its body, which MySQL runs) and whitespace runs folded;
+    - C{s}: C{d} with shell quoting tricks undone: C{c''at}, C{w'h'o'am'i},
+      C{c\\at}, C{$IFS}, C{${IFS}}, C{${HOME:0:1}}, C{$@}, C{{cat,/etc/passwd}};
+    - C{p}: C{d} as a path: backslashes to slashes, C{....//} and C{..;/}
+      to C{../}, repeated slashes and C{/./} folded.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from typing import Iterator, NamedTuple
+from urllib.parse import unquote, unquote_plus
+
+_OVERLONG = re.compile(r"%(?:c0%ae|e0%80%ae|c0%2e|c0%af|e0%80%af|c1%9c|c1%1c|c0%5c)", re.I)
+_OVERLONG_MAP = {
+    "%c0%ae": ".",
+    "%e0%80%ae": ".",
+    "%c0%2e": ".",
+    "%c0%af": "/",
+    "%e0%80%af": "/",
+    "%c1%9c": "\\",
+    "%c1%1c": "/",
+    "%c0%5c": "\\",
+}
+_PCT_U = re.compile(r"%u([0-9a-fA-F]{4})")
+_ESC_U = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})")
+_PCT = re.compile(r"%[0-9a-fA-F]{2}")
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+
+_SQL_COMMENT = re.compile(r"/\*!\d*(.*?)\*/|/\*.*?\*/", re.S)
+_WS = re.compile(r"\s+")
+
+# Shell tricks.  Each is rare in honest text; the shell form is only made
+# when one of them is present.
+_SHELL_TRIGGER = re.compile(
+    r"\$\{?IFS|\$\{\w+:\d+(?::\d+)?\}|\$[@*0-9]|\w(?:''|\"\")|(?:''|\"\")\w|\w['\"]\w+['\"]\w|"
+    r"[a-z]\\[a-z]|\{\w+,[^{}\s]+\}"
+)
+_IFS = re.compile(r"\$\{IFS\}|\$IFS(?:\$\d)?")
+_SUBSTR = re.compile(r"\$\{(\w+):(\d+)(?::(\d+))?\}")
+_POSITIONAL = re.compile(r"\$[@*0-9]")
+_QUOTES = re.compile(r"(?<=\w)['\"]+(?=[\w/])|(?<=\s)(?:''|\"\")(?=\w)|^(?:''|\"\")(?=\w)")
+_BACKSLASH = re.compile(r"(?<=\w)\\(?=\w)")
+_BRACE = re.compile(r"\{(\w+),([^{}\s]+)\}")
+_ENV_GUESS = {"HOME": "/root", "PATH": "/usr/local/bin:/usr/bin:/bin", "PWD": "/", "SHELL": "/bin/sh"}
+
+_PATH_TRIGGER = re.compile(r"\\|//|\.\.;|\.\.\.\.|/\./")
+_PATH_BYPASS = re.compile(r"\.\.\.\.(?=/)|\.\.;(?=/)|\.\.\./(?=\.)")
+_SLASHES = re.compile(r"/{2,}")
+_DOTSLASH = re.compile(r"/(?:\./)+")
+
+
+class Variant(NamedTuple):
+    kind: str
+    text: str
+
+
+def decode(text: str, plus: bool = False, rounds: int = 3) -> str:
+    """
+    Undo the encodings a WAF sees in the wild, repeatedly (double and triple
+    URL encoding), until nothing changes.
+
+    @param plus: C{+} means space (query strings).
+    """
+    s = text
+    for _ in range(rounds):
+        before = s
+        if "%" in s:
+            if "%c" in s or "%C" in s or "%e0" in s or "%E0" in s:
+                s = _OVERLONG.sub(lambda m: _OVERLONG_MAP[m.group(0).lower()], s)
+            if "%u" in s or "%U" in s:
+                s = _PCT_U.sub(lambda m: chr(int(m.group(1), 16)), s)
+            if _PCT.search(s):
+                s = unquote_plus(s, errors="replace") if plus else unquote(s, errors="replace")
+        if "\\" in s:
+            s = _ESC_U.sub(_unescape, s)
+        if "&" in s:
+            s = html.unescape(s)
+        if s == before:
+            break
+    if not s.isascii():
+        s = unicodedata.normalize("NFKC", s).translate(_ZERO_WIDTH)
+    return s
+
+
+def _unescape(m: "re.Match[str]") -> str:
+    code = m.group(1) or m.group(2)
+    try:
+        return chr(int(code, 16))
+    except ValueError:  # pragma: no cover - the pattern only takes hex
+        return m.group(0)
+
+
+def foldSQL(text: str) -> str:
+    """
+    SQL comments to a space (a versioned comment keeps its body), whitespace
+    runs to one space.
+    """
+    if "/*" in text:
+        text = _SQL_COMMENT.sub(lambda m: f" {m.group(1) or ''} ", text)
+    return _WS.sub(" ", text)
+
+
+def foldShell(text: str) -> str:
+    """
+    Undo quoting and expansion tricks that keep a command name from
+    appearing literally.
+    """
+    s = _IFS.sub(" ", text)
+    s = _SUBSTR.sub(_substr, s)
+    s = _POSITIONAL.sub("", s)
+    s = _BRACE.sub(r"\1 \2", s)
+    s = _BACKSLASH.sub("", s)
+    s = _QUOTES.sub("", s)
+    return s
+
+
+def _substr(m: "re.Match[str]") -> str:
+    value = _ENV_GUESS.get(m.group(1), "/")
+    start = int(m.group(2))
+    length = int(m.group(3)) if m.group(3) else len(value)
+    return value[start : start + length] or "/"
+
+
+def foldPath(text: str) -> str:
+    """
+    A path as a server would resolve it: backslashes are separators, filter
+    bypasses (C{....//}, C{..;/}) climb, repeated slashes and C{/./} fold.
+    """
+    s = text.replace("\\", "/")
+    s = _PATH_BYPASS.sub("..", s)
+    s = _SLASHES.sub("/", s)
+    s = _DOTSLASH.sub("/", s)
+    return s
+
+
+def variants(text: str, plus: bool = False) -> Iterator[Variant]:
+    """
+    The forms of C{text} worth matching, each different from the others:
+    C{r} always, then C{d}, C{q}, C{s}, C{p} when they differ.
+    """
+    yield Variant("r", text)
+    seen = {text}
+    d = text
+    if "%" in text or "&" in text or "\\" in text or (plus and "+" in text) or not text.isascii():
+        d = decode(text, plus=plus)
+        if d not in seen:
+            seen.add(d)
+            yield Variant("d", d)
+    if "/*" in d:
+        q = foldSQL(d)
+        if q not in seen:
+            seen.add(q)
+            yield Variant("q", q)
+    if ("$" in d or "'" in d or '"' in d or "\\" in d or "{" in d) and _SHELL_TRIGGER.search(d):
+        s = foldShell(d)
+        if s not in seen:
+            seen.add(s)
+            yield Variant("s", s)
+    if _PATH_TRIGGER.search(d):
+        p = foldPath(d)
+        if p not in seen:
+            seen.add(p)
+            yield Variant("p", p)

@@ -1,0 +1,59 @@
+"""
+Logging: one JSON object per line on stdout, journald-friendly.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import IO, Any
+
+from twisted.logger import (
+    FilteringLogObserver,
+    ILogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    eventAsJSON,
+    formatEvent,
+)
+from zope.interface import implementer
+
+_DROP = ("log_logger", "log_source", "log_io", "log_trace", "log_flattened", "log_text", "log_format")
+
+
+@implementer(ILogObserver)
+class JSONLineObserver:
+    """
+    Write each event as one compact JSON object on one line, with the
+    formatted message under C{message} and the level under C{level}.
+    """
+
+    def __init__(self, out: IO[str]):
+        self._out = out
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        e = {k: v for k, v in event.items() if k not in _DROP}
+        level = event.get("log_level")
+        e["level"] = getattr(level, "name", "info")
+        e.pop("log_level", None)
+        try:
+            e["message"] = formatEvent(event)
+        except Exception:
+            e["message"] = str(event.get("log_format"))
+        failure = event.get("log_failure")
+        if failure is not None:
+            e.pop("log_failure", None)
+            e["traceback"] = failure.getTraceback()
+        text = eventAsJSON(e)
+        self._out.write(text.replace("\n", "\\n") + "\n")
+        self._out.flush()
+
+
+def jsonObserver(out: IO[str] = sys.stdout, level: LogLevel = LogLevel.info) -> ILogObserver:
+    return FilteringLogObserver(JSONLineObserver(out), [LogLevelFilterPredicate(defaultLogLevel=level)])
+
+
+def stdoutObserver() -> ILogObserver:
+    """
+    twistd's C{--logger}: JSON lines on stdout.
+    """
+    return jsonObserver(sys.stdout)

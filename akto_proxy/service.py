@@ -1,0 +1,419 @@
+"""
+The daemon: listeners, the upstream pool, the current configuration and its
+reload on SIGHUP, open streams, and the drain on shutdown.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import signal
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+import attrs
+from OpenSSL import SSL
+from twisted.application import strports
+from twisted.application.service import MultiService
+from twisted.internet import defer
+from twisted.internet.ssl import CertificateOptions, PrivateCertificate, TLSVersion
+from twisted.logger import Logger
+from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.web.resource import Resource
+from twisted.web.server import Request
+
+from akto_proxy import __version__
+from akto_proxy.access.keys import KeyRing
+from akto_proxy.config import Config, ConfigError, loadConfig
+from akto_proxy.config.model import ApiKey, Listener
+from akto_proxy.inspect.chain import Chain
+from akto_proxy.inspect.checks import buildInspectors
+from akto_proxy.inspect.message import Target
+from akto_proxy.relay.fence import AddressPolicy, hostMatches, ownAddresses
+from akto_proxy.relay.http import ClientSettings, buildAgent
+
+if TYPE_CHECKING:
+    from akto_proxy.web.proxy import BodyRelay, Exchange
+
+log = Logger()
+
+
+@attrs.frozen
+class Runtime:
+    """
+    Everything derived from one configuration generation.
+    """
+
+    config: Config
+    generation: int
+    keys: KeyRing
+    chain: Chain
+    policy: AddressPolicy
+
+    @property
+    def clientSettings(self) -> ClientSettings:
+        tls = self.config.tls.upstream
+        return ClientSettings(
+            policy=self.policy,
+            connectTimeout=self.config.upstreams.connect_timeout,
+            tlsMinimum=tls.min_version,
+            caBundle=tls.ca_bundle,
+            verify=tls.verify,
+        )
+
+
+def buildRuntime(config: Config, generation: int, reactor: Any, own: tuple[tuple[str, int], ...] = ()) -> Runtime:
+    chain = Chain(buildInspectors(config, reactor), reactor, config.threat_detection.inspection_timeout)
+    return Runtime(
+        config=config,
+        generation=generation,
+        keys=KeyRing(config.access_control),
+        chain=chain,
+        policy=AddressPolicy(allowPrivate=config.upstreams.allow_private, own=ownAddresses(own)),
+    )
+
+
+def serverTLS(config: Config) -> CertificateOptions:
+    server = config.tls.server
+    assert server.certificate is not None and server.private_key is not None
+    with open(server.certificate, "rb") as f:
+        certPEM = f.read()
+    with open(server.private_key, "rb") as f:
+        keyPEM = f.read()
+    cert = PrivateCertificate.loadPEM(certPEM + b"\n" + keyPEM)
+    minimum = TLSVersion.TLSv1_3 if server.min_version == "1.3" else TLSVersion.TLSv1_2
+    return CertificateOptions(
+        privateKey=cert.privateKey.original,
+        certificate=cert.original,
+        raiseMinimumTo=minimum,
+        acceptableProtocols=[b"http/1.1"],
+    )
+
+
+class _TLSContext:
+    """
+    A server TLS context that a reload can replace under open listeners.
+    """
+
+    def __init__(self, options: CertificateOptions):
+        self.options = options
+
+    def getContext(self) -> SSL.Context:
+        return self.options.getContext()
+
+
+class ProxyService(MultiService):
+    """
+    Owns the configuration, the listeners and every shared resource.
+
+    @param reactor: injected; tests pass a clock or a memory reactor.
+    """
+
+    def __init__(self, config: Config, reactor: Any, configPath: Optional[str] = None):
+        super().__init__()
+        self.reactor = reactor
+        self.configPath = configPath or config.source
+        self.startedAt = reactor.seconds()
+        self._generation = 1
+        self._ownAddresses: tuple[tuple[str, int], ...] = ()
+        self.runtime = buildRuntime(config, 1, reactor)
+        self.agent, self.pool = buildAgent(
+            reactor,
+            lambda: self.runtime.clientSettings,
+            config.upstreams.max_idle_per_host,
+            config.upstreams.pool_idle_timeout,
+        )
+        self.streams: set["BodyRelay"] = set()
+        self.legacy: dict[tuple[Any, ...], "BodyRelay"] = {}
+        self.recent: deque[dict[str, Any]] = deque(maxlen=max(1, config.audit.recent_events))
+        self.counters: dict[str, int] = {"requests": 0, "blocked": 0, "errors": 0}
+        self.upstreamState: dict[str, dict[str, Any]] = {}
+        self.exchangeObservers: list[Callable[[dict[str, Any]], None]] = []
+        self._tls: Optional[_TLSContext] = _TLSContext(serverTLS(config)) if config.tls.server.certificate else None
+        self.ports: list[Any] = []
+        self._previousHandler: Any = None
+        self._addListeners(config)
+        for warning in config.warnings:
+            log.warn("{warning}", warning=warning)
+
+    # -- listeners
+
+    def _site(self, admin: bool, proxy: bool) -> Any:
+        from akto_proxy.web.channel import ProxySite
+        from akto_proxy.web.root import Root
+
+        return ProxySite(Root(self, admin=admin, proxy=proxy), self)
+
+    def _addListeners(self, config: Config) -> None:
+        separateAdmin = config.admin is not None and bool(config.admin.listen)
+        main = self._site(admin=not separateAdmin, proxy=True)
+        for lst in config.listen:
+            self._listen(lst, main)
+        if separateAdmin:
+            assert config.admin is not None
+            admin = self._site(admin=True, proxy=False)
+            for lst in config.admin.listen:
+                self._listen(lst, admin)
+
+    def _listen(self, listener: Listener, site: Any) -> None:
+        factory = site
+        if listener.tls:
+            assert self._tls is not None
+            factory = TLSMemoryBIOFactory(self._tls, False, site)
+        svc = strports.service(listener.endpoint, factory, reactor=self.reactor)
+        svc.setServiceParent(self)
+        self.ports.append(svc)
+
+    def startService(self) -> None:
+        super().startService()
+        if hasattr(self.reactor, "addSystemEventTrigger"):
+            self._installSIGHUP()
+        self._learnOwnAddresses()
+
+    def _learnOwnAddresses(self) -> None:
+        own: list[tuple[str, int]] = []
+        for svc in self.ports:
+            port = getattr(svc, "_waitingForPort", None)
+            if port is not None and port.called and not isinstance(port.result, Exception):
+                try:
+                    addr = port.result.getHost()
+                    own.append((addr.host, addr.port))
+                except Exception:
+                    pass
+        self._ownAddresses = tuple(own)
+        self.runtime = attrs.evolve(self.runtime, policy=AddressPolicy(self.runtime.config.upstreams.allow_private, ownAddresses(own)))
+
+    def listeningPorts(self) -> list[Any]:
+        """
+        The listening ports (after start), for tests and the own-address fence.
+        """
+        out = []
+        for svc in self.ports:
+            d = getattr(svc, "_waitingForPort", None)
+            if d is not None and d.called:
+                out.append(d.result)
+        return out
+
+    def _installSIGHUP(self) -> None:
+        try:
+            self._previousHandler = signal.signal(signal.SIGHUP, lambda *_: self.reactor.callFromThread(self.reload))
+        except ValueError:
+            self._previousHandler = None  # not the main thread (tests)
+
+    @defer.inlineCallbacks
+    def stopService(self) -> Any:
+        """
+        Stop accepting, let in-flight requests finish, then close streams.
+        """
+        if self._previousHandler is not None:
+            try:
+                signal.signal(signal.SIGHUP, self._previousHandler)
+            except ValueError:
+                pass
+        for relay in list(self.streams):
+            relay.close()
+        yield super().stopService()
+        yield self.pool.closeCachedConnections()
+
+    # -- reload
+
+    def reload(self, path: Optional[str] = None) -> bool:
+        """
+        Re-read the configuration file.  An invalid file is logged and
+        ignored; the running configuration stays in force.
+        """
+        path = path or self.configPath
+        try:
+            config = loadConfig(path)
+            runtime = buildRuntime(config, self._generation + 1, self.reactor, self._ownAddresses)
+        except ConfigError as e:
+            log.error("configuration reload rejected: {error}", error=str(e), config=path)
+            return False
+        except Exception as e:
+            log.error("configuration reload rejected: {error}", error=repr(e), config=path)
+            return False
+        old = self.runtime
+        self._generation += 1
+        self.runtime = runtime
+        if config.listen != old.config.listen:
+            log.warn("listen changed in {config}: restart to apply", config=path)
+        if self._tls is not None and config.tls.server.certificate:
+            try:
+                self._tls.options = serverTLS(config)
+            except Exception as e:
+                log.error("TLS certificate reload failed: {error}", error=repr(e))
+        for warning in config.warnings:
+            log.warn("{warning}", warning=warning)
+        closed = self._closeOrphans(runtime)
+        log.info(
+            "configuration reloaded (generation {generation})",
+            generation=runtime.generation,
+            config=path,
+            closed_streams=closed,
+        )
+        return True
+
+    def _closeOrphans(self, rt: Runtime) -> int:
+        closed = 0
+        for relay in list(self.streams):
+            ex = relay.exchange
+            key = ex.key
+            if key is None:
+                continue
+            current = rt.keys.digestOf(key.name)
+            before = relay.keyDigest
+            newKey = next((k for k in rt.config.access_control.api_keys if k.name == key.name), None)
+            if current is None or newKey is None or (before is not None and current != before):
+                relay.close()
+                closed += 1
+                continue
+            ex.key = newKey
+            if ex.target is not None and not self.roleReaches(newKey, ex.target, rt):
+                relay.close()
+                closed += 1
+        return closed
+
+    # -- what the relay asks
+
+    def roleReaches(self, key: ApiKey, target: Target, rt: Runtime) -> bool:
+        if not key.roles:
+            return True
+        for name in key.roles:
+            role = rt.config.access_control.role(name)
+            if role is not None and hostMatches(target.host, role.upstreams):
+                return True
+        return False
+
+    def clientAddress(self, request: Request, rt: Runtime) -> str:
+        peer = request.getClientAddress()
+        host = getattr(peer, "host", None) or "unix"
+        trusted = rt.config.access_control.trusted_proxies
+        if not trusted or not _inAny(host, trusted):
+            return host
+        chain = self._forwardedChain(request)
+        for addr in reversed(chain):
+            if not _inAny(addr, trusted):
+                return addr
+        return chain[0] if chain else host
+
+    def _forwardedChain(self, request: Request) -> list[str]:
+        out: list[str] = []
+        for value in request.requestHeaders.getRawHeaders(b"x-forwarded-for") or []:
+            for part in value.split(b","):
+                text = part.strip().decode("latin-1")
+                if text.startswith("[") and "]" in text:
+                    text = text[1 : text.index("]")]
+                try:
+                    out.append(str(ipaddress.ip_address(text)))
+                except ValueError:
+                    continue
+        return out
+
+    def trustedForwardedFor(self, request: Request, rt: Runtime) -> list[str]:
+        """
+        The X-Forwarded-For entries to keep when relaying: only those a
+        trusted proxy vouched for.
+        """
+        peer = getattr(request.getClientAddress(), "host", "")
+        trusted = rt.config.access_control.trusted_proxies
+        if not trusted or not _inAny(peer, trusted):
+            return []
+        chain = self._forwardedChain(request)
+        client = self.clientAddress(request, rt)
+        if client in chain:
+            return chain[: chain.index(client)]
+        return []
+
+    def publicOrigin(self, request: Request, rt: Runtime) -> str:
+        if rt.config.public_url:
+            return rt.config.public_url
+        scheme = "https" if request.isSecure() else "http"
+        host = request.getHeader("host") or ""
+        peer = getattr(request.getClientAddress(), "host", "")
+        trusted = rt.config.access_control.trusted_proxies
+        if trusted and _inAny(peer, trusted):
+            proto = request.getHeader("x-forwarded-proto")
+            fhost = request.getHeader("x-forwarded-host")
+            if proto in ("http", "https"):
+                scheme = proto
+            if fhost:
+                host = fhost.split(",")[0].strip()
+        if not host:
+            addr = request.getHost()
+            host = f"{addr.host}:{addr.port}"
+        return f"{scheme}://{host}"
+
+    def legacySession(self, target: Target, key: ApiKey) -> Optional["BodyRelay"]:
+        from akto_proxy.web.proxy import canonicalURL
+
+        relay = self.legacy.get(canonicalURL(target.upstreamURL().decode("latin-1")))
+        if relay is None or relay.exchange.key is None or relay.exchange.key.name != key.name:
+            return None
+        return relay
+
+    def legacyOpened(self, relay: "BodyRelay") -> None:
+        if relay.legacyURL is not None:
+            self.legacy[relay.legacyURL] = relay
+
+    def streamOpened(self, relay: "BodyRelay") -> None:
+        key = relay.exchange.key
+        relay.keyDigest = self.runtime.keys.digestOf(key.name) if key else None
+        self.streams.add(relay)
+
+    def streamClosed(self, relay: "BodyRelay") -> None:
+        self.streams.discard(relay)
+        if relay.legacyURL is not None and self.legacy.get(relay.legacyURL) is relay:
+            del self.legacy[relay.legacyURL]
+
+    async def relayWebSocket(self, exchange: "Exchange") -> None:
+        exchange.respondError(501, "WebSocket relay is not available in this build", "not_implemented")
+
+    def recordExchange(self, event: dict[str, Any]) -> None:
+        self.counters["requests"] += 1
+        if event.get("blocked"):
+            self.counters["blocked"] += 1
+        if isinstance(event.get("status"), int) and event["status"] >= 500:
+            self.counters["errors"] += 1
+        self.recent.append(event)
+        for observer in self.exchangeObservers:
+            observer(event)
+
+    def upstreamOK(self, target: Optional[Target]) -> None:
+        if target is None:
+            return
+        state = self.upstreamState.setdefault(target.authority, {"ok": 0, "failed": 0})
+        state["ok"] += 1
+        state["last_ok"] = self.reactor.seconds()
+
+    def upstreamFailed(self, target: Optional[Target]) -> None:
+        if target is None:
+            return
+        state = self.upstreamState.setdefault(target.authority, {"ok": 0, "failed": 0})
+        state["failed"] += 1
+        state["last_failure"] = self.reactor.seconds()
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "uptime_s": round(self.reactor.seconds() - self.startedAt, 3),
+            "config_generation": self.runtime.generation,
+            "open_streams": len(self.streams),
+            "pool": {
+                "idle_connections": sum(len(v) for v in self.pool._connections.values()),
+                "upstreams": self.upstreamState,
+            },
+            "counters": dict(self.counters),
+        }
+
+    def adminResources(self) -> dict[bytes, Resource]:
+        return {}
+
+
+def _inAny(host: str, nets: tuple[Any, ...]) -> bool:
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return any(addr in n for n in nets if n.version == addr.version)

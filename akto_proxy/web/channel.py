@@ -1,0 +1,170 @@
+"""
+Strict HTTP/1.1 on the client side, as nginx and Envoy are: ambiguous framing
+refused, header size and count capped, slow clients timed out, bodies capped
+as they arrive.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+from twisted.internet.interfaces import IDelayedCall
+from twisted.logger import Logger
+from twisted.web import http, server
+
+from akto_proxy.web.answers import envelope
+
+if TYPE_CHECKING:
+    from akto_proxy.service import ProxyService
+
+log = Logger()
+
+
+class StrictChannel(http.HTTPChannel):
+    """
+    L{HTTPChannel} that also refuses obs-fold, bare CR or LF inside lines,
+    C{Transfer-Encoding} other than C{chunked}, and requests whose headers
+    do not arrive within C{client_header_timeout}.
+    """
+
+    _headerTimer: Optional[IDelayedCall] = None
+    _bodyTimer: Optional[IDelayedCall] = None
+    _inHeaders = False
+
+    @property
+    def _service(self) -> "ProxyService":
+        return self.site.service  # type: ignore[attr-defined,no-any-return]
+
+    def connectionMade(self) -> None:
+        limits = self._service.runtime.config.limits
+        self.maxHeaders = limits.max_headers
+        self.totalHeadersSize = limits.max_header_bytes
+        self.MAX_LENGTH = limits.max_header_bytes
+        super().connectionMade()
+        self._startHeaderTimer()
+
+    def _startHeaderTimer(self) -> None:
+        self._cancelTimers()
+        timeout = self._service.runtime.config.limits.client_header_timeout
+        self._inHeaders = True
+        if timeout:
+            self._headerTimer = self._service.reactor.callLater(timeout, self._slow, "headers")
+
+    def _cancelTimers(self) -> None:
+        for name in ("_headerTimer", "_bodyTimer"):
+            t = getattr(self, name)
+            if t is not None and t.active():
+                t.cancel()
+            setattr(self, name, None)
+
+    def _slow(self, what: str) -> None:
+        log.info("client too slow sending {what}, closing", what=what, client=str(self.transport.getPeer()))
+        self._headerTimer = self._bodyTimer = None
+        if self.transport is not None:
+            self.transport.write(
+                b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+            )
+            self.transport.abortConnection() if hasattr(self.transport, "abortConnection") else self.transport.loseConnection()
+
+    def lineReceived(self, line: bytes) -> None:
+        if b"\r" in line or b"\n" in line:
+            return self._respondToBadRequestAndDisconnect()
+        if line[:1] in (b" ", b"\t") and self._inHeaders and self.requests:
+            # obs-fold (RFC 9112 section 5.2): refuse rather than unfold
+            return self._respondToBadRequestAndDisconnect()
+        if not self._inHeaders and line:
+            self._startHeaderTimer()
+        return super().lineReceived(line)  # type: ignore[no-any-return]
+
+    def _maybeChooseTransferDecoder(self, header: bytes, data: bytes) -> bool:
+        if header == b"Transfer-Encoding" and data.lower() != b"chunked":
+            return self._failChooseTransferDecoder()  # type: ignore[no-any-return]
+        return super()._maybeChooseTransferDecoder(header, data)  # type: ignore[no-any-return]
+
+    def allHeadersReceived(self) -> None:
+        self._cancelTimers()
+        self._inHeaders = False
+        super().allHeadersReceived()
+        if self.length != 0 and self.requests and not getattr(self.requests[-1], "_refused", False):
+            timeout = self._service.runtime.config.limits.client_body_timeout
+            if timeout:
+                self._bodyTimer = self._service.reactor.callLater(timeout, self._slow, "the body")
+
+    def allContentReceived(self) -> None:
+        self._cancelTimers()
+        super().allContentReceived()
+
+    def connectionLost(self, reason: Any) -> None:
+        self._cancelTimers()
+        super().connectionLost(reason)
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        self._respondToBadRequestAndDisconnect()
+
+
+class CappedRequest(server.Request):
+    """
+    A request whose body is refused with 413 as soon as its declared length
+    or the bytes received exceed C{limits.max_request_body}, without reading
+    (or buffering) the rest.
+    """
+
+    _refused = False
+    _received = 0
+
+    def _limit(self) -> int:
+        return self.channel.site.service.runtime.config.limits.max_request_body  # type: ignore[no-any-return]
+
+    def gotLength(self, length: Optional[int]) -> None:
+        if length is not None and length > self._limit():
+            self._refuse()
+            return
+        super().gotLength(length)
+
+    def handleContentChunk(self, data: bytes) -> None:
+        if self._refused:
+            return
+        self._received += len(data)
+        if self._received > self._limit():
+            self._refuse()
+            return
+        super().handleContentChunk(data)
+
+    def _refuse(self) -> None:
+        from akto_proxy.web.proxy import newRequestId
+
+        self._refused = True
+        rid = newRequestId()
+        body = envelope(413, "request body too large", rid, "payload_too_large")
+        log.info("request body too large, refused", request_id=rid, uri=self.uri[:200] if hasattr(self, "uri") else b"")
+        transport = self.channel.transport
+        transport.write(
+            b"HTTP/1.1 413 Payload Too Large\r\n"
+            b"content-type: application/json\r\n"
+            b"connection: close\r\n"
+            b"x-akto-request-id: " + rid.encode("ascii") + b"\r\n"
+            b"content-length: " + str(len(body)).encode("ascii") + b"\r\n\r\n" + body
+        )
+        self.channel._cancelTimers()
+        self.channel.dataReceived = lambda data: None  # type: ignore[method-assign]
+        transport.loseConnection()
+        self.content = None  # type: ignore[assignment]
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        if self._refused:
+            return
+        super().requestReceived(command, path, version)
+
+
+class ProxySite(server.Site):
+    protocol = StrictChannel
+    requestFactory = CappedRequest
+    displayTracebacks = False
+    noisy = False
+
+    def __init__(self, resource: Any, service: "ProxyService"):
+        super().__init__(resource, reactor=service.reactor, timeout=None)
+        self.service = service
+
+    def log(self, request: Any) -> None:
+        pass

@@ -1,0 +1,1206 @@
+"""
+The relay: a leaf resource at C{/proxy} (and C{/.well-known/.../proxy}) that
+authenticates, fences, inspects and relays one request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import secrets
+import zlib
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from urllib.parse import unquote, urlsplit
+
+from twisted.internet import defer, error as ierror
+from twisted.internet.interfaces import IDelayedCall, IPushProducer
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web import http
+from twisted.web._newclient import ResponseDone, ResponseFailed, ResponseNeverReceived
+from twisted.web.client import PotentialDataLoss
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import IBodyProducer, IResponse
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET, Request
+from zope.interface import implementer
+
+from akto_proxy.config.model import ApiKey
+from akto_proxy.inspect.chain import Finding, Outcome
+from akto_proxy.inspect.message import Message, Target
+from akto_proxy.relay.fence import hostMatches
+from akto_proxy.relay.http import UpstreamForbidden
+from akto_proxy.relay.rewrite import (
+    rewriteEndpoint,
+    rewriteLocation,
+    rewriteResource,
+    rewriteWWWAuthenticate,
+    upstreamWellKnown,
+)
+from akto_proxy.relay.sse import Event, SSEParser, makeEvent
+from akto_proxy.relay.url import BadProxyPath, parseProxyURI
+from akto_proxy.web.answers import HEADER_MISMATCH, encode, envelope, metadata, refusal, rpcError
+
+if TYPE_CHECKING:
+    from akto_proxy.service import ProxyService, Runtime
+
+log = Logger()
+
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+INSPECTABLE_ENCODINGS = (b"gzip", b"deflate", b"identity")
+BINARY_TYPES = (b"image/", b"audio/", b"video/", b"font/", b"application/octet-stream", b"application/zip", b"application/pdf")
+
+
+def newRequestId() -> str:
+    return "req_" + secrets.token_hex(8)
+
+
+@implementer(IBodyProducer)
+class BytesProducer:
+    def __init__(self, data: bytes):
+        self._data = data
+        self.length = len(data)
+
+    def startProducing(self, consumer: Any) -> "defer.Deferred[None]":
+        consumer.write(self._data)
+        return defer.succeed(None)
+
+    def pauseProducing(self) -> None:
+        pass
+
+    def resumeProducing(self) -> None:
+        pass
+
+    def stopProducing(self) -> None:
+        pass
+
+
+class TooLarge(Exception):
+    pass
+
+
+def decodeBody(data: bytes, encoding: bytes, limit: int) -> bytes:
+    """
+    Decode a gzip or deflate body, refusing more than C{limit} decoded bytes
+    (a gzip bomb is refused, not expanded).
+    """
+    encoding = encoding.strip().lower()
+    if encoding in (b"", b"identity"):
+        return data
+    if encoding in (b"gzip", b"x-gzip"):
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif encoding == b"deflate":
+        d = zlib.decompressobj()
+        if data[:1] and (data[0] & 0x0F) != 8:
+            d = zlib.decompressobj(-zlib.MAX_WBITS)
+    else:
+        raise ValueError(f"unsupported content-encoding {encoding!r}")
+    out = d.decompress(data, limit + 1)
+    if len(out) > limit or d.unconsumed_tail:
+        raise TooLarge()
+    out += d.flush()
+    if len(out) > limit:
+        raise TooLarge()
+    return out
+
+
+def narrowAcceptEncoding(value: bytes) -> bytes:
+    kept = []
+    for item in value.split(b","):
+        coding = item.split(b";", 1)[0].strip().lower()
+        if coding in INSPECTABLE_ENCODINGS:
+            kept.append(item.strip())
+    return b", ".join(kept) if kept else b"identity"
+
+
+def acceptsJSON(request: Request) -> bool:
+    accept = (request.getHeader("accept") or "").lower()
+    return not accept or "application/json" in accept or "*/*" in accept or "text/event-stream" not in accept
+
+
+class ProxyResource(Resource):
+    """
+    Leaf at C{/proxy}: the path is parsed from the raw C{request.uri}, never
+    from the decoded C{postpath}.
+    """
+
+    isLeaf = True
+
+    def __init__(self, service: "ProxyService", wellKnown: Optional[str] = None):
+        super().__init__()
+        self._service = service
+        self._wellKnown = wellKnown
+
+    def render(self, request: Request) -> Union[bytes, int]:
+        Exchange(self._service, request, self._wellKnown).start()
+        return NOT_DONE_YET
+
+
+class Exchange:
+    """
+    One client request through the proxy.
+    """
+
+    def __init__(self, service: "ProxyService", request: Request, wellKnown: Optional[str] = None):
+        self.service = service
+        self.rt: "Runtime" = service.runtime
+        self.request = request
+        self.wellKnown = wellKnown
+        self.clock = service.reactor
+        self.requestId = newRequestId()
+        self.started = self.clock.seconds()
+        self.finished = False
+        self.status = 0
+        self.bytesOut = 0
+        self.key: Optional[ApiKey] = None
+        self.target: Optional[Target] = None
+        self.credential: Optional[bytes] = None
+        self.usedQueryCredential = False
+        self.findings: list[Finding] = []
+        self.guardrails: list[str] = []
+        self.blocked = False
+        self.outcome = "relayed"
+        self.rpcMethod: Optional[str] = None
+        self.pending: Optional["defer.Deferred[Any]"] = None
+        self.stream: Optional["BodyRelay"] = None
+        self.idMethods: dict[Any, tuple[Optional[str], Optional[str]]] = {}
+        self.error: Optional[str] = None
+
+    # -- plumbing
+
+    def start(self) -> None:
+        self.request.setHeader(b"x-akto-request-id", self.requestId.encode("ascii"))
+        self.request.notifyFinish().addBoth(self._clientDone)
+        d = defer.Deferred.fromCoroutine(self._run())
+        d.addErrback(self._crashed)
+
+    def _clientDone(self, result: Any) -> None:
+        self.finished = True
+        if isinstance(result, Failure):
+            self.outcome = "client_closed" if self.outcome == "relayed" else self.outcome
+            if self.pending is not None:
+                self.pending.cancel()
+            if self.stream is not None:
+                self.stream.stopUpstream()
+        self._accessLog()
+
+    def _crashed(self, failure: Failure) -> None:
+        if failure.check(defer.CancelledError) and self.finished:
+            return
+        log.failure("relay failed", failure, request_id=self.requestId)
+        if not self.finished and not self.request.startedWriting:
+            self.respondError(502, "internal relay error", "proxy_error")
+        elif not self.finished:
+            self.finish()
+
+    def finish(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self.request.finish()
+
+    def write(self, data: bytes) -> None:
+        if not self.finished and data:
+            self.bytesOut += len(data)
+            self.request.write(data)
+
+    def respond(self, status: int, body: bytes, contentType: bytes = b"application/json", headers: Optional[dict[bytes, bytes]] = None) -> None:
+        if self.finished:
+            return
+        self.status = status
+        self.request.setResponseCode(status)
+        self.request.setHeader(b"content-type", contentType)
+        self.request.setHeader(b"content-length", str(len(body)).encode("ascii"))
+        self.request.setHeader(b"cache-control", b"no-store")
+        for k, v in (headers or {}).items():
+            self.request.setHeader(k, v)
+        if self.request.method != b"HEAD":
+            self.write(body)
+        self.finish()
+
+    def respondError(
+        self,
+        status: int,
+        message: str,
+        code: Optional[str] = None,
+        threats: tuple[Finding, ...] = (),
+        headers: Optional[dict[bytes, bytes]] = None,
+    ) -> None:
+        if self.outcome == "relayed":
+            self.outcome = code or str(status)
+        self.error = message
+        self.respond(status, envelope(status, message, self.requestId, code, threats), headers=headers)
+
+    def _accessLog(self) -> None:
+        latency = (self.clock.seconds() - self.started) * 1000.0
+        status = self.status or self.request.code
+        event = {
+            "request_id": self.requestId,
+            "key": self.key.name if self.key else None,
+            "client": self.clientAddress,
+            "method": self.request.method.decode("latin-1"),
+            "rpc_method": self.rpcMethod,
+            "upstream": self.target.display() if self.target else None,
+            "status": status,
+            "bytes": self.bytesOut,
+            "latency_ms": round(latency, 3),
+            "outcome": self.outcome,
+            "blocked": self.blocked,
+            "threats_detected": [f.asJSON() for f in self.findings],
+            "guardrails_applied": list(self.guardrails),
+        }
+        self.service.recordExchange(event)
+        log.info(
+            "{method} {upstream} {status} {outcome}",
+            access=True,
+            **event,
+        )
+
+    # -- the request
+
+    @property
+    def clientAddress(self) -> str:
+        return self.service.clientAddress(self.request, self.rt)
+
+    def origin(self) -> str:
+        return self.service.publicOrigin(self.request, self.rt)
+
+    async def _run(self) -> None:
+        rt = self.rt
+        cfg = rt.config
+        request = self.request
+        ac = cfg.access_control
+        if ac.ip_allowlist:
+            try:
+                addr = ipaddress.ip_address(self.clientAddress)
+            except ValueError:
+                addr = None
+            if addr is None or not any(addr in net for net in ac.ip_allowlist if net.version == addr.version):
+                return self.respondError(403, "client address not allowed", "ip_not_allowed")
+        uri = request.uri
+        if self.wellKnown is not None:
+            uri = uri[len(b"/.well-known/" + self.wellKnown.encode("ascii")) :]
+        try:
+            parsed = parseProxyURI(uri, ac.query_parameter.encode("utf-8"))
+        except BadProxyPath as e:
+            return self.respondError(400, f"malformed proxy path: {e}", "bad_proxy_path")
+        self.target = target = parsed.target
+        presented = request.getHeader(ac.header)
+        if presented is None and parsed.credential is not None:
+            presented = parsed.credential
+            self.usedQueryCredential = True
+        self.credential = parsed.credential
+        key = rt.keys.lookup(presented.encode("utf-8") if isinstance(presented, str) else presented)
+        if key is None:
+            return self.respondError(
+                401,
+                "missing API key" if presented is None else "unknown API key",
+                "unauthorized",
+                headers={b"www-authenticate": b'AktoApiKey realm="akto-proxy"'},
+            )
+        self.key = key
+        if not hostMatches(target.host, cfg.upstreams.allow):
+            return self.respondError(403, f"upstream {target.host} is not allowed", "upstream_not_allowed")
+        if not self.service.roleReaches(key, target, rt):
+            return self.respondError(403, f"no role of this key may reach {target.host}", "upstream_not_allowed")
+        if (request.getHeader("upgrade") or "").lower() == "websocket":
+            return await self.service.relayWebSocket(self)
+        body = request.content.read() if request.content is not None else b""
+        encoding = request.getHeader("content-encoding")
+        decoded = body
+        if encoding and body:
+            try:
+                decoded = decodeBody(body, encoding.encode("latin-1"), cfg.limits.max_request_body)
+            except TooLarge:
+                return self.respondError(413, "request body too large when decoded", "payload_too_large")
+            except (ValueError, zlib.error) as e:
+                return self.respondError(400, f"cannot decode request body: {e}", "bad_request")
+        forwardBody = body
+        dropEncoding = False
+        legacy = self.service.legacySession(target, key) if request.method == b"POST" else None
+
+        inspected = await self.inspectRequest(decoded, legacy)
+        if inspected is None:
+            return
+        if inspected is not True:
+            forwardBody = inspected
+            dropEncoding = True
+        await self.relay(forwardBody, dropEncoding, legacy)
+
+    # -- request inspection
+
+    def _urlMessage(self) -> Message:
+        assert self.target is not None
+        strings: list[tuple[str, str]] = [("url.path", unquote(self.target.path.decode("latin-1")))]
+        if self.target.query:
+            for pair in self.target.query.decode("latin-1").split("&"):
+                name, _, value = pair.partition("=")
+                strings.append((f"url.query.{unquote(name)}", unquote(value.replace("+", " "))))
+        for name, values in self.request.requestHeaders.getAllRawHeaders():
+            lname = name.lower()
+            if lname in (b"mcp-name", b"mcp-method") or lname.startswith(b"mcp-param-"):
+                for v in values:
+                    strings.append((f"header.{lname.decode('latin-1')}", v.decode("latin-1")))
+        return Message(
+            direction="request",
+            target=self.target,
+            transport="url",
+            kind="json",
+            payload={},
+            strings=tuple(strings),
+            keyName=self.key.name if self.key else None,
+            requestId=self.requestId,
+        )
+
+    async def inspectRequest(self, body: bytes, legacy: Optional["BodyRelay"]) -> Union[None, bool, bytes]:
+        """
+        Inspect the URL and body.  Returns True to forward the body as is,
+        new bytes to forward instead, or None when the exchange was answered.
+        """
+        assert self.target is not None
+        rt = self.rt
+        request = self.request
+        ctype = (request.getHeader("content-type") or "").lower()
+        parsedBody: Any = None
+        isJSON = False
+        if body:
+            if "json" in ctype or body[:1] in (b"{", b"["):
+                try:
+                    parsedBody = json.loads(body)
+                    isJSON = True
+                except (ValueError, RecursionError):
+                    if "json" in ctype:
+                        return self._parseError()
+        entries: list[Any] = []
+        batch = False
+        if isJSON and isinstance(parsedBody, list) and parsedBody and all(isinstance(e, dict) and e.get("jsonrpc") == "2.0" for e in parsedBody):
+            entries = parsedBody
+            batch = True
+        elif isJSON and isinstance(parsedBody, dict) and parsedBody.get("jsonrpc") == "2.0":
+            entries = [parsedBody]
+        for e in entries:
+            method = e.get("method")
+            if isinstance(method, str):
+                tool = None
+                params = e.get("params")
+                if isinstance(params, dict):
+                    tool = params.get("name") if method in ("tools/call", "prompts/get") else params.get("uri") if method == "resources/read" else None
+                if "id" in e:
+                    self.idMethods[_idKey(e.get("id"))] = (method, tool if isinstance(tool, str) else None)
+                if legacy is not None and "id" in e:
+                    legacy.idMethods[_idKey(e.get("id"))] = (method, tool if isinstance(tool, str) else None)
+        if entries and not batch:
+            m = entries[0].get("method")
+            self.rpcMethod = m if isinstance(m, str) else None
+            mismatch = self._headerMismatch(entries[0])
+            if mismatch is not None:
+                self.outcome = "header_mismatch"
+                return self._answerRPC(400, rpcError(entries[0].get("id"), HEADER_MISMATCH, mismatch), legacy)
+        chain = rt.chain
+        if not chain:
+            return True
+        urlOutcome = await chain.inspect(self._urlMessage())
+        self._note(urlOutcome)
+        keyName = self.key.name if self.key else None
+        if urlOutcome.blocked:
+            self.blocked = True
+            if entries and not batch and "id" in entries[0]:
+                return self._refuseRPC(entries[0], urlOutcome, legacy)
+            if entries and not batch:
+                return self._accepted(legacy)
+            return self._refuseHTTP(urlOutcome)
+        if not body:
+            return True
+        if not entries:
+            if isJSON:
+                msg = Message.fromJSON(parsedBody, "request", self.target, "http", keyName, self.requestId)
+            else:
+                msg = Message.fromText(body.decode("utf-8", "replace"), "request", self.target, "http", keyName, self.requestId)
+            outcome = await chain.inspect(msg)
+            self._note(outcome)
+            if outcome.blocked:
+                self.blocked = True
+                return self._refuseHTTP(outcome)
+            if outcome.message is not msg:
+                return encode(outcome.message.payload) if isJSON else outcome.message.payload.encode("utf-8")
+            return True
+        outcomes: list[Outcome] = []
+        for e in entries:
+            msg = Message.fromJSONRPC(e, "request", self.target, "http", keyName=keyName, requestId=self.requestId)
+            outcome = await chain.inspect(msg)
+            self._note(outcome)
+            outcomes.append(outcome)
+        refusals = []
+        forward = []
+        changed = False
+        for e, outcome in zip(entries, outcomes):
+            if outcome.blocked:
+                self.blocked = True
+                if "id" in e and "method" in e:
+                    refusals.append(self._refusalFor(e, outcome))
+                continue
+            forward.append(outcome.message.payload)
+            if outcome.message.payload is not e:
+                changed = True
+        if not batch:
+            if refusals:
+                return self._answerRPC(200, refusals[0], legacy)
+            if outcomes[0].blocked:
+                return self._accepted(legacy)
+            return encode(forward[0]) if changed else True
+        if not forward:
+            if refusals:
+                return self._answerRPC(200, refusals, legacy)
+            return self._accepted(legacy)
+        self.batchRefusals = refusals
+        if refusals or changed:
+            return encode(forward)
+        return True
+
+    def _note(self, outcome: Outcome) -> None:
+        self.findings.extend(outcome.findings)
+        for g in outcome.guardrails:
+            if g not in self.guardrails:
+                self.guardrails.append(g)
+        if outcome.error:
+            self.outcome = "inspection_error"
+        elif outcome.blocked:
+            self.outcome = "blocked"
+        elif outcome.rewritten and self.outcome == "relayed":
+            self.outcome = "redacted"
+
+    def _headerMismatch(self, entry: dict[str, Any]) -> Optional[str]:
+        headerMethod = self.request.getHeader("mcp-method")
+        if headerMethod is None:
+            return None
+        if len(self.request.requestHeaders.getRawHeaders(b"mcp-method") or []) > 1:
+            return "duplicated Mcp-Method header"
+        if headerMethod != entry.get("method"):
+            return "Mcp-Method header does not match the body"
+        params = entry.get("params")
+        name = None
+        if isinstance(params, dict):
+            if entry.get("method") in ("tools/call", "prompts/get"):
+                name = params.get("name")
+            elif entry.get("method") == "resources/read":
+                name = params.get("uri")
+        headerName = self.request.getHeader("mcp-name")
+        if name is not None and headerName is not None and headerName != name:
+            return "Mcp-Name header does not match the body"
+        return None
+
+    def _meta(self, outcome: Outcome) -> dict[str, Any]:
+        return metadata(self.requestId, outcome.findings, outcome.guardrails)
+
+    def _refusalFor(self, entry: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
+        return refusal(entry.get("id"), entry.get("method"), outcome.reason, self._meta(outcome))
+
+    def _refuseRPC(self, entry: dict[str, Any], outcome: Outcome, legacy: Optional["BodyRelay"]) -> None:
+        return self._answerRPC(200, self._refusalFor(entry, outcome), legacy)
+
+    def _answerRPC(self, status: int, answer: Any, legacy: Optional["BodyRelay"]) -> None:
+        """
+        Answer in JSON-RPC: on a legacy SSE session, 202 here and the answer
+        on the session's stream; else JSON, or one SSE event for a client
+        that accepts only SSE.
+        """
+        if legacy is not None:
+            legacy.inject(makeEvent(encode(answer).decode("utf-8"), "message"))
+            self.respond(202, b"Accepted", b"text/plain; charset=utf-8")
+            return None
+        if acceptsJSON(self.request):
+            self.respond(status, encode(answer))
+        else:
+            self.respond(status, makeEvent(encode(answer).decode("utf-8"), "message").raw, b"text/event-stream")
+        return None
+
+    def _accepted(self, legacy: Optional["BodyRelay"]) -> None:
+        self.respond(202, b"", b"text/plain; charset=utf-8")
+        return None
+
+    def _refuseHTTP(self, outcome: Outcome) -> None:
+        self.respondError(403, f"blocked by policy: {outcome.reason}", "threat_blocked" if not outcome.error else "inspection_error", outcome.findings)
+        return None
+
+    def _parseError(self) -> None:
+        self.outcome = "parse_error"
+        self.respond(400, encode(rpcError(None, -32700, "Parse error")))
+        return None
+
+    # -- upstream
+
+    def upstreamHeaders(self, body: bytes, dropEncoding: bool) -> Headers:
+        assert self.target is not None
+        rt = self.rt
+        request = self.request
+        out = Headers()
+        connectionTokens = set()
+        for v in request.requestHeaders.getRawHeaders(b"connection") or []:
+            connectionTokens.update(t.strip().lower() for t in v.split(b","))
+        apiHeader = rt.config.access_control.header.lower().encode("latin-1")
+        for name, values in request.requestHeaders.getAllRawHeaders():
+            lname = name.lower()
+            if lname in HOP_BY_HOP or lname in connectionTokens:
+                continue
+            if lname in (b"host", b"content-length", b"expect", apiHeader, b"x-akto-request-id"):
+                continue
+            if lname == b"content-encoding" and dropEncoding:
+                continue
+            if lname in (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host") and rt.config.upstreams.x_forwarded:
+                continue
+            if lname == b"accept-encoding":
+                out.setRawHeaders(name, [narrowAcceptEncoding(b", ".join(values))])
+                continue
+            out.setRawHeaders(name, values)
+        out.setRawHeaders(b"host", [self.target.authority.encode("ascii")])
+        if rt.config.upstreams.x_forwarded:
+            prior = self.service.trustedForwardedFor(request, rt)
+            out.setRawHeaders(b"x-forwarded-for", [", ".join(prior + [self.clientAddress]).encode("latin-1")])
+            proto = self.origin().split(":", 1)[0]
+            out.setRawHeaders(b"x-forwarded-proto", [proto.encode("ascii")])
+            host = request.getHeader("host")
+            if host:
+                out.setRawHeaders(b"x-forwarded-host", [host.encode("latin-1")])
+        out.setRawHeaders(b"x-akto-request-id", [self.requestId.encode("ascii")])
+        return out
+
+    def upstreamURL(self) -> bytes:
+        assert self.target is not None
+        if self.wellKnown is not None:
+            return upstreamWellKnown(self.wellKnown, self.target)
+        return self.target.upstreamURL()
+
+    async def relay(self, body: bytes, dropEncoding: bool, legacy: Optional["BodyRelay"]) -> None:
+        rt = self.rt
+        request = self.request
+        method = request.method
+        headers = self.upstreamHeaders(body, dropEncoding)
+        producer: Optional[BytesProducer] = None
+        if body or method in (b"POST", b"PUT", b"PATCH"):
+            producer = BytesProducer(body)
+        timedOut = []
+
+        def timeout() -> None:
+            timedOut.append(True)
+            if self.pending is not None:
+                self.pending.cancel()
+
+        cfg = rt.config.upstreams
+        timer = self.clock.callLater(cfg.connect_timeout + cfg.read_timeout, timeout)
+        self.pending = self.service.agent.request(method, self.upstreamURL(), headers, producer)
+        try:
+            response: IResponse = await self.pending
+        except Exception as e:
+            failure = Failure(e)
+            if timer.active():
+                timer.cancel()
+            self.pending = None
+            if self.finished:
+                return
+            return self._upstreamFailed(failure, bool(timedOut))
+        finally:
+            self.pending = None
+        if timer.active():
+            timer.cancel()
+        if self.finished:
+            _discard(response)
+            return
+        self.service.upstreamOK(self.target)
+        await self.respondWith(response, legacy)
+
+    def _upstreamFailed(self, failure: Failure, timedOut: bool) -> None:
+        upstream = self.target.display() if self.target else "?"
+        if failure.check(UpstreamForbidden):
+            reason = failure.value.reason  # type: ignore[union-attr]
+            return self.respondError(403, f"upstream address refused: {reason}", "upstream_not_allowed")
+        self.service.upstreamFailed(self.target)
+        if timedOut or failure.check(ierror.TimeoutError, ierror.ConnectingCancelledError):
+            log.warn("upstream {upstream} timed out", upstream=upstream, request_id=self.requestId)
+            return self.respondError(504, "upstream timed out", "gateway_timeout")
+        if failure.check(ierror.DNSLookupError):
+            message = "upstream host name could not be resolved"
+        elif failure.check(ierror.ConnectionRefusedError):
+            message = "upstream refused the connection"
+        elif failure.check(ResponseNeverReceived, ResponseFailed):
+            reasons = getattr(failure.value, "reasons", [])
+            if any("SSL" in repr(r.value) or "certificate" in repr(r.value).lower() for r in reasons):
+                message = "TLS handshake with upstream failed"
+            else:
+                message = "upstream closed the connection without a response"
+        else:
+            message = f"upstream error: {failure.getErrorMessage()}"
+        log.warn("upstream {upstream} failed: {error}", upstream=upstream, error=message, request_id=self.requestId)
+        self.respondError(502, message, "bad_gateway")
+
+    async def respondWith(self, response: IResponse, legacy: Optional["BodyRelay"]) -> None:
+        assert self.target is not None
+        request = self.request
+        rt = self.rt
+        origin = self.origin()
+        credName = rt.config.access_control.query_parameter
+        cred = self.credential if self.usedQueryCredential else None
+        headers = Headers()
+        connectionTokens = set()
+        for v in response.headers.getRawHeaders(b"connection") or []:
+            connectionTokens.update(t.strip().lower() for t in v.split(b","))
+        for name, values in response.headers.getAllRawHeaders():
+            lname = name.lower()
+            if lname in HOP_BY_HOP or lname in connectionTokens:
+                continue
+            if lname == b"location":
+                values = [rewriteLocation(v.decode("latin-1"), self.target, origin, credName, cred).encode("latin-1") for v in values]
+            elif lname == b"www-authenticate":
+                values = [rewriteWWWAuthenticate(v.decode("latin-1"), self.target, origin).encode("latin-1") for v in values]
+            elif lname == b"x-akto-request-id":
+                continue
+            headers.setRawHeaders(name, values)
+        ctype = (headers.getRawHeaders(b"content-type") or [b""])[0].lower()
+        encoding = b",".join(headers.getRawHeaders(b"content-encoding") or []).strip().lower()
+        self.status = response.code
+        request.setResponseCode(response.code, response.phrase)
+        noBody = request.method == b"HEAD" or response.code in (204, 304) or 100 <= response.code < 200
+        if noBody:
+            self._copyHeaders(headers)
+            _discard(response)
+            self.finish()
+            return
+        if ctype.startswith(b"text/event-stream"):
+            headers.removeHeader(b"content-length")
+            if encoding not in (b"", b"identity"):
+                headers.removeHeader(b"content-encoding")
+            headers.setRawHeaders(b"x-accel-buffering", [b"no"])
+            if not headers.hasHeader(b"cache-control"):
+                headers.setRawHeaders(b"cache-control", [b"no-cache"])
+            self._copyHeaders(headers)
+            relay = BodyRelay(self, sse=True, encoding=encoding)
+            relay.idMethods.update(self.idMethods)
+            for r in getattr(self, "batchRefusals", []):
+                relay.emit(makeEvent(encode(r).decode("utf-8"), "message"))
+            self.stream = relay
+            self.service.streamOpened(relay)
+            response.deliverBody(relay)
+            return
+        binary = any(ctype.startswith(t) for t in BINARY_TYPES) or not ctype and not rt.chain
+        if binary or (not rt.chain and not self.wellKnown):
+            # nothing to inspect: stream as is
+            self._copyHeaders(headers)
+            relay = BodyRelay(self, sse=False, encoding=b"")
+            self.stream = relay
+            response.deliverBody(relay)
+            return
+        if encoding not in (b"", b"identity", b"gzip", b"x-gzip", b"deflate"):
+            _discard(response)
+            self.status = 0
+            return self.respondError(502, f"upstream used an encoding the proxy cannot inspect ({encoding.decode('latin-1')})", "bad_gateway")
+        limit = rt.config.limits.max_inspected_response
+        collector = Collector(limit)
+        self.pending = collector.done
+        response.deliverBody(collector)
+        try:
+            raw = await collector.done
+        except Exception as e:
+            self.pending = None
+            if self.finished:
+                return
+            if isinstance(e, TooLarge):
+                if rt.config.limits.oversize == "pass":
+                    self._copyHeaders(headers)
+                    self.write(collector.prefix())
+                    relay = BodyRelay(self, sse=False, encoding=b"")
+                    self.stream = relay
+                    collector.handOver(relay)
+                    return
+                self.status = 0
+                return self.respondError(502, "upstream response exceeds max_inspected_response", "response_too_large")
+            self.status = 0
+            return self.respondError(502, "upstream response failed mid-body", "bad_gateway")
+        self.pending = None
+        if self.finished:
+            return
+        try:
+            decoded = decodeBody(raw, encoding, limit)
+        except TooLarge:
+            if rt.config.limits.oversize == "pass":
+                self._copyHeaders(headers)
+                self.write(raw)
+                self.finish()
+                return
+            self.status = 0
+            return self.respondError(502, "upstream response exceeds max_inspected_response when decoded", "response_too_large")
+        except (ValueError, zlib.error):
+            self.status = 0
+            return self.respondError(502, "upstream response could not be decoded", "bad_gateway")
+        newBody = await self.inspectResponse(decoded, ctype)
+        if self.finished:
+            return
+        if newBody is None:
+            return
+        if newBody is True:
+            self._copyHeaders(headers)
+            request.setHeader(b"content-length", str(len(raw)).encode("ascii"))
+            self.write(raw)
+        else:
+            headers.removeHeader(b"content-encoding")
+            self._copyHeaders(headers)
+            request.setHeader(b"content-length", str(len(newBody)).encode("ascii"))
+            self.write(newBody)
+        self.finish()
+
+    def _copyHeaders(self, headers: Headers) -> None:
+        out = self.request.responseHeaders
+        for name, values in headers.getAllRawHeaders():
+            out.setRawHeaders(name, values)
+        out.setRawHeaders(b"x-akto-request-id", [self.requestId.encode("ascii")])
+
+    async def inspectResponse(self, body: bytes, ctype: bytes) -> Union[None, bool, bytes]:
+        """
+        Inspect a whole response body.  True: relay unchanged; bytes: relay
+        these instead; None: answered already.
+        """
+        assert self.target is not None
+        rt = self.rt
+        keyName = self.key.name if self.key else None
+        parsed: Any = None
+        isJSON = False
+        if body and (b"json" in ctype or body[:1] in (b"{", b"[")):
+            try:
+                parsed = json.loads(body)
+                isJSON = True
+            except (ValueError, RecursionError):
+                isJSON = False
+        if self.wellKnown is not None and isJSON and isinstance(parsed, dict):
+            if isinstance(parsed.get("resource"), str):
+                parsed["resource"] = rewriteResource(parsed["resource"], self.origin())
+                body = encode(parsed)
+        chain = rt.chain
+        batchRefusals = getattr(self, "batchRefusals", [])
+        if not chain or not body:
+            if batchRefusals and isJSON and isinstance(parsed, list):
+                return encode(parsed + batchRefusals)
+            return True if self.wellKnown is None else body
+        if isJSON and _isRPC(parsed):
+            entries = parsed if isinstance(parsed, list) else [parsed]
+            out = []
+            changed = False
+            for e in entries:
+                newEntry = await self.inspectRPCResponse(e, "http")
+                out.append(newEntry)
+                changed = changed or newEntry is not e
+            if batchRefusals:
+                out.extend(batchRefusals)
+                changed = True
+            if not changed:
+                return True if self.wellKnown is None else body
+            return encode(out if isinstance(parsed, list) else out[0])
+        if isJSON:
+            msg = Message.fromJSON(parsed, "response", self.target, "http", keyName, self.requestId)
+        else:
+            msg = Message.fromText(body.decode("utf-8", "replace"), "response", self.target, "http", keyName, self.requestId)
+        outcome = await chain.inspect(msg)
+        self._note(outcome)
+        if outcome.blocked:
+            self.blocked = True
+            self.status = 0
+            self.request.setResponseCode(403)
+            self._refuseHTTP(outcome)
+            return None
+        if outcome.message is not msg:
+            return encode(outcome.message.payload) if isJSON else outcome.message.payload.encode("utf-8")
+        return True if self.wellKnown is None else body
+
+    async def inspectRPCResponse(self, entry: Any, transport: str, idMethods: Optional[dict[Any, Any]] = None) -> Any:
+        """
+        Inspect one JSON-RPC message from the server; return it, its redacted
+        copy, or the refusal that replaces it.
+        """
+        assert self.target is not None
+        if not isinstance(entry, dict):
+            return entry
+        known = (idMethods if idMethods is not None else self.idMethods).get(_idKey(entry.get("id")), (None, None))
+        method, tool = known if "method" not in entry else (entry.get("method"), None)
+        msg = Message.fromJSONRPC(
+            entry, "response", self.target, transport, method=method, keyName=self.key.name if self.key else None, requestId=self.requestId  # type: ignore[arg-type]
+        )
+        if tool is not None and msg.tool is None:
+            import attrs as _attrs
+
+            msg = _attrs.evolve(msg, tool=tool)
+        outcome = await self.rt.chain.inspect(msg)
+        self._note(outcome)
+        if outcome.blocked:
+            self.blocked = True
+            if "id" in entry and ("result" in entry or "error" in entry or "method" in entry):
+                if "method" in entry:
+                    # a server-to-client request that is refused: answer it? drop it.
+                    return None
+                return refusal(entry.get("id"), method, outcome.reason, self._meta(outcome))
+            return None
+        return outcome.message.payload
+
+
+def _idKey(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else (type(value).__name__, value)
+
+
+def _isRPC(parsed: Any) -> bool:
+    if isinstance(parsed, dict):
+        return parsed.get("jsonrpc") == "2.0"
+    if isinstance(parsed, list):
+        return bool(parsed) and all(isinstance(e, dict) and e.get("jsonrpc") == "2.0" for e in parsed)
+    return False
+
+
+def _discard(response: IResponse) -> None:
+    """
+    Drop an unwanted body and close its connection rather than pin it.
+    """
+
+    class _Drop(Protocol):
+        def connectionMade(self) -> None:
+            if self.transport is not None:
+                self.transport.stopProducing()
+
+    try:
+        response.deliverBody(_Drop())
+    except Exception:
+        pass
+
+
+class Collector(Protocol):
+    """
+    Collect a body up to a limit; beyond it, fail with L{TooLarge} and pause
+    so that the caller may hand the rest over to a stream.
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.done: "defer.Deferred[bytes]" = defer.Deferred(lambda d: self._cancel())
+        self._over = False
+        self._handedTo: Optional["BodyRelay"] = None
+        self._lost: Optional[Failure] = None
+
+    def _cancel(self) -> None:
+        if self.transport is not None:
+            self.transport.stopProducing()
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._handedTo is not None:
+            self._handedTo.dataReceived(data)
+            return
+        self.parts.append(data)
+        self.size += len(data)
+        if self.size > self.limit and not self._over:
+            self._over = True
+            if self.transport is not None:
+                self.transport.pauseProducing()
+            self.done.errback(TooLarge())
+
+    def prefix(self) -> bytes:
+        data = b"".join(self.parts)
+        self.parts = []
+        return data
+
+    def handOver(self, relay: "BodyRelay") -> None:
+        self._handedTo = relay
+        relay.makeConnection(self.transport)
+        if self._lost is not None:
+            relay.connectionLost(self._lost)
+        elif self.transport is not None:
+            self.transport.resumeProducing()
+
+    def connectionLost(self, reason: Failure = ierror.ConnectionDone()) -> None:  # type: ignore[assignment]
+        if self._handedTo is not None:
+            self._handedTo.connectionLost(reason)
+            return
+        if self._over:
+            self._lost = reason
+            return
+        if reason.check(ResponseDone, PotentialDataLoss):
+            self.done.callback(b"".join(self.parts))
+        else:
+            self.done.errback(reason)
+
+
+class BodyRelay(Protocol):
+    """
+    Stream an upstream body to the client with backpressure (the upstream
+    transport is the client request's producer); for SSE, each event is
+    inspected and written as soon as it is complete, in order.
+    """
+
+    def __init__(self, exchange: Exchange, sse: bool, encoding: bytes):
+        self.exchange = exchange
+        self.sse = sse
+        rt = exchange.rt
+        self.parser = SSEParser(rt.config.limits.max_inspected_response) if sse else None
+        self._decoder = None
+        if sse and encoding in (b"gzip", b"x-gzip"):
+            self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif sse and encoding == b"deflate":
+            self._decoder = zlib.decompressobj()
+        self._queue: deque[Event] = deque()
+        self._busy = False
+        self._closed = False
+        self._upstreamDone = False
+        self._idle: Optional[IDelayedCall] = None
+        self._keepalive: Optional[IDelayedCall] = None
+        self.idMethods: dict[Any, tuple[Optional[str], Optional[str]]] = {}
+        self.legacyURL: Optional[tuple[Any, ...]] = None
+        self.keyDigest: Optional[bytes] = None
+        self._producerRegistered = False
+
+    # -- connection to upstream
+
+    def connectionMade(self) -> None:
+        ex = self.exchange
+        if ex.finished:
+            self.transport.stopProducing()  # type: ignore[union-attr]
+            return
+        ex.request.registerProducer(self.transport, True)
+        self._producerRegistered = True
+        self._resetIdle()
+        if self.sse:
+            self._resetKeepalive()
+
+    def _resetIdle(self) -> None:
+        timeout = self.exchange.rt.config.upstreams.idle_timeout
+        if not timeout:
+            return
+        if self._idle is not None and self._idle.active():
+            self._idle.reset(timeout)
+        else:
+            self._idle = self.exchange.clock.callLater(timeout, self._idleTimeout)
+
+    def _resetKeepalive(self) -> None:
+        interval = self.exchange.rt.config.upstreams.sse_keepalive
+        if not interval:
+            return
+        if self._keepalive is not None and self._keepalive.active():
+            self._keepalive.reset(interval)
+        else:
+            self._keepalive = self.exchange.clock.callLater(interval, self._sendKeepalive)
+
+    def _sendKeepalive(self) -> None:
+        self._keepalive = None
+        if self._closed or self.exchange.finished:
+            return
+        if self.parser is not None and self.parser.pending == 0 and not self._queue:
+            self.exchange.write(b": keepalive\n\n")
+        self._resetKeepalive()
+
+    def _idleTimeout(self) -> None:
+        self._idle = None
+        log.info("upstream stream idle, closing", request_id=self.exchange.requestId)
+        self.exchange.outcome = "idle_timeout"
+        self.stopUpstream()
+        self._close()
+
+    def stopUpstream(self) -> None:
+        if self.transport is not None:
+            try:
+                self.transport.stopProducing()
+            except Exception:
+                pass
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._closed:
+            return
+        self._resetIdle()
+        if not self.sse:
+            self.exchange.write(data)
+            return
+        if self._decoder is not None:
+            try:
+                data = self._decoder.decompress(data)
+            except zlib.error:
+                self.stopUpstream()
+                self._close()
+                return
+        assert self.parser is not None
+        events = self.parser.feed(data)
+        if events:
+            self._queue.extend(events)
+            self._drain()
+
+    def connectionLost(self, reason: Failure = ierror.ConnectionDone()) -> None:  # type: ignore[assignment]
+        self._upstreamDone = True
+        if not reason.check(ResponseDone, PotentialDataLoss, defer.CancelledError):
+            log.info(
+                "upstream stream ended: {why}",
+                why=reason.getErrorMessage(),
+                request_id=self.exchange.requestId,
+            )
+        if not self._busy:
+            self._close()
+
+    def _close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for call in (self._idle, self._keepalive):
+            if call is not None and call.active():
+                call.cancel()
+        self._idle = self._keepalive = None
+        ex = self.exchange
+        if self._producerRegistered and not ex.finished:
+            ex.request.unregisterProducer()
+        self._producerRegistered = False
+        ex.service.streamClosed(self)
+        ex.finish()
+
+    def close(self) -> None:
+        """
+        Close both sides (reload removed the key, shutdown).
+        """
+        self.stopUpstream()
+        self._close()
+
+    # -- events
+
+    def emit(self, event: Event) -> None:
+        self.exchange.write(event.raw)
+
+    def inject(self, event: Event) -> None:
+        """
+        Add an answer of the proxy's own to this stream, in order.
+        """
+        self._queue.append(event)
+        self._drain()
+
+    def _drain(self) -> None:
+        while self._queue and not self._busy and not self._closed:
+            event = self._queue.popleft()
+            d = self._handle(event)
+            if isinstance(d, defer.Deferred):
+                box: list[Any] = []
+                d.addBoth(box.append)
+                if box:
+                    self._written(box[0])
+                    continue
+                self._busy = True
+                if self.transport is not None:
+                    self.transport.pauseProducing()
+                d.addCallback(lambda _: box[0] if box else None)
+
+                def resumed(_: Any) -> None:
+                    self._busy = False
+                    if self._closed:
+                        return
+                    self._written(box[0])
+                    if self.transport is not None and not self._upstreamDone:
+                        self.transport.resumeProducing()
+                    self._drain()
+                    if self._upstreamDone and not self._busy and not self._queue:
+                        self._close()
+
+                d.addBoth(resumed)
+                return
+            self._written(d)
+        if self._upstreamDone and not self._busy and not self._queue:
+            self._close()
+
+    def _written(self, result: Any) -> None:
+        if isinstance(result, Failure):
+            log.failure("SSE event handling failed", result, request_id=self.exchange.requestId)
+            self.stopUpstream()
+            self._close()
+            return
+        if result:
+            self.exchange.write(result)
+            if self.sse:
+                self._resetKeepalive()
+
+    def _handle(self, event: Event) -> Union[bytes, "defer.Deferred[bytes]"]:
+        ex = self.exchange
+        if event.isComment or event.oversize:
+            if event.oversize and ex.rt.config.limits.oversize == "block":
+                ex.outcome = "response_too_large"
+                self.stopUpstream()
+                self._close()
+                return b""
+            return event.raw
+        if event.event == "endpoint" and event.data is not None:
+            return self._endpoint(event)
+        ex.rt = ex.service.runtime  # each new message is judged by the current configuration
+        if not ex.rt.chain or event.data is None:
+            return event.raw
+        return defer.Deferred.fromCoroutine(self._inspect(event))
+
+    def _endpoint(self, event: Event) -> bytes:
+        ex = self.exchange
+        assert ex.target is not None and event.data is not None
+        cfg = ex.rt.config.access_control
+        cred = ex.credential if ex.usedQueryCredential else None
+        sseURL = ex.target.upstreamURL().decode("latin-1")
+        rewritten, resolved = rewriteEndpoint(event.data, sseURL, ex.origin(), cfg.query_parameter, cred)
+        self.legacyURL = canonicalURL(resolved)
+        ex.service.legacyOpened(self)
+        return event.withData(rewritten).raw
+
+    async def _inspect(self, event: Event) -> bytes:
+        ex = self.exchange
+        assert event.data is not None and ex.target is not None
+        try:
+            parsed = json.loads(event.data)
+        except (ValueError, RecursionError):
+            parsed = None
+        if _isRPC(parsed):
+            entries = parsed if isinstance(parsed, list) else [parsed]
+            out = []
+            changed = False
+            for e in entries:
+                new = await ex.inspectRPCResponse(e, "sse", self.idMethods)
+                if new is not None:
+                    out.append(new)
+                changed = changed or new is not e
+            if not changed:
+                return event.raw
+            if not out:
+                return b""
+            value = out if isinstance(parsed, list) else out[0]
+            return event.withData(encode(value).decode("utf-8")).raw
+        keyName = ex.key.name if ex.key else None
+        if parsed is not None:
+            msg = Message.fromJSON(parsed, "response", ex.target, "sse", keyName, ex.requestId)
+        else:
+            msg = Message.fromText(event.data, "response", ex.target, "sse", keyName, ex.requestId)
+        outcome = await ex.rt.chain.inspect(msg)
+        ex._note(outcome)
+        if outcome.blocked:
+            ex.blocked = True
+            return b""
+        if outcome.message is not msg:
+            payload = outcome.message.payload
+            return event.withData(encode(payload).decode("utf-8") if parsed is not None else payload).raw
+        return event.raw
+
+
+def canonicalURL(url: str) -> tuple[Any, ...]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = 443 if scheme in ("https", "wss") else 80
+    host = (parts.hostname or "").lower()
+    return ("https" if scheme in ("https", "wss") else "http", host, port, parts.path, parts.query)
+
+
+__all__ = ["Exchange", "ProxyResource", "canonicalURL", "Callable", "IPushProducer", "http"]

@@ -1,0 +1,123 @@
+"""
+The resource tree: C{/proxy/...}, C{/.well-known/{name}/proxy/...} and the
+proxy's own endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+from twisted.web.resource import Resource
+from twisted.web.server import Request
+
+from akto_proxy import __version__
+from akto_proxy.relay.rewrite import WELL_KNOWN
+from akto_proxy.web.answers import envelope
+from akto_proxy.web.proxy import ProxyResource, newRequestId
+
+if TYPE_CHECKING:
+    from akto_proxy.service import ProxyService
+
+
+def _json(request: Request, status: int, body: bytes) -> bytes:
+    request.setResponseCode(status)
+    request.setHeader(b"content-type", b"application/json")
+    request.setHeader(b"cache-control", b"no-store")
+    request.setHeader(b"content-length", str(len(body)).encode("ascii"))
+    return body
+
+
+def bearer(request: Request) -> Optional[bytes]:
+    value = request.getHeader("authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip().encode("utf-8")
+
+
+class NotFound(Resource):
+    isLeaf = True
+
+    def render(self, request: Request) -> bytes:
+        rid = newRequestId()
+        request.setHeader(b"x-akto-request-id", rid.encode("ascii"))
+        return _json(request, 404, envelope(404, "no such resource; proxy URLs start with /proxy/", rid))
+
+
+class Health(Resource):
+    """
+    C{GET /health} with C{Authorization: Bearer {api_key}}: liveness and
+    readiness in the brief's envelope.
+    """
+
+    isLeaf = True
+
+    def __init__(self, service: "ProxyService"):
+        super().__init__()
+        self._service = service
+
+    def render(self, request: Request) -> bytes:
+        rid = newRequestId()
+        request.setHeader(b"x-akto-request-id", rid.encode("ascii"))
+        rt = self._service.runtime
+        key = rt.keys.lookup(bearer(request))
+        if key is None:
+            request.setHeader(b"www-authenticate", b'Bearer realm="akto-proxy"')
+            return _json(request, 401, envelope(401, "missing or unknown API key", rid))
+        if request.method not in (b"GET", b"HEAD"):
+            return _json(request, 405, envelope(405, "use GET", rid))
+        body = {
+            "success": True,
+            "data": {
+                "response": self._service.health(),
+                "metadata": {
+                    "request_id": rid,
+                    "latency_ms": 0,
+                    "threats_detected": [],
+                    "guardrails_applied": [],
+                },
+            },
+        }
+        return _json(request, 200, json.dumps(body).encode("utf-8"))
+
+
+class WellKnown(Resource):
+    """
+    C{/.well-known/{name}/proxy/{protocol}/{host}/{path}}: the upstream's
+    OAuth discovery documents, relayed.
+    """
+
+    def __init__(self, service: "ProxyService"):
+        super().__init__()
+        self._service = service
+        for name in WELL_KNOWN:
+            self.putChild(name.encode("ascii"), ProxyResource(service, wellKnown=name))
+
+    def getChild(self, path: bytes, request: Request) -> Resource:
+        return NotFound()
+
+
+class Root(Resource):
+    def __init__(self, service: "ProxyService", admin: bool = True, proxy: bool = True):
+        super().__init__()
+        self._service = service
+        if proxy:
+            self.putChild(b"proxy", ProxyResource(service))
+            self.putChild(b".well-known", WellKnown(service))
+        if admin:
+            self.putChild(b"health", Health(service))
+            for name, child in service.adminResources().items():
+                self.putChild(name, child)
+
+    def getChild(self, path: bytes, request: Request) -> Resource:
+        return NotFound()
+
+    def render(self, request: Request) -> Union[bytes, int]:
+        body = json.dumps({"service": "akto-proxy", "version": __version__}).encode("utf-8")
+        return _json(request, 200, body)
+
+
+__all__ = ["Root", "Any"]
