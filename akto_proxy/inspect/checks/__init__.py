@@ -4,18 +4,39 @@ Inspection steps built from the configuration.
 
 from __future__ import annotations
 
-from akto_proxy.config.model import Config
+from typing import Any
+
+from akto_proxy.config.model import CHECKS, Config
 from akto_proxy.inspect.chain import Inspector
 from akto_proxy.inspect.checks.custom import PatternInspector, PatternRule
+from akto_proxy.inspect.checks.offload import offloadFor
+from akto_proxy.inspect.checks.pii import PiiInspector
+from akto_proxy.inspect.checks.scope import Exclusions
+from akto_proxy.inspect.checks.threats import ThreatInspector
 
 
-def buildInspectors(config: Config, reactor: object = None) -> list[Inspector]:
+def enabledChecks(config: Config) -> tuple[str, ...]:
+    """
+    The threat checks that run: C{enabled_checks}, or all of them when the
+    list is empty.
+    """
+    return config.threat_detection.enabled_checks or CHECKS
+
+
+def buildInspectors(config: Config, reactor: Any = None) -> list[Inspector]:
     """
     The chain's steps for C{config}, in order: threat checks, custom rules,
-    guardrails.  Checks that are off cost nothing: they are not built.
+    guardrails (content filters, PII).  Checks that are off cost nothing:
+    they are not built.  Given a reactor with a thread pool, large messages
+    are inspected off the reactor thread.
     """
     steps: list[Inspector] = []
     td = config.threat_detection
+    offload = offloadFor(reactor)
+    checks = enabledChecks(config)
+    if checks:
+        steps.append(ThreatInspector(td, checks, offload))
+    exclusions = Exclusions(td.exclusions)
     if td.custom_rules:
         settings = td.settings("custom_rules")
         mode = settings.mode or td.mode
@@ -25,14 +46,30 @@ def buildInspectors(config: Config, reactor: object = None) -> list[Inspector]:
                 [PatternRule(r.name, r.pattern, r.action, r.severity) for r in td.custom_rules],
                 monitor=mode == "monitor",
                 on_error=settings.on_error,
+                exclusions=exclusions,
+                offload=offload,
             )
         )
     for g in config.guardrails:
+        mode = g.mode or td.mode
         if g.type == "content_filter":
-            mode = g.mode or td.mode
             rules = [
                 PatternRule(r.name or f"{g.name}#{i + 1}", r.pattern, r.action, "medium")
                 for i, r in enumerate(g.content_rules)
             ]
-            steps.append(PatternInspector(g.name, rules, monitor=mode == "monitor", guardrail=g.name))
+            steps.append(
+                PatternInspector(
+                    g.name,
+                    rules,
+                    monitor=mode == "monitor",
+                    guardrail=g.name,
+                    upstreams=g.upstreams,
+                    offload=offload,
+                )
+            )
+        elif g.type == "pii":
+            steps.append(PiiInspector(g, monitor=mode == "monitor", offload=offload))
     return steps
+
+
+__all__ = ["PatternInspector", "PatternRule", "PiiInspector", "ThreatInspector", "buildInspectors"]

@@ -7,12 +7,15 @@ once whatever the number of rules.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import attrs
 import re2
+from twisted.internet.defer import Deferred
 
 from akto_proxy.inspect.chain import PASS, Finding, Verdict
+from akto_proxy.inspect.checks.offload import Offload
+from akto_proxy.inspect.checks.scope import Exclusions, NOTHING, hostMatches
 from akto_proxy.inspect.message import Message
 
 
@@ -32,6 +35,9 @@ class PatternInspector:
         guardrail's name).
     @param monitor: record findings without acting.
     @param guardrail: the guardrail name to report in C{guardrails_applied}.
+    @param exclusions: C{threat_detection.exclusions} (those naming
+        C{custom_rules}, or no check, apply).
+    @param upstreams: host globs the rules apply to.
     """
 
     def __init__(
@@ -41,8 +47,14 @@ class PatternInspector:
         monitor: bool = False,
         guardrail: Optional[str] = None,
         on_error: str = "block",
+        exclusions: Optional[Exclusions] = None,
+        upstreams: tuple[str, ...] = ("*",),
+        offload: Optional[Offload] = None,
     ):
         self.name = check
+        self._exclusions = exclusions
+        self._upstreams = upstreams
+        self._offload = offload
         self.on_error = on_error
         self._rules = tuple(rules)
         self._monitor = monitor
@@ -55,11 +67,25 @@ class PatternInspector:
         self._set.Compile()
         self._compiled = tuple(re2.compile("(?i)" + r.pattern) for r in self._rules)
 
-    def inspect(self, message: Message) -> Verdict:
+    def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]:
+        if not message.strings:
+            return PASS
+        if self._upstreams != ("*",) and not hostMatches(self._upstreams, message.target.host):
+            return PASS
+        if self._offload is not None:
+            return self._offload.run(message, self._inspect, message)
+        return self._inspect(message)
+
+    def _inspect(self, message: Message) -> Verdict:
         findings: list[Finding] = []
         replacements: dict[str, str] = {}
         block = False
+        scope = self._exclusions.scope(message) if self._exclusions else NOTHING
+        if scope.wholly("custom_rules"):
+            return PASS
         for path, text in message.strings:
+            if not text or scope.excludes("custom_rules", path):
+                continue
             hits = self._set.Match(text)
             if not hits:
                 continue

@@ -39,6 +39,7 @@ class Rule:
     fragment: bool = False
     internal: bool = False
     entity: Optional[str] = None  # PII entity, for the pii guardrail
+    single: bool = False  # report once per message (patterns that would report at every byte)
 
 
 SQL = "sql_injection"
@@ -149,7 +150,8 @@ CMD_RULES = (
          r"[\n\r]\s*" + _DANGER,
          variants="ds", fragment=True),
     Rule(CMD, "command_substitution",
-         r"\$\(\s*" + _DANGER + r"|(?:\w|[;&|=])\s*`\s*" + _DANGER + r"|^\s*`\s*" + _DANGER + r"[^`]*`\s*$",
+         r"\$\(\s*" + _DANGER + r"|(?:\w|[;&|=])\s*`\s*" + _DANGER + r"|"
+         r"^\s*`\s*(?:whoami|id|uname(?:\s+-a)?|ifconfig|ipconfig|hostname|sleep\s+\d+|cat\s+/etc/\w+|ls\s+-la\s+/)\s*`\s*(?:$|[;&|])",
          variants="rds"),
     Rule(CMD, "obfuscated_command",
          r"(?:^|[\s;&|`(])" + _DANGER,
@@ -246,7 +248,7 @@ SECRET_RULES = (
          r"\b(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|client[_-]?secret|secret[_-]?key|private[_-]?key)[\"']?\s*[:=]\s*[\"'`]?[^\s\"'`,;]{12,}",
          severity="high", variants="r", validator="assigned_secret", level=2),
     Rule(EXFIL, "high_entropy_string", r"\b[A-Za-z0-9+/_-]{32,}={0,2}", severity="medium", variants="r",
-         validator="high_entropy", level=3),
+         validator="high_entropy", level=3, single=True),
 )  # fmt: skip
 
 PII_RULES = (

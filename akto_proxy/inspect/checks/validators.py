@@ -242,3 +242,56 @@ VALIDATORS: dict[str, Validator] = {
 
 def validator(name: Optional[str]) -> Optional[Validator]:
     return VALIDATORS[name] if name else None
+
+
+_TAUT_EQUAL = re.compile(
+    r"(?:or|xor|\|\|)\s*\(*\s*(['\"]?)(\w*)\1\s*(?:=|<=>|like|is)\s*\(*\s*['\"]?\2(?:['\"]|\b|$)", re.I | re.A
+)
+_TAUT_CMP = re.compile(r"(?:or|xor|\|\|)\s*\(*\s*(\d+)\s*(<>|!=|<|>)\s*(\d+)", re.I)
+_TAUT_BARE = re.compile(r"['\"`]\s*\)*\s*(?:or|\|\|)\s+(?:true|not\s+false|[1-9]\d*)\s*(?:$|--|#|/\*|\)|;)", re.I)
+_TAUT_LEAD = re.compile(r"^\s*(?:or|and)\s+(['\"]?)(\w+)\1\s*=\s*['\"]?\2\b", re.I | re.A)
+
+
+def tautology(text: str) -> bool:
+    """
+    An always-true condition: the same literal on both sides, a true
+    numeric comparison, or C{OR TRUE}.
+    """
+    if _TAUT_EQUAL.search(text) or _TAUT_BARE.search(text) or _TAUT_LEAD.search(text):
+        return True
+    for m in _TAUT_CMP.finditer(text):
+        a, op, b = int(m.group(1)), m.group(2), int(m.group(3))
+        if (op in ("<>", "!=") and a != b) or (op == "<" and a < b) or (op == ">" and a > b):
+            return True
+    return False
+
+
+_PATHISH = re.compile(r"[^\s'\"<>|;,()=`]*\.\.[^\s'\"<>|;,()=`]*")
+
+
+def climb(text: str) -> int:
+    """
+    How many directory levels the paths in C{text} climb above where they
+    start; a climb above C{/} in an absolute path counts as deep as can be.
+    """
+    best = 0
+    for token in _PATHISH.findall(text):
+        parts = token.replace("\\", "/").split("/")
+        absolute = token.startswith("/") or bool(re.match(r"[a-zA-Z]:/", token.replace("\\", "/")))
+        depth = 0
+        most = 0
+        for p in parts:
+            if p in ("", "."):
+                continue
+            if p == "..":
+                depth -= 1
+                most = max(most, -depth)
+            elif not p.endswith(":"):
+                depth += 1
+        if absolute and most:
+            most = 99
+        best = max(best, most)
+    return best
+
+
+VALIDATORS["tautology"] = tautology

@@ -1,0 +1,137 @@
+"""
+One Hyperscan database per rule set: every segment of a message is scanned in
+a single call, whatever the number of rules.  Hyperscan only says which rule
+hit which segment; C{re} then confirms the few hits and finds their spans.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from bisect import bisect_right
+from typing import Callable, Optional, Sequence
+
+import hyperscan
+
+from akto_proxy.inspect.checks.rules import Rule
+
+_SEPARATOR = b"\n"
+
+
+class Scanner:
+    """
+    A compiled rule set.  Safe to use from several threads: each has its own
+    Hyperscan scratch space.
+    """
+
+    def __init__(self, rules: Sequence[Rule]):
+        self.rules = tuple(rules)
+        self._db: Optional[hyperscan.Database] = None
+        self._python: dict[int, re.Pattern[str]] = {}
+        self._local = threading.local()
+        if not self.rules:
+            return
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        flags = []
+        for rule in self.rules:
+            f = hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_ALLOWEMPTY
+            if rule.caseless:
+                f |= hyperscan.HS_FLAG_CASELESS
+            if rule.single:
+                f |= hyperscan.HS_FLAG_SINGLEMATCH
+            flags.append(f)
+        db.compile(
+            expressions=[r.pattern.encode("utf-8") for r in self.rules],
+            ids=list(range(len(self.rules))),
+            elements=len(self.rules),
+            flags=flags,
+        )
+        self._db = db
+        self._scratch = hyperscan.Scratch(db)
+        self._owner = threading.get_ident()
+
+    def __bool__(self) -> bool:
+        return self._db is not None
+
+    def python(self, index: int) -> "re.Pattern[str]":
+        """
+        The rule as a C{re} pattern, for spans and confirmation.
+        """
+        pattern = self._python.get(index)
+        if pattern is None:
+            rule = self.rules[index]
+            flags = re.M | re.A | (re.I if rule.caseless else 0)
+            pattern = self._python[index] = re.compile(rule.pattern, flags)
+        return pattern
+
+    def _scratchHere(self) -> "hyperscan.Scratch":
+        if threading.get_ident() == self._owner:
+            return self._scratch
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = self._scratch.clone()
+        return scratch
+
+    def scan(self, segments: Sequence[str]) -> dict[int, set[int]]:
+        """
+        Which rules hit which segments: rule index to segment indexes.
+        """
+        hits: dict[int, set[int]] = {}
+        if self._db is None or not segments:
+            return hits
+        encoded = [s.encode("utf-8", "surrogatepass") for s in segments]
+        starts: list[int] = []
+        offset = 0
+        for e in encoded:
+            starts.append(offset)
+            offset += len(e) + 1
+        buffer = _SEPARATOR.join(encoded)
+        single = len(encoded) == 1
+
+        def onMatch(rule: int, start: int, end: int, flags: int, context: object) -> None:
+            segment = 0 if single else bisect_right(starts, max(end - 1, 0)) - 1
+            found = hits.get(rule)
+            if found is None:
+                hits[rule] = {segment}
+            else:
+                found.add(segment)
+
+        self._db.scan(buffer, match_event_handler=onMatch, scratch=self._scratchHere())
+        for index in hits:
+            if self.rules[index].single:
+                hits[index] = set(range(len(segments)))
+        return hits
+
+    def spans(
+        self, index: int, text: str, check: Optional[Callable[[str], bool]] = None
+    ) -> list[tuple[int, int]]:
+        """
+        The confirmed spans of rule C{index} in C{text}.
+        """
+        rule = self.rules[index]
+        out = []
+        for m in self.python(index).finditer(text):
+            value = m.group(rule.group)
+            if value is None:
+                continue
+            if check is not None and not check(value):
+                continue
+            out.append(m.span(rule.group))
+        return out
+
+
+def mask(text: str, spans: Sequence[tuple[int, int, str]]) -> str:
+    """
+    C{text} with each span replaced by C{[REDACTED:<label>]}; overlapping
+    spans merge into the first.
+    """
+    out = []
+    last = 0
+    for start, end, label in sorted(spans):
+        if start < last:
+            continue
+        out.append(text[last:start])
+        out.append(f"[REDACTED:{label}]")
+        last = end
+    out.append(text[last:])
+    return "".join(out)

@@ -1,0 +1,316 @@
+"""
+The brief's threat checks as one chain step: C{sql_injection},
+C{command_injection}, C{path_traversal} and C{data_exfiltration}.
+
+The step compiles the rules of the enabled checks at the configured
+sensitivity into one Hyperscan database per direction, so a message is
+scanned once whatever the number of checks and rules.  Injection checks look
+at requests (and the proxied URL), where an injection is aimed; data
+exfiltration looks both ways.  Each check keeps its own mode, action and
+C{on_error}.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Optional, Sequence, Union
+
+import attrs
+import libinjection
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+
+from akto_proxy.config.model import CHECKS, ThreatDetection
+from akto_proxy.inspect.chain import PASS, Finding, Verdict
+from akto_proxy.inspect.checks import rules as R
+from akto_proxy.inspect.checks.offload import Offload
+from akto_proxy.inspect.checks.scanner import Scanner, mask
+from akto_proxy.inspect.checks.scope import Exclusions, MessageScope
+from akto_proxy.inspect.checks.validators import VALIDATORS, climb, creditCard, email
+from akto_proxy.inspect.message import Message
+from akto_proxy.inspect.normalize import variants
+
+log = Logger()
+
+INJECTION = (R.SQL, R.CMD, R.PATH)
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+_SQL_STATEMENT = re.compile(R.SQL_STATEMENT, re.I)
+_SHELL_COMMAND = re.compile(R.SHELL_COMMAND, re.I)
+_BLOB = re.compile(r"[A-Za-z0-9+/=_\-\r\n]{1024,}")
+_MAX_LIBINJECTION = 4096  # bytes of one string handed to the tokeniser
+
+
+@attrs.frozen
+class CheckPolicy:
+    name: str
+    monitor: bool
+    action: str
+    on_error: str
+
+
+def selectRules(allRules: Sequence[R.Rule], checks: Sequence[str], level: int) -> list[R.Rule]:
+    """
+    The rules of C{checks} that apply at sensitivity C{level}: for each rule
+    name and pattern family, every tier up to the level.
+    """
+    return [r for r in allRules if r.check in checks and r.level <= level]
+
+
+class ThreatInspector:
+    """
+    One chain step for the enabled threat checks.
+    """
+
+    name = "threat_detection"
+
+    def __init__(self, td: ThreatDetection, checks: Sequence[str], offload: Optional[Offload] = None):
+        self.level = R.LEVELS[td.sensitivity]
+        self.policies = {}
+        for check in checks:
+            s = td.settings(check)
+            self.policies[check] = CheckPolicy(
+                name=check,
+                monitor=(s.mode or td.mode) == "monitor",
+                action=s.action,
+                on_error=s.on_error,
+            )
+        self.on_error = "pass" if all(p.on_error == "pass" for p in self.policies.values()) else "block"
+        self.requestChecks = tuple(c for c in CHECKS if c in self.policies)
+        self.responseChecks = tuple(c for c in self.requestChecks if c not in INJECTION)
+        ruleSet = R.ALL_RULES + _bulkRules(self.level)
+        self._request = Scanner(selectRules(ruleSet, self.requestChecks, self.level))
+        self._response = Scanner(
+            [r for r in selectRules(ruleSet, self.responseChecks, self.level) if r.entity != "bulk"]
+        )
+        self._exclusions = Exclusions(td.exclusions)
+        self._offload = offload
+        self._bulkRecords = R.BULK_RECORDS[self.level]
+        self._bulkBlob = R.BULK_BLOB[self.level]
+        self._rootEscape = R.ROOT_ESCAPE[self.level]
+
+    def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]:
+        checks = self.requestChecks if message.direction == "request" else self.responseChecks
+        if not checks or not message.strings:
+            return PASS
+        scope = self._exclusions.scope(message)
+        checks = tuple(c for c in checks if not scope.wholly(c))
+        if not checks:
+            return PASS
+        if self._offload is not None:
+            return self._offload.run(message, self._inspect, message, checks, scope)
+        return self._inspect(message, checks, scope)
+
+    def _inspect(self, message: Message, checks: tuple[str, ...], scope: MessageScope) -> Verdict:
+        request = message.direction == "request"
+        scanner = self._request if request else self._response
+        injection = request and any(c in INJECTION for c in checks)
+        plus = message.transport == "url"
+        segments: list[str] = []
+        owners: list[tuple[int, str]] = []
+        strings = message.strings
+        for i, (path, text) in enumerate(strings):
+            if not text or all(scope.excludes(c, path) for c in checks):
+                continue
+            if injection:
+                for v in variants(text, plus):
+                    segments.append(v.text)
+                    owners.append((i, v.kind))
+            else:
+                segments.append(text)
+                owners.append((i, "r"))
+        if not segments:
+            return PASS
+        hits = scanner.scan(segments)
+        found = _Found()
+        for index, segs in hits.items():
+            rule = scanner.rules[index]
+            if rule.check not in checks:
+                continue
+            try:
+                self._confirm(scanner, index, rule, segs, segments, owners, strings, scope, found)
+            except Exception:
+                if self.policies[rule.check].on_error != "pass":
+                    raise
+                log.failure("check {check} failed", check=rule.check)
+                found.errors.add(rule.check)
+        if request and R.EXFIL in checks and (self._bulkRecords or self._bulkBlob):
+            self._bulk(scanner, hits, segments, owners, strings, scope, found)
+        return self._verdict(found, strings)
+
+    def _confirm(
+        self,
+        scanner: Scanner,
+        index: int,
+        rule: R.Rule,
+        segs: set[int],
+        segments: list[str],
+        owners: list[tuple[int, str]],
+        strings: tuple[tuple[str, str], ...],
+        scope: MessageScope,
+        found: "_Found",
+    ) -> None:
+        if rule.entity == "bulk":
+            return
+        check = rule.check
+        for seg in sorted(segs):
+            i, kind = owners[seg]
+            if kind not in rule.variants:
+                continue
+            path, raw = strings[i]
+            if scope.excludes(check, path):
+                continue
+            if found.has(check, rule.name, i) and rule.internal is False and kind != "r":
+                continue
+            text = segments[seg]
+            if rule.fragment or rule.internal:
+                if check == R.SQL and _SQL_STATEMENT.match(text):
+                    continue
+                if check == R.CMD and _SHELL_COMMAND.match(text):
+                    continue
+            if rule.internal:
+                if check == R.SQL and not found.has(check, "libinjection", i):
+                    if _libinjection(text):
+                        found.add(check, "libinjection", "high", i, None)
+                continue
+            if rule.validator == "root_escape":
+                if climb(text) >= self._rootEscape:
+                    found.add(check, rule.name, rule.severity, i, None)
+                continue
+            if rule.validator == "new_in_variant":
+                if _newInVariant(scanner, index, text, raw):
+                    found.add(check, rule.name, rule.severity, i, None)
+                continue
+            spans = scanner.spans(index, text, VALIDATORS.get(rule.validator) if rule.validator else None)
+            if not spans:
+                continue
+            found.add(check, rule.name, rule.severity, i, spans if kind == "r" else None)
+
+    def _bulk(
+        self,
+        scanner: Scanner,
+        hits: dict[int, set[int]],
+        segments: list[str],
+        owners: list[tuple[int, str]],
+        strings: tuple[tuple[str, str], ...],
+        scope: MessageScope,
+        found: "_Found",
+    ) -> None:
+        records: set[str] = set()
+        top: dict[int, int] = {}
+        for index, segs in hits.items():
+            rule = scanner.rules[index]
+            if rule.entity != "bulk":
+                continue
+            check = email if rule.name == "bulk_email" else creditCard
+            for seg in segs:
+                i, kind = owners[seg]
+                if kind != "r" or scope.excludes(R.EXFIL, strings[i][0]):
+                    continue
+                text = segments[seg]
+                for start, end in scanner.spans(index, text, check):
+                    records.add(text[start:end].lower())
+                    top[i] = top.get(i, 0) + 1
+        if self._bulkRecords and len(records) >= self._bulkRecords:
+            where = max(top, key=lambda k: top[k])
+            found.add(R.EXFIL, "bulk_records", "high", where, None)
+        if self._bulkBlob:
+            for i, (path, text) in enumerate(strings):
+                if len(text) < self._bulkBlob or scope.excludes(R.EXFIL, path):
+                    continue
+                if any(len(m.group(0)) >= self._bulkBlob for m in _BLOB.finditer(text)):
+                    found.add(R.EXFIL, "bulk_encoded_blob", "high", i, None)
+
+    def _verdict(self, found: "_Found", strings: tuple[tuple[str, str], ...]) -> Verdict:
+        findings: list[Finding] = []
+        block = False
+        redactions: dict[int, list[tuple[int, int, str]]] = {}
+        whole: dict[int, str] = {}
+        for check in sorted(found.errors):
+            findings.append(Finding(check, "exception", "", "low", "log", enforced=False))
+        items = sorted(found.items.values(), key=lambda f: SEVERITY_ORDER.get(f[1], 9))
+        for (check, severity, i, rule, spans) in items:
+            policy = self.policies[check]
+            path = strings[i][0]
+            findings.append(
+                Finding(
+                    check=check,
+                    rule=rule,
+                    location=path or "body",
+                    severity=severity,
+                    action=policy.action,
+                    enforced=not policy.monitor,
+                )
+            )
+            if policy.monitor:
+                continue
+            if policy.action == "block":
+                block = True
+            elif policy.action == "redact":
+                if spans:
+                    redactions.setdefault(i, []).extend((s, e, rule) for s, e in spans)
+                else:
+                    whole.setdefault(i, f"[REDACTED:{rule}]")
+        if not findings:
+            return PASS
+        replacements: dict[str, str] = {}
+        if not block:
+            for i, spans in redactions.items():
+                if i not in whole:
+                    replacements[strings[i][0]] = mask(strings[i][1], spans)
+            for i, text in whole.items():
+                replacements[strings[i][0]] = text
+        return Verdict(findings=tuple(findings), block=block, replacements=tuple(replacements.items()))
+
+
+class _Found:
+    """
+    Confirmed hits, one per check, rule and string.
+    """
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str, int], tuple[str, str, int, str, Optional[list[tuple[int, int]]]]] = {}
+        self.errors: set[str] = set()
+
+    def has(self, check: str, rule: str, i: int) -> bool:
+        return (check, rule, i) in self.items
+
+    def add(self, check: str, rule: str, severity: str, i: int, spans: Optional[list[tuple[int, int]]]) -> None:
+        key = (check, rule, i)
+        old = self.items.get(key)
+        if old is not None:
+            if spans and old[4] is not None:
+                old[4].extend(spans)
+            return
+        self.items[key] = (check, severity, i, rule, list(spans) if spans else None)
+
+
+def _bulkRules(level: int) -> tuple[R.Rule, ...]:
+    if not R.BULK_RECORDS[level]:
+        return ()
+    email_ = next(r for r in R.PII_RULES if r.name == "email")
+    card = next(r for r in R.PII_RULES if r.name == "credit_card")
+    return (
+        attrs.evolve(email_, name="bulk_email", level=1, entity="bulk", validator=None),
+        attrs.evolve(card, name="bulk_card", level=1, entity="bulk", validator=None),
+    )
+
+
+# libinjection fingerprints that begin with a statement keyword or a bare
+# word are SQL text or prose, not an injection into a value.
+_BENIGN_FINGERPRINT = re.compile(r"^(?:E|T|k|n[nvk]*$|nU|f\(|v)")
+
+
+def _libinjection(text: str) -> bool:
+    if len(text) > _MAX_LIBINJECTION:
+        text = text[:_MAX_LIBINJECTION]
+    result: Any = libinjection.is_sql_injection(text)
+    if not result["is_sqli"]:
+        return False
+    return not _BENIGN_FINGERPRINT.match(result["fingerprint"])
+
+
+def _newInVariant(scanner: Scanner, index: int, folded: str, raw: str) -> bool:
+    pattern = scanner.python(index)
+    before = {re.sub(r"\s+", " ", m.group(0).strip()) for m in pattern.finditer(raw)}
+    after = {re.sub(r"\s+", " ", m.group(0).strip()) for m in pattern.finditer(folded)}
+    return bool(after - before)
