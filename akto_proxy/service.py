@@ -133,7 +133,7 @@ class ProxyService(MultiService):
         self._previousHandler: Any = None
         self._addListeners(config)
         for warning in config.warnings:
-            log.warn("{warning}", warning=warning)
+            log.warn("{config_warning}", config_warning=warning)
 
     # -- listeners
 
@@ -242,7 +242,7 @@ class ProxyService(MultiService):
             except Exception as e:
                 log.error("TLS certificate reload failed: {error}", error=repr(e))
         for warning in config.warnings:
-            log.warn("{warning}", warning=warning)
+            log.warn("{config_warning}", config_warning=warning)
         closed = self._closeOrphans(runtime)
         log.info(
             "configuration reloaded (generation {generation})",

@@ -358,7 +358,7 @@ def _threats(r: Reader) -> ThreatDetection:
     return ThreatDetection(
         mode=m["mode"].choice(MODES) if "mode" in m else "enforce",
         sensitivity=m["sensitivity"].choice(SENSITIVITIES) if "sensitivity" in m else "medium",
-        enabled_checks=m["enabled_checks"].choices(CHECKS) if "enabled_checks" in m else (),
+        enabled_checks=m["enabled_checks"].choices(CHECKS) if "enabled_checks" in m else None,
         custom_rules=tuple(rules),
         exclusions=tuple(exclusions),
         checks=tuple(settings),

@@ -123,7 +123,7 @@ class CheckSettings:
 class ThreatDetection:
     mode: str = "enforce"
     sensitivity: str = "medium"
-    enabled_checks: tuple[str, ...] = ()
+    enabled_checks: Optional[tuple[str, ...]] = None  # None (absent): all checks
     custom_rules: tuple[CustomRule, ...] = ()
     exclusions: tuple[Exclusion, ...] = ()
     checks: tuple[tuple[str, CheckSettings], ...] = ()

@@ -26,7 +26,7 @@ import html
 import re
 import unicodedata
 from typing import Iterator, NamedTuple
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote
 
 _OVERLONG = re.compile(r"%(?:c0%ae|e0%80%ae|c0%2e|c0%af|e0%80%af|c1%9c|c1%1c|c0%5c)", re.I)
 _OVERLONG_MAP = {
@@ -53,6 +53,7 @@ _SHELL_TRIGGER = re.compile(
     r"\$\{?IFS|\$\{\w+:\d+(?::\d+)?\}|\$[@*0-9]|\w(?:''|\"\")|(?:''|\"\")\w|\w['\"]\w+['\"]\w|"
     r"[a-z]\\[a-z]|\{\w+,[^{}\s]+\}"
 )
+_SHELL_QUOTED = re.compile(r"[a-z]['\"][a-z]*['\"][a-z]|[a-z]\\[a-z]", re.I)
 _IFS = re.compile(r"\$\{IFS\}|\$IFS(?:\$\d)?")
 _SUBSTR = re.compile(r"\$\{(\w+):(\d+)(?::(\d+))?\}")
 _POSITIONAL = re.compile(r"\$[@*0-9]")
@@ -61,7 +62,6 @@ _BACKSLASH = re.compile(r"(?<=\w)\\(?=\w)")
 _BRACE = re.compile(r"\{(\w+),([^{}\s]+)\}")
 _ENV_GUESS = {"HOME": "/root", "PATH": "/usr/local/bin:/usr/bin:/bin", "PWD": "/", "SHELL": "/bin/sh"}
 
-_PATH_TRIGGER = re.compile(r"\\|//|\.\.;|\.\.\.\.|/\./")
 _PATH_BYPASS = re.compile(r"\.\.\.\.(?=/)|\.\.;(?=/)|\.\.\./(?=\.)")
 _SLASHES = re.compile(r"/{2,}")
 _DOTSLASH = re.compile(r"/(?:\./)+")
@@ -79,7 +79,7 @@ def decode(text: str, plus: bool = False, rounds: int = 3) -> str:
 
     @param plus: C{+} means space (query strings).
     """
-    s = text
+    s = text.replace("+", " ") if plus else text
     for _ in range(rounds):
         before = s
         if "%" in s:
@@ -88,7 +88,7 @@ def decode(text: str, plus: bool = False, rounds: int = 3) -> str:
             if "%u" in s or "%U" in s:
                 s = _PCT_U.sub(lambda m: chr(int(m.group(1), 16)), s)
             if _PCT.search(s):
-                s = unquote_plus(s, errors="replace") if plus else unquote(s, errors="replace")
+                s = unquote(s, errors="replace")
         if "\\" in s:
             s = _ESC_U.sub(_unescape, s)
         if "&" in s:
@@ -126,7 +126,7 @@ def foldShell(text: str) -> str:
     s = _IFS.sub(" ", text)
     s = _SUBSTR.sub(_substr, s)
     s = _POSITIONAL.sub("", s)
-    s = _BRACE.sub(r"\1 \2", s)
+    s = _BRACE.sub(lambda m: m.group(1) + " " + m.group(2).replace(",", " "), s)
     s = _BACKSLASH.sub("", s)
     s = _QUOTES.sub("", s)
     return s
@@ -151,6 +151,18 @@ def foldPath(text: str) -> str:
     return s
 
 
+def _shellTricks(d: str) -> bool:
+    """
+    Whether C{d} holds a shell trick worth undoing; membership tests first,
+    the regular expression only for the few strings that pass them.
+    """
+    if "$" in d or "{" in d or "''" in d or '""' in d:
+        return _SHELL_TRIGGER.search(d) is not None
+    if "\\" in d or ("'" in d and d.count("'") >= 2) or ('"' in d and d.count('"') >= 2):
+        return _SHELL_QUOTED.search(d) is not None
+    return False
+
+
 def variants(text: str, plus: bool = False) -> Iterator[Variant]:
     """
     The forms of C{text} worth matching, each different from the others:
@@ -169,12 +181,12 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
         if q not in seen:
             seen.add(q)
             yield Variant("q", q)
-    if ("$" in d or "'" in d or '"' in d or "\\" in d or "{" in d) and _SHELL_TRIGGER.search(d):
+    if _shellTricks(d):
         s = foldShell(d)
         if s not in seen:
             seen.add(s)
             yield Variant("s", s)
-    if _PATH_TRIGGER.search(d):
+    if "\\" in d or "//" in d or "..;" in d or "...." in d or "/./" in d:
         p = foldPath(d)
         if p not in seen:
             seen.add(p)

@@ -64,7 +64,7 @@ class StrictChannel(http.HTTPChannel):
             self.transport.write(
                 b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
             )
-            self.transport.abortConnection() if hasattr(self.transport, "abortConnection") else self.transport.loseConnection()
+            self.transport.loseConnection()
 
     def lineReceived(self, line: bytes) -> None:
         if b"\r" in line or b"\n" in line:

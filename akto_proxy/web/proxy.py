@@ -653,9 +653,7 @@ class Exchange:
         credName = rt.config.access_control.query_parameter
         cred = self.credential if self.usedQueryCredential else None
         headers = Headers()
-        connectionTokens = set()
-        for v in response.headers.getRawHeaders(b"connection") or []:
-            connectionTokens.update(t.strip().lower() for t in v.split(b","))
+        connectionTokens = _connectionTokens(response)
         for name, values in response.headers.getAllRawHeaders():
             lname = name.lower()
             if lname in HOP_BY_HOP or lname in connectionTokens:
@@ -697,6 +695,8 @@ class Exchange:
         if binary or (not rt.chain and not self.wellKnown):
             # nothing to inspect: stream as is
             self._copyHeaders(headers)
+            if isinstance(response.length, int) and not encoding:
+                request.setHeader(b"content-length", str(response.length).encode("ascii"))
             relay = BodyRelay(self, sse=False, encoding=b"")
             self.stream = relay
             response.deliverBody(relay)
@@ -849,6 +849,30 @@ class Exchange:
                 return refusal(entry.get("id"), method, outcome.reason, self._meta(outcome))
             return None
         return outcome.message.payload
+
+
+def _connectionTokens(response: IResponse) -> set[bytes]:
+    """
+    Header names the upstream listed in its C{Connection} header (hop-by-hop
+    too).  Twisted's client keeps connection headers apart from
+    C{response.headers}; read them from its parser while it is there.
+    """
+    tokens: set[bytes] = set()
+    values = list(response.headers.getRawHeaders(b"connection") or [])
+    transport = getattr(getattr(response, "_transport", None), "_producer", None)
+    proto = getattr(transport, "protocol", None)
+    candidates = []
+    while proto is not None and len(candidates) < 4:
+        candidates.append(proto)
+        proto = getattr(proto, "_wrappedProtocol", None) or getattr(proto, "wrappedProtocol", None)
+    for candidate in candidates:
+        parser = getattr(candidate, "_parser", None)
+        if parser is not None and hasattr(parser, "connHeaders"):
+            values.extend(parser.connHeaders.getRawHeaders(b"connection") or [])
+            break
+    for v in values:
+        tokens.update(t.strip().lower() for t in v.split(b","))
+    return tokens
 
 
 def _idKey(value: Any) -> Any:

@@ -85,8 +85,9 @@ def describeError(action: str, exc: BaseException) -> dict[str, Any]:
     return out
 
 
-def _dump(model: Any) -> Any:
-    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+def _dump(model: Any) -> dict[str, Any]:
+    out: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return out
 
 
 class ActionList(argparse.Action):
@@ -181,8 +182,10 @@ class Runner:
             }
         if kind == "call":
             spec = json.loads(value)
-            res = await client.call_tool(spec["tool"], spec.get("arguments") or {}, progress_callback=self.onProgress)
-            out = _dump(res)
+            called = await client.call_tool(
+                spec["tool"], spec.get("arguments") or {}, progress_callback=self.onProgress
+            )
+            out = _dump(called)
             out.setdefault("isError", False)
             out["text"] = "".join(c.get("text", "") for c in out.get("content", []) if c.get("type") == "text")
             out["progress"] = self.progress
@@ -191,23 +194,23 @@ class Runner:
                 self.anyFailed = True
             return out
         if kind == "read_resource":
-            res = await client.read_resource(value)
-            out = _dump(res)
+            read = await client.read_resource(value)
+            out = _dump(read)
             out["text"] = "".join(c.get("text", "") for c in out.get("contents", []))
             return out
         if kind == "get_prompt":
             if value.lstrip().startswith("{"):
                 spec = json.loads(value)
-                res = await client.get_prompt(spec["name"], spec.get("arguments"))
+                prompt = await client.get_prompt(spec["name"], spec.get("arguments"))
             else:
-                res = await client.get_prompt(value)
-            return _dump(res)
+                prompt = await client.get_prompt(value)
+            return _dump(prompt)
         if kind == "list_resources":
-            listed = await client.list_resources()
-            return {"resources": [str(r.uri) for r in listed.resources]}
+            resources = await client.list_resources()
+            return {"resources": [str(r.uri) for r in resources.resources]}
         if kind == "list_prompts":
-            listed = await client.list_prompts()
-            return {"prompts": [pr.name for pr in listed.prompts]}
+            prompts = await client.list_prompts()
+            return {"prompts": [pr.name for pr in prompts.prompts]}
         raise ValueError(f"unknown action {kind}")
 
     async def run(self) -> int:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import socket
 import sys
@@ -280,7 +281,7 @@ class AnnouncingServer(uvicorn.Server):
 def _watchStdin(loop: asyncio.AbstractEventLoop, server: uvicorn.Server) -> None:
     def run() -> None:
         try:
-            while sys.stdin.buffer.read1(65536):
+            while os.read(sys.stdin.fileno(), 65536):
                 pass
         except (OSError, ValueError):
             pass

@@ -96,7 +96,7 @@ class PatternInspector:
                     Finding(
                         check=self.name,
                         rule=rule.name,
-                        location=path or "body",
+                        location=path or ("url" if message.transport == "url" else "body"),
                         severity=rule.severity,
                         action=rule.action,
                         enforced=enforced,

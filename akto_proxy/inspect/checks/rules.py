@@ -40,6 +40,7 @@ class Rule:
     internal: bool = False
     entity: Optional[str] = None  # PII entity, for the pii guardrail
     single: bool = False  # report once per message (patterns that would report at every byte)
+    confirm: Optional[str] = None  # the C{re} pattern, when Hyperscan gets a cheaper prefilter
 
 
 SQL = "sql_injection"
@@ -113,8 +114,8 @@ SQL_RULES = (
 
 _DANGER = (
     r"(?:whoami|uname(?:\s+-\w+)?|ifconfig|ipconfig|netstat|systeminfo|printenv|hostname\b|id\s*(?:$|[;&|`)#])|"
-    r"(?:wget|curl|nc|ncat|netcat|socat|telnet|nslookup|dig|tftp|ftp|ssh|scp)\s+\S|"
-    r"(?:bash|sh|zsh|ksh|dash|csh|python[23]?|perl|ruby|php|node|lua)(?:\s+-\w|\s+/|\s*$|\s*[;&|`)])|"
+    r"(?:wget|curl|nc|ncat|netcat|socat|telnet|nslookup|dig|tftp|ftp|ssh|scp)\s+[^\s|;&`]|"
+    r"(?:bash|sh|zsh|ksh|dash|csh|python[23]?|perl|ruby|php|node|lua)(?:\s+-\w|\s+/|\s*$|\s*[;&|)])|"
     r"(?:cat|tac|nl|head|tail|more|less|strings|xxd|od|base64)\s+(?:-\w+\s+)*[/~.$]|"
     r"ls(?:\s+-\w+)?(?:\s+[/~.]|\s*$|\s*[;&|`)])|rm\s+-\w*[rf]|chmod\s+[+0-7u]|chown\s|mkfifo\s|kill\s+-9|"
     r"sleep\s+\d|ping\s+-[cn]\s*\d|echo\s+\S|env\s*(?:$|[;&|`)])|set\s*(?:$|[;&|`)])|"
@@ -131,7 +132,7 @@ CMD_RULES = (
          r"\bbash\s+-i\s*>&|\bsh\s+-i\s*[<>]&|\bnet\.sockets\.tcpclient\b|\btelnet\b.{0,40}\|\s*/bin/(?:ba)?sh",
          variants="rds"),
     Rule(CMD, "download_execute",
-         r"\b(?:curl|wget|fetch)\b[^|;&\n]{0,200}\|\s*(?:sudo\s+)?(?:ba|z|k|da)?sh\b|"
+         r"\b(?:curl|wget|fetch)\s+[^|;&\n\s`][^|;&\n]{0,200}\|\s*(?:sudo\s+)?(?:ba|z|k|da)?sh\b|"
          r"\b(?:curl|wget)\b[^;&\n]{0,200}(?:-o|-O|>)\s*/(?:tmp|dev/shm|var/tmp)/\S+\s*(?:;|&&|\|)\s*(?:chmod\s|sh\s|bash\s|\./|/(?:tmp|dev/shm|var/tmp)/)|"
          r"\b(?:iex|invoke-expression)\b.{0,80}(?:downloadstring|net\.webclient|iwr|invoke-webrequest)|"
          r"\bpowershell\b.{0,60}\s-(?:e|en|enc|encodedcommand)\s+[a-z0-9+/=]{16,}|\bcertutil\b.{0,40}-urlcache",
@@ -141,24 +142,21 @@ CMD_RULES = (
          r"(?:/etc/(?:passwd|shadow|sudoers|gshadow)|\.ssh/(?:id_\w+|authorized_keys)|/proc/self/environ|\.aws/credentials|c:\\windows\\win\.ini)",
          variants="rds"),
     Rule(CMD, "shell_obfuscation",
-         r"\$\{?IFS\b|\$\{\w+:\d+(?::\d+)?\}|\\x[0-9a-f]{2}\\x[0-9a-f]{2}.{0,20}\|\s*(?:ba)?sh|\$'\\x[0-9a-f]{2}",
+         r"\$\{?IFS\b|\$\{\w+:\d+(?::\d+)?\}|(?:^|[\s;&|])/[?*]{2,3}/[\w?*]*[?*]|\\x[0-9a-f]{2}\\x[0-9a-f]{2}.{0,20}\|\s*(?:ba)?sh|\$'\\x[0-9a-f]{2}",
          variants="rd"),
     Rule(CMD, "chained_command",
-         r"(?:;|&&?|\|\|?|`|\$\()\s*" + _DANGER,
+         r"(?:;|&&?|\|\|?|\$\()\s*" + _DANGER,
          variants="rds", fragment=True),
     Rule(CMD, "chained_command",
          r"[\n\r]\s*" + _DANGER,
          variants="ds", fragment=True),
     Rule(CMD, "command_substitution",
-         r"\$\(\s*" + _DANGER + r"|(?:\w|[;&|=])\s*`\s*" + _DANGER + r"|"
+         r"\$\(\s*" + _DANGER + r"|(?:\w|[;&|=]\s*)`\s*" + _DANGER + r"|"
          r"^\s*`\s*(?:whoami|id|uname(?:\s+-a)?|ifconfig|ipconfig|hostname|sleep\s+\d+|cat\s+/etc/\w+|ls\s+-la\s+/)\s*`\s*(?:$|[;&|])",
          variants="rds"),
     Rule(CMD, "obfuscated_command",
          r"(?:^|[\s;&|`(])" + _DANGER,
          variants="s", validator="new_in_variant"),
-    Rule(CMD, "chained_command",
-         r"(?:;|&&|\|\|)\s*[a-z][\w.-]{1,20}(?:\s|$)",
-         variants="rds", fragment=True, level=3, severity="medium"),
 )  # fmt: skip
 
 # --- path traversal --------------------------------------------------------
@@ -180,7 +178,7 @@ PATH_RULES = (
          r"\.\.(?:%2f|%5c|%252f|%255c|%c0%af|%c1%9c|%u2215|%u2216|\\u002f)|(?:%2e|%252e){2}(?:$|[/\\?&])|"
          r"(?:%2e|%252e)\.(?:/|\\|%2f|%5c)|\.%2e(?:/|\\|%2f|%5c)",
          variants="r"),
-    Rule(PATH, "filter_bypass", r"\.\.\.\.(?:/|\\){1,2}|\.\.;/|\.\.\\\\\.\.|\.\./\./\.\./|\.\.\./\./", variants="rd"),
+    Rule(PATH, "filter_bypass", r"(?:\.{3,}[/\\]){2,}|\.\.\.\.(?:/|\\){1,2}|\.\.;/|\.\.\\\\\.\.|\.\./\./\.\./|\.\.\./\./", variants="rd"),
     Rule(PATH, "nul_byte",
          r"\.\w{1,8}(?:%00|\\0|\\x00|\\u0000|\x00)|(?:%00|\x00)\.\w{1,8}\b|\.\./[^\s]*(?:%00|\x00)",
          variants="rd"),
@@ -188,7 +186,7 @@ PATH_RULES = (
     Rule(PATH, "absolute_sensitive_path",
          r"(?:^\s*|=|file://)(?:/etc/(?:passwd|shadow|sudoers|gshadow|master\.passwd|security/opasswd)\b|"
          r"/proc/(?:self|\d+)/(?:environ|cmdline|mem|maps|fd/)|/root/\.|/home/[^/\s]+/\.ssh/|~/\.ssh/|/var/run/secrets/|"
-         r"/run/secrets/|[a-z]:[/\\]+windows[/\\]+(?:system32[/\\]+config|win\.ini|repair)|[/\\]boot\.ini|"
+         r"/run/secrets/|[a-z]:[/\\]+boot\.ini|[a-z]:[/\\]+windows[/\\]+(?:system32[/\\]+config|win\.ini|repair)|[/\\]boot\.ini|"
          r"~/\.aws/credentials|/\.aws/credentials|~/\.kube/config|/etc/kubernetes/)",
          variants="rdp"),
     Rule(PATH, "absolute_sensitive_path", r"file:///(?:etc|proc|root|home|var|c:|windows)", variants="rd"),
@@ -224,12 +222,12 @@ SECRET_RULES = (
          severity="critical", variants="r", caseless=False),
     Rule(EXFIL, "anthropic_key", r"\bsk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,}", severity="critical", variants="r",
          caseless=False),
-    Rule(EXFIL, "sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b", severity="critical", variants="r",
+    Rule(EXFIL, "sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{20,24}\.[A-Za-z0-9_-]{40,50}\b", severity="critical", variants="r",
          caseless=False),
     Rule(EXFIL, "npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", severity="critical", variants="r", caseless=False),
     Rule(EXFIL, "pypi_token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}", severity="critical", variants="r",
          caseless=False),
-    Rule(EXFIL, "azure_storage_key", r"AccountKey=[A-Za-z0-9+/]{86}==", severity="critical", variants="r",
+    Rule(EXFIL, "azure_storage_key", r"AccountKey=[A-Za-z0-9+/]{80,90}={0,2}", severity="critical", variants="r",
          caseless=False),
     Rule(EXFIL, "digitalocean_token", r"\bdo[opr]_v1_[a-f0-9]{64}\b", severity="critical", variants="r", caseless=False),
     Rule(EXFIL, "shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", severity="high", variants="r",
@@ -245,7 +243,7 @@ SECRET_RULES = (
     Rule(EXFIL, "bearer_token", r"\bauthorization[\"']?\s*[:=]\s*[\"']?bearer\s+([A-Za-z0-9._~+/-]{24,}=*)",
          severity="high", variants="r", validator="live", group=1, level=2),
     Rule(EXFIL, "assigned_secret",
-         r"\b(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|client[_-]?secret|secret[_-]?key|private[_-]?key)[\"']?\s*[:=]\s*[\"'`]?[^\s\"'`,;]{12,}",
+         r"(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|client[_-]?secret|secret[_-]?key|private[_-]?key)[\"']?\s*[:=]\s*[\"'`]?[^\s\"'`,;]{12,}",
          severity="high", variants="r", validator="assigned_secret", level=2),
     Rule(EXFIL, "high_entropy_string", r"\b[A-Za-z0-9+/_-]{32,}={0,2}", severity="medium", variants="r",
          validator="high_entropy", level=3, single=True),
@@ -259,8 +257,9 @@ PII_RULES = (
          severity="high", variants="r", validator="ssn", entity="ssn", level=3),
     Rule(EXFIL, "iban", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b",
          severity="high", variants="r", caseless=False, validator="iban", entity="iban"),
-    Rule(EXFIL, "email", r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}\b",
-         severity="medium", variants="r", validator="email", entity="email", level=3),
+    Rule(EXFIL, "email", r"\w@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]",
+         severity="medium", variants="r", validator="email", entity="email", level=3,
+         confirm=r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}\b"),
     Rule(EXFIL, "phone",
          r"(?:\+\d{1,3}[\s.-]?)?\(?\b\d{2,4}\)?[\s.-]\d{3,4}[\s.-]\d{3,4}\b|\+\d{8,14}\b",
          severity="medium", variants="r", validator="phone", entity="phone", level=3),
@@ -283,12 +282,12 @@ SQL_STATEMENT = (
     r"upsert|start\s+transaction|refresh|comment\s+on|reindex|cluster|lock|unlock|load|import|prepare|deallocate)\b"
 )
 SHELL_COMMAND = (
-    r"^\s*(?:sudo\s+|env\s+|time\s+|\w+=\S*\s+)*(?:cd|git|npm|npx|yarn|pnpm|node|deno|bun|python[23]?(?:\.\d+)?|pip[23]?|"
+    r"^\s*(?:#!|(?:sudo\s+|env\s+|time\s+|\w+=\S*\s+)*(?:cd|git|npm|npx|yarn|pnpm|node|deno|bun|python[23]?(?:\.\d+)?|pip[23]?|"
     r"pytest|tox|uv|poetry|make|cmake|cargo|go|rustc|gcc|g\+\+|clang|javac|java|mvn|gradle|dotnet|docker|podman|"
     r"kubectl|helm|terraform|ansible|ls|cat|grep|rg|find|echo|printf|mkdir|cp|mv|rm|touch|sed|awk|head|tail|wc|sort|"
     r"uniq|diff|tar|zip|unzip|gzip|curl|wget|ssh|scp|rsync|ps|top|kill|export|source|bash|sh|zsh|chmod|chown|ruby|"
     r"bundle|rake|rails|php|composer|psql|mysql|sqlite3|redis-cli|jq|yq|tree|pwd|which|whoami|uname|df|du|free|"
     r"date|ping|dig|nslookup|brew|apt|apt-get|yum|dnf|apk|systemctl|journalctl|tsc|eslint|prettier|black|ruff|"
     r"mypy|flake8|isort|jest|vitest|mocha|trial|gh|aws|gcloud|az|hyperfine|time|xargs|tee|less|more|open|code|"
-    r"vim|nano|man|history|alias|true|false|test|\[|\.\/[\w.-]+|\./|/usr/bin/\w+|/bin/\w+)(?:\s|$|;|&|\|)"
+    r"vim|nano|man|history|alias|true|false|test|\[|\.\/[\w.-]+|\./|/usr/bin/\w+|/bin/\w+)(?:\s|$|;|&|\|))"
 )

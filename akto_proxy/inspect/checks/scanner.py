@@ -61,7 +61,7 @@ class Scanner:
         if pattern is None:
             rule = self.rules[index]
             flags = re.M | re.A | (re.I if rule.caseless else 0)
-            pattern = self._python[index] = re.compile(rule.pattern, flags)
+            pattern = self._python[index] = re.compile(rule.confirm or rule.pattern, flags)
         return pattern
 
     def _scratchHere(self) -> "hyperscan.Scratch":

@@ -10,7 +10,7 @@ every string of the matching messages, the tool's results included.
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from typing import Optional, Sequence
+from typing import Sequence
 
 import attrs
 
@@ -98,6 +98,3 @@ class Exclusions:
             return NOTHING
         return MessageScope(frozenset(whole), tuple(arguments), everything)
 
-
-def toolFor(message: Message) -> Optional[str]:
-    return message.tool

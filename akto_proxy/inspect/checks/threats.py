@@ -25,8 +25,8 @@ from akto_proxy.inspect.chain import PASS, Finding, Verdict
 from akto_proxy.inspect.checks import rules as R
 from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.scanner import Scanner, mask
-from akto_proxy.inspect.checks.scope import Exclusions, MessageScope
-from akto_proxy.inspect.checks.validators import VALIDATORS, climb, creditCard, email
+from akto_proxy.inspect.checks.scope import NOTHING, Exclusions, MessageScope
+from akto_proxy.inspect.checks.validators import VALIDATORS, climb, creditCard, email, tautology
 from akto_proxy.inspect.message import Message
 from akto_proxy.inspect.normalize import variants
 
@@ -108,8 +108,9 @@ class ThreatInspector:
         segments: list[str] = []
         owners: list[tuple[int, str]] = []
         strings = message.strings
+        scoped = scope is not NOTHING
         for i, (path, text) in enumerate(strings):
-            if not text or all(scope.excludes(c, path) for c in checks):
+            if not text or (scoped and all(scope.excludes(c, path) for c in checks)):
                 continue
             if injection:
                 for v in variants(text, plus):
@@ -135,7 +136,7 @@ class ThreatInspector:
                 found.errors.add(rule.check)
         if request and R.EXFIL in checks and (self._bulkRecords or self._bulkBlob):
             self._bulk(scanner, hits, segments, owners, strings, scope, found)
-        return self._verdict(found, strings)
+        return self._verdict(found, strings, "url" if message.transport == "url" else "body")
 
     def _confirm(
         self,
@@ -176,6 +177,10 @@ class ThreatInspector:
                 if climb(text) >= self._rootEscape:
                     found.add(check, rule.name, rule.severity, i, None)
                 continue
+            if rule.validator == "tautology":
+                if scanner.python(index).search(text) and tautology(text):
+                    found.add(check, rule.name, rule.severity, i, None)
+                continue
             if rule.validator == "new_in_variant":
                 if _newInVariant(scanner, index, text, raw):
                     found.add(check, rule.name, rule.severity, i, None)
@@ -199,7 +204,7 @@ class ThreatInspector:
         top: dict[int, int] = {}
         for index, segs in hits.items():
             rule = scanner.rules[index]
-            if rule.entity != "bulk":
+            if rule.entity != "bulk" or rule.name == "bulk_blob":
                 continue
             check = email if rule.name == "bulk_email" else creditCard
             for seg in segs:
@@ -213,18 +218,18 @@ class ThreatInspector:
         if self._bulkRecords and len(records) >= self._bulkRecords:
             where = max(top, key=lambda k: top[k])
             found.add(R.EXFIL, "bulk_records", "high", where, None)
-        if self._bulkBlob:
+        if self._bulkBlob and any(scanner.rules[k].name == "bulk_blob" for k in hits):
             for i, (path, text) in enumerate(strings):
                 if len(text) < self._bulkBlob or scope.excludes(R.EXFIL, path):
                     continue
                 if any(len(m.group(0)) >= self._bulkBlob for m in _BLOB.finditer(text)):
                     found.add(R.EXFIL, "bulk_encoded_blob", "high", i, None)
 
-    def _verdict(self, found: "_Found", strings: tuple[tuple[str, str], ...]) -> Verdict:
+    def _verdict(self, found: "_Found", strings: tuple[tuple[str, str], ...], whole: str) -> Verdict:
         findings: list[Finding] = []
         block = False
         redactions: dict[int, list[tuple[int, int, str]]] = {}
-        whole: dict[int, str] = {}
+        rewrites: dict[int, str] = {}
         for check in sorted(found.errors):
             findings.append(Finding(check, "exception", "", "low", "log", enforced=False))
         items = sorted(found.items.values(), key=lambda f: SEVERITY_ORDER.get(f[1], 9))
@@ -235,7 +240,7 @@ class ThreatInspector:
                 Finding(
                     check=check,
                     rule=rule,
-                    location=path or "body",
+                    location=path or whole,
                     severity=severity,
                     action=policy.action,
                     enforced=not policy.monitor,
@@ -249,15 +254,15 @@ class ThreatInspector:
                 if spans:
                     redactions.setdefault(i, []).extend((s, e, rule) for s, e in spans)
                 else:
-                    whole.setdefault(i, f"[REDACTED:{rule}]")
+                    rewrites.setdefault(i, f"[REDACTED:{rule}]")
         if not findings:
             return PASS
         replacements: dict[str, str] = {}
         if not block:
-            for i, spans in redactions.items():
-                if i not in whole:
-                    replacements[strings[i][0]] = mask(strings[i][1], spans)
-            for i, text in whole.items():
+            for i, labelled in redactions.items():
+                if i not in rewrites:
+                    replacements[strings[i][0]] = mask(strings[i][1], labelled)
+            for i, text in rewrites.items():
                 replacements[strings[i][0]] = text
         return Verdict(findings=tuple(findings), block=block, replacements=tuple(replacements.items()))
 
@@ -292,12 +297,14 @@ def _bulkRules(level: int) -> tuple[R.Rule, ...]:
     return (
         attrs.evolve(email_, name="bulk_email", level=1, entity="bulk", validator=None),
         attrs.evolve(card, name="bulk_card", level=1, entity="bulk", validator=None),
+        R.Rule(R.EXFIL, "bulk_blob", r"[A-Za-z0-9+/=_-]{1024}", variants="r", entity="bulk", single=True),
     )
 
 
 # libinjection fingerprints that begin with a statement keyword or a bare
-# word are SQL text or prose, not an injection into a value.
-_BENIGN_FINGERPRINT = re.compile(r"^(?:E|T|k|n[nvk]*$|nU|f\(|v)")
+# word are SQL text, an expression or prose, not an injection into a value:
+# an injected value begins with a string or a number it breaks out of.
+_BENIGN_FINGERPRINT = re.compile(r"^(?:E|T|k|n|f\(|v)")
 
 
 def _libinjection(text: str) -> bool:

@@ -44,7 +44,7 @@ def creditCard(text: str) -> bool:
     digits = re.sub(r"[ -]", "", text)
     if not digits.isdigit() or not 13 <= len(digits) <= 19:
         return False
-    if len(set(digits)) < 3 or not _CARD_PREFIX.match(digits):
+    if len(set(digits)) < 2 or not _CARD_PREFIX.match(digits):
         return False
     if digits[0] == "3" and digits[1] in "47" and len(digits) != 15:
         return False
@@ -190,9 +190,20 @@ def assignedSecret(text: str) -> bool:
 
 
 def highEntropy(text: str) -> bool:
-    if re.fullmatch(r"[0-9a-fA-F-]+", text):  # hashes, UUIDs
+    """
+    A long random token: not hex (hashes, UUIDs), not a public-key blob, not
+    base64 of readable text, not a placeholder.
+    """
+    if re.fullmatch(r"[0-9a-fA-F-]+", text) or text.startswith("AAAA") or placeholder(text):
         return False
-    return classes(text) >= 3 and entropy(text) >= 4.5
+    if classes(text) < 3 or entropy(text) < 4.5:
+        return False
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return True
+    printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in raw)
+    return printable < 0.9 * len(raw)
 
 
 def email(text: str) -> bool:
@@ -244,10 +255,14 @@ def validator(name: Optional[str]) -> Optional[Validator]:
     return VALIDATORS[name] if name else None
 
 
+# What follows an injected condition: the end, a comment, a closing quote or
+# bracket, or more SQL; not more prose.
+_AFTER = r"(?=\s*['\")]*\s*(?:$|--|#|/\*|;|%00|\)|\b(?:limit|and|or|order|union|group|having|into)\b|['\"]\s*$))"
 _TAUT_EQUAL = re.compile(
-    r"(?:or|xor|\|\|)\s*\(*\s*(['\"]?)(\w*)\1\s*(?:=|<=>|like|is)\s*\(*\s*['\"]?\2(?:['\"]|\b|$)", re.I | re.A
+    r"(?:or|xor|\|\|)\s*\(*\s*(['\"]?)(\w*)\1\s*(?:=|<=>|like|is)\s*\(*\s*['\"]?\2(?:['\"]|\b|$)" + _AFTER,
+    re.I | re.A,
 )
-_TAUT_CMP = re.compile(r"(?:or|xor|\|\|)\s*\(*\s*(\d+)\s*(<>|!=|<|>)\s*(\d+)", re.I)
+_TAUT_CMP = re.compile(r"(?:or|xor|\|\|)\s*\(*\s*(\d+)\s*(<>|!=|<|>)\s*(\d+)" + _AFTER, re.I)
 _TAUT_BARE = re.compile(r"['\"`]\s*\)*\s*(?:or|\|\|)\s+(?:true|not\s+false|[1-9]\d*)\s*(?:$|--|#|/\*|\)|;)", re.I)
 _TAUT_LEAD = re.compile(r"^\s*(?:or|and)\s+(['\"]?)(\w+)\1\s*=\s*['\"]?\2\b", re.I | re.A)
 
@@ -266,7 +281,26 @@ def tautology(text: str) -> bool:
     return False
 
 
-_PATHISH = re.compile(r"[^\s'\"<>|;,()=`]*\.\.[^\s'\"<>|;,()=`]*")
+_DELIMITERS = frozenset(" \t\r\n'\"<>|;,()=`")
+
+
+def _pathTokens(text: str) -> list[str]:
+    """
+    The delimited tokens of C{text} that contain C{..}.
+    """
+    out = []
+    i = text.find("..")
+    n = len(text)
+    while i != -1:
+        start = i
+        while start > 0 and text[start - 1] not in _DELIMITERS:
+            start -= 1
+        end = i + 2
+        while end < n and text[end] not in _DELIMITERS:
+            end += 1
+        out.append(text[start:end])
+        i = text.find("..", end)
+    return out
 
 
 def climb(text: str) -> int:
@@ -275,7 +309,7 @@ def climb(text: str) -> int:
     start; a climb above C{/} in an absolute path counts as deep as can be.
     """
     best = 0
-    for token in _PATHISH.findall(text):
+    for token in _pathTokens(text):
         parts = token.replace("\\", "/").split("/")
         absolute = token.startswith("/") or bool(re.match(r"[a-zA-Z]:/", token.replace("\\", "/")))
         depth = 0

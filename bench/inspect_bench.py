@@ -1,0 +1,145 @@
+"""
+Inspection cost: microseconds per 1 KiB JSON-RPC request with all checks on
+(target p50 < 100 us) and throughput on a 1 MiB tool result (target >= 50
+MB/s on one core).  Usage: python bench/inspect_bench.py [--sensitivity S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from akto_proxy.config.loader import parseConfig  # noqa: E402
+from akto_proxy.inspect.checks import buildInspectors  # noqa: E402
+from akto_proxy.inspect.message import Message, Target  # noqa: E402
+
+TARGET = Target("https", "mcp.example.com", 443, b"/mcp")
+
+CONFIG = """
+listen: ["tcp:0"]
+threat_detection:
+  sensitivity: {sensitivity}
+  enabled_checks: [sql_injection, command_injection, path_traversal, data_exfiltration]
+  custom_rules:
+    - name: internal-host
+      pattern: "corp\\\\.internal\\\\b"
+      action: block
+guardrails:
+  - name: pii
+    type: pii
+    rules:
+      - entity: email
+      - entity: credit_card
+      - entity: ssn
+"""
+
+WORDS = (
+    "the agent reads a file and summarises it for the user; select an option, update the ticket, "
+    "run tests in src/app and report back with a short note about what changed in ./lib/parser.py "
+    "it's fine to skip docs/ when nothing there changed (see ../README.md) "
+).split()
+
+
+def text(rnd: random.Random, n: int) -> str:
+    out: list[str] = []
+    size = 0
+    while size < n:
+        w = rnd.choice(WORDS)
+        out.append(w)
+        size += len(w) + 1
+    return " ".join(out)[:n]
+
+
+def request1k(rnd: random.Random) -> Message:
+    obj = {
+        "jsonrpc": "2.0",
+        "id": 42,
+        "method": "tools/call",
+        "params": {
+            "name": "create_issue",
+            "arguments": {
+                "title": text(rnd, 60),
+                "body": text(rnd, 640),
+                "labels": ["bug", "agent"],
+                "path": "src/app/models/user.py",
+                "query": "status:open label:bug",
+                "comment": text(rnd, 180),
+            },
+            "_meta": {"progressToken": "c0ffee-1234"},
+        },
+    }
+    assert 900 <= len(json.dumps(obj)) <= 1200, len(json.dumps(obj))
+    return Message.fromJSONRPC(obj, "request", TARGET, "http")
+
+
+def result(rnd: random.Random, size: int) -> Message:
+    lines = []
+    n = 0
+    i = 0
+    while n < size:
+        line = f"{i:6d}  " + text(rnd, 90)
+        lines.append(line)
+        n += len(line) + 1
+        i += 1
+    obj = {"jsonrpc": "2.0", "id": 9, "result": {"content": [{"type": "text", "text": "\n".join(lines)[:size]}]}}
+    return Message.fromJSONRPC(obj, "response", TARGET, "http", method="tools/call")
+
+
+def run(steps: list, message: Message) -> None:
+    for step in steps:
+        step.inspect(message)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sensitivity", default="medium")
+    parser.add_argument("--iterations", type=int, default=3000)
+    args = parser.parse_args()
+    steps = buildInspectors(parseConfig(CONFIG.format(sensitivity=args.sensitivity)))
+    rnd = random.Random(5)
+    messages = [request1k(rnd) for _ in range(200)]
+    for m in messages:
+        run(steps, m)
+    samples = []
+    for i in range(args.iterations):
+        m = messages[i % len(messages)]
+        t0 = time.perf_counter()
+        run(steps, m)
+        samples.append((time.perf_counter() - t0) * 1e6)
+    samples.sort()
+    p50 = statistics.median(samples)
+    p99 = samples[int(len(samples) * 0.99)]
+
+    rows = [("1 KiB JSON-RPC request, all checks + custom + pii", f"p50 {p50:7.1f} us", f"p99 {p99:7.1f} us", "target p50 < 100 us")]
+    for label, message in (
+        ("1 MiB tool result (response)", result(rnd, 1 << 20)),
+        ("1 MiB tool argument (request)", Message.fromJSONRPC(
+            {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+             "params": {"name": "write_file", "arguments": {"content": result(rnd, 1 << 20).strings[1][1]}}},
+            "request", TARGET, "http")),
+    ):
+        size = sum(len(s) for _, s in message.strings)
+        run(steps, message)
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            run(steps, message)
+            times.append(time.perf_counter() - t0)
+        best = statistics.median(times)
+        rows.append((label, f"{best * 1e3:7.1f} ms", f"{size / best / 1e6:7.1f} MB/s", "target >= 50 MB/s"))
+
+    print(f"sensitivity={args.sensitivity}, steps={[s.name for s in steps]}")
+    width = max(len(r[0]) for r in rows)
+    for r in rows:
+        print(f"{r[0]:<{width}}  {r[1]:>14}  {r[2]:>16}  {r[3]}")
+
+
+if __name__ == "__main__":
+    main()
