@@ -20,7 +20,8 @@ def enabledChecks(config: Config) -> tuple[str, ...]:
     The threat checks that run: C{enabled_checks}, or all of them when the
     list is empty.
     """
-    return config.threat_detection.enabled_checks or CHECKS
+    enabled = config.threat_detection.enabled_checks
+    return CHECKS if enabled is None else enabled
 
 
 def buildInspectors(config: Config, reactor: Any = None) -> list[Inspector]:

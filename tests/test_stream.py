@@ -1,0 +1,268 @@
+"""
+Streaming through a running proxy: SSE events relayed as they arrive,
+keepalives, disconnects both ways, reload, backpressure.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.interfaces import IPushProducer
+from twisted.internet.protocol import Protocol
+from twisted.internet.task import deferLater
+from twisted.trial.unittest import TestCase
+from twisted.web import server
+from twisted.web.client import Agent, ResponseDone
+from twisted.web.http_headers import Headers
+from zope.interface import implementer
+
+from tests.harness import BASE, KEY, OTHER_KEY, ProxyHarness, Upstream, configText
+
+
+class StreamReader(Protocol):
+    def __init__(self) -> None:
+        self.data = b""
+        self.waiter: Optional[Deferred[bytes]] = None
+        self.want = b""
+        self.done: Deferred[Any] = Deferred()
+
+    def dataReceived(self, data: bytes) -> None:
+        self.data += data
+        if self.waiter is not None and self.want in self.data:
+            d, self.waiter = self.waiter, None
+            d.callback(self.data)
+
+    def waitFor(self, marker: bytes) -> "Deferred[bytes]":
+        if marker in self.data:
+            return Deferred.fromFuture  # never used
+        self.want = marker
+        self.waiter = Deferred()
+        return self.waiter
+
+    def connectionLost(self, reason: Any) -> None:
+        self.reason = reason
+        self.done.callback([reason])
+
+
+async def waitFor(reader: StreamReader, marker: bytes) -> bytes:
+    if marker in reader.data:
+        return reader.data
+    return await reader.waitFor(marker)
+
+
+async def openStream(url: bytes, key: str = KEY, method: bytes = b"GET") -> tuple[Any, StreamReader]:
+    agent = Agent(reactor)
+    response = await agent.request(
+        method, url, Headers({b"x-akto-api-key": [key.encode()], b"accept": [b"text/event-stream"]})
+    )
+    reader = StreamReader()
+    response.deliverBody(reader)
+    return response, reader
+
+
+class SSETests(TestCase):
+    extra = "upstreams:\n  allow: ['127.0.0.1']\n  allow_private: ['127.0.0.0/8']\n  sse_keepalive: 0.2s\n"
+
+    def setUp(self):
+        return ensureDeferred(self._setUp())
+
+    async def _setUp(self) -> None:
+        self.upstream = await Upstream().start()
+        self.addCleanup(self.upstream.stop)
+        self.proxy = ProxyHarness(self, self.extra, base=BASE.split("upstreams:")[0])
+
+    def test_events_relayed_as_they_arrive(self):
+        async def run() -> None:
+            streamD = self.upstream.nextStream()
+            responseD = ensureDeferred(openStream(self.proxy.url(self.upstream, "/sse")))
+            stream = await streamD
+            response, reader = await responseD
+            self.assertEqual(response.headers.getRawHeaders(b"x-accel-buffering"), [b"no"])
+            self.assertTrue(response.headers.getRawHeaders(b"x-akto-request-id")[0].startswith(b"req_"))
+            self.assertIsNone(response.headers.getRawHeaders(b"content-length"))
+            for i in range(3):
+                event = b'id: %d\r\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{"n":%d}}\r\n\r\n' % (i, i)
+                stream.send(event)
+                # each event reaches the client before the next one is sent
+                await waitFor(reader, event)
+            stream.end()
+            reason = (await reader.done)[0]
+            self.assertTrue(reason.check(ResponseDone))
+            self.assertEqual(len(self.proxy.service.streams), 0)
+
+        return ensureDeferred(run())
+
+    def test_endpoint_rewritten(self):
+        async def run() -> None:
+            streamD = self.upstream.nextStream()
+            responseD = ensureDeferred(openStream(self.proxy.url(self.upstream, "/sse")))
+            stream = await streamD
+            response, reader = await responseD
+            stream.send(b"event: endpoint\r\ndata: messages/?session_id=abc\r\n\r\n")
+            expected = f"data: {self.proxy.base}/proxy/http/{self.upstream.authority}/messages/?session_id=abc".encode()
+            await waitFor(reader, expected)
+            stream.end()
+            await reader.done
+
+        return ensureDeferred(run())
+
+    def test_keepalive_on_idle(self):
+        async def run() -> None:
+            streamD = self.upstream.nextStream()
+            responseD = ensureDeferred(openStream(self.proxy.url(self.upstream, "/sse")))
+            stream = await streamD
+            response, reader = await responseD
+            await waitFor(reader, b": keepalive\n\n")
+            stream.end()
+            await reader.done
+
+        return ensureDeferred(run())
+
+    def test_client_disconnect_closes_upstream(self):
+        async def run() -> None:
+            streamD = self.upstream.nextStream()
+            responseD = ensureDeferred(openStream(self.proxy.url(self.upstream, "/sse")))
+            stream = await streamD
+            response, reader = await responseD
+            stream.send(b"data: one\n\n")
+            await waitFor(reader, b"data: one")
+            self.assertEqual(len(self.proxy.service.streams), 1)
+            reader.transport.stopProducing()  # the client goes away
+            await stream.closed  # the upstream side is closed too
+            await reader.done
+            self.assertEqual(len(self.proxy.service.streams), 0)
+
+        return ensureDeferred(run())
+
+    def test_upstream_dies_mid_stream(self):
+        async def run() -> None:
+            streamD = self.upstream.nextStream()
+            responseD = ensureDeferred(openStream(self.proxy.url(self.upstream, "/sse")))
+            stream = await streamD
+            response, reader = await responseD
+            stream.send(b"data: one\n\n")
+            await waitFor(reader, b"data: one")
+            stream.abort()
+            reason = (await reader.done)[0]
+            # the client's stream ends cleanly (terminating chunk), not with a reset
+            self.assertTrue(reason.check(ResponseDone), reason)
+            self.assertEqual(len(self.proxy.service.streams), 0)
+
+        return ensureDeferred(run())
+
+    def test_reload_closes_stream_of_removed_key(self):
+        async def run() -> None:
+            streamD = self.upstream.nextStream()
+            responseD = ensureDeferred(openStream(self.proxy.url(self.upstream, "/sse"), key=OTHER_KEY))
+            stream = await streamD
+            response, reader = await responseD
+            keepD = self.upstream.nextStream()
+            keptD = ensureDeferred(openStream(self.proxy.url(self.upstream, "/sse"), key=KEY))
+            kept = await keepD
+            _, keptReader = await keptD
+            # a file with a typo is rejected; everything stays open
+            self.proxy.rewrite("upstreams:\n  alow: []\n", base=BASE)
+            self.assertFalse(self.proxy.service.reload())
+            self.assertEqual(len(self.proxy.service.streams), 2)
+            # the key "other" is removed: its stream is closed, the other stays
+            without = BASE.replace('    - {name: other, key: "%s"}\n' % OTHER_KEY, "")
+            self.proxy.rewrite(self.extra, base=without.split("upstreams:")[0])
+            self.assertTrue(self.proxy.service.reload())
+            await reader.done
+            await stream.closed
+            self.assertEqual(len(self.proxy.service.streams), 1)
+            kept.send(b"data: still here\n\n")
+            await waitFor(keptReader, b"data: still here")
+            self.assertEqual(self.proxy.service.runtime.generation, 2)
+            kept.end()
+            await keptReader.done
+
+        return ensureDeferred(run())
+
+
+@implementer(IPushProducer)
+class Flood:
+    """
+    Write up to C{total} bytes as fast as the transport allows.
+    """
+
+    def __init__(self, request: server.Request, total: int):
+        self.request = request
+        self.total = total
+        self.written = 0
+        self.paused = False
+        self.stopped = False
+        self.pauses = 0
+
+    def start(self) -> None:
+        self.request.registerProducer(self, True)
+        self.resumeProducing()
+
+    def pauseProducing(self) -> None:
+        self.paused = True
+        self.pauses += 1
+
+    def resumeProducing(self) -> None:
+        self.paused = False
+        chunk = b"x" * 65536
+        while not self.paused and not self.stopped and self.written < self.total:
+            self.request.write(chunk)
+            self.written += len(chunk)
+        if self.written >= self.total and not self.stopped:
+            self.stopped = True
+            self.request.unregisterProducer()
+            self.request.finish()
+
+    def stopProducing(self) -> None:
+        self.stopped = True
+
+
+class BackpressureTests(TestCase):
+    def setUp(self):
+        return ensureDeferred(self._setUp())
+
+    async def _setUp(self) -> None:
+        self.upstream = await Upstream().start()
+        self.addCleanup(self.upstream.stop)
+        self.proxy = ProxyHarness(self)
+        self.floods: list[Flood] = []
+
+        def big(request: server.Request, body: bytes) -> int:
+            request.setHeader(b"content-type", b"application/octet-stream")
+            flood = Flood(request, 100 * 1024 * 1024)
+            self.floods.append(flood)
+            reactor.callLater(0, flood.start)
+            return server.NOT_DONE_YET
+
+        self.upstream.handlers[b"big"] = big
+
+    def test_slow_client_pauses_upstream(self):
+        """
+        A client that does not read: the upstream is paused through the proxy
+        and what it managed to write stays bounded (kernel and transport
+        buffers), far below the 100 MB it would send.
+        """
+
+        async def run() -> None:
+            response, reader = await openStream(self.proxy.url(self.upstream, "/big"))
+            reader.transport.pauseProducing()  # stop reading
+            last = -1
+            for _ in range(100):
+                await deferLater(reactor, 0.05, lambda: None)
+                flood = self.floods[0]
+                if flood.paused and flood.written == last:
+                    break
+                last = flood.written
+            flood = self.floods[0]
+            self.assertTrue(flood.paused)
+            self.assertLess(flood.written, 24 * 1024 * 1024)
+            reader.transport.stopProducing()
+            await reader.done
+
+        return ensureDeferred(run())
+
+
+__all__ = ["json", "configText"]
