@@ -65,26 +65,44 @@ def refusal(
     method: Optional[str],
     reason: str,
     meta: dict[str, Any],
+    modern: bool = False,
 ) -> dict[str, Any]:
     """
     The JSON-RPC answer to a refused request: a tool error result the model
-    can read for C{tools/call}, a C{-31001} error otherwise.
+    can read for C{tools/call}, a C{-31001} error otherwise.  Under the
+    2026-07-28 revision results carry C{resultType} (its schema requires it).
     """
     if method == "tools/call":
-        return {
-            "jsonrpc": "2.0",
-            "id": msgId,
-            "result": {
-                "content": [{"type": "text", "text": f"Blocked by akto-proxy: {reason}"}],
-                "isError": True,
-                "_meta": {"akto": meta},
-            },
+        result: dict[str, Any] = {
+            "content": [{"type": "text", "text": f"Blocked by akto-proxy: {reason}"}],
+            "isError": True,
+            "_meta": {"akto": meta},
         }
+        if modern:
+            result["resultType"] = "complete"
+        return {"jsonrpc": "2.0", "id": msgId, "result": result}
     return {
         "jsonrpc": "2.0",
         "id": msgId,
         "error": {"code": REFUSAL_CODE, "message": f"Blocked by akto-proxy: {reason}", "data": meta},
     }
+
+
+PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
+
+
+def isModern(headerVersion: Optional[str], message: Any) -> bool:
+    """
+    Is this request of the 2026-07-28 revision or later (header or C{_meta})?
+    """
+    version = headerVersion
+    if isinstance(message, dict):
+        params = message.get("params")
+        if isinstance(params, dict) and isinstance(params.get("_meta"), dict):
+            v = params["_meta"].get(PROTOCOL_VERSION_META_KEY)
+            if isinstance(v, str):
+                version = v
+    return isinstance(version, str) and version >= MODERN_REVISION
 
 
 def rpcError(msgId: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from akto_proxy.relay.rewrite import (
 )
 from akto_proxy.relay.sse import Event, SSEParser, makeEvent
 from akto_proxy.relay.url import BadProxyPath, parseProxyURI
-from akto_proxy.web.answers import HEADER_MISMATCH, encode, envelope, metadata, refusal, rpcError
+from akto_proxy.web.answers import HEADER_MISMATCH, encode, envelope, isModern, metadata, refusal, rpcError
 
 if TYPE_CHECKING:
     from akto_proxy.service import ProxyService, Runtime
@@ -177,7 +177,7 @@ class Exchange:
         self.rpcMethod: Optional[str] = None
         self.pending: Optional["defer.Deferred[Any]"] = None
         self.stream: Optional["BodyRelay"] = None
-        self.idMethods: dict[Any, tuple[Optional[str], Optional[str]]] = {}
+        self.idMethods: dict[Any, tuple[Optional[str], Optional[str], bool]] = {}
         self.error: Optional[str] = None
 
     # -- plumbing
@@ -399,9 +399,11 @@ class Exchange:
                 if isinstance(params, dict):
                     tool = params.get("name") if method in ("tools/call", "prompts/get") else params.get("uri") if method == "resources/read" else None
                 if "id" in e:
-                    self.idMethods[_idKey(e.get("id"))] = (method, tool if isinstance(tool, str) else None)
-                if legacy is not None and "id" in e:
-                    legacy.idMethods[_idKey(e.get("id"))] = (method, tool if isinstance(tool, str) else None)
+                    modern = isModern(request.getHeader("mcp-protocol-version"), e)
+                    entry = (method, tool if isinstance(tool, str) else None, modern)
+                    self.idMethods[_idKey(e.get("id"))] = entry
+                    if legacy is not None:
+                        legacy.idMethods[_idKey(e.get("id"))] = entry
         if entries and not batch:
             m = entries[0].get("method")
             self.rpcMethod = m if isinstance(m, str) else None
@@ -506,7 +508,8 @@ class Exchange:
         return metadata(self.requestId, outcome.findings, outcome.guardrails)
 
     def _refusalFor(self, entry: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
-        return refusal(entry.get("id"), entry.get("method"), outcome.reason, self._meta(outcome))
+        modern = isModern(self.request.getHeader("mcp-protocol-version"), entry)
+        return refusal(entry.get("id"), entry.get("method"), outcome.reason, self._meta(outcome), modern)
 
     def _refuseRPC(self, entry: dict[str, Any], outcome: Outcome, legacy: Optional["BodyRelay"]) -> None:
         return self._answerRPC(200, self._refusalFor(entry, outcome), legacy)
@@ -829,8 +832,8 @@ class Exchange:
         assert self.target is not None
         if not isinstance(entry, dict):
             return entry
-        known = (idMethods if idMethods is not None else self.idMethods).get(_idKey(entry.get("id")), (None, None))
-        method, tool = known if "method" not in entry else (entry.get("method"), None)
+        known = (idMethods if idMethods is not None else self.idMethods).get(_idKey(entry.get("id")), (None, None, False))
+        method, tool, modern = known if "method" not in entry else (entry.get("method"), None, False)
         msg = Message.fromJSONRPC(
             entry, "response", self.target, transport, method=method, keyName=self.key.name if self.key else None, requestId=self.requestId  # type: ignore[arg-type]
         )
@@ -846,7 +849,8 @@ class Exchange:
                 if "method" in entry:
                     # a server-to-client request that is refused: answer it? drop it.
                     return None
-                return refusal(entry.get("id"), method, outcome.reason, self._meta(outcome))
+                modern = modern or isModern(self.request.getHeader("mcp-protocol-version"), None)
+                return refusal(entry.get("id"), method, outcome.reason, self._meta(outcome), modern)
             return None
         return outcome.message.payload
 
@@ -983,7 +987,7 @@ class BodyRelay(Protocol):
         self._upstreamDone = False
         self._idle: Optional[IDelayedCall] = None
         self._keepalive: Optional[IDelayedCall] = None
-        self.idMethods: dict[Any, tuple[Optional[str], Optional[str]]] = {}
+        self.idMethods: dict[Any, tuple[Optional[str], Optional[str], bool]] = {}
         self.legacyURL: Optional[tuple[Any, ...]] = None
         self.keyDigest: Optional[bytes] = None
         self._producerRegistered = False

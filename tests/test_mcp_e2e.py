@@ -1,0 +1,114 @@
+"""
+The real MCP Python SDK, as client and server, through a running proxy:
+Streamable HTTP (JSON and SSE answers), legacy HTTP+SSE with every
+C{endpoint} shape, in both the 2026-07-28 (server/discover) and the
+handshake-era modes; blocked calls seen by the SDK client as tool errors.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from twisted.internet import reactor as _reactor
+from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.trial.unittest import TestCase
+
+from tests.harness import BASE, KEY, ProxyHarness
+from tests.support.procs import ProcessHandle, resultOf, runClient, startUpstream
+from tests.test_support_fixtures import BASELINE_ACTIONS, HANDSHAKE, MODERN, _Baseline
+
+reactor: Any = _reactor
+
+PROXY_CONFIG = """
+threat_detection:
+  enabled_checks: []
+  custom_rules:
+    - name: "Block Sensitive File Access"
+      pattern: "/etc/passwd|/etc/shadow"
+      action: "block"
+"""
+
+BLOCKED = json.dumps({"tool": "read_file", "arguments": {"path": "/etc/passwd"}})
+ALLOWED = json.dumps({"tool": "read_file", "arguments": {"path": "notes.txt"}})
+
+
+class _ThroughProxy(_Baseline):
+    """
+    The fixtures' baseline, with the client pointed at the proxy URL.
+    """
+
+    def setUp(self) -> Deferred[None]:
+        d = startUpstream(reactor, self.transport, self.shape)
+
+        def started(result: tuple[str, int, ProcessHandle]) -> None:
+            upstreamURL, self.port, self.upstream = result
+            self.addCleanup(self.upstream.stop)
+            self.proxy = ProxyHarness(self, PROXY_CONFIG)
+            path = upstreamURL.split(f"127.0.0.1:{self.port}", 1)[1]
+            self.url = f"{self.proxy.base}/proxy/http/127.0.0.1:{self.port}{path}"
+
+        return d.addCallback(started)
+
+    async def _runBaseline(self, mode: str) -> list[dict[str, Any]]:
+        lines = await runClient(
+            reactor,
+            ["--url", self.url, "--header", f"X-Akto-Api-Key: {KEY}", "--mode", mode, "--timeout", "25", *BASELINE_ACTIONS],
+        )
+        for line in lines:
+            assert line.get("ok") is True, line
+        return lines
+
+    async def _blocked(self, mode: str) -> None:
+        lines = await runClient(
+            reactor,
+            ["--url", self.url, "--header", f"X-Akto-Api-Key: {KEY}", "--mode", mode, "--timeout", "25",
+             "--call", BLOCKED, "--call", ALLOWED],
+        )
+        blocked = resultOf(lines, "call", 0)
+        self.assertTrue(blocked["ok"], blocked)
+        self.assertTrue(blocked["result"]["isError"])
+        self.assertTrue(blocked["result"]["text"].startswith("Blocked by akto-proxy: custom_rules"), blocked)
+        allowed = resultOf(lines, "call", 1)
+        self.assertFalse(allowed["result"]["isError"], allowed)
+        access = [e for e in self.proxy.service.recent if e.get("blocked")]
+        self.assertTrue(access)
+        self.assertEqual(access[-1]["threats_detected"][0]["rule"], "Block Sensitive File Access")
+
+    def test_blockedAuto(self) -> Deferred[None]:
+        return ensureDeferred(self._blocked("auto"))
+
+    def test_blockedLegacy(self) -> Deferred[None]:
+        return ensureDeferred(self._blocked("legacy"))
+
+
+class StreamableJSONThroughProxy(_ThroughProxy, TestCase):
+    transport = "streamable-json"
+    streamsNotifications = False
+
+
+class StreamableSSEThroughProxy(_ThroughProxy, TestCase):
+    transport = "streamable-sse"
+
+
+class LegacyAbsolutePathThroughProxy(_ThroughProxy, TestCase):
+    transport = "legacy-sse"
+    shape = "absolute-path"
+
+
+class LegacyAbsoluteURLThroughProxy(_ThroughProxy, TestCase):
+    transport = "legacy-sse"
+    shape = "absolute-url"
+
+
+class LegacyRelativeThroughProxy(_ThroughProxy, TestCase):
+    transport = "legacy-sse"
+    shape = "relative"
+
+
+class LegacyQueryThroughProxy(_ThroughProxy, TestCase):
+    transport = "legacy-sse"
+    shape = "query"
+
+
+__all__ = ["BASE", "HANDSHAKE", "MODERN"]
