@@ -5,6 +5,7 @@ reload on SIGHUP, open streams, and the drain on shutdown.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import signal
 from collections import deque
@@ -61,8 +62,20 @@ class Runtime:
         )
 
 
+@functools.lru_cache(maxsize=4)
+def _inspectors(threats: Any, guardrails: Any, reactor: Any) -> tuple[Any, ...]:
+    """
+    Compiling the pattern databases takes about a second: a reload that does
+    not change the checks (and every test that uses the same ones) reuses
+    them.  The inspectors hold no per-message state.
+    """
+    config = Config(source="", listen=(), threat_detection=threats, guardrails=guardrails)
+    return tuple(buildInspectors(config, reactor))
+
+
 def buildRuntime(config: Config, generation: int, reactor: Any, own: tuple[tuple[str, int], ...] = ()) -> Runtime:
-    chain = Chain(buildInspectors(config, reactor), reactor, config.threat_detection.inspection_timeout)
+    inspectors = _inspectors(config.threat_detection, config.guardrails, reactor)
+    chain = Chain(inspectors, reactor, config.threat_detection.inspection_timeout)
     return Runtime(
         config=config,
         generation=generation,
@@ -123,6 +136,9 @@ class ProxyService(MultiService):
             config.upstreams.pool_idle_timeout,
         )
         self.streams: set["BodyRelay"] = set()
+        self.inflight: set["Exchange"] = set()
+        self.stopping = False
+        self._drainWaiters: list[defer.Deferred[None]] = []
         self.legacy: dict[tuple[Any, ...], "BodyRelay"] = {}
         self.recent: deque[dict[str, Any]] = deque(maxlen=max(1, config.audit.recent_events))
         self.counters: dict[str, int] = {"requests": 0, "blocked": 0, "errors": 0}
@@ -202,17 +218,45 @@ class ProxyService(MultiService):
     @defer.inlineCallbacks
     def stopService(self) -> Any:
         """
-        Stop accepting, let in-flight requests finish, then close streams.
+        Stop accepting, let in-flight requests finish within
+        C{limits.shutdown_grace}, then close open streams cleanly.
         """
         if self._previousHandler is not None:
             try:
                 signal.signal(signal.SIGHUP, self._previousHandler)
             except ValueError:
                 pass
+        self.stopping = True
+        yield super().stopService()
+        if self._busy():
+            drained = defer.Deferred()
+            self._drainWaiters.append(drained)
+            drained.addTimeout(self.runtime.config.limits.shutdown_grace, self.reactor)
+            try:
+                yield drained
+            except defer.TimeoutError:
+                log.warn("shutdown grace period over with {n} requests in flight", n=self._busy())
         for relay in list(self.streams):
             relay.close()
-        yield super().stopService()
+        for sock in list(getattr(self, "sockets", ())):
+            try:
+                sock.close(1001)
+            except Exception:
+                pass
         yield self.pool.closeCachedConnections()
+
+    def _busy(self) -> int:
+        return sum(1 for ex in self.inflight if ex.stream is None or not ex.stream.sse)
+
+    def exchangeStarted(self, exchange: "Exchange") -> None:
+        self.inflight.add(exchange)
+
+    def exchangeDone(self, exchange: "Exchange") -> None:
+        self.inflight.discard(exchange)
+        if self.stopping and not self._busy():
+            waiters, self._drainWaiters = self._drainWaiters, []
+            for w in waiters:
+                w.callback(None)
 
     # -- reload
 

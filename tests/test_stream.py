@@ -266,3 +266,55 @@ class BackpressureTests(TestCase):
 
 
 __all__ = ["json", "configText"]
+
+
+class ShutdownTests(TestCase):
+    def setUp(self):
+        return ensureDeferred(self._setUp())
+
+    async def _setUp(self) -> None:
+        self.upstream = await Upstream().start()
+        self.addCleanup(self.upstream.stop)
+        self.proxy = ProxyHarness(self)
+        self.pending: list[server.Request] = []
+        self.arrived: Deferred[None] = Deferred()
+
+        def hold(request: server.Request, body: bytes) -> int:
+            self.pending.append(request)
+            self.arrived.callback(None)
+            return server.NOT_DONE_YET
+
+        self.upstream.handlers[b"custom"] = hold
+
+    def test_drain_then_close_streams(self):
+        """
+        SIGTERM: the listener closes at once, an in-flight request still gets
+        its answer, open SSE streams are closed cleanly afterwards.
+        """
+        from tests.harness import request
+
+        async def run() -> None:
+            streamD = self.upstream.nextStream()
+            sseD = ensureDeferred(openStream(self.proxy.url(self.upstream, "/sse")))
+            await streamD
+            _, sseReader = await sseD
+            inflight = ensureDeferred(request(self.proxy.url(self.upstream, "/custom")))
+            await self.arrived
+            stopped = self.proxy.service.stopService()
+            self.assertNoResult(stopped)
+            # no new connections
+            from twisted.internet.error import ConnectionRefusedError
+
+            with self.assertRaises(ConnectionRefusedError):
+                await request(self.proxy.url(self.upstream, "/echo"))
+            # the in-flight request completes
+            held = self.pending[0]
+            held.write(b"done")
+            held.finish()
+            response, body = await inflight
+            self.assertEqual((response.code, body), (200, b"done"))
+            await stopped
+            reason = (await sseReader.done)[0]
+            self.assertTrue(reason.check(ResponseDone))
+
+        return ensureDeferred(run())

@@ -487,7 +487,7 @@ def _limits(r: Reader) -> Limits:
             "max_headers",
             "client_header_timeout",
             "client_body_timeout",
-            "max_decompression_ratio",
+            "shutdown_grace",
         )
     )
     d = Limits()
@@ -506,9 +506,7 @@ def _limits(r: Reader) -> Limits:
         client_body_timeout=m["client_body_timeout"].duration()
         if "client_body_timeout" in m
         else d.client_body_timeout,
-        max_decompression_ratio=m["max_decompression_ratio"].integer(1)
-        if "max_decompression_ratio" in m
-        else d.max_decompression_ratio,
+        shutdown_grace=m["shutdown_grace"].duration() if "shutdown_grace" in m else d.shutdown_grace,
     )
 
 

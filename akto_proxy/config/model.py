@@ -219,7 +219,7 @@ class Limits:
     max_headers: int = 100
     client_header_timeout: float = 10.0
     client_body_timeout: float = 30.0
-    max_decompression_ratio: int = 100
+    shutdown_grace: float = 10.0
 
 
 @attrs.frozen

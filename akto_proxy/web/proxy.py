@@ -185,6 +185,7 @@ class Exchange:
     def start(self) -> None:
         self.request.setHeader(b"x-akto-request-id", self.requestId.encode("ascii"))
         self.request.notifyFinish().addBoth(self._clientDone)
+        self.service.exchangeStarted(self)
         d = defer.Deferred.fromCoroutine(self._run())
         d.addErrback(self._crashed)
 
@@ -196,6 +197,7 @@ class Exchange:
                 self.pending.cancel()
             if self.stream is not None:
                 self.stream.stopUpstream()
+        self.service.exchangeDone(self)
         self._accessLog()
 
     def _crashed(self, failure: Failure) -> None:
