@@ -112,3 +112,86 @@ class LegacyQueryThroughProxy(_ThroughProxy, TestCase):
 
 
 __all__ = ["BASE", "HANDSHAKE", "MODERN"]
+
+
+class DetectionThroughProxy(TestCase):
+    """
+    Issue 5 through the SDK: threats blocked as tool errors, PII masked in
+    results (still valid JSON-RPC for the client), exclusions honoured,
+    monitor mode relays and records.
+    """
+
+    config = """
+threat_detection:
+  mode: %s
+  sensitivity: medium
+  enabled_checks: [sql_injection, command_injection, path_traversal, data_exfiltration]
+  checks:
+    data_exfiltration: {action: redact}
+  exclusions:
+    - {upstream: "127.0.0.1", tool: run_sql, argument: query, checks: [sql_injection]}
+guardrails:
+  - name: "PII masking"
+    type: pii
+    rules:
+      - {entity: credit_card, action: redact}
+      - {entity: email, action: redact}
+"""
+
+    mode = "enforce"
+
+    def setUp(self) -> Deferred[None]:
+        d = startUpstream(reactor, "streamable-sse", None)
+
+        def started(result: tuple[str, int, ProcessHandle]) -> None:
+            upstreamURL, port, self.upstream = result
+            self.addCleanup(self.upstream.stop)
+            self.proxy = ProxyHarness(self, self.config % self.mode)
+            self.url = f"{self.proxy.base}/proxy/http/127.0.0.1:{port}/mcp"
+
+        return d.addCallback(started)
+
+    async def calls(self, *calls: dict) -> list[dict[str, Any]]:
+        args = ["--url", self.url, "--header", f"X-Akto-Api-Key: {KEY}", "--timeout", "25"]
+        for c in calls:
+            args += ["--call", json.dumps(c)]
+        return await runClient(reactor, args)
+
+    def test_enforce(self) -> Deferred[None]:
+        async def go() -> None:
+            lines = await self.calls(
+                {"tool": "get_customer", "arguments": {"id": "42"}},
+                {"tool": "run_sql", "arguments": {"query": "SELECT name FROM users WHERE id = 1 OR 1=1"}},
+                {"tool": "echo", "arguments": {"text": "1' OR '1'='1' --"}},
+                {"tool": "echo", "arguments": {"text": "please drop by the office; select a time"}},
+            )
+            customer = resultOf(lines, "call", 0)
+            self.assertTrue(customer["ok"], customer)
+            text = customer["result"]["text"]
+            self.assertNotIn("4111 1111 1111 1111", text)
+            self.assertNotIn("jane.doe@example.com", text)
+            self.assertIn("[REDACTED:", text)
+            self.assertFalse(customer["result"]["isError"])
+            self.assertFalse(resultOf(lines, "call", 1)["result"]["isError"])  # excluded
+            injected = resultOf(lines, "call", 2)["result"]
+            self.assertTrue(injected["isError"])
+            self.assertIn("sql_injection", injected["text"])
+            self.assertFalse(resultOf(lines, "call", 3)["result"]["isError"])  # prose
+
+        return ensureDeferred(go())
+
+
+class MonitorThroughProxy(DetectionThroughProxy):
+    mode = "monitor"
+
+    def test_enforce(self) -> Deferred[None]:
+        async def go() -> None:
+            lines = await self.calls({"tool": "echo", "arguments": {"text": "1' OR '1'='1' --"}})
+            result = resultOf(lines, "call", 0)["result"]
+            self.assertFalse(result["isError"])
+            self.assertEqual(result["text"], "1' OR '1'='1' --")
+            recorded = [f for e in self.proxy.service.recent for f in e["threats_detected"] if f["check"] == "sql_injection"]
+            self.assertTrue(recorded)
+            self.assertEqual(recorded[0].get("mode"), "monitor")
+
+        return ensureDeferred(go())
