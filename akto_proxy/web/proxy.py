@@ -641,7 +641,7 @@ class Exchange:
             message = "upstream refused the connection"
         elif failure.check(ResponseNeverReceived, ResponseFailed):
             reasons = getattr(failure.value, "reasons", [])
-            if any("SSL" in repr(r.value) or "certificate" in repr(r.value).lower() for r in reasons):
+            if any(_isTLSFailure(r) for r in reasons):
                 message = "TLS handshake with upstream failed"
             else:
                 message = "upstream closed the connection without a response"
@@ -855,6 +855,16 @@ class Exchange:
                 return refusal(entry.get("id"), method, outcome.reason, self._meta(outcome), modern)
             return None
         return outcome.message.payload
+
+
+def _isTLSFailure(reason: Failure) -> bool:
+    from OpenSSL import SSL
+
+    try:
+        from service_identity import VerificationError
+    except ImportError:  # pragma: no cover
+        VerificationError = SSL.Error
+    return reason.check(SSL.Error, VerificationError) is not None or "certificate" in repr(reason.value).lower()
 
 
 def _connectionTokens(response: IResponse) -> set[bytes]:
