@@ -184,6 +184,16 @@ class ProxyService(MultiService):
         if hasattr(self.reactor, "addSystemEventTrigger"):
             self._installSIGHUP()
         self._learnOwnAddresses()
+        for port in self.listeningPorts():
+            addr = port.getHost()
+            log.info(
+                "listening on {host}:{port}",
+                host=getattr(addr, "host", str(addr)),
+                port=getattr(addr, "port", None),
+                listening=True,
+                version=__version__,
+                config=self.configPath,
+            )
 
     def _learnOwnAddresses(self) -> None:
         own: list[tuple[str, int]] = []
