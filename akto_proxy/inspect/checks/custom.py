@@ -66,6 +66,12 @@ class PatternInspector:
             self._set.Add(rule.pattern)
         self._set.Compile()
         self._compiled = tuple(re2.compile("(?i)" + r.pattern) for r in self._rules)
+        # One scan of all strings joined is enough to know that nothing
+        # matches (the common case); anchored patterns would change meaning
+        # on joined text, so they keep the per-string scan only.
+        self._joinable = not any(
+            a in r.pattern for r in self._rules for a in ("^", "$", "\\A", "\\z", "(?m")
+        )
 
     def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]:
         if not message.strings:
@@ -83,6 +89,9 @@ class PatternInspector:
         scope = self._exclusions.scope(message) if self._exclusions else NOTHING
         if scope.wholly("custom_rules"):
             return PASS
+        if self._joinable and len(message.strings) > 1:
+            if not self._set.Match("\n".join(t for _, t in message.strings)):
+                return PASS
         for path, text in message.strings:
             if not text or scope.excludes("custom_rules", path):
                 continue
