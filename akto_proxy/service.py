@@ -29,7 +29,7 @@ from akto_proxy.config.model import ApiKey, Listener
 from akto_proxy.inspect.chain import Chain
 from akto_proxy.inspect.checks import buildInspectors
 from akto_proxy.inspect.message import Target
-from akto_proxy.relay.fence import AddressPolicy, hostMatches, ownAddresses
+from akto_proxy.relay.fence import AddressPolicy, hostMatches, ownAddresses, parseIP
 from akto_proxy.relay.http import ClientSettings, buildAgent
 
 if TYPE_CHECKING:
@@ -464,9 +464,8 @@ class ProxyService(MultiService):
 
 
 def _inAny(host: str, nets: tuple[Any, ...]) -> bool:
-    try:
-        addr = ipaddress.ip_address(host)
-    except ValueError:
+    addr = parseIP(host)
+    if addr is None:
         return False
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         addr = addr.ipv4_mapped

@@ -4,6 +4,7 @@ Logging: one JSON object per line on stdout, journald-friendly.
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import IO, Any
 
@@ -35,17 +36,28 @@ class JSONLineObserver:
         level = event.get("log_level")
         e["level"] = getattr(level, "name", "info")
         e.pop("log_level", None)
-        try:
-            e["message"] = formatEvent(event)
-        except Exception:
-            e["message"] = str(event.get("log_format"))
+        if event.get("log_format") == "{message}" and isinstance(event.get("message"), str):
+            pass  # preformatted (the access log): skip the formatter
+        else:
+            try:
+                e["message"] = formatEvent(event)
+            except Exception:
+                e["message"] = str(event.get("log_format"))
         failure = event.get("log_failure")
         if failure is not None:
             e.pop("log_failure", None)
             e["traceback"] = failure.getTraceback()
-        text = eventAsJSON(e)
-        self._out.write(text.replace("\n", "\\n") + "\n")
+        text = json.dumps(e, default=_fallback, separators=(", ", ": "))
+        self._out.write(text + "\n")
         self._out.flush()
+
+
+def _fallback(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return repr(value)
 
 
 def jsonObserver(out: IO[str] = sys.stdout, level: LogLevel = LogLevel.info) -> ILogObserver:

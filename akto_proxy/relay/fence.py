@@ -6,6 +6,7 @@ connected to (checked on the resolved address, not only the name).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
 from typing import Iterable, Optional, Sequence, Union
 
@@ -65,33 +66,49 @@ def unwrap(addr: IPAddress) -> IPAddress:
     return addr
 
 
+@functools.lru_cache(maxsize=4096)
+def parseIP(text: str) -> Optional[IPAddress]:
+    """
+    The address in C{text}, or None; memoized (a pure function called for
+    every request).
+    """
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _globIP(glob: str) -> tuple[Optional[IPAddress], Optional[Network]]:
+    g = glob.strip("[]").lower()
+    ip = parseIP(g)
+    net = None
+    if ip is None and "/" in g:
+        try:
+            net = ipaddress.ip_network(g, strict=False)
+        except ValueError:
+            net = None
+    return ip, net
+
+
 def hostMatches(host: str, globs: Iterable[str]) -> bool:
     """
     Does C{host} (lower-case, IPv6 without brackets) match one of C{globs}?
     IP literals compare by value (C{[0::1]} matches C{::1}).
     """
-    hostIP: Optional[IPAddress]
-    try:
-        hostIP = ipaddress.ip_address(host)
-    except ValueError:
-        hostIP = None
-    for g in globs:
-        g = g.strip("[]").lower()
+    hostIP = parseIP(host)
+    for glob in globs:
         if hostIP is not None:
-            try:
-                if ipaddress.ip_address(g) == hostIP:
+            ip, net = _globIP(glob)
+            if ip is not None:
+                if ip == hostIP:
                     return True
                 continue
-            except ValueError:
-                pass
-            if "/" in g:
-                try:
-                    if hostIP in ipaddress.ip_network(g, strict=False):
-                        return True
-                except ValueError:
-                    pass
+            if net is not None:
+                if hostIP.version == net.version and hostIP in net:
+                    return True
                 continue
-        if fnmatch.fnmatchcase(host, g):
+        if fnmatch.fnmatchcase(host, glob.strip("[]").lower()):
             return True
     return False
 

@@ -143,6 +143,14 @@ class FencedEndpoint:
             endpoint = wrapClientTLS(self._tlsFactory(host), endpoint)
         d = endpoint.connect(protocolFactory)
 
+        def nodelay(protocol: Any) -> Any:
+            from akto_proxy.web.channel import setNoDelay
+
+            setNoDelay(getattr(protocol, "transport", None))
+            return protocol
+
+        d.addCallback(nodelay)
+
         def forbidden(failure: Failure) -> Failure:
             if refused and not failure.check(defer.CancelledError):
                 raise UpstreamForbidden(refused[0])

@@ -20,6 +20,23 @@ if TYPE_CHECKING:
 log = Logger()
 
 
+def setNoDelay(transport: Any) -> None:
+    """
+    Disable Nagle on a TCP transport (or the TCP transport under TLS), so a
+    small SSE event or JSON answer leaves at once.
+    """
+    for _ in range(3):
+        if transport is None:
+            return
+        if hasattr(transport, "setTcpNoDelay"):
+            try:
+                transport.setTcpNoDelay(True)
+            except Exception:
+                pass
+            return
+        transport = getattr(transport, "transport", None)
+
+
 class StrictChannel(http.HTTPChannel):
     """
     L{HTTPChannel} that also refuses obs-fold, bare CR or LF inside lines,
@@ -41,6 +58,7 @@ class StrictChannel(http.HTTPChannel):
         self.totalHeadersSize = limits.max_header_bytes
         self.MAX_LENGTH = limits.max_header_bytes
         super().connectionMade()
+        setNoDelay(self.transport)
         self._startHeaderTimer()
 
     def _startHeaderTimer(self) -> None:
@@ -103,6 +121,8 @@ class StrictChannel(http.HTTPChannel):
 
 
 class CappedRequest(server.Request):
+    # the proxy relays bodies; it never parses HTML form submissions
+    _parsePOSTFormSubmission = False
     """
     A request whose body is refused with 413 as soon as its declared length
     or the bytes received exceed C{limits.max_request_body}, without reading

@@ -30,7 +30,7 @@ from zope.interface import implementer
 from akto_proxy.config.model import ApiKey
 from akto_proxy.inspect.chain import Finding, Outcome
 from akto_proxy.inspect.message import Message, Target
-from akto_proxy.relay.fence import hostMatches
+from akto_proxy.relay.fence import hostMatches, parseIP
 from akto_proxy.relay.http import UpstreamForbidden
 from akto_proxy.relay.rewrite import (
     rewriteEndpoint,
@@ -266,7 +266,8 @@ class Exchange:
         }
         self.service.recordExchange(event)
         log.info(
-            "{method} {upstream} {status} {outcome}",
+            "{message}",
+            message=f"{event['method']} {event['upstream']} {status} {self.outcome}",
             access=True,
             **event,
         )
@@ -286,10 +287,7 @@ class Exchange:
         request = self.request
         ac = cfg.access_control
         if ac.ip_allowlist:
-            try:
-                addr = ipaddress.ip_address(self.clientAddress)
-            except ValueError:
-                addr = None
+            addr = parseIP(self.clientAddress)
             if addr is None or not any(addr in net for net in ac.ip_allowlist if net.version == addr.version):
                 return self.respondError(403, "client address not allowed", "ip_not_allowed")
         uri = request.uri
