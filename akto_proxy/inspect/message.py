@@ -259,6 +259,8 @@ class Message:
             return attrs.evolve(self, payload=text, strings=(("", text),))
         payload = copy.deepcopy(self.payload)
         for path, new in replacements.items():
+            if path.startswith(("url.", "header.")):
+                continue  # the URL and headers are inspected, not rewritten
             payload = _setPath(payload, path, new)
         strings = tuple((p, replacements.get(p, s)) for p, s in self.strings)
         return attrs.evolve(self, payload=payload, strings=strings)

@@ -13,6 +13,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 from urllib.parse import unquote, urlsplit
 
+import attrs
 from twisted.internet import defer, error as ierror
 from twisted.internet.interfaces import IDelayedCall, IPushProducer
 from twisted.internet.protocol import Protocol
@@ -414,9 +415,13 @@ class Exchange:
         chain = rt.chain
         if not chain:
             return True
-        urlOutcome = await chain.inspect(self._urlMessage())
-        self._note(urlOutcome)
         keyName = self.key.name if self.key else None
+        urlMessage = self._urlMessage()
+        single = len(entries) == 1 and not batch
+        # a single JSON-RPC message is inspected together with the URL and
+        # MCP headers, in one pass; otherwise the URL is a message of its own
+        urlOutcome = Outcome(message=urlMessage) if single else await chain.inspect(urlMessage)
+        self._note(urlOutcome)
         if urlOutcome.blocked:
             self.blocked = True
             if entries and not batch and "id" in entries[0]:
@@ -442,6 +447,8 @@ class Exchange:
         outcomes: list[Outcome] = []
         for e in entries:
             msg = Message.fromJSONRPC(e, "request", self.target, "http", keyName=keyName, requestId=self.requestId)
+            if single:
+                msg = attrs.evolve(msg, strings=urlMessage.strings + msg.strings)
             outcome = await chain.inspect(msg)
             self._note(outcome)
             outcomes.append(outcome)
