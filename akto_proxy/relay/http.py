@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 import attrs
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.endpoints import HostnameEndpoint, TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS
 from twisted.internet.interfaces import (
     IHostnameResolver,
     IHostResolution,
@@ -31,7 +31,7 @@ from twisted.web.client import URI, Agent, HTTPConnectionPool, _HTTP11ClientFact
 from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer
 
-from akto_proxy.relay.fence import AddressPolicy
+from akto_proxy.relay.fence import AddressPolicy, parseIP
 
 
 class UpstreamForbidden(Exception):
@@ -132,13 +132,23 @@ class FencedEndpoint:
     def connect(self, protocolFactory: Any) -> "defer.Deferred[Any]":
         refused: list[str] = []
         host = self._uri.host.decode("ascii")
-        resolver = _FilteringResolver(self._reactor.nameResolver, self._settings.policy, refused)
-        endpoint: IStreamClientEndpoint = HostnameEndpoint(
-            _ReactorWithResolver(self._reactor, resolver),
-            host,
-            self._uri.port,
-            timeout=self._settings.connectTimeout,
-        )
+        literal = parseIP(host)
+        endpoint: IStreamClientEndpoint
+        if literal is not None:
+            # an IP literal: no resolution (and no resolver thread) needed
+            reason = self._settings.policy.refusal(literal, self._uri.port)
+            if reason is not None:
+                return defer.fail(UpstreamForbidden(reason))
+            kind = TCP6ClientEndpoint if literal.version == 6 else TCP4ClientEndpoint
+            endpoint = kind(self._reactor, host, self._uri.port, timeout=self._settings.connectTimeout)
+        else:
+            resolver = _FilteringResolver(self._reactor.nameResolver, self._settings.policy, refused)
+            endpoint = HostnameEndpoint(
+                _ReactorWithResolver(self._reactor, resolver),
+                host,
+                self._uri.port,
+                timeout=self._settings.connectTimeout,
+            )
         if self._uri.scheme == b"https":
             endpoint = wrapClientTLS(self._tlsFactory(host), endpoint)
         d = endpoint.connect(protocolFactory)
