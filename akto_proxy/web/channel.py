@@ -121,8 +121,6 @@ class StrictChannel(http.HTTPChannel):
 
 
 class CappedRequest(server.Request):
-    # the proxy relays bodies; it never parses HTML form submissions
-    _parsePOSTFormSubmission = False
     """
     A request whose body is refused with 413 as soon as its declared length
     or the bytes received exceed C{limits.max_request_body}, without reading
@@ -183,7 +181,8 @@ class ProxySite(server.Site):
     noisy = False
 
     def __init__(self, resource: Any, service: "ProxyService"):
-        super().__init__(resource, reactor=service.reactor, timeout=None)
+        # the proxy relays bodies; it never parses HTML form submissions
+        super().__init__(resource, reactor=service.reactor, timeout=None, parsePOSTFormSubmission=False)
         self.service = service
 
     def log(self, request: Any) -> None:
