@@ -377,6 +377,10 @@ class ProxyService(MultiService):
             return chain[: chain.index(client)]
         return []
 
+    def fromTrustedProxy(self, request: Request, rt: Runtime) -> bool:
+        peer = getattr(request.getClientAddress(), "host", "")
+        return _inAny(peer, rt.config.access_control.trusted_proxies)
+
     def publicOrigin(self, request: Request, rt: Runtime) -> str:
         if rt.config.public_url:
             return rt.config.public_url
@@ -397,6 +401,8 @@ class ProxyService(MultiService):
         return f"{scheme}://{host}"
 
     def legacySession(self, target: Target, key: ApiKey) -> Optional["BodyRelay"]:
+        if not self.legacy:
+            return None
         from akto_proxy.web.proxy import canonicalURL
 
         relay = self.legacy.get(canonicalURL(target.upstreamURL().decode("latin-1")))

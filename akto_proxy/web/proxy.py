@@ -180,6 +180,7 @@ class Exchange:
         self.stream: Optional["BodyRelay"] = None
         self.idMethods: dict[Any, tuple[Optional[str], Optional[str], bool]] = {}
         self.error: Optional[str] = None
+        self._origin: Optional[str] = None
 
     # -- plumbing
 
@@ -280,7 +281,9 @@ class Exchange:
         return self.service.clientAddress(self.request, self.rt)
 
     def origin(self) -> str:
-        return self.service.publicOrigin(self.request, self.rt)
+        if self._origin is None:
+            self._origin = self.service.publicOrigin(self.request, self.rt)
+        return self._origin
 
     async def _run(self) -> None:
         rt = self.rt
@@ -579,8 +582,12 @@ class Exchange:
         if rt.config.upstreams.x_forwarded:
             prior = self.service.trustedForwardedFor(request, rt)
             out.setRawHeaders(b"x-forwarded-for", [", ".join(prior + [self.clientAddress]).encode("latin-1")])
-            proto = self.origin().split(":", 1)[0]
-            out.setRawHeaders(b"x-forwarded-proto", [proto.encode("ascii")])
+            proto = b"https" if request.isSecure() else b"http"
+            if rt.config.access_control.trusted_proxies and self.service.fromTrustedProxy(request, rt):
+                forwarded = request.getHeader("x-forwarded-proto")
+                if forwarded in ("http", "https"):
+                    proto = forwarded.encode("ascii")
+            out.setRawHeaders(b"x-forwarded-proto", [proto])
             host = request.getHeader("host")
             if host:
                 out.setRawHeaders(b"x-forwarded-host", [host.encode("latin-1")])
@@ -659,7 +666,6 @@ class Exchange:
         assert self.target is not None
         request = self.request
         rt = self.rt
-        origin = self.origin()
         credName = rt.config.access_control.query_parameter
         cred = self.credential if self.usedQueryCredential else None
         headers = Headers()
@@ -669,9 +675,9 @@ class Exchange:
             if lname in HOP_BY_HOP or lname in connectionTokens:
                 continue
             if lname == b"location":
-                values = [rewriteLocation(v.decode("latin-1"), self.target, origin, credName, cred).encode("latin-1") for v in values]
+                values = [rewriteLocation(v.decode("latin-1"), self.target, self.origin(), credName, cred).encode("latin-1") for v in values]
             elif lname == b"www-authenticate":
-                values = [rewriteWWWAuthenticate(v.decode("latin-1"), self.target, origin).encode("latin-1") for v in values]
+                values = [rewriteWWWAuthenticate(v.decode("latin-1"), self.target, self.origin()).encode("latin-1") for v in values]
             elif lname == b"x-akto-request-id":
                 continue
             headers.setRawHeaders(name, values)
