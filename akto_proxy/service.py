@@ -364,18 +364,13 @@ class ProxyService(MultiService):
 
     def trustedForwardedFor(self, request: Request, rt: Runtime) -> list[str]:
         """
-        The X-Forwarded-For entries to keep when relaying: only those a
-        trusted proxy vouched for.
+        The X-Forwarded-For entries to pass on before the peer's own address:
+        the incoming chain when the peer is a trusted proxy (it vouches for
+        it), nothing otherwise (a client's own X-Forwarded-For is a spoof).
         """
-        peer = getattr(request.getClientAddress(), "host", "")
-        trusted = rt.config.access_control.trusted_proxies
-        if not trusted or not _inAny(peer, trusted):
+        if not rt.config.access_control.trusted_proxies or not self.fromTrustedProxy(request, rt):
             return []
-        chain = self._forwardedChain(request)
-        client = self.clientAddress(request, rt)
-        if client in chain:
-            return chain[: chain.index(client)]
-        return []
+        return self._forwardedChain(request)
 
     def fromTrustedProxy(self, request: Request, rt: Runtime) -> bool:
         peer = getattr(request.getClientAddress(), "host", "")

@@ -581,7 +581,8 @@ class Exchange:
         out.setRawHeaders(b"host", [self.target.authority.encode("ascii")])
         if rt.config.upstreams.x_forwarded:
             prior = self.service.trustedForwardedFor(request, rt)
-            out.setRawHeaders(b"x-forwarded-for", [", ".join(prior + [self.clientAddress]).encode("latin-1")])
+            peer = getattr(request.getClientAddress(), "host", "unix")
+            out.setRawHeaders(b"x-forwarded-for", [", ".join(prior + [peer]).encode("latin-1")])
             proto = b"https" if request.isSecure() else b"http"
             if rt.config.access_control.trusted_proxies and self.service.fromTrustedProxy(request, rt):
                 forwarded = request.getHeader("x-forwarded-proto")
@@ -589,6 +590,8 @@ class Exchange:
                     proto = forwarded.encode("ascii")
             out.setRawHeaders(b"x-forwarded-proto", [proto])
             host = request.getHeader("host")
+            if prior and request.getHeader("x-forwarded-host"):
+                host = request.getHeader("x-forwarded-host")
             if host:
                 out.setRawHeaders(b"x-forwarded-host", [host.encode("latin-1")])
         out.setRawHeaders(b"x-akto-request-id", [self.requestId.encode("ascii")])
