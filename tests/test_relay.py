@@ -426,3 +426,90 @@ guardrails:
         self.assertEqual(response.code, 400)
         self.assertEqual(json.loads(body)["error"]["code"], -32020)
         self.assertEqual(self.upstream.recorder.requests, [])
+
+
+class RawUpstreamTests(TestCase):
+    """
+    Upstreams that misbehave at the byte level.
+    """
+
+    def setUp(self):
+        from twisted.internet import endpoints, protocol, reactor
+
+        self.replies: list[bytes] = []
+        self.lost = []
+        test = self
+
+        class Raw(protocol.Protocol):
+            def dataReceived(self, data: bytes) -> None:
+                reply = test.replies.pop(0) if test.replies else b""
+                if reply == b"RESET":
+                    self.transport.abortConnection()
+                elif reply == b"HOLD":
+                    pass
+                else:
+                    self.transport.write(reply)
+                    self.transport.loseConnection()
+
+            def connectionLost(self, reason) -> None:
+                test.lost.append(reason)
+
+        factory = protocol.Factory.forProtocol(Raw)
+        d = endpoints.TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(factory)
+
+        def listening(port) -> None:
+            self.port = port
+            self.addCleanup(port.stopListening)
+            self.proxy = ProxyHarness(self)
+
+        return d.addCallback(listening)
+
+    def url(self, path: str = "/x") -> bytes:
+        return f"{self.proxy.base}/proxy/http/127.0.0.1:{self.port.getHost().port}{path}".encode()
+
+    @inline
+    async def test_reset_502(self) -> None:
+        self.replies.append(b"RESET")
+        response, body = await request(self.url())
+        self.assertEqual(response.code, 502)
+        self.assertEqual(json.loads(body)["error"]["code"], "bad_gateway")
+
+    @inline
+    async def test_header_with_bare_cr_not_split(self) -> None:
+        self.replies.append(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Evil: a\rSet-Cookie: injected=1\r\n"
+            b"Content-Length: 2\r\nConnection: close\r\n\r\nok"
+        )
+        response, body = await request(self.url())
+        self.assertIsNone(response.headers.getRawHeaders(b"set-cookie"))
+        for name, values in response.headers.getAllRawHeaders():
+            for v in values:
+                self.assertNotIn(b"\r", v)
+                self.assertNotIn(b"\n", v)
+
+    @inline
+    async def test_client_gone_closes_pending_upstream(self) -> None:
+        from tests.harness import connectRaw
+
+        self.replies.append(b"HOLD")
+        client = await connectRaw(self.proxy.port)
+        client.transport.write(
+            b"GET /proxy/http/127.0.0.1:%d/x HTTP/1.1\r\nHost: x\r\nX-Akto-Api-Key: %s\r\n\r\n"
+            % (self.port.getHost().port, KEY.encode())
+        )
+        # wait until the upstream has the request, then the client leaves
+        from twisted.internet.task import deferLater
+        from twisted.internet import reactor
+
+        for _ in range(200):
+            if not self.replies:
+                break
+            await deferLater(reactor, 0.01, lambda: None)
+        self.assertEqual(self.replies, [])
+        client.transport.loseConnection()
+        for _ in range(200):
+            if self.lost:
+                break
+            await deferLater(reactor, 0.01, lambda: None)
+        self.assertEqual(len(self.lost), 1)  # the upstream connection was closed
+        self.assertEqual(len(self.proxy.service.inflight), 0)
