@@ -6,6 +6,8 @@ located by a JSON path.
 from __future__ import annotations
 
 import copy
+import json
+import re
 from typing import Any, Iterator, Literal, Optional
 
 import attrs
@@ -76,6 +78,20 @@ class Target:
         return f"{self.scheme}://{self.authority}" + self.path.decode("latin-1")
 
 
+_PLAIN_KEY = re.compile(r"^[^.\[\]\"]+$")
+
+
+def _keyPath(parent: str, key: Any) -> str:
+    """
+    C{parent.key}, or C{parent["key"]} when the key holds C{.}, C{[}, C{]},
+    C{"} or is empty, so that every path names exactly one string.
+    """
+    k = str(key)
+    if _PLAIN_KEY.match(k):
+        return f"{parent}.{k}" if parent else k
+    return f"{parent}[{json.dumps(k)}]"
+
+
 def walkStrings(value: Any, path: str) -> Iterator[tuple[str, str]]:
     """
     Every string inside C{value}, depth first, with its JSON path
@@ -89,7 +105,7 @@ def walkStrings(value: Any, path: str) -> Iterator[tuple[str, str]]:
         elif isinstance(v, dict):
             items = list(v.items())
             for k, child in reversed(items):
-                stack.append((child, f"{p}.{k}" if p else str(k)))
+                stack.append((child, _keyPath(p, k)))
         elif isinstance(v, list):
             for i in range(len(v) - 1, -1, -1):
                 stack.append((v[i], f"{p}[{i}]"))
@@ -123,9 +139,16 @@ def _tokens(path: str) -> list[Any]:
             if buf:
                 out.append(buf)
             buf = ""
-            j = path.index("]", i)
-            out.append(int(path[i + 1 : j]))
-            i = j
+            if path[i + 1] == '"':
+                # a quoted key: find the closing quote, honouring escapes
+                decoder = json.JSONDecoder()
+                key, end = decoder.raw_decode(path, i + 1)
+                out.append(key)
+                i = end  # at the closing "]"
+            else:
+                j = path.index("]", i)
+                out.append(int(path[i + 1 : j]))
+                i = j
         else:
             buf += c
         i += 1

@@ -1,0 +1,140 @@
+"""
+The chain's message model and the relay's header helpers, with hypothesis.
+"""
+
+import json
+
+from hypothesis import given, strategies as st
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from akto_proxy.inspect.chain import Chain, Finding, Verdict
+from akto_proxy.inspect.message import Message, Target
+from akto_proxy.web.answers import isModern, refusal
+from akto_proxy.web.proxy import decodeBody, narrowAcceptEncoding, TooLarge
+
+T = Target("https", "up.example.com", 443, b"/mcp")
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+class MessageTests(SynchronousTestCase):
+    def test_tool_call(self) -> None:
+        m = Message.fromJSONRPC(
+            {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "run_sql", "arguments": {"query": "select 1", "n": [1, "x"]}}},
+            "request", T, "http",
+        )
+        self.assertEqual((m.method, m.tool, m.id), ("tools/call", "run_sql", 1))
+        self.assertEqual(dict(m.strings), {"params.name": "run_sql", "params.arguments.query": "select 1", "params.arguments.n[1]": "x"})
+
+    @given(json_values)
+    def test_redaction_keeps_json_valid(self, params) -> None:
+        obj = {"jsonrpc": "2.0", "id": 1, "result": params}
+        m = Message.fromJSONRPC(obj, "response", T, "sse")
+        new = m.withStrings({p: "[REDACTED:x]" for p, _ in m.strings})
+        text = json.dumps(new.payload)
+        back = json.loads(text)
+        self.assertEqual(len(list(Message.fromJSONRPC(back, "response", T, "sse").strings)), len(m.strings))
+        for _, s in new.strings:
+            self.assertEqual(s, "[REDACTED:x]")
+        self.assertEqual(obj["result"], params)  # the original is untouched
+
+    def test_modern(self) -> None:
+        self.assertTrue(isModern("2026-07-28", None))
+        self.assertFalse(isModern("2025-11-25", None))
+        self.assertTrue(isModern(None, {"params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}}))
+        self.assertEqual(refusal(1, "tools/call", "r", {}, modern=True)["result"]["resultType"], "complete")
+        self.assertNotIn("resultType", refusal(1, "tools/call", "r", {})["result"])
+        self.assertEqual(refusal(1, "tools/list", "r", {})["error"]["code"], -31001)
+
+
+class ChainTests(SynchronousTestCase):
+    def msg(self) -> Message:
+        return Message.fromText("hello", "request", T, "http")
+
+    def test_fail_closed_and_on_error_pass(self) -> None:
+        class Boom:
+            name = "boom"
+            on_error = "block"
+
+            def inspect(self, message):
+                raise RuntimeError("bug")
+
+        chain = Chain([Boom()], Clock())
+        outcome = self.successResultOf(chain.inspect(self.msg()))
+        self.assertTrue(outcome.blocked)
+        self.assertEqual(outcome.reason, "inspection_error")
+        self.flushLoggedErrors(RuntimeError)
+        Boom.on_error = "pass"
+        outcome = self.successResultOf(Chain([Boom()], Clock()).inspect(self.msg()))
+        self.assertFalse(outcome.blocked)
+        self.flushLoggedErrors(RuntimeError)
+
+    def test_timeout_fails_closed(self) -> None:
+        from twisted.internet.defer import Deferred
+
+        class Slow:
+            name = "slow"
+            on_error = "block"
+
+            def inspect(self, message):
+                return Deferred()
+
+        clock = Clock()
+        d = Chain([Slow()], clock, timeout=2.0).inspect(self.msg())
+        self.assertNoResult(d)
+        clock.advance(2.0)
+        outcome = self.successResultOf(d)
+        self.assertTrue(outcome.blocked)
+        self.assertEqual(outcome.findings[-1].rule, "inspection_error")
+        self.flushLoggedErrors()
+
+    def test_first_block_wins_and_redactions_apply(self) -> None:
+        class Redact:
+            name = "r"
+            on_error = "block"
+
+            def inspect(self, message):
+                return Verdict(findings=(Finding("r", "x", "", action="redact"),), replacements=(("", "masked"),))
+
+        seen = []
+
+        class Look:
+            name = "l"
+            on_error = "block"
+
+            def inspect(self, message):
+                seen.append(message.payload)
+                return Verdict(findings=(Finding("l", "y", ""),), block=True)
+
+        outcome = self.successResultOf(Chain([Redact(), Look()], Clock()).inspect(self.msg()))
+        self.assertEqual(seen, ["masked"])
+        self.assertTrue(outcome.blocked)
+        self.assertEqual(outcome.reason, "l (y)")
+
+
+class HeaderTests(SynchronousTestCase):
+    def test_accept_encoding(self) -> None:
+        self.assertEqual(narrowAcceptEncoding(b"br, gzip;q=0.8, zstd, deflate"), b"gzip;q=0.8, deflate")
+        self.assertEqual(narrowAcceptEncoding(b"br"), b"identity")
+
+    @given(st.lists(st.sampled_from([b"gzip", b"br", b"deflate", b"zstd", b"identity", b"*", b"compress"]), max_size=6))
+    def test_accept_encoding_only_inspectable(self, codings) -> None:
+        out = narrowAcceptEncoding(b", ".join(codings))
+        for item in out.split(b","):
+            self.assertIn(item.strip().split(b";")[0], (b"gzip", b"deflate", b"identity"))
+
+    def test_decode_limits(self) -> None:
+        import gzip
+        import zlib
+
+        self.assertEqual(decodeBody(gzip.compress(b"abc"), b"gzip", 10), b"abc")
+        self.assertEqual(decodeBody(zlib.compress(b"abc"), b"deflate", 10), b"abc")
+        with self.assertRaises(TooLarge):
+            decodeBody(gzip.compress(b"a" * 100), b"gzip", 10)
+        with self.assertRaises(ValueError):
+            decodeBody(b"x", b"br", 10)
