@@ -136,6 +136,7 @@ class ProxyService(MultiService):
             config.upstreams.pool_idle_timeout,
         )
         self.streams: set["BodyRelay"] = set()
+        self.sockets: set[Any] = set()  # open WebSocketRelay instances
         self.inflight: set["Exchange"] = set()
         self.stopping = False
         self._drainWaiters: list[defer.Deferred[None]] = []
@@ -253,10 +254,18 @@ class ProxyService(MultiService):
                 sock.close(1001)
             except Exception:
                 pass
+        yield defer.DeferredList([sock.whenClosed() for sock in list(self.sockets)])
         yield self.pool.closeCachedConnections()
 
     def _busy(self) -> int:
-        return sum(1 for ex in self.inflight if ex.stream is None or not ex.stream.sse)
+        """
+        Plain requests still in flight (open SSE streams and WebSockets are
+        closed after the grace period instead).
+        """
+        sockets = {s.exchange for s in self.sockets}
+        return sum(
+            1 for ex in self.inflight if ex not in sockets and (ex.stream is None or not ex.stream.sse)
+        )
 
     def exchangeStarted(self, exchange: "Exchange") -> None:
         self.inflight.add(exchange)
@@ -308,6 +317,18 @@ class ProxyService(MultiService):
 
     def _closeOrphans(self, rt: Runtime) -> int:
         closed = 0
+        for sock in list(self.sockets):
+            key = sock.exchange.key
+            if key is None:
+                continue
+            newKey = next((k for k in rt.config.access_control.api_keys if k.name == key.name), None)
+            current = rt.keys.digestOf(key.name)
+            gone = newKey is None or current is None or (sock.keyDigest is not None and current != sock.keyDigest)
+            if gone or (sock.exchange.target is not None and not self.roleReaches(newKey, sock.exchange.target, rt)):  # type: ignore[arg-type]
+                sock.close(1008, "API key or role no longer allowed")
+                closed += 1
+            else:
+                sock.exchange.key = newKey
         for relay in list(self.streams):
             ex = relay.exchange
             key = ex.key
@@ -420,7 +441,9 @@ class ProxyService(MultiService):
             del self.legacy[relay.legacyURL]
 
     async def relayWebSocket(self, exchange: "Exchange") -> None:
-        exchange.respondError(501, "WebSocket relay is not available in this build", "not_implemented")
+        from akto_proxy.relay.ws import WebSocketRelay
+
+        await WebSocketRelay(self, exchange).run()
 
     def recordExchange(self, event: dict[str, Any]) -> None:
         self.counters["requests"] += 1

@@ -1,0 +1,987 @@
+"""
+The WebSocket relay: the client's upgrade request is answered by an Autobahn
+server protocol over the client connection, after an Autobahn client
+protocol has opened the upstream socket through the same address fence as
+HTTP.  Every message passes an ordered per-direction queue and the
+inspection chain; each side's transport is the other side's producer.
+
+Order of events for one socket::
+
+    Exchange._run (auth, URL, allow-list, roles)
+      -> WebSocketRelay.run
+           validate the client handshake (400/426 before any upstream I/O)
+           connect + handshake upstream (fenced, TLS verified for wss)
+             refused -> the client gets the upstream's status
+           take over the client connection from twisted.web and complete the
+             client handshake with the subprotocol the upstream chose
+           relay until either side closes; propagate the close; access log
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections import deque
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+from autobahn.twisted.websocket import (
+    WebSocketClientFactory,
+    WebSocketClientProtocol,
+    WebSocketServerFactory,
+    WebSocketServerProtocol,
+)
+from autobahn.websocket.protocol import WebSocketProtocol
+from autobahn.util import encode_truncate
+from twisted.internet import defer, error as ierror
+from twisted.internet.interfaces import IDelayedCall, IPushProducer
+from twisted.logger import Logger
+from twisted.protocols.policies import ProtocolWrapper
+from twisted.python.failure import Failure
+from twisted.web.client import URI
+from zope.interface import implementer
+
+from akto_proxy.inspect.chain import Chain
+from akto_proxy.inspect.checks.threats import ThreatInspector
+from akto_proxy.inspect.message import Direction, Message
+from akto_proxy.relay.http import FencedEndpointFactory, UpstreamForbidden
+from akto_proxy.relay.rewrite import rewriteLocation, rewriteWWWAuthenticate
+from akto_proxy.web.answers import encode, isModern, refusal
+
+if TYPE_CHECKING:
+    from akto_proxy.service import ProxyService
+    from akto_proxy.web.proxy import Exchange
+
+log = Logger()
+
+OPEN = WebSocketProtocol.STATE_OPEN
+
+#: seconds between pings on each hop, and how long a pong may take
+PING_INTERVAL = 30.0
+PING_TIMEOUT = 20.0
+#: how long a peer may take to answer our close frame before the TCP is dropped
+CLOSE_TIMEOUT = 5.0
+#: JSON-RPC ids remembered per socket to name the method of a response
+MAX_TRACKED_IDS = 4096
+#: findings kept on the exchange for the access log of a long-lived socket
+MAX_FINDINGS = 200
+
+#: request headers that belong to one hop of the handshake
+_HANDSHAKE_HEADERS = frozenset(
+    {
+        b"sec-websocket-key",
+        b"sec-websocket-version",
+        b"sec-websocket-extensions",
+        b"sec-websocket-accept",
+        b"accept-encoding",
+    }
+)
+#: upstream 101 headers not copied into the client's 101
+_RESPONSE_SKIP = frozenset(
+    {
+        "upgrade",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "sec-websocket-accept",
+        "sec-websocket-protocol",
+        "sec-websocket-extensions",
+        "x-akto-request-id",
+    }
+)
+#: close codes that may be sent in a close frame (RFC 6455 7.4, IANA registry)
+_SENDABLE = frozenset(WebSocketProtocol.CLOSE_STATUS_CODES_ALLOWED)
+
+
+class UpstreamRefused(Exception):
+    """
+    The upstream answered the opening handshake with something else than 101.
+    """
+
+    def __init__(self, status: int, reason: str, headers: list[tuple[str, str]]):
+        super().__init__(f"{status} {reason}")
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+
+
+class UpstreamHandshakeFailed(Exception):
+    """
+    The upstream connection ended before the opening handshake completed.
+    """
+
+    def __init__(self, reason: str, timedOut: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.timedOut = timedOut
+
+
+def _parseHead(raw: bytes) -> tuple[int, str, list[tuple[str, str]]]:
+    lines = raw.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    try:
+        status = int(parts[1])
+    except (IndexError, ValueError):
+        status = 0
+    reason = parts[2] if len(parts) > 2 else ""
+    headers = []
+    for line in lines[1:]:
+        if ":" in line:
+            name, _, value = line.partition(":")
+            headers.append((name.strip(), value.strip()))
+    return status, reason, headers
+
+
+def _closeFrameArgs(code: Optional[int], reason: Optional[str]) -> tuple[Optional[int], Optional[bytes]]:
+    """
+    What to put in a close frame that relays C{code}: codes that cannot be
+    sent (1005 no status, 1006 abnormal, 1015 TLS) become no status.
+    """
+    if code is None or not (code in _SENDABLE or 3000 <= code <= 4999):
+        return None, None
+    return code, encode_truncate(reason, 123) if reason else None
+
+
+@implementer(IPushProducer)
+class _Valve:
+    """
+    Reading on one transport, paused for any of several reasons: the other
+    side's write buffer is full (this valve is the other transport's
+    producer), or a message is being inspected.  C{stopProducing} does
+    nothing: closing is the relay's business, in order.
+    """
+
+    def __init__(self, transport: Any):
+        self.transport = transport
+        self.reasons: set[str] = set()
+        self.closed = False
+
+    def pause(self, why: str) -> None:
+        if not self.reasons and not self.closed:
+            self.transport.pauseProducing()
+        self.reasons.add(why)
+
+    def resume(self, why: str) -> None:
+        if why not in self.reasons:
+            return
+        self.reasons.discard(why)
+        if not self.reasons and not self.closed:
+            self.transport.resumeProducing()
+
+    def pauseProducing(self) -> None:
+        self.pause("write")
+
+    def resumeProducing(self) -> None:
+        self.resume("write")
+
+    def stopProducing(self) -> None:
+        pass
+
+
+class _Side:
+    """
+    What both Autobahn protocols share: hooks into the relay.
+    """
+
+    relay: Optional["WebSocketRelay"] = None
+    side = ""
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        if self.relay is not None:
+            self.relay.received(self.side, payload, isBinary)
+
+    def sendCloseFrame(self, code: Optional[int] = None, reasonUtf8: Optional[bytes] = None, isReply: bool = False) -> None:
+        wasOpen = self.state == OPEN  # type: ignore[attr-defined]
+        super().sendCloseFrame(code, reasonUtf8, isReply)  # type: ignore[misc]
+        relay = self.relay
+        if not wasOpen or relay is None:
+            return
+        if isReply:
+            # the peer closed: relay its code and reason
+            relay.sideClosing(self.side, self.remoteCloseCode, self.remoteCloseReason)  # type: ignore[attr-defined]
+        elif not relay.asked(self.side):
+            # Autobahn failed this side (1002, 1007, 1009...): tell the other
+            reason = reasonUtf8.decode("utf-8", "replace") if reasonUtf8 else None
+            relay.sideClosing(self.side, code, reason)
+
+    def onClose(self, wasClean: bool, code: Optional[int], reason: Optional[str]) -> None:
+        if self.relay is not None:
+            self.relay.sideLost(self.side, wasClean, code, reason)
+
+    _inCloseFrame = False
+
+    def onCloseFrame(self, code: Optional[int], reasonRaw: Optional[bytes]) -> Any:
+        self._inCloseFrame = True
+        try:
+            return super().onCloseFrame(code, reasonRaw)  # type: ignore[misc]
+        finally:
+            self._inCloseFrame = False
+
+    def dropConnection(self, abort: bool = False) -> None:
+        if self._inCloseFrame and self.failedByMe:  # type: ignore[attr-defined]
+            # Autobahn fails a bad close frame (1002, 1007) and then aborts
+            # the TCP in the same call, discarding its own close frame:
+            # let the frame leave first
+            abort = False
+        super().dropConnection(abort)  # type: ignore[misc]
+
+    def connectionLost(self, reason: Any = None) -> None:
+        super().connectionLost(reason)  # type: ignore[misc]
+        # Autobahn leaves its close-handshake timer behind when the peer
+        # drops the TCP instead of answering our close frame
+        call = getattr(self, "closeHandshakeTimeoutCall", None)
+        if call is not None:
+            call.cancel()
+            self.closeHandshakeTimeoutCall = None
+
+
+class ClientSide(_Side, WebSocketServerProtocol):  # type: ignore[misc]
+    """
+    The proxy as the server of the client's socket.
+    """
+
+    side = "client"
+    subprotocol: Optional[str] = None
+    extraHeaders: dict[str, list[str]] = {}
+
+    def onConnect(self, request: Any) -> Any:
+        return self.subprotocol, self.extraHeaders
+
+    def onOpen(self) -> None:
+        if self.relay is not None:
+            self.relay.clientOpened()
+
+
+class UpstreamSide(_Side, WebSocketClientProtocol):  # type: ignore[misc]
+    """
+    The proxy as the client of the upstream's socket.  The opening request is
+    written here (not by Autobahn) so that the upstream sees the client's
+    headers, the raw path and C{Host: host[:port]}.
+    """
+
+    side = "upstream"
+    head: bytes = b""
+    status = 0
+    statusReason = ""
+    responseHeaders: list[tuple[str, str]] = []
+
+    def startHandshake(self) -> None:
+        self.websocket_key = base64.b64encode(os.urandom(16))
+        self.http_request_data = self.head + b"Sec-WebSocket-Key: " + self.websocket_key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        self.sendData(self.http_request_data)
+
+    def processHandshake(self) -> Any:
+        end = self.data.find(b"\r\n\r\n")
+        if end >= 0 and not self.status:
+            self.status, self.statusReason, self.responseHeaders = _parseHead(self.data[:end])
+        return super().processHandshake()
+
+    def onOpen(self) -> None:
+        factory: UpstreamFactory = self.factory
+        if not factory.opened.called:
+            factory.opened.callback(self)
+
+    def onClose(self, wasClean: bool, code: Optional[int], reason: Optional[str]) -> None:
+        factory: UpstreamFactory = self.factory
+        if not factory.opened.called:
+            if self.status and self.status != 101:
+                factory.opened.errback(UpstreamRefused(self.status, self.statusReason, self.responseHeaders))
+            else:
+                why = self.wasNotCleanReason or reason or "connection closed during the opening handshake"
+                factory.opened.errback(UpstreamHandshakeFailed(why, bool(getattr(self, "wasOpenHandshakeTimeout", False))))
+            return
+        super().onClose(wasClean, code, reason)
+
+
+class UpstreamFactory(WebSocketClientFactory):
+    protocol = UpstreamSide
+    noisy = False
+
+    def __init__(self, head: bytes, protocols: list[str], **kw: Any):
+        super().__init__(url=None, protocols=protocols, **kw)
+        self.head = head
+        self.opened: defer.Deferred[UpstreamSide] = defer.Deferred()
+
+    def buildProtocol(self, addr: Any) -> UpstreamSide:
+        proto: Any = super().buildProtocol(addr)
+        proto.head = self.head
+        self.proto = proto
+        return proto  # type: ignore[no-any-return]
+
+
+class WebSocketRelay:
+    """
+    One client socket, its upstream socket, and the two ordered queues
+    between them.
+
+    @ivar keyDigest: the key that opened the socket (for reload to close
+        sockets whose key changed).
+    """
+
+    def __init__(self, service: "ProxyService", exchange: "Exchange"):
+        self.service = service
+        self.exchange = exchange
+        self.clock = service.reactor
+        self.client: Optional[ClientSide] = None
+        self.upstream: Optional[UpstreamSide] = None
+        self.queues: dict[str, deque[tuple[Any, ...]]] = {"client": deque(), "upstream": deque()}
+        self.busy = {"client": False, "upstream": False}
+        self.valves: dict[str, _Valve] = {}
+        self.idMethods: dict[Any, tuple[Optional[str], Optional[str], bool]] = {}
+        self.keyDigest: Optional[bytes] = None
+        self.openedAt: Optional[float] = None
+        self.messages = {"client": 0, "upstream": 0}
+        self._asked: set[str] = set()  # sides the relay asked to close
+        self._relayedClose: set[str] = set()  # sides whose close was passed on
+        self._lost: set[str] = set()
+        self._done = False
+        self._waiters: list[defer.Deferred[None]] = []
+        self._idle: Optional[IDelayedCall] = None
+        self._closeReason: Optional[str] = None
+        self._binary: Optional[tuple[Chain, Chain]] = None
+
+    # -- opening
+
+    async def run(self) -> None:
+        ex = self.exchange
+        problem = self._checkHandshake()
+        if problem is not None:
+            status, message, headers = problem
+            return ex.respondError(status, message, "bad_websocket_handshake", headers=headers)
+        limits = ex.rt.config.limits
+        cfg = ex.rt.config.upstreams
+        offered = self._offeredProtocols()
+        factory = UpstreamFactory(self._upstreamHead(), offered, reactor=self.clock)
+        factory.setProtocolOptions(
+            maxFramePayloadSize=limits.max_ws_message,
+            maxMessagePayloadSize=limits.max_ws_message,
+            autoPingInterval=PING_INTERVAL,
+            autoPingTimeout=PING_TIMEOUT,
+            failByDrop=False,
+            echoCloseCodeReason=True,
+            openHandshakeTimeout=cfg.read_timeout,
+            closeHandshakeTimeout=CLOSE_TIMEOUT,
+            tcpNoDelay=True,
+        )
+        endpoint = self._endpoints().endpointForURI(self._connectURI())
+        connecting = endpoint.connect(factory)
+        connected: list[Any] = []  # the protocol, once the TCP (and TLS) is up
+
+        def cancel(d: Any) -> None:
+            connecting.cancel()
+            proto: Any = connected[0] if connected else None
+            if proto is not None and proto.transport is not None:
+                proto.transport.abortConnection()
+
+        opened: defer.Deferred[UpstreamSide] = defer.Deferred(cancel)
+
+        def gotProtocol(proto: Any) -> Any:
+            connected.append(proto)
+            factory.opened.chainDeferred(opened)
+            return None
+
+        def failed(f: Failure) -> None:
+            if not opened.called:
+                opened.errback(f)
+
+        connecting.addCallbacks(gotProtocol, failed)
+        ex.pending = opened
+        try:
+            upstream = await opened
+        except defer.CancelledError:
+            return  # the client went away first
+        except Exception as e:
+            return self._refused(Failure(e))
+        finally:
+            ex.pending = None
+        if ex.finished:
+            upstream.sendClose(1000)
+            return
+        self.service.upstreamOK(ex.target)
+        self.upstream = upstream
+        upstream.relay = self
+        self.valves["upstream"] = _Valve(upstream.transport)
+        try:
+            self._acceptClient(upstream)
+        except Exception:
+            log.failure("websocket takeover failed", request_id=ex.requestId)
+            ex.outcome = "proxy_error"
+            self._lost.add("client")
+            self._ask("upstream", 1011, "proxy error")
+            if self.client is None or self.client.transport is None:
+                raw: Any = ex.request.transport
+                if raw is not None:
+                    raw.abortConnection()
+            self._finish()
+
+    def _checkHandshake(self) -> Optional[tuple[int, str, Optional[dict[bytes, bytes]]]]:
+        request = self.exchange.request
+        if request.method != b"GET" or request.clientproto != b"HTTP/1.1":
+            return 400, "a WebSocket upgrade must be an HTTP/1.1 GET", None
+        tokens = {t.strip().lower() for v in request.requestHeaders.getRawHeaders(b"connection") or [] for t in v.split(b",")}
+        if b"upgrade" not in tokens:
+            return 400, "Connection header lacks upgrade", None
+        versions = request.requestHeaders.getRawHeaders(b"sec-websocket-version") or []
+        if versions != [b"13"]:
+            return 426, "unsupported WebSocket version", {b"sec-websocket-version": b"13"}
+        keys = request.requestHeaders.getRawHeaders(b"sec-websocket-key") or []
+        try:
+            valid = len(keys) == 1 and len(base64.b64decode(keys[0].strip(), validate=True)) == 16
+        except (binascii.Error, ValueError):
+            valid = False
+        if not valid:
+            return 400, "missing or invalid Sec-WebSocket-Key", None
+        return None
+
+    def _offeredProtocols(self) -> list[str]:
+        out: list[str] = []
+        for v in self.exchange.request.requestHeaders.getRawHeaders(b"sec-websocket-protocol") or []:
+            out.extend(p.strip() for p in v.decode("latin-1").split(",") if p.strip())
+        return out
+
+    def _upstreamHead(self) -> bytes:
+        """
+        The upstream request without its key and version lines: the client's
+        headers as the HTTP relay forwards them (hop-by-hop and the proxy
+        credential dropped, C{Host} the upstream authority, forwarding
+        headers added), minus this hop's handshake headers.
+        """
+        ex = self.exchange
+        assert ex.target is not None
+        headers = ex.upstreamHeaders(b"", False)
+        lines = [b"GET " + ex.target.pathAndQuery + b" HTTP/1.1", b"Host: " + ex.target.authority.encode("ascii")]
+        lines += [b"Upgrade: websocket", b"Connection: Upgrade"]
+        for name, values in headers.getAllRawHeaders():
+            lname = name.lower()
+            if lname == b"host" or lname in _HANDSHAKE_HEADERS:
+                continue
+            for v in values:
+                lines.append(name + b": " + v)
+        return b"\r\n".join(lines) + b"\r\n"
+
+    def _connectURI(self) -> URI:
+        target = self.exchange.target
+        assert target is not None
+        return URI.fromBytes(f"{target.httpScheme}://{target.hostForURL}:{target.port}/".encode("ascii"))
+
+    def _endpoints(self) -> FencedEndpointFactory:
+        # share the HTTP pool's endpoint factory (and its TLS context cache)
+        factory = getattr(self.service.agent, "_endpointFactory", None)
+        if isinstance(factory, FencedEndpointFactory):
+            return factory
+        return FencedEndpointFactory(self.clock, lambda: self.service.runtime.clientSettings)
+
+    def _refused(self, failure: Failure) -> None:
+        ex = self.exchange
+        upstream = ex.target.display() if ex.target else "?"
+        if failure.check(UpstreamForbidden):
+            return ex.respondError(403, f"upstream address refused: {failure.value.reason}", "upstream_not_allowed")  # type: ignore[union-attr]
+        self.service.upstreamFailed(ex.target)
+        if failure.check(UpstreamRefused):
+            refused: UpstreamRefused = failure.value  # type: ignore[assignment]
+            status = refused.status
+            if not 300 <= status <= 599:
+                log.warn("upstream {upstream} answered the upgrade with {status}", upstream=upstream, status=status, request_id=ex.requestId)
+                return ex.respondError(502, f"upstream did not accept the WebSocket upgrade ({status})", "bad_gateway")
+            headers = self._refusalHeaders(refused.headers)
+            log.info("upstream {upstream} refused the upgrade with {status}", upstream=upstream, status=status, request_id=ex.requestId)
+            return ex.respondError(status, f"upstream refused the WebSocket upgrade: {status} {refused.reason}".strip(), "upstream_refused", headers=headers)
+        if failure.check(UpstreamHandshakeFailed):
+            failed: UpstreamHandshakeFailed = failure.value  # type: ignore[assignment]
+            if failed.timedOut:
+                return ex.respondError(504, "upstream timed out during the WebSocket handshake", "gateway_timeout")
+            return ex.respondError(502, f"upstream WebSocket handshake failed: {failed.reason}", "bad_gateway")
+        if failure.check(ierror.TimeoutError, ierror.ConnectingCancelledError):
+            return ex.respondError(504, "upstream timed out", "gateway_timeout")
+        if failure.check(ierror.DNSLookupError):
+            message = "upstream host name could not be resolved"
+        elif failure.check(ierror.ConnectionRefusedError):
+            message = "upstream refused the connection"
+        else:
+            message = f"upstream error: {failure.getErrorMessage()}"
+        log.warn("upstream {upstream} failed: {error}", upstream=upstream, error=message, request_id=ex.requestId)
+        ex.respondError(502, message, "bad_gateway")
+
+    def _refusalHeaders(self, headers: list[tuple[str, str]]) -> dict[bytes, bytes]:
+        ex = self.exchange
+        assert ex.target is not None
+        out: dict[bytes, bytes] = {}
+        origin = ex.origin()
+        cred = ex.credential if ex.usedQueryCredential else None
+        for name, value in headers:
+            lname = name.lower()
+            if lname == "www-authenticate":
+                out[b"www-authenticate"] = rewriteWWWAuthenticate(value, ex.target, origin).encode("latin-1")
+            elif lname == "location":
+                out[b"location"] = rewriteLocation(value, ex.target, origin, ex.rt.config.access_control.query_parameter, cred).encode("latin-1")
+            elif lname in ("retry-after", "sec-websocket-version"):
+                out[lname.encode("latin-1")] = value.encode("latin-1")
+        return out
+
+    def _acceptClient(self, upstream: UpstreamSide) -> None:
+        """
+        Take the client connection over from twisted.web and let an Autobahn
+        server protocol complete the client's handshake with the upstream's
+        subprotocol and headers.
+        """
+        ex = self.exchange
+        limits = ex.rt.config.limits
+        factory = WebSocketServerFactory(server=None, reactor=self.clock)
+        factory.protocol = ClientSide
+        factory.noisy = False
+        factory.setProtocolOptions(
+            maxFramePayloadSize=limits.max_ws_message,
+            maxMessagePayloadSize=limits.max_ws_message,
+            autoPingInterval=PING_INTERVAL,
+            autoPingTimeout=PING_TIMEOUT,
+            failByDrop=False,
+            echoCloseCodeReason=True,
+            openHandshakeTimeout=CLOSE_TIMEOUT,
+            closeHandshakeTimeout=CLOSE_TIMEOUT,
+            tcpNoDelay=True,
+            # the upstream decides about origins: it sees the client's Origin
+            allowedOrigins=["*"],
+            allowNullOrigin=True,
+        )
+        request = ex.request
+        channel: Any = request.channel
+        transport: Any = channel.transport
+        proto: Any = factory.buildProtocol(request.getClientAddress())
+        proto.relay = self
+        proto.subprotocol = upstream.websocket_protocol_in_use
+        extra: dict[str, list[str]] = {"X-Akto-Request-Id": [ex.requestId]}
+        for name, value in upstream.responseHeaders:
+            if name.lower() not in _RESPONSE_SKIP and name.lower() != "server":
+                extra.setdefault(name, []).append(value)
+        proto.extraHeaders = extra
+        self.client = proto
+        # the HTTP channel lets go of the connection; it was its producer
+        channel.transport = None
+        pending = b"".join(getattr(channel, "_dataBuffer", []) or [])
+        transport.unregisterProducer()
+        if isinstance(transport, ProtocolWrapper):
+            transport.wrappedProtocol = proto
+        elif isinstance(getattr(transport, "protocol", None), ProtocolWrapper):
+            transport.protocol.wrappedProtocol = proto
+        else:
+            transport.protocol = proto
+        proto.makeConnection(transport)
+        transport.resumeProducing()
+        self.valves["client"] = _Valve(transport)
+        head: list[bytes] = [request.method + b" " + request.uri + b" HTTP/1.1"]
+        for rawName, values in request.requestHeaders.getAllRawHeaders():
+            for v in values:
+                head.append(rawName + b": " + v)
+        proto.dataReceived(b"\r\n".join(head) + b"\r\n\r\n" + pending)
+
+    def clientOpened(self) -> None:
+        ex = self.exchange
+        assert self.client is not None and self.upstream is not None
+        ex.status = 101
+        self.openedAt = self.clock.seconds()
+        key = ex.key
+        self.keyDigest = ex.rt.keys.digestOf(key.name) if key else None
+        self.service.sockets.add(self)
+        # an open socket is not a request in flight: it does not hold the drain
+        self.service.exchangeDone(ex)
+        clientTransport: Any = self.client.transport
+        upstreamTransport: Any = self.upstream.transport
+        clientTransport.registerProducer(self.valves["upstream"], True)
+        upstreamTransport.registerProducer(self.valves["client"], True)
+        self._resetIdle()
+        log.info(
+            "websocket open to {upstream}",
+            upstream=ex.target.display() if ex.target else None,
+            subprotocol=self.client.websocket_protocol_in_use,
+            request_id=ex.requestId,
+            key=key.name if key else None,
+        )
+        self._drain("upstream")  # anything the upstream sent right after its 101
+
+    # -- messages
+
+    def received(self, side: str, payload: bytes, isBinary: bool) -> None:
+        self.messages[side] += 1
+        self._resetIdle()
+        self.queues[side].append(("message", payload, isBinary))
+        self._drain(side)
+
+    def _ready(self, side: str) -> bool:
+        return self.client is not None and self.client.state != WebSocketProtocol.STATE_CONNECTING
+
+    def _drain(self, side: str) -> None:
+        """
+        Handle what C{side} sent, in order: one message at a time through the
+        chain; while one is inspected, reading from C{side} is paused.
+        """
+        queue = self.queues[side]
+        while queue and not self.busy[side] and self._ready(side):
+            item = queue.popleft()
+            if item[0] == "close":
+                self._passClose(side, item[1], item[2])
+                continue
+            d = defer.Deferred.fromCoroutine(self._handle(side, item[1], item[2]))
+            box: list[Any] = []
+            d.addBoth(box.append)
+            if box:
+                self._handled(box[0])
+                continue
+            self.busy[side] = True
+            self._pause(side, "inspect")
+
+            def done(_: Any, side: str = side) -> None:
+                self.busy[side] = False
+                self._handled(box[0] if box else None)
+                self._resume(side, "inspect")
+                self._drain(side)
+
+            d.addBoth(done)
+            return
+
+    def _handled(self, result: Any) -> None:
+        if isinstance(result, Failure):
+            log.failure("websocket message handling failed", result, request_id=self.exchange.requestId)
+            self.exchange.outcome = "inspection_error"
+            self.closeBoth(1011, "proxy error")
+
+    def _pause(self, side: str, why: str) -> None:
+        valve = self.valves.get(side)
+        if valve is not None:
+            valve.pause(why)
+
+    def _resume(self, side: str, why: str) -> None:
+        valve = self.valves.get(side)
+        if valve is not None:
+            valve.resume(why)
+
+    def _sink(self, side: str) -> Union[ClientSide, UpstreamSide, None]:
+        return self.upstream if side == "client" else self.client
+
+    def _send(self, toSide: str, payload: bytes, isBinary: bool) -> None:
+        proto = self.client if toSide == "client" else self.upstream
+        if proto is None or proto.state != OPEN:
+            return
+        proto.sendMessage(payload, isBinary)
+        if toSide == "client":
+            self.exchange.bytesOut += len(payload)
+
+    async def _handle(self, side: str, payload: bytes, isBinary: bool) -> None:
+        ex = self.exchange
+        ex.rt = rt = self.service.runtime  # each message is judged by the current configuration
+        toSide = "upstream" if side == "client" else "client"
+        direction: Direction = "request" if side == "client" else "response"
+        if not rt.chain:
+            return self._send(toSide, payload, isBinary)
+        limits = rt.config.limits
+        if len(payload) > limits.max_inspected_response:
+            if limits.oversize == "pass":
+                log.info("websocket message too large to inspect, relayed", size=len(payload), request_id=ex.requestId)
+                return self._send(toSide, payload, isBinary)
+            ex.outcome = "message_too_large"
+            log.info("websocket message too large to inspect, closing", size=len(payload), request_id=ex.requestId)
+            self.closeBoth(1009, "message too large to inspect")
+            return None
+        codec = "utf-8"
+        chain = rt.chain
+        if isBinary:
+            try:
+                text = payload.decode("utf-8")
+            except UnicodeDecodeError:
+                codec = "latin-1"
+                text = payload.decode("latin-1")
+                chain = self._binaryChain(rt)
+        else:
+            text = payload.decode("utf-8", "replace")
+        parsed: Any = None
+        if not isBinary and text.lstrip()[:1] in ("{", "["):
+            try:
+                parsed = json.loads(text)
+            except (ValueError, RecursionError):
+                parsed = None
+        if parsed is not None and _isRPC(parsed):
+            if direction == "request":
+                return await self._clientRPC(parsed, payload)
+            return await self._upstreamRPC(parsed, payload)
+        keyName = ex.key.name if ex.key else None
+        assert ex.target is not None
+        if parsed is not None:
+            msg = Message.fromJSON(parsed, direction, ex.target, "ws", keyName, ex.requestId)
+        else:
+            msg = Message.fromText(text, direction, ex.target, "ws", keyName, ex.requestId)
+        outcome = await chain.inspect(msg)
+        self._note(outcome)
+        if outcome.blocked:
+            ex.blocked = True
+            log.info("websocket message blocked: {reason}", reason=outcome.reason, direction=direction, request_id=ex.requestId)
+            return None
+        if outcome.message is not msg:
+            new = outcome.message.payload
+            if parsed is not None:
+                return self._send(toSide, encode(new), isBinary)
+            return self._send(toSide, new.encode(codec, "replace"), isBinary)
+        return self._send(toSide, payload, isBinary)
+
+    async def _clientRPC(self, parsed: Any, raw: bytes) -> None:
+        ex = self.exchange
+        assert ex.target is not None
+        batch = isinstance(parsed, list)
+        entries = parsed if batch else [parsed]
+        keyName = ex.key.name if ex.key else None
+        forward: list[Any] = []
+        answers: list[Any] = []
+        changed = False
+        for e in entries:
+            method = e.get("method")
+            modern = isModern(None, e)
+            msg = Message.fromJSONRPC(e, "request", ex.target, "ws", keyName=keyName, requestId=ex.requestId)
+            if isinstance(method, str):
+                ex.rpcMethod = method
+                if "id" in e:
+                    self._track(e.get("id"), (method, msg.tool, modern))
+            outcome = await ex.rt.chain.inspect(msg)
+            self._note(outcome)
+            if outcome.blocked:
+                ex.blocked = True
+                log.info("websocket message blocked: {reason}", reason=outcome.reason, direction="request", rpc_method=method, request_id=ex.requestId)
+                if isinstance(method, str) and "id" in e:
+                    self.idMethods.pop(_idKey(e.get("id")), None)
+                    answers.append(refusal(e.get("id"), method, outcome.reason, ex._meta(outcome), modern))
+                changed = True
+                continue
+            forward.append(outcome.message.payload)
+            changed = changed or outcome.message.payload is not e
+        if forward:
+            if not changed:
+                self._send("upstream", raw, False)
+            else:
+                self._send("upstream", encode(forward if batch else forward[0]), False)
+        if answers:
+            self._send("client", encode(answers if batch else answers[0]), False)
+
+    async def _upstreamRPC(self, parsed: Any, raw: bytes) -> None:
+        ex = self.exchange
+        batch = isinstance(parsed, list)
+        entries = parsed if batch else [parsed]
+        out: list[Any] = []
+        changed = False
+        before = len(ex.findings)
+        for e in entries:
+            new = await ex.inspectRPCResponse(e, "ws", self.idMethods)
+            if isinstance(e, dict) and "method" not in e and ("result" in e or "error" in e):
+                self.idMethods.pop(_idKey(e.get("id")), None)
+            if new is not None:
+                out.append(new)
+            changed = changed or new is not e
+        if len(ex.findings) > MAX_FINDINGS:
+            del ex.findings[: len(ex.findings) - MAX_FINDINGS]
+        if changed and len(ex.findings) > before or changed and not out:
+            log.info("websocket message from upstream refused or rewritten", request_id=ex.requestId)
+        if not changed:
+            return self._send("client", raw, False)
+        if out:
+            self._send("client", encode(out if batch else out[0]), False)
+        return None
+
+    def _binaryChain(self, rt: Any) -> Chain:
+        """
+        The chain for binary frames that are not UTF-8: pattern rules,
+        content filters and PII run on their latin-1 text; the heuristic
+        threat detectors (SQL, shell, paths) would only find noise in bytes.
+        """
+        if self._binary is None or self._binary[0] is not rt.chain:
+            steps = [s for s in rt.chain.inspectors if not isinstance(s, ThreatInspector)]
+            self._binary = (rt.chain, Chain(steps, self.clock, rt.config.threat_detection.inspection_timeout))
+        return self._binary[1]
+
+    def _track(self, msgId: Any, entry: tuple[Optional[str], Optional[str], bool]) -> None:
+        ids = self.idMethods
+        ids[_idKey(msgId)] = entry
+        while len(ids) > MAX_TRACKED_IDS:
+            del ids[next(iter(ids))]
+
+    def _note(self, outcome: Any) -> None:
+        ex = self.exchange
+        ex._note(outcome)
+        if len(ex.findings) > MAX_FINDINGS:
+            del ex.findings[: len(ex.findings) - MAX_FINDINGS]
+
+    # -- idle
+
+    def _resetIdle(self) -> None:
+        timeout = self.service.runtime.config.upstreams.idle_timeout
+        if not timeout or self._done:
+            return
+        if self._idle is not None and self._idle.active():
+            self._idle.reset(timeout)
+        else:
+            self._idle = self.clock.callLater(timeout, self._idleTimeout)
+
+    def _idleTimeout(self) -> None:
+        self._idle = None
+        log.info("websocket idle, closing", request_id=self.exchange.requestId)
+        self._closeReason = "idle_timeout"
+        self.closeBoth(1001, "idle timeout")
+
+    # -- closing
+
+    def asked(self, side: str) -> bool:
+        return side in self._asked
+
+    def sideClosing(self, side: str, code: Optional[int], reason: Optional[str]) -> None:
+        """
+        C{side} is closing (its peer sent a close frame, or Autobahn failed
+        it): pass the close on to the other side after what is queued.
+        """
+        if side in self._relayedClose or side in self._asked:
+            return
+        self._relayedClose.add(side)
+        if self._closeReason is None:
+            self._closeReason = f"closed_by_{side}"
+            if code == 1009:
+                self._closeReason = "message_too_large"
+        self.queues[side].append(("close", code, reason))
+        self._drain(side)
+
+    def sideLost(self, side: str, wasClean: bool, code: Optional[int], reason: Optional[str]) -> None:
+        if side in self._lost:
+            return
+        self._lost.add(side)
+        valve = self.valves.get(side)
+        if valve is not None:
+            valve.closed = True
+        if side not in self._relayedClose and side not in self._asked:
+            # gone without a close frame: the other side is dropped too
+            self._relayedClose.add(side)
+            if self._closeReason is None:
+                self._closeReason = f"{side}_lost"
+            self.queues[side].append(("close", "drop", reason))
+            self._drain(side)
+        if side == "client" and self.openedAt is None:
+            # the client handshake failed: the upstream has nobody to talk to
+            self.exchange.status = self.exchange.status or 400
+            self._ask("upstream", 1001, "client handshake failed")
+        if len(self._lost) == 2:
+            self._finish()
+
+    def _passClose(self, fromSide: str, code: Any, reason: Optional[str]) -> None:
+        toSide = "upstream" if fromSide == "client" else "client"
+        if code == "drop":
+            proto = self.client if toSide == "client" else self.upstream
+            if proto is not None and proto.state != WebSocketProtocol.STATE_CLOSED:
+                self._asked.add(toSide)
+                proto.dropConnection(abort=False)
+            return
+        self._ask(toSide, code, reason)
+
+    def _ask(self, side: str, code: Optional[int], reason: Optional[str]) -> None:
+        proto = self.client if side == "client" else self.upstream
+        if proto is None or side in self._asked:
+            return
+        self._asked.add(side)
+        if proto.state == OPEN:
+            c, r = _closeFrameArgs(code, reason)
+            proto.sendCloseFrame(c, r, isReply=False)
+        elif proto.state != WebSocketProtocol.STATE_CLOSED and proto.state != WebSocketProtocol.STATE_CLOSING:
+            proto.dropConnection(abort=True)
+
+    def closeBoth(self, code: int, reason: str) -> None:
+        """
+        Close both sides now with the same code (idle, oversize, errors).
+        """
+        for q in self.queues.values():
+            q.clear()
+        self._ask("client", code, reason)
+        self._ask("upstream", code, reason)
+
+    def close(self, code: int = 1001, reason: str = "proxy shutting down") -> None:
+        """
+        Close both sides (shutdown, reload removed the key).
+        """
+        if self._closeReason is None:
+            self._closeReason = "shutdown" if code == 1001 else "closed_by_proxy"
+        self.closeBoth(code, reason)
+
+    def whenClosed(self) -> "defer.Deferred[None]":
+        d: defer.Deferred[None] = defer.Deferred()
+        if self._done:
+            d.callback(None)
+        else:
+            self._waiters.append(d)
+        return d
+
+    def bufferedBytes(self) -> int:
+        """
+        Bytes the proxy holds for this socket: queued messages, Autobahn's
+        receive buffers and both transports' write buffers.
+        """
+        total = 0
+        for q in self.queues.values():
+            for item in q:
+                if item[0] == "message":
+                    total += len(item[1])
+        for proto in (self.client, self.upstream):
+            if proto is None:
+                continue
+            total += len(getattr(proto, "data", b"") or b"")
+            for frames in (getattr(proto, "message_data", None) or [],):
+                total += sum(len(f) for f in frames)
+            t = proto.transport
+            for _ in range(3):
+                if t is None:
+                    break
+                total += sum(len(x) for x in getattr(t, "_tempDataBuffer", []) or [])
+                total += sum(len(x) for x in getattr(t, "_appSendBuffer", []) or [])
+                total += len(getattr(t, "dataBuffer", b"") or b"") - getattr(t, "offset", 0)
+                t = getattr(t, "transport", None)
+        return total
+
+    def _finish(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        if self._idle is not None and self._idle.active():
+            self._idle.cancel()
+        self._idle = None
+        for q in self.queues.values():
+            q.clear()
+        for proto in (self.client, self.upstream):
+            if proto is not None and proto.state != WebSocketProtocol.STATE_CLOSED:
+                proto.dropConnection(abort=True)
+        self.service.sockets.discard(self)
+        ex = self.exchange
+        if ex.outcome == "relayed" and self._closeReason:
+            ex.outcome = self._closeReason
+        if self.openedAt is not None:
+            log.info(
+                "websocket closed: {outcome}",
+                outcome=ex.outcome,
+                messages_in=self.messages["client"],
+                messages_out=self.messages["upstream"],
+                request_id=ex.requestId,
+            )
+        # the access log entry: fire what twisted.web would fire on finish
+        ex.status = ex.status or 101
+        request = ex.request
+        notifications, request.notifications = request.notifications, []
+        for d in notifications:
+            d.callback(None)
+        waiters, self._waiters = self._waiters, []
+        for w in waiters:
+            w.callback(None)
+
+
+def _idKey(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else (type(value).__name__, value)
+
+
+def _isRPC(parsed: Any) -> bool:
+    if isinstance(parsed, dict):
+        return parsed.get("jsonrpc") == "2.0"
+    if isinstance(parsed, list):
+        return bool(parsed) and all(isinstance(e, dict) and e.get("jsonrpc") == "2.0" for e in parsed)
+    return False
+
+
+__all__ = ["WebSocketRelay", "UpstreamRefused", "UpstreamHandshakeFailed", "PING_INTERVAL"]

@@ -1,0 +1,339 @@
+"""
+WebSocket relay benchmark, loopback only (127.0.0.1).
+
+    .venv/bin/python bench/ws_bench.py              # about a minute
+    .venv/bin/python bench/ws_bench.py --quick
+    .venv/bin/python bench/ws_bench.py --conformance   # + Autobahn TestSuite (needs Python 2.7 wstest)
+
+Processes (each its own, stopped by its own pid): a C{websockets} echo
+upstream; the proxy as C{twistd -n akto-proxy} with bench/proxy-nochecks.yaml
+and bench/proxy-checks.yaml (listen port rewritten into
+bench/results/ws-<name>.yaml); this process is the client (C{websockets}).
+
+Measured per target (direct, proxy-nochecks, proxy-checks):
+- round trip of one ~1 KiB JSON-RPC text message, one at a time: p50/p99
+  (N after a warm-up); "added" is against direct;
+- messages/s echoed with 32 in flight on one socket;
+- 1,000 concurrent sockets opened 50 at a time, each echoing one message
+  once all are open; the proxy's VmRSS idle and with all open; all closed
+  and the proxy's open-socket count back to zero.
+Target: < 1 ms added per round trip at p50 (proxy-checks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results"
+PY = sys.executable
+TWISTD = str(Path(PY).parent / "twistd")
+API_KEY = "bench-key-0123456789abcdef"
+
+UPSTREAM = r'''
+import asyncio, sys
+from websockets.asyncio.server import serve
+async def echo(ws):
+    async for m in ws:
+        await ws.send(m)
+async def main():
+    async with serve(echo, "127.0.0.1", int(sys.argv[1]), max_size=None, compression=None,
+                     select_subprotocol=lambda c, o: "mcp" if "mcp" in o else None):
+        print("ready", flush=True)
+        await asyncio.Future()
+asyncio.run(main())
+'''
+
+
+def freePort() -> int:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def rssKiB(pid: int) -> Optional[int]:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class Proc:
+    """A subprocess we started; stopped by its own pid only."""
+
+    def __init__(self, name: str, argv: list[str], log: Path) -> None:
+        self.name = name
+        self.log = log
+        self.logf = open(log, "wb")
+        self.p = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT, cwd=REPO)
+
+    @property
+    def pid(self) -> int:
+        return self.p.pid
+
+    def stop(self) -> None:
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(timeout=5)
+        self.logf.close()
+
+
+def message(i: int) -> str:
+    body = {"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": ""}}}
+    pad = 1024 - len(json.dumps(body))
+    body["params"]["arguments"]["text"] = "lorem ipsum " * (pad // 12) + "x" * (pad % 12)
+    return json.dumps(body)
+
+
+async def waitOpen(url: str, limit: float = 30) -> None:
+    from websockets.asyncio.client import connect
+
+    deadline = time.monotonic() + limit
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            async with connect(url, open_timeout=2, compression=None) as ws:
+                await ws.send("ready")
+                await asyncio.wait_for(ws.recv(), 2)
+                return
+        except Exception as e:  # noqa: BLE001 - retried, bounded
+            last = e
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} not ready: {last!r}")
+
+
+async def roundTrips(url: str, n: int, warm: int) -> dict[str, Any]:
+    from websockets.asyncio.client import connect
+
+    async with connect(url, compression=None, max_size=None, subprotocols=["mcp"]) as ws:
+        samples = []
+        for i in range(warm + n):
+            m = message(i)
+            t0 = time.perf_counter()
+            await ws.send(m)
+            got = await asyncio.wait_for(ws.recv(), 10)
+            dt = time.perf_counter() - t0
+            if got != m:
+                raise RuntimeError("echo mismatch")
+            if i >= warm:
+                samples.append(dt * 1000.0)
+    samples.sort()
+    return {"n": n, "p50_ms": statistics.median(samples), "p99_ms": samples[int(len(samples) * 0.99) - 1]}
+
+
+async def throughput(url: str, n: int, window: int = 32) -> dict[str, Any]:
+    from websockets.asyncio.client import connect
+
+    async with connect(url, compression=None, max_size=None) as ws:
+        m = message(0)
+        t0 = time.perf_counter()
+        sent = received = 0
+        while received < n:
+            while sent < n and sent - received < window:
+                await ws.send(m)
+                sent += 1
+            await asyncio.wait_for(ws.recv(), 10)
+            received += 1
+        dt = time.perf_counter() - t0
+    return {"n": n, "msgs_per_s": n / dt}
+
+
+async def hold(url: str, count: int, pid: Optional[int]) -> dict[str, Any]:
+    from websockets.asyncio.client import connect
+
+    out: dict[str, Any] = {"sockets": count}
+    await asyncio.sleep(0.5)
+    out["rss_idle_kib"] = rssKiB(pid) if pid else None
+    sockets: list[Any] = []
+    t0 = time.monotonic()
+    try:
+        for start in range(0, count, 50):
+            batch = await asyncio.gather(
+                *(connect(url, compression=None, open_timeout=20) for _ in range(start, min(count, start + 50)))
+            )
+            sockets.extend(batch)
+        out["open_s"] = time.monotonic() - t0
+        await asyncio.sleep(0.5)
+        out["rss_open_kib"] = rssKiB(pid) if pid else None
+        if out["rss_idle_kib"] and out["rss_open_kib"]:
+            out["rss_per_socket_kib"] = (out["rss_open_kib"] - out["rss_idle_kib"]) / count
+
+        async def one(ws: Any, i: int) -> bool:
+            await ws.send(f"hello {i}")
+            return await asyncio.wait_for(ws.recv(), 20) == f"hello {i}"
+
+        results = await asyncio.gather(*(one(ws, i) for i, ws in enumerate(sockets)))
+        out["echoed"] = sum(results)
+    finally:
+        t1 = time.monotonic()
+        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+        out["close_s"] = time.monotonic() - t1
+    return out
+
+
+def proxyTarget(name: str, upPort: int) -> tuple[Proc, str]:
+    port = freePort()
+    src = (HERE / f"{name}.yaml").read_text()
+    cfg = RESULTS / f"ws-{name}.yaml"
+    cfg.write_text(re.sub(r"tcp:\d+:interface", f"tcp:{port}:interface", src, count=1))
+    proc = Proc(name, [TWISTD, "-n", "--pidfile=", "akto-proxy", "--config", str(cfg)], RESULTS / f"ws-{name}.log")
+    return proc, f"ws://127.0.0.1:{port}/proxy/ws/127.0.0.1:{upPort}/ws?akto_api_key={API_KEY}"
+
+
+def scanLog(path: Path) -> dict[str, Any]:
+    errors = tracebacks = 0
+    statuses: dict[str, int] = {}
+    for line in path.read_text(errors="replace").splitlines():
+        if "Traceback" in line:
+            tracebacks += 1
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            continue
+        if ev.get("log_level", {}).get("name") in ("error", "critical"):
+            errors += 1
+        if ev.get("access"):
+            key = f"{ev.get('status')} {ev.get('outcome')}"
+            statuses[key] = statuses.get(key, 0) + 1
+    return {"errors": errors, "tracebacks": tracebacks, "access": statuses}
+
+
+async def conformance(proxyURL: str, out: Path) -> dict[str, Any]:
+    """
+    The Autobahn TestSuite's fuzzingclient against the proxy (fronting the
+    websockets echo upstream): the proxy's client hop under test.  Needs
+    Python 2.7 with autobahntestsuite (see the report for how it was set up).
+    """
+    py2 = os.environ.get("WSTEST_PYTHON", "/root/.pyenv/versions/2.7.18/bin/python")
+    site = os.environ.get("WSTEST_SITE", "/tmp/py2ab/lib/python2.7/site-packages")
+    if not Path(py2).exists() or not Path(site).exists():
+        return {"skipped": "no Python 2.7 autobahntestsuite"}
+    out.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "outdir": str(out),
+        "servers": [{"agent": "akto-proxy", "url": proxyURL}],
+        "cases": ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.1.*", "9.2.*", "10.*"],
+        "exclude-cases": [],
+        "exclude-agent-cases": {},
+    }
+    (out / "spec.json").write_text(json.dumps(spec))
+    runner = out / "wstest.py"
+    runner.write_text(
+        "import site, sys\nsite.addsitedir(%r)\nfrom autobahntestsuite.wstest import run\nsys.exit(run())\n" % site
+    )
+    proc = await asyncio.create_subprocess_exec(
+        py2, str(runner), "-m", "fuzzingclient", "-s", str(out / "spec.json"),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=str(out),
+    )
+    try:
+        await asyncio.wait_for(proc.wait(), 900)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return {"error": "wstest timed out"}
+    index = json.loads((out / "index.json").read_text())
+    counts: dict[str, int] = {}
+    bad = []
+    for case, r in index.get("akto-proxy", {}).items():
+        b = r.get("behavior")
+        counts[b] = counts.get(b, 0) + 1
+        if b not in ("OK", "NON-STRICT", "INFORMATIONAL"):
+            bad.append((case, b, r.get("behaviorClose")))
+    return {"counts": counts, "not_ok": sorted(bad)[:50]}
+
+
+async def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sockets", type=int, default=1000)
+    ap.add_argument("--conformance", action="store_true")
+    ap.add_argument("--out", default=str(RESULTS / "ws-latest.json"))
+    args = ap.parse_args()
+    n, warm, tput = (1000, 100, 5000) if args.quick else (5000, 500, 20000)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    RESULTS.mkdir(exist_ok=True)
+    upPort = freePort()
+    upScript = RESULTS / "ws-upstream.py"
+    upScript.write_text(UPSTREAM)
+    upstream = Proc("upstream", [PY, str(upScript), str(upPort)], RESULTS / "ws-upstream.log")
+    report: dict[str, Any] = {"message_bytes": len(message(0))}
+    try:
+        direct = f"ws://127.0.0.1:{upPort}/ws"
+        await waitOpen(direct)
+        targets: list[tuple[str, str, Optional[Proc]]] = [("direct", direct, None)]
+        for name in ("proxy-nochecks", "proxy-checks"):
+            targets.append((name, "", None))
+        for name, url, _ in targets:
+            proc = None
+            if name != "direct":
+                proc, url = proxyTarget(name, upPort)
+            try:
+                await waitOpen(url)
+                print(f"[{name}] round trips", flush=True)
+                r: dict[str, Any] = {"rtt": await roundTrips(url, n, warm)}
+                print(f"[{name}] throughput", flush=True)
+                r["throughput"] = await throughput(url, tput)
+                print(f"[{name}] {args.sockets} concurrent sockets", flush=True)
+                r["hold"] = await hold(url, args.sockets, proc.pid if proc else None)
+                if args.conformance and name == "proxy-nochecks":
+                    print(f"[{name}] Autobahn TestSuite fuzzingclient", flush=True)
+                    r["conformance"] = await conformance(url, RESULTS / "ws-conformance")
+                if proc is not None:
+                    await asyncio.sleep(1.0)
+                    r["end_rss_kib"] = rssKiB(proc.pid)
+                report[name] = r
+            finally:
+                if proc is not None:
+                    proc.stop()
+                    report[name]["log"] = scanLog(proc.log)
+    finally:
+        upstream.stop()
+    base = report["direct"]["rtt"]["p50_ms"]
+    print()
+    print(f"{'target':16} {'p50 ms':>8} {'p99 ms':>8} {'added p50':>10} {'msgs/s':>9} {'held':>6} {'RSS/sock KiB':>13}")
+    for name in ("direct", "proxy-nochecks", "proxy-checks"):
+        r = report[name]
+        added = r["rtt"]["p50_ms"] - base
+        r["added_p50_ms"] = added
+        per = r["hold"].get("rss_per_socket_kib")
+        print(
+            f"{name:16} {r['rtt']['p50_ms']:8.3f} {r['rtt']['p99_ms']:8.3f} {added:10.3f} "
+            f"{r['throughput']['msgs_per_s']:9.0f} {r['hold'].get('echoed', 0):6d} {per if per is None else round(per, 1)!s:>13}"
+        )
+    ok = report["proxy-checks"]["added_p50_ms"] < 1.0 and report["proxy-checks"]["hold"].get("echoed") == args.sockets
+    report["pass"] = ok
+    if "conformance" in report.get("proxy-nochecks", {}):
+        print("conformance:", json.dumps(report["proxy-nochecks"]["conformance"]))
+    print("PASS" if ok else "FAIL", "(target: < 1 ms added at p50 with checks; all sockets held and echoed)")
+    Path(args.out).write_text(json.dumps(report, indent=2))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

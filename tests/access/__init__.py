@@ -1,0 +1,3 @@
+"""
+Tests for akto_proxy.access: roles, sessions, rate limits, Redis state.
+"""
