@@ -131,15 +131,21 @@ class RedisRateTests(RedisTestCase):
         v = await rl.check(alice)
         self.assertEqual((v.allowed, v.guardrail, v.retry_after), (False, "per", 60))
         self.assertTrue((await rl.check(bob)).allowed)
-        v = await rl.check(bob, [None, None])  # a batch of two
+        v = await rl.check(bob, [None, None])  # a batch of two: both refuse
+        self.assertEqual((v.allowed, v.retry_after), (False, 60))
+        v = await rl.check(bob)
         self.assertEqual((v.allowed, v.guardrail), (False, "all"))
+        # bob's refused requests consumed nothing: one slot left for him per client
+        self.assertEqual(
+            int(await rl.store.state.call(lambda c: c.execute_command("ZCARD", rl.store.state.key("rl", "per|0|client=bob")))), 1
+        )
 
     @run
     async def test_keysExpire(self) -> None:
         srv = await self.server()
         state = self.state(srv)
         await Limiter(Rate(3), RedisStore(state), Clock()).hit("k", now=1_760_000_000)
-        ttl = await state.call(lambda c: c.pttl(state.key("rl", "k")))
+        ttl = await state.call(lambda c: c.execute_command("PTTL", state.key("rl", "k")))
         self.assertTrue(0 < int(ttl) <= 60_001, ttl)
 
 
