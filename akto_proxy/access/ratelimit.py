@@ -166,7 +166,7 @@ def _judge(log_: _Log, rate: Rate, cost: int, now: int) -> tuple[Result, float]:
     newTat = log_.tat
     if rate.burst:
         interval = window / rate.limit
-        newTat = max(log_.tat, now) + cost * interval
+        newTat = math.ceil(max(log_.tat, now) + cost * interval)  # whole us, as in Redis
         overshoot = newTat - now - rate.burst * interval
         if overshoot > 1e-6:
             allowed = False
@@ -303,7 +303,7 @@ for i = 1, n do
     local interval = window / limit
     local tat = tonumber(redis.call('GET', tk) or '0')
     if tat < now then tat = now end
-    local newtat = tat + cost * interval
+    local newtat = math.ceil(tat + cost * interval)
     local over = newtat - now - burst * interval
     if over > 1e-6 then
       allowed = 0

@@ -105,7 +105,7 @@ class RedisRateTests(RedisTestCase):
         redis = RedisStore(self.state(srv))
         memory = MemoryStore()
         t = 1_760_000_000.0
-        for rate in (Rate(5), Rate(12, 60, 4), Rate(60, 60, 10)):
+        for rate in (Rate(5), Rate(12, 60, 4), Rate(60, 60, 10), Rate(7, 60, 3), Rate(1, 60, 1)):
             key = repr(rate)
             for _ in range(300):
                 t += rng.choice([0, 0.001, 0.1, 0.5, 2, 7.3, 20])
@@ -208,6 +208,21 @@ class OnErrorTests(RedisTestCase):
         r = await Limiter(Rate(1), RedisStore(state), Clock()).hit("k")
         self.assertEqual((r.allowed, r.degraded), (False, True))
         self.assertEqual(state.health()["state"], "down")
+
+    @run
+    async def test_hungRedisTimesOut(self) -> None:
+        from twisted.internet.protocol import Factory, Protocol
+
+        port = reactor.listenTCP(0, Factory.forProtocol(Protocol), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        url = f"redis://127.0.0.1:{port.getHost().port}"
+        state = RedisState(RedisConfig(url=url, on_error="open"), reactor, commandTimeout=0.2,
+                           initialRetryDelay=0.05, maxRetryDelay=0.2)
+        self.addCleanup(state.stop)
+        started = reactor.seconds()
+        r = await Limiter(Rate(1), RedisStore(state), Clock()).hit("k")
+        self.assertEqual((r.allowed, r.degraded), (True, True))
+        self.assertLess(reactor.seconds() - started, 2)
 
     @run
     async def test_lazyConnect(self) -> None:
