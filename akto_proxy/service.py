@@ -24,6 +24,10 @@ from twisted.web.server import Request
 
 from akto_proxy import __version__
 from akto_proxy.access.keys import KeyRing
+from akto_proxy.access.ratelimit import IRateStore, MemoryStore, RateLimits, RedisStore
+from akto_proxy.access.redisstate import RedisState
+from akto_proxy.access.roles import Policy
+from akto_proxy.access.sessions import LocalSessions, RedisSessions, SessionTable
 from akto_proxy.config import Config, ConfigError, loadConfig
 from akto_proxy.config.model import ApiKey, Listener
 from akto_proxy.inspect.chain import Chain
@@ -49,6 +53,8 @@ class Runtime:
     keys: KeyRing
     chain: Chain
     policy: AddressPolicy
+    roles: Policy
+    rates: RateLimits
 
     @property
     def clientSettings(self) -> ClientSettings:
@@ -73,7 +79,13 @@ def _inspectors(threats: Any, guardrails: Any, reactor: Any) -> tuple[Any, ...]:
     return tuple(buildInspectors(config, reactor))
 
 
-def buildRuntime(config: Config, generation: int, reactor: Any, own: tuple[tuple[str, int], ...] = ()) -> Runtime:
+def buildRuntime(
+    config: Config,
+    generation: int,
+    reactor: Any,
+    own: tuple[tuple[str, int], ...] = (),
+    rateStore: Optional[IRateStore] = None,
+) -> Runtime:
     inspectors = _inspectors(config.threat_detection, config.guardrails, reactor)
     chain = Chain(inspectors, reactor, config.threat_detection.inspection_timeout)
     return Runtime(
@@ -82,6 +94,10 @@ def buildRuntime(config: Config, generation: int, reactor: Any, own: tuple[tuple
         keys=KeyRing(config.access_control),
         chain=chain,
         policy=AddressPolicy(allowPrivate=config.upstreams.allow_private, own=ownAddresses(own)),
+        roles=Policy.fromConfig(config.access_control),
+        rates=RateLimits.fromConfig(
+            config.guardrails, rateStore if rateStore is not None else MemoryStore(), reactor, config.threat_detection.mode
+        ),
     )
 
 
@@ -100,6 +116,12 @@ def serverTLS(config: Config) -> CertificateOptions:
         raiseMinimumTo=minimum,
         acceptableProtocols=[b"http/1.1"],
     )
+
+
+class ForeignSession(Exception):
+    """
+    A session presented with a key other than the one that opened it.
+    """
 
 
 class _TLSContext:
@@ -128,7 +150,15 @@ class ProxyService(MultiService):
         self.startedAt = reactor.seconds()
         self._generation = 1
         self._ownAddresses: tuple[tuple[str, int], ...] = ()
-        self.runtime = buildRuntime(config, 1, reactor)
+        self.redis: Optional[RedisState] = RedisState(config.redis, reactor) if config.redis.url else None
+        self.rateStore: IRateStore = RedisStore(self.redis) if self.redis is not None else MemoryStore()
+        self.sessionTable = SessionTable(
+            reactor, config.access_control.session_timeout, config.access_control.max_sessions
+        )
+        self.sessions: Any = (
+            RedisSessions(self.redis, self.sessionTable) if self.redis is not None else LocalSessions(self.sessionTable)
+        )
+        self.runtime = buildRuntime(config, 1, reactor, rateStore=self.rateStore)
         self.agent, self.pool = buildAgent(
             reactor,
             lambda: self.runtime.clientSettings,
@@ -182,6 +212,9 @@ class ProxyService(MultiService):
 
     def startService(self) -> None:
         super().startService()
+        self.sessionTable.start()
+        if self.redis is not None:
+            self.redis.start()
         if hasattr(self.reactor, "addSystemEventTrigger"):
             self._installSIGHUP()
         self._learnOwnAddresses()
@@ -255,6 +288,9 @@ class ProxyService(MultiService):
             except Exception:
                 pass
         yield defer.DeferredList([sock.whenClosed() for sock in list(self.sockets)])
+        self.sessionTable.stop()
+        if self.redis is not None:
+            yield self.redis.stop()
         yield self.pool.closeCachedConnections()
 
     def _busy(self) -> int:
@@ -287,7 +323,7 @@ class ProxyService(MultiService):
         path = path or self.configPath
         try:
             config = loadConfig(path)
-            runtime = buildRuntime(config, self._generation + 1, self.reactor, self._ownAddresses)
+            runtime = buildRuntime(config, self._generation + 1, self.reactor, self._ownAddresses, self.rateStore)
         except ConfigError as e:
             log.error("configuration reload rejected: {error}", error=str(e), config=path)
             return False
@@ -299,6 +335,13 @@ class ProxyService(MultiService):
         self.runtime = runtime
         if config.listen != old.config.listen:
             log.warn("listen changed in {config}: restart to apply", config=path)
+        if config.redis != old.config.redis:
+            log.warn("redis changed in {config}: restart to apply", config=path)
+        self.sessionTable.setTimeout(config.access_control.session_timeout)
+        kept = {k.name for k in config.access_control.api_keys}
+        for k in old.config.access_control.api_keys:
+            if k.name not in kept:
+                self.sessionTable.forgetKey(k.name)
         if self._tls is not None and config.tls.server.certificate:
             try:
                 self._tls.options = serverTLS(config)
@@ -350,13 +393,7 @@ class ProxyService(MultiService):
     # -- what the relay asks
 
     def roleReaches(self, key: ApiKey, target: Target, rt: Runtime) -> bool:
-        if not key.roles:
-            return True
-        for name in key.roles:
-            role = rt.config.access_control.role(name)
-            if role is not None and hostMatches(target.host, role.upstreams):
-                return True
-        return False
+        return rt.roles.reaches(key, target.host)
 
     def clientAddress(self, request: Request, rt: Runtime) -> str:
         peer = request.getClientAddress()
@@ -417,13 +454,19 @@ class ProxyService(MultiService):
         return f"{scheme}://{host}"
 
     def legacySession(self, target: Target, key: ApiKey) -> Optional["BodyRelay"]:
+        """
+        The open legacy SSE stream whose session this POST URL names, or
+        None.  @raise ForeignSession: the session was opened by another key.
+        """
         if not self.legacy:
             return None
         from akto_proxy.web.proxy import canonicalURL
 
         relay = self.legacy.get(canonicalURL(target.upstreamURL().decode("latin-1")))
-        if relay is None or relay.exchange.key is None or relay.exchange.key.name != key.name:
+        if relay is None or relay.exchange.key is None:
             return None
+        if relay.exchange.key.name != key.name:
+            raise ForeignSession()
         return relay
 
     def legacyOpened(self, relay: "BodyRelay") -> None:
@@ -455,6 +498,9 @@ class ProxyService(MultiService):
         for observer in self.exchangeObservers:
             observer(event)
 
+    def rateLimited(self, guardrail: Optional[str]) -> None:
+        self.counters["rate_limited"] = self.counters.get("rate_limited", 0) + 1
+
     def upstreamOK(self, target: Optional[Target]) -> None:
         if target is None:
             return
@@ -481,6 +527,8 @@ class ProxyService(MultiService):
                 "upstreams": self.upstreamState,
             },
             "counters": dict(self.counters),
+            "sessions": len(self.sessionTable),
+            "redis": self.redis.health() if self.redis is not None else None,
         }
 
     def adminResources(self) -> dict[bytes, Resource]:

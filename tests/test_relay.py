@@ -43,7 +43,7 @@ class RelayTests(TestCase):
             headers={
                 b"authorization": [b"Bearer upstream-token"],
                 b"cookie": [b"s=1"],
-                b"mcp-session-id": [b"abc"],
+                b"mcp-protocol-version": [b"2025-11-25"],
                 b"accept-encoding": [b"br, gzip;q=0.8, zstd"],
                 b"connection": [b"keep-alive, x-drop-me"],
                 b"x-drop-me": [b"1"],
@@ -57,7 +57,7 @@ class RelayTests(TestCase):
         self.assertEqual(h[b"host"], [self.upstream.authority.encode()])
         self.assertEqual(h[b"authorization"], [b"Bearer upstream-token"])
         self.assertEqual(h[b"cookie"], [b"s=1"])
-        self.assertEqual(h[b"mcp-session-id"], [b"abc"])
+        self.assertEqual(h[b"mcp-protocol-version"], [b"2025-11-25"])
         self.assertEqual(h[b"accept-encoding"], [b"gzip;q=0.8"])
         self.assertEqual(h[b"x-forwarded-for"], [b"127.0.0.1"])
         self.assertEqual(h[b"x-forwarded-proto"], [b"http"])

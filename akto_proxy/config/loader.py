@@ -189,6 +189,7 @@ def _access(r: Reader, warnings: list[str]) -> AccessControl:
             "ip_allowlist",
             "trusted_proxies",
             "session_timeout",
+            "max_sessions",
             "header",
             "query_parameter",
         )
@@ -243,6 +244,11 @@ def _access(r: Reader, warnings: list[str]) -> AccessControl:
                 if role not in roleNames:
                     km["roles"].sequence()[i].fail(f"unknown role {role!r}")
             keys.append(ApiKey(name=name, key_sha256=digest, key_plain=plain, roles=keyRoles))
+            if roles and not keyRoles:
+                warnings.append(
+                    f"{km['name'].filename}:{km['name'].line}: {km['name'].key}: key {name!r} has no roles: "
+                    f"with roles defined it may use lifecycle methods only"
+                )
     header = m["header"].string() if "header" in m else "X-Akto-Api-Key"
     return AccessControl(
         api_keys=tuple(keys),
@@ -250,6 +256,7 @@ def _access(r: Reader, warnings: list[str]) -> AccessControl:
         ip_allowlist=m["ip_allowlist"].networks() if "ip_allowlist" in m else (),
         trusted_proxies=m["trusted_proxies"].networks() if "trusted_proxies" in m else (),
         session_timeout=m["session_timeout"].duration() if "session_timeout" in m else 1800.0,
+        max_sessions=m["max_sessions"].integer(1) if "max_sessions" in m else 100_000,
         header=header,
         query_parameter=m["query_parameter"].string() if "query_parameter" in m else "akto_api_key",
     )
@@ -390,12 +397,16 @@ def _guardrails(r: Reader) -> tuple[Guardrail, ...]:
                     )
                 )
             elif kind == "rate_limit":
-                rm = rr.mapping(("requests_per_minute", "per_client", "burst"), required=("requests_per_minute",))
+                rm = rr.mapping(
+                    ("requests_per_minute", "per_client", "burst", "per", "tools"), required=("requests_per_minute",)
+                )
                 rates.append(
                     RateRule(
                         requests_per_minute=rm["requests_per_minute"].integer(1),
                         per_client=rm["per_client"].boolean() if "per_client" in rm else False,
                         burst=rm["burst"].integer(0) if "burst" in rm else 0,
+                        per=rm["per"].choices(("client", "ip", "upstream", "tool")) if "per" in rm else (),
+                        tools=rm["tools"].strings() if "tools" in rm else (),
                     )
                 )
             else:

@@ -72,6 +72,7 @@ class AccessControl:
     ip_allowlist: tuple[Network, ...] = ()
     trusted_proxies: tuple[Network, ...] = ()
     session_timeout: float = 1800.0
+    max_sessions: int = 100_000
     header: str = "X-Akto-Api-Key"
     query_parameter: str = "akto_api_key"
 
@@ -148,6 +149,8 @@ class RateRule:
     requests_per_minute: int
     per_client: bool = False
     burst: int = 0
+    per: tuple[str, ...] = ()  # any of client, ip, upstream, tool
+    tools: tuple[str, ...] = ()  # count only tools/call of these tool globs
 
 
 @attrs.frozen

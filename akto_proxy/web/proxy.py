@@ -42,7 +42,10 @@ from akto_proxy.relay.rewrite import (
 )
 from akto_proxy.relay.sse import Event, SSEParser, makeEvent
 from akto_proxy.relay.url import BadProxyPath, parseProxyURI
-from akto_proxy.web.answers import HEADER_MISMATCH, encode, envelope, isModern, metadata, refusal, rpcError
+from akto_proxy.access.ratelimit import Subject
+from akto_proxy.web.answers import HEADER_MISMATCH, REFUSAL_CODE, encode, envelope, isModern, metadata, refusal, rpcError
+
+from akto_proxy.service import ForeignSession
 
 if TYPE_CHECKING:
     from akto_proxy.service import ProxyService, Runtime
@@ -63,6 +66,7 @@ HOP_BY_HOP = frozenset(
     }
 )
 INSPECTABLE_ENCODINGS = (b"gzip", b"deflate", b"identity")
+LIST_METHODS = ("tools/list", "prompts/list", "resources/list")
 BINARY_TYPES = (b"image/", b"audio/", b"video/", b"font/", b"application/octet-stream", b"application/zip", b"application/pdf")
 
 
@@ -334,7 +338,21 @@ class Exchange:
                 return self.respondError(400, f"cannot decode request body: {e}", "bad_request")
         forwardBody = body
         dropEncoding = False
-        legacy = self.service.legacySession(target, key) if request.method == b"POST" else None
+        try:
+            legacy = self.service.legacySession(target, key) if request.method == b"POST" else None
+        except ForeignSession:
+            return self.respondError(404, "session not found (it belongs to another API key)", "session_not_found")
+        sessionId = request.getHeader("mcp-session-id")
+        if sessionId and self.wellKnown is None:
+            status = await self.service.sessions.check("mcp:" + sessionId, key.name, self.upstreamId)
+            if status != "ok":
+                self.outcome = f"session_{status}"
+                return self.respondError(
+                    404,
+                    "MCP session expired or unknown: initialize a new one" if status != "foreign"
+                    else "MCP session not found (it belongs to another API key)",
+                    "session_not_found",
+                )
 
         inspected = await self.inspectRequest(decoded, legacy)
         if inspected is None:
@@ -343,6 +361,11 @@ class Exchange:
             forwardBody = inspected
             dropEncoding = True
         await self.relay(forwardBody, dropEncoding, legacy)
+
+    @property
+    def upstreamId(self) -> str:
+        assert self.target is not None
+        return f"{self.target.httpScheme}://{self.target.authority}"
 
     # -- request inspection
 
@@ -415,8 +438,25 @@ class Exchange:
             if mismatch is not None:
                 self.outcome = "header_mismatch"
                 return self._answerRPC(400, rpcError(entries[0].get("id"), HEADER_MISMATCH, mismatch), legacy)
+        answered = await self._rateLimit(entries, legacy)
+        if answered:
+            return None
+        roleRefusals: list[tuple[dict[str, Any], dict[str, Any], int]] = []
+        if rt.config.access_control.roles and entries:
+            entries, roleRefusals = self._applyRoles(entries)
+            if not batch and roleRefusals:
+                entry, answer, status = roleRefusals[0]
+                return self._answerRPC(status, answer, legacy)
+            if not batch and not entries:
+                return self._accepted(legacy)  # a denied notification is dropped
+            if batch and not entries:
+                answers = [a for _, a, _ in roleRefusals]
+                return self._answerRPC(200, answers, legacy) if answers else self._accepted(legacy)
         chain = rt.chain
         if not chain:
+            if roleRefusals:
+                self.batchRefusals = [a for _, a, _ in roleRefusals]
+                return encode(entries)
             return True
         keyName = self.key.name if self.key else None
         urlMessage = self._urlMessage()
@@ -455,9 +495,9 @@ class Exchange:
             outcome = await chain.inspect(msg)
             self._note(outcome)
             outcomes.append(outcome)
-        refusals = []
+        refusals = [a for _, a, _ in roleRefusals]
         forward = []
-        changed = False
+        changed = bool(roleRefusals)
         for e, outcome in zip(entries, outcomes):
             if outcome.blocked:
                 self.blocked = True
@@ -481,6 +521,81 @@ class Exchange:
         if refusals or changed:
             return encode(forward)
         return True
+
+    async def _rateLimit(self, entries: list[Any], legacy: Optional["BodyRelay"]) -> bool:
+        """
+        Count this request against the rate-limit guardrails (SPEC section 3:
+        each JSON-RPC request counts one, notifications and responses
+        nothing, other HTTP requests one).  True when refused (answered).
+        """
+        rates = self.rt.rates
+        if not rates.rules or self.key is None or self.target is None:
+            return False
+        if entries:
+            calls = tuple(_toolOf(e) for e in entries if isinstance(e.get("method"), str) and "id" in e)
+            if not calls:
+                return False
+        else:
+            calls = (None,)
+        verdict = await rates.check(Subject(self.key.name, self.clientAddress, self.target.host, self.upstreamId), calls)
+        for g in verdict.applied:
+            if g not in self.guardrails:
+                self.guardrails.append(g)
+        if verdict.allowed:
+            return False
+        self.outcome = "rate_limited"
+        self.service.rateLimited(verdict.guardrail)
+        message = f"rate limit exceeded ({verdict.guardrail}); retry after {verdict.retry_after} s"
+        if legacy is not None:
+            # the legacy SSE client hangs on any status but 202: answer on its stream
+            first = next((e for e in entries if "id" in e and "method" in e), None)
+            if first is not None:
+                data = metadata(self.requestId, (), self.guardrails)
+                data["retry_after"] = verdict.retry_after
+                answer = rpcError(first.get("id"), REFUSAL_CODE, f"Blocked by akto-proxy: {message}", data)
+                self._answerRPC(200, answer, legacy)
+                return True
+        self.respondError(
+            429,
+            message,
+            "rate_limited",
+            headers={b"retry-after": str(verdict.retry_after).encode("ascii")},
+        )
+        return True
+
+    def _applyRoles(self, entries: list[Any]) -> tuple[list[Any], list[tuple[dict[str, Any], dict[str, Any], int]]]:
+        """
+        Judge each JSON-RPC request of the body by the key's roles.  Returns
+        the entries that may go on and, for refused requests, their answers
+        (a tool the role may not use is invisible: -32602 "Unknown tool").
+        """
+        assert self.key is not None and self.target is not None
+        allowed = []
+        refused = []
+        for e in entries:
+            method = e.get("method")
+            if not isinstance(method, str):
+                allowed.append(e)  # a response to a server request
+                continue
+            decision = self.rt.roles.decide(self.key, self.target.host, method, _targetOf(e))
+            if decision.allowed:
+                allowed.append(e)
+                continue
+            self.blocked = True
+            self.outcome = "role_denied"
+            if "id" not in e:
+                continue
+            modern = isModern(self.request.getHeader("mcp-protocol-version"), e)
+            if decision.invisible:
+                answer = rpcError(e.get("id"), -32602, f"Unknown tool: {_targetOf(e)}")
+                status = 400 if modern else 200
+            else:
+                data = metadata(self.requestId, (), self.guardrails)
+                data["reason"] = decision.reason
+                answer = rpcError(e.get("id"), REFUSAL_CODE, f"Blocked by akto-proxy: {decision.reason}", data)
+                status = 200
+            refused.append((e, answer, status))
+        return allowed, refused
 
     def _note(self, outcome: Outcome) -> None:
         self.findings.extend(outcome.findings)
@@ -687,6 +802,7 @@ class Exchange:
         ctype = (headers.getRawHeaders(b"content-type") or [b""])[0].lower()
         encoding = b",".join(headers.getRawHeaders(b"content-encoding") or []).strip().lower()
         self.status = response.code
+        self._trackSession(response)
         request.setResponseCode(response.code, response.phrase)
         noBody = request.method == b"HEAD" or response.code in (204, 304) or 100 <= response.code < 200
         if noBody:
@@ -710,8 +826,9 @@ class Exchange:
             self.service.streamOpened(relay)
             response.deliverBody(relay)
             return
-        binary = any(ctype.startswith(t) for t in BINARY_TYPES) or not ctype and not rt.chain
-        if binary or (not rt.chain and not self.wellKnown):
+        look = bool(rt.chain) or bool(rt.config.access_control.roles) or bool(getattr(self, "batchRefusals", None))
+        binary = any(ctype.startswith(t) for t in BINARY_TYPES) or not ctype and not look
+        if binary or (not look and not self.wellKnown):
             # nothing to inspect: stream as is
             self._copyHeaders(headers)
             if isinstance(response.length, int) and not encoding:
@@ -778,6 +895,22 @@ class Exchange:
             self.write(newBody)
         self.finish()
 
+    def _trackSession(self, response: IResponse) -> None:
+        """
+        Bind a new MCP session to the key that opened it; forget one that
+        the client ended with DELETE.
+        """
+        if self.key is None or self.target is None:
+            return
+        issued = response.headers.getRawHeaders(b"mcp-session-id")
+        presented = self.request.getHeader("mcp-session-id")
+        if issued and not presented:
+            d = self.service.sessions.bind("mcp:" + issued[0].decode("latin-1"), self.key.name, self.upstreamId)
+            d.addErrback(lambda f: log.failure("session binding failed", f, request_id=self.requestId))
+        elif presented and self.request.method == b"DELETE" and response.code < 300:
+            d = self.service.sessions.forget("mcp:" + presented)
+            d.addErrback(lambda f: log.failure("session forget failed", f, request_id=self.requestId))
+
     def _copyHeaders(self, headers: Headers) -> None:
         out = self.request.responseHeaders
         for name, values in headers.getAllRawHeaders():
@@ -806,7 +939,8 @@ class Exchange:
                 body = encode(parsed)
         chain = rt.chain
         batchRefusals = getattr(self, "batchRefusals", [])
-        if not chain or not body:
+        filtering = bool(rt.config.access_control.roles)
+        if (not chain and not filtering) or not body:
             if batchRefusals and isJSON and isinstance(parsed, list):
                 return encode(parsed + batchRefusals)
             return True if self.wellKnown is None else body
@@ -854,9 +988,21 @@ class Exchange:
             entry, "response", self.target, transport, method=method, keyName=self.key.name if self.key else None, requestId=self.requestId  # type: ignore[arg-type]
         )
         if tool is not None and msg.tool is None:
-            import attrs as _attrs
-
-            msg = _attrs.evolve(msg, tool=tool)
+            msg = attrs.evolve(msg, tool=tool)
+        if (
+            method in LIST_METHODS
+            and "method" not in entry
+            and isinstance(entry.get("result"), dict)
+            and self.rt.config.access_control.roles
+            and self.key is not None
+        ):
+            # a tool (prompt, resource) the role may not use is invisible
+            filtered = self.rt.roles.filterListResult(self.key, self.target.host, method, entry["result"])
+            if filtered != entry["result"]:
+                entry = dict(entry, result=filtered)
+                msg = attrs.evolve(msg, payload=entry)
+        if not self.rt.chain:
+            return entry
         outcome = await self.rt.chain.inspect(msg)
         self._note(outcome)
         if outcome.blocked:
@@ -879,6 +1025,19 @@ def _isTLSFailure(reason: Failure) -> bool:
     except ImportError:  # pragma: no cover
         VerificationError = SSL.Error
     return reason.check(SSL.Error, VerificationError) is not None or "certificate" in repr(reason.value).lower()
+
+
+def _targetOf(entry: dict[str, Any]) -> Optional[str]:
+    params = entry.get("params")
+    if not isinstance(params, dict):
+        return None
+    method = entry.get("method")
+    value = params.get("uri") if method == "resources/read" else params.get("name") if method in ("tools/call", "prompts/get") else None
+    return value if isinstance(value, str) else None
+
+
+def _toolOf(entry: dict[str, Any]) -> Optional[str]:
+    return _targetOf(entry) if entry.get("method") == "tools/call" else None
 
 
 def _connectionTokens(response: IResponse) -> set[bytes]:
@@ -1191,7 +1350,7 @@ class BodyRelay(Protocol):
         if event.event == "endpoint" and event.data is not None:
             return self._endpoint(event)
         ex.rt = ex.service.runtime  # each new message is judged by the current configuration
-        if not ex.rt.chain or event.data is None:
+        if (not ex.rt.chain and not ex.rt.config.access_control.roles) or event.data is None:
             return event.raw
         return defer.Deferred.fromCoroutine(self._inspect(event))
 
