@@ -1045,3 +1045,64 @@ class ConformanceTests(WSBase):
             self.assertIn((await upClosed)[0], (None, 1005))
 
         return ensureDeferred(run())
+
+
+class AccessTests(WSBase):
+    """
+    Roles and rate limits apply to each JSON-RPC message on a socket; the
+    socket stays open.
+    """
+
+    extra = UPSTREAMS + textwrap.dedent(
+        """
+        guardrails:
+          - name: "Rate Limiting"
+            type: "rate_limit"
+            rules:
+              - requests_per_minute: 2
+                per_client: true
+        """
+    )
+
+    def test_rate_limit_on_socket(self) -> Any:
+        async def run() -> None:
+            client = await self.connect()
+            for i in (1, 2):
+                client.sendMessage(rpcCall(i, "echo", "a.txt"))
+                self.assertEqual(json.loads((await client.receive())[0])["id"], i)
+            client.sendMessage(rpcCall(3, "echo", "a.txt"))
+            answer = json.loads((await client.receive())[0])
+            self.assertEqual(answer["id"], 3)
+            self.assertEqual(answer["error"]["code"], -31001)
+            self.assertGreater(answer["error"]["data"]["retry_after"], 0)
+            # still open: non-request traffic flows
+            client.sendMessage(b"plain text")
+            self.assertEqual(await client.receive(), (b"plain text", False))
+            await self.closeBoth(client)
+
+        return ensureDeferred(run())
+
+
+class RoleTests(WSBase):
+    extra = UPSTREAMS
+
+    async def _setUp(self) -> None:
+        self.store, self.upPort = await autobahnUpstream(self, 0)
+        base = BASE_NO_UPSTREAMS.replace(
+            '    - {name: tester, key: "%s"}\n' % KEY,
+            '    - {name: tester, key: "%s", roles: [reader]}\n' % KEY,
+        ) + "  roles:\n    reader:\n      allow: ['tools/call:*']\n      deny: ['tools/call:delete_*']\n"
+        self.proxy = ProxyHarness(self, self.extra, base=base)
+
+    def test_denied_tool_is_unknown(self) -> Any:
+        async def run() -> None:
+            client = await self.connect()
+            client.sendMessage(rpcCall(7, "delete_all", "x"))
+            answer = json.loads((await client.receive())[0])
+            self.assertEqual((answer["id"], answer["error"]["code"]), (7, -32602))
+            self.assertIn("Unknown tool", answer["error"]["message"])
+            client.sendMessage(rpcCall(8, "echo", "x"))
+            self.assertEqual(json.loads((await client.receive())[0])["id"], 8)
+            await self.closeBoth(client)
+
+        return ensureDeferred(run())

@@ -47,7 +47,8 @@ from akto_proxy.inspect.checks.threats import ThreatInspector
 from akto_proxy.inspect.message import Direction, Message
 from akto_proxy.relay.http import FencedEndpointFactory, UpstreamForbidden
 from akto_proxy.relay.rewrite import rewriteLocation, rewriteWWWAuthenticate
-from akto_proxy.web.answers import encode, isModern, refusal
+from akto_proxy.access.ratelimit import Subject
+from akto_proxy.web.answers import REFUSAL_CODE, encode, isModern, metadata, refusal, rpcError
 
 if TYPE_CHECKING:
     from akto_proxy.service import ProxyService
@@ -672,7 +673,7 @@ class WebSocketRelay:
         ex.rt = rt = self.service.runtime  # each message is judged by the current configuration
         toSide = "upstream" if side == "client" else "client"
         direction: Direction = "request" if side == "client" else "response"
-        if not rt.chain:
+        if not rt.chain and not rt.config.access_control.roles and not rt.rates.rules:
             return self._send(toSide, payload, isBinary)
         limits = rt.config.limits
         if len(payload) > limits.max_inspected_response:
@@ -732,6 +733,37 @@ class WebSocketRelay:
         forward: list[Any] = []
         answers: list[Any] = []
         changed = False
+        # rate limits: each request counts one; refused as a JSON-RPC error
+        # with retry_after in its data (the socket stays open)
+        if ex.rt.rates.rules and ex.key is not None:
+            calls = tuple(_toolOf(e) for e in entries if isinstance(e.get("method"), str) and "id" in e)
+            if calls:
+                verdict = await ex.rt.rates.check(
+                    Subject(ex.key.name, ex.clientAddress, ex.target.host, ex.upstreamId), calls
+                )
+                for g in verdict.applied:
+                    if g not in ex.guardrails:
+                        ex.guardrails.append(g)
+                if not verdict.allowed:
+                    ex.outcome = "rate_limited"
+                    self.service.rateLimited(verdict.guardrail)
+                    limited = []
+                    for e in entries:
+                        if isinstance(e.get("method"), str) and "id" in e:
+                            data = metadata(ex.requestId, (), ex.guardrails)
+                            data["retry_after"] = verdict.retry_after
+                            limited.append(rpcError(
+                                e.get("id"), REFUSAL_CODE,
+                                f"Blocked by akto-proxy: rate limit exceeded ({verdict.guardrail})", data,
+                            ))
+                    self._send("client", encode(limited if batch else limited[0]), False)
+                    return
+        # roles: a refused operation never reaches the upstream
+        if ex.rt.config.access_control.roles:
+            entries, refused = ex._applyRoles(entries)
+            for _, answer, _ in refused:
+                answers.append(answer)
+                changed = True
         for e in entries:
             method = e.get("method")
             modern = isModern(None, e)
@@ -740,6 +772,9 @@ class WebSocketRelay:
                 ex.rpcMethod = method
                 if "id" in e:
                     self._track(e.get("id"), (method, msg.tool, modern))
+            if not ex.rt.chain:
+                forward.append(e)
+                continue
             outcome = await ex.rt.chain.inspect(msg)
             self._note(outcome)
             if outcome.blocked:
@@ -985,3 +1020,9 @@ def _isRPC(parsed: Any) -> bool:
 
 
 __all__ = ["WebSocketRelay", "UpstreamRefused", "UpstreamHandshakeFailed", "PING_INTERVAL"]
+
+
+def _toolOf(entry: dict[str, Any]) -> Any:
+    from akto_proxy.web.proxy import _toolOf as toolOf
+
+    return toolOf(entry)
