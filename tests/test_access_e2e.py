@@ -229,3 +229,28 @@ class RateLimitTests(TestCase):
 
 
 __all__ = ["request"]
+
+
+class ReloadKeepsSessions(SessionTests):
+    def test_bound_foreign_expired(self) -> Deferred[None]:  # not repeated here
+        return ensureDeferred(_noop())
+
+    def test_reload_keeps_allowed_sessions(self) -> Deferred[None]:
+        async def go() -> None:
+            from tests.harness import BASE
+
+            response, _ = await self.init()
+            sid = response.headers.getRawHeaders(b"mcp-session-id")[0]
+            # new limits and a longer timeout; the key stays
+            self.proxy.rewrite(RATE.replace("requests_per_minute: 4", "requests_per_minute: 50"),
+                               base=BASE.replace("access_control:\n", "access_control:\n  session_timeout: 30s\n"))
+            self.assertTrue(self.proxy.service.reload())
+            response, _ = await self.call(sid)
+            self.assertEqual(response.code, 200)
+            self.assertIn("Rate Limiting", [g.name for g in self.proxy.service.runtime.config.guardrails])
+
+        return ensureDeferred(go())
+
+
+async def _noop() -> None:
+    return None
