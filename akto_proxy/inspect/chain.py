@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Optional, Protocol, Sequence, Union
 
 import attrs
-from twisted.internet.defer import Deferred, TimeoutError as DeferredTimeout, maybeDeferred
+from twisted.internet.defer import Deferred, TimeoutError as DeferredTimeout, maybeDeferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -124,60 +124,109 @@ class Chain:
         return bool(self.inspectors)
 
     def inspect(self, message: Message) -> "Deferred[Outcome]":
-        return Deferred.fromCoroutine(self._run(message))
+        """
+        Run the steps.  When every step answers synchronously (the common
+        case) the returned Deferred has already fired: no coroutine, no
+        reactor turn.
+        """
+        state = _State(message)
+        result = self._advance(state, 0)
+        if isinstance(result, Outcome):
+            return succeed(result)
+        return Deferred.fromCoroutine(self._resume(state, result))
 
-    async def _run(self, message: Message) -> Outcome:
-        findings: list[Finding] = []
-        guardrails: list[str] = []
-        for step in self.inspectors:
+    def _advance(self, st: "_State", start: int) -> Union[Outcome, tuple[int, "Deferred[Verdict]"]]:
+        for i in range(start, len(self.inspectors)):
+            step = self.inspectors[i]
             try:
-                result = step.inspect(message)
-                if isinstance(result, Deferred):
-                    result.addTimeout(self._timeout, self._clock)
-                    verdict = await result
-                else:
-                    verdict = result
+                result = step.inspect(st.message)
             except Exception as e:
-                failure = Failure(e)
-                timeout = failure.check(DeferredTimeout) is not None
-                log.failure(
-                    "inspection step {step} failed on {direction} for {upstream}",
-                    failure,
-                    step=step.name,
-                    direction=message.direction,
-                    upstream=message.target.display(),
-                    request_id=message.requestId,
-                )
-                rule = "timeout" if timeout else "exception"
-                if step.on_error == "pass":
-                    findings.append(Finding(step.name, rule, "", "low", "log", enforced=False))
-                    continue
-                findings.append(Finding(step.name, "inspection_error", "", "high", "block"))
-                return Outcome(
-                    message=message,
-                    blocked=True,
-                    reason="inspection_error",
-                    findings=tuple(findings),
-                    guardrails=tuple(guardrails),
-                    error=True,
-                )
-            findings.extend(verdict.findings)
-            for g in verdict.guardrails:
-                if g not in guardrails:
-                    guardrails.append(g)
-            if verdict.block:
-                blocking = [f for f in verdict.findings if f.enforced and f.action == "block"]
-                reason = _reason(blocking or list(verdict.findings))
-                return Outcome(
-                    message=message,
-                    blocked=True,
-                    reason=reason,
-                    findings=tuple(findings),
-                    guardrails=tuple(guardrails),
-                )
-            if verdict.replacements:
-                message = message.withStrings(dict(verdict.replacements))
-        return Outcome(message=message, findings=tuple(findings), guardrails=tuple(guardrails))
+                out = self._failed(st, step, Failure(e))
+                if out is not None:
+                    return out
+                continue
+            if isinstance(result, Deferred):
+                result.addTimeout(self._timeout, self._clock)
+                return (i, result)
+            out = self._apply(st, result)
+            if out is not None:
+                return out
+        return st.outcome()
+
+    async def _resume(self, st: "_State", pending: tuple[int, "Deferred[Verdict]"]) -> Outcome:
+        while True:
+            i, d = pending
+            step = self.inspectors[i]
+            try:
+                verdict = await d
+            except Exception as e:
+                out = self._failed(st, step, Failure(e))
+                if out is not None:
+                    return out
+            else:
+                out = self._apply(st, verdict)
+                if out is not None:
+                    return out
+            nxt = self._advance(st, i + 1)
+            if isinstance(nxt, Outcome):
+                return nxt
+            pending = nxt
+
+    def _failed(self, st: "_State", step: Inspector, failure: Failure) -> Optional[Outcome]:
+        timeout = failure.check(DeferredTimeout) is not None
+        log.failure(
+            "inspection step {step} failed on {direction} for {upstream}",
+            failure,
+            step=step.name,
+            direction=st.message.direction,
+            upstream=st.message.target.display(),
+            request_id=st.message.requestId,
+        )
+        rule = "timeout" if timeout else "exception"
+        if step.on_error == "pass":
+            st.findings.append(Finding(step.name, rule, "", "low", "log", enforced=False))
+            return None
+        st.findings.append(Finding(step.name, "inspection_error", "", "high", "block"))
+        return Outcome(
+            message=st.message,
+            blocked=True,
+            reason="inspection_error",
+            findings=tuple(st.findings),
+            guardrails=tuple(st.guardrails),
+            error=True,
+        )
+
+    def _apply(self, st: "_State", verdict: Verdict) -> Optional[Outcome]:
+        if verdict is PASS:
+            return None
+        st.findings.extend(verdict.findings)
+        for g in verdict.guardrails:
+            if g not in st.guardrails:
+                st.guardrails.append(g)
+        if verdict.block:
+            blocking = [f for f in verdict.findings if f.enforced and f.action == "block"]
+            return Outcome(
+                message=st.message,
+                blocked=True,
+                reason=_reason(blocking or list(verdict.findings)),
+                findings=tuple(st.findings),
+                guardrails=tuple(st.guardrails),
+            )
+        if verdict.replacements:
+            st.message = st.message.withStrings(dict(verdict.replacements))
+        return None
+
+
+class _State:
+    __slots__ = ("message", "findings", "guardrails")
+
+    def __init__(self, message: Message):
+        self.message = message
+        self.findings: list[Finding] = []
+        self.guardrails: list[str] = []
+
+    def outcome(self) -> Outcome:
+        return Outcome(message=self.message, findings=tuple(self.findings), guardrails=tuple(self.guardrails))
 
 
 def _reason(findings: Sequence[Finding]) -> str:
