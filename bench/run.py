@@ -1,8 +1,9 @@
 """
 akto-proxy benchmark: one command, loopback only.
 
-    .venv/bin/python bench/run.py            # full run (a few minutes)
-    .venv/bin/python bench/run.py --quick    # about a minute
+    .venv/bin/python bench/run.py                        # full run (about 6 minutes)
+    .venv/bin/python bench/run.py --quick                # about a minute and a half
+    .venv/bin/python bench/run.py --ratelimit [--quick]  # rate limiting only
 
 Starts, as subprocesses on 127.0.0.1: the upstream (bench/upstream.py), then
 for each target in turn its relay, and measures it with bench/client.py (a
@@ -13,8 +14,15 @@ separate process):
   proxy-nochecks  twistd akto-proxy, bench/proxy-nochecks.yaml
   proxy-checks    twistd akto-proxy, bench/proxy-checks.yaml (the sample's checks)
 
+Then (unless --no-ratelimit; alone with --ratelimit) the rate-limiting
+comparison: three akto-proxy configs at once, proxy-nochecks.yaml as is (a),
+plus a never-refusing rate_limit guardrail counted in-process (b), and the same
+counted in a redis-server started here on a free loopback port (c).
+
 Prints one table (ratios to direct and to the floor), PASS/FAIL per target,
-and writes bench/results/latest.json; relay logs go to bench/results/*.log.
+the rate-limiting table (ratios to (a)) with its checks, and writes
+bench/results/latest.json ("ratelimit" key for the latter); relay logs go to
+bench/results/*.log.
 """
 
 from __future__ import annotations
@@ -246,8 +254,9 @@ def runTarget(name: str, upPort: int, upPid: int, P: dict, pinRelay: Optional[in
 
 RL_CONFIGS = ("rl-off", "rl-memory", "rl-redis")
 RL_LABELS = {"rl-off": "(a) off", "rl-memory": "(b) in-process", "rl-redis": "(c) Redis"}
-RL_QUICK = dict(c1=800, c1_warm=100, c50=3000, c50_warm=300, rpc_cap=25.0)
-RL_FULL = dict(c1=2500, c1_warm=300, c50=10000, c50_warm=1000, rpc_cap=60.0)
+# totals per config, measured in `rounds` slices (warm-up is per slice, not measured)
+RL_QUICK = dict(rounds=2, c1=1200, c1_warm=50, c50=4000, c50_warm=200, rpc_cap=25.0)
+RL_FULL = dict(rounds=3, c1=2400, c1_warm=50, c50=9000, c50_warm=300, rpc_cap=40.0)
 # Appended to proxy-nochecks.yaml: a limit far above what the bench can send,
 # so nothing is refused but every request is checked and counted.
 RL_GUARDRAIL = """
@@ -337,13 +346,27 @@ def redisScan(port: int, pattern: str, limit: int = 100000) -> list[str]:
     return keys
 
 
-def redisScripts(port: int) -> int:
-    """Lua script runs so far (EVALSHA + EVAL), from INFO commandstats."""
+def redisCounts(port: int) -> dict[str, int]:
+    """Calls per command so far, from INFO commandstats (Redis 7 counts the commands a Lua script runs too)."""
     info = redisCmd(port, "INFO", "commandstats")
-    n = 0
-    for m in re.finditer(r"^cmdstat_(evalsha|eval):calls=(\d+)", info, re.M):
-        n += int(m.group(2))
-    return n
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^cmdstat_([a-z|_-]+):calls=(\d+)", info, re.M)}
+
+
+def busyCpuS() -> float:
+    """CPU-seconds the whole machine has been busy (all CPUs, /proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")  # less idle and iowait; guest is in user
+
+
+def ownCpuS(upPid: int) -> float:
+    """CPU-seconds of this process, its waited-for children (clients, stopped relays, redis) and the upstream."""
+    with open(f"/proc/{upPid}/stat", "rb") as f:
+        data = f.read()
+    fields = data[data.rindex(b")") + 2:].split()
+    up = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    me, ch = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + ch.ru_utime + ch.ru_stime + up
 
 
 def startRedis(pinLoad: Optional[int]) -> tuple[Optional[Proc], Optional[int], str]:
@@ -370,65 +393,125 @@ def startRedis(pinLoad: Optional[int]) -> tuple[Optional[Proc], Optional[int], s
     return None, None, f"redis-server not answering PING after 10 s: {last}"
 
 
-def runRateTarget(name: str, upPort: int, upPid: int, P: dict, pinRelay: Optional[int], pinLoad: Optional[int],
-                  redisProc: Optional[Proc], redisPort: Optional[int]) -> dict:
-    res: dict[str, Any] = {"target": name}
-    port = freePort()
-    src = (HERE / "proxy-nochecks.yaml").read_text()
-    src = re.sub(r"tcp:\d+:interface", f"tcp:{port}:interface", src, count=1)
-    if name != "rl-off":
-        src += RL_GUARDRAIL
-    if name == "rl-redis":
-        src += RL_REDIS.format(port=redisPort)
-    cfg = RESULTS / f"proxy-{name}.yaml"
-    cfg.write_text(src)
-    log = RESULTS / f"proxy-{name}.log"
-    res["config"] = str(cfg.relative_to(REPO))
-    res["log"] = str(log.relative_to(REPO))
-    proc = Proc(name, [TWISTD, "-n", "--pidfile=", "akto-proxy", "--config", str(cfg)], log, pinRelay)
-    base = f"http://127.0.0.1:{port}/proxy/http/127.0.0.1:{upPort}"
-    pids = [proc.pid, upPid] + ([redisProc.pid] if redisProc else [])
-    try:
+class RateTarget:
+    """One proxy config of the rate-limiting comparison, running for the whole comparison."""
+
+    def __init__(self, name: str, upPort: int, upPid: int, pinRelay: Optional[int],
+                 redisProc: Optional[Proc], redisPort: Optional[int]) -> None:
+        self.name = name
+        self.redisPort = redisPort
+        self.res: dict[str, Any] = {"target": name, "slices": {"rpc_c1": [], "rpc_c50": []}}
+        port = freePort()
+        src = (HERE / "proxy-nochecks.yaml").read_text()
+        src = re.sub(r"tcp:\d+:interface", f"tcp:{port}:interface", src, count=1)
+        if name != "rl-off":
+            src += RL_GUARDRAIL
+        if name == "rl-redis":
+            src += RL_REDIS.format(port=redisPort)
+        cfg = RESULTS / f"proxy-{name}.yaml"
+        cfg.write_text(src)
+        log = RESULTS / f"proxy-{name}.log"
+        self.res["config"] = str(cfg.relative_to(REPO))
+        self.res["log"] = str(log.relative_to(REPO))
+        self.proc = Proc(name, [TWISTD, "-n", "--pidfile=", "akto-proxy", "--config", str(cfg)], log, pinRelay)
+        self.url = f"http://127.0.0.1:{port}/proxy/http/127.0.0.1:{upPort}/mcp"
+        self.pids = [self.proc.pid, upPid] + ([redisProc.pid] if redisProc else [])
+        self.res["pids"] = {"relay": self.proc.pid, "upstream": upPid, "redis": redisProc.pid if redisProc else None}
+
+    def ready(self, pinLoad: Optional[int]) -> None:
         t0 = time.monotonic()
-        waitReady(proc, f"{base}/mcp")
-        res["startup_s"] = time.monotonic() - t0
-        print(f"  [{name}] ready; warm-up", flush=True)
-        res["warmup"] = client("rpc", 30, pinLoad, "--url", f"{base}/mcp", "--concurrency", "4", "--requests", "300",
-                               "--warmup", "0")
-        time.sleep(0.3)
-        for c, n, w in ((1, P["c1"], P["c1_warm"]), (50, P["c50"], P["c50_warm"])):
-            print(f"  [{name}] JSON-RPC POST, concurrency {c}, {n} requests", flush=True)
-            s0 = redisScripts(redisPort) if redisPort else None
-            r = client("rpc", P["rpc_cap"], pinLoad, "--url", f"{base}/mcp", "--concurrency", str(c),
-                       "--requests", str(n), "--warmup", str(w), "--pids", ",".join(map(str, pids)))
-            if redisPort and s0 is not None:
-                # every request (warm-up included) should have run the limiter's script once
-                r["redis_scripts"] = redisScripts(redisPort) - s0
-                r["requests_sent"] = n + w
-            res[f"rpc_c{c}"] = r
-        if redisPort:
-            keys = redisScan(redisPort, "akto:*")
-            rl = [k for k in keys if k.startswith("akto:rl:")]
-            res["redis_keys"] = sorted(keys)[:20]
-            res["redis_key_count"] = len(keys)
-            res["redis_rl_members"] = sum(int(redisCmd(redisPort, "ZCARD", k)) for k in rl[:100])
-            info = redisCmd(redisPort, "INFO", "memory")
-            mm = re.search(r"^used_memory:(\d+)", info, re.M)
-            res["redis_used_memory_mib"] = int(mm.group(1)) / 1048576 if mm else None
-        res["pids"] = {"relay": proc.pid, "upstream": upPid, "redis": redisProc.pid if redisProc else None}
-    except Exception as e:
-        res["error"] = f"{type(e).__name__}: {e}"
-        print(f"  [{name}] FAILED: {res['error']}", flush=True)
-    finally:
-        proc.stop()
-        res["exit_code"] = proc.p.returncode
-        res["log_scan"] = scanLog(proc.log)
+        waitReady(self.proc, self.url)
+        self.res["startup_s"] = time.monotonic() - t0
+        print(f"  [{self.name}] ready; warm-up", flush=True)
+        self.res["warmup"] = client("rpc", 30, pinLoad, "--url", self.url, "--concurrency", "4", "--requests", "300",
+                                    "--warmup", "0")
+
+    def measure(self, c: int, n: int, w: int, cap: float, pinLoad: Optional[int]) -> dict:
+        if not self.proc.alive():
+            raise RuntimeError(f"{self.name} exited: see {self.proc.log}")
+        s0 = redisCounts(self.redisPort) if self.redisPort else None
+        r = client("rpc", cap, pinLoad, "--url", self.url, "--concurrency", str(c), "--requests", str(n),
+                   "--warmup", str(w), "--pids", ",".join(map(str, self.pids)))
+        if self.redisPort and s0 is not None:
+            # every request (warm-up included) should have run the limiter's script once
+            s1 = redisCounts(self.redisPort)
+            s1["info"] = s1.get("info", 0) - 1  # less the INFO that read s0
+            delta = {k: v - s0.get(k, 0) for k, v in s1.items() if v - s0.get(k, 0)}
+            r["redis_command_calls"] = delta
+            r["redis_scripts"] = delta.get("evalsha", 0) + delta.get("eval", 0)
+            r["redis_commands"] = sum(delta.values())
+            r["requests_sent"] = n + w
+        self.res["slices"][f"rpc_c{c}"].append(r)
+        return r
+
+    def redisState(self) -> None:
+        if not self.redisPort:
+            return
+        keys = redisScan(self.redisPort, "akto:*")
+        rl = [k for k in keys if k.startswith("akto:rl:")]
+        self.res["redis_keys"] = sorted(keys)[:20]
+        self.res["redis_key_count"] = len(keys)
+        self.res["redis_rl_keys"] = len(rl)
+        self.res["redis_rl_members"] = sum(int(redisCmd(self.redisPort, "ZCARD", k)) for k in rl[:100])
+        mm = re.search(r"^used_memory:(\d+)", redisCmd(self.redisPort, "INFO", "memory"), re.M)
+        self.res["redis_used_memory_mib"] = int(mm.group(1)) / 1048576 if mm else None
+
+    def stop(self) -> dict:
+        self.proc.stop()
+        self.res["exit_code"] = self.proc.p.returncode
+        self.res["log_scan"] = scanLog(self.proc.log)
         try:
-            res["log_redis_warnings"] = sum(1 for line in proc.log.read_text(errors="replace").splitlines()
-                                            if "redis unavailable" in line or "degraded" in line)
+            self.res["log_redis_warnings"] = sum(1 for line in self.proc.log.read_text(errors="replace").splitlines()
+                                                 if "redis unavailable" in line or "degraded" in line)
         except OSError:
-            res["log_redis_warnings"] = None
-    return res
+            self.res["log_redis_warnings"] = None
+        for key, sl in self.res["slices"].items():
+            if sl:
+                self.res[key] = mergeSlices(sl)
+        return self.res
+
+
+def mergeSlices(sl: list[dict]) -> dict:
+    """Rounds of one (config, concurrency): summed counts, req/s over the summed time, CPU/request over the
+    summed requests, latency percentiles as the median of the rounds' (each round is its own client run)."""
+    ok = [x for x in sl if "client_error" not in x]
+    n = sum(x.get("requests") or 0 for x in ok)
+    el = sum(x.get("elapsed_s") or 0 for x in ok)
+    statuses: dict[str, int] = {}
+    for x in ok:
+        for k, v in (x.get("statuses") or {}).items():
+            statuses[k] = statuses.get(k, 0) + v
+    if len(ok) < len(sl):
+        statuses["client_error"] = len(sl) - len(ok)
+    cpu: dict[str, Optional[float]] = {}
+    for p in (ok[0].get("cpu_ms_per_req") or {}) if ok else {}:
+        tot = [(x["cpu_ms_per_req"].get(p), x.get("requests") or 0) for x in ok]
+        cpu[p] = sum(v * k for v, k in tot if v is not None) / n if n and all(v is not None for v, _ in tot) else None
+
+    def med(key: str) -> Optional[float]:
+        vals = sorted(x[key] for x in ok if x.get(key) is not None)
+        if not vals:
+            return None
+        h = len(vals) // 2
+        return vals[h] if len(vals) % 2 else (vals[h - 1] + vals[h]) / 2
+
+    out: dict[str, Any] = {
+        "rounds": len(sl), "requests": n, "elapsed_s": el, "rps": n / el if el else None,
+        "rps_rounds": [x.get("rps") for x in ok], "statuses": statuses,
+        "error_count": sum(x.get("error_count") or 0 for x in ok),
+        "p50_ms": med("p50_ms"), "p99_ms": med("p99_ms"), "cpu_ms_per_req": cpu,
+        "client_errors": [x["client_error"] for x in sl if "client_error" in x][:3],
+    }
+    if any("redis_scripts" in x for x in sl):
+        out["redis_scripts"] = sum(x.get("redis_scripts") or 0 for x in sl)
+        out["redis_commands"] = sum(x.get("redis_commands") or 0 for x in sl)
+        calls: dict[str, int] = {}
+        for x in sl:
+            for k, v in (x.get("redis_command_calls") or {}).items():
+                calls[k] = calls.get(k, 0) + v
+        out["redis_command_calls"] = calls
+        out["requests_sent"] = sum(x.get("requests_sent") or 0 for x in sl)
+    return out
 
 
 def rateMetrics(r: dict) -> dict:
@@ -456,6 +539,7 @@ def rateMetrics(r: dict) -> dict:
         "non_200": non200,
         "access_statuses": g(r, "log_scan", "access_statuses"),
         "redis_scripts_per_req": None,
+        "redis_commands_per_req": None,
         "redis_rl_keys": None,
         "redis_rl_members": r.get("redis_rl_members"),
         "log_errors": g(r, "log_scan", "errors"),
@@ -464,7 +548,9 @@ def rateMetrics(r: dict) -> dict:
         sent = sum(g(r, k, "requests_sent") or 0 for k in ("rpc_c1", "rpc_c50"))
         scripts = sum(g(r, k, "redis_scripts") or 0 for k in ("rpc_c1", "rpc_c50"))
         out["redis_scripts_per_req"] = scripts / sent if sent else None
-        out["redis_rl_keys"] = sum(1 for k in r.get("redis_keys") or [] if k.startswith("akto:rl:"))
+        cmds = sum(g(r, k, "redis_commands") or 0 for k in ("rpc_c1", "rpc_c50"))
+        out["redis_commands_per_req"] = cmds / sent if sent else None
+        out["redis_rl_keys"] = r.get("redis_rl_keys")
     return out
 
 
@@ -482,6 +568,7 @@ RL_ROWS = [
     ("requests", "measured requests", "{}", False),
     ("non_200", "non-200 / errors (429s)", "{}", False),
     ("redis_scripts_per_req", "Redis scripts per request", "{:.2f}", False),
+    ("redis_commands_per_req", "Redis cmds/req (incl. in Lua)", "{:.2f}", False),
     ("redis_rl_members", "Redis akto:rl:* members", "{}", False),
     ("log_errors", "relay log errors", "{}", False),
 ]
@@ -508,7 +595,7 @@ def rateTable(m: dict, cols: list[str]) -> str:
 
 def rateVerdicts(m: dict, raw: dict, cols: list[str], P: dict) -> list[dict]:
     out = []
-    want = P["c1"] + P["c50"]
+    want = (P["c1"] // P["rounds"] + P["c50"] // P["rounds"]) * P["rounds"]
     for t in cols:
         x, r = m[t], raw[t]
 
@@ -531,12 +618,20 @@ def rateVerdicts(m: dict, raw: dict, cols: list[str], P: dict) -> list[dict]:
 
 
 def runRateLimit(upPort: int, upPid: int, quick: bool, pinRelay: Optional[int], pinLoad: Optional[int]) -> dict:
+    """
+    All configs run at once (idle when not measured); each concurrency is measured in rounds, the configs in
+    rotated order within a round, so that drift and other load on the machine spread over all of them.
+    """
     P = dict(RL_QUICK if quick else RL_FULL)
+    R = P["rounds"]
     started = time.time()
+    load0 = os.getloadavg()[0]
+    busy0, own0, t0 = busyCpuS(), ownCpuS(upPid), time.monotonic()
     redisProc, redisPort, why = startRedis(pinLoad)
     cols = list(RL_CONFIGS if redisProc else RL_CONFIGS[:2])
     if not redisProc:
         print(f"rate limiting: the Redis column is skipped: {why}", flush=True)
+    targets: dict[str, RateTarget] = {}
     raw: dict[str, dict] = {}
     redisVersion = None
     try:
@@ -544,23 +639,54 @@ def runRateLimit(upPort: int, upPid: int, quick: bool, pinRelay: Optional[int], 
             m = re.search(r"^redis_version:(\S+)", redisCmd(redisPort, "INFO", "server"), re.M)
             redisVersion = m.group(1) if m else None
         for t in cols:
-            print(f"{t}:", flush=True)
-            raw[t] = runRateTarget(t, upPort, upPid, P, pinRelay, pinLoad,
-                                   redisProc if t == "rl-redis" else None, redisPort if t == "rl-redis" else None)
+            targets[t] = RateTarget(t, upPort, upPid, pinRelay,
+                                    redisProc if t == "rl-redis" else None, redisPort if t == "rl-redis" else None)
+        for t in cols:
+            try:
+                targets[t].ready(pinLoad)
+            except Exception as e:
+                targets[t].res["error"] = f"{type(e).__name__}: {e}"
+                print(f"  [{t}] FAILED: {targets[t].res['error']}", flush=True)
+        live = [t for t in cols if "error" not in targets[t].res]
+        time.sleep(0.3)
+        for rnd in range(R):
+            order = live[rnd % len(live):] + live[:rnd % len(live)] if live else []
+            for c in (1, 50):
+                n, w = P[f"c{c}"] // R, P[f"c{c}_warm"]
+                for t in order:
+                    if "error" in targets[t].res:
+                        continue
+                    print(f"  round {rnd + 1}/{R} [{t}] JSON-RPC POST, concurrency {c}, {n} requests", flush=True)
+                    try:
+                        targets[t].measure(c, n, w, P["rpc_cap"], pinLoad)
+                    except Exception as e:
+                        targets[t].res["error"] = f"{type(e).__name__}: {e}"
+                        print(f"  [{t}] FAILED: {targets[t].res['error']}", flush=True)
+        if "rl-redis" in targets:
+            try:
+                targets["rl-redis"].redisState()
+            except Exception as e:
+                targets["rl-redis"].res["error"] = f"reading Redis: {type(e).__name__}: {e}"
     finally:
+        for t, tg in targets.items():
+            raw[t] = tg.stop()
         if redisProc:
             redisProc.stop()
+    # CPU the rest of the machine used meanwhile (others' tests, builds...): it skews the comparison
+    other = (busyCpuS() - busy0) - (ownCpuS(upPid) - own0)
+    wall = time.monotonic() - t0
     m = {t: rateMetrics(raw[t]) for t in cols}
+    P["per_round"] = {"c1": P["c1"] // R, "c50": P["c50"] // R}
     return {
         "meta": {"mode": "quick" if quick else "full", "started": started, "duration_s": time.time() - started,
-                 "params": P, "guardrail": RL_GUARDRAIL.strip(), "redis_version": redisVersion,
-                 "redis_skipped": why or None},
+                 "params": P, "loadavg_before": load0, "other_cpu_s": other, "other_cpu_share": other / wall if wall else None,
+                 "guardrail": RL_GUARDRAIL.strip(),
+                 "redis_version": redisVersion, "redis_skipped": why or None},
         "columns": cols,
         "metrics": m,
         "verdicts": rateVerdicts(m, raw, cols, P),
         "raw": raw,
     }
-
 
 # -- report
 
@@ -761,6 +887,9 @@ def main() -> int:
         print(rateTable(rate["metrics"], rate["columns"]))
         if rate["meta"]["redis_skipped"]:
             print(f"(Redis column skipped: {rate['meta']['redis_skipped']})")
+        share = rate["meta"]["other_cpu_share"]
+        print(f"(other work on the machine meanwhile: {rate['meta']['other_cpu_s']:.1f} CPU-s, "
+              f"{100 * share:.0f}% of one CPU{'; the ratios are unreliable, run again on a quiet machine' if share > 0.1 else ''})")
     print()
     for x in v + (rate["verdicts"] if rate else []):
         print(f"{x['result']:4}  {x['target']:15} {x['name']:42} {x['detail']}")
