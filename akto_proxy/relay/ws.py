@@ -49,6 +49,7 @@ from akto_proxy.relay.http import FencedEndpointFactory, UpstreamForbidden
 from akto_proxy.relay.rewrite import rewriteLocation, rewriteWWWAuthenticate
 from akto_proxy.access.ratelimit import Subject
 from akto_proxy.web.answers import REFUSAL_CODE, encode, isModern, metadata, refusal, rpcError
+from akto_proxy.web.proxy import _idKey, _isRPC, _toolOf
 
 if TYPE_CHECKING:
     from akto_proxy.service import ProxyService
@@ -1007,22 +1008,5 @@ class WebSocketRelay:
             w.callback(None)
 
 
-def _idKey(value: Any) -> Any:
-    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else (type(value).__name__, value)
-
-
-def _isRPC(parsed: Any) -> bool:
-    if isinstance(parsed, dict):
-        return parsed.get("jsonrpc") == "2.0"
-    if isinstance(parsed, list):
-        return bool(parsed) and all(isinstance(e, dict) and e.get("jsonrpc") == "2.0" for e in parsed)
-    return False
-
-
 __all__ = ["WebSocketRelay", "UpstreamRefused", "UpstreamHandshakeFailed", "PING_INTERVAL"]
 
-
-def _toolOf(entry: dict[str, Any]) -> Any:
-    from akto_proxy.web.proxy import _toolOf as toolOf
-
-    return toolOf(entry)
