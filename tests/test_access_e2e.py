@@ -254,3 +254,55 @@ class ReloadKeepsSessions(SessionTests):
 
 async def _noop() -> None:
     return None
+
+
+class TwoProcessesShareRedis(TestCase):
+    """
+    Two proxy daemons (twistd processes) behind one Redis enforce one limit.
+    """
+
+    def test_one_limit(self) -> Deferred[None]:
+        if REDIS_SERVER is None:
+            raise SkipTest("redis-server is not installed (apt-get install redis-server)")
+        import os
+        import sys
+
+        from tests.harness import BASE
+        from tests.test_daemon import ROOT, Daemon
+
+        async def go() -> None:
+            server = await RedisServer().start()
+            self.addCleanup(server.kill)
+            upstream = await Upstream().start()
+            self.addCleanup(upstream.stop)
+            path = os.path.abspath(self.mktemp())
+            limit = 30
+            with open(path, "w") as f:
+                f.write(
+                    BASE
+                    + RATE.replace("requests_per_minute: 4", f"requests_per_minute: {limit}")
+                    + f"redis:\n  url: \"{server.url}\"\n  on_error: closed\n"
+                    + "threat_detection:\n  enabled_checks: []\n"
+                )
+            bases = []
+            for _ in range(2):
+                daemon = Daemon()
+                proc = reactor.spawnProcess(
+                    daemon, sys.executable,
+                    [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+                     "-n", "--pidfile=", "akto-proxy", "--config", path],
+                    env=dict(os.environ, PYTHONPATH=ROOT), path=ROOT,
+                )
+                self.addCleanup(lambda p=proc, d=daemon: (p.signalProcess("KILL"), d.ended)[1] if not d.ended.called else None)
+                started = await daemon.waitFor(lambda e: e.get("listening"))
+                bases.append(f"http://127.0.0.1:{started['port']}")
+            codes = []
+            for i in range(3 * limit):
+                base = bases[i % 2]
+                url = f"{base}/proxy/http/{upstream.authority}/rpc".encode()
+                response, _ = await rpc(url, {"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": "echo"}})
+                codes.append(response.code)
+            self.assertEqual(codes.count(200), limit)
+            self.assertEqual(codes.count(429), 2 * limit)
+
+        return ensureDeferred(go())
