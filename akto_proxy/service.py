@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import json
+import os
 import signal
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional
@@ -175,6 +177,8 @@ class ProxyService(MultiService):
         self.counters: dict[str, int] = {"requests": 0, "blocked": 0, "errors": 0}
         self.upstreamState: dict[str, dict[str, Any]] = {}
         self.exchangeObservers: list[Callable[[dict[str, Any]], None]] = []
+        self.auditFile: Any = None
+        self._openAudit(config)
         self._tls: Optional[_TLSContext] = _TLSContext(serverTLS(config)) if config.tls.server.certificate else None
         self.ports: list[Any] = []
         self._previousHandler: Any = None
@@ -291,6 +295,9 @@ class ProxyService(MultiService):
         self.sessionTable.stop()
         if self.redis is not None:
             yield self.redis.stop()
+        if self.auditFile is not None:
+            self.auditFile.close()
+            self.auditFile = None
         yield self.pool.closeCachedConnections()
 
     def _busy(self) -> int:
@@ -338,6 +345,8 @@ class ProxyService(MultiService):
         if config.redis != old.config.redis:
             log.warn("redis changed in {config}: restart to apply", config=path)
         self.sessionTable.setTimeout(config.access_control.session_timeout)
+        if config.audit != old.config.audit:
+            self._openAudit(config)
         kept = {k.name for k in config.access_control.api_keys}
         for k in old.config.access_control.api_keys:
             if k.name not in kept:
@@ -488,6 +497,24 @@ class ProxyService(MultiService):
 
         await WebSocketRelay(self, exchange).run()
 
+    def _openAudit(self, config: Config) -> None:
+        """
+        C{audit.destination}: C{stdout} (the access lines on stdout are the
+        audit trail), C{none}, or a file of JSON lines rotated by size.
+        """
+        from twisted.python.logfile import LogFile
+
+        if self.auditFile is not None:
+            self.auditFile.close()
+            self.auditFile = None
+        dest = config.audit.destination
+        if dest in ("stdout", "none"):
+            return
+        directory, name = os.path.split(os.path.abspath(dest))
+        self.auditFile = LogFile(
+            name, directory, rotateLength=config.audit.max_file_size, maxRotatedFiles=config.audit.keep_files or None
+        )
+
     def recordExchange(self, event: dict[str, Any]) -> None:
         self.counters["requests"] += 1
         if event.get("blocked"):
@@ -495,6 +522,12 @@ class ProxyService(MultiService):
         if isinstance(event.get("status"), int) and event["status"] >= 500:
             self.counters["errors"] += 1
         self.recent.append(event)
+        if self.auditFile is not None:
+            try:
+                self.auditFile.write(json.dumps(event, default=repr) + "\n")
+                self.auditFile.flush()
+            except OSError as e:
+                log.error("audit file write failed: {error}", error=str(e))
         for observer in self.exchangeObservers:
             observer(event)
 

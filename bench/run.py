@@ -1,8 +1,8 @@
 """
 akto-proxy benchmark: one command, loopback only.
 
-    .venv/bin/python bench/run.py                        # full run (about 6 minutes)
-    .venv/bin/python bench/run.py --quick                # about a minute and a half
+    .venv/bin/python bench/run.py                        # full run (4-5 minutes)
+    .venv/bin/python bench/run.py --quick                # about a minute and a quarter
     .venv/bin/python bench/run.py --ratelimit [--quick]  # rate limiting only
 
 Starts, as subprocesses on 127.0.0.1: the upstream (bench/upstream.py), then
@@ -831,7 +831,7 @@ def verdicts(m: dict, streams: int) -> list[dict]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="about a minute")
+    ap.add_argument("--quick", action="store_true", help="shorter runs (about a minute and a quarter)")
     ap.add_argument("--streams", type=int, help="concurrent SSE streams (default 1000)")
     ap.add_argument("--targets", default=",".join(TARGETS), help="subset, comma-separated (direct and floor are needed for ratios)")
     ap.add_argument("--pin", action="store_true",

@@ -513,3 +513,30 @@ class RawUpstreamTests(TestCase):
             await deferLater(reactor, 0.01, lambda: None)
         self.assertEqual(len(self.lost), 1)  # the upstream connection was closed
         self.assertEqual(len(self.proxy.service.inflight), 0)
+
+
+class AuditFileTests(TestCase):
+    def setUp(self):
+        return ensureDeferred(self._setUp())
+
+    async def _setUp(self) -> None:
+        import os
+
+        self.upstream = await Upstream().start()
+        self.addCleanup(self.upstream.stop)
+        self.path = os.path.abspath(self.mktemp())
+        self.proxy = ProxyHarness(self, f"audit:\n  destination: '{self.path}'\n  max_file_size: 600\n  keep_files: 2\n")
+
+    @inline
+    async def test_audit_lines_rotated(self) -> None:
+        import os
+
+        for _ in range(5):
+            response, _ = await request(self.proxy.url(self.upstream, "/echo"))
+            self.assertEqual(response.code, 200)
+        lines = open(self.path).read().splitlines()
+        for line in lines:
+            event = json.loads(line)
+            self.assertEqual(event["key"], "tester")
+            self.assertNotIn(KEY, line)
+        self.assertTrue(os.path.exists(self.path + ".1"))

@@ -440,7 +440,7 @@ def _audit(r: Reader) -> AuditConfig:
         destination=m["destination"].string() if "destination" in m else d.destination,
         max_file_size=m["max_file_size"].size() if "max_file_size" in m else d.max_file_size,
         keep_files=m["keep_files"].integer(0, 1000) if "keep_files" in m else d.keep_files,
-        capture_bodies=m["capture_bodies"].boolean() if "capture_bodies" in m else False,
+        capture_bodies=_notYet(m["capture_bodies"]) if "capture_bodies" in m else False,
         recent_events=m["recent_events"].integer(0, 10_000_000) if "recent_events" in m else d.recent_events,
     )
 
@@ -477,6 +477,16 @@ def _channels(r: Reader) -> Channels:
         wm = m["webhook"].mapping(("url",), required=("url",))
         kw["webhook_url"] = _url(wm["url"])
     return Channels(**kw)  # type: ignore[arg-type]
+
+
+def _notYet(r: Reader) -> bool:
+    """
+    A switch whose feature this version does not have: only C{false} is
+    accepted, so that turning it on never silently does nothing.
+    """
+    if r.boolean():
+        r.fail("not supported by this version (only false is accepted)")
+    return False
 
 
 def _url(r: Reader) -> str:
@@ -558,7 +568,7 @@ def _config(root: Reader, filename: str) -> Config:
     if "cache" in m:
         cm = m["cache"].mapping(("enabled", "ttl", "max_entries"))
         cache = CacheConfig(
-            enabled=cm["enabled"].boolean() if "enabled" in cm else False,
+            enabled=_notYet(cm["enabled"]) if "enabled" in cm else False,
             ttl=cm["ttl"].duration() if "ttl" in cm else 60.0,
             max_entries=cm["max_entries"].integer(1) if "max_entries" in cm else 1000,
         )
@@ -568,6 +578,11 @@ def _config(root: Reader, filename: str) -> Config:
         metrics = MetricsConfig(
             enabled=mm["enabled"].boolean() if "enabled" in mm else True,
             instance=mm["instance"].string() if "instance" in mm else None,
+        )
+    if "alerts" in m and m["alerts"].sequence():
+        warnings.append(
+            f"{filename}:{m['alerts'].line}: alerts: alert delivery (email, slack, webhook) is not implemented "
+            f"in this version; threats and refusals are in the access log"
         )
     return Config(
         source=filename,
