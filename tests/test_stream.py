@@ -74,12 +74,19 @@ class SSETests(TestCase):
         self.addCleanup(self.upstream.stop)
         self.proxy = ProxyHarness(self, self.extra, base=BASE.split("upstreams:")[0])
 
+    async def opened(self, key: str = KEY) -> tuple[Any, Any, StreamReader]:
+        """
+        An SSE stream through the proxy: (upstream side, response, reader).
+        """
+        streamD = self.upstream.nextStream()
+        responseD = ensureDeferred(openStream(self.proxy.url(self.upstream, "/sse"), key=key))
+        stream = await streamD
+        response, reader = await responseD
+        return stream, response, reader
+
     def test_events_relayed_as_they_arrive(self):
         async def run() -> None:
-            streamD = self.upstream.nextStream()
-            responseD = ensureDeferred(openStream(self.proxy.url(self.upstream, "/sse")))
-            stream = await streamD
-            response, reader = await responseD
+            stream, response, reader = await self.opened()
             self.assertEqual(response.headers.getRawHeaders(b"x-accel-buffering"), [b"no"])
             self.assertTrue(response.headers.getRawHeaders(b"x-akto-request-id")[0].startswith(b"req_"))
             self.assertIsNone(response.headers.getRawHeaders(b"content-length"))
@@ -97,10 +104,7 @@ class SSETests(TestCase):
 
     def test_endpoint_rewritten(self):
         async def run() -> None:
-            streamD = self.upstream.nextStream()
-            responseD = ensureDeferred(openStream(self.proxy.url(self.upstream, "/sse")))
-            stream = await streamD
-            response, reader = await responseD
+            stream, response, reader = await self.opened()
             stream.send(b"event: endpoint\r\ndata: messages/?session_id=abc\r\n\r\n")
             expected = f"data: {self.proxy.base}/proxy/http/{self.upstream.authority}/messages/?session_id=abc".encode()
             await waitFor(reader, expected)
@@ -111,10 +115,7 @@ class SSETests(TestCase):
 
     def test_keepalive_on_idle(self):
         async def run() -> None:
-            streamD = self.upstream.nextStream()
-            responseD = ensureDeferred(openStream(self.proxy.url(self.upstream, "/sse")))
-            stream = await streamD
-            response, reader = await responseD
+            stream, response, reader = await self.opened()
             await waitFor(reader, b": keepalive\n\n")
             stream.end()
             await reader.done
@@ -123,10 +124,7 @@ class SSETests(TestCase):
 
     def test_client_disconnect_closes_upstream(self):
         async def run() -> None:
-            streamD = self.upstream.nextStream()
-            responseD = ensureDeferred(openStream(self.proxy.url(self.upstream, "/sse")))
-            stream = await streamD
-            response, reader = await responseD
+            stream, response, reader = await self.opened()
             stream.send(b"data: one\n\n")
             await waitFor(reader, b"data: one")
             self.assertEqual(len(self.proxy.service.streams), 1)
@@ -139,10 +137,7 @@ class SSETests(TestCase):
 
     def test_upstream_dies_mid_stream(self):
         async def run() -> None:
-            streamD = self.upstream.nextStream()
-            responseD = ensureDeferred(openStream(self.proxy.url(self.upstream, "/sse")))
-            stream = await streamD
-            response, reader = await responseD
+            stream, response, reader = await self.opened()
             stream.send(b"data: one\n\n")
             await waitFor(reader, b"data: one")
             stream.abort()
