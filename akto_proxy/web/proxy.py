@@ -1117,7 +1117,7 @@ class Collector(Protocol):
             return
         self.parts.append(data)
         self.size += len(data)
-        if self.size > self.limit and not self._over:
+        if self.size > self.limit and not self._over and not self.done.called:
             self._over = True
             if self.transport is not None:
                 self.transport.pauseProducing()
@@ -1143,6 +1143,8 @@ class Collector(Protocol):
         if self._over:
             self._lost = reason
             return
+        if self.done.called:
+            return  # cancelled: the client went away before the body was complete
         if reason.check(ResponseDone, PotentialDataLoss):
             self.done.callback(b"".join(self.parts))
         else:
