@@ -35,7 +35,7 @@ from akto_proxy.config.model import ApiKey, Listener
 from akto_proxy.inspect.chain import Chain
 from akto_proxy.inspect.checks import buildInspectors
 from akto_proxy.inspect.message import Target
-from akto_proxy.relay.fence import AddressPolicy, hostMatches, ownAddresses, parseIP
+from akto_proxy.relay.fence import AddressPolicy, ownAddresses, parseIP
 from akto_proxy.relay.http import ClientSettings, buildAgent
 
 if TYPE_CHECKING:
@@ -234,15 +234,7 @@ class ProxyService(MultiService):
             )
 
     def _learnOwnAddresses(self) -> None:
-        own: list[tuple[str, int]] = []
-        for svc in self.ports:
-            port = getattr(svc, "_waitingForPort", None)
-            if port is not None and port.called and not isinstance(port.result, Exception):
-                try:
-                    addr = port.result.getHost()
-                    own.append((addr.host, addr.port))
-                except Exception:
-                    pass
+        own = [(addr.host, addr.port) for addr in (p.getHost() for p in self.listeningPorts()) if hasattr(addr, "port")]
         self._ownAddresses = tuple(own)
         self.runtime = attrs.evolve(self.runtime, policy=AddressPolicy(self.runtime.config.upstreams.allow_private, ownAddresses(own)))
 
@@ -253,7 +245,7 @@ class ProxyService(MultiService):
         out = []
         for svc in self.ports:
             d = getattr(svc, "_waitingForPort", None)
-            if d is not None and d.called:
+            if d is not None and d.called and hasattr(d.result, "getHost"):
                 out.append(d.result)
         return out
 
@@ -368,41 +360,36 @@ class ProxyService(MultiService):
         return True
 
     def _closeOrphans(self, rt: Runtime) -> int:
+        """
+        Close open SSE streams and WebSockets whose key was removed or
+        changed, or whose roles no longer reach their upstream; the others
+        carry on with the key as the new configuration has it.
+        """
         closed = 0
         for sock in list(self.sockets):
-            key = sock.exchange.key
-            if key is None:
-                continue
-            newKey = next((k for k in rt.config.access_control.api_keys if k.name == key.name), None)
-            current = rt.keys.digestOf(key.name)
-            gone = newKey is None or current is None or (sock.keyDigest is not None and current != sock.keyDigest)
-            if gone or (sock.exchange.target is not None and not self.roleReaches(newKey, sock.exchange.target, rt)):  # type: ignore[arg-type]
+            if not self._rebind(sock.exchange, sock.keyDigest, rt):
                 sock.close(1008, "API key or role no longer allowed")
                 closed += 1
-            else:
-                sock.exchange.key = newKey
         for relay in list(self.streams):
-            ex = relay.exchange
-            key = ex.key
-            if key is None:
-                continue
-            current = rt.keys.digestOf(key.name)
-            before = relay.keyDigest
-            newKey = next((k for k in rt.config.access_control.api_keys if k.name == key.name), None)
-            if current is None or newKey is None or (before is not None and current != before):
-                relay.close()
-                closed += 1
-                continue
-            ex.key = newKey
-            if ex.target is not None and not self.roleReaches(newKey, ex.target, rt):
+            if not self._rebind(relay.exchange, relay.keyDigest, rt):
                 relay.close()
                 closed += 1
         return closed
 
-    # -- what the relay asks
+    def _rebind(self, exchange: "Exchange", digest: Optional[bytes], rt: Runtime) -> bool:
+        key = exchange.key
+        if key is None:
+            return True
+        current = rt.keys.digestOf(key.name)
+        newKey = next((k for k in rt.config.access_control.api_keys if k.name == key.name), None)
+        if newKey is None or current is None or (digest is not None and current != digest):
+            return False
+        if exchange.target is not None and not rt.roles.reaches(newKey, exchange.target.host):
+            return False
+        exchange.key = newKey
+        return True
 
-    def roleReaches(self, key: ApiKey, target: Target, rt: Runtime) -> bool:
-        return rt.roles.reaches(key, target.host)
+    # -- what the relay asks
 
     def clientAddress(self, request: Request, rt: Runtime) -> str:
         peer = request.getClientAddress()

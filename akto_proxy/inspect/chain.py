@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Optional, Protocol, Sequence, Union
 
 import attrs
-from twisted.internet.defer import Deferred, TimeoutError as DeferredTimeout, maybeDeferred, succeed
+from twisted.internet.defer import Deferred, TimeoutError as DeferredTimeout, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -237,14 +237,4 @@ def _reason(findings: Sequence[Finding]) -> str:
     return f"{f.check} ({f.rule}){where}"
 
 
-def outcomeNow(d: "Deferred[Outcome]") -> Optional[Outcome]:
-    """
-    The result of an already-fired Deferred, or None.  Lets hot paths skip a
-    reactor turn when every step is synchronous.
-    """
-    box: list[Outcome] = []
-    d.addCallback(lambda o: box.append(o) or o)
-    return box[0] if box else None
-
-
-__all__ = ["Chain", "Finding", "Inspector", "Outcome", "PASS", "Verdict", "maybeDeferred"]
+__all__ = ["Chain", "Finding", "Inspector", "Outcome", "PASS", "Verdict"]

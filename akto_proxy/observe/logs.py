@@ -13,7 +13,6 @@ from twisted.logger import (
     ILogObserver,
     LogLevel,
     LogLevelFilterPredicate,
-    eventAsJSON,
     formatEvent,
 )
 from zope.interface import implementer

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Optional
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 from akto_proxy.inspect.message import Target
 from akto_proxy.relay.url import addCredential
@@ -170,4 +170,4 @@ def rewriteResource(resource: str, origin: str) -> str:
     return new if new is not None else resource
 
 
-__all__ = ["proxyURL", "rewriteEndpoint", "rewriteLocation", "rewriteWWWAuthenticate", "urlunsplit"]
+__all__ = ["proxyURL", "rewriteEndpoint", "rewriteLocation", "rewriteWWWAuthenticate"]

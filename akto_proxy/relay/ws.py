@@ -356,17 +356,7 @@ class WebSocketRelay:
         cfg = ex.rt.config.upstreams
         offered = self._offeredProtocols()
         factory = UpstreamFactory(self._upstreamHead(), offered, reactor=self.clock)
-        factory.setProtocolOptions(
-            maxFramePayloadSize=limits.max_ws_message,
-            maxMessagePayloadSize=limits.max_ws_message,
-            autoPingInterval=PING_INTERVAL,
-            autoPingTimeout=PING_TIMEOUT,
-            failByDrop=False,
-            echoCloseCodeReason=True,
-            openHandshakeTimeout=cfg.read_timeout,
-            closeHandshakeTimeout=CLOSE_TIMEOUT,
-            tcpNoDelay=True,
-        )
+        factory.setProtocolOptions(openHandshakeTimeout=cfg.read_timeout, **_hopOptions(limits.max_ws_message))
         endpoint = self._endpoints().endpointForURI(self._connectURI())
         connecting = endpoint.connect(factory)
         connected: list[Any] = []  # the protocol, once the TCP (and TLS) is up
@@ -534,15 +524,8 @@ class WebSocketRelay:
         factory.protocol = ClientSide
         factory.noisy = False
         factory.setProtocolOptions(
-            maxFramePayloadSize=limits.max_ws_message,
-            maxMessagePayloadSize=limits.max_ws_message,
-            autoPingInterval=PING_INTERVAL,
-            autoPingTimeout=PING_TIMEOUT,
-            failByDrop=False,
-            echoCloseCodeReason=True,
             openHandshakeTimeout=CLOSE_TIMEOUT,
-            closeHandshakeTimeout=CLOSE_TIMEOUT,
-            tcpNoDelay=True,
+            **_hopOptions(limits.max_ws_message),
             # the upstream decides about origins: it sees the client's Origin
             allowedOrigins=["*"],
             allowNullOrigin=True,
@@ -1006,6 +989,23 @@ class WebSocketRelay:
         waiters, self._waiters = self._waiters, []
         for w in waiters:
             w.callback(None)
+
+
+def _hopOptions(maxMessage: int) -> dict[str, Any]:
+    """
+    The Autobahn options both hops share: message and frame size limits,
+    pings, close handshake.
+    """
+    return {
+        "maxFramePayloadSize": maxMessage,
+        "maxMessagePayloadSize": maxMessage,
+        "autoPingInterval": PING_INTERVAL,
+        "autoPingTimeout": PING_TIMEOUT,
+        "failByDrop": False,
+        "echoCloseCodeReason": True,
+        "closeHandshakeTimeout": CLOSE_TIMEOUT,
+        "tcpNoDelay": True,
+    }
 
 
 __all__ = ["WebSocketRelay", "UpstreamRefused", "UpstreamHandshakeFailed", "PING_INTERVAL"]

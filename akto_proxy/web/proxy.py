@@ -5,21 +5,19 @@ authenticates, fences, inspects and relays one request.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
 import zlib
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 from urllib.parse import unquote, urlsplit
 
 import attrs
 from twisted.internet import defer, error as ierror
-from twisted.internet.interfaces import IDelayedCall, IPushProducer
+from twisted.internet.interfaces import IDelayedCall
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web import http
 from twisted.web._newclient import ResponseDone, ResponseFailed, ResponseNeverReceived
 from twisted.web.client import PotentialDataLoss
 from twisted.web.http_headers import Headers
@@ -183,8 +181,9 @@ class Exchange:
         self.pending: Optional["defer.Deferred[Any]"] = None
         self.stream: Optional["BodyRelay"] = None
         self.idMethods: dict[Any, tuple[Optional[str], Optional[str], bool]] = {}
-        self.error: Optional[str] = None
         self._origin: Optional[str] = None
+        # answers for refused entries of a batch, merged into the upstream's answer
+        self.batchRefusals: list[dict[str, Any]] = []
 
     # -- plumbing
 
@@ -249,7 +248,6 @@ class Exchange:
     ) -> None:
         if self.outcome == "relayed":
             self.outcome = code or str(status)
-        self.error = message
         self.respond(status, envelope(status, message, self.requestId, code, threats), headers=headers)
 
     def _accessLog(self) -> None:
@@ -322,7 +320,7 @@ class Exchange:
         self.key = key
         if not hostMatches(target.host, cfg.upstreams.allow):
             return self.respondError(403, f"upstream {target.host} is not allowed", "upstream_not_allowed")
-        if not self.service.roleReaches(key, target, rt):
+        if not rt.roles.reaches(key, target.host):
             return self.respondError(403, f"no role of this key may reach {target.host}", "upstream_not_allowed")
         if (request.getHeader("upgrade") or "").lower() == "websocket":
             return await self.service.relayWebSocket(self)
@@ -421,13 +419,9 @@ class Exchange:
         for e in entries:
             method = e.get("method")
             if isinstance(method, str):
-                tool = None
-                params = e.get("params")
-                if isinstance(params, dict):
-                    tool = params.get("name") if method in ("tools/call", "prompts/get") else params.get("uri") if method == "resources/read" else None
                 if "id" in e:
                     modern = isModern(request.getHeader("mcp-protocol-version"), e)
-                    entry = (method, tool if isinstance(tool, str) else None, modern)
+                    entry = (method, _targetOf(e), modern)
                     self.idMethods[_idKey(e.get("id"))] = entry
                     if legacy is not None:
                         legacy.idMethods[_idKey(e.get("id"))] = entry
@@ -617,13 +611,7 @@ class Exchange:
             return "duplicated Mcp-Method header"
         if headerMethod != entry.get("method"):
             return "Mcp-Method header does not match the body"
-        params = entry.get("params")
-        name = None
-        if isinstance(params, dict):
-            if entry.get("method") in ("tools/call", "prompts/get"):
-                name = params.get("name")
-            elif entry.get("method") == "resources/read":
-                name = params.get("uri")
+        name = _rawTargetOf(entry)
         headerName = self.request.getHeader("mcp-name")
         if name is not None and headerName is not None and headerName != name:
             return "Mcp-Name header does not match the body"
@@ -675,9 +663,7 @@ class Exchange:
         rt = self.rt
         request = self.request
         out = Headers()
-        connectionTokens = set()
-        for v in request.requestHeaders.getRawHeaders(b"connection") or []:
-            connectionTokens.update(t.strip().lower() for t in v.split(b","))
+        connectionTokens = _tokens(request.requestHeaders.getRawHeaders(b"connection") or [])
         apiHeader = rt.config.access_control.header.lower().encode("latin-1")
         for name, values in request.requestHeaders.getAllRawHeaders():
             lname = name.lower()
@@ -820,13 +806,13 @@ class Exchange:
             self._copyHeaders(headers)
             relay = BodyRelay(self, sse=True, encoding=encoding)
             relay.idMethods.update(self.idMethods)
-            for r in getattr(self, "batchRefusals", []):
+            for r in self.batchRefusals:
                 relay.emit(makeEvent(encode(r).decode("utf-8"), "message"))
             self.stream = relay
             self.service.streamOpened(relay)
             response.deliverBody(relay)
             return
-        look = bool(rt.chain) or bool(rt.config.access_control.roles) or bool(getattr(self, "batchRefusals", None))
+        look = bool(rt.chain) or bool(rt.config.access_control.roles) or bool(self.batchRefusals)
         binary = any(ctype.startswith(t) for t in BINARY_TYPES) or not ctype and not look
         if binary or (not look and not self.wellKnown):
             # nothing to inspect: stream as is
@@ -938,7 +924,7 @@ class Exchange:
                 parsed["resource"] = rewriteResource(parsed["resource"], self.origin())
                 body = encode(parsed)
         chain = rt.chain
-        batchRefusals = getattr(self, "batchRefusals", [])
+        batchRefusals = self.batchRefusals
         filtering = bool(rt.config.access_control.roles)
         if (not chain and not filtering) or not body:
             if batchRefusals and isJSON and isinstance(parsed, list):
@@ -1027,12 +1013,24 @@ def _isTLSFailure(reason: Failure) -> bool:
     return reason.check(SSL.Error, VerificationError) is not None or "certificate" in repr(reason.value).lower()
 
 
-def _targetOf(entry: dict[str, Any]) -> Optional[str]:
+def _rawTargetOf(entry: dict[str, Any]) -> Any:
+    """
+    What a request operates on, as sent: the tool or prompt name of
+    C{tools/call} and C{prompts/get}, the URI of C{resources/read}.
+    """
     params = entry.get("params")
     if not isinstance(params, dict):
         return None
     method = entry.get("method")
-    value = params.get("uri") if method == "resources/read" else params.get("name") if method in ("tools/call", "prompts/get") else None
+    if method == "resources/read":
+        return params.get("uri")
+    if method in ("tools/call", "prompts/get"):
+        return params.get("name")
+    return None
+
+
+def _targetOf(entry: dict[str, Any]) -> Optional[str]:
+    value = _rawTargetOf(entry)
     return value if isinstance(value, str) else None
 
 
@@ -1046,7 +1044,6 @@ def _connectionTokens(response: IResponse) -> set[bytes]:
     too).  Twisted's client keeps connection headers apart from
     C{response.headers}; read them from its parser while it is there.
     """
-    tokens: set[bytes] = set()
     values = list(response.headers.getRawHeaders(b"connection") or [])
     transport = getattr(getattr(response, "_transport", None), "_producer", None)
     proto = getattr(transport, "protocol", None)
@@ -1059,9 +1056,14 @@ def _connectionTokens(response: IResponse) -> set[bytes]:
         if parser is not None and hasattr(parser, "connHeaders"):
             values.extend(parser.connHeaders.getRawHeaders(b"connection") or [])
             break
-    for v in values:
-        tokens.update(t.strip().lower() for t in v.split(b","))
-    return tokens
+    return _tokens(values)
+
+
+def _tokens(values: list[bytes]) -> set[bytes]:
+    """
+    The lower-case header names listed in C{Connection} header values.
+    """
+    return {t.strip().lower() for v in values for t in v.split(b",")}
 
 
 def _idKey(value: Any) -> Any:
@@ -1310,7 +1312,6 @@ class BodyRelay(Protocol):
                 self._busy = True
                 if self.transport is not None:
                     self.transport.pauseProducing()
-                d.addCallback(lambda _: box[0] if box else None)
 
                 def resumed(_: Any) -> None:
                     self._busy = False
@@ -1418,4 +1419,4 @@ def canonicalURL(url: str) -> tuple[Any, ...]:
     return ("https" if scheme in ("https", "wss") else "http", host, port, parts.path, parts.query)
 
 
-__all__ = ["Exchange", "ProxyResource", "canonicalURL", "Callable", "IPushProducer", "http"]
+__all__ = ["Exchange", "ProxyResource", "canonicalURL"]

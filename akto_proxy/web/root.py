@@ -6,7 +6,7 @@ proxy's own endpoints.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from twisted.web.resource import Resource
 from twisted.web.server import Request
@@ -120,4 +120,4 @@ class Root(Resource):
         return _json(request, 200, body)
 
 
-__all__ = ["Root", "Any"]
+__all__ = ["Root"]
