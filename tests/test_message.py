@@ -138,3 +138,21 @@ class HeaderTests(SynchronousTestCase):
             decodeBody(gzip.compress(b"a" * 100), b"gzip", 10)
         with self.assertRaises(ValueError):
             decodeBody(b"x", b"br", 10)
+
+
+class CollectorTests(SynchronousTestCase):
+    def test_cancelled_then_lost(self) -> None:
+        """
+        The client goes away (the wait is cancelled) and then the upstream
+        body ends: nothing fires twice.
+        """
+        from twisted.web._newclient import ResponseFailed
+        from twisted.python.failure import Failure
+
+        from akto_proxy.web.proxy import Collector
+
+        c = Collector(100)
+        c.done.cancel()
+        self.failureResultOf(c.done)
+        c.connectionLost(Failure(ResponseFailed([])))
+        c.dataReceived(b"x" * 200)
