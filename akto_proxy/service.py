@@ -177,6 +177,9 @@ class ProxyService(MultiService):
         self.counters: dict[str, int] = {"requests": 0, "blocked": 0, "errors": 0}
         self.upstreamState: dict[str, dict[str, Any]] = {}
         self.exchangeObservers: list[Callable[[dict[str, Any]], None]] = []
+        # the access log: None sends access lines through twisted.logger;
+        # the plugin sets a direct writer when it logs JSON lines to stdout
+        self.accessLog: Optional[Callable[[str, dict[str, Any]], None]] = None
         self.auditFile: Any = None
         self._openAudit(config)
         self._tls: Optional[_TLSContext] = _TLSContext(serverTLS(config)) if config.tls.server.certificate else None

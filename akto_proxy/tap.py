@@ -23,6 +23,7 @@ class Options(usage.Options):
     optFlags = [["check", None, "Validate the configuration and exit."]]
 
     loaded: Optional[Config] = None
+    jsonStdout = False  # our JSON-lines observer logs to stdout
 
     def postOptions(self) -> None:
         path = self["config"]
@@ -41,6 +42,7 @@ class Options(usage.Options):
         parent: Any = getattr(self, "parent", None)
         if parent is not None and parent.get("logger") is None:
             parent["logger"] = "akto_proxy.observe.logs.stdoutObserver"
+            self.jsonStdout = True
 
 
 def makeService(options: Options) -> Any:
@@ -49,4 +51,11 @@ def makeService(options: Options) -> Any:
     from akto_proxy.service import ProxyService
 
     config = options.loaded if options.loaded is not None else loadConfig(options["config"])
-    return ProxyService(config, reactor, options["config"])
+    service = ProxyService(config, reactor, options["config"])
+    if options.jsonStdout:
+        from akto_proxy.observe.logs import AccessLog
+
+        # twistd has not redirected sys.stdout yet: this is the stream the
+        # JSON observer writes to
+        service.accessLog = AccessLog(sys.stdout)
+    return service

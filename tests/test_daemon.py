@@ -90,6 +90,13 @@ class DaemonTests(TestCase):
             url = f"{base}/proxy/http/{upstream.authority}/echo".encode()
             response, _ = await request(url)
             self.assertEqual(response.code, 200)
+            # the access line: written straight to stdout, shaped as a log event
+            rid = response.headers.getRawHeaders(b"x-akto-request-id")[0].decode()
+            access = await daemon.waitFor(lambda e: e.get("access") and e.get("request_id") == rid)
+            self.assertEqual((access["key"], access["status"], access["level"]), ("tester", 200, "info"))
+            self.assertEqual(access["message"], f"GET http://{upstream.authority}/echo 200 relayed")
+            self.assertIsInstance(access["log_time"], float)
+            self.assertGreater(access["bytes"], 0)
 
             # a typo: rejected with file, line and key; still serving
             with open(path, "w") as f:

@@ -97,18 +97,45 @@ def walkStrings(value: Any, path: str) -> Iterator[tuple[str, str]]:
     Every string inside C{value}, depth first, with its JSON path
     (C{params.arguments.query}, C{result.content[0].text}).
     """
+    out: list[tuple[str, str]] = []
+    _walk(value, path, out)
+    return iter(out)
+
+
+def _walk(value: Any, path: str, out: list[tuple[str, str]]) -> None:
+    # iterative (a deep document cannot exhaust the stack); dict keys that
+    # are plain names, the common case, skip the regular expression
     stack: list[tuple[Any, str]] = [(value, path)]
+    pop = stack.pop
+    push = stack.append
     while stack:
-        v, p = stack.pop()
-        if isinstance(v, str):
-            yield p, v
+        v, p = pop()
+        t = type(v)
+        if t is str:
+            out.append((p, v))
+        elif t is dict:
+            for k, child in reversed(v.items()):
+                if type(child) not in _SCALARS:
+                    if type(k) is str and k and k.isalnum():
+                        push((child, f"{p}.{k}" if p else k))
+                    else:
+                        push((child, _keyPath(p, k)))
+        elif t is list:
+            for i in range(len(v) - 1, -1, -1):
+                if type(v[i]) not in _SCALARS:
+                    push((v[i], f"{p}[{i}]"))
+        elif isinstance(v, str):
+            out.append((p, v))
         elif isinstance(v, dict):
-            items = list(v.items())
-            for k, child in reversed(items):
-                stack.append((child, _keyPath(p, k)))
+            for k, child in reversed(list(v.items())):
+                push((child, _keyPath(p, k)))
         elif isinstance(v, list):
             for i in range(len(v) - 1, -1, -1):
-                stack.append((v[i], f"{p}[{i}]"))
+                push((v[i], f"{p}[{i}]"))
+
+
+# values that hold no string: not worth a trip through the stack
+_SCALARS = frozenset((int, float, bool, type(None)))
 
 
 def _setPath(root: Any, path: str, new: str) -> Any:
@@ -186,6 +213,16 @@ class Message:
     id: Any = None
     keyName: Optional[str] = None
     requestId: str = ""
+    _size: list[int] = attrs.field(factory=list, eq=False, repr=False, init=False)
+
+    @property
+    def size(self) -> int:
+        """
+        Characters in all the strings (computed once).
+        """
+        if not self._size:
+            self._size.append(sum(len(s) for _, s in self.strings))
+        return self._size[0]
 
     @classmethod
     def fromJSONRPC(
@@ -197,23 +234,31 @@ class Message:
         method: Optional[str] = None,
         keyName: Optional[str] = None,
         requestId: str = "",
+        prefix: tuple[tuple[str, str], ...] = (),
+        tool: Optional[str] = None,
     ) -> "Message":
+        """
+        @param prefix: strings inspected with this message's own, before
+            them (the proxied URL and MCP headers of a single request).
+        @param tool: the tool (prompt, resource) when the message does not
+            name one (a response: the request named it).
+        """
         m = obj.get("method")
         if isinstance(m, str):
             method = m
-        tool = None
         params = obj.get("params")
         if isinstance(params, dict):
+            named = None
             if method in ("tools/call", "prompts/get"):
-                name = params.get("name")
-                tool = name if isinstance(name, str) else None
+                named = params.get("name")
             elif method == "resources/read":
-                uri = params.get("uri")
-                tool = uri if isinstance(uri, str) else None
-        strings: list[tuple[str, str]] = []
+                named = params.get("uri")
+            if isinstance(named, str):
+                tool = named
+        strings: list[tuple[str, str]] = list(prefix)
         for field in ("params", "result", "error"):
             if field in obj:
-                strings.extend(walkStrings(obj[field], field))
+                _walk(obj[field], field, strings)
         return cls(
             direction=direction,
             target=target,

@@ -269,12 +269,12 @@ class Exchange:
             "guardrails_applied": list(self.guardrails),
         }
         self.service.recordExchange(event)
-        log.info(
-            "{message}",
-            message=f"{event['method']} {event['upstream']} {status} {self.outcome}",
-            access=True,
-            **event,
-        )
+        message = f"{event['method']} {event['upstream']} {status} {self.outcome}"
+        accessLog = self.service.accessLog
+        if accessLog is not None:
+            accessLog(message, event)
+        else:
+            log.info("{message}", message=message, access=True, **event)
 
     # -- the request
 
@@ -367,25 +367,34 @@ class Exchange:
 
     # -- request inspection
 
-    def _urlMessage(self) -> Message:
+    def _urlStrings(self) -> tuple[tuple[str, str], ...]:
+        """
+        The proxied URL's path and query parameters, and the MCP headers
+        that mirror the body, as strings to inspect.
+        """
         assert self.target is not None
-        strings: list[tuple[str, str]] = [("url.path", unquote(self.target.path.decode("latin-1")))]
+        path = self.target.path.decode("latin-1")
+        strings: list[tuple[str, str]] = [("url.path", unquote(path) if "%" in path else path)]
         if self.target.query:
             for pair in self.target.query.decode("latin-1").split("&"):
                 name, _, value = pair.partition("=")
                 strings.append((f"url.query.{unquote(name)}", unquote(value.replace("+", " "))))
         for name, values in self.request.requestHeaders.getAllRawHeaders():
             lname = name.lower()
-            if lname in (b"mcp-name", b"mcp-method") or lname.startswith(b"mcp-param-"):
+            if lname.startswith(b"mcp-") and (lname in (b"mcp-name", b"mcp-method") or lname.startswith(b"mcp-param-")):
                 for v in values:
                     strings.append((f"header.{lname.decode('latin-1')}", v.decode("latin-1")))
+        return tuple(strings)
+
+    def _urlMessage(self) -> Message:
+        assert self.target is not None
         return Message(
             direction="request",
             target=self.target,
             transport="url",
             kind="json",
             payload={},
-            strings=tuple(strings),
+            strings=self._urlStrings(),
             keyName=self.key.name if self.key else None,
             requestId=self.requestId,
         )
@@ -453,19 +462,19 @@ class Exchange:
                 return encode(entries)
             return True
         keyName = self.key.name if self.key else None
-        urlMessage = self._urlMessage()
         single = len(entries) == 1 and not batch
         # a single JSON-RPC message is inspected together with the URL and
         # MCP headers, in one pass; otherwise the URL is a message of its own
-        urlOutcome = Outcome(message=urlMessage) if single else await chain.inspect(urlMessage)
-        self._note(urlOutcome)
-        if urlOutcome.blocked:
-            self.blocked = True
-            if entries and not batch and "id" in entries[0]:
-                return self._refuseRPC(entries[0], urlOutcome, legacy)
-            if entries and not batch:
-                return self._accepted(legacy)
-            return self._refuseHTTP(urlOutcome)
+        if not single:
+            urlOutcome = await chain.inspect(self._urlMessage())
+            self._note(urlOutcome)
+            if urlOutcome.blocked:
+                self.blocked = True
+                if entries and not batch and "id" in entries[0]:
+                    return self._refuseRPC(entries[0], urlOutcome, legacy)
+                if entries and not batch:
+                    return self._accepted(legacy)
+                return self._refuseHTTP(urlOutcome)
         if not body:
             return True
         if not entries:
@@ -482,10 +491,9 @@ class Exchange:
                 return encode(outcome.message.payload) if isJSON else outcome.message.payload.encode("utf-8")
             return True
         outcomes: list[Outcome] = []
+        prefix = self._urlStrings() if single else ()
         for e in entries:
-            msg = Message.fromJSONRPC(e, "request", self.target, "http", keyName=keyName, requestId=self.requestId)
-            if single:
-                msg = attrs.evolve(msg, strings=urlMessage.strings + msg.strings)
+            msg = Message.fromJSONRPC(e, "request", self.target, "http", keyName=keyName, requestId=self.requestId, prefix=prefix)
             outcome = await chain.inspect(msg)
             self._note(outcome)
             outcomes.append(outcome)
@@ -971,10 +979,8 @@ class Exchange:
         known = (idMethods if idMethods is not None else self.idMethods).get(_idKey(entry.get("id")), (None, None, False))
         method, tool, modern = known if "method" not in entry else (entry.get("method"), None, False)
         msg = Message.fromJSONRPC(
-            entry, "response", self.target, transport, method=method, keyName=self.key.name if self.key else None, requestId=self.requestId  # type: ignore[arg-type]
+            entry, "response", self.target, transport, method=method, keyName=self.key.name if self.key else None, requestId=self.requestId, tool=tool  # type: ignore[arg-type]
         )
-        if tool is not None and msg.tool is None:
-            msg = attrs.evolve(msg, tool=tool)
         if (
             method in LIST_METHODS
             and "method" not in entry

@@ -18,7 +18,7 @@ THRESHOLD = 64 * 1024  # characters of strings in one message
 
 
 def messageSize(message: Message) -> int:
-    return sum(len(s) for _, s in message.strings)
+    return message.size
 
 
 class Offload:
