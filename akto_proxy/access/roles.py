@@ -143,6 +143,9 @@ def _describe(method: str, target: Optional[str]) -> str:
     return f"{method}:{target}" if target is not None and method in TARGETED_METHODS else method
 
 
+_MEMO = 4096  # decisions remembered per configuration
+
+
 class Policy:
     """
     The roles of one configuration, compiled.  Immutable; build a new one on
@@ -151,6 +154,10 @@ class Policy:
 
     def __init__(self, roles: Sequence[Role], roleless: Roleless = "auto"):
         self._roles = {r.name: CompiledRole.of(r) for r in roles}
+        # decisions are pure functions of (roles, host, operation): memoized,
+        # bounded (a client naming endless tools cannot grow it without end)
+        self._decisions: dict[tuple[Any, ...], Decision] = {}
+        self._reach: dict[tuple[Any, ...], list[CompiledRole]] = {}
         if roleless == "auto":
             roleless = "all" if not roles else "lifecycle"
         self.roleless: Literal["all", "lifecycle"] = roleless
@@ -160,11 +167,18 @@ class Policy:
         return cls(access.roles, roleless)
 
     def _reaching(self, key: ApiKey, host: str) -> list[CompiledRole]:
+        memo = (key.roles, host)
+        out = self._reach.get(memo)
+        if out is not None:
+            return out
         out = []
         for name in key.roles:
             role = self._roles.get(name)
             if role is not None and role.reaches(host):
                 out.append(role)
+        if len(self._reach) >= _MEMO:
+            self._reach.clear()
+        self._reach[memo] = out
         return out
 
     def reaches(self, key: ApiKey, host: str) -> bool:
@@ -187,6 +201,16 @@ class Policy:
         C{prompts/get}; None otherwise) on C{upstreamHost} (lower-case, IPv6
         without brackets)?
         """
+        memo = (key.name, key.roles, upstreamHost, method, target)
+        decision = self._decisions.get(memo)
+        if decision is None:
+            decision = self._decide(key, upstreamHost, method, target)
+            if len(self._decisions) >= _MEMO:
+                self._decisions.clear()
+            self._decisions[memo] = decision
+        return decision
+
+    def _decide(self, key: ApiKey, upstreamHost: str, method: str, target: Optional[str]) -> Decision:
         op = _describe(method, target)
         if not key.roles:
             if self.roleless == "all" or isLifecycle(method):

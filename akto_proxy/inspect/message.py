@@ -6,6 +6,7 @@ located by a JSON path.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from typing import Any, Iterator, Literal, Optional
@@ -52,7 +53,7 @@ class Target:
     def hostForURL(self) -> str:
         return f"[{self.host}]" if ":" in self.host else self.host
 
-    @property
+    @functools.cached_property
     def authority(self) -> str:
         """
         C{host[:port]} as the C{Host} header and URLs write it.

@@ -543,6 +543,9 @@ class WebSocketRelay:
         proto.extraHeaders = extra
         self.client = proto
         # the HTTP channel lets go of the connection; it was its producer
+        stopTimer = getattr(channel, "_stopTimer", None)
+        if stopTimer is not None:
+            stopTimer()
         channel.transport = None
         pending = b"".join(getattr(channel, "_dataBuffer", []) or [])
         transport.unregisterProducer()

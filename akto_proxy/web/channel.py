@@ -44,9 +44,14 @@ class StrictChannel(http.HTTPChannel):
     do not arrive within C{client_header_timeout}.
     """
 
-    _headerTimer: Optional[IDelayedCall] = None
-    _bodyTimer: Optional[IDelayedCall] = None
+    # One timer per connection, re-armed rather than re-created for each
+    # request: it waits for the headers, then for the body; between requests
+    # it is disarmed (it fires as a no-op, or is re-armed first).
+    _timer: Optional[IDelayedCall] = None
+    _waitingFor: Optional[str] = None
     _inHeaders = False
+    _hostAddress: Any = None
+    _secure: Optional[bool] = None
 
     @property
     def _service(self) -> "ProxyService":
@@ -61,23 +66,52 @@ class StrictChannel(http.HTTPChannel):
         setNoDelay(self.transport)
         self._startHeaderTimer()
 
+    def getHost(self) -> Any:
+        # asked for by every request (a getsockname call): it cannot change
+        if self._hostAddress is None:
+            self._hostAddress = super().getHost()
+        return self._hostAddress
+
+    def isSecure(self) -> bool:
+        if self._secure is None:
+            self._secure = super().isSecure()
+        return self._secure
+
     def _startHeaderTimer(self) -> None:
-        self._cancelTimers()
-        timeout = self._service.runtime.config.limits.client_header_timeout
         self._inHeaders = True
-        if timeout:
-            self._headerTimer = self._service.reactor.callLater(timeout, self._slow, "headers")
+        self._arm(self._service.runtime.config.limits.client_header_timeout, "headers")
+
+    def _arm(self, timeout: float, what: str) -> None:
+        if not timeout:
+            self._waitingFor = None
+            return
+        self._waitingFor = what
+        timer = self._timer
+        reactor = self._service.reactor
+        if timer is not None and timer.active():
+            if timer.getTime() <= reactor.seconds() + timeout:
+                timer.reset(timeout)  # later: Twisted moves it lazily
+                return
+            timer.cancel()  # sooner would be a linear search of the heap
+        self._timer = reactor.callLater(timeout, self._expired)
+
+    def _expired(self) -> None:
+        self._timer = None
+        what, self._waitingFor = self._waitingFor, None
+        if what is not None:
+            self._slow(what)
 
     def _cancelTimers(self) -> None:
-        for name in ("_headerTimer", "_bodyTimer"):
-            t = getattr(self, name)
-            if t is not None and t.active():
-                t.cancel()
-            setattr(self, name, None)
+        self._waitingFor = None
+
+    def _stopTimer(self) -> None:
+        self._waitingFor = None
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
 
     def _slow(self, what: str) -> None:
         log.info("client too slow sending {what}, closing", what=what, client=str(self.transport.getPeer()))
-        self._headerTimer = self._bodyTimer = None
         if self.transport is not None:
             self.transport.write(
                 b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
@@ -104,16 +138,14 @@ class StrictChannel(http.HTTPChannel):
         self._inHeaders = False
         super().allHeadersReceived()
         if self.length != 0 and self.requests and not getattr(self.requests[-1], "_refused", False):
-            timeout = self._service.runtime.config.limits.client_body_timeout
-            if timeout:
-                self._bodyTimer = self._service.reactor.callLater(timeout, self._slow, "the body")
+            self._arm(self._service.runtime.config.limits.client_body_timeout, "the body")
 
     def allContentReceived(self) -> None:
         self._cancelTimers()
         super().allContentReceived()
 
     def connectionLost(self, reason: Any) -> None:
-        self._cancelTimers()
+        self._stopTimer()
         super().connectionLost(reason)
 
     def lineLengthExceeded(self, line: bytes) -> None:
@@ -163,7 +195,7 @@ class CappedRequest(server.Request):
             b"x-akto-request-id: " + rid.encode("ascii") + b"\r\n"
             b"content-length: " + str(len(body)).encode("ascii") + b"\r\n\r\n" + body
         )
-        self.channel._cancelTimers()
+        self.channel._stopTimer()
         self.channel.dataReceived = lambda data: None  # type: ignore[method-assign]
         transport.loseConnection()
         self.content = None  # type: ignore[assignment]
