@@ -47,7 +47,7 @@ class JSONLineObserver:
         if failure is not None:
             e.pop("log_failure", None)
             e["traceback"] = failure.getTraceback()
-        text = json.dumps(e, default=_fallback, separators=(", ", ": "))
+        text = _ENCODER.encode(e)
         self._out.write(text + "\n")
         self._out.flush()
 
@@ -73,7 +73,7 @@ class AccessLog:
         line["log_namespace"] = self.namespace
         line["log_time"] = self._clock()
         line["level"] = "info"
-        self._out.write(json.dumps(line, default=_fallback, separators=(", ", ": ")) + "\n")
+        self._out.write(_ENCODER.encode(line) + "\n")
         self._out.flush()
 
 
@@ -83,6 +83,9 @@ def _fallback(value: Any) -> Any:
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     return repr(value)
+
+
+_ENCODER = json.JSONEncoder(default=_fallback, separators=(", ", ": "))
 
 
 def jsonObserver(out: IO[str] = sys.stdout, level: LogLevel = LogLevel.info) -> ILogObserver:

@@ -5,6 +5,7 @@ byte for byte, and build proxy URLs back from upstream URLs.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Optional
@@ -35,9 +36,11 @@ class ParsedProxyURI:
     credential: Optional[bytes]  # the akto_api_key query value, decoded
 
 
+@functools.lru_cache(maxsize=4096)
 def parseHost(raw: bytes) -> tuple[str, Optional[int]]:
     """
-    Split and validate C{host[:port]}.
+    Split and validate C{host[:port]}; memoized (a pure function called for
+    every request, with few distinct arguments).
 
     @return: (host without brackets, lower-case; port or None)
     @raise BadProxyPath: for empty, invalid, userinfo or encoded hosts.

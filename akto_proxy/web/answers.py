@@ -112,5 +112,8 @@ def rpcError(msgId: Any, code: int, message: str, data: Any = None) -> dict[str,
     return {"jsonrpc": "2.0", "id": msgId, "error": err}
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def encode(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(obj).encode("utf-8")

@@ -5,11 +5,12 @@ authenticates, fences, inspects and relays one request.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import zlib
 from collections import deque
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 from urllib.parse import unquote, urlsplit
 
 import attrs
@@ -673,17 +674,14 @@ class Exchange:
         rt = self.rt
         request = self.request
         out = Headers()
-        connectionTokens = _tokens(request.requestHeaders.getRawHeaders(b"connection") or [])
-        apiHeader = rt.config.access_control.header.lower().encode("latin-1")
+        connection = request.requestHeaders.getRawHeaders(b"connection")
+        connectionTokens = _tokens(connection) if connection else frozenset()
+        skip = _requestSkip(rt.config.access_control.header, rt.config.upstreams.x_forwarded)
         for name, values in request.requestHeaders.getAllRawHeaders():
             lname = name.lower()
-            if lname in HOP_BY_HOP or lname in connectionTokens:
-                continue
-            if lname in (b"host", b"content-length", b"expect", apiHeader, b"x-akto-request-id"):
+            if lname in skip or lname in connectionTokens:
                 continue
             if lname == b"content-encoding" and dropEncoding:
-                continue
-            if lname in (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host") and rt.config.upstreams.x_forwarded:
                 continue
             if lname == b"accept-encoding":
                 out.setRawHeaders(name, [narrowAcceptEncoding(b", ".join(values))])
@@ -782,7 +780,9 @@ class Exchange:
         rt = self.rt
         credName = rt.config.access_control.query_parameter
         cred = self.credential if self.usedQueryCredential else None
-        headers = Headers()
+        # the upstream's headers to relay, by lower-case name (copied to the
+        # client's response once the answer is known)
+        headers: dict[bytes, tuple[bytes, Sequence[bytes]]] = {}
         connectionTokens = _connectionTokens(response)
         for name, values in response.headers.getAllRawHeaders():
             lname = name.lower()
@@ -794,9 +794,9 @@ class Exchange:
                 values = [rewriteWWWAuthenticate(v.decode("latin-1"), self.target, self.origin()).encode("latin-1") for v in values]
             elif lname == b"x-akto-request-id":
                 continue
-            headers.setRawHeaders(name, values)
-        ctype = (headers.getRawHeaders(b"content-type") or [b""])[0].lower()
-        encoding = b",".join(headers.getRawHeaders(b"content-encoding") or []).strip().lower()
+            headers[lname] = (name, values)
+        ctype = headers[b"content-type"][1][0].lower() if b"content-type" in headers else b""
+        encoding = b",".join(headers[b"content-encoding"][1]).strip().lower() if b"content-encoding" in headers else b""
         self.status = response.code
         self._trackSession(response)
         request.setResponseCode(response.code, response.phrase)
@@ -807,12 +807,12 @@ class Exchange:
             self.finish()
             return
         if ctype.startswith(b"text/event-stream"):
-            headers.removeHeader(b"content-length")
+            headers.pop(b"content-length", None)
             if encoding not in (b"", b"identity"):
-                headers.removeHeader(b"content-encoding")
-            headers.setRawHeaders(b"x-accel-buffering", [b"no"])
-            if not headers.hasHeader(b"cache-control"):
-                headers.setRawHeaders(b"cache-control", [b"no-cache"])
+                headers.pop(b"content-encoding", None)
+            headers[b"x-accel-buffering"] = (b"X-Accel-Buffering", [b"no"])
+            if b"cache-control" not in headers:
+                headers[b"cache-control"] = (b"Cache-Control", [b"no-cache"])
             self._copyHeaders(headers)
             relay = BodyRelay(self, sse=True, encoding=encoding)
             relay.idMethods.update(self.idMethods)
@@ -885,7 +885,7 @@ class Exchange:
             request.setHeader(b"content-length", str(len(raw)).encode("ascii"))
             self.write(raw)
         else:
-            headers.removeHeader(b"content-encoding")
+            headers.pop(b"content-encoding", None)
             self._copyHeaders(headers)
             request.setHeader(b"content-length", str(len(newBody)).encode("ascii"))
             self.write(newBody)
@@ -907,9 +907,9 @@ class Exchange:
             d = self.service.sessions.forget("mcp:" + presented)
             d.addErrback(lambda f: log.failure("session forget failed", f, request_id=self.requestId))
 
-    def _copyHeaders(self, headers: Headers) -> None:
+    def _copyHeaders(self, headers: dict[bytes, tuple[bytes, Sequence[bytes]]]) -> None:
         out = self.request.responseHeaders
-        for name, values in headers.getAllRawHeaders():
+        for name, values in headers.values():
             out.setRawHeaders(name, values)
         out.setRawHeaders(b"x-akto-request-id", [self.requestId.encode("ascii")])
 
@@ -1044,6 +1044,19 @@ def _targetOf(entry: dict[str, Any]) -> Optional[str]:
 
 def _toolOf(entry: dict[str, Any]) -> Optional[str]:
     return _targetOf(entry) if entry.get("method") == "tools/call" else None
+
+
+@functools.lru_cache(maxsize=8)
+def _requestSkip(apiHeader: str, xForwarded: bool) -> frozenset[bytes]:
+    """
+    Request headers never passed upstream as they came: hop-by-hop ones, the
+    proxy's own key and request id, those the proxy sets itself.
+    """
+    skip = set(HOP_BY_HOP) | {b"host", b"content-length", b"expect", b"x-akto-request-id"}
+    skip.add(apiHeader.lower().encode("latin-1"))
+    if xForwarded:
+        skip |= {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"}
+    return frozenset(skip)
 
 
 def _connectionTokens(response: IResponse) -> set[bytes]:
