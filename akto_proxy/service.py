@@ -57,8 +57,24 @@ class Runtime:
     policy: AddressPolicy
     roles: Policy
     rates: RateLimits
+    _allowed: dict[str, bool] = attrs.field(factory=dict, eq=False, repr=False, init=False)
 
-    @property
+    def ipAllowed(self, address: str) -> bool:
+        """
+        Is a client at C{address} in C{ip_allowlist}?  (Memoized, bounded:
+        a client address is asked about for every request.)
+        """
+        allowed = self._allowed.get(address)
+        if allowed is None:
+            addr = parseIP(address)
+            nets = self.config.access_control.ip_allowlist
+            allowed = addr is not None and any(addr in net for net in nets if net.version == addr.version)
+            if len(self._allowed) >= 4096:
+                self._allowed.clear()
+            self._allowed[address] = allowed
+        return allowed
+
+    @functools.cached_property
     def clientSettings(self) -> ClientSettings:
         tls = self.config.tls.upstream
         return ClientSettings(

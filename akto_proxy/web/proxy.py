@@ -30,7 +30,7 @@ from zope.interface import implementer
 from akto_proxy.config.model import ApiKey
 from akto_proxy.inspect.chain import Finding, Outcome
 from akto_proxy.inspect.message import Message, Target
-from akto_proxy.relay.fence import hostMatches, parseIP
+from akto_proxy.relay.fence import hostMatches
 from akto_proxy.relay.http import UpstreamForbidden
 from akto_proxy.relay.rewrite import (
     rewriteEndpoint,
@@ -67,6 +67,21 @@ HOP_BY_HOP = frozenset(
 INSPECTABLE_ENCODINGS = (b"gzip", b"deflate", b"identity")
 LIST_METHODS = ("tools/list", "prompts/list", "resources/list")
 BINARY_TYPES = (b"image/", b"audio/", b"video/", b"font/", b"application/octet-stream", b"application/zip", b"application/pdf")
+
+
+def loadJSON(body: bytes) -> Any:
+    """
+    C{json.loads} for a body: UTF-8 (RFC 8259) decoded directly, other
+    encodings left to C{json.loads} to detect.
+    """
+    if body[1:2] != b"\x00" and body[:3] != b"\xef\xbb\xbf":
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return json.loads(text)
+    return json.loads(body)
 
 
 def newRequestId() -> str:
@@ -281,7 +296,7 @@ class Exchange:
 
     # -- the request
 
-    @property
+    @functools.cached_property
     def clientAddress(self) -> str:
         return self.service.clientAddress(self.request, self.rt)
 
@@ -296,8 +311,7 @@ class Exchange:
         request = self.request
         ac = cfg.access_control
         if ac.ip_allowlist:
-            addr = parseIP(self.clientAddress)
-            if addr is None or not any(addr in net for net in ac.ip_allowlist if net.version == addr.version):
+            if not rt.ipAllowed(self.clientAddress):
                 return self.respondError(403, "client address not allowed", "ip_not_allowed")
         uri = request.uri
         if self.wellKnown is not None:
@@ -416,7 +430,7 @@ class Exchange:
         if body:
             if "json" in ctype or body[:1] in (b"{", b"["):
                 try:
-                    parsedBody = json.loads(body)
+                    parsedBody = loadJSON(body)
                     isJSON = True
                 except (ValueError, RecursionError):
                     if "json" in ctype:
@@ -823,7 +837,7 @@ class Exchange:
             response.deliverBody(relay)
             return
         look = bool(rt.chain) or bool(rt.config.access_control.roles) or bool(self.batchRefusals)
-        binary = any(ctype.startswith(t) for t in BINARY_TYPES) or not ctype and not look
+        binary = ctype.startswith(BINARY_TYPES) or not ctype and not look
         if binary or (not look and not self.wellKnown):
             # nothing to inspect: stream as is
             self._copyHeaders(headers)
@@ -925,7 +939,7 @@ class Exchange:
         isJSON = False
         if body and (b"json" in ctype or body[:1] in (b"{", b"[")):
             try:
-                parsed = json.loads(body)
+                parsed = loadJSON(body)
                 isJSON = True
             except (ValueError, RecursionError):
                 isJSON = False
@@ -980,6 +994,8 @@ class Exchange:
             return entry
         known = (idMethods if idMethods is not None else self.idMethods).get(_idKey(entry.get("id")), (None, None, False))
         method, tool, modern = known if "method" not in entry else (entry.get("method"), None, False)
+        if not self.rt.chain and method not in LIST_METHODS:
+            return entry  # nothing to inspect, nothing to filter
         msg = Message.fromJSONRPC(
             entry, "response", self.target, transport, method=method, keyName=self.key.name if self.key else None, requestId=self.requestId, tool=tool  # type: ignore[arg-type]
         )
