@@ -216,14 +216,26 @@ class Message:
     requestId: str = ""
     _size: list[int] = attrs.field(factory=list, eq=False, repr=False, init=False)
 
+    _joined: list[str] = attrs.field(factory=list, eq=False, repr=False, init=False)
+
     @property
     def size(self) -> int:
         """
         Characters in all the strings (computed once).
         """
         if not self._size:
-            self._size.append(sum(len(s) for _, s in self.strings))
+            self._size.append(sum([len(t) for _, t in self.strings]))
         return self._size[0]
+
+    @property
+    def joined(self) -> str:
+        """
+        All the strings, one per line (computed once): one pattern-set match
+        over it tells whether any string can match at all.
+        """
+        if not self._joined:
+            self._joined.append("\n".join(t for _, t in self.strings))
+        return self._joined[0]
 
     @classmethod
     def fromJSONRPC(

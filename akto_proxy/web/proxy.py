@@ -483,7 +483,9 @@ class Exchange:
         # a single JSON-RPC message is inspected together with the URL and
         # MCP headers, in one pass; otherwise the URL is a message of its own
         if not single:
-            urlOutcome = await chain.inspect(self._urlMessage())
+            urlOutcome = chain.inspectNow(self._urlMessage())
+            if isinstance(urlOutcome, defer.Deferred):
+                urlOutcome = await urlOutcome
             self._note(urlOutcome)
             if urlOutcome.blocked:
                 self.blocked = True
@@ -499,7 +501,9 @@ class Exchange:
                 msg = Message.fromJSON(parsedBody, "request", self.target, "http", keyName, self.requestId)
             else:
                 msg = Message.fromText(body.decode("utf-8", "replace"), "request", self.target, "http", keyName, self.requestId)
-            outcome = await chain.inspect(msg)
+            outcome = chain.inspectNow(msg)
+            if isinstance(outcome, defer.Deferred):
+                outcome = await outcome
             self._note(outcome)
             if outcome.blocked:
                 self.blocked = True
@@ -511,7 +515,9 @@ class Exchange:
         prefix = self._urlStrings() if single else ()
         for e in entries:
             msg = Message.fromJSONRPC(e, "request", self.target, "http", keyName=keyName, requestId=self.requestId, prefix=prefix)
-            outcome = await chain.inspect(msg)
+            outcome = chain.inspectNow(msg)
+            if isinstance(outcome, defer.Deferred):
+                outcome = await outcome
             self._note(outcome)
             outcomes.append(outcome)
         refusals = [a for _, a, _ in roleRefusals]
@@ -972,7 +978,9 @@ class Exchange:
             msg = Message.fromJSON(parsed, "response", self.target, "http", keyName, self.requestId)
         else:
             msg = Message.fromText(body.decode("utf-8", "replace"), "response", self.target, "http", keyName, self.requestId)
-        outcome = await chain.inspect(msg)
+        outcome = chain.inspectNow(msg)
+        if isinstance(outcome, defer.Deferred):
+            outcome = await outcome
         self._note(outcome)
         if outcome.blocked:
             self.blocked = True
@@ -1013,7 +1021,9 @@ class Exchange:
                 msg = attrs.evolve(msg, payload=entry)
         if not self.rt.chain:
             return entry
-        outcome = await self.rt.chain.inspect(msg)
+        outcome = self.rt.chain.inspectNow(msg)
+        if isinstance(outcome, defer.Deferred):
+            outcome = await outcome
         self._note(outcome)
         if outcome.blocked:
             self.blocked = True
@@ -1432,7 +1442,9 @@ class BodyRelay(Protocol):
             msg = Message.fromJSON(parsed, "response", ex.target, "sse", keyName, ex.requestId)
         else:
             msg = Message.fromText(event.data, "response", ex.target, "sse", keyName, ex.requestId)
-        outcome = await ex.rt.chain.inspect(msg)
+        outcome = ex.rt.chain.inspectNow(msg)
+        if isinstance(outcome, defer.Deferred):
+            outcome = await outcome
         ex._note(outcome)
         if outcome.blocked:
             ex.blocked = True

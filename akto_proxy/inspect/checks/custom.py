@@ -90,7 +90,7 @@ class PatternInspector:
         if scope.wholly("custom_rules"):
             return PASS
         if self._joinable and len(message.strings) > 1:
-            if not self._set.Match("\n".join(t for _, t in message.strings)):
+            if not self._set.Match(message.joined):
                 return PASS
         for path, text in message.strings:
             if not text or scope.excludes("custom_rules", path):

@@ -33,7 +33,7 @@ class Offload:
         self.threshold = threshold
 
     def run(self, message: Message, f: Callable[..., T], *args: Any) -> Union[T, "Deferred[T]"]:
-        if messageSize(message) < self.threshold:
+        if message.size < self.threshold:
             return f(*args)
         return deferToThreadPool(self._reactor, self._reactor.getThreadPool(), f, *args)
 

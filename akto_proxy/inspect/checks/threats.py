@@ -93,9 +93,10 @@ class ThreatInspector:
         if not checks or not message.strings:
             return PASS
         scope = self._exclusions.scope(message)
-        checks = tuple(c for c in checks if not scope.wholly(c))
-        if not checks:
-            return PASS
+        if scope is not NOTHING:
+            checks = tuple(c for c in checks if not scope.wholly(c))
+            if not checks:
+                return PASS
         if self._offload is not None:
             return self._offload.run(message, self._inspect, message, checks, scope)
         return self._inspect(message, checks, scope)
