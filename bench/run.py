@@ -6,8 +6,10 @@ akto-proxy benchmark: one command, loopback only.
     .venv/bin/python bench/run.py --ratelimit [--quick]  # rate limiting only
 
 Starts, as subprocesses on 127.0.0.1: the upstream (bench/upstream.py), then
-for each target in turn its relay, and measures it with bench/client.py (a
-separate process):
+for each target in turn its relay for the SSE measurements, then every relay
+at once for the JSON-RPC ones, measured in interleaved rounds (each round
+visits every target, so a noisy moment of a shared machine hits them all
+alike), all with bench/client.py (a separate process):
 
   direct          client -> upstream
   floor           bench/floor.py, a minimal plain-Twisted relay (no checks)
@@ -51,9 +53,9 @@ TWISTD = str(Path(PY).parent / "twistd")
 API_KEY = "bench-key-0123456789abcdef"
 TARGETS = ("direct", "floor", "proxy-nochecks", "proxy-checks")
 
-QUICK = dict(c1=1500, c1_warm=200, c50=4000, c50_warm=400, rpc_cap=25.0,
+QUICK = dict(rounds=3, c1=1500, c1_warm=150, c50=4500, c50_warm=300, rpc_cap=25.0,
              events=200, interval_ms=5.0, ttfe=20, streams=1000, hold_cap=90.0)
-FULL = dict(c1=10000, c1_warm=500, c50=30000, c50_warm=1000, rpc_cap=120.0,
+FULL = dict(rounds=5, c1=10000, c1_warm=500, c50=30000, c50_warm=1000, rpc_cap=120.0,
             events=1000, interval_ms=5.0, ttfe=100, streams=1000, hold_cap=120.0)
 
 
@@ -195,6 +197,70 @@ def scanLog(path: Path) -> dict:
     return out
 
 
+def relayArgv(name: str, port: int, suffix: str = "") -> list[str]:
+    if name == "floor":
+        return [PY, str(HERE / "floor.py"), "--port", str(port)]
+    src = (HERE / f"{name}.yaml").read_text()
+    cfg = RESULTS / f"{name}{suffix}.yaml"
+    cfg.write_text(re.sub(r"tcp:\d+:interface", f"tcp:{port}:interface", src, count=1))
+    return [TWISTD, "-n", "--pidfile=", "akto-proxy", "--config", str(cfg)]
+
+
+def runRPCRounds(names: list[str], upPort: int, upPid: int, P: dict, pinRelay: Optional[int],
+                 pinLoad: Optional[int], results: dict[str, dict]) -> None:
+    """
+    The JSON-RPC measurements, interleaved: every relay runs at once (idle
+    but for its turn), and each round measures every target in turn, so a
+    slow patch of a shared machine hits all of them alike.  Per target:
+    summed requests, CPU/request over them, median of the rounds' latency
+    percentiles (mergeSlices).
+    """
+    procs: dict[str, Proc] = {}
+    urls: dict[str, str] = {}
+    pids: dict[str, str] = {}
+    try:
+        for name in names:
+            if name == "direct":
+                urls[name] = f"http://127.0.0.1:{upPort}/mcp"
+                pids[name] = str(upPid)
+                continue
+            port = freePort()
+            procs[name] = Proc(f"{name}-rpc", relayArgv(name, port, "-rpc"), RESULTS / f"{name}-rpc.log", pinRelay)
+            urls[name] = f"http://127.0.0.1:{port}/proxy/http/127.0.0.1:{upPort}/mcp"
+            pids[name] = f"{procs[name].pid},{upPid}"
+        for name in names:
+            waitReady(procs.get(name), urls[name])
+            client("rpc", 30, pinLoad, "--url", urls[name], "--concurrency", "4", "--requests", "300", "--warmup", "0")
+        slices: dict[str, dict[str, list]] = {n: {"rpc_c1": [], "rpc_c50": []} for n in names}
+        rounds = P["rounds"]
+        for i in range(rounds):
+            for c, n, w in ((1, P["c1"], P["c1_warm"]), (50, P["c50"], P["c50_warm"])):
+                print(f"  round {i + 1}/{rounds}: JSON-RPC POST, concurrency {c}, {n // rounds} requests each", flush=True)
+                for name in names:
+                    if name in procs and not procs[name].alive():
+                        raise RuntimeError(f"{name} exited: see {procs[name].log}")
+                    slices[name][f"rpc_c{c}"].append(
+                        client("rpc", P["rpc_cap"], pinLoad, "--url", urls[name], "--concurrency", str(c),
+                               "--requests", str(n // rounds), "--warmup", str(w // rounds), "--pids", pids[name]))
+        for name in names:
+            for key, sl in slices[name].items():
+                results[name][key] = mergeSlices(sl)
+    except Exception as e:
+        for name in names:
+            results[name].setdefault("error", f"JSON-RPC rounds: {type(e).__name__}: {e}")
+        print(f"  JSON-RPC rounds FAILED: {e}", flush=True)
+    finally:
+        for name, proc in procs.items():
+            proc.stop()
+            log = proc.log
+            scan = scanLog(log)
+            results[name]["rpc_log_scan"] = scan
+            main = results[name].setdefault("log_scan", {})
+            for k in ("errors", "non_json"):
+                if isinstance(scan.get(k), int):
+                    main[k] = (main.get(k) or 0) + scan[k]
+
+
 def runTarget(name: str, upPort: int, upPid: int, P: dict, pinRelay: Optional[int], pinLoad: Optional[int]) -> dict:
     res: dict[str, Any] = {"target": name}
     proc: Optional[Proc] = None
@@ -204,21 +270,13 @@ def runTarget(name: str, upPort: int, upPid: int, P: dict, pinRelay: Optional[in
     else:
         port = freePort()
         log = RESULTS / f"{name}.log"
-        if name == "floor":
-            argv = [PY, str(HERE / "floor.py"), "--port", str(port)]
-        else:
-            src = (HERE / f"{name}.yaml").read_text()
-            cfg = RESULTS / f"{name}.yaml"
-            cfg.write_text(re.sub(r"tcp:\d+:interface", f"tcp:{port}:interface", src, count=1))
-            argv = [TWISTD, "-n", "--pidfile=", "akto-proxy", "--config", str(cfg)]
-        proc = Proc(name, argv, log, pinRelay)
+        proc = Proc(name, relayArgv(name, port), log, pinRelay)
         base = f"http://127.0.0.1:{port}/proxy/http/127.0.0.1:{upPort}"
         res["log"] = str(log.relative_to(REPO))
     try:
         t0 = time.monotonic()
         waitReady(proc, f"{base}/mcp")
         res["startup_s"] = time.monotonic() - t0
-        pids = ",".join(str(p) for p in ([proc.pid] if proc else []) + [upPid])
         relayPid = proc.pid if proc else 0
         print(f"  [{name}] ready; warm-up", flush=True)
         client("rpc", 30, pinLoad, "--url", f"{base}/mcp", "--concurrency", "4", "--requests", "300", "--warmup", "0")
@@ -231,10 +289,6 @@ def runTarget(name: str, upPort: int, upPid: int, P: dict, pinRelay: Optional[in
         print(f"  [{name}] SSE: time to first event, {P['events']} events", flush=True)
         res["sse"] = client("sse", 60, pinLoad, "--url", f"{base}/sse", "--events", str(P["events"]),
                             "--interval-ms", str(P["interval_ms"]), "--ttfe-streams", str(P["ttfe"]))
-        for c, n, w in ((1, P["c1"], P["c1_warm"]), (50, P["c50"], P["c50_warm"])):
-            print(f"  [{name}] JSON-RPC POST, concurrency {c}, {n} requests", flush=True)
-            res[f"rpc_c{c}"] = client("rpc", P["rpc_cap"], pinLoad, "--url", f"{base}/mcp", "--concurrency", str(c),
-                                      "--requests", str(n), "--warmup", str(w), "--pids", pids)
         if proc:
             time.sleep(1.0)
             res["end_rss_kib"] = rssKiB(proc.pid)
@@ -867,9 +921,12 @@ def main() -> int:
     try:
         waitReady(up, f"http://127.0.0.1:{upPort}/mcp", 15)
         if not a.ratelimit:
-            for t in a.targets.split(","):
+            names = a.targets.split(",")
+            for t in names:
                 print(f"{t}:", flush=True)
                 results[t] = runTarget(t, upPort, up.pid, P, pinRelay, pinLoad)
+            print("JSON-RPC, all targets interleaved:", flush=True)
+            runRPCRounds(names, upPort, up.pid, P, pinRelay, pinLoad, results)
         if not a.no_ratelimit:
             rate = runRateLimit(upPort, up.pid, a.quick, pinRelay, pinLoad)
     finally:

@@ -27,7 +27,7 @@ from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
-from tests.harness import BASE, KEY, OTHER_KEY, ProxyHarness, RawClient, Upstream, connectRaw
+from tests.harness import BASE, KEY, ProxyHarness, RawClient, Upstream, connectRaw
 
 BASE_NO_UPSTREAMS = BASE.split("upstreams:")[0]
 UPSTREAMS = "upstreams:\n  allow: ['127.0.0.1']\n  allow_private: ['127.0.0.0/8']\n"

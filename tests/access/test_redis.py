@@ -7,7 +7,7 @@ exactness, and on_error open/closed with recovery when Redis returns.
 from __future__ import annotations
 
 import random
-from typing import Any, Callable, Coroutine, Optional
+from typing import Any, Callable, Coroutine
 
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.task import Clock
