@@ -57,22 +57,11 @@ class Runtime:
     policy: AddressPolicy
     roles: Policy
     rates: RateLimits
-    _allowed: dict[str, bool] = attrs.field(factory=dict, eq=False, repr=False, init=False)
-
     def ipAllowed(self, address: str) -> bool:
         """
-        Is a client at C{address} in C{ip_allowlist}?  (Memoized, bounded:
-        a client address is asked about for every request.)
+        Is a client at C{address} in C{ip_allowlist}?
         """
-        allowed = self._allowed.get(address)
-        if allowed is None:
-            addr = parseIP(address)
-            nets = self.config.access_control.ip_allowlist
-            allowed = addr is not None and any(addr in net for net in nets if net.version == addr.version)
-            if len(self._allowed) >= 4096:
-                self._allowed.clear()
-            self._allowed[address] = allowed
-        return allowed
+        return _inAllowlist(address, self.config.access_control.ip_allowlist)
 
     @functools.cached_property
     def clientSettings(self) -> ClientSettings:
@@ -84,6 +73,16 @@ class Runtime:
             caBundle=tls.ca_bundle,
             verify=tls.verify,
         )
+
+
+@functools.lru_cache(maxsize=4096)
+def _inAllowlist(address: str, nets: tuple[Any, ...]) -> bool:
+    """
+    Memoized (a pure function asked for every request): is C{address} in
+    one of C{nets}?
+    """
+    addr = parseIP(address)
+    return addr is not None and any(addr in net for net in nets if net.version == addr.version)
 
 
 @functools.lru_cache(maxsize=4)

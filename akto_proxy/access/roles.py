@@ -143,9 +143,6 @@ def _describe(method: str, target: Optional[str]) -> str:
     return f"{method}:{target}" if target is not None and method in TARGETED_METHODS else method
 
 
-_MEMO = 4096  # decisions remembered per configuration
-
-
 class Policy:
     """
     The roles of one configuration, compiled.  Immutable; build a new one on
@@ -154,10 +151,11 @@ class Policy:
 
     def __init__(self, roles: Sequence[Role], roleless: Roleless = "auto"):
         self._roles = {r.name: CompiledRole.of(r) for r in roles}
-        # decisions are pure functions of (roles, host, operation): memoized,
-        # bounded (a client naming endless tools cannot grow it without end)
-        self._decisions: dict[tuple[Any, ...], Decision] = {}
-        self._reach: dict[tuple[Any, ...], list[CompiledRole]] = {}
+        # decisions are pure functions of (key, host, operation): memoized
+        # per configuration, bounded (a client naming endless tools cannot
+        # grow them without end)
+        self._reaching = functools.lru_cache(maxsize=4096)(self._rolesReaching)
+        self._decisions = functools.lru_cache(maxsize=4096)(self._decide)
         if roleless == "auto":
             roleless = "all" if not roles else "lifecycle"
         self.roleless: Literal["all", "lifecycle"] = roleless
@@ -166,20 +164,8 @@ class Policy:
     def fromConfig(cls, access: AccessControl, roleless: Roleless = "auto") -> "Policy":
         return cls(access.roles, roleless)
 
-    def _reaching(self, key: ApiKey, host: str) -> list[CompiledRole]:
-        memo = (key.roles, host)
-        out = self._reach.get(memo)
-        if out is not None:
-            return out
-        out = []
-        for name in key.roles:
-            role = self._roles.get(name)
-            if role is not None and role.reaches(host):
-                out.append(role)
-        if len(self._reach) >= _MEMO:
-            self._reach.clear()
-        self._reach[memo] = out
-        return out
+    def _rolesReaching(self, key: ApiKey, host: str) -> tuple[CompiledRole, ...]:
+        return tuple(r for r in (self._roles.get(n) for n in key.roles) if r is not None and r.reaches(host))
 
     def reaches(self, key: ApiKey, host: str) -> bool:
         """
@@ -201,14 +187,7 @@ class Policy:
         C{prompts/get}; None otherwise) on C{upstreamHost} (lower-case, IPv6
         without brackets)?
         """
-        memo = (key.name, key.roles, upstreamHost, method, target)
-        decision = self._decisions.get(memo)
-        if decision is None:
-            decision = self._decide(key, upstreamHost, method, target)
-            if len(self._decisions) >= _MEMO:
-                self._decisions.clear()
-            self._decisions[memo] = decision
-        return decision
+        return self._decisions(key, upstreamHost, method, target)
 
     def _decide(self, key: ApiKey, upstreamHost: str, method: str, target: Optional[str]) -> Decision:
         op = _describe(method, target)

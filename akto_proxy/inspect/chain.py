@@ -164,8 +164,6 @@ class Chain:
             out = self._apply(st, result)
             if out is not None:
                 return out
-        if not st.findings and not st.guardrails:
-            return Outcome(message=st.message)
         return st.outcome()
 
     async def _resume(self, st: "_State", pending: tuple[int, "Deferred[Verdict]"]) -> Outcome:

@@ -214,28 +214,20 @@ class Message:
     id: Any = None
     keyName: Optional[str] = None
     requestId: str = ""
-    _size: list[int] = attrs.field(factory=list, eq=False, repr=False, init=False)
-
-    _joined: list[str] = attrs.field(factory=list, eq=False, repr=False, init=False)
-
-    @property
+    @functools.cached_property
     def size(self) -> int:
         """
         Characters in all the strings (computed once).
         """
-        if not self._size:
-            self._size.append(sum([len(t) for _, t in self.strings]))
-        return self._size[0]
+        return sum([len(t) for _, t in self.strings])
 
-    @property
+    @functools.cached_property
     def joined(self) -> str:
         """
         All the strings, one per line (computed once): one pattern-set match
         over it tells whether any string can match at all.
         """
-        if not self._joined:
-            self._joined.append("\n".join(t for _, t in self.strings))
-        return self._joined[0]
+        return "\n".join(t for _, t in self.strings)
 
     @classmethod
     def fromJSONRPC(

@@ -101,7 +101,8 @@ class StrictChannel(http.HTTPChannel):
         if what is not None:
             self._slow(what)
 
-    def _cancelTimers(self) -> None:
+    def _disarm(self) -> None:
+        # the timer stays scheduled: re-armed by the next request, or a no-op
         self._waitingFor = None
 
     def _stopTimer(self) -> None:
@@ -134,14 +135,14 @@ class StrictChannel(http.HTTPChannel):
         return super()._maybeChooseTransferDecoder(header, data)  # type: ignore[no-any-return]
 
     def allHeadersReceived(self) -> None:
-        self._cancelTimers()
+        self._disarm()
         self._inHeaders = False
         super().allHeadersReceived()
         if self.length != 0 and self.requests and not getattr(self.requests[-1], "_refused", False):
             self._arm(self._service.runtime.config.limits.client_body_timeout, "the body")
 
     def allContentReceived(self) -> None:
-        self._cancelTimers()
+        self._disarm()
         super().allContentReceived()
 
     def connectionLost(self, reason: Any) -> None:

@@ -483,10 +483,7 @@ class Exchange:
         # a single JSON-RPC message is inspected together with the URL and
         # MCP headers, in one pass; otherwise the URL is a message of its own
         if not single:
-            urlOutcome = chain.inspectNow(self._urlMessage())
-            if isinstance(urlOutcome, defer.Deferred):
-                urlOutcome = await urlOutcome
-            self._note(urlOutcome)
+            urlOutcome = await self.inspected(self._urlMessage())
             if urlOutcome.blocked:
                 self.blocked = True
                 if entries and not batch and "id" in entries[0]:
@@ -501,10 +498,7 @@ class Exchange:
                 msg = Message.fromJSON(parsedBody, "request", self.target, "http", keyName, self.requestId)
             else:
                 msg = Message.fromText(body.decode("utf-8", "replace"), "request", self.target, "http", keyName, self.requestId)
-            outcome = chain.inspectNow(msg)
-            if isinstance(outcome, defer.Deferred):
-                outcome = await outcome
-            self._note(outcome)
+            outcome = await self.inspected(msg)
             if outcome.blocked:
                 self.blocked = True
                 return self._refuseHTTP(outcome)
@@ -515,10 +509,7 @@ class Exchange:
         prefix = self._urlStrings() if single else ()
         for e in entries:
             msg = Message.fromJSONRPC(e, "request", self.target, "http", keyName=keyName, requestId=self.requestId, prefix=prefix)
-            outcome = chain.inspectNow(msg)
-            if isinstance(outcome, defer.Deferred):
-                outcome = await outcome
-            self._note(outcome)
+            outcome = await self.inspected(msg)
             outcomes.append(outcome)
         refusals = [a for _, a, _ in roleRefusals]
         forward = []
@@ -621,6 +612,18 @@ class Exchange:
                 status = 200
             refused.append((e, answer, status))
         return allowed, refused
+
+    async def inspected(self, message: Message) -> Outcome:
+        """
+        The chain's outcome for C{message}, noted for the access log and the
+        audit record.  A chain that answered synchronously (the common case)
+        costs no Deferred here.
+        """
+        outcome = self.rt.chain.inspectNow(message)
+        if isinstance(outcome, defer.Deferred):
+            outcome = await outcome
+        self._note(outcome)
+        return outcome
 
     def _note(self, outcome: Outcome) -> None:
         self.findings.extend(outcome.findings)
@@ -978,10 +981,7 @@ class Exchange:
             msg = Message.fromJSON(parsed, "response", self.target, "http", keyName, self.requestId)
         else:
             msg = Message.fromText(body.decode("utf-8", "replace"), "response", self.target, "http", keyName, self.requestId)
-        outcome = chain.inspectNow(msg)
-        if isinstance(outcome, defer.Deferred):
-            outcome = await outcome
-        self._note(outcome)
+        outcome = await self.inspected(msg)
         if outcome.blocked:
             self.blocked = True
             self.status = 0
@@ -1021,10 +1021,7 @@ class Exchange:
                 msg = attrs.evolve(msg, payload=entry)
         if not self.rt.chain:
             return entry
-        outcome = self.rt.chain.inspectNow(msg)
-        if isinstance(outcome, defer.Deferred):
-            outcome = await outcome
-        self._note(outcome)
+        outcome = await self.inspected(msg)
         if outcome.blocked:
             self.blocked = True
             if "id" in entry and ("result" in entry or "error" in entry or "method" in entry):
@@ -1442,10 +1439,7 @@ class BodyRelay(Protocol):
             msg = Message.fromJSON(parsed, "response", ex.target, "sse", keyName, ex.requestId)
         else:
             msg = Message.fromText(event.data, "response", ex.target, "sse", keyName, ex.requestId)
-        outcome = ex.rt.chain.inspectNow(msg)
-        if isinstance(outcome, defer.Deferred):
-            outcome = await outcome
-        ex._note(outcome)
+        outcome = await ex.inspected(msg)
         if outcome.blocked:
             ex.blocked = True
             return b""

@@ -17,10 +17,6 @@ T = TypeVar("T")
 THRESHOLD = 64 * 1024  # characters of strings in one message
 
 
-def messageSize(message: Message) -> int:
-    return message.size
-
-
 class Offload:
     """
     @param reactor: a reactor with C{getThreadPool} (L{IReactorThreads}).
