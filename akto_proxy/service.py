@@ -34,6 +34,7 @@ from akto_proxy.config import Config, ConfigError, loadConfig
 from akto_proxy.config.model import ApiKey, Listener
 from akto_proxy.inspect.chain import Chain
 from akto_proxy.inspect.checks import buildInspectors
+from akto_proxy.inspect.checks.prefilter import Prefilter, buildPrefilter
 from akto_proxy.inspect.message import Target
 from akto_proxy.relay.fence import AddressPolicy, ownAddresses, parseIP
 from akto_proxy.relay.http import ClientSettings, buildAgent
@@ -86,14 +87,16 @@ def _inAllowlist(address: str, nets: tuple[Any, ...]) -> bool:
 
 
 @functools.lru_cache(maxsize=4)
-def _inspectors(threats: Any, guardrails: Any, reactor: Any) -> tuple[Any, ...]:
+def _inspectors(threats: Any, guardrails: Any, reactor: Any) -> tuple[tuple[Any, ...], Optional[Prefilter]]:
     """
     Compiling the pattern databases takes about a second: a reload that does
     not change the checks (and every test that uses the same ones) reuses
-    them.  The inspectors hold no per-message state.
+    them, with the prefilter over them.  The inspectors hold no per-message
+    state.
     """
     config = Config(source="", listen=(), threat_detection=threats, guardrails=guardrails)
-    return tuple(buildInspectors(config, reactor))
+    steps = tuple(buildInspectors(config, reactor))
+    return steps, buildPrefilter(steps)
 
 
 def buildRuntime(
@@ -103,8 +106,8 @@ def buildRuntime(
     own: tuple[tuple[str, int], ...] = (),
     rateStore: Optional[IRateStore] = None,
 ) -> Runtime:
-    inspectors = _inspectors(config.threat_detection, config.guardrails, reactor)
-    chain = Chain(inspectors, reactor, config.threat_detection.inspection_timeout)
+    inspectors, prefilter = _inspectors(config.threat_detection, config.guardrails, reactor)
+    chain = Chain(inspectors, reactor, config.threat_detection.inspection_timeout, prefilter)
     return Runtime(
         config=config,
         generation=generation,

@@ -107,6 +107,17 @@ class Outcome:
         return "redact" in {f.action for f in self.findings if f.enforced}
 
 
+class IPrefilter(Protocol):
+    """
+    Proves a message clean for some steps at once (L{akto_proxy.inspect.
+    checks.prefilter}): C{covered} are their indexes in the chain.
+    """
+
+    covered: frozenset[int]
+
+    def clean(self, message: Message) -> bool: ...
+
+
 class Chain:
     """
     Run each inspector in order.  The first block wins; redactions are applied
@@ -115,10 +126,18 @@ class Chain:
     C{pass}.
     """
 
-    def __init__(self, inspectors: Sequence[Inspector], clock: IReactorTime, timeout: float = 2.0):
+    def __init__(
+        self,
+        inspectors: Sequence[Inspector],
+        clock: IReactorTime,
+        timeout: float = 2.0,
+        prefilter: Optional[IPrefilter] = None,
+    ):
         self.inspectors = tuple(inspectors)
         self._clock = clock
         self._timeout = timeout
+        self._prefilter = prefilter
+        self._covered: frozenset[int] = prefilter.covered if prefilter is not None else frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.inspectors)
@@ -147,7 +166,13 @@ class Chain:
 
     def _advance(self, st: "_State", start: int) -> Union[Outcome, tuple[int, "Deferred[Verdict]"]]:
         inspectors = self.inspectors
+        covered = self._covered
         for i in range(start, len(inspectors)):
+            if i in covered and st.clean is not False:
+                if st.clean is None:
+                    st.clean = self._clean(st.message)
+                if st.clean:
+                    continue
             step = inspectors[i]
             try:
                 result = step.inspect(st.message)
@@ -165,6 +190,14 @@ class Chain:
             if out is not None:
                 return out
         return st.outcome()
+
+    def _clean(self, message: Message) -> bool:
+        assert self._prefilter is not None
+        try:
+            return self._prefilter.clean(message)
+        except Exception:
+            log.failure("prefilter failed; the steps run in full", request_id=message.requestId)
+            return False
 
     async def _resume(self, st: "_State", pending: tuple[int, "Deferred[Verdict]"]) -> Outcome:
         while True:
@@ -227,14 +260,16 @@ class Chain:
             )
         if verdict.replacements:
             st.message = st.message.withStrings(dict(verdict.replacements))
+            st.clean = False  # the prefilter judged the strings before
         return None
 
 
 class _State:
-    __slots__ = ("message", "findings", "guardrails")
+    __slots__ = ("message", "findings", "guardrails", "clean")
 
     def __init__(self, message: Message):
         self.message = message
+        self.clean: Optional[bool] = None  # the prefilter's answer, once asked
         self.findings: list[Finding] = []
         self.guardrails: list[str] = []
 
@@ -250,4 +285,4 @@ def _reason(findings: Sequence[Finding]) -> str:
     return f"{f.check} ({f.rule}){where}"
 
 
-__all__ = ["Chain", "Finding", "Inspector", "Outcome", "PASS", "Verdict"]
+__all__ = ["Chain", "Finding", "IPrefilter", "Inspector", "Outcome", "PASS", "Verdict"]

@@ -191,3 +191,23 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
         if p not in seen:
             seen.add(p)
             yield Variant("p", p)
+
+
+def rawOnly(text: str, plus: bool = False) -> bool:
+    """
+    Whether L{variants} of C{text} is C{text} alone: the same tests, in the
+    same order, without building anything.  Each test only ever answers
+    C{False} for more strings than L{variants} would fold, never fewer, so a
+    C{True} is a promise (and C{text} may be several strings joined by line
+    breaks: a test that passes on a part passes on the whole).
+    """
+    if "%" in text or "&" in text or "\\" in text or (plus and "+" in text) or not text.isascii():
+        return False
+    if "/*" in text or "//" in text or "..;" in text or "...." in text or "/./" in text:
+        return False
+    # L{_shellTricks} tries one of its two tests per string; on joined
+    # strings both must be tried.
+    if ("$" in text or "{" in text or "''" in text or '""' in text) and _SHELL_TRIGGER.search(text):
+        return False
+    quoted = ("'" in text and text.count("'") >= 2) or ('"' in text and text.count('"') >= 2)
+    return not (quoted and _SHELL_QUOTED.search(text))

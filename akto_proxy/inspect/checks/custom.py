@@ -73,6 +73,12 @@ class PatternInspector:
             a in r.pattern for r in self._rules for a in ("^", "$", "\\A", "\\z", "(?m")
         )
 
+    def patterns(self) -> tuple[str, ...]:
+        """
+        The rules' patterns (RE2, matched case-insensitively).
+        """
+        return tuple(r.pattern for r in self._rules)
+
     def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]:
         if not message.strings:
             return PASS

@@ -29,6 +29,10 @@ class Scanner:
         self._db: Optional[hyperscan.Database] = None
         self._python: dict[int, re.Pattern[str]] = {}
         self._local = threading.local()
+        # Rules that can count on a string as written: those matched on the
+        # raw form, and the bulk rules (counted on raw strings whatever
+        # their variants).
+        self._raw = frozenset(i for i, r in enumerate(self.rules) if "r" in r.variants or r.entity == "bulk")
         if not self.rules:
             return
         db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
@@ -101,6 +105,24 @@ class Scanner:
             if self.rules[index].single:
                 hits[index] = set(range(len(segments)))
         return hits
+
+    def matchesRaw(self, buffer: bytes) -> bool:
+        """
+        Whether a rule that can count on a string as written matches
+        anywhere in C{buffer}; stops at the first.
+        """
+        if self._db is None:
+            return False
+        raw = self._raw
+
+        def onMatch(rule: int, start: int, end: int, flags: int, context: object) -> bool:
+            return rule in raw  # True stops the scan
+
+        try:
+            self._db.scan(buffer, match_event_handler=onMatch, scratch=self._scratchHere())
+        except hyperscan.ScanTerminated:
+            return True
+        return False
 
     def spans(
         self, index: int, text: str, check: Optional[Callable[[str], bool]] = None

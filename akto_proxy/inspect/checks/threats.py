@@ -83,10 +83,17 @@ class ThreatInspector:
             [r for r in selectRules(ruleSet, self.responseChecks, self.level) if r.entity != "bulk"]
         )
         self._exclusions = Exclusions(td.exclusions)
+        self.foldsRequests = any(c in INJECTION for c in self.requestChecks)
         self._offload = offload
         self._bulkRecords = R.BULK_RECORDS[self.level]
         self._bulkBlob = R.BULK_BLOB[self.level]
         self._rootEscape = R.ROOT_ESCAPE[self.level]
+
+    def scanner(self, direction: str) -> Scanner:
+        """
+        The rule set matched on messages going C{direction}.
+        """
+        return self._request if direction == "request" else self._response
 
     def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]:
         checks = self.requestChecks if message.direction == "request" else self.responseChecks

@@ -1,0 +1,111 @@
+"""
+One pass that proves a message clean for every pattern step at once.
+
+Most agent traffic matches nothing.  Each pattern step (the threat checks,
+custom rules, content filters) would find that out on its own: its own
+guards, scopes, normalisation and pattern set, per message.  The prefilter
+asks the same question once, of the compiled sets the steps already hold:
+
+    - the threat checks: the string as written is the only form the step
+      would match (L{rawOnly}), and no rule that applies to strings as
+      written hits in the direction's Hyperscan database;
+    - custom rules and content filters: one RE2 set holding all their
+      patterns matches nothing in the message's strings.
+
+When both hold, those steps would each answer PASS and the chain skips
+them.  Every test errs one way: a hit that might not count (a match across
+two joined strings, a rule that would then be scoped away or not
+confirmed) only sends the message down the full path.  Messages large
+enough to be inspected off the reactor thread always take the full path.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import hyperscan
+import re2
+
+from akto_proxy.inspect.checks.custom import PatternInspector
+from akto_proxy.inspect.checks.offload import THRESHOLD
+from akto_proxy.inspect.checks.scanner import Scanner
+from akto_proxy.inspect.checks.threats import ThreatInspector
+from akto_proxy.inspect.message import Message
+from akto_proxy.inspect.normalize import rawOnly
+
+# Anchors that a set matched over strings joined by line breaks would get
+# wrong in the unsafe direction (C{^} and C{$} only widen under C{(?m)}).
+_ABSOLUTE = ("\\A", "\\z", "(?-")
+
+
+class Prefilter:
+    """
+    @ivar covered: per direction, the indexes of the chain's steps that may be
+        skipped for a message that L{clean} passes.
+    """
+
+    def __init__(self, steps: Sequence[object], maxSize: int = THRESHOLD):
+        self._maxSize = maxSize
+        self._threats: dict[str, Optional[Scanner]] = {"request": None, "response": None}
+        self._folds = False
+        patterns: list[str] = []
+        covered: list[int] = []
+        for i, step in enumerate(steps):
+            if isinstance(step, ThreatInspector):
+                if self._threats["request"] is not None:
+                    continue  # one threat step is what the configuration builds
+                self._threats = {"request": step.scanner("request"), "response": step.scanner("response")}
+                self._folds = step.foldsRequests
+                covered.append(i)
+            elif isinstance(step, PatternInspector):
+                own = step.patterns()
+                if any(a in p for p in own for a in _ABSOLUTE):
+                    continue
+                patterns.extend(own)
+                covered.append(i)
+        self._set: Optional[re2.Set] = None
+        if patterns:
+            options = re2.Options()
+            options.case_sensitive = False
+            self._set = re2.Set.SearchSet(options)
+            for p in patterns:
+                self._set.Add("(?m)" + p)
+            self._set.Compile()
+        self.covered = frozenset(covered)
+
+    def __bool__(self) -> bool:
+        return bool(self.covered)
+
+    def clean(self, message: Message) -> bool:
+        """
+        Whether every covered step would pass C{message}.
+        """
+        if message.size >= self._maxSize:
+            return False
+        joined = message.joined
+        scanner = self._threats[message.direction]
+        if scanner:
+            # Injection checks match requests in normalised forms too.
+            if self._folds and message.direction == "request" and not rawOnly(joined, message.transport == "url"):
+                return False
+            if scanner.matchesRaw(joined.encode("utf-8", "surrogatepass")):
+                # Perhaps only across two strings: ask each on its own.
+                for _, text in message.strings:
+                    if text and scanner.matchesRaw(text.encode("utf-8", "surrogatepass")):
+                        return False
+        if self._set is not None:
+            try:
+                data = joined.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+            if self._set.Match(data):
+                return False
+        return True
+
+
+def buildPrefilter(steps: Sequence[object]) -> Optional[Prefilter]:
+    prefilter = Prefilter(steps)
+    return prefilter if prefilter else None
+
+
+__all__ = ["Prefilter", "buildPrefilter"]

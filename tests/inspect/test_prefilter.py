@@ -1,0 +1,259 @@
+"""
+The prefilter (akto_proxy.inspect.checks.prefilter) only ever skips steps
+that would have passed: the chain's outcome is the same with and without it,
+on the labelled corpus at every sensitivity and on generated strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import attrs
+from hypothesis import given, settings, strategies as st
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from akto_proxy.config.loader import parseConfig
+from akto_proxy.inspect.chain import PASS, Chain, Outcome, Verdict
+from akto_proxy.inspect.checks import PatternInspector, PatternRule, buildInspectors
+from akto_proxy.inspect.checks.prefilter import Prefilter, buildPrefilter
+from akto_proxy.inspect.message import Message, Target
+from akto_proxy.inspect.normalize import rawOnly, variants
+from tests.corpus.evaluate import SAMPLE_EXCLUSIONS, load
+
+TARGET = Target("https", "mcp.example.com", 443, b"/mcp")
+
+CHECKS = """
+threat_detection:
+  sensitivity: {sensitivity}
+  enabled_checks: [sql_injection, command_injection, path_traversal, data_exfiltration]
+  custom_rules:
+    - name: "Block Sensitive File Access"
+      pattern: "/etc/passwd|/etc/shadow"
+      action: block
+    - name: "internal hosts"
+      pattern: "\\\\b[a-z0-9-]+\\\\.corp\\\\.internal\\\\b"
+      action: redact
+{exclusions}
+guardrails:
+  - name: "PII Protection"
+    type: "content_filter"
+    rules:
+      - pattern: "ssn|social security"
+        action: "block"
+      - pattern: "credit card|cc number"
+        action: "redact"
+  - name: "Line anchored"
+    type: "content_filter"
+    rules:
+      - pattern: "^drop table$"
+        action: "block"
+"""
+
+
+def steps(sensitivity: str = "medium", exclusions: bool = False) -> list[Any]:
+    text = 'listen: ["tcp:0"]\n' + CHECKS.format(
+        sensitivity=sensitivity, exclusions=SAMPLE_EXCLUSIONS if exclusions else ""
+    )
+    return buildInspectors(parseConfig(text))
+
+
+def call(tool: str, transport: str = "http", **arguments: Any) -> Message:
+    return Message.fromJSONRPC(
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": arguments}},
+        "request",
+        TARGET,
+        transport,  # type: ignore[arg-type]
+        prefix=(("url.path", "/mcp"),),
+    )
+
+
+def result(*texts: str, tool: str = "read_file") -> Message:
+    return Message.fromJSONRPC(
+        {"jsonrpc": "2.0", "id": 1, "result": {"content": [{"type": "text", "text": t} for t in texts]}},
+        "response",
+        TARGET,
+        "sse",
+        method="tools/call",
+        tool=tool,
+    )
+
+
+def outcome(chain: Chain, message: Message) -> Outcome:
+    out = chain.inspectNow(message)
+    assert isinstance(out, Outcome)
+    return out
+
+
+def same(test: SynchronousTestCase, built: list[Any], prefilter: Optional[Prefilter], message: Message) -> bool:
+    """
+    The chain with and without the prefilter agree on C{message}; and when
+    the prefilter calls it clean, every covered step passes it.
+    """
+    full = outcome(Chain(built, Clock()), message)
+    fast = outcome(Chain(built, Clock(), prefilter=prefilter), message)
+    test.assertEqual(
+        (fast.blocked, fast.findings, fast.guardrails, fast.message.strings),
+        (full.blocked, full.findings, full.guardrails, full.message.strings),
+        message.strings,
+    )
+    assert prefilter is not None
+    clean = prefilter.clean(message)
+    if clean:
+        for i in prefilter.covered:
+            test.assertIs(built[i].inspect(message), PASS, (built[i].name, message.strings))
+    return clean
+
+
+class RawOnlyTests(SynchronousTestCase):
+    alphabet = st.sampled_from(
+        list("ab $'\"{}%&\\/.;*+ \nIFS0@,:x") + ["é", "\u200b", "/*", "*/", "/**/", "  ", "..", "//", "....", "..;"]
+    )
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.lists(st.lists(alphabet, max_size=12).map("".join), min_size=1, max_size=4), st.booleans())
+    def test_promise(self, texts: list[str], plus: bool) -> None:
+        """
+        When the strings joined by line breaks are raw only, each string's
+        variants are the string alone.
+        """
+        if rawOnly("\n".join(texts), plus):
+            for t in texts:
+                self.assertEqual([v.kind for v in variants(t, plus)], ["r"], t)
+
+    def test_plainProse(self) -> None:
+        self.assertTrue(rawOnly("Summarise the quarterly report for the team meeting on Tuesday, please."))
+        self.assertFalse(rawOnly("c'a't /etc/passwd"))
+        self.assertFalse(rawOnly("%2e%2e/"))
+        self.assertFalse(rawOnly("a+b", plus=True))
+        self.assertTrue(rawOnly("a+b", plus=False))
+
+
+class PrefilterTests(SynchronousTestCase):
+    def test_covers(self) -> None:
+        """
+        The threat step and the pattern steps are covered; a pattern step
+        with an absolute anchor is not (joined strings would hide a match).
+        """
+        built = steps()
+        anchored = PatternInspector("anchored", [PatternRule("a", "\\Aboom", "block")])
+        prefilter = buildPrefilter(built + [anchored])
+        assert prefilter is not None
+        self.assertEqual(prefilter.covered, frozenset(range(len(built))))
+
+    def test_nothingToCover(self) -> None:
+        self.assertIsNone(buildPrefilter([]))
+        self.assertIsNone(buildPrefilter([PatternInspector("a", [PatternRule("a", "\\Ax", "block")])]))
+
+    def test_acrossStrings(self) -> None:
+        """
+        A rule that matches only across two joined strings (a tool named
+        C{echo} followed by prose: C{echo\\s+\\S}) does not make a message
+        unclean: each string is asked on its own.
+        """
+        built = steps()
+        prefilter = buildPrefilter(built)
+        m = call("echo", text="Summarise the quarterly report for the team meeting on Tuesday, please.")
+        self.assertTrue(same(self, built, prefilter, m))
+
+    def test_catches(self) -> None:
+        built = steps()
+        prefilter = buildPrefilter(built)
+        cases = [
+            call("read", path="../../etc/passwd"),
+            call("q", query="1' OR '1'='1"),
+            call("sh", cmd="x; c'a't /etc/shadow"),
+            call("note", text="my social security number"),
+            call("note", text="drop table"),
+            call("note", text="first line\ndrop table\nlast"),
+            call("note", text="host build-7.corp.internal is down"),
+            result("AKIAIOSFODNN7EXAMPLE and 4111 1111 1111 1111"),
+            result("text", "credit card 4111-1111-1111-1111"),
+        ]
+        for m in cases:
+            self.assertFalse(same(self, built, prefilter, m), m.strings)
+
+    def test_redactedByAnEarlierStep(self) -> None:
+        """
+        A step the prefilter does not cover rewrites the message into
+        something a covered step refuses: the covered step still sees it.
+        """
+
+        @attrs.frozen
+        class Rewriter:
+            name = "rewriter"
+            on_error = "block"
+
+            def inspect(self, message: Message) -> Verdict:
+                return Verdict(replacements=(("params.arguments.text", "social security"),))
+
+        block = PatternInspector("custom_rules", [PatternRule("ssn", "social security", "block")])
+        built: list[Any] = [Rewriter(), block]
+        prefilter = buildPrefilter(built)
+        assert prefilter is not None
+        self.assertEqual(prefilter.covered, frozenset({1}))
+        m = call("note", text="harmless")
+        self.assertTrue(prefilter.clean(m))
+        out = outcome(Chain(built, Clock(), prefilter=prefilter), m)
+        self.assertTrue(out.blocked)
+
+    def test_large(self) -> None:
+        """
+        A message large enough to be inspected off the reactor thread takes
+        the full path.
+        """
+        built = steps()
+        prefilter = Prefilter(built, maxSize=100)
+        self.assertFalse(prefilter.clean(call("note", text="x" * 100)))
+        self.assertTrue(prefilter.clean(call("note", text="x" * 10)))
+
+    def test_corpus(self) -> None:
+        """
+        Every corpus entry, at every sensitivity, with and without the
+        sample exclusions: the same outcome; benign traffic mostly clean.
+        """
+        entries = load("attacks.jsonl") + load("benign.jsonl")
+        for sensitivity in ("low", "medium", "high"):
+            for exclusions in (False, True):
+                built = steps(sensitivity, exclusions)
+                prefilter = buildPrefilter(built)
+                clean = 0
+                benign = 0
+                for e in entries:
+                    if e["direction"] == "response":
+                        m = result(e["text"], tool=e["tool"])
+                    else:
+                        m = call(e["tool"], **{e["argument"]: e["text"]})
+                    if same(self, built, prefilter, m) and e["label"] == "benign":
+                        clean += 1
+                    benign += e["label"] == "benign"
+                # The corpus's benign entries are chosen to look like attacks
+                # (SQL for database tools, shell for coding tools): even so,
+                # a good share takes the fast path.
+                self.assertGreater(clean, benign // 4, (sensitivity, exclusions))
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.lists(
+            st.lists(
+                st.sampled_from(
+                    list("abcdeilnorstwy $'\"{}%&\\/.;*|-=()<>1@\n") + ["etc", "passwd", "ssn", "select ", "or 1=1"]
+                ),
+                max_size=20,
+            ).map("".join),
+            min_size=1,
+            max_size=4,
+        ),
+        st.sampled_from(["request", "response"]),
+    )
+    def test_generated(self, texts: list[str], direction: str) -> None:
+        built = _STEPS
+        if direction == "request":
+            m = call("tool", **{f"a{i}": t for i, t in enumerate(texts)})
+        else:
+            m = result(*texts)
+        same(self, built, _PREFILTER, m)
+
+
+_STEPS = steps("high")
+_PREFILTER = buildPrefilter(_STEPS)
