@@ -6,8 +6,8 @@ reload on SIGHUP, open streams, and the drain on shutdown.
 from __future__ import annotations
 
 import functools
+import gc
 import ipaddress
-import json
 import os
 import signal
 from collections import deque
@@ -36,6 +36,7 @@ from akto_proxy.inspect.chain import Chain
 from akto_proxy.inspect.checks import buildInspectors
 from akto_proxy.inspect.checks.prefilter import Prefilter, buildPrefilter
 from akto_proxy.inspect.message import Target
+from akto_proxy.observe.logs import encodeEvent
 from akto_proxy.relay.fence import AddressPolicy, ownAddresses, parseIP
 from akto_proxy.relay.http import ClientSettings, buildAgent
 
@@ -74,6 +75,26 @@ class Runtime:
             caBundle=tls.ca_bundle,
             verify=tls.verify,
         )
+
+
+# The daemon's collector thresholds (Python's are 700, 10, 10).  A request
+# allocates a few hundred containers; with fifty in flight, a young
+# generation of 700 is collected several times per request while most of
+# its objects are still alive, and they are walked again in the older
+# generations.  Ten thousand lets most die by reference count first.
+GC_THRESHOLDS = (10_000, 10, 10)
+
+
+def settleHeap() -> None:
+    """
+    Collect, then freeze what is left (modules, configuration, compiled
+    patterns) out of the collector's sight: full collections then walk only
+    what requests allocate.  Run at start and after each reload, which
+    unfreezes first so that a replaced configuration can be collected.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -163,9 +184,10 @@ class ProxyService(MultiService):
     @param reactor: injected; tests pass a clock or a memory reactor.
     """
 
-    def __init__(self, config: Config, reactor: Any, configPath: Optional[str] = None):
+    def __init__(self, config: Config, reactor: Any, configPath: Optional[str] = None, tuneGC: bool = False):
         super().__init__()
         self.reactor = reactor
+        self.tuneGC = tuneGC
         self.configPath = configPath or config.source
         self.startedAt = reactor.seconds()
         self._generation = 1
@@ -191,13 +213,15 @@ class ProxyService(MultiService):
         self.stopping = False
         self._drainWaiters: list[defer.Deferred[None]] = []
         self.legacy: dict[tuple[Any, ...], "BodyRelay"] = {}
-        self.recent: deque[dict[str, Any]] = deque(maxlen=max(1, config.audit.recent_events))
+        # the last requests' audit events, as JSON text: compact, and nothing
+        # the garbage collector has to walk
+        self.recent: deque[str] = deque(maxlen=max(1, config.audit.recent_events))
         self.counters: dict[str, int] = {"requests": 0, "blocked": 0, "errors": 0}
         self.upstreamState: dict[str, dict[str, Any]] = {}
         self.exchangeObservers: list[Callable[[dict[str, Any]], None]] = []
         # the access log: None sends access lines through twisted.logger;
         # the plugin sets a direct writer when it logs JSON lines to stdout
-        self.accessLog: Optional[Callable[[str, dict[str, Any]], None]] = None
+        self.accessLog: Optional[Callable[[str, dict[str, Any], Optional[str]], None]] = None
         self.auditFile: Any = None
         self._openAudit(config)
         self._tls: Optional[_TLSContext] = _TLSContext(serverTLS(config)) if config.tls.server.certificate else None
@@ -237,6 +261,9 @@ class ProxyService(MultiService):
 
     def startService(self) -> None:
         super().startService()
+        if self.tuneGC:
+            gc.set_threshold(*GC_THRESHOLDS)
+            settleHeap()
         self.sessionTable.start()
         if self.redis is not None:
             self.redis.start()
@@ -372,6 +399,8 @@ class ProxyService(MultiService):
         for warning in config.warnings:
             log.warn("{config_warning}", config_warning=warning)
         closed = self._closeOrphans(runtime)
+        if self.tuneGC:
+            settleHeap()
         log.info(
             "configuration reloaded (generation {generation})",
             generation=runtime.generation,
@@ -523,21 +552,27 @@ class ProxyService(MultiService):
             name, directory, rotateLength=config.audit.max_file_size, maxRotatedFiles=config.audit.keep_files or None
         )
 
-    def recordExchange(self, event: dict[str, Any]) -> None:
+    def recordExchange(self, event: dict[str, Any]) -> str:
+        """
+        Count and keep one request's audit event; the event as JSON text
+        (encoded once, for the audit file and the access log alike).
+        """
         self.counters["requests"] += 1
         if event.get("blocked"):
             self.counters["blocked"] += 1
         if isinstance(event.get("status"), int) and event["status"] >= 500:
             self.counters["errors"] += 1
-        self.recent.append(event)
+        text = encodeEvent(event)
+        self.recent.append(text)
         if self.auditFile is not None:
             try:
-                self.auditFile.write(json.dumps(event, default=repr) + "\n")
+                self.auditFile.write(text + "\n")
                 self.auditFile.flush()
             except OSError as e:
                 log.error("audit file write failed: {error}", error=str(e))
         for observer in self.exchangeObservers:
             observer(event)
+        return text
 
     def rateLimited(self, guardrail: Optional[str]) -> None:
         self.counters["rate_limited"] = self.counters.get("rate_limited", 0) + 1

@@ -51,7 +51,7 @@ def makeService(options: Options) -> Any:
     from akto_proxy.service import ProxyService
 
     config = options.loaded if options.loaded is not None else loadConfig(options["config"])
-    service = ProxyService(config, reactor, options["config"])
+    service = ProxyService(config, reactor, options["config"], tuneGC=True)
     if options.jsonStdout:
         from akto_proxy.observe.logs import AccessLog
 

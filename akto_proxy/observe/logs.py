@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, Optional
 
 from twisted.logger import (
     FilteringLogObserver,
@@ -67,13 +67,19 @@ class AccessLog:
         self._out = out
         self._clock = clock
 
-    def __call__(self, message: str, event: dict[str, Any]) -> None:
-        line = {"message": message, "access": True}
-        line.update(event)
-        line["log_namespace"] = self.namespace
-        line["log_time"] = self._clock()
-        line["level"] = "info"
-        self._out.write(_ENCODER.encode(line) + "\n")
+    def __call__(self, message: str, event: dict[str, Any], encoded: Optional[str] = None) -> None:
+        """
+        @param encoded: C{event} already encoded (L{encodeEvent}): its keys
+            are spliced into the line rather than encoded again.
+        """
+        if encoded is None:
+            encoded = encodeEvent(event)
+        head = _ENCODER.encode(message)
+        tail = f'"log_namespace": "{self.namespace}", "log_time": {self._clock()!r}, "level": "info"}}\n'
+        if len(encoded) > 2:
+            self._out.write(f'{{"message": {head}, "access": true, {encoded[1:-1]}, {tail}')
+        else:
+            self._out.write(f'{{"message": {head}, "access": true, {tail}')
         self._out.flush()
 
 
@@ -86,6 +92,14 @@ def _fallback(value: Any) -> Any:
 
 
 _ENCODER = json.JSONEncoder(default=_fallback, separators=(", ", ": "))
+
+
+def encodeEvent(event: dict[str, Any]) -> str:
+    """
+    One JSON object for C{event} (bytes as UTF-8 text, sets as lists, the
+    rest by C{repr}), as the log lines write it.
+    """
+    return _ENCODER.encode(event)
 
 
 def jsonObserver(out: IO[str] = sys.stdout, level: LogLevel = LogLevel.info) -> ILogObserver:

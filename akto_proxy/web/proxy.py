@@ -286,11 +286,11 @@ class Exchange:
             "threats_detected": [f.asJSON() for f in self.findings],
             "guardrails_applied": list(self.guardrails),
         }
-        self.service.recordExchange(event)
+        encoded = self.service.recordExchange(event)
         message = f"{event['method']} {event['upstream']} {status} {self.outcome}"
         accessLog = self.service.accessLog
         if accessLog is not None:
-            accessLog(message, event)
+            accessLog(message, event, encoded)
         else:
             log.info("{message}", message=message, access=True, **event)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-import hyperscan
 import re2
 
 from akto_proxy.inspect.checks.custom import PatternInspector
