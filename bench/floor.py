@@ -153,6 +153,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
+    ap.add_argument("--tune-gc", action="store_true",
+                    help="the collector settings akto-proxy's daemon uses (for comparison; off by default)")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -166,6 +168,13 @@ def main() -> None:
     if args.port_file:
         with open(args.port_file, "w") as f:
             f.write(str(actual))
+    if args.tune_gc:
+        import gc
+
+        from akto_proxy.service import GC_THRESHOLDS, settleHeap
+
+        gc.set_threshold(*GC_THRESHOLDS)
+        settleHeap()
     sys.stdout.write(f"floor listening on 127.0.0.1:{actual}\n")
     sys.stdout.flush()
     reactor.run()

@@ -18,7 +18,7 @@ Transport = Literal["http", "sse", "ws", "url"]
 Kind = Literal["jsonrpc", "json", "text"]
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # a __dict__: cached properties are then plain attribute reads
 class Target:
     """
     The upstream a message is for, as named by the proxy URL.
@@ -185,7 +185,7 @@ def _tokens(path: str) -> list[Any]:
     return out
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # a __dict__: cached properties are then plain attribute reads
 class Message:
     """
     One unit of inspection.
