@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import json
 import ipaddress
 import os
 import signal
@@ -573,6 +574,14 @@ class ProxyService(MultiService):
         for observer in self.exchangeObservers:
             observer(event)
         return text
+
+    def recentEvents(self, last: Optional[int] = None) -> list[dict[str, Any]]:
+        """
+        The kept audit events, oldest first (the C{last} ones when given),
+        decoded.
+        """
+        kept = list(self.recent) if last is None else list(self.recent)[-last:]
+        return [json.loads(text) for text in kept]
 
     def rateLimited(self, guardrail: Optional[str]) -> None:
         self.counters["rate_limited"] = self.counters.get("rate_limited", 0) + 1

@@ -71,7 +71,7 @@ class _ThroughProxy(_Baseline):
         self.assertTrue(blocked["result"]["text"].startswith("Blocked by akto-proxy: custom_rules"), blocked)
         allowed = resultOf(lines, "call", 1)
         self.assertFalse(allowed["result"]["isError"], allowed)
-        access = [e for e in self.proxy.service.recent if e.get("blocked")]
+        access = [e for e in self.proxy.service.recentEvents() if e.get("blocked")]
         self.assertTrue(access)
         self.assertEqual(access[-1]["threats_detected"][0]["rule"], "Block Sensitive File Access")
 
@@ -190,7 +190,7 @@ class MonitorThroughProxy(DetectionThroughProxy):
             result = resultOf(lines, "call", 0)["result"]
             self.assertFalse(result["isError"])
             self.assertEqual(result["text"], "1' OR '1'='1' --")
-            recorded = [f for e in self.proxy.service.recent for f in e["threats_detected"] if f["check"] == "sql_injection"]
+            recorded = [f for e in self.proxy.service.recentEvents() for f in e["threats_detected"] if f["check"] == "sql_injection"]
             self.assertTrue(recorded)
             self.assertEqual(recorded[0].get("mode"), "monitor")
 

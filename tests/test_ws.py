@@ -577,7 +577,7 @@ class RelayTests(WSBase):
             self.assertEqual(await client.factory.closed, (4001, "client says bye"))
             self.assertEqual(await closed, (4001, "client says bye"))
             await until(lambda: not self.proxy.service.sockets)
-            event = self.proxy.service.recent[-1]
+            event = self.proxy.service.recentEvents(1)[-1]
             self.assertEqual((event["status"], event["outcome"]), (101, "closed_by_client"))
 
         return ensureDeferred(run())
@@ -590,7 +590,7 @@ class RelayTests(WSBase):
             self.assertEqual(await client.factory.closed, (4002, "upstream done"))
             self.assertEqual(await closed, (4002, "upstream done"))
             await until(lambda: not self.proxy.service.sockets)
-            self.assertEqual(self.proxy.service.recent[-1]["outcome"], "closed_by_upstream")
+            self.assertEqual(self.proxy.service.recentEvents(1)[-1]["outcome"], "closed_by_upstream")
 
         return ensureDeferred(run())
 
@@ -601,7 +601,7 @@ class RelayTests(WSBase):
             code, _ = await client.factory.closed
             self.assertEqual(code, 1006)
             await until(lambda: not self.proxy.service.sockets)
-            self.assertEqual(self.proxy.service.recent[-1]["outcome"], "upstream_lost")
+            self.assertEqual(self.proxy.service.recentEvents(1)[-1]["outcome"], "upstream_lost")
 
         return ensureDeferred(run())
 
@@ -613,7 +613,7 @@ class RelayTests(WSBase):
             code, _ = await closed
             self.assertEqual(code, 1006)
             await until(lambda: not self.proxy.service.sockets)
-            self.assertEqual(self.proxy.service.recent[-1]["outcome"], "client_lost")
+            self.assertEqual(self.proxy.service.recentEvents(1)[-1]["outcome"], "client_lost")
 
         return ensureDeferred(run())
 
@@ -672,7 +672,7 @@ class LimitTests(WSBase):
             self.assertEqual((await closed)[0], 1009)
             self.assertEqual(self.store.messages, [])
             await until(lambda: not self.proxy.service.sockets)
-            self.assertEqual(self.proxy.service.recent[-1]["outcome"], "message_too_large")
+            self.assertEqual(self.proxy.service.recentEvents(1)[-1]["outcome"], "message_too_large")
 
         return ensureDeferred(run())
 
@@ -700,7 +700,7 @@ class LimitTests(WSBase):
             self.assertEqual((await client.factory.closed)[0], 1001)
             self.assertEqual((await closed)[0], 1001)
             await until(lambda: not self.proxy.service.sockets)
-            self.assertEqual(self.proxy.service.recent[-1]["outcome"], "idle_timeout")
+            self.assertEqual(self.proxy.service.recentEvents(1)[-1]["outcome"], "idle_timeout")
 
         return ensureDeferred(run())
 
@@ -735,7 +735,7 @@ class InspectionTests(WSBase):
             self.assertEqual((answer["id"], answer["error"]["code"]), ("r", -31001))
             self.assertEqual(len(self.store.messages), 1)
             await self.closeBoth(client)
-            event = self.proxy.service.recent[-1]
+            event = self.proxy.service.recentEvents(1)[-1]
             self.assertTrue(event["blocked"])
             self.assertEqual(event["outcome"], "blocked")
 
@@ -778,7 +778,7 @@ class InspectionTests(WSBase):
             client.sendMessage(b"\xfe binary hunter2", isBinary=True)
             self.assertEqual(await client.receive(), (b"\xfe binary [REDACTED:secret]", True))
             await self.closeBoth(client)
-            self.assertEqual(self.proxy.service.recent[-1]["outcome"], "redacted")
+            self.assertEqual(self.proxy.service.recentEvents(1)[-1]["outcome"], "redacted")
 
         return ensureDeferred(run())
 
