@@ -169,6 +169,7 @@ class PrefilterTests(SynchronousTestCase):
             call("note", text="host build-7.corp.internal is down"),
             result("AKIAIOSFODNN7EXAMPLE and 4111 1111 1111 1111"),
             result("text", "credit card 4111-1111-1111-1111"),
+            call("note", text="lone \ud800 surrogate"),
         ]
         for m in cases:
             self.assertFalse(same(self, built, prefilter, m), m.strings)

@@ -82,23 +82,22 @@ class Prefilter:
         if message.size >= self._maxSize:
             return False
         joined = message.joined
+        try:
+            data = joined.encode("utf-8")
+        except UnicodeEncodeError:
+            return False  # lone surrogates: the steps say what they make of them
         scanner = self._threats[message.direction]
         if scanner:
             # Injection checks match requests in normalised forms too.
             if self._folds and message.direction == "request" and not rawOnly(joined, message.transport == "url"):
                 return False
-            if scanner.matchesRaw(joined.encode("utf-8", "surrogatepass")):
+            if scanner.matchesRaw(data):
                 # Perhaps only across two strings: ask each on its own.
                 for _, text in message.strings:
-                    if text and scanner.matchesRaw(text.encode("utf-8", "surrogatepass")):
+                    if text and scanner.matchesRaw(text.encode("utf-8")):
                         return False
-        if self._set is not None:
-            try:
-                data = joined.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-            if self._set.Match(data):
-                return False
+        if self._set is not None and self._set.Match(data):
+            return False
         return True
 
 
