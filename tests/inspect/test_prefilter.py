@@ -173,6 +173,8 @@ class PrefilterTests(SynchronousTestCase):
         ]
         for m in cases:
             self.assertFalse(same(self, built, prefilter, m), m.strings)
+        # the lone surrogate: a pattern step fails (closed) on both paths
+        self.assertEqual(len(self.flushLoggedErrors(UnicodeEncodeError)), 2)
 
     def test_redactedByAnEarlierStep(self) -> None:
         """
