@@ -145,6 +145,19 @@ class PrefilterTests(SynchronousTestCase):
         self.assertIsNone(buildPrefilter([]))
         self.assertIsNone(buildPrefilter([PatternInspector("a", [PatternRule("a", "\\Ax", "block")])]))
 
+    def test_notBuilt(self) -> None:
+        """
+        A prefilter that cannot be built is logged and left out: the steps
+        run in full.
+        """
+
+        class Broken(PatternInspector):
+            def patterns(self) -> tuple[str, ...]:
+                raise RuntimeError("boom")
+
+        self.assertIsNone(buildPrefilter([Broken("b", [PatternRule("a", "x", "block")])]))
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
     def test_acrossStrings(self) -> None:
         """
         A rule that matches only across two joined strings (a tool named

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 import re2
+from twisted.logger import Logger
 
 from akto_proxy.inspect.checks.custom import PatternInspector
 from akto_proxy.inspect.checks.offload import THRESHOLD
@@ -31,6 +32,8 @@ from akto_proxy.inspect.checks.scanner import Scanner
 from akto_proxy.inspect.checks.threats import ThreatInspector
 from akto_proxy.inspect.message import Message
 from akto_proxy.inspect.normalize import rawOnly
+
+log = Logger()
 
 # Anchors that a set matched over strings joined by line breaks would get
 # wrong in the unsafe direction (C{^} and C{$} only widen under C{(?m)}).
@@ -102,7 +105,15 @@ class Prefilter:
 
 
 def buildPrefilter(steps: Sequence[object]) -> Optional[Prefilter]:
-    prefilter = Prefilter(steps)
+    """
+    The prefilter over C{steps}, or None when it covers none of them.  It is
+    an optimisation only: if it cannot be built, every step runs in full.
+    """
+    try:
+        prefilter = Prefilter(steps)
+    except Exception:
+        log.failure("prefilter not built; every inspection step runs in full")
+        return None
     return prefilter if prefilter else None
 
 
