@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import functools
 import gc
-import json
 import ipaddress
+import json
 import os
 import signal
 from collections import deque
@@ -580,7 +580,9 @@ class ProxyService(MultiService):
         The kept audit events, oldest first (the C{last} ones when given),
         decoded.
         """
-        kept = list(self.recent) if last is None else list(self.recent)[-last:]
+        kept = list(self.recent)
+        if last is not None:
+            kept = kept[max(0, len(kept) - last) :]
         return [json.loads(text) for text in kept]
 
     def rateLimited(self, guardrail: Optional[str]) -> None:

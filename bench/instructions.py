@@ -19,70 +19,37 @@ here, so bench/run.py stays the measure of the targets.  Needs valgrind
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import HERE, PY, REPO, TWISTD, freePort  # noqa: E402
-
-API_KEY = "bench-key-0123456789abcdef"
-
-
-def relayArgv(name: str, port: int, work: Path) -> list[str]:
-    if name == "floor":
-        return [PY, str(HERE / "floor.py"), "--port", str(port)]
-    import re
-
-    cfg = work / f"{name}.yaml"
-    cfg.write_text(re.sub(r"tcp:\d+:interface", f"tcp:{port}:interface", (HERE / f"{name}.yaml").read_text(), count=1))
-    return [PY, TWISTD, "-n", "--pidfile=", "akto-proxy", "--config", str(cfg)]
-
-
-def waitUp(port: int, limit: float = 180.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"relay on port {port} did not come up in {limit:.0f} s")
-
-
-def client(url: str, concurrency: int, requests: int) -> dict:
-    out = subprocess.run(
-        [PY, str(HERE / "client.py"), "rpc", "--api-key", API_KEY, "--url", url, "--concurrency", str(concurrency),
-         "--requests", str(requests), "--warmup", "0", "--max-seconds", "500"],
-        capture_output=True, timeout=600, check=True, cwd=REPO,
-    )
-    return json.loads(out.stdout)
+from run import HERE, PY, REPO, RESULTS, client, freePort, relayArgv, waitReady  # noqa: E402
 
 
 def measure(name: str, upPort: int, concurrency: int, requests: int, work: Path) -> int:
     port = freePort()
     out = work / f"{name}.callgrind"
+    argv = relayArgv(name, port, "-ir")
+    if argv[0] != PY:
+        argv = [PY] + argv  # twistd is a script: valgrind runs the interpreter
     relay = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"] + relayArgv(name, port, work),
+        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"] + argv,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
     )
     try:
-        waitUp(port)
         url = f"http://127.0.0.1:{port}/proxy/http/127.0.0.1:{upPort}/mcp"
-        client(url, concurrency, 200)  # warm-up, not counted
+        waitReady(None, url, limit=180)
+        load = ("--url", url, "--concurrency", str(concurrency), "--warmup", "0")
+        client("rpc", 500, None, *load, "--requests", "200")  # warm-up, not counted
         subprocess.run(["callgrind_control", "-i", "on", str(relay.pid)], capture_output=True, check=True)
-        r = client(url, concurrency, requests)
+        r = client("rpc", 500, None, *load, "--requests", str(requests))
         subprocess.run(["callgrind_control", "-d", str(relay.pid)], capture_output=True, check=True)
         if r.get("statuses") != {"200": requests}:
-            raise SystemExit(f"{name}: unexpected answers {r.get('statuses')}")
+            raise SystemExit(f"{name}: unexpected answers {r.get('statuses') or r.get('client_error')}")
     finally:
         relay.terminate()
         relay.wait(timeout=60)
@@ -103,12 +70,13 @@ def main() -> None:
     a = ap.parse_args()
     if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    RESULTS.mkdir(exist_ok=True)
     upPort = freePort()
     upstream = subprocess.Popen([PY, str(HERE / "upstream.py"), "--port", str(upPort)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
     results: dict[str, int] = {}
     try:
-        waitUp(upPort, 20)
+        waitReady(None, f"http://127.0.0.1:{upPort}/mcp", limit=20)
         with tempfile.TemporaryDirectory(prefix="akto-bench-ir-") as tmp:
             for name in a.targets.split(","):
                 results[name] = measure(name, upPort, a.concurrency, a.requests, Path(tmp))

@@ -163,6 +163,20 @@ def _shellTricks(d: str) -> bool:
     return False
 
 
+def _decodable(text: str, plus: bool) -> bool:
+    """
+    Whether C{text} may decode to something else (the C{d} form).
+    """
+    return "%" in text or "&" in text or "\\" in text or (plus and "+" in text) or not text.isascii()
+
+
+def _pathTricks(d: str) -> bool:
+    """
+    Whether C{d} may fold to another path (the C{p} form).
+    """
+    return "\\" in d or "//" in d or "..;" in d or "...." in d or "/./" in d
+
+
 def variants(text: str, plus: bool = False) -> Iterator[Variant]:
     """
     The forms of C{text} worth matching, each different from the others:
@@ -171,7 +185,7 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
     yield Variant("r", text)
     seen = {text}
     d = text
-    if "%" in text or "&" in text or "\\" in text or (plus and "+" in text) or not text.isascii():
+    if _decodable(text, plus):
         d = decode(text, plus=plus)
         if d not in seen:
             seen.add(d)
@@ -186,7 +200,7 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
         if s not in seen:
             seen.add(s)
             yield Variant("s", s)
-    if "\\" in d or "//" in d or "..;" in d or "...." in d or "/./" in d:
+    if _pathTricks(d):
         p = foldPath(d)
         if p not in seen:
             seen.add(p)
@@ -195,15 +209,13 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
 
 def rawOnly(text: str, plus: bool = False) -> bool:
     """
-    Whether L{variants} of C{text} is C{text} alone: the same tests, in the
-    same order, without building anything.  Each test only ever answers
+    Whether L{variants} of C{text} is C{text} alone: the same tests, without
+    building anything.  Each test only ever answers
     C{False} for more strings than L{variants} would fold, never fewer, so a
     C{True} is a promise (and C{text} may be several strings joined by line
     breaks: a test that passes on a part passes on the whole).
     """
-    if "%" in text or "&" in text or "\\" in text or (plus and "+" in text) or not text.isascii():
-        return False
-    if "/*" in text or "//" in text or "..;" in text or "...." in text or "/./" in text:
+    if _decodable(text, plus) or "/*" in text or _pathTricks(text):
         return False
     # L{_shellTricks} tries one of its two tests per string; on joined
     # strings both must be tried.

@@ -74,12 +74,11 @@ class AccessLog:
         """
         if encoded is None:
             encoded = encodeEvent(event)
-        head = _ENCODER.encode(message)
-        tail = f'"log_namespace": "{self.namespace}", "log_time": {self._clock()!r}, "level": "info"}}\n'
-        if len(encoded) > 2:
-            self._out.write(f'{{"message": {head}, "access": true, {encoded[1:-1]}, {tail}')
-        else:
-            self._out.write(f'{{"message": {head}, "access": true, {tail}')
+        keys = encoded[1:-1] + ", " if len(encoded) > 2 else ""
+        self._out.write(
+            f'{{"message": {_ENCODER.encode(message)}, "access": true, {keys}'
+            f'"log_namespace": "{self.namespace}", "log_time": {self._clock()!r}, "level": "info"}}\n'
+        )
         self._out.flush()
 
 

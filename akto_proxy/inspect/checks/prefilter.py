@@ -42,8 +42,8 @@ _ABSOLUTE = ("\\A", "\\z", "(?-")
 
 class Prefilter:
     """
-    @ivar covered: per direction, the indexes of the chain's steps that may be
-        skipped for a message that L{clean} passes.
+    @ivar covered: the indexes of the chain's steps that may be skipped for a
+        message that L{clean} passes.
     """
 
     def __init__(self, steps: Sequence[object], maxSize: int = THRESHOLD):
