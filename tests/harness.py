@@ -114,6 +114,7 @@ class Upstream:
                     "uri": request.uri,
                     "headers": {k.lower(): v for k, v in request.requestHeaders.getAllRawHeaders()},
                     "body": body,
+                    "peer": getattr(request.getClientAddress(), "port", None),
                 }
             )
             handler = self.handlers.get(name) or getattr(self, "h_" + name.decode().replace(".", "_").replace("-", "_"))

@@ -189,6 +189,30 @@ class RelayTests(TestCase):
         self.assertEqual(self.upstream.recorder.requests, [])
 
     @inline
+    async def test_reload_applies_address_policy_to_pooled_upstreams(self) -> None:
+        # A reload that leaves the upstream settings alone keeps the pooled
+        # connection; one that removes allow_private refuses the same URL:
+        # neither the parsed URL nor the idle connection outlives the policy
+        # it was made under.
+        from tests.harness import BASE
+
+        url = f"{self.proxy.base}/proxy/http/localhost:{self.upstream.port.getHost().port}/echo".encode()
+        for _ in range(2):
+            response, _ = await request(url)
+            self.assertEqual(response.code, 200)
+        self.assertTrue(self.proxy.service.reload())
+        response, _ = await request(url)
+        self.assertEqual(response.code, 200)
+        peers = {r["peer"] for r in self.upstream.recorder.requests}
+        self.assertEqual(len(peers), 1, "one pooled upstream connection across a reload that changed nothing")
+        self.proxy.rewrite("", base=BASE.replace('allow_private: ["127.0.0.0/8", "::1/128"]', "allow_private: []"))
+        self.assertTrue(self.proxy.service.reload())
+        response, body = await request(url)
+        self.assertEqual(response.code, 403)
+        self.assertIn(b"private", body)
+        self.assertEqual(len(self.upstream.recorder.requests), 3)
+
+    @inline
     async def test_health(self) -> None:
         response, body = await request(f"{self.proxy.base}/health".encode(), headers={b"authorization": [f"Bearer {KEY}".encode()]}, key=None)
         self.assertEqual(response.code, 200)

@@ -1,0 +1,53 @@
+"""
+The upstream agent: each URL parsed once, per client settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet.testing import MemoryReactorClock
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.client import URI
+
+from akto_proxy.relay.fence import AddressPolicy
+from akto_proxy.relay.http import ClientSettings, FencedEndpointFactory, QuietPool, UpstreamAgent
+
+
+class CountingFactory(FencedEndpointFactory):
+    def __init__(self, reactor: Any, settings: Any):
+        super().__init__(reactor, settings)
+        self.built: list[bytes] = []
+
+    def endpointForURI(self, uri: URI) -> Any:
+        self.built.append(uri.toBytes())
+        return super().endpointForURI(uri)
+
+
+class UpstreamAgentTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.reactor = MemoryReactorClock()
+        self.settings = ClientSettings(policy=AddressPolicy(), connectTimeout=5.0)
+        self.factory = CountingFactory(self.reactor, lambda: self.settings)
+        self.agent = UpstreamAgent.usingEndpointFactory(self.reactor, self.factory, QuietPool(self.reactor, persistent=True))
+
+    def test_parsed_once_per_url(self) -> None:
+        for url in (b"http://93.184.216.34:8080/mcp", b"http://93.184.216.34:8080/mcp", b"http://93.184.216.34:8080/other?q=1"):
+            self.agent.request(b"POST", url)
+        self.assertEqual(self.factory.built, [b"http://93.184.216.34:8080/mcp", b"http://93.184.216.34:8080/other?q=1"])
+        self.assertEqual([c[:2] for c in self.reactor.tcpClients], [("93.184.216.34", 8080)] * 3)
+
+    def test_new_settings_new_endpoints(self) -> None:
+        self.agent.request(b"GET", b"http://93.184.216.34/a")
+        self.settings = ClientSettings(policy=AddressPolicy(), connectTimeout=5.0)  # equal, not the same
+        self.agent.request(b"GET", b"http://93.184.216.34/a")
+        self.settings = ClientSettings(policy=AddressPolicy(), connectTimeout=1.0)
+        self.agent.request(b"GET", b"http://93.184.216.34/a")
+        self.assertEqual(len(self.factory.built), 3)
+        # the connect timeout of the settings in force reached the socket
+        self.assertEqual([c[3] for c in self.reactor.tcpClients], [5.0, 5.0, 1.0])
+
+    def test_invalid_url(self) -> None:
+        # as Agent.request: refused before anything is remembered or dialled
+        self.assertRaises(ValueError, self.agent.request, b"GET", b"http://bad host/")
+        self.assertEqual((self.factory.built, self.reactor.tcpClients), ([], []))
