@@ -694,39 +694,46 @@ class Exchange:
 
     def upstreamHeaders(self, body: bytes, dropEncoding: bool) -> Headers:
         assert self.target is not None
-        rt = self.rt
+        cfg = self.rt.config
         request = self.request
+        incoming = request.requestHeaders
+        xForwarded = cfg.upstreams.x_forwarded
+        skip = _requestSkip(cfg.access_control.header, xForwarded)
+        connection = incoming.getRawHeaders(b"connection")
+        if connection:
+            skip = skip | _tokens(connection)
         out = Headers()
-        connection = request.requestHeaders.getRawHeaders(b"connection")
-        connectionTokens = _tokens(connection) if connection else frozenset()
-        skip = _requestSkip(rt.config.access_control.header, rt.config.upstreams.x_forwarded)
-        for name, values in request.requestHeaders.getAllRawHeaders():
+        setRaw = out.setRawHeaders
+        for name, values in incoming.getAllRawHeaders():
             lname = name.lower()
-            if lname in skip or lname in connectionTokens:
-                continue
-            if lname == b"content-encoding" and dropEncoding:
+            if lname in skip:
                 continue
             if lname == b"accept-encoding":
-                out.setRawHeaders(name, [narrowAcceptEncoding(b", ".join(values))])
+                values = [narrowAcceptEncoding(b", ".join(values))]
+            elif lname == b"content-encoding" and dropEncoding:
                 continue
-            out.setRawHeaders(name, values)
-        out.setRawHeaders(b"host", [self.target.authority.encode("ascii")])
-        if rt.config.upstreams.x_forwarded:
-            prior = self.service.trustedForwardedFor(request, rt)
+            setRaw(name, values)
+        setRaw(b"host", [self.target.authority.encode("ascii")])
+        if xForwarded:
             peer = getattr(request.getClientAddress(), "host", "unix")
-            out.setRawHeaders(b"x-forwarded-for", [", ".join(prior + [peer]).encode("latin-1")])
             proto = b"https" if request.isSecure() else b"http"
-            if rt.config.access_control.trusted_proxies and self.service.fromTrustedProxy(request, rt):
-                forwarded = request.getHeader("x-forwarded-proto")
-                if forwarded in ("http", "https"):
-                    proto = forwarded.encode("ascii")
-            out.setRawHeaders(b"x-forwarded-proto", [proto])
-            host = request.getHeader("host")
-            if prior and request.getHeader("x-forwarded-host"):
-                host = request.getHeader("x-forwarded-host")
+            host = incoming.getRawHeaders(b"host")
+            trusted = cfg.access_control.trusted_proxies and self.service.fromTrustedProxy(request, self.rt)
+            if trusted:
+                prior = self.service.trustedForwardedFor(request, self.rt)
+                setRaw(b"x-forwarded-for", [", ".join(prior + [peer]).encode("latin-1")])
+                forwarded = incoming.getRawHeaders(b"x-forwarded-proto")
+                if forwarded and forwarded[-1] in (b"http", b"https"):
+                    proto = forwarded[-1]
+                forwardedHost = incoming.getRawHeaders(b"x-forwarded-host")
+                if prior and forwardedHost:
+                    host = forwardedHost
+            else:
+                setRaw(b"x-forwarded-for", [peer.encode("latin-1")])
+            setRaw(b"x-forwarded-proto", [proto])
             if host:
-                out.setRawHeaders(b"x-forwarded-host", [host.encode("latin-1")])
-        out.setRawHeaders(b"x-akto-request-id", [self.requestId.encode("ascii")])
+                setRaw(b"x-forwarded-host", [host[-1]])
+        setRaw(b"x-akto-request-id", [self.requestId.encode("ascii")])
         return out
 
     def upstreamURL(self) -> bytes:
