@@ -222,6 +222,9 @@ class ProxyService(MultiService):
         self.exchangeObservers: list[Callable[[dict[str, Any]], None]] = []
         # the access log: None sends access lines through twisted.logger;
         # the plugin sets a direct writer when it logs JSON lines to stdout
+        # the access log, when the daemon writes it (tap.makeService): called
+        # with the line's message, event and encoded event; its flush(), if
+        # any, is called at stop
         self.accessLog: Optional[Callable[[str, dict[str, Any], Optional[str]], None]] = None
         self.auditFile: Any = None
         self._openAudit(config)
@@ -340,6 +343,9 @@ class ProxyService(MultiService):
             self.auditFile.close()
             self.auditFile = None
         yield self.pool.closeCachedConnections()
+        flush = getattr(self.accessLog, "flush", None)
+        if flush is not None:
+            flush()  # access lines waiting for their batch
 
     def _busy(self) -> int:
         """

@@ -56,6 +56,7 @@ def makeService(options: Options) -> Any:
         from akto_proxy.observe.logs import AccessLog
 
         # twistd has not redirected sys.stdout yet: this is the stream the
-        # JSON observer writes to
-        service.accessLog = AccessLog(sys.stdout)
+        # JSON observer writes to (they share one writer, which batches
+        # access lines: see observe.logs.LineWriter)
+        service.accessLog = AccessLog(sys.stdout, reactor=reactor)
     return service
