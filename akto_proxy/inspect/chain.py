@@ -117,6 +117,8 @@ class IPrefilter(Protocol):
 
     def clean(self, message: Message) -> bool: ...
 
+    def cleanTexts(self, direction: str, texts: Sequence[str]) -> bool: ...
+
 
 class Chain:
     """
@@ -138,6 +140,7 @@ class Chain:
         self._timeout = timeout
         self._prefilter = prefilter
         self._covered: frozenset[int] = prefilter.covered if prefilter is not None else frozenset()
+        self._coversAll = bool(self.inspectors) and len(self._covered) == len(self.inspectors)
 
     def __bool__(self) -> bool:
         return bool(self.inspectors)
@@ -152,6 +155,23 @@ class Chain:
         if isinstance(result, Outcome):
             return succeed(result)
         return result
+
+    def passes(self, direction: str, texts: Sequence[str]) -> bool:
+        """
+        Whether a message of C{direction} (not a URL one) whose strings are
+        C{texts} would pass every step unchanged and without a finding,
+        known before the message is built: only when the prefilter covers
+        every step and finds the strings clean.  False says nothing: inspect
+        the message.
+        """
+        if not self._coversAll:
+            return False
+        assert self._prefilter is not None
+        try:
+            return self._prefilter.cleanTexts(direction, texts)
+        except Exception:
+            log.failure("prefilter failed; the steps run in full")
+            return False
 
     def inspectNow(self, message: Message) -> Union[Outcome, "Deferred[Outcome]"]:
         """

@@ -139,6 +139,38 @@ def _walk(value: Any, path: str, out: list[tuple[str, str]]) -> None:
 _SCALARS = frozenset((int, float, bool, type(None)))
 
 
+def rpcTexts(obj: dict[str, Any], out: list[str]) -> list[str]:
+    """
+    The strings L{Message.fromJSONRPC} would hold for C{obj}, without their
+    paths (appended to C{out}, in no particular order): enough to ask the
+    prefilter whether the message needs inspecting at all.
+    """
+    append = out.append
+    stack = [obj[f] for f in ("params", "result", "error") if f in obj]
+    pop = stack.pop
+    push = stack.append
+    while stack:
+        v = pop()
+        t = type(v)
+        if t is str:
+            append(v)
+        elif t is dict:
+            for child in v.values():
+                if type(child) not in _SCALARS:
+                    push(child)
+        elif t is list:
+            for child in v:
+                if type(child) not in _SCALARS:
+                    push(child)
+        elif isinstance(v, str):
+            append(v)
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return out
+
+
 def _setPath(root: Any, path: str, new: str) -> Any:
     """
     Replace the string at C{path} inside C{root} (which is modified).

@@ -29,7 +29,7 @@ from zope.interface import implementer
 
 from akto_proxy.config.model import ApiKey
 from akto_proxy.inspect.chain import Finding, Outcome
-from akto_proxy.inspect.message import Message, Target
+from akto_proxy.inspect.message import Message, Target, rpcTexts
 from akto_proxy.relay.fence import hostMatches
 from akto_proxy.relay.http import UpstreamForbidden
 from akto_proxy.relay.rewrite import (
@@ -505,9 +505,13 @@ class Exchange:
             if outcome.message is not msg:
                 return encode(outcome.message.payload) if isJSON else outcome.message.payload.encode("utf-8")
             return True
-        outcomes: list[Outcome] = []
+        # None: passes unchanged, known from its strings alone (Chain.passes)
+        outcomes: list[Optional[Outcome]] = []
         prefix = self._urlStrings() if single else ()
         for e in entries:
+            if chain.passes("request", rpcTexts(e, [t for _, t in prefix])):
+                outcomes.append(None)
+                continue
             msg = Message.fromJSONRPC(e, "request", self.target, "http", keyName=keyName, requestId=self.requestId, prefix=prefix)
             outcome = await self.inspected(msg)
             outcomes.append(outcome)
@@ -515,6 +519,9 @@ class Exchange:
         forward = []
         changed = bool(roleRefusals)
         for e, outcome in zip(entries, outcomes):
+            if outcome is None:
+                forward.append(e)
+                continue
             if outcome.blocked:
                 self.blocked = True
                 if "id" in e and "method" in e:
@@ -526,7 +533,7 @@ class Exchange:
         if not batch:
             if refusals:
                 return self._answerRPC(200, refusals[0], legacy)
-            if outcomes[0].blocked:
+            if outcomes[0] is not None and outcomes[0].blocked:
                 return self._accepted(legacy)
             return encode(forward[0]) if changed else True
         if not forward:
@@ -1009,8 +1016,9 @@ class Exchange:
             return entry
         known = (idMethods if idMethods is not None else self.idMethods).get(_idKey(entry.get("id")), (None, None, False))
         method, tool, modern = known if "method" not in entry else (entry.get("method"), None, False)
-        if not self.rt.chain and method not in LIST_METHODS:
-            return entry  # nothing to inspect, nothing to filter
+        chain = self.rt.chain
+        if method not in LIST_METHODS and (not chain or chain.passes("response", rpcTexts(entry, []))):
+            return entry  # nothing to filter, nothing to inspect or nothing found
         msg = Message.fromJSONRPC(
             entry, "response", self.target, transport, method=method, keyName=self.key.name if self.key else None, requestId=self.requestId, tool=tool  # type: ignore[arg-type]
         )

@@ -17,7 +17,7 @@ from akto_proxy.config.loader import parseConfig
 from akto_proxy.inspect.chain import PASS, Chain, Outcome, Verdict
 from akto_proxy.inspect.checks import PatternInspector, PatternRule, buildInspectors
 from akto_proxy.inspect.checks.prefilter import Prefilter, buildPrefilter
-from akto_proxy.inspect.message import Message, Target
+from akto_proxy.inspect.message import Message, Target, rpcTexts
 from akto_proxy.inspect.normalize import rawOnly, variants
 from tests.corpus.evaluate import SAMPLE_EXCLUSIONS, load
 
@@ -102,6 +102,18 @@ def same(test: SynchronousTestCase, built: list[Any], prefilter: Optional[Prefil
     if clean:
         for i in prefilter.covered:
             test.assertIs(built[i].inspect(message), PASS, (built[i].name, message.strings))
+    # Chain.passes, asked with the strings alone (in any order), before a
+    # message is built: only for messages the whole chain passes untouched
+    chain = Chain(built, Clock(), prefilter=prefilter)
+    texts = [t for _, t in message.strings]
+    covers = prefilter.covered == frozenset(range(len(built)))
+    test.assertEqual(chain.passes(message.direction, texts), clean and covers)
+    for order in (texts, texts[::-1]):
+        if chain.passes(message.direction, order):
+            test.assertEqual(
+                (full.blocked, full.findings, full.guardrails, full.message.strings),
+                (False, (), (), message.strings),
+            )
     return clean
 
 
@@ -127,6 +139,32 @@ class RawOnlyTests(SynchronousTestCase):
         self.assertFalse(rawOnly("%2e%2e/"))
         self.assertFalse(rawOnly("a+b", plus=True))
         self.assertTrue(rawOnly("a+b", plus=False))
+
+
+class TextsTests(SynchronousTestCase):
+    json = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+        max_leaves=20,
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.dictionaries(st.sampled_from(["params", "result", "error", "id", "method", "jsonrpc", "x"]), json, max_size=5))
+    def test_sameStrings(self, obj: dict[str, Any]) -> None:
+        """
+        rpcTexts holds the strings of the message fromJSONRPC builds.
+        """
+        m = Message.fromJSONRPC(obj, "response", TARGET, "http", prefix=(("url.path", "/p"),))
+        self.assertEqual(sorted(rpcTexts(obj, ["/p"])), sorted(t for _, t in m.strings))
+
+    def test_passesNeedsEveryStepCovered(self) -> None:
+        built = steps()
+        anchored = PatternInspector("anchored", [PatternRule("a", "\\Aboom", "block")])
+        clean = ["/mcp", "echo", "Summarise the quarterly report."]
+        self.assertTrue(Chain(built, Clock(), prefilter=buildPrefilter(built)).passes("request", clean))
+        self.assertFalse(Chain(built + [anchored], Clock(), prefilter=buildPrefilter(built + [anchored])).passes("request", clean))
+        self.assertFalse(Chain(built, Clock()).passes("request", clean))
+        self.assertFalse(Chain([], Clock()).passes("request", clean))
 
 
 class PrefilterTests(SynchronousTestCase):

@@ -21,7 +21,7 @@ enough to be inspected off the reactor thread always take the full path.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Iterable, Optional, Sequence
 
 import re2
 from twisted.logger import Logger
@@ -84,19 +84,30 @@ class Prefilter:
         """
         if message.size >= self._maxSize:
             return False
-        joined = message.joined
+        return self._clean(message.direction, message.transport == "url", message.joined, (t for _, t in message.strings))
+
+    def cleanTexts(self, direction: str, texts: Sequence[str]) -> bool:
+        """
+        L{clean} for a message of C{direction} (not a URL one) holding the
+        strings C{texts}, in any order, before a L{Message} is built.
+        """
+        if sum(map(len, texts)) >= self._maxSize:
+            return False
+        return self._clean(direction, False, "\n".join(texts), texts)
+
+    def _clean(self, direction: str, plus: bool, joined: str, texts: Iterable[str]) -> bool:
         try:
             data = joined.encode("utf-8")
         except UnicodeEncodeError:
             return False  # lone surrogates: the steps say what they make of them
-        scanner = self._threats[message.direction]
+        scanner = self._threats[direction]
         if scanner:
             # Injection checks match requests in normalised forms too.
-            if self._folds and message.direction == "request" and not rawOnly(joined, message.transport == "url"):
+            if self._folds and direction == "request" and not rawOnly(joined, plus):
                 return False
             if scanner.matchesRaw(data):
                 # Perhaps only across two strings: ask each on its own.
-                for _, text in message.strings:
+                for text in texts:
                     if text and scanner.matchesRaw(text.encode("utf-8")):
                         return False
         if self._set is not None and self._set.Match(data):
