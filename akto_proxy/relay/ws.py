@@ -44,12 +44,12 @@ from zope.interface import implementer
 
 from akto_proxy.inspect.chain import Chain
 from akto_proxy.inspect.checks.threats import ThreatInspector
-from akto_proxy.inspect.message import Direction, Message
+from akto_proxy.inspect.message import Direction, Message, rpcTexts
 from akto_proxy.relay.http import FencedEndpointFactory, UpstreamForbidden
 from akto_proxy.relay.rewrite import rewriteLocation, rewriteWWWAuthenticate
 from akto_proxy.access.ratelimit import Subject
 from akto_proxy.web.answers import REFUSAL_CODE, encode, isModern, metadata, refusal, rpcError
-from akto_proxy.web.proxy import _idKey, _isRPC, _toolOf
+from akto_proxy.web.proxy import _idKey, _isRPC, _targetOf, _toolOf
 
 if TYPE_CHECKING:
     from akto_proxy.service import ProxyService
@@ -751,18 +751,19 @@ class WebSocketRelay:
             for _, answer, _ in refused:
                 answers.append(answer)
                 changed = True
+        chain = ex.rt.chain
         for e in entries:
             method = e.get("method")
             modern = isModern(None, e)
-            msg = Message.fromJSONRPC(e, "request", ex.target, "ws", keyName=keyName, requestId=ex.requestId)
             if isinstance(method, str):
                 ex.rpcMethod = method
                 if "id" in e:
-                    self._track(e.get("id"), (method, msg.tool, modern))
-            if not ex.rt.chain:
+                    self._track(e.get("id"), (method, _targetOf(e), modern))
+            if not chain or chain.passes("request", rpcTexts(e, [])):
                 forward.append(e)
                 continue
-            outcome = await ex.rt.chain.inspect(msg)
+            msg = Message.fromJSONRPC(e, "request", ex.target, "ws", keyName=keyName, requestId=ex.requestId)
+            outcome = await chain.inspect(msg)
             self._note(outcome)
             if outcome.blocked:
                 ex.blocked = True
