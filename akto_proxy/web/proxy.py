@@ -43,6 +43,7 @@ from akto_proxy.relay.sse import Event, SSEParser, makeEvent
 from akto_proxy.relay.url import BadProxyPath, parseProxyURI
 from akto_proxy.access.ratelimit import Subject
 from akto_proxy.web.answers import HEADER_MISMATCH, REFUSAL_CODE, encode, envelope, isModern, metadata, refusal, rpcError
+from akto_proxy.web.channel import sendNow
 
 from akto_proxy.service import ForeignSession
 
@@ -180,6 +181,7 @@ class Exchange:
         self.service = service
         self.rt: "Runtime" = service.runtime
         self.request = request
+        self.transport = request.channel.transport  # a finished Request forgets its channel
         self.wellKnown = wellKnown
         self.clock = service.reactor
         self.requestId = newRequestId()
@@ -214,7 +216,9 @@ class Exchange:
 
     def _clientDone(self, result: Any) -> None:
         self.finished = True
-        if isinstance(result, Failure):
+        if not isinstance(result, Failure):
+            sendNow(self.transport)  # the answer first, then the bookkeeping
+        else:
             self.outcome = "client_closed" if self.outcome == "relayed" else self.outcome
             if self.pending is not None:
                 self.pending.cancel()

@@ -1,0 +1,94 @@
+"""
+Transport-level helpers of the client side: sendNow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.internet import defer, endpoints, protocol, reactor
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import TestCase
+
+from akto_proxy.web.channel import sendNow
+
+
+class Keep(protocol.Protocol):
+    def __init__(self, made: "defer.Deferred[Any]") -> None:
+        self.made = made
+
+    def connectionMade(self) -> None:
+        self.made.callback(self)
+
+
+class Reader(protocol.Protocol):
+    def __init__(self) -> None:
+        self.data = b""
+        self.closed: defer.Deferred[None] = defer.Deferred()
+        self.waiting: list[tuple[bytes, defer.Deferred[None]]] = []
+
+    def received(self, data: bytes) -> "defer.Deferred[None]":
+        d: defer.Deferred[None] = defer.Deferred()
+        self.waiting.append((data, d))
+        self.dataReceived(b"")
+        return d
+
+    def dataReceived(self, data: bytes) -> None:
+        self.data += data
+        for want, d in list(self.waiting):
+            if self.data == want:
+                self.waiting.remove((want, d))
+                d.callback(None)
+
+    def connectionLost(self, reason: Any) -> None:
+        self.closed.callback(None)
+
+
+def buffered(transport: Any) -> int:
+    return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+
+
+class SendNowTests(TestCase):
+    async def pair(self) -> tuple[Any, Reader]:
+        made: defer.Deferred[Any] = defer.Deferred()
+        factory = protocol.Factory.forProtocol(lambda: Keep(made))
+        port = await endpoints.TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(factory)
+        self.addCleanup(port.stopListening)
+        reader = Reader()
+        await endpoints.connectProtocol(endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port), reader)
+        server = await made
+        self.addCleanup(lambda: server.transport.loseConnection() or reader.closed)
+        return server.transport, reader
+
+    def test_sends_at_once(self) -> "defer.Deferred[None]":
+        async def run() -> None:
+            transport, reader = await self.pair()
+            transport.write(b"answer")
+            self.assertEqual(buffered(transport), 6)
+            sendNow(transport)  # no reactor turn between
+            self.assertEqual(buffered(transport), 0)
+            await reader.received(b"answer")
+            transport.loseConnection()
+            await reader.closed
+
+        return defer.Deferred.fromCoroutine(run())
+
+    def test_leaves_a_closing_connection_to_the_reactor(self) -> "defer.Deferred[None]":
+        async def run() -> None:
+            transport, reader = await self.pair()
+            transport.write(b"last words")
+            transport.loseConnection()
+            sendNow(transport)
+            self.assertEqual(buffered(transport), 10)
+            await reader.closed  # the reactor sends, then closes
+            self.assertEqual(reader.data, b"last words")
+
+        return defer.Deferred.fromCoroutine(run())
+
+    def test_other_transports(self) -> None:
+        t = StringTransport()
+        t.write(b"x")
+        sendNow(t)
+        sendNow(None)
+        self.assertEqual(t.value(), b"x")
+
