@@ -28,7 +28,7 @@ from twisted.internet.ssl import (
 )
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web._newclient import _ensureValidURI
+from twisted.web._newclient import HTTP11ClientProtocol, _ensureValidURI
 from twisted.web.client import URI, Agent, HTTPConnectionPool, _HTTP11ClientFactory
 from twisted.web.error import SchemeNotSupported
 from twisted.web.http_headers import Headers
@@ -36,6 +36,7 @@ from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer, IResponse
 from zope.interface import implementer
 
 from akto_proxy.relay.fence import AddressPolicy, parseIP
+from akto_proxy.relay.transport import sendNow, setNoDelay
 
 log = Logger()
 
@@ -160,8 +161,6 @@ class FencedEndpoint:
         d = endpoint.connect(protocolFactory)
 
         def nodelay(protocol: Any) -> Any:
-            from akto_proxy.web.channel import setNoDelay
-
             setNoDelay(getattr(protocol, "transport", None))
             return protocol
 
@@ -240,8 +239,24 @@ def loadCertificates(path: str) -> list[Certificate]:
     return out
 
 
+class EagerClientProtocol(HTTP11ClientProtocol):
+    """
+    Sends each request to the upstream at once (L{sendNow}) rather than at
+    the reactor's next turn, so that the upstream starts on it while the
+    proxy finishes its own work for the request.
+    """
+
+    def request(self, request: Any) -> "defer.Deferred[Any]":
+        d = super().request(request)
+        sendNow(self.transport)
+        return d
+
+
 class _QuietFactory(_HTTP11ClientFactory):
     noisy = False
+
+    def buildProtocol(self, addr: Any) -> HTTP11ClientProtocol:
+        return EagerClientProtocol(self._quiescentCallback)
 
 
 class QuietPool(HTTPConnectionPool):

@@ -40,10 +40,10 @@ from akto_proxy.relay.rewrite import (
     upstreamWellKnown,
 )
 from akto_proxy.relay.sse import Event, SSEParser, makeEvent
+from akto_proxy.relay.transport import sendNow
 from akto_proxy.relay.url import BadProxyPath, parseProxyURI
 from akto_proxy.access.ratelimit import Subject
 from akto_proxy.web.answers import HEADER_MISMATCH, REFUSAL_CODE, encode, envelope, isModern, metadata, refusal, rpcError
-from akto_proxy.web.channel import sendNow
 
 from akto_proxy.service import ForeignSession
 

@@ -1,16 +1,16 @@
 """
-Transport-level helpers of the client side: sendNow.
+TCP transport helpers: sendNow.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from twisted.internet import defer, endpoints, protocol, reactor
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import TestCase
 
-from akto_proxy.web.channel import sendNow
+from akto_proxy.relay.transport import sendNow
 
 
 class Keep(protocol.Protocol):
@@ -25,19 +25,22 @@ class Reader(protocol.Protocol):
     def __init__(self) -> None:
         self.data = b""
         self.closed: defer.Deferred[None] = defer.Deferred()
-        self.waiting: list[tuple[bytes, defer.Deferred[None]]] = []
+        self.waiting: list[tuple[Callable[[bytes], bool], defer.Deferred[None]]] = []
 
-    def received(self, data: bytes) -> "defer.Deferred[None]":
+    def received(self, done: Callable[[bytes], bool]) -> "defer.Deferred[None]":
+        """
+        Fires once what was received satisfies C{done}.
+        """
         d: defer.Deferred[None] = defer.Deferred()
-        self.waiting.append((data, d))
+        self.waiting.append((done, d))
         self.dataReceived(b"")
         return d
 
     def dataReceived(self, data: bytes) -> None:
         self.data += data
-        for want, d in list(self.waiting):
-            if self.data == want:
-                self.waiting.remove((want, d))
+        for done, d in list(self.waiting):
+            if done(self.data):
+                self.waiting.remove((done, d))
                 d.callback(None)
 
     def connectionLost(self, reason: Any) -> None:
@@ -67,7 +70,7 @@ class SendNowTests(TestCase):
             self.assertEqual(buffered(transport), 6)
             sendNow(transport)  # no reactor turn between
             self.assertEqual(buffered(transport), 0)
-            await reader.received(b"answer")
+            await reader.received(lambda data: data == b"answer")
             transport.loseConnection()
             await reader.closed
 
@@ -92,3 +95,38 @@ class SendNowTests(TestCase):
         sendNow(None)
         self.assertEqual(t.value(), b"x")
 
+
+
+class EagerClientTests(TestCase):
+    def test_request_sent_at_once(self) -> "defer.Deferred[None]":
+        """
+        The upstream protocol sends a request within the call that makes it,
+        not at the reactor's next turn.
+        """
+
+        async def run() -> None:
+            from twisted.web.client import Request
+            from twisted.web.http_headers import Headers
+
+            from akto_proxy.relay.http import EagerClientProtocol
+
+            made: defer.Deferred[Any] = defer.Deferred()
+            port = await endpoints.TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(
+                protocol.Factory.forProtocol(lambda: Keep(made))
+            )
+            self.addCleanup(port.stopListening)
+            client = EagerClientProtocol()
+            await endpoints.connectProtocol(endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port), client)
+            server = await made
+            reader = Reader()
+            server.dataReceived = reader.dataReceived  # type: ignore[method-assign]
+            d = client.request(Request(b"GET", b"/x", Headers({b"host": [b"up"]}), None, persistent=True))
+            self.assertEqual(buffered(client.transport), 0)
+            await reader.received(lambda data: data.endswith(b"\r\n\r\n"))  # the whole head
+            self.assertTrue(reader.data.startswith(b"GET /x HTTP/1.1\r\n"), reader.data)
+            self.assertIn(b"\r\nHost: up\r\n", reader.data)
+            d.addErrback(lambda f: None)  # the connection goes away unanswered
+            client.transport.loseConnection()
+            server.transport.loseConnection()
+
+        return defer.Deferred.fromCoroutine(run())
