@@ -48,15 +48,18 @@ class Prefilter:
 
     def __init__(self, steps: Sequence[object], maxSize: int = THRESHOLD):
         self._maxSize = maxSize
+        # the threat step's scanners (None: nothing to match that way)
         self._threats: dict[str, Optional[Scanner]] = {"request": None, "response": None}
         self._folds = False
         patterns: list[str] = []
         covered: list[int] = []
+        threats = False
         for i, step in enumerate(steps):
             if isinstance(step, ThreatInspector):
-                if self._threats["request"] is not None:
+                if threats:
                     continue  # one threat step is what the configuration builds
-                self._threats = {"request": step.scanner("request"), "response": step.scanner("response")}
+                threats = True
+                self._threats = {d: step.scanner(d) or None for d in ("request", "response")}
                 self._folds = step.foldsRequests
                 covered.append(i)
             elif isinstance(step, PatternInspector):
@@ -101,7 +104,7 @@ class Prefilter:
         except UnicodeEncodeError:
             return False  # lone surrogates: the steps say what they make of them
         scanner = self._threats[direction]
-        if scanner:
+        if scanner is not None:
             # Injection checks match requests in normalised forms too.
             if self._folds and direction == "request" and not rawOnly(joined, plus):
                 return False

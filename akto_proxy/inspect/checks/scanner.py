@@ -113,16 +113,14 @@ class Scanner:
         """
         if self._db is None:
             return False
-        raw = self._raw
-
-        def onMatch(rule: int, start: int, end: int, flags: int, context: object) -> bool:
-            return rule in raw  # True stops the scan
-
         try:
-            self._db.scan(buffer, match_event_handler=onMatch, scratch=self._scratchHere())
+            self._db.scan(buffer, match_event_handler=self._onRaw, scratch=self._scratchHere())
         except hyperscan.ScanTerminated:
             return True
         return False
+
+    def _onRaw(self, rule: int, start: int, end: int, flags: int, context: object) -> bool:
+        return rule in self._raw  # True stops the scan
 
     def spans(
         self, index: int, text: str, check: Optional[Callable[[str], bool]] = None
