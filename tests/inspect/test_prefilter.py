@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import attrs
+import re2
 from hypothesis import given, settings, strategies as st
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
@@ -307,6 +308,72 @@ class PrefilterTests(SynchronousTestCase):
         else:
             m = result(*texts)
         same(self, built, _PREFILTER, m)
+
+
+# Patterns an operator might write, from pieces both RE2 and Hyperscan know
+_PIECES = ["a", "b", "ab", "x", "1", " ", "-", ".", "\\d", "\\w", "\\s", "\\S", "\\b", "[a-c]", "[^a ]", "^", "$",
+           "\\.", "é", "K", "\\x41"]
+_QUANT = ["", "", "*", "+", "?", "{1,3}", "{2}", "*?"]
+
+
+@st.composite
+def _pattern(draw: Any) -> str:
+    def atom() -> str:
+        return draw(st.sampled_from(_PIECES)) + draw(st.sampled_from(_QUANT))
+
+    def seq() -> str:
+        return "".join(atom() for _ in range(draw(st.integers(1, 4))))
+
+    alts = [seq() for _ in range(draw(st.integers(1, 3)))]
+    body = "|".join(alts)
+    return draw(st.sampled_from([body, f"({body})", f"(?:{body})x", f"({body})+"]))
+
+
+class CustomPatternTests(SynchronousTestCase):
+    """
+    Custom patterns are asked of Hyperscan when it takes them and the text
+    is ASCII, of RE2 otherwise: never a clean answer RE2 would refuse.
+    """
+
+    @settings(max_examples=400, deadline=None)
+    @given(
+        st.lists(_pattern(), min_size=1, max_size=3),
+        st.lists(st.text(alphabet="ab x1-.\n\tAKBé\u212a", max_size=12), min_size=1, max_size=3),
+    )
+    def test_agree(self, patterns: list[str], texts: list[str]) -> None:
+        rules = []
+        for i, p in enumerate(patterns):
+            try:
+                re2.compile(p)
+            except re2.error:
+                continue
+            rules.append(PatternRule(f"r{i}", p, "block"))
+        if not rules:
+            return
+        built: list[Any] = [PatternInspector("custom_rules", rules)]
+        prefilter = buildPrefilter(built)
+        if prefilter is None:
+            return  # an anchor the prefilter leaves alone
+        same(self, built, prefilter, result(*texts))
+
+    def test_split(self) -> None:
+        """
+        Hyperscan takes what it can; the rest stays with RE2, and non-ASCII
+        text goes to RE2 whole.
+        """
+        built: list[Any] = [
+            PatternInspector("custom_rules", [PatternRule("a", "passwd", "block"), PatternRule("b", "(a|b)*c.{300}d", "block")])
+        ]
+        prefilter = buildPrefilter(built)
+        assert prefilter is not None
+        self.assertIsNotNone(prefilter._hs)
+        self.assertIsNotNone(prefilter._rest)
+        self.assertFalse(prefilter.clean(result("the PASSWD file")))
+        self.assertFalse(prefilter.clean(result("abc" + "x" * 300 + "d")))
+        self.assertTrue(prefilter.clean(result("abc" + "x" * 299 + "d")))
+        self.assertFalse(prefilter.clean(result("Straße PASSWD")))  # non-ASCII: the RE2 set
+        k = [PatternInspector("custom_rules", [PatternRule("k", "k", "block")])]
+        self.assertFalse(buildPrefilter(k).clean(result("\u212a")))  # the Kelvin sign folds to k
 
 
 _STEPS = steps("high")

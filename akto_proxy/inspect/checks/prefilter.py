@@ -4,13 +4,14 @@ One pass that proves a message clean for every pattern step at once.
 Most agent traffic matches nothing.  Each pattern step (the threat checks,
 custom rules, content filters) would find that out on its own: its own
 guards, scopes, normalisation and pattern set, per message.  The prefilter
-asks the same question once, of the compiled sets the steps already hold:
+asks the same question once:
 
     - the threat checks: the string as written is the only form the step
       would match (L{rawOnly}), and no rule that applies to strings as
       written hits in the direction's Hyperscan database;
-    - custom rules and content filters: one RE2 set holding all their
-      patterns matches nothing in the message's strings.
+    - custom rules and content filters: none of their patterns matches in
+      the message's strings: one Hyperscan database of the patterns it
+      takes exactly, for ASCII text, else one RE2 set of them all.
 
 When both hold, those steps would each answer PASS and the chain skips
 them.  Every test errs one way: a hit that might not count (a match across
@@ -21,8 +22,10 @@ enough to be inspected off the reactor thread always take the full path.
 
 from __future__ import annotations
 
+import threading
 from typing import Iterable, Optional, Sequence
 
+import hyperscan
 import re2
 from twisted.logger import Logger
 
@@ -68,14 +71,29 @@ class Prefilter:
                     continue
                 patterns.extend(own)
                 covered.append(i)
+        # All custom patterns in one RE2 set; those Hyperscan takes exactly
+        # (no approximation) also in one Hyperscan database, asked instead
+        # of the set for ASCII text (a smaller, cheaper scan when caches
+        # are cold; for other text the set decides, as the steps' own RE2
+        # would, case folding included).
         self._set: Optional[re2.Set] = None
+        self._hs: Optional[hyperscan.Database] = None
+        self._rest: Optional[re2.Set] = None  # what Hyperscan did not take
         if patterns:
-            options = re2.Options()
-            options.case_sensitive = False
-            self._set = re2.Set.SearchSet(options)
-            for p in patterns:
-                self._set.Add("(?m)" + p)
-            self._set.Compile()
+            self._set = _re2Set(patterns)
+            exact = [p for p in patterns if _hyperscanTakes(p)]
+            if exact:
+                self._hs = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+                self._hs.compile(
+                    expressions=[p.encode("utf-8") for p in exact],
+                    ids=list(range(len(exact))),
+                    elements=len(exact),
+                    flags=[_HS_FLAGS] * len(exact),
+                )
+                self._hsScratch = hyperscan.Scratch(self._hs)
+                self._hsOwner = threading.get_ident()
+                rest = [p for p in patterns if p not in exact]
+                self._rest = _re2Set(rest) if rest else None
         self.covered = frozenset(covered)
 
     def __bool__(self) -> bool:
@@ -113,9 +131,47 @@ class Prefilter:
                 for text in texts:
                     if text and scanner.matchesRaw(text.encode("utf-8")):
                         return False
-        if self._set is not None and self._set.Match(data):
-            return False
+        if self._set is not None:
+            if self._hs is not None and data.isascii() and threading.get_ident() == self._hsOwner:
+                try:
+                    self._hs.scan(data, match_event_handler=_stop, scratch=self._hsScratch)
+                except hyperscan.ScanTerminated:
+                    return False
+                if self._rest is not None and self._rest.Match(data):
+                    return False
+            elif self._set.Match(data):
+                return False
         return True
+
+
+_HS_FLAGS = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_ALLOWEMPTY | hyperscan.HS_FLAG_UTF8
+
+
+def _stop(rule: int, start: int, end: int, flags: int, context: object) -> bool:
+    return True
+
+
+def _hyperscanTakes(pattern: str) -> bool:
+    """
+    Whether Hyperscan compiles C{pattern} as written (not approximated).
+    """
+    try:
+        hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(
+            expressions=[pattern.encode("utf-8")], ids=[0], elements=1, flags=[_HS_FLAGS]
+        )
+    except hyperscan.error:
+        return False
+    return True
+
+
+def _re2Set(patterns: Sequence[str]) -> re2.Set:
+    options = re2.Options()
+    options.case_sensitive = False
+    s = re2.Set.SearchSet(options)
+    for p in patterns:
+        s.Add("(?m)" + p)
+    s.Compile()
+    return s
 
 
 def buildPrefilter(steps: Sequence[object]) -> Optional[Prefilter]:
