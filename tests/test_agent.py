@@ -9,9 +9,13 @@ from typing import Any
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.client import URI
+from twisted.web.http_headers import Headers
 
 from akto_proxy.relay.fence import AddressPolicy
 from akto_proxy.relay.http import ClientSettings, FencedEndpointFactory, QuietPool, UpstreamAgent
+
+
+HOST = Headers({b"host": [b"93.184.216.34"]})
 
 
 class CountingFactory(FencedEndpointFactory):
@@ -33,21 +37,42 @@ class UpstreamAgentTests(SynchronousTestCase):
 
     def test_parsed_once_per_url(self) -> None:
         for url in (b"http://93.184.216.34:8080/mcp", b"http://93.184.216.34:8080/mcp", b"http://93.184.216.34:8080/other?q=1"):
-            self.agent.request(b"POST", url)
+            self.agent.request(b"POST", url, HOST)
         self.assertEqual(self.factory.built, [b"http://93.184.216.34:8080/mcp", b"http://93.184.216.34:8080/other?q=1"])
         self.assertEqual([c[:2] for c in self.reactor.tcpClients], [("93.184.216.34", 8080)] * 3)
 
     def test_new_settings_new_endpoints(self) -> None:
-        self.agent.request(b"GET", b"http://93.184.216.34/a")
+        self.agent.request(b"GET", b"http://93.184.216.34/a", HOST)
         self.settings = ClientSettings(policy=AddressPolicy(), connectTimeout=5.0)  # equal, not the same
-        self.agent.request(b"GET", b"http://93.184.216.34/a")
+        self.agent.request(b"GET", b"http://93.184.216.34/a", HOST)
         self.settings = ClientSettings(policy=AddressPolicy(), connectTimeout=1.0)
-        self.agent.request(b"GET", b"http://93.184.216.34/a")
+        self.agent.request(b"GET", b"http://93.184.216.34/a", HOST)
         self.assertEqual(len(self.factory.built), 3)
         # the connect timeout of the settings in force reached the socket
         self.assertEqual([c[3] for c in self.reactor.tcpClients], [5.0, 5.0, 1.0])
 
+    def test_request_written_in_one_go(self) -> None:
+        """
+        Head and in-memory body reach the connection together, framed by
+        their length; a request without a Host header takes Agent's way.
+        """
+        from twisted.internet.testing import StringTransport
+
+        from akto_proxy.relay.http import BytesProducer
+
+        self.agent.request(b"POST", b"http://93.184.216.34:8080/mcp?x=1", HOST, BytesProducer(b'{"a": 1}'))
+        host, port, factory, timeout, bind = self.reactor.tcpClients[0]
+        proto = factory.buildProtocol(None)
+        transport = StringTransport()
+        proto.makeConnection(transport)
+        self.assertEqual(
+            transport.value(),
+            b"POST /mcp?x=1 HTTP/1.1\r\nContent-Length: 8\r\nHost: 93.184.216.34\r\n\r\n" b'{"a": 1}',
+        )
+        self.agent.request(b"GET", b"http://93.184.216.34:8080/other")
+        self.assertEqual(self.factory.built[-1], b"http://93.184.216.34:8080/other")
+
     def test_invalid_url(self) -> None:
         # as Agent.request: refused before anything is remembered or dialled
-        self.assertRaises(ValueError, self.agent.request, b"GET", b"http://bad host/")
+        self.assertRaises(ValueError, self.agent.request, b"GET", b"http://bad host/", HOST)
         self.assertEqual((self.factory.built, self.reactor.tcpClients), ([], []))

@@ -28,7 +28,7 @@ from twisted.internet.ssl import (
 )
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web._newclient import HTTP11ClientProtocol, _ensureValidURI
+from twisted.web._newclient import HTTP11ClientProtocol, Request, _ensureValidMethod, _ensureValidURI
 from twisted.web.client import URI, Agent, HTTPConnectionPool, _HTTP11ClientFactory
 from twisted.web.error import SchemeNotSupported
 from twisted.web.http_headers import Headers
@@ -263,6 +263,51 @@ class QuietPool(HTTPConnectionPool):
     _factory = _QuietFactory
 
 
+@implementer(IBodyProducer)
+class BytesProducer:
+    """
+    A request body already in memory (the relay reads and inspects bodies
+    whole).  L{UpstreamAgent} writes it with the request head in one go.
+    """
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.length = len(data)
+
+    def startProducing(self, consumer: Any) -> "defer.Deferred[None]":
+        consumer.write(self.data)
+        return defer.succeed(None)
+
+    def pauseProducing(self) -> None:
+        pass
+
+    def resumeProducing(self) -> None:
+        pass
+
+    def stopProducing(self) -> None:
+        pass
+
+
+class InMemoryRequest(Request):
+    """
+    A request whose body is a L{BytesProducer}: written with its head in
+    one go.  L{Request} frames any body producer with a length-enforcing
+    consumer, a registered producer and four Deferreds, for bodies that
+    arrive over time; bytes in memory need none of it.  (Should a later
+    Twisted change the method this writes the head with, the body takes
+    L{Request}'s way.)
+    """
+
+    def writeTo(self, transport: Any) -> "defer.Deferred[None]":
+        body = self.bodyProducer
+        if not isinstance(body, BytesProducer) or not hasattr(self, "_writeHeaders"):
+            return super().writeTo(transport)  # type: ignore[no-any-return]
+        self._writeHeaders(transport, b"Content-Length: %d\r\n" % body.length)
+        if body.data:
+            transport.write(body.data)
+        return defer.succeed(None)
+
+
 class UpstreamAgent(Agent):
     """
     An L{Agent} that parses each upstream URL once, and keeps connections
@@ -272,11 +317,11 @@ class UpstreamAgent(Agent):
     A proxy sends the same few URLs over and over, and L{Agent.request}
     parses every one again (its validation and L{URI.fromBytes}: some 14
     microseconds a request): the parsed URL, its pool key and its endpoint
-    are kept per URL.  When a reload changes the settings, the kept URLs are
-    forgotten, idle pooled connections are closed, and pool keys carry a new
-    epoch, so that no connection opened under the old policy serves a new
-    request.  Should a later Twisted drop the internal method this relies
-    on, every request takes L{Agent.request}.
+    are kept per URL, and each request goes straight to a connection of
+    the pool as an L{InMemoryRequest}.  When a reload changes the settings,
+    the kept URLs are forgotten, idle pooled connections are closed, and
+    pool keys carry a new epoch, so that no connection opened under the old
+    policy serves a new request.
     """
 
     _MAX_REMEMBERED = 1024
@@ -307,20 +352,22 @@ class UpstreamAgent(Agent):
         settings = self._endpointFactory.settings()
         if settings is not self._settings:
             self._settingsChanged(settings)
-        if not hasattr(self, "_requestWithEndpoint"):
+        if headers is None or not headers.hasHeader(b"host"):
             return super().request(method, uri, headers, bodyProducer)
         entry = self._remembered.get(uri)
         if entry is None:
             parsed = URI.fromBytes(_ensureValidURI(uri.strip()))
             try:
-                endpoint = self._getEndpoint(parsed)
+                endpoint = self._endpointFactory.endpointForURI(parsed)
             except SchemeNotSupported:
                 return defer.fail(Failure())
             if len(self._remembered) >= self._MAX_REMEMBERED:
                 self._remembered.clear()
             entry = self._remembered[uri] = ((parsed.scheme, parsed.host, parsed.port, self._epoch), endpoint, parsed)
         key, endpoint, parsed = entry
-        return self._requestWithEndpoint(key, endpoint, method, parsed, headers, bodyProducer, parsed.originForm)  # type: ignore[no-any-return]
+        request = InMemoryRequest(_ensureValidMethod(method), parsed.originForm, headers, bodyProducer, persistent=self._pool.persistent)
+        d: "defer.Deferred[Any]" = self._pool.getConnection(key, endpoint)
+        return d.addCallback(lambda connection: connection.request(request))
 
 
 def buildAgent(

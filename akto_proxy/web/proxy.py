@@ -22,16 +22,15 @@ from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseDone, ResponseFailed, ResponseNeverReceived
 from twisted.web.client import PotentialDataLoss
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IBodyProducer, IResponse
+from twisted.web.iweb import IResponse
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
-from zope.interface import implementer
 
 from akto_proxy.config.model import ApiKey
 from akto_proxy.inspect.chain import Finding, Outcome
 from akto_proxy.inspect.message import Message, Target, rpcTexts
 from akto_proxy.relay.fence import hostMatches
-from akto_proxy.relay.http import UpstreamForbidden
+from akto_proxy.relay.http import BytesProducer, UpstreamForbidden
 from akto_proxy.relay.rewrite import (
     rewriteEndpoint,
     rewriteLocation,
@@ -89,26 +88,6 @@ def newRequestId() -> str:
     # unique, not secret: the random module's generator (seeded from the
     # OS at start) costs no system call, unlike secrets
     return "req_%016x" % random.getrandbits(64)
-
-
-@implementer(IBodyProducer)
-class BytesProducer:
-    def __init__(self, data: bytes):
-        self._data = data
-        self.length = len(data)
-
-    def startProducing(self, consumer: Any) -> "defer.Deferred[None]":
-        consumer.write(self._data)
-        return defer.succeed(None)
-
-    def pauseProducing(self) -> None:
-        pass
-
-    def resumeProducing(self) -> None:
-        pass
-
-    def stopProducing(self) -> None:
-        pass
 
 
 class TooLarge(Exception):
