@@ -78,6 +78,10 @@ class Runtime:
         )
 
 
+# Plain requests in flight up to which answers and relayed requests are sent
+# at once (ProxyService.sendEagerly).
+EAGER_BELOW = 4
+
 # The daemon's collector thresholds (Python's are 700, 10, 10).  A request
 # allocates a few hundred containers; with fifty in flight, a young
 # generation of 700 is collected several times per request while most of
@@ -207,6 +211,7 @@ class ProxyService(MultiService):
             lambda: self.runtime.clientSettings,
             config.upstreams.max_idle_per_host,
             config.upstreams.pool_idle_timeout,
+            self.sendEagerly,
         )
         self.streams: set["BodyRelay"] = set()
         self.sockets: set[Any] = set()  # open WebSocketRelay instances
@@ -356,6 +361,17 @@ class ProxyService(MultiService):
         return sum(
             1 for ex in self.inflight if ex not in sockets and (ex.stream is None or not ex.stream.sse)
         )
+
+    def sendEagerly(self) -> bool:
+        """
+        Whether a finished answer or a relayed request should be sent at once
+        (L{akto_proxy.relay.transport.sendNow}) rather than when the reactor
+        next writes.  At once when few plain requests are in flight: the
+        peer then waits less.  Under load, the reactor's one write pass per
+        turn serves many connections and wakes each peer once for all that
+        is ready (sending at once cost some 4% of CPU at 50 in flight).
+        """
+        return len(self.inflight) - len(self.streams) - len(self.sockets) <= EAGER_BELOW
 
     def exchangeStarted(self, exchange: "Exchange") -> None:
         self.inflight.add(exchange)

@@ -103,7 +103,30 @@ class EagerClientTests(TestCase):
         The upstream protocol sends a request within the call that makes it,
         not at the reactor's next turn.
         """
+        return self.sent(eager=True)
 
+    def test_request_left_to_the_reactor_under_load(self) -> "defer.Deferred[None]":
+        return self.sent(eager=False)
+
+    def test_eager_only_when_quiet(self) -> None:
+        """
+        The service sends at once while few plain requests are in flight;
+        open streams and sockets do not count.
+        """
+        from akto_proxy.service import EAGER_BELOW
+        from tests.harness import ProxyHarness
+
+        service = ProxyHarness(self).service
+        service.inflight.update(object() for _ in range(EAGER_BELOW))
+        self.assertTrue(service.sendEagerly())
+        service.inflight.add(object())
+        self.assertFalse(service.sendEagerly())
+        service.streams.add(object())  # type: ignore[arg-type]
+        self.assertTrue(service.sendEagerly())
+        service.inflight.clear()
+        service.streams.clear()
+
+    def sent(self, eager: bool) -> "defer.Deferred[None]":
         async def run() -> None:
             from twisted.web.client import Request
             from twisted.web.http_headers import Headers
@@ -115,13 +138,16 @@ class EagerClientTests(TestCase):
                 protocol.Factory.forProtocol(lambda: Keep(made))
             )
             self.addCleanup(port.stopListening)
-            client = EagerClientProtocol()
+            client = EagerClientProtocol(eager=lambda: eager)
             await endpoints.connectProtocol(endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port), client)
             server = await made
             reader = Reader()
             server.dataReceived = reader.dataReceived  # type: ignore[method-assign]
             d = client.request(Request(b"GET", b"/x", Headers({b"host": [b"up"]}), None, persistent=True))
-            self.assertEqual(buffered(client.transport), 0)
+            if eager:
+                self.assertEqual(buffered(client.transport), 0)
+            else:
+                self.assertGreater(buffered(client.transport), 0)  # the reactor sends it
             await reader.received(lambda data: data.endswith(b"\r\n\r\n"))  # the whole head
             self.assertTrue(reader.data.startswith(b"GET /x HTTP/1.1\r\n"), reader.data)
             self.assertIn(b"\r\nHost: up\r\n", reader.data)

@@ -5,6 +5,7 @@ drop forbidden addresses, connect with a timeout and verify TLS.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Optional
 
 import attrs
@@ -242,21 +243,30 @@ def loadCertificates(path: str) -> list[Certificate]:
 class EagerClientProtocol(HTTP11ClientProtocol):
     """
     Sends each request to the upstream at once (L{sendNow}) rather than at
-    the reactor's next turn, so that the upstream starts on it while the
-    proxy finishes its own work for the request.
+    the reactor's next turn, when C{eager()} says so, so that the upstream
+    starts on it while the proxy finishes its own work for the request.
     """
+
+    def __init__(self, quiescentCallback: Callable[[Any], None] = lambda _: None, eager: Callable[[], bool] = lambda: True):
+        super().__init__(quiescentCallback)
+        self._eager = eager
 
     def request(self, request: Any) -> "defer.Deferred[Any]":
         d = super().request(request)
-        sendNow(self.transport)
+        if self._eager():
+            sendNow(self.transport)
         return d
 
 
 class _QuietFactory(_HTTP11ClientFactory):
     noisy = False
 
+    def __init__(self, quiescentCallback: Any, metadata: Any, eager: Callable[[], bool] = lambda: True):
+        super().__init__(quiescentCallback, metadata)
+        self._eager = eager
+
     def buildProtocol(self, addr: Any) -> HTTP11ClientProtocol:
-        return EagerClientProtocol(self._quiescentCallback)
+        return EagerClientProtocol(self._quiescentCallback, self._eager)
 
 
 class QuietPool(HTTPConnectionPool):
@@ -371,9 +381,18 @@ class UpstreamAgent(Agent):
 
 
 def buildAgent(
-    reactor: Any, settings: Callable[[], ClientSettings], maxIdlePerHost: int, idleTimeout: float
+    reactor: Any,
+    settings: Callable[[], ClientSettings],
+    maxIdlePerHost: int,
+    idleTimeout: float,
+    eager: Callable[[], bool] = lambda: True,
 ) -> tuple[Agent, HTTPConnectionPool]:
+    """
+    @param eager: whether a request should be sent at once (see
+        L{EagerClientProtocol}); asked for each request.
+    """
     pool = QuietPool(reactor, persistent=True)
+    pool._factory = functools.partial(_QuietFactory, eager=eager)  # type: ignore[assignment]
     pool.maxPersistentPerHost = maxIdlePerHost
     pool.cachedConnectionTimeout = idleTimeout
     pool.retryAutomatically = True

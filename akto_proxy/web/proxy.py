@@ -196,7 +196,8 @@ class Exchange:
     def _clientDone(self, result: Any) -> None:
         self.finished = True
         if not isinstance(result, Failure):
-            sendNow(self.transport)  # the answer first, then the bookkeeping
+            if self.service.sendEagerly():
+                sendNow(self.transport)  # the answer first, then the bookkeeping
         else:
             self.outcome = "client_closed" if self.outcome == "relayed" else self.outcome
             if self.pending is not None:
