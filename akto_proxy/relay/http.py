@@ -331,18 +331,23 @@ class UpstreamAgent(Agent):
     the pool as an L{InMemoryRequest}.  When a reload changes the settings,
     the kept URLs are forgotten, idle pooled connections are closed, and
     pool keys carry a new epoch, so that no connection opened under the old
-    policy serves a new request.
+    policy serves a new request.  Built by L{usingEndpointFactory} with a
+    L{FencedEndpointFactory}, as L{buildAgent} does.
     """
 
     _MAX_REMEMBERED = 1024
     _endpointFactory: FencedEndpointFactory
     _pool: HTTPConnectionPool
+    _remembered: dict[bytes, tuple[tuple[bytes, bytes, int, int], IStreamClientEndpoint, URI]]
 
-    def _init(self, reactor: Any, endpointFactory: Any, pool: Any) -> None:  # both constructors call it
-        super()._init(reactor, endpointFactory, pool)  # type: ignore[misc]
-        self._remembered: dict[bytes, tuple[tuple[bytes, bytes, int, int], IStreamClientEndpoint, URI]] = {}
-        self._settings: Optional[ClientSettings] = None
-        self._epoch = 0
+    _settings: Optional[ClientSettings] = None
+    _epoch = 0
+
+    @classmethod
+    def usingEndpointFactory(cls, reactor: Any, endpointFactory: Any, pool: Any = None) -> "UpstreamAgent":
+        agent = super().usingEndpointFactory(reactor, endpointFactory, pool)
+        agent._remembered = {}
+        return agent  # type: ignore[no-any-return]
 
     def _settingsChanged(self, settings: ClientSettings) -> None:
         self._remembered.clear()  # their endpoints hold the old settings
