@@ -83,17 +83,22 @@ class Prefilter:
             self._set = _re2Set(patterns)
             exact = [p for p in patterns if _hyperscanTakes(p)]
             if exact:
-                self._hs = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-                self._hs.compile(
-                    expressions=[p.encode("utf-8") for p in exact],
-                    ids=list(range(len(exact))),
-                    elements=len(exact),
-                    flags=[_HS_FLAGS] * len(exact),
-                )
-                self._hsScratch = hyperscan.Scratch(self._hs)
-                self._hsOwner = threading.get_ident()
-                rest = [p for p in patterns if p not in exact]
-                self._rest = _re2Set(rest) if rest else None
+                db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+                try:
+                    db.compile(
+                        expressions=[p.encode("utf-8") for p in exact],
+                        ids=list(range(len(exact))),
+                        elements=len(exact),
+                        flags=[_HS_FLAGS] * len(exact),
+                    )
+                except hyperscan.error:
+                    log.warn("custom patterns kept in RE2 only: Hyperscan cannot take them together")
+                else:
+                    self._hs = db
+                    self._hsScratch = hyperscan.Scratch(db)
+                    self._hsOwner = threading.get_ident()
+                    rest = [p for p in patterns if p not in exact]
+                    self._rest = _re2Set(rest) if rest else None
         self.covered = frozenset(covered)
 
     def __bool__(self) -> bool:
