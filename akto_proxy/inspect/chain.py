@@ -145,27 +145,32 @@ class Chain:
     def __bool__(self) -> bool:
         return bool(self.inspectors)
 
-    def inspect(self, message: Message) -> "Deferred[Outcome]":
+    def inspect(self, message: Message, clean: Optional[bool] = None) -> "Deferred[Outcome]":
         """
         Run the steps.  When every step answers synchronously (the common
         case) the returned Deferred has already fired: no coroutine, no
         reactor turn.
+
+        @param clean: what L{passes} answered for this message, if it was
+            asked: False spares the prefilter a second look.
         """
-        result = self.inspectNow(message)
+        result = self.inspectNow(message, clean)
         if isinstance(result, Outcome):
             return succeed(result)
         return result
 
-    def passes(self, direction: str, texts: Sequence[str]) -> bool:
+    def passes(self, direction: str, texts: Sequence[str]) -> Optional[bool]:
         """
         Whether a message of C{direction} (not a URL one) whose strings are
         C{texts} would pass every step unchanged and without a finding,
-        known before the message is built: only when the prefilter covers
-        every step and finds the strings clean.  False says nothing: inspect
-        the message.
+        known before the message is built: True only when the prefilter
+        covers every step and finds the strings clean.  Otherwise inspect
+        the message, handing this answer to L{inspect}: False (the
+        prefilter could not prove it clean) spares the prefilter a second
+        look; None (not asked) does not.
         """
         if not self._coversAll:
-            return False
+            return None
         assert self._prefilter is not None
         try:
             return self._prefilter.cleanTexts(direction, texts)
@@ -173,12 +178,14 @@ class Chain:
             log.failure("prefilter failed; the steps run in full")
             return False
 
-    def inspectNow(self, message: Message) -> Union[Outcome, "Deferred[Outcome]"]:
+    def inspectNow(self, message: Message, clean: Optional[bool] = None) -> Union[Outcome, "Deferred[Outcome]"]:
         """
         Like L{inspect}, but the outcome itself when every step answered
         synchronously (a caller on the hot path saves a Deferred).
         """
         state = _State(message)
+        if clean is False:
+            state.clean = False
         result = self._advance(state, 0)
         if isinstance(result, Outcome):
             return result

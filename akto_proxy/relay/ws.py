@@ -759,11 +759,12 @@ class WebSocketRelay:
                 ex.rpcMethod = method
                 if "id" in e:
                     self._track(e.get("id"), (method, _targetOf(e), modern))
-            if not chain or chain.passes("request", rpcTexts(e, [])):
+            clean = chain.passes("request", rpcTexts(e, [])) if chain else True
+            if clean:
                 forward.append(e)
                 continue
             msg = Message.fromJSONRPC(e, "request", ex.target, "ws", keyName=keyName, requestId=ex.requestId)
-            outcome = await chain.inspect(msg)
+            outcome = await chain.inspect(msg, clean)
             self._note(outcome)
             if outcome.blocked:
                 ex.blocked = True

@@ -493,11 +493,12 @@ class Exchange:
         outcomes: list[Optional[Outcome]] = []
         prefix = self._urlStrings() if single else ()
         for e in entries:
-            if chain.passes("request", rpcTexts(e, [t for _, t in prefix])):
+            clean = chain.passes("request", rpcTexts(e, [t for _, t in prefix]))
+            if clean:
                 outcomes.append(None)
                 continue
             msg = Message.fromJSONRPC(e, "request", self.target, "http", keyName=keyName, requestId=self.requestId, prefix=prefix)
-            outcome = await self.inspected(msg)
+            outcome = await self.inspected(msg, clean)
             outcomes.append(outcome)
         refusals = [a for _, a, _ in roleRefusals]
         forward = []
@@ -604,13 +605,15 @@ class Exchange:
             refused.append((e, answer, status))
         return allowed, refused
 
-    async def inspected(self, message: Message) -> Outcome:
+    async def inspected(self, message: Message, clean: Optional[bool] = None) -> Outcome:
         """
         The chain's outcome for C{message}, noted for the access log and the
         audit record.  A chain that answered synchronously (the common case)
         costs no Deferred here.
+
+        @param clean: L{Chain.passes}'s answer for the message, if asked.
         """
-        outcome = self.rt.chain.inspectNow(message)
+        outcome = self.rt.chain.inspectNow(message, clean)
         if isinstance(outcome, defer.Deferred):
             outcome = await outcome
         self._note(outcome)
@@ -1001,8 +1004,13 @@ class Exchange:
         known = (idMethods if idMethods is not None else self.idMethods).get(_idKey(entry.get("id")), (None, None, False))
         method, tool, modern = known if "method" not in entry else (entry.get("method"), None, False)
         chain = self.rt.chain
-        if method not in LIST_METHODS and (not chain or chain.passes("response", rpcTexts(entry, []))):
-            return entry  # nothing to filter, nothing to inspect or nothing found
+        clean: Optional[bool] = None
+        if method not in LIST_METHODS:
+            if not chain:
+                return entry  # nothing to filter, nothing to inspect
+            clean = chain.passes("response", rpcTexts(entry, []))
+            if clean:
+                return entry  # nothing found
         msg = Message.fromJSONRPC(
             entry, "response", self.target, transport, method=method, keyName=self.key.name if self.key else None, requestId=self.requestId, tool=tool  # type: ignore[arg-type]
         )
@@ -1018,9 +1026,9 @@ class Exchange:
             if filtered != entry["result"]:
                 entry = dict(entry, result=filtered)
                 msg = attrs.evolve(msg, payload=entry)
-        if not self.rt.chain:
+        if not chain:
             return entry
-        outcome = await self.inspected(msg)
+        outcome = await self.inspected(msg, clean)
         if outcome.blocked:
             self.blocked = True
             if "id" in entry and ("result" in entry or "error" in entry or "method" in entry):

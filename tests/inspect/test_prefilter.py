@@ -108,7 +108,7 @@ def same(test: SynchronousTestCase, built: list[Any], prefilter: Optional[Prefil
     chain = Chain(built, Clock(), prefilter=prefilter)
     texts = [t for _, t in message.strings]
     covers = prefilter.covered == frozenset(range(len(built)))
-    test.assertEqual(chain.passes(message.direction, texts), clean and covers)
+    test.assertEqual(chain.passes(message.direction, texts), clean if covers else None)
     for order in (texts, texts[::-1]):
         if chain.passes(message.direction, order):
             test.assertEqual(
@@ -163,9 +163,36 @@ class TextsTests(SynchronousTestCase):
         anchored = PatternInspector("anchored", [PatternRule("a", "\\Aboom", "block")])
         clean = ["/mcp", "echo", "Summarise the quarterly report."]
         self.assertTrue(Chain(built, Clock(), prefilter=buildPrefilter(built)).passes("request", clean))
-        self.assertFalse(Chain(built + [anchored], Clock(), prefilter=buildPrefilter(built + [anchored])).passes("request", clean))
-        self.assertFalse(Chain(built, Clock()).passes("request", clean))
-        self.assertFalse(Chain([], Clock()).passes("request", clean))
+        self.assertIsNone(Chain(built + [anchored], Clock(), prefilter=buildPrefilter(built + [anchored])).passes("request", clean))
+        self.assertIsNone(Chain(built, Clock()).passes("request", clean))
+        self.assertIsNone(Chain([], Clock()).passes("request", clean))
+
+    def test_askedOnce(self) -> None:
+        """
+        A message passes() could not prove clean is inspected in full
+        without the prefilter looking at it again; one passes() never asked
+        about is looked at by the chain.
+        """
+        built = steps()
+        prefilter = buildPrefilter(built)
+        assert prefilter is not None
+        asked: list[str] = []
+        original = prefilter.clean
+
+        def counting(message: Message) -> bool:
+            asked.append("clean")
+            return original(message)
+
+        prefilter.clean = counting  # type: ignore[method-assign]
+        chain = Chain(built, Clock(), prefilter=prefilter)
+        m = call("read", path="../../etc/passwd")
+        verdict = chain.passes("request", [t for _, t in m.strings])
+        self.assertIs(verdict, False)
+        for hint, expected in ((verdict, []), (None, ["clean"])):
+            out = chain.inspectNow(m, hint)
+            assert isinstance(out, Outcome)
+            self.assertTrue(out.blocked)
+            self.assertEqual(asked, expected)
 
 
 class PrefilterTests(SynchronousTestCase):
