@@ -64,6 +64,17 @@ def inside(report: str, twistdArgs: list[str]) -> None:
 
         setattr(owner, attr, timed)
 
+    def around(owner: Any, attr: str, first: str, then: str) -> None:
+        original = getattr(owner, attr)
+
+        def timed(*a: Any, **kw: Any) -> Any:
+            mark(first, "request")
+            result = original(*a, **kw)
+            mark(then, "request")
+            return result
+
+        setattr(owner, attr, timed)
+
     def arrival(owner: Any, which: str) -> None:
         original: Callable[..., Any] = owner.dataReceived
 
@@ -85,25 +96,9 @@ def inside(report: str, twistdArgs: list[str]) -> None:
         return result
 
     proxy.Exchange.inspectRequest = inspectRequest  # type: ignore[method-assign]
-    headers = proxy.Exchange.upstreamHeaders
-
-    def upstreamHeaders(self: Any, *a: Any) -> Any:
-        mark("headers start", "request")
-        result = headers(self, *a)
-        mark("headers end", "request")
-        return result
-
-    proxy.Exchange.upstreamHeaders = upstreamHeaders  # type: ignore[method-assign]
+    around(proxy.Exchange, "upstreamHeaders", "headers start", "headers end")
     before(upstream.UpstreamAgent, "request", "agent")
-    written = upstream.EagerClientProtocol.request
-
-    def request(self: Any, *a: Any) -> Any:
-        mark("connection", "request")
-        result = written(self, *a)
-        mark("written", "request")
-        return result
-
-    upstream.EagerClientProtocol.request = request  # type: ignore[method-assign]
+    around(upstream.EagerClientProtocol, "request", "connection", "written")
     before(proxy.Exchange, "_clientDone", "answer complete", "answer")
 
     def write() -> None:

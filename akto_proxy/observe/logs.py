@@ -43,13 +43,10 @@ class LineWriter:
         self._size = 0
         self._timer: Optional[IDelayedCall] = None
 
-    def attach(self, clock: Optional[IReactorTime]) -> None:
+    def attach(self, clock: IReactorTime) -> None:
         """
-        Let access lines wait, timed by C{clock}; None writes what waits and
-        stops waiting.
+        Let access lines wait, timed by C{clock}.
         """
-        if clock is None:
-            self.flush()
         self._clock = clock
 
     def write(self, line: str, later: bool = False) -> None:
