@@ -47,6 +47,20 @@ class Reader(protocol.Protocol):
         self.closed.callback(None)
 
 
+class Producer:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def pauseProducing(self) -> None:
+        self.calls.append("pause")
+
+    def resumeProducing(self) -> None:
+        self.calls.append("resume")
+
+    def stopProducing(self) -> None:
+        self.calls.append("stop")
+
+
 def buffered(transport: Any) -> int:
     return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
 
@@ -85,6 +99,53 @@ class SendNowTests(TestCase):
             self.assertEqual(buffered(transport), 10)
             await reader.closed  # the reactor sends, then closes
             self.assertEqual(reader.data, b"last words")
+
+        return defer.Deferred.fromCoroutine(run())
+
+    def test_sends_past_a_streaming_producer(self) -> "defer.Deferred[None]":
+        """
+        A streaming producer that is not paused (the client side's
+        HTTPChannel, always registered) does not keep the answer back, and
+        is not called by the send.
+        """
+
+        async def run() -> None:
+            transport, reader = await self.pair()
+            producer = Producer()
+            transport.registerProducer(producer, True)
+            self.addCleanup(transport.unregisterProducer)
+            transport.write(b"answer")
+            sendNow(transport)
+            self.assertEqual(buffered(transport), 0)
+            self.assertEqual(producer.calls, [])
+            await reader.received(lambda data: data == b"answer")
+            transport.unregisterProducer()
+
+        return defer.Deferred.fromCoroutine(run())
+
+    def test_leaves_paused_or_pull_producers_to_the_reactor(self) -> "defer.Deferred[None]":
+        """
+        Sending would call a paused streaming producer or a pull producer
+        back (resumeProducing) from within the caller: left to the reactor.
+        """
+
+        async def run() -> None:
+            transport, reader = await self.pair()
+            for count, streaming in enumerate((True, False), 1):
+                producer = Producer()
+                transport.registerProducer(producer, streaming)  # a pull producer is resumed here
+                self.addCleanup(transport.unregisterProducer)
+                if streaming:
+                    transport.producerPaused = True
+                del producer.calls[:]
+                transport.write(b"x")
+                sendNow(transport)
+                self.assertEqual(buffered(transport), 1)
+                self.assertEqual(producer.calls, [])
+                await reader.received(lambda data: data == b"x" * count)
+                self.assertEqual(producer.calls, ["resume"])  # by the reactor, once sent
+                transport.unregisterProducer()
+            self.assertEqual(reader.data, b"xx")
 
         return defer.Deferred.fromCoroutine(run())
 

@@ -34,8 +34,9 @@ def sendNow(transport: Any) -> None:
     the peer's wait loses that work (some 5% of the added latency at
     concurrency 1).
 
-    Only a connected TCP transport with no producer and no close pending is
-    touched; on anything else (a TLS layer, which batches its own writes; a
+    Only a connected TCP transport with no close pending, and whose producer,
+    if any, is a streaming one not paused (the client side's L{HTTPChannel}),
+    is touched, so that the send calls no producer back; on anything else (a TLS layer, which batches its own writes; a
     closing connection, whose close the reactor must complete) the reactor
     sends as usual.  A send that fails leaves the data buffered and the
     transport registered for writing, so the reactor meets the error as it
@@ -45,7 +46,7 @@ def sendNow(transport: Any) -> None:
         isinstance(transport, tcp.Connection)
         and transport.connected
         and not transport.disconnecting
-        and transport.producer is None
+        and (transport.producer is None or (transport.streamingProducer and not transport.producerPaused))
         and (transport._tempDataLen or len(transport.dataBuffer) > transport.offset)
     ):
         transport.doWrite()
