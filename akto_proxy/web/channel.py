@@ -6,11 +6,14 @@ as they arrive.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Optional
 
 from twisted.internet.interfaces import IDelayedCall
 from twisted.logger import Logger
+from twisted.protocols import basic
 from twisted.web import http, server
+from twisted.web.iweb import INonQueuedRequestFactory
 
 from akto_proxy.relay.transport import setNoDelay
 from akto_proxy.web.answers import envelope
@@ -19,6 +22,30 @@ if TYPE_CHECKING:
     from akto_proxy.service import ProxyService
 
 log = Logger()
+
+# HTTPChannel's own state, read and set by the whole-head path below; when a
+# Twisted release renames any of it, that path is off and every request
+# takes HTTPChannel's line-by-line way.
+_FIRST_LINE = "_HTTPChannel__first_line"
+_HEADER = "_HTTPChannel__header"
+try:
+    # bound here: twisted.web.http is a module proxy that is slow to look in
+    from twisted.web.http import _IdentityTransferDecoder
+    from twisted.web.http_headers import _nameEncoder
+except ImportError:  # pragma: no cover - another Twisted
+    _WHOLE_HEADS = False
+else:
+    _WHOLE_HEADS = all(hasattr(http.HTTPChannel, name) for name in (_FIRST_LINE, _HEADER, "_finishRequestBody")) and hasattr(
+        http.Headers(), "_rawHeaders"
+    )
+
+# the request line HTTPChannel accepts (twisted.web.http._parseRequestLine):
+# a token, a target of bytes 0x21 to 0xB0, HTTP/1.0 or HTTP/1.1
+_REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\xb0]+) (HTTP/1\.[01])")
+# header fields as RFC 9110 writes them, and nothing else: a token, a colon,
+# a value without NUL, CR or LF; no obs-fold, no bare CR or LF
+_FIELDS = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00\r\n]*\r\n)*")
+_FIELD = re.compile(rb"([^:]+):[ \t]*([^\r\n]*?)[ \t]*\r\n")
 
 
 class StrictChannel(http.HTTPChannel):
@@ -60,6 +87,84 @@ class StrictChannel(http.HTTPChannel):
         if self._secure is None:
             self._secure = super().isSecure()
         return self._secure
+
+    def dataReceived(self, data: bytes) -> None:
+        if not (_WHOLE_HEADS and self._wholeHead(data)):
+            super().dataReceived(data)
+
+    def _wholeHead(self, data: bytes) -> bool:
+        """
+        Take a request whose head arrived whole in C{data}, at the start of
+        a request, in one pass rather than line by line; the rest of
+        C{data} (its body) follows as usual.  Only a head with nothing for
+        a strict parser to refuse or to choose between is taken this way
+        (well-formed fields within the size and count limits, at most one
+        Content-Length, no Transfer-Encoding): anything else is left to
+        L{lineReceived}, which answers it as before.  What this does is what
+        HTTPChannel does for such a head, in fewer steps.
+
+        @return: whether C{data} was taken.
+        """
+        transport: Any = self.transport
+        if (
+            not self.line_mode
+            or self._buffer
+            or self._busyReceiving
+            or self.paused
+            or getattr(self, _FIRST_LINE) != 1
+            or getattr(self, _HEADER)
+            or not self.persistent
+            or transport is None
+            or transport.disconnecting
+        ):
+            return False
+        end = data.find(b"\r\n\r\n")
+        if end <= 0 or end > self.MAX_LENGTH or end > self.totalHeadersSize:
+            return False
+        eol = data.find(b"\r\n")
+        line = _REQUEST_LINE.fullmatch(data, 0, eol)
+        fields = data[eol + 2 : end + 2] if eol < end else b""
+        if line is None or (fields and _FIELDS.fullmatch(fields) is None):
+            return False
+        pairs = _FIELD.findall(fields)
+        if len(pairs) > self.maxHeaders:
+            return False
+        length = None
+        for name, value in pairs:
+            lname = name.lower()
+            if lname == b"content-length":
+                if length is not None or not value.isdigit():
+                    return False
+                length = int(value)
+            elif lname == b"transfer-encoding":
+                return False
+
+        # from here on, as HTTPChannel.dataReceived and lineReceived would
+        self.resetTimeout()
+        factory = self.requestFactory
+        request = factory(self) if INonQueuedRequestFactory.providedBy(factory) else factory(self, len(self.requests))
+        self.requests.append(request)
+        setattr(self, _FIRST_LINE, 0)
+        self._command, self._path, self._version = line.groups()
+        # as Headers.addRawHeader, whose value check has nothing left to do
+        raw = request.requestHeaders._rawHeaders
+        encode = _nameEncoder.encode
+        for name, value in pairs:
+            raw.setdefault(encode(name), []).append(value)
+        self._receivedHeaderCount = len(pairs)
+        self._receivedHeaderSize = end
+        if length is not None:
+            self.length = length
+            self._transferDecoder = _IdentityTransferDecoder(length, request.handleContentChunk, self._finishRequestBody)
+        self.allHeadersReceived()
+        if self.length == 0:
+            self.allContentReceived()
+        else:
+            self.setRawMode()
+        rest = data[end + 4 :]
+        if rest and not transport.disconnecting:
+            basic.LineReceiver.dataReceived(self, rest)
+        return True
 
     def _startHeaderTimer(self) -> None:
         self._inHeaders = True
