@@ -41,9 +41,10 @@ def inside(report: str, twistdArgs: list[str]) -> None:
     """
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from twisted.internet import reactor
-    from twisted.web import _newclient, http
+    from twisted.web import _newclient
 
     import akto_proxy.relay.http as upstream
+    import akto_proxy.web.channel as channel
     import akto_proxy.web.proxy as proxy
 
     clock = time.perf_counter_ns
@@ -84,7 +85,7 @@ def inside(report: str, twistdArgs: list[str]) -> None:
 
         owner.dataReceived = received
 
-    arrival(http.HTTPChannel, "request")
+    arrival(channel.StrictChannel, "request")
     arrival(_newclient.HTTP11ClientProtocol, "answer")
     before(proxy.ProxyResource, "render", "render")
     original = proxy.Exchange.inspectRequest
