@@ -48,6 +48,24 @@ class ParseTests(SynchronousTestCase):
         self.assertIsNone(p.target.query)
         self.assertEqual(p.credential, b"k")
 
+    def test_remembered_without_credentials(self) -> None:
+        """
+        A target is decoded once and kept; one that may carry a credential
+        is decoded every time and never kept.
+        """
+        from akto_proxy.relay.url import _rememberedProxyURI
+
+        uri = b"/proxy/https/remembered.example.com/mcp?a=1"
+        first = parseProxyURI(uri)
+        self.assertIs(parseProxyURI(uri), first)
+        self.assertEqual(first.target.query, b"a=1")
+        secret = b"/proxy/https/remembered.example.com/mcp?akto_api_key=s3cret"
+        kept = _rememberedProxyURI.cache_info().currsize
+        self.assertEqual(parseProxyURI(secret).credential, b"s3cret")
+        self.assertIsNot(parseProxyURI(secret), parseProxyURI(secret))
+        self.assertEqual(_rememberedProxyURI.cache_info().currsize, kept)
+        self.assertEqual(parseProxyURI(secret.replace(b"akto_api_key", b"k"), b"k").credential, b"s3cret")
+
     def test_host_case_and_trailing_dot(self) -> None:
         self.assertEqual(self.parse(b"/proxy/https/API.Example.COM./x").host, "api.example.com")
 

@@ -29,7 +29,7 @@ from twisted.internet.ssl import (
 )
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web._newclient import HTTP11ClientProtocol, Request, _ensureValidMethod, _ensureValidURI
+from twisted.web._newclient import HTTP11ClientProtocol, Request, _ensureValidURI
 from twisted.web.client import URI, Agent, HTTPConnectionPool, _HTTP11ClientFactory
 from twisted.web.error import SchemeNotSupported
 from twisted.web.http_headers import Headers
@@ -326,8 +326,8 @@ class UpstreamAgent(Agent):
 
     A proxy sends the same few URLs over and over, and L{Agent.request}
     parses every one again (its validation and L{URI.fromBytes}: some 14
-    microseconds a request): the parsed URL, its pool key and its endpoint
-    are kept per URL, and each request goes straight to a connection of
+    microseconds a request, and as much again for the request target): the
+    pool key, the endpoint and the request target are kept per URL, and each request goes straight to a connection of
     the pool as an L{InMemoryRequest}.  When a reload changes the settings,
     the kept URLs are forgotten, idle pooled connections are closed, and
     pool keys carry a new epoch, so that no connection opened under the old
@@ -338,7 +338,7 @@ class UpstreamAgent(Agent):
     _MAX_REMEMBERED = 1024
     _endpointFactory: FencedEndpointFactory
     _pool: HTTPConnectionPool
-    _remembered: dict[bytes, tuple[tuple[bytes, bytes, int, int], IStreamClientEndpoint, URI]]
+    _remembered: dict[bytes, tuple[tuple[bytes, bytes, int, int], IStreamClientEndpoint, bytes]]
 
     _settings: Optional[ClientSettings] = None
     _epoch = 0
@@ -378,9 +378,10 @@ class UpstreamAgent(Agent):
                 return defer.fail(Failure())
             if len(self._remembered) >= self._MAX_REMEMBERED:
                 self._remembered.clear()
-            entry = self._remembered[uri] = ((parsed.scheme, parsed.host, parsed.port, self._epoch), endpoint, parsed)
-        key, endpoint, parsed = entry
-        request = InMemoryRequest(_ensureValidMethod(method), parsed.originForm, headers, bodyProducer, persistent=self._pool.persistent)
+            key = (parsed.scheme, parsed.host, parsed.port, self._epoch)
+            entry = self._remembered[uri] = (key, endpoint, parsed.originForm)
+        key, endpoint, originForm = entry
+        request = InMemoryRequest(method, originForm, headers, bodyProducer, persistent=self._pool.persistent)
         d: "defer.Deferred[Any]" = self._pool.getConnection(key, endpoint)
         return d.addCallback(lambda connection: connection.request(request))
 

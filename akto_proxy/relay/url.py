@@ -149,8 +149,18 @@ def parseProxyURI(uri: bytes, credentialName: bytes = b"akto_api_key") -> Parsed
     """
     Decode the request target of a C{/proxy/...} request.
 
+    Clients send the same few targets over and over: the last 1,024 decoded
+    are kept (values, immutable), except those that may carry a credential
+    in their query, which are decoded every time and never kept.
+
     @raise BadProxyPath: with the reason for the client.
     """
+    if credentialName in uri:
+        return _parseProxyURI(uri, credentialName)
+    return _rememberedProxyURI(uri, credentialName)
+
+
+def _parseProxyURI(uri: bytes, credentialName: bytes) -> ParsedProxyURI:
     if uri.startswith((b"http://", b"https://")):
         # absolute-form: drop scheme and authority
         slash = uri.find(b"/", uri.index(b"//") + 2)
@@ -185,6 +195,9 @@ def parseProxyURI(uri: bytes, credentialName: bytes = b"akto_api_key") -> Parsed
         query=query,
     )
     return ParsedProxyURI(target=target, credential=credential)
+
+
+_rememberedProxyURI = functools.lru_cache(maxsize=1024)(_parseProxyURI)
 
 
 def proxyPathFor(scheme: str, authority: str, pathAndQuery: str) -> str:
