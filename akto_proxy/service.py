@@ -62,9 +62,20 @@ class Runtime:
     rates: RateLimits
     def ipAllowed(self, address: str) -> bool:
         """
-        Is a client at C{address} in C{ip_allowlist}?
+        Is a client at C{address} in C{ip_allowlist}?  Remembered per
+        address (the last 4,096), as clients come back.
         """
-        return _inAllowlist(address, self.config.access_control.ip_allowlist)
+        known = self._allowed
+        allowed = known.get(address)
+        if allowed is None:
+            if len(known) >= 4096:
+                known.clear()
+            allowed = known[address] = _inAllowlist(address, self.config.access_control.ip_allowlist)
+        return allowed
+
+    @functools.cached_property
+    def _allowed(self) -> dict[str, bool]:
+        return {}
 
     @functools.cached_property
     def clientSettings(self) -> ClientSettings:
@@ -102,11 +113,9 @@ def settleHeap() -> None:
     gc.freeze()
 
 
-@functools.lru_cache(maxsize=4096)
 def _inAllowlist(address: str, nets: tuple[Any, ...]) -> bool:
     """
-    Memoized (a pure function asked for every request): is C{address} in
-    one of C{nets}?
+    Is C{address} in one of C{nets}?
     """
     addr = parseIP(address)
     return addr is not None and any(addr in net for net in nets if net.version == addr.version)

@@ -31,6 +31,26 @@ class AllowlistTests(TestCase):
 
         return ensureDeferred(run())
 
+    def test_allowlist_reload(self):
+        """
+        A client let in (and remembered) under one allowlist is judged by the
+        next one after a reload, and the other way round.
+        """
+
+        async def run() -> None:
+            allow = lambda nets: BASE.replace("access_control:\n", f"access_control:\n  ip_allowlist: {nets}\n")
+            p = ProxyHarness(self, base=allow("['127.0.0.0/8']"))
+            url = p.url(self.upstream, "/echo")
+            for expected, nets in ((200, None), (200, None), (403, "['10.0.0.0/8']"), (403, None), (200, "['127.0.0.1/32']")):
+                if nets is not None:
+                    p.rewrite("", base=allow(nets))
+                    self.assertTrue(p.service.reload())
+                response, _ = await request(url)
+                self.assertEqual(response.code, expected, nets)
+            self.assertEqual(len(self.upstream.recorder.requests), 3)
+
+        return ensureDeferred(run())
+
     def test_ipv6_listener_and_allowlist(self):
         async def run() -> None:
             base = BASE.replace('listen: ["tcp:0:interface=127.0.0.1"]', 'listen: ["tcp6:0:interface=\\\\:\\\\:1"]')

@@ -10,6 +10,7 @@ import functools
 import json
 import re
 from typing import Any, Iterator, Literal, Optional
+from urllib.parse import unquote
 
 import attrs
 
@@ -67,6 +68,20 @@ class Target:
         if self.query is None:
             return self.path
         return self.path + b"?" + self.query
+
+    @functools.cached_property
+    def urlStrings(self) -> tuple[tuple[str, str], ...]:
+        """
+        The path and each query parameter, percent-decoded, as strings to
+        inspect with their locations (C{url.path}, C{url.query.NAME}).
+        """
+        path = self.path.decode("latin-1")
+        strings: list[tuple[str, str]] = [("url.path", unquote(path) if "%" in path else path)]
+        if self.query:
+            for pair in self.query.decode("latin-1").split("&"):
+                name, _, value = pair.partition("=")
+                strings.append((f"url.query.{unquote(name)}", unquote(value.replace("+", " "))))
+        return tuple(strings)
 
     def upstreamURL(self) -> bytes:
         return f"{self.httpScheme}://{self.authority}".encode("ascii") + self.pathAndQuery

@@ -11,7 +11,7 @@ import random
 import zlib
 from collections import deque
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import attrs
 from twisted.internet import defer, error as ierror
@@ -374,12 +374,7 @@ class Exchange:
         that mirror the body, as strings to inspect.
         """
         assert self.target is not None
-        path = self.target.path.decode("latin-1")
-        strings: list[tuple[str, str]] = [("url.path", unquote(path) if "%" in path else path)]
-        if self.target.query:
-            for pair in self.target.query.decode("latin-1").split("&"):
-                name, _, value = pair.partition("=")
-                strings.append((f"url.query.{unquote(name)}", unquote(value.replace("+", " "))))
+        strings = list(self.target.urlStrings)
         for name, values in self.request.requestHeaders.getAllRawHeaders():
             lname = name.lower()
             if lname.startswith(b"mcp-") and (lname in (b"mcp-name", b"mcp-method") or lname.startswith(b"mcp-param-")):
