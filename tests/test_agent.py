@@ -41,6 +41,13 @@ class UpstreamAgentTests(SynchronousTestCase):
         self.assertEqual(self.factory.built, [b"http://93.184.216.34:8080/mcp", b"http://93.184.216.34:8080/other?q=1"])
         self.assertEqual([c[:2] for c in self.reactor.tcpClients], [("93.184.216.34", 8080)] * 3)
 
+    def test_long_urls_not_kept(self) -> None:
+        long = b"http://93.184.216.34:8080/" + b"p" * 2100
+        for _ in range(2):
+            self.agent.request(b"POST", long, HOST)
+        self.assertEqual(self.factory.built, [long, long])
+        self.assertEqual(len(self.reactor.tcpClients), 2)
+
     def test_new_settings_new_endpoints(self) -> None:
         self.agent.request(b"GET", b"http://93.184.216.34/a", HOST)
         self.settings = ClientSettings(policy=AddressPolicy(), connectTimeout=5.0)  # equal, not the same

@@ -65,6 +65,9 @@ class ParseTests(SynchronousTestCase):
         self.assertIsNot(parseProxyURI(secret), parseProxyURI(secret))
         self.assertEqual(_rememberedProxyURI.cache_info().currsize, kept)
         self.assertEqual(parseProxyURI(secret.replace(b"akto_api_key", b"k"), b"k").credential, b"s3cret")
+        long = b"/proxy/https/remembered.example.com/" + b"p" * 1100
+        self.assertEqual(parseProxyURI(long).target.path, b"/" + b"p" * 1100)
+        self.assertEqual(_rememberedProxyURI.cache_info().currsize, kept)
 
     def test_host_case_and_trailing_dot(self) -> None:
         self.assertEqual(self.parse(b"/proxy/https/API.Example.COM./x").host, "api.example.com")

@@ -327,7 +327,8 @@ class UpstreamAgent(Agent):
     A proxy sends the same few URLs over and over, and L{Agent.request}
     parses every one again (its validation and L{URI.fromBytes}: some 14
     microseconds a request, and as much again for the request target): the
-    pool key, the endpoint and the request target are kept per URL, and each request goes straight to a connection of
+    pool key, the endpoint and the request target are kept per URL (the
+    last 1,024 URLs of at most 2 KiB), and each request goes straight to a connection of
     the pool as an L{InMemoryRequest}.  When a reload changes the settings,
     the kept URLs are forgotten, idle pooled connections are closed, and
     pool keys carry a new epoch, so that no connection opened under the old
@@ -336,6 +337,7 @@ class UpstreamAgent(Agent):
     """
 
     _MAX_REMEMBERED = 1024
+    _MAX_REMEMBERED_LENGTH = 2048  # longer URLs are parsed every time
     _endpointFactory: FencedEndpointFactory
     _pool: HTTPConnectionPool
     _remembered: dict[bytes, tuple[tuple[bytes, bytes, int, int], IStreamClientEndpoint, bytes]]
@@ -378,8 +380,9 @@ class UpstreamAgent(Agent):
                 return defer.fail(Failure())
             if len(self._remembered) >= self._MAX_REMEMBERED:
                 self._remembered.clear()
-            key = (parsed.scheme, parsed.host, parsed.port, self._epoch)
-            entry = self._remembered[uri] = (key, endpoint, parsed.originForm)
+            entry = ((parsed.scheme, parsed.host, parsed.port, self._epoch), endpoint, parsed.originForm)
+            if len(uri) <= self._MAX_REMEMBERED_LENGTH:
+                self._remembered[uri] = entry
         key, endpoint, originForm = entry
         request = InMemoryRequest(method, originForm, headers, bodyProducer, persistent=self._pool.persistent)
         d: "defer.Deferred[Any]" = self._pool.getConnection(key, endpoint)

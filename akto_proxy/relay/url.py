@@ -151,11 +151,12 @@ def parseProxyURI(uri: bytes, credentialName: bytes = b"akto_api_key") -> Parsed
 
     Clients send the same few targets over and over: the last 1,024 decoded
     are kept (values, immutable), except those that may carry a credential
-    in their query, which are decoded every time and never kept.
+    in their query, which are decoded every time and never kept, and those
+    longer than 1 KiB (so that what is kept stays small, some 2 MiB at most).
 
     @raise BadProxyPath: with the reason for the client.
     """
-    if credentialName in uri:
+    if credentialName in uri or len(uri) > _REMEMBERED_LENGTH:
         return _parseProxyURI(uri, credentialName)
     return _rememberedProxyURI(uri, credentialName)
 
@@ -197,6 +198,7 @@ def _parseProxyURI(uri: bytes, credentialName: bytes) -> ParsedProxyURI:
     return ParsedProxyURI(target=target, credential=credential)
 
 
+_REMEMBERED_LENGTH = 1024
 _rememberedProxyURI = functools.lru_cache(maxsize=1024)(_parseProxyURI)
 
 
