@@ -60,22 +60,16 @@ class Runtime:
     policy: AddressPolicy
     roles: Policy
     rates: RateLimits
-    def ipAllowed(self, address: str) -> bool:
-        """
-        Is a client at C{address} in C{ip_allowlist}?  Remembered per
-        address (the last 4,096), as clients come back.
-        """
-        known = self._allowed
-        allowed = known.get(address)
-        if allowed is None:
-            if len(known) >= 4096:
-                known.clear()
-            allowed = known[address] = _inAllowlist(address, self.config.access_control.ip_allowlist)
-        return allowed
-
     @functools.cached_property
-    def _allowed(self) -> dict[str, bool]:
-        return {}
+    def ipAllowed(self) -> Callable[[str], bool]:
+        """
+        Is a client at an address in C{ip_allowlist}?  Remembered per
+        address (the last 4,096) for this configuration: clients come back,
+        and a memo keyed by the allowlist too would hash its networks (in
+        Python) on every request.
+        """
+        nets = self.config.access_control.ip_allowlist
+        return functools.lru_cache(maxsize=4096)(lambda address: _inAllowlist(address, nets))
 
     @functools.cached_property
     def clientSettings(self) -> ClientSettings:
