@@ -36,9 +36,9 @@ def sendNow(transport: Any) -> None:
 
     Only a connected TCP transport with no close pending, and whose producer,
     if any, is a streaming one not paused (the client side's L{HTTPChannel}),
-    is touched, so that the send calls no producer back; on anything else (a TLS layer, which batches its own writes; a
-    closing connection, whose close the reactor must complete) the reactor
-    sends as usual.  A send that fails leaves the data buffered and the
+    is touched, so that the send calls no producer back; on anything else
+    (a TLS layer, which batches its own writes; a closing connection, whose
+    close the reactor must complete) the reactor sends as usual.  A send that fails leaves the data buffered and the
     transport registered for writing, so the reactor meets the error as it
     would have.
     """
