@@ -30,13 +30,13 @@ from akto_proxy.access.keys import KeyRing
 from akto_proxy.access.ratelimit import IRateStore, MemoryStore, RateLimits, RedisStore
 from akto_proxy.access.redisstate import RedisState
 from akto_proxy.access.roles import Policy
-from akto_proxy.access.sessions import LocalSessions, RedisSessions, SessionTable
+from akto_proxy.access.sessions import ForeignSession, LocalSessions, RedisSessions, SessionTable
 from akto_proxy.config import Config, ConfigError, loadConfig
 from akto_proxy.config.model import ApiKey, Listener
 from akto_proxy.inspect.chain import Chain
 from akto_proxy.inspect.checks import buildInspectors
 from akto_proxy.inspect.checks.prefilter import Prefilter, buildPrefilter
-from akto_proxy.inspect.message import Target
+from akto_proxy.relay.url import Target, canonicalURL
 from akto_proxy.observe.logs import encodeEvent
 from akto_proxy.relay.fence import AddressPolicy, ownAddresses, parseIP
 from akto_proxy.relay.http import ClientSettings, buildAgent
@@ -165,12 +165,6 @@ def serverTLS(config: Config) -> CertificateOptions:
         raiseMinimumTo=minimum,
         acceptableProtocols=[b"http/1.1"],
     )
-
-
-class ForeignSession(Exception):
-    """
-    A session presented with a key other than the one that opened it.
-    """
 
 
 class _TLSContext:
@@ -532,8 +526,6 @@ class ProxyService(MultiService):
         """
         if not self.legacy:
             return None
-        from akto_proxy.web.proxy import canonicalURL
-
         relay = self.legacy.get(canonicalURL(target.upstreamURL().decode("latin-1")))
         if relay is None or relay.exchange.key is None:
             return None

@@ -18,7 +18,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from akto_proxy.config.loader import parseConfig  # noqa: E402
 from akto_proxy.inspect.checks import buildInspectors  # noqa: E402
-from akto_proxy.inspect.message import Message, Target  # noqa: E402
+from akto_proxy.inspect.message import Message  # noqa: E402
+from akto_proxy.relay.url import Target  # noqa: E402
 
 TARGET = Target("https", "mcp.example.com", 443, b"/mcp")
 

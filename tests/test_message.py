@@ -9,8 +9,10 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from akto_proxy.inspect.chain import Chain, Finding, Verdict
-from akto_proxy.inspect.message import Message, Target
-from akto_proxy.web.answers import isModern, refusal
+from akto_proxy.inspect.message import Message
+from akto_proxy.relay.url import Target
+from akto_proxy.mcp.answers import refusal
+from akto_proxy.mcp.jsonrpc import isModern
 from akto_proxy.web.proxy import decodeBody, narrowAcceptEncoding, TooLarge
 
 T = Target("https", "up.example.com", 443, b"/mcp")

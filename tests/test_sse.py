@@ -5,7 +5,7 @@ SSE parsing (any chunking gives the same events) and endpoint rewriting.
 from hypothesis import given, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from akto_proxy.inspect.message import Target
+from akto_proxy.relay.url import Target
 from akto_proxy.relay.rewrite import (
     rewriteEndpoint,
     rewriteLocation,

@@ -34,6 +34,12 @@ log = Logger()
 Status = Literal["ok", "foreign", "expired", "unknown"]
 
 
+class ForeignSession(Exception):
+    """
+    A session presented with a key other than the one that opened it.
+    """
+
+
 @attrs.define
 class _Binding:
     keyName: str

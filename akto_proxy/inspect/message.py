@@ -10,88 +10,14 @@ import functools
 import json
 import re
 from typing import Any, Iterator, Literal, Optional
-from urllib.parse import unquote
 
 import attrs
+
+from akto_proxy.relay.url import Target
 
 Direction = Literal["request", "response"]
 Transport = Literal["http", "sse", "ws", "url"]
 Kind = Literal["jsonrpc", "json", "text"]
-
-
-@attrs.frozen(slots=False)  # a __dict__: cached properties are then plain attribute reads
-class Target:
-    """
-    The upstream a message is for, as named by the proxy URL.
-
-    @ivar scheme: C{http}, C{https}, C{ws} or C{wss} as written in the URL.
-    @ivar host: lower-case host; IPv6 without brackets.
-    @ivar port: explicit or default port.
-    @ivar path: raw path bytes, starting with C{/}.
-    @ivar query: raw query bytes without C{?} (the proxy credential removed),
-        or C{None} when the URL had no C{?}.
-    """
-
-    scheme: str
-    host: str
-    port: int
-    path: bytes = b"/"
-    query: Optional[bytes] = None
-
-    @property
-    def secure(self) -> bool:
-        return self.scheme in ("https", "wss")
-
-    @property
-    def httpScheme(self) -> str:
-        return "https" if self.secure else "http"
-
-    @property
-    def defaultPort(self) -> bool:
-        return self.port == (443 if self.secure else 80)
-
-    @property
-    def hostForURL(self) -> str:
-        return f"[{self.host}]" if ":" in self.host else self.host
-
-    @functools.cached_property
-    def authority(self) -> str:
-        """
-        C{host[:port]} as the C{Host} header and URLs write it.
-        """
-        if self.defaultPort:
-            return self.hostForURL
-        return f"{self.hostForURL}:{self.port}"
-
-    @property
-    def pathAndQuery(self) -> bytes:
-        if self.query is None:
-            return self.path
-        return self.path + b"?" + self.query
-
-    @functools.cached_property
-    def urlStrings(self) -> tuple[tuple[str, str], ...]:
-        """
-        The path and each query parameter, percent-decoded, as strings to
-        inspect with their locations (C{url.path}, C{url.query.NAME}).
-        """
-        path = self.path.decode("latin-1")
-        strings: list[tuple[str, str]] = [("url.path", unquote(path) if "%" in path else path)]
-        if self.query:
-            for pair in self.query.decode("latin-1").split("&"):
-                name, _, value = pair.partition("=")
-                strings.append((f"url.query.{unquote(name)}", unquote(value.replace("+", " "))))
-        return tuple(strings)
-
-    def upstreamURL(self) -> bytes:
-        return f"{self.httpScheme}://{self.authority}".encode("ascii") + self.pathAndQuery
-
-    def display(self) -> str:
-        """
-        The upstream URL for logs: scheme, authority and path, no query
-        (queries carry credentials often enough).
-        """
-        return f"{self.scheme}://{self.authority}" + self.path.decode("latin-1")
 
 
 _PLAIN_KEY = re.compile(r"^[^.\[\]\"]+$")

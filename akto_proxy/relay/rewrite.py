@@ -10,7 +10,7 @@ import re
 from typing import Optional
 from urllib.parse import urljoin, urlsplit
 
-from akto_proxy.inspect.message import Target
+from akto_proxy.relay.url import Target
 from akto_proxy.relay.url import addCredential
 
 WELL_KNOWN = (

@@ -8,12 +8,11 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from typing import Optional
-from urllib.parse import unquote_to_bytes
+from typing import Any, Optional
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 import attrs
 
-from akto_proxy.inspect.message import Target
 
 PROTOCOLS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 PREFIX = b"/proxy/"
@@ -22,6 +21,81 @@ _LABEL = re.compile(rb"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _DIGITS = re.compile(rb"^[0-9]{1,5}$")
 _DOTS = {b".", b"%2e"}
 _DOTDOTS = {b"..", b".%2e", b"%2e.", b"%2e%2e"}
+
+
+@attrs.frozen(slots=False)  # a __dict__: cached properties are then plain attribute reads
+class Target:
+    """
+    The upstream a message is for, as named by the proxy URL.
+
+    @ivar scheme: C{http}, C{https}, C{ws} or C{wss} as written in the URL.
+    @ivar host: lower-case host; IPv6 without brackets.
+    @ivar port: explicit or default port.
+    @ivar path: raw path bytes, starting with C{/}.
+    @ivar query: raw query bytes without C{?} (the proxy credential removed),
+        or C{None} when the URL had no C{?}.
+    """
+
+    scheme: str
+    host: str
+    port: int
+    path: bytes = b"/"
+    query: Optional[bytes] = None
+
+    @property
+    def secure(self) -> bool:
+        return self.scheme in ("https", "wss")
+
+    @property
+    def httpScheme(self) -> str:
+        return "https" if self.secure else "http"
+
+    @property
+    def defaultPort(self) -> bool:
+        return self.port == (443 if self.secure else 80)
+
+    @property
+    def hostForURL(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    @functools.cached_property
+    def authority(self) -> str:
+        """
+        C{host[:port]} as the C{Host} header and URLs write it.
+        """
+        if self.defaultPort:
+            return self.hostForURL
+        return f"{self.hostForURL}:{self.port}"
+
+    @property
+    def pathAndQuery(self) -> bytes:
+        if self.query is None:
+            return self.path
+        return self.path + b"?" + self.query
+
+    @functools.cached_property
+    def urlStrings(self) -> tuple[tuple[str, str], ...]:
+        """
+        The path and each query parameter, percent-decoded, as strings to
+        inspect with their locations (C{url.path}, C{url.query.NAME}).
+        """
+        path = self.path.decode("latin-1")
+        strings: list[tuple[str, str]] = [("url.path", unquote(path) if "%" in path else path)]
+        if self.query:
+            for pair in self.query.decode("latin-1").split("&"):
+                name, _, value = pair.partition("=")
+                strings.append((f"url.query.{unquote(name)}", unquote(value.replace("+", " "))))
+        return tuple(strings)
+
+    def upstreamURL(self) -> bytes:
+        return f"{self.httpScheme}://{self.authority}".encode("ascii") + self.pathAndQuery
+
+    def display(self) -> str:
+        """
+        The upstream URL for logs: scheme, authority and path, no query
+        (queries carry credentials often enough).
+        """
+        return f"{self.scheme}://{self.authority}" + self.path.decode("latin-1")
 
 
 class BadProxyPath(ValueError):
@@ -226,3 +300,21 @@ def addCredential(url: str, name: str, credential: Optional[bytes]) -> str:
     if base.endswith("?"):
         joiner = ""
     return base + joiner + pair + hashSep + fragment
+
+
+def canonicalURL(url: str) -> tuple[Any, ...]:
+    """
+    A key naming the same upstream URL however it is written: scheme
+    (C{ws}/C{wss} as C{http}/C{https}), lower-case host, explicit port,
+    path and query (the legacy SSE sessions are found by it).
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = 443 if scheme in ("https", "wss") else 80
+    host = (parts.hostname or "").lower()
+    return ("https" if scheme in ("https", "wss") else "http", host, port, parts.path, parts.query)

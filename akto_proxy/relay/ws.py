@@ -48,8 +48,8 @@ from akto_proxy.inspect.message import Direction, Message, rpcTexts
 from akto_proxy.relay.http import FencedEndpointFactory, UpstreamForbidden
 from akto_proxy.relay.rewrite import rewriteLocation, rewriteWWWAuthenticate
 from akto_proxy.access.ratelimit import Subject
-from akto_proxy.web.answers import REFUSAL_CODE, encode, isModern, metadata, refusal, rpcError
-from akto_proxy.web.proxy import _idKey, _isRPC, _targetOf, _toolOf
+from akto_proxy.mcp.answers import REFUSAL_CODE, metadata, refusal, rpcError
+from akto_proxy.mcp.jsonrpc import encode, idKey as _idKey, isModern, isRPC as _isRPC, targetOf as _targetOf, toolOf as _toolOf
 
 if TYPE_CHECKING:
     from akto_proxy.service import ProxyService

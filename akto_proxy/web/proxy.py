@@ -28,7 +28,8 @@ from twisted.web.server import NOT_DONE_YET, Request
 
 from akto_proxy.config.model import ApiKey
 from akto_proxy.inspect.chain import Finding, Outcome
-from akto_proxy.inspect.message import Message, Target, rpcTexts
+from akto_proxy.inspect.message import Message, rpcTexts
+from akto_proxy.relay.url import Target
 from akto_proxy.relay.fence import hostMatches
 from akto_proxy.relay.http import BytesProducer, UpstreamForbidden
 from akto_proxy.relay.rewrite import (
@@ -40,11 +41,13 @@ from akto_proxy.relay.rewrite import (
 )
 from akto_proxy.relay.sse import Event, SSEParser, makeEvent
 from akto_proxy.relay.transport import sendNow
-from akto_proxy.relay.url import BadProxyPath, parseProxyURI
+from akto_proxy.relay.url import BadProxyPath, canonicalURL, parseProxyURI
 from akto_proxy.access.ratelimit import Subject
-from akto_proxy.web.answers import HEADER_MISMATCH, REFUSAL_CODE, encode, envelope, isModern, metadata, refusal, rpcError
+from akto_proxy.mcp.answers import HEADER_MISMATCH, REFUSAL_CODE, metadata, refusal, rpcError
+from akto_proxy.mcp.jsonrpc import LIST_METHODS, encode, idKey as _idKey, isModern, isRPC as _isRPC, loadJSON, rawTargetOf as _rawTargetOf, targetOf as _targetOf, toolOf as _toolOf
+from akto_proxy.web.answers import envelope
 
-from akto_proxy.service import ForeignSession
+from akto_proxy.access.sessions import ForeignSession
 
 if TYPE_CHECKING:
     from akto_proxy.service import ProxyService, Runtime
@@ -65,23 +68,9 @@ HOP_BY_HOP = frozenset(
     }
 )
 INSPECTABLE_ENCODINGS = (b"gzip", b"deflate", b"identity")
-LIST_METHODS = ("tools/list", "prompts/list", "resources/list")
 BINARY_TYPES = (b"image/", b"audio/", b"video/", b"font/", b"application/octet-stream", b"application/zip", b"application/pdf")
 
 
-def loadJSON(body: bytes) -> Any:
-    """
-    C{json.loads} for a body: UTF-8 (RFC 8259) decoded directly, other
-    encodings left to C{json.loads} to detect.
-    """
-    if body[1:2] != b"\x00" and body[:3] != b"\xef\xbb\xbf":
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            return json.loads(text)
-    return json.loads(body)
 
 
 def newRequestId() -> str:
@@ -1046,29 +1035,10 @@ def _isTLSFailure(reason: Failure) -> bool:
     return reason.check(SSL.Error, VerificationError) is not None or "certificate" in repr(reason.value).lower()
 
 
-def _rawTargetOf(entry: dict[str, Any]) -> Any:
-    """
-    What a request operates on, as sent: the tool or prompt name of
-    C{tools/call} and C{prompts/get}, the URI of C{resources/read}.
-    """
-    params = entry.get("params")
-    if not isinstance(params, dict):
-        return None
-    method = entry.get("method")
-    if method == "resources/read":
-        return params.get("uri")
-    if method in ("tools/call", "prompts/get"):
-        return params.get("name")
-    return None
 
 
-def _targetOf(entry: dict[str, Any]) -> Optional[str]:
-    value = _rawTargetOf(entry)
-    return value if isinstance(value, str) else None
 
 
-def _toolOf(entry: dict[str, Any]) -> Optional[str]:
-    return _targetOf(entry) if entry.get("method") == "tools/call" else None
 
 
 @functools.lru_cache(maxsize=8)
@@ -1112,16 +1082,8 @@ def _tokens(values: list[bytes]) -> set[bytes]:
     return {t.strip().lower() for v in values for t in v.split(b",")}
 
 
-def _idKey(value: Any) -> Any:
-    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else (type(value).__name__, value)
 
 
-def _isRPC(parsed: Any) -> bool:
-    if isinstance(parsed, dict):
-        return parsed.get("jsonrpc") == "2.0"
-    if isinstance(parsed, list):
-        return bool(parsed) and all(isinstance(e, dict) and e.get("jsonrpc") == "2.0" for e in parsed)
-    return False
 
 
 def _discard(response: IResponse) -> None:
@@ -1451,17 +1413,6 @@ class BodyRelay(Protocol):
         return event.raw
 
 
-def canonicalURL(url: str) -> tuple[Any, ...]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port is None:
-        port = 443 if scheme in ("https", "wss") else 80
-    host = (parts.hostname or "").lower()
-    return ("https" if scheme in ("https", "wss") else "http", host, port, parts.path, parts.query)
 
 
-__all__ = ["Exchange", "ProxyResource", "canonicalURL"]
+__all__ = ["Exchange", "ProxyResource"]

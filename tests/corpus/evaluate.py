@@ -14,7 +14,8 @@ import attrs
 from akto_proxy.config.loader import parseConfig
 from akto_proxy.inspect.chain import Verdict
 from akto_proxy.inspect.checks import buildInspectors
-from akto_proxy.inspect.message import Message, Target
+from akto_proxy.inspect.message import Message
+from akto_proxy.relay.url import Target
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET = Target("https", "mcp.example.com", 443, b"/mcp")

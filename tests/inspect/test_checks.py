@@ -13,7 +13,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from akto_proxy.config.loader import parseConfig
 from akto_proxy.inspect.chain import Chain, Verdict
 from akto_proxy.inspect.checks import PatternInspector, PatternRule, buildInspectors
-from akto_proxy.inspect.message import Message, Target
+from akto_proxy.inspect.message import Message
+from akto_proxy.relay.url import Target
 
 from twisted.internet.task import Clock
 

@@ -18,7 +18,8 @@ from akto_proxy.config.loader import parseConfig
 from akto_proxy.inspect.chain import PASS, Chain, Outcome, Verdict
 from akto_proxy.inspect.checks import PatternInspector, PatternRule, buildInspectors
 from akto_proxy.inspect.checks.prefilter import Prefilter, buildPrefilter
-from akto_proxy.inspect.message import Message, Target, rpcTexts
+from akto_proxy.inspect.message import Message, rpcTexts
+from akto_proxy.relay.url import Target
 from akto_proxy.inspect.normalize import rawOnly, variants
 from tests.corpus.evaluate import SAMPLE_EXCLUSIONS, load
 

@@ -15,7 +15,8 @@ from twisted.internet.defer import Deferred
 
 from akto_proxy.inspect.chain import PASS, Finding, Verdict
 from akto_proxy.inspect.checks.offload import Offload
-from akto_proxy.inspect.checks.scope import Exclusions, NOTHING, hostMatches
+from akto_proxy.inspect.checks.scope import Exclusions, NOTHING
+from akto_proxy.relay.fence import hostMatches
 from akto_proxy.inspect.message import Message
 
 
@@ -82,7 +83,7 @@ class PatternInspector:
     def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]:
         if not message.strings:
             return PASS
-        if self._upstreams != ("*",) and not hostMatches(self._upstreams, message.target.host):
+        if self._upstreams != ("*",) and not hostMatches(message.target.host, self._upstreams):
             return PASS
         if self._offload is not None:
             return self._offload.run(message, self._inspect, message)

@@ -15,7 +15,7 @@ from akto_proxy.inspect.chain import PASS, Finding, Verdict
 from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.rules import PII_RULES
 from akto_proxy.inspect.checks.scanner import Scanner, mask
-from akto_proxy.inspect.checks.scope import hostMatches
+from akto_proxy.relay.fence import hostMatches
 from akto_proxy.inspect.checks.validators import VALIDATORS
 from akto_proxy.inspect.message import Message
 
@@ -45,7 +45,7 @@ class PiiInspector:
     def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]:
         if message.direction not in self._directions or not message.strings:
             return PASS
-        if self._upstreams != ("*",) and not hostMatches(self._upstreams, message.target.host):
+        if self._upstreams != ("*",) and not hostMatches(message.target.host, self._upstreams):
             return PASS
         if self._offload is not None:
             return self._offload.run(message, self._inspect, message)

@@ -16,11 +16,7 @@ import attrs
 
 from akto_proxy.config.model import Exclusion
 from akto_proxy.inspect.message import Message
-
-
-def hostMatches(globs: Sequence[str], host: str) -> bool:
-    host = host.lower()
-    return any(fnmatchcase(host, g.lower().strip("[]")) for g in globs)
+from akto_proxy.relay.fence import hostMatches
 
 
 def _argumentPrefixes(argument: str) -> tuple[str, ...]:
@@ -78,7 +74,7 @@ class Exclusions:
         everything = False
         arguments: list[tuple[str, tuple[str, ...]]] = []
         for e in self._exclusions:
-            if not hostMatches((e.upstream,), target.host) and not fnmatchcase(
+            if not hostMatches(target.host, (e.upstream,)) and not fnmatchcase(
                 target.authority.lower(), e.upstream.lower()
             ):
                 continue

@@ -1,0 +1,231 @@
+"""
+JSON-RPC 2.0 as MCP uses it: a body decoded into typed messages (requests,
+notifications, responses, a batch of them, or a body that is not JSON-RPC),
+and the MCP facts about each message (its method, what it operates on, the
+protocol revision).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
+MODERN_REVISION = "2026-07-28"
+
+#: methods whose results list what a client may use (filtered by roles)
+LIST_METHODS = frozenset(("tools/list", "prompts/list", "resources/list"))
+#: methods that operate on one named thing (L{targetOf})
+TARGETED_METHODS = frozenset(("tools/call", "prompts/get", "resources/read"))
+
+REQUEST = "request"
+NOTIFICATION = "notification"
+RESPONSE = "response"
+INVALID = "invalid"
+
+
+def loadJSON(body: bytes) -> Any:
+    """
+    C{json.loads} for a body: UTF-8 (RFC 8259) decoded directly, other
+    encodings left to C{json.loads} to detect.
+    """
+    if body[1:2] != b"\x00" and body[:3] != b"\xef\xbb\xbf":
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return json.loads(text)
+    return json.loads(body)
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def encode(obj: Any) -> bytes:
+    """
+    Compact UTF-8 JSON, as the proxy writes every JSON-RPC message it makes
+    or rewrites.
+    """
+    return _ENCODER.encode(obj).encode("utf-8")
+
+
+def idKey(value: Any) -> Any:
+    """
+    A hashable key for a JSON-RPC id (C{1} and C{"1"} stay apart).
+    """
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else (type(value).__name__, value)
+
+
+def isRPC(parsed: Any) -> bool:
+    """
+    Is a parsed JSON value one JSON-RPC 2.0 message, or a non-empty batch
+    of them?
+    """
+    if isinstance(parsed, dict):
+        return parsed.get("jsonrpc") == "2.0"
+    if isinstance(parsed, list):
+        return bool(parsed) and all(isinstance(e, dict) and e.get("jsonrpc") == "2.0" for e in parsed)
+    return False
+
+
+def rawTargetOf(obj: dict[str, Any]) -> Any:
+    """
+    What a request operates on, as sent: the tool or prompt name of
+    C{tools/call} and C{prompts/get}, the URI of C{resources/read}.
+    """
+    params = obj.get("params")
+    if not isinstance(params, dict):
+        return None
+    method = obj.get("method")
+    if method == "resources/read":
+        return params.get("uri")
+    if method in ("tools/call", "prompts/get"):
+        return params.get("name")
+    return None
+
+
+def targetOf(obj: dict[str, Any]) -> Optional[str]:
+    """
+    L{rawTargetOf} when it is a string.
+    """
+    value = rawTargetOf(obj)
+    return value if isinstance(value, str) else None
+
+
+def toolOf(obj: dict[str, Any]) -> Optional[str]:
+    """
+    The tool a C{tools/call} calls, else None.
+    """
+    return targetOf(obj) if obj.get("method") == "tools/call" else None
+
+
+def isModern(headerVersion: Optional[str], message: Any) -> bool:
+    """
+    Is this request of the 2026-07-28 revision or later (the
+    C{MCP-Protocol-Version} header, or the version in C{params._meta})?
+    """
+    version = headerVersion
+    if isinstance(message, dict):
+        params = message.get("params")
+        if isinstance(params, dict) and isinstance(params.get("_meta"), dict):
+            v = params["_meta"].get(PROTOCOL_VERSION_META_KEY)
+            if isinstance(v, str):
+                version = v
+    return isinstance(version, str) and version >= MODERN_REVISION
+
+
+def kindOf(obj: Any) -> str:
+    """
+    L{REQUEST} (a method and an id), L{NOTIFICATION} (a method, no id),
+    L{RESPONSE} (a result or an error) or L{INVALID}.
+    """
+    if not isinstance(obj, dict):
+        return INVALID
+    if isinstance(obj.get("method"), str):
+        return REQUEST if "id" in obj else NOTIFICATION
+    if "result" in obj or "error" in obj:
+        return RESPONSE
+    return INVALID
+
+
+class Body:
+    """
+    A decoded message body.
+
+    @ivar rpc: the JSON-RPC messages (dicts) of a JSON-RPC body, in order;
+        empty for any other body.
+    @ivar batch: the body was a JSON array of JSON-RPC messages.
+    @ivar json: True when the body parsed as JSON (C{value} holds it).
+    @ivar value: the parsed JSON value, or None.
+    @ivar text: the body as text when it is neither JSON nor empty.
+    @ivar malformed: the body claimed to be JSON (by its content type) and
+        did not parse.
+    """
+
+    __slots__ = ("rpc", "batch", "json", "value", "text", "malformed")
+
+    def __init__(
+        self,
+        rpc: list[dict[str, Any]],
+        batch: bool,
+        isJSON: bool,
+        value: Any,
+        text: Optional[str],
+        malformed: bool = False,
+    ):
+        self.rpc = rpc
+        self.batch = batch
+        self.json = isJSON
+        self.value = value
+        self.text = text
+        self.malformed = malformed
+
+    @property
+    def empty(self) -> bool:
+        return not self.json and self.text is None and not self.malformed
+
+    @property
+    def single(self) -> Optional[dict[str, Any]]:
+        """
+        The one JSON-RPC message of a body that is not a batch.
+        """
+        return self.rpc[0] if self.rpc and not self.batch else None
+
+
+EMPTY = Body([], False, False, None, None)
+
+
+def decode(body: bytes, contentType: str = "", textual: bool = True) -> Body:
+    """
+    Decode a body: JSON when its content type says so or it starts like
+    JSON, JSON-RPC when that JSON is a message or a batch of them, else text
+    (when C{textual}).
+    """
+    if not body:
+        return EMPTY
+    claimsJSON = "json" in contentType
+    if claimsJSON or body[:1] in (b"{", b"["):
+        try:
+            value = loadJSON(body)
+        except (ValueError, RecursionError):
+            if claimsJSON:
+                return Body([], False, False, None, None, malformed=True)
+        else:
+            return fromJSON(value)
+    return Body([], False, False, None, body.decode("utf-8", "replace") if textual else None)
+
+
+def fromJSON(value: Any) -> Body:
+    """
+    A body from a parsed JSON value.
+    """
+    if isinstance(value, dict):
+        if value.get("jsonrpc") == "2.0":
+            return Body([value], False, True, value, None)
+    elif isinstance(value, list) and isRPC(value):
+        return Body(value, True, True, value, None)
+    return Body([], False, True, value, None)
+
+
+__all__ = [
+    "Body",
+    "INVALID",
+    "LIST_METHODS",
+    "MODERN_REVISION",
+    "NOTIFICATION",
+    "PROTOCOL_VERSION_META_KEY",
+    "REQUEST",
+    "RESPONSE",
+    "decode",
+    "encode",
+    "fromJSON",
+    "idKey",
+    "isModern",
+    "isRPC",
+    "kindOf",
+    "loadJSON",
+    "rawTargetOf",
+    "targetOf",
+    "toolOf",
+]
