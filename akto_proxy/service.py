@@ -1,87 +1,55 @@
 """
-The daemon: listeners, the upstream pool, the current configuration and its
-reload on SIGHUP, open streams, and the drain on shutdown.
+The daemon's service tree: the long-lived parts (session sweeper, Redis,
+audit trail, access log, upstream pool) as child services, the listeners
+last; the current configuration and its reload on SIGHUP; open streams and
+sockets; the drain on shutdown.
+
+    ProxyService
+      sessions      SessionSweeper: MCP session bindings and conversations
+      redis         RedisPart: shared state (when configured)
+      audit         Audit: the audit trail (a subscriber of the event bus)
+      access-log    AccessLogPart: one line per exchange (a subscriber)
+      pool          PoolPart: upstream keep-alive connections
+      listeners     one strports service per listen/admin endpoint
 """
 
 from __future__ import annotations
 
-import functools
 import gc
-import ipaddress
-import json
-import os
 import signal
-from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import attrs
 from OpenSSL import SSL
 from twisted.application import strports
-from twisted.application.service import MultiService
+from twisted.application.service import MultiService, Service
 from twisted.internet import defer
 from twisted.internet.ssl import CertificateOptions, PrivateCertificate, TLSVersion
+from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.web.resource import Resource
-from twisted.web.server import Request
 
 from akto_proxy import __version__
-from akto_proxy.access.keys import KeyRing
-from akto_proxy.access.ratelimit import IRateStore, MemoryStore, RateLimits, RedisStore
+from akto_proxy.access.ratelimit import IRateStore, MemoryStore, RedisStore
 from akto_proxy.access.redisstate import RedisState
-from akto_proxy.access.roles import Policy
 from akto_proxy.access.sessions import ForeignSession, LocalSessions, RedisSessions, SessionTable
 from akto_proxy.config import Config, ConfigError, loadConfig
 from akto_proxy.config.model import ApiKey, Listener
-from akto_proxy.inspect.chain import Chain
-from akto_proxy.inspect.checks import buildInspectors
-from akto_proxy.inspect.checks.prefilter import Prefilter, buildPrefilter
-from akto_proxy.relay.url import Target, canonicalURL
+from akto_proxy.mcp.events import EventBus, ExchangeEvent, MessageEvent
+from akto_proxy.mcp.session import Conversations
+from akto_proxy.observe.audit import Audit
 from akto_proxy.observe.logs import encodeEvent
-from akto_proxy.relay.fence import AddressPolicy, ownAddresses, parseIP
-from akto_proxy.relay.http import ClientSettings, buildAgent
+from akto_proxy.relay.fence import AddressPolicy, ownAddresses
+from akto_proxy.relay.http import buildAgent
+from akto_proxy.relay.url import Target, canonicalURL
+from akto_proxy.runtime import Runtime, buildRuntime
 
 if TYPE_CHECKING:
-    from akto_proxy.web.proxy import BodyRelay, Exchange
+    from akto_proxy.web.proxy import Exchange
+    from akto_proxy.web.stream import BodyRelay
 
 log = Logger()
-
-
-@attrs.frozen
-class Runtime:
-    """
-    Everything derived from one configuration generation.
-    """
-
-    config: Config
-    generation: int
-    keys: KeyRing
-    chain: Chain
-    policy: AddressPolicy
-    roles: Policy
-    rates: RateLimits
-    @functools.cached_property
-    def ipAllowed(self) -> Callable[[str], bool]:
-        """
-        Is a client at an address in C{ip_allowlist}?  Remembered per
-        address (the last 4,096) for this configuration: clients come back,
-        and a memo keyed by the allowlist too would hash its networks (in
-        Python) on every request.
-        """
-        nets = self.config.access_control.ip_allowlist
-        return functools.lru_cache(maxsize=4096)(lambda address: _inAllowlist(address, nets))
-
-    @functools.cached_property
-    def clientSettings(self) -> ClientSettings:
-        tls = self.config.tls.upstream
-        return ClientSettings(
-            policy=self.policy,
-            connectTimeout=self.config.upstreams.connect_timeout,
-            tlsMinimum=tls.min_version,
-            caBundle=tls.ca_bundle,
-            verify=tls.verify,
-        )
-
 
 # Plain requests in flight up to which answers and relayed requests are sent
 # at once (ProxyService.sendEagerly).
@@ -105,49 +73,6 @@ def settleHeap() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
-
-
-def _inAllowlist(address: str, nets: tuple[Any, ...]) -> bool:
-    """
-    Is C{address} in one of C{nets}?
-    """
-    addr = parseIP(address)
-    return addr is not None and any(addr in net for net in nets if net.version == addr.version)
-
-
-@functools.lru_cache(maxsize=4)
-def _inspectors(threats: Any, guardrails: Any, reactor: Any) -> tuple[tuple[Any, ...], Optional[Prefilter]]:
-    """
-    Compiling the pattern databases takes about a second: a reload that does
-    not change the checks (and every test that uses the same ones) reuses
-    them, with the prefilter over them.  The inspectors hold no per-message
-    state.
-    """
-    config = Config(source="", listen=(), threat_detection=threats, guardrails=guardrails)
-    steps = tuple(buildInspectors(config, reactor))
-    return steps, buildPrefilter(steps)
-
-
-def buildRuntime(
-    config: Config,
-    generation: int,
-    reactor: Any,
-    own: tuple[tuple[str, int], ...] = (),
-    rateStore: Optional[IRateStore] = None,
-) -> Runtime:
-    inspectors, prefilter = _inspectors(config.threat_detection, config.guardrails, reactor)
-    chain = Chain(inspectors, reactor, config.threat_detection.inspection_timeout, prefilter)
-    return Runtime(
-        config=config,
-        generation=generation,
-        keys=KeyRing(config.access_control),
-        chain=chain,
-        policy=AddressPolicy(allowPrivate=config.upstreams.allow_private, own=ownAddresses(own)),
-        roles=Policy.fromConfig(config.access_control),
-        rates=RateLimits.fromConfig(
-            config.guardrails, rateStore if rateStore is not None else MemoryStore(), reactor, config.threat_detection.mode
-        ),
-    )
 
 
 def serverTLS(config: Config) -> CertificateOptions:
@@ -179,14 +104,126 @@ class _TLSContext:
         return self.options.getContext()
 
 
+class SessionSweeper(Service):
+    """
+    MCP session bindings (bound to the key that opened them) and the
+    conversations the pipeline keeps per session: both forget what has
+    been idle for C{session_timeout}, swept together.
+    """
+
+    name = "sessions"
+
+    def __init__(self, table: SessionTable, conversations: Conversations, clock: Any):
+        self.table = table
+        self.conversations = conversations
+        self.clock = clock
+        self._loop: Optional[LoopingCall] = None
+
+    def startService(self) -> None:
+        super().startService()
+        self._loop = LoopingCall(self.sweep)
+        self._loop.clock = self.clock
+        self._loop.start(self.table.sweepInterval, now=False)
+
+    def stopService(self) -> None:
+        super().stopService()
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+        self._loop = None
+
+    def sweep(self) -> None:
+        self.table.sweep()
+        self.conversations.sweep()
+
+    def reconfigure(self, config: Config) -> None:
+        self.table.setTimeout(config.access_control.session_timeout)
+        self.conversations.idle = config.access_control.session_timeout
+
+
+class RedisPart(Service):
+    """
+    The connection to Redis (shared rate counters and session bindings).
+    """
+
+    name = "redis"
+
+    def __init__(self, redis: RedisState):
+        self.redis = redis
+
+    def startService(self) -> None:
+        super().startService()
+        self.redis.start()
+
+    def stopService(self) -> "defer.Deferred[None]":
+        super().stopService()
+        return self.redis.stop()
+
+
+class PoolPart(Service):
+    """
+    The upstream connection pool: its idle connections are closed at stop.
+    """
+
+    name = "pool"
+
+    def __init__(self, pool: Any):
+        self.pool = pool
+
+    def stopService(self) -> "defer.Deferred[None]":
+        super().stopService()
+        d: defer.Deferred[None] = self.pool.closeCachedConnections()
+        return d
+
+
+class AccessLogPart(Service):
+    """
+    One access line per exchange, a subscriber of the event bus: through a
+    direct writer (the daemon's JSON lines on stdout, in batches) when one
+    is given, else as a log event.  Lines waiting for their batch are
+    written at stop.
+    """
+
+    name = "access-log"
+
+    def __init__(self, bus: EventBus, writer: Optional[Callable[[str, dict[str, Any], Optional[str]], None]] = None):
+        self.bus = bus
+        self.writer = writer
+
+    def startService(self) -> None:
+        super().startService()
+        self.bus.subscribe(ExchangeEvent, self.line)
+
+    def stopService(self) -> None:
+        super().stopService()
+        self.bus.unsubscribe(ExchangeEvent, self.line)
+        flush = getattr(self.writer, "flush", None)
+        if flush is not None:
+            flush()
+
+    def line(self, event: ExchangeEvent) -> None:
+        if self.writer is not None:
+            self.writer(event.message, event.fields, event.encoded(encodeEvent))
+        else:
+            log.info("{message}", message=event.message, access=True, **event.fields)
+
+
 class ProxyService(MultiService):
     """
     Owns the configuration, the listeners and every shared resource.
 
     @param reactor: injected; tests pass a clock or a memory reactor.
+    @param accessLog: a direct access-line writer (L{akto_proxy.observe.
+        logs.AccessLog}), or None to log access lines as log events.
     """
 
-    def __init__(self, config: Config, reactor: Any, configPath: Optional[str] = None, tuneGC: bool = False):
+    def __init__(
+        self,
+        config: Config,
+        reactor: Any,
+        configPath: Optional[str] = None,
+        tuneGC: bool = False,
+        accessLog: Optional[Callable[[str, dict[str, Any], Optional[str]], None]] = None,
+    ):
         super().__init__()
         self.reactor = reactor
         self.tuneGC = tuneGC
@@ -194,6 +231,10 @@ class ProxyService(MultiService):
         self.startedAt = reactor.seconds()
         self._generation = 1
         self._ownAddresses: tuple[tuple[str, int], ...] = ()
+        self.bus = EventBus()
+        self.counters: dict[str, int] = {"requests": 0, "blocked": 0, "errors": 0, "rate_limited": 0}
+        self.bus.subscribe(ExchangeEvent, self._countExchange)
+        self.bus.subscribe(MessageEvent, self._countMessage)
         self.redis: Optional[RedisState] = RedisState(config.redis, reactor) if config.redis.url else None
         self.rateStore: IRateStore = RedisStore(self.redis) if self.redis is not None else MemoryStore()
         self.sessionTable = SessionTable(
@@ -202,6 +243,7 @@ class ProxyService(MultiService):
         self.sessions: Any = (
             RedisSessions(self.redis, self.sessionTable) if self.redis is not None else LocalSessions(self.sessionTable)
         )
+        self.conversations = Conversations(reactor.seconds, idle=config.access_control.session_timeout)
         self.runtime = buildRuntime(config, 1, reactor, rateStore=self.rateStore)
         self.agent, self.pool = buildAgent(
             reactor,
@@ -216,21 +258,21 @@ class ProxyService(MultiService):
         self.stopping = False
         self._drainWaiters: list[defer.Deferred[None]] = []
         self.legacy: dict[tuple[Any, ...], "BodyRelay"] = {}
-        # the last requests' audit events, as JSON text: compact, and nothing
-        # the garbage collector has to walk
-        self.recent: deque[str] = deque(maxlen=max(1, config.audit.recent_events))
-        self.counters: dict[str, int] = {"requests": 0, "blocked": 0, "errors": 0}
         self.upstreamState: dict[str, dict[str, Any]] = {}
-        self.exchangeObservers: list[Callable[[dict[str, Any]], None]] = []
-        # the access log: None sends access lines through twisted.logger;
-        # the plugin sets a direct writer when it logs JSON lines to stdout
-        # the access log, when the daemon writes it (tap.makeService): called
-        # with the line's message, event and encoded event; its flush(), if
-        # any, is called at stop
-        self.accessLog: Optional[Callable[[str, dict[str, Any], Optional[str]], None]] = None
-        self.auditFile: Any = None
-        self._openAudit(config)
+        # the parts, started in this order and stopped in the reverse one
+        # (the listeners first: see stopService)
+        SessionSweeper(self.sessionTable, self.conversations, reactor).setServiceParent(self)
+        if self.redis is not None:
+            RedisPart(self.redis).setServiceParent(self)
+        self.audit = Audit(config.audit, self.bus, reactor)
+        self.audit.setServiceParent(self)
+        self.accessLog = AccessLogPart(self.bus, accessLog)
+        self.accessLog.setServiceParent(self)
+        PoolPart(self.pool).setServiceParent(self)
         self._tls: Optional[_TLSContext] = _TLSContext(serverTLS(config)) if config.tls.server.certificate else None
+        self.listeners = MultiService()
+        self.listeners.setName("listeners")
+        self.listeners.setServiceParent(self)
         self.ports: list[Any] = []
         self._previousHandler: Any = None
         self._addListeners(config)
@@ -262,7 +304,7 @@ class ProxyService(MultiService):
             assert self._tls is not None
             factory = TLSMemoryBIOFactory(self._tls, False, site)
         svc = strports.service(listener.endpoint, factory, reactor=self.reactor)
-        svc.setServiceParent(self)
+        svc.setServiceParent(self.listeners)
         self.ports.append(svc)
 
     def startService(self) -> None:
@@ -270,9 +312,6 @@ class ProxyService(MultiService):
         if self.tuneGC:
             gc.set_threshold(*GC_THRESHOLDS)
             settleHeap()
-        self.sessionTable.start()
-        if self.redis is not None:
-            self.redis.start()
         if hasattr(self.reactor, "addSystemEventTrigger"):
             self._installSIGHUP()
         self._learnOwnAddresses()
@@ -313,7 +352,8 @@ class ProxyService(MultiService):
     def stopService(self) -> Any:
         """
         Stop accepting, let in-flight requests finish within
-        C{limits.shutdown_grace}, then close open streams cleanly.
+        C{limits.shutdown_grace}, then close open streams cleanly, then stop
+        the other parts.
         """
         if self._previousHandler is not None:
             try:
@@ -321,9 +361,10 @@ class ProxyService(MultiService):
             except ValueError:
                 pass
         self.stopping = True
-        yield super().stopService()
+        Service.stopService(self)
+        yield self.listeners.stopService()
         if self._busy():
-            drained = defer.Deferred()
+            drained: defer.Deferred[None] = defer.Deferred()
             self._drainWaiters.append(drained)
             drained.addTimeout(self.runtime.config.limits.shutdown_grace, self.reactor)
             try:
@@ -332,22 +373,15 @@ class ProxyService(MultiService):
                 log.warn("shutdown grace period over with {n} requests in flight", n=self._busy())
         for relay in list(self.streams):
             relay.close()
-        for sock in list(getattr(self, "sockets", ())):
+        for sock in list(self.sockets):
             try:
                 sock.close(1001)
             except Exception:
                 pass
         yield defer.DeferredList([sock.whenClosed() for sock in list(self.sockets)])
-        self.sessionTable.stop()
-        if self.redis is not None:
-            yield self.redis.stop()
-        if self.auditFile is not None:
-            self.auditFile.close()
-            self.auditFile = None
-        yield self.pool.closeCachedConnections()
-        flush = getattr(self.accessLog, "flush", None)
-        if flush is not None:
-            flush()  # access lines waiting for their batch
+        for part in reversed(list(self)):
+            if part is not self.listeners and part.running:
+                yield part.stopService()
 
     def _busy(self) -> int:
         """
@@ -385,7 +419,9 @@ class ProxyService(MultiService):
     def reload(self, path: Optional[str] = None) -> bool:
         """
         Re-read the configuration file.  An invalid file is logged and
-        ignored; the running configuration stays in force.
+        ignored; the running configuration stays in force.  Otherwise each
+        part is reconfigured, then open streams and sockets are judged
+        against the new keys and roles.
         """
         path = path or self.configPath
         try:
@@ -404,9 +440,14 @@ class ProxyService(MultiService):
             log.warn("listen changed in {config}: restart to apply", config=path)
         if config.redis != old.config.redis:
             log.warn("redis changed in {config}: restart to apply", config=path)
-        self.sessionTable.setTimeout(config.access_control.session_timeout)
-        if config.audit != old.config.audit:
-            self._openAudit(config)
+        for part in self:
+            reconfigure = getattr(part, "reconfigure", None)
+            if reconfigure is None:
+                continue
+            try:
+                reconfigure(config)
+            except Exception:
+                log.failure("reconfiguring {part} failed", part=part.name)
         kept = {k.name for k in config.access_control.api_keys}
         for k in old.config.access_control.api_keys:
             if k.name not in kept:
@@ -459,65 +500,7 @@ class ProxyService(MultiService):
         exchange.key = newKey
         return True
 
-    # -- what the relay asks
-
-    def clientAddress(self, request: Request, rt: Runtime) -> str:
-        peer = request.getClientAddress()
-        host = getattr(peer, "host", None) or "unix"
-        trusted = rt.config.access_control.trusted_proxies
-        if not trusted or not _inAny(host, trusted):
-            return host
-        chain = self._forwardedChain(request)
-        for addr in reversed(chain):
-            if not _inAny(addr, trusted):
-                return addr
-        return chain[0] if chain else host
-
-    def _forwardedChain(self, request: Request) -> list[str]:
-        out: list[str] = []
-        for value in request.requestHeaders.getRawHeaders(b"x-forwarded-for") or []:
-            for part in value.split(b","):
-                text = part.strip().decode("latin-1")
-                if text.startswith("[") and "]" in text:
-                    text = text[1 : text.index("]")]
-                try:
-                    out.append(str(ipaddress.ip_address(text)))
-                except ValueError:
-                    continue
-        return out
-
-    def trustedForwardedFor(self, request: Request, rt: Runtime) -> list[str]:
-        """
-        The X-Forwarded-For entries to pass on before the peer's own address:
-        the incoming chain when the peer is a trusted proxy (it vouches for
-        it), nothing otherwise (a client's own X-Forwarded-For is a spoof).
-        """
-        if not rt.config.access_control.trusted_proxies or not self.fromTrustedProxy(request, rt):
-            return []
-        return self._forwardedChain(request)
-
-    def fromTrustedProxy(self, request: Request, rt: Runtime) -> bool:
-        peer = getattr(request.getClientAddress(), "host", "")
-        return _inAny(peer, rt.config.access_control.trusted_proxies)
-
-    def publicOrigin(self, request: Request, rt: Runtime) -> str:
-        if rt.config.public_url:
-            return rt.config.public_url
-        scheme = "https" if request.isSecure() else "http"
-        host = request.getHeader("host") or ""
-        peer = getattr(request.getClientAddress(), "host", "")
-        trusted = rt.config.access_control.trusted_proxies
-        if trusted and _inAny(peer, trusted):
-            proto = request.getHeader("x-forwarded-proto")
-            fhost = request.getHeader("x-forwarded-host")
-            if proto in ("http", "https"):
-                scheme = proto
-            if fhost:
-                host = fhost.split(",")[0].strip()
-        if not host:
-            addr = request.getHost()
-            host = f"{addr.host}:{addr.port}"
-        return f"{scheme}://{host}"
+    # -- streams and sessions
 
     def legacySession(self, target: Target, key: ApiKey) -> Optional["BodyRelay"]:
         """
@@ -548,62 +531,31 @@ class ProxyService(MultiService):
             del self.legacy[relay.legacyURL]
 
     async def relayWebSocket(self, exchange: "Exchange") -> None:
-        from akto_proxy.relay.ws import WebSocketRelay
+        from akto_proxy.web.ws import WebSocketRelay
 
         await WebSocketRelay(self, exchange).run()
 
-    def _openAudit(self, config: Config) -> None:
-        """
-        C{audit.destination}: C{stdout} (the access lines on stdout are the
-        audit trail), C{none}, or a file of JSON lines rotated by size.
-        """
-        from twisted.python.logfile import LogFile
+    # -- what happened
 
-        if self.auditFile is not None:
-            self.auditFile.close()
-            self.auditFile = None
-        dest = config.audit.destination
-        if dest in ("stdout", "none"):
-            return
-        directory, name = os.path.split(os.path.abspath(dest))
-        self.auditFile = LogFile(
-            name, directory, rotateLength=config.audit.max_file_size, maxRotatedFiles=config.audit.keep_files or None
-        )
-
-    def recordExchange(self, event: dict[str, Any]) -> str:
-        """
-        Count and keep one request's audit event; the event as JSON text
-        (encoded once, for the audit file and the access log alike).
-        """
+    def _countExchange(self, event: ExchangeEvent) -> None:
+        fields = event.fields
         self.counters["requests"] += 1
-        if event.get("blocked"):
+        if fields.get("blocked"):
             self.counters["blocked"] += 1
-        if isinstance(event.get("status"), int) and event["status"] >= 500:
+        status = fields.get("status")
+        if isinstance(status, int) and status >= 500:
             self.counters["errors"] += 1
-        text = encodeEvent(event)
-        self.recent.append(text)
-        if self.auditFile is not None:
-            try:
-                self.auditFile.write(text + "\n")
-                self.auditFile.flush()
-            except OSError as e:
-                log.error("audit file write failed: {error}", error=str(e))
-        for observer in self.exchangeObservers:
-            observer(event)
-        return text
+
+    def _countMessage(self, event: MessageEvent) -> None:
+        if event.outcome == "rate_limited":
+            self.counters["rate_limited"] += 1
 
     def recentEvents(self, last: Optional[int] = None) -> list[dict[str, Any]]:
         """
-        The kept audit events, oldest first (the C{last} ones when given),
-        decoded.
+        The kept exchange records, oldest first (the C{last} ones when
+        given).
         """
-        kept = list(self.recent)
-        if last is not None:
-            kept = kept[max(0, len(kept) - last) :]
-        return [json.loads(text) for text in kept]
-
-    def rateLimited(self, guardrail: Optional[str]) -> None:
-        self.counters["rate_limited"] = self.counters.get("rate_limited", 0) + 1
+        return self.audit.recentEvents(last)
 
     def upstreamOK(self, target: Optional[Target]) -> None:
         if target is None:
@@ -639,10 +591,4 @@ class ProxyService(MultiService):
         return {}
 
 
-def _inAny(host: str, nets: tuple[Any, ...]) -> bool:
-    addr = parseIP(host)
-    if addr is None:
-        return False
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
-    return any(addr in n for n in nets if n.version == addr.version)
+__all__ = ["EAGER_BELOW", "GC_THRESHOLDS", "ProxyService", "settleHeap"]

@@ -51,12 +51,12 @@ def makeService(options: Options) -> Any:
     from akto_proxy.service import ProxyService
 
     config = options.loaded if options.loaded is not None else loadConfig(options["config"])
-    service = ProxyService(config, reactor, options["config"], tuneGC=True)
+    accessLog = None
     if options.jsonStdout:
         from akto_proxy.observe.logs import AccessLog
 
         # twistd has not redirected sys.stdout yet: this is the stream the
         # JSON observer writes to (they share one writer, which batches
         # access lines: see observe.logs.LineWriter)
-        service.accessLog = AccessLog(sys.stdout, reactor=reactor)
-    return service
+        accessLog = AccessLog(sys.stdout, reactor=reactor)
+    return ProxyService(config, reactor, options["config"], tuneGC=True, accessLog=accessLog)

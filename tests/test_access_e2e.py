@@ -181,12 +181,21 @@ class RateLimitTests(TestCase):
             self.assertEqual(response.code, 429)
             retry = int(response.headers.getRawHeaders(b"retry-after")[0])
             self.assertTrue(55 <= retry <= 60, retry)
-            env = json.loads(body)
-            self.assertEqual(env["error"]["code"], "rate_limited")
+            # SPEC section 5: a JSON-RPC request's 429 body is the -31001
+            # error for its id, with retry_after and request_id in its data
+            answer = json.loads(body)
+            self.assertEqual((answer["id"], answer["error"]["code"]), (5, -31001))
+            self.assertIn("rate limit exceeded (Rate Limiting)", answer["error"]["message"])
+            self.assertEqual(answer["error"]["data"]["retry_after"], retry)
+            self.assertEqual(answer["error"]["data"]["request_id"], response.headers.getRawHeaders(b"x-akto-request-id")[0].decode())
+            # a plain HTTP request gets the envelope
+            response, body = await request(proxy.url(self.upstream, "/echo"))
+            self.assertEqual(response.code, 429)
+            self.assertEqual(json.loads(body)["error"]["code"], "rate_limited")
             # per client: the other key has its own budget
             response, _ = await rpc(url, self.msg(6), key=OTHER_KEY)
             self.assertEqual(response.code, 200)
-            self.assertEqual(proxy.service.counters["rate_limited"], 1)
+            self.assertEqual(proxy.service.counters["rate_limited"], 2)
 
         return ensureDeferred(go())
 

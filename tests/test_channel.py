@@ -149,9 +149,9 @@ NEXT = b"GET /next HTTP/1.1\r\nHost: h\r\n\r\n"
 
 class WholeHeadTests(TestCase):
     def setUp(self) -> None:
-        from akto_proxy.web import proxy
+        from akto_proxy.web import answers
 
-        self.patch(proxy, "newRequestId", lambda: "req_0")  # a 413 names its request
+        self.patch(answers, "newRequestId", lambda: "req_0")  # a 413 names its request
 
     def test_on(self) -> None:
         """

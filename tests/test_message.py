@@ -13,7 +13,7 @@ from akto_proxy.inspect.message import Message
 from akto_proxy.relay.url import Target
 from akto_proxy.mcp.answers import refusal
 from akto_proxy.mcp.jsonrpc import isModern
-from akto_proxy.web.proxy import decodeBody, narrowAcceptEncoding, TooLarge
+from akto_proxy.relay.wire import decodeBody, narrowAcceptEncoding, TooLarge
 
 T = Target("https", "up.example.com", 443, b"/mcp")
 
@@ -151,7 +151,7 @@ class CollectorTests(SynchronousTestCase):
         from twisted.web._newclient import ResponseFailed
         from twisted.python.failure import Failure
 
-        from akto_proxy.web.proxy import Collector
+        from akto_proxy.web.stream import Collector
 
         c = Collector(100)
         c.done.cancel()

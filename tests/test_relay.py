@@ -558,6 +558,7 @@ class AuditFileTests(TestCase):
         for _ in range(5):
             response, _ = await request(self.proxy.url(self.upstream, "/echo"))
             self.assertEqual(response.code, 200)
+        self.proxy.service.audit.flush()  # lines are written in batches
         lines = open(self.path).read().splitlines()
         for line in lines:
             event = json.loads(line)

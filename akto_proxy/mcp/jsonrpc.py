@@ -196,6 +196,23 @@ def decode(body: bytes, contentType: str = "", textual: bool = True) -> Body:
     return Body([], False, False, None, body.decode("utf-8", "replace") if textual else None)
 
 
+def decodeText(text: str) -> Body:
+    """
+    Decode a message that arrives as text (an SSE event's data, a WebSocket
+    text message): JSON when it starts like JSON and parses, else text.
+    """
+    if not text:
+        return EMPTY
+    if text.lstrip()[:1] in ("{", "["):
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError):
+            pass
+        else:
+            return fromJSON(value)
+    return Body([], False, False, None, text)
+
+
 def fromJSON(value: Any) -> Body:
     """
     A body from a parsed JSON value.
@@ -218,6 +235,7 @@ __all__ = [
     "REQUEST",
     "RESPONSE",
     "decode",
+    "decodeText",
     "encode",
     "fromJSON",
     "idKey",

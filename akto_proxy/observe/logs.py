@@ -78,10 +78,12 @@ class LineWriter:
                 self._timer.cancel()
             self._timer = None
         if self._pending:
-            text = "".join(self._pending)
+            pending = self._pending
             self._pending = []
             self._size = 0
-            self.out.write(text)
+            write = self.out.write
+            for line in pending:
+                write(line)  # line by line: a rotating file rotates between lines
             self.out.flush()
 
 

@@ -6,9 +6,18 @@ brief's envelope.  The JSON-RPC answers are L{akto_proxy.mcp.answers}.
 from __future__ import annotations
 
 import json
+import random
 from typing import Any, Iterable, Optional
 
 from akto_proxy.inspect.chain import Finding
+
+def newRequestId() -> str:
+    """
+    A request id: unique, not secret (the random module's generator, seeded
+    from the OS at start, costs no system call, unlike secrets).
+    """
+    return "req_%016x" % random.getrandbits(64)
+
 
 STATUS_CODES = {
     400: "bad_request",

@@ -16,6 +16,7 @@ from twisted.web import http, server
 from twisted.web.iweb import INonQueuedRequestFactory
 
 from akto_proxy.relay.transport import setNoDelay
+from akto_proxy.web import answers
 from akto_proxy.web.answers import envelope
 
 if TYPE_CHECKING:
@@ -271,10 +272,8 @@ class CappedRequest(server.Request):
         super().handleContentChunk(data)
 
     def _refuse(self) -> None:
-        from akto_proxy.web.proxy import newRequestId
-
         self._refused = True
-        rid = newRequestId()
+        rid = answers.newRequestId()
         body = envelope(413, "request body too large", rid, "payload_too_large")
         log.info("request body too large, refused", request_id=rid, uri=self.uri[:200] if hasattr(self, "uri") else b"")
         transport = self.channel.transport

@@ -13,8 +13,8 @@ from twisted.web.server import Request
 
 from akto_proxy import __version__
 from akto_proxy.relay.rewrite import WELL_KNOWN
-from akto_proxy.web.answers import envelope
-from akto_proxy.web.proxy import ProxyResource, newRequestId
+from akto_proxy.web.answers import envelope, newRequestId
+from akto_proxy.web.proxy import ProxyResource
 
 if TYPE_CHECKING:
     from akto_proxy.service import ProxyService

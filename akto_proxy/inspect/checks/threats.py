@@ -62,6 +62,8 @@ class ThreatInspector:
     """
 
     name = "threat_detection"
+    #: its detectors read language (SQL, shell, paths): noise in binary data
+    heuristic = True
 
     def __init__(self, td: ThreatDetection, checks: Sequence[str], offload: Optional[Offload] = None):
         self.level = R.LEVELS[td.sensitivity]

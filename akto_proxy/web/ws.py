@@ -7,7 +7,8 @@ inspection chain; each side's transport is the other side's producer.
 
 Order of events for one socket::
 
-    Exchange._run (auth, URL, allow-list, roles)
+    Exchange._run -> admission (IP, key, upstream fence, roles' upstreams,
+                     the URL and its query inspected)
       -> WebSocketRelay.run
            validate the client handshake (400/426 before any upstream I/O)
            connect + handshake upstream (fenced, TLS verified for wss)
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 from collections import deque
 from typing import TYPE_CHECKING, Any, Optional, Union
@@ -34,7 +34,7 @@ from autobahn.twisted.websocket import (
 )
 from autobahn.websocket.protocol import WebSocketProtocol
 from autobahn.util import encode_truncate
-from twisted.internet import defer, error as ierror
+from twisted.internet import defer
 from twisted.internet.interfaces import IDelayedCall, IPushProducer
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper
@@ -42,14 +42,10 @@ from twisted.python.failure import Failure
 from twisted.web.client import URI
 from zope.interface import implementer
 
-from akto_proxy.inspect.chain import Chain
-from akto_proxy.inspect.checks.threats import ThreatInspector
-from akto_proxy.inspect.message import Direction, Message, rpcTexts
-from akto_proxy.relay.http import FencedEndpointFactory, UpstreamForbidden
+from akto_proxy.mcp.jsonrpc import Body, decodeText, encode
+from akto_proxy.relay.http import FencedEndpointFactory
 from akto_proxy.relay.rewrite import rewriteLocation, rewriteWWWAuthenticate
-from akto_proxy.access.ratelimit import Subject
-from akto_proxy.mcp.answers import REFUSAL_CODE, metadata, refusal, rpcError
-from akto_proxy.mcp.jsonrpc import encode, idKey as _idKey, isModern, isRPC as _isRPC, targetOf as _targetOf, toolOf as _toolOf
+from akto_proxy.relay.wire import upstreamFailure
 
 if TYPE_CHECKING:
     from akto_proxy.service import ProxyService
@@ -64,10 +60,6 @@ PING_INTERVAL = 30.0
 PING_TIMEOUT = 20.0
 #: how long a peer may take to answer our close frame before the TCP is dropped
 CLOSE_TIMEOUT = 5.0
-#: JSON-RPC ids remembered per socket to name the method of a response
-MAX_TRACKED_IDS = 4096
-#: findings kept on the exchange for the access log of a long-lived socket
-MAX_FINDINGS = 200
 
 #: request headers that belong to one hop of the handshake
 _HANDSHAKE_HEADERS = frozenset(
@@ -331,7 +323,6 @@ class WebSocketRelay:
         self.queues: dict[str, deque[tuple[Any, ...]]] = {"client": deque(), "upstream": deque()}
         self.busy = {"client": False, "upstream": False}
         self.valves: dict[str, _Valve] = {}
-        self.idMethods: dict[Any, tuple[Optional[str], Optional[str], bool]] = {}
         self.keyDigest: Optional[bytes] = None
         self.openedAt: Optional[float] = None
         self.messages = {"client": 0, "upstream": 0}
@@ -342,7 +333,6 @@ class WebSocketRelay:
         self._waiters: list[defer.Deferred[None]] = []
         self._idle: Optional[IDelayedCall] = None
         self._closeReason: Optional[str] = None
-        self._binary: Optional[tuple[Chain, Chain]] = None
 
     # -- opening
 
@@ -442,7 +432,7 @@ class WebSocketRelay:
         """
         ex = self.exchange
         assert ex.target is not None
-        headers = ex.upstreamHeaders(b"", False)
+        headers = ex.upstreamHeaders(False)
         lines = [b"GET " + ex.target.pathAndQuery + b" HTTP/1.1", b"Host: " + ex.target.authority.encode("ascii")]
         lines += [b"Upgrade: websocket", b"Connection: Upgrade"]
         for name, values in headers.getAllRawHeaders():
@@ -468,10 +458,8 @@ class WebSocketRelay:
     def _refused(self, failure: Failure) -> None:
         ex = self.exchange
         upstream = ex.target.display() if ex.target else "?"
-        if failure.check(UpstreamForbidden):
-            return ex.respondError(403, f"upstream address refused: {failure.value.reason}", "upstream_not_allowed")  # type: ignore[union-attr]
-        self.service.upstreamFailed(ex.target)
         if failure.check(UpstreamRefused):
+            self.service.upstreamFailed(ex.target)
             refused: UpstreamRefused = failure.value  # type: ignore[assignment]
             status = refused.status
             if not 300 <= status <= 599:
@@ -481,20 +469,16 @@ class WebSocketRelay:
             log.info("upstream {upstream} refused the upgrade with {status}", upstream=upstream, status=status, request_id=ex.requestId)
             return ex.respondError(status, f"upstream refused the WebSocket upgrade: {status} {refused.reason}".strip(), "upstream_refused", headers=headers)
         if failure.check(UpstreamHandshakeFailed):
+            self.service.upstreamFailed(ex.target)
             failed: UpstreamHandshakeFailed = failure.value  # type: ignore[assignment]
             if failed.timedOut:
                 return ex.respondError(504, "upstream timed out during the WebSocket handshake", "gateway_timeout")
             return ex.respondError(502, f"upstream WebSocket handshake failed: {failed.reason}", "bad_gateway")
-        if failure.check(ierror.TimeoutError, ierror.ConnectingCancelledError):
-            return ex.respondError(504, "upstream timed out", "gateway_timeout")
-        if failure.check(ierror.DNSLookupError):
-            message = "upstream host name could not be resolved"
-        elif failure.check(ierror.ConnectionRefusedError):
-            message = "upstream refused the connection"
-        else:
-            message = f"upstream error: {failure.getErrorMessage()}"
-        log.warn("upstream {upstream} failed: {error}", upstream=upstream, error=message, request_id=ex.requestId)
-        ex.respondError(502, message, "bad_gateway")
+        status, message, code = upstreamFailure(failure)
+        if status != 403:
+            self.service.upstreamFailed(ex.target)
+            log.warn("upstream {upstream} failed: {error}", upstream=upstream, error=message, request_id=ex.requestId)
+        ex.respondError(status, message, code)
 
     def _refusalHeaders(self, headers: list[tuple[str, str]]) -> dict[bytes, bytes]:
         ex = self.exchange
@@ -657,10 +641,12 @@ class WebSocketRelay:
 
     async def _handle(self, side: str, payload: bytes, isBinary: bool) -> None:
         ex = self.exchange
+        ctx = ex.ctx
+        assert ctx is not None
         ex.rt = rt = self.service.runtime  # each message is judged by the current configuration
         toSide = "upstream" if side == "client" else "client"
-        direction: Direction = "request" if side == "client" else "response"
-        if not rt.chain and not rt.config.access_control.roles and not rt.rates.rules:
+        pipeline = rt.pipeline
+        if not (pipeline.judgesClient if side == "client" else pipeline.judgesServer):
             return self._send(toSide, payload, isBinary)
         limits = rt.config.limits
         if len(payload) > limits.max_inspected_response:
@@ -672,164 +658,39 @@ class WebSocketRelay:
             self.closeBoth(1009, "message too large to inspect")
             return None
         codec = "utf-8"
-        chain = rt.chain
+        binary = False
         if isBinary:
             try:
-                text = payload.decode("utf-8")
+                message = Body([], False, False, None, payload.decode("utf-8"))
             except UnicodeDecodeError:
                 codec = "latin-1"
-                text = payload.decode("latin-1")
-                chain = self._binaryChain(rt)
+                binary = True
+                message = Body([], False, False, None, payload.decode("latin-1"))
         else:
-            text = payload.decode("utf-8", "replace")
-        parsed: Any = None
-        if not isBinary and text.lstrip()[:1] in ("{", "["):
-            try:
-                parsed = json.loads(text)
-            except (ValueError, RecursionError):
-                parsed = None
-        if parsed is not None and _isRPC(parsed):
-            if direction == "request":
-                return await self._clientRPC(parsed, payload)
-            return await self._upstreamRPC(parsed, payload)
-        keyName = ex.key.name if ex.key else None
-        assert ex.target is not None
-        if parsed is not None:
-            msg = Message.fromJSON(parsed, direction, ex.target, "ws", keyName, ex.requestId)
+            message = decodeText(payload.decode("utf-8", "replace"))
+        if side == "client":
+            verdict = await pipeline.judgeClient(ctx, message, transport="ws", binary=binary)
         else:
-            msg = Message.fromText(text, direction, ex.target, "ws", keyName, ex.requestId)
-        outcome = await chain.inspect(msg)
-        self._note(outcome)
-        if outcome.blocked:
-            ex.blocked = True
-            log.info("websocket message blocked: {reason}", reason=outcome.reason, direction=direction, request_id=ex.requestId)
+            verdict = await pipeline.judgeServer(ctx, message, transport="ws", binary=binary)
+        if verdict.replies:
+            # answers in the proxy's name go back where the message came from
+            self._send(side, encode(verdict.replyValue()), False)
+        if verdict.unchanged:
+            return self._send(toSide, payload, isBinary)
+        if verdict.refused or not verdict.forward:
+            log.info(
+                "websocket message refused: {reason}",
+                reason=verdict.reason or "blocked by policy",
+                direction="request" if side == "client" else "response",
+                request_id=ex.requestId,
+            )
             return None
-        if outcome.message is not msg:
-            new = outcome.message.payload
-            if parsed is not None:
-                return self._send(toSide, encode(new), isBinary)
-            return self._send(toSide, new.encode(codec, "replace"), isBinary)
-        return self._send(toSide, payload, isBinary)
-
-    async def _clientRPC(self, parsed: Any, raw: bytes) -> None:
-        ex = self.exchange
-        assert ex.target is not None
-        batch = isinstance(parsed, list)
-        entries = parsed if batch else [parsed]
-        keyName = ex.key.name if ex.key else None
-        forward: list[Any] = []
-        answers: list[Any] = []
-        changed = False
-        # rate limits: each request counts one; refused as a JSON-RPC error
-        # with retry_after in its data (the socket stays open)
-        if ex.rt.rates.rules and ex.key is not None:
-            calls = tuple(_toolOf(e) for e in entries if isinstance(e.get("method"), str) and "id" in e)
-            if calls:
-                verdict = await ex.rt.rates.check(
-                    Subject(ex.key.name, ex.clientAddress, ex.target.host, ex.upstreamId), calls
-                )
-                for g in verdict.applied:
-                    if g not in ex.guardrails:
-                        ex.guardrails.append(g)
-                if not verdict.allowed:
-                    ex.outcome = "rate_limited"
-                    self.service.rateLimited(verdict.guardrail)
-                    limited = []
-                    for e in entries:
-                        if isinstance(e.get("method"), str) and "id" in e:
-                            data = metadata(ex.requestId, (), ex.guardrails)
-                            data["retry_after"] = verdict.retry_after
-                            limited.append(rpcError(
-                                e.get("id"), REFUSAL_CODE,
-                                f"Blocked by akto-proxy: rate limit exceeded ({verdict.guardrail})", data,
-                            ))
-                    self._send("client", encode(limited if batch else limited[0]), False)
-                    return
-        # roles: a refused operation never reaches the upstream
-        if ex.rt.config.access_control.roles:
-            entries, refused = ex._applyRoles(entries)
-            for _, answer, _ in refused:
-                answers.append(answer)
-                changed = True
-        chain = ex.rt.chain
-        for e in entries:
-            method = e.get("method")
-            modern = isModern(None, e)
-            if isinstance(method, str):
-                ex.rpcMethod = method
-                if "id" in e:
-                    self._track(e.get("id"), (method, _targetOf(e), modern))
-            clean = chain.passes("request", rpcTexts(e, [])) if chain else True
-            if clean:
-                forward.append(e)
-                continue
-            msg = Message.fromJSONRPC(e, "request", ex.target, "ws", keyName=keyName, requestId=ex.requestId)
-            outcome = await chain.inspect(msg, clean)
-            self._note(outcome)
-            if outcome.blocked:
-                ex.blocked = True
-                log.info("websocket message blocked: {reason}", reason=outcome.reason, direction="request", rpc_method=method, request_id=ex.requestId)
-                if isinstance(method, str) and "id" in e:
-                    self.idMethods.pop(_idKey(e.get("id")), None)
-                    answers.append(refusal(e.get("id"), method, outcome.reason, ex._meta(outcome), modern))
-                changed = True
-                continue
-            forward.append(outcome.message.payload)
-            changed = changed or outcome.message.payload is not e
-        if forward:
-            if not changed:
-                self._send("upstream", raw, False)
-            else:
-                self._send("upstream", encode(forward if batch else forward[0]), False)
-        if answers:
-            self._send("client", encode(answers if batch else answers[0]), False)
-
-    async def _upstreamRPC(self, parsed: Any, raw: bytes) -> None:
-        ex = self.exchange
-        batch = isinstance(parsed, list)
-        entries = parsed if batch else [parsed]
-        out: list[Any] = []
-        changed = False
-        before = len(ex.findings)
-        for e in entries:
-            new = await ex.inspectRPCResponse(e, "ws", self.idMethods)
-            if isinstance(e, dict) and "method" not in e and ("result" in e or "error" in e):
-                self.idMethods.pop(_idKey(e.get("id")), None)
-            if new is not None:
-                out.append(new)
-            changed = changed or new is not e
-        if len(ex.findings) > MAX_FINDINGS:
-            del ex.findings[: len(ex.findings) - MAX_FINDINGS]
-        if changed and len(ex.findings) > before or changed and not out:
-            log.info("websocket message from upstream refused or rewritten", request_id=ex.requestId)
-        if not changed:
-            return self._send("client", raw, False)
-        if out:
-            self._send("client", encode(out if batch else out[0]), False)
-        return None
-
-    def _binaryChain(self, rt: Any) -> Chain:
-        """
-        The chain for binary frames that are not UTF-8: pattern rules,
-        content filters and PII run on their latin-1 text; the heuristic
-        threat detectors (SQL, shell, paths) would only find noise in bytes.
-        """
-        if self._binary is None or self._binary[0] is not rt.chain:
-            steps = [s for s in rt.chain.inspectors if not isinstance(s, ThreatInspector)]
-            self._binary = (rt.chain, Chain(steps, self.clock, rt.config.threat_detection.inspection_timeout))
-        return self._binary[1]
-
-    def _track(self, msgId: Any, entry: tuple[Optional[str], Optional[str], bool]) -> None:
-        ids = self.idMethods
-        ids[_idKey(msgId)] = entry
-        while len(ids) > MAX_TRACKED_IDS:
-            del ids[next(iter(ids))]
-
-    def _note(self, outcome: Any) -> None:
-        ex = self.exchange
-        ex._note(outcome)
-        if len(ex.findings) > MAX_FINDINGS:
-            del ex.findings[: len(ex.findings) - MAX_FINDINGS]
+        if message.rpc:
+            return self._send(toSide, encode(verdict.forwardValue()), False)
+        new = verdict.forward[0]
+        if new.json:
+            return self._send(toSide, encode(new.value), isBinary)
+        return self._send(toSide, (new.text or "").encode(codec, "replace"), isBinary)
 
     # -- idle
 

@@ -1,0 +1,305 @@
+"""
+The pipeline's stages: the 2026-07-28 header mirror, rate limits, roles,
+list filtering and the inspection chain.  L{buildPipeline} puts together
+those one configuration calls for, in that order.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+
+from akto_proxy.access.ratelimit import RateLimits, RateVerdict, Subject
+from akto_proxy.access.roles import Policy
+from akto_proxy.inspect.chain import Chain, Outcome
+from akto_proxy.inspect.message import Message, rpcTexts
+from akto_proxy.mcp.answers import HEADER_MISMATCH, INVALID_PARAMS, REFUSAL_CODE, metadata, rpcError
+from akto_proxy.mcp.jsonrpc import Body, rawTargetOf, toolOf
+from akto_proxy.mcp.pipeline import (
+    CLIENT_ANSWER,
+    CLIENT_BODY,
+    CLIENT_OTHER,
+    CLIENT_REQUEST,
+    LIST_RESULT,
+    REPLY,
+    REWRITE,
+    SERVER_OTHER,
+    SERVER_REQUEST,
+    SERVER_RESPONSE,
+    URL,
+    Context,
+    Decision,
+    Item,
+    Pipeline,
+    StageResult,
+    refuse,
+)
+
+
+def _settled(d: "Deferred[Any]") -> Any:
+    """
+    The result of a Deferred that has already fired (a Failure raised), or
+    the Deferred itself: a stage on a store that answers at once (the
+    in-memory rate store) then costs the pipeline no coroutine.
+    """
+    box: list[Any] = []
+
+    def keep(result: Any) -> Any:
+        box.append(result)
+        return result
+
+    d.addBoth(keep)
+    if not box:
+        return d
+    d.addErrback(lambda f: None)  # taken from it here
+    result = box[0]
+    if isinstance(result, Failure):
+        result.raiseException()
+    return result
+
+
+class HeaderMirrorStage:
+    """
+    2026-07-28: a request's C{Mcp-Method} and C{Mcp-Name} headers must say
+    what its body says; if not, 400 with error C{-32020} (the revision's
+    HeaderMismatch).  Only for a body of one message.
+    """
+
+    name = "mcp_headers"
+    phases = frozenset((CLIENT_REQUEST, CLIENT_ANSWER))
+    on_error = "block"
+
+    def judge(self, item: Item, ctx: Context) -> StageResult:
+        headers = ctx.mcpHeaders
+        if headers is None or not item.single:
+            return None
+        problem = mismatch(headers, item.obj)
+        if problem is None:
+            return None
+        return Decision(REPLY, rpcError(item.obj.get("id"), HEADER_MISMATCH, problem), 400, reason=problem, label="header_mismatch")
+
+
+def mismatch(headers: dict[str, list[str]], obj: dict[str, Any]) -> Optional[str]:
+    """
+    How the MCP headers disagree with message C{obj}, or None.
+    """
+    methods = headers.get("mcp-method")
+    if not methods:
+        return None
+    if len(methods) > 1:
+        return "duplicated Mcp-Method header"
+    if methods[0] != obj.get("method"):
+        return "Mcp-Method header does not match the body"
+    name = rawTargetOf(obj)
+    names = headers.get("mcp-name")
+    if name is not None and names and names[-1] != name:
+        return "Mcp-Name header does not match the body"
+    return None
+
+
+class RateLimitStage:
+    """
+    The C{rate_limit} guardrails (SPEC section 3): each JSON-RPC request of
+    a body counts one (notifications and responses nothing); a client body
+    that is not JSON-RPC counts one when it is an HTTP request.  Refused:
+    429 with C{Retry-After}, and for JSON-RPC requests a C{-31001} error
+    per request with C{retry_after} and C{request_id} in its data.
+    """
+
+    name = "rate_limit"
+    phases = frozenset((CLIENT_BODY,))
+    on_error = "block"
+
+    def __init__(self, rates: RateLimits):
+        self.rates = rates
+
+    def judge(self, item: Item, ctx: Context) -> StageResult:
+        body: Body = item.obj
+        if body.rpc:
+            calls = tuple(toolOf(e) for e in body.rpc if isinstance(e.get("method"), str) and "id" in e)
+            if not calls:
+                return None
+        elif item.transport == "http":
+            calls = (None,)
+        else:
+            return None
+        subject = Subject(ctx.keyName, ctx.clientAddress, ctx.target.host, ctx.upstreamId)
+        verdict = _settled(self.rates.check(subject, calls))
+        if isinstance(verdict, Deferred):  # a shared store (Redis)
+            return verdict.addCallback(self._decide, item, ctx)
+        return self._decide(verdict, item, ctx)
+
+    def _decide(self, verdict: RateVerdict, item: Item, ctx: Context) -> Optional[Decision]:
+        if verdict.allowed:
+            return None
+        guardrail = verdict.guardrail or "rate_limit"
+        item.note((), (guardrail,))
+        reason = f"rate limit exceeded ({guardrail}); retry after {verdict.retry_after} s"
+        body: Body = item.obj
+        answer: Any = None
+        if body.rpc:
+            data = metadata(ctx.requestId, (), item.guardrails)
+            data["retry_after"] = verdict.retry_after
+            errors = [
+                rpcError(e["id"], REFUSAL_CODE, f"Blocked by akto-proxy: {reason}", data)
+                for e in body.rpc
+                if isinstance(e.get("method"), str) and "id" in e
+            ]
+            answer = errors if body.batch else errors[0]
+        return Decision(REPLY, answer, 429, verdict.retry_after, reason, "rate_limited")
+
+
+class RoleStage:
+    """
+    Roles (SPEC section 3): a request the key's roles do not allow never
+    reaches the upstream.  A tool the key may not use is invisible (error
+    C{-32602} "Unknown tool"); other refusals are C{-31001} errors with the
+    reason; a refused notification is dropped.
+    """
+
+    name = "roles"
+    phases = frozenset((CLIENT_REQUEST,))
+    on_error = "block"
+
+    def __init__(self, roles: Policy):
+        self.roles = roles
+
+    def judge(self, item: Item, ctx: Context) -> StageResult:
+        decision = self.roles.decide(ctx.key, ctx.target.host, item.method, item.name)
+        if decision.allowed:
+            return None
+        obj = item.obj
+        reason = decision.reason
+        if "id" not in obj:
+            return Decision("drop", reason=reason, label="role_denied")
+        if decision.invisible:
+            answer = rpcError(obj["id"], INVALID_PARAMS, f"Unknown tool: {item.name}")
+            return Decision(REPLY, answer, 400 if item.modern else 200, reason=reason, label="role_denied")
+        data = metadata(ctx.requestId, (), ctx.guardrails)
+        data["reason"] = reason
+        return Decision(REPLY, rpcError(obj["id"], REFUSAL_CODE, f"Blocked by akto-proxy: {reason}", data), reason=reason, label="role_denied")
+
+
+class ListFilterStage:
+    """
+    A tool (prompt, resource) the key may not use is removed from the
+    C{tools/list} (C{prompts/list}, C{resources/list}) result.
+    """
+
+    name = "list_filter"
+    phases = frozenset((LIST_RESULT,))
+    on_error = "block"
+
+    def __init__(self, roles: Policy):
+        self.roles = roles
+
+    def judge(self, item: Item, ctx: Context) -> StageResult:
+        obj = item.obj
+        result = obj.get("result")
+        if not isinstance(result, dict) or "method" in obj:
+            return None
+        filtered = self.roles.filterListResult(ctx.key, ctx.target.host, item.method, result)
+        if filtered == result:
+            return None
+        return Decision(REWRITE, dict(obj, result=filtered), label="filtered")
+
+
+class InspectStage:
+    """
+    The inspection chain (threat checks, custom rules, guardrails, PII) on
+    every string of every message, and on the URL.  A message whose strings
+    the prefilter proves clean is passed without building its L{Message}.
+    """
+
+    name = "inspection"
+    phases = frozenset((CLIENT_REQUEST, CLIENT_ANSWER, SERVER_RESPONSE, SERVER_REQUEST, CLIENT_OTHER, SERVER_OTHER, URL))
+    on_error = "block"
+
+    def __init__(self, chain: Chain):
+        self.chain = chain
+
+    def judge(self, item: Item, ctx: Context) -> StageResult:
+        chain = self.chain
+        phase = item.phase
+        direction = item.direction
+        clean: Optional[bool] = None
+        obj = item.obj
+        if phase == URL:
+            msg = Message(
+                direction="request",
+                target=ctx.target,
+                transport="url",
+                kind="json",
+                payload={},
+                strings=item.prefix,
+                keyName=ctx.keyName,
+                requestId=ctx.requestId,
+            )
+        elif phase == CLIENT_OTHER or phase == SERVER_OTHER:
+            body: Body = obj
+            if item.binary:
+                chain = chain.withoutHeuristics()
+            if body.json:
+                msg = Message.fromJSON(body.value, direction, ctx.target, item.transport, ctx.keyName, ctx.requestId)  # type: ignore[arg-type]
+            else:
+                msg = Message.fromText(body.text or "", direction, ctx.target, item.transport, ctx.keyName, ctx.requestId)  # type: ignore[arg-type]
+        else:
+            prefix = item.prefix
+            clean = chain.passes(direction, rpcTexts(obj, [t for _, t in prefix] if prefix else []))
+            if clean:
+                return None
+            msg = Message.fromJSONRPC(
+                obj,
+                direction,  # type: ignore[arg-type]
+                ctx.target,
+                item.transport,  # type: ignore[arg-type]
+                method=item.method,
+                keyName=ctx.keyName,
+                requestId=ctx.requestId,
+                prefix=prefix,
+                tool=item.name,
+            )
+        outcome = chain.inspectNow(msg, clean)
+        if isinstance(outcome, Deferred):
+            return outcome.addCallback(self._decide, item, ctx, msg)
+        return self._decide(outcome, item, ctx, msg)
+
+    def _decide(self, outcome: Outcome, item: Item, ctx: Context, msg: Message) -> Optional[Decision]:
+        item.note(outcome.findings, outcome.guardrails)
+        if outcome.blocked:
+            return refuse(item, ctx, outcome.reason, "inspection_error" if outcome.error else "blocked")
+        if outcome.message is not msg:
+            payload = outcome.message.payload
+            if item.phase in (CLIENT_OTHER, SERVER_OTHER):
+                body: Body = item.obj
+                payload = Body([], False, body.json, payload if body.json else None, None if body.json else payload)
+            return Decision(REWRITE, payload, label="redacted" if outcome.rewritten else None)
+        return None
+
+
+def buildPipeline(config: Any, chain: Chain, roles: Policy, rates: RateLimits) -> Pipeline:
+    """
+    The pipeline one configuration calls for.
+    """
+    stages: list[Any] = [HeaderMirrorStage()]
+    if rates.rules:
+        stages.append(RateLimitStage(rates))
+    if config.access_control.roles:
+        stages.append(RoleStage(roles))
+        stages.append(ListFilterStage(roles))
+    if chain:
+        stages.append(InspectStage(chain))
+    return Pipeline(stages)
+
+
+__all__ = [
+    "HeaderMirrorStage",
+    "InspectStage",
+    "ListFilterStage",
+    "RateLimitStage",
+    "RoleStage",
+    "buildPipeline",
+    "mismatch",
+]

@@ -1,0 +1,113 @@
+"""
+Everything derived from one configuration generation: keys, roles, rate
+limits, the inspection chain, the pipeline of stages, the upstream address
+policy.  A reload builds a new L{Runtime}; each new request (and each new
+message on an open stream or socket) takes the newest.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Optional
+
+import attrs
+
+from akto_proxy.access.keys import KeyRing
+from akto_proxy.access.ratelimit import IRateStore, MemoryStore, RateLimits
+from akto_proxy.access.roles import Policy
+from akto_proxy.config import Config
+from akto_proxy.inspect.chain import Chain
+from akto_proxy.inspect.checks import buildInspectors
+from akto_proxy.inspect.checks.prefilter import Prefilter, buildPrefilter
+from akto_proxy.mcp.pipeline import Pipeline
+from akto_proxy.mcp.stages import buildPipeline
+from akto_proxy.relay.fence import AddressPolicy, ownAddresses, parseIP
+from akto_proxy.relay.http import ClientSettings
+
+
+@attrs.frozen
+class Runtime:
+    """
+    Everything derived from one configuration generation.
+    """
+
+    config: Config
+    generation: int
+    keys: KeyRing
+    chain: Chain
+    policy: AddressPolicy
+    roles: Policy
+    rates: RateLimits
+    pipeline: Pipeline
+
+    @functools.cached_property
+    def ipAllowed(self) -> Callable[[str], bool]:
+        """
+        Is a client at an address in C{ip_allowlist}?  Remembered per
+        address (the last 4,096) for this configuration: clients come back,
+        and a memo keyed by the allowlist too would hash its networks (in
+        Python) on every request.
+        """
+        nets = self.config.access_control.ip_allowlist
+        return functools.lru_cache(maxsize=4096)(lambda address: _inAllowlist(address, nets))
+
+    @functools.cached_property
+    def clientSettings(self) -> ClientSettings:
+        tls = self.config.tls.upstream
+        return ClientSettings(
+            policy=self.policy,
+            connectTimeout=self.config.upstreams.connect_timeout,
+            tlsMinimum=tls.min_version,
+            caBundle=tls.ca_bundle,
+            verify=tls.verify,
+        )
+
+
+
+def _inAllowlist(address: str, nets: tuple[Any, ...]) -> bool:
+    """
+    Is C{address} in one of C{nets}?
+    """
+    addr = parseIP(address)
+    return addr is not None and any(addr in net for net in nets if net.version == addr.version)
+
+
+@functools.lru_cache(maxsize=4)
+def _inspectors(threats: Any, guardrails: Any, reactor: Any) -> tuple[tuple[Any, ...], Optional[Prefilter]]:
+    """
+    Compiling the pattern databases takes about a second: a reload that does
+    not change the checks (and every test that uses the same ones) reuses
+    them, with the prefilter over them.  The inspectors hold no per-message
+    state.
+    """
+    config = Config(source="", listen=(), threat_detection=threats, guardrails=guardrails)
+    steps = tuple(buildInspectors(config, reactor))
+    return steps, buildPrefilter(steps)
+
+
+def buildRuntime(
+    config: Config,
+    generation: int,
+    reactor: Any,
+    own: tuple[tuple[str, int], ...] = (),
+    rateStore: Optional[IRateStore] = None,
+) -> Runtime:
+    inspectors, prefilter = _inspectors(config.threat_detection, config.guardrails, reactor)
+    chain = Chain(inspectors, reactor, config.threat_detection.inspection_timeout, prefilter)
+    roles = Policy.fromConfig(config.access_control)
+    rates = RateLimits.fromConfig(
+        config.guardrails, rateStore if rateStore is not None else MemoryStore(), reactor, config.threat_detection.mode
+    )
+    return Runtime(
+        config=config,
+        generation=generation,
+        keys=KeyRing(config.access_control),
+        chain=chain,
+        policy=AddressPolicy(allowPrivate=config.upstreams.allow_private, own=ownAddresses(own)),
+        roles=roles,
+        rates=rates,
+        pipeline=buildPipeline(config, chain, roles, rates),
+    )
+
+
+__all__ = ["Runtime", "buildRuntime"]

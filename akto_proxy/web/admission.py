@@ -1,0 +1,205 @@
+"""
+Admission: what every request to C{/proxy/...} passes before anything is
+read from or sent to an upstream, whether it is a plain HTTP request or a
+WebSocket upgrade.  In order: the IP allowlist (403), the proxy URL (400),
+the API key (401), the upstream fence and the roles' upstreams (403), the
+session (404), the URL and its MCP headers (403).
+
+The URL is inspected here for an upgrade and for a request without a body
+to carry it; a request whose body is a single JSON-RPC message has its URL
+strings inspected with that message, in one pass of the checks
+(L{Admitted.strings} as the message's prefix).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+import attrs
+from twisted.web.server import Request
+
+from akto_proxy.access.sessions import ForeignSession
+from akto_proxy.config.model import ApiKey
+from akto_proxy.inspect.chain import Finding
+from akto_proxy.mcp.pipeline import FORWARD, URL, Context
+from akto_proxy.mcp.session import Conversation
+from akto_proxy.relay.fence import hostMatches
+from akto_proxy.relay.url import BadProxyPath, Target, parseProxyURI
+
+if TYPE_CHECKING:
+    from akto_proxy.runtime import Runtime
+    from akto_proxy.service import ProxyService
+    from akto_proxy.web.stream import BodyRelay
+
+WWW_AUTHENTICATE = b'AktoApiKey realm="akto-proxy"'
+
+
+@attrs.frozen
+class Refusal:
+    """
+    A request refused at admission: its status and the envelope's message
+    and code.
+    """
+
+    status: int
+    message: str
+    code: str
+    headers: Optional[dict[bytes, bytes]] = None
+    threats: tuple[Finding, ...] = ()
+    outcome: Optional[str] = None
+
+
+@attrs.define
+class Admitted:
+    """
+    A request that may go on.
+
+    @ivar legacy: the legacy HTTP+SSE stream whose session a POST names.
+    @ivar session: the C{Mcp-Session-Id} presented, if any.
+    @ivar strings: the URL's strings and the MCP headers, to inspect.
+    @ivar urlJudged: the URL was inspected here.
+    """
+
+    target: Target
+    key: ApiKey
+    credential: Optional[bytes]
+    usedQueryCredential: bool
+    ctx: Context
+    legacy: Optional["BodyRelay"] = None
+    session: Optional[str] = None
+    strings: tuple[tuple[str, str], ...] = ()
+    urlJudged: bool = False
+
+
+def requestStrings(request: Request, target: Target) -> tuple[tuple[tuple[str, str], ...], Optional[dict[str, list[str]]]]:
+    """
+    The proxied URL's path and query parameters, and the MCP headers that
+    mirror the body (2026-07-28: C{Mcp-Method}, C{Mcp-Name},
+    C{Mcp-Param-*}), as strings to inspect; and those headers by lower-case
+    name, or None when there are none.
+    """
+    strings = list(target.urlStrings)
+    mirrored: Optional[dict[str, list[str]]] = None
+    for name, values in request.requestHeaders.getAllRawHeaders():
+        lname = name.lower()
+        if lname.startswith(b"mcp-") and (lname in (b"mcp-name", b"mcp-method") or lname.startswith(b"mcp-param-")):
+            text = lname.decode("latin-1")
+            decoded = [v.decode("latin-1") for v in values]
+            if mirrored is None:
+                mirrored = {}
+            mirrored[text] = decoded
+            for v in decoded:
+                strings.append((f"header.{text}", v))
+    return tuple(strings), mirrored
+
+
+async def admit(
+    service: "ProxyService",
+    rt: "Runtime",
+    request: Request,
+    requestId: str,
+    clientAddress: str,
+    wellKnown: Optional[str] = None,
+    upgrade: bool = False,
+) -> Union[Admitted, Refusal]:
+    """
+    Admit a request to the relay, or say why not.
+    """
+    cfg = rt.config
+    ac = cfg.access_control
+    if ac.ip_allowlist and not rt.ipAllowed(clientAddress):
+        return Refusal(403, "client address not allowed", "ip_not_allowed")
+    uri = request.uri
+    if wellKnown is not None:
+        uri = uri[len(b"/.well-known/" + wellKnown.encode("ascii")) :]
+    try:
+        parsed = parseProxyURI(uri, ac.query_parameter.encode("utf-8"))
+    except BadProxyPath as e:
+        return Refusal(400, f"malformed proxy path: {e}", "bad_proxy_path")
+    target = parsed.target
+    presented: Any = request.getHeader(ac.header)
+    usedQuery = False
+    if presented is None and parsed.credential is not None:
+        presented = parsed.credential
+        usedQuery = True
+    key = rt.keys.lookup(presented.encode("utf-8") if isinstance(presented, str) else presented)
+    if key is None:
+        return Refusal(
+            401,
+            "missing API key" if presented is None else "unknown API key",
+            "unauthorized",
+            headers={b"www-authenticate": WWW_AUTHENTICATE},
+        )
+    if not hostMatches(target.host, cfg.upstreams.allow):
+        return Refusal(403, f"upstream {target.host} is not allowed", "upstream_not_allowed")
+    if not rt.roles.reaches(key, target.host):
+        return Refusal(403, f"no role of this key may reach {target.host}", "upstream_not_allowed")
+    legacy = None
+    if request.method == b"POST" and not upgrade:
+        try:
+            legacy = service.legacySession(target, key)
+        except ForeignSession:
+            return Refusal(404, "session not found (it belongs to another API key)", "session_not_found")
+    session = request.getHeader("mcp-session-id") if wellKnown is None else None
+    upstreamId = f"{target.httpScheme}://{target.authority}"
+    if session:
+        status = await service.sessions.check("mcp:" + session, key.name, upstreamId)
+        if status != "ok":
+            return Refusal(
+                404,
+                "MCP session expired or unknown: initialize a new one" if status != "foreign"
+                else "MCP session not found (it belongs to another API key)",
+                "session_not_found",
+                outcome=f"session_{status}",
+            )
+    if legacy is not None:
+        conversation = legacy.conversation
+        transport = "legacy"
+    elif session:
+        conversation = service.conversations.get((upstreamId, session))
+        transport = "http"
+    else:
+        conversation = Conversation(None, service.reactor.seconds())
+        transport = "ws" if upgrade else "http"
+    strings, mirrored = requestStrings(request, target)
+    ctx = Context(
+        service.reactor.seconds,
+        service.bus,
+        requestId,
+        transport,
+        key,
+        clientAddress,
+        target,
+        conversation,
+        request.getHeader("mcp-protocol-version"),
+        mirrored,
+    )
+    admitted = Admitted(target, key, parsed.credential, usedQuery, ctx, legacy, session or None, strings)
+    if upgrade:
+        refusal = await judgeURL(rt, admitted)
+        if refusal is not None:
+            return refusal
+    return admitted
+
+
+async def judgeURL(rt: "Runtime", admitted: Admitted) -> Optional[Refusal]:
+    """
+    Inspect the URL and MCP headers on their own: a refusal when blocked.
+    """
+    admitted.urlJudged = True
+    pipeline = rt.pipeline
+    if not pipeline.stagesFor(URL):
+        return None
+    decision = await pipeline.judgeURL(admitted.ctx, admitted.strings)
+    if decision.action == FORWARD:
+        return None
+    error = decision.label == "inspection_error"
+    return Refusal(
+        403,
+        f"blocked by policy: {decision.reason}",
+        "inspection_error" if error else "threat_blocked",
+        threats=tuple(admitted.ctx.findings),
+    )
+
+
+__all__ = ["Admitted", "Refusal", "admit", "judgeURL", "requestStrings"]

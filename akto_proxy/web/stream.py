@@ -1,0 +1,363 @@
+"""
+Upstream bodies on their way to the client: collected whole when they are
+judged whole (L{Collector}), streamed otherwise (L{BodyRelay}), SSE event by
+event, each event judged by the pipeline and written as soon as it is
+complete, in order.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import deque
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+from twisted.internet import defer, error as ierror
+from twisted.internet.interfaces import IDelayedCall
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.client import PotentialDataLoss, ResponseDone
+from twisted.web.iweb import IResponse
+
+from akto_proxy.mcp.jsonrpc import decodeText, encode
+from akto_proxy.mcp.session import Conversation
+from akto_proxy.relay.rewrite import rewriteEndpoint
+from akto_proxy.relay.sse import Event, SSEParser
+from akto_proxy.relay.url import canonicalURL
+from akto_proxy.relay.wire import TooLarge, tokens
+
+if TYPE_CHECKING:
+    from akto_proxy.web.proxy import Exchange
+
+log = Logger()
+
+
+def connectionTokens(response: IResponse) -> set[bytes]:
+    """
+    Header names the upstream listed in its C{Connection} header (hop-by-hop
+    too).  Twisted's client keeps connection headers apart from
+    C{response.headers}; read them from its parser while it is there.
+    """
+    values = list(response.headers.getRawHeaders(b"connection") or [])
+    transport = getattr(getattr(response, "_transport", None), "_producer", None)
+    proto = getattr(transport, "protocol", None)
+    candidates = []
+    while proto is not None and len(candidates) < 4:
+        candidates.append(proto)
+        proto = getattr(proto, "_wrappedProtocol", None) or getattr(proto, "wrappedProtocol", None)
+    for candidate in candidates:
+        parser = getattr(candidate, "_parser", None)
+        if parser is not None and hasattr(parser, "connHeaders"):
+            values.extend(parser.connHeaders.getRawHeaders(b"connection") or [])
+            break
+    return tokens(values)
+
+
+class Collector(Protocol):
+    """
+    Collect a body up to a limit; beyond it, fail with L{TooLarge} and pause
+    so that the caller may hand the rest over to a stream.
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.done: "defer.Deferred[bytes]" = defer.Deferred(lambda d: self._cancel())
+        self._over = False
+        self._handedTo: Optional["BodyRelay"] = None
+        self._lost: Optional[Failure] = None
+
+    def _cancel(self) -> None:
+        if self.transport is not None:
+            self.transport.stopProducing()
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._handedTo is not None:
+            self._handedTo.dataReceived(data)
+            return
+        self.parts.append(data)
+        self.size += len(data)
+        if self.size > self.limit and not self._over and not self.done.called:
+            self._over = True
+            if self.transport is not None:
+                self.transport.pauseProducing()
+            self.done.errback(TooLarge())
+
+    def prefix(self) -> bytes:
+        data = b"".join(self.parts)
+        self.parts = []
+        return data
+
+    def handOver(self, relay: "BodyRelay") -> None:
+        self._handedTo = relay
+        relay.makeConnection(self.transport)
+        if self._lost is not None:
+            relay.connectionLost(self._lost)
+        elif self.transport is not None:
+            self.transport.resumeProducing()
+
+    def connectionLost(self, reason: Failure = ierror.ConnectionDone()) -> None:  # type: ignore[assignment]
+        if self._handedTo is not None:
+            self._handedTo.connectionLost(reason)
+            return
+        if self._over:
+            self._lost = reason
+            return
+        if self.done.called:
+            return  # cancelled: the client went away before the body was complete
+        if reason.check(ResponseDone, PotentialDataLoss):
+            self.done.callback(b"".join(self.parts))
+        else:
+            self.done.errback(reason)
+
+
+class BodyRelay(Protocol):
+    """
+    Stream an upstream body to the client with backpressure (the upstream
+    transport is the client request's producer); for SSE, each event is
+    judged and written as soon as it is complete, in order.
+
+    @ivar legacyURL: for a legacy HTTP+SSE stream, the session's POST URL
+        (canonical, to find the stream by), once its C{endpoint} event came.
+    @ivar postURL: that URL as the upstream wrote it (resolved), where the
+        proxy sends its answers to the server's requests.
+    @ivar keyDigest: the key that opened the stream (reload closes streams
+        whose key changed).
+    """
+
+    def __init__(self, exchange: "Exchange", sse: bool, encoding: bytes):
+        self.exchange = exchange
+        self.sse = sse
+        rt = exchange.rt
+        self.parser = SSEParser(rt.config.limits.max_inspected_response) if sse else None
+        self._decoder = None
+        if sse and encoding in (b"gzip", b"x-gzip"):
+            self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif sse and encoding == b"deflate":
+            self._decoder = zlib.decompressobj()
+        self._queue: deque[Event] = deque()
+        self._busy = False
+        self._closed = False
+        self._upstreamDone = False
+        self._idle: Optional[IDelayedCall] = None
+        self._keepalive: Optional[IDelayedCall] = None
+        self.legacyURL: Optional[tuple[Any, ...]] = None
+        self.postURL: Optional[bytes] = None
+        self.keyDigest: Optional[bytes] = None
+        self._producerRegistered = False
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.exchange.conversation
+
+    # -- connection to upstream
+
+    def connectionMade(self) -> None:
+        ex = self.exchange
+        if ex.finished:
+            self.transport.stopProducing()  # type: ignore[union-attr]
+            return
+        ex.request.registerProducer(self.transport, True)
+        self._producerRegistered = True
+        self._resetIdle()
+        if self.sse:
+            self._resetKeepalive()
+
+    def _resetIdle(self) -> None:
+        timeout = self.exchange.rt.config.upstreams.idle_timeout
+        if not timeout:
+            return
+        if self._idle is not None and self._idle.active():
+            self._idle.reset(timeout)
+        else:
+            self._idle = self.exchange.clock.callLater(timeout, self._idleTimeout)
+
+    def _resetKeepalive(self) -> None:
+        interval = self.exchange.rt.config.upstreams.sse_keepalive
+        if not interval:
+            return
+        if self._keepalive is not None and self._keepalive.active():
+            self._keepalive.reset(interval)
+        else:
+            self._keepalive = self.exchange.clock.callLater(interval, self._sendKeepalive)
+
+    def _sendKeepalive(self) -> None:
+        self._keepalive = None
+        if self._closed or self.exchange.finished:
+            return
+        if self.parser is not None and self.parser.pending == 0 and not self._queue:
+            self.exchange.write(b": keepalive\n\n")
+        self._resetKeepalive()
+
+    def _idleTimeout(self) -> None:
+        self._idle = None
+        log.info("upstream stream idle, closing", request_id=self.exchange.requestId)
+        self.exchange.outcome = "idle_timeout"
+        self.stopUpstream()
+        self._close()
+
+    def stopUpstream(self) -> None:
+        if self.transport is not None:
+            try:
+                self.transport.stopProducing()
+            except Exception:
+                pass
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._closed:
+            return
+        self._resetIdle()
+        if not self.sse:
+            self.exchange.write(data)
+            return
+        if self._decoder is not None:
+            try:
+                data = self._decoder.decompress(data)
+            except zlib.error:
+                log.info("upstream SSE stream could not be decoded, closing", request_id=self.exchange.requestId)
+                self.stopUpstream()
+                self._close()
+                return
+        assert self.parser is not None
+        events = self.parser.feed(data)
+        if events:
+            self._queue.extend(events)
+            self._drain()
+
+    def connectionLost(self, reason: Failure = ierror.ConnectionDone()) -> None:  # type: ignore[assignment]
+        self._upstreamDone = True
+        if not reason.check(ResponseDone, PotentialDataLoss, defer.CancelledError):
+            log.info(
+                "upstream stream ended: {why}",
+                why=reason.getErrorMessage(),
+                request_id=self.exchange.requestId,
+            )
+        if not self._busy:
+            self._close()
+
+    def _close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for call in (self._idle, self._keepalive):
+            if call is not None and call.active():
+                call.cancel()
+        self._idle = self._keepalive = None
+        ex = self.exchange
+        if self._producerRegistered and not ex.finished:
+            ex.request.unregisterProducer()
+        self._producerRegistered = False
+        ex.service.streamClosed(self)
+        ex.finish()
+
+    def close(self) -> None:
+        """
+        Close both sides (reload removed the key, shutdown).
+        """
+        self.stopUpstream()
+        self._close()
+
+    # -- events
+
+    def emit(self, event: Event) -> None:
+        self.exchange.write(event.raw)
+
+    def inject(self, event: Event) -> None:
+        """
+        Add an answer of the proxy's own to this stream, in order.
+        """
+        self._queue.append(event)
+        self._drain()
+
+    def _drain(self) -> None:
+        while self._queue and not self._busy and not self._closed:
+            event = self._queue.popleft()
+            d = self._handle(event)
+            if isinstance(d, defer.Deferred):
+                box: list[Any] = []
+                d.addBoth(box.append)
+                if box:
+                    self._written(box[0])
+                    continue
+                self._busy = True
+                if self.transport is not None:
+                    self.transport.pauseProducing()
+
+                def resumed(_: Any) -> None:
+                    self._busy = False
+                    if self._closed:
+                        return
+                    self._written(box[0])
+                    if self.transport is not None and not self._upstreamDone:
+                        self.transport.resumeProducing()
+                    self._drain()
+                    if self._upstreamDone and not self._busy and not self._queue:
+                        self._close()
+
+                d.addBoth(resumed)
+                return
+            self._written(d)
+        if self._upstreamDone and not self._busy and not self._queue:
+            self._close()
+
+    def _written(self, result: Any) -> None:
+        if isinstance(result, Failure):
+            log.failure("SSE event handling failed", result, request_id=self.exchange.requestId)
+            self.stopUpstream()
+            self._close()
+            return
+        if result:
+            self.exchange.write(result)
+            if self.sse:
+                self._resetKeepalive()
+
+    def _handle(self, event: Event) -> Union[bytes, "defer.Deferred[bytes]"]:
+        ex = self.exchange
+        if event.isComment or event.oversize:
+            if event.oversize and ex.rt.config.limits.oversize == "block":
+                log.info("SSE event over max_inspected_response, closing the stream", request_id=ex.requestId)
+                ex.outcome = "response_too_large"
+                self.stopUpstream()
+                self._close()
+                return b""
+            return event.raw
+        if event.event == "endpoint" and event.data is not None:
+            return self._endpoint(event)
+        ex.rt = ex.service.runtime  # each new message is judged by the current configuration
+        if not ex.rt.pipeline.judgesServer or event.data is None:
+            return event.raw
+        return defer.Deferred.fromCoroutine(self._judge(event))
+
+    def _endpoint(self, event: Event) -> bytes:
+        ex = self.exchange
+        assert ex.target is not None and event.data is not None
+        cfg = ex.rt.config.access_control
+        cred = ex.credential if ex.usedQueryCredential else None
+        sseURL = ex.target.upstreamURL().decode("latin-1")
+        rewritten, resolved = rewriteEndpoint(event.data, sseURL, ex.origin(), cfg.query_parameter, cred)
+        self.legacyURL = canonicalURL(resolved)
+        self.postURL = resolved.encode("latin-1")
+        if ex.ctx is not None:
+            ex.ctx.transport = "legacy"
+        ex.service.legacyOpened(self)
+        return event.withData(rewritten).raw
+
+    async def _judge(self, event: Event) -> bytes:
+        ex = self.exchange
+        assert event.data is not None and ex.ctx is not None
+        message = decodeText(event.data)
+        verdict = await ex.rt.pipeline.judgeServer(ex.ctx, message, "sse")
+        if verdict.replies:
+            ex.answerServer(verdict.replies, self.postURL if self.postURL is not None else ex.upstreamURL())
+        if verdict.unchanged:
+            return event.raw
+        if verdict.refused or not verdict.forward:
+            return b""
+        if message.rpc:
+            return event.withData(encode(verdict.forwardValue()).decode("utf-8")).raw
+        new = verdict.forward[0]
+        return event.withData(encode(new.value).decode("utf-8") if new.json else (new.text or "")).raw
+
+
+__all__ = ["BodyRelay", "Collector", "connectionTokens"]
