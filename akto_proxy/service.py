@@ -234,7 +234,7 @@ class ProxyService(MultiService):
         self.bus = EventBus()
         self.counters: dict[str, int] = {"requests": 0, "blocked": 0, "errors": 0, "rate_limited": 0}
         self.bus.subscribe(ExchangeEvent, self._countExchange)
-        self.bus.subscribe(MessageEvent, self._countMessage)
+        self.bus.subscribe(MessageEvent, self._countMessage, notableOnly=True)
         self.redis: Optional[RedisState] = RedisState(config.redis, reactor) if config.redis.url else None
         self.rateStore: IRateStore = RedisStore(self.redis) if self.redis is not None else MemoryStore()
         self.sessionTable = SessionTable(

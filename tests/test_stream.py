@@ -313,3 +313,81 @@ class ShutdownTests(TestCase):
             self.assertTrue(reason.check(ResponseDone))
 
         return ensureDeferred(run())
+
+
+class LegacySessionBoundTests(TestCase):
+    """
+    A long legacy HTTP+SSE session holds bounded state in the proxy: 10,000
+    JSON-RPC requests the server never answers, and a server that keeps
+    sending messages with findings, leave at most L{MAX_PENDING} pending
+    requests and L{MAX_FINDINGS} findings for the session (they grew for the
+    session's whole life before the pipeline's correlator).
+    """
+
+    extra = (
+        "upstreams:\n  allow: ['127.0.0.1']\n  allow_private: ['127.0.0.0/8']\n"
+        "threat_detection:\n  enabled_checks: []\n  custom_rules:\n"
+        "    - {name: noted, pattern: 'note-me', action: log}\n"
+    )
+
+    def setUp(self):
+        return ensureDeferred(self._setUp())
+
+    async def _setUp(self) -> None:
+        self.upstream = await Upstream().start()
+        self.addCleanup(self.upstream.stop)
+        self.posted: list[int] = []
+
+        def accept(request: server.Request, body: bytes) -> bytes:
+            self.posted.append(len(json.loads(body)))
+            request.setResponseCode(202)
+            return b""
+
+        self.upstream.handlers[b"custom"] = accept
+        self.proxy = ProxyHarness(self, self.extra, base=BASE.split("upstreams:")[0])
+
+    def test_bounded(self):
+        from io import BytesIO
+
+        from twisted.web.client import FileBodyProducer, HTTPConnectionPool, readBody
+
+        from akto_proxy.mcp.pipeline import MAX_FINDINGS
+        from akto_proxy.mcp.session import MAX_PENDING
+
+        async def run() -> None:
+            streamD = self.upstream.nextStream()
+            responseD = ensureDeferred(openStream(self.proxy.url(self.upstream, "/sse")))
+            stream = await streamD
+            response, reader = await responseD
+            stream.send(b"event: endpoint\r\ndata: /custom/messages?session_id=abc\r\n\r\n")
+            await waitFor(reader, b"session_id=abc")
+            (relay,) = self.proxy.service.streams
+            post = self.proxy.url(self.upstream, "/custom/messages?session_id=abc")
+            pool = HTTPConnectionPool(reactor)
+            self.addCleanup(pool.closeCachedConnections)
+            agent = Agent(reactor, pool=pool)
+            headers = Headers({b"x-akto-api-key": [KEY.encode()], b"content-type": [b"application/json"]})
+            for batch in range(100):
+                calls = [
+                    {"jsonrpc": "2.0", "id": batch * 100 + i, "method": "tools/call", "params": {"name": "echo", "arguments": {"i": i}}}
+                    for i in range(100)
+                ]
+                answer = await agent.request(b"POST", post, headers, FileBodyProducer(BytesIO(json.dumps(calls).encode())))
+                await readBody(answer)
+                self.assertEqual(answer.code, 202)
+            self.assertEqual(sum(self.posted), 10_000)
+            correlator = relay.conversation.correlator
+            self.assertEqual(len(correlator), MAX_PENDING)
+            # the oldest were forgotten, the newest are known
+            self.assertIsNone(correlator.serverAnswered({"id": 0}))
+            self.assertIsNotNone(correlator.serverAnswered({"id": 9_999}))
+            # the server's messages with findings: the stream keeps the latest
+            note = b'data: {"jsonrpc":"2.0","method":"notifications/message","params":{"data":"note-me"}}\r\n\r\n'
+            stream.send(note * (MAX_FINDINGS + 300))
+            stream.end()
+            await reader.done
+            self.assertEqual(reader.data.count(b"note-me"), MAX_FINDINGS + 300)  # monitored: all relayed
+            self.assertEqual(len(relay.exchange.ctx.findings), MAX_FINDINGS)
+            self.assertEqual(self.proxy.service.recentEvents(1)[-1]["threats_detected"][-1]["rule"], "noted")
+
+        return ensureDeferred(run())

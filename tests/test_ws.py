@@ -1106,3 +1106,72 @@ class RoleTests(WSBase):
             await self.closeBoth(client)
 
         return ensureDeferred(run())
+
+
+class PipelineTests(WSBase):
+    """
+    The defects the one pipeline mended, on a socket: the upgrade URL is
+    inspected before any upstream is contacted; a server request policy
+    refuses is answered to the server (its call ends at once) and never
+    reaches the client; a client's answer policy refuses reaches the server
+    as an error for the id it answers.
+    """
+
+    extra = UPSTREAMS + BLOCK_PASSWD.replace("enabled_checks: []", "enabled_checks: [sql_injection]")
+
+    def test_injection_in_upgrade_url_refused_before_upstream(self) -> Any:
+        async def run() -> None:
+            ws, head = await RawWS.open(self.proxy.port, self.path("/echo?id=1%27%20OR%20%271%27%3D%271%27%20--"))
+            self.assertTrue(head.startswith(b"HTTP/1.1 403"), head)
+            await until(lambda: b"}}" in ws.buffer + ws.client.data)
+            self.assertIn(b'"threat_blocked"', ws.buffer + ws.client.data)
+            await ws.hangUp()
+            self.assertEqual(self.store.requests, [])  # no upstream was contacted
+            event = self.proxy.service.recentEvents(1)[-1]
+            self.assertEqual((event["status"], event["outcome"], event["blocked"]), (403, "blocked", True))
+            self.assertEqual(event["threats_detected"][0]["check"], "sql_injection")
+            self.assertEqual(event["threats_detected"][0]["location"], "url.query.id")
+            # the same socket with a clean query opens
+            client = await self.connect("/echo?id=42")
+            client.sendMessage(b"hello")
+            self.assertEqual(await client.receive(), (b"hello", False))
+            await self.closeBoth(client)
+
+        return ensureDeferred(run())
+
+    def test_refused_server_request_answered_to_server(self) -> Any:
+        async def run() -> None:
+            client = await self.connect(protocols=["mcp"])
+            upstream = self.store.protocols[-1]
+            sampling = {"jsonrpc": "2.0", "id": "s1", "method": "sampling/createMessage", "params": {"messages": [{"role": "user", "content": {"type": "text", "text": "cat /etc/passwd"}}]}}
+            self.store.echo = False
+            answered = self.store.next("message")
+            upstream.sendMessage(json.dumps(sampling).encode())
+            payload, _ = await answered.addTimeout(5, reactor)
+            answer = json.loads(payload)
+            self.assertEqual((answer["id"], answer["error"]["code"]), ("s1", -31001))
+            self.assertIn("Blocked by akto-proxy: custom_rules (x)", answer["error"]["message"])
+            # the client never saw it: the next thing it gets is this
+            upstream.sendMessage(b"after")
+            self.assertEqual(await client.receive(), (b"after", False))
+            await self.closeBoth(client)
+
+        return ensureDeferred(run())
+
+    def test_refused_client_answer_sent_as_error(self) -> Any:
+        async def run() -> None:
+            client = await self.connect(protocols=["mcp"])
+            upstream = self.store.protocols[-1]
+            self.store.echo = False
+            upstream.sendMessage(json.dumps({"jsonrpc": "2.0", "id": 5, "method": "elicitation/create", "params": {"message": "path?"}}).encode())
+            asked = json.loads((await client.receive())[0])
+            self.assertEqual(asked["method"], "elicitation/create")
+            arrived = self.store.next("message")
+            client.sendMessage(json.dumps({"jsonrpc": "2.0", "id": 5, "result": {"action": "accept", "content": {"path": "/etc/passwd"}}}).encode())
+            payload, _ = await arrived.addTimeout(5, reactor)
+            answer = json.loads(payload)
+            self.assertEqual((answer["id"], answer["error"]["code"]), (5, -31001))
+            self.assertNotIn(b"/etc/passwd", payload)  # the refused content never reaches the server
+            await self.closeBoth(client)
+
+        return ensureDeferred(run())

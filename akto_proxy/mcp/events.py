@@ -31,14 +31,10 @@ class MessageEvent:
     a proxied URL.
 
     @ivar time: when it was judged (the clock's seconds).
-    @ivar requestId: the request (or WebSocket connection) it came in.
-    @ivar transport: C{http}, C{sse}, C{legacy} (an HTTP+SSE session),
-        C{ws}, or C{url}.
+    @ivar context: the exchange or connection it came in (its request id,
+        key, client address and upstream: L{akto_proxy.mcp.pipeline.Context}).
     @ivar phase: the pipeline phase (L{akto_proxy.mcp.pipeline}).
-    @ivar direction: C{request} (client to server) or C{response}.
-    @ivar keyName: the API key's name.
-    @ivar client: the client's address.
-    @ivar upstream: the upstream URL without its query.
+    @ivar transport: C{http}, C{sse}, C{ws}, or C{url}.
     @ivar method: the JSON-RPC method (of the request it answers, for a
         response).
     @ivar name: the tool, prompt or resource it names.
@@ -51,18 +47,14 @@ class MessageEvent:
     @ivar findings: what the checks found (enforced or monitored).
     @ivar guardrails: the guardrails that acted.
     @ivar latencyMs: for a response whose request was seen, the time since
-        that request; else the time spent judging it.
+        that request; else None.
     """
 
     __slots__ = (
         "time",
-        "requestId",
-        "transport",
+        "context",
         "phase",
-        "direction",
-        "keyName",
-        "client",
-        "upstream",
+        "transport",
         "method",
         "name",
         "action",
@@ -76,13 +68,9 @@ class MessageEvent:
     def __init__(
         self,
         time: float,
-        requestId: str,
-        transport: str,
+        context: Any,
         phase: str,
-        direction: str,
-        keyName: Optional[str],
-        client: Optional[str],
-        upstream: Optional[str],
+        transport: str,
         method: Optional[str],
         name: Optional[str],
         action: str,
@@ -90,16 +78,12 @@ class MessageEvent:
         reason: Optional[str],
         findings: Sequence[Finding],
         guardrails: Sequence[str],
-        latencyMs: float,
+        latencyMs: Optional[float],
     ):
         self.time = time
-        self.requestId = requestId
-        self.transport = transport
+        self.context = context
         self.phase = phase
-        self.direction = direction
-        self.keyName = keyName
-        self.client = client
-        self.upstream = upstream
+        self.transport = transport
         self.method = method
         self.name = name
         self.action = action
@@ -108,6 +92,26 @@ class MessageEvent:
         self.findings = findings
         self.guardrails = guardrails
         self.latencyMs = latencyMs
+
+    @property
+    def requestId(self) -> str:
+        return self.context.requestId  # type: ignore[no-any-return]
+
+    @property
+    def keyName(self) -> Optional[str]:
+        return self.context.keyName  # type: ignore[no-any-return]
+
+    @property
+    def client(self) -> str:
+        return self.context.clientAddress  # type: ignore[no-any-return]
+
+    @property
+    def upstream(self) -> str:
+        return self.context.target.display()  # type: ignore[no-any-return]
+
+    @property
+    def direction(self) -> str:
+        return "request" if self.phase.startswith("client") or self.phase == "url" else "response"
 
     @property
     def notable(self) -> bool:
@@ -134,7 +138,7 @@ class MessageEvent:
             "reason": self.reason,
             "threats_detected": [f.asJSON() for f in self.findings],
             "guardrails_applied": list(self.guardrails),
-            "latency_ms": round(self.latencyMs, 3),
+            "latency_ms": round(self.latencyMs, 3) if self.latencyMs is not None else None,
         }
 
 
@@ -169,25 +173,41 @@ Subscriber = Callable[[Any], None]
 
 class EventBus:
     """
-    Hands each event to the subscribers of its type.
+    Hands each event to the subscribers of its type.  A subscriber of
+    message events may take only the notable ones (L{MessageEvent.notable}:
+    refused, rewritten, or with a finding): clean traffic, most of it, then
+    costs it nothing, and with no subscriber for every message no event is
+    even built for a clean one.
     """
 
     def __init__(self) -> None:
-        self._subscribers: dict[type, list[Subscriber]] = {MessageEvent: [], ExchangeEvent: []}
+        #: subscribers of every message event / of the notable ones (read
+        #: on the hot path)
+        self.messages: list[Subscriber] = []
+        self.notable: list[Subscriber] = []
+        self._subscribers: dict[type, list[Subscriber]] = {MessageEvent: self.messages, ExchangeEvent: []}
 
-    def subscribe(self, kind: type, subscriber: Subscriber) -> None:
+    def subscribe(self, kind: type, subscriber: Subscriber, notableOnly: bool = False) -> None:
+        if notableOnly:
+            if kind is not MessageEvent:
+                raise ValueError("only message events can be notable")
+            self.notable.append(subscriber)
+            return
         self._subscribers.setdefault(kind, []).append(subscriber)
 
     def unsubscribe(self, kind: type, subscriber: Subscriber) -> None:
-        subscribers = self._subscribers.get(kind, [])
-        if subscriber in subscribers:
-            subscribers.remove(subscriber)
+        for subscribers in (self._subscribers.get(kind, []), self.notable if kind is MessageEvent else []):
+            if subscriber in subscribers:
+                subscribers.remove(subscriber)
 
     def wants(self, kind: type) -> bool:
-        return bool(self._subscribers.get(kind))
+        return bool(self._subscribers.get(kind)) or (kind is MessageEvent and bool(self.notable))
 
     def publish(self, event: Any) -> None:
-        for subscriber in self._subscribers.get(type(event), ()):
+        subscribers: Any = self._subscribers.get(type(event), ())
+        if type(event) is MessageEvent and self.notable and event.notable:
+            subscribers = subscribers + self.notable
+        for subscriber in subscribers:
             try:
                 subscriber(event)
             except Exception:

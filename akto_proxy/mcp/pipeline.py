@@ -31,7 +31,6 @@ frame them on the wire (L{akto_proxy.web}).
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any, Callable, Iterable, Optional, Protocol, Sequence, Union
 
 from twisted.internet.defer import Deferred
@@ -132,7 +131,6 @@ class Context:
         "key",
         "clientAddress",
         "target",
-        "upstreamId",
         "conversation",
         "headerVersion",
         "mcpHeaders",
@@ -164,11 +162,10 @@ class Context:
         self.key = key
         self.clientAddress = clientAddress
         self.target = target
-        self.upstreamId = f"{target.httpScheme}://{target.authority}"
         self.conversation = conversation
         self.headerVersion = headerVersion
         self.mcpHeaders = mcpHeaders
-        self.findings: deque[Finding] = deque(maxlen=MAX_FINDINGS)
+        self.findings: list[Finding] = []
         self.guardrails: list[str] = []
         self.outcome = "relayed"
         self.blocked = False
@@ -179,11 +176,20 @@ class Context:
     def keyName(self) -> Optional[str]:
         return self.key.name if self.key is not None else None
 
+    @property
+    def upstreamId(self) -> str:
+        return self.target.origin
+
     def note(self, findings: Iterable[Finding], guardrails: Iterable[str], label: Optional[str] = None) -> None:
         """
-        Record what a message came to on the exchange's access line.
+        Record what a message came to on the exchange's access line (the
+        latest L{MAX_FINDINGS} findings).
         """
-        self.findings.extend(findings)
+        if findings:
+            kept = self.findings
+            kept.extend(findings)
+            if len(kept) > MAX_FINDINGS:
+                del kept[: len(kept) - MAX_FINDINGS]
         for g in guardrails:
             if g not in self.guardrails:
                 self.guardrails.append(g)
@@ -215,7 +221,7 @@ class Item:
     @ivar single: the only message of its body (not in a batch).
     """
 
-    __slots__ = ("phase", "obj", "method", "name", "modern", "prefix", "transport", "binary", "sentAt", "findings", "guardrails", "started", "label", "single")
+    __slots__ = ("phase", "obj", "method", "name", "modern", "prefix", "transport", "binary", "sentAt", "findings", "guardrails", "label", "single")
 
     def __init__(
         self,
@@ -241,7 +247,6 @@ class Item:
         self.sentAt = sentAt
         self.findings: tuple[Finding, ...] = ()
         self.guardrails: tuple[str, ...] = ()
-        self.started = 0.0
         self.label: Optional[str] = None  # of the last rewrite
         self.single = single
 
@@ -353,6 +358,10 @@ class Verdict:
         return self.replies if self.batch else self.replies[0]
 
 
+#: the verdict on a body that goes on as it came (shared: read only)
+UNCHANGED = Verdict([], [], False)
+
+
 class Pipeline:
     """
     The stages of one configuration, by phase.
@@ -361,6 +370,9 @@ class Pipeline:
     def __init__(self, stages: Sequence[Stage]):
         self.stages = tuple(stages)
         self._byPhase = {p: tuple(s for s in self.stages if p in s.phases) for p in PHASES}
+        # without the stages that judge only the 2026-07-28 MCP headers, for
+        # the requests that have none
+        self._plain = {p: tuple(s for s in stages if not getattr(s, "needsHeaders", False)) for p, stages in self._byPhase.items()}
         listing = self._byPhase[LIST_RESULT] + self._byPhase[SERVER_RESPONSE]
         self._listing = tuple(dict.fromkeys(listing))
         #: some stage judges the client's messages / the server's messages
@@ -381,16 +393,40 @@ class Pipeline:
         Deferred firing with it when a stage answered with one.  The
         decision is noted on C{ctx} and published as a L{MessageEvent}.
         """
-        if item.phase == SERVER_RESPONSE and item.method in LIST_METHODS:
-            stages = self._listing
-        else:
-            stages = self._byPhase[item.phase]
-        item.started = ctx.clock()
+        return self.judgeWith(self.stagesOf(item.phase, item.method, ctx), item, ctx)
+
+    def stagesOf(self, phase: str, method: Optional[str], ctx: Context) -> tuple[Stage, ...]:
+        """
+        The stages that judge a message of C{phase} (with C{method}).
+        """
+        if phase == SERVER_RESPONSE and method in LIST_METHODS:
+            return self._listing
+        if ctx.mcpHeaders is None:
+            return self._plain[phase]
+        return self._byPhase[phase]
+
+    def judgeWith(self, stages: tuple[Stage, ...], item: Item, ctx: Context) -> Union[Decision, "Deferred[Decision]"]:
         obj = item.obj
-        result = self._advance(item, ctx, stages, 0)
-        if isinstance(result, Decision):
+        if len(stages) == 1:
+            # one stage (the chain, most often): no loop to set up
+            stage = stages[0]
+            try:
+                result = stage.judge(item, ctx)
+            except Exception:
+                result = self._failed(item, ctx, stage, Failure())
+            if result is None:
+                return self._done(item, ctx, PASS, obj)
+            if isinstance(result, Deferred):
+                return Deferred.fromCoroutine(self._resume(item, ctx, stages, (0, result), obj))
+            if not result.final and result.action == REWRITE:
+                item.obj = result.message
+                item.label = result.label or item.label
+                result = PASS
             return self._done(item, ctx, result, obj)
-        return Deferred.fromCoroutine(self._resume(item, ctx, stages, result, obj))
+        advanced = self._advance(item, ctx, stages, 0)
+        if isinstance(advanced, Decision):
+            return self._done(item, ctx, advanced, obj)
+        return Deferred.fromCoroutine(self._resume(item, ctx, stages, advanced, obj))
 
     def _advance(self, item: Item, ctx: Context, stages: tuple[Stage, ...], start: int) -> Union[Decision, tuple[int, "Deferred[Optional[Decision]]"]]:
         for i in range(start, len(stages)):
@@ -444,10 +480,17 @@ class Pipeline:
         return refuse(item, ctx, "inspection_error", "inspection_error")
 
     def _done(self, item: Item, ctx: Context, decision: Decision, original: Any) -> Decision:
-        if decision.action == FORWARD and item.obj is not original:
-            decision = Decision(REWRITE, item.obj, label=item.label)
+        bus = ctx.bus
+        if decision is PASS:
+            if item.obj is not original:
+                decision = Decision(REWRITE, item.obj, label=item.label)
+            elif not item.findings and not item.guardrails:
+                # clean: only for those who take every message
+                if bus.messages:
+                    self._publish(item, ctx, decision)
+                return decision
         ctx.note(item.findings, item.guardrails, decision.label)
-        if ctx.bus.wants(MessageEvent):
+        if bus.messages or bus.notable:
             self._publish(item, ctx, decision)
         return decision
 
@@ -455,22 +498,17 @@ class Pipeline:
         now = ctx.clock()
         action = decision.action
         done = FORWARDED if action == FORWARD else REWRITTEN if action == REWRITE else REPLIED if action == REPLY else DROPPED
-        obj = item.obj
         method = item.method
-        if method is None and type(obj) is dict:
-            m = obj.get("method")
+        if method is None and type(item.obj) is dict:
+            m = item.obj.get("method")
             method = m if isinstance(m, str) else None
-        since = item.sentAt if item.sentAt is not None else item.started
+        sentAt = item.sentAt
         ctx.bus.publish(
             MessageEvent(
                 now,
-                ctx.requestId,
-                item.transport,
+                ctx,
                 item.phase,
-                item.direction,
-                ctx.keyName,
-                ctx.clientAddress,
-                ctx.target.display(),
+                item.transport,
                 method,
                 item.name,
                 done,
@@ -478,7 +516,7 @@ class Pipeline:
                 decision.reason,
                 item.findings,
                 item.guardrails,
-                (now - since) * 1000.0,
+                (now - sentAt) * 1000.0 if sentAt is not None else None,
             )
         )
 
@@ -510,9 +548,8 @@ class Pipeline:
                 return verdict
         if not rpc:
             return await self._judgeOther(CLIENT_OTHER, ctx, body, transport, binary)
-        conv = ctx.conversation
-        correlator = conv.correlator
-        now = ctx.clock()
+        correlator = ctx.conversation.correlator
+        everything = ctx.bus.messages
         forward: list[Any] = []
         replies: list[Any] = []
         changed = False
@@ -521,7 +558,6 @@ class Pipeline:
         tracks = self.judgesServer  # answers are judged knowing their request
         for obj in rpc:
             kind = kindOf(obj)
-            sentAt = None
             if kind == REQUEST or kind == NOTIFICATION:
                 method = obj["method"]
                 modern = isModern(ctx.headerVersion, obj)
@@ -530,18 +566,26 @@ class Pipeline:
                     ctx.rpcMethod = method
                     ctx.rpcName = name
                 if kind == REQUEST and tracks:
-                    correlator.clientRequest(obj, modern, now)
+                    correlator.clientRequest(obj, method, name, modern, ctx.clock())
+                stages = self.stagesOf(CLIENT_REQUEST, method, ctx)
+                if not stages and not everything:
+                    forward.append(obj)
+                    continue
                 item = Item(CLIENT_REQUEST, obj, method, name, modern, prefix if single else (), transport, single=single)
             elif kind == RESPONSE:
+                stages = self.stagesOf(CLIENT_ANSWER, None, ctx)
                 sent = correlator.clientAnswered(obj)
-                method = sent.method if sent is not None else None
-                name = sent.target if sent is not None else None
-                sentAt = sent.at if sent is not None else None
-                item = Item(CLIENT_ANSWER, obj, method, name, False, prefix if single else (), transport, sentAt=sentAt, single=single)
+                if not stages and not everything:
+                    forward.append(obj)
+                    continue
+                if sent is not None:
+                    item = Item(CLIENT_ANSWER, obj, sent.method, sent.target, False, prefix if single else (), transport, sentAt=sent.at, single=single)
+                else:
+                    item = Item(CLIENT_ANSWER, obj, None, None, False, prefix if single else (), transport, single=single)
             else:
                 forward.append(obj)  # not JSON-RPC as MCP uses it: the server answers it
                 continue
-            d = self.judge(item, ctx)
+            d = self.judgeWith(stages, item, ctx)
             if isinstance(d, Deferred):
                 d = await d
             action = d.action
@@ -557,6 +601,8 @@ class Pipeline:
                     status = d.status
                 if kind == REQUEST:
                     correlator.withdraw(obj)
+        if not changed:
+            return UNCHANGED
         verdict = Verdict(forward, replies, changed, body.batch)
         verdict.status = status
         return verdict
@@ -571,6 +617,7 @@ class Pipeline:
         if not rpc:
             return await self._judgeOther(SERVER_OTHER, ctx, body, transport, binary)
         correlator = ctx.conversation.correlator
+        everything = ctx.bus.messages
         forward: list[Any] = []
         replies: list[Any] = []
         changed = False
@@ -578,16 +625,22 @@ class Pipeline:
             kind = kindOf(obj)
             if kind == RESPONSE:
                 sent = correlator.serverAnswered(obj)
+                method = sent.method if sent is not None else None
+                stages = self.stagesOf(SERVER_RESPONSE, method, ctx)
+                if not stages and not everything:
+                    forward.append(obj)
+                    continue
                 if sent is not None:
-                    item = Item(SERVER_RESPONSE, obj, sent.method, sent.target, sent.modern, (), transport, sentAt=sent.at)
+                    item = Item(SERVER_RESPONSE, obj, method, sent.target, sent.modern, (), transport, sentAt=sent.at)
                 else:
                     item = Item(SERVER_RESPONSE, obj, None, None, False, (), transport)
             elif kind == REQUEST or kind == NOTIFICATION:
+                stages = self.stagesOf(SERVER_REQUEST, None, ctx)
                 item = Item(SERVER_REQUEST, obj, obj["method"], None, False, (), transport)
             else:
                 forward.append(obj)
                 continue
-            d = self.judge(item, ctx)
+            d = self.judgeWith(stages, item, ctx)
             if isinstance(d, Deferred):
                 d = await d
             action = d.action
@@ -603,6 +656,8 @@ class Pipeline:
                     correlator.serverRequest(d.message, ctx.clock())
             elif action == REPLY:
                 replies.append(d.message)
+        if not changed:
+            return UNCHANGED
         return Verdict(forward, replies, changed, body.batch)
 
     async def judgeURL(self, ctx: Context, strings: tuple[tuple[str, str], ...]) -> Decision:
@@ -616,12 +671,12 @@ class Pipeline:
 
     async def _judgeOther(self, phase: str, ctx: Context, body: Body, transport: str, binary: bool) -> Verdict:
         if body.empty or not self._byPhase[phase]:
-            return Verdict([], [], False)
+            return UNCHANGED
         d = self.judge(Item(phase, body, transport=transport, binary=binary), ctx)
         if isinstance(d, Deferred):
             d = await d
         if d.action == FORWARD:
-            return Verdict([], [], False)
+            return UNCHANGED
         verdict = Verdict([d.message] if d.action == REWRITE else [], [], True)
         if d.action == REPLY or d.action == DROP:
             verdict.refused = True
@@ -652,6 +707,7 @@ __all__ = [
     "SERVER_RESPONSE",
     "Stage",
     "URL",
+    "UNCHANGED",
     "Verdict",
     "refuse",
 ]

@@ -11,9 +11,7 @@ Everything here is bounded: the oldest entries are forgotten first.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Hashable, Optional
-
-import attrs
+from typing import Any, Callable, Hashable, NamedTuple, Optional
 
 from akto_proxy.mcp.jsonrpc import idKey, targetOf
 
@@ -23,8 +21,7 @@ MAX_PENDING = 1024
 MAX_CONVERSATIONS = 10_000
 
 
-@attrs.frozen
-class Sent:
+class Sent(NamedTuple):
     """
     A request that waits for its answer.
 
@@ -45,48 +42,52 @@ class Correlator:
     The requests of one conversation waiting for their answers, both ways:
     the client's requests to the server, and the server's requests to the
     client (sampling, elicitation, roots).  At most C{limit} each; the
-    oldest are forgotten first.
+    oldest are forgotten first.  (Ids are new per request, so insertion
+    order is age.)
     """
+
+    __slots__ = ("limit", "_client", "_server")
 
     def __init__(self, limit: int = MAX_PENDING):
         self.limit = limit
-        self._client: OrderedDict[Any, Sent] = OrderedDict()
-        self._server: OrderedDict[Any, Sent] = OrderedDict()
+        self._client: dict[Any, Sent] = {}
+        self._server: dict[Any, Sent] = {}
 
     def __len__(self) -> int:
         return len(self._client) + len(self._server)
 
-    def _remember(self, table: "OrderedDict[Any, Sent]", obj: dict[str, Any], modern: bool, now: float) -> None:
-        key = idKey(obj.get("id"))
-        table[key] = Sent(obj["method"], targetOf(obj), modern, now)
-        table.move_to_end(key)
-        while len(table) > self.limit:
-            table.popitem(last=False)
+    def _remember(self, table: dict[Any, Sent], msgId: Any, sent: Sent) -> None:
+        key = idKey(msgId)
+        table.pop(key, None)
+        table[key] = sent
+        if len(table) > self.limit:
+            del table[next(iter(table))]
 
-    def clientRequest(self, obj: dict[str, Any], modern: bool, now: float) -> None:
+    def clientRequest(self, obj: dict[str, Any], method: str, target: Optional[str], modern: bool, now: float) -> None:
         """
-        The client sent request C{obj} (a method and an id) to the server.
+        The client sent request C{obj} (its C{method}, naming C{target}) to
+        the server.
         """
-        self._remember(self._client, obj, modern, now)
+        self._remember(self._client, obj.get("id"), Sent(method, target, modern, now))
 
     def serverRequest(self, obj: dict[str, Any], now: float) -> None:
         """
         The server sent request C{obj} to the client.
         """
-        self._remember(self._server, obj, False, now)
+        self._remember(self._server, obj.get("id"), Sent(obj["method"], targetOf(obj), False, now))
 
     def serverAnswered(self, obj: dict[str, Any]) -> Optional[Sent]:
         """
         The server's response C{obj}: the client request it answers (now
         answered), or None when unknown.
         """
-        return self._client.pop(idKey(obj.get("id")), None)
+        return self._client.pop(idKey(obj.get("id")), None) if self._client else None
 
     def clientAnswered(self, obj: dict[str, Any]) -> Optional[Sent]:
         """
         The client's response C{obj}: the server request it answers, or None.
         """
-        return self._server.pop(idKey(obj.get("id")), None)
+        return self._server.pop(idKey(obj.get("id")), None) if self._server else None
 
     def withdraw(self, obj: dict[str, Any]) -> None:
         """

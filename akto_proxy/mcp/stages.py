@@ -21,6 +21,7 @@ from akto_proxy.mcp.pipeline import (
     CLIENT_ANSWER,
     CLIENT_BODY,
     CLIENT_OTHER,
+    CLIENT_PHASES,
     CLIENT_REQUEST,
     LIST_RESULT,
     REPLY,
@@ -36,6 +37,9 @@ from akto_proxy.mcp.pipeline import (
     StageResult,
     refuse,
 )
+
+
+_RPC_PHASES = frozenset((CLIENT_REQUEST, CLIENT_ANSWER, SERVER_RESPONSE, SERVER_REQUEST))
 
 
 def _settled(d: "Deferred[Any]") -> Any:
@@ -70,6 +74,8 @@ class HeaderMirrorStage:
     name = "mcp_headers"
     phases = frozenset((CLIENT_REQUEST, CLIENT_ANSWER))
     on_error = "block"
+    #: judges only requests with MCP headers (skipped for the others)
+    needsHeaders = True
 
     def judge(self, item: Item, ctx: Context) -> StageResult:
         headers = ctx.mcpHeaders
@@ -223,31 +229,13 @@ class InspectStage:
     def judge(self, item: Item, ctx: Context) -> StageResult:
         chain = self.chain
         phase = item.phase
-        direction = item.direction
-        clean: Optional[bool] = None
         obj = item.obj
-        if phase == URL:
-            msg = Message(
-                direction="request",
-                target=ctx.target,
-                transport="url",
-                kind="json",
-                payload={},
-                strings=item.prefix,
-                keyName=ctx.keyName,
-                requestId=ctx.requestId,
-            )
-        elif phase == CLIENT_OTHER or phase == SERVER_OTHER:
-            body: Body = obj
-            if item.binary:
-                chain = chain.withoutHeuristics()
-            if body.json:
-                msg = Message.fromJSON(body.value, direction, ctx.target, item.transport, ctx.keyName, ctx.requestId)  # type: ignore[arg-type]
-            else:
-                msg = Message.fromText(body.text or "", direction, ctx.target, item.transport, ctx.keyName, ctx.requestId)  # type: ignore[arg-type]
-        else:
+        if phase in _RPC_PHASES:
+            # the common case first: a JSON-RPC message, proven clean by its
+            # strings alone
+            direction = "request" if phase in CLIENT_PHASES else "response"
             prefix = item.prefix
-            clean = chain.passes(direction, rpcTexts(obj, [t for _, t in prefix] if prefix else []))
+            clean = chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []))
             if clean:
                 return None
             msg = Message.fromJSONRPC(
@@ -261,6 +249,30 @@ class InspectStage:
                 prefix=prefix,
                 tool=item.name,
             )
+            return self._inspect(chain, msg, clean, item, ctx)
+        direction = item.direction
+        if phase == URL:
+            msg = Message(
+                direction="request",
+                target=ctx.target,
+                transport="url",
+                kind="json",
+                payload={},
+                strings=item.prefix,
+                keyName=ctx.keyName,
+                requestId=ctx.requestId,
+            )
+        else:
+            body: Body = obj
+            if item.binary:
+                chain = chain.withoutHeuristics()
+            if body.json:
+                msg = Message.fromJSON(body.value, direction, ctx.target, item.transport, ctx.keyName, ctx.requestId)  # type: ignore[arg-type]
+            else:
+                msg = Message.fromText(body.text or "", direction, ctx.target, item.transport, ctx.keyName, ctx.requestId)  # type: ignore[arg-type]
+        return self._inspect(chain, msg, None, item, ctx)
+
+    def _inspect(self, chain: Chain, msg: Message, clean: Optional[bool], item: Item, ctx: Context) -> StageResult:
         outcome = chain.inspectNow(msg, clean)
         if isinstance(outcome, Deferred):
             return outcome.addCallback(self._decide, item, ctx, msg)

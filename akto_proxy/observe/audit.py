@@ -56,7 +56,7 @@ class Audit(Service):
         super().startService()
         self._open()
         self.bus.subscribe(ExchangeEvent, self.exchange)
-        self.bus.subscribe(MessageEvent, self.message)
+        self.bus.subscribe(MessageEvent, self.message, notableOnly=True)
 
     def stopService(self) -> None:
         super().stopService()

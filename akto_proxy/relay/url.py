@@ -67,6 +67,14 @@ class Target:
             return self.hostForURL
         return f"{self.hostForURL}:{self.port}"
 
+    @functools.cached_property
+    def origin(self) -> str:
+        """
+        C{scheme://host[:port]} of the upstream (C{http} or C{https}): what
+        names it in session bindings and rate-limit scopes.
+        """
+        return f"{self.httpScheme}://{self.authority}"
+
     @property
     def pathAndQuery(self) -> bytes:
         if self.query is None:
@@ -88,13 +96,17 @@ class Target:
         return tuple(strings)
 
     def upstreamURL(self) -> bytes:
-        return f"{self.httpScheme}://{self.authority}".encode("ascii") + self.pathAndQuery
+        return self.origin.encode("ascii") + self.pathAndQuery
 
     def display(self) -> str:
         """
         The upstream URL for logs: scheme, authority and path, no query
         (queries carry credentials often enough).
         """
+        return self.shown
+
+    @functools.cached_property
+    def shown(self) -> str:
         return f"{self.scheme}://{self.authority}" + self.path.decode("latin-1")
 
 

@@ -47,6 +47,7 @@ class Refusal:
     headers: Optional[dict[bytes, bytes]] = None
     threats: tuple[Finding, ...] = ()
     outcome: Optional[str] = None
+    ctx: Optional[Context] = None  # when refused after the key was known
 
 
 @attrs.define
@@ -71,14 +72,19 @@ class Admitted:
     urlJudged: bool = False
 
 
-def requestStrings(request: Request, target: Target) -> tuple[tuple[tuple[str, str], ...], Optional[dict[str, list[str]]]]:
+def requestStrings(
+    request: Request, target: Target, inspected: bool = True
+) -> tuple[tuple[tuple[str, str], ...], Optional[dict[str, list[str]]]]:
     """
     The proxied URL's path and query parameters, and the MCP headers that
     mirror the body (2026-07-28: C{Mcp-Method}, C{Mcp-Name},
-    C{Mcp-Param-*}), as strings to inspect; and those headers by lower-case
-    name, or None when there are none.
+    C{Mcp-Param-*}), as strings to inspect (when C{inspected}: some stage
+    judges the URL); and those headers by lower-case name, or None when
+    there are none.
     """
-    strings = list(target.urlStrings)
+    if not inspected and not request.requestHeaders.hasHeader(b"mcp-method"):
+        return (), None
+    strings = list(target.urlStrings) if inspected else []
     mirrored: Optional[dict[str, list[str]]] = None
     for name, values in request.requestHeaders.getAllRawHeaders():
         lname = name.lower()
@@ -141,7 +147,7 @@ async def admit(
         except ForeignSession:
             return Refusal(404, "session not found (it belongs to another API key)", "session_not_found")
     session = request.getHeader("mcp-session-id") if wellKnown is None else None
-    upstreamId = f"{target.httpScheme}://{target.authority}"
+    upstreamId = target.origin
     if session:
         status = await service.sessions.check("mcp:" + session, key.name, upstreamId)
         if status != "ok":
@@ -161,7 +167,7 @@ async def admit(
     else:
         conversation = Conversation(None, service.reactor.seconds())
         transport = "ws" if upgrade else "http"
-    strings, mirrored = requestStrings(request, target)
+    strings, mirrored = requestStrings(request, target, bool(rt.pipeline.stagesFor(URL)))
     ctx = Context(
         service.reactor.seconds,
         service.bus,
@@ -199,6 +205,7 @@ async def judgeURL(rt: "Runtime", admitted: Admitted) -> Optional[Refusal]:
         f"blocked by policy: {decision.reason}",
         "inspection_error" if error else "threat_blocked",
         threats=tuple(admitted.ctx.findings),
+        ctx=admitted.ctx,
     )
 
 

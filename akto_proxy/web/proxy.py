@@ -259,7 +259,7 @@ class Exchange:
     @property
     def upstreamId(self) -> str:
         assert self.target is not None
-        return f"{self.target.httpScheme}://{self.target.authority}"
+        return self.target.origin
 
     async def _run(self) -> None:
         request = self.request
@@ -278,8 +278,11 @@ class Exchange:
         await self._relayHTTP(admitted)
 
     def _refused(self, refusal: Refusal) -> None:
+        if refusal.ctx is not None and self.ctx is None:
+            self.ctx = refusal.ctx
+            self.target = refusal.ctx.target
         if refusal.outcome is not None:
-            self._outcome = refusal.outcome
+            self.outcome = refusal.outcome
         self.respondError(refusal.status, refusal.message, refusal.code, refusal.threats, refusal.headers)
 
     async def _relayHTTP(self, admitted: Admitted) -> None:
@@ -299,44 +302,29 @@ class Exchange:
         if message.malformed:
             self.outcome = "parse_error"
             return self.respond(400, encode(rpcError(None, PARSE_ERROR, "Parse error")))
-        verdict = await self._judgeRequest(admitted, message)
-        if verdict is None:
-            return
-        if verdict.unchanged:
-            return await self.relay(body, False)
-        if not verdict.rpc:
-            return await self.relay(encodeBody(verdict.forward[0]), True)
-        if not verdict.batch:
-            return await self.relay(encode(verdict.forward[0]), True)
-        self.batchRefusals = verdict.replies
-        await self.relay(encode(verdict.forward), True)
-
-    async def _judgeRequest(self, admitted: Admitted, message: Body) -> Optional["_Forward"]:
-        """
-        Have the pipeline judge the request: what to forward, or None when
-        the proxy answered it itself.
-        """
         ctx = admitted.ctx
         pipeline = self.rt.pipeline
         single = message.single
         if single is None and pipeline.stagesFor(URL):
+            # the URL judged on its own (with a single JSON-RPC message, it
+            # is judged with the message, in one pass)
             refusal = await judgeURL(self.rt, admitted)
             if refusal is not None:
-                self.respondError(refusal.status, refusal.message, refusal.code, refusal.threats)
-                return None
+                return self._refused(refusal)
         verdict = await pipeline.judgeClient(ctx, message, admitted.strings if single is not None else ())
         if verdict.unchanged:
-            return _UNCHANGED
+            return await self.relay(body, False)
         if verdict.refused:
-            self._refuseHTTP(verdict)
-            return None
+            return self._refuseHTTP(verdict)
         if not verdict.forward:
             if verdict.replies:
-                self._answerRPC(verdict.status, verdict.replyValue(), verdict.retryAfter)
-            else:
-                self._accepted()  # a refused notification is dropped
-            return None
-        return _Forward(verdict.forward, verdict.replies, bool(message.rpc), message.batch)
+                return self._answerRPC(verdict.status, verdict.replyValue(), verdict.retryAfter)
+            return self._accepted()  # a refused notification is dropped
+        if not message.rpc:
+            return await self.relay(encodeBody(verdict.forward[0]), True)
+        if message.batch:
+            self.batchRefusals = verdict.replies
+        await self.relay(encode(verdict.forwardValue()), True)
 
     def _refuseHTTP(self, verdict: Verdict) -> None:
         """
@@ -516,6 +504,9 @@ class Exchange:
             if b"cache-control" not in headers:
                 headers[b"cache-control"] = (b"Cache-Control", [b"no-cache"])
             self._copyHeaders(headers)
+            # the client has its answer's head now, not with the first event
+            # (a quiet stream's first event may be minutes away)
+            self.request.write(b"")
             relay = BodyRelay(self, sse=True, encoding=encoding)
             for r in self.batchRefusals:
                 relay.emit(makeEvent(encode(r).decode("utf-8"), "message"))
@@ -688,28 +679,6 @@ class Exchange:
                     "could not answer a refused server request: {error}", error=f.getErrorMessage(), request_id=self.requestId
                 ),
             )
-
-
-class _Forward:
-    """
-    What to send upstream after the pipeline: the messages, and the answers
-    to refused entries of a batch.
-    """
-
-    __slots__ = ("forward", "replies", "rpc", "batch")
-
-    def __init__(self, forward: list[Any], replies: list[Any], rpc: bool, batch: bool):
-        self.forward = forward
-        self.replies = replies
-        self.rpc = rpc
-        self.batch = batch
-
-    @property
-    def unchanged(self) -> bool:
-        return self is _UNCHANGED
-
-
-_UNCHANGED = _Forward([], [], False, False)
 
 
 __all__ = ["Exchange", "ProxyResource", "acceptsJSON"]

@@ -13,6 +13,11 @@ Actions run in the order given:
     --get-prompt NAME|JSON        JSON: {"name": "summarize", "arguments": {...}}
     --list-resources / --list-prompts
 
+Server requests are answered by the client when told how:
+
+    --sampling-text TEXT          sampling/createMessage answered with TEXT
+    --elicit-json JSON            elicitation/create accepted with JSON content
+
 It prints one JSON line for the connection, then one per action:
 
     {"action": "connect", "ok": true, "result": {"protocolVersion": ..., ...}}
@@ -120,6 +125,8 @@ def parseArgs(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--mode", default="auto", help="auto (discover, then initialize), legacy, or a modern version")
     p.add_argument("--timeout", type=float, default=20.0, help="bound on the whole run, seconds")
     p.add_argument("--strict", action="store_true", help="exit 1 if an action fails or a tool result is an error")
+    p.add_argument("--sampling-text", default=None, help="answer sampling requests with this text")
+    p.add_argument("--elicit-json", default=None, help="accept elicitation requests with this JSON content")
     p.set_defaults(actions=[])
     p.add_argument("--call", action=ActionList, const="call", dest="actions", metavar="JSON")
     p.add_argument("--list-tools", action=ActionFlag, const="list_tools", dest="actions")
@@ -170,6 +177,16 @@ class Runner:
 
     async def onLog(self, params: Any) -> None:
         self.logs.append(params.data)
+
+    async def onSampling(self, context: Any, params: Any) -> Any:
+        from mcp.types import CreateMessageResult, TextContent
+
+        return CreateMessageResult(role="assistant", content=TextContent(type="text", text=self.args.sampling_text), model="fixture-model")
+
+    async def onElicit(self, context: Any, params: Any) -> Any:
+        from mcp.types import ElicitResult
+
+        return ElicitResult(action="accept", content=json.loads(self.args.elicit_json))
 
     async def perform(self, client: Client, kind: str, value: Any) -> dict[str, Any]:
         self.progress = []
@@ -231,6 +248,8 @@ class Runner:
                 mode=args.mode,
                 read_timeout_seconds=args.timeout,
                 logging_callback=self.onLog,
+                sampling_callback=self.onSampling if args.sampling_text is not None else None,
+                elicitation_callback=self.onElicit if args.elicit_json is not None else None,
                 log_level="debug",
                 cache=None,
             )

@@ -60,6 +60,10 @@ SHAPES = ("absolute-path", "absolute-url", "relative", "query")
 TEST_CARD = "4111 1111 1111 1111"
 TEST_EMAIL = "jane.doe@example.com"
 
+#: what the server's sampling request carries with ask_model(secret=true):
+#: the tests' custom rule finds it
+VAULT_TOKEN = "akto-vault-7f3a9c"
+
 SQL_ROWS = "id | name\n---+------\n 1 | alice\n 2 | bob\n(2 rows)"
 
 #: Fake file contents: the fixture never touches the real filesystem.
@@ -127,6 +131,35 @@ def buildServer() -> MCPServer[Any]:
     ) -> str:
         """Look a key up in a region (region is mirrored as Mcp-Param-Region in 2026-07-28)."""
         return f"{key}@{region}"
+
+    @mcp.tool()
+    async def ask_model(topic: str, ctx: Context, secret: bool = False) -> str:
+        """Ask the client's model to write about a topic (a sampling request; with secret, it carries the server's vault token)."""
+        from mcp.types import SamplingMessage, TextContent
+
+        text = f"Write one line about {topic}."
+        if secret:
+            text += f" The vault token is {VAULT_TOKEN}."
+        result = await ctx.session.create_message(
+            [SamplingMessage(role="user", content=TextContent(type="text", text=text))],
+            max_tokens=50,
+            related_request_id=ctx.request_id,
+        )
+        content = result.content
+        return f"model said: {getattr(content, 'text', content)}"
+
+    @mcp.tool()
+    async def ask_user(question: str, ctx: Context) -> str:
+        """Ask the user a question (an elicitation request)."""
+        from pydantic import BaseModel
+
+        class Answer(BaseModel):
+            answer: str
+
+        result = await ctx.elicit(question, Answer)
+        if result.action != "accept" or result.data is None:
+            return f"user did not answer ({result.action})"
+        return f"user said: {result.data.answer}"
 
     @mcp.resource(README_URI, mime_type="text/plain")
     def readme() -> str:
