@@ -91,12 +91,19 @@ def buildRuntime(
     reactor: Any,
     own: tuple[tuple[str, int], ...] = (),
     rateStore: Optional[IRateStore] = None,
+    clock: Any = None,
 ) -> Runtime:
+    """
+    @param reactor: runs the checks' threads.
+    @param clock: times inspection timeouts and rate windows (the reactor
+        unless given).
+    """
+    clock = clock if clock is not None else reactor
     inspectors, prefilter = _inspectors(config.threat_detection, config.guardrails, reactor)
-    chain = Chain(inspectors, reactor, config.threat_detection.inspection_timeout, prefilter)
+    chain = Chain(inspectors, clock, config.threat_detection.inspection_timeout, prefilter)
     roles = Policy.fromConfig(config.access_control)
     rates = RateLimits.fromConfig(
-        config.guardrails, rateStore if rateStore is not None else MemoryStore(), reactor, config.threat_detection.mode
+        config.guardrails, rateStore if rateStore is not None else MemoryStore(), clock, config.threat_detection.mode
     )
     return Runtime(
         config=config,

@@ -211,7 +211,10 @@ class ProxyService(MultiService):
     """
     Owns the configuration, the listeners and every shared resource.
 
-    @param reactor: injected; tests pass a clock or a memory reactor.
+    @param reactor: injected: listens, connects, runs threads.
+    @param clock: what times everything (timeouts, idle streams, sessions,
+        rate windows, log batches): the reactor unless given (tests pass a
+        L{twisted.internet.task.Clock}).
     @param accessLog: a direct access-line writer (L{akto_proxy.observe.
         logs.AccessLog}), or None to log access lines as log events.
     """
@@ -223,12 +226,14 @@ class ProxyService(MultiService):
         configPath: Optional[str] = None,
         tuneGC: bool = False,
         accessLog: Optional[Callable[[str, dict[str, Any], Optional[str]], None]] = None,
+        clock: Any = None,
     ):
         super().__init__()
         self.reactor = reactor
+        self.clock = clock = clock if clock is not None else reactor
         self.tuneGC = tuneGC
         self.configPath = configPath or config.source
-        self.startedAt = reactor.seconds()
+        self.startedAt = clock.seconds()
         self._generation = 1
         self._ownAddresses: tuple[tuple[str, int], ...] = ()
         self.bus = EventBus()
@@ -238,13 +243,13 @@ class ProxyService(MultiService):
         self.redis: Optional[RedisState] = RedisState(config.redis, reactor) if config.redis.url else None
         self.rateStore: IRateStore = RedisStore(self.redis) if self.redis is not None else MemoryStore()
         self.sessionTable = SessionTable(
-            reactor, config.access_control.session_timeout, config.access_control.max_sessions
+            clock, config.access_control.session_timeout, config.access_control.max_sessions
         )
         self.sessions: Any = (
             RedisSessions(self.redis, self.sessionTable) if self.redis is not None else LocalSessions(self.sessionTable)
         )
-        self.conversations = Conversations(reactor.seconds, idle=config.access_control.session_timeout)
-        self.runtime = buildRuntime(config, 1, reactor, rateStore=self.rateStore)
+        self.conversations = Conversations(clock.seconds, idle=config.access_control.session_timeout)
+        self.runtime = buildRuntime(config, 1, reactor, rateStore=self.rateStore, clock=clock)
         self.agent, self.pool = buildAgent(
             reactor,
             lambda: self.runtime.clientSettings,
@@ -261,10 +266,10 @@ class ProxyService(MultiService):
         self.upstreamState: dict[str, dict[str, Any]] = {}
         # the parts, started in this order and stopped in the reverse one
         # (the listeners first: see stopService)
-        SessionSweeper(self.sessionTable, self.conversations, reactor).setServiceParent(self)
+        SessionSweeper(self.sessionTable, self.conversations, clock).setServiceParent(self)
         if self.redis is not None:
             RedisPart(self.redis).setServiceParent(self)
-        self.audit = Audit(config.audit, self.bus, reactor)
+        self.audit = Audit(config.audit, self.bus, clock)
         self.audit.setServiceParent(self)
         self.accessLog = AccessLogPart(self.bus, accessLog)
         self.accessLog.setServiceParent(self)
@@ -366,7 +371,7 @@ class ProxyService(MultiService):
         if self._busy():
             drained: defer.Deferred[None] = defer.Deferred()
             self._drainWaiters.append(drained)
-            drained.addTimeout(self.runtime.config.limits.shutdown_grace, self.reactor)
+            drained.addTimeout(self.runtime.config.limits.shutdown_grace, self.clock)
             try:
                 yield drained
             except defer.TimeoutError:
@@ -426,7 +431,7 @@ class ProxyService(MultiService):
         path = path or self.configPath
         try:
             config = loadConfig(path)
-            runtime = buildRuntime(config, self._generation + 1, self.reactor, self._ownAddresses, self.rateStore)
+            runtime = buildRuntime(config, self._generation + 1, self.reactor, self._ownAddresses, self.rateStore, self.clock)
         except ConfigError as e:
             log.error("configuration reload rejected: {error}", error=str(e), config=path)
             return False
@@ -562,20 +567,20 @@ class ProxyService(MultiService):
             return
         state = self.upstreamState.setdefault(target.authority, {"ok": 0, "failed": 0})
         state["ok"] += 1
-        state["last_ok"] = self.reactor.seconds()
+        state["last_ok"] = self.clock.seconds()
 
     def upstreamFailed(self, target: Optional[Target]) -> None:
         if target is None:
             return
         state = self.upstreamState.setdefault(target.authority, {"ok": 0, "failed": 0})
         state["failed"] += 1
-        state["last_failure"] = self.reactor.seconds()
+        state["last_failure"] = self.clock.seconds()
 
     def health(self) -> dict[str, Any]:
         return {
             "status": "ok",
             "version": __version__,
-            "uptime_s": round(self.reactor.seconds() - self.startedAt, 3),
+            "uptime_s": round(self.clock.seconds() - self.startedAt, 3),
             "config_generation": self.runtime.generation,
             "open_streams": len(self.streams),
             "pool": {

@@ -250,13 +250,20 @@ class Upstream:
 
 
 class ProxyHarness:
-    def __init__(self, testcase: Any, extra: str = "", base: str = BASE):
+    """
+    A running proxy service on a loopback port.
+
+    @param clock: what times the proxy (a L{Clock} for tests whose subject
+        is a timeout), the reactor by default.
+    """
+
+    def __init__(self, testcase: Any, extra: str = "", base: str = BASE, clock: Any = None):
         self.testcase = testcase
         self.path = testcase.mktemp()
         with open(self.path, "w") as f:
             f.write(configText(extra, base))
         config = parseConfig(configText(extra, base), self.path)
-        self.service = ProxyService(config, reactor, self.path)
+        self.service = ProxyService(config, reactor, self.path, clock=clock)
         self.service.startService()
         testcase.addCleanup(self.service.stopService)
         self.port = self.service.listeningPorts()[0].getHost().port

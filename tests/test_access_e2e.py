@@ -13,7 +13,7 @@ from twisted.internet import reactor as _reactor
 from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.trial.unittest import SkipTest, TestCase
 
-from tests.access.redisserver import REDIS_SERVER, RedisServer, waitUntil
+from tests.access.redisserver import REDIS_SERVER, RedisServer, whenDown, whenUp
 from tests.harness import KEY, OTHER_KEY, ProxyHarness, Upstream, request, rpc
 from tests.support.procs import ProcessHandle, resultOf, runClient, startUpstream
 
@@ -111,7 +111,10 @@ class SessionTests(TestCase):
         self.upstream.handlers[b"rpc"] = rpcWithSession
         from tests.harness import BASE
 
-        self.proxy = ProxyHarness(self, base=BASE.replace("access_control:\n", "access_control:\n  session_timeout: 0.5s\n"))
+        from twisted.internet.task import Clock
+
+        self.clock = Clock()
+        self.proxy = ProxyHarness(self, base=BASE.replace("access_control:\n", "access_control:\n  session_timeout: 30s\n"), clock=self.clock)
         self.url = self.proxy.url(self.upstream, "/rpc")
 
     def init(self, key: str = KEY) -> Any:
@@ -135,10 +138,12 @@ class SessionTests(TestCase):
             # unknown id
             response, _ = await self.call(b"never-issued")
             self.assertEqual(response.code, 404)
-            # idle past the timeout: expired (404, the client re-initializes)
-            from twisted.internet.task import deferLater
-
-            await deferLater(reactor, 0.6, lambda: None)
+            # used within the timeout: kept; idle past it: expired (404, the
+            # client re-initializes)
+            self.clock.advance(29)
+            response, _ = await self.call(sid)
+            self.assertEqual(response.code, 200)
+            self.clock.advance(30)
             response, _ = await self.call(sid)
             self.assertEqual(response.code, 404)
 
@@ -215,7 +220,8 @@ class RateLimitTests(TestCase):
             )
             a = ProxyHarness(self, extra)
             b = ProxyHarness(self, extra)
-            await waitUntil(lambda: a.service.redis.healthy and b.service.redis.healthy)
+            await whenUp(a.service.redis)
+            await whenUp(b.service.redis)
             codes = []
             for i in range(20):
                 proxy = a if i % 2 else b
@@ -225,12 +231,12 @@ class RateLimitTests(TestCase):
             self.assertEqual(codes.count(429), 10)
             # Redis dies: on_error closed refuses (429), the proxy stays up
             await server.kill()
-            await waitUntil(lambda: not a.service.redis.healthy)
+            await whenDown(a.service.redis)
             response, body = await rpc(a.url(self.upstream, "/rpc"), self.msg(99), key=OTHER_KEY)
             self.assertEqual(response.code, 429)
             # Redis returns (empty): the proxy reconnects by itself
             await server.start()
-            await waitUntil(lambda: a.service.redis.healthy, timeout=15)
+            await whenUp(a.service.redis)
             response, _ = await rpc(a.url(self.upstream, "/rpc"), self.msg(100), key=OTHER_KEY)
             self.assertEqual(response.code, 200)
 

@@ -56,7 +56,7 @@ class _Runtime:
 class _Service:
     def __init__(self, limits: Limits):
         self.runtime = _Runtime(_Config(limits))
-        self.reactor = Clock()
+        self.reactor = self.clock = Clock()
 
 
 LIMITS = Limits(max_headers=6, max_header_bytes=300, max_request_body=64, client_header_timeout=5.0, client_body_timeout=5.0)

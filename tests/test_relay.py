@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-from twisted.internet.defer import ensureDeferred
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
 
@@ -230,11 +231,27 @@ class TimeoutTests(TestCase):
     async def _setUp(self) -> None:
         self.upstream = await Upstream().start()
         self.addCleanup(self.upstream.stop)
-        self.proxy = ProxyHarness(self, "upstreams:\n  allow: ['127.0.0.1']\n  allow_private: ['127.0.0.0/8']\n  connect_timeout: 0.2s\n  read_timeout: 0.3s\n", base=BASE_NO_UPSTREAMS)
+        from twisted.internet.task import Clock
+
+        self.clock = Clock()
+        self.proxy = ProxyHarness(
+            self, "upstreams:\n  allow: ['127.0.0.1']\n  allow_private: ['127.0.0.0/8']\n  connect_timeout: 2s\n  read_timeout: 3s\n",
+            base=BASE_NO_UPSTREAMS, clock=self.clock,
+        )
 
     @inline
     async def test_read_timeout_504(self) -> None:
-        response, body = await request(self.proxy.url(self.upstream, "/never"))
+        """
+        No response head within connect_timeout + read_timeout of the
+        request: 504 (and not a moment before).
+        """
+        arrived = self.upstream.recorder.next()
+        answer = ensureDeferred(request(self.proxy.url(self.upstream, "/never")))
+        await arrived
+        self.clock.advance(4.9)
+        self.assertNoResult(answer)
+        self.clock.advance(0.1)
+        response, body = await answer
         self.assertEqual(response.code, 504)
         self.assertEqual(json.loads(body)["error"]["code"], "gateway_timeout")
 
@@ -254,7 +271,12 @@ class StrictHTTPTests(TestCase):
     async def _setUp(self) -> None:
         self.upstream = await Upstream().start()
         self.addCleanup(self.upstream.stop)
-        self.proxy = ProxyHarness(self, "limits:\n  max_request_body: 4KiB\n  max_headers: 20\n  max_header_bytes: 4KiB\n  client_header_timeout: 0.3s\n")
+        from twisted.internet.task import Clock
+
+        self.clock = Clock()
+        self.proxy = ProxyHarness(
+            self, "limits:\n  max_request_body: 4KiB\n  max_headers: 20\n  max_header_bytes: 4KiB\n  client_header_timeout: 10s\n", clock=self.clock
+        )
 
     def head(self, extra: bytes = b"", body: bytes = b"") -> bytes:
         return (
@@ -322,6 +344,9 @@ class StrictHTTPTests(TestCase):
         # another client is served meanwhile
         response, _ = await request(self.proxy.url(self.upstream, "/echo"))
         self.assertEqual(response.code, 200)
+        self.clock.advance(9.9)
+        self.assertFalse(slow.done.called)
+        self.clock.advance(0.1)
         data = await slow.done
         self.assertTrue(data.startswith(b"HTTP/1.1 408"), data[:40])
 
@@ -462,11 +487,15 @@ class RawUpstreamTests(TestCase):
 
         self.replies: list[bytes] = []
         self.lost = []
+        self.received: Deferred[None] = Deferred()  # the upstream has a request
+        self.closed: Deferred[None] = Deferred()  # an upstream connection ended
         test = self
 
         class Raw(protocol.Protocol):
             def dataReceived(self, data: bytes) -> None:
                 reply = test.replies.pop(0) if test.replies else b""
+                if not test.received.called:
+                    test.received.callback(None)
                 if reply == b"RESET":
                     self.transport.abortConnection()
                 elif reply == b"HOLD":
@@ -477,6 +506,8 @@ class RawUpstreamTests(TestCase):
 
             def connectionLost(self, reason) -> None:
                 test.lost.append(reason)
+                if not test.closed.called:
+                    test.closed.callback(None)
 
         factory = protocol.Factory.forProtocol(Raw)
         d = endpoints.TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(factory)
@@ -521,20 +552,11 @@ class RawUpstreamTests(TestCase):
             b"GET /proxy/http/127.0.0.1:%d/x HTTP/1.1\r\nHost: x\r\nX-Akto-Api-Key: %s\r\n\r\n"
             % (self.port.getHost().port, KEY.encode())
         )
-        # wait until the upstream has the request, then the client leaves
-        from twisted.internet.task import deferLater
-        from twisted.internet import reactor
-
-        for _ in range(200):
-            if not self.replies:
-                break
-            await deferLater(reactor, 0.01, lambda: None)
+        # once the upstream has the request, the client leaves
+        await self.received.addTimeout(10, reactor)
         self.assertEqual(self.replies, [])
         client.transport.loseConnection()
-        for _ in range(200):
-            if self.lost:
-                break
-            await deferLater(reactor, 0.01, lambda: None)
+        await self.closed.addTimeout(10, reactor)
         self.assertEqual(len(self.lost), 1)  # the upstream connection was closed
         self.assertEqual(len(self.proxy.service.inflight), 0)
 

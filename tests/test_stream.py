@@ -12,7 +12,6 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol
-from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 from twisted.web import server
 from twisted.web.client import Agent, ResponseDone
@@ -64,15 +63,18 @@ async def openStream(url: bytes, key: str = KEY, method: bytes = b"GET") -> tupl
 
 
 class SSETests(TestCase):
-    extra = "upstreams:\n  allow: ['127.0.0.1']\n  allow_private: ['127.0.0.0/8']\n  sse_keepalive: 0.2s\n"
+    extra = "upstreams:\n  allow: ['127.0.0.1']\n  allow_private: ['127.0.0.0/8']\n  sse_keepalive: 15s\n"
 
     def setUp(self):
         return ensureDeferred(self._setUp())
 
     async def _setUp(self) -> None:
+        from twisted.internet.task import Clock
+
+        self.clock = Clock()
         self.upstream = await Upstream().start()
         self.addCleanup(self.upstream.stop)
-        self.proxy = ProxyHarness(self, self.extra, base=BASE.split("upstreams:")[0])
+        self.proxy = ProxyHarness(self, self.extra, base=BASE.split("upstreams:")[0], clock=self.clock)
 
     async def opened(self, key: str = KEY) -> tuple[Any, Any, StreamReader]:
         """
@@ -116,6 +118,12 @@ class SSETests(TestCase):
     def test_keepalive_on_idle(self):
         async def run() -> None:
             stream, response, reader = await self.opened()
+            self.clock.advance(14.9)
+            stream.send(b"data: one\n\n")  # traffic: no keepalive yet
+            await waitFor(reader, b"data: one")
+            self.clock.advance(14.9)
+            self.assertNotIn(b"keepalive", reader.data)
+            self.clock.advance(0.1)
             await waitFor(reader, b": keepalive\n\n")
             stream.end()
             await reader.done
@@ -199,6 +207,14 @@ class Flood:
     def pauseProducing(self) -> None:
         self.paused = True
         self.pauses += 1
+        waiters, self.pauseWaiters = getattr(self, "pauseWaiters", []), []
+        for d in waiters:
+            d.callback(self.written)
+
+    def whenPaused(self) -> "Deferred[int]":
+        d: Deferred[int] = Deferred()
+        self.pauseWaiters = getattr(self, "pauseWaiters", []) + [d]
+        return d
 
     def resumeProducing(self) -> None:
         self.paused = False
@@ -242,18 +258,32 @@ class BackpressureTests(TestCase):
         """
 
         async def run() -> None:
+            from akto_proxy.web.stream import BodyRelay
+
+            # the proxy holding its upstream back is the event waited for
+            held: Deferred[None] = Deferred()
+            made = BodyRelay.connectionMade
+
+            def connectionMade(relay: BodyRelay) -> None:
+                made(relay)
+                pause = relay.transport.pauseProducing
+
+                def pausing() -> None:
+                    pause()
+                    if not held.called:
+                        held.callback(None)
+
+                relay.transport.pauseProducing = pausing
+
+            self.patch(BodyRelay, "connectionMade", connectionMade)
             response, reader = await openStream(self.proxy.url(self.upstream, "/big"))
             reader.transport.pauseProducing()  # stop reading
-            last = -1
-            for _ in range(100):
-                await deferLater(reactor, 0.05, lambda: None)
-                flood = self.floods[0]
-                if flood.paused and flood.written == last:
-                    break
-                last = flood.written
+            await held.addTimeout(30, reactor)
             flood = self.floods[0]
-            self.assertTrue(flood.paused)
-            self.assertLess(flood.written, 24 * 1024 * 1024)
+            # the proxy no longer reads: the upstream fills what buffers lie
+            # between and is paused in turn, far below the 100 MB it has
+            written = flood.written if flood.paused else await flood.whenPaused().addTimeout(30, reactor)
+            self.assertLess(written, 24 * 1024 * 1024)
             reader.transport.stopProducing()
             await reader.done
 

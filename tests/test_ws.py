@@ -24,7 +24,6 @@ from autobahn.twisted.websocket import (
 from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import defer, endpoints, protocol, reactor
 from twisted.internet.defer import Deferred, ensureDeferred
-from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from tests.harness import BASE, KEY, ProxyHarness, RawClient, Upstream, connectRaw
@@ -41,20 +40,16 @@ threat_detection:
 NO_CHECKS = "threat_detection:\n  enabled_checks: []\n"
 
 
-def sleep(seconds: float) -> Deferred[None]:
-    return deferLater(reactor, seconds, lambda: None)
-
-
-async def until(predicate: Any, timeout: float = 5.0, step: float = 0.01) -> None:
+async def dataUntil(client: RawClient, predicate: Any, timeout: float = 10.0) -> None:
     """
-    Poll (bounded) until C{predicate()} is true.
+    Wait (bounded) until C{predicate()} holds, checking it each time
+    C{client} receives bytes or its connection ends.
     """
-    waited = 0.0
     while not predicate():
-        if waited >= timeout:
-            raise AssertionError("condition not reached in time")
-        await sleep(step)
-        waited += step
+        if client.done.called:
+            raise AssertionError("connection closed before the condition held")
+        more = defer.DeferredList([client.waitData(), client.done], fireOnOneCallback=True, consumeErrors=True)
+        await more.addTimeout(timeout, reactor)
 
 
 # -- an Autobahn upstream
@@ -398,7 +393,11 @@ class RawWS:
             b"GET " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade" % port + b": websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\nX-Akto-Api-Key: " + KEY.encode() + b"\r\n" + extra + b"\r\n"
         )
-        await until(lambda: b"\r\n\r\n" in client.data or client.done.called)
+        if b"\r\n\r\n" not in client.data:
+            try:
+                await dataUntil(client, lambda: b"\r\n\r\n" in client.data)
+            except AssertionError:
+                pass  # closed: the head is whatever came
         head, _, rest = client.data.partition(b"\r\n\r\n")
         ws = cls(client)
         ws.buffer = rest
@@ -419,7 +418,12 @@ class RawWS:
         self.frames.extend(frames)
 
     async def next(self, timeout: float = 5.0) -> tuple[int, bytes]:
-        await until(lambda: (self._pull(), bool(self.frames) or self.client.done.called)[1], timeout)
+        self._pull()
+        if not self.frames and not self.client.done.called:
+            try:
+                await dataUntil(self.client, lambda: (self._pull(), bool(self.frames))[1], timeout)
+            except AssertionError:
+                pass  # closed
         self._pull()
         if not self.frames:
             raise AssertionError("connection closed without a frame")
@@ -435,13 +439,18 @@ class RawWS:
 
 class WSBase(TestCase):
     extra = UPSTREAMS
+    #: time the proxy with a fake clock (self.clock)
+    useClock = False
 
     def setUp(self) -> Any:
         return ensureDeferred(self._setUp())
 
     async def _setUp(self) -> None:
+        from twisted.internet.task import Clock
+
         self.store, self.upPort = await autobahnUpstream(self, getattr(self, "upstreamMax", 0))
-        self.proxy = ProxyHarness(self, self.extra, base=BASE_NO_UPSTREAMS)
+        self.clock = Clock() if self.useClock else None
+        self.proxy = ProxyHarness(self, self.extra, base=BASE_NO_UPSTREAMS, clock=self.clock)
 
     def path(self, rest: str = "/echo", port: Optional[int] = None, proto: str = "ws") -> str:
         return f"/proxy/{proto}/127.0.0.1:{port or self.upPort}{rest}"
@@ -452,7 +461,13 @@ class WSBase(TestCase):
     async def closeBoth(self, client: ClientProto) -> None:
         client.sendClose(1000)
         await client.factory.closed
-        await until(lambda: not self.proxy.service.sockets)
+        await self.allClosed()
+
+    async def allClosed(self) -> None:
+        """
+        Every socket the proxy holds has closed (its relay is done).
+        """
+        await defer.DeferredList([sock.whenClosed() for sock in list(self.proxy.service.sockets)]).addTimeout(10, reactor)
 
 
 class RelayTests(WSBase):
@@ -544,7 +559,7 @@ class RelayTests(WSBase):
                 b"GET " + self.path().encode() + b" HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
             )
-            await until(lambda: b"\r\n\r\n" in client.data)
+            await dataUntil(client, lambda: b"\r\n\r\n" in client.data)
             self.assertTrue(client.data.startswith(b"HTTP/1.1 401"), client.data)
             self.assertIn(b'AktoApiKey realm="akto-proxy"', client.data)
             self.assertEqual(self.store.requests, [])
@@ -560,7 +575,7 @@ class RelayTests(WSBase):
                 b"GET " + self.path().encode() + b" HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\nX-Akto-Api-Key: " + KEY.encode() + b"\r\n\r\n"
             )
-            await until(lambda: b"\r\n\r\n" in client.data)
+            await dataUntil(client, lambda: b"\r\n\r\n" in client.data)
             self.assertTrue(client.data.startswith(b"HTTP/1.1 426"), client.data)
             self.assertIn(b"sec-websocket-version: 13", client.data.lower())
             self.assertEqual(self.store.requests, [])
@@ -576,7 +591,7 @@ class RelayTests(WSBase):
             client.sendClose(4001, "client says bye")
             self.assertEqual(await client.factory.closed, (4001, "client says bye"))
             self.assertEqual(await closed, (4001, "client says bye"))
-            await until(lambda: not self.proxy.service.sockets)
+            await self.allClosed()
             event = self.proxy.service.recentEvents(1)[-1]
             self.assertEqual((event["status"], event["outcome"]), (101, "closed_by_client"))
 
@@ -589,7 +604,7 @@ class RelayTests(WSBase):
             client.sendMessage(b"close:4002:upstream done")
             self.assertEqual(await client.factory.closed, (4002, "upstream done"))
             self.assertEqual(await closed, (4002, "upstream done"))
-            await until(lambda: not self.proxy.service.sockets)
+            await self.allClosed()
             self.assertEqual(self.proxy.service.recentEvents(1)[-1]["outcome"], "closed_by_upstream")
 
         return ensureDeferred(run())
@@ -600,7 +615,7 @@ class RelayTests(WSBase):
             client.sendMessage(b"abort")
             code, _ = await client.factory.closed
             self.assertEqual(code, 1006)
-            await until(lambda: not self.proxy.service.sockets)
+            await self.allClosed()
             self.assertEqual(self.proxy.service.recentEvents(1)[-1]["outcome"], "upstream_lost")
 
         return ensureDeferred(run())
@@ -612,7 +627,7 @@ class RelayTests(WSBase):
             client.transport.abortConnection()
             code, _ = await closed
             self.assertEqual(code, 1006)
-            await until(lambda: not self.proxy.service.sockets)
+            await self.allClosed()
             self.assertEqual(self.proxy.service.recentEvents(1)[-1]["outcome"], "client_lost")
 
         return ensureDeferred(run())
@@ -641,7 +656,7 @@ class RelayTests(WSBase):
             self.proxy.rewrite(self.extra, base=BASE_NO_UPSTREAMS.replace(KEY, "another-key-0123456789abcdef"))
             self.assertTrue(self.proxy.service.reload())
             self.assertEqual((await client.factory.closed)[0], 1008)
-            await until(lambda: not self.proxy.service.sockets)
+            await self.allClosed()
 
         return ensureDeferred(run())
 
@@ -655,13 +670,13 @@ class RelayTests(WSBase):
             ws.send(frame(0x8, struct.pack("!H", 1000)))
             self.assertEqual((await ws.closeFrame())[0], 1000)
             await ws.client.done
-            await until(lambda: not self.proxy.service.sockets)
+            await self.allClosed()
 
         return ensureDeferred(run())
 
 
 class LimitTests(WSBase):
-    extra = UPSTREAMS + "  idle_timeout: 0.5s\nlimits:\n  max_ws_message: 4096\n"
+    extra = UPSTREAMS + "limits:\n  max_ws_message: 4096\n"
 
     def test_oversize_closes_1009(self) -> Any:
         async def run() -> None:
@@ -671,7 +686,7 @@ class LimitTests(WSBase):
             self.assertEqual((await client.factory.closed)[0], 1009)
             self.assertEqual((await closed)[0], 1009)
             self.assertEqual(self.store.messages, [])
-            await until(lambda: not self.proxy.service.sockets)
+            await self.allClosed()
             self.assertEqual(self.proxy.service.recentEvents(1)[-1]["outcome"], "message_too_large")
 
         return ensureDeferred(run())
@@ -688,18 +703,31 @@ class LimitTests(WSBase):
 
         return ensureDeferred(run())
 
+
+
+class IdleTests(WSBase):
+    """
+    C{upstreams.idle_timeout} on a socket, on a fake clock.
+    """
+
+    extra = UPSTREAMS + "  idle_timeout: 60s\n"
+    useClock = True
+
     def test_idle_timeout(self) -> Any:
         async def run() -> None:
             client = await self.connect()
             closed = self.store.next("close")
             for _ in range(3):  # traffic keeps it open
-                await sleep(0.3)
+                self.clock.advance(50)
                 client.sendMessage(b"tick")
                 await client.receive()
             self.assertEqual(len(self.proxy.service.sockets), 1)
+            self.clock.advance(59)
+            self.assertFalse(closed.called)
+            self.clock.advance(1)
             self.assertEqual((await client.factory.closed)[0], 1001)
             self.assertEqual((await closed)[0], 1001)
-            await until(lambda: not self.proxy.service.sockets)
+            await self.allClosed()
             self.assertEqual(self.proxy.service.recentEvents(1)[-1]["outcome"], "idle_timeout")
 
         return ensureDeferred(run())
@@ -786,8 +814,9 @@ class InspectionTests(WSBase):
         async def run() -> None:
             client = await self.connect()
             self.store.echo = False
+            arrived = self.store.next("message")
             client.sendMessage(rpcCall(9, "read_file", "/tmp/a"))
-            await until(lambda: len(self.store.messages) == 1)
+            await arrived
             upstream = self.store.protocols[-1]
             bad = {"jsonrpc": "2.0", "id": 9, "result": {"content": [{"type": "text", "text": "root:x:0:0 /etc/passwd"}]}}
             upstream.sendMessage(json.dumps(bad).encode())
@@ -810,23 +839,38 @@ class InspectionTests(WSBase):
             from akto_proxy.inspect.chain import Outcome
 
             chain = self.proxy.service.runtime.chain
-            real = chain.inspect
-            delays = iter([0.2, 0.0, 0.1, 0.0, 0.05] * 4)
+            real = chain.inspectNow
+            later = iter([3, 0, 2, 0, 1] * 4)  # reactor turns each inspection (both ways) takes
+            inspected: list[bytes] = []
 
-            def slow(message: Any) -> Deferred[Outcome]:
-                d = real(message)
-                delay = next(delays)
-                if not delay:
-                    return d
-                return d.addCallback(lambda o: deferLater(reactor, delay, lambda: o))
+            def slow(message: Any, clean: Any = None) -> Any:
+                outcome = real(message, clean)
+                if message.transport == "url":
+                    return outcome  # the upgrade's URL
+                if message.direction == "request":
+                    inspected.append(message.payload.encode())
+                turns = next(later)
+                if not turns:
+                    return outcome
+                d: Deferred[Outcome] = Deferred()
 
-            chain.inspect = slow  # type: ignore[method-assign]
-            self.addCleanup(lambda: delattr(chain, "inspect"))
+                def step(n: int) -> None:
+                    if n:
+                        reactor.callLater(0, step, n - 1)
+                    else:
+                        d.callback(outcome)
+
+                step(turns)
+                return d
+
+            chain.inspectNow = slow  # type: ignore[method-assign]
+            self.addCleanup(lambda: delattr(chain, "inspectNow"))
             client = await self.connect()
             for i in range(10):
                 client.sendMessage(b"m%d" % i)
             got = [(await client.receive())[0] for _ in range(10)]
             self.assertEqual(got, [b"m%d" % i for i in range(10)])
+            self.assertEqual(inspected, got)  # every one was inspected (some later than others)
             await self.closeBoth(client)
 
         return ensureDeferred(run())
@@ -856,13 +900,14 @@ class IndependentImplementationTests(WSBase):
             self.assertEqual(await client.receive(), (big, True))
             client.sendMessage(b"close:4003:ws lib closes")
             self.assertEqual(await client.factory.closed, (4003, "ws lib closes"))
-            await until(lambda: not self.proxy.service.sockets)
+            await self.allClosed()
 
         return ensureDeferred(run())
 
     def test_websockets_client(self) -> Any:
         async def run() -> None:
             url = f"ws://127.0.0.1:{self.proxy.port}" + self.path("/echo?pick=mcp")
+            closed = self.store.next("close")
             proc = await runPython(self, WEBSOCKETS_CLIENT, url, KEY)
             line = await proc.waitLine("result ").addTimeout(30, reactor)
             result = json.loads(line[len("result ") :])
@@ -870,7 +915,7 @@ class IndependentImplementationTests(WSBase):
             self.assertEqual(result["text"], "hello over websockets")
             self.assertEqual(result["binary"], list(range(256)))
             self.assertEqual(result["close"], [4005, "client done"])
-            await until(lambda: self.store.closes == [(4005, "client done")])
+            self.assertEqual(await closed.addTimeout(10, reactor), (4005, "client done"))
             await proc.ended
 
         return ensureDeferred(run())
@@ -894,21 +939,35 @@ class BackpressureTests(WSBase):
             port = int((await proc.waitLine("port ").addTimeout(20, reactor)).split()[1])
             client = await self.connect("/flood", port=port, paused=True)
             service = self.proxy.service
-            peak = 0
-            last, still = -1, 0
-            for _ in range(400):  # bounded: at most ~20 s
-                await sleep(0.05)
-                peak = max(peak, sum(r.bufferedBytes() for r in service.sockets))
-                sent = max([int(line.split()[1]) for line in proc.lines if line.startswith("sent ")] or [0])
-                still = still + 1 if sent == last else 0
-                last = sent
-                if still >= 20:  # no progress for a second: the flood is held back
-                    break
-            self.assertGreaterEqual(still, 20, "the upstream was never held back")
-            self.assertLess(last, self.TOTAL // 2)
+            (relay,) = service.sockets
+            # the proxy stops reading the upstream once the client's side is
+            # full: wait for that, then for the proxy to hold still
+            held: Deferred[None] = Deferred()
+            valve = relay.valves["upstream"]
+            pause = valve.pause
+
+            def pausing(why: str) -> None:
+                pause(why)
+                if why == "write" and not held.called:
+                    held.callback(None)
+
+            valve.pause = pausing  # type: ignore[method-assign]
+            await held.addTimeout(30, reactor)
+            peak = sum(r.bufferedBytes() for r in service.sockets)
+            sent = max([int(line.split()[1]) for line in proc.lines if line.startswith("sent ")] or [0])
+            self.assertLess(sent, self.TOTAL // 2)
             self.assertLess(peak, self.BOUND)
+            done: Deferred[None] = Deferred()
+            seen = client.onMessage
+
+            def counted(payload: bytes, isBinary: bool) -> None:
+                seen(payload, isBinary)
+                if client.received >= self.TOTAL and not done.called:
+                    done.callback(None)
+
+            client.onMessage = counted  # type: ignore[method-assign]
             client.transport.resumeProducing()
-            await until(lambda: client.received >= self.TOTAL, timeout=120, step=0.05)
+            await done.addTimeout(120, reactor)
             self.assertEqual(client.received, self.TOTAL)
             await proc.waitLine("flood done").addTimeout(10, reactor)
             await self.closeBoth(client)
@@ -932,7 +991,7 @@ class ConformanceTests(WSBase):
         self.assertEqual(got, code)
         ws.send(frame(0x8, struct.pack("!H", code)))  # answer the proxy's close
         await ws.client.done
-        await until(lambda: not self.proxy.service.sockets)
+        await self.allClosed()
 
     def test_fragmented_text_with_ping_inside(self) -> Any:
         # [5.6, 5.9-ish, 6.x] fragments reassembled, control frame between them answered
@@ -1123,7 +1182,7 @@ class PipelineTests(WSBase):
         async def run() -> None:
             ws, head = await RawWS.open(self.proxy.port, self.path("/echo?id=1%27%20OR%20%271%27%3D%271%27%20--"))
             self.assertTrue(head.startswith(b"HTTP/1.1 403"), head)
-            await until(lambda: b"}}" in ws.buffer + ws.client.data)
+            await dataUntil(ws.client, lambda: b"}}" in ws.buffer + ws.client.data)
             self.assertIn(b'"threat_blocked"', ws.buffer + ws.client.data)
             await ws.hangUp()
             self.assertEqual(self.store.requests, [])  # no upstream was contacted

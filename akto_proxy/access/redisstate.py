@@ -142,6 +142,7 @@ class RedisState:
         self.lastError: Optional[str] = None
         self.since: Optional[float] = None
         self._seenErrors: set[str] = set()
+        self._stateWaiters: list[tuple[Callable[[str], bool], Deferred[str]]] = []
 
     @property
     def onError(self) -> str:
@@ -225,6 +226,24 @@ class RedisState:
         if state != self.state:
             self.state = state
             self.since = time.time()
+            waiting, self._stateWaiters = self._stateWaiters, []
+            for wanted, d in waiting:
+                if wanted(state):
+                    d.callback(state)
+                else:
+                    self._stateWaiters.append((wanted, d))
+
+    def whenState(self, wanted: Callable[[str], bool]) -> "Deferred[str]":
+        """
+        Fires with the state (C{connecting}, C{up}, C{down}, C{idle}) as
+        soon as it is one C{wanted} accepts: at once if it already is.
+        """
+        if wanted(self.state):
+            return succeed(self.state)
+        d: Deferred[str] = Deferred(lambda d: self._stateWaiters.remove(pair) if pair in self._stateWaiters else None)
+        pair = (wanted, d)
+        self._stateWaiters.append(pair)
+        return d
 
     def _up(self) -> None:
         if self._factory is None:

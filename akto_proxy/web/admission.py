@@ -165,11 +165,11 @@ async def admit(
         conversation = service.conversations.get((upstreamId, session))
         transport = "http"
     else:
-        conversation = Conversation(None, service.reactor.seconds())
+        conversation = Conversation(None, service.clock.seconds())
         transport = "ws" if upgrade else "http"
     strings, mirrored = requestStrings(request, target, bool(rt.pipeline.stagesFor(URL)))
     ctx = Context(
-        service.reactor.seconds,
+        service.clock.seconds,
         service.bus,
         requestId,
         transport,

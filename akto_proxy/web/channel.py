@@ -177,7 +177,7 @@ class StrictChannel(http.HTTPChannel):
             return
         self._waitingFor = what
         timer = self._timer
-        reactor = self._service.reactor
+        reactor = self._service.clock
         if timer is not None and timer.active():
             if timer.getTime() <= reactor.seconds() + timeout:
                 timer.reset(timeout)  # later: Twisted moves it lazily

@@ -106,7 +106,7 @@ class Exchange:
         self.request = request
         self.transport = request.channel.transport  # a finished Request forgets its channel
         self.wellKnown = wellKnown
-        self.clock = service.reactor
+        self.clock = service.clock
         self.requestId = answers.newRequestId()
         self.started = self.clock.seconds()
         self.finished = False

@@ -317,7 +317,8 @@ class WebSocketRelay:
     def __init__(self, service: "ProxyService", exchange: "Exchange"):
         self.service = service
         self.exchange = exchange
-        self.clock = service.reactor
+        self.clock = service.clock
+        self.reactor = service.reactor
         self.client: Optional[ClientSide] = None
         self.upstream: Optional[UpstreamSide] = None
         self.queues: dict[str, deque[tuple[Any, ...]]] = {"client": deque(), "upstream": deque()}
@@ -345,7 +346,7 @@ class WebSocketRelay:
         limits = ex.rt.config.limits
         cfg = ex.rt.config.upstreams
         offered = self._offeredProtocols()
-        factory = UpstreamFactory(self._upstreamHead(), offered, reactor=self.clock)
+        factory = UpstreamFactory(self._upstreamHead(), offered, reactor=self.reactor)
         factory.setProtocolOptions(openHandshakeTimeout=cfg.read_timeout, **_hopOptions(limits.max_ws_message))
         endpoint = self._endpoints().endpointForURI(self._connectURI())
         connecting = endpoint.connect(factory)
@@ -453,7 +454,7 @@ class WebSocketRelay:
         factory = getattr(self.service.agent, "_endpointFactory", None)
         if isinstance(factory, FencedEndpointFactory):
             return factory
-        return FencedEndpointFactory(self.clock, lambda: self.service.runtime.clientSettings)
+        return FencedEndpointFactory(self.reactor, lambda: self.service.runtime.clientSettings)
 
     def _refused(self, failure: Failure) -> None:
         ex = self.exchange
@@ -504,7 +505,7 @@ class WebSocketRelay:
         """
         ex = self.exchange
         limits = ex.rt.config.limits
-        factory = WebSocketServerFactory(server=None, reactor=self.clock)
+        factory = WebSocketServerFactory(server=None, reactor=self.reactor)
         factory.protocol = ClientSide
         factory.noisy = False
         factory.setProtocolOptions(

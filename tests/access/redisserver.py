@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import shutil
 import socket
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from twisted.internet import reactor as _reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import ProcessProtocol
-from twisted.internet.task import deferLater
 
 REDIS_SERVER = shutil.which("redis-server")
 SKIP = None if REDIS_SERVER else "redis-server not installed (apt-get install -y redis-server)"
@@ -91,10 +90,15 @@ class RedisServer:
         return self._proto is not None and not self._proto.ended.called
 
 
-async def waitUntil(predicate: Callable[[], bool], timeout: float = 10.0, step: float = 0.02) -> None:
-    waited = 0.0
-    while not predicate():
-        if waited >= timeout:
-            raise AssertionError("condition not reached in time")
-        await deferLater(reactor, step, lambda: None)
-        waited += step
+def whenUp(state: Any, timeout: float = 15.0) -> "Deferred[str]":
+    """
+    Fires once a L{RedisState} is connected (bounded).
+    """
+    return state.whenState(lambda s: s == "up").addTimeout(timeout, reactor)  # type: ignore[no-any-return]
+
+
+def whenDown(state: Any, timeout: float = 15.0) -> "Deferred[str]":
+    """
+    Fires once a L{RedisState} has lost its connection (bounded).
+    """
+    return state.whenState(lambda s: s not in ("up", "connecting")).addTimeout(timeout, reactor)  # type: ignore[no-any-return]

@@ -19,7 +19,7 @@ from akto_proxy.access.redisstate import RedisState, RedisUnavailable, parseURL
 from akto_proxy.access.sessions import RedisSessions, SessionTable
 from akto_proxy.config.model import Guardrail, RateRule, RedisConfig
 
-from .redisserver import SKIP, RedisServer, freePort, reactor, waitUntil
+from .redisserver import SKIP, RedisServer, freePort, reactor, whenDown, whenUp
 
 
 def run(f: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., Deferred[None]]:
@@ -165,7 +165,7 @@ class OnErrorTests(RedisTestCase):
         self.assertTrue((await lim.hit("k")).allowed)
         self.assertTrue(state.healthy)
         await srv.kill()
-        await waitUntil(lambda: not state.healthy)
+        await whenDown(state)
         return srv, state, lim, clock
 
     @run
@@ -177,7 +177,7 @@ class OnErrorTests(RedisTestCase):
             self.assertEqual((r.allowed, r.degraded), (True, True))
         self.assertEqual(state.health()["connected"], False)
         await srv.start()
-        await waitUntil(lambda: state.healthy)
+        await whenUp(state)
         r = await lim.hit("k")
         self.assertEqual((r.allowed, r.degraded), (True, False))
         # the restarted (empty) Redis enforces again
@@ -194,7 +194,7 @@ class OnErrorTests(RedisTestCase):
         r = await lim.hit("k")
         self.assertEqual(r, Result(False, 1, 0, 2, degraded=True))
         await srv.start()
-        await waitUntil(lambda: state.healthy)
+        await whenUp(state)
         r = await lim.hit("k")
         self.assertEqual((r.allowed, r.degraded), (True, False))
 
@@ -270,7 +270,8 @@ class RedisSessionTests(RedisTestCase):
         await openS.bind("mine", "alice", "u")
         await closedS.bind("mine", "alice", "u")
         await srv.kill()
-        await waitUntil(lambda: not openS.state.healthy and not closedS.state.healthy)
+        await whenDown(openS.state)
+        await whenDown(closedS.state)
         for s in (openS, closedS):
             self.assertEqual(await s.check("mine", "alice", "u"), "ok")
             self.assertEqual(await s.check("mine", "mallory", "u"), "foreign")
@@ -278,6 +279,6 @@ class RedisSessionTests(RedisTestCase):
         self.assertEqual(await closedS.check("theirs", "bob", "u"), "unknown")
         self.assertTrue(await openS.bind("new", "alice", "u"))
         await srv.start()
-        await waitUntil(lambda: openS.state.healthy)
+        await whenUp(openS.state)
         # Redis restarted empty: what this process bound before is unknown there
         self.assertEqual(await openS.check("theirs", "bob", "u"), "unknown")
