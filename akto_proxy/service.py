@@ -30,7 +30,7 @@ from twisted.logger import Logger
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.web.resource import Resource
 
-from akto_proxy import __version__
+from akto_proxy import __version__, compat
 from akto_proxy.access.ratelimit import IRateStore, MemoryStore, RedisStore
 from akto_proxy.access.redisstate import RedisState
 from akto_proxy.access.sessions import ForeignSession, LocalSessions, RedisSessions, SessionTable
@@ -340,12 +340,7 @@ class ProxyService(MultiService):
         """
         The listening ports (after start), for tests and the own-address fence.
         """
-        out = []
-        for svc in self.ports:
-            d = getattr(svc, "_waitingForPort", None)
-            if d is not None and d.called and hasattr(d.result, "getHost"):
-                out.append(d.result)
-        return out
+        return [port for port in (compat.listeningPort(svc) for svc in self.ports) if port is not None]
 
     def _installSIGHUP(self) -> None:
         try:
@@ -584,7 +579,7 @@ class ProxyService(MultiService):
             "config_generation": self.runtime.generation,
             "open_streams": len(self.streams),
             "pool": {
-                "idle_connections": sum(len(v) for v in self.pool._connections.values()),
+                "idle_connections": compat.idleConnections(self.pool),
                 "upstreams": self.upstreamState,
             },
             "counters": dict(self.counters),

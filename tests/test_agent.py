@@ -12,7 +12,9 @@ from twisted.web.client import URI
 from twisted.web.http_headers import Headers
 
 from akto_proxy.relay.fence import AddressPolicy
-from akto_proxy.relay.http import ClientSettings, FencedEndpointFactory, QuietPool, UpstreamAgent
+from twisted.web.client import HTTPConnectionPool
+
+from akto_proxy.relay.http import ClientSettings, FencedEndpointFactory, UpstreamAgent
 
 
 HOST = Headers({b"host": [b"93.184.216.34"]})
@@ -33,7 +35,7 @@ class UpstreamAgentTests(SynchronousTestCase):
         self.reactor = MemoryReactorClock()
         self.settings = ClientSettings(policy=AddressPolicy(), connectTimeout=5.0)
         self.factory = CountingFactory(self.reactor, lambda: self.settings)
-        self.agent = UpstreamAgent.usingEndpointFactory(self.reactor, self.factory, QuietPool(self.reactor, persistent=True))
+        self.agent = UpstreamAgent.usingEndpointFactory(self.reactor, self.factory, HTTPConnectionPool(self.reactor, persistent=True))
 
     def test_parsed_once_per_url(self) -> None:
         for url in (b"http://93.184.216.34:8080/mcp", b"http://93.184.216.34:8080/mcp", b"http://93.184.216.34:8080/other?q=1"):

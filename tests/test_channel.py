@@ -17,7 +17,6 @@ from twisted.trial.unittest import TestCase
 from twisted.web import resource
 
 from akto_proxy.config.model import Limits
-from akto_proxy.web import channel
 from akto_proxy.web.channel import ProxySite, StrictChannel
 
 
@@ -158,7 +157,9 @@ class WholeHeadTests(TestCase):
         This Twisted has what the whole-head path reads: were it off, the
         tests below would compare the line-by-line way with itself.
         """
-        self.assertTrue(channel._WHOLE_HEADS)
+        from akto_proxy import compat
+
+        self.assertTrue(compat.WHOLE_HEADS)
 
     def test_taken(self) -> None:
         """

@@ -5,7 +5,6 @@ drop forbidden addresses, connect with a timeout and verify TLS.
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable, Optional
 
 import attrs
@@ -29,13 +28,13 @@ from twisted.internet.ssl import (
 )
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web._newclient import HTTP11ClientProtocol, Request, _ensureValidURI
-from twisted.web.client import URI, Agent, HTTPConnectionPool, _HTTP11ClientFactory
+from twisted.web.client import URI, Agent, HTTP11ClientProtocol, HTTPConnectionPool, Request
 from twisted.web.error import SchemeNotSupported
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer, IResponse
 from zope.interface import implementer
 
+from akto_proxy import compat
 from akto_proxy.relay.fence import AddressPolicy, parseIP
 from akto_proxy.relay.transport import sendNow, setNoDelay
 
@@ -258,19 +257,23 @@ class EagerClientProtocol(HTTP11ClientProtocol):
         return d
 
 
-class _QuietFactory(_HTTP11ClientFactory):
-    noisy = False
+def quietFactory(eager: Callable[[], bool]) -> Optional[Callable[..., Any]]:
+    """
+    A factory for the pool's connections that logs nothing per connection
+    and builds L{EagerClientProtocol}s; None on a Twisted without the
+    pool's factory class (L{compat.HTTP11ClientFactory}).
+    """
+    base = compat.HTTP11ClientFactory
+    if base is None:
+        return None
 
-    def __init__(self, quiescentCallback: Any, metadata: Any, eager: Callable[[], bool] = lambda: True):
-        super().__init__(quiescentCallback, metadata)
-        self._eager = eager
+    class QuietFactory(base):  # type: ignore[misc,valid-type]
+        noisy = False
 
-    def buildProtocol(self, addr: Any) -> HTTP11ClientProtocol:
-        return EagerClientProtocol(self._quiescentCallback, self._eager)
+        def buildProtocol(self, addr: Any) -> HTTP11ClientProtocol:
+            return EagerClientProtocol(compat.quiescentCallback(self), eager)
 
-
-class QuietPool(HTTPConnectionPool):
-    _factory = _QuietFactory
+    return QuietFactory
 
 
 @implementer(IBodyProducer)
@@ -310,9 +313,9 @@ class InMemoryRequest(Request):
 
     def writeTo(self, transport: Any) -> "defer.Deferred[None]":
         body = self.bodyProducer
-        if not isinstance(body, BytesProducer) or not hasattr(self, "_writeHeaders"):
+        if not isinstance(body, BytesProducer) or not compat.canWriteHeadItself(self):
             return super().writeTo(transport)  # type: ignore[no-any-return]
-        self._writeHeaders(transport, b"Content-Length: %d\r\n" % body.length)
+        compat.writeHead(self, transport, b"Content-Length: %d\r\n" % body.length)
         if body.data:
             transport.write(body.data)
         return defer.succeed(None)
@@ -338,8 +341,9 @@ class UpstreamAgent(Agent):
 
     _MAX_REMEMBERED = 1024
     _MAX_REMEMBERED_LENGTH = 2048  # longer URLs are parsed every time
-    _endpointFactory: FencedEndpointFactory
-    _pool: HTTPConnectionPool
+    #: the endpoints and the pool it was built with
+    endpoints: FencedEndpointFactory
+    pool: HTTPConnectionPool
     _remembered: dict[bytes, tuple[tuple[bytes, bytes, int, int], IStreamClientEndpoint, bytes]]
 
     _settings: Optional[ClientSettings] = None
@@ -348,6 +352,8 @@ class UpstreamAgent(Agent):
     @classmethod
     def usingEndpointFactory(cls, reactor: Any, endpointFactory: Any, pool: Any = None) -> "UpstreamAgent":
         agent = super().usingEndpointFactory(reactor, endpointFactory, pool)
+        agent.endpoints = endpointFactory
+        agent.pool = pool
         agent._remembered = {}
         return agent  # type: ignore[no-any-return]
 
@@ -355,7 +361,7 @@ class UpstreamAgent(Agent):
         self._remembered.clear()  # their endpoints hold the old settings
         if self._settings is not None and settings != self._settings:
             self._epoch += 1
-            d = self._pool.closeCachedConnections()
+            d = self.pool.closeCachedConnections()
             d.addErrback(lambda f: log.failure("closing idle upstream connections failed", f))
         self._settings = settings
 
@@ -366,16 +372,16 @@ class UpstreamAgent(Agent):
         headers: Optional[Headers] = None,
         bodyProducer: Optional[IBodyProducer] = None,
     ) -> "defer.Deferred[IResponse]":
-        settings = self._endpointFactory.settings()
+        settings = self.endpoints.settings()
         if settings is not self._settings:
             self._settingsChanged(settings)
         if headers is None or not headers.hasHeader(b"host"):
             return super().request(method, uri, headers, bodyProducer)
         entry = self._remembered.get(uri)
         if entry is None:
-            parsed = URI.fromBytes(_ensureValidURI(uri.strip()))
+            parsed = URI.fromBytes(compat.ensureValidURI(uri.strip()))
             try:
-                endpoint = self._endpointFactory.endpointForURI(parsed)
+                endpoint = self.endpoints.endpointForURI(parsed)
             except SchemeNotSupported:
                 return defer.fail(Failure())
             if len(self._remembered) >= self._MAX_REMEMBERED:
@@ -384,8 +390,8 @@ class UpstreamAgent(Agent):
             if len(uri) <= self._MAX_REMEMBERED_LENGTH:
                 self._remembered[uri] = entry
         key, endpoint, originForm = entry
-        request = InMemoryRequest(method, originForm, headers, bodyProducer, persistent=self._pool.persistent)
-        d: "defer.Deferred[Any]" = self._pool.getConnection(key, endpoint)
+        request = InMemoryRequest(method, originForm, headers, bodyProducer, persistent=self.pool.persistent)
+        d: "defer.Deferred[Any]" = self.pool.getConnection(key, endpoint)
         return d.addCallback(lambda connection: connection.request(request))
 
 
@@ -400,8 +406,10 @@ def buildAgent(
     @param eager: whether a request should be sent at once (see
         L{EagerClientProtocol}); asked for each request.
     """
-    pool = QuietPool(reactor, persistent=True)
-    pool._factory = functools.partial(_QuietFactory, eager=eager)  # type: ignore[assignment]
+    pool = HTTPConnectionPool(reactor, persistent=True)
+    factory = quietFactory(eager)
+    if factory is not None:
+        compat.setPoolFactory(pool, factory)
     pool.maxPersistentPerHost = maxIdlePerHost
     pool.cachedConnectionTimeout = idleTimeout
     pool.retryAutomatically = True

@@ -8,6 +8,8 @@ from typing import Any
 
 from twisted.internet import tcp
 
+from akto_proxy import compat
+
 
 def setNoDelay(transport: Any) -> None:
     """
@@ -47,6 +49,6 @@ def sendNow(transport: Any) -> None:
         and transport.connected
         and not transport.disconnecting
         and (transport.producer is None or (transport.streamingProducer and not transport.producerPaused))
-        and (transport._tempDataLen or len(transport.dataBuffer) > transport.offset)
+        and compat.pendingBytes(transport) > 0
     ):
         transport.doWrite()

@@ -15,6 +15,7 @@ from twisted.protocols import basic
 from twisted.web import http, server
 from twisted.web.iweb import INonQueuedRequestFactory
 
+from akto_proxy import compat
 from akto_proxy.relay.transport import setNoDelay
 from akto_proxy.web import answers
 from akto_proxy.web.answers import envelope
@@ -23,22 +24,6 @@ if TYPE_CHECKING:
     from akto_proxy.service import ProxyService
 
 log = Logger()
-
-# HTTPChannel's own state, read and set by the whole-head path below; when a
-# Twisted release renames any of it, that path is off and every request
-# takes HTTPChannel's line-by-line way.
-_FIRST_LINE = "_HTTPChannel__first_line"
-_HEADER = "_HTTPChannel__header"
-try:
-    # bound here: twisted.web.http is a module proxy that is slow to look in
-    from twisted.web.http import _IdentityTransferDecoder
-    from twisted.web.http_headers import _nameEncoder
-except ImportError:  # pragma: no cover - another Twisted
-    _WHOLE_HEADS = False
-else:
-    _WHOLE_HEADS = all(hasattr(http.HTTPChannel, name) for name in (_FIRST_LINE, _HEADER, "_finishRequestBody")) and hasattr(
-        http.Headers(), "_rawHeaders"
-    )
 
 # the request line HTTPChannel accepts (twisted.web.http._parseRequestLine):
 # a token, a target of bytes 0x21 to 0xB0, HTTP/1.0 or HTTP/1.1
@@ -90,7 +75,7 @@ class StrictChannel(http.HTTPChannel):
         return self._secure
 
     def dataReceived(self, data: bytes) -> None:
-        if not (_WHOLE_HEADS and self._wholeHead(data)):
+        if not (compat.WHOLE_HEADS and self._wholeHead(data)):
             super().dataReceived(data)
 
     def _wholeHead(self, data: bytes) -> bool:
@@ -107,17 +92,7 @@ class StrictChannel(http.HTTPChannel):
         @return: whether C{data} was taken.
         """
         transport: Any = self.transport
-        if (
-            not self.line_mode
-            or self._buffer
-            or self._busyReceiving
-            or self.paused
-            or getattr(self, _FIRST_LINE) != 1
-            or getattr(self, _HEADER)
-            or not self.persistent
-            or transport is None
-            or transport.disconnecting
-        ):
+        if not self.persistent or transport is None or transport.disconnecting or not compat.channelBetweenRequests(self):
             return False
         end = data.find(b"\r\n\r\n")
         if end <= 0 or end > self.MAX_LENGTH or end > self.totalHeadersSize:
@@ -145,18 +120,8 @@ class StrictChannel(http.HTTPChannel):
         factory = self.requestFactory
         request = factory(self) if INonQueuedRequestFactory.providedBy(factory) else factory(self, len(self.requests))
         self.requests.append(request)
-        setattr(self, _FIRST_LINE, 0)
-        self._command, self._path, self._version = line.groups()
-        # as Headers.addRawHeader, whose value check has nothing left to do
-        raw = request.requestHeaders._rawHeaders
-        encode = _nameEncoder.encode
-        for name, value in pairs:
-            raw.setdefault(encode(name), []).append(value)
-        self._receivedHeaderCount = len(pairs)
-        self._receivedHeaderSize = end
-        if length is not None:
-            self.length = length
-            self._transferDecoder = _IdentityTransferDecoder(length, request.handleContentChunk, self._finishRequestBody)
+        command, path, version = line.groups()
+        compat.installHead(self, request, command, path, version, pairs, end, length)
         self.allHeadersReceived()
         if self.length == 0:
             self.allContentReceived()
@@ -211,18 +176,20 @@ class StrictChannel(http.HTTPChannel):
 
     def lineReceived(self, line: bytes) -> None:
         if b"\r" in line or b"\n" in line:
-            return self._respondToBadRequestAndDisconnect()
+            return compat.respondBadRequest(self)
         if line[:1] in (b" ", b"\t") and self._inHeaders and self.requests:
             # obs-fold (RFC 9112 section 5.2): refuse rather than unfold
-            return self._respondToBadRequestAndDisconnect()
+            return compat.respondBadRequest(self)
         if not self._inHeaders and line:
             self._startHeaderTimer()
         return super().lineReceived(line)  # type: ignore[no-any-return]
 
-    def _maybeChooseTransferDecoder(self, header: bytes, data: bytes) -> bool:
-        if header == b"Transfer-Encoding" and data.lower() != b"chunked":
-            return self._failChooseTransferDecoder()  # type: ignore[no-any-return]
-        return super()._maybeChooseTransferDecoder(header, data)  # type: ignore[no-any-return]
+    def headerReceived(self, line: bytes) -> bool:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"transfer-encoding" and value.strip().lower() != b"chunked":
+            compat.respondBadRequest(self)  # any coding but chunked: refused, not guessed at
+            return False
+        return super().headerReceived(line)  # type: ignore[no-any-return]
 
     def allHeadersReceived(self) -> None:
         self._disarm()
@@ -240,7 +207,7 @@ class StrictChannel(http.HTTPChannel):
         super().connectionLost(reason)
 
     def lineLengthExceeded(self, line: bytes) -> None:
-        self._respondToBadRequestAndDisconnect()
+        compat.respondBadRequest(self)
 
 
 class CappedRequest(server.Request):

@@ -19,6 +19,7 @@ from twisted.python.failure import Failure
 from twisted.web.client import PotentialDataLoss, ResponseDone
 from twisted.web.iweb import IResponse
 
+from akto_proxy import compat
 from akto_proxy.mcp.jsonrpc import decodeText, encode
 from akto_proxy.mcp.session import Conversation
 from akto_proxy.relay.rewrite import rewriteEndpoint
@@ -35,22 +36,9 @@ log = Logger()
 def connectionTokens(response: IResponse) -> set[bytes]:
     """
     Header names the upstream listed in its C{Connection} header (hop-by-hop
-    too).  Twisted's client keeps connection headers apart from
-    C{response.headers}; read them from its parser while it is there.
+    too).
     """
-    values = list(response.headers.getRawHeaders(b"connection") or [])
-    transport = getattr(getattr(response, "_transport", None), "_producer", None)
-    proto = getattr(transport, "protocol", None)
-    candidates = []
-    while proto is not None and len(candidates) < 4:
-        candidates.append(proto)
-        proto = getattr(proto, "_wrappedProtocol", None) or getattr(proto, "wrappedProtocol", None)
-    for candidate in candidates:
-        parser = getattr(candidate, "_parser", None)
-        if parser is not None and hasattr(parser, "connHeaders"):
-            values.extend(parser.connHeaders.getRawHeaders(b"connection") or [])
-            break
-    return tokens(values)
+    return tokens(list(response.headers.getRawHeaders(b"connection") or []) + compat.connectionHeaderValues(response))
 
 
 class Collector(Protocol):

@@ -42,6 +42,7 @@ from twisted.python.failure import Failure
 from twisted.web.client import URI
 from zope.interface import implementer
 
+from akto_proxy import compat
 from akto_proxy.mcp.jsonrpc import Body, decodeText, encode
 from akto_proxy.relay.http import FencedEndpointFactory
 from akto_proxy.relay.rewrite import rewriteLocation, rewriteWWWAuthenticate
@@ -451,7 +452,7 @@ class WebSocketRelay:
 
     def _endpoints(self) -> FencedEndpointFactory:
         # share the HTTP pool's endpoint factory (and its TLS context cache)
-        factory = getattr(self.service.agent, "_endpointFactory", None)
+        factory = getattr(self.service.agent, "endpoints", None)
         if isinstance(factory, FencedEndpointFactory):
             return factory
         return FencedEndpointFactory(self.reactor, lambda: self.service.runtime.clientSettings)
@@ -532,7 +533,7 @@ class WebSocketRelay:
         if stopTimer is not None:
             stopTimer()
         channel.transport = None
-        pending = b"".join(getattr(channel, "_dataBuffer", []) or [])
+        pending = compat.bufferedByChannel(channel)
         transport.unregisterProducer()
         if isinstance(transport, ProtocolWrapper):
             transport.wrappedProtocol = proto
@@ -813,14 +814,7 @@ class WebSocketRelay:
             total += len(getattr(proto, "data", b"") or b"")
             for frames in (getattr(proto, "message_data", None) or [],):
                 total += sum(len(f) for f in frames)
-            t = proto.transport
-            for _ in range(3):
-                if t is None:
-                    break
-                total += sum(len(x) for x in getattr(t, "_tempDataBuffer", []) or [])
-                total += sum(len(x) for x in getattr(t, "_appSendBuffer", []) or [])
-                total += len(getattr(t, "dataBuffer", b"") or b"") - getattr(t, "offset", 0)
-                t = getattr(t, "transport", None)
+            total += compat.heldBytes(proto.transport)
         return total
 
     def _finish(self) -> None:

@@ -1,0 +1,155 @@
+"""
+The private names of Twisted the proxy uses (L{akto_proxy.compat}): each is
+there on the installed Twisted, and each fallback works without it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application import strports
+from twisted.internet import protocol, reactor as _reactor
+from twisted.internet.defer import ensureDeferred
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.web import http
+from twisted.web.client import HTTPConnectionPool, Request
+from twisted.web.http_headers import Headers
+
+from akto_proxy import compat
+from akto_proxy.relay.fence import AddressPolicy
+from akto_proxy.relay.http import BytesProducer, ClientSettings, EagerClientProtocol, InMemoryRequest, buildAgent
+
+reactor: Any = _reactor
+
+
+class Bare:
+    """
+    An object with none of the private names.
+    """
+
+    transport: Any = None
+
+
+class PresentTests(SynchronousTestCase):
+    """
+    The names are where compat looks for them on this Twisted (when one
+    moves, these fail: update compat and its fallback, then widen the
+    Twisted bound in setup.cfg).
+    """
+
+    def test_httpChannel(self) -> None:
+        self.assertTrue(compat.WHOLE_HEADS)
+        for name in ("_respondToBadRequestAndDisconnect", "_finishRequestBody", "_busyReceiving"):
+            self.assertTrue(hasattr(http.HTTPChannel, name), name)
+        channel = http.HTTPChannel()
+        channel.makeConnection(StringTransport())
+        self.assertTrue(compat.channelBetweenRequests(channel))
+        self.assertEqual(compat.bufferedByChannel(channel), b"")
+        channel.connectionLost(None)
+
+    def test_client(self) -> None:
+        from twisted.web import _newclient, client
+
+        self.assertIs(compat.ensureValidURI, _newclient._ensureValidURI)
+        self.assertIs(compat.HTTP11ClientFactory, client._HTTP11ClientFactory)
+        pool = HTTPConnectionPool(MemoryReactorClock())
+        self.assertTrue(hasattr(pool, "_factory"))
+        self.assertEqual(compat.idleConnections(pool), 0)
+        self.assertTrue(compat.canWriteHeadItself(Request(b"GET", b"/", Headers(), None)))
+
+    def test_poolBuildsEagerProtocols(self) -> None:
+        clock = MemoryReactorClock()
+        agent, pool = buildAgent(clock, lambda: ClientSettings(policy=AddressPolicy(), connectTimeout=1.0), 4, 4.0)
+        agent.request(b"GET", b"http://93.184.216.34/", Headers({b"host": [b"93.184.216.34"]}))
+        built = clock.tcpClients[0][2].buildProtocol(None)
+        self.assertIsInstance(built._wrappedProtocol, EagerClientProtocol)
+
+    def test_transport(self) -> None:
+        from twisted.internet.abstract import FileDescriptor
+
+        transport = FileDescriptor(MemoryReactorClock())
+        self.assertEqual(compat.pendingBytes(transport), 0)
+        transport.dataBuffer = b"abc"
+        transport.offset = 1
+        transport._tempDataBuffer = [b"xy"]
+        transport._tempDataLen = 2
+        self.assertEqual(compat.pendingBytes(transport), 4)
+        self.assertEqual(compat.heldBytes(transport), 4)
+
+
+class ListeningPortTests(TestCase):
+    def test_listeningPort(self) -> Any:
+        async def run() -> None:
+            svc = strports.service("tcp:0:interface=127.0.0.1", protocol.Factory.forProtocol(protocol.Protocol), reactor=reactor)
+            self.assertIsNone(compat.listeningPort(svc))
+            svc.privilegedStartService()
+            svc.startService()
+            port = compat.listeningPort(svc)
+            self.assertGreater(port.getHost().port, 0)
+            await svc.stopService()
+
+        return ensureDeferred(run())
+
+
+class FallbackTests(SynchronousTestCase):
+    """
+    Without the private names, the public path.
+    """
+
+    def test_badRequestAnswered(self) -> None:
+        bare = Bare()
+        bare.transport = StringTransport()
+        compat.respondBadRequest(bare)
+        self.assertTrue(bare.transport.value().startswith(b"HTTP/1.1 400 Bad Request\r\n"))
+        self.assertTrue(bare.transport.disconnecting)
+
+    def test_unknownIsNothing(self) -> None:
+        bare = Bare()
+        self.assertEqual(compat.bufferedByChannel(bare), b"")
+        self.assertEqual(compat.idleConnections(bare), 0)
+        self.assertEqual(compat.connectionHeaderValues(bare), [])
+        self.assertEqual(compat.pendingBytes(bare), 0)
+        self.assertEqual(compat.heldBytes(bare), 0)
+        self.assertIsNone(compat.listeningPort(bare))
+        self.assertFalse(compat.setPoolFactory(bare, object))
+        self.assertFalse(compat.canWriteHeadItself(bare))
+        self.assertEqual(compat.acceptURI(b"http://h/p"), b"http://h/p")
+
+    def test_poolKeepsItsOwnFactory(self) -> None:
+        self.patch(compat, "HTTP11ClientFactory", None)
+        clock = MemoryReactorClock()
+        agent, pool = buildAgent(clock, lambda: ClientSettings(policy=AddressPolicy(), connectTimeout=1.0), 4, 4.0)
+        agent.request(b"GET", b"http://93.184.216.34/", Headers({b"host": [b"93.184.216.34"]}))
+        proto = clock.tcpClients[0][2].buildProtocol(None)
+        self.assertNotIsInstance(proto._wrappedProtocol, EagerClientProtocol)  # Twisted's own, working
+        transport = StringTransport()
+        proto.makeConnection(transport)
+        self.assertTrue(transport.value().startswith(b"GET / HTTP/1.1\r\n"))
+
+    def test_bodyThroughProducerPath(self) -> None:
+        """
+        A client request without the head writer: the body goes Twisted's
+        producer way, framed the same.
+        """
+        self.patch(compat, "canWriteHeadItself", lambda request: False)
+        transport = StringTransport()
+        request = InMemoryRequest(b"POST", b"/mcp", Headers({b"host": [b"h"]}), BytesProducer(b'{"a": 1}'), persistent=True)
+        request.writeTo(transport)
+        self.assertEqual(transport.value(), b"POST /mcp HTTP/1.1\r\nContent-Length: 8\r\nHost: h\r\n\r\n" b'{"a": 1}')
+
+    def test_lineByLineHeads(self) -> None:
+        """
+        Without the whole-head path, heads are parsed line by line, to the
+        same answers.
+        """
+        from tests.test_channel import NEXT, served
+        from akto_proxy.web.channel import StrictChannel
+
+        request = b"POST /proxy/http/h/x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+        whole = served(StrictChannel, [request, NEXT])
+        self.patch(compat, "WHOLE_HEADS", False)
+        lines = served(StrictChannel, [request, NEXT])
+        self.assertEqual(lines[0], whole[0])
+        self.assertEqual(whole[2], ["whole", "whole"])
+        self.assertEqual(lines[2], [])  # never asked
