@@ -73,7 +73,7 @@ class InMemory:
         self.reactor = MemoryReactorClock()
         self.service = ProxyService(parseConfig(CONFIG), self.reactor)
         self.site = ProxySite(Root(self.service), self.service)
-        self.upstreamSite = server.Site(upstream)
+        self.upstreamSite = server.Site(upstream, reactor=self.reactor)
         self.pumps: list[iosim.IOPump] = []
         self.client = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 40000))
         self.channel = self.site.buildProtocol(None)
