@@ -221,7 +221,7 @@ class Item:
     @ivar single: the only message of its body (not in a batch).
     """
 
-    __slots__ = ("phase", "obj", "method", "name", "modern", "prefix", "transport", "binary", "sentAt", "findings", "guardrails", "label", "single")
+    __slots__ = ("phase", "obj", "method", "name", "modern", "prefix", "transport", "binary", "sentAt", "findings", "guardrails", "label", "single", "clean")
 
     def __init__(
         self,
@@ -249,6 +249,7 @@ class Item:
         self.guardrails: tuple[str, ...] = ()
         self.label: Optional[str] = None  # of the last rewrite
         self.single = single
+        self.clean: Optional[bool] = None  # what a quick look found, if asked
 
     @property
     def direction(self) -> str:
@@ -375,6 +376,13 @@ class Pipeline:
         self._plain = {p: tuple(s for s in stages if not getattr(s, "needsHeaders", False)) for p, stages in self._byPhase.items()}
         listing = self._byPhase[LIST_RESULT] + self._byPhase[SERVER_RESPONSE]
         self._listing = tuple(dict.fromkeys(listing))
+        # the stage lists of one stage that can tell a message clean from its
+        # strings alone (the chain's, with the prefilter): asked before an
+        # Item is built, for the common clean message
+        self._quick: dict[int, Callable[[str, Any, tuple[tuple[str, str], ...]], Optional[bool]]] = {}
+        for stages in [*self._byPhase.values(), *self._plain.values(), self._listing]:
+            if len(stages) == 1 and hasattr(stages[0], "passesClean"):
+                self._quick[id(stages)] = stages[0].passesClean  # type: ignore[attr-defined]
         #: some stage judges the client's messages / the server's messages
         self.judgesClient = any(self._byPhase[p] for p in CLIENT_PHASES)
         self.judgesServer = any(self._byPhase[p] for p in PHASES if p not in CLIENT_PHASES)
@@ -568,10 +576,19 @@ class Pipeline:
                 if kind == REQUEST and tracks:
                     correlator.clientRequest(obj, method, name, modern, ctx.clock())
                 stages = self.stagesOf(CLIENT_REQUEST, method, ctx)
-                if not stages and not everything:
-                    forward.append(obj)
-                    continue
+                clean = None
+                if not everything:
+                    if not stages:
+                        forward.append(obj)
+                        continue
+                    quick = self._quick.get(id(stages))
+                    if quick is not None:
+                        clean = quick("request", obj, prefix if single else ())
+                        if clean:
+                            forward.append(obj)
+                            continue
                 item = Item(CLIENT_REQUEST, obj, method, name, modern, prefix if single else (), transport, single=single)
+                item.clean = clean
             elif kind == RESPONSE:
                 stages = self.stagesOf(CLIENT_ANSWER, None, ctx)
                 sent = correlator.clientAnswered(obj)
@@ -627,13 +644,22 @@ class Pipeline:
                 sent = correlator.serverAnswered(obj)
                 method = sent.method if sent is not None else None
                 stages = self.stagesOf(SERVER_RESPONSE, method, ctx)
-                if not stages and not everything:
-                    forward.append(obj)
-                    continue
+                clean = None
+                if not everything:
+                    if not stages:
+                        forward.append(obj)
+                        continue
+                    quick = self._quick.get(id(stages))
+                    if quick is not None:
+                        clean = quick("response", obj, ())
+                        if clean:
+                            forward.append(obj)
+                            continue
                 if sent is not None:
                     item = Item(SERVER_RESPONSE, obj, method, sent.target, sent.modern, (), transport, sentAt=sent.at)
                 else:
                     item = Item(SERVER_RESPONSE, obj, None, None, False, (), transport)
+                item.clean = clean
             elif kind == REQUEST or kind == NOTIFICATION:
                 stages = self.stagesOf(SERVER_REQUEST, None, ctx)
                 item = Item(SERVER_REQUEST, obj, obj["method"], None, False, (), transport)

@@ -226,6 +226,14 @@ class InspectStage:
     def __init__(self, chain: Chain):
         self.chain = chain
 
+    def passesClean(self, direction: str, obj: dict[str, Any], prefix: tuple[tuple[str, str], ...]) -> Optional[bool]:
+        """
+        A JSON-RPC message's strings (and C{prefix}'s) proven clean by the
+        prefilter for every check: True; not proven: False; no prefilter
+        for every check: None (L{Chain.passes}).
+        """
+        return self.chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []))
+
     def judge(self, item: Item, ctx: Context) -> StageResult:
         chain = self.chain
         phase = item.phase
@@ -235,9 +243,11 @@ class InspectStage:
             # strings alone
             direction = "request" if phase in CLIENT_PHASES else "response"
             prefix = item.prefix
-            clean = chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []))
-            if clean:
-                return None
+            clean = item.clean
+            if clean is None:
+                clean = chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []))
+                if clean:
+                    return None
             msg = Message.fromJSONRPC(
                 obj,
                 direction,  # type: ignore[arg-type]

@@ -89,7 +89,7 @@ class Audit(Service):
         except OSError as e:
             log.error("audit file {path} cannot be opened: {error}", path=dest, error=str(e))
             return
-        self._lines = LineWriter(self._file)  # type: ignore[arg-type]
+        self._lines = LineWriter(self._file, lineByLine=True)  # type: ignore[arg-type]
         self._lines.attach(self.clock)
 
     def _close(self) -> None:

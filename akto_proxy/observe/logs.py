@@ -36,8 +36,9 @@ class LineWriter:
     reactor), nothing waits.
     """
 
-    def __init__(self, out: IO[str]):
+    def __init__(self, out: IO[str], lineByLine: bool = False):
         self.out = out
+        self.lineByLine = lineByLine  # a rotating file rotates between lines
         self._clock: Optional[IReactorTime] = None
         self._pending: list[str] = []
         self._size = 0
@@ -81,9 +82,12 @@ class LineWriter:
             pending = self._pending
             self._pending = []
             self._size = 0
-            write = self.out.write
-            for line in pending:
-                write(line)  # line by line: a rotating file rotates between lines
+            if self.lineByLine:
+                write = self.out.write
+                for line in pending:
+                    write(line)
+            else:
+                self.out.write("".join(pending))
             self.out.flush()
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 import attrs
+from twisted.internet.defer import Deferred
 from twisted.web.server import Request
 
 from akto_proxy.access.sessions import ForeignSession
@@ -99,7 +100,7 @@ def requestStrings(
     return tuple(strings), mirrored
 
 
-async def admit(
+def admit(
     service: "ProxyService",
     rt: "Runtime",
     request: Request,
@@ -107,9 +108,11 @@ async def admit(
     clientAddress: str,
     wellKnown: Optional[str] = None,
     upgrade: bool = False,
-) -> Union[Admitted, Refusal]:
+) -> Union[Admitted, Refusal, "Deferred[Union[Admitted, Refusal]]"]:
     """
-    Admit a request to the relay, or say why not.
+    Admit a request to the relay, or say why not: at once, or (when a
+    session must be checked, which Redis may answer, or an upgrade's URL
+    inspected) with a Deferred.
     """
     cfg = rt.config
     ac = cfg.access_control
@@ -147,9 +150,24 @@ async def admit(
         except ForeignSession:
             return Refusal(404, "session not found (it belongs to another API key)", "session_not_found")
     session = request.getHeader("mcp-session-id") if wellKnown is None else None
-    upstreamId = target.origin
+    admitted = Admitted(target, key, parsed.credential, usedQuery, None, legacy, session or None)  # type: ignore[arg-type]
+    if session or upgrade:
+        return Deferred.fromCoroutine(_admitLater(service, rt, request, requestId, clientAddress, admitted, upgrade))
+    return _admitted(service, rt, request, requestId, clientAddress, admitted, upgrade)
+
+
+async def _admitLater(
+    service: "ProxyService",
+    rt: "Runtime",
+    request: Request,
+    requestId: str,
+    clientAddress: str,
+    admitted: Admitted,
+    upgrade: bool,
+) -> Union[Admitted, Refusal]:
+    session = admitted.session
     if session:
-        status = await service.sessions.check("mcp:" + session, key.name, upstreamId)
+        status = await service.sessions.check("mcp:" + session, admitted.key.name, admitted.target.origin)
         if status != "ok":
             return Refusal(
                 404,
@@ -158,33 +176,49 @@ async def admit(
                 "session_not_found",
                 outcome=f"session_{status}",
             )
-    if legacy is not None:
-        conversation = legacy.conversation
+    _admitted(service, rt, request, requestId, clientAddress, admitted, upgrade)
+    if upgrade:
+        refusal = await judgeURL(rt, admitted)
+        if refusal is not None:
+            return refusal
+    return admitted
+
+
+def _admitted(
+    service: "ProxyService",
+    rt: "Runtime",
+    request: Request,
+    requestId: str,
+    clientAddress: str,
+    admitted: Admitted,
+    upgrade: bool,
+) -> Admitted:
+    """
+    The context of an admitted request, in its conversation.
+    """
+    target = admitted.target
+    if admitted.legacy is not None:
+        conversation = admitted.legacy.conversation
         transport = "legacy"
-    elif session:
-        conversation = service.conversations.get((upstreamId, session))
+    elif admitted.session:
+        conversation = service.conversations.get((target.origin, admitted.session))
         transport = "http"
     else:
         conversation = Conversation(None, service.clock.seconds())
         transport = "ws" if upgrade else "http"
-    strings, mirrored = requestStrings(request, target, bool(rt.pipeline.stagesFor(URL)))
-    ctx = Context(
+    admitted.strings, mirrored = requestStrings(request, target, bool(rt.pipeline.stagesFor(URL)))
+    admitted.ctx = Context(
         service.clock.seconds,
         service.bus,
         requestId,
         transport,
-        key,
+        admitted.key,
         clientAddress,
         target,
         conversation,
         request.getHeader("mcp-protocol-version"),
         mirrored,
     )
-    admitted = Admitted(target, key, parsed.credential, usedQuery, ctx, legacy, session or None, strings)
-    if upgrade:
-        refusal = await judgeURL(rt, admitted)
-        if refusal is not None:
-            return refusal
     return admitted
 
 

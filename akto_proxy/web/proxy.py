@@ -264,7 +264,9 @@ class Exchange:
     async def _run(self) -> None:
         request = self.request
         upgrade = (request.getHeader("upgrade") or "").lower() == "websocket"
-        admitted = await admit(self.service, self.rt, request, self.requestId, self.clientAddress, self.wellKnown, upgrade)
+        admitted = admit(self.service, self.rt, request, self.requestId, self.clientAddress, self.wellKnown, upgrade)
+        if isinstance(admitted, defer.Deferred):
+            admitted = await admitted
         if isinstance(admitted, Refusal):
             return self._refused(admitted)
         self.target = admitted.target
