@@ -114,112 +114,111 @@ def admit(
     session must be checked, which Redis may answer, or an upgrade's URL
     inspected) with a Deferred.
     """
-    cfg = rt.config
-    ac = cfg.access_control
-    if ac.ip_allowlist and not rt.ipAllowed(clientAddress):
-        return Refusal(403, "client address not allowed", "ip_not_allowed")
-    uri = request.uri
-    if wellKnown is not None:
-        uri = uri[len(b"/.well-known/" + wellKnown.encode("ascii")) :]
-    try:
-        parsed = parseProxyURI(uri, ac.query_parameter.encode("utf-8"))
-    except BadProxyPath as e:
-        return Refusal(400, f"malformed proxy path: {e}", "bad_proxy_path")
-    target = parsed.target
-    presented: Any = request.getHeader(ac.header)
-    usedQuery = False
-    if presented is None and parsed.credential is not None:
-        presented = parsed.credential
-        usedQuery = True
-    key = rt.keys.lookup(presented.encode("utf-8") if isinstance(presented, str) else presented)
-    if key is None:
-        return Refusal(
-            401,
-            "missing API key" if presented is None else "unknown API key",
-            "unauthorized",
-            headers={b"www-authenticate": WWW_AUTHENTICATE},
-        )
-    if not hostMatches(target.host, cfg.upstreams.allow):
-        return Refusal(403, f"upstream {target.host} is not allowed", "upstream_not_allowed")
-    if not rt.roles.reaches(key, target.host):
-        return Refusal(403, f"no role of this key may reach {target.host}", "upstream_not_allowed")
-    legacy = None
-    if request.method == b"POST" and not upgrade:
+    return _Admission(service, rt, request, requestId, clientAddress, upgrade).admit(wellKnown)
+
+
+@attrs.define
+class _Admission:
+    service: "ProxyService"
+    rt: "Runtime"
+    request: Request
+    requestId: str
+    clientAddress: str
+    upgrade: bool
+
+    def admit(self, wellKnown: Optional[str]) -> Union[Admitted, Refusal, "Deferred[Union[Admitted, Refusal]]"]:
+        rt = self.rt
+        request = self.request
+        cfg = rt.config
+        ac = cfg.access_control
+        if ac.ip_allowlist and not rt.ipAllowed(self.clientAddress):
+            return Refusal(403, "client address not allowed", "ip_not_allowed")
+        uri = request.uri
+        if wellKnown is not None:
+            uri = uri[len(b"/.well-known/" + wellKnown.encode("ascii")) :]
         try:
-            legacy = service.legacySession(target, key)
-        except ForeignSession:
-            return Refusal(404, "session not found (it belongs to another API key)", "session_not_found")
-    session = request.getHeader("mcp-session-id") if wellKnown is None else None
-    admitted = Admitted(target, key, parsed.credential, usedQuery, None, legacy, session or None)  # type: ignore[arg-type]
-    if session or upgrade:
-        return Deferred.fromCoroutine(_admitLater(service, rt, request, requestId, clientAddress, admitted, upgrade))
-    return _admitted(service, rt, request, requestId, clientAddress, admitted, upgrade)
-
-
-async def _admitLater(
-    service: "ProxyService",
-    rt: "Runtime",
-    request: Request,
-    requestId: str,
-    clientAddress: str,
-    admitted: Admitted,
-    upgrade: bool,
-) -> Union[Admitted, Refusal]:
-    session = admitted.session
-    if session:
-        status = await service.sessions.check("mcp:" + session, admitted.key.name, admitted.target.origin)
-        if status != "ok":
+            parsed = parseProxyURI(uri, ac.query_parameter.encode("utf-8"))
+        except BadProxyPath as e:
+            return Refusal(400, f"malformed proxy path: {e}", "bad_proxy_path")
+        target = parsed.target
+        presented: Any = request.getHeader(ac.header)
+        usedQuery = False
+        if presented is None and parsed.credential is not None:
+            presented = parsed.credential
+            usedQuery = True
+        key = rt.keys.lookup(presented.encode("utf-8") if isinstance(presented, str) else presented)
+        if key is None:
             return Refusal(
-                404,
-                "MCP session expired or unknown: initialize a new one" if status != "foreign"
-                else "MCP session not found (it belongs to another API key)",
-                "session_not_found",
-                outcome=f"session_{status}",
+                401,
+                "missing API key" if presented is None else "unknown API key",
+                "unauthorized",
+                headers={b"www-authenticate": WWW_AUTHENTICATE},
             )
-    _admitted(service, rt, request, requestId, clientAddress, admitted, upgrade)
-    if upgrade:
-        refusal = await judgeURL(rt, admitted)
-        if refusal is not None:
-            return refusal
-    return admitted
+        if not hostMatches(target.host, cfg.upstreams.allow):
+            return Refusal(403, f"upstream {target.host} is not allowed", "upstream_not_allowed")
+        if not rt.roles.reaches(key, target.host):
+            return Refusal(403, f"no role of this key may reach {target.host}", "upstream_not_allowed")
+        legacy = None
+        if request.method == b"POST" and not self.upgrade:
+            try:
+                legacy = self.service.legacySession(target, key)
+            except ForeignSession:
+                return Refusal(404, "session not found (it belongs to another API key)", "session_not_found")
+        session = request.getHeader("mcp-session-id") if wellKnown is None else None
+        admitted = Admitted(target, key, parsed.credential, usedQuery, None, legacy, session or None)  # type: ignore[arg-type]
+        if session or self.upgrade:
+            return Deferred.fromCoroutine(self.later(admitted))
+        return self.context(admitted)
 
+    async def later(self, admitted: Admitted) -> Union[Admitted, Refusal]:
+        session = admitted.session
+        if session:
+            status = await self.service.sessions.check("mcp:" + session, admitted.key.name, admitted.target.origin)
+            if status != "ok":
+                return Refusal(
+                    404,
+                    "MCP session expired or unknown: initialize a new one" if status != "foreign"
+                    else "MCP session not found (it belongs to another API key)",
+                    "session_not_found",
+                    outcome=f"session_{status}",
+                )
+        self.context(admitted)
+        if self.upgrade:
+            refusal = await judgeURL(self.rt, admitted)
+            if refusal is not None:
+                return refusal
+        return admitted
 
-def _admitted(
-    service: "ProxyService",
-    rt: "Runtime",
-    request: Request,
-    requestId: str,
-    clientAddress: str,
-    admitted: Admitted,
-    upgrade: bool,
-) -> Admitted:
-    """
-    The context of an admitted request, in its conversation.
-    """
-    target = admitted.target
-    if admitted.legacy is not None:
-        conversation = admitted.legacy.conversation
-        transport = "legacy"
-    elif admitted.session:
-        conversation = service.conversations.get((target.origin, admitted.session))
-        transport = "http"
-    else:
-        conversation = Conversation(None, service.clock.seconds())
-        transport = "ws" if upgrade else "http"
-    admitted.strings, mirrored = requestStrings(request, target, bool(rt.pipeline.stagesFor(URL)))
-    admitted.ctx = Context(
-        service.clock.seconds,
-        service.bus,
-        requestId,
-        transport,
-        admitted.key,
-        clientAddress,
-        target,
-        conversation,
-        request.getHeader("mcp-protocol-version"),
-        mirrored,
-    )
-    return admitted
+    def context(self, admitted: Admitted) -> Admitted:
+        """
+        The context of an admitted request, in its conversation.
+        """
+        service = self.service
+        request = self.request
+        target = admitted.target
+        if admitted.legacy is not None:
+            conversation = admitted.legacy.conversation
+            transport = "legacy"
+        elif admitted.session:
+            conversation = service.conversations.get((target.origin, admitted.session))
+            transport = "http"
+        else:
+            conversation = Conversation(None, service.clock.seconds())
+            transport = "ws" if self.upgrade else "http"
+        admitted.strings, mirrored = requestStrings(request, target, bool(self.rt.pipeline.stagesFor(URL)))
+        admitted.ctx = Context(
+            service.clock.seconds,
+            service.bus,
+            self.requestId,
+            transport,
+            admitted.key,
+            self.clientAddress,
+            target,
+            conversation,
+            request.getHeader("mcp-protocol-version"),
+            mirrored,
+        )
+        return admitted
 
 
 async def judgeURL(rt: "Runtime", admitted: Admitted) -> Optional[Refusal]:
