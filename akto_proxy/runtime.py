@@ -16,6 +16,7 @@ from akto_proxy.access.keys import KeyRing
 from akto_proxy.access.ratelimit import IRateStore, MemoryStore, RateLimits
 from akto_proxy.access.roles import Policy
 from akto_proxy.config import Config
+from akto_proxy.config.model import McpConfig
 from akto_proxy.inspect.chain import Chain
 from akto_proxy.inspect.checks import buildInspectors
 from akto_proxy.inspect.checks.prefilter import Prefilter, buildPrefilter
@@ -73,14 +74,14 @@ def _inAllowlist(address: str, nets: tuple[Any, ...]) -> bool:
 
 
 @functools.lru_cache(maxsize=4)
-def _inspectors(threats: Any, guardrails: Any, reactor: Any) -> tuple[tuple[Any, ...], Optional[Prefilter]]:
+def _inspectors(threats: Any, guardrails: Any, injection: Any, reactor: Any) -> tuple[tuple[Any, ...], Optional[Prefilter]]:
     """
     Compiling the pattern databases takes about a second: a reload that does
     not change the checks (and every test that uses the same ones) reuses
     them, with the prefilter over them.  The inspectors hold no per-message
     state.
     """
-    config = Config(source="", listen=(), threat_detection=threats, guardrails=guardrails)
+    config = Config(source="", listen=(), threat_detection=threats, guardrails=guardrails, mcp=McpConfig(prompt_injection=injection))
     steps = tuple(buildInspectors(config, reactor))
     return steps, buildPrefilter(steps)
 
@@ -99,7 +100,7 @@ def buildRuntime(
         unless given).
     """
     clock = clock if clock is not None else reactor
-    inspectors, prefilter = _inspectors(config.threat_detection, config.guardrails, reactor)
+    inspectors, prefilter = _inspectors(config.threat_detection, config.guardrails, config.mcp.prompt_injection, reactor)
     chain = Chain(inspectors, clock, config.threat_detection.inspection_timeout, prefilter)
     roles = Policy.fromConfig(config.access_control)
     rates = RateLimits.fromConfig(

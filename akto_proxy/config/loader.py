@@ -34,6 +34,12 @@ from akto_proxy.config.model import (
     Guardrail,
     Limits,
     Listener,
+    McpConfig,
+    MCP_CHECKS,
+    Protection,
+    SERVER_REQUEST_POLICIES,
+    ServerRequestRule,
+    ServerRequests,
     MetricsConfig,
     PiiRule,
     RateRule,
@@ -65,6 +71,7 @@ TOP_LEVEL = (
     "redis",
     "limits",
     "metrics",
+    "mcp",
 )
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -343,7 +350,7 @@ def _threats(r: Reader) -> ThreatDetection:
                     path=em["path"].string() if "path" in em else "*",
                     tool=em["tool"].string() if "tool" in em else None,
                     argument=em["argument"].string() if "argument" in em else None,
-                    checks=em["checks"].choices(CHECKS + ("custom_rules",)) if "checks" in em else (),
+                    checks=em["checks"].choices(CHECKS + ("custom_rules",) + MCP_CHECKS) if "checks" in em else (),
                 )
             )
     settings = []
@@ -601,7 +608,69 @@ def _config(root: Reader, filename: str) -> Config:
         redis=redis,
         limits=_limits(m["limits"]) if "limits" in m else Limits(),
         metrics=metrics,
+        mcp=_mcp(m["mcp"]) if "mcp" in m else McpConfig(state_dir=_stateDir()),
         warnings=tuple(warnings),
+    )
+
+
+def _protection(r: Reader, actions: tuple[str, ...], default: Protection) -> Protection:
+    """
+    C{false} (off), C{true} (the defaults), or a mapping.
+    """
+    if not isinstance(r.node, yaml.MappingNode):
+        return default if r.boolean() else Protection(enabled=False, action=default.action)
+    m = r.mapping(("enabled", "mode", "action", "sensitivity", "on_error"))
+    return Protection(
+        enabled=m["enabled"].boolean() if "enabled" in m else True,
+        mode=m["mode"].choice(MODES) if "mode" in m else None,
+        action=m["action"].choice(actions) if "action" in m else default.action,
+        sensitivity=m["sensitivity"].choice(SENSITIVITIES) if "sensitivity" in m else None,
+        on_error=m["on_error"].choice(("block", "pass")) if "on_error" in m else "block",
+    )
+
+
+def _serverRequests(r: Reader) -> ServerRequests:
+    if not isinstance(r.node, yaml.MappingNode):
+        return ServerRequests() if r.boolean() else ServerRequests(enabled=False)
+    kinds = ("sampling", "elicitation", "roots")
+    m = r.mapping(kinds + ("rules",))
+    rules = []
+    if "rules" in m:
+        for rr in m["rules"].sequence():
+            rm = rr.mapping(("upstream", "roles") + kinds)
+            rules.append(
+                ServerRequestRule(
+                    upstream=rm["upstream"].string().lower() if "upstream" in rm else "*",
+                    roles=rm["roles"].strings() if "roles" in rm else (),
+                    **{k: rm[k].choice(SERVER_REQUEST_POLICIES) for k in kinds if k in rm},
+                )
+            )
+    d = ServerRequests()
+    return ServerRequests(
+        sampling=m["sampling"].choice(SERVER_REQUEST_POLICIES) if "sampling" in m else d.sampling,
+        elicitation=m["elicitation"].choice(SERVER_REQUEST_POLICIES) if "elicitation" in m else d.elicitation,
+        roots=m["roots"].choice(SERVER_REQUEST_POLICIES) if "roots" in m else d.roots,
+        rules=tuple(rules),
+    )
+
+
+def _stateDir() -> str:
+    """
+    The daemon's state directory: systemd's (C{StateDirectory=} sets
+    C{$STATE_DIRECTORY}), else C{/var/lib/akto-proxy}.
+    """
+    return os.environ.get("STATE_DIRECTORY", "").split(":")[0] or McpConfig().state_dir
+
+
+def _mcp(r: Reader) -> McpConfig:
+    m = r.mapping(("pin_tools", "state_dir", "tool_poisoning", "prompt_injection", "server_requests"))
+    d = McpConfig()
+    return McpConfig(
+        pin_tools=m["pin_tools"].boolean() if "pin_tools" in m else True,
+        state_dir=m["state_dir"].string() if "state_dir" in m else _stateDir(),
+        tool_poisoning=_protection(m["tool_poisoning"], ("withhold", "sanitize"), d.tool_poisoning) if "tool_poisoning" in m else d.tool_poisoning,
+        prompt_injection=_protection(m["prompt_injection"], ("block", "redact", "fence"), d.prompt_injection) if "prompt_injection" in m else d.prompt_injection,
+        server_requests=_serverRequests(m["server_requests"]) if "server_requests" in m else d.server_requests,
     )
 
 

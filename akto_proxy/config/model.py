@@ -231,6 +231,75 @@ class MetricsConfig:
     instance: Optional[str] = None
 
 
+MCP_CHECKS = ("tool_poisoning", "prompt_injection", "tool_pinning", "server_requests")
+SERVER_REQUEST_POLICIES = ("allow", "deny", "inspect")
+
+
+@attrs.frozen
+class Protection:
+    """
+    One of the MCP protections (C{mcp.tool_poisoning}, C{mcp.prompt_injection}).
+
+    @ivar enabled: False when configured C{false}.
+    @ivar mode: C{enforce} or C{monitor}; None: C{threat_detection.mode}.
+    @ivar action: what enforcing does (C{withhold} or C{sanitize} a
+        poisoned tool; C{block}, C{redact} or C{fence} an injected result).
+    @ivar sensitivity: None: C{threat_detection.sensitivity}.
+    """
+
+    enabled: bool = True
+    mode: Optional[str] = None
+    action: str = "block"
+    sensitivity: Optional[str] = None
+    on_error: str = "block"
+
+
+@attrs.frozen
+class ServerRequestRule:
+    """
+    A policy for server-to-client requests on some upstreams and roles
+    (the first rule that matches wins; then the defaults).
+    """
+
+    upstream: str = "*"
+    roles: tuple[str, ...] = ()  # empty: any key
+    sampling: Optional[str] = None
+    elicitation: Optional[str] = None
+    roots: Optional[str] = None
+
+
+@attrs.frozen
+class ServerRequests:
+    """
+    C{mcp.server_requests}: C{allow} (relayed), C{deny} (answered to the
+    server with an error, never reaching the client) or C{inspect} (relayed
+    if what it asks passes inspection).
+    """
+
+    sampling: str = "inspect"
+    elicitation: str = "inspect"
+    roots: str = "allow"
+    rules: tuple[ServerRequestRule, ...] = ()
+    enabled: bool = True
+
+
+@attrs.frozen
+class McpConfig:
+    """
+    C{mcp}: the agent-specific protections, all on by default.
+
+    @ivar pin_tools: pin tool (prompt, resource) definitions on first
+        sight; a changed one is withheld until an operator approves it.
+    @ivar state_dir: where pins are kept across restarts.
+    """
+
+    pin_tools: bool = True
+    state_dir: str = "/var/lib/akto-proxy"
+    tool_poisoning: Protection = Protection(action="withhold")
+    prompt_injection: Protection = Protection(action="block")
+    server_requests: ServerRequests = ServerRequests()
+
+
 @attrs.frozen
 class Config:
     source: str
@@ -249,4 +318,5 @@ class Config:
     redis: RedisConfig = RedisConfig()
     limits: Limits = Limits()
     metrics: MetricsConfig = MetricsConfig()
+    mcp: McpConfig = McpConfig()
     warnings: tuple[str, ...] = ()

@@ -177,7 +177,7 @@ class GuardrailTests(SynchronousTestCase):
                 "      - {entity: email}\n      - {entity: ssn}\n      - {entity: phone}\n      - {entity: credit_card, action: block}\n"
             )
         )
-        pii = steps[-1]
+        pii = next(s for s in steps if s.name == "PII Protection")
         text = 'name "Ann", mail ann@example.com, ssn 536-22-1456, call +1 415 555 2671'
         chain = Chain(steps, Clock())
         outcome = chain.inspect(result(text))

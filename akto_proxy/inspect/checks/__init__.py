@@ -9,6 +9,7 @@ from typing import Any
 from akto_proxy.config.model import CHECKS, Config
 from akto_proxy.inspect.chain import Inspector
 from akto_proxy.inspect.checks.custom import PatternInspector, PatternRule
+from akto_proxy.inspect.checks.injection import InjectionInspector
 from akto_proxy.inspect.checks.offload import offloadFor
 from akto_proxy.inspect.checks.pii import PiiInspector
 from akto_proxy.inspect.checks.scope import Exclusions
@@ -70,7 +71,18 @@ def buildInspectors(config: Config, reactor: Any = None) -> list[Inspector]:
             )
         elif g.type == "pii":
             steps.append(PiiInspector(g, monitor=mode == "monitor", offload=offload))
+    injection = config.mcp.prompt_injection
+    if injection.enabled:
+        steps.append(
+            InjectionInspector(
+                injection,
+                injection.mode or td.mode,
+                injection.sensitivity or td.sensitivity,
+                exclusions=exclusions,
+                offload=offload,
+            )
+        )
     return steps
 
 
-__all__ = ["PatternInspector", "PatternRule", "PiiInspector", "ThreatInspector", "buildInspectors"]
+__all__ = ["InjectionInspector", "PatternInspector", "PatternRule", "PiiInspector", "ThreatInspector", "buildInspectors"]

@@ -23,7 +23,7 @@ enough to be inspected off the reactor thread always take the full path.
 from __future__ import annotations
 
 import threading
-from typing import Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 import hyperscan
 import re2
@@ -55,6 +55,7 @@ class Prefilter:
         self._threats: dict[str, Optional[Scanner]] = {"request": None, "response": None}
         self._folds = False
         patterns: list[str] = []
+        responseSteps: list[Any] = []
         covered: list[int] = []
         threats = False
         for i, step in enumerate(steps):
@@ -70,6 +71,11 @@ class Prefilter:
                 if any(a in p for p in own for a in _ABSOLUTE):
                     continue
                 patterns.extend(own)
+                covered.append(i)
+            elif hasattr(step, "mayFindInResponse"):
+                # a step that judges responses only, and says itself in one
+                # scan whether it could find anything (prompt injection)
+                responseSteps.append(step)
                 covered.append(i)
         # All custom patterns in one RE2 set; those Hyperscan takes exactly
         # (no approximation) also in one Hyperscan database, asked instead
@@ -99,6 +105,7 @@ class Prefilter:
                     self._hsOwner = threading.get_ident()
                     rest = [p for p in patterns if p not in exact]
                     self._rest = _re2Set(rest) if rest else None
+        self._responseSteps = tuple(responseSteps)
         self.covered = frozenset(covered)
 
     def __bool__(self) -> bool:
@@ -136,6 +143,10 @@ class Prefilter:
                 for text in texts:
                     if text and scanner.matchesRaw(text.encode("utf-8")):
                         return False
+        if direction == "response" and self._responseSteps:
+            for step in self._responseSteps:
+                if step.mayFindInResponse(joined):
+                    return False
         if self._set is not None:
             if self._hs is not None and data.isascii() and threading.get_ident() == self._hsOwner:
                 try:
