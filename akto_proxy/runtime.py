@@ -93,11 +93,14 @@ def buildRuntime(
     own: tuple[tuple[str, int], ...] = (),
     rateStore: Optional[IRateStore] = None,
     clock: Any = None,
+    state: Any = None,
 ) -> Runtime:
     """
     @param reactor: runs the checks' threads.
     @param clock: times inspection timeouts and rate windows (the reactor
         unless given).
+    @param state: what the MCP protections keep across generations (pins,
+        poisoned tools: L{akto_proxy.mcp.protections.McpState}).
     """
     clock = clock if clock is not None else reactor
     inspectors, prefilter = _inspectors(config.threat_detection, config.guardrails, config.mcp.prompt_injection, reactor)
@@ -114,7 +117,7 @@ def buildRuntime(
         policy=AddressPolicy(allowPrivate=config.upstreams.allow_private, own=ownAddresses(own)),
         roles=roles,
         rates=rates,
-        pipeline=buildPipeline(config, chain, roles, rates),
+        pipeline=buildPipeline(config, chain, roles, rates, state),
     )
 
 

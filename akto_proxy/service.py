@@ -16,6 +16,7 @@ sockets; the drain on shutdown.
 from __future__ import annotations
 
 import gc
+import os
 import signal
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -37,6 +38,8 @@ from akto_proxy.access.sessions import ForeignSession, LocalSessions, RedisSessi
 from akto_proxy.config import Config, ConfigError, loadConfig
 from akto_proxy.config.model import ApiKey, Listener
 from akto_proxy.mcp.events import EventBus, ExchangeEvent, MessageEvent
+from akto_proxy.mcp.pins import PinStore, SharedPins
+from akto_proxy.mcp.protections import McpState
 from akto_proxy.mcp.session import Conversations
 from akto_proxy.observe.audit import Audit
 from akto_proxy.observe.logs import encodeEvent
@@ -249,7 +252,10 @@ class ProxyService(MultiService):
             RedisSessions(self.redis, self.sessionTable) if self.redis is not None else LocalSessions(self.sessionTable)
         )
         self.conversations = Conversations(clock.seconds, idle=config.access_control.session_timeout)
-        self.runtime = buildRuntime(config, 1, reactor, rateStore=self.rateStore, clock=clock)
+        self.pins = PinStore(os.path.join(config.mcp.state_dir, "pins.json"), clock)
+        self.pins.load()
+        self.mcpState = McpState(self.pins)
+        self.runtime = buildRuntime(config, 1, reactor, rateStore=self.rateStore, clock=clock, state=self.mcpState)
         self.agent, self.pool = buildAgent(
             reactor,
             lambda: self.runtime.clientSettings,
@@ -269,6 +275,9 @@ class ProxyService(MultiService):
         SessionSweeper(self.sessionTable, self.conversations, clock).setServiceParent(self)
         if self.redis is not None:
             RedisPart(self.redis).setServiceParent(self)
+            shared = SharedPins(self.pins, self.redis, clock)
+            self.pins.onChange = shared.changed
+            shared.setServiceParent(self)
         self.audit = Audit(config.audit, self.bus, clock)
         self.audit.setServiceParent(self)
         self.accessLog = AccessLogPart(self.bus, accessLog)
@@ -382,6 +391,7 @@ class ProxyService(MultiService):
         for part in reversed(list(self)):
             if part is not self.listeners and part.running:
                 yield part.stopService()
+        self.pins.flush()
 
     def _busy(self) -> int:
         """
@@ -426,7 +436,7 @@ class ProxyService(MultiService):
         path = path or self.configPath
         try:
             config = loadConfig(path)
-            runtime = buildRuntime(config, self._generation + 1, self.reactor, self._ownAddresses, self.rateStore, self.clock)
+            runtime = buildRuntime(config, self._generation + 1, self.reactor, self._ownAddresses, self.rateStore, self.clock, self.mcpState)
         except ConfigError as e:
             log.error("configuration reload rejected: {error}", error=str(e), config=path)
             return False
@@ -440,6 +450,10 @@ class ProxyService(MultiService):
             log.warn("listen changed in {config}: restart to apply", config=path)
         if config.redis != old.config.redis:
             log.warn("redis changed in {config}: restart to apply", config=path)
+        if config.mcp.state_dir != old.config.mcp.state_dir:
+            log.warn("mcp.state_dir changed in {config}: restart to apply", config=path)
+        self.pins.flush()
+        self.pins.load()  # what an operator changed in the file (akto-proxy-pins)
         for part in self:
             reconfigure = getattr(part, "reconfigure", None)
             if reconfigure is None:

@@ -283,6 +283,10 @@ class Stage(Protocol):
 
     def judge(self, item: Item, ctx: Context) -> StageResult: ...
 
+    # Optional: quick(ctx, direction, obj, method, name, prefix) -> True when
+    # the stage certainly has nothing to say about a JSON-RPC message of its
+    # phases (cheaply: before an Item is built), else False or None.
+
 
 def refuse(item: Item, ctx: Context, reason: str, label: str = "blocked", status: int = 200, data: Optional[dict[str, Any]] = None) -> Decision:
     """
@@ -316,6 +320,19 @@ def refuse(item: Item, ctx: Context, reason: str, label: str = "blocked", status
             return Decision(DROP, reason=reason, label=label)
         return Decision(REPLY, rpcError(obj["id"], REFUSAL_CODE, text, meta), reason=reason, label=label)
     return Decision(REPLY, None, 403 if status == 200 else status, reason=reason, label=label)
+
+
+def _quickly(quicks: tuple[Callable[..., Optional[bool]], ...], ctx: Context, direction: str, obj: Any, method: Optional[str], name: Optional[str], prefix: tuple[tuple[str, str], ...]) -> Optional[bool]:
+    """
+    Whether every stage says it has nothing to say about a message: True;
+    else the answer of the first that could not (False: not proven, None:
+    not asked), which the stages then judge in full.
+    """
+    for quick in quicks:
+        clean = quick(ctx, direction, obj, method, name, prefix)
+        if clean is not True:
+            return clean
+    return True
 
 
 class Verdict:
@@ -376,13 +393,13 @@ class Pipeline:
         self._plain = {p: tuple(s for s in stages if not getattr(s, "needsHeaders", False)) for p, stages in self._byPhase.items()}
         listing = self._byPhase[LIST_RESULT] + self._byPhase[SERVER_RESPONSE]
         self._listing = tuple(dict.fromkeys(listing))
-        # the stage lists of one stage that can tell a message clean from its
-        # strings alone (the chain's, with the prefilter): asked before an
-        # Item is built, for the common clean message
-        self._quick: dict[int, Callable[[str, Any, tuple[tuple[str, str], ...]], Optional[bool]]] = {}
+        # the stage lists whose every stage can tell, from the message alone
+        # and cheaply, that it has nothing to say (Stage.quick): asked in
+        # turn before an Item is built, for the common clean message
+        self._quick: dict[int, tuple[Callable[..., Optional[bool]], ...]] = {}
         for stages in [*self._byPhase.values(), *self._plain.values(), self._listing]:
-            if len(stages) == 1 and hasattr(stages[0], "passesClean"):
-                self._quick[id(stages)] = stages[0].passesClean  # type: ignore[attr-defined]
+            if stages and all(hasattr(s, "quick") for s in stages):
+                self._quick[id(stages)] = tuple(s.quick for s in stages)  # type: ignore[attr-defined]
         #: some stage judges the client's messages / the server's messages
         self.judgesClient = any(self._byPhase[p] for p in CLIENT_PHASES)
         self.judgesServer = any(self._byPhase[p] for p in PHASES if p not in CLIENT_PHASES)
@@ -581,9 +598,9 @@ class Pipeline:
                     if not stages:
                         forward.append(obj)
                         continue
-                    quick = self._quick.get(id(stages))
-                    if quick is not None:
-                        clean = quick("request", obj, prefix if single else ())
+                    quicks = self._quick.get(id(stages))
+                    if quicks is not None:
+                        clean = _quickly(quicks, ctx, "request", obj, method, name, prefix if single else ())
                         if clean:
                             forward.append(obj)
                             continue
@@ -649,9 +666,9 @@ class Pipeline:
                     if not stages:
                         forward.append(obj)
                         continue
-                    quick = self._quick.get(id(stages))
-                    if quick is not None:
-                        clean = quick("response", obj, ())
+                    quicks = self._quick.get(id(stages))
+                    if quicks is not None:
+                        clean = _quickly(quicks, ctx, "response", obj, method, sent.target if sent is not None else None, ())
                         if clean:
                             forward.append(obj)
                             continue

@@ -104,14 +104,18 @@ class Conversation:
     @ivar correlator: its pending requests.
     @ivar key: what the registry knows it by (None for one of its own).
     @ivar lastUsed: when a message of it was last seen.
+    @ivar endpoint: the upstream endpoint (scheme, host, port, path).
     """
 
-    __slots__ = ("correlator", "key", "lastUsed")
+    __slots__ = ("correlator", "key", "lastUsed", "endpoint")
 
     def __init__(self, key: Optional[Hashable] = None, now: float = 0.0, limit: int = MAX_PENDING):
         self.correlator = Correlator(limit)
         self.key = key
         self.lastUsed = now
+        #: the upstream endpoint the conversation talks to (set on first
+        #: need; a legacy session's is its stream's URL)
+        self.endpoint: Optional[str] = None
 
 
 class Conversations:

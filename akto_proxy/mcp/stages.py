@@ -17,6 +17,7 @@ from akto_proxy.inspect.chain import Chain, Outcome
 from akto_proxy.inspect.message import Message, rpcTexts
 from akto_proxy.mcp.answers import HEADER_MISMATCH, INVALID_PARAMS, REFUSAL_CODE, metadata, rpcError
 from akto_proxy.mcp.jsonrpc import Body, rawTargetOf, toolOf
+from akto_proxy.mcp.protections import buildProtections
 from akto_proxy.mcp.pipeline import (
     CLIENT_ANSWER,
     CLIENT_BODY,
@@ -172,8 +173,11 @@ class RoleStage:
     def __init__(self, roles: Policy):
         self.roles = roles
 
+    def quick(self, ctx: Context, direction: str, obj: Any, method: Optional[str], name: Optional[str], prefix: Any) -> Optional[bool]:
+        return self.roles.decide(ctx.key, ctx.target.host, method, name).allowed  # type: ignore[arg-type]
+
     def judge(self, item: Item, ctx: Context) -> StageResult:
-        decision = self.roles.decide(ctx.key, ctx.target.host, item.method, item.name)
+        decision = self.roles.decide(ctx.key, ctx.target.host, item.method, item.name)  # type: ignore[arg-type]
         if decision.allowed:
             return None
         obj = item.obj
@@ -226,7 +230,7 @@ class InspectStage:
     def __init__(self, chain: Chain):
         self.chain = chain
 
-    def passesClean(self, direction: str, obj: dict[str, Any], prefix: tuple[tuple[str, str], ...]) -> Optional[bool]:
+    def quick(self, ctx: Context, direction: str, obj: dict[str, Any], method: Optional[str], name: Optional[str], prefix: tuple[tuple[str, str], ...]) -> Optional[bool]:
         """
         A JSON-RPC message's strings (and C{prefix}'s) proven clean by the
         prefilter for every check: True; not proven: False; no prefilter
@@ -301,9 +305,11 @@ class InspectStage:
         return None
 
 
-def buildPipeline(config: Any, chain: Chain, roles: Policy, rates: RateLimits) -> Pipeline:
+def buildPipeline(config: Any, chain: Chain, roles: Policy, rates: RateLimits, state: Any = None) -> Pipeline:
     """
-    The pipeline one configuration calls for.
+    The pipeline one configuration calls for: the 2026-07-28 header mirror,
+    rate limits, roles, list filtering, the MCP protections (with C{state}:
+    pins and poisoned tools), the inspection chain.
     """
     stages: list[Any] = [HeaderMirrorStage()]
     if rates.rules:
@@ -311,6 +317,7 @@ def buildPipeline(config: Any, chain: Chain, roles: Policy, rates: RateLimits) -
     if config.access_control.roles:
         stages.append(RoleStage(roles))
         stages.append(ListFilterStage(roles))
+    stages.extend(buildProtections(config, state, roles))
     if chain:
         stages.append(InspectStage(chain))
     return Pipeline(stages)

@@ -328,6 +328,8 @@ class BodyRelay(Protocol):
         self.postURL = resolved.encode("latin-1")
         if ex.ctx is not None:
             ex.ctx.transport = "legacy"
+            # the session is the stream's: its POSTs name this endpoint
+            ex.ctx.conversation.endpoint = ex.target.origin + ex.target.path.decode("latin-1")
         ex.service.legacyOpened(self)
         return event.withData(rewritten).raw
 

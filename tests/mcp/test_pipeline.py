@@ -390,7 +390,7 @@ class StagesTests(SynchronousTestCase):
         return run(self.rt.pipeline.judgeServer(ctx, body(value)))  # type: ignore[no-any-return]
 
     def test_stagesInOrder(self) -> None:
-        self.assertEqual([s.name for s in self.rt.pipeline.stages], ["mcp_headers", "rate_limit", "roles", "list_filter", "inspection"])
+        self.assertEqual([s.name for s in self.rt.pipeline.stages], ["mcp_headers", "rate_limit", "roles", "list_filter", "server_requests", "inspection"])
 
     def test_batch(self) -> None:
         """
