@@ -602,7 +602,12 @@ class ProxyService(MultiService):
         }
 
     def adminResources(self) -> dict[bytes, Resource]:
-        return {}
+        """
+        The proxy's own endpoints beside C{/health}: C{/api}.
+        """
+        from akto_proxy.web.admin import Api
+
+        return {b"api": Api(self)}
 
 
 __all__ = ["EAGER_BELOW", "GC_THRESHOLDS", "ProxyService", "settleHeap"]

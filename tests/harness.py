@@ -260,18 +260,31 @@ class ProxyHarness:
     def __init__(self, testcase: Any, extra: str = "", base: str = BASE, clock: Any = None):
         self.testcase = testcase
         self.path = testcase.mktemp()
+        self.stateDir = testcase.mktemp()
+        text = self.withState(configText(extra, base))
         with open(self.path, "w") as f:
-            f.write(configText(extra, base))
-        config = parseConfig(configText(extra, base), self.path)
+            f.write(text)
+        config = parseConfig(text, self.path)
         self.service = ProxyService(config, reactor, self.path, clock=clock)
         self.service.startService()
         testcase.addCleanup(self.service.stopService)
         self.port = self.service.listeningPorts()[0].getHost().port
         self.base = f"http://127.0.0.1:{self.port}"
 
+    def withState(self, text: str) -> str:
+        """
+        The configuration with this proxy's own state directory (pins), so
+        that no test writes to /var/lib or sees another's pins.
+        """
+        if "\nmcp:" not in text:
+            return text + f"mcp:\n  state_dir: '{self.stateDir}'\n"
+        if "state_dir" not in text:
+            return text.replace("\nmcp:\n", f"\nmcp:\n  state_dir: '{self.stateDir}'\n", 1)
+        return text
+
     def rewrite(self, extra: str, base: str = BASE) -> None:
         with open(self.path, "w") as f:
-            f.write(configText(extra, base))
+            f.write(self.withState(configText(extra, base)))
 
     def url(self, upstream: Upstream, path: str, proto: str = "http") -> bytes:
         return f"{self.base}/proxy/{proto}/{upstream.authority}{path}".encode()

@@ -306,7 +306,7 @@ class TwoProcessesShareRedis(TestCase):
                     daemon, sys.executable,
                     [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
                      "-n", "--pidfile=", "akto-proxy", "--config", path],
-                    env=dict(os.environ, PYTHONPATH=ROOT), path=ROOT,
+                    env=dict(os.environ, PYTHONPATH=ROOT, STATE_DIRECTORY=os.path.abspath(self.mktemp())), path=ROOT,
                 )
                 self.addCleanup(lambda p=proc, d=daemon: (p.signalProcess("KILL"), d.ended)[1] if not d.ended.called else None)
                 started = await daemon.waitFor(lambda e: e.get("listening"))

@@ -71,7 +71,7 @@ class InMemory:
 
     def __init__(self, testcase: SynchronousTestCase, upstream: Upstream):
         self.reactor = MemoryReactorClock()
-        self.service = ProxyService(parseConfig(CONFIG), self.reactor)
+        self.service = ProxyService(parseConfig(CONFIG + f"mcp:\n  state_dir: '{testcase.mktemp()}'\n"), self.reactor)
         self.site = ProxySite(Root(self.service), self.service)
         self.upstreamSite = server.Site(upstream, reactor=self.reactor)
         self.pumps: list[iosim.IOPump] = []
@@ -243,7 +243,7 @@ class WebSocketAdapterTests(SynchronousTestCase):
         )
 
         self.reactor = MemoryReactorClock()
-        self.service = ProxyService(parseConfig(CONFIG), self.reactor)
+        self.service = ProxyService(parseConfig(CONFIG + f"mcp:\n  state_dir: '{self.mktemp()}'\n"), self.reactor)
         self.site = ProxySite(Root(self.service), self.service)
         test = self
         self.atUpstream: list[bytes] = []

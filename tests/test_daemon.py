@@ -75,7 +75,7 @@ class DaemonTests(TestCase):
             with open(path, "w") as f:
                 f.write(BASE)
             daemon = Daemon()
-            env = dict(os.environ, PYTHONPATH=ROOT)
+            env = dict(os.environ, PYTHONPATH=ROOT, STATE_DIRECTORY=os.path.abspath(self.mktemp()))
             proc = reactor.spawnProcess(
                 daemon,
                 sys.executable,

@@ -41,6 +41,7 @@ BASELINE_ACTIONS = [
 EXPECTED_TOOLS = {
     "echo", "add", "run_sql", "read_file", "get_customer",
     "delete_everything", "slow_count", "region_lookup", "ask_model", "ask_user",
+    "fetch_page", "add_numbers", "weather",
 }
 
 

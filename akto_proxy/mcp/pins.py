@@ -286,7 +286,10 @@ class PinStore:
         """
         Take the pins of the shared store (another instance changed them).
         """
-        self._pins = {p.id: p for p in pins}
+        pins = {p.id: p for p in pins}
+        if pins == self._pins:
+            return
+        self._pins = pins
         self.withheld = {(p.endpoint, p.kind, p.name) for p in self._pins.values() if p.withheld}
         if self.path is not None and self._write is None:
             self._write = self.clock.callLater(0, self.save)

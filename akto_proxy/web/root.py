@@ -6,13 +6,14 @@ proxy's own endpoints.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Union
 
 from twisted.web.resource import Resource
 from twisted.web.server import Request
 
 from akto_proxy import __version__
 from akto_proxy.relay.rewrite import WELL_KNOWN
+from akto_proxy.web.admin import bearer
 from akto_proxy.web.answers import envelope, newRequestId
 from akto_proxy.web.proxy import ProxyResource
 
@@ -26,16 +27,6 @@ def _json(request: Request, status: int, body: bytes) -> bytes:
     request.setHeader(b"cache-control", b"no-store")
     request.setHeader(b"content-length", str(len(body)).encode("ascii"))
     return body
-
-
-def bearer(request: Request) -> Optional[bytes]:
-    value = request.getHeader("authorization")
-    if value is None:
-        return None
-    scheme, _, token = value.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip().encode("utf-8")
 
 
 class NotFound(Resource):

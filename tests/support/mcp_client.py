@@ -171,6 +171,8 @@ class Runner:
         self.progress: list[list[Any]] = []
         self.logs: list[Any] = []
         self.anyFailed = False
+        #: the server requests this client was asked to answer, in order
+        self.serverRequests: list[str] = []
 
     async def onProgress(self, progress: float, total: float | None, message: str | None) -> None:
         self.progress.append([progress, total, message])
@@ -181,11 +183,13 @@ class Runner:
     async def onSampling(self, context: Any, params: Any) -> Any:
         from mcp.types import CreateMessageResult, TextContent
 
+        self.serverRequests.append("sampling")
         return CreateMessageResult(role="assistant", content=TextContent(type="text", text=self.args.sampling_text), model="fixture-model")
 
     async def onElicit(self, context: Any, params: Any) -> Any:
         from mcp.types import ElicitResult
 
+        self.serverRequests.append("elicitation")
         return ElicitResult(action="accept", content=json.loads(self.args.elicit_json))
 
     async def perform(self, client: Client, kind: str, value: Any) -> dict[str, Any]:
@@ -207,6 +211,7 @@ class Runner:
             out["text"] = "".join(c.get("text", "") for c in out.get("content", []) if c.get("type") == "text")
             out["progress"] = self.progress
             out["logs"] = self.logs
+            out["server_requests"] = list(self.serverRequests)
             if out["isError"]:
                 self.anyFailed = True
             return out
