@@ -127,6 +127,9 @@ class PinStore:
         self.writable = True
         #: (endpoint, kind, name) of the pins withheld now
         self.withheld: set[tuple[str, str, str]] = set()
+        #: moves on every change: what was judged under another generation
+        #: is judged again
+        self.generation = 0
 
     def __len__(self) -> int:
         return len(self._pins)
@@ -152,6 +155,7 @@ class PinStore:
             return
         self._pins = {p.id: p for p in pins}
         self.withheld = {(p.endpoint, p.kind, p.name) for p in pins if p.withheld}
+        self.generation += 1
 
     def _index(self, pin: Pin) -> None:
         key = (pin.endpoint, pin.kind, pin.name)
@@ -161,6 +165,7 @@ class PinStore:
             self.withheld.discard(key)
 
     def _changed(self, pin: Pin) -> None:
+        self.generation += 1
         self._index(pin)
         if self.onChange is not None:
             try:
@@ -291,6 +296,7 @@ class PinStore:
             return
         self._pins = pins
         self.withheld = {(p.endpoint, p.kind, p.name) for p in self._pins.values() if p.withheld}
+        self.generation += 1
         if self.path is not None and self._write is None:
             self._write = self.clock.callLater(0, self.save)
 

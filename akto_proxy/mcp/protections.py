@@ -46,6 +46,8 @@ from akto_proxy.relay.fence import hostMatches
 
 #: tools found poisoned, remembered so that a call to one is refused
 MAX_POISONED = 10_000
+#: the lists remembered (per endpoint and kind) by each list stage
+MAX_REMEMBERED_LISTS = 256
 
 
 class McpState:
@@ -57,20 +59,25 @@ class McpState:
     def __init__(self, pins: PinStore):
         self.pins = pins
         self._poisoned: OrderedDict[tuple[str, str, str], tuple[str, ...]] = OrderedDict()
+        #: moves whenever the poisoned set changes
+        self.generation = 0
 
     def poisoned(self, endpoint: str, kind: str, name: str) -> Optional[tuple[str, ...]]:
         return self._poisoned.get((endpoint, kind, name))
 
     def markPoisoned(self, endpoint: str, kind: str, name: str, signals: tuple[str, ...]) -> None:
         key = (endpoint, kind, name)
+        if self._poisoned.get(key) != signals:
+            self.generation += 1
         self._poisoned[key] = signals
         self._poisoned.move_to_end(key)
         while len(self._poisoned) > MAX_POISONED:
             self._poisoned.popitem(last=False)
+            self.generation += 1
 
     def clean(self, endpoint: str, kind: str, name: str) -> None:
-        if self._poisoned:
-            self._poisoned.pop((endpoint, kind, name), None)
+        if self._poisoned and self._poisoned.pop((endpoint, kind, name), None) is not None:
+            self.generation += 1
 
     @property
     def anyWithheld(self) -> bool:
@@ -110,6 +117,39 @@ def _withEntries(obj: dict[str, Any], field: str, entries: list[Any]) -> dict[st
     result = dict(obj["result"])
     result[field] = entries
     return dict(obj, result=result)
+
+
+class ListMemo:
+    """
+    The last list a stage judged for each endpoint and kind, with what it
+    kept and found.  The same entries again, under the same generation of
+    the state the stage keeps, get the same answer: one deep comparison
+    instead of judging every definition again (a client lists the tools of
+    an unchanged server again and again).
+    """
+
+    def __init__(self, size: int = MAX_REMEMBERED_LISTS):
+        self.size = size
+        self._last: dict[tuple[str, str], tuple[list[Any], int, Optional[list[Any]], list[Finding]]] = {}
+
+    def recall(self, key: tuple[str, str], entries: list[Any], generation: int) -> Optional[tuple[Optional[list[Any]], list[Finding]]]:
+        last = self._last.get(key)
+        if last is None or last[1] != generation or last[0] != entries:
+            return None
+        return last[2], last[3]
+
+    def remember(self, key: tuple[str, str], entries: list[Any], generation: int, kept: Optional[list[Any]], findings: list[Finding]) -> None:
+        if len(self._last) >= self.size and key not in self._last:
+            self._last.clear()
+        self._last[key] = (entries, generation, kept, findings)
+
+
+def _answer(item: Item, field: str, kept: Optional[list[Any]], findings: list[Finding], reason: str, label: str) -> StageResult:
+    if findings:
+        item.note(findings, ())
+    if kept is None:
+        return None
+    return Decision(REWRITE, _withEntries(item.obj, field, kept), reason=reason, label=label)
 
 
 def describedStrings(entry: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -172,6 +212,7 @@ class ToolPoisoningStage:
         self.exclusions = exclusions
         self.scorer = Scorer(POISONING)
         self.threshold = POISONING.threshold(sensitivity)
+        self.memo = ListMemo()
 
     def judge(self, item: Item, ctx: Context) -> StageResult:
         found = _entries(item)
@@ -179,6 +220,10 @@ class ToolPoisoningStage:
             return None
         kind, field, nameField, entries = found
         endpoint = endpointOf(ctx)
+        reason, label = "tool poisoning", "blocked" if self.action == "withhold" else "redacted"
+        known = self.memo.recall((endpoint, kind), entries, self.state.generation)
+        if known is not None:
+            return _answer(item, field, known[0], known[1], reason, label)
         kept: list[Any] = []
         findings: list[Finding] = []
         changed = False
@@ -210,13 +255,9 @@ class ToolPoisoningStage:
                 self.state.markPoisoned(endpoint, kind, name, judged.signals)
                 continue
             kept.append(self._sanitized(entry))
-        if findings:
-            item.note(findings, ())
-        if not changed:
-            return None
-        return Decision(
-            REWRITE, _withEntries(item.obj, field, kept), reason="tool poisoning", label="blocked" if self.action == "withhold" else "redacted"
-        )
+        answer = kept if changed else None
+        self.memo.remember((endpoint, kind), entries, self.state.generation, answer, findings)
+        return _answer(item, field, answer, findings, reason, label)
 
     def _sanitized(self, entry: dict[str, Any]) -> dict[str, Any]:
         """
@@ -265,6 +306,7 @@ class PinStage:
         self.state = state
         self.monitor = mode == "monitor"
         self.exclusions = exclusions
+        self.memo = ListMemo()
 
     def judge(self, item: Item, ctx: Context) -> StageResult:
         found = _entries(item)
@@ -273,6 +315,9 @@ class PinStage:
         kind, field, nameField, entries = found
         endpoint = endpointOf(ctx)
         store = self.state.pins
+        known = self.memo.recall((endpoint, kind), entries, store.generation)
+        if known is not None:
+            return _answer(item, field, known[0], known[1], "tool definition changed", "blocked")
         kept: list[Any] = []
         findings: list[Finding] = []
         for i, entry in enumerate(entries):
@@ -292,11 +337,9 @@ class PinStage:
             )
             if self.monitor:
                 kept.append(entry)
-        if findings:
-            item.note(findings, ())
-        if len(kept) == len(entries):
-            return None
-        return Decision(REWRITE, _withEntries(item.obj, field, kept), reason="tool definition changed", label="blocked")
+        answer = kept if len(kept) != len(entries) else None
+        self.memo.remember((endpoint, kind), entries, store.generation, answer, findings)
+        return _answer(item, field, answer, findings, "tool definition changed", "blocked")
 
 
 class CallGuardStage:
