@@ -67,6 +67,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--targets", default="floor,proxy-nochecks,proxy-checks")
+    ap.add_argument("--keep", metavar="DIR", help="keep the callgrind files there (for callgrind_annotate)")
     a = ap.parse_args()
     if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
@@ -78,8 +79,10 @@ def main() -> None:
     try:
         waitReady(None, f"http://127.0.0.1:{upPort}/mcp", limit=20)
         with tempfile.TemporaryDirectory(prefix="akto-bench-ir-") as tmp:
+            work = Path(a.keep) if a.keep else Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
             for name in a.targets.split(","):
-                results[name] = measure(name, upPort, a.concurrency, a.requests, Path(tmp))
+                results[name] = measure(name, upPort, a.concurrency, a.requests, work)
                 print(f"{name:16s} {results[name]:>10,d} Ir/request", flush=True)
     finally:
         upstream.terminate()

@@ -234,7 +234,7 @@ class ToolPoisoningStage:
             name = str(entry.get(nameField))
             strings = list(describedStrings(entry))
             text = "\n".join(s for _, s in strings)
-            if not text or not self.scorer.mayFind(text) or _excluded(self.exclusions, ctx, name, self.name):
+            if not text or not self.scorer.mayReach(text, self.threshold) or _excluded(self.exclusions, ctx, name, self.name):
                 self.state.clean(endpoint, kind, name)
                 kept.append(entry)
                 continue

@@ -197,8 +197,8 @@ class PoisoningTests(SynchronousTestCase):
         p = Pipeline(self)
         judged: list[str] = []
         (stage,) = [s for s in p.rt.pipeline.stages if s.name == "tool_poisoning"]
-        original = stage.scorer.mayFind
-        stage.scorer.mayFind = lambda text: judged.append(text) or original(text)
+        original = stage.scorer.mayReach
+        stage.scorer.mayReach = lambda text, threshold: judged.append(text) or original(text, threshold)
         tools = (tool("add", POISONED), tool("echo", "Echo the text."))
         first, _ = p.listed(*tools)
         once = len(judged)

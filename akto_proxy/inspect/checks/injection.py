@@ -72,9 +72,10 @@ class InjectionInspector:
     def mayFindInResponse(self, text: str) -> bool:
         """
         Whether this step could find anything in a response holding
-        C{text} (one scan, for the prefilter: False proves it would pass).
+        C{text} (the strings of the response joined; for the prefilter:
+        False proves it would pass).
         """
-        return self._scorer.mayFind(text)
+        return self._scorer.mayReach(text, self._threshold)
 
     def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]:
         if message.direction != "response" or message.method not in METHODS or not message.strings:
@@ -92,7 +93,7 @@ class InjectionInspector:
         block = False
         source = _source(message)
         for path, text in message.strings:
-            if len(text) < MIN_LENGTH or scope.excludes(self.name, path):
+            if len(text) < MIN_LENGTH or scope.excludes(self.name, path) or not self._scorer.mayReach(text, self._threshold):
                 continue
             judged = self._scorer.score(text, wantSpans=self.action == "redact")
             if not judged.over(self._threshold):

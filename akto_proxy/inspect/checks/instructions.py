@@ -800,9 +800,24 @@ class Weights:
     pairs: tuple[tuple[str, str, float], ...]
     hidden: float
     thresholds: tuple[tuple[str, float], ...]
+    _table: dict[str, float] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_table", dict(self.signals))
 
     def of(self, signal: str) -> float:
-        return dict(self.signals).get(signal, 0.0)
+        return self._table.get(signal, 0.0)
+
+    def most(self, seen: Iterable[str]) -> float:
+        """
+        The most that texts showing the signals C{seen} between them can
+        score without hidden text: what each counts, and each pair adds,
+        when it adds (a signal that lowers a score, as a text discussing
+        injection, may belong to another text of the same message).
+        """
+        seen = set(seen)
+        table = self._table
+        return sum(max(0.0, table.get(s, 0.0)) for s in seen) + sum(max(0.0, bonus) for a, b, bonus in self.pairs if a in seen and b in seen)
 
     def threshold(self, sensitivity: str) -> float:
         return dict(self.thresholds)[sensitivity]
@@ -995,13 +1010,32 @@ class Scorer:
         """
         return self._library.any(text)
 
+    def mayReach(self, text: str, threshold: float) -> bool:
+        """
+        Whether C{text}, or any text of which it joins several, could score
+        C{threshold}: False proves none does.  Its signals are remembered,
+        so that L{score} of the same text does not scan it again.
+        """
+        library = self._library
+        hits = frozenset(library.hits(text))
+        self._last = (text, hits)
+        if not hits:
+            return False
+        if max(hits) >= library.triggers:
+            return True  # hidden text: what it says is not known yet
+        owners = library.owners
+        return self.weights.most(owners[i] for i in hits) >= threshold
+
+    _last: tuple[str, frozenset[int]] = ("", frozenset())
+
     def score(self, text: str, wantSpans: bool = False) -> Judgement:
         library = self._library
-        hits = library.hits(text)
+        last = self._last
+        hits: Any = last[1] if last[0] == text and text else library.hits(text)
         concealedHits: set[int] = set()
         if hits and max(hits) >= library.triggers:
             revealed = reveal(text)
-            hits = library.hits(revealed.text) if revealed.text != text else hits
+            hits = library.hits(revealed.text) if revealed.text != text else set(hits)
             if revealed.concealed:
                 concealedHits = library.hits(revealed.concealed)
                 hits |= concealedHits
@@ -1034,8 +1068,8 @@ class Scorer:
 class _Library:
     """
     The compiled signal patterns (ids 0..triggers-1) and hidden-text
-    markers (ids from C{triggers} on, in a small database of their own:
-    together they take seconds to compile), shared by every scorer.
+    markers (ids from C{triggers} on), in one Hyperscan database (seconds
+    to compile, so once per process), shared by every scorer.
     """
 
     def __init__(self, signals: dict[str, tuple[str, ...]]):
@@ -1049,18 +1083,15 @@ class _Library:
         self._compiled: dict[int, Any] = {}
         self._local = threading.local()
         self._owner = threading.get_ident()
-        ids = list(range(self.triggers))
+        # one database for the signals and the markers: one scan per text
+        ids = list(range(len(self.patterns)))
         try:
-            db: Optional[hyperscan.Database] = _compile(self.patterns, ids)
+            db = _compile(self.patterns, ids)
         except hyperscan.error:
-            ids = [i for i in ids if _hyperscanTakes(self.patterns[i])]
-            db = _compile(self.patterns, ids) if ids else None
-        taken = set(ids) if db is not None else set()
-        self._dbs: list[tuple[hyperscan.Database, hyperscan.Scratch]] = []
-        if db is not None:
-            self._dbs.append((db, hyperscan.Scratch(db)))
-        markers = _compile(self.patterns, list(range(self.triggers, len(self.patterns))))
-        self._dbs.append((markers, hyperscan.Scratch(markers)))
+            ids = [i for i in ids if i >= self.triggers or _hyperscanTakes(self.patterns[i])]
+            db = _compile(self.patterns, ids)
+        taken = set(ids)
+        self._dbs: list[tuple[hyperscan.Database, hyperscan.Scratch]] = [(db, hyperscan.Scratch(db))]
         rest = [i for i in range(self.triggers) if i not in taken]
         self._rest: Optional[tuple[Any, list[int]]] = None
         if rest:
