@@ -81,6 +81,8 @@ class Inspector(Protocol):
 
     name: str
     on_error: str  # "block" (fail closed) or "pass"
+    # optional: C{directions}, the directions of the messages it judges
+    # (C{request}, C{response}; absent: both)
 
     def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]: ...
 
@@ -120,6 +122,9 @@ class IPrefilter(Protocol):
     def cleanTexts(self, direction: str, texts: Sequence[str]) -> bool: ...
 
 
+BOTH_DIRECTIONS = frozenset(("request", "response"))
+
+
 class Chain:
     """
     Run each inspector in order.  The first block wins; redactions are applied
@@ -145,6 +150,14 @@ class Chain:
 
     def __bool__(self) -> bool:
         return bool(self.inspectors)
+
+    @property
+    def directions(self) -> frozenset[str]:
+        """
+        The directions some step judges: a message of another direction
+        passes the chain untouched.
+        """
+        return frozenset().union(*(getattr(s, "directions", BOTH_DIRECTIONS) for s in self.inspectors))
 
     def withoutHeuristics(self) -> "Chain":
         """
@@ -325,4 +338,4 @@ def _reason(findings: Sequence[Finding]) -> str:
     return f"{f.check} ({f.rule}){where}"
 
 
-__all__ = ["Chain", "Finding", "IPrefilter", "Inspector", "Outcome", "PASS", "Verdict"]
+__all__ = ["BOTH_DIRECTIONS", "Chain", "Finding", "IPrefilter", "Inspector", "Outcome", "PASS", "Verdict"]

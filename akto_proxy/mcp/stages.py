@@ -229,6 +229,14 @@ class InspectStage:
 
     def __init__(self, chain: Chain):
         self.chain = chain
+        # only the phases of the directions some step judges (the prompt
+        # injection step alone, on by default, judges responses only)
+        directions = chain.directions
+        self.phases = frozenset(
+            p
+            for p in self.phases
+            if ("request" in directions if p in CLIENT_PHASES or p == URL else "response" in directions)
+        )
 
     def quick(self, ctx: Context, direction: str, obj: dict[str, Any], method: Optional[str], name: Optional[str], prefix: tuple[tuple[str, str], ...]) -> Optional[bool]:
         """

@@ -392,6 +392,22 @@ class StagesTests(SynchronousTestCase):
     def test_stagesInOrder(self) -> None:
         self.assertEqual([s.name for s in self.rt.pipeline.stages], ["mcp_headers", "rate_limit", "roles", "list_filter", "server_requests", "inspection"])
 
+    def test_inspectionOnlyWhereAStepJudges(self) -> None:
+        """
+        With none of the brief's checks, only the prompt injection step
+        (responses) is in the chain: requests and URLs do not meet the
+        inspection stage at all, responses do.
+        """
+        rt = buildRuntime(parseConfig('listen: ["tcp:0"]\nthreat_detection:\n  enabled_checks: []\n'), 1, self.clock)
+        (stage,) = [s for s in rt.pipeline.stages if s.name == "inspection"]
+        self.assertEqual(rt.chain.directions, frozenset(["response"]))
+        self.assertNotIn(P.CLIENT_REQUEST, stage.phases)
+        self.assertNotIn(P.URL, stage.phases)
+        self.assertIn(P.SERVER_RESPONSE, stage.phases)
+        full = [s for s in self.rt.pipeline.stages if s.name == "inspection"][0]
+        self.assertIn(P.CLIENT_REQUEST, full.phases)
+        self.assertIn(P.URL, full.phases)
+
     def test_batch(self) -> None:
         """
         In a batch, refused entries get answers, the others go on; a denied

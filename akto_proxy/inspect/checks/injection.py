@@ -52,6 +52,7 @@ class InjectionInspector:
     """
 
     name = "prompt_injection"
+    directions = frozenset(("response",))
 
     def __init__(
         self,

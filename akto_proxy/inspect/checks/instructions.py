@@ -995,6 +995,8 @@ class Scorer:
     def __init__(self, weights: Weights, signals: Optional[dict[str, tuple[str, ...]]] = None):
         self.weights = weights
         self._library = _library(signals if signals is not None else SIGNALS)
+        #: the most each set of hits can score (L{mayReach}); bounded
+        self._most: dict[frozenset[int], float] = {}
 
     def patterns(self) -> tuple[str, ...]:
         """
@@ -1021,10 +1023,17 @@ class Scorer:
         self._last = (text, hits)
         if not hits:
             return False
-        if max(hits) >= library.triggers:
-            return True  # hidden text: what it says is not known yet
-        owners = library.owners
-        return self.weights.most(owners[i] for i in hits) >= threshold
+        most = self._most.get(hits)
+        if most is None:
+            if max(hits) >= library.triggers:
+                most = float("inf")  # hidden text: what it says is not known yet
+            else:
+                owners = library.owners
+                most = self.weights.most(owners[i] for i in hits)
+            if len(self._most) >= 4096:
+                self._most.clear()
+            self._most[hits] = most
+        return most >= threshold
 
     _last: tuple[str, frozenset[int]] = ("", frozenset())
 
