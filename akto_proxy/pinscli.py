@@ -20,6 +20,7 @@ C{https://mcp.example.com/mcp}).
 from __future__ import annotations
 
 import argparse
+import re
 import json
 import os
 import sys
@@ -61,7 +62,7 @@ def _endpoint(url: str) -> str:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="akto-proxy-pins", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="akto-proxy-pins", description=re.sub(r"C\{([^}]*)\}", r"\1", __doc__.split("\n\n")[0]))
     p.add_argument("--config", default=DEFAULT_PATH)
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import time
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import attrs
@@ -43,6 +44,7 @@ from akto_proxy.mcp.protections import McpState
 from akto_proxy.mcp.session import Conversations
 from akto_proxy.observe.audit import Audit
 from akto_proxy.observe.logs import encodeEvent
+from akto_proxy.observe.metrics import Metrics
 from akto_proxy.relay.fence import AddressPolicy, ownAddresses
 from akto_proxy.relay.http import buildAgent
 from akto_proxy.relay.url import Target, canonicalURL
@@ -237,6 +239,7 @@ class ProxyService(MultiService):
         self.tuneGC = tuneGC
         self.configPath = configPath or config.source
         self.startedAt = clock.seconds()
+        self.startedAtWall = time.time()
         self._generation = 1
         self._ownAddresses: tuple[tuple[str, int], ...] = ()
         self.bus = EventBus()
@@ -280,6 +283,9 @@ class ProxyService(MultiService):
             shared.setServiceParent(self)
         self.audit = Audit(config.audit, self.bus, clock)
         self.audit.setServiceParent(self)
+        self.metrics = Metrics(config.metrics, self.bus, self)
+        self.metrics.setServiceParent(self)
+        self.runtime.chain.timed = self.metrics.inspected if config.metrics.enabled else None
         self.accessLog = AccessLogPart(self.bus, accessLog)
         self.accessLog.setServiceParent(self)
         PoolPart(self.pool).setServiceParent(self)
@@ -433,7 +439,11 @@ class ProxyService(MultiService):
         part is reconfigured, then open streams and sockets are judged
         against the new keys and roles.
         """
-        path = path or self.configPath
+        ok = self._reload(path or self.configPath)
+        self.metrics.reloaded(ok)
+        return ok
+
+    def _reload(self, path: str) -> bool:
         try:
             config = loadConfig(path)
             runtime = buildRuntime(config, self._generation + 1, self.reactor, self._ownAddresses, self.rateStore, self.clock, self.mcpState)
@@ -445,6 +455,7 @@ class ProxyService(MultiService):
             return False
         old = self.runtime
         self._generation += 1
+        runtime.chain.timed = self.metrics.inspected if config.metrics.enabled else None
         self.runtime = runtime
         if config.listen != old.config.listen:
             log.warn("listen changed in {config}: restart to apply", config=path)
@@ -603,11 +614,12 @@ class ProxyService(MultiService):
 
     def adminResources(self) -> dict[bytes, Resource]:
         """
-        The proxy's own endpoints beside C{/health}: C{/api}.
+        The proxy's own endpoints beside C{/health}: C{/api}, C{/metrics}.
         """
         from akto_proxy.web.admin import Api
+        from akto_proxy.web.metrics import MetricsResource
 
-        return {b"api": Api(self)}
+        return {b"api": Api(self), b"metrics": MetricsResource(self)}
 
 
 __all__ = ["EAGER_BELOW", "GC_THRESHOLDS", "ProxyService", "settleHeap"]

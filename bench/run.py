@@ -200,7 +200,12 @@ def scanLog(path: Path) -> dict:
 def relayArgv(name: str, port: int, suffix: str = "") -> list[str]:
     if name == "floor":
         return [PY, str(HERE / "floor.py"), "--port", str(port)]
-    src = (HERE / f"{name}.yaml").read_text()
+    # "proxy-checks+unobserved": proxy-checks.yaml with variant-unobserved.yaml
+    # appended (top-level keys the base does not set)
+    base, _, variant = name.partition("+")
+    src = (HERE / f"{base}.yaml").read_text()
+    if variant:
+        src += "\n" + (HERE / f"variant-{variant}.yaml").read_text()
     cfg = RESULTS / f"{name}{suffix}.yaml"
     cfg.write_text(re.sub(r"tcp:\d+:interface", f"tcp:{port}:interface", src, count=1))
     return [TWISTD, "-n", "--pidfile=", "akto-proxy", "--config", str(cfg)]

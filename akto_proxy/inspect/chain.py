@@ -5,7 +5,8 @@ rewrite for one L{Message}.
 
 from __future__ import annotations
 
-from typing import Optional, Protocol, Sequence, Union
+from time import perf_counter
+from typing import Any, Callable, Optional, Protocol, Sequence, Union
 
 import attrs
 from twisted.internet.defer import Deferred, TimeoutError as DeferredTimeout, succeed
@@ -147,6 +148,9 @@ class Chain:
         self._covered: frozenset[int] = prefilter.covered if prefilter is not None else frozenset()
         self._coversAll = bool(self.inspectors) and len(self._covered) == len(self.inspectors)
         self._binary: Optional[Chain] = None
+        #: told (direction, seconds) of each message the steps judged (not
+        #: those the prefilter proved clean before): the metrics
+        self.timed: Optional[Callable[[str, float], None]] = None
 
     def __bool__(self) -> bool:
         return bool(self.inspectors)
@@ -169,6 +173,7 @@ class Chain:
         if self._binary is None:
             steps = [s for s in self.inspectors if not getattr(s, "heuristic", False)]
             self._binary = Chain(steps, self._clock, self._timeout)
+        self._binary.timed = self.timed
         return self._binary
 
     def inspect(self, message: Message, clean: Optional[bool] = None) -> "Deferred[Outcome]":
@@ -212,10 +217,24 @@ class Chain:
         state = _State(message)
         if clean is False:
             state.clean = False
+        timed = self.timed
+        if timed is None:
+            result = self._advance(state, 0)
+            if isinstance(result, Outcome):
+                return result
+            return Deferred.fromCoroutine(self._resume(state, result))
+        started = perf_counter()
         result = self._advance(state, 0)
         if isinstance(result, Outcome):
+            timed(message.direction, perf_counter() - started)
             return result
-        return Deferred.fromCoroutine(self._resume(state, result))
+        d = Deferred.fromCoroutine(self._resume(state, result))
+
+        def done(outcome: Any) -> Any:
+            timed(message.direction, perf_counter() - started)
+            return outcome
+
+        return d.addBoth(done)
 
     def _advance(self, st: "_State", start: int) -> Union[Outcome, tuple[int, "Deferred[Verdict]"]]:
         inspectors = self.inspectors

@@ -124,6 +124,26 @@ def isTLSFailure(reason: Failure) -> bool:
     return reason.check(SSL.Error, VerificationError) is not None or "certificate" in repr(reason.value).lower()
 
 
+def failureKind(failure: Failure, timedOut: bool = False) -> str:
+    """
+    An upstream failure in one word, for metrics and alerts: C{timeout},
+    C{dns}, C{refused}, C{tls}, C{reset} (closed without a response) or
+    C{other}; C{fence} for an address the fence refused.
+    """
+    if failure.check(UpstreamForbidden):
+        return "fence"
+    if timedOut or failure.check(ierror.TimeoutError, ierror.ConnectingCancelledError):
+        return "timeout"
+    if failure.check(ierror.DNSLookupError):
+        return "dns"
+    if failure.check(ierror.ConnectionRefusedError):
+        return "refused"
+    if failure.check(ResponseNeverReceived, ResponseFailed):
+        reasons = getattr(failure.value, "reasons", [])
+        return "tls" if any(isTLSFailure(r) for r in reasons) else "reset"
+    return "other"
+
+
 def upstreamFailure(failure: Failure, timedOut: bool = False) -> tuple[int, str, str]:
     """
     What an upstream request's failure means for the client: an HTTP
@@ -156,6 +176,7 @@ __all__ = [
     "INSPECTABLE_ENCODINGS",
     "TooLarge",
     "decodeBody",
+    "failureKind",
     "discard",
     "isTLSFailure",
     "narrowAcceptEncoding",

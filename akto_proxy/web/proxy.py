@@ -43,6 +43,7 @@ from akto_proxy.relay.wire import (
     narrowAcceptEncoding,
     requestSkip,
     tokens,
+    failureKind,
     upstreamFailure,
 )
 from akto_proxy.web.admission import Admitted, Refusal, admit, judgeURL
@@ -112,6 +113,12 @@ class Exchange:
         self.finished = False
         self.status = 0
         self.bytesOut = 0
+        #: http, sse (an answer streamed as events) or ws
+        self.transportName = "http"
+        #: from the request sent upstream to the response head
+        self.upstreamMs: Optional[float] = None
+        #: what went wrong upstream, in one word (L{failureKind})
+        self.upstreamError: Optional[str] = None
         self.target: Optional[Target] = None
         self.credential: Optional[bytes] = None
         self.usedQueryCredential = False
@@ -234,6 +241,9 @@ class Exchange:
             "status": status,
             "bytes": self.bytesOut,
             "latency_ms": round(latency, 3),
+            "transport": self.transportName,
+            "upstream_ms": round(self.upstreamMs, 3) if self.upstreamMs is not None else None,
+            "upstream_error": self.upstreamError,
             "outcome": self.outcome,
             "blocked": ctx.blocked if ctx is not None else False,
             "threats_detected": [f.asJSON() for f in ctx.findings] if ctx is not None else [],
@@ -437,6 +447,7 @@ class Exchange:
 
         cfg = rt.config.upstreams
         timer = self.clock.callLater(cfg.connect_timeout + cfg.read_timeout, timeout)
+        sentAt = self.clock.seconds()
         self.pending = self.service.agent.request(method, self.upstreamURL(), headers, producer)
         try:
             response: IResponse = await self.pending
@@ -450,6 +461,7 @@ class Exchange:
             return self._upstreamFailed(failure, bool(timedOut))
         finally:
             self.pending = None
+        self.upstreamMs = (self.clock.seconds() - sentAt) * 1000.0
         if timer.active():
             timer.cancel()
         if self.finished:
@@ -461,6 +473,7 @@ class Exchange:
     def _upstreamFailed(self, failure: Failure, timedOut: bool) -> None:
         upstream = self.target.display() if self.target else "?"
         status, message, code = upstreamFailure(failure, timedOut)
+        self.upstreamError = failureKind(failure, timedOut)
         if status != 403:
             self.service.upstreamFailed(self.target)
             log.warn("upstream {upstream} failed: {error}", upstream=upstream, error=message, request_id=self.requestId)
@@ -510,6 +523,7 @@ class Exchange:
             # (a quiet stream's first event may be minutes away)
             self.request.write(b"")
             relay = BodyRelay(self, sse=True, encoding=encoding)
+            self.transportName = "sse"
             for r in self.batchRefusals:
                 relay.emit(makeEvent(encode(r).decode("utf-8"), "message"))
             self.stream = relay

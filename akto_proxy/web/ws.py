@@ -46,7 +46,7 @@ from akto_proxy import compat
 from akto_proxy.mcp.jsonrpc import Body, decodeText, encode
 from akto_proxy.relay.http import FencedEndpointFactory
 from akto_proxy.relay.rewrite import rewriteLocation, rewriteWWWAuthenticate
-from akto_proxy.relay.wire import upstreamFailure
+from akto_proxy.relay.wire import failureKind, upstreamFailure
 
 if TYPE_CHECKING:
     from akto_proxy.service import ProxyService
@@ -340,6 +340,7 @@ class WebSocketRelay:
 
     async def run(self) -> None:
         ex = self.exchange
+        ex.transportName = "ws"
         problem = self._checkHandshake()
         if problem is not None:
             status, message, headers = problem
@@ -473,10 +474,12 @@ class WebSocketRelay:
         if failure.check(UpstreamHandshakeFailed):
             self.service.upstreamFailed(ex.target)
             failed: UpstreamHandshakeFailed = failure.value  # type: ignore[assignment]
+            ex.upstreamError = "timeout" if failed.timedOut else "handshake"
             if failed.timedOut:
                 return ex.respondError(504, "upstream timed out during the WebSocket handshake", "gateway_timeout")
             return ex.respondError(502, f"upstream WebSocket handshake failed: {failed.reason}", "bad_gateway")
         status, message, code = upstreamFailure(failure)
+        ex.upstreamError = failureKind(failure)
         if status != 403:
             self.service.upstreamFailed(ex.target)
             log.warn("upstream {upstream} failed: {error}", upstream=upstream, error=message, request_id=ex.requestId)
@@ -555,6 +558,7 @@ class WebSocketRelay:
         assert self.client is not None and self.upstream is not None
         ex.status = 101
         self.openedAt = self.clock.seconds()
+        ex.upstreamMs = (self.openedAt - ex.started) * 1000.0  # the upstream handshake, mostly
         key = ex.key
         self.keyDigest = ex.rt.keys.digestOf(key.name) if key else None
         self.service.sockets.add(self)
