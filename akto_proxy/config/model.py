@@ -91,7 +91,7 @@ class UpstreamPolicy:
     read_timeout: float = 60.0
     idle_timeout: float = 300.0
     max_idle_per_host: int = 256
-    pool_idle_timeout: float = 50.0
+    pool_idle_timeout: float = 4.0
     x_forwarded: bool = True
     sse_keepalive: float = 15.0
 
