@@ -36,10 +36,16 @@ _FIELD = re.compile(rb"([^:]+):[ \t]*([^\r\n]*?)[ \t]*\r\n")
 
 class StrictChannel(http.HTTPChannel):
     """
-    L{HTTPChannel} that also refuses obs-fold, bare CR or LF inside lines,
-    C{Transfer-Encoding} other than C{chunked}, and requests whose headers
-    do not arrive within C{client_header_timeout}.
+    L{HTTPChannel} that also refuses obs-fold, bare CR or LF inside lines or
+    ending them, C{Transfer-Encoding} other than C{chunked}, and requests
+    whose headers do not arrive within C{client_header_timeout}.
     """
+
+    # Lines are split at LF, so that a line ending in a bare LF is seen as
+    # soon as it arrives (and refused), rather than waited on for a CRLF
+    # that a client speaking bare LF never sends; the CR is checked and
+    # taken off in lineReceived.
+    delimiter = b"\n"
 
     # One timer per connection, re-armed rather than re-created for each
     # request: it waits for the headers, then for the body; between requests
@@ -58,7 +64,8 @@ class StrictChannel(http.HTTPChannel):
         limits = self._service.runtime.config.limits
         self.maxHeaders = limits.max_headers
         self.totalHeadersSize = limits.max_header_bytes
-        self.MAX_LENGTH = limits.max_header_bytes
+        # a line's length, as LineReceiver measures it, now includes its CR
+        self.MAX_LENGTH = limits.max_header_bytes + 1
         super().connectionMade()
         setNoDelay(self.transport)
         self._startHeaderTimer()
@@ -175,7 +182,10 @@ class StrictChannel(http.HTTPChannel):
             self.transport.loseConnection()
 
     def lineReceived(self, line: bytes) -> None:
-        if b"\r" in line or b"\n" in line:
+        if line[-1:] != b"\r":
+            return self.refuseHead("request lines must end in CRLF, not a bare LF")
+        line = line[:-1]
+        if b"\r" in line:
             return compat.respondBadRequest(self)
         if line[:1] in (b" ", b"\t") and self._inHeaders and self.requests:
             # obs-fold (RFC 9112 section 5.2): refuse rather than unfold
@@ -208,6 +218,28 @@ class StrictChannel(http.HTTPChannel):
 
     def lineLengthExceeded(self, line: bytes) -> None:
         compat.respondBadRequest(self)
+
+    def refuseHead(self, message: str) -> None:
+        """
+        Answer a request head the proxy will not parse with 400 and the
+        envelope (with a request id, though no request exists yet), and
+        close the connection.
+        """
+        transport = self.transport
+        if transport is None or transport.disconnecting:
+            return
+        rid = answers.newRequestId()
+        body = envelope(400, message, rid, "bad_request")
+        log.info("request head refused: {reason}", reason=message, request_id=rid, client=str(transport.getPeer()))
+        self._stopTimer()
+        transport.write(
+            b"HTTP/1.1 400 Bad Request\r\n"
+            b"content-type: application/json\r\n"
+            b"connection: close\r\n"
+            b"x-akto-request-id: " + rid.encode("ascii") + b"\r\n"
+            b"content-length: " + str(len(body)).encode("ascii") + b"\r\n\r\n" + body
+        )
+        transport.loseConnection()
 
 
 class CappedRequest(server.Request):
