@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
+from hypothesis import given, settings, strategies as st
 from twisted.internet import endpoints, protocol, reactor
 from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.task import Clock
@@ -20,6 +21,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from akto_proxy.config.model import UpstreamPolicy
 from akto_proxy.mcp.events import ExchangeEvent
+from akto_proxy.relay.http import HeadFraming
 from tests.harness import KEY, ProxyHarness, RawClient, connectRaw
 
 #: what a raw upstream does with a request: bytes to write (and stay open),
@@ -45,7 +47,7 @@ class RawUpstream(protocol.Protocol):
 
     def connectionMade(self) -> None:
         self.test.connections.append(self)
-        self.lost: Deferred[Any] = Deferred()
+        self.lost: Deferred[None] = Deferred()
         self.received = b""
 
     def dataReceived(self, data: bytes) -> None:
@@ -59,7 +61,8 @@ class RawUpstream(protocol.Protocol):
             self.transport.write(reply)
 
     def connectionLost(self, reason: Any) -> None:
-        self.lost.callback(reason)
+        self.reason = reason
+        self.lost.callback(None)
 
 
 class FaultTestCase(TestCase):
@@ -159,6 +162,114 @@ class BareLineFeedClientTests(FaultTestCase):
         self.assertEqual(error["code"], "bad_request")
         self.assertTrue(error["request_id"].startswith("req_"))
         self.assertEqual(self.connections, [])
+
+
+class MalformedUpstreamHeadTests(FaultTestCase):
+    """
+    An upstream response head with a bare LF (or CR) in a line: 502, never
+    re-framed into a second header for the client.
+    """
+
+    async def relayed(self, reply: bytes) -> bytes:
+        self.replies.append(reply)
+        client = await self.client(self.head(extra=b"Connection: close\r\n"))
+        return await self.closed(client)
+
+    @inline
+    async def test_bare_lf_in_value(self) -> None:
+        data = await self.relayed(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Evil: a\nSet-Cookie: injected=1\r\n"
+            b"Content-Length: 2\r\n\r\nok"
+        )
+        self.assertEqual(status(data), 502)
+        self.assertNotIn(b"injected", data.lower())
+        self.assertNotIn(b"x-evil", data.lower())
+        self.assertIn("malformed response head", json.loads(bodyOf(data))["error"]["message"])
+        await self.connections[0].lost  # the upstream connection is closed, not pooled
+        record = await self.record()
+        self.assertEqual((record["status"], record["upstream_error"]), (502, "malformed"))
+
+    @inline
+    async def test_bare_cr_in_value(self) -> None:
+        data = await self.relayed(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Evil: a\rSet-Cookie: injected=1\r\n"
+            b"Content-Length: 2\r\n\r\nok"
+        )
+        self.assertEqual(status(data), 502)
+        self.assertNotIn(b"injected", data.lower())
+
+    @inline
+    async def test_bare_lf_head(self) -> None:
+        data = await self.relayed(b"HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 2\n\nok")
+        self.assertEqual(status(data), 502)
+
+    @inline
+    async def test_after_100_continue(self) -> None:
+        data = await self.relayed(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-A: 1\nX-B: 2\r\nContent-Length: 2\r\n\r\nok")
+        self.assertEqual(status(data), 502)
+
+    @inline
+    async def test_well_formed_relayed(self) -> None:
+        """
+        A body may hold bare LFs and CRs; a 1xx before the head is skipped.
+        """
+        data = await self.relayed(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+            b"Content-Length: 6\r\n\r\na\nb\rc\n"
+        )
+        self.assertEqual(status(data), 200)
+        self.assertTrue(data.endswith(b"\r\n\r\na\nb\rc\n"), data)
+
+
+class HeadFramingTests(SynchronousTestCase):
+    """
+    L{HeadFraming} gives the same verdict however the connection's bytes
+    are split into reads.
+    """
+
+    GOOD = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: a b\r\nContent-Length: 5\r\n\r\n"
+
+    def verdict(self, data: bytes, cuts: list[int]) -> tuple[bool, bool]:
+        framing = HeadFraming()
+        ok = True
+        start = 0
+        for cut in sorted(set(cuts)) + [len(data)]:
+            if ok:
+                ok = framing.feed(data[start:cut])
+            start = cut
+        return ok, framing.inHead
+
+    @given(
+        st.sampled_from([b"", b"HTTP/1.1 100 Continue\r\n\r\n", b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"]),
+        st.sampled_from([None, b"\n", b"\r", b"\r\r\n", b"\n\r"]),
+        st.integers(0, 200),
+        st.sampled_from([b"", b"hello", b"a\nb\r\n\r", b"\r\n\r\n\n"]),
+        st.lists(st.integers(0, 250), max_size=6),
+    )
+    @settings(max_examples=500, deadline=None)
+    def test_any_split(self, informational: bytes, bad: Optional[bytes], where: int, body: bytes, cuts: list[int]) -> None:
+        head = self.GOOD
+        if bad is not None:
+            # somewhere inside a line of the head (not in its final CRLF CRLF)
+            at = 1 + where % (len(head) - 5)
+            head = head[:at] + bad + head[at:]
+        data = informational + head + body
+        whole = self.verdict(data, [])
+        self.assertEqual(self.verdict(data, cuts), whole)
+        if bad is None:
+            self.assertEqual(whole, (True, False))
+        elif whole[0]:
+            # the inserted bytes made a CRLF with their neighbours, and the
+            # head is still one strict HTTP/1.1 head: no line holds a lone
+            # CR or LF
+            lines = (informational + head).split(b"\r\n")
+            self.assertFalse(any(b"\r" in line or b"\n" in line for line in lines))
+
+    def test_bodies_not_looked_at(self) -> None:
+        framing = HeadFraming()
+        self.assertTrue(framing.feed(self.GOOD))
+        self.assertFalse(framing.inHead)
+        self.assertTrue(framing.feed(b"\n\r\n\r"))
 
 
 class PoolIdleTimeoutTests(SynchronousTestCase):
