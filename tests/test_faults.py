@@ -22,7 +22,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from akto_proxy.config.model import UpstreamPolicy
 from akto_proxy.mcp.events import ExchangeEvent
 from akto_proxy.relay.http import HeadFraming
-from tests.harness import KEY, ProxyHarness, RawClient, connectRaw
+from tests.harness import KEY, ProxyHarness, RawClient
 
 #: what a raw upstream does with a request: bytes to write (and stay open),
 #: or a function of (protocol, request bytes)
@@ -63,6 +63,18 @@ class RawUpstream(protocol.Protocol):
     def connectionLost(self, reason: Any) -> None:
         self.reason = reason
         self.lost.callback(None)
+
+
+class Client(RawClient):
+    """
+    A raw client that keeps why its connection ended.
+    """
+
+    reason: Any = None
+
+    def connectionLost(self, reason: Any) -> None:
+        self.reason = reason
+        super().connectionLost(reason)
 
 
 class FaultTestCase(TestCase):
@@ -111,13 +123,14 @@ class FaultTestCase(TestCase):
             method + b" " + self.path(path) + b" HTTP/1.1\r\nHost: x\r\nX-Akto-Api-Key: " + KEY.encode() + b"\r\n" + extra + b"\r\n" + body
         )
 
-    async def client(self, data: bytes) -> RawClient:
-        client = await connectRaw(self.proxy.port)
+    async def client(self, data: bytes) -> "Client":
+        endpoint = endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", self.proxy.port)
+        client = await endpoints.connectProtocol(endpoint, Client())
         self.addCleanup(lambda: client.transport.abortConnection() if not client.done.called else None)
         client.transport.write(data)
         return client
 
-    async def closed(self, client: RawClient) -> bytes:
+    async def closed(self, client: Client) -> bytes:
         """
         All the client got, once the proxy closed its connection (a few
         seconds at most: the proxy's own timers do not run).
@@ -219,6 +232,88 @@ class MalformedUpstreamHeadTests(FaultTestCase):
         )
         self.assertEqual(status(data), 200)
         self.assertTrue(data.endswith(b"\r\n\r\na\nb\rc\n"), data)
+
+
+class TruncatedBodyTests(FaultTestCase):
+    """
+    An upstream that resets in the middle of a streamed (binary) body: the
+    client's connection is aborted at once, never ended cleanly, with
+    either framing; the record says the response was truncated.
+    """
+
+    async def cut(self, head: bytes) -> tuple[bytes, Any]:
+        def reply(upstream: RawUpstream, request: bytes) -> None:
+            upstream.transport.write(head + b"hello")
+            # the reset comes once the proxy has relayed the first bytes
+            # (the client asks for them below)
+            self.resetUpstream = upstream.transport.abortConnection
+
+        self.replies.append(reply)
+        client = await self.client(self.head())
+        while b"hello" not in client.data:
+            await client.waitData().addTimeout(10, reactor)
+        self.resetUpstream()
+        data = await self.closed(client)
+        return data, client.reason
+
+    def assertTruncated(self, reason: Any) -> Deferred[None]:
+        from twisted.internet.error import ConnectionLost
+
+        self.assertTrue(reason.check(ConnectionLost), reason)  # a reset, not a clean close
+
+        async def check() -> None:
+            record = await self.record()
+            self.assertEqual((record["status"], record["outcome"], record["upstream_error"]), (200, "upstream_truncated", "reset"))
+            self.assertEqual(len(self.proxy.service.inflight), 0)
+
+        return ensureDeferred(check())
+
+    @inline
+    async def test_chunked(self) -> None:
+        data, reason = await self.cut(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n")
+        self.assertIn(b"\r\nTransfer-Encoding: chunked\r\n", data)
+        self.assertTrue(data.endswith(b"\r\n5\r\nhello\r\n"), data)  # no terminating chunk
+        await self.assertTruncated(reason)
+
+    @inline
+    async def test_content_length(self) -> None:
+        data, reason = await self.cut(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\n")
+        self.assertIn(b"\r\nContent-Length: 100\r\n", data)
+        self.assertTrue(data.endswith(b"\r\n\r\nhello"), data)
+        await self.assertTruncated(reason)
+
+    @inline
+    async def test_idle_upstream(self) -> None:
+        """
+        An upstream silent for C{upstreams.idle_timeout} in the middle of a
+        body: the client's connection is aborted too (the body is cut).
+        """
+        self.replies.append(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\nhello")
+        client = await self.client(self.head())
+        while b"hello" not in client.data:
+            await client.waitData().addTimeout(10, reactor)
+        self.clock.advance(self.proxy.service.runtime.config.upstreams.idle_timeout)
+        await self.closed(client)
+        from twisted.internet.error import ConnectionLost
+
+        self.assertTrue(client.reason.check(ConnectionLost), client.reason)
+        await self.connections[0].lost
+        self.assertEqual((await self.record())["outcome"], "idle_timeout")
+
+    @inline
+    async def test_clean_end_untouched(self) -> None:
+        """
+        A body that ends as framed is relayed whole, and the connection is
+        kept for the next request.
+        """
+        self.replies.append(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 5\r\n\r\nhello")
+        self.replies.append(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n")
+        client = await self.client(self.head() + self.head())
+        while client.data.count(b"HTTP/1.1 200") < 2 or not client.data.endswith(b"0\r\n\r\n"):
+            await client.waitData().addTimeout(10, reactor)
+        self.assertIn(b"\r\n\r\nhello", client.data)
+        self.assertFalse(client.done.called)
+        self.assertEqual([r["outcome"] for r in self.records], ["relayed", "relayed"])
 
 
 class HeadFramingTests(SynchronousTestCase):

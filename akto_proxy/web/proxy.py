@@ -196,6 +196,24 @@ class Exchange:
             self.finished = True
             self.request.finish()
 
+    def abort(self, outcome: str) -> None:
+        """
+        End the client's connection at once, without a clean end of its
+        response (a body cut short upstream must not look complete), and
+        record C{outcome}.
+        """
+        if self.finished:
+            return
+        self.finished = True
+        self.outcome = outcome
+        log.info("response cut short, client connection aborted: {outcome}", outcome=outcome, request_id=self.requestId)
+        transport = self.transport
+        abort = getattr(transport, "abortConnection", None)
+        if abort is not None:
+            abort()
+        elif transport is not None:
+            transport.loseConnection()
+
     def write(self, data: bytes) -> None:
         if not self.finished and data:
             self.bytesOut += len(data)
