@@ -316,6 +316,56 @@ class TruncatedBodyTests(FaultTestCase):
         self.assertEqual([r["outcome"] for r in self.records], ["relayed", "relayed"])
 
 
+class OversizeResponseTests(FaultTestCase):
+    """
+    An upstream JSON response over C{limits.max_inspected_response}: 502 at
+    once, the upstream connection closed, what was collected dropped.
+    """
+
+    extra = """
+limits:
+  max_inspected_response: 1KiB
+"""
+
+    def setUp(self) -> Deferred[None]:
+        from akto_proxy.web import proxy
+        from akto_proxy.web.stream import Collector
+
+        self.collectors: list[Collector] = []
+        test = self
+
+        class Kept(Collector):
+            def __init__(self, limit: int):
+                super().__init__(limit)
+                test.collectors.append(self)
+
+        self.patch(proxy, "Collector", Kept)
+        return super().setUp()
+
+    @inline
+    async def test_blocked_and_closed(self) -> None:
+        self.replies.append(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n[" + b" " * 8000)
+        client = await self.client(self.head())
+        while b"\r\n\r\n" not in client.data or len(bodyOf(client.data)) < int(re.search(rb"Content-Length: (\d+)", client.data, re.I).group(1)):
+            await client.waitData().addTimeout(10, reactor)
+        self.assertEqual(status(client.data), 502)
+        self.assertEqual(json.loads(bodyOf(client.data))["error"]["code"], "response_too_large")
+        await self.connections[0].lost.addTimeout(10, reactor)  # not left open and paused
+        [collector] = self.collectors
+        self.assertEqual((collector.parts, collector.size), ([], 0))
+        self.assertFalse(client.done.called)  # the client's connection is kept
+
+    @inline
+    async def test_clean_traffic_unchanged(self) -> None:
+        body = b'{"jsonrpc":"2.0","id":1,"result":{}}'
+        self.replies.append(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        client = await self.client(self.head())
+        while not client.data.endswith(body):
+            await client.waitData().addTimeout(10, reactor)
+        self.assertEqual(status(client.data), 200)
+        self.assertFalse(self.connections[0].lost.called)  # back in the pool
+
+
 class HeadFramingTests(SynchronousTestCase):
     """
     L{HeadFraming} gives the same verdict however the connection's bytes

@@ -571,6 +571,8 @@ class Exchange:
             raw = await collector.done
         except Exception as e:
             self.pending = None
+            if self.finished or not (isinstance(e, TooLarge) and rt.config.limits.oversize == "pass"):
+                collector.abandon()  # nothing more of this body will be read
             if self.finished:
                 return
             if isinstance(e, TooLarge):

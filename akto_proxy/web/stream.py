@@ -72,6 +72,17 @@ class Collector(Protocol):
                 self.transport.pauseProducing()
             self.done.errback(TooLarge())
 
+    def abandon(self) -> None:
+        """
+        Give up on the body (over the limit, refused): drop what was
+        collected and close the upstream connection, rather than keep it
+        paused, and the bytes held, for ever.
+        """
+        self.parts = []
+        self.size = 0
+        if self.transport is not None:
+            self.transport.stopProducing()
+
     def prefix(self) -> bytes:
         data = b"".join(self.parts)
         self.parts = []
