@@ -293,6 +293,21 @@ class CappedRequest(server.Request):
             return
         super().requestReceived(command, path, version)
 
+    def getHeader(self, key: Any) -> Any:
+        """
+        As L{server.Request.getHeader}; a value asked for as text that is
+        not UTF-8 (any byte may come in a header) refuses the request with
+        400 (L{answers.Refused}) instead of raising UnicodeDecodeError.
+        """
+        try:
+            value = self.requestHeaders.getRawHeaders(key)
+        except UnicodeDecodeError:
+            name = key if isinstance(key, str) else key.decode("latin-1")
+            raise answers.Refused(400, f"request header {name} is not valid UTF-8", "bad_request") from None
+        if value is not None:
+            return value[-1]
+        return None
+
 
 class ProxySite(server.Site):
     protocol = StrictChannel
