@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import TestCase
-from twisted.web import resource
+from twisted.web import resource, server
 
 from akto_proxy.config.model import Limits
 from akto_proxy.web.channel import ProxySite, StrictChannel
@@ -296,3 +296,96 @@ class BareLineFeedTests(TestCase):
         out, closed, _ = served(StrictChannel, [first + b"X" * (limit + 2)])
         self.assertTrue(out.startswith(b"HTTP/1.1 400"), out)
         self.assertTrue(closed)
+
+
+class IdleKeepAliveTests(TestCase):
+    """
+    A keep-alive connection idle between requests is closed after
+    C{limits.client_keepalive_timeout} (nginx's keepalive_timeout), without
+    an answer; a request that begins within it is timed by the header
+    timeout from its first byte.
+    """
+
+    def connect(self, limits: Limits = LIMITS) -> tuple[Any, StringTransport, Clock]:
+        service = _Service(limits)
+        site = ProxySite(Echo(), service)  # type: ignore[arg-type]
+        ch = site.buildProtocol(None)
+        transport = StringTransport()
+        ch.makeConnection(transport)
+        self.addCleanup(ch.connectionLost, None)
+        return ch, transport, service.clock
+
+    def test_default(self) -> None:
+        self.assertEqual(Limits().client_keepalive_timeout, 75.0)
+
+    def test_idle_closed(self) -> None:
+        ch, transport, clock = self.connect()
+        ch.dataReceived(NEXT)
+        answered = transport.value()
+        self.assertTrue(answered.startswith(b"HTTP/1.1 200 OK"))
+        clock.advance(74.9)
+        self.assertFalse(transport.disconnecting)
+        clock.advance(0.1)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(transport.value(), answered)  # closed without a word
+
+    def test_each_request_restarts_it(self) -> None:
+        ch, transport, clock = self.connect()
+        for _ in range(3):
+            ch.dataReceived(NEXT)
+            clock.advance(70)
+            self.assertFalse(transport.disconnecting)
+        self.assertEqual(transport.value().count(b"HTTP/1.1 200 OK"), 3)
+        clock.advance(5)
+        self.assertTrue(transport.disconnecting)
+
+    def test_request_begun_is_timed_by_header_timeout(self) -> None:
+        ch, transport, clock = self.connect()
+        ch.dataReceived(NEXT)
+        clock.advance(50)
+        ch.dataReceived(b"GET /b HTTP/1.1\r\nHo")
+        clock.advance(LIMITS.client_header_timeout - 0.1)
+        self.assertFalse(transport.disconnecting)
+        clock.advance(0.1)
+        self.assertTrue(transport.disconnecting)
+        self.assertIn(b"HTTP/1.1 408 Request Timeout", transport.value())
+
+    def test_not_while_a_request_is_handled(self) -> None:
+        """
+        A request the proxy is still answering is not idle, however long.
+        """
+        ch, transport, clock = self.connect()
+        ch.dataReceived(NEXT)
+        pending: list[Any] = []
+
+        class Pending(resource.Resource):
+            isLeaf = True
+
+            def render(self, request: Any) -> Any:
+                pending.append(request)
+                return server.NOT_DONE_YET
+
+        ch.site.resource = Pending()
+        ch.dataReceived(NEXT)
+        clock.advance(1000)
+        self.assertFalse(transport.disconnecting)
+        pending[0].finish()
+        clock.advance(74)
+        self.assertFalse(transport.disconnecting)
+        clock.advance(1)
+        self.assertTrue(transport.disconnecting)
+
+    def test_zero_keeps_it_open(self) -> None:
+        ch, transport, clock = self.connect(attrs.evolve(LIMITS, client_keepalive_timeout=0))
+        ch.dataReceived(NEXT)
+        clock.advance(100_000)
+        self.assertFalse(transport.disconnecting)
+
+    def test_before_the_first_request(self) -> None:
+        """
+        Before the first request, the header timeout applies, as before.
+        """
+        ch, transport, clock = self.connect()
+        clock.advance(LIMITS.client_header_timeout)
+        self.assertTrue(transport.disconnecting)
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 408"))

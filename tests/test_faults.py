@@ -610,6 +610,36 @@ def _steps(sensitivity: str, build: Callable[[str], Any]) -> Any:
     return _STEPS[sensitivity]
 
 
+class IdleClientTests(FaultTestCase):
+    """
+    Keep-alive client connections that stay idle are closed after
+    C{limits.client_keepalive_timeout}, so a crowd of idle clients cannot
+    hold the proxy's file descriptors.
+    """
+
+    extra = """
+limits:
+  client_keepalive_timeout: 20s
+"""
+
+    @inline
+    async def test_idle_closed(self) -> None:
+        body = b'{"ok":true}'
+        self.replies.append(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        idle = await self.client(self.head())
+        while not idle.data.endswith(body):
+            await idle.waitData().addTimeout(10, reactor)
+        silent = await self.client(b"")  # never sends a request: the header timeout
+        self.clock.advance(10)
+        await self.closed(silent)
+        self.clock.advance(9.9)
+        self.assertFalse(idle.done.called)
+        self.clock.advance(0.1)
+        data = await self.closed(idle)
+        self.assertEqual(data.count(b"HTTP/1.1"), 1)  # closed without a word
+        self.assertEqual(self.proxy.service.runtime.config.limits.client_keepalive_timeout, 20.0)
+
+
 class HeadFramingTests(SynchronousTestCase):
     """
     L{HeadFraming} gives the same verdict however the connection's bytes

@@ -222,6 +222,9 @@ class Limits:
     max_headers: int = 100
     client_header_timeout: float = 10.0
     client_body_timeout: float = 30.0
+    #: a keep-alive connection idle between requests this long is closed
+    #: (nginx's keepalive_timeout); 0: never
+    client_keepalive_timeout: float = 75.0
     shutdown_grace: float = 10.0
 
 

@@ -48,10 +48,13 @@ class StrictChannel(http.HTTPChannel):
     delimiter = b"\n"
 
     # One timer per connection, re-armed rather than re-created for each
-    # request: it waits for the headers, then for the body; between requests
-    # it is disarmed (it fires as a no-op, or is re-armed first).
+    # request: it waits for the headers, then for the body, then, between
+    # requests, for the next one (C{client_keepalive_timeout}: "idle");
+    # disarmed, it fires as a no-op, or is re-armed first.
     _timer: Optional[IDelayedCall] = None
     _waitingFor: Optional[str] = None
+    #: when an idle keep-alive connection is closed
+    _idleUntil = 0.0
     _inHeaders = False
     _hostAddress: Any = None
     _secure: Optional[bool] = None
@@ -82,6 +85,14 @@ class StrictChannel(http.HTTPChannel):
         return self._secure
 
     def dataReceived(self, data: bytes) -> None:
+        if self._waitingFor == "idle":
+            # the next request begins: its head must come within
+            # client_header_timeout (unless it came whole)
+            self._waitingFor = None
+            if not (compat.WHOLE_HEADS and self._wholeHead(data)):
+                self._startHeaderTimer()
+                super().dataReceived(data)
+            return
         if not (compat.WHOLE_HEADS and self._wholeHead(data)):
             super().dataReceived(data)
 
@@ -160,8 +171,38 @@ class StrictChannel(http.HTTPChannel):
     def _expired(self) -> None:
         self._timer = None
         what, self._waitingFor = self._waitingFor, None
-        if what is not None:
+        if what == "idle":
+            self._stillIdle()
+        elif what is not None:
             self._slow(what)
+
+    def _armIdle(self) -> None:
+        """
+        Between requests: close the connection if no request begins within
+        C{client_keepalive_timeout} (nginx's keepalive_timeout), so that
+        idle clients cannot hold the proxy's file descriptors.
+        """
+        limits = self._service.runtime.config.limits
+        timeout = limits.client_keepalive_timeout
+        if not timeout:
+            return
+        self._idleUntil = self._service.clock.seconds() + timeout
+        # The timer is armed for at most the body timeout, and re-armed
+        # while the connection stays idle: the next request's body timer is
+        # then a cheap reset to a later time, not a new timer each request.
+        step = limits.client_body_timeout or limits.client_header_timeout
+        self._arm(min(timeout, step) if step else timeout, "idle")
+
+    def _stillIdle(self) -> None:
+        transport = self.transport
+        if transport is None or transport.disconnecting:
+            return
+        left = self._idleUntil - self._service.clock.seconds()
+        if left > 0:
+            self._arm(left, "idle")
+            return
+        # as nginx: closed without an answer (no request is waiting for one)
+        transport.loseConnection()
 
     def _disarm(self) -> None:
         # the timer stays scheduled: re-armed by the next request, or a no-op
@@ -211,6 +252,14 @@ class StrictChannel(http.HTTPChannel):
     def allContentReceived(self) -> None:
         self._disarm()
         super().allContentReceived()
+
+    def requestDone(self, request: Any) -> None:
+        super().requestDone(request)
+        # Answered, and the connection kept: wait for the next request
+        # (unless one was pipelined behind this one and has begun).
+        transport = self.transport
+        if self.persistent and transport is not None and not transport.disconnecting and not self.requests and self._waitingFor is None:
+            self._armIdle()
 
     def connectionLost(self, reason: Any) -> None:
         self._stopTimer()
