@@ -194,7 +194,7 @@ class StrictChannel(http.HTTPChannel):
         self._arm(min(timeout, step) if step else timeout, "idle")
 
     def _stillIdle(self) -> None:
-        transport = self.transport
+        transport: Any = self.transport
         if transport is None or transport.disconnecting:
             return
         left = self._idleUntil - self._service.clock.seconds()
@@ -257,7 +257,7 @@ class StrictChannel(http.HTTPChannel):
         super().requestDone(request)
         # Answered, and the connection kept: wait for the next request
         # (unless one was pipelined behind this one and has begun).
-        transport = self.transport
+        transport: Any = self.transport
         if self.persistent and transport is not None and not transport.disconnecting and not self.requests and self._waitingFor is None:
             self._armIdle()
 
@@ -274,7 +274,7 @@ class StrictChannel(http.HTTPChannel):
         envelope (with a request id, though no request exists yet), and
         close the connection.
         """
-        transport = self.transport
+        transport: Any = self.transport
         if transport is None or transport.disconnecting:
             return
         rid = answers.newRequestId()

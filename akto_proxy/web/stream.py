@@ -80,8 +80,9 @@ class Collector(Protocol):
         """
         self.parts = []
         self.size = 0
-        if self.transport is not None:
-            self.transport.stopProducing()
+        transport: Any = self.transport
+        if transport is not None:
+            transport.stopProducing()
 
     def prefix(self) -> bytes:
         data = b"".join(self.parts)
