@@ -75,13 +75,14 @@ def notUnicode(body: bytes, message: "Body") -> Optional[str]:
     """
     The field (C{method}, C{id} or C{name}: a tool or prompt name, a
     resource URI) of a JSON-RPC body's messages that holds a lone surrogate
-    (C{"\\ud800"} parses as JSON but is not text): the proxy matches these
-    against roles, pins and rules, and will not guess at them.  None when
-    all are text (C{body}, the raw bytes, tells at once when no escape
+    (C{"\\ud800"} parses as JSON but is not text; so do bytes that are not
+    UTF-8, which json.loads takes with surrogatepass): the proxy matches
+    these against roles, pins and rules, and will not guess at them.  None
+    when all are text (C{body}, the raw bytes, tells at once when nothing
     could make a surrogate).
     """
-    if b"\\ud" not in body and b"\\uD" not in body and b"\x00" not in body[:4]:
-        return None  # an ASCII-compatible body without the escape (UTF-16 is looked at)
+    if b"\\" not in body and body.isascii():
+        return None  # no escape, and no byte json.loads could take as a surrogate
     for obj in message.rpc:
         for field, value in (("method", obj.get("method")), ("id", obj.get("id")), ("name", rawTargetOf(obj))):
             if isinstance(value, str) and not isUnicode(value):
