@@ -43,7 +43,7 @@ from akto_proxy.mcp.pins import PinStore, SharedPins
 from akto_proxy.mcp.protections import McpState
 from akto_proxy.mcp.session import Conversations
 from akto_proxy.observe.audit import Audit
-from akto_proxy.observe.logs import encodeEvent
+from akto_proxy.observe.logs import encodeEvent, rfc3339
 from akto_proxy.observe.metrics import Metrics
 from akto_proxy.relay.fence import AddressPolicy, ownAddresses
 from akto_proxy.relay.http import buildAgent
@@ -240,6 +240,9 @@ class ProxyService(MultiService):
         self.configPath = configPath or config.source
         self.startedAt = clock.seconds()
         self.startedAtWall = time.time()
+        #: the last reload that was refused (the file on disk is not in
+        #: force), until one succeeds
+        self.rejectedReload: Optional[dict[str, str]] = None
         self._generation = 1
         self._ownAddresses: tuple[tuple[str, int], ...] = ()
         self.bus = EventBus()
@@ -449,10 +452,13 @@ class ProxyService(MultiService):
             runtime = buildRuntime(config, self._generation + 1, self.reactor, self._ownAddresses, self.rateStore, self.clock, self.mcpState)
         except ConfigError as e:
             log.error("configuration reload rejected: {error}", error=str(e), config=path)
+            self.rejectedReload = {"error": str(e), "file": path, "at": rfc3339(time.time())}
             return False
         except Exception as e:
             log.error("configuration reload rejected: {error}", error=repr(e), config=path)
+            self.rejectedReload = {"error": repr(e), "file": path, "at": rfc3339(time.time())}
             return False
+        self.rejectedReload = None
         old = self.runtime
         self._generation += 1
         runtime.chain.timed = self.metrics.inspected if config.metrics.enabled else None
@@ -602,6 +608,14 @@ class ProxyService(MultiService):
             "version": __version__,
             "uptime_s": round(self.clock.seconds() - self.startedAt, 3),
             "config_generation": self.runtime.generation,
+            "config": {
+                "file": self.configPath,
+                "generation": self.runtime.generation,
+                # False after a rejected reload: the file on disk says
+                # something else than what is in force
+                "file_in_force": self.rejectedReload is None,
+                "rejected_reload": self.rejectedReload,
+            },
             "open_streams": len(self.streams),
             "pool": {
                 "idle_connections": compat.idleConnections(self.pool),

@@ -140,6 +140,7 @@ class Context:
         "blocked",
         "rpcMethod",
         "rpcName",
+        "reason",
     )
 
     def __init__(
@@ -171,6 +172,8 @@ class Context:
         self.blocked = False
         self.rpcMethod: Optional[str] = None
         self.rpcName: Optional[str] = None
+        #: why the latest refusal was made (role denial, rate limit, block)
+        self.reason: Optional[str] = None
 
     @property
     def keyName(self) -> Optional[str]:
@@ -180,7 +183,7 @@ class Context:
     def upstreamId(self) -> str:
         return self.target.origin
 
-    def note(self, findings: Iterable[Finding], guardrails: Iterable[str], label: Optional[str] = None) -> None:
+    def note(self, findings: Iterable[Finding], guardrails: Iterable[str], label: Optional[str] = None, reason: Optional[str] = None) -> None:
         """
         Record what a message came to on the exchange's access line (the
         latest L{MAX_FINDINGS} findings).
@@ -197,6 +200,7 @@ class Context:
             if label in ("blocked", "inspection_error", "role_denied", "rate_limited", "header_mismatch"):
                 self.blocked = self.blocked or label != "rate_limited"
                 self.outcome = label
+                self.reason = reason
             elif label == "redacted" and self.outcome == "relayed":
                 self.outcome = label
 
@@ -514,7 +518,7 @@ class Pipeline:
                 if bus.messages:
                     self._publish(item, ctx, decision)
                 return decision
-        ctx.note(item.findings, item.guardrails, decision.label)
+        ctx.note(item.findings, item.guardrails, decision.label, decision.reason)
         if bus.messages or bus.notable:
             self._publish(item, ctx, decision)
         return decision

@@ -4,6 +4,7 @@ Logging: one JSON object per line on stdout, journald-friendly.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -192,6 +193,21 @@ def encodeEvent(event: dict[str, Any]) -> str:
     rest by C{repr}), as the log lines write it.
     """
     return _ENCODER.encode(event)
+
+
+def rfc3339(when: float) -> str:
+    """
+    C{when} (seconds since the epoch) as RFC 3339 in UTC, to the
+    millisecond: C{2026-12-06T18:05:09.042Z}.  The seconds part is
+    formatted once per second.
+    """
+    whole = int(when)
+    return f"{_second(whole)}.{int((when - whole) * 1000):03d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _second(whole: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
 
 
 def jsonObserver(out: IO[str] = sys.stdout, level: LogLevel = LogLevel.info) -> ILogObserver:

@@ -261,6 +261,12 @@ class CappedRequest(server.Request):
             return
         super().requestReceived(command, path, version)
 
+    def render(self, resrc: Any) -> None:
+        # no "Server: TwistedWeb/<version>" on any answer (Request.process
+        # sets it just before rendering): a version is an attacker's hint
+        self.responseHeaders.removeHeader(b"server")
+        super().render(resrc)
+
 
 class ProxySite(server.Site):
     protocol = StrictChannel

@@ -11,6 +11,7 @@ WebSocket upgrade is admitted here and handed to L{akto_proxy.web.ws}.
 
 from __future__ import annotations
 
+import time
 import zlib
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
@@ -29,6 +30,7 @@ from akto_proxy.mcp.events import ExchangeEvent
 from akto_proxy.mcp.jsonrpc import Body, decode, encode, fromJSON
 from akto_proxy.mcp.pipeline import URL, Context, Verdict
 from akto_proxy.mcp.session import Conversation
+from akto_proxy.observe.logs import rfc3339
 from akto_proxy.relay.http import BytesProducer
 from akto_proxy.relay.rewrite import rewriteLocation, rewriteResource, rewriteWWWAuthenticate, upstreamWellKnown
 from akto_proxy.relay.sse import makeEvent
@@ -115,6 +117,8 @@ class Exchange:
         self.bytesOut = 0
         #: http, sse (an answer streamed as events) or ws
         self.transportName = "http"
+        #: why the proxy answered in its own name (an error or refusal)
+        self.reason: Optional[str] = None
         #: from the request sent upstream to the response head
         self.upstreamMs: Optional[float] = None
         #: what went wrong upstream, in one word (L{failureKind})
@@ -225,6 +229,7 @@ class Exchange:
     ) -> None:
         if self.outcome == "relayed":
             self.outcome = code or str(status)
+        self.reason = message
         self.respond(status, envelope(status, message, self.requestId, code, threats), headers=headers)
 
     def _accessLog(self) -> None:
@@ -232,11 +237,13 @@ class Exchange:
         status = self.status or self.request.code
         ctx = self.ctx
         fields = {
+            "time": rfc3339(time.time()),
             "request_id": self.requestId,
             "key": ctx.keyName if ctx is not None else None,
             "client": self.clientAddress,
             "method": self.request.method.decode("latin-1"),
             "rpc_method": ctx.rpcMethod if ctx is not None else None,
+            "name": ctx.rpcName if ctx is not None else None,
             "upstream": self.target.display() if self.target else None,
             "status": status,
             "bytes": self.bytesOut,
@@ -245,6 +252,7 @@ class Exchange:
             "upstream_ms": round(self.upstreamMs, 3) if self.upstreamMs is not None else None,
             "upstream_error": self.upstreamError,
             "outcome": self.outcome,
+            "reason": self.reason or (ctx.reason if ctx is not None else None),
             "blocked": ctx.blocked if ctx is not None else False,
             "threats_detected": [f.asJSON() for f in ctx.findings] if ctx is not None else [],
             "guardrails_applied": list(ctx.guardrails) if ctx is not None else [],

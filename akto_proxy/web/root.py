@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Union
 
+from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import Request
 
@@ -19,6 +20,8 @@ from akto_proxy.web.proxy import ProxyResource
 
 if TYPE_CHECKING:
     from akto_proxy.service import ProxyService
+
+log = Logger()
 
 
 def _json(request: Request, status: int, body: bytes) -> bytes:
@@ -35,6 +38,9 @@ class NotFound(Resource):
     def render(self, request: Request) -> bytes:
         rid = newRequestId()
         request.setHeader(b"x-akto-request-id", rid.encode("ascii"))
+        client = getattr(request.getClientAddress(), "host", "?")
+        path = request.path[:200].decode("latin-1")
+        log.info("refused {path}: {reason}", path=path, reason="no such resource", client=client, request_id=rid, status=404)
         return _json(request, 404, envelope(404, "no such resource; proxy URLs start with /proxy/", rid))
 
 
@@ -55,11 +61,15 @@ class Health(Resource):
         request.setHeader(b"x-akto-request-id", rid.encode("ascii"))
         rt = self._service.runtime
         key = rt.keys.lookup(bearer(request))
+        client = getattr(request.getClientAddress(), "host", "?")
         if key is None:
+            log.info("health call refused: {reason}", reason="missing or unknown API key", path="/health", client=client, request_id=rid, status=401)
             request.setHeader(b"www-authenticate", b'Bearer realm="akto-proxy"')
             return _json(request, 401, envelope(401, "missing or unknown API key", rid))
         if request.method not in (b"GET", b"HEAD"):
+            log.info("health call refused: {reason}", reason="method not allowed", key=key.name, path="/health", client=client, request_id=rid, status=405)
             return _json(request, 405, envelope(405, "use GET", rid))
+        log.info("health call", key=key.name, path="/health", client=client, request_id=rid, status=200)
         body = {
             "success": True,
             "data": {
