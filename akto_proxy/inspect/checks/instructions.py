@@ -35,6 +35,8 @@ import attrs
 import hyperscan
 import re2
 
+from akto_proxy.inspect.hscache import compileDatabase
+
 # -- hidden text
 
 _TAGS = re.compile("[\U000e0000-\U000e007f]+")
@@ -1175,14 +1177,7 @@ def _library(signals: dict[str, tuple[str, ...]]) -> _Library:
 
 
 def _compile(patterns: Sequence[str], ids: list[int]) -> "hyperscan.Database":
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    db.compile(
-        expressions=[patterns[i].encode("utf-8") for i in ids],
-        ids=ids,
-        elements=len(ids),
-        flags=[_HS_FLAGS] * len(ids),
-    )
-    return db
+    return compileDatabase([patterns[i].encode("utf-8") for i in ids], ids, [_HS_FLAGS] * len(ids))
 
 
 _HS_FLAGS = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_SINGLEMATCH

@@ -33,6 +33,7 @@ from akto_proxy.inspect.checks.custom import PatternInspector
 from akto_proxy.inspect.checks.offload import THRESHOLD
 from akto_proxy.inspect.checks.scanner import Scanner
 from akto_proxy.inspect.checks.threats import ThreatInspector
+from akto_proxy.inspect.hscache import compileDatabase
 from akto_proxy.inspect.message import Message
 from akto_proxy.inspect.normalize import rawOnly
 
@@ -89,14 +90,8 @@ class Prefilter:
             self._set = _re2Set(patterns)
             exact = [p for p in patterns if _hyperscanTakes(p)]
             if exact:
-                db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
                 try:
-                    db.compile(
-                        expressions=[p.encode("utf-8") for p in exact],
-                        ids=list(range(len(exact))),
-                        elements=len(exact),
-                        flags=[_HS_FLAGS] * len(exact),
-                    )
+                    db = compileDatabase([p.encode("utf-8") for p in exact], list(range(len(exact))), [_HS_FLAGS] * len(exact))
                 except hyperscan.error:
                     log.warn("custom patterns kept in RE2 only: Hyperscan cannot take them together")
                 else:
