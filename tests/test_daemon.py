@@ -96,7 +96,7 @@ class DaemonTests(TestCase):
             self.assertEqual((access["key"], access["status"], access["level"]), ("tester", 200, "info"))
             self.assertEqual(access["message"], f"GET http://{upstream.authority}/echo 200 relayed")
             self.assertIsInstance(access["log_time"], float)
-            self.assertRegex(access["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+            self.assertRegex(access["timestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
             self.assertGreater(access["bytes"], 0)
 
             # a typo: rejected with file, line and key; still serving

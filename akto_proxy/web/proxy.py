@@ -64,6 +64,10 @@ log = Logger()
 _DECODABLE = (b"", b"identity", b"gzip", b"x-gzip", b"deflate")
 
 
+#: reason phrases Twisted's table lacks (RFC 6585, RFC 9110)
+REASONS = {421: b"Misdirected Request", 429: b"Too Many Requests", 431: b"Request Header Fields Too Large"}
+
+
 def acceptsJSON(request: Request) -> bool:
     accept = (request.getHeader("accept") or "").lower()
     return not accept or "application/json" in accept or "*/*" in accept or "text/event-stream" not in accept
@@ -209,7 +213,9 @@ class Exchange:
         if self.finished:
             return
         self.status = status
-        self.request.setResponseCode(status)
+        # the standard reason phrase where Twisted knows none (429 was
+        # "Unknown Status")
+        self.request.setResponseCode(status, REASONS.get(status))
         self.request.setHeader(b"content-type", contentType)
         self.request.setHeader(b"content-length", str(len(body)).encode("ascii"))
         self.request.setHeader(b"cache-control", b"no-store")
@@ -237,7 +243,7 @@ class Exchange:
         status = self.status or self.request.code
         ctx = self.ctx
         fields = {
-            "time": rfc3339(time.time()),
+            "timestamp": rfc3339(time.time()),
             "request_id": self.requestId,
             "key": ctx.keyName if ctx is not None else None,
             "client": self.clientAddress,
