@@ -37,7 +37,7 @@ from akto_proxy.access.redisstate import RedisState
 from akto_proxy.access.sessions import ForeignSession, LocalSessions, RedisSessions, SessionTable
 from akto_proxy.config import Config, ConfigError, loadConfig
 from akto_proxy.config.model import ApiKey, Listener
-from akto_proxy.mcp.events import EventBus, ExchangeEvent, MessageEvent
+from akto_proxy.mcp.events import EventBus, ExchangeEvent, MessageEvent, ReloadEvent, UpstreamFailureEvent
 from akto_proxy.mcp.pins import PinStore, SharedPins
 from akto_proxy.mcp.protections import McpState
 from akto_proxy.mcp.session import Conversations
@@ -278,7 +278,7 @@ class ProxyService(MultiService):
             shared = SharedPins(self.pins, self.redis, clock)
             self.pins.onChange = shared.changed
             shared.setServiceParent(self)
-        self.audit = Audit(config.audit, self.bus, clock)
+        self.audit = Audit(config.audit, self.bus, clock, config.access_control.api_keys)
         self.audit.setServiceParent(self)
         self.accessLog = AccessLogPart(self.bus, accessLog)
         self.accessLog.setServiceParent(self)
@@ -439,9 +439,11 @@ class ProxyService(MultiService):
             runtime = buildRuntime(config, self._generation + 1, self.reactor, self._ownAddresses, self.rateStore, self.clock, self.mcpState)
         except ConfigError as e:
             log.error("configuration reload rejected: {error}", error=str(e), config=path)
+            self.bus.publish(ReloadEvent(self.clock.seconds(), path, False, self._generation, str(e)))
             return False
         except Exception as e:
             log.error("configuration reload rejected: {error}", error=repr(e), config=path)
+            self.bus.publish(ReloadEvent(self.clock.seconds(), path, False, self._generation, repr(e)))
             return False
         old = self.runtime
         self._generation += 1
@@ -482,6 +484,7 @@ class ProxyService(MultiService):
             config=path,
             closed_streams=closed,
         )
+        self.bus.publish(ReloadEvent(self.clock.seconds(), path, True, runtime.generation))
         return True
 
     def _closeOrphans(self, rt: Runtime) -> int:
@@ -584,6 +587,7 @@ class ProxyService(MultiService):
         state = self.upstreamState.setdefault(target.authority, {"ok": 0, "failed": 0})
         state["failed"] += 1
         state["last_failure"] = self.clock.seconds()
+        self.bus.publish(UpstreamFailureEvent(state["last_failure"], target.origin))
 
     def health(self) -> dict[str, Any]:
         return {
