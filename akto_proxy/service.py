@@ -8,6 +8,7 @@ sockets; the drain on shutdown.
       sessions      SessionSweeper: MCP session bindings and conversations
       redis         RedisPart: shared state (when configured)
       audit         Audit: the audit trail (a subscriber of the event bus)
+      alerts        Alerts: grouped notifications to the alert channels (a subscriber)
       access-log    AccessLogPart: one line per exchange (a subscriber)
       pool          PoolPart: upstream keep-alive connections
       listeners     one strports service per listen/admin endpoint
@@ -41,6 +42,7 @@ from akto_proxy.mcp.events import EventBus, ExchangeEvent, MessageEvent, ReloadE
 from akto_proxy.mcp.pins import PinStore, SharedPins
 from akto_proxy.mcp.protections import McpState
 from akto_proxy.mcp.session import Conversations
+from akto_proxy.observe.alerts import Alerts
 from akto_proxy.observe.audit import Audit
 from akto_proxy.observe.logs import encodeEvent
 from akto_proxy.relay.fence import AddressPolicy, ownAddresses
@@ -280,6 +282,8 @@ class ProxyService(MultiService):
             shared.setServiceParent(self)
         self.audit = Audit(config.audit, self.bus, clock, config.access_control.api_keys)
         self.audit.setServiceParent(self)
+        self.alerts = Alerts(config, self.bus, reactor, clock)
+        self.alerts.setServiceParent(self)
         self.accessLog = AccessLogPart(self.bus, accessLog)
         self.accessLog.setServiceParent(self)
         PoolPart(self.pool).setServiceParent(self)

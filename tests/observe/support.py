@@ -88,6 +88,23 @@ class Client:
         return time.perf_counter() - started
 
 
+async def until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "the condition") -> Any:
+    """
+    Let the reactor run until C{condition()} is true (polled every 10 ms
+    of real time, as loopback I/O completes); its value.
+    """
+    from twisted.internet.task import deferLater
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await deferLater(reactor, 0.01, lambda: None)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
