@@ -628,6 +628,13 @@ class Outbox:
             self.queue.clear()
         self._kick()
 
+    @property
+    def inflight(self) -> bool:
+        """
+        A delivery attempt is under way.
+        """
+        return self._inflight is not None
+
     def stats(self) -> dict[str, int]:
         return {"sent": self.sent, "failed": self.failed, "dropped": self.dropped, "queued": len(self.queue)}
 

@@ -144,7 +144,7 @@ class SMTPReceiver:
             self.context = CertificateOptions(privateKey=cert.privateKey.original, certificate=cert.original)
         self.port: Any = None
 
-    async def start(self) -> "SMTPReceiver":
+    async def start(self, port: int = 0) -> "SMTPReceiver":
         receiver = self
 
         class Factory(smtp.SMTPFactory):
@@ -159,7 +159,7 @@ class SMTPReceiver:
         factory = Factory(self.portal)
         factory.receiver = self
         factory.noisy = False
-        self.port = await endpoints.TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(factory)
+        self.port = await endpoints.TCP4ServerEndpoint(reactor, port, interface="127.0.0.1").listen(factory)
         return self
 
     @property
@@ -179,7 +179,8 @@ class SMTPReceiver:
             for p in list(self.connections):
                 p.transport.abortConnection()
             await until(lambda: not self.connections, timeout=5, what="SMTP connections to close")
-        await self.port.stopListening()
+        if self.port is not None:
+            await self.port.stopListening()
 
 
 # -- HTTP
@@ -205,9 +206,10 @@ class HTTPReceiver(Resource):
 
     isLeaf = True
 
-    def __init__(self, secret: Optional[bytes] = None):
+    def __init__(self, secret: Optional[bytes] = None, clock: Any = None):
         super().__init__()
         self.secret = secret
+        self.clock = clock  # stamps each attempt with its time, when given
         self.mode = "up"
         self.posts = Waiters()
         self.attempts = Waiters()
@@ -217,7 +219,7 @@ class HTTPReceiver(Resource):
     def render_POST(self, request: server.Request) -> Any:
         body = request.content.read() if request.content is not None else b""
         headers = {k.lower(): v[0] for k, v in request.requestHeaders.getAllRawHeaders()}
-        self.attempts.add({"mode": self.mode, "headers": headers})
+        self.attempts.add({"mode": self.mode, "headers": headers, "time": self.clock.seconds() if self.clock is not None else None})
         if self.mode == "hang":
             self.hanging.append(request)
             return server.NOT_DONE_YET
@@ -248,6 +250,6 @@ class HTTPReceiver(Resource):
 
     def stop(self) -> "defer.Deferred[None]":
         for request in self.hanging:
-            if not request.finished:
+            if not request.finished and request.channel is not None:
                 request.channel.transport.abortConnection()
         return defer.maybeDeferred(self.port.stopListening)
