@@ -157,6 +157,27 @@ class GoodConfigTests(SynchronousTestCase):
         self.assertFalse(any(": alerts" in w or ": channels" in w for w in c.warnings), c.warnings)
 
 
+    def test_sample_channels_example(self) -> None:
+        """
+        The sample's commented channels, uncommented, load as documented.
+        """
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        with open(os.path.join(root, "etc", "akto-proxy", "akto-proxy.yaml")) as f:
+            sample = f.read()
+        block = sample[sample.index("channels: {}\n") + len("channels: {}\n") : sample.index("  # The webhook gets")]
+        text = "channels:\n" + "".join(line.replace("  # ", "  ", 1) + "\n" for line in block.splitlines() if line.startswith("  #   ") or line.startswith("  # ") and line.rstrip().endswith(":"))
+        for name in ("smtp-ca.pem", "smtp-password", "webhook-secret", "siem-ca.pem"):
+            path = os.path.abspath(self.mktemp())
+            with open(path, "w") as f:
+                f.write("sample-secret-value\n")
+            text = text.replace(f"/etc/akto-proxy/tls/{name}", path).replace(f"/etc/akto-proxy/{name}", path)
+        c = self.load('listen: ["tcp:1"]\n' + text)
+        self.assertEqual((c.channels.email.starttls, c.channels.email.username, c.channels.email.password), ("require", "akto-proxy", "sample-secret-value"))
+        self.assertEqual(c.channels.slack.webhook_url, "https://hooks.slack.com/services/...")
+        self.assertEqual((c.channels.webhook.secret, c.channels.webhook.headers), (b"sample-secret-value", (("Authorization", "Splunk <token>"),)))
+        self.assertEqual(c.warnings, ())
+
+
 class BadConfigTests(SynchronousTestCase):
     def error(self, text: str) -> str:
         with self.assertRaises(ConfigError) as cm:
