@@ -252,6 +252,7 @@ class Group:
         if inWindow < self.rule.threshold:
             return False
         self.firing = True
+        self.first = max(self.first, now - self.rule.window)
         self.count = self.total = inWindow
         self.blocked = min(self.blocked, inWindow)
         return True

@@ -43,7 +43,7 @@ import os
 import socket
 import time
 from collections import deque
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from twisted.application.service import Service
 from twisted.internet.interfaces import IReactorTime
@@ -77,6 +77,9 @@ class _Sink:
 
     #: the largest body a record may carry here (characters)
     maxBody: Optional[int] = None
+    #: whether the sink reports its writes itself (else a write that
+    #: returns is one done)
+    reportsWrites = False
 
     def write(self, text: str, severity: int, later: bool) -> None:
         raise NotImplementedError
@@ -88,8 +91,38 @@ class _Sink:
         pass
 
 
+class _Guarded:
+    """
+    The rotated file as the line writer sees it: a line that cannot be
+    written (a full disk, a failed rotation) is reported to C{failed} and
+    the next one tried, also when the batch is written by its timer.
+    """
+
+    def __init__(self, file: RotatingFile, failed: Callable[[OSError], None], ok: Callable[[], None]):
+        self.file = file
+        self.failed = failed
+        self.ok = ok
+
+    def write(self, line: str) -> None:
+        try:
+            self.file.write(line)
+        except OSError as e:
+            self.failed(e)
+        else:
+            self.ok()
+
+    def flush(self) -> None:
+        try:
+            self.file.flush()
+        except OSError as e:
+            self.failed(e)
+
+
 class FileSink(_Sink):
-    def __init__(self, config: AuditConfig, clock: IReactorTime):
+    #: writes are reported by the file itself (they happen in batches)
+    reportsWrites = True
+
+    def __init__(self, config: AuditConfig, clock: IReactorTime, failed: Callable[[OSError], None], ok: Callable[[], None]):
         self.file = RotatingFile(
             config.destination,
             maxSize=config.max_file_size,
@@ -97,7 +130,7 @@ class FileSink(_Sink):
             keep=config.keep_files,
             clock=clock.seconds,
         )
-        self.lines = LineWriter(self.file, lineByLine=True)  # type: ignore[arg-type]
+        self.lines = LineWriter(_Guarded(self.file, failed, ok), lineByLine=True)  # type: ignore[arg-type]
         self.lines.attach(clock)
 
     def write(self, text: str, severity: int, later: bool) -> None:
@@ -194,8 +227,10 @@ class Audit(Service):
     @ivar recent: the latest exchange records, as JSON text (compact, and
         nothing the garbage collector has to walk).
     @ivar failed: records that could not be written (a full disk, a
-        syslog socket that would block), each counted and logged.
-    @ivar written: records written to the destination.
+        syslog socket that would block), each counted; the first of each
+        run of failures logged.
+    @ivar written: records handed to the destination (a file's wait for
+        their batch; one that then fails counts in C{failed} too).
     """
 
     name = "audit"
@@ -266,7 +301,7 @@ class Audit(Service):
             elif config.destination == "stdout":
                 self._sink = StdoutSink()
             elif config.destination != "none":
-                self._sink = FileSink(config, self.clock)
+                self._sink = FileSink(config, self.clock, self._failed, self._ok)
         except OSError as e:
             log.error("audit destination {destination} cannot be opened: {error}", destination=config.destination, error=str(e))
             self._sink = None
@@ -280,20 +315,21 @@ class Audit(Service):
         if self._sink is not None:
             self._write(self._sink.flush)
 
-    def _write(self, action: Any, *args: Any) -> bool:
-        try:
-            action(*args)
-        except OSError as e:
-            self.failed += 1
-            if not self._failing:
-                self._failing = True
-                log.error(
-                    "audit records cannot be written to {destination}: {error}",
-                    destination=self.config.destination,
-                    error=str(e),
-                    audit_failed=self.failed,
-                )
-            return False
+    def _failed(self, e: OSError) -> None:
+        """
+        A record was lost: counted; logged when the first of a run is.
+        """
+        self.failed += 1
+        if not self._failing:
+            self._failing = True
+            log.error(
+                "audit records cannot be written to {destination}: {error}",
+                destination=self.config.destination,
+                error=str(e),
+                audit_failed=self.failed,
+            )
+
+    def _ok(self) -> None:
         if self._failing:
             self._failing = False
             log.warn(
@@ -301,6 +337,15 @@ class Audit(Service):
                 destination=self.config.destination,
                 audit_failed=self.failed,
             )
+
+    def _write(self, action: Any, *args: Any) -> bool:
+        try:
+            action(*args)
+        except OSError as e:
+            self._failed(e)
+            return False
+        if self._failing and not (self._sink is not None and self._sink.reportsWrites):
+            self._ok()
         return True
 
     # -- subscriber

@@ -448,3 +448,44 @@ class ProxyAuditTests(TestCase):
             text = f.read()
         self.assertNotIn(CARD, text)
         self.assertNotIn(KEY, text)
+
+
+class FullDiskTests(SynchronousTestCase):
+    def test_failed_batch_counted(self) -> None:
+        """
+        A batch the disk refuses, written by its timer: each record counted
+        as failed, the error logged once, the next records written again.
+        """
+        from twisted.logger import LogLevel, globalLogPublisher
+        from twisted.test.proto_helpers import EventLoggingObserver
+
+        logged = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        path = os.path.join(directory, "a.jsonl")
+        clock = Clock()
+        bus = EventBus()
+        audit = Audit(AuditConfig(destination=path), bus, clock)
+        audit.startService()
+        sink: Any = audit._sink
+        real = sink.file.write
+        full = [True]
+
+        def write(line: str) -> None:
+            if full[0]:
+                raise OSError(28, "No space left on device")
+            real(line)
+
+        sink.file.write = write
+        for batch in range(5):
+            bus.publish(ExchangeEvent({"request_id": f"r{batch}"}, "GET"))
+            clock.advance(0.1)  # the batch's timer
+        self.assertEqual(audit.failed, 5)
+        full[0] = False
+        bus.publish(ExchangeEvent({"request_id": "r5"}, "GET"))
+        audit.stopService()
+        self.assertEqual([r["request_id"] for r in records(path)], ["r5"])
+        errors = [e for e in logged if e["log_level"] == LogLevel.error]
+        self.assertEqual(len(errors), 1)
+        again = [e for e in logged if "written to {destination} again" in e["log_format"]]
+        self.assertEqual([e["audit_failed"] for e in again], [5])
