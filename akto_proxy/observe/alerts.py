@@ -605,9 +605,10 @@ class Outbox:
         notifications are logged and dropped).
     """
 
-    def __init__(self, name: str, clock: IReactorTime):
+    def __init__(self, name: str, clock: IReactorTime, onChange: Callable[[], None] = lambda: None):
         self.name = name
         self.clock = clock
+        self.onChange = onChange
         self.sender: Any = None
         self.delivery: Any = None
         self.queue: deque[Notification] = deque()
@@ -664,6 +665,7 @@ class Outbox:
 
     def _drop(self, n: Notification, why: str) -> None:
         self.dropped += 1
+        self.onChange()
         log.error(
             "alert dropped on channel {channel} ({why}): {summary}",
             channel=self.name,
@@ -685,10 +687,12 @@ class Outbox:
         d.addTimeout(self.delivery.timeout, self.clock)
         self._inflight = d
         d.addCallbacks(self._sent, self._failed, callbackArgs=(n,), errbackArgs=(n,))
+        self.onChange()
 
     def _sent(self, _: Any, n: Notification) -> None:
         self._inflight = None
         self.sent += 1
+        self.onChange()
         if self.queue and self.queue[0] is n:
             self.queue.popleft()
         log.info("alert delivered on channel {channel}: {summary}", channel=self.name, summary=n.summary, attempts=n.attempts, alert_id=n.id)
@@ -697,6 +701,7 @@ class Outbox:
     def _failed(self, f: Failure, n: Notification) -> None:
         self._inflight = None
         self.failed += 1
+        self.onChange()
         error = f.value
         permanent = isinstance(error, DeliveryFailed) and error.permanent
         why = str(error) if isinstance(error, DeliveryFailed) else ("timed out" if f.check(defer.TimeoutError, defer.CancelledError) else f"{error.__class__.__name__}: {error}")
@@ -800,6 +805,7 @@ class Alerts(Service):
         self._groupsPerRule: dict[Alert, int] = {}
         self._subscribed = False
         self._redactor: Optional[Redactor] = None
+        self._watchers: list[Deferred[None]] = []
         self._apply(config)
 
     # -- configuration
@@ -816,7 +822,7 @@ class Alerts(Service):
         for name in sorted(wanted | set(self.outboxes)):
             outbox = self.outboxes.get(name)
             if outbox is None:
-                outbox = self.outboxes[name] = Outbox(name, self.clock)
+                outbox = self.outboxes[name] = Outbox(name, self.clock, self._changed)
             if name not in wanted:
                 outbox.configure(None, None)
                 continue
@@ -1093,6 +1099,21 @@ class Alerts(Service):
         return self._redactor
 
     # -- for others
+
+    def changed(self) -> "Deferred[None]":
+        """
+        A Deferred that fires at the next change of L{stats} (an attempt
+        begun, a notification sent, failed or dropped): one fresh Deferred
+        per waiter.
+        """
+        d: Deferred[None] = Deferred()
+        self._watchers.append(d)
+        return d
+
+    def _changed(self) -> None:
+        watchers, self._watchers = self._watchers, []
+        for d in watchers:
+            d.callback(None)
 
     def stats(self) -> dict[str, dict[str, int]]:
         """

@@ -33,9 +33,21 @@ class Waiters:
     def __init__(self) -> None:
         self.entries: list[Any] = []
         self._waiting: list[tuple[int, defer.Deferred[list[Any]]]] = []
+        self._next: list[defer.Deferred[None]] = []
+
+    def next(self) -> "defer.Deferred[None]":
+        """
+        Fires at the next entry.
+        """
+        d: defer.Deferred[None] = defer.Deferred()
+        self._next.append(d)
+        return d
 
     def add(self, entry: Any) -> None:
         self.entries.append(entry)
+        waiting, self._next = self._next, []
+        for w in waiting:
+            w.callback(None)
         for n, d in list(self._waiting):
             if len(self.entries) >= n:
                 self._waiting.remove((n, d))
@@ -106,7 +118,9 @@ class _ESMTP(smtp.ESMTP):
 
     def connectionLost(self, reason: Any) -> None:
         super().connectionLost(reason)
-        self.factory.receiver.connections.discard(self)
+        receiver: SMTPReceiver = self.factory.receiver
+        receiver.connections.discard(self)
+        receiver.closed.add(self)
 
     def do_MAIL(self, rest: bytes) -> None:
         receiver: SMTPReceiver = self.factory.receiver
@@ -128,6 +142,7 @@ class SMTPReceiver:
     def __init__(self, users: Optional[dict[bytes, bytes]] = None, tls: bool = False, requireAuth: bool = False):
         self.messages = Waiters()
         self.connections: set[Any] = set()
+        self.closed = Waiters()
         self.tls: list[bool] = []
         self.requireAuth = requireAuth
         checkers: list[Any] = [AllowAnonymousAccess()]
@@ -174,11 +189,11 @@ class SMTPReceiver:
         from tests.observe.support import until
 
         try:
-            await until(lambda: not self.connections, timeout=5, what="SMTP clients to leave")
+            await until(lambda: not self.connections, self.closed.next, timeout=5, what="SMTP clients to leave")
         except AssertionError:
             for p in list(self.connections):
                 p.transport.abortConnection()
-            await until(lambda: not self.connections, timeout=5, what="SMTP connections to close")
+            await until(lambda: not self.connections, self.closed.next, timeout=5, what="SMTP connections to close")
         if self.port is not None:
             await self.port.stopListening()
 

@@ -88,10 +88,13 @@ class Client:
         return time.perf_counter() - started
 
 
-async def until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "the condition") -> Any:
+async def until(condition: Callable[[], Any], *changes: Callable[[], "defer.Deferred[Any]"], timeout: float = 20.0, what: str = "the condition") -> Any:
     """
-    Let the reactor run until C{condition()} is true (polled every 10 ms
-    of real time, as loopback I/O completes); its value.
+    Wait until C{condition()} is true, checking it again each time one of
+    C{changes} (functions giving a Deferred that fires at the next change
+    of what the condition looks at) fires; its value.  No polling: without
+    a change the condition cannot become true.  C{timeout} (real seconds)
+    only bounds a test that would hang.
     """
     from twisted.internet.task import deferLater
 
@@ -100,9 +103,16 @@ async def until(condition: Callable[[], Any], timeout: float = 20.0, what: str =
         value = condition()
         if value:
             return value
-        if time.monotonic() > deadline:
+        left = deadline - time.monotonic()
+        if left <= 0 or not changes:
             raise AssertionError(f"timed out waiting for {what}")
-        await deferLater(reactor, 0.01, lambda: None)
+        waiting = defer.DeferredList([change() for change in changes], fireOnOneCallback=True, consumeErrors=True)
+        waiting.addTimeout(left, reactor)
+        try:
+            await waiting
+        except defer.TimeoutError:
+            raise AssertionError(f"timed out waiting for {what}") from None
+        await deferLater(reactor, 0, lambda: None)  # off the stack of whatever changed
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -80,7 +80,7 @@ class ChannelTests(TestCase):
         self.assertFalse(verify(SECRET, headers, post["body"].replace(b'"count":3', b'"count":4')))
         self.assertFalse(verify(b"other", headers, post["body"]))
         self.assertNotIn(SECRET, post["body"])
-        await until(lambda: self.alerts.stats()["webhook"]["sent"])
+        await until(lambda: self.alerts.stats()["webhook"]["sent"], self.alerts.changed)
         self.assertEqual(self.alerts.stats()["webhook"], {"sent": 1, "failed": 0, "dropped": 0, "queued": 0})
 
     @inline
@@ -114,11 +114,11 @@ class ChannelTests(TestCase):
         self.assertTrue(post["signed"])
         ids = {a["headers"][b"x-akto-delivery"] for a in receiver.attempts.entries} | {post["headers"][b"x-akto-delivery"]}
         self.assertEqual(len(ids), 1)  # the same delivery, for a receiver's dedup
-        await until(lambda: self.alerts.stats()["webhook"]["sent"])
+        await until(lambda: self.alerts.stats()["webhook"]["sent"], self.alerts.changed)
         self.assertEqual(self.alerts.stats()["webhook"], {"sent": 1, "failed": 2, "dropped": 0, "queued": 0})
 
     async def _failures(self, n: int) -> None:
-        await until(lambda: self.alerts.stats()["webhook"]["failed"] >= n, what=f"{n} failures")
+        await until(lambda: self.alerts.stats()["webhook"]["failed"] >= n, self.alerts.changed, what=f"{n} failures")
 
     @inline
     async def test_slack(self) -> None:
@@ -177,7 +177,7 @@ class ChannelTests(TestCase):
         payload = json.loads(body.split("\n--\n", 1)[1])
         self.assertEqual(payload["count"], 7)
         self.assertNotIn("smtp-password-42", body)
-        await until(lambda: self.alerts.stats()["email"]["sent"])
+        await until(lambda: self.alerts.stats()["email"]["sent"], self.alerts.changed)
 
     @inline
     async def test_email_plain(self) -> None:
@@ -198,10 +198,10 @@ class ChannelTests(TestCase):
         [got] = await receiver.messages.wait(1)
         self.assertFalse(got["tls"])
         self.assertEqual(got["message"]["From"], "akto-proxy@localhost")
-        await until(lambda: self.alerts.stats()["email"]["sent"])
+        await until(lambda: self.alerts.stats()["email"]["sent"], self.alerts.changed)
 
     async def _dropped(self, channel: str) -> dict[str, int]:
-        await until(lambda: self.alerts.stats()[channel]["dropped"], what="a drop")
+        await until(lambda: self.alerts.stats()[channel]["dropped"], self.alerts.changed, what="a drop")
         return self.alerts.stats()[channel]
 
     @inline
