@@ -438,6 +438,7 @@ class ProxyService(MultiService):
         against the new keys and roles.
         """
         path = path or self.configPath
+        self.audit.reopen()  # logrotate's SIGHUP, whatever becomes of the reload
         try:
             config = loadConfig(path)
             runtime = buildRuntime(config, self._generation + 1, self.reactor, self._ownAddresses, self.rateStore, self.clock, self.mcpState)

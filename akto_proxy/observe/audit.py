@@ -45,6 +45,7 @@ import time
 from collections import deque
 from typing import Any, Callable, Optional, Sequence
 
+import attrs
 from twisted.application.service import Service
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
@@ -269,9 +270,10 @@ class Audit(Service):
 
     def reconfigure(self, full: Config) -> None:
         """
-        A reload (SIGHUP): the destination is opened again in any case, so
-        that a file moved away by logrotate is begun anew; a new destination
-        replaces the old one after what waits for the old one is written.
+        A reloaded C{audit}: a changed destination (or rotation) replaces
+        the old one after what waits for the old one is written.  (The
+        service reopens the destination at every SIGHUP, applied or
+        rejected: L{reopen}.)
         """
         config = full.audit
         self._apiKeys = full.access_control.api_keys
@@ -282,12 +284,14 @@ class Audit(Service):
         if self.running:
             if (old.capture_bodies, old.capture_scope) != (config.capture_bodies, config.capture_scope):
                 self._subscribe()
-            self._close()
-            self._open()
+            if attrs.evolve(old, capture_bodies="none", capture_scope="notable", recent_events=0) != attrs.evolve(config, capture_bodies="none", capture_scope="notable", recent_events=0):
+                self._close()
+                self._open()
 
     def reopen(self) -> None:
         """
-        Close and open the destination again (logrotate).
+        Close and open the destination again: a file moved away by
+        logrotate is begun anew, a syslog socket connected again.
         """
         if self.running:
             self._close()

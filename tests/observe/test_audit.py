@@ -209,7 +209,7 @@ class AuditLoadTests(SynchronousTestCase):
                 # logrotate: move the file away, then SIGHUP
                 os.rename(path, path + ".moved")
                 moved.append(path + ".moved")
-                audit.reconfigure(parseConfig(f'listen: ["tcp:1"]\naudit: {{destination: "{path}", max_file_size: 64KiB, rotate_interval: 1h, keep_files: 0}}\n'))
+                audit.reopen()  # what SIGHUP does
         audit.stopService()
         with open(moved[0]) as f:
             first = [json.loads(line) for line in f]
@@ -411,14 +411,22 @@ class ProxyAuditTests(TestCase):
         os.rename(self.path, self.path + ".moved")
         self.assertTrue(self.proxy.service.reload())
         await self.client.storm(200, lambda i: attack(i) if i % 2 else clean(i), concurrency=20, each=each)
+        # again, with a configuration that is rejected: the file is reopened all the same
+        os.rename(self.path, self.path + ".moved2")
+        self.proxy.rewrite(self.config + "limits:\n  max_request_bdy: 1\n")  # a typo
+        self.assertFalse(self.proxy.service.reload())
+        await self.client.storm(100, lambda i: attack(i) if i % 2 else clean(i), concurrency=20, each=each)
         await self.proxy.service.stopService()
-        with open(self.path + ".moved") as f:
-            got = [json.loads(line) for line in f] + records(self.path)
-        self.assertEqual(len(answered), 400)
+        got = []
+        for moved in (self.path + ".moved", self.path + ".moved2"):
+            with open(moved) as f:
+                got += [json.loads(line) for line in f]
+        got += records(self.path)
+        self.assertEqual(len(answered), 500)
         ids = [r["request_id"] for r in got]
-        self.assertEqual(len(ids), 400)
-        self.assertEqual(len(set(ids)), 400)
-        self.assertEqual(sum(1 for r in got if r["blocked"]), 200)
+        self.assertEqual(len(ids), 500)
+        self.assertEqual(len(set(ids)), 500)
+        self.assertEqual(sum(1 for r in got if r["blocked"]), 250)
         self.assertTrue(glob.glob(self.path + ".[0-9]*"))
         for r in got:
             self.assertIn("latency_ms", r)
