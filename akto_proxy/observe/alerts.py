@@ -784,6 +784,7 @@ class Alerts(Service):
     @param clock: times groups, retries and delivery timeouts.
     @ivar stopGrace: seconds (of the reactor's time) that the notifications
         still queued at shutdown get for a last attempt.
+    @ivar fired: per alert type, the groups that began firing (only grows).
     """
 
     name = "alerts"
