@@ -8,6 +8,7 @@ sockets; the drain on shutdown.
       sessions      SessionSweeper: MCP session bindings and conversations
       redis         RedisPart: shared state (when configured)
       audit         Audit: the audit trail (a subscriber of the event bus)
+      alerts        Alerts: grouped notifications to the alert channels (a subscriber)
       access-log    AccessLogPart: one line per exchange (a subscriber)
       pool          PoolPart: upstream keep-alive connections
       listeners     one strports service per listen/admin endpoint
@@ -38,10 +39,11 @@ from akto_proxy.access.redisstate import RedisState
 from akto_proxy.access.sessions import ForeignSession, LocalSessions, RedisSessions, SessionTable
 from akto_proxy.config import Config, ConfigError, loadConfig
 from akto_proxy.config.model import ApiKey, Listener
-from akto_proxy.mcp.events import EventBus, ExchangeEvent, MessageEvent
+from akto_proxy.mcp.events import EventBus, ExchangeEvent, MessageEvent, ReloadEvent, UpstreamFailureEvent
 from akto_proxy.mcp.pins import PinStore, SharedPins
 from akto_proxy.mcp.protections import McpState
 from akto_proxy.mcp.session import Conversations
+from akto_proxy.observe.alerts import Alerts
 from akto_proxy.observe.audit import Audit
 from akto_proxy.observe.logs import encodeEvent, rfc3339
 from akto_proxy.observe.metrics import Metrics
@@ -284,11 +286,14 @@ class ProxyService(MultiService):
             shared = SharedPins(self.pins, self.redis, clock)
             self.pins.onChange = shared.changed
             shared.setServiceParent(self)
-        self.audit = Audit(config.audit, self.bus, clock)
+        self.audit = Audit(config.audit, self.bus, clock, config.access_control.api_keys)
         self.audit.setServiceParent(self)
         self.metrics = Metrics(config.metrics, self.bus, self)
         self.metrics.setServiceParent(self)
         self.runtime.chain.timed = self.metrics.inspected if config.metrics.enabled else None
+        self.alerts = Alerts(config, self.bus, reactor, clock)
+        self.alerts.setServiceParent(self)
+        self.metrics.addSource(self._alertCounts)
         self.accessLog = AccessLogPart(self.bus, accessLog)
         self.accessLog.setServiceParent(self)
         PoolPart(self.pool).setServiceParent(self)
@@ -442,6 +447,7 @@ class ProxyService(MultiService):
         part is reconfigured, then open streams and sockets are judged
         against the new keys and roles.
         """
+        self.audit.reopen()  # logrotate's SIGHUP, whatever becomes of the reload
         ok = self._reload(path or self.configPath)
         self.metrics.reloaded(ok)
         return ok
@@ -453,10 +459,12 @@ class ProxyService(MultiService):
         except ConfigError as e:
             log.error("configuration reload rejected: {error}", error=str(e), config=path)
             self.rejectedReload = {"error": str(e), "file": path, "at": rfc3339(time.time())}
+            self.bus.publish(ReloadEvent(self.clock.seconds(), path, False, self._generation, str(e)))
             return False
         except Exception as e:
             log.error("configuration reload rejected: {error}", error=repr(e), config=path)
             self.rejectedReload = {"error": repr(e), "file": path, "at": rfc3339(time.time())}
+            self.bus.publish(ReloadEvent(self.clock.seconds(), path, False, self._generation, repr(e)))
             return False
         self.rejectedReload = None
         old = self.runtime
@@ -499,6 +507,7 @@ class ProxyService(MultiService):
             config=path,
             closed_streams=closed,
         )
+        self.bus.publish(ReloadEvent(self.clock.seconds(), path, True, runtime.generation))
         return True
 
     def _closeOrphans(self, rt: Runtime) -> int:
@@ -588,6 +597,14 @@ class ProxyService(MultiService):
         """
         return self.audit.recentEvents(last)
 
+    def _alertCounts(self) -> Any:
+        """
+        Alert deliveries for the metrics, per channel.
+        """
+        for channel, counts in self.alerts.stats().items():
+            for what in ("sent", "failed", "dropped"):
+                yield (f"alert_notifications_{what}_total", f"Alert notifications {what} (failed: each attempt), per channel.", {"channel": channel}, counts[what])
+
     def upstreamOK(self, target: Optional[Target]) -> None:
         if target is None:
             return
@@ -595,12 +612,17 @@ class ProxyService(MultiService):
         state["ok"] += 1
         state["last_ok"] = self.clock.seconds()
 
-    def upstreamFailed(self, target: Optional[Target]) -> None:
+    def upstreamFailed(self, target: Optional[Target], kind: Optional[str] = None) -> None:
+        """
+        @param kind: what failed, in one word (L{akto_proxy.relay.wire.
+            failureKind}: C{timeout}, C{refused}, C{tls}...).
+        """
         if target is None:
             return
         state = self.upstreamState.setdefault(target.authority, {"ok": 0, "failed": 0})
         state["failed"] += 1
         state["last_failure"] = self.clock.seconds()
+        self.bus.publish(UpstreamFailureEvent(state["last_failure"], target.origin, kind))
 
     def health(self) -> dict[str, Any]:
         return {

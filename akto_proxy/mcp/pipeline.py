@@ -516,14 +516,14 @@ class Pipeline:
             elif not item.findings and not item.guardrails:
                 # clean: only for those who take every message
                 if bus.messages:
-                    self._publish(item, ctx, decision)
+                    self._publish(item, ctx, decision, original)
                 return decision
         ctx.note(item.findings, item.guardrails, decision.label, decision.reason)
         if bus.messages or bus.notable:
-            self._publish(item, ctx, decision)
+            self._publish(item, ctx, decision, original)
         return decision
 
-    def _publish(self, item: Item, ctx: Context, decision: Decision) -> None:
+    def _publish(self, item: Item, ctx: Context, decision: Decision, original: Any = None) -> None:
         now = ctx.clock()
         action = decision.action
         done = FORWARDED if action == FORWARD else REWRITTEN if action == REWRITE else REPLIED if action == REPLY else DROPPED
@@ -546,6 +546,7 @@ class Pipeline:
                 item.findings,
                 item.guardrails,
                 (now - sentAt) * 1000.0 if sentAt is not None else None,
+                original,
             )
         )
 

@@ -489,7 +489,7 @@ class Exchange:
         status, message, code = upstreamFailure(failure, timedOut)
         self.upstreamError = failureKind(failure, timedOut)
         if status != 403:
-            self.service.upstreamFailed(self.target)
+            self.service.upstreamFailed(self.target, self.upstreamError)
             log.warn("upstream {upstream} failed: {error}", upstream=upstream, error=message, request_id=self.requestId)
         self.respondError(status, message, code)
 

@@ -472,16 +472,16 @@ class WebSocketRelay:
             log.info("upstream {upstream} refused the upgrade with {status}", upstream=upstream, status=status, request_id=ex.requestId)
             return ex.respondError(status, f"upstream refused the WebSocket upgrade: {status} {refused.reason}".strip(), "upstream_refused", headers=headers)
         if failure.check(UpstreamHandshakeFailed):
-            self.service.upstreamFailed(ex.target)
             failed: UpstreamHandshakeFailed = failure.value  # type: ignore[assignment]
             ex.upstreamError = "timeout" if failed.timedOut else "handshake"
+            self.service.upstreamFailed(ex.target, ex.upstreamError)
             if failed.timedOut:
                 return ex.respondError(504, "upstream timed out during the WebSocket handshake", "gateway_timeout")
             return ex.respondError(502, f"upstream WebSocket handshake failed: {failed.reason}", "bad_gateway")
         status, message, code = upstreamFailure(failure)
         ex.upstreamError = failureKind(failure)
         if status != 403:
-            self.service.upstreamFailed(ex.target)
+            self.service.upstreamFailed(ex.target, ex.upstreamError)
             log.warn("upstream {upstream} failed: {error}", upstream=upstream, error=message, request_id=ex.requestId)
         ex.respondError(status, message, code)
 
