@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import re2
 import yaml
 
+from akto_proxy.config.lint import operationProblem, patternProblem, upstreamProblem
 from akto_proxy.config.model import (
     ACTIONS,
     CHECKS,
@@ -124,10 +125,18 @@ def parseConfig(data: bytes | str, filename: str = "<config>") -> Config:
 
 def _regex(r: Reader) -> str:
     pattern = r.string()
+    options = re2.Options()
+    options.log_errors = False  # the message below says it; no C++ log on stderr
     try:
-        re2.compile(pattern)
+        re2.compile(pattern, options)
     except Exception as e:  # re2.error
-        r.fail(f"invalid pattern (RE2 syntax: no lookaround or backreferences): {e}")
+        reason = e.args[0] if e.args else str(e)
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        r.fail(f"invalid pattern (RE2 syntax: no lookaround or backreferences): {reason}")
+    problem = patternProblem(pattern)
+    if problem is not None:
+        r.warn(problem)
     return pattern
 
 
@@ -189,7 +198,7 @@ def _path(r: Reader) -> str:
     return p
 
 
-def _access(r: Reader, warnings: list[str]) -> AccessControl:
+def _access(r: Reader, warnings: list[str], roleUpstreams: Optional[list[tuple[Reader, str]]] = None) -> AccessControl:
     m = r.mapping(
         (
             "api_keys",
@@ -211,7 +220,7 @@ def _access(r: Reader, warnings: list[str]) -> AccessControl:
                     name=name,
                     allow=_operations(rm["allow"]) if "allow" in rm else (),
                     deny=_operations(rm["deny"]) if "deny" in rm else (),
-                    upstreams=rm["upstreams"].strings() if "upstreams" in rm else ("*",),
+                    upstreams=_roleUpstreams(rm["upstreams"], roleUpstreams) if "upstreams" in rm else ("*",),
                     admin=rm["admin"].boolean() if "admin" in rm else False,
                 )
             )
@@ -270,6 +279,13 @@ def _access(r: Reader, warnings: list[str]) -> AccessControl:
     )
 
 
+def _roleUpstreams(r: Reader, seen: Optional[list[tuple[Reader, str]]]) -> tuple[str, ...]:
+    globs = r.strings()
+    if seen is not None:
+        seen.extend(zip(r.sequence(), globs))
+    return globs
+
+
 def _operations(r: Reader) -> tuple[str, ...]:
     out = []
     for item in r.sequence():
@@ -281,6 +297,9 @@ def _operations(r: Reader) -> tuple[str, ...]:
             item.fail(
                 "only tools/call:TOOL, resources/read:URI and prompts/get:NAME take a target"
             )
+        problem = operationProblem(op)
+        if problem is not None:
+            item.warn(problem)
         out.append(op)
     return tuple(out)
 
@@ -803,7 +822,13 @@ def _config(root: Reader, filename: str) -> Config:
     for i, lst in enumerate(listen + (admin.listen if admin else ())):
         if lst.tls and tls.server.certificate is None:
             m["listen"].fail("a tls: true listener needs tls.server.certificate and private_key")
-    access = _access(m["access_control"], warnings) if "access_control" in m else AccessControl()
+    roleUpstreams: list[tuple[Reader, str]] = []
+    access = _access(m["access_control"], warnings, roleUpstreams) if "access_control" in m else AccessControl()
+    upstreams = _upstreams(m["upstreams"]) if "upstreams" in m else UpstreamPolicy()
+    for where, glob in roleUpstreams:
+        problem = upstreamProblem(glob, upstreams.allow)
+        if problem is not None:
+            where.warn(problem)
     redis = RedisConfig()
     if "redis" in m:
         rm = m["redis"].mapping(("url", "on_error", "key_prefix"))
@@ -840,7 +865,7 @@ def _config(root: Reader, filename: str) -> Config:
         admin=admin,
         tls=tls,
         access_control=access,
-        upstreams=_upstreams(m["upstreams"]) if "upstreams" in m else UpstreamPolicy(),
+        upstreams=upstreams,
         threat_detection=_threats(m["threat_detection"]) if "threat_detection" in m else ThreatDetection(),
         guardrails=_guardrails(m["guardrails"]) if "guardrails" in m else (),
         audit=_audit(m["audit"]) if "audit" in m else AuditConfig(),
@@ -851,7 +876,7 @@ def _config(root: Reader, filename: str) -> Config:
         limits=_limits(m["limits"]) if "limits" in m else Limits(),
         metrics=metrics,
         mcp=_mcp(m["mcp"]) if "mcp" in m else McpConfig(state_dir=_stateDir()),
-        warnings=tuple(warnings),
+        warnings=tuple(warnings + root.notes),
     )
 
 
