@@ -408,6 +408,21 @@ guardrails:
         self.assertEqual(self.upstream.recorder.requests, [])
 
     @inline
+    async def test_upload_refused_in_words(self) -> None:
+        """
+        A body that is not JSON-RPC (a binary upload) refused for a check:
+        403, and the envelope says what the check looks for in words.
+        """
+        response, body = await request(
+            self.url, b"POST", {b"content-type": [b"application/octet-stream"]}, b"\x00\x01 cat /etc/shadow \xff"
+        )
+        self.assertEqual(response.code, 403)
+        error = json.loads(body)["error"]
+        self.assertEqual(error["code"], "threat_blocked")
+        self.assertEqual(error["message"], "blocked by policy: the request body matched the custom rule 'Block Sensitive File Access'")
+        self.assertEqual(self.upstream.recorder.requests, [])
+
+    @inline
     async def test_sse_only_client_gets_event(self) -> None:
         response, body = await rpc(self.url, self.call({"path": "/etc/passwd"}), accept=b"text/event-stream")
         self.assertEqual(response.headers.getRawHeaders(b"content-type"), [b"text/event-stream"])

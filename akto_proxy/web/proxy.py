@@ -24,7 +24,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from akto_proxy.config.model import ApiKey
-from akto_proxy.inspect.chain import Finding
+from akto_proxy.inspect.chain import Finding, plainReason
 from akto_proxy.mcp.answers import PARSE_ERROR, rpcError
 from akto_proxy.mcp.events import ExchangeEvent
 from akto_proxy.mcp.jsonrpc import Body, decode, encode, fromJSON
@@ -364,7 +364,11 @@ class Exchange:
             message = verdict.reason or "rate limit exceeded"
         else:
             code = "inspection_error" if verdict.label == "inspection_error" else "threat_blocked"
-            message = f"blocked by policy: {verdict.reason}"
+            threats = tuple(self.ctx.findings) if self.ctx is not None else ()
+            if code == "threat_blocked" and threats:
+                message = f"blocked by policy: {plainReason(threats, 'the request body')}"
+            else:
+                message = f"blocked by policy: {verdict.reason}"
         threats = tuple(self.ctx.findings) if self.ctx is not None else ()
         self.respondError(verdict.status, message, code, threats, headers)
 
