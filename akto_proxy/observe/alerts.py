@@ -87,7 +87,7 @@ from collections import deque
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from io import BytesIO
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 from twisted.application.service import Service
 from twisted.internet import defer
@@ -100,9 +100,8 @@ from twisted.mail.smtp import ESMTPSenderFactory, SMTPClientError
 from twisted.python.failure import Failure
 from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, HTTPConnectionPool, ResponseDone
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IBodyProducer, UNKNOWN_LENGTH
-from zope.interface import implementer
 
+from akto_proxy.relay.http import BytesProducer
 from akto_proxy import __version__
 from akto_proxy.config import Config
 from akto_proxy.config.model import Alert, Channels, EmailChannel, SlackChannel, WebhookChannel
@@ -347,26 +346,6 @@ class DeliveryFailed(Exception):
 # -- channels
 
 
-@implementer(IBodyProducer)
-class _Bytes:
-    def __init__(self, data: bytes):
-        self.data = data
-        self.length = len(data) if data else UNKNOWN_LENGTH
-
-    def startProducing(self, consumer: Any) -> "Deferred[None]":
-        consumer.write(self.data)
-        return succeed(None)
-
-    def pauseProducing(self) -> None:
-        pass
-
-    def resumeProducing(self) -> None:
-        pass
-
-    def stopProducing(self) -> None:
-        pass
-
-
 class _Answer(Protocol):
     """
     A receiver's answer: its first L{MAX_ANSWER} bytes kept, the rest read
@@ -414,7 +393,7 @@ class HTTPSender:
         for k, v in headers.items():
             h.setRawHeaders(k, [v])
         try:
-            response = await self.agent.request(b"POST", url.encode("ascii"), h, _Bytes(body))
+            response = await self.agent.request(b"POST", url.encode("ascii"), h, BytesProducer(body))
         except defer.CancelledError:
             raise
         except Exception as e:
