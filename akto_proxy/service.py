@@ -8,6 +8,8 @@ sockets; the drain on shutdown.
       sessions      SessionSweeper: MCP session bindings and conversations
       redis         RedisPart: shared state (when configured)
       audit         Audit: the audit trail (a subscriber of the event bus)
+      recorder      Recorder: bounded state for /api/stats, /api/events,
+                    /api/rules and the dashboard (a subscriber)
       access-log    AccessLogPart: one line per exchange (a subscriber)
       pool          PoolPart: upstream keep-alive connections
       listeners     one strports service per listen/admin endpoint
@@ -43,6 +45,7 @@ from akto_proxy.mcp.protections import McpState
 from akto_proxy.mcp.session import Conversations
 from akto_proxy.observe.audit import Audit
 from akto_proxy.observe.logs import encodeEvent
+from akto_proxy.observe.recorder import Recorder
 from akto_proxy.relay.fence import AddressPolicy, ownAddresses
 from akto_proxy.relay.http import buildAgent
 from akto_proxy.relay.url import Target, canonicalURL
@@ -280,6 +283,8 @@ class ProxyService(MultiService):
             shared.setServiceParent(self)
         self.audit = Audit(config.audit, self.bus, clock)
         self.audit.setServiceParent(self)
+        self.recorder = Recorder(self.bus, clock, config.audit.recent_events)
+        self.recorder.setServiceParent(self)
         self.accessLog = AccessLogPart(self.bus, accessLog)
         self.accessLog.setServiceParent(self)
         PoolPart(self.pool).setServiceParent(self)
