@@ -34,7 +34,7 @@ from twisted.internet.interfaces import IReactorTime
 
 from akto_proxy.config import Config
 from akto_proxy.config.model import CHECKS
-from akto_proxy.mcp.events import DROPPED, FORWARDED, REPLIED, REWRITTEN, EventBus, ExchangeEvent, MessageEvent
+from akto_proxy.mcp.events import FORWARDED, REWRITTEN, EventBus, ExchangeEvent, MessageEvent
 
 #: bucket sizes (seconds) and how many are kept: 10 s for an hour, 1 min for
 #: a day (and the bucket under way: a window is whole buckets, at least as
@@ -56,9 +56,11 @@ STEPS = 8
 #: the rest are counted under OTHER
 TOP_KEPT = 64
 OTHER = "(other)"
-#: counted for a message with no tool, key... (a rate limit judges the whole
-#: body, before its tool is known)
-NONE = "(none)"
+#: counted for a message that names no tool (a rate limit judges the whole
+#: body, before its tool is known; a list names none), no key, no location
+NO_TOOL = "(no tool)"
+NO_KEY = "(no key)"
+WHOLE = "(whole message)"
 #: distinct (check, rule) pairs followed; the rest under (OTHER, OTHER)
 RULES_KEPT = 1000
 #: messages that monitor mode relayed but would have blocked, kept for the report
@@ -106,13 +108,11 @@ def percentiles(histogram: dict[int, int], maximum: float, qs: Sequence[float] =
     return out
 
 
-def _bump(counter: dict[str, int], name: Optional[str], by: int = 1) -> None:
+def _bump(counter: dict[str, int], name: str, by: int = 1) -> None:
     """
     Count C{name} in a bounded counter: past L{TOP_KEPT} names, new ones
     are counted under L{OTHER}.
     """
-    if name is None:
-        name = NONE
     if name not in counter and len(counter) >= TOP_KEPT:
         name = OTHER
     counter[name] = counter.get(name, 0) + by
@@ -245,11 +245,15 @@ class MessageRecord:
 
     @property
     def refused(self) -> bool:
-        return self.action == REPLIED or self.action == DROPPED
+        """
+        Refused, or something in it withheld (a changed tool's definition
+        taken out of a list is C{blocked} in a rewritten message).
+        """
+        return self.outcome in REFUSED_OUTCOMES
 
     @property
     def relayed(self) -> bool:
-        return self.action == FORWARDED or self.action == REWRITTEN
+        return not self.refused and (self.action == FORWARDED or self.action == REWRITTEN)
 
     @property
     def wouldBlock(self) -> bool:
@@ -347,10 +351,10 @@ class RuleStats:
                 self.wouldRedact += 1
         _bump(self.actions, action)
         _bump(self.severities, finding.severity)
-        _bump(self.tools, record.name)
+        _bump(self.tools, record.name or NO_TOOL)
         _bump(self.upstreams, record.upstream)
-        _bump(self.locations, finding.location or None)
-        _bump(self.keys, record.key)
+        _bump(self.locations, finding.location or WHOLE)
+        _bump(self.keys, record.key or NO_KEY)
         now = record.time
         self.lastSeen = now
         minute = now - now % COARSE
@@ -591,8 +595,8 @@ class Recorder(Service):
         _bump(n.outcomes, record.outcome)
         if record.refused:
             n.refused += 1
-            _bump(n.tools, record.name)
-            _bump(n.keys, record.key)
+            _bump(n.tools, record.name or NO_TOOL)
+            _bump(n.keys, record.key or NO_KEY)
             _bump(n.upstreams, record.upstream)
         elif record.action == REWRITTEN:
             n.redacted += 1

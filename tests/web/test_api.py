@@ -8,85 +8,14 @@ non-admin keys; the API and the dashboard never reachable through
 
 from __future__ import annotations
 
-import json
 from typing import Any, Optional
-from urllib.parse import urlencode
 
 from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
 
-from tests.harness import KEY, OTHER_KEY, ProxyHarness, Upstream, request, rpc
-
-ADMIN_KEY = "admin-key-0123456789abcdef"
-
-BASE = """
-listen: ["tcp:0:interface=127.0.0.1"]
-access_control:
-  api_keys:
-    - {name: tester, key: "%s", roles: [dev]}
-    - {name: other, key: "%s", roles: [dev]}
-    - {name: operator, key: "%s", roles: [ops]}
-  roles:
-    dev:
-      allow: ["*"]
-    ops:
-      allow: ["*"]
-      admin: true
-upstreams:
-  allow: ["127.0.0.1"]
-  allow_private: ["127.0.0.0/8"]
-threat_detection:
-  mode: enforce
-  enabled_checks: [sql_injection, path_traversal]
-  checks:
-    sql_injection: {mode: monitor}
-  custom_rules:
-    - {name: "No Launch Codes", pattern: "launch[- ]codes", action: block}
-    - {name: "Never Fires", pattern: "zq-never-zq", action: block}
-guardrails:
-  - name: "Rate Limiting"
-    type: rate_limit
-    rules:
-      - {requests_per_minute: 8, per_client: true}
-""" % (KEY, OTHER_KEY, ADMIN_KEY)
-
-INJECTION = "1' UNION SELECT username, password FROM users--"
-
-
-def call(i: int, tool: str, **arguments: Any) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}
-
-
-async def api(base: str, path: str, bearer: Optional[str] = ADMIN_KEY, **params: Any) -> tuple[int, Any]:
-    url = f"{base}{path}" + ("?" + urlencode(params) if params else "")
-    headers = {b"authorization": [f"Bearer {bearer}".encode()]} if bearer is not None else {}
-    response, body = await request(url.encode(), b"GET", headers, key=None)
-    return response.code, json.loads(body)
-
-
-async def traffic(proxy: ProxyHarness, upstream: Upstream) -> None:
-    """
-    tester: 3 clean calls, 1 blocked (custom rule), 1 SQL injection that
-    monitor mode relays, 3 clean, then 2 over the rate limit (8/min);
-    other: one request the upstream answers 500.
-    """
-    url = proxy.url(upstream, "/rpc")
-    for i in range(3):
-        r, _ = await rpc(url, call(i, "weather", city="Oslo"))
-        assert r.code == 200
-    r, body = await rpc(url, call(10, "send_note", text="here are the launch codes"))
-    assert b"Blocked by akto-proxy" in body, body
-    r, body = await rpc(url, call(11, "query", q=INJECTION))
-    assert b"Blocked" not in body and b"echo" in body, body
-    for i in range(3):
-        await rpc(url, call(20 + i, "weather", city="Bergen"))
-    for i in range(2):
-        r, _ = await rpc(url, call(30 + i, "weather", city="Tromso"))
-        assert r.code == 429, r.code
-    r, _ = await request(proxy.url(upstream, "/status/500"), key=OTHER_KEY)
-    assert r.code == 500
-
+from tests.harness import KEY, ProxyHarness, Upstream, request
+from tests.web.fixtures import ADMIN_KEY, BASE, api, traffic
 
 class ApiTests(TestCase):
     def setUp(self) -> Deferred[None]:
@@ -150,7 +79,7 @@ class ApiTests(TestCase):
             self.assertEqual(w["threats_by_check"].get("sql_injection"), 2)
             self.assertEqual(w["refused_by"]["keys"], [{"name": "tester", "count": 3}])
             # a rate limit judges the whole body, before its tool is known
-            self.assertEqual(w["refused_by"]["tools"], [{"name": "(none)", "count": 2}, {"name": "send_note", "count": 1}])
+            self.assertEqual(w["refused_by"]["tools"], [{"name": "(no tool)", "count": 2}, {"name": "send_note", "count": 1}])
             self.assertEqual(stats["windows"]["1h"]["requests"], 11)
             self.assertEqual(stats["windows"]["24h"]["requests"], 11)
             self.assertEqual(stats["totals"]["requests"], 11)
@@ -281,7 +210,7 @@ class ApiTests(TestCase):
             ports = proxy.service.listeningPorts()
             self.assertEqual(len(ports), 2)
             adminBase = f"http://127.0.0.1:{ports[1].getHost().port}"
-            for path in ("/api/stats", "/api/events", "/api/rules"):
+            for path in ("/api/stats", "/api/events", "/api/rules", "/dashboard"):
                 r, _ = await request(f"{proxy.base}{path}".encode(), headers={b"authorization": [f"Bearer {ADMIN_KEY}".encode()]}, key=None)
                 self.assertEqual(r.code, 404, path)
                 r, _ = await request(f"{adminBase}{path}".encode(), headers={b"authorization": [f"Bearer {ADMIN_KEY}".encode()]}, key=None)

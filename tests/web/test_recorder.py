@@ -308,7 +308,7 @@ threat_detection:
         w = self.recorder.stats()["windows"]["1h"]
         self.assertEqual(w["threats_by_check"], {"sql_injection": 3, "path_traversal": 2, "PII": 1})
         self.assertEqual(w["messages"]["would_block"], 3)
-        self.assertEqual(w["refused_by"]["tools"], [{"name": "(none)", "count": 1}, {"name": "read_file", "count": 1}])
+        self.assertEqual(w["refused_by"]["tools"], [{"name": "(no tool)", "count": 1}, {"name": "read_file", "count": 1}])
 
     def test_percentilesEmpty(self) -> None:
         self.assertEqual(percentiles({}, 0.0), [0.0, 0.0, 0.0])
