@@ -44,7 +44,8 @@ READ = r"""
     latencyMarks: marks('chart-latency'), errors: sums('chart-errors'),
     byCheck: bars('threats-by-check'),
     refusedTools: bars('refused-tools'), refusedKeys: bars('refused-keys'), refusedUpstreams: bars('refused-upstreams'),
-    blocked: rows('blocked-table'), rules: rows('rules-table'), would: rows('would-table'),
+    blocked: rows('blocked-table'), would: rows('would-table'),
+    rules: [...document.querySelectorAll('#rules-table tbody tr')].map(tr => [tr.dataset.check, tr.dataset.rule, ...[...tr.children].slice(1).map(td => td.textContent)]),
     pins: [...document.querySelectorAll('#pins-list .pin')].map(p => p.querySelector('.title').textContent),
     loginError: document.getElementById('login-error').textContent,
     boardHidden: document.getElementById('board').hidden,
@@ -168,7 +169,7 @@ class BrowserTests(TestCase):
             self.assertEqual(rules[("custom_rules", "No Launch Codes")], ["enforce", "1", "1", "0", "send_note"])
             self.assertEqual(rules[("tool_pinning", "definition_changed")], ["enforce", "1", "1", "0", "(no tool)"])
             self.assertEqual(rules[("custom_rules", "Never Fires")], ["enforce", "0", "0", "0", "–"])
-            self.assertEqual([r[1:] for r in page["would"]], [["sql_injection · libinjection", "query", "params.arguments.q", "tester"]])
+            self.assertEqual([r[1:] for r in page["would"]], [["sql_injection (libinjection, union_based)", "query", "params.arguments.q", "tester"]])
             self.assertEqual(len(page["pins"]), 1)
             self.assertIn("tool weather", page["pins"][0])
             # nothing but the proxy's own origin was asked for, no script or CSP error

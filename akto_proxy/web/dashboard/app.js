@@ -60,6 +60,8 @@
     return ms.toFixed(2) + " ms";
   }
 
+  function plural(n, one, many) { return fmtInt(n) + " " + (n === 1 ? one : many || one + "s"); }
+
   function fmtPct(x) {
     x = (x || 0) * 100;
     if (x === 0) return "0%";
@@ -266,6 +268,13 @@
     svgEl.append(s("path", { d: d, fill: color || "#4f8cff", "fill-opacity": "0.18", stroke: color || "#4f8cff", "stroke-width": "1", "stroke-opacity": "0.7", "vector-effect": "non-scaling-stroke" }));
   }
 
+  // "24.5 / 98.3 ms": one unit for both when they share it
+  function latencyPair(a, b) {
+    const fa = fmtMs(a), fb = fmtMs(b);
+    const ua = fa.split(" ")[1], ub = fb.split(" ")[1];
+    return ua === ub ? [fa.split(" ")[0], " / " + fb] : [fa, " / " + fb];
+  }
+
   function renderKpis(stats, w, groups) {
     const last = stats.windows["1m"];
     const label = state.range === "1h" ? "last hour" : "last 24 h";
@@ -273,13 +282,13 @@
       w.requests_per_s.toFixed(w.requests_per_s < 10 ? 2 : 0) + " /s · " + fmtInt(last.requests) + " in the last minute",
       groups.map(function (g) { return g.requests; }), w.requests);
     kpi("kpi-blocked", fmtCompact(w.blocked),
-      fmtPct(w.block_rate) + " of requests · " + fmtInt(w.messages.refused) + " messages refused",
+      fmtPct(w.block_rate) + " of requests · " + plural(w.messages.refused, "message") + " refused",
       groups.map(function (g) { return g.refused; }), w.blocked);
     kpi("kpi-threats", fmtCompact(w.messages.threats),
-      fmtInt(w.messages.monitored) + " monitored · " + fmtInt(w.messages.would_block) + " would be blocked",
+      fmtInt(w.messages.monitored) + " in monitor mode · " + plural(w.messages.would_block, "message") + " would be blocked",
       groups.map(function (g) { return g.threats; }), w.messages.threats);
     const lat = w.latency_ms;
-    kpi("kpi-latency", lat ? [fmtMs(lat.p50), " / " + fmtMs(lat.p99)] : "–",
+    kpi("kpi-latency", lat ? latencyPair(lat.p50, lat.p99) : "–",
       lat ? "p95 " + fmtMs(lat.p95) + " · max " + fmtMs(lat.max) + (w.added_latency_ms ? " · added p99 " + fmtMs(w.added_latency_ms.p99) : "") : "no requests " + label,
       groups.map(function (g) { return g.p99; }), lat ? lat.p99 : 0);
     kpi("kpi-errors", fmtCompact(w.errors), fmtPct(w.error_rate) + " error rate · " + label,
@@ -510,14 +519,14 @@
   function renderThreats(w, rules) {
     const byCheck = Object.keys(w.threats_by_check).map(function (k) { return { name: k, count: w.threats_by_check[k] }; });
     barList($("threats-by-check"), byCheck, COLORS.threats, "No threats detected in this range.");
-    $("threats-note").textContent = fmtInt(w.messages.threats) + " findings · " + fmtInt(w.messages.monitored) + " monitored";
+    $("threats-note").textContent = plural(w.messages.threats, "finding") + " · " + fmtInt(w.messages.monitored) + " in monitor mode";
     const body = $("rules-table").tBodies[0];
     body.replaceChildren();
     const rows = rules.rules.slice(0, 14);
     if (!rows.length) {
       const tr = h("tr");
       const td = h("td", "empty", "No rule has fired yet.");
-      td.colSpan = 7;
+      td.colSpan = 6;
       tr.append(td);
       body.append(tr);
     }
@@ -528,8 +537,10 @@
       const mode = h("td");
       mode.append(badge(r.mode || "–", r.mode === "monitor" ? "monitor" : r.mode === "enforce" ? "enforce" : "other"));
       const topTool = r.top_tools && r.top_tools.length ? r.top_tools[0].name : "–";
-      tr.append(h("td", null, r.check), h("td", null, r.rule), mode, h("td", "num", fmtInt(r.fired)),
-        h("td", "num", fmtInt(r.blocked)), h("td", "num", fmtInt(r.would_block)), h("td", null, topTool));
+      const name = h("td", "rule");
+      name.append(h("span", "check", r.check), h("span", null, r.rule));
+      tr.append(name, mode, h("td", "num", fmtInt(r.fired)),
+        h("td", "num", fmtInt(r.blocked)), h("td", "num", fmtInt(r.would_block)), h("td", "tool", topTool));
       body.append(tr);
     }
   }
@@ -538,7 +549,7 @@
     barList($("refused-tools"), w.refused_by.tools, COLORS.blocked, "Nothing refused in this range.");
     barList($("refused-keys"), w.refused_by.keys, COLORS.rate_limited, "Nothing refused in this range.");
     barList($("refused-upstreams"), w.refused_by.upstreams.map(function (u) { return { name: shortUpstream(u.name), count: u.count }; }), COLORS.errors, "Nothing refused in this range.");
-    $("refused-note").textContent = fmtInt(w.messages.refused) + " messages refused · " + (state.range === "1h" ? "last hour" : "last 24 h");
+    $("refused-note").textContent = plural(w.messages.refused, "message") + " refused · " + (state.range === "1h" ? "last hour" : "last 24 h");
   }
 
   function renderBlocked(events) {
@@ -569,7 +580,7 @@
   function renderWould(would) {
     const body = $("would-table").tBodies[0];
     body.replaceChildren();
-    $("would-note").textContent = fmtInt(would.messages) + " messages relayed in monitor mode";
+    $("would-note").textContent = plural(would.messages, "message") + " relayed in monitor mode";
     if (!would.latest.length) {
       const tr = h("tr");
       const td = h("td", "empty", "Nothing: no monitor-mode rule would have blocked a message.");
@@ -580,10 +591,17 @@
     }
     for (const e of would.latest.slice(0, 20)) {
       const f = e.monitored[0] || {};
+      // "sql_injection (libinjection, union_based)"
+      const byCheck = {};
+      for (const m of e.monitored) {
+        const rules = byCheck[m.check] || (byCheck[m.check] = []);
+        if (rules.indexOf(m.rule) < 0) rules.push(m.rule);
+      }
+      const what = Object.keys(byCheck).map(function (c) { return c + " (" + byCheck[c].join(", ") + ")"; }).join("; ");
       const tr = h("tr");
       tr.dataset.requestId = e.request_id;
-      tr.append(h("td", "mono", fmtWhen(e.time)), h("td", null, f.check + " · " + f.rule), h("td", null, e.name || e.rpc_method || "–"),
-        h("td", "mono", f.location || "–"), h("td", null, e.key || "–"));
+      tr.append(h("td", "mono", fmtWhen(e.time)), h("td", null, what), h("td", null, e.name || e.rpc_method || "–"),
+        h("td", "mono", f.location || "–"), h("td", "key", e.key || "–"));
       body.append(tr);
     }
   }
