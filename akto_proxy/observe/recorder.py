@@ -466,6 +466,9 @@ class Recorder(Service):
         self.rules: dict[tuple[str, str], RuleStats] = {}
         self.guardrails: dict[str, list[int]] = {}  # name -> [applied, refused]
         self.total = Bucket(self.startedAt, 0.0)  # every bucket folded so far
+        # what the API computes once for what no longer changes
+        self._closedDay: Optional[tuple[tuple[float, float], Bucket]] = None
+        self._points: dict[tuple[int, float], dict[str, Any]] = {}
         self._subscribed = False
 
     # -- service
@@ -633,10 +636,19 @@ class Recorder(Service):
 
     # -- /api/stats
 
+    def _openMinute(self) -> float:
+        """
+        The minute the current bucket folds into: the minutes before it are
+        closed (their buckets no longer change).
+        """
+        start = self._current.start
+        return start - start % COARSE
+
     def _window(self, now: float, seconds: int) -> tuple[float, Bucket]:
         """
         The start of the window of C{seconds} ending at C{now} (whole
-        buckets, the current one included) and its buckets merged.
+        buckets, the current one included) and its buckets merged.  The
+        closed minutes of a day are merged once per minute, not per call.
         """
         total = Bucket(0.0, 0.0)
         if seconds < FINE_KEPT * FINE:
@@ -644,15 +656,22 @@ class Recorder(Service):
             for b in reversed(self.fine):
                 if b.start < start:
                     break
-                if b.start <= now:
-                    total.merge(b)
+                total.merge(b)
         else:
             start = now - now % COARSE - seconds
-            for b in reversed(self.coarse):
-                if b.start < start:
-                    break
-                if b.start <= now:
-                    total.merge(b)
+            openMinute = self._openMinute()
+            cached = self._closedDay
+            if cached is None or cached[0] != (start, openMinute):
+                closed = Bucket(0.0, 0.0)
+                for b in reversed(self.coarse):
+                    if b.start < start:
+                        break
+                    if b.start < openMinute:
+                        closed.merge(b)
+                cached = self._closedDay = ((start, openMinute), closed)
+            total.merge(cached[1])
+            if self.coarse and self.coarse[-1].start >= max(start, openMinute):
+                total.merge(self.coarse[-1])  # the open minute
             if self._current.start >= start:
                 total.merge(self._current)  # not folded yet
         total.start = start
@@ -716,20 +735,23 @@ class Recorder(Service):
         """
         if now is None:
             now = self._seconds()
+        openMinute = self._openMinute()
         if name == "24h":
             size, count = COARSE, 1440
             kept: dict[float, Bucket] = {b.start: b for b in self.coarse}
             cur = self._current
-            minute = cur.start - cur.start % COARSE
             if cur.requests or cur.notable is not None:
-                merged = Bucket(minute, COARSE)
-                if minute in kept:
-                    merged.merge(kept[minute])
+                merged = Bucket(openMinute, COARSE)
+                if openMinute in kept:
+                    merged.merge(kept[openMinute])
                 merged.merge(cur)
-                kept[minute] = merged
+                kept[openMinute] = merged
         else:
             size, count = FINE, (60 if name == "10m" else 360)
             kept = {b.start: b for b in self.fine}
+        cache = self._points
+        if len(cache) > 2 * (FINE_KEPT + COARSE_KEPT):
+            cache.clear()
         last = now - now % size
         points = []
         for k in range(count - 1, -1, -1):
@@ -738,22 +760,30 @@ class Recorder(Service):
             if b is None:
                 points.append({"t": t, "requests": 0, "blocked": 0, "errors": 0, "rate_limited": 0, "threats": 0, "refused": 0, "p50": None, "p99": None})
                 continue
-            p50, p99 = percentiles(b.latency, b.latencyMax, (0.5, 0.99)) if b.latency else (None, None)
-            n = b.notable
-            points.append(
-                {
-                    "t": t,
-                    "requests": b.requests,
-                    "blocked": b.blocked,
-                    "errors": b.errors,
-                    "rate_limited": b.rateLimited,
-                    "threats": n.findings if n else 0,
-                    "refused": n.refused if n else 0,
-                    "p50": round(p50, 3) if p50 is not None else None,
-                    "p99": round(p99, 3) if p99 is not None else None,
-                }
-            )
+            closed = b is not self._current and (size == FINE or t < openMinute)
+            point = cache.get((size, t)) if closed else None
+            if point is None:
+                point = self._point(b, t)
+                if closed:
+                    cache[(size, t)] = point
+            points.append(point)
         return {"window": name, "bucket_s": size, "points": points}
+
+    @staticmethod
+    def _point(b: Bucket, t: float) -> dict[str, Any]:
+        p50, p99 = percentiles(b.latency, b.latencyMax, (0.5, 0.99)) if b.latency else (None, None)
+        n = b.notable
+        return {
+            "t": t,
+            "requests": b.requests,
+            "blocked": b.blocked,
+            "errors": b.errors,
+            "rate_limited": b.rateLimited,
+            "threats": n.findings if n else 0,
+            "refused": n.refused if n else 0,
+            "p50": round(p50, 3) if p50 is not None else None,
+            "p99": round(p99, 3) if p99 is not None else None,
+        }
 
     def stats(self, seriesName: Optional[str] = "1h") -> dict[str, Any]:
         now = self._seconds()
