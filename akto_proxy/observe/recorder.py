@@ -171,7 +171,7 @@ class Bucket:
     The exchanges (and notable messages) of one time slot.
     """
 
-    __slots__ = ("start", "end", "requests", "blocked", "errors", "rateLimited", "clientErrors", "bytes", "outcomes", "latency", "latencyMax", "latencySum", "added", "addedMax", "notable")
+    __slots__ = ("start", "end", "requests", "blocked", "errors", "rateLimited", "clientErrors", "bytes", "outcomes", "failures", "latency", "latencyMax", "latencySum", "added", "addedMax", "notable")
 
     def __init__(self, start: float, size: float):
         self.start = start
@@ -183,6 +183,7 @@ class Bucket:
         self.clientErrors = 0
         self.bytes = 0
         self.outcomes: dict[str, int] = {}
+        self.failures: dict[str, int] = {}  # upstream failures by kind
         self.latency: dict[int, int] = {}
         self.latencyMax = 0.0
         self.latencySum = 0.0
@@ -197,8 +198,9 @@ class Bucket:
         self.rateLimited += other.rateLimited
         self.clientErrors += other.clientErrors
         self.bytes += other.bytes
-        for name, n in other.outcomes.items():
-            self.outcomes[name] = self.outcomes.get(name, 0) + n
+        for mine, theirs in ((self.outcomes, other.outcomes), (self.failures, other.failures)):
+            for name, n in theirs.items():
+                mine[name] = mine.get(name, 0) + n
         for hist, theirs in ((self.latency, other.latency), (self.added, other.added)):
             for i, n in theirs.items():
                 hist[i] = hist.get(i, 0) + n
@@ -213,7 +215,26 @@ class Bucket:
 
 # the exchange record: a plain tuple (cheap to build, and untracked by the
 # collector when it holds no list)
-X_SEQ, X_TIME, X_RID, X_KEY, X_CLIENT, X_METHOD, X_RPC, X_UPSTREAM, X_STATUS, X_BYTES, X_LATENCY, X_OUTCOME, X_BLOCKED, X_THREATS, X_GUARDRAILS = range(15)
+(
+    X_SEQ,
+    X_TIME,
+    X_RID,
+    X_KEY,
+    X_CLIENT,
+    X_METHOD,
+    X_RPC,
+    X_UPSTREAM,
+    X_STATUS,
+    X_BYTES,
+    X_LATENCY,
+    X_OUTCOME,
+    X_BLOCKED,
+    X_THREATS,
+    X_GUARDRAILS,
+    X_TRANSPORT,
+    X_UPSTREAM_MS,
+    X_UPSTREAM_ERROR,
+) = range(18)
 
 
 class MessageRecord:
@@ -299,6 +320,9 @@ def exchangeJSON(x: tuple[Any, ...]) -> dict[str, Any]:
         "status": x[X_STATUS],
         "bytes": x[X_BYTES],
         "latency_ms": x[X_LATENCY],
+        "transport": x[X_TRANSPORT],
+        "upstream_ms": x[X_UPSTREAM_MS],
+        "upstream_error": x[X_UPSTREAM_ERROR],
         "outcome": x[X_OUTCOME],
         "blocked": bool(x[X_BLOCKED]),
         "threats_detected": list(x[X_THREATS] or ()),
@@ -551,20 +575,28 @@ class Recorder(Service):
         size = f["bytes"]
         b.bytes += size
         ms = f["latency_ms"]
-        if status != 101:  # a WebSocket's latency is its whole connection
+        get = f.get
+        transport = get("transport")
+        up = get("upstream_ms")
+        # latency of answers given whole: a WebSocket's record lasts its
+        # connection, an SSE answer's its stream
+        if status != 101 and transport != "sse" and transport != "ws":
             i = int(_log2(ms / BASE_MS) * STEPS) + 1 if ms >= BASE_MS else 0
             lat = b.latency
             lat[i] = lat.get(i, 0) + 1
             b.latencySum += ms
             if ms > b.latencyMax:
                 b.latencyMax = ms
-            up = f.get("upstream_latency_ms")
             if up is not None:
                 added = ms - up if ms > up else 0.0
                 j = int(_log2(added / BASE_MS) * STEPS) + 1 if added >= BASE_MS else 0
                 b.added[j] = b.added.get(j, 0) + 1
                 if added > b.addedMax:
                     b.addedMax = added
+        failure = get("upstream_error")
+        if failure is not None:
+            failures = b.failures
+            failures[failure] = failures.get(failure, 0) + 1
         self._seq = seq = self._seq + 1
         self.exchanges.append(
             (
@@ -583,6 +615,9 @@ class Recorder(Service):
                 blocked,
                 f["threats_detected"] or None,
                 f["guardrails_applied"] or None,
+                transport,
+                up,
+                failure,
             )
         )
 
@@ -698,6 +733,7 @@ class Recorder(Service):
             "error_rate": round(b.errors / b.requests, 4) if b.requests else 0.0,
             "block_rate": round(b.blocked / b.requests, 4) if b.requests else 0.0,
             "outcomes": dict(sorted(b.outcomes.items(), key=lambda kv: -kv[1])),
+            "upstream_failures": dict(sorted(b.failures.items(), key=lambda kv: -kv[1])),
             "latency_ms": self._latency(b.latency, b.latencyMax, b.latencySum),
             "added_latency_ms": self._latency(b.added, b.addedMax, None) if b.added else None,
             "messages": {

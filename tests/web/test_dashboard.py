@@ -47,6 +47,7 @@ READ = r"""
     blocked: rows('blocked-table'), would: rows('would-table'),
     rules: [...document.querySelectorAll('#rules-table tbody tr')].map(tr => [tr.dataset.check, tr.dataset.rule, ...[...tr.children].slice(1).map(td => td.textContent)]),
     pins: [...document.querySelectorAll('#pins-list .pin')].map(p => p.querySelector('.title').textContent),
+    errorsFoot: document.getElementById('errors-foot').textContent,
     loginError: document.getElementById('login-error').textContent,
     boardHidden: document.getElementById('board').hidden,
   };
@@ -151,6 +152,7 @@ class BrowserTests(TestCase):
             self.assertEqual(page["volume"], {"relayed": 8, "blocked": 2, "rate_limited": 2, "errors": 1})
             self.assertEqual(page["volumeMarks"] >= 4 and page["latencyMarks"] >= 1, True)
             self.assertAlmostEqual(sum(page["errors"].values()), 3 / 13)
+            self.assertIn("rate limited 2", page["errorsFoot"])
             # threats: 2 SQL injection rules (monitored), the custom rule, the changed tool
             self.assertEqual(page["byCheck"], [["sql_injection", 2], ["custom_rules", 1], ["tool_pinning", 1]])
             self.assertEqual(page["refusedKeys"], [["tester", 3], ["other", 1]])

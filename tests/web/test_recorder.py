@@ -130,21 +130,38 @@ class WindowTests(RecorderTestCase):
         proxy added is measured apart.
         """
         for _ in range(10):
-            self.bus.publish(exchange(latency=12.0, upstream_latency_ms=10.0))
+            self.bus.publish(exchange(latency=12.0, upstream_ms=10.0))
         added = self.recorder.stats()["windows"]["1m"]["added_latency_ms"]
         self.assertLess(abs(added["p50"] - 2.0) / 2.0, 0.045)
 
-    def test_webSocketsOutOfLatency(self) -> None:
+    def test_streamsOutOfLatency(self) -> None:
         """
-        A WebSocket's record (101) counts as a request but its duration is
-        not a latency.
+        A WebSocket's record (101, or transport ws) and an SSE answer's
+        count as requests, but their duration (the connection's, the
+        stream's) is not a latency.
         """
         self.bus.publish(exchange(status=101, latency=60000.0))
-        self.bus.publish(exchange(latency=2.0))
+        self.bus.publish(exchange(latency=30000.0, transport="ws"))
+        self.bus.publish(exchange(latency=90000.0, transport="sse"))
+        self.bus.publish(exchange(latency=2.0, transport="http"))
         w = self.recorder.stats()["windows"]["1m"]
-        self.assertEqual(w["requests"], 2)
+        self.assertEqual(w["requests"], 4)
         self.assertEqual(w["latency_ms"]["count"], 1)
         self.assertEqual(w["latency_ms"]["max"], 2.0)
+
+    def test_upstreamFailures(self) -> None:
+        """
+        Upstream failures by kind, when the record names them.
+        """
+        self.bus.publish(exchange(status=504, outcome="gateway_timeout", upstream_error="timeout"))
+        self.bus.publish(exchange(status=502, outcome="bad_gateway", upstream_error="refused"))
+        self.bus.publish(exchange(status=502, outcome="bad_gateway", upstream_error="refused"))
+        self.bus.publish(exchange())
+        w = self.recorder.stats()["windows"]["1h"]
+        self.assertEqual(w["upstream_failures"], {"refused": 2, "timeout": 1})
+        self.assertEqual(w["errors"], 3)
+        events, _ = self.recorder.events(Query(kind="exchange", outcomes=frozenset({"gateway_timeout"})))
+        self.assertEqual((events[0]["upstream_error"], events[0]["status"]), ("timeout", 504))
 
     def test_series(self) -> None:
         """

@@ -205,6 +205,7 @@
     renderVolume(groups, span);
     renderLatency(groups, span);
     renderErrors(groups, span);
+    renderFailures(w);
     renderThreats(w, d.rules);
     renderRefused(w);
     renderBlocked(d.blocked.events);
@@ -336,6 +337,19 @@
     ];
     legend("errors-legend", series);
     chart($("chart-errors"), groups, series, { kind: "lines", span: span, format: fmtPct, unit: "%", floorMax: 0.01 });
+  }
+
+  function renderFailures(w) {
+    const parts = [];
+    const failures = w.upstream_failures || {};
+    for (const kind in failures) parts.push(kind + " " + fmtInt(failures[kind]));
+    const outcomes = [];
+    for (const name in w.outcomes) {
+      if (name !== "relayed" && name !== "redacted") outcomes.push(name.replace(/_/g, " ") + " " + fmtInt(w.outcomes[name]));
+    }
+    $("errors-foot").textContent =
+      (parts.length ? "Upstream failures: " + parts.join(" · ") : "No upstream failure") +
+      (outcomes.length ? "  ·  Outcomes: " + outcomes.slice(0, 6).join(" · ") : "");
   }
 
   function niceMax(v) {
