@@ -25,6 +25,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
+from itertools import islice
 from fnmatch import fnmatchcase
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
@@ -84,7 +85,7 @@ def binValue(i: int) -> float:
     """
     if i <= 0:
         return BASE_MS / 2
-    return BASE_MS * 2.0 ** ((i - 0.5) / STEPS)
+    return BASE_MS * float(2.0 ** ((i - 0.5) / STEPS))
 
 
 def percentiles(histogram: dict[int, int], maximum: float, qs: Sequence[float] = (0.5, 0.95, 0.99)) -> list[float]:
@@ -201,9 +202,9 @@ class Bucket:
         for mine, theirs in ((self.outcomes, other.outcomes), (self.failures, other.failures)):
             for name, n in theirs.items():
                 mine[name] = mine.get(name, 0) + n
-        for hist, theirs in ((self.latency, other.latency), (self.added, other.added)):
-            for i, n in theirs.items():
-                hist[i] = hist.get(i, 0) + n
+        for hist, bins in ((self.latency, other.latency), (self.added, other.added)):
+            for i, k in bins.items():
+                hist[i] = hist.get(i, 0) + k
         self.latencyMax = max(self.latencyMax, other.latencyMax)
         self.latencySum += other.latencySum
         self.addedMax = max(self.addedMax, other.addedMax)
@@ -924,43 +925,47 @@ class Recorder(Service):
         """
         now = self._seconds()
         configured = configuredRules(config) if config is not None else []
-        modes = {(c, r): (m, a) for c, r, m, a in configured}
-        checkModes = {c: m for c, r, m, a in configured}
-        rules = []
+        ruleModes = {(check, rule): mode for check, rule, mode, _ in configured if rule is not None}
+        checkModes = {check: mode for check, _, mode, _ in configured}
+        rules: list[dict[str, Any]] = []
         for (check, rule), stats in self.rules.items():
             entry = stats.asJSON(now)
-            mode, action = modes.get((check, rule)) or (checkModes.get(check), None)
-            entry["mode"] = mode or ("monitor" if stats.monitored and not stats.enforced else "enforce" if stats.enforced else None)
-            entry["configured"] = (check, rule) in modes or check in checkModes
+            observed = "monitor" if stats.monitored and not stats.enforced else "enforce" if stats.enforced else None
+            entry["mode"] = ruleModes.get((check, rule)) or checkModes.get(check) or observed
+            entry["configured"] = (check, rule) in ruleModes or check in checkModes
             rules.append(entry)
-        fired = set(self.rules)
-        for check, rule, mode, action in configured:
-            if rule is None or (check, rule) in fired:
-                continue
-            rules.append({"check": check, "rule": rule, "mode": mode, "configured": True, "fired": 0, "fired_1h": 0, "fired_24h": 0, "would_block": 0, "would_redact": 0, "blocked": 0, "redacted": 0, "enforced": 0, "monitored": 0})
+        for (check, rule), mode in ruleModes.items():
+            if (check, rule) not in self.rules:
+                entry = dict(_ZERO_RULE, check=check, rule=rule, mode=mode, configured=True)
+                rules.append(entry)
         rules.sort(key=lambda e: (-e["fired"], e["check"], e["rule"]))
         checks: dict[str, dict[str, Any]] = {}
-        for c, r, m, a in configured:
-            checks.setdefault(c, {"check": c, "mode": m, "configured": True, "rules": 0, "fired": 0, "enforced": 0, "monitored": 0, "blocked": 0, "redacted": 0, "would_block": 0, "would_redact": 0})
-        for e in rules:
-            c = checks.setdefault(e["check"], {"check": e["check"], "mode": e.get("mode"), "configured": False, "rules": 0, "fired": 0, "enforced": 0, "monitored": 0, "blocked": 0, "redacted": 0, "would_block": 0, "would_redact": 0})
-            c["rules"] += 1
-            for k in ("fired", "enforced", "monitored", "blocked", "redacted", "would_block", "would_redact"):
-                c[k] += e[k]
+        for check, mode in checkModes.items():
+            checks[check] = dict(_ZERO_CHECK, check=check, mode=mode, configured=True)
+        for entry in rules:
+            summary = checks.get(entry["check"])
+            if summary is None:
+                summary = checks[entry["check"]] = dict(_ZERO_CHECK, check=entry["check"], mode=entry["mode"], configured=False)
+            summary["rules"] += 1
+            for name in _COUNTS:
+                summary[name] += entry[name]
+        latest = [
+            dict(r.asJSON(), monitored=[f.asJSON() for f in r.findings if not f.enforced and f.action == "block"])
+            for r in islice(reversed(self.wouldBlock), 50)
+        ]
         return {
             "mode": config.threat_detection.mode if config is not None else None,
             "since": self.startedAt,
             "checks": sorted(checks.values(), key=lambda c: (-c["fired"], c["check"])),
             "rules": rules,
             "guardrails": [{"name": g, "applied": v[0], "refused": v[1]} for g, v in sorted(self.guardrails.items(), key=lambda kv: -kv[1][0])],
-            "would_have_blocked": {
-                "messages": self.wouldBlockTotal,
-                "latest": [
-                    dict(r.asJSON(), monitored=[f.asJSON() for f in r.findings if not f.enforced and f.action == "block"])
-                    for r in reversed(self.wouldBlock)
-                ][:50],
-            },
+            "would_have_blocked": {"messages": self.wouldBlockTotal, "latest": latest},
         }
+
+
+_COUNTS = ("fired", "enforced", "monitored", "blocked", "redacted", "would_block", "would_redact")
+_ZERO_RULE: dict[str, Any] = dict.fromkeys(_COUNTS + ("fired_1h", "fired_24h"), 0)
+_ZERO_CHECK: dict[str, Any] = dict(dict.fromkeys(_COUNTS, 0), rules=0)
 
 
 def configuredRules(config: Config) -> list[tuple[str, Optional[str], str, Optional[str]]]:

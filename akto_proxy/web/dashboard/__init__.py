@@ -13,7 +13,7 @@ origin: no inline script, no other host, no framing.
 from __future__ import annotations
 
 import os
-from typing import Union
+from typing import Optional, Union
 
 from twisted.web.resource import Resource
 from twisted.web.server import Request
@@ -72,9 +72,12 @@ class Dashboard(Resource):
     def render(self, request: Request) -> Union[bytes, int]:
         for name, value in HEADERS.items():
             request.setHeader(name, value)
-        path = [p for p in request.postpath]
-        name = path[0].decode("utf-8", "replace") if len(path) == 1 else "" if not path else None
-        found = self.files.get(name) if name is not None else None
+        path = request.postpath or []
+        found: Optional[tuple[bytes, bytes]] = None
+        if not path:
+            found = self.files[""]
+        elif len(path) == 1:
+            found = self.files.get(path[0].decode("utf-8", "replace"))
         if found is None:
             return self._plain(request, 404, b"no such file\n")
         if request.method not in (b"GET", b"HEAD"):
