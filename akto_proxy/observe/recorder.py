@@ -26,6 +26,7 @@ import heapq
 import math
 from collections import deque
 from itertools import islice
+from operator import itemgetter
 from fnmatch import fnmatchcase
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
@@ -214,28 +215,15 @@ class Bucket:
             self.notable.merge(other.notable)
 
 
-# the exchange record: a plain tuple (cheap to build, and untracked by the
-# collector when it holds no list)
-(
-    X_SEQ,
-    X_TIME,
-    X_RID,
-    X_KEY,
-    X_CLIENT,
-    X_METHOD,
-    X_RPC,
-    X_UPSTREAM,
-    X_STATUS,
-    X_BYTES,
-    X_LATENCY,
-    X_OUTCOME,
-    X_BLOCKED,
-    X_THREATS,
-    X_GUARDRAILS,
-    X_TRANSPORT,
-    X_UPSTREAM_MS,
-    X_UPSTREAM_ERROR,
-) = range(18)
+# the exchange record: plain tuples (cheap to build, and untracked by the
+# collector when they hold no list): (seq, time, FIELDS picked from the
+# record in one call, threats or None, guardrails or None, transport,
+# upstream_ms, upstream_error); the last three are None in records that do
+# not carry them
+FIELDS = ("request_id", "key", "client", "method", "rpc_method", "upstream", "status", "bytes", "latency_ms", "outcome", "blocked")
+F_RID, F_KEY, F_CLIENT, F_METHOD, F_RPC, F_UPSTREAM, F_STATUS, F_BYTES, F_LATENCY, F_OUTCOME, F_BLOCKED = range(len(FIELDS))
+X_SEQ, X_TIME, X_FIELDS, X_THREATS, X_GUARDRAILS, X_TRANSPORT, X_UPSTREAM_MS, X_UPSTREAM_ERROR = range(8)
+_pick = itemgetter(*FIELDS)
 
 
 class MessageRecord:
@@ -308,27 +296,15 @@ class MessageRecord:
 
 
 def exchangeJSON(x: tuple[Any, ...]) -> dict[str, Any]:
-    return {
-        "id": x[X_SEQ],
-        "kind": "exchange",
-        "time": x[X_TIME],
-        "request_id": x[X_RID],
-        "key": x[X_KEY],
-        "client": x[X_CLIENT],
-        "method": x[X_METHOD],
-        "rpc_method": x[X_RPC],
-        "upstream": x[X_UPSTREAM],
-        "status": x[X_STATUS],
-        "bytes": x[X_BYTES],
-        "latency_ms": x[X_LATENCY],
-        "transport": x[X_TRANSPORT],
-        "upstream_ms": x[X_UPSTREAM_MS],
-        "upstream_error": x[X_UPSTREAM_ERROR],
-        "outcome": x[X_OUTCOME],
-        "blocked": bool(x[X_BLOCKED]),
-        "threats_detected": list(x[X_THREATS] or ()),
-        "guardrails_applied": list(x[X_GUARDRAILS] or ()),
-    }
+    out: dict[str, Any] = {"id": x[X_SEQ], "kind": "exchange", "time": x[X_TIME]}
+    out.update(zip(FIELDS, x[X_FIELDS]))
+    out["blocked"] = bool(out["blocked"])
+    out["transport"] = x[X_TRANSPORT]
+    out["upstream_ms"] = x[X_UPSTREAM_MS]
+    out["upstream_error"] = x[X_UPSTREAM_ERROR]
+    out["threats_detected"] = list(x[X_THREATS] or ())
+    out["guardrails_applied"] = list(x[X_GUARDRAILS] or ())
+    return out
 
 
 class RuleStats:
@@ -535,9 +511,7 @@ class Recorder(Service):
         is past it (the finished one folded into its minute).
         """
         b = self._current
-        if now < b.end:
-            return b
-        if now < b.start:  # the clock went back: count in the current one
+        if now < b.end:  # (before its start: the clock went back; count it here)
             return b
         self._fold(b)
         b = self._current = Bucket(now - now % FINE, FINE)
@@ -558,30 +532,29 @@ class Recorder(Service):
         b = self._current
         if not (b.start <= now < b.end):
             b = self._bucket(now)
+        v = _pick(f)
         b.requests += 1
-        status = f["status"]
-        blocked = f["blocked"]
-        if blocked:
+        status = v[F_STATUS]
+        if v[F_BLOCKED]:
             b.blocked += 1
-        if status >= 500:
-            b.errors += 1
-        elif status >= 400:
-            if status == 429:
+        if status >= 400:
+            if status >= 500:
+                b.errors += 1
+            elif status == 429:
                 b.rateLimited += 1
             else:
                 b.clientErrors += 1
-        outcome = f["outcome"]
+        outcome = v[F_OUTCOME]
         outcomes = b.outcomes
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        size = f["bytes"]
-        b.bytes += size
-        ms = f["latency_ms"]
+        b.bytes += v[F_BYTES]
         get = f.get
         transport = get("transport")
         up = get("upstream_ms")
         # latency of answers given whole: a WebSocket's record lasts its
         # connection, an SSE answer's its stream
         if status != 101 and transport != "sse" and transport != "ws":
+            ms = v[F_LATENCY]
             i = int(_log2(ms / BASE_MS) * STEPS) + 1 if ms >= BASE_MS else 0
             lat = b.latency
             lat[i] = lat.get(i, 0) + 1
@@ -599,28 +572,7 @@ class Recorder(Service):
             failures = b.failures
             failures[failure] = failures.get(failure, 0) + 1
         self._seq = seq = self._seq + 1
-        self.exchanges.append(
-            (
-                seq,
-                now,
-                f["request_id"],
-                f["key"],
-                f["client"],
-                f["method"],
-                f["rpc_method"],
-                f["upstream"],
-                status,
-                size,
-                ms,
-                outcome,
-                blocked,
-                f["threats_detected"] or None,
-                f["guardrails_applied"] or None,
-                transport,
-                up,
-                failure,
-            )
-        )
+        self.exchanges.append((seq, now, v, f["threats_detected"] or None, f["guardrails_applied"] or None, transport, up, failure))
 
     def message(self, event: MessageEvent) -> None:
         self._seq += 1
@@ -902,13 +854,14 @@ class Recorder(Service):
             return True
         if q.tool is not None:
             return False
-        if q.outcomes is not None and r[X_OUTCOME] not in q.outcomes:
+        v = r[X_FIELDS]
+        if q.outcomes is not None and v[F_OUTCOME] not in q.outcomes:
             return False
-        if q.key is not None and r[X_KEY] != q.key:
+        if q.key is not None and v[F_KEY] != q.key:
             return False
-        if q.requestId is not None and r[X_RID] != q.requestId:
+        if q.requestId is not None and v[F_RID] != q.requestId:
             return False
-        if q.upstream is not None and not _upstreamMatcher(q.upstream)(r[X_UPSTREAM]):
+        if q.upstream is not None and not _upstreamMatcher(q.upstream)(v[F_UPSTREAM]):
             return False
         if (q.check is not None or q.rule is not None) and not _findingsMatch(r[X_THREATS] or (), q.check, q.rule, _item):
             return False
