@@ -63,6 +63,19 @@ new Promise((resolve) => {
 })
 """
 
+#: pick a time range, resolve once it is drawn
+SWITCH = """
+((range) => new Promise((resolve) => {
+  const drawn = (e) => {
+    if (document.body.dataset.range !== range) return;
+    document.removeEventListener('akto:rendered', drawn);
+    resolve(e.detail);
+  };
+  document.addEventListener('akto:rendered', drawn);
+  document.querySelector('.range button[data-range="' + range + '"]').click();
+}))(%s)
+"""
+
 #: resolve once a refresh is drawn (now or next)
 DRAWN = """
 new Promise((resolve) => {
@@ -174,12 +187,20 @@ class BrowserTests(TestCase):
             self.assertEqual([r[1:] for r in page["would"]], [["sql_injection (libinjection, union_based)", "query", "params.arguments.q", "tester"]])
             self.assertEqual(len(page["pins"]), 1)
             self.assertIn("tool weather", page["pins"][0])
+            # the day at 1 min buckets shows the same traffic
+            d = Deferred.fromCoroutine(browser.evaluate(SWITCH % json.dumps("24h"), awaitPromise=True))
+            d.addTimeout(60, reactor)
+            await d
+            day = await browser.evaluate(READ)
+            self.assertEqual(day["volume"], page["volume"])
+            self.assertEqual(day["kpis"]["requests"], 13)
             # nothing but the proxy's own origin was asked for, no script or CSP error
             urls = browser.requestedURLs()
             self.assertTrue(urls)
             outside = [u for u in urls if not u.startswith(proxy.base + "/")]
             self.assertEqual(outside, [])
             self.assertIn(f"{proxy.base}/api/stats?series=1h", urls)
+            self.assertIn(f"{proxy.base}/api/stats?series=24h", urls)
             self.assertEqual(browser.problems(), [])
             # the key stays in this tab: a reload draws again without asking
             loaded = browser.wait("Page.loadEventFired")

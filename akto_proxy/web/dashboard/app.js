@@ -162,17 +162,24 @@
   }
 
   async function refresh() {
-    if (state.busy || !state.key) return;
+    if (!state.key) return;
+    if (state.busy) {
+      state.again = true;  // (the range changed under a refresh: one more)
+      return;
+    }
     state.busy = true;
+    state.again = false;
+    const range = state.range;
     try {
       const [stats, blocked, rules, pins] = await Promise.all([
-        api("/api/stats?series=" + state.range),
+        api("/api/stats?series=" + range),
         api("/api/events?kind=message&outcome=refused&limit=25"),
         api("/api/rules"),
         api("/api/pins").catch(function () { return null; }),
       ]);
-      state.last = { stats: stats, blocked: blocked, rules: rules, pins: pins };
+      state.last = { range: range, stats: stats, blocked: blocked, rules: rules, pins: pins };
       render();
+      document.body.dataset.range = range;
       setLive(true, "Live · updated " + fmtTime(stats.now, true));
       document.body.dataset.state = "ready";
       state.refreshes += 1;
@@ -188,6 +195,7 @@
     } finally {
       state.busy = false;
     }
+    if (state.again) refresh();
   }
 
   // -- drawing
@@ -195,7 +203,8 @@
   function render() {
     const d = state.last;
     if (!d) return;
-    const w = d.stats.windows[state.range];
+    const range = d.range;
+    const w = d.stats.windows[range];
     const bucket = d.stats.series.bucket_s;
     const points = d.stats.series.points;
     const size = Math.max(1, Math.ceil(points.length / BARS));
@@ -214,7 +223,7 @@
     $("foot").textContent =
       "Counting since " + fmtWhen(d.stats.since) + " · " + fmtInt(d.stats.totals.requests) +
       " requests in all · refreshed every " + POLL_MS / 1000 + " s · " +
-      (state.range === "1h" ? "10 s buckets" : "1 min buckets");
+      (range === "1h" ? "10 s buckets" : "1 min buckets");
   }
 
   function group(points, size) {
@@ -278,7 +287,7 @@
 
   function renderKpis(stats, w, groups) {
     const last = stats.windows["1m"];
-    const label = state.range === "1h" ? "last hour" : "last 24 h";
+    const label = state.last.range === "1h" ? "last hour" : "last 24 h";
     kpi("kpi-requests", fmtCompact(w.requests),
       w.requests_per_s.toFixed(w.requests_per_s < 10 ? 2 : 0) + " /s · " + fmtInt(last.requests) + " in the last minute",
       groups.map(function (g) { return g.requests; }), w.requests);
@@ -563,7 +572,7 @@
     barList($("refused-tools"), w.refused_by.tools, COLORS.blocked, "Nothing refused in this range.");
     barList($("refused-keys"), w.refused_by.keys, COLORS.rate_limited, "Nothing refused in this range.");
     barList($("refused-upstreams"), w.refused_by.upstreams.map(function (u) { return { name: shortUpstream(u.name), count: u.count }; }), COLORS.errors, "Nothing refused in this range.");
-    $("refused-note").textContent = plural(w.messages.refused, "message") + " refused · " + (state.range === "1h" ? "last hour" : "last 24 h");
+    $("refused-note").textContent = plural(w.messages.refused, "message") + " refused · " + (state.last.range === "1h" ? "last hour" : "last 24 h");
   }
 
   function renderBlocked(events) {
