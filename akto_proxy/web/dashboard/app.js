@@ -356,9 +356,10 @@
     for (const name in w.outcomes) {
       if (name !== "relayed" && name !== "redacted") outcomes.push(name.replace(/_/g, " ") + " " + fmtInt(w.outcomes[name]));
     }
-    $("errors-foot").textContent =
-      (parts.length ? "Upstream failures: " + parts.join(" · ") : "No upstream failure") +
-      (outcomes.length ? "  ·  Outcomes: " + outcomes.slice(0, 6).join(" · ") : "");
+    const lines = [];
+    if (parts.length) lines.push("Upstream failures: " + parts.join(" · "));
+    if (outcomes.length) lines.push("Not relayed: " + outcomes.slice(0, 6).join(" · "));
+    $("errors-foot").textContent = lines.length ? lines.join("  ·  ") : "Every request relayed";
   }
 
   function niceMax(v) {
