@@ -8,7 +8,10 @@ sockets; the drain on shutdown.
       sessions      SessionSweeper: MCP session bindings and conversations
       redis         RedisPart: shared state (when configured)
       audit         Audit: the audit trail (a subscriber of the event bus)
+      metrics       Metrics: the Prometheus registry (a subscriber)
       alerts        Alerts: grouped notifications to the alert channels (a subscriber)
+      recorder      Recorder: bounded state for /api/stats, /api/events,
+                    /api/rules and the dashboard (a subscriber)
       access-log    AccessLogPart: one line per exchange (a subscriber)
       pool          PoolPart: upstream keep-alive connections
       listeners     one strports service per listen/admin endpoint
@@ -47,6 +50,7 @@ from akto_proxy.observe.alerts import Alerts
 from akto_proxy.observe.audit import Audit
 from akto_proxy.observe.logs import encodeEvent, rfc3339
 from akto_proxy.observe.metrics import Metrics
+from akto_proxy.observe.recorder import Recorder
 from akto_proxy.relay.fence import AddressPolicy, ownAddresses
 from akto_proxy.relay.http import buildAgent
 from akto_proxy.relay.url import Target, canonicalURL
@@ -294,6 +298,8 @@ class ProxyService(MultiService):
         self.alerts = Alerts(config, self.bus, reactor, clock)
         self.alerts.setServiceParent(self)
         self.metrics.addSource(self._alertCounts)
+        self.recorder = Recorder(self.bus, clock, config.audit.recent_events)
+        self.recorder.setServiceParent(self)
         self.accessLog = AccessLogPart(self.bus, accessLog)
         self.accessLog.setServiceParent(self)
         PoolPart(self.pool).setServiceParent(self)

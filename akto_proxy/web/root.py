@@ -16,6 +16,7 @@ from akto_proxy import __version__
 from akto_proxy.relay.rewrite import WELL_KNOWN
 from akto_proxy.web.admin import bearer
 from akto_proxy.web.answers import envelope, newRequestId
+from akto_proxy.web.dashboard import Dashboard
 from akto_proxy.web.proxy import ProxyResource
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ class Root(Resource):
             self.putChild(b".well-known", WellKnown(service))
         if admin:
             self.putChild(b"health", Health(service))
+            self.putChild(b"dashboard", Dashboard())
             for name, child in service.adminResources().items():
                 self.putChild(name, child)
 
