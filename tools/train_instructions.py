@@ -220,23 +220,42 @@ def fit(items: Sequence[Item], c: float, signals: str, minDf: int, twins: bool =
 
 def outOfFold(items: Sequence[Item], fold: Sequence[int], **params: Any) -> tuple[list[float], list[float]]:
     """
-    Out-of-fold probabilities, and the same with the signals of half the
+    Out-of-fold probabilities of C{items} followed by the honest twins of
+    their attacks (L{withTwins}), and the same with the signals of half the
     attacks taken away (L{missing}).
     """
-    probs = [0.0] * len(items)
-    simulated = [0.0] * len(items)
+    every, folds_ = withTwins(items, fold)
+    probs = [0.0] * len(every)
+    simulated = [0.0] * len(every)
     for f in range(FOLDS):
         model = learned.fromDict(fit([it for it, g in zip(items, fold) if g != f], **params))
-        for i, (it, g) in enumerate(zip(items, fold)):
+        for i, (it, g) in enumerate(zip(every, folds_)):
             if g == f:
                 probs[i] = model.probability(it.text, it.signals)
                 simulated[i] = model.probability(it.text, () if missing(it) else it.signals)
     return probs, simulated
 
 
+def withTwins(items: Sequence[Item], fold: Sequence[int]) -> tuple[list[Item], list[int]]:
+    """
+    C{items} and the honest twins of their attacks (benign texts, in the
+    fold of their attack): judged out of fold with the benign texts, so
+    that a model that flags a carrier for its topic pays for it.
+    """
+    every = list(items) + [it.twin for it in items if it.twin is not None]
+    folds_ = list(fold) + [g for it, g in zip(items, fold) if it.twin is not None]
+    return every, folds_
+
+
 def ruleFlags(kind: str, items: Sequence[Item], sensitivity: str, simulated: bool) -> list[bool]:
     t = WEIGHTS[kind].threshold(sensitivity)
     return [it.score >= t and not (simulated and missing(it)) for it in items]
+
+
+def fprs(flags: Sequence[bool], items: Sequence[Item]) -> str:
+    real = [f for f, it in zip(flags, items) if not it.label and not it.ident.endswith("~twin")]
+    twins = [f for f, it in zip(flags, items) if it.ident.endswith("~twin")]
+    return f"benign {100 * sum(real) / len(real):.2f}% ({sum(real)}/{len(real)}), twins {100 * sum(twins) / max(1, len(twins)):.2f}% ({sum(twins)}/{len(twins)})"
 
 
 def thresholdFor(probs: Sequence[float], items: Sequence[Item], rules: Sequence[bool], fpr: float) -> float:
@@ -284,8 +303,8 @@ GRID = [dict(c=c, signals=s, minDf=2, twins=t) for t in (False, True) for s in (
 
 #: the settings the grid chose (python tools/train_instructions.py)
 FINAL: dict[str, dict[str, Any]] = {
-    "poisoning": dict(c=10.0, signals="none", minDf=2),
-    "injection": dict(c=3.0, signals="none", minDf=2),
+    "poisoning": dict(c=10.0, signals="none", minDf=2, twins=True),
+    "injection": dict(c=10.0, signals="none", minDf=2, twins=True),
 }
 
 
@@ -310,35 +329,38 @@ def main(argv: list[str]) -> int:
         clusters = groups(items)
         fold = folds(items, clusters)
         print(f"{kind}: {len(items)} tune texts ({sum(it.label for it in items)} attacks, {sum(it.twin is not None for it in items)} with a twin), {len(set(clusters))} clusters [{time.time() - t0:.0f}s]", flush=True)
-        rulesReal = ruleFlags(kind, items, "medium", False)
-        rulesSim = ruleFlags(kind, items, "medium", True)
+        every, _ = withTwins(items, fold)
+        rulesReal = ruleFlags(kind, every, "medium", False)
+        rulesSim = ruleFlags(kind, every, "medium", True)
         best: tuple[float, dict[str, Any], list[float], list[float]] = (-1.0, {}, [], [])
         for params in [FINAL[kind]] if a.final else GRID:
             t1 = time.time()
             probs, simulated = outOfFold(items, fold, **params)
-            t = thresholdFor(probs, items, rulesReal, FPR_BUDGET[kind]["medium"])
-            tp, na, fp, nb = rates(combined(probs, rulesReal, t), items)
-            stp, *_ = rates(combined(simulated, rulesSim, t), items)
-            mtp, *_ = rates([p >= t for p in simulated], items)
+            t = thresholdFor(probs, every, rulesReal, FPR_BUDGET[kind]["medium"])
+            flags = combined(probs, rulesReal, t)
+            tp, na, fp, nb = rates(flags, every)
+            stp, *_ = rates(combined(simulated, rulesSim, t), every)
+            mtp, *_ = rates([p >= t for p in simulated], every)
             print(
-                f"  {params}: AUC {auc(probs, items):.3f} (simulated {auc(simulated, items):.3f}); medium t={t:.3f}: "
-                f"rules+model {100 * tp / na:.1f}%, simulated {100 * stp / na:.1f}% (model alone {100 * mtp / na:.1f}%), FPR {100 * fp / nb:.2f}%  [{time.time() - t1:.0f}s]",
+                f"  {params}: AUC {auc(probs, every):.3f} (simulated {auc(simulated, every):.3f}); medium t={t:.3f}: "
+                f"rules+model {100 * tp / na:.1f}%, simulated {100 * stp / na:.1f}% (model alone {100 * mtp / na:.1f}%), FPR {fprs(flags, every)}  [{time.time() - t1:.0f}s]",
                 flush=True,
             )
             if stp > best[0]:
                 best = (stp, params, probs, simulated)
         _, params, probs, simulated = best
         thresholds = []
-        medium = thresholdFor(probs, items, ruleFlags(kind, items, "medium", False), FPR_BUDGET[kind]["medium"])
+        medium = thresholdFor(probs, every, ruleFlags(kind, every, "medium", False), FPR_BUDGET[kind]["medium"])
         for s in SENSITIVITIES:
-            t = thresholdFor(probs, items, ruleFlags(kind, items, s, False), FPR_BUDGET[kind][s])
+            t = thresholdFor(probs, every, ruleFlags(kind, every, s, False), FPR_BUDGET[kind][s])
             # a higher sensitivity never asks more of the model
             t = max(t, medium) if s == "low" else min(t, medium) if s == "high" else t
             t = min(1.0, math.ceil(t * 1e4) / 1e4)  # stored rounded up: never flags more
             thresholds.append([s, t])
-            tp, na, fp, nb = rates(combined(probs, ruleFlags(kind, items, s, False), t), items)
-            stp, *_ = rates(combined(simulated, ruleFlags(kind, items, s, True), t), items)
-            print(f"  chosen {params} {s}: t={t:.4f}  out of fold: rules+model {100 * tp / na:.1f}% ({tp}/{na}), simulated {100 * stp / na:.1f}% ({stp}/{na}); FPR {100 * fp / nb:.2f}% ({fp}/{nb})", flush=True)
+            flags = combined(probs, ruleFlags(kind, every, s, False), t)
+            tp, na, fp, nb = rates(flags, every)
+            stp, *_ = rates(combined(simulated, ruleFlags(kind, every, s, True), t), every)
+            print(f"  chosen {params} {s}: t={t:.4f}  out of fold: rules+model {100 * tp / na:.1f}% ({tp}/{na}), simulated {100 * stp / na:.1f}% ({stp}/{na}); FPR {fprs(flags, every)}", flush=True)
         if a.cv_only:
             continue
         model = fit(items, **params)

@@ -25,7 +25,7 @@ import json
 import math
 import os
 import re
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Sequence
 
 import attrs
 
@@ -33,6 +33,8 @@ _WORD = re.compile(r"[^\W_]+")
 _DIGITS = re.compile(r"\d+")
 #: a word of two letters or more, for telling prose from data
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
+#: letters of scripts written without spaces between words
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL_FILE = os.path.join(HERE, "instructions_model.json")
@@ -59,22 +61,29 @@ def modelText(revealed: Any) -> str:
 def features(text: str) -> set[str]:
     """
     The distinct features of C{text}: its words, the pairs of words that
-    follow each other, and the letter pairs of words not in ASCII (Chinese,
-    Japanese, Thai, ... are written without spaces), marked C{~}.
+    follow each other (C{"a b"}), and the letter pairs of words not in
+    ASCII (Chinese, Japanese, Thai, ... are written without spaces), marked
+    C{~}.
     """
     words = tokens(text)
     out = set(words)
     out.update(map(" ".join, zip(words, words[1:])))
-    for w in out.copy() if not text.isascii() else ():
-        if len(w) > 2 and " " not in w and not w.isascii():
-            out.update("~" + w[j : j + 2] for j in range(len(w) - 1))
+    if not text.isascii():
+        out.update(_letterPairs(words))
     return out
+
+
+def _letterPairs(words: Sequence[str]) -> set[str]:
+    return {"~" + w[j : j + 2] for w in set(words) if len(w) > 2 and not w.isascii() for j in range(len(w) - 1)}
 
 
 @attrs.frozen
 class Model:
     """
-    @ivar table: feature -> (idf squared, weight times idf).
+    @ivar idf2: word (or letter pair) -> its idf squared.
+    @ivar weighted: word (or letter pair) -> its weight times its idf.
+    @ivar pairIdf2: the same as L{idf2} for pairs of words.
+    @ivar pairWeighted: the same as L{weighted} for pairs of words.
     @ivar signals: rule signal (or C{hidden:KIND}) -> weight.
     @ivar bias: the intercept.
     @ivar thresholds: (sensitivity, probability) at which a text is
@@ -83,7 +92,10 @@ class Model:
         judged (probability 0).
     """
 
-    table: dict[str, tuple[float, float]] = attrs.field(eq=False, repr=False)
+    idf2: dict[str, float] = attrs.field(eq=False, repr=False)
+    weighted: dict[str, float] = attrs.field(eq=False, repr=False)
+    pairIdf2: dict[tuple[str, str], float] = attrs.field(eq=False, repr=False)
+    pairWeighted: dict[tuple[str, str], float] = attrs.field(eq=False, repr=False)
     signals: dict[str, float] = attrs.field(eq=False, repr=False)
     bias: float
     thresholds: tuple[tuple[str, float], ...]
@@ -94,31 +106,40 @@ class Model:
 
     def wordy(self, text: str) -> bool:
         """
-        Whether C{text} reads like prose: a few words of letters, making up
-        a fair part of it (of its first 64 KiB).
+        Whether C{text} reads like prose (of its first 64 KiB): a few words
+        of letters making up a fair part of it, separated by spaces (or in
+        a script written without them).  A base64 blob or a hash has long
+        runs of letters but no spaces.
         """
         if len(text) < 16:
             return False
         sample = text if len(text) <= _SAMPLE else text[:_SAMPLE]
         words = _LETTERS.findall(sample)
-        return len(words) >= self.minWords and sum(map(len, words)) >= 0.35 * len(sample)
+        if len(words) < self.minWords:
+            return False
+        letters = sum(map(len, words))
+        if letters < 0.35 * len(sample):
+            return False
+        gaps = sample.count(" ") + sample.count("\n")
+        return gaps >= 0.06 * len(sample) or (not sample.isascii() and len(_UNSPACED.findall(sample)) >= 0.3 * letters)
 
     def logit(self, text: str, signals: Iterable[str] = ()) -> float:
         """
         The log-odds that C{text}, showing the rule C{signals}, carries
         instructions aimed at a model.
         """
-        get = self.table.get
-        norm = 0.0
-        total = 0.0
-        for f in features(text):
-            entry = get(f)
-            if entry is not None:
-                norm += entry[0]
-                total += entry[1]
+        words = tokens(text)
+        # set intersections and maps: the loops run in C
+        known = self.idf2.keys() & set(words)
+        knownPairs = self.pairIdf2.keys() & set(zip(words, words[1:]))
+        if not text.isascii():
+            known |= self.idf2.keys() & _letterPairs(words)
+        # fsum is exact: the same sum whatever order the sets are in
+        norm = math.fsum(map(self.idf2.__getitem__, known)) + math.fsum(map(self.pairIdf2.__getitem__, knownPairs))
+        total = math.fsum(map(self.weighted.__getitem__, known)) + math.fsum(map(self.pairWeighted.__getitem__, knownPairs))
         x = self.bias + (total / math.sqrt(norm) if norm else 0.0)
         if self.signals:
-            x += sum(self.signals.get(s, 0.0) for s in set(signals))
+            x += math.fsum(self.signals.get(s, 0.0) for s in set(signals))
         return x
 
     def probability(self, text: str, signals: Iterable[str] = ()) -> float:
@@ -145,9 +166,23 @@ def fromDict(d: dict[str, object]) -> Model:
     """
     idf: dict[str, float] = d["idf"]  # type: ignore[assignment]
     weights: dict[str, float] = d["weights"]  # type: ignore[assignment]
-    table = {f: (i * i, weights.get(f, 0.0) * i) for f, i in idf.items()}
+    idf2: dict[str, float] = {}
+    weighted: dict[str, float] = {}
+    pairIdf2: dict[tuple[str, str], float] = {}
+    pairWeighted: dict[tuple[str, str], float] = {}
+    for f, i in idf.items():
+        if " " in f:
+            a, b = f.split(" ", 1)
+            pairIdf2[(a, b)] = i * i
+            pairWeighted[(a, b)] = weights.get(f, 0.0) * i
+        else:
+            idf2[f] = i * i
+            weighted[f] = weights.get(f, 0.0) * i
     return Model(
-        table=table,
+        idf2=idf2,
+        weighted=weighted,
+        pairIdf2=pairIdf2,
+        pairWeighted=pairWeighted,
         signals=dict(d.get("signals") or {}),  # type: ignore[call-overload]
         bias=float(d["bias"]),  # type: ignore[arg-type]
         thresholds=tuple((str(s), float(t)) for s, t in d["thresholds"]),  # type: ignore[attr-defined]
