@@ -4,9 +4,9 @@ regression over the words of a text (words, word pairs, and letter pairs
 of words in scripts written without spaces), trained on the tune split of
 the MCP corpora by C{tools/train_instructions.py} and shipped as package
 data (C{instructions_model.json}); nothing is downloaded.  Inference is
-pure Python: a text's distinct features are looked up in one table, so the
-cost is a regular expression and one dictionary look-up per feature (about
-70 µs for 2 KB of prose).
+pure Python: the set of a text's words and word pairs is intersected with
+the model's (the loops run in C), so the cost is a few regular expressions
+and set operations, linear in the text (see TUNING.md for figures).
 
 A text's features are present or not; each known one weighs its inverse
 document frequency, and the vector is normalised to length 1:
@@ -15,8 +15,8 @@ document frequency, and the vector is normalised to length 1:
                + the weights of the rule signals the text shows
 
 Only natural-language text is judged (L{Model.wordy}): JSON numbers,
-base64 blobs, hashes and most code have few words of letters and score 0
-without a look-up.
+base64 blobs and hashes have few words of letters, or no spaces, and score
+0 without a look-up; of a long text, the first 64 KiB are read.
 """
 
 from __future__ import annotations
@@ -25,16 +25,23 @@ import json
 import math
 import os
 import re
+from itertools import chain
 from typing import Any, Iterable, Optional, Sequence
 
 import attrs
 
 _WORD = re.compile(r"[^\W_]+")
-_DIGITS = re.compile(r"\d+")
+_DIGIT = re.compile(r"\d")
 #: a word of two letters or more, for telling prose from data
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
 #: letters of scripts written without spaces between words
 _UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+#: ASCII text to words in one pass: letters lower case, digits 0, the rest
+#: a space (what L{_WORD} and L{_DIGIT} do to it, at C speed)
+_ASCII = bytes(
+    c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 else 48 if 48 <= c <= 57 else 32 for c in range(256)
+)
+_ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL_FILE = os.path.join(HERE, "instructions_model.json")
@@ -45,9 +52,12 @@ _SAMPLE = 65536
 
 def tokens(text: str) -> list[str]:
     """
-    The words of C{text}, lower case, with runs of digits written C{0}.
+    The words of C{text} (runs of letters and digits), lower case, with
+    each digit written C{0}.
     """
-    return _WORD.findall(_DIGITS.sub("0", text.lower()))
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII).decode("ascii").split()
+    return _WORD.findall(_DIGIT.sub("0", text.lower()))
 
 
 def modelText(revealed: Any) -> str:
@@ -114,14 +124,17 @@ class Model:
         if len(text) < 16:
             return False
         sample = text if len(text) <= _SAMPLE else text[:_SAMPLE]
-        words = _LETTERS.findall(sample)
-        if len(words) < self.minWords:
-            return False
-        letters = sum(map(len, words))
-        if letters < 0.35 * len(sample):
-            return False
+        n = len(sample)
         gaps = sample.count(" ") + sample.count("\n")
-        return gaps >= 0.06 * len(sample) or (not sample.isascii() and len(_UNSPACED.findall(sample)) >= 0.3 * letters)
+        if sample.isascii():
+            raw = sample.encode("ascii")
+            letters = n - len(raw.translate(None, _ASCII_LETTERS))
+            return gaps >= max(self.minWords - 1, 0.06 * n) and letters >= 0.35 * n
+        words = _LETTERS.findall(sample)
+        letters = sum(map(len, words))
+        if len(words) < self.minWords or letters < 0.35 * n:
+            return False
+        return gaps >= 0.06 * n or len(_UNSPACED.findall(sample)) >= 0.3 * letters
 
     def logit(self, text: str, signals: Iterable[str] = ()) -> float:
         """
@@ -135,8 +148,8 @@ class Model:
         if not text.isascii():
             known |= self.idf2.keys() & _letterPairs(words)
         # fsum is exact: the same sum whatever order the sets are in
-        norm = math.fsum(map(self.idf2.__getitem__, known)) + math.fsum(map(self.pairIdf2.__getitem__, knownPairs))
-        total = math.fsum(map(self.weighted.__getitem__, known)) + math.fsum(map(self.pairWeighted.__getitem__, knownPairs))
+        norm = math.fsum(chain(map(self.idf2.__getitem__, known), map(self.pairIdf2.__getitem__, knownPairs)))
+        total = math.fsum(chain(map(self.weighted.__getitem__, known), map(self.pairWeighted.__getitem__, knownPairs)))
         x = self.bias + (total / math.sqrt(norm) if norm else 0.0)
         if self.signals:
             x += math.fsum(self.signals.get(s, 0.0) for s in set(signals))
@@ -145,8 +158,12 @@ class Model:
     def probability(self, text: str, signals: Iterable[str] = ()) -> float:
         """
         The probability that C{text} carries instructions; 0 for a text
-        that is not prose.
+        that is not prose.  Of a text longer than 64 KiB, the first 64 KiB
+        are read: one planted paragraph weighs nothing in a whole page of
+        that size anyway (the rules read all of it).
         """
+        if len(text) > _SAMPLE:
+            text = text[:_SAMPLE]
         if not self.wordy(text):
             return 0.0
         return _sigmoid(self.logit(text, signals))
