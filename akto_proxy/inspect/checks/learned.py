@@ -41,6 +41,8 @@ _UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u3040-\u30ff\u3400-\u4dbf\u4
 _ASCII = bytes(
     c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 else 48 if 48 <= c <= 57 else 32 for c in range(256)
 )
+#: the same for UTF-8, bytes of other characters kept
+_UTF8 = _ASCII[:128] + bytes(range(128, 256))
 _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -53,11 +55,21 @@ _SAMPLE = 65536
 def tokens(text: str) -> list[str]:
     """
     The words of C{text} (runs of letters and digits), lower case, with
-    each digit written C{0}.
+    each digit written C{0}: C{_WORD.findall(_DIGIT.sub("0", text.lower()))},
+    with the ASCII characters done by one C{bytes.translate}.
     """
     if text.isascii():
         return text.encode("ascii").translate(_ASCII).decode("ascii").split()
-    return _WORD.findall(_DIGIT.sub("0", text.lower()))
+    # ASCII letters, digits and separators at C speed; the few runs that
+    # hold other characters by the regular expressions
+    runs = text.encode("utf-8", "surrogatepass").translate(_UTF8).decode("utf-8", "surrogatepass").split()
+    out: list[str] = []
+    for run in runs:
+        if run.isascii():
+            out.append(run)
+        else:
+            out.extend(_WORD.findall(_DIGIT.sub("0", run.lower())))
+    return out
 
 
 def modelText(revealed: Any) -> str:
@@ -65,7 +77,9 @@ def modelText(revealed: Any) -> str:
     What the model reads of a revealed text (L{instructions.Revealed}): the
     text as a model reads it, and what was hidden in it.
     """
-    return revealed.text + ("\n" + revealed.concealed if revealed.concealed else "")
+    text: str = revealed.text
+    concealed: str = revealed.concealed
+    return text + "\n" + concealed if concealed else text
 
 
 def features(text: str) -> set[str]:
@@ -147,12 +161,13 @@ class Model:
         knownPairs = self.pairIdf2.keys() & set(zip(words, words[1:]))
         if not text.isascii():
             known |= self.idf2.keys() & _letterPairs(words)
-        # fsum is exact: the same sum whatever order the sets are in
-        norm = math.fsum(chain(map(self.idf2.__getitem__, known), map(self.pairIdf2.__getitem__, knownPairs)))
-        total = math.fsum(chain(map(self.weighted.__getitem__, known), map(self.pairWeighted.__getitem__, knownPairs)))
+        # summed in sorted order: the same sum whatever order the sets are
+        # in (math.fsum is exact too, but slow on terms of both signs)
+        norm = sum(sorted(chain(map(self.idf2.__getitem__, known), map(self.pairIdf2.__getitem__, knownPairs))))
+        total = sum(sorted(chain(map(self.weighted.__getitem__, known), map(self.pairWeighted.__getitem__, knownPairs))))
         x = self.bias + (total / math.sqrt(norm) if norm else 0.0)
         if self.signals:
-            x += math.fsum(self.signals.get(s, 0.0) for s in set(signals))
+            x += sum(sorted(self.signals.get(s, 0.0) for s in set(signals)))
         return x
 
     def probability(self, text: str, signals: Iterable[str] = ()) -> float:

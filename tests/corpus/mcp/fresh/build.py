@@ -23,7 +23,7 @@ import random
 import re
 import subprocess
 import sys
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 SEED = 14
 HERE = os.path.dirname(os.path.abspath(__file__))
