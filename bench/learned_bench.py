@@ -56,7 +56,7 @@ def main() -> None:
     poisoning = learned.load("poisoning")
     assert model is not None and poisoning is not None
     print(f"load both models: {(time.perf_counter() - t0) * 1e3:.0f} ms, file {os.path.getsize(learned.MODEL_FILE) / 1024:.0f} KiB, "
-          f"{len(model.idf2) + len(model.pairIdf2) + len(poisoning.idf2) + len(poisoning.pairIdf2)} features")
+          f"{len(model.table) + len(model.pairs) + len(poisoning.table) + len(poisoning.pairs)} features")
     rnd = random.Random(7)
     corpus = [json.loads(line)["text"] for line in open(CORPUS, encoding="utf-8")]
     rows = [

@@ -68,7 +68,7 @@ class ModelFileTests(SynchronousTestCase):
             model = learned.load(kind)
             self.assertIsNotNone(model, kind)
             assert model is not None
-            self.assertGreater(len(model.idf2) + len(model.pairIdf2), 1000)
+            self.assertGreater(len(model.table) + len(model.pairs), 1000)
             self.assertEqual([s for s, _ in model.thresholds], ["low", "medium", "high"])
             # a higher sensitivity never asks more of the model
             self.assertGreaterEqual(model.threshold("low"), model.threshold("medium"))

@@ -25,7 +25,7 @@ import json
 import math
 import os
 import re
-from itertools import chain
+from operator import itemgetter
 from typing import Any, Iterable, Optional, Sequence
 
 import attrs
@@ -44,6 +44,9 @@ _ASCII = bytes(
 #: the same for UTF-8, bytes of other characters kept
 _UTF8 = _ASCII[:128] + bytes(range(128, 256))
 _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
+
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL_FILE = os.path.join(HERE, "instructions_model.json")
@@ -104,10 +107,9 @@ def _letterPairs(words: Sequence[str]) -> set[str]:
 @attrs.frozen
 class Model:
     """
-    @ivar idf2: word (or letter pair) -> its idf squared.
-    @ivar weighted: word (or letter pair) -> its weight times its idf.
-    @ivar pairIdf2: the same as L{idf2} for pairs of words.
-    @ivar pairWeighted: the same as L{weighted} for pairs of words.
+    @ivar table: word (or letter pair) -> (its idf squared, its weight
+        times its idf).
+    @ivar pairs: the same for pairs of words.
     @ivar signals: rule signal (or C{hidden:KIND}) -> weight.
     @ivar bias: the intercept.
     @ivar thresholds: (sensitivity, probability) at which a text is
@@ -116,10 +118,8 @@ class Model:
         judged (probability 0).
     """
 
-    idf2: dict[str, float] = attrs.field(eq=False, repr=False)
-    weighted: dict[str, float] = attrs.field(eq=False, repr=False)
-    pairIdf2: dict[tuple[str, str], float] = attrs.field(eq=False, repr=False)
-    pairWeighted: dict[tuple[str, str], float] = attrs.field(eq=False, repr=False)
+    table: dict[str, tuple[float, float]] = attrs.field(eq=False, repr=False)
+    pairs: dict[tuple[str, str], tuple[float, float]] = attrs.field(eq=False, repr=False)
     signals: dict[str, float] = attrs.field(eq=False, repr=False)
     bias: float
     thresholds: tuple[tuple[str, float], ...]
@@ -156,15 +156,15 @@ class Model:
         instructions aimed at a model.
         """
         words = tokens(text)
-        # set intersections and maps: the loops run in C
-        known = self.idf2.keys() & set(words)
-        knownPairs = self.pairIdf2.keys() & set(zip(words, words[1:]))
+        # one look-up per distinct feature; the loops run in C
+        found = list(filter(None, map(self.table.get, set(words))))
+        found += filter(None, map(self.pairs.get, set(zip(words, words[1:]))))
         if not text.isascii():
-            known |= self.idf2.keys() & _letterPairs(words)
-        # summed in sorted order: the same sum whatever order the sets are
-        # in (math.fsum is exact too, but slow on terms of both signs)
-        norm = sum(sorted(chain(map(self.idf2.__getitem__, known), map(self.pairIdf2.__getitem__, knownPairs))))
-        total = sum(sorted(chain(map(self.weighted.__getitem__, known), map(self.pairWeighted.__getitem__, knownPairs))))
+            found += filter(None, map(self.table.get, _letterPairs(words)))
+        # sums that do not depend on the order of the sets: math.fsum is
+        # exact (and fast on terms of one sign); the weights in sorted order
+        norm = math.fsum(map(_FIRST, found))
+        total = sum(sorted(map(_SECOND, found)))
         x = self.bias + (total / math.sqrt(norm) if norm else 0.0)
         if self.signals:
             x += sum(sorted(self.signals.get(s, 0.0) for s in set(signals)))
@@ -198,23 +198,18 @@ def fromDict(d: dict[str, object]) -> Model:
     """
     idf: dict[str, float] = d["idf"]  # type: ignore[assignment]
     weights: dict[str, float] = d["weights"]  # type: ignore[assignment]
-    idf2: dict[str, float] = {}
-    weighted: dict[str, float] = {}
-    pairIdf2: dict[tuple[str, str], float] = {}
-    pairWeighted: dict[tuple[str, str], float] = {}
+    table: dict[str, tuple[float, float]] = {}
+    pairs: dict[tuple[str, str], tuple[float, float]] = {}
     for f, i in idf.items():
+        entry = (i * i, weights.get(f, 0.0) * i)
         if " " in f:
             a, b = f.split(" ", 1)
-            pairIdf2[(a, b)] = i * i
-            pairWeighted[(a, b)] = weights.get(f, 0.0) * i
+            pairs[(a, b)] = entry
         else:
-            idf2[f] = i * i
-            weighted[f] = weights.get(f, 0.0) * i
+            table[f] = entry
     return Model(
-        idf2=idf2,
-        weighted=weighted,
-        pairIdf2=pairIdf2,
-        pairWeighted=pairWeighted,
+        table=table,
+        pairs=pairs,
         signals=dict(d.get("signals") or {}),  # type: ignore[call-overload]
         bias=float(d["bias"]),  # type: ignore[arg-type]
         thresholds=tuple((str(s), float(t)) for s, t in d["thresholds"]),  # type: ignore[attr-defined]
