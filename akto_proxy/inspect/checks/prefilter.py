@@ -23,7 +23,7 @@ enough to be inspected off the reactor thread always take the full path.
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import hyperscan
 import re2
