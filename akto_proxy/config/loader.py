@@ -886,8 +886,9 @@ def _protection(r: Reader, actions: tuple[str, ...], default: Protection) -> Pro
     """
     if not isinstance(r.node, yaml.MappingNode):
         return default if r.boolean() else Protection(enabled=False, action=default.action)
-    m = r.mapping(("enabled", "mode", "action", "sensitivity", "on_error"))
+    m = r.mapping(("enabled", "mode", "action", "sensitivity", "on_error", "model"))
     return Protection(
+        model=m["model"].boolean() if "model" in m else False,
         enabled=m["enabled"].boolean() if "enabled" in m else True,
         mode=m["mode"].choice(MODES) if "mode" in m else None,
         action=m["action"].choice(actions) if "action" in m else default.action,

@@ -386,6 +386,8 @@ class Protection:
     @ivar action: what enforcing does (C{withhold} or C{sanitize} a
         poisoned tool; C{block}, C{redact} or C{fence} an injected result).
     @ivar sensitivity: None: C{threat_detection.sensitivity}.
+    @ivar model: also ask the learned model (L{akto_proxy.inspect.checks.
+        learned}).
     """
 
     enabled: bool = True
@@ -393,6 +395,9 @@ class Protection:
     action: str = "block"
     sensitivity: Optional[str] = None
     on_error: str = "block"
+    #: the learned second opinion beside the rules (more recall, at the
+    #: cost of a model run on each text of prose: opt-in)
+    model: bool = False
 
 
 @attrs.frozen

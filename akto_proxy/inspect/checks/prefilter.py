@@ -23,7 +23,7 @@ enough to be inspected off the reactor thread always take the full path.
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import hyperscan
 import re2
@@ -112,7 +112,7 @@ class Prefilter:
         """
         if message.size >= self._maxSize:
             return False
-        return self._clean(message.direction, message.transport == "url", message.joined, (t for _, t in message.strings))
+        return self._clean(message.direction, message.transport == "url", message.joined, tuple(t for _, t in message.strings))
 
     def cleanTexts(self, direction: str, texts: Sequence[str]) -> bool:
         """
@@ -123,7 +123,7 @@ class Prefilter:
             return False
         return self._clean(direction, False, "\n".join(texts), texts)
 
-    def _clean(self, direction: str, plus: bool, joined: str, texts: Iterable[str]) -> bool:
+    def _clean(self, direction: str, plus: bool, joined: str, texts: Sequence[str]) -> bool:
         try:
             data = joined.encode("utf-8")
         except UnicodeEncodeError:
@@ -140,7 +140,7 @@ class Prefilter:
                         return False
         if direction == "response" and self._responseSteps:
             for step in self._responseSteps:
-                if step.mayFindInResponse(joined):
+                if step.mayFindInResponse(joined, texts):
                     return False
         if self._set is not None:
             if self._hs is not None and data.isascii() and threading.get_ident() == self._hsOwner:
