@@ -181,6 +181,29 @@ class MetricsEndpointTests(TestCase):
 
         return ensureDeferred(go())
 
+    def test_alertDeliveriesCounted(self) -> Deferred[None]:
+        """
+        The alert channels' counts (L{akto_proxy.observe.alerts.Alerts.stats})
+        are read at scrape time: a blocked call with a threat alert on the
+        log channel is one notification sent once its group_wait is over.
+        """
+
+        async def go() -> None:
+            from twisted.internet.task import Clock
+
+            clock = Clock()
+            proxy = ProxyHarness(self, base=BASE + '\nalerts:\n  - {type: threat_detected, severity: high, channels: [log], group_wait: 1s, group_by: [check]}\n', clock=clock)
+            url = proxy.url(self.upstream, "/rpc")
+            await rpc(url, call(1, "1' OR '1'='1' --"))
+            clock.advance(2)
+            headers = {b"authorization": [f"Bearer {ADMIN_KEY}".encode()]}
+            response, body = await request(f"{proxy.base}/metrics".encode(), headers=headers, key=None)
+            found = samples(body.decode())
+            self.assertEqual(value(found, "akto_proxy_alert_notifications_sent_total", channel="log"), 1.0)
+            self.assertEqual(value(found, "akto_proxy_alert_notifications_dropped_total", channel="log"), 0.0)
+
+        return ensureDeferred(go())
+
     def test_disabled(self) -> Deferred[None]:
         async def go() -> None:
             with open(self.proxy.path, "w") as f:
