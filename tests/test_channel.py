@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import TestCase
-from twisted.web import resource
+from twisted.web import resource, server
 
 from akto_proxy.config.model import Limits
 from akto_proxy.web.channel import ProxySite, StrictChannel
@@ -210,3 +210,182 @@ class WholeHeadTests(TestCase):
         expected = served(LineByLine, chunks)
         got = served(StrictChannel, chunks)
         self.assertEqual(got[:2], expected[:2], (data, got[2]))
+
+
+class BareLineFeedTests(TestCase):
+    """
+    A request head whose lines end in a bare LF is refused at once (400,
+    the envelope with a request id, the connection closed), as soon as its
+    first such line arrives: not left waiting for a CRLF that never comes.
+    """
+
+    def setUp(self) -> None:
+        from akto_proxy.web import answers
+
+        self.patch(answers, "newRequestId", lambda: "req_0")
+
+    def assertRefused(self, out: bytes, closed: bool) -> None:
+        import json
+
+        head, _, body = out.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 400 Bad Request\r\n"), out)
+        self.assertIn(b"\r\nx-akto-request-id: req_0", head)
+        self.assertIn(b"\r\nconnection: close", head)
+        error = json.loads(body)["error"]
+        self.assertEqual((error["code"], error["request_id"]), ("bad_request", "req_0"))
+        self.assertIn("bare LF", error["message"])
+        self.assertTrue(closed)
+
+    def test_whole_head(self) -> None:
+        for protocol in (StrictChannel, LineByLine):
+            out, closed, _ = served(protocol, [b"GET /proxy/http/h/mcp HTTP/1.1\nHost: h\n\n"])
+            self.assertRefused(out, closed)
+
+    def test_first_line_alone(self) -> None:
+        """
+        The request line alone, with nothing after it: answered now, not
+        after the header timeout.
+        """
+        out, closed, _ = served(StrictChannel, [b"GET /proxy/http/h/mcp HTTP/1.1\n"])
+        self.assertRefused(out, closed)
+
+    def test_one_line_of_many(self) -> None:
+        for head in (
+            b"GET / HTTP/1.1\r\nHost: h\nAccept: */*\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: h\r\n\n",
+            b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\n",
+        ):
+            out, closed, _ = served(StrictChannel, [head])
+            self.assertRefused(out, closed)
+
+    def test_after_a_request(self) -> None:
+        """
+        On a keep-alive connection, the next request's bare LF is refused
+        after the first is answered.
+        """
+        out, closed, _ = served(StrictChannel, [NEXT, b"GET /b HTTP/1.1\nHost: h\n\n"])
+        self.assertTrue(out.startswith(b"HTTP/1.1 200 OK"), out)
+        self.assertRefused(out[out.index(b"HTTP/1.1 400") :], closed)
+
+    def test_body_may_hold_bare_lf(self) -> None:
+        """
+        Only the head is held to CRLF: a body may hold any byte.
+        """
+        body = b'{\n"a": 1\n}\n'
+        request = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        for chunks in ([request], [request[:40], request[40:]], [request[:-3], request[-3:]]):
+            out, closed, _ = served(StrictChannel, chunks)
+            self.assertTrue(out.startswith(b"HTTP/1.1 200 OK"), out)
+            self.assertIn(repr(body).encode(), out)
+            self.assertFalse(closed)
+        chunked = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\na\nb\nc\r\n0\r\n\r\n"
+        out, closed, _ = served(StrictChannel, [chunked])
+        self.assertTrue(out.startswith(b"HTTP/1.1 200 OK"), out)
+        self.assertIn(b"a\\nb\\nc", out)
+
+    def test_line_limit_as_before(self) -> None:
+        """
+        A line still unterminated is refused once it holds more than
+        C{max_header_bytes} + 1 bytes, as when lines were split at CRLF (a
+        line of the limit and its CR may yet be followed by its LF).
+        """
+        limit = LIMITS.max_header_bytes
+        first = b"GET / HTTP/1.1\r\n"
+        out, closed, _ = served(StrictChannel, [first + b"X" * (limit + 1)])
+        self.assertEqual((out, closed), (b"", False))
+        out, closed, _ = served(StrictChannel, [first + b"X" * (limit + 2)])
+        self.assertTrue(out.startswith(b"HTTP/1.1 400"), out)
+        self.assertTrue(closed)
+
+
+class IdleKeepAliveTests(TestCase):
+    """
+    A keep-alive connection idle between requests is closed after
+    C{limits.client_keepalive_timeout} (nginx's keepalive_timeout), without
+    an answer; a request that begins within it is timed by the header
+    timeout from its first byte.
+    """
+
+    def connect(self, limits: Limits = LIMITS) -> tuple[Any, StringTransport, Clock]:
+        service = _Service(limits)
+        site = ProxySite(Echo(), service)  # type: ignore[arg-type]
+        ch = site.buildProtocol(None)
+        transport = StringTransport()
+        ch.makeConnection(transport)
+        self.addCleanup(ch.connectionLost, None)
+        return ch, transport, service.clock
+
+    def test_default(self) -> None:
+        self.assertEqual(Limits().client_keepalive_timeout, 75.0)
+
+    def test_idle_closed(self) -> None:
+        ch, transport, clock = self.connect()
+        ch.dataReceived(NEXT)
+        answered = transport.value()
+        self.assertTrue(answered.startswith(b"HTTP/1.1 200 OK"))
+        clock.advance(74.9)
+        self.assertFalse(transport.disconnecting)
+        clock.advance(0.1)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(transport.value(), answered)  # closed without a word
+
+    def test_each_request_restarts_it(self) -> None:
+        ch, transport, clock = self.connect()
+        for _ in range(3):
+            ch.dataReceived(NEXT)
+            clock.advance(70)
+            self.assertFalse(transport.disconnecting)
+        self.assertEqual(transport.value().count(b"HTTP/1.1 200 OK"), 3)
+        clock.advance(5)
+        self.assertTrue(transport.disconnecting)
+
+    def test_request_begun_is_timed_by_header_timeout(self) -> None:
+        ch, transport, clock = self.connect()
+        ch.dataReceived(NEXT)
+        clock.advance(50)
+        ch.dataReceived(b"GET /b HTTP/1.1\r\nHo")
+        clock.advance(LIMITS.client_header_timeout - 0.1)
+        self.assertFalse(transport.disconnecting)
+        clock.advance(0.1)
+        self.assertTrue(transport.disconnecting)
+        self.assertIn(b"HTTP/1.1 408 Request Timeout", transport.value())
+
+    def test_not_while_a_request_is_handled(self) -> None:
+        """
+        A request the proxy is still answering is not idle, however long.
+        """
+        ch, transport, clock = self.connect()
+        ch.dataReceived(NEXT)
+        pending: list[Any] = []
+
+        class Pending(resource.Resource):
+            isLeaf = True
+
+            def render(self, request: Any) -> Any:
+                pending.append(request)
+                return server.NOT_DONE_YET
+
+        ch.site.resource = Pending()
+        ch.dataReceived(NEXT)
+        clock.advance(1000)
+        self.assertFalse(transport.disconnecting)
+        pending[0].finish()
+        clock.advance(74)
+        self.assertFalse(transport.disconnecting)
+        clock.advance(1)
+        self.assertTrue(transport.disconnecting)
+
+    def test_zero_keeps_it_open(self) -> None:
+        ch, transport, clock = self.connect(attrs.evolve(LIMITS, client_keepalive_timeout=0))
+        ch.dataReceived(NEXT)
+        clock.advance(100_000)
+        self.assertFalse(transport.disconnecting)
+
+    def test_before_the_first_request(self) -> None:
+        """
+        Before the first request, the header timeout applies, as before.
+        """
+        ch, transport, clock = self.connect()
+        clock.advance(LIMITS.client_header_timeout)
+        self.assertTrue(transport.disconnecting)
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 408"))

@@ -780,6 +780,7 @@ def _limits(r: Reader) -> Limits:
             "max_headers",
             "client_header_timeout",
             "client_body_timeout",
+            "client_keepalive_timeout",
             "shutdown_grace",
         )
     )
@@ -799,6 +800,9 @@ def _limits(r: Reader) -> Limits:
         client_body_timeout=m["client_body_timeout"].duration()
         if "client_body_timeout" in m
         else d.client_body_timeout,
+        client_keepalive_timeout=m["client_keepalive_timeout"].duration()
+        if "client_keepalive_timeout" in m
+        else d.client_keepalive_timeout,
         shutdown_grace=m["shutdown_grace"].duration() if "shutdown_grace" in m else d.shutdown_grace,
     )
 

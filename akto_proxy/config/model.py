@@ -91,7 +91,7 @@ class UpstreamPolicy:
     read_timeout: float = 60.0
     idle_timeout: float = 300.0
     max_idle_per_host: int = 256
-    pool_idle_timeout: float = 50.0
+    pool_idle_timeout: float = 4.0
     x_forwarded: bool = True
     sse_keepalive: float = 15.0
 
@@ -363,6 +363,9 @@ class Limits:
     max_headers: int = 100
     client_header_timeout: float = 10.0
     client_body_timeout: float = 30.0
+    #: a keep-alive connection idle between requests this long is closed
+    #: (nginx's keepalive_timeout); 0: never
+    client_keepalive_timeout: float = 75.0
     shutdown_grace: float = 10.0
 
 

@@ -21,6 +21,18 @@ Kind = Literal["jsonrpc", "json", "text"]
 
 
 _PLAIN_KEY = re.compile(r"^[^.\[\]\"]+$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def withoutSurrogates(text: str) -> str:
+    """
+    C{text} with each lone surrogate replaced by U+FFFD, for the libraries
+    that take UTF-8 (RE2, libinjection).  A str may hold one (JSON's
+    C{"\\ud800"} is valid JSON, but not text); UTF-8 cannot.  U+FFFD is
+    a character that is no letter, as the upstream sees a character there
+    too.
+    """
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _keyPath(parent: str, key: Any) -> str:

@@ -40,14 +40,53 @@ def loadJSON(body: bytes) -> Any:
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_ASCII_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+#: JSON-RPC: the message is not a valid request object
+INVALID_REQUEST = -32600
 
 
 def encode(obj: Any) -> bytes:
     """
     Compact UTF-8 JSON, as the proxy writes every JSON-RPC message it makes
-    or rewrites.
+    or rewrites.  Strings holding lone surrogates (valid JSON escapes such
+    as C{"\\ud800"}, but not Unicode, so not UTF-8) are written as such
+    escapes again: the whole message is then ASCII.
     """
-    return _ENCODER.encode(obj).encode("utf-8")
+    text = _ENCODER.encode(obj)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _ASCII_ENCODER.encode(obj).encode("ascii")
+
+
+def isUnicode(text: str) -> bool:
+    """
+    Does C{text} hold only Unicode scalar values (no lone surrogate)?
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def notUnicode(body: bytes, message: "Body") -> Optional[str]:
+    """
+    The field (C{method}, C{id} or C{name}: a tool or prompt name, a
+    resource URI) of a JSON-RPC body's messages that holds a lone surrogate
+    (C{"\\ud800"} parses as JSON but is not text): the proxy matches these
+    against roles, pins and rules, and will not guess at them.  None when
+    all are text (C{body}, the raw bytes, tells at once when no escape
+    could make a surrogate).
+    """
+    if b"\\ud" not in body and b"\\uD" not in body and b"\x00" not in body[:4]:
+        return None  # an ASCII-compatible body without the escape (UTF-16 is looked at)
+    for obj in message.rpc:
+        for field, value in (("method", obj.get("method")), ("id", obj.get("id")), ("name", rawTargetOf(obj))):
+            if isinstance(value, str) and not isUnicode(value):
+                return field
+    return None
 
 
 def idKey(value: Any) -> Any:
@@ -228,6 +267,7 @@ def fromJSON(value: Any) -> Body:
 __all__ = [
     "Body",
     "INVALID",
+    "INVALID_REQUEST",
     "LIST_METHODS",
     "MODERN_REVISION",
     "NOTIFICATION",
@@ -241,8 +281,10 @@ __all__ = [
     "idKey",
     "isModern",
     "isRPC",
+    "isUnicode",
     "kindOf",
     "loadJSON",
+    "notUnicode",
     "rawTargetOf",
     "targetOf",
     "toolOf",

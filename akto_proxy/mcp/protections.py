@@ -425,7 +425,8 @@ class ServerRequestStage:
 
     def quick(self, ctx: Context, direction: str, obj: Any, method: Optional[str], name: Optional[str], prefix: Any) -> bool:
         if "method" in obj:
-            return obj["method"] not in SERVER_METHODS
+            method = obj["method"]  # any JSON value: a server may send anything
+            return not isinstance(method, str) or method not in SERVER_METHODS
         result = obj.get("result")
         return not isinstance(result, dict) or result.get("resultType") != "input_required"
 

@@ -6,6 +6,7 @@ those one configuration calls for, in that order.
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Optional
 
 from twisted.internet.defer import Deferred
@@ -88,6 +89,23 @@ class HeaderMirrorStage:
         return Decision(REPLY, rpcError(item.obj.get("id"), HEADER_MISMATCH, problem), 400, reason=problem, label="header_mismatch")
 
 
+def headerValue(value: str) -> Optional[str]:
+    """
+    An MCP header's value (as received, each byte one character) as the
+    body would hold it: 2026-07-28 sends visible ASCII as it is and any
+    other value as C{=?base64?{Base64 of its UTF-8}?=}.  None for a value
+    no client may send: other bytes, or a sentinel that does not decode.
+    """
+    if value.startswith("=?base64?") and value.endswith("?=") and len(value) >= 11:
+        try:
+            return base64.b64decode(value[9:-2], validate=True).decode("utf-8")
+        except ValueError:  # not Base64, or not UTF-8
+            return None
+    if not (value.isascii() and value.isprintable()):
+        return None
+    return value
+
+
 def mismatch(headers: dict[str, list[str]], obj: dict[str, Any]) -> Optional[str]:
     """
     How the MCP headers disagree with message C{obj}, or None.
@@ -97,12 +115,19 @@ def mismatch(headers: dict[str, list[str]], obj: dict[str, Any]) -> Optional[str
         return None
     if len(methods) > 1:
         return "duplicated Mcp-Method header"
-    if methods[0] != obj.get("method"):
+    method = headerValue(methods[0])
+    if method is None:
+        return "Mcp-Method header is neither visible ASCII nor =?base64?...?="
+    if method != obj.get("method"):
         return "Mcp-Method header does not match the body"
     name = rawTargetOf(obj)
     names = headers.get("mcp-name")
-    if name is not None and names and names[-1] != name:
-        return "Mcp-Name header does not match the body"
+    if name is not None and names:
+        value = headerValue(names[-1])
+        if value is None:
+            return "Mcp-Name header is neither visible ASCII nor =?base64?...?="
+        if value != name:
+            return "Mcp-Name header does not match the body"
     return None
 
 
@@ -338,5 +363,6 @@ __all__ = [
     "RateLimitStage",
     "RoleStage",
     "buildPipeline",
+    "headerValue",
     "mismatch",
 ]

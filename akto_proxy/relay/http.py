@@ -239,22 +239,113 @@ def loadCertificates(path: str) -> list[Certificate]:
     return out
 
 
+class MalformedResponse(Exception):
+    """
+    The upstream's response head is not HTTP/1.1 as a strict parser reads
+    it (a line ended by a bare LF, or a bare CR in a line).
+    """
+
+
+class HeadFraming:
+    """
+    Checks, as they arrive, that the lines of response heads end in CRLF and
+    hold no bare CR or LF.  Twisted's client splits lines at LF, so a header
+    value holding a bare LF would become a second header on the way to the
+    client; such a response is refused instead.  Bodies are not looked at:
+    after a head (and the heads of any 1xx answers before it) the check is
+    over.
+
+    @ivar inHead: still reading a head.
+    """
+
+    __slots__ = ("inHead", "_tail", "_cr", "_start")
+
+    def __init__(self) -> None:
+        self.inHead = True
+        self._tail = b""  # the head's last bytes so far (to find its end across reads)
+        self._cr = False  # the head so far ends in a CR (its LF may come next)
+        self._start = b""  # the head's first bytes (its status code)
+
+    def feed(self, data: bytes) -> bool:
+        """
+        Take the next bytes of the connection: False when a head is
+        malformed.
+        """
+        for _ in range(len(data) + 1):  # each pass takes at least one byte
+            if not self.inHead or not data:
+                return True
+            tail = self._tail
+            end = (tail + data).find(b"\r\n\r\n") if tail else data.find(b"\r\n\r\n")
+            if end < 0:
+                part, rest = data, b""
+            else:
+                cut = end + 4 - len(tail)
+                part, rest = data[:cut], data[cut:]
+            if len(self._start) < 12:
+                self._start += part[: 12 - len(self._start)]
+            if self._cr:
+                part = b"\r" + part
+            held = end < 0 and part[-1:] == b"\r"
+            if held:
+                part = part[:-1]
+            lines = part.count(b"\r\n")
+            if part.count(b"\n") != lines or part.count(b"\r") != lines:
+                return False
+            self._cr = held
+            if end < 0:
+                self._tail = (tail + data)[-3:]
+                return True
+            if self._start[9:10] == b"1":
+                # an informational answer: the real head follows
+                self._tail, self._cr, self._start = b"", False, b""
+                data = rest
+                continue
+            self.inHead = False
+        return True
+
+
 class EagerClientProtocol(HTTP11ClientProtocol):
     """
     Sends each request to the upstream at once (L{sendNow}) rather than at
     the reactor's next turn, when C{eager()} says so, so that the upstream
     starts on it while the proxy finishes its own work for the request.
+
+    Refuses a response whose head is malformed (L{HeadFraming}): the
+    connection is aborted and the request fails with L{MalformedResponse}.
     """
+
+    _framing: Optional[HeadFraming] = None
+    _malformed: Optional[MalformedResponse] = None
 
     def __init__(self, quiescentCallback: Callable[[Any], None] = lambda _: None, eager: Callable[[], bool] = lambda: True):
         super().__init__(quiescentCallback)
         self._eager = eager
 
     def request(self, request: Any) -> "defer.Deferred[Any]":
+        self._framing = HeadFraming()
         d = super().request(request)
         if self._eager():
             sendNow(self.transport)
         return d
+
+    def dataReceived(self, data: bytes) -> None:
+        framing = self._framing
+        if framing is not None:
+            if not framing.feed(data):
+                self._framing = None
+                self._malformed = MalformedResponse("a line of the response head not ended by CRLF, or a bare CR in it")
+                self.transport.abortConnection()  # type: ignore[union-attr]
+                return
+            if not framing.inHead:
+                self._framing = None
+        elif self._malformed is not None:
+            return
+        super().dataReceived(data)
+
+    def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
+        if self._malformed is not None:
+            reason = Failure(self._malformed)
+        super().connectionLost(reason)
 
 
 def quietFactory(eager: Callable[[], bool]) -> Optional[Callable[..., Any]]:

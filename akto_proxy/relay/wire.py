@@ -16,7 +16,7 @@ from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 from twisted.web.iweb import IResponse
 
-from akto_proxy.relay.http import UpstreamForbidden
+from akto_proxy.relay.http import MalformedResponse, UpstreamForbidden
 
 HOP_BY_HOP = frozenset(
     {
@@ -127,8 +127,9 @@ def isTLSFailure(reason: Failure) -> bool:
 def failureKind(failure: Failure, timedOut: bool = False) -> str:
     """
     An upstream failure in one word, for metrics and alerts: C{timeout},
-    C{dns}, C{refused}, C{tls}, C{reset} (closed without a response) or
-    C{other}; C{fence} for an address the fence refused.
+    C{dns}, C{refused}, C{tls}, C{reset} (closed without a response),
+    C{malformed} (a response head a strict parser refuses) or C{other};
+    C{fence} for an address the fence refused.
     """
     if failure.check(UpstreamForbidden):
         return "fence"
@@ -140,6 +141,8 @@ def failureKind(failure: Failure, timedOut: bool = False) -> str:
         return "refused"
     if failure.check(ResponseNeverReceived, ResponseFailed):
         reasons = getattr(failure.value, "reasons", [])
+        if any(r.check(MalformedResponse) for r in reasons):
+            return "malformed"
         return "tls" if any(isTLSFailure(r) for r in reasons) else "reset"
     return "other"
 
@@ -161,7 +164,9 @@ def upstreamFailure(failure: Failure, timedOut: bool = False) -> tuple[int, str,
         message = "upstream refused the connection"
     elif failure.check(ResponseNeverReceived, ResponseFailed):
         reasons = getattr(failure.value, "reasons", [])
-        if any(isTLSFailure(r) for r in reasons):
+        if any(r.check(MalformedResponse) for r in reasons):
+            message = "upstream sent a malformed response head (a line not ended by CRLF)"
+        elif any(isTLSFailure(r) for r in reasons):
             message = "TLS handshake with upstream failed"
         else:
             message = "upstream closed the connection without a response"

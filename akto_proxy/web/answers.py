@@ -19,6 +19,20 @@ def newRequestId() -> str:
     return "req_%016x" % random.getrandbits(64)
 
 
+class Refused(Exception):
+    """
+    A request refused from code that cannot answer it (reading a request
+    header, deep inside admission): raised, and answered by the exchange
+    with C{status} and the envelope.
+    """
+
+    def __init__(self, status: int, message: str, code: Optional[str] = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code or STATUS_CODES.get(status, "error")
+
+
 STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",

@@ -36,16 +36,25 @@ _FIELD = re.compile(rb"([^:]+):[ \t]*([^\r\n]*?)[ \t]*\r\n")
 
 class StrictChannel(http.HTTPChannel):
     """
-    L{HTTPChannel} that also refuses obs-fold, bare CR or LF inside lines,
-    C{Transfer-Encoding} other than C{chunked}, and requests whose headers
-    do not arrive within C{client_header_timeout}.
+    L{HTTPChannel} that also refuses obs-fold, bare CR or LF inside lines or
+    ending them, C{Transfer-Encoding} other than C{chunked}, and requests
+    whose headers do not arrive within C{client_header_timeout}.
     """
 
+    # Lines are split at LF, so that a line ending in a bare LF is seen as
+    # soon as it arrives (and refused), rather than waited on for a CRLF
+    # that a client speaking bare LF never sends; the CR is checked and
+    # taken off in lineReceived.
+    delimiter = b"\n"
+
     # One timer per connection, re-armed rather than re-created for each
-    # request: it waits for the headers, then for the body; between requests
-    # it is disarmed (it fires as a no-op, or is re-armed first).
+    # request: it waits for the headers, then for the body, then, between
+    # requests, for the next one (C{client_keepalive_timeout}: "idle");
+    # disarmed, it fires as a no-op, or is re-armed first.
     _timer: Optional[IDelayedCall] = None
     _waitingFor: Optional[str] = None
+    #: when an idle keep-alive connection is closed
+    _idleUntil = 0.0
     _inHeaders = False
     _hostAddress: Any = None
     _secure: Optional[bool] = None
@@ -58,7 +67,8 @@ class StrictChannel(http.HTTPChannel):
         limits = self._service.runtime.config.limits
         self.maxHeaders = limits.max_headers
         self.totalHeadersSize = limits.max_header_bytes
-        self.MAX_LENGTH = limits.max_header_bytes
+        # a line's length, as LineReceiver measures it, now includes its CR
+        self.MAX_LENGTH = limits.max_header_bytes + 1
         super().connectionMade()
         setNoDelay(self.transport)
         self._startHeaderTimer()
@@ -75,6 +85,14 @@ class StrictChannel(http.HTTPChannel):
         return self._secure
 
     def dataReceived(self, data: bytes) -> None:
+        if self._waitingFor == "idle":
+            # the next request begins: its head must come within
+            # client_header_timeout (unless it came whole)
+            self._waitingFor = None
+            if not (compat.WHOLE_HEADS and self._wholeHead(data)):
+                self._startHeaderTimer()
+                super().dataReceived(data)
+            return
         if not (compat.WHOLE_HEADS and self._wholeHead(data)):
             super().dataReceived(data)
 
@@ -153,8 +171,38 @@ class StrictChannel(http.HTTPChannel):
     def _expired(self) -> None:
         self._timer = None
         what, self._waitingFor = self._waitingFor, None
-        if what is not None:
+        if what == "idle":
+            self._stillIdle()
+        elif what is not None:
             self._slow(what)
+
+    def _armIdle(self) -> None:
+        """
+        Between requests: close the connection if no request begins within
+        C{client_keepalive_timeout} (nginx's keepalive_timeout), so that
+        idle clients cannot hold the proxy's file descriptors.
+        """
+        limits = self._service.runtime.config.limits
+        timeout = limits.client_keepalive_timeout
+        if not timeout:
+            return
+        self._idleUntil = self._service.clock.seconds() + timeout
+        # The timer is armed for at most the body timeout, and re-armed
+        # while the connection stays idle: the next request's body timer is
+        # then a cheap reset to a later time, not a new timer each request.
+        step = limits.client_body_timeout or limits.client_header_timeout
+        self._arm(min(timeout, step) if step else timeout, "idle")
+
+    def _stillIdle(self) -> None:
+        transport: Any = self.transport
+        if transport is None or transport.disconnecting:
+            return
+        left = self._idleUntil - self._service.clock.seconds()
+        if left > 0:
+            self._arm(left, "idle")
+            return
+        # as nginx: closed without an answer (no request is waiting for one)
+        transport.loseConnection()
 
     def _disarm(self) -> None:
         # the timer stays scheduled: re-armed by the next request, or a no-op
@@ -175,7 +223,10 @@ class StrictChannel(http.HTTPChannel):
             self.transport.loseConnection()
 
     def lineReceived(self, line: bytes) -> None:
-        if b"\r" in line or b"\n" in line:
+        if line[-1:] != b"\r":
+            return self.refuseHead("request lines must end in CRLF, not a bare LF")
+        line = line[:-1]
+        if b"\r" in line:
             return compat.respondBadRequest(self)
         if line[:1] in (b" ", b"\t") and self._inHeaders and self.requests:
             # obs-fold (RFC 9112 section 5.2): refuse rather than unfold
@@ -202,12 +253,42 @@ class StrictChannel(http.HTTPChannel):
         self._disarm()
         super().allContentReceived()
 
+    def requestDone(self, request: Any) -> None:
+        super().requestDone(request)
+        # Answered, and the connection kept: wait for the next request
+        # (unless one was pipelined behind this one and has begun).
+        transport: Any = self.transport
+        if self.persistent and transport is not None and not transport.disconnecting and not self.requests and self._waitingFor is None:
+            self._armIdle()
+
     def connectionLost(self, reason: Any) -> None:
         self._stopTimer()
         super().connectionLost(reason)
 
     def lineLengthExceeded(self, line: bytes) -> None:
         compat.respondBadRequest(self)
+
+    def refuseHead(self, message: str) -> None:
+        """
+        Answer a request head the proxy will not parse with 400 and the
+        envelope (with a request id, though no request exists yet), and
+        close the connection.
+        """
+        transport: Any = self.transport
+        if transport is None or transport.disconnecting:
+            return
+        rid = answers.newRequestId()
+        body = envelope(400, message, rid, "bad_request")
+        log.info("request head refused: {reason}", reason=message, request_id=rid, client=str(transport.getPeer()))
+        self._stopTimer()
+        transport.write(
+            b"HTTP/1.1 400 Bad Request\r\n"
+            b"content-type: application/json\r\n"
+            b"connection: close\r\n"
+            b"x-akto-request-id: " + rid.encode("ascii") + b"\r\n"
+            b"content-length: " + str(len(body)).encode("ascii") + b"\r\n\r\n" + body
+        )
+        transport.loseConnection()
 
 
 class CappedRequest(server.Request):
@@ -266,6 +347,20 @@ class CappedRequest(server.Request):
         # sets it just before rendering): a version is an attacker's hint
         self.responseHeaders.removeHeader(b"server")
         super().render(resrc)
+    def getHeader(self, key: Any) -> Any:
+        """
+        As L{server.Request.getHeader}; a value asked for as text that is
+        not UTF-8 (any byte may come in a header) refuses the request with
+        400 (L{answers.Refused}) instead of raising UnicodeDecodeError.
+        """
+        try:
+            value = self.requestHeaders.getRawHeaders(key)
+        except UnicodeDecodeError:
+            name = key if isinstance(key, str) else key.decode("latin-1")
+            raise answers.Refused(400, f"request header {name} is not valid UTF-8", "bad_request") from None
+        if value is not None:
+            return value[-1]
+        return None
 
 
 class ProxySite(server.Site):

@@ -27,7 +27,7 @@ from akto_proxy.config.model import ApiKey
 from akto_proxy.inspect.chain import Finding, plainReason
 from akto_proxy.mcp.answers import PARSE_ERROR, rpcError
 from akto_proxy.mcp.events import ExchangeEvent
-from akto_proxy.mcp.jsonrpc import Body, decode, encode, fromJSON
+from akto_proxy.mcp.jsonrpc import INVALID_REQUEST, Body, decode, encode, fromJSON, notUnicode
 from akto_proxy.mcp.pipeline import URL, Context, Verdict
 from akto_proxy.mcp.session import Conversation
 from akto_proxy.observe.logs import rfc3339
@@ -193,6 +193,10 @@ class Exchange:
     def _crashed(self, failure: Failure) -> None:
         if failure.check(defer.CancelledError) and self.finished:
             return
+        if failure.check(answers.Refused) and not self.finished and not self.request.startedWriting:
+            refused: answers.Refused = failure.value  # type: ignore[assignment]
+            log.info("request refused: {reason}", reason=refused.message, request_id=self.requestId)
+            return self.respondError(refused.status, refused.message, refused.code)
         log.failure("relay failed", failure, request_id=self.requestId)
         if not self.finished and not self.request.startedWriting:
             self.respondError(502, "internal relay error", "proxy_error")
@@ -203,6 +207,24 @@ class Exchange:
         if not self.finished:
             self.finished = True
             self.request.finish()
+
+    def abort(self, outcome: str) -> None:
+        """
+        End the client's connection at once, without a clean end of its
+        response (a body cut short upstream must not look complete), and
+        record C{outcome}.
+        """
+        if self.finished:
+            return
+        self.finished = True
+        self.outcome = outcome
+        log.info("response cut short, client connection aborted: {outcome}", outcome=outcome, request_id=self.requestId)
+        transport = self.transport
+        abort = getattr(transport, "abortConnection", None)
+        if abort is not None:
+            abort()
+        elif transport is not None:
+            transport.loseConnection()
 
     def write(self, data: bytes) -> None:
         if not self.finished and data:
@@ -328,6 +350,14 @@ class Exchange:
         if message.malformed:
             self.outcome = "parse_error"
             return self.respond(400, encode(rpcError(None, PARSE_ERROR, "Parse error")))
+        if message.rpc:
+            field = notUnicode(decoded, message)
+            if field is not None:
+                self.outcome = "invalid_request"
+                single = message.single
+                msgId = single.get("id") if single is not None and field != "id" else None
+                reason = f"Invalid Request: its {field} is not valid Unicode (a lone surrogate escape)"
+                return self._answerRPC(400, rpcError(msgId, INVALID_REQUEST, reason))
         ctx = admitted.ctx
         pipeline = self.rt.pipeline
         single = message.single
@@ -571,6 +601,8 @@ class Exchange:
             raw = await collector.done
         except Exception as e:
             self.pending = None
+            if self.finished or not (isinstance(e, TooLarge) and rt.config.limits.oversize == "pass"):
+                collector.abandon()  # nothing more of this body will be read
             if self.finished:
                 return
             if isinstance(e, TooLarge):

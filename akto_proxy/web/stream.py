@@ -25,7 +25,7 @@ from akto_proxy.mcp.session import Conversation
 from akto_proxy.relay.rewrite import rewriteEndpoint
 from akto_proxy.relay.sse import Event, SSEParser
 from akto_proxy.relay.url import canonicalURL
-from akto_proxy.relay.wire import TooLarge, tokens
+from akto_proxy.relay.wire import TooLarge, failureKind, tokens
 
 if TYPE_CHECKING:
     from akto_proxy.web.proxy import Exchange
@@ -71,6 +71,18 @@ class Collector(Protocol):
             if self.transport is not None:
                 self.transport.pauseProducing()
             self.done.errback(TooLarge())
+
+    def abandon(self) -> None:
+        """
+        Give up on the body (over the limit, refused): drop what was
+        collected and close the upstream connection, rather than keep it
+        paused, and the bytes held, for ever.
+        """
+        self.parts = []
+        self.size = 0
+        transport: Any = self.transport
+        if transport is not None:
+            transport.stopProducing()
 
     def prefix(self) -> bytes:
         data = b"".join(self.parts)
@@ -183,7 +195,8 @@ class BodyRelay(Protocol):
         log.info("upstream stream idle, closing", request_id=self.exchange.requestId)
         self.exchange.outcome = "idle_timeout"
         self.stopUpstream()
-        self._close()
+        # an SSE stream ends between events; a body cut short must not look whole
+        self._close(None if self.sse else "idle_timeout")
 
     def stopUpstream(self) -> None:
         if self.transport is not None:
@@ -221,10 +234,22 @@ class BodyRelay(Protocol):
                 why=reason.getErrorMessage(),
                 request_id=self.exchange.requestId,
             )
+            if not self.sse:
+                # A body cut short: the client must see a failure, never a
+                # clean end (a terminating chunk, or a Content-Length it
+                # would wait on).  SSE is relayed in whole events: its
+                # client sees the stream end between two, and reconnects.
+                self.exchange.upstreamError = failureKind(reason)
+                self._close("upstream_truncated")
+                return
         if not self._busy:
             self._close()
 
-    def _close(self) -> None:
+    def _close(self, abort: Optional[str] = None) -> None:
+        """
+        End the stream: the client's response finished, or with C{abort}
+        (the outcome to record), its connection aborted.
+        """
         if self._closed:
             return
         self._closed = True
@@ -237,7 +262,10 @@ class BodyRelay(Protocol):
             ex.request.unregisterProducer()
         self._producerRegistered = False
         ex.service.streamClosed(self)
-        ex.finish()
+        if abort is not None:
+            ex.abort(abort)
+        else:
+            ex.finish()
 
     def close(self) -> None:
         """

@@ -17,7 +17,7 @@ from akto_proxy.inspect.chain import PASS, Finding, Verdict
 from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.scope import Exclusions, NOTHING
 from akto_proxy.relay.fence import hostMatches
-from akto_proxy.inspect.message import Message
+from akto_proxy.inspect.message import Message, withoutSurrogates
 
 
 @attrs.frozen
@@ -90,16 +90,25 @@ class PatternInspector:
         return self._inspect(message)
 
     def _inspect(self, message: Message) -> Verdict:
+        try:
+            return self._match(message, message.strings, message.joined)
+        except UnicodeEncodeError:
+            # lone surrogates, which RE2 cannot take: matched as U+FFFD (a
+            # redacted string is written with U+FFFD in their place)
+            strings = tuple((path, withoutSurrogates(text)) for path, text in message.strings)
+            return self._match(message, strings, "\n".join(text for _, text in strings))
+
+    def _match(self, message: Message, strings: tuple[tuple[str, str], ...], joined: str) -> Verdict:
         findings: list[Finding] = []
         replacements: dict[str, str] = {}
         block = False
         scope = self._exclusions.scope(message) if self._exclusions else NOTHING
         if scope.wholly("custom_rules"):
             return PASS
-        if self._joinable and len(message.strings) > 1:
-            if not self._set.Match(message.joined):
+        if self._joinable and len(strings) > 1:
+            if not self._set.Match(joined):
                 return PASS
-        for path, text in message.strings:
+        for path, text in strings:
             if not text or scope.excludes("custom_rules", path):
                 continue
             hits = self._set.Match(text)

@@ -27,7 +27,7 @@ from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.scanner import Scanner, mask
 from akto_proxy.inspect.checks.scope import NOTHING, Exclusions, MessageScope
 from akto_proxy.inspect.checks.validators import VALIDATORS, climb, creditCard, email, tautology
-from akto_proxy.inspect.message import Message
+from akto_proxy.inspect.message import Message, withoutSurrogates
 from akto_proxy.inspect.normalize import variants
 
 log = Logger()
@@ -320,7 +320,10 @@ _BENIGN_FINGERPRINT = re.compile(r"^(?:E|T|k|n|f\(|v)")
 def _libinjection(text: str) -> bool:
     if len(text) > _MAX_LIBINJECTION:
         text = text[:_MAX_LIBINJECTION]
-    result: Any = libinjection.is_sql_injection(text)
+    try:
+        result: Any = libinjection.is_sql_injection(text)
+    except UnicodeEncodeError:  # lone surrogates, which it cannot take
+        result = libinjection.is_sql_injection(withoutSurrogates(text))
     if not result["is_sqli"]:
         return False
     return not _BENIGN_FINGERPRINT.match(result["fingerprint"])
