@@ -252,3 +252,40 @@ class RateLimitThroughSDK(TestCase):
 
     def test_legacy(self) -> Deferred[None]:
         return ensureDeferred(self._limited("legacy"))
+
+
+class TooLargeThroughSDK(TestCase):
+    """
+    A call whose body is over C{limits.max_request_body}: 413, and the SDK
+    client shows the proxy's reason (a C{-31001} JSON-RPC error; the id is
+    null since the body was never read, and the SDK puts its own in).
+    """
+
+    def setUp(self) -> Deferred[None]:
+        d = startUpstream(reactor, "streamable-json")
+
+        def started(result: tuple[str, int, ProcessHandle]) -> None:
+            upstreamURL, port, upstream = result
+            self.addCleanup(upstream.stop)
+            self.proxy = ProxyHarness(self, "limits:\n  max_request_body: 4KiB\nthreat_detection:\n  enabled_checks: []\n")
+            self.url = self.proxy.base + "/proxy/http/" + upstreamURL.split("://", 1)[1]
+
+        return d.addCallback(started)
+
+    def test_reasonShown(self) -> Deferred[None]:
+        async def go() -> None:
+            small = json.dumps({"tool": "echo", "arguments": {"text": "hi"}})
+            big = json.dumps({"tool": "echo", "arguments": {"text": "x" * 8000}})
+            lines = await runClient(
+                reactor, ["--url", self.url, "--header", f"X-Akto-Api-Key: {KEY}", "--mode", "legacy", "--timeout", "25", "--call", small, "--call", big]
+            )
+            self.assertTrue(resultOf(lines, "call", 0)["ok"], lines)
+            refused = resultOf(lines, "call", 1)
+            self.assertFalse(refused["ok"], refused)
+            self.assertEqual(refused["code"], -31001, refused)
+            self.assertEqual(refused["error"], "Blocked by akto-proxy: request body too large (limits.max_request_body: 4096 bytes)")
+            self.assertTrue(refused["data"]["request_id"].startswith("req_"))
+            (record,) = [e for e in self.proxy.service.recentEvents() if e["status"] == 413]
+            self.assertEqual((record["key"], record["outcome"]), ("tester", "payload_too_large"))
+
+        return ensureDeferred(go())

@@ -19,7 +19,9 @@ from twisted.web.iweb import INonQueuedRequestFactory
 from akto_proxy import compat
 from akto_proxy.relay.transport import setNoDelay
 from akto_proxy.web import answers
+from akto_proxy.mcp.answers import REFUSAL_CODE, metadata, rpcError
 from akto_proxy.mcp.events import ExchangeEvent
+from akto_proxy.mcp.jsonrpc import encode
 from akto_proxy.observe.logs import rfc3339
 from akto_proxy.web.answers import envelope
 
@@ -267,19 +269,28 @@ class StrictChannel(http.HTTPChannel):
     def lineLengthExceeded(self, line: bytes) -> None:
         self.refuseHead("request head too large (limits.max_header_bytes)", 400, "header_too_large")
 
-    def refuseHead(self, message: str, status: int = 400, code: str = "bad_request", request: Any = None) -> None:
+    def refuseHead(self, message: str, status: int = 400, code: str = "bad_request", request: Any = None, rpc: bool = False) -> None:
         """
         Refuse what the proxy will not parse or wait for, before (or
         without) a request to answer: C{status} with the envelope and a
         request id, the connection closed, and an exchange record (access
         line, audit, metrics) with the client's address and, when its
         headers came, the key's name.
+
+        @param rpc: the request is JSON-RPC (as far as its head tells): the
+            body is the C{-31001} JSON-RPC error (id null: the body was not
+            read), which MCP clients show, rather than the envelope.
         """
         transport: Any = self.transport
         if transport is None or transport.disconnecting:
             return
         rid = answers.newRequestId()
-        body = envelope(status, message, rid, code)
+        if rpc:
+            data = metadata(rid, (), ())
+            data["reason"] = message
+            body = encode(rpcError(None, REFUSAL_CODE, f"Blocked by akto-proxy: {message}", data))
+        else:
+            body = envelope(status, message, rid, code)
         client = getattr(transport.getPeer(), "host", "?")
         log.info("request refused before relaying: {reason}", reason=message, request_id=rid, client=client, status=status)
         self._stopTimer()
@@ -363,7 +374,13 @@ class CappedRequest(server.Request):
     def _refuse(self) -> None:
         self._refused = True
         channel = self.channel
-        channel.refuseHead(f"request body too large (limits.max_request_body: {self._limit()} bytes)", 413, "payload_too_large", self)
+        headers = self.requestHeaders
+        ctype = b",".join(headers.getRawHeaders(b"content-type") or [])
+        accept = b",".join(headers.getRawHeaders(b"accept") or [])
+        rpc = b"application/json" in ctype.lower() and (
+            b"text/event-stream" in accept.lower() or headers.hasHeader(b"mcp-protocol-version") or headers.hasHeader(b"mcp-session-id")
+        )
+        channel.refuseHead(f"request body too large (limits.max_request_body: {self._limit()} bytes)", 413, "payload_too_large", self, rpc)
         channel.dataReceived = lambda data: None  # type: ignore[method-assign]
         self.content = None  # type: ignore[assignment]
 
