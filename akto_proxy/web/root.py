@@ -6,7 +6,7 @@ proxy's own endpoints.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from twisted.logger import Logger
 from twisted.web.resource import Resource
@@ -34,14 +34,29 @@ def _json(request: Request, status: int, body: bytes) -> bytes:
 
 
 class NotFound(Resource):
+    """
+    A 404 in the envelope, logged with the client's address and the key's
+    name when one came.
+    """
+
     isLeaf = True
+
+    def __init__(self, service: "Optional[ProxyService]" = None):
+        super().__init__()
+        self.service = service
 
     def render(self, request: Request) -> bytes:
         rid = newRequestId()
         request.setHeader(b"x-akto-request-id", rid.encode("ascii"))
         client = getattr(request.getClientAddress(), "host", "?")
         path = request.path[:200].decode("latin-1")
-        log.info("refused {path}: {reason}", path=path, reason="no such resource", client=client, request_id=rid, status=404)
+        service = getattr(self, "service", None)
+        key = None
+        if service is not None:
+            presented = request.requestHeaders.getRawHeaders(service.runtime.config.access_control.header.encode("latin-1"))
+            found = service.runtime.keys.lookup(presented[-1] if presented else bearer(request))
+            key = found.name if found is not None else None
+        log.info("refused {path}: {reason}", path=path, reason="no such resource", key=key, client=client, request_id=rid, status=404)
         return _json(request, 404, envelope(404, "no such resource; proxy URLs start with /proxy/", rid))
 
 
@@ -99,7 +114,7 @@ class WellKnown(Resource):
             self.putChild(name.encode("ascii"), ProxyResource(service, wellKnown=name))
 
     def getChild(self, path: bytes, request: Request) -> Resource:
-        return NotFound()
+        return NotFound(self._service)
 
 
 class Root(Resource):
@@ -116,7 +131,7 @@ class Root(Resource):
                 self.putChild(name, child)
 
     def getChild(self, path: bytes, request: Request) -> Resource:
-        return NotFound()
+        return NotFound(self._service)
 
     def render(self, request: Request) -> Union[bytes, int]:
         body = json.dumps({"service": "akto-proxy", "version": __version__}).encode("utf-8")
