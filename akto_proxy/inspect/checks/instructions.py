@@ -1081,22 +1081,12 @@ class Scorer:
         library = self._library
         hits = frozenset(library.hits(text))
         self._last = (text, hits, None)
-        owners = library.owners
-        if hits:
-            most = self._most.get(hits)
-            if most is None:
-                if max(hits) >= library.triggers:
-                    most = float("inf")  # hidden text: what it says is not known yet
-                else:
-                    most = self.weights.most(owners[i] for i in hits)
-                if len(self._most) >= 4096:
-                    self._most.clear()
-                self._most[hits] = most
-            if most >= bar.rules:
-                return True
+        if hits and self._bound(hits) >= bar.rules:
+            return True
         model = self.model
         if model is None or bar.model is None:
             return False
+        owners = library.owners
         p = model.probability(text, {owners[i] for i in hits})
         self._last = (text, hits, p)
         return p >= bar.model
@@ -1111,20 +1101,37 @@ class Scorer:
         """
         bar = _bar(threshold)
         library = self._library
-        hits = library.hits(joined)
-        if hits and max(hits) >= library.triggers:
-            return True
-        owners = library.owners
-        seen = {owners[i] for i in hits}
-        if seen and self.weights.most(seen) >= bar.rules:
+        hits = frozenset(library.hits(joined))
+        if hits and self._bound(hits) >= bar.rules:
             return True
         model = self.model
         if model is None or bar.model is None:
             return False
+        owners = library.owners
+        seen = {owners[i] for i in hits}
         raising = {s for s in seen if model.signals.get(s, 0.0) > 0}
         return any(len(t) >= minLength and model.probability(t, raising) >= bar.model for t in texts)
 
     _last: tuple[str, frozenset[int], Optional[float]] = ("", frozenset(), None)
+
+    def _bound(self, hits: frozenset[int]) -> float:
+        """
+        The most a text showing the signals C{hits} can score by the rules
+        (infinite with hidden text: what it says is not known yet),
+        remembered per set of hits.
+        """
+        most = self._most.get(hits)
+        if most is None:
+            library = self._library
+            if max(hits) >= library.triggers:
+                most = float("inf")
+            else:
+                owners = library.owners
+                most = self.weights.most(owners[i] for i in hits)
+            if len(self._most) >= 4096:
+                self._most.clear()
+            self._most[hits] = most
+        return most
 
     def score(self, text: str, wantSpans: bool = False, threshold: Optional[Union[float, Bar]] = None) -> Judgement:
         """
