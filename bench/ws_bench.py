@@ -161,11 +161,11 @@ def rssKiB(pid: int) -> Optional[int]:
 class Proc:
     """A subprocess we started; stopped by its own pid only."""
 
-    def __init__(self, name: str, argv: list[str], log: Path) -> None:
+    def __init__(self, name: str, argv: list[str], log: Path, env: Optional[dict[str, str]] = None) -> None:
         self.name = name
         self.log = log
         self.logf = open(log, "wb")
-        self.p = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT, cwd=REPO)
+        self.p = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT, cwd=REPO, env=env)
 
     @property
     def pid(self) -> int:
@@ -287,12 +287,19 @@ async def hold(url: str, count: int, pid: Optional[int]) -> dict[str, Any]:
     return out
 
 
-def proxyTarget(name: str, upPort: int) -> tuple[Proc, str]:
+def proxyTarget(name: str, upPort: int, code: Optional[str] = None) -> tuple[Proc, str]:
+    """
+    The proxy as target C{name} (its configuration: bench/C{name}.yaml, or
+    for C{base-*}, bench/proxy-*.yaml run from the checkout C{code}).
+    """
     port = freePort()
-    src = (HERE / f"{name}.yaml").read_text()
+    src = (HERE / f"{name.replace('base-', 'proxy-')}.yaml").read_text()
     cfg = RESULTS / f"ws-{name}.yaml"
     cfg.write_text(re.sub(r"tcp:\d+:interface", f"tcp:{port}:interface", src, count=1))
-    proc = Proc(name, [TWISTD, "-n", "--pidfile=", "akto-proxy", "--config", str(cfg)], RESULTS / f"ws-{name}.log")
+    env = None
+    if code is not None:
+        env = dict(os.environ, PYTHONPATH=code)
+    proc = Proc(name, [TWISTD, "-n", "--pidfile=", "akto-proxy", "--config", str(cfg)], RESULTS / f"ws-{name}.log", env)
     return proc, f"ws://127.0.0.1:{port}/proxy/ws/127.0.0.1:{upPort}/ws?akto_api_key={API_KEY}"
 
 
@@ -377,11 +384,19 @@ async def main() -> int:
     ap.add_argument("--sockets", type=int, default=1000)
     ap.add_argument("--no-hold", action="store_true", help="skip the concurrent-sockets test")
     ap.add_argument("--only", default=",".join(TARGETS), help="targets, comma separated")
+    ap.add_argument(
+        "--base",
+        metavar="CHECKOUT",
+        help="also run base-checks: the proxy with the sample checks from another checkout "
+        "(e.g. `git worktree add /tmp/base main`), for interleaved A/B rounds",
+    )
     ap.add_argument("--conformance", action="store_true")
     ap.add_argument("--out", default=str(RESULTS / "ws-latest.json"))
     args = ap.parse_args()
     n, warm, tput = (1000, 100, 5000) if args.quick else (5000, 500, 20000)
     names = [t for t in TARGETS if t in args.only.split(",")]
+    if args.base:
+        names.append("base-checks")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     RESULTS.mkdir(exist_ok=True)
@@ -402,6 +417,8 @@ async def main() -> int:
                 floorScript.write_text(FLOOR)
                 procs[name] = Proc(name, [PY, str(floorScript), str(port), str(upPort)], RESULTS / "ws-floor.log")
                 urls[name] = f"ws://127.0.0.1:{port}/ws"
+            elif name == "base-checks":
+                procs[name], urls[name] = proxyTarget(name, upPort, str(Path(args.base).resolve()))
             elif name != "direct":
                 procs[name], urls[name] = proxyTarget(name, upPort)
         for name in names:

@@ -24,7 +24,7 @@ import base64
 import binascii
 import os
 from collections import deque
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Coroutine, Generator, Optional, Union
 
 from autobahn.twisted.websocket import (
     WebSocketClientFactory,
@@ -583,7 +583,12 @@ class WebSocketRelay:
     def received(self, side: str, payload: bytes, isBinary: bool) -> None:
         self.messages[side] += 1
         self._resetIdle()
-        self.queues[side].append(("message", payload, isBinary))
+        queue = self.queues[side]
+        if not queue and not self.busy[side] and self._ready(side):
+            # nothing ahead of it: handled at once, never queued
+            self._handleOne(side, payload, isBinary)
+            return
+        queue.append(("message", payload, isBinary))
         self._drain(side)
 
     def _ready(self, side: str) -> bool:
@@ -600,23 +605,29 @@ class WebSocketRelay:
             if item[0] == "close":
                 self._passClose(side, item[1], item[2])
                 continue
-            d = defer.Deferred.fromCoroutine(self._handle(side, item[1], item[2]))
-            box: list[Any] = []
-            d.addBoth(box.append)
-            if box:
-                self._handled(box[0])
-                continue
-            self.busy[side] = True
-            self._pause(side, "inspect")
+            self._handleOne(side, item[1], item[2])
 
-            def done(_: Any, side: str = side) -> None:
-                self.busy[side] = False
-                self._handled(box[0] if box else None)
-                self._resume(side, "inspect")
-                self._drain(side)
-
-            d.addBoth(done)
+    def _handleOne(self, side: str, payload: bytes, isBinary: bool) -> None:
+        """
+        Handle one message of C{side}: at once when the pipeline answers
+        synchronously (the common case: no Deferred, no reactor turn), else
+        with C{side} busy and paused until it has, then what queued behind.
+        """
+        result = _runNow(self._handle(side, payload, isBinary))
+        if not isinstance(result, defer.Deferred):
+            if result is not None:
+                self._handled(result)
             return
+        self.busy[side] = True
+        self._pause(side, "inspect")
+
+        def done(outcome: Any) -> None:
+            self.busy[side] = False
+            self._handled(outcome)
+            self._resume(side, "inspect")
+            self._drain(side)
+
+        result.addBoth(done)
 
     def _handled(self, result: Any) -> None:
         if isinstance(result, Failure):
@@ -854,6 +865,44 @@ class WebSocketRelay:
         waiters, self._waiters = self._waiters, []
         for w in waiters:
             w.callback(None)
+
+
+def _runNow(coro: Coroutine[Any, Any, None]) -> Union[None, Failure, "defer.Deferred[None]"]:
+    """
+    Run C{coro} until it first waits: None when it finished without
+    waiting, its L{Failure} when it raised, else a Deferred that runs the
+    rest (as C{Deferred.fromCoroutine} would have run it all).
+    """
+    try:
+        waited = coro.send(None)
+    except StopIteration:
+        return None
+    except BaseException:
+        return Failure()
+    return defer.Deferred.fromCoroutine(_rest(coro, waited))
+
+
+def _rest(coro: Coroutine[Any, Any, None], waited: Any) -> Generator[Any, Any, None]:
+    """
+    The rest of a coroutine that L{_runNow} started, from where it waits
+    on C{waited}: what C{_inlineCallbacks} sends or throws is passed on.
+    """
+    while True:
+        try:
+            value = yield waited
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as e:
+            try:
+                waited = coro.throw(e)
+            except StopIteration:
+                return
+            continue
+        try:
+            waited = coro.send(value)
+        except StopIteration:
+            return
 
 
 def _hopOptions(maxMessage: int) -> dict[str, Any]:
