@@ -23,6 +23,8 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import random
+import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any, Coroutine, Generator, Optional, Union
 
@@ -33,6 +35,7 @@ from autobahn.twisted.websocket import (
     WebSocketServerProtocol,
 )
 from autobahn.websocket.protocol import WebSocketProtocol
+from autobahn.websocket.xormasker import create_xor_masker
 from autobahn.util import encode_truncate
 from twisted.internet import defer
 from twisted.internet.interfaces import IDelayedCall, IPushProducer
@@ -86,6 +89,7 @@ _RESPONSE_SKIP = frozenset(
         "x-akto-request-id",
     }
 )
+_MASK = struct.Struct("!I")
 #: close codes that may be sent in a close frame (RFC 6455 7.4, IANA registry)
 _SENDABLE = frozenset(WebSocketProtocol.CLOSE_STATUS_CODES_ALLOWED)
 
@@ -186,6 +190,66 @@ class _Side:
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         if self.relay is not None:
             self.relay.received(self.side, payload, isBinary)
+
+    # The two per-message paths of Autobahn without what a relay does not
+    # use: its debug-log arguments (formatted for every frame even when
+    # debug logging is off) and its "message" signal (a Deferred per
+    # message for listeners nobody registers).  Anything else (compression,
+    # fragmentation, sync or chopped writes, frame logging, timings, a
+    # message over the size limit, a socket not open) takes Autobahn's own
+    # path.
+
+    def onMessageEnd(self) -> None:
+        listeners = self._listeners  # type: ignore[attr-defined]
+        if self._parent is not None or (listeners and listeners.get("message")) or self.trackedTimings:  # type: ignore[attr-defined]
+            super().onMessageEnd()  # type: ignore[misc]
+            return
+        if not self.failedByMe:  # type: ignore[attr-defined]
+            chunks: list[bytes] = self.message_data  # type: ignore[has-type]
+            self._onMessage(b"".join(chunks), self.message_is_binary)  # type: ignore[attr-defined]
+        self.message_data = None
+
+    def sendMessage(self, payload: bytes, isBinary: bool = False, fragmentSize: Optional[int] = None, sync: bool = False, doNotCompress: bool = False) -> None:
+        n = len(payload)
+        if (
+            fragmentSize is not None
+            or sync
+            or n > 0xFFFF
+            or self.state != OPEN  # type: ignore[attr-defined]
+            or self._perMessageCompress is not None  # type: ignore[attr-defined]
+            or self.send_queue  # type: ignore[attr-defined]
+            or self.trackedTimings  # type: ignore[attr-defined]
+            or self.logFrames  # type: ignore[attr-defined]
+            or self.logOctets  # type: ignore[attr-defined]
+            or 0 < self.autoFragmentSize < n  # type: ignore[attr-defined]
+            or 0 < self.maxMessagePayloadSize < n  # type: ignore[attr-defined]
+            or type(payload) is not bytes
+        ):
+            super().sendMessage(payload, isBinary, fragmentSize, sync, doNotCompress)  # type: ignore[misc]
+            return
+        # one unfragmented frame, as Autobahn's sendFrame builds it
+        b0 = 0x82 if isBinary else 0x81
+        masked = self.maskServerFrames if self.factory.isServer else self.maskClientFrames  # type: ignore[attr-defined]
+        if n <= 125:
+            head = bytes((b0, (0x80 if masked else 0) | n))
+        else:
+            head = bytes((b0, (0x80 if masked else 0) | 126, n >> 8, n & 0xFF))
+        if masked:
+            mask = _MASK.pack(random.getrandbits(32))
+            head += mask
+            if n and self.applyMask:  # type: ignore[attr-defined]
+                payload = create_xor_masker(mask, n).process(payload)
+        stats = self.trafficStats  # type: ignore[attr-defined]
+        stats.outgoingWebSocketMessages += 1
+        stats.outgoingOctetsAppLevel += n
+        stats.outgoingOctetsWebSocketLevel += n
+        stats.outgoingWebSocketFrames += 1
+        stats.outgoingOctetsWireLevel += len(head) + n
+        # header and payload as two writes: the transport joins them with
+        # whatever else is pending when it writes (no copy of the payload here)
+        transport = self.transport  # type: ignore[attr-defined]
+        transport.write(head)
+        transport.write(payload)
 
     def sendCloseFrame(self, code: Optional[int] = None, reasonUtf8: Optional[bytes] = None, isReply: bool = False) -> None:
         wasOpen = self.state == OPEN  # type: ignore[attr-defined]
