@@ -245,11 +245,7 @@ class _Side:
         stats.outgoingOctetsWebSocketLevel += n
         stats.outgoingWebSocketFrames += 1
         stats.outgoingOctetsWireLevel += len(head) + n
-        # header and payload as two writes: the transport joins them with
-        # whatever else is pending when it writes (no copy of the payload here)
-        transport = self.transport  # type: ignore[attr-defined]
-        transport.write(head)
-        transport.write(payload)
+        self.transport.write(head + payload)  # type: ignore[attr-defined]
 
     def sendCloseFrame(self, code: Optional[int] = None, reasonUtf8: Optional[bytes] = None, isReply: bool = False) -> None:
         wasOpen = self.state == OPEN  # type: ignore[attr-defined]
@@ -398,6 +394,8 @@ class WebSocketRelay:
         self._done = False
         self._waiters: list[defer.Deferred[None]] = []
         self._idle: Optional[IDelayedCall] = None
+        self._idleFor = 0.0  # the timeout the idle timer was set for
+        self._activeAt = 0.0  # when a message last passed
         self._closeReason: Optional[str] = None
 
     # -- opening
@@ -776,16 +774,32 @@ class WebSocketRelay:
     # -- idle
 
     def _resetIdle(self) -> None:
+        """
+        Note activity.  The timer is not moved per message: when it fires
+        it looks at when the socket was last active and, if that was less
+        than the timeout ago, waits out the rest.  A shorter timeout (a
+        reload) reschedules it at once.
+        """
         timeout = self.service.runtime.config.upstreams.idle_timeout
         if not timeout or self._done:
             return
-        if self._idle is not None and self._idle.active():
-            self._idle.reset(timeout)
-        else:
-            self._idle = self.clock.callLater(timeout, self._idleTimeout)
+        self._activeAt = self.clock.seconds()
+        idle = self._idle
+        if idle is not None and idle.active():
+            if timeout >= self._idleFor:
+                return
+            idle.cancel()
+        self._idleFor = timeout
+        self._idle = self.clock.callLater(timeout, self._idleTimeout)
 
     def _idleTimeout(self) -> None:
         self._idle = None
+        timeout = self.service.runtime.config.upstreams.idle_timeout or self._idleFor
+        rest = self._activeAt + timeout - self.clock.seconds()
+        if rest > 0:
+            self._idleFor = timeout
+            self._idle = self.clock.callLater(rest, self._idleTimeout)
+            return
         log.info("websocket idle, closing", request_id=self.exchange.requestId)
         self._closeReason = "idle_timeout"
         self.closeBoth(1001, "idle timeout")
