@@ -198,6 +198,74 @@ class _Side:
     # message over the size limit, a socket not open) takes Autobahn's own
     # path.
 
+    def processData(self) -> bool:
+        """
+        The next frame of C{self.data}: a whole unfragmented text or binary
+        frame of up to 64 KiB, outside a fragmented message, masked as this
+        side expects, within the size limits and (text) valid UTF-8, is
+        taken here in one step; anything else (control frames, fragments,
+        partial frames, violations, compression, frame logging) by
+        Autobahn's own parser, which then also answers every error.
+        """
+        data = self.data  # type: ignore[has-type]
+        n = len(data)
+        if (
+            n < 2
+            or self.current_frame is not None  # type: ignore[attr-defined]
+            or self.inside_message  # type: ignore[attr-defined]
+            or self.state != OPEN  # type: ignore[attr-defined]
+            or self._perMessageCompress is not None  # type: ignore[attr-defined]
+            or self.failedByMe  # type: ignore[attr-defined]
+            or self.logFrames  # type: ignore[attr-defined]
+            or self.trackedTimings  # type: ignore[attr-defined]
+        ):
+            return super().processData()  # type: ignore[misc,no-any-return]
+        b0 = data[0]
+        b1 = data[1]
+        opcode = b0 & 0x0F
+        masked = b1 & 0x80
+        length = b1 & 0x7F
+        if b0 & 0xF0 != 0x80 or not (opcode == 1 or opcode == 2) or length == 127:
+            return super().processData()  # type: ignore[misc,no-any-return]
+        if self.factory.isServer:  # type: ignore[attr-defined]
+            if not masked and self.requireMaskedClientFrames:  # type: ignore[attr-defined]
+                return super().processData()  # type: ignore[misc,no-any-return]
+        elif masked and not self.acceptMaskedServerFrames:  # type: ignore[attr-defined]
+            return super().processData()  # type: ignore[misc,no-any-return]
+        i = 2
+        if length == 126:
+            if n < 4:
+                return super().processData()  # type: ignore[misc,no-any-return]
+            length = (data[2] << 8) | data[3]
+            if length < 126:
+                return super().processData()  # type: ignore[misc,no-any-return]
+            i = 4
+        if masked:
+            i += 4
+        end = i + length
+        if end > n or 0 < self.maxMessagePayloadSize < length or 0 < self.maxFramePayloadSize < length:  # type: ignore[attr-defined]
+            return super().processData()  # type: ignore[misc,no-any-return]
+        payload = data[i:end]
+        if masked and length and self.applyMask:  # type: ignore[attr-defined]
+            payload = _masked(payload, data[i - 4 : i])
+        if opcode == 1 and self.utf8validateIncoming:  # type: ignore[attr-defined]
+            try:
+                payload.decode("utf-8")
+            except UnicodeDecodeError:
+                return super().processData()  # type: ignore[misc,no-any-return]
+        self.data = data[end:]
+        stats = self.trafficStats  # type: ignore[attr-defined]
+        stats.incomingOctetsWebSocketLevel += length
+        stats.incomingOctetsAppLevel += length
+        stats.incomingWebSocketFrames += 1
+        stats.incomingWebSocketMessages += 1
+        if self.autoPingTimeoutCall and self.autoPingRestartOnAnyTraffic:  # type: ignore[attr-defined]
+            self._cancelAutoPingTimeoutCall()  # type: ignore[attr-defined]
+        self.message_is_binary = opcode == 2
+        self.message_data = [payload]
+        self._onMessageEnd()  # type: ignore[attr-defined]
+        return len(self.data) > 0
+
     def onMessageEnd(self) -> None:
         listeners = self._listeners  # type: ignore[attr-defined]
         if self._parent is not None or (listeners and listeners.get("message")) or self.trackedTimings:  # type: ignore[attr-defined]
@@ -206,7 +274,7 @@ class _Side:
         if not self.failedByMe:  # type: ignore[attr-defined]
             chunks: list[bytes] = self.message_data  # type: ignore[has-type]
             self._onMessage(b"".join(chunks), self.message_is_binary)  # type: ignore[attr-defined]
-        self.message_data = None
+        self.message_data = None  # type: ignore[assignment]
 
     def sendMessage(self, payload: bytes, isBinary: bool = False, fragmentSize: Optional[int] = None, sync: bool = False, doNotCompress: bool = False) -> None:
         n = len(payload)
