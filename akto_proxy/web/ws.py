@@ -190,13 +190,17 @@ class _Side:
         if self.relay is not None:
             self.relay.received(self.side, payload, isBinary)
 
-    # The two per-message paths of Autobahn without what a relay does not
-    # use: its debug-log arguments (formatted for every frame even when
-    # debug logging is off) and its "message" signal (a Deferred per
-    # message for listeners nobody registers).  Anything else (compression,
+    # Autobahn's per-message paths without what a relay does not use: its
+    # debug-log arguments (formatted for every read and frame even when
+    # debug logging is off), its "message" signal (a Deferred per message
+    # for listeners nobody registers), and its general frame machinery for
+    # the common frame.  Anything else (compression,
     # fragmentation, sync or chopped writes, frame logging, timings, a
     # message over the size limit, a socket not open) takes Autobahn's own
     # path.
+
+    def dataReceived(self, data: bytes) -> None:
+        self._dataReceived(data)  # type: ignore[attr-defined]
 
     def processData(self) -> bool:
         """
