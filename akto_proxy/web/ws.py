@@ -204,70 +204,76 @@ class _Side:
 
     def processData(self) -> bool:
         """
-        The next frame of C{self.data}: a whole unfragmented text or binary
+        The frames of C{self.data}: each whole unfragmented text or binary
         frame of up to 64 KiB, outside a fragmented message, masked as this
         side expects, within the size limits and (text) valid UTF-8, is
-        taken here in one step; anything else (control frames, fragments,
-        partial frames, violations, compression, frame logging) by
-        Autobahn's own parser, which then also answers every error.
+        taken here in one step, and the buffer cut once after the run of
+        them (during the run, C{self.data} still holds the frames already
+        delivered); anything else (control frames, fragments, partial
+        frames, violations, compression, frame logging) by Autobahn's own
+        parser, which then also answers every error.
         """
-        data = self.data  # type: ignore[has-type]
+        data: bytes = self.data  # type: ignore[has-type]
         n = len(data)
-        if (
-            n < 2
-            or self.current_frame is not None  # type: ignore[attr-defined]
-            or self.inside_message  # type: ignore[attr-defined]
-            or self.state != OPEN  # type: ignore[attr-defined]
-            or self._perMessageCompress is not None  # type: ignore[attr-defined]
-            or self.failedByMe  # type: ignore[attr-defined]
-            or self.logFrames  # type: ignore[attr-defined]
-            or self.trackedTimings  # type: ignore[attr-defined]
+        pos = 0
+        isServer = self.factory.isServer  # type: ignore[attr-defined]
+        while (
+            n - pos >= 2
+            and self.current_frame is None  # type: ignore[attr-defined]
+            and not self.inside_message  # type: ignore[attr-defined]
+            and self.state == OPEN  # type: ignore[attr-defined]
+            and self._perMessageCompress is None  # type: ignore[attr-defined]
+            and not self.failedByMe  # type: ignore[attr-defined]
+            and not self.logFrames  # type: ignore[attr-defined]
+            and not self.trackedTimings  # type: ignore[attr-defined]
         ):
+            b0 = data[pos]
+            b1 = data[pos + 1]
+            opcode = b0 & 0x0F
+            masked = b1 & 0x80
+            length = b1 & 0x7F
+            if b0 & 0xF0 != 0x80 or not (opcode == 1 or opcode == 2) or length == 127:
+                break
+            if isServer:
+                if not masked and self.requireMaskedClientFrames:  # type: ignore[attr-defined]
+                    break
+            elif masked and not self.acceptMaskedServerFrames:  # type: ignore[attr-defined]
+                break
+            i = pos + 2
+            if length == 126:
+                if n - pos < 4:
+                    break
+                length = (data[pos + 2] << 8) | data[pos + 3]
+                if length < 126:
+                    break
+                i += 2
+            if masked:
+                i += 4
+            end = i + length
+            if end > n or 0 < self.maxMessagePayloadSize < length or 0 < self.maxFramePayloadSize < length:  # type: ignore[attr-defined]
+                break
+            payload = data[i:end]
+            if masked and length and self.applyMask:  # type: ignore[attr-defined]
+                payload = _masked(payload, data[i - 4 : i])
+            if opcode == 1 and self.utf8validateIncoming:  # type: ignore[attr-defined]
+                try:
+                    payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    break
+            pos = end
+            stats = self.trafficStats  # type: ignore[attr-defined]
+            stats.incomingOctetsWebSocketLevel += length
+            stats.incomingOctetsAppLevel += length
+            stats.incomingWebSocketFrames += 1
+            stats.incomingWebSocketMessages += 1
+            if self.autoPingTimeoutCall and self.autoPingRestartOnAnyTraffic:  # type: ignore[attr-defined]
+                self._cancelAutoPingTimeoutCall()  # type: ignore[attr-defined]
+            self.message_is_binary = opcode == 2
+            self.message_data = [payload]
+            self._onMessageEnd()  # type: ignore[attr-defined]
+        if not pos:
             return super().processData()  # type: ignore[misc,no-any-return]
-        b0 = data[0]
-        b1 = data[1]
-        opcode = b0 & 0x0F
-        masked = b1 & 0x80
-        length = b1 & 0x7F
-        if b0 & 0xF0 != 0x80 or not (opcode == 1 or opcode == 2) or length == 127:
-            return super().processData()  # type: ignore[misc,no-any-return]
-        if self.factory.isServer:  # type: ignore[attr-defined]
-            if not masked and self.requireMaskedClientFrames:  # type: ignore[attr-defined]
-                return super().processData()  # type: ignore[misc,no-any-return]
-        elif masked and not self.acceptMaskedServerFrames:  # type: ignore[attr-defined]
-            return super().processData()  # type: ignore[misc,no-any-return]
-        i = 2
-        if length == 126:
-            if n < 4:
-                return super().processData()  # type: ignore[misc,no-any-return]
-            length = (data[2] << 8) | data[3]
-            if length < 126:
-                return super().processData()  # type: ignore[misc,no-any-return]
-            i = 4
-        if masked:
-            i += 4
-        end = i + length
-        if end > n or 0 < self.maxMessagePayloadSize < length or 0 < self.maxFramePayloadSize < length:  # type: ignore[attr-defined]
-            return super().processData()  # type: ignore[misc,no-any-return]
-        payload = data[i:end]
-        if masked and length and self.applyMask:  # type: ignore[attr-defined]
-            payload = _masked(payload, data[i - 4 : i])
-        if opcode == 1 and self.utf8validateIncoming:  # type: ignore[attr-defined]
-            try:
-                payload.decode("utf-8")
-            except UnicodeDecodeError:
-                return super().processData()  # type: ignore[misc,no-any-return]
-        self.data = data[end:]
-        stats = self.trafficStats  # type: ignore[attr-defined]
-        stats.incomingOctetsWebSocketLevel += length
-        stats.incomingOctetsAppLevel += length
-        stats.incomingWebSocketFrames += 1
-        stats.incomingWebSocketMessages += 1
-        if self.autoPingTimeoutCall and self.autoPingRestartOnAnyTraffic:  # type: ignore[attr-defined]
-            self._cancelAutoPingTimeoutCall()  # type: ignore[attr-defined]
-        self.message_is_binary = opcode == 2
-        self.message_data = [payload]
-        self._onMessageEnd()  # type: ignore[attr-defined]
+        self.data = data[pos:]
         return len(self.data) > 0
 
     def onMessageEnd(self) -> None:
