@@ -215,6 +215,18 @@ class _Side:
         """
         data: bytes = self.data  # type: ignore[has-type]
         n = len(data)
+        relay = self.relay
+        sink = relay._sink(self.side) if relay is not None else None
+        if sink is None or sink._batch is not None:
+            return self._frames(data, n)
+        # what this read relays to the other side leaves in one write
+        sink._batch = []
+        try:
+            return self._frames(data, n)
+        finally:
+            sink._flushBatch(close=True)
+
+    def _frames(self, data: bytes, n: int) -> bool:
         pos = 0
         isServer = self.factory.isServer  # type: ignore[attr-defined]
         while (
@@ -322,7 +334,30 @@ class _Side:
         stats.outgoingOctetsWebSocketLevel += n
         stats.outgoingWebSocketFrames += 1
         stats.outgoingOctetsWireLevel += len(head) + n
-        self.transport.write(head + payload)  # type: ignore[attr-defined]
+        batch = self._batch
+        if batch is not None:
+            batch.append(head)
+            batch.append(payload)
+        else:
+            self.transport.write(head + payload)  # type: ignore[attr-defined]
+
+    #: frames held while the other side's read is delivered (written in
+    #: one go after it, or before anything else this side writes)
+    _batch: Optional[list[bytes]] = None
+
+    def _flushBatch(self, close: bool = False) -> None:
+        batch = self._batch
+        if close:
+            self._batch = None
+        if batch:
+            if not close:
+                self._batch = []
+            self.transport.write(b"".join(batch))  # type: ignore[attr-defined]
+
+    def sendData(self, data: bytes, sync: bool = False, chopsize: Optional[int] = None) -> None:
+        if self._batch:
+            self._flushBatch()
+        super().sendData(data, sync, chopsize)  # type: ignore[misc]
 
     def sendCloseFrame(self, code: Optional[int] = None, reasonUtf8: Optional[bytes] = None, isReply: bool = False) -> None:
         wasOpen = self.state == OPEN  # type: ignore[attr-defined]
@@ -357,6 +392,8 @@ class _Side:
             # the TCP in the same call, discarding its own close frame:
             # let the frame leave first
             abort = False
+        if self._batch and not abort:
+            self._flushBatch()
         super().dropConnection(abort)  # type: ignore[misc]
 
     def connectionLost(self, reason: Any = None) -> None:
@@ -982,6 +1019,7 @@ class WebSocketRelay:
             if proto is None:
                 continue
             total += len(getattr(proto, "data", b"") or b"")
+            total += sum(len(b) for b in proto._batch or ())
             for frames in (getattr(proto, "message_data", None) or [],):
                 total += sum(len(f) for f in frames)
             total += compat.heldBytes(proto.transport)
