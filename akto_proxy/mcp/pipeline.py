@@ -684,7 +684,18 @@ class Pipeline:
                 item.clean = clean
             elif kind == REQUEST or kind == NOTIFICATION:
                 stages = self.stagesOf(SERVER_REQUEST, None, ctx)
+                clean = None
+                if not everything:
+                    quicks = self._quick.get(id(stages))
+                    if quicks is not None:
+                        clean = _quickly(quicks, ctx, "response", obj, obj["method"], None, ())
+                        if clean:
+                            forward.append(obj)
+                            if kind == REQUEST:
+                                correlator.serverRequest(obj, ctx.clock())
+                            continue
                 item = Item(SERVER_REQUEST, obj, obj["method"], None, False, (), transport)
+                item.clean = clean
             else:
                 forward.append(obj)
                 continue
