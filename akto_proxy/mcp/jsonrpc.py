@@ -71,6 +71,10 @@ def isUnicode(text: str) -> bool:
     return True
 
 
+#: first bytes of JSON texts in UTF-16 or UTF-32 (a NUL, a byte order mark)
+_NOT_ASCII_COMPATIBLE = (b"\x00", b"\xff", b"\xfe")
+
+
 def notUnicode(body: bytes, message: "Body") -> Optional[str]:
     """
     The field (C{method}, C{id} or C{name}: a tool or prompt name, a
@@ -80,8 +84,8 @@ def notUnicode(body: bytes, message: "Body") -> Optional[str]:
     all are text (C{body}, the raw bytes, tells at once when no escape
     could make a surrogate).
     """
-    if b"\\ud" not in body and b"\\uD" not in body and b"\x00" not in body[:4]:
-        return None  # an ASCII-compatible body without the escape (UTF-16 is looked at)
+    if b"\\u" not in body and body[:1] not in _NOT_ASCII_COMPATIBLE and body[1:2] != b"\x00":
+        return None  # no escape, in UTF-8 or ASCII (UTF-16 and UTF-32 are looked at)
     for obj in message.rpc:
         for field, value in (("method", obj.get("method")), ("id", obj.get("id")), ("name", rawTargetOf(obj))):
             if isinstance(value, str) and not isUnicode(value):

@@ -314,6 +314,9 @@ class EagerClientProtocol(HTTP11ClientProtocol):
     connection is aborted and the request fails with L{MalformedResponse}.
     """
 
+    #: a response head is being read (since the last request was sent)
+    _inHead = False
+    #: the head so far, when it did not come whole in one read
     _framing: Optional[HeadFraming] = None
     _malformed: Optional[MalformedResponse] = None
 
@@ -322,25 +325,37 @@ class EagerClientProtocol(HTTP11ClientProtocol):
         self._eager = eager
 
     def request(self, request: Any) -> "defer.Deferred[Any]":
-        self._framing = HeadFraming()
+        self._inHead = True
+        self._framing = None
         d = super().request(request)
         if self._eager():
             sendNow(self.transport)
         return d
 
     def dataReceived(self, data: bytes) -> None:
-        framing = self._framing
-        if framing is not None:
-            if not framing.feed(data):
-                self._framing = None
+        if self._inHead:
+            framing = self._framing
+            end = data.find(b"\r\n\r\n") if framing is None else -1
+            if end > 9 and data[9] != 49:
+                # the common case: a whole head (not a 1xx: "HTTP/1.1 1")
+                # in one read, as HeadFraming would judge it, in fewer steps
+                head = data[:end]
+                lines = head.count(b"\r\n")
+                ok = head.count(b"\n") == lines and head.count(b"\r") == lines
+                self._inHead = False
+            else:
+                if framing is None:
+                    framing = self._framing = HeadFraming()
+                ok = framing.feed(data)
+                self._inHead = framing.inHead
+            if not ok:
+                self._inHead = False
                 self._malformed = MalformedResponse("a line of the response head not ended by CRLF, or a bare CR in it")
                 self.transport.abortConnection()  # type: ignore[union-attr]
                 return
-            if not framing.inHead:
-                self._framing = None
         elif self._malformed is not None:
             return
-        super().dataReceived(data)
+        HTTP11ClientProtocol.dataReceived(self, data)
 
     def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
         if self._malformed is not None:

@@ -181,30 +181,14 @@ class StrictChannel(http.HTTPChannel):
         elif what is not None:
             self._slow(what)
 
-    def _armIdle(self) -> None:
-        """
-        Between requests: close the connection if no request begins within
-        C{client_keepalive_timeout} (nginx's keepalive_timeout), so that
-        idle clients cannot hold the proxy's file descriptors.
-        """
-        limits = self._service.runtime.config.limits
-        timeout = limits.client_keepalive_timeout
-        if not timeout:
-            return
-        self._idleUntil = self._service.clock.seconds() + timeout
-        # The timer is armed for at most the body timeout, and re-armed
-        # while the connection stays idle: the next request's body timer is
-        # then a cheap reset to a later time, not a new timer each request.
-        step = limits.client_body_timeout or limits.client_header_timeout
-        self._arm(min(timeout, step) if step else timeout, "idle")
-
     def _stillIdle(self) -> None:
         transport: Any = self.transport
         if transport is None or transport.disconnecting:
             return
-        left = self._idleUntil - self._service.clock.seconds()
+        service = self._service
+        left = self._idleUntil - service.clock.seconds()
         if left > 0:
-            self._arm(left, "idle")
+            self._arm(self._idleStep(service.runtime.config.limits, left), "idle")
             return
         # as nginx: closed without an answer (no request is waiting for one)
         transport.loseConnection()
@@ -256,11 +240,38 @@ class StrictChannel(http.HTTPChannel):
 
     def requestDone(self, request: Any) -> None:
         super().requestDone(request)
-        # Answered, and the connection kept: wait for the next request
-        # (unless one was pipelined behind this one and has begun).
+        # Answered, and the connection kept: close it if no request begins
+        # within client_keepalive_timeout (nginx's keepalive_timeout), so
+        # that idle clients cannot hold the proxy's file descriptors
+        # (unless a request was pipelined behind this one and has begun).
+        if self._waitingFor is not None or not self.persistent or self.requests:
+            return
         transport: Any = self.transport
-        if self.persistent and transport is not None and not transport.disconnecting and not self.requests and self._waitingFor is None:
-            self._armIdle()
+        if transport is None or transport.disconnecting:
+            return
+        service = self.site.service  # type: ignore[attr-defined]
+        limits = service.runtime.config.limits
+        timeout = limits.client_keepalive_timeout
+        if not timeout:
+            return
+        clock = service.clock
+        self._idleUntil = until = clock.seconds() + timeout
+        self._waitingFor = "idle"
+        # Once per request, so as cheap as can be: a timer still scheduled
+        # (the body's, most often) is kept, and when it fires the connection
+        # is closed, or the timer re-armed for the time left (_stillIdle).
+        # A new timer is armed for at most the body timeout, so that the
+        # next request's body timer is a cheap reset to a later time.
+        timer = self._timer
+        if timer is None or timer.called or timer.cancelled:
+            self._timer = clock.callLater(self._idleStep(limits, timeout), self._expired)
+        elif (timeout < limits.client_body_timeout or timeout < limits.client_header_timeout) and timer.getTime() > until:
+            timer.reset(timeout)  # a keep-alive timeout shorter than the others
+
+    @staticmethod
+    def _idleStep(limits: Any, left: float) -> float:
+        step = limits.client_body_timeout or limits.client_header_timeout
+        return min(left, step) if step else left
 
     def connectionLost(self, reason: Any) -> None:
         self._stopTimer()

@@ -309,7 +309,10 @@ class Exchange:
 
     async def _run(self) -> None:
         request = self.request
-        upgrade = (request.getHeader("upgrade") or "").lower() == "websocket"
+        # request headers the relay reads are read as bytes: any byte may
+        # come in one (and str keys cost a decoding each time)
+        upgrades = request.requestHeaders.getRawHeaders(b"upgrade")
+        upgrade = upgrades is not None and upgrades[-1].lower() == b"websocket"
         admitted = admit(self.service, self.rt, request, self.requestId, self.clientAddress, self.wellKnown, upgrade)
         if isinstance(admitted, defer.Deferred):
             admitted = await admitted
@@ -337,20 +340,23 @@ class Exchange:
         cfg = self.rt.config
         request = self.request
         body = request.content.read() if request.content is not None else b""
-        encoding = request.getHeader("content-encoding")
+        headers = request.requestHeaders
+        encoding = headers.getRawHeaders(b"content-encoding")
         decoded = body
         if encoding and body:
             try:
-                decoded = decodeBody(body, encoding.encode("latin-1"), cfg.limits.max_request_body)
+                decoded = decodeBody(body, encoding[-1], cfg.limits.max_request_body)
             except TooLarge:
                 return self.respondError(413, "request body too large when decoded", "payload_too_large")
             except (ValueError, zlib.error) as e:
                 return self.respondError(400, f"cannot decode request body: {e}", "bad_request")
-        message = decode(decoded, (request.getHeader("content-type") or "").lower())
+        contentType = headers.getRawHeaders(b"content-type")
+        message = decode(decoded, contentType[-1].decode("latin-1").lower() if contentType else "")
         if message.malformed:
             self.outcome = "parse_error"
             return self.respond(400, encode(rpcError(None, PARSE_ERROR, "Parse error")))
-        if message.rpc:
+        # a lone surrogate needs a \u escape (or a body in UTF-16 or -32)
+        if message.rpc and (b"\\" in decoded or not 0 < decoded[0] < 128 or not decoded[1]):
             field = notUnicode(decoded, message)
             if field is not None:
                 self.outcome = "invalid_request"
@@ -657,15 +663,19 @@ class Exchange:
         if key is None or self.target is None or self.ctx is None:
             return
         issued = response.headers.getRawHeaders(b"mcp-session-id")
-        presented = self.request.getHeader("mcp-session-id")
-        if issued and not presented:
+        presented = self.request.requestHeaders.getRawHeaders(b"mcp-session-id")
+        if issued and not (presented and presented[-1]):
             session = issued[0].decode("latin-1")
             self.service.conversations.adopt((self.upstreamId, session), self.ctx.conversation)
             d = self.service.sessions.bind("mcp:" + session, key.name, self.upstreamId)
             d.addErrback(lambda f: log.failure("session binding failed", f, request_id=self.requestId))
-        elif presented and self.request.method == b"DELETE" and response.code < 300:
-            self.service.conversations.forget((self.upstreamId, presented))
-            d = self.service.sessions.forget("mcp:" + presented)
+            return
+        if not presented or self.request.method != b"DELETE" or response.code >= 300:
+            return
+        session = self.request.getHeader("mcp-session-id")  # as admission read it
+        if session:
+            self.service.conversations.forget((self.upstreamId, session))
+            d = self.service.sessions.forget("mcp:" + session)
             d.addErrback(lambda f: log.failure("session forget failed", f, request_id=self.requestId))
 
     def _copyHeaders(self, headers: dict[bytes, tuple[bytes, Sequence[bytes]]]) -> None:
