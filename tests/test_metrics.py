@@ -17,24 +17,14 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from akto_proxy.config.model import MetricsConfig
 from akto_proxy.mcp.events import EventBus, ExchangeEvent
 from akto_proxy.observe.metrics import MAX_UPSTREAMS, Metrics, instanceName, methodLabel
-from tests.harness import KEY, OTHER_KEY, ProxyHarness, Upstream, request, rpc
+from tests.harness import ADMIN_ACCESS, ADMIN_KEY, KEY, ProxyHarness, Upstream, request, rpc
 
-ADMIN_KEY = "admin-key-0123456789abcdef"
-
-BASE = """
+BASE = (
+    """
 listen: ["tcp:0:interface=127.0.0.1"]
-access_control:
-  api_keys:
-    - {name: tester, key: "%s", roles: [dev]}
-    - {name: other, key: "%s", roles: [dev]}
-    - {name: boss, key: "%s", roles: [ops]}
-  roles:
-    ops:
-      allow: ["*"]
-      admin: true
-    dev:
-      allow: ["*"]
-upstreams:
+"""
+    + ADMIN_ACCESS
+    + """upstreams:
   allow: ["127.0.0.1", "localhost"]
   allow_private: ["127.0.0.0/8"]
 threat_detection:
@@ -47,7 +37,8 @@ guardrails:
         per_client: true
 metrics:
   instance: "test-1"
-""" % (KEY, OTHER_KEY, ADMIN_KEY)
+"""
+)
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
