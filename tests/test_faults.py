@@ -477,6 +477,10 @@ guardrails:
             (self.call("{}", name='"\\udc00x"'), 7, "name"),
             (self.call("{}", id='"\\ud800"'), None, "id"),
             (b"[" + self.call("{}", name='"a\\uDBFF"') + b"]", None, "name"),
+            # no escape: bytes that are not UTF-8, which json.loads takes
+            # with surrogatepass (the encoded surrogate, in UTF-8 and UTF-16)
+            (self.call("{}", method='"X"').replace(b'"X"', b'"\xed\xa0\x80"'), 7, "method"),
+            (self.call("{}", name='"x"').decode().replace('"x"', '"\ud800"').encode("utf-16-le", "surrogatepass"), 1, "name"),
         ):
             data = await self.post(body.replace(b'"id":1,', b'"id":7,'))
             self.assertEqual(status(data), 400, data)
@@ -703,8 +707,8 @@ class HeadFramingTests(SynchronousTestCase):
         its parser only bytes of heads it accepts.
         """
         from twisted.internet.testing import StringTransport
-        from twisted.web.client import HTTP11ClientProtocol
 
+        from akto_proxy.relay import http
         from akto_proxy.relay.http import EagerClientProtocol
 
         head = self.GOOD
@@ -714,8 +718,8 @@ class HeadFramingTests(SynchronousTestCase):
         data = informational + head + b"hello"
         expected = self.verdict(data, [])[0]
         passed: list[bytes] = []
-        original = HTTP11ClientProtocol.dataReceived
-        HTTP11ClientProtocol.dataReceived = lambda self, d: passed.append(d)  # type: ignore[method-assign]
+        original = http._clientDataReceived  # what hands the bytes to Twisted's parser
+        http._clientDataReceived = lambda self, d: passed.append(d)
         try:
             protocol = EagerClientProtocol(eager=lambda: False)
             protocol.transport = StringTransport()
@@ -725,7 +729,7 @@ class HeadFramingTests(SynchronousTestCase):
                 protocol.dataReceived(data[start:cut])
                 start = cut
         finally:
-            HTTP11ClientProtocol.dataReceived = original  # type: ignore[method-assign]
+            http._clientDataReceived = original
         self.assertEqual(protocol._malformed is None, expected)
         if expected:
             self.assertEqual(b"".join(passed), data)

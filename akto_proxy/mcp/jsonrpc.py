@@ -71,21 +71,18 @@ def isUnicode(text: str) -> bool:
     return True
 
 
-#: first bytes of JSON texts in UTF-16 or UTF-32 (a NUL, a byte order mark)
-_NOT_ASCII_COMPATIBLE = (b"\x00", b"\xff", b"\xfe")
-
-
 def notUnicode(body: bytes, message: "Body") -> Optional[str]:
     """
     The field (C{method}, C{id} or C{name}: a tool or prompt name, a
     resource URI) of a JSON-RPC body's messages that holds a lone surrogate
-    (C{"\\ud800"} parses as JSON but is not text): the proxy matches these
-    against roles, pins and rules, and will not guess at them.  None when
-    all are text (C{body}, the raw bytes, tells at once when no escape
+    (C{"\\ud800"} parses as JSON but is not text; so do bytes that are not
+    UTF-8, which json.loads takes with surrogatepass): the proxy matches
+    these against roles, pins and rules, and will not guess at them.  None
+    when all are text (C{body}, the raw bytes, tells at once when nothing
     could make a surrogate).
     """
-    if b"\\u" not in body and body[:1] not in _NOT_ASCII_COMPATIBLE and body[1:2] != b"\x00":
-        return None  # no escape, in UTF-8 or ASCII (UTF-16 and UTF-32 are looked at)
+    if b"\\" not in body and body.isascii():
+        return None  # no escape, and no byte json.loads could take as a surrogate
     for obj in message.rpc:
         for field, value in (("method", obj.get("method")), ("id", obj.get("id")), ("name", rawTargetOf(obj))):
             if isinstance(value, str) and not isUnicode(value):

@@ -304,6 +304,9 @@ class HeadFraming:
         return True
 
 
+_clientDataReceived = HTTP11ClientProtocol.dataReceived
+
+
 class EagerClientProtocol(HTTP11ClientProtocol):
     """
     Sends each request to the upstream at once (L{sendNow}) rather than at
@@ -335,13 +338,14 @@ class EagerClientProtocol(HTTP11ClientProtocol):
     def dataReceived(self, data: bytes) -> None:
         if self._inHead:
             framing = self._framing
-            end = data.find(b"\r\n\r\n") if framing is None else -1
-            if end > 9 and data[9] != 49:
+            end = data.find(b"\r\n\r\n")
+            if end > 9 and data[9] != 49 and framing is None:
                 # the common case: a whole head (not a 1xx: "HTTP/1.1 1")
-                # in one read, as HeadFraming would judge it, in fewer steps
-                head = data[:end]
-                lines = head.count(b"\r\n")
-                ok = head.count(b"\n") == lines and head.count(b"\r") == lines
+                # in one read, as HeadFraming would judge it, in fewer
+                # steps: its lines, each ended by CRLF, break at CR, LF or
+                # CRLF as often as at CRLF only when no CR or LF is alone
+                head = data[: end + 2]
+                ok = len(head.splitlines()) == head.count(b"\r\n")
                 self._inHead = False
             else:
                 if framing is None:
@@ -355,7 +359,7 @@ class EagerClientProtocol(HTTP11ClientProtocol):
                 return
         elif self._malformed is not None:
             return
-        HTTP11ClientProtocol.dataReceived(self, data)
+        _clientDataReceived(self, data)
 
     def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
         if self._malformed is not None:

@@ -39,6 +39,10 @@ _FIELDS = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00\r\n]*\r\n)*")
 _FIELD = re.compile(rb"([^:]+):[ \t]*([^\r\n]*?)[ \t]*\r\n")
 
 
+#: bound once (twisted.web.http is a module proxy, slow to look in)
+_requestDone = http.HTTPChannel.requestDone
+
+
 class StrictChannel(http.HTTPChannel):
     """
     L{HTTPChannel} that also refuses obs-fold, bare CR or LF inside lines or
@@ -239,7 +243,7 @@ class StrictChannel(http.HTTPChannel):
         super().allContentReceived()
 
     def requestDone(self, request: Any) -> None:
-        super().requestDone(request)
+        _requestDone(self, request)
         # Answered, and the connection kept: close it if no request begins
         # within client_keepalive_timeout (nginx's keepalive_timeout), so
         # that idle clients cannot hold the proxy's file descriptors
@@ -262,7 +266,7 @@ class StrictChannel(http.HTTPChannel):
         # is closed, or the timer re-armed for the time left (_stillIdle).
         # A new timer is armed for at most the body timeout, so that the
         # next request's body timer is a cheap reset to a later time.
-        timer = self._timer
+        timer: Any = self._timer  # a DelayedCall: its called and cancelled, read without a call
         if timer is None or timer.called or timer.cancelled:
             self._timer = clock.callLater(self._idleStep(limits, timeout), self._expired)
         elif (timeout < limits.client_body_timeout or timeout < limits.client_header_timeout) and timer.getTime() > until:

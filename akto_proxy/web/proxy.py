@@ -355,14 +355,16 @@ class Exchange:
         if message.malformed:
             self.outcome = "parse_error"
             return self.respond(400, encode(rpcError(None, PARSE_ERROR, "Parse error")))
-        # a lone surrogate needs a \u escape (or a body in UTF-16 or -32)
-        if message.rpc and (b"\\" in decoded or not 0 < decoded[0] < 128 or not decoded[1]):
+        # A lone surrogate comes from a \u escape, or from bytes that are
+        # not ASCII (json.loads takes them with surrogatepass): an ASCII body
+        # without a backslash, the common case, holds none.
+        if message.rpc and (b"\\" in decoded or not decoded.isascii()):
             field = notUnicode(decoded, message)
             if field is not None:
                 self.outcome = "invalid_request"
                 single = message.single
                 msgId = single.get("id") if single is not None and field != "id" else None
-                reason = f"Invalid Request: its {field} is not valid Unicode (a lone surrogate escape)"
+                reason = f"Invalid Request: its {field} is not valid Unicode (a lone surrogate)"
                 return self._answerRPC(400, rpcError(msgId, INVALID_REQUEST, reason))
         ctx = admitted.ctx
         pipeline = self.rt.pipeline
