@@ -97,6 +97,15 @@ def installHead(
 # -- HTTPChannel: refusals and takeover
 
 
+def requestCommand(channel: Any) -> Optional[bytes]:
+    """
+    The method of the request whose head C{channel} is reading (or has
+    read), once its request line came; else None.
+    """
+    command = getattr(channel, "_command", None)
+    return command if isinstance(command, bytes) and command else None
+
+
 def respondBadRequest(channel: Any) -> None:
     """
     Answer 400 and close, as HTTPChannel does for a malformed request.
@@ -262,6 +271,7 @@ __all__ = [
     "installHead",
     "listeningPort",
     "pendingBytes",
+    "requestCommand",
     "quiescentCallback",
     "respondBadRequest",
     "setPoolFactory",

@@ -8,6 +8,10 @@ sockets; the drain on shutdown.
       sessions      SessionSweeper: MCP session bindings and conversations
       redis         RedisPart: shared state (when configured)
       audit         Audit: the audit trail (a subscriber of the event bus)
+      metrics       Metrics: the Prometheus registry (a subscriber)
+      alerts        Alerts: grouped notifications to the alert channels (a subscriber)
+      recorder      Recorder: bounded state for /api/stats, /api/events,
+                    /api/rules and the dashboard (a subscriber)
       access-log    AccessLogPart: one line per exchange (a subscriber)
       pool          PoolPart: upstream keep-alive connections
       listeners     one strports service per listen/admin endpoint
@@ -38,13 +42,15 @@ from akto_proxy.access.redisstate import RedisState
 from akto_proxy.access.sessions import ForeignSession, LocalSessions, RedisSessions, SessionTable
 from akto_proxy.config import Config, ConfigError, loadConfig
 from akto_proxy.config.model import ApiKey, Listener
-from akto_proxy.mcp.events import EventBus, ExchangeEvent, MessageEvent
+from akto_proxy.mcp.events import EventBus, ExchangeEvent, MessageEvent, ReloadEvent, UpstreamFailureEvent
 from akto_proxy.mcp.pins import PinStore, SharedPins
 from akto_proxy.mcp.protections import McpState
 from akto_proxy.mcp.session import Conversations
+from akto_proxy.observe.alerts import Alerts
 from akto_proxy.observe.audit import Audit
-from akto_proxy.observe.logs import encodeEvent
+from akto_proxy.observe.logs import encodeEvent, rfc3339
 from akto_proxy.observe.metrics import Metrics
+from akto_proxy.observe.recorder import Recorder
 from akto_proxy.relay.fence import AddressPolicy, ownAddresses
 from akto_proxy.relay.http import buildAgent
 from akto_proxy.relay.url import Target, canonicalURL
@@ -240,6 +246,9 @@ class ProxyService(MultiService):
         self.configPath = configPath or config.source
         self.startedAt = clock.seconds()
         self.startedAtWall = time.time()
+        #: the last reload that was refused (the file on disk is not in
+        #: force), until one succeeds
+        self.rejectedReload: Optional[dict[str, str]] = None
         self._generation = 1
         self._ownAddresses: tuple[tuple[str, int], ...] = ()
         self.bus = EventBus()
@@ -281,11 +290,16 @@ class ProxyService(MultiService):
             shared = SharedPins(self.pins, self.redis, clock)
             self.pins.onChange = shared.changed
             shared.setServiceParent(self)
-        self.audit = Audit(config.audit, self.bus, clock)
+        self.audit = Audit(config.audit, self.bus, clock, config.access_control.api_keys)
         self.audit.setServiceParent(self)
         self.metrics = Metrics(config.metrics, self.bus, self)
         self.metrics.setServiceParent(self)
         self.runtime.chain.timed = self.metrics.inspected if config.metrics.enabled else None
+        self.alerts = Alerts(config, self.bus, reactor, clock)
+        self.alerts.setServiceParent(self)
+        self.metrics.addSource(self._alertCounts)
+        self.recorder = Recorder(self.bus, clock, config.audit.recent_events)
+        self.recorder.setServiceParent(self)
         self.accessLog = AccessLogPart(self.bus, accessLog)
         self.accessLog.setServiceParent(self)
         PoolPart(self.pool).setServiceParent(self)
@@ -439,6 +453,7 @@ class ProxyService(MultiService):
         part is reconfigured, then open streams and sockets are judged
         against the new keys and roles.
         """
+        self.audit.reopen()  # logrotate's SIGHUP, whatever becomes of the reload
         ok = self._reload(path or self.configPath)
         self.metrics.reloaded(ok)
         return ok
@@ -449,10 +464,15 @@ class ProxyService(MultiService):
             runtime = buildRuntime(config, self._generation + 1, self.reactor, self._ownAddresses, self.rateStore, self.clock, self.mcpState)
         except ConfigError as e:
             log.error("configuration reload rejected: {error}", error=str(e), config=path)
+            self.rejectedReload = {"error": str(e), "file": path, "at": rfc3339(time.time())}
+            self.bus.publish(ReloadEvent(self.clock.seconds(), path, False, self._generation, str(e)))
             return False
         except Exception as e:
             log.error("configuration reload rejected: {error}", error=repr(e), config=path)
+            self.rejectedReload = {"error": repr(e), "file": path, "at": rfc3339(time.time())}
+            self.bus.publish(ReloadEvent(self.clock.seconds(), path, False, self._generation, repr(e)))
             return False
+        self.rejectedReload = None
         old = self.runtime
         self._generation += 1
         runtime.chain.timed = self.metrics.inspected if config.metrics.enabled else None
@@ -493,6 +513,7 @@ class ProxyService(MultiService):
             config=path,
             closed_streams=closed,
         )
+        self.bus.publish(ReloadEvent(self.clock.seconds(), path, True, runtime.generation))
         return True
 
     def _closeOrphans(self, rt: Runtime) -> int:
@@ -582,6 +603,14 @@ class ProxyService(MultiService):
         """
         return self.audit.recentEvents(last)
 
+    def _alertCounts(self) -> Any:
+        """
+        Alert deliveries for the metrics, per channel.
+        """
+        for channel, counts in self.alerts.stats().items():
+            for what in ("sent", "failed", "dropped"):
+                yield (f"alert_notifications_{what}_total", f"Alert notifications {what} (failed: each attempt), per channel.", {"channel": channel}, counts[what])
+
     def upstreamOK(self, target: Optional[Target]) -> None:
         if target is None:
             return
@@ -589,12 +618,17 @@ class ProxyService(MultiService):
         state["ok"] += 1
         state["last_ok"] = self.clock.seconds()
 
-    def upstreamFailed(self, target: Optional[Target]) -> None:
+    def upstreamFailed(self, target: Optional[Target], kind: Optional[str] = None) -> None:
+        """
+        @param kind: what failed, in one word (L{akto_proxy.relay.wire.
+            failureKind}: C{timeout}, C{refused}, C{tls}...).
+        """
         if target is None:
             return
         state = self.upstreamState.setdefault(target.authority, {"ok": 0, "failed": 0})
         state["failed"] += 1
         state["last_failure"] = self.clock.seconds()
+        self.bus.publish(UpstreamFailureEvent(state["last_failure"], target.origin, kind))
 
     def health(self) -> dict[str, Any]:
         return {
@@ -602,6 +636,14 @@ class ProxyService(MultiService):
             "version": __version__,
             "uptime_s": round(self.clock.seconds() - self.startedAt, 3),
             "config_generation": self.runtime.generation,
+            "config": {
+                "file": self.configPath,
+                "generation": self.runtime.generation,
+                # False after a rejected reload: the file on disk says
+                # something else than what is in force
+                "file_in_force": self.rejectedReload is None,
+                "rejected_reload": self.rejectedReload,
+            },
             "open_streams": len(self.streams),
             "pool": {
                 "idle_connections": compat.idleConnections(self.pool),

@@ -13,7 +13,7 @@ from akto_proxy.config import DEFAULT_PATH, Config, ConfigError, loadConfig
 
 
 class Options(usage.Options):
-    synopsis = "[--config PATH] [--check]"
+    synopsis = "[--config PATH] [--check] [--version]"
     longdesc = (
         "Run akto-proxy, the security proxy for AI agent (MCP) traffic, with the "
         "configuration in PATH (default " + DEFAULT_PATH + ").  --check validates "
@@ -21,6 +21,18 @@ class Options(usage.Options):
     )
     optParameters = [["config", "c", DEFAULT_PATH, "Configuration file (YAML)."]]
     optFlags = [["check", None, "Validate the configuration and exit."]]
+
+    def opt_version(self) -> None:
+        """
+        Print the proxy's version and exit.
+        """
+        from akto_proxy import __version__
+
+        sys.stdout.write(f"akto-proxy {__version__}\n")
+        sys.stdout.flush()
+        raise SystemExit(0)
+
+    opt_V = opt_version
 
     loaded: Optional[Config] = None
     jsonStdout = False  # our JSON-lines observer logs to stdout
@@ -40,7 +52,10 @@ class Options(usage.Options):
             sys.stdout.flush()
             raise SystemExit(0)
         parent: Any = getattr(self, "parent", None)
-        if parent is not None and parent.get("logger") is None:
+        # In the foreground (-n, as systemd runs it): JSON lines on stdout.
+        # Daemonized, stdout is /dev/null: twistd's own log file takes the
+        # lines (-l PATH, default twistd.log in the working directory).
+        if parent is not None and parent.get("logger") is None and parent.get("nodaemon"):
             parent["logger"] = "akto_proxy.observe.logs.stdoutObserver"
             self.jsonStdout = True
 

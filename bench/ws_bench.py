@@ -6,18 +6,29 @@ WebSocket relay benchmark, loopback only (127.0.0.1).
     .venv/bin/python bench/ws_bench.py --conformance   # + Autobahn TestSuite (needs Python 2.7 wstest)
 
 Processes (each its own, stopped by its own pid): a C{websockets} echo
-upstream; the proxy as C{twistd -n akto-proxy} with bench/proxy-nochecks.yaml
-and bench/proxy-checks.yaml (listen port rewritten into
-bench/results/ws-<name>.yaml); this process is the client (C{websockets}).
+upstream; the FLOOR (a plain Twisted + Autobahn relay to that upstream, no
+inspection, no access control: L{FLOOR} below, the least a Twisted relay of
+WebSocket messages costs); the proxy as C{twistd -n akto-proxy} with
+bench/proxy-nochecks.yaml and bench/proxy-checks.yaml (listen port rewritten
+into bench/results/ws-<name>.yaml); this process is the client
+(C{websockets}).
 
-Measured per target (direct, proxy-nochecks, proxy-checks):
+Measured per target (direct, floor, proxy-nochecks, proxy-checks):
 - round trip of one ~1 KiB JSON-RPC text message, one at a time: p50/p99
-  (N after a warm-up); "added" is against direct;
-- messages/s echoed with 32 in flight on one socket;
+  (N after a warm-up); "added" is against direct; ping-pong msgs/s is the
+  number of round trips over their total time;
+- messages/s echoed with 64 in flight on one socket (pipelined), and the
+  relay's CPU time (user + system, from /proc) per message relayed (each
+  echo is two messages through the relay: one each way);
 - 1,000 concurrent sockets opened 50 at a time, each echoing one message
   once all are open; the proxy's VmRSS idle and with all open; all closed
   and the proxy's open-socket count back to zero.
-Target: < 1 ms added per round trip at p50 (proxy-checks).
+Target: < 1 ms added per round trip at p50 (proxy-checks).  The proxies'
+pipelined msgs/s, ping-pong msgs/s and CPU per message are printed as ratios
+to the floor's (issue 18's targets with checks: >= 0.8x, >= 1.0x, <= 1.2x).
+With C{--rounds N} the round-trip and pipelined measures are repeated in N
+interleaved rounds with every relay running (each round visits every
+target), and medians reported.
 """
 
 from __future__ import annotations
@@ -57,6 +68,62 @@ async def main():
 asyncio.run(main())
 '''
 
+FLOOR = r'''
+"""The WebSocket floor: plain Twisted + Autobahn, one upstream socket per
+client socket, each message sent on as it came, no inspection."""
+import sys
+from autobahn.twisted.websocket import (WebSocketClientFactory, WebSocketClientProtocol,
+                                        WebSocketServerFactory, WebSocketServerProtocol, connectWS)
+from twisted.internet import reactor
+
+UP = int(sys.argv[2])
+
+class Up(WebSocketClientProtocol):
+    def onOpen(self):
+        self.down.up = self
+        for m in self.down.pending:
+            self.sendMessage(*m)
+        self.down.pending = None
+    def onMessage(self, payload, isBinary):
+        if self.down.state == self.down.STATE_OPEN:
+            self.down.sendMessage(payload, isBinary)
+    def onClose(self, wasClean, code, reason):
+        if self.down.state == self.down.STATE_OPEN:
+            self.down.sendClose(1000)
+
+class Down(WebSocketServerProtocol):
+    up = None
+    def onConnect(self, request):
+        self.pending = []
+        f = WebSocketClientFactory(f"ws://127.0.0.1:{UP}{request.path}",
+                                   protocols=request.protocols or None)
+        f.protocol = Up
+        f.setProtocolOptions(tcpNoDelay=True)
+        f.down = self
+        def build(addr, f=f):
+            p = WebSocketClientFactory.buildProtocol(f, addr)
+            p.down = self
+            return p
+        f.buildProtocol = build
+        connectWS(f)
+        return "mcp" if "mcp" in (request.protocols or []) else None
+    def onMessage(self, payload, isBinary):
+        if self.up is None:
+            self.pending.append((payload, isBinary))
+        elif self.up.state == self.up.STATE_OPEN:
+            self.up.sendMessage(payload, isBinary)
+    def onClose(self, wasClean, code, reason):
+        if self.up is not None and self.up.state == self.up.STATE_OPEN:
+            self.up.sendClose(1000)
+
+f = WebSocketServerFactory()
+f.protocol = Down
+f.setProtocolOptions(tcpNoDelay=True)
+reactor.listenTCP(int(sys.argv[1]), f, interface="127.0.0.1")
+print("ready", flush=True)
+reactor.run()
+'''
+
 
 def freePort() -> int:
     import socket
@@ -66,6 +133,18 @@ def freePort() -> int:
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def cpuSeconds(pid: Optional[int]) -> Optional[float]:
+    """User + system CPU time of process C{pid} so far."""
+    if not pid:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rssKiB(pid: int) -> Optional[int]:
@@ -82,11 +161,11 @@ def rssKiB(pid: int) -> Optional[int]:
 class Proc:
     """A subprocess we started; stopped by its own pid only."""
 
-    def __init__(self, name: str, argv: list[str], log: Path) -> None:
+    def __init__(self, name: str, argv: list[str], log: Path, env: Optional[dict[str, str]] = None) -> None:
         self.name = name
         self.log = log
         self.logf = open(log, "wb")
-        self.p = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT, cwd=REPO)
+        self.p = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT, cwd=REPO, env=env)
 
     @property
     def pid(self) -> int:
@@ -142,15 +221,22 @@ async def roundTrips(url: str, n: int, warm: int) -> dict[str, Any]:
                 raise RuntimeError("echo mismatch")
             if i >= warm:
                 samples.append(dt * 1000.0)
+    total = sum(samples)
     samples.sort()
-    return {"n": n, "p50_ms": statistics.median(samples), "p99_ms": samples[int(len(samples) * 0.99) - 1]}
+    return {
+        "n": n,
+        "p50_ms": statistics.median(samples),
+        "p99_ms": samples[int(len(samples) * 0.99) - 1],
+        "msgs_per_s": n / (total / 1000.0),
+    }
 
 
-async def throughput(url: str, n: int, window: int = 32) -> dict[str, Any]:
+async def throughput(url: str, n: int, window: int = 64, pid: Optional[int] = None) -> dict[str, Any]:
     from websockets.asyncio.client import connect
 
     async with connect(url, compression=None, max_size=None) as ws:
         m = message(0)
+        cpu0 = cpuSeconds(pid)
         t0 = time.perf_counter()
         sent = received = 0
         while received < n:
@@ -160,7 +246,12 @@ async def throughput(url: str, n: int, window: int = 32) -> dict[str, Any]:
             await asyncio.wait_for(ws.recv(), 10)
             received += 1
         dt = time.perf_counter() - t0
-    return {"n": n, "msgs_per_s": n / dt}
+        cpu1 = cpuSeconds(pid)
+    out: dict[str, Any] = {"n": n, "window": window, "msgs_per_s": n / dt}
+    if cpu0 is not None and cpu1 is not None:
+        # two messages through the relay per echo
+        out["cpu_us_per_msg"] = (cpu1 - cpu0) / (2 * n) * 1e6
+    return out
 
 
 async def hold(url: str, count: int, pid: Optional[int]) -> dict[str, Any]:
@@ -196,12 +287,19 @@ async def hold(url: str, count: int, pid: Optional[int]) -> dict[str, Any]:
     return out
 
 
-def proxyTarget(name: str, upPort: int) -> tuple[Proc, str]:
+def proxyTarget(name: str, upPort: int, code: Optional[str] = None) -> tuple[Proc, str]:
+    """
+    The proxy as target C{name} (its configuration: bench/C{name}.yaml, or
+    for C{base-*}, bench/proxy-*.yaml run from the checkout C{code}).
+    """
     port = freePort()
-    src = (HERE / f"{name}.yaml").read_text()
+    src = (HERE / f"{name.replace('base-', 'proxy-')}.yaml").read_text()
     cfg = RESULTS / f"ws-{name}.yaml"
     cfg.write_text(re.sub(r"tcp:\d+:interface", f"tcp:{port}:interface", src, count=1))
-    proc = Proc(name, [TWISTD, "-n", "--pidfile=", "akto-proxy", "--config", str(cfg)], RESULTS / f"ws-{name}.log")
+    env = None
+    if code is not None:
+        env = dict(os.environ, PYTHONPATH=code)
+    proc = Proc(name, [TWISTD, "-n", "--pidfile=", "akto-proxy", "--config", str(cfg)], RESULTS / f"ws-{name}.log", env)
     return proc, f"ws://127.0.0.1:{port}/proxy/ws/127.0.0.1:{upPort}/ws?akto_api_key={API_KEY}"
 
 
@@ -267,14 +365,38 @@ async def conformance(proxyURL: str, out: Path) -> dict[str, Any]:
     return {"counts": counts, "not_ok": sorted(bad)[:50]}
 
 
+TARGETS = ("direct", "floor", "proxy-nochecks", "proxy-checks")
+
+
+def _median(rounds: list[dict[str, Any]], key: str) -> Optional[float]:
+    values = [r[key] for r in rounds if r.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def _ratio(a: Optional[float], b: Optional[float]) -> str:
+    return f"{a / b:.2f}x" if a is not None and b else "-"
+
+
 async def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--rounds", type=int, default=1, help="interleaved rounds of round trips and pipelined messages")
     ap.add_argument("--sockets", type=int, default=1000)
+    ap.add_argument("--no-hold", action="store_true", help="skip the concurrent-sockets test")
+    ap.add_argument("--only", default=",".join(TARGETS), help="targets, comma separated")
+    ap.add_argument(
+        "--base",
+        metavar="CHECKOUT",
+        help="also run base-checks: the proxy with the sample checks from another checkout "
+        "(e.g. `git worktree add /tmp/base main`), for interleaved A/B rounds",
+    )
     ap.add_argument("--conformance", action="store_true")
     ap.add_argument("--out", default=str(RESULTS / "ws-latest.json"))
     args = ap.parse_args()
     n, warm, tput = (1000, 100, 5000) if args.quick else (5000, 500, 20000)
+    names = [t for t in TARGETS if t in args.only.split(",")]
+    if args.base:
+        names.append("base-checks")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     RESULTS.mkdir(exist_ok=True)
@@ -282,51 +404,90 @@ async def main() -> int:
     upScript = RESULTS / "ws-upstream.py"
     upScript.write_text(UPSTREAM)
     upstream = Proc("upstream", [PY, str(upScript), str(upPort)], RESULTS / "ws-upstream.log")
-    report: dict[str, Any] = {"message_bytes": len(message(0))}
+    report: dict[str, Any] = {"message_bytes": len(message(0)), "rounds": args.rounds}
+    procs: dict[str, Proc] = {}
+    urls: dict[str, str] = {}
     try:
-        direct = f"ws://127.0.0.1:{upPort}/ws"
-        await waitOpen(direct)
-        targets: list[tuple[str, str, Optional[Proc]]] = [("direct", direct, None)]
-        for name in ("proxy-nochecks", "proxy-checks"):
-            targets.append((name, "", None))
-        for name, url, _ in targets:
-            proc = None
-            if name != "direct":
-                proc, url = proxyTarget(name, upPort)
-            try:
-                await waitOpen(url)
-                print(f"[{name}] round trips", flush=True)
-                r: dict[str, Any] = {"rtt": await roundTrips(url, n, warm)}
-                print(f"[{name}] throughput", flush=True)
-                r["throughput"] = await throughput(url, tput)
+        urls["direct"] = f"ws://127.0.0.1:{upPort}/ws"
+        await waitOpen(urls["direct"])
+        for name in names:
+            if name == "floor":
+                port = freePort()
+                floorScript = RESULTS / "ws-floor.py"
+                floorScript.write_text(FLOOR)
+                procs[name] = Proc(name, [PY, str(floorScript), str(port), str(upPort)], RESULTS / "ws-floor.log")
+                urls[name] = f"ws://127.0.0.1:{port}/ws"
+            elif name == "base-checks":
+                procs[name], urls[name] = proxyTarget(name, upPort, str(Path(args.base).resolve()))
+            elif name != "direct":
+                procs[name], urls[name] = proxyTarget(name, upPort)
+        for name in names:
+            await waitOpen(urls[name])
+        perRound: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+        for k in range(args.rounds):
+            for name in names:
+                pid = procs[name].pid if name in procs else None
+                print(f"[round {k + 1}/{args.rounds}] [{name}] round trips, pipelined", flush=True)
+                rtt = await roundTrips(urls[name], n, warm)
+                tp = await throughput(urls[name], tput, 64, pid)
+                perRound[name].append(
+                    {
+                        "p50_ms": rtt["p50_ms"],
+                        "p99_ms": rtt["p99_ms"],
+                        "pingpong_msgs_per_s": rtt["msgs_per_s"],
+                        "msgs_per_s": tp["msgs_per_s"],
+                        "cpu_us_per_msg": tp.get("cpu_us_per_msg"),
+                    }
+                )
+        for name in names:
+            rounds = perRound[name]
+            r: dict[str, Any] = {"rounds": rounds}
+            for key in ("p50_ms", "p99_ms", "pingpong_msgs_per_s", "msgs_per_s", "cpu_us_per_msg"):
+                r[key] = _median(rounds, key)
+            report[name] = r
+        for name in names:
+            proc = procs.get(name)
+            if not args.no_hold:
                 print(f"[{name}] {args.sockets} concurrent sockets", flush=True)
-                r["hold"] = await hold(url, args.sockets, proc.pid if proc else None)
-                if args.conformance and name == "proxy-nochecks":
-                    print(f"[{name}] Autobahn TestSuite fuzzingclient", flush=True)
-                    r["conformance"] = await conformance(url, RESULTS / "ws-conformance")
-                if proc is not None:
-                    await asyncio.sleep(1.0)
-                    r["end_rss_kib"] = rssKiB(proc.pid)
-                report[name] = r
-            finally:
-                if proc is not None:
-                    proc.stop()
-                    report[name]["log"] = scanLog(proc.log)
+                report[name]["hold"] = await hold(urls[name], args.sockets, proc.pid if proc else None)
+            if args.conformance and name == "proxy-nochecks":
+                print(f"[{name}] Autobahn TestSuite fuzzingclient", flush=True)
+                report[name]["conformance"] = await conformance(urls[name], RESULTS / "ws-conformance")
+            if proc is not None:
+                report[name]["end_rss_kib"] = rssKiB(proc.pid)
     finally:
+        for name, proc in procs.items():
+            proc.stop()
+            if name != "floor" and name in report:
+                report[name]["log"] = scanLog(proc.log)
         upstream.stop()
-    base = report["direct"]["rtt"]["p50_ms"]
+    base = report["direct"]["p50_ms"] if "direct" in report else None
+    floor = report.get("floor", {})
     print()
-    print(f"{'target':16} {'p50 ms':>8} {'p99 ms':>8} {'added p50':>10} {'msgs/s':>9} {'held':>6} {'RSS/sock KiB':>13}")
-    for name in ("direct", "proxy-nochecks", "proxy-checks"):
+    print(
+        f"{'target':16} {'p50 ms':>8} {'p99 ms':>8} {'added p50':>10} {'ping-pong/s':>12} {'x floor':>8} "
+        f"{'pipelined/s':>12} {'x floor':>8} {'CPU us/msg':>11} {'x floor':>8} {'held':>6} {'RSS/sock KiB':>13}"
+    )
+    for name in names:
         r = report[name]
-        added = r["rtt"]["p50_ms"] - base
+        added = r["p50_ms"] - base if base is not None else None
         r["added_p50_ms"] = added
-        per = r["hold"].get("rss_per_socket_kib")
+        hold_ = r.get("hold", {})
+        per = hold_.get("rss_per_socket_kib")
+        cpu = r.get("cpu_us_per_msg")
         print(
-            f"{name:16} {r['rtt']['p50_ms']:8.3f} {r['rtt']['p99_ms']:8.3f} {added:10.3f} "
-            f"{r['throughput']['msgs_per_s']:9.0f} {r['hold'].get('echoed', 0):6d} {per if per is None else round(per, 1)!s:>13}"
+            f"{name:16} {r['p50_ms']:8.3f} {r['p99_ms']:8.3f} {added if added is None else round(added, 3)!s:>10} "
+            f"{r['pingpong_msgs_per_s']:12.0f} {_ratio(r['pingpong_msgs_per_s'], floor.get('pingpong_msgs_per_s')):>8} "
+            f"{r['msgs_per_s']:12.0f} {_ratio(r['msgs_per_s'], floor.get('msgs_per_s')):>8} "
+            f"{cpu if cpu is None else round(cpu, 1)!s:>11} {_ratio(cpu, floor.get('cpu_us_per_msg')):>8} "
+            f"{hold_.get('echoed', '-')!s:>6} {per if per is None else round(per, 1)!s:>13}"
         )
-    ok = report["proxy-checks"]["added_p50_ms"] < 1.0 and report["proxy-checks"]["hold"].get("echoed") == args.sockets
+    checks = report.get("proxy-checks")
+    ok = True
+    if checks is not None:
+        ok = checks["added_p50_ms"] is None or checks["added_p50_ms"] < 1.0
+        if not args.no_hold:
+            ok = ok and checks["hold"].get("echoed") == args.sockets
     report["pass"] = ok
     if "conformance" in report.get("proxy-nochecks", {}):
         print("conformance:", json.dumps(report["proxy-nochecks"]["conformance"]))

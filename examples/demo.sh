@@ -128,6 +128,21 @@ print("DEMO %s" % ("OK: echo relayed, read_file /etc/passwd blocked" if ok else 
 sys.exit(0 if ok else 1)
 PY
 
+# Access lines are written in batches (at most 100 ms apart); stopping the
+# proxy writes what waits, so every line is in the log before we read it.
+stop "$PROXY_PID"
+PROXY_PID=""
 say "proxy log lines about the blocked call (one JSON object per line)"
 grep -E '"blocked": ?true' "$PROXY_LOG" || echo "(none found; full log: $PROXY_LOG)"
+"$PYTHON" - "$PROXY_LOG" <<'PY' || true
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    if e.get("access") and e.get("blocked"):
+        for t in e.get("threats_detected", []):
+            print("blocked %s %s: check=%s rule=%r at %s" % (e.get("rpc_method"), e.get("name"), t.get("check"), t.get("rule"), t.get("location")))
+PY
 exit "$STATUS"

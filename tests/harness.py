@@ -35,6 +35,23 @@ upstreams:
 """ % (KEY, OTHER_KEY)
 
 
+#: a key whose role is admin (the proxy's own endpoints), and the
+#: access_control that gives tester and other a developer role beside it
+ADMIN_KEY = "admin-key-0123456789abcdef"
+ADMIN_ACCESS = """access_control:
+  api_keys:
+    - {name: tester, key: "%s", roles: [dev]}
+    - {name: other, key: "%s", roles: [dev]}
+    - {name: boss, key: "%s", roles: [ops]}
+  roles:
+    ops:
+      allow: ["*"]
+      admin: true
+    dev:
+      allow: ["*"]
+""" % (KEY, OTHER_KEY, ADMIN_KEY)
+
+
 def configText(extra: str = "", base: str = BASE) -> str:
     return base + textwrap.dedent(extra)
 

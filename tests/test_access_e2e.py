@@ -183,7 +183,7 @@ class RateLimitTests(TestCase):
             response, body = await rpc(url, self.msg(4))
             self.assertEqual(response.code, 200, body)
             response, body = await rpc(url, self.msg(5))
-            self.assertEqual(response.code, 429)
+            self.assertEqual((response.code, response.phrase), (429, b"Too Many Requests"))
             retry = int(response.headers.getRawHeaders(b"retry-after")[0])
             self.assertTrue(55 <= retry <= 60, retry)
             # SPEC section 5: a JSON-RPC request's 429 body is the -31001

@@ -16,7 +16,9 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import TestCase
 from twisted.web import resource, server
 
-from akto_proxy.config.model import Limits
+from akto_proxy.access.keys import KeyRing
+from akto_proxy.config.model import AccessControl, Limits
+from akto_proxy.mcp.events import EventBus
 from akto_proxy.web.channel import ProxySite, StrictChannel
 
 
@@ -45,17 +47,23 @@ class Echo(resource.Resource):
 @attrs.frozen
 class _Config:
     limits: Limits
+    access_control: AccessControl = AccessControl()
 
 
 @attrs.frozen
 class _Runtime:
     config: _Config
 
+    @property
+    def keys(self) -> KeyRing:
+        return KeyRing(self.config.access_control)
+
 
 class _Service:
     def __init__(self, limits: Limits):
         self.runtime = _Runtime(_Config(limits))
         self.reactor = self.clock = Clock()
+        self.bus = EventBus()  # refusals made before a request are exchange records
 
 
 LIMITS = Limits(max_headers=6, max_header_bytes=300, max_request_body=64, client_header_timeout=5.0, client_body_timeout=5.0)

@@ -11,7 +11,7 @@ import textwrap
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from akto_proxy.config import ConfigError, parseConfig
+from akto_proxy.config import ConfigError, loadConfig, parseConfig
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -167,6 +167,54 @@ class ErrorTests(SynchronousTestCase):
         self.assertIn("w.yaml:4", c.warnings[0])
 
 
+LINT = """listen: ["tcp:1"]
+access_control:
+  api_keys:
+    - {name: a, key_sha256: "%s", roles: [dev]}
+  roles:
+    dev:
+      allow: ["tool/list", "tools/call:*", "resources/*", "notifications/*"]
+      deny: ["tools/call:delete_*", "prompt/get"]
+      upstreams: ["*.internal.corp", "api.*", "mcp.example.com"]
+upstreams:
+  allow: ["*.example.com", "127.0.0.1"]
+threat_detection:
+  custom_rules:
+    - {name: never, pattern: 'a\\bb', action: block}
+    - {name: always, pattern: 'x*', action: block}
+    - {name: fine, pattern: '/etc/passwd', action: block}
+""" % ("ab" * 32)
+
+
+class LintTests(SynchronousTestCase):
+    """
+    What parses but cannot be meant is a warning with file, line and key.
+    """
+
+    def test_warnings(self) -> None:
+        c = parseConfig(LINT, "l.yaml")
+        self.assertEqual(
+            sorted(c.warnings),
+            sorted(
+                [
+                    "l.yaml:7: access_control.roles.dev.allow[0]: 'tool/list' matches no MCP method (did you mean 'tools/list'?)",
+                    "l.yaml:8: access_control.roles.dev.deny[1]: 'prompt/get' matches no MCP method (did you mean 'prompts/get'?)",
+                    "l.yaml:9: access_control.roles.dev.upstreams[0]: '*.internal.corp' matches no host that upstreams.allow (*.example.com, 127.0.0.1) lets through",
+                    "l.yaml:14: threat_detection.custom_rules[0].pattern: this pattern can never match",
+                    "l.yaml:15: threat_detection.custom_rules[1].pattern: this pattern matches every string (the empty one too): the rule would act on every message",
+                ]
+            ),
+        )
+
+    def test_sampleHasNoneOfThem(self) -> None:
+        c = loadConfig(os.path.join(ROOT, "etc", "akto-proxy", "akto-proxy.yaml"))
+        self.assertEqual([w for w in c.warnings if "plain API key" not in w], [])
+
+    def test_badPatternOneCleanLine(self) -> None:
+        e = self.assertRaises(ConfigError, parseConfig, 'listen: ["tcp:1"]\nthreat_detection:\n  custom_rules:\n    - {name: x, pattern: "(unclosed", action: block}\n', "p.yaml")
+        self.assertEqual(str(e), "p.yaml:4: threat_detection.custom_rules[0].pattern: invalid pattern (RE2 syntax: no lookaround or backreferences): missing ): (unclosed")
+
+
 class CommandLineTests(SynchronousTestCase):
     """
     C{twistd akto-proxy --config PATH --check} and a bad file at start.
@@ -183,6 +231,14 @@ class CommandLineTests(SynchronousTestCase):
         r = self.run_twistd("--config", os.path.join(ROOT, "etc", "akto-proxy", "akto-proxy.yaml"), "--check")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("is valid", r.stdout)
+
+    def test_check_badPatternNoLibraryNoise(self) -> None:
+        path = os.path.abspath(self.mktemp())
+        with open(path, "w") as f:
+            f.write('listen: ["tcp:1"]\nthreat_detection:\n  custom_rules:\n    - {name: x, pattern: "(unclosed", action: block}\n')
+        r = self.run_twistd("--config", path, "--check")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.strip().splitlines(), [f"akto-proxy: invalid configuration: {path}:4: threat_detection.custom_rules[0].pattern: invalid pattern (RE2 syntax: no lookaround or backreferences): missing ): (unclosed"])
 
     def test_check_invalid(self) -> None:
         path = os.path.abspath(self.mktemp())

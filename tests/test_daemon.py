@@ -96,6 +96,7 @@ class DaemonTests(TestCase):
             self.assertEqual((access["key"], access["status"], access["level"]), ("tester", 200, "info"))
             self.assertEqual(access["message"], f"GET http://{upstream.authority}/echo 200 relayed")
             self.assertIsInstance(access["log_time"], float)
+            self.assertRegex(access["timestamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
             self.assertGreater(access["bytes"], 0)
 
             # a typo: rejected with file, line and key; still serving
@@ -107,6 +108,13 @@ class DaemonTests(TestCase):
             self.assertIn("limits.max_request_bdy: unknown key (did you mean 'max_request_body'?)", rejected["message"])
             response, _ = await request(url)
             self.assertEqual(response.code, 200)
+            # /health says the file on disk is not in force, and why
+            response, body = await request(f"{base}/health".encode(), headers={b"authorization": [f"Bearer {KEY}".encode()]}, key=None)
+            config = json.loads(body)["data"]["response"]["config"]
+            self.assertEqual((config["generation"], config["file_in_force"]), (1, False))
+            self.assertIn("max_request_bdy", config["rejected_reload"]["error"])
+            self.assertIsNone(response.headers.getRawHeaders(b"server"))  # the proxy's own answers: no version
+            await daemon.waitFor(lambda e: e.get("message") == "health call" and e.get("key") == "tester")
 
             # a valid change: the tester key is gone
             with open(path, "w") as f:
@@ -127,5 +135,66 @@ class DaemonTests(TestCase):
             for line in out:
                 self.assertIsInstance(json.loads(line), dict, line)
             self.assertNotIn(KEY.encode(), b"\n".join(out))
+
+        return ensureDeferred(run())
+
+
+class CommandLineTests(TestCase):
+    def test_version(self) -> Deferred[None]:
+        async def run() -> None:
+            from twisted.internet.utils import getProcessOutputAndValue
+
+            from akto_proxy import __version__
+
+            for flag in ("--version", "-V"):
+                out, err, code = await getProcessOutputAndValue(
+                    sys.executable, ["-c", "from twisted.scripts.twistd import run; run()", "akto-proxy", flag], env=dict(os.environ, PYTHONPATH=ROOT), path=ROOT
+                )
+                self.assertEqual((out, code), (f"akto-proxy {__version__}\n".encode(), 0), err)
+
+        return ensureDeferred(run())
+
+    def test_daemonizedKeepsItsLogs(self) -> Deferred[None]:
+        """
+        Without -n, twistd forks and stdout is /dev/null: the lines go to
+        the -l file (twistd.log in the working directory by default).
+        """
+
+        async def run() -> None:
+            from twisted.internet.task import deferLater
+            from twisted.internet.utils import getProcessOutputAndValue
+
+            work = os.path.abspath(self.mktemp())
+            os.makedirs(work)
+            path = os.path.join(work, "proxy.yaml")
+            with open(path, "w") as f:
+                f.write(BASE + f"mcp:\n  state_dir: '{work}'\n")
+            logPath = os.path.join(work, "proxy.log")
+            pidPath = os.path.join(work, "proxy.pid")
+            out, err, code = await getProcessOutputAndValue(
+                sys.executable,
+                ["-c", "from twisted.scripts.twistd import run; run()", "--pidfile", pidPath, "-l", logPath, "akto-proxy", "--config", path],
+                env=dict(os.environ, PYTHONPATH=ROOT),
+                path=work,
+            )
+            self.assertEqual(code, 0, err)
+            # the daemon starts in the background: wait (bounded) for its pid
+            # file and its listening line
+            text = ""
+            for _ in range(200):
+                if os.path.exists(pidPath) and os.path.exists(logPath):
+                    text = open(logPath).read()
+                    if "listening on" in text:
+                        break
+                await deferLater(reactor, 0.05, lambda: None)
+            pid = int(open(pidPath).read())
+            self.addCleanup(lambda: os.kill(pid, signal.SIGKILL) if os.path.exists(pidPath) else None)
+            self.assertIn("listening on", text)
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(200):
+                if not os.path.exists(pidPath):
+                    break
+                await deferLater(reactor, 0.05, lambda: None)
+            self.assertIn("Server Shut Down", open(logPath).read())
 
         return ensureDeferred(run())

@@ -195,3 +195,97 @@ class MonitorThroughProxy(DetectionThroughProxy):
             self.assertEqual(recorded[0].get("mode"), "monitor")
 
         return ensureDeferred(go())
+
+
+RATE_CONFIG = """
+threat_detection:
+  enabled_checks: []
+guardrails:
+  - name: "Rate Limiting"
+    type: "rate_limit"
+    rules:
+      - requests_per_minute: 4
+        per_client: true
+"""
+
+
+class RateLimitThroughSDK(TestCase):
+    """
+    What the agent sees when a rate limit refuses its call: the SDK client
+    surfaces the proxy's JSON-RPC error (the reason, C{retry_after}), not a
+    bare "Server returned an error response".  Four requests a minute: the
+    SDK's handshake takes one to three of them (C{server/discover} or
+    C{initialize}, then what it lists), the first call passes, the fifth
+    call is refused whatever the handshake took.
+    """
+
+    def setUp(self) -> Deferred[None]:
+        d = startUpstream(reactor, "streamable-json")
+
+        def started(result: tuple[str, int, ProcessHandle]) -> None:
+            upstreamURL, port, upstream = result
+            self.addCleanup(upstream.stop)
+            self.proxy = ProxyHarness(self, RATE_CONFIG)
+            self.url = self.proxy.base + "/proxy/http/" + upstreamURL.split("://", 1)[1]
+
+        return d.addCallback(started)
+
+    async def _limited(self, mode: str) -> None:
+        call = json.dumps({"tool": "echo", "arguments": {"text": "hi"}})
+        calls = [a for _ in range(5) for a in ("--call", call)]
+        lines = await runClient(
+            reactor,
+            ["--url", self.url, "--header", f"X-Akto-Api-Key: {KEY}", "--mode", mode, "--timeout", "25", *calls],
+        )
+        self.assertTrue(resultOf(lines, "call", 0)["ok"], lines)
+        refused = resultOf(lines, "call", 4)
+        self.assertFalse(refused["ok"], refused)
+        self.assertEqual(refused["code"], -31001, refused)
+        self.assertEqual(refused["error"], "Blocked by akto-proxy: rate limit exceeded (Rate Limiting); retry after 60 s")
+        self.assertEqual(refused["data"]["retry_after"], 60)
+        self.assertEqual(refused["data"]["guardrails_applied"], ["Rate Limiting"])
+        self.assertTrue(refused["data"]["request_id"].startswith("req_"))
+        self.assertGreaterEqual(self.proxy.service.counters["rate_limited"], 1)
+
+    def test_auto(self) -> Deferred[None]:
+        return ensureDeferred(self._limited("auto"))
+
+    def test_legacy(self) -> Deferred[None]:
+        return ensureDeferred(self._limited("legacy"))
+
+
+class TooLargeThroughSDK(TestCase):
+    """
+    A call whose body is over C{limits.max_request_body}: 413, and the SDK
+    client shows the proxy's reason (a C{-31001} JSON-RPC error; the id is
+    null since the body was never read, and the SDK puts its own in).
+    """
+
+    def setUp(self) -> Deferred[None]:
+        d = startUpstream(reactor, "streamable-json")
+
+        def started(result: tuple[str, int, ProcessHandle]) -> None:
+            upstreamURL, port, upstream = result
+            self.addCleanup(upstream.stop)
+            self.proxy = ProxyHarness(self, "limits:\n  max_request_body: 4KiB\nthreat_detection:\n  enabled_checks: []\n")
+            self.url = self.proxy.base + "/proxy/http/" + upstreamURL.split("://", 1)[1]
+
+        return d.addCallback(started)
+
+    def test_reasonShown(self) -> Deferred[None]:
+        async def go() -> None:
+            small = json.dumps({"tool": "echo", "arguments": {"text": "hi"}})
+            big = json.dumps({"tool": "echo", "arguments": {"text": "x" * 8000}})
+            lines = await runClient(
+                reactor, ["--url", self.url, "--header", f"X-Akto-Api-Key: {KEY}", "--mode", "legacy", "--timeout", "25", "--call", small, "--call", big]
+            )
+            self.assertTrue(resultOf(lines, "call", 0)["ok"], lines)
+            refused = resultOf(lines, "call", 1)
+            self.assertFalse(refused["ok"], refused)
+            self.assertEqual(refused["code"], -31001, refused)
+            self.assertEqual(refused["error"], "Blocked by akto-proxy: request body too large (limits.max_request_body: 4096 bytes)")
+            self.assertTrue(refused["data"]["request_id"].startswith("req_"))
+            (record,) = [e for e in self.proxy.service.recentEvents() if e["status"] == 413]
+            self.assertEqual((record["key"], record["outcome"]), ("tester", "payload_too_large"))
+
+        return ensureDeferred(go())

@@ -17,24 +17,14 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from akto_proxy.config.model import MetricsConfig
 from akto_proxy.mcp.events import EventBus, ExchangeEvent
 from akto_proxy.observe.metrics import MAX_UPSTREAMS, Metrics, instanceName, methodLabel
-from tests.harness import KEY, OTHER_KEY, ProxyHarness, Upstream, request, rpc
+from tests.harness import ADMIN_ACCESS, ADMIN_KEY, KEY, ProxyHarness, Upstream, request, rpc
 
-ADMIN_KEY = "admin-key-0123456789abcdef"
-
-BASE = """
+BASE = (
+    """
 listen: ["tcp:0:interface=127.0.0.1"]
-access_control:
-  api_keys:
-    - {name: tester, key: "%s", roles: [dev]}
-    - {name: other, key: "%s", roles: [dev]}
-    - {name: boss, key: "%s", roles: [ops]}
-  roles:
-    ops:
-      allow: ["*"]
-      admin: true
-    dev:
-      allow: ["*"]
-upstreams:
+"""
+    + ADMIN_ACCESS
+    + """upstreams:
   allow: ["127.0.0.1", "localhost"]
   allow_private: ["127.0.0.0/8"]
 threat_detection:
@@ -47,7 +37,8 @@ guardrails:
         per_client: true
 metrics:
   instance: "test-1"
-""" % (KEY, OTHER_KEY, ADMIN_KEY)
+"""
+)
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -178,6 +169,29 @@ class MetricsEndpointTests(TestCase):
             self.assertEqual(value(found, "akto_proxy_config_reloads_total", result="ok"), 1.0)
             self.assertEqual(value(found, "akto_proxy_config_reloads_total", result="error"), 1.0)
             self.assertEqual(value(found, "akto_proxy_config_generation"), 2.0)
+
+        return ensureDeferred(go())
+
+    def test_alertDeliveriesCounted(self) -> Deferred[None]:
+        """
+        The alert channels' counts (L{akto_proxy.observe.alerts.Alerts.stats})
+        are read at scrape time: a blocked call with a threat alert on the
+        log channel is one notification sent once its group_wait is over.
+        """
+
+        async def go() -> None:
+            from twisted.internet.task import Clock
+
+            clock = Clock()
+            proxy = ProxyHarness(self, base=BASE + '\nalerts:\n  - {type: threat_detected, severity: high, channels: [log], group_wait: 1s, group_by: [check]}\n', clock=clock)
+            url = proxy.url(self.upstream, "/rpc")
+            await rpc(url, call(1, "1' OR '1'='1' --"))
+            clock.advance(2)
+            headers = {b"authorization": [f"Bearer {ADMIN_KEY}".encode()]}
+            response, body = await request(f"{proxy.base}/metrics".encode(), headers=headers, key=None)
+            found = samples(body.decode())
+            self.assertEqual(value(found, "akto_proxy_alert_notifications_sent_total", channel="log"), 1.0)
+            self.assertEqual(value(found, "akto_proxy_alert_notifications_dropped_total", channel="log"), 0.0)
 
         return ensureDeferred(go())
 

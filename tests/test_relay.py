@@ -308,15 +308,23 @@ class StrictHTTPTests(TestCase):
         many = b"".join(b"X-H%d: v\r\n" % i for i in range(30))
         answer = await raw(self.proxy.port, self.head(many))
         self.assertTrue(answer.startswith(b"HTTP/1.1 400"), answer[:40])
+        self.assertIn(b'"request_id":"req_', answer)  # the envelope, though no request exists
         answer = await raw(self.proxy.port, self.head(b"X-Long: " + b"a" * 5000 + b"\r\n"))
         self.assertTrue(answer.startswith(b"HTTP/1.1 400"), answer[:40])
+        self.assertIn(b'"header_too_large"', answer)
         self.assertEqual(self.upstream.recorder.requests, [])
+        # each refusal is an exchange record with the client's address
+        records = [e for e in self.proxy.service.recentEvents() if e["status"] == 400]
+        self.assertEqual([(e["client"], e["outcome"]) for e in records], [("127.0.0.1", "bad_request"), ("127.0.0.1", "header_too_large")])
+        self.assertTrue(all(e["timestamp"].endswith("Z") and e["reason"] for e in records))
 
     @inline
     async def test_body_too_large(self) -> None:
         answer = await raw(self.proxy.port, self.head(b"Content-Length: 5000\r\n"))
         self.assertTrue(answer.startswith(b"HTTP/1.1 413"), answer[:40])
         self.assertIn(b'"payload_too_large"', answer)
+        (record,) = [e for e in self.proxy.service.recentEvents() if e["status"] == 413]
+        self.assertEqual((record["key"], record["client"], record["method"], record["outcome"]), ("tester", "127.0.0.1", "POST", "payload_too_large"))
         chunk = b"400\r\n" + b"a" * 1024 + b"\r\n"
         answer = await raw(self.proxy.port, self.head(b"Transfer-Encoding: chunked\r\n", chunk * 5))
         self.assertTrue(answer.startswith(b"HTTP/1.1 413"), answer[:40])
@@ -349,6 +357,9 @@ class StrictHTTPTests(TestCase):
         self.clock.advance(0.1)
         data = await slow.done
         self.assertTrue(data.startswith(b"HTTP/1.1 408"), data[:40])
+        self.assertIn(b'"request_timeout"', data)
+        (record,) = [e for e in self.proxy.service.recentEvents() if e["status"] == 408]
+        self.assertEqual((record["client"], record["reason"]), ("127.0.0.1", "client too slow sending headers"))
 
 
 class InspectionTests(TestCase):
@@ -405,6 +416,21 @@ guardrails:
         self.assertEqual(answer["error"]["code"], -31001)
         self.assertEqual(answer["id"], "r1")
         self.assertIn("request_id", answer["error"]["data"])
+        self.assertEqual(self.upstream.recorder.requests, [])
+
+    @inline
+    async def test_upload_refused_in_words(self) -> None:
+        """
+        A body that is not JSON-RPC (a binary upload) refused for a check:
+        403, and the envelope says what the check looks for in words.
+        """
+        response, body = await request(
+            self.url, b"POST", {b"content-type": [b"application/octet-stream"]}, b"\x00\x01 cat /etc/shadow \xff"
+        )
+        self.assertEqual(response.code, 403)
+        error = json.loads(body)["error"]
+        self.assertEqual(error["code"], "threat_blocked")
+        self.assertEqual(error["message"], "blocked by policy: the request body matched the custom rule 'Block Sensitive File Access'")
         self.assertEqual(self.upstream.recorder.requests, [])
 
     @inline

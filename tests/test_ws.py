@@ -1013,6 +1013,33 @@ class ConformanceTests(WSBase):
 
         return ensureDeferred(run())
 
+    def test_many_frames_in_one_write(self) -> Any:
+        # frames of every length encoding arriving together (one read for
+        # the proxy, most likely), a ping among them: relayed in order,
+        # each whole, the ping answered on its hop
+        async def run() -> None:
+            ws = await self.opened()
+            texts = [b"", b"a" * 125, "é".encode() * 63, b"b" * 126, b"c" * 300]
+            binaries = [os.urandom(65535), os.urandom(65536), os.urandom(7)]
+            raw = b"".join(frame(0x1, t) for t in texts)
+            raw += frame(0x9, b"among")
+            raw += b"".join(frame(0x2, b) for b in binaries)
+            raw += frame(0x1, b"end")
+            ws.send(raw)
+            expected = [(0x1, t) for t in texts] + [(0x2, b) for b in binaries] + [(0x1, b"end")]
+            got = []
+            pongs = []
+            while len(got) < len(expected) or not pongs:
+                opcode, payload = await ws.next(timeout=10)
+                (pongs if opcode == 0xA else got).append((opcode, payload))
+            self.assertEqual(got, expected)
+            self.assertEqual(pongs, [(0xA, b"among")])
+            self.assertEqual(self.store.messages, [(t, False) for t in texts] + [(b, True) for b in binaries] + [(b"end", False)])
+            ws.send(frame(0x8, struct.pack("!H", 1000)))
+            await self.expectClose(ws, 1000)
+
+        return ensureDeferred(run())
+
     def test_utf8_split_across_fragments(self) -> Any:
         # [6.2] a code point split between fragments is valid
         async def run() -> None:

@@ -14,11 +14,17 @@ from urllib.parse import urlsplit
 import re2
 import yaml
 
+from akto_proxy.config.lint import operationProblem, patternProblem, upstreamProblem
 from akto_proxy.config.model import (
     ACTIONS,
     CHECKS,
     MODES,
     SENSITIVITIES,
+    ALERT_GROUP_FIELDS,
+    ALERT_TYPES,
+    CAPTURE_POLICIES,
+    CHANNEL_NAMES,
+    SYSLOG_FACILITIES,
     AccessControl,
     AdminConfig,
     Alert,
@@ -30,6 +36,8 @@ from akto_proxy.config.model import (
     Config,
     ContentRule,
     CustomRule,
+    Delivery,
+    EmailChannel,
     Exclusion,
     Guardrail,
     Limits,
@@ -46,10 +54,13 @@ from akto_proxy.config.model import (
     RedisConfig,
     Role,
     ServerTLS,
+    SlackChannel,
+    SyslogTarget,
     ThreatDetection,
     TLSConfig,
     UpstreamPolicy,
     UpstreamTLS,
+    WebhookChannel,
 )
 from akto_proxy.config.reader import ConfigError, Reader
 
@@ -76,15 +87,6 @@ TOP_LEVEL = (
 
 SEVERITIES = ("low", "medium", "high", "critical")
 PII_ENTITIES = ("email", "phone", "credit_card", "ssn", "iban", "ip_address")
-ALERT_TYPES = (
-    "threat_detected",
-    "request_blocked",
-    "rate_limit_exceeded",
-    "upstream_error",
-    "tool_definition_changed",
-    "config_reloaded",
-)
-CHANNEL_NAMES = ("email", "slack", "webhook", "log")
 
 
 def loadConfig(path: str) -> Config:
@@ -123,10 +125,18 @@ def parseConfig(data: bytes | str, filename: str = "<config>") -> Config:
 
 def _regex(r: Reader) -> str:
     pattern = r.string()
+    options = re2.Options()
+    options.log_errors = False  # the message below says it; no C++ log on stderr
     try:
-        re2.compile(pattern)
+        re2.compile(pattern, options)
     except Exception as e:  # re2.error
-        r.fail(f"invalid pattern (RE2 syntax: no lookaround or backreferences): {e}")
+        reason = e.args[0] if e.args else str(e)
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        r.fail(f"invalid pattern (RE2 syntax: no lookaround or backreferences): {reason}")
+    problem = patternProblem(pattern)
+    if problem is not None:
+        r.warn(problem)
     return pattern
 
 
@@ -188,7 +198,7 @@ def _path(r: Reader) -> str:
     return p
 
 
-def _access(r: Reader, warnings: list[str]) -> AccessControl:
+def _access(r: Reader, warnings: list[str], roleUpstreams: Optional[list[tuple[Reader, str]]] = None) -> AccessControl:
     m = r.mapping(
         (
             "api_keys",
@@ -210,7 +220,7 @@ def _access(r: Reader, warnings: list[str]) -> AccessControl:
                     name=name,
                     allow=_operations(rm["allow"]) if "allow" in rm else (),
                     deny=_operations(rm["deny"]) if "deny" in rm else (),
-                    upstreams=rm["upstreams"].strings() if "upstreams" in rm else ("*",),
+                    upstreams=_roleUpstreams(rm["upstreams"], roleUpstreams) if "upstreams" in rm else ("*",),
                     admin=rm["admin"].boolean() if "admin" in rm else False,
                 )
             )
@@ -269,6 +279,13 @@ def _access(r: Reader, warnings: list[str]) -> AccessControl:
     )
 
 
+def _roleUpstreams(r: Reader, seen: Optional[list[tuple[Reader, str]]]) -> tuple[str, ...]:
+    globs = r.strings()
+    if seen is not None:
+        seen.extend(zip(r.sequence(), globs))
+    return globs
+
+
 def _operations(r: Reader) -> tuple[str, ...]:
     out = []
     for item in r.sequence():
@@ -280,6 +297,9 @@ def _operations(r: Reader) -> tuple[str, ...]:
             item.fail(
                 "only tools/call:TOOL, resources/read:URI and prompts/get:NAME take a target"
             )
+        problem = operationProblem(op)
+        if problem is not None:
+            item.warn(problem)
         out.append(op)
     return tuple(out)
 
@@ -441,49 +461,294 @@ def _guardrails(r: Reader) -> tuple[Guardrail, ...]:
 
 
 def _audit(r: Reader) -> AuditConfig:
-    m = r.mapping(("destination", "max_file_size", "keep_files", "capture_bodies", "recent_events"))
+    m = r.mapping(
+        (
+            "destination",
+            "syslog_facility",
+            "max_file_size",
+            "rotate_interval",
+            "keep_files",
+            "capture_bodies",
+            "capture_scope",
+            "max_captured_body",
+            "recent_events",
+        )
+    )
     d = AuditConfig()
+    destination, syslog = d.destination, None
+    if "destination" in m:
+        destination = m["destination"].string()
+        syslog = _syslogTarget(m["destination"], destination)
+        if syslog is None and destination not in ("stdout", "none"):
+            directory = os.path.dirname(os.path.abspath(destination))
+            if not os.path.isdir(directory):
+                m["destination"].fail(f"no such directory {directory!r} (stdout, none, syslog[:unix:PATH|:udp:HOST:PORT] or a file path)")
     return AuditConfig(
-        destination=m["destination"].string() if "destination" in m else d.destination,
-        max_file_size=m["max_file_size"].size() if "max_file_size" in m else d.max_file_size,
+        destination=destination,
+        syslog=syslog,
+        syslog_facility=m["syslog_facility"].choice(SYSLOG_FACILITIES) if "syslog_facility" in m else d.syslog_facility,
+        max_file_size=_sizeOrZero(m["max_file_size"]) if "max_file_size" in m else d.max_file_size,
+        rotate_interval=_interval(m["rotate_interval"]) if "rotate_interval" in m else d.rotate_interval,
         keep_files=m["keep_files"].integer(0, 1000) if "keep_files" in m else d.keep_files,
-        capture_bodies=_notYet(m["capture_bodies"]) if "capture_bodies" in m else False,
+        capture_bodies=_capture(m["capture_bodies"]) if "capture_bodies" in m else d.capture_bodies,
+        capture_scope=m["capture_scope"].choice(("notable", "all")) if "capture_scope" in m else d.capture_scope,
+        max_captured_body=m["max_captured_body"].size() if "max_captured_body" in m else d.max_captured_body,
         recent_events=m["recent_events"].integer(0, 10_000_000) if "recent_events" in m else d.recent_events,
     )
 
 
-def _alerts(r: Reader) -> tuple[Alert, ...]:
+def _syslogTarget(r: Reader, text: str) -> Optional[SyslogTarget]:
+    """
+    C{syslog} (the local socket C{/dev/log}), C{syslog:unix:PATH} or
+    C{syslog:udp:HOST:PORT} (C{[::1]:514} for IPv6); None for any other
+    destination.
+    """
+    if text != "syslog" and not text.startswith("syslog:"):
+        return None
+    if text == "syslog":
+        return SyslogTarget("unix")
+    kind, _, rest = text[len("syslog:") :].partition(":")
+    if kind == "unix" and rest:
+        return SyslogTarget("unix", path=rest)
+    if kind == "udp":
+        host, sep, port = rest.rpartition(":")
+        host = host.strip("[]")
+        if sep and host and port.isdigit() and 0 < int(port) < 65536:
+            return SyslogTarget("udp", host=host, port=int(port))
+    r.fail(f"expected syslog, syslog:unix:PATH or syslog:udp:HOST:PORT, not {text!r}")
+
+
+def _sizeOrZero(r: Reader) -> int:
+    if r.value() in (0, "0"):
+        return 0
+    return r.size()
+
+
+def _interval(r: Reader) -> float:
+    """
+    A rotation interval: a duration of at least a second, C{daily},
+    C{hourly}, or 0 (never).
+    """
+    named = {"daily": 86400.0, "hourly": 3600.0}
+    v = r.value()
+    if isinstance(v, str) and v in named:
+        return named[v]
+    seconds = r.duration()
+    if 0 < seconds < 1:
+        r.fail("must be at least 1s (or 0: never)")
+    return seconds
+
+
+def _capture(r: Reader) -> str:
+    """
+    C{none}, C{redacted} or C{full}; the booleans of earlier versions
+    (C{false}: none, C{true}: redacted, the safe reading).
+    """
+    v = r.value()
+    if isinstance(v, bool):
+        return "redacted" if v else "none"
+    return r.choice(CAPTURE_POLICIES)
+
+
+_SEVERITY_TYPES = ("threat_detected", "request_blocked", "tool_definition_changed")
+
+
+def _alerts(r: Reader, channels: Channels, warnings: list[str]) -> tuple[Alert, ...]:
     out = []
     for ar in r.sequence():
-        am = ar.mapping(("type", "severity", "threshold", "channels", "window"), required=("type", "channels"))
+        am = ar.mapping(
+            (
+                "type",
+                "name",
+                "severity",
+                "threshold",
+                "window",
+                "checks",
+                "group_by",
+                "group_wait",
+                "group_interval",
+                "channels",
+            ),
+            required=("type", "channels"),
+        )
+        kind = am["type"].choice(ALERT_TYPES)
+        if "severity" in am and kind not in _SEVERITY_TYPES:
+            am["severity"].fail(f"applies to {', '.join(_SEVERITY_TYPES)} only")
+        if "checks" in am and kind not in _SEVERITY_TYPES:
+            am["checks"].fail(f"applies to {', '.join(_SEVERITY_TYPES)} only")
+        names = am["channels"].choices(CHANNEL_NAMES)
+        if not names:
+            am["channels"].fail("at least one channel is needed (email, slack, webhook, log)")
+        for i, name in enumerate(names):
+            if not channels.configured(name):
+                where = am["channels"].sequence()[i]
+                warnings.append(
+                    f"{where.filename}:{where.line}: {where.key}: channel {name!r} is not configured under "
+                    f"channels: these alerts are written to the log instead (and counted as dropped)"
+                )
+        window = am["window"].duration() if "window" in am else 60.0
+        if window <= 0:
+            am["window"].fail("must be positive")
+        d = Alert(type=kind, channels=())
         out.append(
             Alert(
-                type=am["type"].choice(ALERT_TYPES),
-                channels=am["channels"].choices(CHANNEL_NAMES),
+                type=kind,
+                channels=names,
+                name=am["name"].string() if "name" in am else None,
                 severity=am["severity"].choice(SEVERITIES) if "severity" in am else None,
-                threshold=am["threshold"].integer(1) if "threshold" in am else None,
-                window=am["window"].duration() if "window" in am else 60.0,
+                threshold=am["threshold"].integer(1, 100_000_000) if "threshold" in am else 1,
+                window=window,
+                checks=am["checks"].strings() if "checks" in am else (),
+                group_by=am["group_by"].choices(ALERT_GROUP_FIELDS) if "group_by" in am else d.group_by,
+                group_wait=am["group_wait"].duration() if "group_wait" in am else d.group_wait,
+                group_interval=_positive(am["group_interval"]) if "group_interval" in am else d.group_interval,
             )
         )
     return tuple(out)
 
 
-def _channels(r: Reader) -> Channels:
+def _positive(r: Reader) -> float:
+    seconds = r.duration()
+    if seconds <= 0:
+        r.fail("must be positive")
+    return seconds
+
+
+_DELIVERY_KEYS = ("timeout", "queue_size", "backoff", "max_backoff", "give_up_after")
+_EMAIL = re2.compile(r"^[^@\s<>]+@[^@\s<>]+$")
+
+
+def _delivery(m: dict[str, Reader], where: Reader) -> Delivery:
+    d = Delivery()
+    delivery = Delivery(
+        timeout=_positive(m["timeout"]) if "timeout" in m else d.timeout,
+        queue_size=m["queue_size"].integer(1, 100_000) if "queue_size" in m else d.queue_size,
+        backoff=_positive(m["backoff"]) if "backoff" in m else d.backoff,
+        max_backoff=_positive(m["max_backoff"]) if "max_backoff" in m else d.max_backoff,
+        give_up_after=_positive(m["give_up_after"]) if "give_up_after" in m else d.give_up_after,
+    )
+    if delivery.max_backoff < delivery.backoff:
+        (m.get("max_backoff") or where).fail("must not be less than backoff")
+    return delivery
+
+
+def _address(r: Reader) -> str:
+    text = r.string()
+    if not _EMAIL.match(text):
+        r.fail(f"expected an e-mail address, not {text!r}")
+    return text
+
+
+def _secret(m: dict[str, Reader], name: str, where: Reader) -> Optional[str]:
+    """
+    C{name} given in the file, or read from C{name_file} (its last line
+    break dropped); not both.
+    """
+    fileKey = name + "_file"
+    if name in m and fileKey in m:
+        where.fail(f"give {name} or {fileKey}, not both")
+    if name in m:
+        return m[name].string()
+    if fileKey not in m:
+        return None
+    path = m[fileKey].string()
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        m[fileKey].fail(f"cannot read {path!r}: {getattr(e, 'strerror', None) or e}")
+    text = text.rstrip("\r\n")
+    if not text:
+        m[fileKey].fail(f"{path!r} is empty")
+    return text
+
+
+def _starttls(r: Reader) -> str:
+    """
+    C{require}, C{opportunistic} or C{off} (YAML reads a bare C{off} as
+    false, C{on} as true: taken as C{off} and C{require}).
+    """
+    v = r.value()
+    if isinstance(v, bool):
+        return "require" if v else "off"
+    return r.choice(("require", "opportunistic", "off"))
+
+
+def _channels(r: Reader, warnings: list[str]) -> Channels:
     m = r.mapping(("email", "slack", "webhook"))
-    kw: dict[str, object] = {}
+    email = slack = webhook = None
     if "email" in m:
-        em = m["email"].mapping(("smtp_host", "smtp_port", "from", "to"), required=("smtp_host", "to"))
-        kw["email_smtp_host"] = em["smtp_host"].string()
-        kw["email_smtp_port"] = em["smtp_port"].integer(1, 65535) if "smtp_port" in em else 25
-        kw["email_from"] = em["from"].string() if "from" in em else "akto-proxy@localhost"
-        kw["email_to"] = em["to"].strings() if isinstance(em["to"].node, yaml.SequenceNode) else (em["to"].string(),)
+        er = m["email"]
+        em = er.mapping(
+            (
+                "smtp_host",
+                "smtp_port",
+                "from",
+                "to",
+                "starttls",
+                "username",
+                "password",
+                "password_file",
+                "ca_bundle",
+                "subject_prefix",
+            )
+            + _DELIVERY_KEYS,
+            required=("smtp_host", "to"),
+        )
+        to = tuple(_address(x) for x in em["to"].sequence()) if isinstance(em["to"].node, yaml.SequenceNode) else (_address(em["to"]),)
+        if not to:
+            em["to"].fail("at least one recipient is needed")
+        username = em["username"].string() if "username" in em else None
+        password = _secret(em, "password", er)
+        if (username is None) != (password is None):
+            er.fail("username and password (or password_file) go together")
+        starttls = _starttls(em["starttls"]) if "starttls" in em else ("require" if username else "opportunistic")
+        if username and starttls != "require":
+            em["starttls"].fail("with a username, starttls must be require (the password would go unprotected)")
+        email = EmailChannel(
+            smtp_host=em["smtp_host"].string(),
+            smtp_port=em["smtp_port"].integer(1, 65535) if "smtp_port" in em else 25,
+            from_address=_address(em["from"]) if "from" in em else "akto-proxy@localhost",
+            to=to,
+            starttls=starttls,
+            username=username,
+            password=password,
+            ca_bundle=_path(em["ca_bundle"]) if "ca_bundle" in em else None,
+            subject_prefix=em["subject_prefix"].string(allowEmpty=True) if "subject_prefix" in em else "[akto-proxy]",
+            delivery=_delivery(em, er),
+        )
     if "slack" in m:
-        sm = m["slack"].mapping(("webhook_url",), required=("webhook_url",))
-        kw["slack_webhook_url"] = _url(sm["webhook_url"])
+        sm = m["slack"].mapping(("webhook_url", "ca_bundle") + _DELIVERY_KEYS, required=("webhook_url",))
+        slack = SlackChannel(
+            webhook_url=_url(sm["webhook_url"]),
+            ca_bundle=_path(sm["ca_bundle"]) if "ca_bundle" in sm else None,
+            delivery=_delivery(sm, m["slack"]),
+        )
     if "webhook" in m:
-        wm = m["webhook"].mapping(("url",), required=("url",))
-        kw["webhook_url"] = _url(wm["url"])
-    return Channels(**kw)  # type: ignore[arg-type]
+        wr = m["webhook"]
+        wm = wr.mapping(("url", "secret", "secret_file", "headers", "ca_bundle") + _DELIVERY_KEYS, required=("url",))
+        secret = _secret(wm, "secret", wr)
+        if secret is None:
+            warnings.append(
+                f"{wr.filename}:{wr.line}: {wr.key}: no secret: webhook alerts are sent unsigned "
+                f"(the receiver cannot tell them from forgeries)"
+            )
+        headers = []
+        for name, hr in wm["headers"].mappingOf() if "headers" in wm else []:
+            if not re2.match(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", name) or name.lower() in ("content-type", "content-length", "host"):
+                hr.fail(f"not a header the webhook may set: {name!r}")
+            value = hr.string()
+            if "\r" in value or "\n" in value:
+                hr.fail("a header value must be one line")
+            headers.append((name, value))
+        webhook = WebhookChannel(
+            url=_url(wm["url"]),
+            secret=secret.encode("utf-8") if secret is not None else None,
+            headers=tuple(headers),
+            ca_bundle=_path(wm["ca_bundle"]) if "ca_bundle" in wm else None,
+            delivery=_delivery(wm, wr),
+        )
+    return Channels(email=email, slack=slack, webhook=webhook)
 
 
 def _notYet(r: Reader) -> bool:
@@ -561,7 +826,13 @@ def _config(root: Reader, filename: str) -> Config:
     for i, lst in enumerate(listen + (admin.listen if admin else ())):
         if lst.tls and tls.server.certificate is None:
             m["listen"].fail("a tls: true listener needs tls.server.certificate and private_key")
-    access = _access(m["access_control"], warnings) if "access_control" in m else AccessControl()
+    roleUpstreams: list[tuple[Reader, str]] = []
+    access = _access(m["access_control"], warnings, roleUpstreams) if "access_control" in m else AccessControl()
+    upstreams = _upstreams(m["upstreams"]) if "upstreams" in m else UpstreamPolicy()
+    for where, glob in roleUpstreams:
+        problem = upstreamProblem(glob, upstreams.allow)
+        if problem is not None:
+            where.warn(problem)
     redis = RedisConfig()
     if "redis" in m:
         rm = m["redis"].mapping(("url", "on_error", "key_prefix"))
@@ -590,11 +861,7 @@ def _config(root: Reader, filename: str) -> Config:
             enabled=mm["enabled"].boolean() if "enabled" in mm else True,
             instance=mm["instance"].string() if "instance" in mm else None,
         )
-    if "alerts" in m and m["alerts"].sequence():
-        warnings.append(
-            f"{filename}:{m['alerts'].line}: alerts: alert delivery (email, slack, webhook) is not implemented "
-            f"in this version; threats and refusals are in the access log"
-        )
+    channels = _channels(m["channels"], warnings) if "channels" in m else Channels()
     return Config(
         source=filename,
         listen=listen,
@@ -602,18 +869,18 @@ def _config(root: Reader, filename: str) -> Config:
         admin=admin,
         tls=tls,
         access_control=access,
-        upstreams=_upstreams(m["upstreams"]) if "upstreams" in m else UpstreamPolicy(),
+        upstreams=upstreams,
         threat_detection=_threats(m["threat_detection"]) if "threat_detection" in m else ThreatDetection(),
         guardrails=_guardrails(m["guardrails"]) if "guardrails" in m else (),
         audit=_audit(m["audit"]) if "audit" in m else AuditConfig(),
-        alerts=_alerts(m["alerts"]) if "alerts" in m else (),
-        channels=_channels(m["channels"]) if "channels" in m else Channels(),
+        alerts=_alerts(m["alerts"], channels, warnings) if "alerts" in m else (),
+        channels=channels,
         cache=cache,
         redis=redis,
         limits=_limits(m["limits"]) if "limits" in m else Limits(),
         metrics=metrics,
         mcp=_mcp(m["mcp"]) if "mcp" in m else McpConfig(state_dir=_stateDir()),
-        warnings=tuple(warnings),
+        warnings=tuple(warnings + root.notes),
     )
 
 
@@ -623,8 +890,9 @@ def _protection(r: Reader, actions: tuple[str, ...], default: Protection) -> Pro
     """
     if not isinstance(r.node, yaml.MappingNode):
         return default if r.boolean() else Protection(enabled=False, action=default.action)
-    m = r.mapping(("enabled", "mode", "action", "sensitivity", "on_error"))
+    m = r.mapping(("enabled", "mode", "action", "sensitivity", "on_error", "model"))
     return Protection(
+        model=m["model"].boolean() if "model" in m else False,
         enabled=m["enabled"].boolean() if "enabled" in m else True,
         mode=m["mode"].choice(MODES) if "mode" in m else None,
         action=m["action"].choice(actions) if "action" in m else default.action,

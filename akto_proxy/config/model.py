@@ -170,32 +170,173 @@ class Guardrail:
     upstreams: tuple[str, ...] = ("*",)
 
 
+CAPTURE_POLICIES = ("none", "redacted", "full")
+ALERT_TYPES = (
+    "threat_detected",
+    "request_blocked",
+    "rate_limit_exceeded",
+    "upstream_error",
+    "tool_definition_changed",
+    "config_reloaded",
+    "reload_failed",
+)
+ALERT_GROUP_FIELDS = ("check", "rule", "upstream", "key", "client", "tool")
+CHANNEL_NAMES = ("email", "slack", "webhook", "log")
+SYSLOG_FACILITIES = (
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp",
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+)  # fmt: skip
+
+
+@attrs.frozen
+class SyslogTarget:
+    """
+    Where C{audit.destination: syslog...} sends its records: a local
+    datagram socket (C{unix}, C{/dev/log} by default) or a UDP collector.
+    """
+
+    transport: str  # "unix" or "udp"
+    path: str = "/dev/log"
+    host: str = ""
+    port: int = 514
+
+
 @attrs.frozen
 class AuditConfig:
-    destination: str = "stdout"  # stdout, none, or a file path
+    """
+    C{audit}: where the audit trail goes and what it keeps.
+
+    @ivar destination: C{stdout}, C{none}, a file path (JSON lines), or
+        C{syslog} (see L{syslog}).
+    @ivar syslog: the parsed syslog destination, else None.
+    @ivar max_file_size: rotate the file at this size; 0: never by size.
+    @ivar rotate_interval: rotate the file when the clock crosses a
+        multiple of this many seconds (UTC; 86400: at midnight); 0: never.
+    @ivar keep_files: rotated files kept (0: all).
+    @ivar capture_bodies: C{none}, C{redacted} (secrets and personal data
+        masked) or C{full}.
+    @ivar capture_scope: C{notable} (refused, rewritten or with a finding)
+        or C{all} messages.
+    @ivar max_captured_body: characters of one captured body (the rest is
+        cut, marked C{truncated}).
+    """
+
+    destination: str = "stdout"
+    syslog: Optional[SyslogTarget] = None
+    syslog_facility: str = "local0"
     max_file_size: int = 100 * 1024 * 1024
+    rotate_interval: float = 0.0
     keep_files: int = 5
-    capture_bodies: bool = False
+    capture_bodies: str = "none"
+    capture_scope: str = "notable"
+    max_captured_body: int = 16 * 1024
     recent_events: int = 10000
 
 
 @attrs.frozen
 class Alert:
+    """
+    One entry of C{alerts}: which events raise it, how they are grouped,
+    and the channels it goes to.
+
+    @ivar severity: the least severity of a finding that counts (None: any).
+    @ivar threshold: events needed within C{window} before it fires.
+    @ivar checks: only findings of these checks count (empty: all).
+    @ivar group_by: the labels that split events into groups (one alert,
+        with a count, per group).
+    @ivar group_wait: how long a new group gathers events before its first
+        notification.
+    @ivar group_interval: the cooldown: at most one notification per group
+        per interval, carrying what came meanwhile; a group quiet for a
+        whole interval ends.
+    """
+
     type: str
     channels: tuple[str, ...]
+    name: Optional[str] = None
     severity: Optional[str] = None
-    threshold: Optional[int] = None
+    threshold: int = 1
     window: float = 60.0
+    checks: tuple[str, ...] = ()
+    group_by: tuple[str, ...] = ("check", "rule", "upstream")
+    group_wait: float = 30.0
+    group_interval: float = 300.0
+
+    @property
+    def title(self) -> str:
+        return self.name or self.type
+
+
+@attrs.frozen
+class Delivery:
+    """
+    How a channel delivers: each attempt within C{timeout}; failed ones
+    retried after C{backoff}, doubling up to C{max_backoff}; a notification
+    still undelivered after C{give_up_after} is dropped (counted and
+    logged), as is the oldest one when C{queue_size} wait.
+    """
+
+    timeout: float = 30.0
+    queue_size: int = 100
+    backoff: float = 5.0
+    max_backoff: float = 600.0
+    give_up_after: float = 86400.0
+
+
+@attrs.frozen
+class EmailChannel:
+    """
+    C{channels.email}: SMTP.  C{starttls}: C{require} (TLS with a verified
+    certificate or no delivery), C{opportunistic} (TLS when offered,
+    unverified), C{off}.
+    """
+
+    smtp_host: str
+    to: tuple[str, ...]
+    smtp_port: int = 25
+    from_address: str = "akto-proxy@localhost"
+    starttls: str = "opportunistic"
+    username: Optional[str] = None
+    password: Optional[str] = attrs.field(default=None, repr=False)
+    ca_bundle: Optional[str] = None
+    subject_prefix: str = "[akto-proxy]"
+    delivery: Delivery = Delivery()
+
+
+@attrs.frozen
+class SlackChannel:
+    """
+    C{channels.slack}: an incoming webhook (its URL is a secret: never
+    logged).
+    """
+
+    webhook_url: str = attrs.field(repr=False)
+    ca_bundle: Optional[str] = None
+    delivery: Delivery = Delivery()
+
+
+@attrs.frozen
+class WebhookChannel:
+    """
+    C{channels.webhook}: a JSON POST signed with C{secret}
+    (L{akto_proxy.observe.alerts}).
+    """
+
+    url: str = attrs.field(repr=False)
+    secret: Optional[bytes] = attrs.field(default=None, repr=False)
+    headers: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=False)
+    ca_bundle: Optional[str] = None
+    delivery: Delivery = Delivery()
 
 
 @attrs.frozen
 class Channels:
-    email_smtp_host: Optional[str] = None
-    email_smtp_port: int = 25
-    email_from: Optional[str] = None
-    email_to: tuple[str, ...] = ()
-    slack_webhook_url: Optional[str] = None
-    webhook_url: Optional[str] = None
+    email: Optional[EmailChannel] = None
+    slack: Optional[SlackChannel] = None
+    webhook: Optional[WebhookChannel] = None
+
+    def configured(self, name: str) -> bool:
+        return name == "log" or getattr(self, name, None) is not None
 
 
 @attrs.frozen
@@ -248,6 +389,8 @@ class Protection:
     @ivar action: what enforcing does (C{withhold} or C{sanitize} a
         poisoned tool; C{block}, C{redact} or C{fence} an injected result).
     @ivar sensitivity: None: C{threat_detection.sensitivity}.
+    @ivar model: also ask the learned model (L{akto_proxy.inspect.checks.
+        learned}).
     """
 
     enabled: bool = True
@@ -255,6 +398,9 @@ class Protection:
     action: str = "block"
     sensitivity: Optional[str] = None
     on_error: str = "block"
+    #: the learned second opinion beside the rules (more recall, at the
+    #: cost of a model run on each text of prose: opt-in)
+    model: bool = False
 
 
 @attrs.frozen

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-from typing import Any, Iterable, NoReturn, Sequence
+from typing import Any, Iterable, NoReturn, Optional, Sequence
 
 import yaml
 
@@ -77,10 +77,13 @@ class Reader:
     One node of the YAML document, with the dotted key that leads to it.
     """
 
-    def __init__(self, filename: str, node: yaml.Node, key: str):
+    def __init__(self, filename: str, node: yaml.Node, key: str, notes: Optional[list[str]] = None):
         self.filename = filename
         self.node = node
         self.key = key
+        #: warnings about what parses but cannot be meant, shared by every
+        #: reader of one document
+        self.notes: list[str] = notes if notes is not None else []
 
     @property
     def line(self) -> int:
@@ -89,9 +92,16 @@ class Reader:
     def fail(self, message: str) -> NoReturn:
         raise ConfigError(self.filename, self.line, self.key, message)
 
+    def warn(self, message: str) -> None:
+        """
+        Record a warning (C{FILE:LINE: KEY: message}): the file loads, and
+        C{--check} and the daemon's start-up say what looks wrong.
+        """
+        self.notes.append(f"{self.filename}:{self.line}: {self.key}: {message}")
+
     def _child(self, node: yaml.Node, name: str) -> "Reader":
         key = f"{self.key}.{name}" if self.key else name
-        return Reader(self.filename, node, key)
+        return Reader(self.filename, node, key, self.notes)
 
     def isNull(self) -> bool:
         return isinstance(self.node, yaml.ScalarNode) and self.node.tag.endswith(":null")
@@ -106,7 +116,7 @@ class Reader:
             out = {}
             for keyNode, valueNode in self.node.value:
                 if not isinstance(keyNode, yaml.ScalarNode):
-                    Reader(self.filename, keyNode, self.key).fail("keys must be plain strings")
+                    Reader(self.filename, keyNode, self.key, self.notes).fail("keys must be plain strings")
                 name = str(keyNode.value)
                 child = self._child(valueNode, name)
                 if name not in allowedSet:
@@ -135,7 +145,7 @@ class Reader:
         return [self._child(n, f"[{i}]").relabel(f"{self.key}[{i}]") for i, n in enumerate(self.node.value)]
 
     def relabel(self, key: str) -> "Reader":
-        return Reader(self.filename, self.node, key)
+        return Reader(self.filename, self.node, key, self.notes)
 
     def mappingOf(self) -> list[tuple[str, "Reader"]]:
         """

@@ -357,4 +357,37 @@ def _reason(findings: Sequence[Finding]) -> str:
     return f"{f.check} ({f.rule}){where}"
 
 
-__all__ = ["BOTH_DIRECTIONS", "Chain", "Finding", "IPrefilter", "Inspector", "Outcome", "PASS", "Verdict"]
+#: what each check looks for, in words
+CHECK_WORDS = {
+    "sql_injection": "SQL injection",
+    "command_injection": "shell command injection",
+    "path_traversal": "a path to a file it should not reach",
+    "data_exfiltration": "a secret or personal data (data exfiltration)",
+    "custom_rules": "the custom rule",
+    "prompt_injection": "instructions aimed at the AI model (prompt injection)",
+    "tool_poisoning": "hidden instructions in a tool description (tool poisoning)",
+    "tool_pinning": "a tool definition that changed since it was approved",
+    "server_requests": "a request from the server the policy refuses",
+}
+
+
+def plainReason(findings: Sequence[Finding], what: str = "the body") -> str:
+    """
+    Why a message was refused, for a person reading an HTTP answer: what the
+    check looks for, the rule, and where (C{custom_rules (Block Sensitive
+    File Access)} becomes C{the body matched the custom rule 'Block Sensitive
+    File Access'}).
+    """
+    if not findings:
+        return "blocked by policy"
+    f = findings[0]
+    where = f" (at {f.location})" if f.location and f.location not in ("body", "$") else ""
+    if f.check == "custom_rules":
+        return f"{what} matched the custom rule {f.rule!r}{where}"
+    words = CHECK_WORDS.get(f.check)
+    if words is None:
+        return f"{what} matched {f.check} ({f.rule}){where}"
+    return f"{what} looks like {words}{where}, rule {f.rule!r} of the {f.check} check"
+
+
+__all__ = ["BOTH_DIRECTIONS", "CHECK_WORDS", "plainReason", "Chain", "Finding", "IPrefilter", "Inspector", "Outcome", "PASS", "Verdict"]

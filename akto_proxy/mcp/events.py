@@ -48,6 +48,10 @@ class MessageEvent:
     @ivar guardrails: the guardrails that acted.
     @ivar latencyMs: for a response whose request was seen, the time since
         that request; else None.
+    @ivar body: the message as it came, before any rewrite (a JSON-RPC
+        message, or the L{akto_proxy.mcp.jsonrpc.Body} of a body that is
+        not one; None for a URL), for the audit trail's body capture.  A
+        reference only: a subscriber that keeps events should not keep it.
     """
 
     __slots__ = (
@@ -63,6 +67,7 @@ class MessageEvent:
         "findings",
         "guardrails",
         "latencyMs",
+        "body",
     )
 
     def __init__(
@@ -79,6 +84,7 @@ class MessageEvent:
         findings: Sequence[Finding],
         guardrails: Sequence[str],
         latencyMs: Optional[float],
+        body: Any = None,
     ):
         self.time = time
         self.context = context
@@ -92,6 +98,7 @@ class MessageEvent:
         self.findings = findings
         self.guardrails = guardrails
         self.latencyMs = latencyMs
+        self.body = body
 
     @property
     def requestId(self) -> str:
@@ -168,6 +175,48 @@ class ExchangeEvent:
         return self._encoded
 
 
+class UpstreamFailureEvent:
+    """
+    An upstream could not be reached, or failed or timed out before it
+    answered (the client got 502 or 504, a WebSocket its close).
+
+    @ivar upstream: C{scheme://host[:port]} of the upstream.
+    @ivar reason: what failed, when known (C{connect}, C{timeout}, C{tls}...).
+    """
+
+    __slots__ = ("time", "upstream", "reason")
+
+    def __init__(self, time: float, upstream: str, reason: Optional[str] = None):
+        self.time = time
+        self.upstream = upstream
+        self.reason = reason
+
+    def asJSON(self) -> dict[str, Any]:
+        return {"time": self.time, "upstream": self.upstream, "reason": self.reason}
+
+
+class ReloadEvent:
+    """
+    A configuration reload (SIGHUP), applied or rejected.
+
+    @ivar ok: applied; False: rejected, the running configuration stays.
+    @ivar generation: the configuration generation in force afterwards.
+    @ivar error: why it was rejected (C{FILE:LINE: KEY: message}).
+    """
+
+    __slots__ = ("time", "path", "ok", "generation", "error")
+
+    def __init__(self, time: float, path: str, ok: bool, generation: int, error: Optional[str] = None):
+        self.time = time
+        self.path = path
+        self.ok = ok
+        self.generation = generation
+        self.error = error
+
+    def asJSON(self) -> dict[str, Any]:
+        return {"time": self.time, "config": self.path, "ok": self.ok, "generation": self.generation, "error": self.error}
+
+
 Subscriber = Callable[[Any], None]
 
 
@@ -214,4 +263,14 @@ class EventBus:
                 log.failure("event subscriber {subscriber!r} failed", subscriber=subscriber)
 
 
-__all__ = ["DROPPED", "EventBus", "ExchangeEvent", "FORWARDED", "MessageEvent", "REPLIED", "REWRITTEN"]
+__all__ = [
+    "DROPPED",
+    "EventBus",
+    "ExchangeEvent",
+    "FORWARDED",
+    "MessageEvent",
+    "REPLIED",
+    "REWRITTEN",
+    "ReloadEvent",
+    "UpstreamFailureEvent",
+]

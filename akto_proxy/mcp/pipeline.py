@@ -140,6 +140,7 @@ class Context:
         "blocked",
         "rpcMethod",
         "rpcName",
+        "reason",
     )
 
     def __init__(
@@ -171,6 +172,8 @@ class Context:
         self.blocked = False
         self.rpcMethod: Optional[str] = None
         self.rpcName: Optional[str] = None
+        #: why the latest refusal was made (role denial, rate limit, block)
+        self.reason: Optional[str] = None
 
     @property
     def keyName(self) -> Optional[str]:
@@ -180,7 +183,7 @@ class Context:
     def upstreamId(self) -> str:
         return self.target.origin
 
-    def note(self, findings: Iterable[Finding], guardrails: Iterable[str], label: Optional[str] = None) -> None:
+    def note(self, findings: Iterable[Finding], guardrails: Iterable[str], label: Optional[str] = None, reason: Optional[str] = None) -> None:
         """
         Record what a message came to on the exchange's access line (the
         latest L{MAX_FINDINGS} findings).
@@ -197,6 +200,7 @@ class Context:
             if label in ("blocked", "inspection_error", "role_denied", "rate_limited", "header_mismatch"):
                 self.blocked = self.blocked or label != "rate_limited"
                 self.outcome = label
+                self.reason = reason
             elif label == "redacted" and self.outcome == "relayed":
                 self.outcome = label
 
@@ -512,14 +516,14 @@ class Pipeline:
             elif not item.findings and not item.guardrails:
                 # clean: only for those who take every message
                 if bus.messages:
-                    self._publish(item, ctx, decision)
+                    self._publish(item, ctx, decision, original)
                 return decision
-        ctx.note(item.findings, item.guardrails, decision.label)
+        ctx.note(item.findings, item.guardrails, decision.label, decision.reason)
         if bus.messages or bus.notable:
-            self._publish(item, ctx, decision)
+            self._publish(item, ctx, decision, original)
         return decision
 
-    def _publish(self, item: Item, ctx: Context, decision: Decision) -> None:
+    def _publish(self, item: Item, ctx: Context, decision: Decision, original: Any = None) -> None:
         now = ctx.clock()
         action = decision.action
         done = FORWARDED if action == FORWARD else REWRITTEN if action == REWRITE else REPLIED if action == REPLY else DROPPED
@@ -542,6 +546,7 @@ class Pipeline:
                 item.findings,
                 item.guardrails,
                 (now - sentAt) * 1000.0 if sentAt is not None else None,
+                original,
             )
         )
 
@@ -679,7 +684,18 @@ class Pipeline:
                 item.clean = clean
             elif kind == REQUEST or kind == NOTIFICATION:
                 stages = self.stagesOf(SERVER_REQUEST, None, ctx)
+                clean = None
+                if not everything:
+                    quicks = self._quick.get(id(stages))
+                    if quicks is not None:
+                        clean = _quickly(quicks, ctx, "response", obj, obj["method"], None, ())
+                        if clean:
+                            forward.append(obj)
+                            if kind == REQUEST:
+                                correlator.serverRequest(obj, ctx.clock())
+                            continue
                 item = Item(SERVER_REQUEST, obj, obj["method"], None, False, (), transport)
+                item.clean = clean
             else:
                 forward.append(obj)
                 continue

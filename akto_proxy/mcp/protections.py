@@ -210,8 +210,8 @@ class ToolPoisoningStage:
         self.monitor = mode == "monitor"
         self.state = state
         self.exclusions = exclusions
-        self.scorer = Scorer(POISONING)
-        self.threshold = POISONING.threshold(sensitivity)
+        self.scorer = Scorer(POISONING) if protection.model else Scorer(POISONING, model=None)
+        self.threshold = self.scorer.threshold(sensitivity)
         self.memo = ListMemo()
 
     def judge(self, item: Item, ctx: Context) -> StageResult:
@@ -245,16 +245,21 @@ class ToolPoisoningStage:
                 continue
             location = f"result.{field}[{i}]"
             findings.append(
-                Finding(self.name, "+".join(judged.signals), location, "critical", "block" if self.action == "withhold" else "redact", not self.monitor)
+                Finding(self.name, "+".join(judged.reasons(self.threshold)), location, "critical", "block" if self.action == "withhold" else "redact", not self.monitor)
             )
             if self.monitor:
                 kept.append(entry)
                 continue
             changed = True
-            if self.action == "withhold":
-                self.state.markPoisoned(endpoint, kind, name, judged.signals)
-                continue
-            kept.append(self._sanitized(entry))
+            if self.action != "withhold":
+                sanitized = self._sanitized(entry)
+                # what the sanitizing could not take out (a whole description
+                # the learned model judges, with no sentence it flags alone)
+                # is withheld
+                if not self.scorer.score("\n".join(s for _, s in describedStrings(sanitized))).over(self.threshold):
+                    kept.append(sanitized)
+                    continue
+            self.state.markPoisoned(endpoint, kind, name, judged.reasons(self.threshold))
         answer = kept if changed else None
         self.memo.remember((endpoint, kind), entries, self.state.generation, answer, findings)
         return _answer(item, field, answer, findings, reason, label)
@@ -273,7 +278,7 @@ class ToolPoisoningStage:
                 for marker in (revealed.concealed,):
                     if marker:
                         text = text.replace(marker, " ")
-                judged = self.scorer.score(text, wantSpans=True)
+                judged = self.scorer.score(text, wantSpans=True, threshold=self.threshold)
                 text = withoutSpans(text, judged.spans, "[removed by akto-proxy]") if judged.spans else text
                 return re.sub(r"<!--.*?(?:-->|$)", "", text, flags=re.S).strip()
             if isinstance(value, dict):

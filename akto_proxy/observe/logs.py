@@ -1,14 +1,20 @@
 """
-Logging: one JSON object per line on stdout, journald-friendly.
+Logging: one JSON object per line on stdout, journald-friendly; the
+redaction of what the audit trail and alerts carry (L{Redactor}); a file of
+lines rotated by size and time (L{RotatingFile}).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+import os
+import re
 import sys
 import time
 import weakref
-from typing import IO, Any, Callable, Optional
+from typing import IO, Any, Callable, Iterable, Optional
 
 from twisted.logger import (
     FilteringLogObserver,
@@ -192,6 +198,256 @@ def encodeEvent(event: dict[str, Any]) -> str:
     rest by C{repr}), as the log lines write it.
     """
     return _ENCODER.encode(event)
+
+
+def rfc3339(when: float) -> str:
+    """
+    C{when} (seconds since the epoch) as RFC 3339 in UTC, to the
+    millisecond: C{2026-12-06T18:05:09.042Z}.  The seconds part is
+    formatted once per second.
+    """
+    whole = int(when)
+    return f"{_second(whole)}.{int((when - whole) * 1000):03d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _second(whole: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+# -- redaction
+
+#: a whole PEM private key (the detection rule matches its first line only);
+#: in JSON text its line breaks are "\\n"
+_PEM_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)", re.S)
+#: a value given to a credential-like name (JSON, query strings, headers,
+#: assignments): the value is masked whatever it looks like
+_CREDENTIAL_VALUE = re.compile(
+    r"""(?ix)
+    (?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|
+       client[_-]?secret|session[_-]?id|cookie|authorization|x-akto-api-key|akto_api_key|credentials?)
+    [A-Za-z0-9_-]*
+    (?:\\?["'])?\s*[:=]\s*(?:\\?["'])?
+    (?:(?:bearer|basic|token)\s+)?
+    ([^\s"'\\,;&}\]]+)
+    """
+)
+#: what could be a proxy API key, hashed to compare with the configured ones
+_TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]{16,512}")
+
+
+class Redactor:
+    """
+    Masks, in text bound for the audit trail or an alert, what must not be
+    kept in clear: each becomes C{[REDACTED:<what>]}.
+
+      - the proxy's own API keys, always (also with C{personal=False} and
+        C{secrets=False}): the plain ones as configured, the hashed ones by
+        hashing every token that could be one;
+      - other known secrets given (a webhook secret, an SMTP password);
+      - with C{secrets}: the data-exfiltration rules of the threat checks
+        (private keys whole, cloud and service tokens, JWTs, connection
+        strings, long random strings, each confirmed by its validator)
+        and any value given to a credential-like name (C{password},
+        C{token}, C{authorization}, C{api_key}...);
+      - with C{personal}: the PII rules (payment cards, SSNs, IBANs,
+        e-mail addresses, phone numbers, IP addresses, validated).
+    """
+
+    def __init__(
+        self,
+        plainKeys: Iterable[bytes] = (),
+        keyDigests: Iterable[bytes] = (),
+        known: Iterable[str] = (),
+        secrets: bool = True,
+        personal: bool = True,
+    ):
+        self._known = sorted({k for k in (*(p.decode("utf-8", "replace") for p in plainKeys), *known) if len(k) >= 4}, key=len, reverse=True)
+        self._digests = frozenset(keyDigests)
+        self._secrets = secrets
+        self._personal = personal
+        self._scanner: Any = None
+        if secrets or personal:
+            from akto_proxy.inspect.checks.rules import PII_RULES, SECRET_RULES
+            from akto_proxy.inspect.checks.scanner import Scanner
+
+            self._scanner = Scanner((SECRET_RULES if secrets else ()) + (PII_RULES if personal else ()))
+
+    @classmethod
+    def forKeys(cls, apiKeys: Iterable[Any], known: Iterable[str] = (), secrets: bool = True, personal: bool = True) -> "Redactor":
+        """
+        A redactor that knows the configured C{access_control.api_keys}.
+        """
+        keys = list(apiKeys)
+        return cls(
+            [k.key_plain for k in keys if k.key_plain],
+            [k.key_sha256 for k in keys if k.key_sha256],
+            known,
+            secrets,
+            personal,
+        )
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """
+        What to mask in C{text}: (start, end, label), in any order.
+        """
+        out: list[tuple[int, int, str]] = []
+        for secret in self._known:
+            start = text.find(secret)
+            while start >= 0:
+                out.append((start, start + len(secret), "secret"))
+                start = text.find(secret, start + len(secret))
+        if self._digests:
+            for m in _TOKEN.finditer(text):
+                if hashlib.sha256(m.group().encode("utf-8")).digest() in self._digests:
+                    out.append((m.start(), m.end(), "api_key"))
+        if self._secrets:
+            for m in _PEM_KEY.finditer(text):
+                out.append((m.start(), m.end(), "private_key"))
+            for m in _CREDENTIAL_VALUE.finditer(text):
+                out.append((m.start(1), m.end(1), "credential"))
+        if self._scanner:
+            from akto_proxy.inspect.checks.validators import VALIDATORS
+
+            for index in self._scanner.scan([text]):
+                rule = self._scanner.rules[index]
+                check = VALIDATORS.get(rule.validator) if rule.validator else None
+                label = rule.entity or rule.name
+                out.extend((s, e, label) for s, e in self._scanner.spans(index, text, check))
+        return out
+
+    def mask(self, text: str) -> str:
+        """
+        C{text} with every span of L{spans} replaced; overlapping spans
+        are masked as one (under the first one's label).
+        """
+        if not text:
+            return text
+        found = self.spans(text)
+        if not found:
+            return text
+        out = []
+        last = 0
+        merged: list[list[Any]] = []
+        for start, end, label in sorted(found):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end, label])
+        for start, end, label in merged:
+            out.append(text[last:start])
+            out.append(f"[REDACTED:{label}]")
+            last = end
+        out.append(text[last:])
+        return "".join(out)
+
+    def maskAll(self, value: Any) -> Any:
+        """
+        A JSON value with each of its strings masked (keys included).
+        """
+        if isinstance(value, str):
+            return self.mask(value)
+        if isinstance(value, dict):
+            return {self.mask(k) if isinstance(k, str) else k: self.maskAll(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.maskAll(v) for v in value]
+        return value
+
+
+# -- a rotated file
+
+
+class RotatingFile:
+    """
+    A file of whole lines (UTF-8), rotated by size, by time, or both: C{NAME}
+    becomes C{NAME.1} (C{NAME.1} becomes C{NAME.2}... and, beyond C{keep},
+    the oldest is removed; C{keep} 0 keeps all) and a new C{NAME} is begun.
+    A line is never split: a file is rotated before the line that would
+    take it past C{maxSize}, and on the first line written at or after each
+    multiple of C{interval} seconds since the epoch (UTC: 86400 rotates at
+    midnight).
+
+    Written in append mode, so that C{copytruncate} works; L{reopen} opens
+    C{NAME} again, a new one if it was moved away (logrotate's
+    C{postrotate} sends SIGHUP).
+
+    @ivar rotations: files rotated so far.
+    """
+
+    def __init__(self, path: str, maxSize: int = 0, interval: float = 0.0, keep: int = 0, clock: Callable[[], float] = time.time):
+        self.path = os.path.abspath(path)
+        self.maxSize = maxSize
+        self.interval = interval
+        self.keep = keep
+        self.clock = clock
+        self.rotations = 0
+        self._file: Optional[IO[bytes]] = None
+        self.size = 0
+        self._boundary = 0.0
+        self._open()
+
+    def _open(self) -> None:
+        self._file = open(self.path, "ab")
+        self.size = os.fstat(self._file.fileno()).st_size
+        if self.interval:
+            now = self.clock()
+            # a file last written before the current period is rotated at once
+            mtime = os.fstat(self._file.fileno()).st_mtime if self.size else now
+            self._boundary = (int(min(now, mtime) // self.interval) + 1) * self.interval
+
+    def write(self, line: str) -> None:
+        """
+        Write C{line} (whole lines only), rotating first when due.
+        """
+        data = line.encode("utf-8", "surrogatepass")
+        if self._file is None:
+            self._open()
+        if self.size and (
+            (self.maxSize and self.size + len(data) > self.maxSize) or (self.interval and self.clock() >= self._boundary)
+        ):
+            self.rotate()
+        assert self._file is not None
+        self._file.write(data)
+        self.size += len(data)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def rotate(self) -> None:
+        """
+        Close C{NAME}, shift the rotated files and begin a new C{NAME}.
+        """
+        self.close()
+        if self.keep:
+            last = self.keep
+            oldest = f"{self.path}.{last}"
+            if os.path.exists(oldest):
+                os.remove(oldest)
+        else:
+            last = 1
+            while os.path.exists(f"{self.path}.{last}"):
+                last += 1
+        for i in range(last - 1, 0, -1):
+            source = f"{self.path}.{i}"
+            if os.path.exists(source):
+                os.rename(source, f"{self.path}.{i + 1}")
+        if os.path.exists(self.path):
+            os.rename(self.path, f"{self.path}.1")
+        self.rotations += 1
+        self._open()
+
+    def reopen(self) -> None:
+        """
+        Close and open C{NAME} again (a new file if it was moved away).
+        """
+        self.close()
+        self._open()
+
+    def close(self) -> None:
+        if self._file is not None:
+            try:
+                self._file.close()
+            finally:
+                self._file = None
 
 
 def jsonObserver(out: IO[str] = sys.stdout, level: LogLevel = LogLevel.info) -> ILogObserver:

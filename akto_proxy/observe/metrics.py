@@ -29,6 +29,7 @@ from twisted.application.service import Service
 
 from akto_proxy import __version__
 from akto_proxy.config import Config
+from akto_proxy.config.lint import MCP_METHODS as KNOWN_METHODS
 from akto_proxy.config.model import MetricsConfig
 from akto_proxy.mcp.events import EventBus, ExchangeEvent, MessageEvent
 
@@ -38,28 +39,8 @@ if TYPE_CHECKING:
 PREFIX = "akto_proxy"
 #: distinct upstream label values kept before the rest count as C{other}
 MAX_UPSTREAMS = 200
-#: MCP methods named as themselves in labels
-MCP_METHODS = frozenset(
-    (
-        "initialize",
-        "ping",
-        "server/discover",
-        "tools/list",
-        "tools/call",
-        "prompts/list",
-        "prompts/get",
-        "resources/list",
-        "resources/read",
-        "resources/templates/list",
-        "resources/subscribe",
-        "resources/unsubscribe",
-        "completion/complete",
-        "logging/setLevel",
-        "sampling/createMessage",
-        "elicitation/create",
-        "roots/list",
-    )
-)
+#: MCP methods named as themselves in labels (notifications as one)
+MCP_METHODS = frozenset(m for m in KNOWN_METHODS if not m.startswith("notifications/"))
 HTTP_METHODS = frozenset(("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"))
 #: seconds: from sub-millisecond (what the proxy adds) to minutes (upstreams)
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)

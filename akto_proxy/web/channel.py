@@ -7,6 +7,7 @@ as they arrive.
 from __future__ import annotations
 
 import re
+import time
 from typing import TYPE_CHECKING, Any, Optional
 
 from twisted.internet.interfaces import IDelayedCall
@@ -18,6 +19,10 @@ from twisted.web.iweb import INonQueuedRequestFactory
 from akto_proxy import compat
 from akto_proxy.relay.transport import setNoDelay
 from akto_proxy.web import answers
+from akto_proxy.mcp.answers import REFUSAL_CODE, metadata, rpcError
+from akto_proxy.mcp.events import ExchangeEvent
+from akto_proxy.mcp.jsonrpc import encode
+from akto_proxy.observe.logs import rfc3339
 from akto_proxy.web.answers import envelope
 
 if TYPE_CHECKING:
@@ -203,22 +208,18 @@ class StrictChannel(http.HTTPChannel):
         self._timer = None
 
     def _slow(self, what: str) -> None:
-        log.info("client too slow sending {what}, closing", what=what, client=str(self.transport.getPeer()))
-        if self.transport is not None:
-            self.transport.write(
-                b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
-            )
-            self.transport.loseConnection()
+        request = self.requests[-1] if self.requests and what == "the body" else None
+        self.refuseHead(f"client too slow sending {what}", 408, "request_timeout", request)
 
     def lineReceived(self, line: bytes) -> None:
         if line[-1:] != b"\r":
             return self.refuseHead("request lines must end in CRLF, not a bare LF")
         line = line[:-1]
         if b"\r" in line:
-            return compat.respondBadRequest(self)
+            return self.refuseHead("a bare CR inside a request line or header")
         if line[:1] in (b" ", b"\t") and self._inHeaders and self.requests:
             # obs-fold (RFC 9112 section 5.2): refuse rather than unfold
-            return compat.respondBadRequest(self)
+            return self.refuseHead("folded header lines (obs-fold) are not accepted")
         if not self._inHeaders and line:
             self._startHeaderTimer()
         return super().lineReceived(line)  # type: ignore[no-any-return]
@@ -226,7 +227,7 @@ class StrictChannel(http.HTTPChannel):
     def headerReceived(self, line: bytes) -> bool:
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"transfer-encoding" and value.strip().lower() != b"chunked":
-            compat.respondBadRequest(self)  # any coding but chunked: refused, not guessed at
+            self.refuseHead("Transfer-Encoding other than chunked")  # refused, not guessed at
             return False
         return super().headerReceived(line)  # type: ignore[no-any-return]
 
@@ -281,29 +282,80 @@ class StrictChannel(http.HTTPChannel):
         super().connectionLost(reason)
 
     def lineLengthExceeded(self, line: bytes) -> None:
-        compat.respondBadRequest(self)
+        self.refuseHead("request head too large (limits.max_header_bytes)", 400, "header_too_large")
 
-    def refuseHead(self, message: str) -> None:
+    def refuseHead(self, message: str, status: int = 400, code: str = "bad_request", request: Any = None, rpc: bool = False) -> None:
         """
-        Answer a request head the proxy will not parse with 400 and the
-        envelope (with a request id, though no request exists yet), and
-        close the connection.
+        Refuse what the proxy will not parse or wait for, before (or
+        without) a request to answer: C{status} with the envelope and a
+        request id, the connection closed, and an exchange record (access
+        line, audit, metrics) with the client's address and, when its
+        headers came, the key's name.
+
+        @param rpc: the request is JSON-RPC (as far as its head tells): the
+            body is the C{-31001} JSON-RPC error (id null: the body was not
+            read), which MCP clients show, rather than the envelope.
         """
         transport: Any = self.transport
         if transport is None or transport.disconnecting:
             return
         rid = answers.newRequestId()
-        body = envelope(400, message, rid, "bad_request")
-        log.info("request head refused: {reason}", reason=message, request_id=rid, client=str(transport.getPeer()))
+        if rpc:
+            data = metadata(rid, (), ())
+            data["reason"] = message
+            body = encode(rpcError(None, REFUSAL_CODE, f"Blocked by akto-proxy: {message}", data))
+        else:
+            body = envelope(status, message, rid, code)
+        client = getattr(transport.getPeer(), "host", "?")
+        log.info("request refused before relaying: {reason}", reason=message, request_id=rid, client=client, status=status)
         self._stopTimer()
+        phrase = {400: b"Bad Request", 408: b"Request Timeout", 413: b"Payload Too Large", 431: b"Request Header Fields Too Large"}.get(status, b"Error")
         transport.write(
-            b"HTTP/1.1 400 Bad Request\r\n"
-            b"content-type: application/json\r\n"
+            b"HTTP/1.1 %d %s\r\n" % (status, phrase)
+            + b"content-type: application/json\r\n"
             b"connection: close\r\n"
             b"x-akto-request-id: " + rid.encode("ascii") + b"\r\n"
             b"content-length: " + str(len(body)).encode("ascii") + b"\r\n\r\n" + body
         )
         transport.loseConnection()
+        self._record(rid, status, code, message, client, request)
+
+    def _record(self, rid: str, status: int, code: str, message: str, client: str, request: Any) -> None:
+        service = self._service
+        key = None
+        command = compat.requestCommand(self)
+        method = command.decode("latin-1") if command else None
+        if request is not None:
+            credential = request.requestHeaders.getRawHeaders(service.runtime.config.access_control.header.encode("latin-1"))
+            found = service.runtime.keys.lookup(credential[-1] if credential else None)
+            key = found.name if found is not None else None
+        fields = {
+            "timestamp": rfc3339(time.time()),
+            "request_id": rid,
+            "key": key,
+            "client": client,
+            "method": method,
+            "rpc_method": None,
+            "name": None,
+            "upstream": None,
+            "status": status,
+            "bytes": 0,
+            "latency_ms": 0.0,
+            "transport": "http",
+            "upstream_ms": None,
+            "upstream_error": None,
+            "outcome": code,
+            "reason": message,
+            "blocked": False,
+            "threats_detected": [],
+            "guardrails_applied": [],
+        }
+        service.bus.publish(ExchangeEvent(fields, f"{method or '-'} (refused before relaying) {status} {code}"))
+
+    def _respondToBadRequestAndDisconnect(self) -> None:
+        # Twisted's answer to what it will not parse (too many headers, a
+        # bad request line, a bad chunk...): the proxy's, with a record
+        self.refuseHead("malformed request (framing, request line or headers)")
 
 
 class CappedRequest(server.Request):
@@ -336,20 +388,15 @@ class CappedRequest(server.Request):
 
     def _refuse(self) -> None:
         self._refused = True
-        rid = answers.newRequestId()
-        body = envelope(413, "request body too large", rid, "payload_too_large")
-        log.info("request body too large, refused", request_id=rid, uri=self.uri[:200] if hasattr(self, "uri") else b"")
-        transport = self.channel.transport
-        transport.write(
-            b"HTTP/1.1 413 Payload Too Large\r\n"
-            b"content-type: application/json\r\n"
-            b"connection: close\r\n"
-            b"x-akto-request-id: " + rid.encode("ascii") + b"\r\n"
-            b"content-length: " + str(len(body)).encode("ascii") + b"\r\n\r\n" + body
+        channel = self.channel
+        headers = self.requestHeaders
+        ctype = b",".join(headers.getRawHeaders(b"content-type") or [])
+        accept = b",".join(headers.getRawHeaders(b"accept") or [])
+        rpc = b"application/json" in ctype.lower() and (
+            b"text/event-stream" in accept.lower() or headers.hasHeader(b"mcp-protocol-version") or headers.hasHeader(b"mcp-session-id")
         )
-        self.channel._stopTimer()
-        self.channel.dataReceived = lambda data: None  # type: ignore[method-assign]
-        transport.loseConnection()
+        channel.refuseHead(f"request body too large (limits.max_request_body: {self._limit()} bytes)", 413, "payload_too_large", self, rpc)
+        channel.dataReceived = lambda data: None  # type: ignore[method-assign]
         self.content = None  # type: ignore[assignment]
 
     def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
@@ -357,6 +404,11 @@ class CappedRequest(server.Request):
             return
         super().requestReceived(command, path, version)
 
+    def render(self, resrc: Any) -> None:
+        # no "Server: TwistedWeb/<version>" on any answer (Request.process
+        # sets it just before rendering): a version is an attacker's hint
+        self.responseHeaders.removeHeader(b"server")
+        super().render(resrc)
     def getHeader(self, key: Any) -> Any:
         """
         As L{server.Request.getHeader}; a value asked for as text that is

@@ -11,6 +11,7 @@ WebSocket upgrade is admitted here and handed to L{akto_proxy.web.ws}.
 
 from __future__ import annotations
 
+import time
 import zlib
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
@@ -23,12 +24,13 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from akto_proxy.config.model import ApiKey
-from akto_proxy.inspect.chain import Finding
+from akto_proxy.inspect.chain import Finding, plainReason
 from akto_proxy.mcp.answers import PARSE_ERROR, rpcError
 from akto_proxy.mcp.events import ExchangeEvent
 from akto_proxy.mcp.jsonrpc import INVALID_REQUEST, Body, decode, encode, fromJSON, notUnicode
 from akto_proxy.mcp.pipeline import URL, Context, Verdict
 from akto_proxy.mcp.session import Conversation
+from akto_proxy.observe.logs import rfc3339
 from akto_proxy.relay.http import BytesProducer
 from akto_proxy.relay.rewrite import rewriteLocation, rewriteResource, rewriteWWWAuthenticate, upstreamWellKnown
 from akto_proxy.relay.sse import makeEvent
@@ -60,6 +62,10 @@ log = Logger()
 
 #: the outcomes that say the proxy refused something (for C{blocked})
 _DECODABLE = (b"", b"identity", b"gzip", b"x-gzip", b"deflate")
+
+
+#: reason phrases Twisted's table lacks (RFC 6585, RFC 9110)
+REASONS = {421: b"Misdirected Request", 429: b"Too Many Requests", 431: b"Request Header Fields Too Large"}
 
 
 def acceptsJSON(request: Request) -> bool:
@@ -115,6 +121,8 @@ class Exchange:
         self.bytesOut = 0
         #: http, sse (an answer streamed as events) or ws
         self.transportName = "http"
+        #: why the proxy answered in its own name (an error or refusal)
+        self.reason: Optional[str] = None
         #: from the request sent upstream to the response head
         self.upstreamMs: Optional[float] = None
         #: what went wrong upstream, in one word (L{failureKind})
@@ -227,7 +235,9 @@ class Exchange:
         if self.finished:
             return
         self.status = status
-        self.request.setResponseCode(status)
+        # the standard reason phrase where Twisted knows none (429 was
+        # "Unknown Status")
+        self.request.setResponseCode(status, REASONS.get(status))
         self.request.setHeader(b"content-type", contentType)
         self.request.setHeader(b"content-length", str(len(body)).encode("ascii"))
         self.request.setHeader(b"cache-control", b"no-store")
@@ -247,6 +257,7 @@ class Exchange:
     ) -> None:
         if self.outcome == "relayed":
             self.outcome = code or str(status)
+        self.reason = message
         self.respond(status, envelope(status, message, self.requestId, code, threats), headers=headers)
 
     def _accessLog(self) -> None:
@@ -254,11 +265,13 @@ class Exchange:
         status = self.status or self.request.code
         ctx = self.ctx
         fields = {
+            "timestamp": rfc3339(time.time()),
             "request_id": self.requestId,
             "key": ctx.keyName if ctx is not None else None,
             "client": self.clientAddress,
             "method": self.request.method.decode("latin-1"),
             "rpc_method": ctx.rpcMethod if ctx is not None else None,
+            "name": ctx.rpcName if ctx is not None else None,
             "upstream": self.target.display() if self.target else None,
             "status": status,
             "bytes": self.bytesOut,
@@ -267,6 +280,7 @@ class Exchange:
             "upstream_ms": round(self.upstreamMs, 3) if self.upstreamMs is not None else None,
             "upstream_error": self.upstreamError,
             "outcome": self.outcome,
+            "reason": self.reason or (ctx.reason if ctx is not None else None),
             "blocked": ctx.blocked if ctx is not None else False,
             "threats_detected": [f.asJSON() for f in ctx.findings] if ctx is not None else [],
             "guardrails_applied": list(ctx.guardrails) if ctx is not None else [],
@@ -388,7 +402,11 @@ class Exchange:
             message = verdict.reason or "rate limit exceeded"
         else:
             code = "inspection_error" if verdict.label == "inspection_error" else "threat_blocked"
-            message = f"blocked by policy: {verdict.reason}"
+            threats = tuple(self.ctx.findings) if self.ctx is not None else ()
+            if code == "threat_blocked" and threats:
+                message = f"blocked by policy: {plainReason(threats, 'the request body')}"
+            else:
+                message = f"blocked by policy: {verdict.reason}"
         threats = tuple(self.ctx.findings) if self.ctx is not None else ()
         self.respondError(verdict.status, message, code, threats, headers)
 
@@ -513,7 +531,7 @@ class Exchange:
         status, message, code = upstreamFailure(failure, timedOut)
         self.upstreamError = failureKind(failure, timedOut)
         if status != 403:
-            self.service.upstreamFailed(self.target)
+            self.service.upstreamFailed(self.target, self.upstreamError)
             log.warn("upstream {upstream} failed: {error}", upstream=upstream, error=message, request_id=self.requestId)
         self.respondError(status, message, code)
 

@@ -17,7 +17,7 @@ untrusted-content markers the model can read).
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 from twisted.internet.defer import Deferred
 
@@ -65,18 +65,19 @@ class InjectionInspector:
         self.on_error = protection.on_error
         self.action = protection.action
         self._monitor = mode == "monitor"
-        self._scorer = Scorer(INJECTION)
-        self._threshold = INJECTION.threshold(sensitivity)
+        self._scorer = Scorer(INJECTION) if protection.model else Scorer(INJECTION, model=None)
+        self._threshold = self._scorer.threshold(sensitivity)
         self._exclusions = exclusions
         self._offload = offload
 
-    def mayFindInResponse(self, text: str) -> bool:
+    def mayFindInResponse(self, text: str, strings: Optional[Sequence[str]] = None) -> bool:
         """
         Whether this step could find anything in a response holding
-        C{text} (the strings of the response joined; for the prefilter:
-        False proves it would pass).
+        C{text}, the C{strings} of the response joined (for the prefilter:
+        False proves it would pass).  The rule signals are bounded from
+        C{text}; the learned model judges each string, as L{inspect} does.
         """
-        return self._scorer.mayReach(text, self._threshold)
+        return self._scorer.mayReachAny(text, (text,) if strings is None else strings, self._threshold, MIN_LENGTH)
 
     def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]:
         if message.direction != "response" or message.method not in METHODS or not message.strings:
@@ -96,14 +97,14 @@ class InjectionInspector:
         for path, text in message.strings:
             if len(text) < MIN_LENGTH or scope.excludes(self.name, path) or not self._scorer.mayReach(text, self._threshold):
                 continue
-            judged = self._scorer.score(text, wantSpans=self.action == "redact")
+            judged = self._scorer.score(text, wantSpans=self.action == "redact", threshold=self._threshold)
             if not judged.over(self._threshold):
                 continue
             enforced = not self._monitor
             findings.append(
                 Finding(
                     check=self.name,
-                    rule="+".join(judged.signals),
+                    rule="+".join(judged.reasons(self._threshold)),
                     location=path or "body",
                     severity="high",
                     action="block" if self.action == "block" else "redact",

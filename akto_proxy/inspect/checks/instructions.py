@@ -29,11 +29,14 @@ import codecs
 import re
 import threading
 import urllib.parse
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence, Union
 
 import attrs
 import hyperscan
 import re2
+
+from akto_proxy.inspect.checks import learned
+from akto_proxy.inspect.hscache import compileDatabase
 
 # -- hidden text
 
@@ -800,6 +803,8 @@ class Weights:
     pairs: tuple[tuple[str, str, float], ...]
     hidden: float
     thresholds: tuple[tuple[str, float], ...]
+    #: the learned model judging the same texts (L{learned.load}), if any
+    model: Optional[str] = None
     _table: dict[str, float] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -888,6 +893,7 @@ POISONING = Weights(
     ),
     hidden=3.0,
     thresholds=(("low", 5.0), ("medium", 4.0), ("high", 3.0)),
+    model="poisoning",
 )
 
 #: what tools and resources bring back: documents may mention secrets,
@@ -962,7 +968,23 @@ INJECTION = Weights(
     ),
     hidden=2.0,
     thresholds=(("low", 5.5), ("medium", 4.0), ("high", 3.0)),
+    model="injection",
 )
+
+
+@attrs.frozen
+class Bar:
+    """
+    What a text must reach to be judged to carry instructions, at one
+    sensitivity: a rule score, or a probability of the learned model.
+    """
+
+    rules: float
+    model: Optional[float] = None
+
+
+def _bar(threshold: Union[float, Bar]) -> Bar:
+    return threshold if isinstance(threshold, Bar) else Bar(float(threshold))
 
 
 @attrs.frozen
@@ -971,76 +993,157 @@ class Judgement:
     @ivar score: the sum of the weights of the signals shown.
     @ivar signals: their names (and C{hidden:KIND} for hidden text).
     @ivar spans: (start, end) in L{revealed} of each pattern match, for
-        redaction.
+        redaction (and of the sentences the learned model flags, when it
+        flags a text the rules do not).
+    @ivar probability: the learned model's, 0 without a model.
     """
 
     score: float
     signals: tuple[str, ...]
     spans: tuple[tuple[int, int], ...]
     revealed: Revealed
+    probability: float = 0.0
 
-    def over(self, threshold: float) -> bool:
-        return self.score >= threshold
+    def over(self, threshold: Union[float, Bar]) -> bool:
+        bar = _bar(threshold)
+        return self.score >= bar.rules or (bar.model is not None and self.probability >= bar.model)
+
+    def reasons(self, threshold: Union[float, Bar]) -> tuple[str, ...]:
+        """
+        The signals, and C{learned} when the model's probability reaches
+        C{threshold}: what a finding names.
+        """
+        bar = _bar(threshold)
+        if bar.model is not None and self.probability >= bar.model:
+            return self.signals + (f"learned:{self.probability:.2f}",)
+        return self.signals
+
+
+_FROM_WEIGHTS: Any = object()
 
 
 class Scorer:
     """
-    One compiled signal library, scored with one table of weights.  Which
-    signals a text shows is one Hyperscan scan (RE2 for the patterns it
-    cannot take), with the hidden-text markers: only a text that has some
-    is revealed and scanned again.  Spans, wanted only to redact, are found
-    with RE2.
+    One compiled signal library, scored with one table of weights, and the
+    learned model of the same texts (L{learned}).  Which signals a text
+    shows is one Hyperscan scan (RE2 for the patterns it cannot take), with
+    the hidden-text markers: only a text that has some is revealed and
+    scanned again.  Spans, wanted only to redact, are found with RE2.
+
+    @param model: the learned model; by default the one C{weights} names;
+        None for the rules alone.
     """
 
-    def __init__(self, weights: Weights, signals: Optional[dict[str, tuple[str, ...]]] = None):
+    def __init__(self, weights: Weights, signals: Optional[dict[str, tuple[str, ...]]] = None, model: Optional[learned.Model] = _FROM_WEIGHTS):
         self.weights = weights
         self._library = _library(signals if signals is not None else SIGNALS)
         #: the most each set of hits can score (L{mayReach}); bounded
         self._most: dict[frozenset[int], float] = {}
+        if model is _FROM_WEIGHTS:
+            model = learned.load(weights.model) if weights.model else None
+        self.model: Optional[learned.Model] = model
+
+    def threshold(self, sensitivity: str) -> Bar:
+        """
+        What a text must reach at C{sensitivity}: the rule score of
+        L{Weights.threshold}, or the model's probability for it.
+        """
+        model = self.model
+        return Bar(self.weights.threshold(sensitivity), model.threshold(sensitivity) if model is not None else None)
 
     def patterns(self) -> tuple[str, ...]:
         """
         Every signal pattern, and the hidden-text markers: a text that
-        matches none of them scores 0.
+        matches none of them has a rule score of 0.
         """
         return self._library.patterns
 
     def mayFind(self, text: str) -> bool:
         """
-        Whether L{score} could find anything in C{text} (one scan; False
-        means a score of 0).
+        Whether L{score} could find a signal in C{text} (one scan; False
+        means a rule score of 0).
         """
         return self._library.any(text)
 
-    def mayReach(self, text: str, threshold: float) -> bool:
+    def mayReach(self, text: str, threshold: Union[float, Bar]) -> bool:
         """
-        Whether C{text}, or any text of which it joins several, could score
-        C{threshold}: False proves none does.  Its signals are remembered,
-        so that L{score} of the same text does not scan it again.
+        Whether C{text} could reach C{threshold}, or, for a rule score, any
+        text of which it joins several: False proves it does not.  Its
+        signals (and the model's probability) are remembered, so that
+        L{score} of the same text does not compute them again.
+
+        The rule score is bounded from the signals the text shows (a text
+        of which it joins several shows no more); the model is run on the
+        text itself when the bound does not settle it and the text is
+        prose.  For several texts joined, see L{mayReachAny}.
         """
+        bar = _bar(threshold)
         library = self._library
         hits = frozenset(library.hits(text))
-        self._last = (text, hits)
-        if not hits:
+        self._last = (text, hits, None)
+        if hits and self._bound(hits) >= bar.rules:
+            return True
+        model = self.model
+        if model is None or bar.model is None:
             return False
+        owners = library.owners
+        p = model.probability(text, {owners[i] for i in hits})
+        self._last = (text, hits, p)
+        return p >= bar.model
+
+    def mayReachAny(self, joined: str, texts: Sequence[str], threshold: Union[float, Bar], minLength: int = 0) -> bool:
+        """
+        Whether any of C{texts} (at least C{minLength} long), which
+        C{joined} joins, could reach C{threshold}: False proves none does.
+        One scan of C{joined} bounds their rule scores; the model runs on
+        each text of prose, with every signal of C{joined} that could add
+        to its probability.
+        """
+        bar = _bar(threshold)
+        library = self._library
+        hits = frozenset(library.hits(joined))
+        if hits and self._bound(hits) >= bar.rules:
+            return True
+        model = self.model
+        if model is None or bar.model is None:
+            return False
+        owners = library.owners
+        seen = {owners[i] for i in hits}
+        raising = {s for s in seen if model.signals.get(s, 0.0) > 0}
+        return any(len(t) >= minLength and model.probability(t, raising) >= bar.model for t in texts)
+
+    _last: tuple[str, frozenset[int], Optional[float]] = ("", frozenset(), None)
+
+    def _bound(self, hits: frozenset[int]) -> float:
+        """
+        The most a text showing the signals C{hits} can score by the rules
+        (infinite with hidden text: what it says is not known yet),
+        remembered per set of hits.
+        """
         most = self._most.get(hits)
         if most is None:
+            library = self._library
             if max(hits) >= library.triggers:
-                most = float("inf")  # hidden text: what it says is not known yet
+                most = float("inf")
             else:
                 owners = library.owners
                 most = self.weights.most(owners[i] for i in hits)
             if len(self._most) >= 4096:
                 self._most.clear()
             self._most[hits] = most
-        return most >= threshold
+        return most
 
-    _last: tuple[str, frozenset[int]] = ("", frozenset())
-
-    def score(self, text: str, wantSpans: bool = False) -> Judgement:
+    def score(self, text: str, wantSpans: bool = False, threshold: Optional[Union[float, Bar]] = None) -> Judgement:
+        """
+        The judgement of C{text}.  With C{wantSpans}, where the signals
+        are; and, when the learned model reaches C{threshold} and the
+        rules do not, the sentences it flags on their own (or the whole
+        text, when it flags none alone).
+        """
         library = self._library
         last = self._last
-        hits: Any = last[1] if last[0] == text and text else library.hits(text)
+        cached = last[0] == text and bool(text)
+        hits: Any = last[1] if cached else library.hits(text)
         concealedHits: set[int] = set()
         if hits and max(hits) >= library.triggers:
             revealed = reveal(text)
@@ -1071,7 +1174,28 @@ class Scorer:
             elif any(h in _NO_INNOCENT_USE for h in revealed.hidden):
                 score += w.hidden / 2
             signals.extend(f"hidden:{h}" for h in revealed.hidden)
-        return Judgement(score, tuple(signals), tuple(sorted(spans)), revealed)
+        probability = 0.0
+        model = self.model
+        if model is not None:
+            if cached and last[2] is not None and not revealed.hidden:
+                probability = last[2]
+            else:
+                probability = model.probability(learned.modelText(revealed), signals)
+        if wantSpans and threshold is not None and model is not None:
+            bar = _bar(threshold)
+            if bar.model is not None and probability >= bar.model and score < bar.rules:
+                spans.extend(self._modelSpans(revealed.text, signals, bar.model))
+        return Judgement(score, tuple(signals), tuple(sorted(spans)), revealed, probability)
+
+    def _modelSpans(self, text: str, signals: Sequence[str], threshold: float) -> list[tuple[int, int]]:
+        """
+        The sentences of C{text} the model flags on their own, or all of
+        it when it flags none alone.
+        """
+        model = self.model
+        assert model is not None
+        found = [(a, b) for a, b in sentences(text) if model.probability(text[a:b], signals) >= threshold]
+        return found or [(0, len(text))]
 
 
 class _Library:
@@ -1175,14 +1299,7 @@ def _library(signals: dict[str, tuple[str, ...]]) -> _Library:
 
 
 def _compile(patterns: Sequence[str], ids: list[int]) -> "hyperscan.Database":
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    db.compile(
-        expressions=[patterns[i].encode("utf-8") for i in ids],
-        ids=ids,
-        elements=len(ids),
-        flags=[_HS_FLAGS] * len(ids),
-    )
-    return db
+    return compileDatabase([patterns[i].encode("utf-8") for i in ids], ids, [_HS_FLAGS] * len(ids))
 
 
 _HS_FLAGS = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_SINGLEMATCH
@@ -1262,7 +1379,7 @@ def withoutSpans(text: str, spans: Sequence[tuple[int, int]], replacement: str =
         return text
     out: list[str] = []
     for start, end in sentences(text):
-        if any(start <= s < end or start < e <= end for s, e in spans):
+        if any(s < end and e > start for s, e in spans):
             if replacement and (not out or out[-1] != replacement):
                 out.append(replacement)
             continue
@@ -1270,4 +1387,4 @@ def withoutSpans(text: str, spans: Sequence[tuple[int, int]], replacement: str =
     return "".join(out).strip()
 
 
-__all__ = ["INJECTION", "POISONING", "Judgement", "Revealed", "Scorer", "SIGNALS", "TRIGGERS", "Weights", "reveal", "withoutSpans"]
+__all__ = ["Bar", "INJECTION", "POISONING", "Judgement", "Revealed", "Scorer", "SIGNALS", "TRIGGERS", "Weights", "reveal", "withoutSpans"]

@@ -23,7 +23,7 @@ enough to be inspected off the reactor thread always take the full path.
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import hyperscan
 import re2
@@ -33,6 +33,7 @@ from akto_proxy.inspect.checks.custom import PatternInspector
 from akto_proxy.inspect.checks.offload import THRESHOLD
 from akto_proxy.inspect.checks.scanner import Scanner
 from akto_proxy.inspect.checks.threats import ThreatInspector
+from akto_proxy.inspect.hscache import compileDatabase
 from akto_proxy.inspect.message import Message
 from akto_proxy.inspect.normalize import rawOnly
 
@@ -89,14 +90,8 @@ class Prefilter:
             self._set = _re2Set(patterns)
             exact = [p for p in patterns if _hyperscanTakes(p)]
             if exact:
-                db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
                 try:
-                    db.compile(
-                        expressions=[p.encode("utf-8") for p in exact],
-                        ids=list(range(len(exact))),
-                        elements=len(exact),
-                        flags=[_HS_FLAGS] * len(exact),
-                    )
+                    db = compileDatabase([p.encode("utf-8") for p in exact], list(range(len(exact))), [_HS_FLAGS] * len(exact))
                 except hyperscan.error:
                     log.warn("custom patterns kept in RE2 only: Hyperscan cannot take them together")
                 else:
@@ -117,7 +112,7 @@ class Prefilter:
         """
         if message.size >= self._maxSize:
             return False
-        return self._clean(message.direction, message.transport == "url", message.joined, (t for _, t in message.strings))
+        return self._clean(message.direction, message.transport == "url", message.joined, tuple(t for _, t in message.strings))
 
     def cleanTexts(self, direction: str, texts: Sequence[str]) -> bool:
         """
@@ -128,7 +123,7 @@ class Prefilter:
             return False
         return self._clean(direction, False, "\n".join(texts), texts)
 
-    def _clean(self, direction: str, plus: bool, joined: str, texts: Iterable[str]) -> bool:
+    def _clean(self, direction: str, plus: bool, joined: str, texts: Sequence[str]) -> bool:
         try:
             data = joined.encode("utf-8")
         except UnicodeEncodeError:
@@ -145,7 +140,7 @@ class Prefilter:
                         return False
         if direction == "response" and self._responseSteps:
             for step in self._responseSteps:
-                if step.mayFindInResponse(joined):
+                if step.mayFindInResponse(joined, texts):
                     return False
         if self._set is not None:
             if self._hs is not None and data.isascii() and threading.get_ident() == self._hsOwner:

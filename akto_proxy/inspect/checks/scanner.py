@@ -14,6 +14,7 @@ from typing import Callable, Optional, Sequence
 import hyperscan
 
 from akto_proxy.inspect.checks.rules import Rule
+from akto_proxy.inspect.hscache import compileDatabase
 
 _SEPARATOR = b"\n"
 
@@ -35,7 +36,6 @@ class Scanner:
         self._raw = frozenset(i for i, r in enumerate(self.rules) if "r" in r.variants or r.entity == "bulk")
         if not self.rules:
             return
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         flags = []
         for rule in self.rules:
             f = hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_ALLOWEMPTY
@@ -44,12 +44,7 @@ class Scanner:
             if rule.single:
                 f |= hyperscan.HS_FLAG_SINGLEMATCH
             flags.append(f)
-        db.compile(
-            expressions=[r.pattern.encode("utf-8") for r in self.rules],
-            ids=list(range(len(self.rules))),
-            elements=len(self.rules),
-            flags=flags,
-        )
+        db = compileDatabase([r.pattern.encode("utf-8") for r in self.rules], list(range(len(self.rules))), flags)
         self._db = db
         self._scratch = hyperscan.Scratch(db)
         self._owner = threading.get_ident()

@@ -2,9 +2,12 @@
 Detection of instructions aimed at a model, measured on the MCP corpora:
 prompt injection in tool results (C{prompt_injection.jsonl}) and tool
 poisoning (C{tool_poisoning.jsonl}), per split (C{tune}: what the rules
-were tuned on; C{holdout}: kept apart) and sensitivity.
+were tuned and the learned model trained on; C{holdout}: kept apart;
+C{fresh}: the independent holdout of C{fresh/}) and sensitivity, with the
+rules and the learned model together (the proxy's judgement) or the rules
+alone (C{--rules-only}).
 
-    python -m tests.corpus.mcp.evaluate [--verbose] [--split tune]
+    python -m tests.corpus.mcp.evaluate [--verbose] [--split tune|holdout|fresh] [--rules-only]
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def entries(name: str) -> Iterator[dict[str, Any]]:
     path = os.path.join(HERE, name)
+    if not os.path.exists(path):
+        path = os.path.join(HERE, "fresh", name)
     if not os.path.exists(path):
         return
     with open(path, encoding="utf-8") as f:
@@ -58,20 +63,20 @@ class Result:
         return self.flagged / self.benign if self.benign else 0.0
 
 
-def measure(corpus: str, split: str, sensitivity: str) -> Result:
+def measure(corpus: str, split: str, sensitivity: str, rulesOnly: bool = False) -> Result:
     """
     TPR and FPR of the scorer the proxy uses for C{corpus} at
     C{sensitivity}, on the entries of C{split}.
     """
-    if corpus == "prompt_injection":
-        scorer, weights, text = Scorer(INJECTION), INJECTION, (lambda e: e["text"])
-    else:
-        scorer, weights, text = Scorer(POISONING), POISONING, (lambda e: toolText(e["tool"]))
-    threshold = weights.threshold(sensitivity)
+    weights = INJECTION if corpus == "prompt_injection" else POISONING
+    text = (lambda e: e["text"]) if corpus == "prompt_injection" else (lambda e: toolText(e["tool"]))
+    scorer = Scorer(weights, model=None) if rulesOnly else Scorer(weights)
+    threshold = scorer.threshold(sensitivity)
     caught = attacks = flagged = benign = 0
     misses: list[dict[str, Any]] = []
     fps: list[tuple[dict[str, Any], tuple[str, ...]]] = []
-    for e in entries(f"{corpus}.jsonl"):
+    name = f"{corpus}_fresh.jsonl" if split == "fresh" else f"{corpus}.jsonl"
+    for e in entries(name):
         if e["split"] != split:
             continue
         judged = scorer.score(text(e))
@@ -80,33 +85,34 @@ def measure(corpus: str, split: str, sensitivity: str) -> Result:
             attacks += 1
             caught += hit
             if not hit:
-                misses.append(dict(e, score=judged.score, found=judged.signals))
+                misses.append(dict(e, score=judged.score, probability=judged.probability, found=judged.signals))
         else:
             benign += 1
             flagged += hit
             if hit:
-                fps.append((dict(e, score=judged.score), judged.signals))
+                fps.append((dict(e, score=judged.score, probability=judged.probability), judged.reasons(threshold)))
     return Result(corpus, split, sensitivity, caught, attacks, flagged, benign, tuple(misses), tuple(fps))
 
 
 def main(argv: list[str]) -> int:
     verbose = "--verbose" in argv or "-v" in argv
+    rulesOnly = "--rules-only" in argv
     splits = [argv[argv.index("--split") + 1]] if "--split" in argv else ["tune", "holdout"]
     print(f"{'corpus':<17} {'split':<8} {'sensitivity':<11} {'TPR':>18} {'FPR':>16}")
     for corpus in ("tool_poisoning", "prompt_injection"):
         for split in splits:
             for sensitivity in ("low", "medium", "high"):
-                r = measure(corpus, split, sensitivity)
+                r = measure(corpus, split, sensitivity, rulesOnly)
                 if not r.attacks:
                     continue
                 print(f"{corpus:<17} {split:<8} {sensitivity:<11} {100 * r.tpr:6.1f}% ({r.caught}/{r.attacks}) {100 * r.fpr:5.1f}% ({r.flagged}/{r.benign})")
                 if verbose and sensitivity == "medium":
                     for e in r.misses:
                         body = e.get("text") or toolText(e["tool"])
-                        print(f"   MISS {e['id']} {e['score']:.1f} {e['found']} {body[:150]!r}")
+                        print(f"   MISS {e['id']} {e['score']:.1f} p={e['probability']:.2f} {e['found']} {body[:150]!r}")
                     for e, signals in r.falsePositives:
                         body = e.get("text") or toolText(e["tool"])
-                        print(f"   FP   {e['id']} {e['score']:.1f} {signals} {body[:150]!r}")
+                        print(f"   FP   {e['id']} {e['score']:.1f} p={e['probability']:.2f} {signals} {body[:150]!r}")
     return 0
 
 

@@ -1,0 +1,3 @@
+"""
+The operator's view: alerts and the audit trail.
+"""
