@@ -409,6 +409,7 @@ class CappedRequest(server.Request):
         # sets it just before rendering): a version is an attacker's hint
         self.responseHeaders.removeHeader(b"server")
         super().render(resrc)
+
     def getHeader(self, key: Any) -> Any:
         """
         As L{server.Request.getHeader}; a value asked for as text that is
