@@ -142,7 +142,7 @@ class Metrics(Service):
         self.redacted = counter("messages_redacted", "Messages relayed with matches masked, by check and rule.", ("check", "rule"))
         self.refused = counter("messages_refused", "Messages not relayed as they came, by outcome and transport (blocked, role_denied, rate_limited, filtered, redacted...).", ("outcome", "transport"))
         self.rateLimited = counter("rate_limit_hits", "Requests refused by a rate limit, by guardrail.", ("guardrail",))
-        self.upstreamErrors = counter("upstream_errors", "Upstream failures, by kind (timeout, refused, dns, tls, reset, handshake, fence, other).", ("kind",))
+        self.upstreamErrors = counter("upstream_errors", "Upstream failures, by kind (timeout, refused, dns, tls, reset, malformed, handshake, fence, other).", ("kind",))
         self.reloads = counter("config_reloads", "Configuration reloads, by result (ok, error).", ("result",))
         self.inspection = histogram("inspection_duration_seconds", "Time the inspection chain took on a message it could not prove clean at once.", ("direction",), INSPECTION_BUCKETS)
         for result in ("ok", "error"):
