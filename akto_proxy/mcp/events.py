@@ -129,24 +129,32 @@ class MessageEvent:
         return self.action != FORWARDED or bool(self.findings)
 
     def asJSON(self) -> dict[str, Any]:
-        return {
-            "time": self.time,
-            "request_id": self.requestId,
-            "transport": self.transport,
-            "phase": self.phase,
-            "direction": self.direction,
-            "key": self.keyName,
-            "client": self.client,
-            "upstream": self.upstream,
-            "rpc_method": self.method,
-            "name": self.name,
-            "action": self.action,
-            "outcome": self.outcome,
-            "reason": self.reason,
-            "threats_detected": [f.asJSON() for f in self.findings],
-            "guardrails_applied": list(self.guardrails),
-            "latency_ms": round(self.latencyMs, 3) if self.latencyMs is not None else None,
-        }
+        return messageJSON(self, self.keyName)
+
+
+def messageJSON(m: Any, key: Optional[str]) -> dict[str, Any]:
+    """
+    A judged message as JSON (the audit line, the events API): C{m} is a
+    L{MessageEvent}, or a record kept of one with the same attributes.
+    """
+    return {
+        "time": m.time,
+        "request_id": m.requestId,
+        "transport": m.transport,
+        "phase": m.phase,
+        "direction": m.direction,
+        "key": key,
+        "client": m.client,
+        "upstream": m.upstream,
+        "rpc_method": m.method,
+        "name": m.name,
+        "action": m.action,
+        "outcome": m.outcome,
+        "reason": m.reason,
+        "threats_detected": [f.asJSON() for f in m.findings],
+        "guardrails_applied": list(m.guardrails),
+        "latency_ms": round(m.latencyMs, 3) if m.latencyMs is not None else None,
+    }
 
 
 class ExchangeEvent:
@@ -273,4 +281,5 @@ __all__ = [
     "REWRITTEN",
     "ReloadEvent",
     "UpstreamFailureEvent",
+    "messageJSON",
 ]

@@ -36,7 +36,7 @@ from twisted.internet.interfaces import IReactorTime
 
 from akto_proxy.config import Config
 from akto_proxy.config.model import CHECKS
-from akto_proxy.mcp.events import FORWARDED, REWRITTEN, EventBus, ExchangeEvent, MessageEvent
+from akto_proxy.mcp.events import FORWARDED, REWRITTEN, EventBus, ExchangeEvent, MessageEvent, messageJSON
 
 #: bucket sizes (seconds) and how many are kept: 10 s for an hour, 1 min for
 #: a day (and the bucket under way: a window is whole buckets, at least as
@@ -273,26 +273,7 @@ class MessageRecord:
         return self.relayed and any(not f.enforced and f.action == "block" for f in self.findings)
 
     def asJSON(self) -> dict[str, Any]:
-        return {
-            "id": self.seq,
-            "kind": "message",
-            "time": self.time,
-            "request_id": self.requestId,
-            "transport": self.transport,
-            "phase": self.phase,
-            "direction": self.direction,
-            "key": self.key,
-            "client": self.client,
-            "upstream": self.upstream,
-            "rpc_method": self.method,
-            "name": self.name,
-            "action": self.action,
-            "outcome": self.outcome,
-            "reason": self.reason,
-            "threats_detected": [f.asJSON() for f in self.findings],
-            "guardrails_applied": list(self.guardrails),
-            "latency_ms": round(self.latencyMs, 3) if self.latencyMs is not None else None,
-        }
+        return {"id": self.seq, "kind": "message", **messageJSON(self, self.key)}
 
 
 def exchangeJSON(x: tuple[Any, ...]) -> dict[str, Any]:
