@@ -21,19 +21,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from akto_proxy.inspect.checks import learned  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mcp_bench import text as prose  # noqa: E402  (the same filler prose)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "..", "tests", "corpus", "mcp", "prompt_injection.jsonl")
-
-
-def prose(rnd: random.Random, size: int) -> str:
-    words = "the quarterly report shows revenue grew in every region while costs stayed flat and the team shipped two releases".split()
-    out: list[str] = []
-    n = 0
-    while n < size:
-        w = rnd.choice(words)
-        out.append(w)
-        n += len(w) + 1
-    return " ".join(out)[:size]
 
 
 def timed(f: object, texts: list[str], repeat: int) -> float:
