@@ -94,6 +94,7 @@ def buildRuntime(
     rateStore: Optional[IRateStore] = None,
     clock: Any = None,
     state: Any = None,
+    cache: Any = None,
 ) -> Runtime:
     """
     @param reactor: runs the checks' threads.
@@ -101,6 +102,8 @@ def buildRuntime(
         unless given).
     @param state: what the MCP protections keep across generations (pins,
         poisoned tools: L{akto_proxy.mcp.protections.McpState}).
+    @param cache: the response cache (L{akto_proxy.mcp.cache.
+        ResponseCache}), whose invalidation the pipeline runs.
     """
     clock = clock if clock is not None else reactor
     inspectors, prefilter = _inspectors(config.threat_detection, config.guardrails, config.mcp.prompt_injection, reactor)
@@ -117,7 +120,7 @@ def buildRuntime(
         policy=AddressPolicy(allowPrivate=config.upstreams.allow_private, own=ownAddresses(own)),
         roles=roles,
         rates=rates,
-        pipeline=buildPipeline(config, chain, roles, rates, state),
+        pipeline=buildPipeline(config, chain, roles, rates, state, cache),
     )
 
 

@@ -44,6 +44,7 @@ from akto_proxy.config import Config, ConfigError, loadConfig
 from akto_proxy.config.model import ApiKey, Listener
 from akto_proxy.mcp.events import EventBus, ExchangeEvent, MessageEvent, ReloadEvent, UpstreamFailureEvent
 from akto_proxy.mcp.pins import PinStore, SharedPins
+from akto_proxy.mcp.cache import ResponseCache
 from akto_proxy.mcp.protections import McpState
 from akto_proxy.mcp.session import Conversations
 from akto_proxy.observe.alerts import Alerts
@@ -267,7 +268,8 @@ class ProxyService(MultiService):
         self.pins = PinStore(os.path.join(config.mcp.state_dir, "pins.json"), clock)
         self.pins.load()
         self.mcpState = McpState(self.pins)
-        self.runtime = buildRuntime(config, 1, reactor, rateStore=self.rateStore, clock=clock, state=self.mcpState)
+        self.cache = ResponseCache(config, clock)
+        self.runtime = buildRuntime(config, 1, reactor, rateStore=self.rateStore, clock=clock, state=self.mcpState, cache=self.cache)
         self.agent, self.pool = buildAgent(
             reactor,
             lambda: self.runtime.clientSettings,
@@ -298,6 +300,8 @@ class ProxyService(MultiService):
         self.alerts = Alerts(config, self.bus, reactor, clock)
         self.alerts.setServiceParent(self)
         self.metrics.addSource(self._alertCounts)
+        self.metrics.addSource(self.cache.metricsSource)
+        self.cache.setServiceParent(self)
         self.recorder = Recorder(self.bus, clock, config.audit.recent_events)
         self.recorder.setServiceParent(self)
         self.accessLog = AccessLogPart(self.bus, accessLog)
@@ -461,7 +465,7 @@ class ProxyService(MultiService):
     def _reload(self, path: str) -> bool:
         try:
             config = loadConfig(path)
-            runtime = buildRuntime(config, self._generation + 1, self.reactor, self._ownAddresses, self.rateStore, self.clock, self.mcpState)
+            runtime = buildRuntime(config, self._generation + 1, self.reactor, self._ownAddresses, self.rateStore, self.clock, self.mcpState, self.cache)
         except ConfigError as e:
             log.error("configuration reload rejected: {error}", error=str(e), config=path)
             self.rejectedReload = {"error": str(e), "file": path, "at": rfc3339(time.time())}
@@ -652,6 +656,7 @@ class ProxyService(MultiService):
             "counters": dict(self.counters),
             "sessions": len(self.sessionTable),
             "redis": self.redis.health() if self.redis is not None else None,
+            "cache": self.cache.stats(),
         }
 
     def adminResources(self) -> dict[bytes, Resource]:

@@ -751,16 +751,6 @@ def _channels(r: Reader, warnings: list[str]) -> Channels:
     return Channels(email=email, slack=slack, webhook=webhook)
 
 
-def _notYet(r: Reader) -> bool:
-    """
-    A switch whose feature this version does not have: only C{false} is
-    accepted, so that turning it on never silently does nothing.
-    """
-    if r.boolean():
-        r.fail("not supported by this version (only false is accepted)")
-    return False
-
-
 def _url(r: Reader) -> str:
     u = r.string()
     parts = urlsplit(u)
@@ -848,11 +838,17 @@ def _config(root: Reader, filename: str) -> Config:
         )
     cache = CacheConfig()
     if "cache" in m:
-        cm = m["cache"].mapping(("enabled", "ttl", "max_entries"))
+        cm = m["cache"].mapping(("enabled", "ttl", "max_size", "max_entries", "max_entry"))
+        maxSize = cm["max_size"].size() if "max_size" in cm else CacheConfig.max_size
+        maxEntry = cm["max_entry"].size() if "max_entry" in cm else min(CacheConfig.max_entry, maxSize)
+        if maxEntry > maxSize:
+            cm["max_entry"].fail(f"larger than max_size ({maxSize} bytes)")
         cache = CacheConfig(
-            enabled=_notYet(cm["enabled"]) if "enabled" in cm else False,
-            ttl=cm["ttl"].duration() if "ttl" in cm else 60.0,
-            max_entries=cm["max_entries"].integer(1) if "max_entries" in cm else 1000,
+            enabled=cm["enabled"].boolean() if "enabled" in cm else False,
+            ttl=cm["ttl"].duration() if "ttl" in cm else CacheConfig.ttl,
+            max_size=maxSize,
+            max_entries=cm["max_entries"].integer(1) if "max_entries" in cm else CacheConfig.max_entries,
+            max_entry=maxEntry,
         )
     metrics = MetricsConfig()
     if "metrics" in m:

@@ -341,9 +341,22 @@ class Channels:
 
 @attrs.frozen
 class CacheConfig:
+    """
+    The response cache (C{akto_proxy.web.cache}): MCP list and read results,
+    plain HTTP GETs per their C{Cache-Control}.
+
+    @ivar ttl: seconds an MCP result stays fresh when its server gives no
+        C{ttlMs}.
+    @ivar max_size: bytes held at most (least recently used first out).
+    @ivar max_entries: answers held at most.
+    @ivar max_entry: the largest answer kept (bytes).
+    """
+
     enabled: bool = False
     ttl: float = 60.0
-    max_entries: int = 1000
+    max_size: int = 64 * 1024 * 1024
+    max_entries: int = 10000
+    max_entry: int = 1024 * 1024
 
 
 @attrs.frozen

@@ -17,6 +17,7 @@ from akto_proxy.access.roles import Policy
 from akto_proxy.inspect.chain import Chain, Outcome
 from akto_proxy.inspect.message import Message, rpcTexts
 from akto_proxy.mcp.answers import HEADER_MISMATCH, INVALID_PARAMS, REFUSAL_CODE, metadata, rpcError
+from akto_proxy.mcp.cache import CacheStage
 from akto_proxy.mcp.jsonrpc import Body, rawTargetOf, toolOf
 from akto_proxy.mcp.protections import buildProtections
 from akto_proxy.mcp.pipeline import (
@@ -338,13 +339,18 @@ class InspectStage:
         return None
 
 
-def buildPipeline(config: Any, chain: Chain, roles: Policy, rates: RateLimits, state: Any = None) -> Pipeline:
+def buildPipeline(config: Any, chain: Chain, roles: Policy, rates: RateLimits, state: Any = None, cache: Any = None) -> Pipeline:
     """
-    The pipeline one configuration calls for: the 2026-07-28 header mirror,
-    rate limits, roles, list filtering, the MCP protections (with C{state}:
-    pins and poisoned tools), the inspection chain.
+    The pipeline one configuration calls for: the response cache's
+    invalidation (with C{cache}, when enabled), the 2026-07-28 header
+    mirror, rate limits, roles, list filtering, the MCP protections (with
+    C{state}: pins and poisoned tools), the inspection chain.
     """
-    stages: list[Any] = [HeaderMirrorStage()]
+    stages: list[Any] = []
+    if cache is not None and config.cache.enabled:
+        # first: a list_changed that a later stage drops still invalidates
+        stages.append(CacheStage(cache))
+    stages.append(HeaderMirrorStage())
     if rates.rules:
         stages.append(RateLimitStage(rates))
     if config.access_control.roles:

@@ -26,6 +26,7 @@ from twisted.web.server import NOT_DONE_YET, Request
 from akto_proxy.config.model import ApiKey
 from akto_proxy.inspect.chain import Finding, plainReason
 from akto_proxy.mcp.answers import PARSE_ERROR, rpcError
+from akto_proxy.mcp.cache import Slot
 from akto_proxy.mcp.events import ExchangeEvent
 from akto_proxy.mcp.jsonrpc import INVALID_REQUEST, Body, decode, encode, fromJSON, notUnicode
 from akto_proxy.mcp.pipeline import URL, Context, Verdict
@@ -49,7 +50,7 @@ from akto_proxy.relay.wire import (
     upstreamFailure,
 )
 from akto_proxy.web.admission import Admitted, Refusal, admit, judgeURL
-from akto_proxy.web import answers
+from akto_proxy.web import answers, caching
 from akto_proxy.web.answers import envelope
 from akto_proxy.web.clients import clientAddress, publicOrigin, trustedForwardedFor
 from akto_proxy.web.stream import BodyRelay, Collector, connectionTokens
@@ -138,6 +139,10 @@ class Exchange:
         self._origin: Optional[str] = None
         # answers for refused entries of a batch, merged into the upstream's answer
         self.batchRefusals: list[Any] = []
+        #: a cacheable request's place in the response cache
+        self.cacheSlot: Optional[Slot] = None
+        #: hit, miss or revalidated (the access line, X-Akto-Cache)
+        self.cacheOutcome: Optional[str] = None
 
     # -- what the access line reports
 
@@ -279,6 +284,7 @@ class Exchange:
             "transport": self.transportName,
             "upstream_ms": round(self.upstreamMs, 3) if self.upstreamMs is not None else None,
             "upstream_error": self.upstreamError,
+            "cache": self.cacheOutcome,
             "outcome": self.outcome,
             "reason": self.reason or (ctx.reason if ctx is not None else None),
             "blocked": ctx.blocked if ctx is not None else False,
@@ -377,6 +383,10 @@ class Exchange:
                 return self._refused(refusal)
         verdict = await pipeline.judgeClient(ctx, message, admitted.strings if single is not None else ())
         if verdict.unchanged:
+            if self.service.cache.enabled:
+                entry = caching.lookup(self, message)
+                if entry is not None and self.cacheSlot is not None and self.cacheSlot.stale is None:
+                    return await caching.serve(self, entry, "hit")
             return await self.relay(body, False)
         if verdict.refused:
             return self._refuseHTTP(verdict)
@@ -479,6 +489,9 @@ class Exchange:
             if host:
                 setRaw(b"x-forwarded-host", [host[-1]])
         setRaw(b"x-akto-request-id", [self.requestId.encode("ascii")])
+        slot = self.cacheSlot
+        if slot is not None and slot.stale is not None and slot.stale.etag is not None:
+            setRaw(b"if-none-match", [slot.stale.etag])
         return out
 
     def upstreamURL(self) -> bytes:
@@ -553,9 +566,15 @@ class Exchange:
                 values = [rewriteLocation(v.decode("latin-1"), self.target, self.origin(), credName, cred).encode("latin-1") for v in values]
             elif lname == b"www-authenticate":
                 values = [rewriteWWWAuthenticate(v.decode("latin-1"), self.target, self.origin()).encode("latin-1") for v in values]
-            elif lname == b"x-akto-request-id":
+            elif lname == b"x-akto-request-id" or lname == b"x-akto-cache":
                 continue
             headers[lname] = (name, values)
+        slot = self.cacheSlot
+        if slot is not None:
+            if response.code == 304 and slot.stale is not None:
+                discard(response)
+                return await caching.serve(self, caching.revalidated(self, headers), "revalidated")
+            caching.answered(self, response.code, headers)
         ctype = headers[b"content-type"][1][0].lower() if b"content-type" in headers else b""
         encoding = b",".join(headers[b"content-encoding"][1]).strip().lower() if b"content-encoding" in headers else b""
         self.status = response.code
@@ -586,7 +605,7 @@ class Exchange:
             self.service.streamOpened(relay)
             response.deliverBody(relay)
             return
-        look = rt.pipeline.judgesServer or bool(self.batchRefusals)
+        look = rt.pipeline.judgesServer or bool(self.batchRefusals) or slot is not None
         binary = ctype.startswith(BINARY_TYPES) or not ctype and not look
         if binary or (not look and not self.wellKnown):
             # nothing to inspect: stream as is
@@ -641,6 +660,8 @@ class Exchange:
         except (ValueError, zlib.error):
             self.status = 0
             return self.respondError(502, "upstream response could not be decoded", "bad_gateway")
+        if slot is not None:
+            caching.store(self, decoded, False, ctype, headers)
         newBody = await self.judgeResponse(decoded, ctype)
         if self.finished or newBody is None:
             return
@@ -686,10 +707,11 @@ class Exchange:
             out.setRawHeaders(name, values)
         out.setRawHeaders(b"x-akto-request-id", [self.requestId.encode("ascii")])
 
-    async def judgeResponse(self, body: bytes, ctype: bytes) -> Union[None, bool, bytes]:
+    async def judgeResponse(self, body: bytes, ctype: bytes, transport: str = "http") -> Union[None, bool, bytes]:
         """
-        Have the pipeline judge a whole response body.  True: relay it
-        unchanged; bytes: relay these instead; None: answered already.
+        Have the pipeline judge a whole response body (that came as
+        C{transport}).  True: relay it unchanged; bytes: relay these
+        instead; None: answered already.
         """
         assert self.ctx is not None
         message = decode(body, ctype.decode("latin-1"))
@@ -705,7 +727,7 @@ class Exchange:
             if batchRefusals and message.json and isinstance(message.value, list):
                 return encode(message.value + batchRefusals)
             return unchanged
-        verdict = await pipeline.judgeServer(self.ctx, message)
+        verdict = await pipeline.judgeServer(self.ctx, message, transport)
         if verdict.replies:
             self.answerServer(verdict.replies, self.upstreamURL())
         if verdict.refused:

@@ -26,6 +26,7 @@ from akto_proxy.relay.rewrite import rewriteEndpoint
 from akto_proxy.relay.sse import Event, SSEParser
 from akto_proxy.relay.url import canonicalURL
 from akto_proxy.relay.wire import TooLarge, failureKind, tokens
+from akto_proxy.web import caching
 
 if TYPE_CHECKING:
     from akto_proxy.web.proxy import Exchange
@@ -365,6 +366,8 @@ class BodyRelay(Protocol):
         ex = self.exchange
         assert event.data is not None and ex.ctx is not None
         message = decodeText(event.data)
+        if ex.cacheSlot is not None:
+            caching.storeEvent(ex, message, event.data)
         verdict = await ex.rt.pipeline.judgeServer(ex.ctx, message, "sse")
         if verdict.replies:
             ex.answerServer(verdict.replies, self.postURL if self.postURL is not None else ex.upstreamURL())

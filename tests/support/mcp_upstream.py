@@ -207,6 +207,12 @@ def buildServer(descriptions: str | None = None) -> MCPServer[Any]:
             return f"user did not answer ({result.action})"
         return f"user said: {result.data.answer}"
 
+    @mcp.tool()
+    async def touch_tools(ctx: Context) -> str:
+        """Tell the client that the tool list changed (notifications/tools/list_changed)."""
+        await ctx.session.send_tool_list_changed()
+        return "tool list changed"
+
     @mcp.resource(README_URI, mime_type="text/plain")
     def readme() -> str:
         """The upstream's README."""
