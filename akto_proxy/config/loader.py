@@ -839,15 +839,16 @@ def _config(root: Reader, filename: str) -> Config:
     cache = CacheConfig()
     if "cache" in m:
         cm = m["cache"].mapping(("enabled", "ttl", "max_size", "max_entries", "max_entry"))
-        maxSize = cm["max_size"].size() if "max_size" in cm else CacheConfig.max_size
-        maxEntry = cm["max_entry"].size() if "max_entry" in cm else min(CacheConfig.max_entry, maxSize)
+        default = CacheConfig()
+        maxSize = cm["max_size"].size() if "max_size" in cm else default.max_size
+        maxEntry = cm["max_entry"].size() if "max_entry" in cm else min(default.max_entry, maxSize)
         if maxEntry > maxSize:
             cm["max_entry"].fail(f"larger than max_size ({maxSize} bytes)")
         cache = CacheConfig(
             enabled=cm["enabled"].boolean() if "enabled" in cm else False,
-            ttl=cm["ttl"].duration() if "ttl" in cm else CacheConfig.ttl,
+            ttl=cm["ttl"].duration() if "ttl" in cm else default.ttl,
             max_size=maxSize,
-            max_entries=cm["max_entries"].integer(1) if "max_entries" in cm else CacheConfig.max_entries,
+            max_entries=cm["max_entries"].integer(1) if "max_entries" in cm else default.max_entries,
             max_entry=maxEntry,
         )
     metrics = MetricsConfig()

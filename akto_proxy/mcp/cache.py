@@ -134,6 +134,8 @@ def canonicalParams(params: Any) -> str:
     meta = params.get("_meta")
     if isinstance(meta, dict) and "progressToken" in meta:
         params = dict(params, _meta={k: v for k, v in meta.items() if k != "progressToken"})
+        if not params["_meta"]:
+            del params["_meta"]
     return json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
