@@ -3,6 +3,7 @@ A real MCP server (mcp SDK) used as the upstream in end-to-end tests.
 
     python -m tests.support.mcp_upstream --transport T [--port 0]
         [--host 127.0.0.1] [--endpoint-shape S] [--stateless] [--ignore-stdin]
+        [--cache-ttl-ms N] [--cache-scope public|private] [--etag]
 
 Transports:
 
@@ -10,6 +11,10 @@ Transports:
 - C{streamable-sse}: Streamable HTTP at C{/mcp}, requests answered with SSE.
 - C{legacy-sse}: the 2024-11-05 HTTP+SSE transport: C{GET /sse} opens the
   stream, whose first event (C{endpoint}) names where to POST messages.
+
+C{--cache-ttl-ms} and C{--cache-scope} set the 2026-07-28 caching hints of
+its cacheable results; C{--etag} (C{streamable-json}) gives C{resources/read}
+answers an C{ETag} and answers C{304} to a matching C{If-None-Match}.
 
 For C{legacy-sse}, C{--endpoint-shape} chooses how the C{endpoint} event's
 data is written (all resolve to the same session):
@@ -87,15 +92,23 @@ INJECTED_PAGE = (
 CLEAN_PAGE = "Quarterly results\n\nRevenue grew 12% on the year. Operating costs were flat."
 
 
-def buildServer(descriptions: str | None = None) -> MCPServer[Any]:
+def buildServer(descriptions: str | None = None, cacheTTL: int | None = None, cacheScope: str = "private") -> MCPServer[Any]:
     """
     The MCP server with the fixture's tools, prompt and resources.
+
+    @param cacheTTL: the C{ttlMs} (and C{cacheScope}) its cacheable results
+        carry under 2026-07-28 (the SDK's default: 0, private).
 
     @param descriptions: a JSON file of {tool name: description}, read again
         at each tools/list, whose descriptions replace the tools' own (a
         server whose definitions change while it runs: rug pulls, poisoning).
     """
-    mcp: MCPServer[Any] = MCPServer("akto-test-upstream", version="1.0.0")
+    hints = None
+    if cacheTTL is not None:
+        from mcp.server.caching import CACHEABLE_METHODS, CacheHint
+
+        hints = {m: CacheHint(ttl_ms=cacheTTL, scope=cacheScope) for m in CACHEABLE_METHODS}  # type: ignore[arg-type]
+    mcp: MCPServer[Any] = MCPServer("akto-test-upstream", version="1.0.0", cache_hints=hints)
     if descriptions is not None:
         listTools = mcp.list_tools
 
@@ -209,8 +222,10 @@ def buildServer(descriptions: str | None = None) -> MCPServer[Any]:
 
     @mcp.tool()
     async def touch_tools(ctx: Context) -> str:
-        """Tell the client that the tool list changed (notifications/tools/list_changed)."""
-        await ctx.session.send_tool_list_changed()
+        """Tell the client that the tool list changed (notifications/tools/list_changed, on this call's stream)."""
+        from mcp.types import ToolListChangedNotification
+
+        await ctx.session.send_notification(ToolListChangedNotification(), ctx.request_id)
         return "tool list changed"
 
     @mcp.resource(README_URI, mime_type="text/plain")
@@ -292,6 +307,76 @@ class EndpointShapeRewriter:
         await self.app(scope, receive, rewritingSend)
 
 
+class ETagResources:
+    """
+    ASGI wrapper around a Streamable HTTP app answering with JSON: a
+    C{resources/read} answer carries an C{ETag} (a digest of its result),
+    and a request whose C{If-None-Match} names the current one gets C{304}
+    (a server that lets a cache revalidate what it read).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        try:
+            method = json.loads(body).get("method")
+        except (ValueError, AttributeError):
+            method = None
+        if method != "resources/read":
+            await self.app(scope, replay, send)
+            return
+        start: dict[str, Any] = {}
+        parts: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            else:
+                parts.append(message.get("body", b""))
+
+        await self.app(scope, replay, capture)
+        answer = b"".join(parts)
+        try:
+            result = json.loads(answer).get("result")
+        except (ValueError, AttributeError):
+            result = None
+        headers = list(start.get("headers", []))
+        if result is None or start.get("status") != 200:
+            await send(dict(start, headers=headers))
+            await send({"type": "http.response.body", "body": answer})
+            return
+        import hashlib
+
+        etag = b'"' + hashlib.sha256(json.dumps(result, sort_keys=True).encode()).hexdigest()[:16].encode() + b'"'
+        asked = dict((k.lower(), v) for k, v in scope.get("headers", [])).get(b"if-none-match")
+        if asked == etag:
+            await send({"type": "http.response.start", "status": 304, "headers": [(b"etag", etag)]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send(dict(start, headers=headers + [(b"etag", etag)]))
+        await send({"type": "http.response.body", "body": answer})
+
+
 def legacySseApp(mcp: MCPServer[Any], host: str, port: int, shape: str) -> Starlette:
     """
     The HTTP+SSE transport built on the SDK's own L{SseServerTransport}; only
@@ -333,11 +418,21 @@ def legacySseApp(mcp: MCPServer[Any], host: str, port: int, shape: str) -> Starl
     )
 
 
-def buildApp(transport: str, host: str, port: int, shape: str, stateless: bool, descriptions: str | None = None) -> tuple[Starlette, str]:
+def buildApp(
+    transport: str,
+    host: str,
+    port: int,
+    shape: str,
+    stateless: bool,
+    descriptions: str | None = None,
+    etag: bool = False,
+    cacheTTL: int | None = None,
+    cacheScope: str = "private",
+) -> tuple[Starlette, str]:
     """
     The ASGI application for C{transport} and the path clients connect to.
     """
-    mcp = buildServer(descriptions)
+    mcp = buildServer(descriptions, cacheTTL, cacheScope)
     if transport == "legacy-sse":
         return legacySseApp(mcp, host, port, shape), "/sse"
     app = mcp.streamable_http_app(
@@ -346,6 +441,8 @@ def buildApp(transport: str, host: str, port: int, shape: str, stateless: bool, 
         transport_security=_security(host),
         host=host,
     )
+    if etag:
+        return ETagResources(app), "/mcp"  # type: ignore[return-value]
     return app, "/mcp"
 
 
@@ -384,7 +481,9 @@ async def serve(args: argparse.Namespace) -> None:
     sock.set_inheritable(True)
     port = sock.getsockname()[1]
 
-    app, path = buildApp(args.transport, args.host, port, args.endpoint_shape, args.stateless, args.descriptions)
+    app, path = buildApp(
+        args.transport, args.host, port, args.endpoint_shape, args.stateless, args.descriptions, args.etag, args.cache_ttl_ms, args.cache_scope
+    )
     config = uvicorn.Config(
         app,
         log_level=args.log_level,
@@ -414,6 +513,9 @@ def parseArgs(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--stateless", action="store_true", help="Streamable HTTP without sessions")
     p.add_argument("--ignore-stdin", action="store_true", help="do not exit when stdin closes")
     p.add_argument("--descriptions", default=None, help="JSON file {tool: description}, read at each tools/list")
+    p.add_argument("--cache-ttl-ms", type=int, default=None, help="ttlMs of cacheable results (2026-07-28); default the SDK's 0")
+    p.add_argument("--cache-scope", choices=["public", "private"], default="private")
+    p.add_argument("--etag", action="store_true", help="resources/read answers carry an ETag; If-None-Match gets 304 (streamable-json)")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     args = p.parse_args(argv)
     if args.endpoint_shape != "absolute-path" and args.transport != "legacy-sse":
