@@ -200,7 +200,9 @@ def buildRequest(method: str, url: str, apiKey: str, body: bytes = b"", accept: 
     return head.encode() + b"\r\n" + body
 
 
-def rpcBody(i: int) -> bytes:
+def rpcBody(i: int, method: str = "tools/call") -> bytes:
+    if method != "tools/call":
+        return json.dumps({"jsonrpc": "2.0", "id": i, "method": method}, separators=(",", ":")).encode()
     # ~200 bytes: an MCP tools/call of an echo tool with harmless text
     return json.dumps(
         {"jsonrpc": "2.0", "id": i, "method": "tools/call",
@@ -251,7 +253,7 @@ async def rpc(a: argparse.Namespace) -> dict:
             try:
                 if conn is None or conn.transport.is_closing():
                     conn = await connect(host, port)
-                req = buildRequest("POST", a.url, a.api_key, rpcBody(i + 1))
+                req = buildRequest("POST", a.url, a.api_key, rpcBody(i + 1, a.rpc_method))
                 t = time.perf_counter()
                 resp = await asyncio.wait_for(conn.request(req), timeout=max(0.1, deadline - time.monotonic()))
                 dt = time.perf_counter() - t
@@ -505,6 +507,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--pids", default="")
+    ap.add_argument("--rpc-method", default="tools/call", help="rpc mode: tools/call (echo) or a method without params (tools/list)")
     ap.add_argument("--events", type=int, default=200)
     ap.add_argument("--interval-ms", type=float, default=5)
     ap.add_argument("--ttfe-streams", type=int, default=20)

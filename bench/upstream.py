@@ -16,7 +16,10 @@ and equal for every relay under test.  Routes:
   POST /broadcast     {"sent": k}
   GET  /stats         {"open_streams": k, "requests": n}
 
-Usage: python bench/upstream.py --port 0 [--port-file F]
+Usage: python bench/upstream.py --port 0 [--port-file F] [--tools N]
+
+--tools N: tools/list answers with the first N benign tool definitions of
+the tool-poisoning corpus (real tools, ~0.5 KB each) instead of one echo.
 Loopback only.
 """
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -55,6 +59,7 @@ class State:
         self.holders: set[UpstreamProtocol] = set()
         self.requests = 0
         self.broadcastSeq = 1000000
+        self.tools: list[dict] = []
 
 
 class UpstreamProtocol(Protocol):
@@ -186,8 +191,7 @@ class UpstreamProtocol(Protocol):
             args = (msg.get("params") or {}).get("arguments") or {}
             result = {"content": [{"type": "text", "text": str(args.get("text", ""))}], "isError": False}
         elif method == "tools/list":
-            result = {"tools": [{"name": "echo", "description": "Echo the text back.",
-                                 "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}}]}
+            result = {"tools": self.state.tools}
         elif method == "initialize":
             result = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
                       "serverInfo": {"name": "bench-upstream", "version": "1"}}
@@ -233,9 +237,23 @@ class UpstreamProtocol(Protocol):
         self.calls = []
 
 
+ECHO = {"name": "echo", "description": "Echo the text back.", "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}}
+
+
+def corpusTools(n: int) -> list[dict]:
+    """
+    The first C{n} benign tools of the tool-poisoning corpus, after echo.
+    """
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "corpus", "mcp", "tool_poisoning.jsonl")
+    with open(path, encoding="utf-8") as f:
+        tools = [e["tool"] for e in map(json.loads, f) if e["label"] == "benign"]
+    return [ECHO] + tools[: max(0, n - 1)]
+
+
 class UpstreamFactory(Factory):
-    def __init__(self) -> None:
+    def __init__(self, tools: int = 1) -> None:
         self.state = State()
+        self.state.tools = corpusTools(tools)
 
     def buildProtocol(self, addr: object) -> UpstreamProtocol:
         p = UpstreamProtocol(self.state)
@@ -247,10 +265,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
+    ap.add_argument("--tools", type=int, default=1, help="tools in a tools/list answer (echo, then real ones)")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    port = reactor.listenTCP(args.port, UpstreamFactory(), backlog=1024, interface="127.0.0.1")
+    port = reactor.listenTCP(args.port, UpstreamFactory(args.tools), backlog=1024, interface="127.0.0.1")
     actual = port.getHost().port
     if args.port_file:
         with open(args.port_file, "w") as f:
