@@ -40,7 +40,7 @@ BASELINE_ACTIONS = [
 
 EXPECTED_TOOLS = {
     "echo", "add", "run_sql", "read_file", "get_customer",
-    "delete_everything", "slow_count", "region_lookup", "ask_model", "ask_user",
+    "delete_everything", "slow_count", "region_lookup", "ask_model", "ask_user", "touch_tools",
     "fetch_page", "add_numbers", "weather",
 }
 

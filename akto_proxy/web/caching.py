@@ -192,7 +192,7 @@ async def serve(ex: "Exchange", entry: Entry, how: str) -> None:
         judged = await ex.judgeResponse(entry.body, entry.ctype)
         if ex.finished or judged is None:
             return
-        out = entry.body if judged is True else judged
+        out = entry.body if isinstance(judged, bool) else judged
         ex.status = 200
         request.setResponseCode(200)
         for name, values in entry.headers:
@@ -205,7 +205,7 @@ async def serve(ex: "Exchange", entry: Entry, how: str) -> None:
         judged = await ex.judgeResponse(body, b"application/json", "sse" if sse else "http")
         if ex.finished or judged is None:
             return
-        out = body if judged is True else judged
+        out = body if isinstance(judged, bool) else judged
         ex.status = 200
         request.setResponseCode(200)
         session = request.requestHeaders.getRawHeaders(b"mcp-session-id")
