@@ -3,10 +3,11 @@ The response cache's bench: tools/list of real tool definitions through
 akto-proxy with the cache off and on, side by side with the floor and the
 direct path.  Loopback only.
 
-    .venv/bin/python bench/cache_bench.py [--quick] [--tools 40] [--out FILE]
+    .venv/bin/python bench/cache_bench.py [--quick] [--tools 40] [--list-delay-ms 0] [--out FILE]
 
 Starts bench/upstream.py (tools/list answers with --tools real tool
-definitions of the tool-poisoning corpus, ~0.5 KB each) and, all at once:
+definitions of the tool-poisoning corpus, ~0.5 KB each; after
+--list-delay-ms, a remote server's own time) and, all at once:
 
   direct        client -> upstream
   floor         bench/floor.py (no checks, no cache)
@@ -40,11 +41,11 @@ QUICK = dict(rounds=3, c1=1500, c1_warm=150, c50=4500, c50_warm=300, cap=40.0)
 FULL = dict(rounds=5, c1=5000, c1_warm=300, c50=15000, c50_warm=600, cap=120.0)
 
 
-def measure(quick: bool, tools: int) -> dict[str, Any]:
+def measure(quick: bool, tools: int, delayMs: float) -> dict[str, Any]:
     P = QUICK if quick else FULL
     RESULTS.mkdir(exist_ok=True)
     upPort = freePort()
-    up = Proc("upstream", [PY, str(HERE / "upstream.py"), "--port", str(upPort), "--tools", str(tools)], RESULTS / "cache-upstream.log", None)
+    up = Proc("upstream", [PY, str(HERE / "upstream.py"), "--port", str(upPort), "--tools", str(tools), "--list-delay-ms", str(delayMs)], RESULTS / "cache-upstream.log", None)
     procs: dict[str, Proc] = {}
     urls: dict[str, str] = {}
     pids: dict[str, str] = {}
@@ -82,7 +83,7 @@ def measure(quick: bool, tools: int) -> dict[str, Any]:
             proc.stop()
             results[name]["log_scan"] = scanLog(proc.log)
         up.stop()
-    return {"params": P, "tools": tools, "pids_note": "cpu_ms_per_req: relay first, upstream second", "results": results}
+    return {"params": P, "tools": tools, "list_delay_ms": delayMs, "pids_note": "cpu_ms_per_req: relay first, upstream second", "results": results}
 
 
 def relayCPU(r: dict[str, Any], name: str, key: str) -> Optional[float]:
@@ -95,7 +96,7 @@ def relayCPU(r: dict[str, Any], name: str, key: str) -> Optional[float]:
 
 def table(doc: dict[str, Any]) -> str:
     res = doc["results"]
-    lines = [f"tools/list of {doc['tools']} tools ({'quick' if doc['params']['rounds'] == 3 else 'full'}, {doc['params']['rounds']} interleaved rounds)"]
+    lines = [f"tools/list of {doc['tools']} tools, upstream delay {doc['list_delay_ms']:g} ms ({'quick' if doc['params']['rounds'] == 3 else 'full'}, {doc['params']['rounds']} interleaved rounds)"]
     head = f"{'target':<10} {'c1 p50 ms':>10} {'c1 p99 ms':>10} {'c50 req/s':>10} {'c50 p50 ms':>11} {'relay CPU ms/req':>17} {'CPU/floor':>10} {'statuses (c50)':>20}"
     lines.append(head)
     floorCPU = relayCPU(res["floor"], "floor", "c50")
@@ -119,12 +120,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--tools", type=int, default=40)
+    ap.add_argument("--list-delay-ms", type=float, default=0.0, help="the upstream's own time per tools/list")
     ap.add_argument("--out", default=str(RESULTS / "cache.json"))
     a = ap.parse_args()
     started = time.time()
-    doc = measure(a.quick, a.tools)
+    doc = measure(a.quick, a.tools, a.list_delay_ms)
     doc["started"] = started
-    doc["load_before"] = os.getloadavg()[0]
+    doc["loadavg_after"] = os.getloadavg()[0]
     print(table(doc))
     with open(a.out, "w") as f:
         json.dump(doc, f, indent=1)

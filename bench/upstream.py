@@ -19,7 +19,8 @@ and equal for every relay under test.  Routes:
 Usage: python bench/upstream.py --port 0 [--port-file F] [--tools N]
 
 --tools N: tools/list answers with the first N benign tool definitions of
-the tool-poisoning corpus (real tools, ~0.5 KB each) instead of one echo.
+the tool-poisoning corpus (real tools, ~0.5 KB each) instead of one echo;
+--list-delay-ms D: answered D ms later (a remote server's own time).
 Loopback only.
 """
 
@@ -60,6 +61,8 @@ class State:
         self.requests = 0
         self.broadcastSeq = 1000000
         self.tools: list[dict] = []
+        self.listing = b""
+        self.listDelay = 0.0
 
 
 class UpstreamProtocol(Protocol):
@@ -191,7 +194,12 @@ class UpstreamProtocol(Protocol):
             args = (msg.get("params") or {}).get("arguments") or {}
             result = {"content": [{"type": "text", "text": str(args.get("text", ""))}], "isError": False}
         elif method == "tools/list":
-            result = {"tools": self.state.tools}
+            answer = self.state.listing % json.dumps(msg["id"]).encode()
+            if self.state.listDelay:
+                reactor.callLater(self.state.listDelay, self.respond, b"200 OK", answer)
+            else:
+                self.respond(b"200 OK", answer)
+            return
         elif method == "initialize":
             result = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
                       "serverInfo": {"name": "bench-upstream", "version": "1"}}
@@ -251,9 +259,13 @@ def corpusTools(n: int) -> list[dict]:
 
 
 class UpstreamFactory(Factory):
-    def __init__(self, tools: int = 1) -> None:
+    def __init__(self, tools: int = 1, listDelay: float = 0.0) -> None:
         self.state = State()
         self.state.tools = corpusTools(tools)
+        # the tools/list answer, encoded once (its id put in per request)
+        self.state.listing = b'{"jsonrpc":"2.0","id":%s,"result":' + json.dumps(
+            {"tools": self.state.tools}, separators=(",", ":")).encode().replace(b"%", b"%%") + b"}"
+        self.state.listDelay = listDelay
 
     def buildProtocol(self, addr: object) -> UpstreamProtocol:
         p = UpstreamProtocol(self.state)
@@ -266,10 +278,11 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--tools", type=int, default=1, help="tools in a tools/list answer (echo, then real ones)")
+    ap.add_argument("--list-delay-ms", type=float, default=0.0, help="tools/list answered after this long (a remote server's time)")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    port = reactor.listenTCP(args.port, UpstreamFactory(args.tools), backlog=1024, interface="127.0.0.1")
+    port = reactor.listenTCP(args.port, UpstreamFactory(args.tools, args.list_delay_ms / 1000.0), backlog=1024, interface="127.0.0.1")
     actual = port.getHost().port
     if args.port_file:
         with open(args.port_file, "w") as f:

@@ -47,6 +47,7 @@ from twisted.logger import Logger
 
 from akto_proxy.config import Config
 from akto_proxy.config.model import CacheConfig
+from akto_proxy.mcp.jsonrpc import encode
 from akto_proxy.mcp.pipeline import SERVER_REQUEST, Context, Item, StageResult
 
 log = Logger()
@@ -296,17 +297,20 @@ class Entry:
     def fresh(self, now: float) -> bool:
         return now < self.storedAt + self.lifetime
 
-    def answer(self, requestId: Any, now: float) -> bytes:
+    def answerObject(self, requestId: Any, now: float) -> dict[str, Any]:
         """
-        A JSON-RPC entry as the answer to the request C{requestId}: its id
-        that one, its C{ttlMs} what is left of it.
+        A JSON-RPC entry as the answer to the request C{requestId} (a fresh
+        copy): its id that one, its C{ttlMs} what is left of it.
         """
-        obj = json.loads(self.body)
+        obj: dict[str, Any] = json.loads(self.body)
         obj["id"] = requestId
         result = obj.get("result")
         if self.hasTTL and isinstance(result, dict):
             result["ttlMs"] = max(0, int((self.lifetime - self.age(now)) * 1000))
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+        return obj
+
+    def answer(self, requestId: Any, now: float) -> bytes:
+        return encode(self.answerObject(requestId, now))
 
 
 class Slot:

@@ -33,7 +33,7 @@ from akto_proxy.mcp.cache import (
     headerDigest,
     httpFreshness,
 )
-from akto_proxy.mcp.jsonrpc import Body
+from akto_proxy.mcp.jsonrpc import Body, encode, fromJSON
 from akto_proxy.relay.sse import makeEvent
 
 if TYPE_CHECKING:
@@ -201,8 +201,9 @@ async def serve(ex: "Exchange", entry: Entry, how: str) -> None:
     else:
         accept = b",".join(request.requestHeaders.getRawHeaders(b"accept") or ()).lower()
         sse = b"text/event-stream" in accept and (entry.sse or not (b"application/json" in accept or b"*/*" in accept))
-        body = entry.answer(slot.requestId, now)
-        judged = await ex.judgeResponse(body, b"application/json", "sse" if sse else "http")
+        obj = entry.answerObject(slot.requestId, now)
+        body = encode(obj)
+        judged = await ex.judgeResponse(body, b"application/json", "sse" if sse else "http", fromJSON(obj))
         if ex.finished or judged is None:
             return
         out = body if isinstance(judged, bool) else judged
