@@ -34,56 +34,30 @@ from typing import Any, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from run import PY, RESULTS, HERE, Proc, client, freePort, mergeSlices, relayArgv, scanLog, waitReady  # noqa: E402
+from run import HERE, PY, RESULTS, Proc, freePort, runRPCRounds, waitReady  # noqa: E402
 
-TARGETS = {"direct": None, "floor": "floor", "cache-off": "proxy-checks", "cache-on": "proxy-checks+cache"}
-QUICK = dict(rounds=3, c1=1500, c1_warm=150, c50=4500, c50_warm=300, cap=40.0)
-FULL = dict(rounds=5, c1=5000, c1_warm=300, c50=15000, c50_warm=600, cap=120.0)
+#: bench target -> the relay bench/run.py starts for it
+TARGETS = {"direct": "direct", "floor": "floor", "cache-off": "proxy-checks", "cache-on": "proxy-checks+cache"}
+QUICK = dict(rounds=3, c1=1500, c1_warm=150, c50=4500, c50_warm=300, rpc_cap=40.0)
+FULL = dict(rounds=5, c1=5000, c1_warm=300, c50=15000, c50_warm=600, rpc_cap=120.0)
 
 
 def measure(quick: bool, tools: int, delayMs: float) -> dict[str, Any]:
     P = QUICK if quick else FULL
     RESULTS.mkdir(exist_ok=True)
     upPort = freePort()
-    up = Proc("upstream", [PY, str(HERE / "upstream.py"), "--port", str(upPort), "--tools", str(tools), "--list-delay-ms", str(delayMs)], RESULTS / "cache-upstream.log", None)
-    procs: dict[str, Proc] = {}
-    urls: dict[str, str] = {}
-    pids: dict[str, str] = {}
-    results: dict[str, Any] = {name: {} for name in TARGETS}
+    up = Proc("upstream", [PY, str(HERE / "upstream.py"), "--port", str(upPort), "--tools", str(tools), "--list-delay-ms", str(delayMs)],
+              RESULTS / "cache-upstream.log", None)
+    raw: dict[str, dict] = {relay: {} for relay in TARGETS.values()}
     try:
-        for name, relay in TARGETS.items():
-            if relay is None:
-                urls[name] = f"http://127.0.0.1:{upPort}/mcp"
-                pids[name] = str(up.pid)
-                continue
-            port = freePort()
-            procs[name] = Proc(name, relayArgv(relay, port, "-cache"), RESULTS / f"cache-{name}.log", None)
-            urls[name] = f"http://127.0.0.1:{port}/proxy/http/127.0.0.1:{upPort}/mcp"
-            pids[name] = f"{procs[name].pid},{up.pid}"
-        waitReady(up, urls["direct"])
-        for name in TARGETS:
-            waitReady(procs.get(name), urls[name])
-            client("rpc", 30, None, "--url", urls[name], "--rpc-method", "tools/list", "--concurrency", "4", "--requests", "300", "--warmup", "0")
-        slices: dict[str, dict[str, list]] = {n: {"c1": [], "c50": []} for n in TARGETS}
-        rounds = P["rounds"]
-        for i in range(rounds):
-            for c, n, w in ((1, P["c1"], P["c1_warm"]), (50, P["c50"], P["c50_warm"])):
-                print(f"  round {i + 1}/{rounds}: tools/list, concurrency {c}, {n // rounds} requests each", flush=True)
-                for name in TARGETS:
-                    if name in procs and not procs[name].alive():
-                        raise RuntimeError(f"{name} exited: see {procs[name].log}")
-                    slices[name][f"c{c}"].append(
-                        client("rpc", P["cap"], None, "--url", urls[name], "--rpc-method", "tools/list", "--concurrency", str(c),
-                               "--requests", str(n // rounds), "--warmup", str(w // rounds), "--pids", pids[name]))
-        for name in TARGETS:
-            for key, sl in slices[name].items():
-                results[name][key] = mergeSlices(sl)
+        waitReady(up, f"http://127.0.0.1:{upPort}/mcp")
+        runRPCRounds(list(TARGETS.values()), upPort, up.pid, P, None, None, raw, "tools/list", "-cache")
     finally:
-        for name, proc in procs.items():
-            proc.stop()
-            results[name]["log_scan"] = scanLog(proc.log)
         up.stop()
-    return {"params": P, "tools": tools, "list_delay_ms": delayMs, "pids_note": "cpu_ms_per_req: relay first, upstream second", "results": results}
+    results = {name: {"c1": raw[relay].get("rpc_c1"), "c50": raw[relay].get("rpc_c50"), "log_scan": raw[relay].get("rpc_log_scan"),
+                      "error": raw[relay].get("error")} for name, relay in TARGETS.items()}
+    return {"params": P, "tools": tools, "list_delay_ms": delayMs, "pids_note": "cpu_ms_per_req: relay first, upstream second",
+            "results": results}
 
 
 def relayCPU(r: dict[str, Any], name: str, key: str) -> Optional[float]:

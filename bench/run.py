@@ -212,13 +212,17 @@ def relayArgv(name: str, port: int, suffix: str = "") -> list[str]:
 
 
 def runRPCRounds(names: list[str], upPort: int, upPid: int, P: dict, pinRelay: Optional[int],
-                 pinLoad: Optional[int], results: dict[str, dict]) -> None:
+                 pinLoad: Optional[int], results: dict[str, dict], method: str = "tools/call", suffix: str = "-rpc") -> None:
     """
     The JSON-RPC measurements, interleaved: every relay runs at once (idle
     but for its turn), and each round measures every target in turn, so a
     slow patch of a shared machine hits all of them alike.  Per target:
     summed requests, CPU/request over them, median of the rounds' latency
     percentiles (mergeSlices).
+
+    @param method: what the client sends (C{tools/call} of echo, or a method
+        without params such as C{tools/list}).
+    @param suffix: of each relay's config and log under bench/results.
     """
     procs: dict[str, Proc] = {}
     urls: dict[str, str] = {}
@@ -230,22 +234,22 @@ def runRPCRounds(names: list[str], upPort: int, upPid: int, P: dict, pinRelay: O
                 pids[name] = str(upPid)
                 continue
             port = freePort()
-            procs[name] = Proc(f"{name}-rpc", relayArgv(name, port, "-rpc"), RESULTS / f"{name}-rpc.log", pinRelay)
+            procs[name] = Proc(f"{name}{suffix}", relayArgv(name, port, suffix), RESULTS / f"{name}{suffix}.log", pinRelay)
             urls[name] = f"http://127.0.0.1:{port}/proxy/http/127.0.0.1:{upPort}/mcp"
             pids[name] = f"{procs[name].pid},{upPid}"
         for name in names:
             waitReady(procs.get(name), urls[name])
-            client("rpc", 30, pinLoad, "--url", urls[name], "--concurrency", "4", "--requests", "300", "--warmup", "0")
+            client("rpc", 30, pinLoad, "--url", urls[name], "--rpc-method", method, "--concurrency", "4", "--requests", "300", "--warmup", "0")
         slices: dict[str, dict[str, list]] = {n: {"rpc_c1": [], "rpc_c50": []} for n in names}
         rounds = P["rounds"]
         for i in range(rounds):
             for c, n, w in ((1, P["c1"], P["c1_warm"]), (50, P["c50"], P["c50_warm"])):
-                print(f"  round {i + 1}/{rounds}: JSON-RPC POST, concurrency {c}, {n // rounds} requests each", flush=True)
+                print(f"  round {i + 1}/{rounds}: JSON-RPC POST ({method}), concurrency {c}, {n // rounds} requests each", flush=True)
                 for name in names:
                     if name in procs and not procs[name].alive():
                         raise RuntimeError(f"{name} exited: see {procs[name].log}")
                     slices[name][f"rpc_c{c}"].append(
-                        client("rpc", P["rpc_cap"], pinLoad, "--url", urls[name], "--concurrency", str(c),
+                        client("rpc", P["rpc_cap"], pinLoad, "--url", urls[name], "--rpc-method", method, "--concurrency", str(c),
                                "--requests", str(n // rounds), "--warmup", str(w // rounds), "--pids", pids[name]))
         for name in names:
             for key, sl in slices[name].items():

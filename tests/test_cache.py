@@ -19,7 +19,7 @@ from twisted.trial.unittest import TestCase
 from twisted.web import server
 
 from akto_proxy.mcp.events import ExchangeEvent
-from tests.harness import ADMIN_KEY, KEY, OTHER_KEY, ProxyHarness, Upstream, request, rpc
+from tests.harness import ADMIN_ACCESS, ADMIN_KEY, KEY, OTHER_KEY, ProxyHarness, Upstream, request, rpc
 
 CACHE = """
 cache:
@@ -28,20 +28,12 @@ cache:
   max_size: 1MiB
 """
 
-ROLES = """access_control:
-  api_keys:
-    - {name: tester, key: "%s", roles: [dev]}
-    - {name: other, key: "%s", roles: [narrow]}
-    - {name: boss, key: "%s", roles: [ops]}
-  roles:
-    ops:
-      allow: ["*"]
-      admin: true
-    dev:
-      allow: ["*"]
-    narrow:
+#: tester sees every tool, other only echo (and the lists), boss is admin
+ROLES = ADMIN_ACCESS.replace(
+    f'{{name: other, key: "{OTHER_KEY}", roles: [dev]}}', f'{{name: other, key: "{OTHER_KEY}", roles: [narrow]}}'
+) + """    narrow:
       allow: ["tools/list", "tools/call:echo", "resources/*"]
-""" % (KEY, OTHER_KEY, ADMIN_KEY)
+"""
 
 BASE = """
 listen: ["tcp:0:interface=127.0.0.1"]

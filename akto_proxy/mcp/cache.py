@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import OrderedDict
 from typing import Any, Iterable, Optional, Sequence
 
@@ -260,7 +261,7 @@ class Entry:
     @ivar hasTTL: its result carries C{ttlMs} (rewritten to what is left).
     """
 
-    __slots__ = ("key", "origin", "method", "body", "ctype", "headers", "mcp", "sse", "storedAt", "lifetime", "etag", "hasTTL", "size")
+    __slots__ = ("key", "origin", "method", "body", "ctype", "headers", "mcp", "sse", "storedAt", "lifetime", "etag", "hasTTL", "size", "parts")
 
     def __init__(
         self,
@@ -276,6 +277,7 @@ class Entry:
         sse: bool = False,
         headers: Sequence[tuple[bytes, Sequence[bytes]]] = (),
         hasTTL: bool = False,
+        parsed: Any = None,
     ):
         self.key = key
         self.origin = origin
@@ -289,7 +291,20 @@ class Entry:
         self.sse = sse
         self.headers = tuple(headers)
         self.hasTTL = hasTTL
-        self.size = len(body) + len(key) + sum(len(n) + sum(len(v) for v in vs) for n, vs in self.headers) + OVERHEAD
+        #: a JSON-RPC answer as the bytes around its id (and ttlMs): a hit
+        #: puts its own in, without encoding the answer again
+        self.parts: Optional[list[bytes]] = None
+        if mcp:
+            if parsed is None:
+                try:
+                    parsed = json.loads(body)
+                except ValueError:
+                    parsed = None
+            self.parts = _template(parsed, hasTTL)
+            if self.parts is not None:
+                self.body = b""  # the parts hold it
+        kept = sum(map(len, self.parts)) if self.parts is not None else len(self.body)
+        self.size = kept + len(key) + sum(len(n) + sum(len(v) for v in vs) for n, vs in self.headers) + OVERHEAD
 
     def age(self, now: float) -> float:
         return max(0.0, now - self.storedAt)
@@ -297,20 +312,47 @@ class Entry:
     def fresh(self, now: float) -> bool:
         return now < self.storedAt + self.lifetime
 
-    def answerObject(self, requestId: Any, now: float) -> dict[str, Any]:
+    def answer(self, requestId: Any, now: float) -> bytes:
         """
-        A JSON-RPC entry as the answer to the request C{requestId} (a fresh
-        copy): its id that one, its C{ttlMs} what is left of it.
+        A JSON-RPC entry as the answer to the request C{requestId}: its id
+        that one, its C{ttlMs} what is left of it.
         """
-        obj: dict[str, Any] = json.loads(self.body)
+        ttl = max(0, int((self.lifetime - self.age(now)) * 1000))
+        if self.parts is not None:
+            rid = encode(requestId)
+            ttlMs = b"%d" % ttl
+            return b"".join(rid if p == _ID_MARK else ttlMs if p == _TTL_MARK else p for p in self.parts)
+        obj = json.loads(self.body)
         obj["id"] = requestId
         result = obj.get("result")
         if self.hasTTL and isinstance(result, dict):
-            result["ttlMs"] = max(0, int((self.lifetime - self.age(now)) * 1000))
-        return obj
+            result["ttlMs"] = ttl
+        return encode(obj)
 
-    def answer(self, requestId: Any, now: float) -> bytes:
-        return encode(self.answerObject(requestId, now))
+
+_ID = "\x00akto-cache-id\x00"
+_TTL = "\x00akto-cache-ttl\x00"
+_ID_MARK = encode(_ID)
+_TTL_MARK = encode(_TTL)
+_MARKS = re.compile(b"(" + re.escape(_ID_MARK) + b"|" + re.escape(_TTL_MARK) + b")")
+
+
+def _template(obj: Any, hasTTL: bool) -> Optional[list[bytes]]:
+    """
+    A JSON-RPC answer encoded once, split around its id and its
+    C{result.ttlMs} (the marks stand in the list where a hit puts its own);
+    None if a mark is found elsewhere in it too.
+    """
+    if type(obj) is not dict:
+        return None
+    obj["id"] = _ID
+    result = obj.get("result")
+    if hasTTL and isinstance(result, dict):
+        result["ttlMs"] = _TTL
+    parts = _MARKS.split(encode(obj))
+    if parts.count(_ID_MARK) != 1 or parts.count(_TTL_MARK) != (1 if hasTTL and isinstance(result, dict) else 0):
+        return None
+    return parts
 
 
 class Slot:

@@ -33,7 +33,7 @@ from akto_proxy.mcp.cache import (
     headerDigest,
     httpFreshness,
 )
-from akto_proxy.mcp.jsonrpc import Body, encode, fromJSON
+from akto_proxy.mcp.jsonrpc import Body
 from akto_proxy.relay.sse import makeEvent
 
 if TYPE_CHECKING:
@@ -137,7 +137,10 @@ def store(ex: "Exchange", body: bytes, sse: bool, ctype: bytes = b"application/j
         lifetime, public, hasTTL = fresh
         if lifetime <= 0 and slot.etag is None:
             return
-        entry = Entry(slot.shared if public else slot.own, ex.target.origin, slot.method, body, b"application/json", now, lifetime, slot.etag, sse=sse, hasTTL=hasTTL)
+        entry = Entry(
+            slot.shared if public else slot.own, ex.target.origin, slot.method, body, b"application/json", now, lifetime, slot.etag,
+            sse=sse, hasTTL=hasTTL, parsed=obj,
+        )
     else:
         assert headers is not None
         lifetime_ = httpFreshness({k: v for k, (_, v) in headers.items()}, slot.authorized)
@@ -201,9 +204,8 @@ async def serve(ex: "Exchange", entry: Entry, how: str) -> None:
     else:
         accept = b",".join(request.requestHeaders.getRawHeaders(b"accept") or ()).lower()
         sse = b"text/event-stream" in accept and (entry.sse or not (b"application/json" in accept or b"*/*" in accept))
-        obj = entry.answerObject(slot.requestId, now)
-        body = encode(obj)
-        judged = await ex.judgeResponse(body, b"application/json", "sse" if sse else "http", fromJSON(obj))
+        body = entry.answer(slot.requestId, now)
+        judged = await ex.judgeResponse(body, b"application/json", "sse" if sse else "http")
         if ex.finished or judged is None:
             return
         out = body if isinstance(judged, bool) else judged

@@ -707,15 +707,14 @@ class Exchange:
             out.setRawHeaders(name, values)
         out.setRawHeaders(b"x-akto-request-id", [self.requestId.encode("ascii")])
 
-    async def judgeResponse(self, body: bytes, ctype: bytes, transport: str = "http", message: Optional[Body] = None) -> Union[None, bool, bytes]:
+    async def judgeResponse(self, body: bytes, ctype: bytes, transport: str = "http") -> Union[None, bool, bytes]:
         """
         Have the pipeline judge a whole response body (that came as
-        C{transport}; C{message}: already decoded).  True: relay it
-        unchanged; bytes: relay these instead; None: answered already.
+        C{transport}).  True: relay it unchanged; bytes: relay these
+        instead; None: answered already.
         """
         assert self.ctx is not None
-        if message is None:
-            message = decode(body, ctype.decode("latin-1"))
+        message = decode(body, ctype.decode("latin-1"))
         if self.wellKnown is not None and message.json and isinstance(message.value, dict):
             if isinstance(message.value.get("resource"), str):
                 message.value["resource"] = rewriteResource(message.value["resource"], self.origin())

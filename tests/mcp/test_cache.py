@@ -5,6 +5,8 @@ kept, its key, its freshness, the LRU bound in bytes, invalidation.
 
 from __future__ import annotations
 
+import json
+
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -169,6 +171,21 @@ class StoreTests(SynchronousTestCase):
         e = Entry("k", "http://up", "tools/list", body, b"application/json", self.clock.seconds(), 10.0, hasTTL=True)
         self.clock.advance(4)
         self.assertEqual(e.answer("r2", self.clock.seconds()), b'{"jsonrpc":"2.0","id":"r2","result":{"tools":[],"ttlMs":6000}}')
+
+    def test_answerTemplate(self) -> None:
+        """
+        A kept answer is encoded once; a hit puts its id (any JSON value)
+        in.  A body that holds the template's own marks falls back to
+        encoding each hit.
+        """
+        body = b'{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"\xc3\xa9"}],"ttlMs":10000}}'
+        e = Entry("k", "http://up", "tools/list", body, b"application/json", 0.0, 10.0, hasTTL=True)
+        self.assertIsNotNone(e.parts)
+        self.assertEqual(json.loads(e.answer({"a": [1]}, 1.0)), {"jsonrpc": "2.0", "id": {"a": [1]}, "result": {"tools": [{"name": "\u00e9"}], "ttlMs": 9000}})
+        odd = b'{"jsonrpc":"2.0","id":1,"result":{"text":"\\u0000akto-cache-id\\u0000"}}'
+        e = Entry("k", "http://up", "tools/list", odd, b"application/json", 0.0, 10.0)
+        self.assertIsNone(e.parts)
+        self.assertEqual(json.loads(e.answer(2, 1.0))["id"], 2)
 
     def test_reconfigure(self) -> None:
         """
