@@ -11,10 +11,12 @@ connection); the outage is logged once and the recovery once.
 
 from __future__ import annotations
 
+import hashlib
 import time
-from typing import Any, Callable, Optional, Sequence, TypeVar
+from typing import Any, Callable, Optional, Sequence, TypeVar, Union
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import attrs
 import txredisapi
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError as DeferredTimeout, fail, maybeDeferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint, wrapClientTLS
@@ -28,6 +30,23 @@ from akto_proxy.config.model import RedisConfig
 log = Logger()
 
 T = TypeVar("T")
+
+
+@attrs.frozen
+class Script:
+    """
+    A Lua script and its SHA-1, computed once: L{RedisState.eval} sends
+    C{EVALSHA} with the digest, and the source only when Redis answers
+    C{NOSCRIPT} (a restarted or flushed Redis, a failover).
+    """
+
+    source: bytes
+    sha: bytes
+
+    @classmethod
+    def of(cls, source: str) -> "Script":
+        raw = source.encode("utf-8")
+        return cls(raw, hashlib.sha1(raw).hexdigest().encode("ascii"))
 
 
 class RedisUnavailable(Exception):
@@ -143,6 +162,8 @@ class RedisState:
         self.since: Optional[float] = None
         self._seenErrors: set[str] = set()
         self._stateWaiters: list[tuple[Callable[[str], bool], Deferred[str]]] = []
+        #: scripts sent whole because Redis did not know their digest
+        self.scriptLoads = 0
 
     @property
     def onError(self) -> str:
@@ -334,11 +355,29 @@ class RedisState:
         d.addErrback(self._translate)
         return d
 
-    def eval(self, script: str, keys: Sequence[str], args: Sequence[object]) -> "Deferred[Any]":
+    def eval(self, script: Union[Script, str], keys: Sequence[str], args: Sequence[object]) -> "Deferred[Any]":
         """
-        Run a Lua script (EVALSHA, loading it on first use per connection).
+        Run a Lua script: C{EVALSHA} with its cached digest, and C{EVAL}
+        (which loads it) only when Redis answers C{NOSCRIPT}.
         """
-        return self.call(lambda c: c.eval(script, list(keys), [str(a) if not isinstance(a, (bytes, str)) else a for a in args]))
+        if not isinstance(script, Script):
+            script = Script.of(script)
+        sha, source = script.sha, script.source
+        flat = [*keys, *(a if isinstance(a, (bytes, str)) else str(a) for a in args)]
+        n = len(keys)
+
+        def run(conn: Any) -> "Deferred[Any]":
+            d: Deferred[Any] = conn.execute_command(b"EVALSHA", sha, n, *flat)
+
+            def noScript(f: Failure) -> Any:
+                if f.check(txredisapi.ResponseError) and str(f.value).startswith("NOSCRIPT"):
+                    self.scriptLoads += 1
+                    return conn.execute_command(b"EVAL", source, n, *flat)
+                return f
+
+            return d.addErrback(noScript)
+
+        return self.call(run)
 
     def _translate(self, f: Failure) -> Failure:
         if isinstance(f.value, RedisUnavailable):

@@ -27,7 +27,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from akto_proxy.access.redisstate import RedisState, RedisUnavailable
+from akto_proxy.access.redisstate import RedisState, RedisUnavailable, Script
 
 log = Logger()
 
@@ -243,7 +243,8 @@ class LocalSessions:
 
 # KEYS[1] = session hash.  ARGV = now_us, timeout_us, key, upstream, ttl_ms.
 # Returns 1 bound, 0 refused (bound live to another key/upstream).
-_BIND = """
+_BIND = Script.of(
+    """
 local h = KEYS[1]
 local now = tonumber(ARGV[1])
 local timeout = tonumber(ARGV[2])
@@ -255,9 +256,11 @@ redis.call('HSET', h, 'k', ARGV[3], 'u', ARGV[4], 't', ARGV[1])
 redis.call('PEXPIRE', h, ARGV[5])
 return 1
 """
+)
 
 # Returns 'ok' | 'foreign' | 'expired' | 'unknown'.
-_CHECK = """
+_CHECK = Script.of(
+    """
 local h = KEYS[1]
 local now = tonumber(ARGV[1])
 local timeout = tonumber(ARGV[2])
@@ -272,6 +275,7 @@ redis.call('HSET', h, 't', ARGV[1])
 redis.call('PEXPIRE', h, ARGV[5])
 return 'ok'
 """
+)
 
 
 class RedisSessions:
