@@ -58,6 +58,7 @@ from akto_proxy.runtime import Runtime, buildRuntime
 
 if TYPE_CHECKING:
     from akto_proxy.web.proxy import Exchange
+    from akto_proxy.web.forward import LegacyRouter
     from akto_proxy.web.stream import BodyRelay
 
 log = Logger()
@@ -256,12 +257,16 @@ class ProxyService(MultiService):
         self.bus.subscribe(ExchangeEvent, self._countExchange)
         self.bus.subscribe(MessageEvent, self._countMessage, notableOnly=True)
         self.redis: Optional[RedisState] = RedisState(config.redis, reactor) if config.redis.url else None
-        self.rateStore: IRateStore = RedisStore(self.redis) if self.redis is not None else MemoryStore()
+        self.rateStore: IRateStore = (
+            RedisStore(self.redis, config.redis.onErrorFor("rate_limits")) if self.redis is not None else MemoryStore()
+        )
         self.sessionTable = SessionTable(
             clock, config.access_control.session_timeout, config.access_control.max_sessions
         )
         self.sessions: Any = (
-            RedisSessions(self.redis, self.sessionTable) if self.redis is not None else LocalSessions(self.sessionTable)
+            RedisSessions(self.redis, self.sessionTable, config.redis.onErrorFor("sessions"))
+            if self.redis is not None
+            else LocalSessions(self.sessionTable)
         )
         self.conversations = Conversations(clock.seconds, idle=config.access_control.session_timeout)
         self.pins = PinStore(os.path.join(config.mcp.state_dir, "pins.json"), clock)
@@ -285,11 +290,17 @@ class ProxyService(MultiService):
         # the parts, started in this order and stopped in the reverse one
         # (the listeners first: see stopService)
         SessionSweeper(self.sessionTable, self.conversations, clock).setServiceParent(self)
+        #: the routing of legacy-SSE POSTs between instances (with Redis)
+        self.router: Optional["LegacyRouter"] = None
         if self.redis is not None:
+            from akto_proxy.web.forward import LegacyRouter
+
             RedisPart(self.redis).setServiceParent(self)
             shared = SharedPins(self.pins, self.redis, clock)
             self.pins.onChange = shared.changed
             shared.setServiceParent(self)
+            self.router = LegacyRouter(self, self.redis)
+            self.router.setServiceParent(self)
         self.audit = Audit(config.audit, self.bus, clock, config.access_control.api_keys)
         self.audit.setServiceParent(self)
         self.metrics = Metrics(config.metrics, self.bus, self)

@@ -358,7 +358,7 @@ class RedisStore:
 
     def __init__(self, state: RedisState, onError: Optional[str] = None, closedRetryAfter: int = 1):
         self.state = state
-        self.onError = onError or state.onError
+        self.onError = onError or state.config.onErrorFor("rate_limits")
         self.closedRetryAfter = closedRetryAfter
         self._uid = os.urandom(6).hex()
         self._seq = 0

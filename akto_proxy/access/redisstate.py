@@ -18,14 +18,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import attrs
 import txredisapi
-from twisted.internet.defer import CancelledError, Deferred, TimeoutError as DeferredTimeout, fail, maybeDeferred, succeed
+from twisted.internet.defer import CancelledError, Deferred, TimeoutError as DeferredTimeout, fail, gatherResults, maybeDeferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint, wrapClientTLS
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from akto_proxy.config.model import RedisConfig
+from akto_proxy.config.model import REDIS_FEATURES, RedisConfig
 
 log = Logger()
 
@@ -92,6 +92,43 @@ class _Factory(txredisapi.RedisFactory):  # type: ignore[misc]
         super().delConnection(conn)
         if not self.size:
             self._state._down("connection lost")
+
+
+class _SubscriberProtocol(txredisapi.SubscriberProtocol):  # type: ignore[misc]
+    def messageReceived(self, pattern: Any, channel: Any, message: Any) -> None:
+        self.factory.deliver(message)
+
+
+class _SubscriberFactory(txredisapi.RedisFactory):  # type: ignore[misc]
+    """
+    One connection that does nothing but listen on one channel, subscribed
+    again after each reconnection.
+    """
+
+    protocol = _SubscriberProtocol
+
+    def __init__(self, channel: str, onMessage: Callable[[bytes], None], **kw: Any):
+        super().__init__(None, kw.pop("dbid"), 1, isLazy=True, **kw)
+        self.channel = channel
+        self.onMessage = onMessage
+        self.subscribed = False
+
+    def addConnection(self, conn: Any) -> None:
+        super().addConnection(conn)
+        if conn in self.pool:
+            d = conn.subscribe(self.channel)
+            d.addCallback(lambda _: setattr(self, "subscribed", True))
+            d.addErrback(lambda f: log.warn("redis subscribe failed: {error}", error=f.getErrorMessage()))
+
+    def delConnection(self, conn: Any) -> None:
+        super().delConnection(conn)
+        self.subscribed = False
+
+    def deliver(self, message: Any) -> None:
+        try:
+            self.onMessage(message.encode("utf-8") if isinstance(message, str) else message)
+        except Exception:
+            log.failure("redis message handling failed")
 
 
 def parseURL(url: str) -> dict[str, Any]:
@@ -164,10 +201,18 @@ class RedisState:
         self._stateWaiters: list[tuple[Callable[[str], bool], Deferred[str]]] = []
         #: scripts sent whole because Redis did not know their digest
         self.scriptLoads = 0
+        self._subscribers: list[_SubscriberFactory] = []
 
     @property
     def onError(self) -> str:
-        return self.config.on_error
+        """
+        The policies in force, for logs: C{open}, or C{closed} for every
+        feature, or e.g. C{rate_limits=closed sessions=open ...}.
+        """
+        cfg = self.config
+        if not cfg.on_error_by:
+            return cfg.on_error
+        return " ".join(f"{f}={cfg.onErrorFor(f)}" for f in REDIS_FEATURES)
 
     @property
     def healthy(self) -> bool:
@@ -195,7 +240,7 @@ class RedisState:
 
     # -- lifecycle
 
-    def _endpoint(self) -> IStreamClientEndpoint:
+    def _endpoint(self, observed: bool = True) -> IStreamClientEndpoint:
         u = self._url
         ep: IStreamClientEndpoint
         if u["scheme"] == "unix":
@@ -206,7 +251,7 @@ class RedisState:
                 from twisted.internet.ssl import optionsForClientTLS
 
                 ep = wrapClientTLS(optionsForClientTLS(u["host"]), ep)
-        return _ObservedEndpoint(ep, lambda f: self._down(f.getErrorMessage()))
+        return _ObservedEndpoint(ep, lambda f: self._down(f.getErrorMessage())) if observed else ep
 
     def start(self) -> None:
         """
@@ -230,16 +275,41 @@ class RedisState:
 
     def stop(self) -> "Deferred[None]":
         """
-        Close the connection and stop reconnecting.
+        Close the connections and stop reconnecting.
         """
         f, self._factory = self._factory, None
+        subscribers, self._subscribers = self._subscribers, []
         self._setState("idle")
         self._failWaiters("stopped")
-        if f is None:
-            return succeed(None)
-        d: Deferred[None] = f.disconnect()
-        d.addCallback(lambda _: None)
-        return d
+        ds = [s.disconnect() for s in subscribers]
+        if f is not None:
+            ds.append(f.disconnect())
+        return gatherResults(ds, consumeErrors=True).addCallback(lambda _: None)
+
+    def subscribe(self, channel: str, onMessage: Callable[[bytes], None]) -> Callable[[], bool]:
+        """
+        Listen on C{channel} (a key from L{key}) on a connection of its own,
+        kept open and subscribed again after each reconnection, until
+        L{stop}: C{onMessage(bytes)} for each message published to it.
+
+        @return: a function that says whether the subscription is in
+            place now.
+        """
+        u = self._url
+        f = _SubscriberFactory(
+            channel,
+            onMessage,
+            dbid=None,
+            password=u["password"],
+            username=u["username"],
+            replyTimeout=None,
+            convertNumbers=False,
+        )
+        f.initialDelay = self.initialRetryDelay
+        f.maxDelay = self.maxRetryDelay
+        self._subscribers.append(f)
+        f.startConnecting(self._endpoint(observed=False))
+        return lambda: f.subscribed
 
     # -- state
 

@@ -293,7 +293,7 @@ class RedisSessions:
     def __init__(self, state: RedisState, local: SessionTable, onError: Optional[str] = None):
         self.state = state
         self.local = local
-        self.onError = onError or state.onError
+        self.onError = onError or state.config.onErrorFor("sessions")
 
     def _args(self, keyName: str, upstream: str) -> list[object]:
         timeout = self.local.timeout

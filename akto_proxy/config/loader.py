@@ -51,6 +51,7 @@ from akto_proxy.config.model import (
     MetricsConfig,
     PiiRule,
     RateRule,
+    REDIS_FEATURES,
     RedisConfig,
     Role,
     ServerTLS,
@@ -121,6 +122,18 @@ def parseConfig(data: bytes | str, filename: str = "<config>") -> Config:
         raise
     except RecursionError:
         raise ConfigError(filename, None, "", "document nested too deeply") from None
+
+
+def _redisOnError(r: Reader) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """
+    C{on_error: open | closed} for every feature, or a mapping: C{default}
+    and any of L{REDIS_FEATURES}, each C{open} or C{closed}.
+    """
+    if not isinstance(r.node, yaml.MappingNode):
+        return r.choice(("open", "closed")), ()
+    om = r.mapping(("default",) + REDIS_FEATURES)
+    default = om["default"].choice(("open", "closed")) if "default" in om else "open"
+    return default, tuple((f, om[f].choice(("open", "closed"))) for f in REDIS_FEATURES if f in om)
 
 
 def _regex(r: Reader) -> str:
@@ -835,16 +848,20 @@ def _config(root: Reader, filename: str) -> Config:
             where.warn(problem)
     redis = RedisConfig()
     if "redis" in m:
-        rm = m["redis"].mapping(("url", "on_error", "key_prefix"))
+        rm = m["redis"].mapping(("url", "on_error", "key_prefix", "max_forward_body", "max_forwards"))
         url = None
         if "url" in rm:
             url = rm["url"].string()
             if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
                 rm["url"].fail("expected redis://host:port[/db]")
+        onError, onErrorBy = _redisOnError(rm["on_error"]) if "on_error" in rm else ("open", ())
         redis = RedisConfig(
             url=url,
-            on_error=rm["on_error"].choice(("open", "closed")) if "on_error" in rm else "open",
+            on_error=onError,
+            on_error_by=onErrorBy,
             key_prefix=rm["key_prefix"].string() if "key_prefix" in rm else "akto:",
+            max_forward_body=rm["max_forward_body"].size() if "max_forward_body" in rm else 1024 * 1024,
+            max_forwards=rm["max_forwards"].integer(1) if "max_forwards" in rm else 1000,
         )
     cache = CacheConfig()
     if "cache" in m:

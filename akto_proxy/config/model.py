@@ -346,11 +346,30 @@ class CacheConfig:
     max_entries: int = 1000
 
 
+#: what shares state through Redis, each with its own C{on_error}
+REDIS_FEATURES = ("rate_limits", "sessions", "legacy_routing")
+
+
 @attrs.frozen
 class RedisConfig:
     url: Optional[str] = None
-    on_error: str = "open"  # fail open or closed when Redis is unreachable
+    #: open or closed when Redis is unreachable, for every feature not in
+    #: C{on_error_by}
+    on_error: str = "open"
+    #: (feature, open | closed) pairs, features from L{REDIS_FEATURES}
+    on_error_by: tuple[tuple[str, str], ...] = ()
     key_prefix: str = "akto:"
+    #: the largest legacy-SSE POST body (and answer) forwarded between
+    #: instances; larger: 413
+    max_forward_body: int = 1024 * 1024
+    #: forwarded POSTs in flight per instance, each way; more: 503
+    max_forwards: int = 1000
+
+    def onErrorFor(self, feature: str) -> str:
+        for name, policy in self.on_error_by:
+            if name == feature:
+                return policy
+        return self.on_error
 
 
 @attrs.frozen

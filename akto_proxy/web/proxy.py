@@ -107,8 +107,13 @@ class Exchange:
     @ivar ctx: the pipeline's context, once admitted.
     """
 
-    def __init__(self, service: "ProxyService", request: Request, wellKnown: Optional[str] = None):
+    def __init__(
+        self, service: "ProxyService", request: Request, wellKnown: Optional[str] = None, forwardedKey: Optional[str] = None
+    ):
         self.service = service
+        #: a legacy-SSE POST another instance admitted and forwarded here:
+        #: the name of its key
+        self.forwardedKey = forwardedKey
         self.rt: "Runtime" = service.runtime
         self.request = request
         self.transport = request.channel.transport  # a finished Request forgets its channel
@@ -313,7 +318,7 @@ class Exchange:
         # come in one (and str keys cost a decoding each time)
         upgrades = request.requestHeaders.getRawHeaders(b"upgrade")
         upgrade = upgrades is not None and upgrades[-1].lower() == b"websocket"
-        admitted = admit(self.service, self.rt, request, self.requestId, self.clientAddress, self.wellKnown, upgrade)
+        admitted = admit(self.service, self.rt, request, self.requestId, self.clientAddress, self.wellKnown, upgrade, self.forwardedKey)
         if isinstance(admitted, defer.Deferred):
             admitted = await admitted
         if isinstance(admitted, Refusal):
@@ -326,6 +331,8 @@ class Exchange:
         self.ctx = admitted.ctx
         if upgrade:
             return await self.service.relayWebSocket(self)
+        if admitted.holder is not None and await self.service.router.forward(self, admitted):
+            return
         await self._relayHTTP(admitted)
 
     def _refused(self, refusal: Refusal) -> None:

@@ -24,7 +24,7 @@ from akto_proxy.mcp.jsonrpc import decodeText, encode
 from akto_proxy.mcp.session import Conversation
 from akto_proxy.relay.rewrite import rewriteEndpoint
 from akto_proxy.relay.sse import Event, SSEParser
-from akto_proxy.relay.url import canonicalURL
+from akto_proxy.relay.url import LEGACY_MARKER, addCredential, canonicalURL
 from akto_proxy.relay.wire import TooLarge, failureKind, tokens
 
 if TYPE_CHECKING:
@@ -352,6 +352,10 @@ class BodyRelay(Protocol):
         cred = ex.credential if ex.usedQueryCredential else None
         sseURL = ex.target.upstreamURL().decode("latin-1")
         rewritten, resolved = rewriteEndpoint(event.data, sseURL, ex.origin(), cfg.query_parameter, cred)
+        router = ex.service.router
+        if router is not None and rewritten != event.data:
+            # which instance holds this stream, for POSTs that land elsewhere
+            rewritten = addCredential(rewritten, LEGACY_MARKER.decode("ascii"), router.marker())
         self.legacyURL = canonicalURL(resolved)
         self.postURL = resolved.encode("latin-1")
         if ex.ctx is not None:
