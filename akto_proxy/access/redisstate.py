@@ -112,12 +112,29 @@ class _SubscriberFactory(txredisapi.RedisFactory):  # type: ignore[misc]
         self.channel = channel
         self.onMessage = onMessage
         self.subscribed = False
+        self._waiters: list[Deferred[None]] = []
+
+    def whenSubscribed(self) -> "Deferred[None]":
+        """
+        Fires once the subscription is in place (at once if it is).
+        """
+        if self.subscribed:
+            return succeed(None)
+        d: Deferred[None] = Deferred(lambda d: self._waiters.remove(d) if d in self._waiters else None)
+        self._waiters.append(d)
+        return d
+
+    def _subscribed(self, _: Any) -> None:
+        self.subscribed = True
+        waiters, self._waiters = self._waiters, []
+        for d in waiters:
+            d.callback(None)
 
     def addConnection(self, conn: Any) -> None:
         super().addConnection(conn)
         if conn in self.pool:
             d = conn.subscribe(self.channel)
-            d.addCallback(lambda _: setattr(self, "subscribed", True))
+            d.addCallback(self._subscribed)
             d.addErrback(lambda f: log.warn("redis subscribe failed: {error}", error=f.getErrorMessage()))
 
     def delConnection(self, conn: Any) -> None:
@@ -129,6 +146,9 @@ class _SubscriberFactory(txredisapi.RedisFactory):  # type: ignore[misc]
             self.onMessage(message.encode("utf-8") if isinstance(message, str) else message)
         except Exception:
             log.failure("redis message handling failed")
+
+
+Subscription = _SubscriberFactory
 
 
 def parseURL(url: str) -> dict[str, Any]:
@@ -286,14 +306,13 @@ class RedisState:
             ds.append(f.disconnect())
         return gatherResults(ds, consumeErrors=True).addCallback(lambda _: None)
 
-    def subscribe(self, channel: str, onMessage: Callable[[bytes], None]) -> Callable[[], bool]:
+    def subscribe(self, channel: str, onMessage: Callable[[bytes], None]) -> "Subscription":
         """
         Listen on C{channel} (a key from L{key}) on a connection of its own,
         kept open and subscribed again after each reconnection, until
         L{stop}: C{onMessage(bytes)} for each message published to it.
 
-        @return: a function that says whether the subscription is in
-            place now.
+        @return: its C{subscribed} flag and C{whenSubscribed()}.
         """
         u = self._url
         f = _SubscriberFactory(
@@ -309,7 +328,7 @@ class RedisState:
         f.maxDelay = self.maxRetryDelay
         self._subscribers.append(f)
         f.startConnecting(self._endpoint(observed=False))
-        return lambda: f.subscribed
+        return f
 
     # -- state
 

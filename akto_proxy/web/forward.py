@@ -42,7 +42,7 @@ from __future__ import annotations
 import json
 import os
 from io import BytesIO
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import attrs
 from twisted.application.service import Service
@@ -53,7 +53,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.http_headers import Headers
 
-from akto_proxy.access.redisstate import RedisState, RedisUnavailable
+from akto_proxy.access.redisstate import RedisState, RedisUnavailable, Subscription
 from akto_proxy.relay.url import LEGACY_MARKER as MARKER, Target, stripCredential
 from akto_proxy.web.admission import Admitted
 from akto_proxy.web.channel import CappedRequest
@@ -110,7 +110,7 @@ class LegacyRouter(Service):
         #: forwarded POSTs being served here
         self.serving = 0
         self._seq = 0
-        self.subscribed: Callable[[], bool] = lambda: False
+        self.subscription: Optional[Subscription] = None
         self.stats = {"forwarded": 0, "served": 0, "unheld": 0, "refused": 0, "timed_out": 0}
 
     @property
@@ -119,7 +119,14 @@ class LegacyRouter(Service):
 
     def startService(self) -> None:
         super().startService()
-        self.subscribed = self.redis.subscribe(self.channel, self._received)
+        self.subscription = self.redis.subscribe(self.channel, self._received)
+
+    def whenSubscribed(self) -> "defer.Deferred[None]":
+        """
+        Fires once this instance listens on its channel (tests, health).
+        """
+        assert self.subscription is not None, "not started"
+        return self.subscription.whenSubscribed()
 
     def stopService(self) -> None:
         super().stopService()
