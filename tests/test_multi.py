@@ -17,13 +17,18 @@ from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.trial.unittest import TestCase
 
 from tests.access.redisserver import SKIP, RedisServer
-from tests.harness import BASE, KEY
+from tests.harness import ADMIN_ACCESS, ADMIN_KEY, KEY, request
 from tests.support.procs import resultOf, runClient, startUpstream
 from tests.test_daemon import ROOT, Daemon
 
 reactor: Any = _reactor
 
 CONFIG = """
+listen: ["tcp:0:interface=127.0.0.1"]
+%s
+upstreams:
+  allow: ["127.0.0.1"]
+  allow_private: ["127.0.0.0/8"]
 threat_detection:
   enabled_checks: []
   custom_rules:
@@ -60,7 +65,7 @@ class TwoInstancesTests(TestCase):
         path = os.path.abspath(self.mktemp())
         state = os.path.abspath(self.mktemp())
         with open(path, "w") as f:
-            f.write(BASE + CONFIG % (redisURL, state))
+            f.write(CONFIG % (ADMIN_ACCESS, redisURL, state))
         daemon = Daemon()
         env = dict(os.environ, PYTHONPATH=ROOT)
         proc = reactor.spawnProcess(
@@ -135,6 +140,17 @@ class TwoInstancesTests(TestCase):
             self.assertEqual(
                 sorted(e["reason"].rsplit(" ", 1)[1] for e in forwarded), ["blocked", "relayed", "relayed"]
             )
+
+            # the tools A pinned when the client listed them reach B (which
+            # never saw the list) through Redis
+            await b.waitFor(lambda e: e.get("message", "").startswith("pins updated from another instance"))
+            response, body = await request(
+                f"http://127.0.0.1:{portB}/api/pins".encode(), headers={b"authorization": [f"Bearer {ADMIN_KEY}".encode()]}, key=None
+            )
+            self.assertEqual(response.code, 200, body)
+            pins = json.loads(body)["data"]["response"]["pins"]
+            self.assertIn("read_file", {p["name"] for p in pins})
+            self.assertEqual({p["endpoint"] for p in pins}, {f"http://127.0.0.1:{upPort}{path}"})
 
         d = ensureDeferred(go())
 

@@ -415,7 +415,10 @@ class SharedPins(Service):
         for pin in pins:
             if pin.id not in self._unsent:
                 mine[pin.id] = pin
+        generation = self.store.generation
         self.store.replaceAll(mine.values())
+        if self.store.generation != generation and not firstContact:
+            log.info("pins updated from another instance: {count} pins", count=len(mine))
         if firstContact:
             # what only this instance knew is shared too, in one write
             for key, pin in mine.items():
