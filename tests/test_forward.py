@@ -12,6 +12,7 @@ from typing import Any
 
 from twisted.internet import reactor as _reactor
 from twisted.internet.defer import ensureDeferred
+from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 from twisted.web import server
 
@@ -167,6 +168,54 @@ class ForwardTests(TestCase):
             self.assertEqual(self.posted, [])
             response, body = await rpc((self.a.base + path).encode(), CALL)
             self.assertEqual((response.code, body), (202, b"Accepted"))
+
+        return ensureDeferred(run())
+
+
+class ForwardBoundsTests(TestCase):
+    skip = SKIP
+
+    def test_inFlightAndTimeout(self) -> Any:
+        """
+        An instance that takes a forward and never answers: the client gets
+        504 once the upstream timeouts (and 2 s) have passed; meanwhile,
+        with C{max_forwards: 1}, a second forward is refused with 503.
+        """
+
+        async def run() -> None:
+            redis = await RedisServer().start()
+            self.addCleanup(redis.kill)
+            upstream = await Upstream().start()
+            self.addCleanup(upstream.stop)
+            extra = (
+                "upstreams:\n  allow: ['127.0.0.1']\n  allow_private: ['127.0.0.0/8']\n"
+                "  connect_timeout: 0.1\n  read_timeout: 0.1\n"
+                f'redis:\n  url: "{redis.url}"\n  max_forwards: 1\n'
+            )
+            proxy = ProxyHarness(self, extra, base=BASE.split("upstreams:")[0])
+            router = proxy.service.router
+            assert router is not None
+            await router.whenSubscribed().addTimeout(10, reactor)
+            heard: list[bytes] = []
+            mute = proxy.service.redis.subscribe(proxy.service.redis.key("sse", "mute0"), heard.append)  # type: ignore[union-attr]
+            await mute.whenSubscribed().addTimeout(10, reactor)
+            path = f"/proxy/http/{upstream.authority}/custom/messages?session_id=s&{LEGACY_MARKER.decode()}=mute0"
+            first = ensureDeferred(rpc((proxy.base + path).encode(), CALL))
+            for _ in range(1000):  # bounded: reactor turns until the first is in flight
+                if router._waiting:
+                    break
+                await deferLater(reactor, 0, lambda: None)
+            response, body = await rpc((proxy.base + path).encode(), CALL)
+            self.assertEqual(response.code, 503)
+            self.assertIn(b"max_forwards", body)
+            started = reactor.seconds()
+            response, body = await first
+            self.assertEqual(response.code, 504)
+            self.assertGreaterEqual(reactor.seconds() - started, 1.0)
+            self.assertEqual(len(heard), 1)
+            self.assertEqual(json.loads(heard[0].split(b"\n", 1)[1]), CALL)
+            self.assertNotIn(KEY.encode(), heard[0])  # the key's name crosses Redis, never the key
+            self.assertEqual((router._waiting, router.stats["timed_out"]), ({}, 1))
 
         return ensureDeferred(run())
 

@@ -34,7 +34,7 @@ decides: C{open} handles it here, C{closed} answers 503.
 Bounds: a body (and an answer) of at most C{redis.max_forward_body} (else
 413); at most C{redis.max_forwards} forwards in flight from and to each
 instance (else 503); a forward not answered within the upstream timeouts
-(plus 5 s) is answered 504 and forgotten.
+(plus 2 s) is answered 504 and forgotten.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ log = Logger()
 _OWN = frozenset((b"content-length", b"transfer-encoding", b"connection", b"x-akto-request-id"))
 
 #: waited for a holder's answer beyond the upstream timeouts
-_GRACE = 5.0
+_GRACE = 2.0
 
 
 def _encode(header: dict[str, Any], body: bytes) -> bytes:
