@@ -662,8 +662,16 @@ class ProxyService(MultiService):
             },
             "counters": dict(self.counters),
             "sessions": len(self.sessionTable),
-            "redis": self.redis.health() if self.redis is not None else None,
+            "redis": self._redisHealth(),
         }
+
+    def _redisHealth(self) -> Optional[dict[str, Any]]:
+        if self.redis is None:
+            return None
+        out = self.redis.health()
+        if self.router is not None:
+            out["legacy_routing"] = self.router.health()
+        return out
 
     def adminResources(self) -> dict[bytes, Resource]:
         """

@@ -133,7 +133,7 @@ class ForwardTests(TestCase):
             self.assertEqual((response.code, body), (202, b"Accepted"))
             self.assertEqual(len(self.posted), 2)
             self.assertEqual(self.a.service.router.serving, 0)
-            self.assertEqual(self.b.service.router._waiting, {})
+            self.assertEqual(self.b.service.router.inFlight, 0)
 
         return ensureDeferred(run())
 
@@ -202,7 +202,7 @@ class ForwardBoundsTests(TestCase):
             path = f"/proxy/http/{upstream.authority}/custom/messages?session_id=s&{LEGACY_MARKER.decode()}=mute0"
             first = ensureDeferred(rpc((proxy.base + path).encode(), CALL))
             for _ in range(1000):  # bounded: reactor turns until the first is in flight
-                if router._waiting:
+                if router.inFlight:
                     break
                 await deferLater(reactor, 0, lambda: None)
             response, body = await rpc((proxy.base + path).encode(), CALL)
@@ -215,7 +215,9 @@ class ForwardBoundsTests(TestCase):
             self.assertEqual(len(heard), 1)
             self.assertEqual(json.loads(heard[0].split(b"\n", 1)[1]), CALL)
             self.assertNotIn(KEY.encode(), heard[0])  # the key's name crosses Redis, never the key
-            self.assertEqual((router._waiting, router.stats["timed_out"]), ({}, 1))
+            self.assertEqual((router.inFlight, router.stats["timed_out"]), (0, 1))
+            health = proxy.service.health()["redis"]["legacy_routing"]
+            self.assertEqual((health["instance"], health["subscribed"], health["refused"]), (router.instance, True, 1))
 
         return ensureDeferred(run())
 

@@ -134,6 +134,27 @@ class LegacyRouter(Service):
         for d in waiting.values():
             d.cancel()
 
+    @property
+    def inFlight(self) -> int:
+        """
+        Forwards from here waiting for their answer.
+        """
+        return len(self._waiting)
+
+    def health(self) -> dict[str, Any]:
+        """
+        For C{/health}: this instance's id (the C{akto_sse} parameter of its
+        streams' POST URLs), whether it listens on its channel, and what it
+        forwarded and served.
+        """
+        return {
+            "instance": self.instance,
+            "subscribed": bool(self.subscription is not None and self.subscription.subscribed),
+            "in_flight": self.inFlight,
+            "serving": self.serving,
+            **self.stats,
+        }
+
     def marker(self) -> bytes:
         """
         The value of L{MARKER} in the POST URLs of this instance's streams.
