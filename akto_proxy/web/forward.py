@@ -340,7 +340,7 @@ class LegacyRouter(Service):
             address = IPv6Address if ":" in str(host) else IPv4Address
             request.client = address("TCP", str(host), int(port))
             request.host = address("TCP", "::1" if address is IPv6Address else "127.0.0.1", 0)
-            request.content = BytesIO(body)
+            request.content = BytesIO(body)  # type: ignore[assignment]
             keyName = str(header["k"])
         except (KeyError, TypeError, ValueError) as e:
             log.warn("malformed forwarded legacy POST, refused: {error}", error=str(e))

@@ -331,7 +331,8 @@ class Exchange:
         self.ctx = admitted.ctx
         if upgrade:
             return await self.service.relayWebSocket(self)
-        if admitted.holder is not None and await self.service.router.forward(self, admitted):
+        router = self.service.router
+        if admitted.holder is not None and router is not None and await router.forward(self, admitted):
             return
         await self._relayHTTP(admitted)
 
