@@ -261,7 +261,10 @@ class LegacyRouter(Service):
             exchange.respondError(504, "the instance holding this session did not answer in time", "gateway_timeout")
             return True
         except defer.CancelledError:
-            return True  # the client went away
+            # the client went away, or this instance is stopping
+            if not exchange.finished:
+                exchange.respondError(503, "this instance is stopping: send the request again", "unavailable")
+            return True
         finally:
             exchange.pending = None
             self._waiting.pop(fid, None)
