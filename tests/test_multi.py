@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from typing import Any
 
 from twisted.internet import reactor as _reactor
@@ -19,7 +18,7 @@ from twisted.trial.unittest import TestCase
 from tests.access.redisserver import SKIP, RedisServer
 from tests.harness import ADMIN_ACCESS, ADMIN_KEY, KEY, request
 from tests.support.procs import resultOf, runClient, startUpstream
-from tests.test_daemon import ROOT, Daemon
+from tests.test_daemon import ROOT, Daemon, spawnDaemon
 
 reactor: Any = _reactor
 
@@ -66,16 +65,7 @@ class TwoInstancesTests(TestCase):
         state = os.path.abspath(self.mktemp())
         with open(path, "w") as f:
             f.write(CONFIG % (ADMIN_ACCESS, redisURL, state))
-        daemon = Daemon()
-        env = dict(os.environ, PYTHONPATH=ROOT)
-        proc = reactor.spawnProcess(
-            daemon,
-            sys.executable,
-            [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
-             "-n", "--pidfile=", "akto-proxy", "--config", path],
-            env=env,
-            path=ROOT,
-        )
+        daemon, proc = spawnDaemon(path, dict(os.environ, PYTHONPATH=ROOT))
 
         async def stop() -> None:
             if not daemon.ended.called:
