@@ -474,4 +474,58 @@ class FallbackRelayTests(TestCase):
         self.assertNotIn("upstream_attempts", self.last())
 
 
+class SilentPrimaryTests(TestCase):
+    """
+    A primary that accepts the request and never answers: the timeout
+    before any byte of the answer (on the proxy's L{Clock}).
+    """
+
+    async def _setUp(self) -> None:
+        self.silent = await Upstream().start()
+        self.addCleanup(self.silent.stop)
+        self.alt = await Upstream().start()
+        self.addCleanup(self.alt.stop)
+        self.silent.handlers[b"rpc"] = lambda request, body: server.NOT_DONE_YET
+        self.clock = Clock()
+        self.proxy = ProxyHarness(
+            self,
+            "upstreams:\n"
+            '  allow: ["127.0.0.1"]\n'
+            '  allow_private: ["127.0.0.0/8"]\n'
+            "  connect_timeout: 1s\n"
+            "  read_timeout: 4s\n"
+            "  fallbacks:\n"
+            f'    "http://{self.silent.authority}/rpc": ["http://{self.alt.authority}/rpc"]\n',
+            base=PLAIN,
+            clock=self.clock,
+        )
+
+    def setUp(self) -> Deferred[None]:
+        return ensureDeferred(self._setUp())
+
+    async def timedOut(self, message: Any) -> Any:
+        url = self.proxy.url(self.silent, "/rpc")
+        d = ensureDeferred(rpc(url, message))
+        await self.silent.recorder.next()  # the primary has the request
+        self.clock.advance(5)
+        return await d
+
+    @inline
+    async def test_list_retried(self) -> None:
+        response, body = await self.timedOut(LIST)
+        self.assertEqual(response.code, 200)
+        self.assertEqual(len(self.alt.recorder.requests), 1)
+        record = self.proxy.service.recentEvents()[-1]
+        self.assertEqual(record["upstream_attempts"], [{"upstream": f"http://{self.silent.authority}/rpc", "error": "timeout"}])
+        self.assertEqual(record["upstream_used"], f"http://{self.alt.authority}/rpc")
+
+    @inline
+    async def test_call_not_retried(self) -> None:
+        # the primary may have run it: never twice
+        response, body = await self.timedOut(CALL)
+        self.assertEqual(response.code, 504)
+        self.assertEqual(self.alt.recorder.requests, [])
+        self.assertEqual(self.proxy.service.recentEvents()[-1]["upstream_used"], None)
+
+
 __all__ = ["BASE"]

@@ -19,7 +19,7 @@ from twisted.trial.unittest import TestCase
 
 from tests.harness import KEY, ProxyHarness, request, rpc
 from tests.support.procs import resultOf, runClient, startUpstream
-from tests.test_fallback import PLAIN
+from tests.test_fallback import PLAIN, refusingPort
 from tests.test_support_fixtures import HANDSHAKE, MODERN
 
 reactor: Any = _reactor
@@ -134,6 +134,51 @@ class FallbackThroughSDK(TestCase):
         circuits = json.loads(body)["data"]["response"]["circuits"]
         self.assertEqual(circuits[f"http://127.0.0.1:{self.portA}"]["state"], "closed")
         self.assertEqual(circuits[f"http://127.0.0.1:{portB}"]["state"], "closed")
+
+
+class LegacyFallbackThroughSDK(TestCase):
+    """
+    The legacy HTTP+SSE transport: the stream opens on the alternate; its
+    C{endpoint} names the client's own proxy URL (the primary's), and the
+    session's POSTs go to the alternate that holds the stream.
+    """
+
+    timeout = 120
+
+    def test_legacy_session_on_alternate(self) -> Deferred[None]:
+        return ensureDeferred(self._legacy())
+
+    async def _legacy(self) -> None:
+        dead = await refusingPort()
+        urlB, portB, handleB = await startUpstream(reactor, "legacy-sse", "absolute-url")
+        self.addCleanup(handleB.stop)
+        proxy = ProxyHarness(
+            self,
+            "upstreams:\n"
+            '  allow: ["127.0.0.1"]\n'
+            '  allow_private: ["127.0.0.0/8"]\n'
+            "  fallbacks:\n"
+            f'    "http://127.0.0.1:{dead}": ["http://127.0.0.1:{portB}"]\n',
+            base=PLAIN,
+        )
+        path = urlB.split(f"127.0.0.1:{portB}", 1)[1]
+        url = f"{proxy.base}/proxy/http/127.0.0.1:{dead}{path}"
+        lines = await runClient(
+            reactor,
+            ["--url", url, "--transport", "sse", "--header", f"X-Akto-Api-Key: {KEY}", "--timeout", "25", "--list-tools", "--call", ECHO],
+        )
+        for line in lines:
+            self.assertTrue(line.get("ok"), line)
+        self.assertEqual(resultOf(lines, "call")["result"]["text"], "through the alternate")
+        records = proxy.service.recentEvents()
+        posts = [r for r in records if r["method"] == "POST"]
+        self.assertGreaterEqual(len(posts), 3)  # initialize, initialized, list, call
+        for record in records:
+            # the client only ever named the primary
+            self.assertTrue(record["upstream"].startswith(f"http://127.0.0.1:{dead}/"), record)
+            self.assertTrue(record["upstream_used"].startswith(f"http://127.0.0.1:{portB}/"), record)
+        for record in posts:
+            self.assertEqual(record["upstream_attempts"], [], record)  # the session's: straight to the alternate
 
 
 __all__ = ["MODERN"]
