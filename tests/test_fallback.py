@@ -27,15 +27,8 @@ from akto_proxy.relay.breaker import CLOSED, HALF_OPEN, OPEN, Breakers
 from akto_proxy.relay.fallback import ANY, NEVER, UNSENT, Fallbacks, Prefix, retryRule, unsent
 from akto_proxy.relay.http import UpstreamForbidden
 from akto_proxy.relay.url import Target, parseProxyURI
+from tests.test_relay import inline
 from tests.harness import ADMIN_ACCESS, ADMIN_KEY, BASE, KEY, OTHER_KEY, ProxyHarness, Upstream, request, rpc
-
-
-def inline(f):  # async test methods for trial
-    def wrapper(self, *a, **kw):
-        return ensureDeferred(f(self, *a, **kw))
-
-    wrapper.__name__ = f.__name__
-    return wrapper
 
 
 class BreakerTests(SynchronousTestCase):
