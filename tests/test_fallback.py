@@ -48,7 +48,7 @@ class BreakerTests(SynchronousTestCase):
         self.assertFalse(b.available("http://a"))
         self.assertFalse(b.acquire("http://a"))
         self.assertTrue(b.acquire("http://other"))
-        state = b.health()["http://a"]
+        state = b.health(["http://a"])["http://a"]
         self.assertEqual(state["state"], OPEN)
         self.assertEqual(state["consecutive_failures"], 3)
         self.assertEqual(state["last_error"], "timeout")
@@ -64,11 +64,11 @@ class BreakerTests(SynchronousTestCase):
         self.clock.advance(0.1)
         self.assertTrue(b.available("http://a"))
         self.assertTrue(b.acquire("http://a"))  # the probe
-        self.assertEqual(b.health()["http://a"]["state"], HALF_OPEN)
+        self.assertEqual(b.health(["http://a"])["http://a"]["state"], HALF_OPEN)
         self.assertFalse(b.available("http://a"))
         self.assertFalse(b.acquire("http://a"))  # one probe at a time
         b.succeeded("http://a")
-        self.assertEqual(b.health()["http://a"]["state"], CLOSED)
+        self.assertEqual(b.health(["http://a"])["http://a"]["state"], CLOSED)
         self.assertTrue(b.acquire("http://a"))
 
     def test_failed_probe_doubles_back_off_up_to_cap(self) -> None:

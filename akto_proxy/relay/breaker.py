@@ -158,14 +158,13 @@ class Breakers:
     def reconfigure(self, settings: BreakerSettings) -> None:
         self.settings = settings
 
-    def health(self, named: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+    def health(self, named: Iterable[str]) -> dict[str, dict[str, Any]]:
         """
-        The state of each circuit, and of the C{named} upstreams that have
-        none yet (closed).
+        The state of the C{named} upstreams (those of the chains in force;
+        closed when nothing failed yet).
         """
-        out = {origin: Circuit().asJSON() for origin in named}
-        out.update((origin, c.asJSON()) for origin, c in self.circuits.items())
-        return out
+        circuits = self.circuits
+        return {origin: (circuits.get(origin) or Circuit()).asJSON() for origin in named}
 
 
 __all__ = ["Breakers", "CLOSED", "Circuit", "HALF_OPEN", "OPEN", "STATE_VALUES"]

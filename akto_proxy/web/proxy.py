@@ -566,6 +566,8 @@ class Exchange:
         last: Optional[tuple[Failure, bool]] = None
         lastRoute: Optional[Route] = None
         for i, route in enumerate(routes):
+            if self.finished:
+                return
             self.route = route
             upstream = self.upstreamTarget
             origin = upstream.origin
@@ -576,7 +578,11 @@ class Exchange:
                 attempts.append({"upstream": upstream.display(), "error": skipped})
                 continue
             later = [r for r in routes[i + 1 :] if usable(r) is None]
-            result = await self._send(body, dropEncoding)
+            try:
+                result = await self._send(body, dropEncoding)
+            except BaseException:
+                breakers.released(origin)  # never leave a probe pending
+                raise
             if result is None:
                 breakers.released(origin)
                 return
