@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hypothesis import given, strategies as st
 from twisted.internet import error as ierror
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, ensureDeferred
@@ -143,6 +144,32 @@ class RouteTests(SynchronousTestCase):
         self.assertEqual(route.back("https://elsewhere.example.com/v2/mcp"), "https://elsewhere.example.com/v2/mcp")
         self.assertEqual(self.fallbacks.route(t, route.name), route)
         self.assertIsNone(self.fallbacks.route(t, "https://gone.example.com"))
+
+    @given(
+        st.lists(st.sampled_from(["a", "b", "%2F", "x.y", "..", "%7C", "-"]), max_size=4),
+        st.one_of(st.none(), st.sampled_from(["", "q=1", "a=%2F&b=|"])),
+        st.sampled_from(["https://mcp-b.example.com/v2/mcp", "http://10.0.0.9:8080", "https://[::1]:9/x/"]),
+    )
+    def test_apply_then_back(self, segments: list[str], query: Any, alternate: str) -> None:
+        # what the alternate is sent, mapped back, is what the client named;
+        # only the prefix changes, byte for byte
+        fallbacks = Fallbacks([("https://mcp.example.com/mcp", (alternate,))])
+        path = "/mcp" + "".join("/" + s for s in segments if s != "..")
+        uri = f"/proxy/https/mcp.example.com{path}" + (f"?{query}" if query is not None else "")
+        t = target(uri.encode())
+        chain = fallbacks.chainFor(t)
+        assert chain is not None
+        route = chain.routes[0]
+        sent = route.apply(t)
+        self.assertEqual(sent.query, t.query)
+        self.assertTrue(sent.path.endswith(t.path[len(b"/mcp") :]))
+        named = t.upstreamURL().decode("latin-1")
+        back = route.back(sent.upstreamURL().decode("latin-1"))
+        if t.path == b"/mcp" and sent.path == b"/":
+            # the prefix itself on a root alternate is "/", which comes back
+            # as the prefix with its slash
+            named = named.replace("example.com/mcp", "example.com/mcp/", 1)
+        self.assertEqual(back, named)
 
     def test_origins(self) -> None:
         self.assertEqual(
@@ -458,6 +485,21 @@ class FallbackRelayTests(TestCase):
         self.assertEqual(self.alt.recorder.requests, [])
         self.assertEqual(len(self.second.recorder.requests), 1)
         self.assertEqual([a["error"] for a in self.last()["upstream_attempts"]], ["refused", "not_allowed"])
+
+    @inline
+    async def test_reload(self) -> None:
+        # SIGHUP: new breaker settings for the same circuits, new chains
+        await request(self.primary("/echo/x"))
+        self.proxy.rewrite(self.config().replace("failures: 2", "failures: 5"), base=PLAIN)
+        self.assertTrue(self.proxy.service.reload())
+        self.assertEqual(self.proxy.service.breakers.settings.failures, 5)
+        await request(self.primary("/echo/x"))
+        self.assertEqual((await self.health())["circuits"][f"http://127.0.0.1:{self.dead}"]["state"], "closed")
+        self.proxy.rewrite("upstreams:\n  allow: ['127.0.0.1']\n  allow_private: ['127.0.0.0/8']\n", base=PLAIN)
+        self.assertTrue(self.proxy.service.reload())
+        response, _ = await request(self.primary("/echo/x"))
+        self.assertEqual(response.code, 502)  # no chain any more
+        self.assertEqual((await self.health())["circuits"], {})
 
     @inline
     async def test_no_chain_unchanged(self) -> None:
