@@ -563,4 +563,58 @@ class SilentPrimaryTests(TestCase):
         self.assertEqual(self.proxy.service.recentEvents()[-1]["upstream_used"], None)
 
 
+class TLSFallbackTests(TestCase):
+    """
+    A primary whose certificate the proxy does not trust: a TLS failure
+    (the request never reached it), so even a tool call goes on, to an
+    alternate verified against its own name.
+    """
+
+    async def tlsUpstream(self, caKey: Any, caCert: Any) -> Upstream:
+        from twisted.internet.ssl import CertificateOptions, PrivateCertificate
+        from twisted.protocols.tls import TLSMemoryBIOFactory
+
+        from tests.test_tls import makeLeaf
+
+        certPEM, keyPEM = makeLeaf(caKey, caCert, ["127.0.0.1"])
+        cert = PrivateCertificate.loadPEM(certPEM + keyPEM)
+        options = CertificateOptions(privateKey=cert.privateKey.original, certificate=cert.original)
+        upstream = Upstream()
+        site = server.Site(upstream.root)
+        upstream.port = await TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(TLSMemoryBIOFactory(options, False, site))
+        self.addCleanup(upstream.stop)
+        return upstream
+
+    @inline
+    async def test_untrusted_primary(self) -> None:
+        import os
+
+        from tests.test_tls import makeCA, pem
+
+        caKey, caCert = makeCA()
+        otherKey, otherCert = makeCA("other CA")
+        untrusted = await self.tlsUpstream(otherKey, otherCert)
+        trusted = await self.tlsUpstream(caKey, caCert)
+        bundle = os.path.abspath(self.mktemp())
+        with open(bundle, "wb") as f:
+            f.write(pem(caCert))
+        proxy = ProxyHarness(
+            self,
+            "upstreams:\n"
+            '  allow: ["127.0.0.1"]\n'
+            '  allow_private: ["127.0.0.0/8"]\n'
+            "  fallbacks:\n"
+            f'    "https://{untrusted.authority}": ["https://{trusted.authority}"]\n'
+            f"tls:\n  upstream: {{ca_bundle: '{bundle}'}}\n",
+            base=PLAIN,
+        )
+        response, body = await rpc(f"{proxy.base}/proxy/https/{untrusted.authority}/rpc".encode(), CALL)
+        self.assertEqual(response.code, 200, body)
+        self.assertEqual(untrusted.recorder.requests, [])
+        self.assertEqual(len(trusted.recorder.requests), 1)
+        record = proxy.service.recentEvents()[-1]
+        self.assertEqual(record["upstream_attempts"], [{"upstream": f"https://{untrusted.authority}/rpc", "error": "tls"}])
+        self.assertEqual(record["upstream_used"], f"https://{trusted.authority}/rpc")
+
+
 __all__ = ["BASE"]
