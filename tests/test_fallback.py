@@ -268,6 +268,19 @@ async def refusingPort() -> int:
     return number
 
 
+def chainConfig(primary: str, alternates: list[str], extra: str = "") -> str:
+    """
+    An C{upstreams} section for loopback upstreams with one fallback chain.
+    """
+    return (
+        "upstreams:\n"
+        '  allow: ["127.0.0.1"]\n'
+        '  allow_private: ["127.0.0.0/8"]\n'
+        "  fallbacks:\n"
+        f"    {json.dumps(primary)}: {json.dumps(alternates)}\n"
+    ) + extra
+
+
 #: the harness's keys (with an admin), and no upstreams section
 PLAIN = 'listen: ["tcp:0:interface=127.0.0.1"]\n' + ADMIN_ACCESS
 
@@ -293,15 +306,8 @@ class FallbackRelayTests(TestCase):
         self.clock = Clock()
         self.proxy = ProxyHarness(self, self.config(), base=PLAIN, clock=self.clock)
 
-    def config(self, allow: str = '["127.0.0.1"]') -> str:
-        return (
-            "upstreams:\n"
-            f"  allow: {allow}\n"
-            '  allow_private: ["127.0.0.0/8"]\n'
-            "  fallbacks:\n"
-            f'    "http://127.0.0.1:{self.dead}/": ["http://{self.alt.authority}/", "http://{self.second.authority}/"]\n'
-            + self.breaker
-        )
+    def config(self) -> str:
+        return chainConfig(f"http://127.0.0.1:{self.dead}/", [f"http://{self.alt.authority}/", f"http://{self.second.authority}/"], self.breaker)
 
     def setUp(self) -> Deferred[None]:
         return ensureDeferred(self._setUp())
@@ -524,13 +530,7 @@ class SilentPrimaryTests(TestCase):
         self.clock = Clock()
         self.proxy = ProxyHarness(
             self,
-            "upstreams:\n"
-            '  allow: ["127.0.0.1"]\n'
-            '  allow_private: ["127.0.0.0/8"]\n'
-            "  connect_timeout: 1s\n"
-            "  read_timeout: 4s\n"
-            "  fallbacks:\n"
-            f'    "http://{self.silent.authority}/rpc": ["http://{self.alt.authority}/rpc"]\n',
+            chainConfig(f"http://{self.silent.authority}/rpc", [f"http://{self.alt.authority}/rpc"], "  connect_timeout: 1s\n  read_timeout: 4s\n"),
             base=PLAIN,
             clock=self.clock,
         )
@@ -600,12 +600,7 @@ class TLSFallbackTests(TestCase):
             f.write(pem(caCert))
         proxy = ProxyHarness(
             self,
-            "upstreams:\n"
-            '  allow: ["127.0.0.1"]\n'
-            '  allow_private: ["127.0.0.0/8"]\n'
-            "  fallbacks:\n"
-            f'    "https://{untrusted.authority}": ["https://{trusted.authority}"]\n'
-            f"tls:\n  upstream: {{ca_bundle: '{bundle}'}}\n",
+            chainConfig(f"https://{untrusted.authority}", [f"https://{trusted.authority}"], f"tls:\n  upstream: {{ca_bundle: '{bundle}'}}\n"),
             base=PLAIN,
         )
         response, body = await rpc(f"{proxy.base}/proxy/https/{untrusted.authority}/rpc".encode(), CALL)

@@ -19,7 +19,7 @@ from twisted.trial.unittest import TestCase
 
 from tests.harness import KEY, ProxyHarness, request, rpc
 from tests.support.procs import resultOf, runClient, startUpstream
-from tests.test_fallback import PLAIN, refusingPort
+from tests.test_fallback import PLAIN, chainConfig, refusingPort
 from tests.test_support_fixtures import HANDSHAKE, MODERN
 
 reactor: Any = _reactor
@@ -57,12 +57,7 @@ class FallbackThroughSDK(TestCase):
         clock = Clock()  # the breaker's time
         self.proxy = ProxyHarness(
             self,
-            "upstreams:\n"
-            '  allow: ["127.0.0.1"]\n'
-            '  allow_private: ["127.0.0.0/8"]\n'
-            "  fallbacks:\n"
-            f'    "{urlA}": ["{urlB}"]\n'
-            "  breaker: {failures: 2, open_for: 30s}\n",
+            chainConfig(urlA, [urlB], "  breaker: {failures: 2, open_for: 30s}\n"),
             base=PLAIN,
             clock=clock,
         )
@@ -154,11 +149,7 @@ class LegacyFallbackThroughSDK(TestCase):
         self.addCleanup(handleB.stop)
         proxy = ProxyHarness(
             self,
-            "upstreams:\n"
-            '  allow: ["127.0.0.1"]\n'
-            '  allow_private: ["127.0.0.0/8"]\n'
-            "  fallbacks:\n"
-            f'    "http://127.0.0.1:{dead}": ["http://127.0.0.1:{portB}"]\n',
+            chainConfig(f"http://127.0.0.1:{dead}", [f"http://127.0.0.1:{portB}"]),
             base=PLAIN,
         )
         path = urlB.split(f"127.0.0.1:{portB}", 1)[1]
