@@ -350,9 +350,11 @@ class BodyRelay(Protocol):
         assert ex.target is not None and event.data is not None
         cfg = ex.rt.config.access_control
         cred = ex.credential if ex.usedQueryCredential else None
-        sseURL = ex.target.upstreamURL().decode("latin-1")
-        rewritten, resolved = rewriteEndpoint(event.data, sseURL, ex.origin(), cfg.query_parameter, cred)
-        self.legacyURL = canonicalURL(resolved)
+        sseURL = ex.upstreamURL().decode("latin-1")
+        back = ex.route.back if ex.route is not None else None
+        rewritten, resolved = rewriteEndpoint(event.data, sseURL, ex.origin(), cfg.query_parameter, cred, back)
+        # POSTs name the session by the URL the client was given
+        self.legacyURL = canonicalURL(back(resolved) if back is not None else resolved)
         self.postURL = resolved.encode("latin-1")
         if ex.ctx is not None:
             ex.ctx.transport = "legacy"
