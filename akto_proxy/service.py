@@ -51,6 +51,7 @@ from akto_proxy.observe.audit import Audit
 from akto_proxy.observe.logs import encodeEvent, rfc3339
 from akto_proxy.observe.metrics import Metrics
 from akto_proxy.observe.recorder import Recorder
+from akto_proxy.relay.breaker import Breakers
 from akto_proxy.relay.fence import AddressPolicy, ownAddresses
 from akto_proxy.relay.http import buildAgent
 from akto_proxy.relay.url import Target, canonicalURL
@@ -287,6 +288,8 @@ class ProxyService(MultiService):
         self._drainWaiters: list[defer.Deferred[None]] = []
         self.legacy: dict[tuple[Any, ...], "BodyRelay"] = {}
         self.upstreamState: dict[str, dict[str, Any]] = {}
+        #: passive health of the upstreams in fallback chains
+        self.breakers = Breakers(config.upstreams.breaker, clock.seconds)
         # the parts, started in this order and stopped in the reverse one
         # (the listeners first: see stopService)
         SessionSweeper(self.sessionTable, self.conversations, clock).setServiceParent(self)
@@ -496,6 +499,7 @@ class ProxyService(MultiService):
             log.warn("mcp.state_dir changed in {config}: restart to apply", config=path)
         self.pins.flush()
         self.pins.load()  # what an operator changed in the file (akto-proxy-pins)
+        self.breakers.reconfigure(config.upstreams.breaker)
         for part in self:
             reconfigure = getattr(part, "reconfigure", None)
             if reconfigure is None:
@@ -660,6 +664,8 @@ class ProxyService(MultiService):
                 "idle_connections": compat.idleConnections(self.pool),
                 "upstreams": self.upstreamState,
             },
+            # the circuit of each upstream in a fallback chain, by origin
+            "circuits": self.breakers.health(self.runtime.fallbacks.origins()),
             "counters": dict(self.counters),
             "sessions": len(self.sessionTable),
             "redis": self._redisHealth(),

@@ -84,6 +84,19 @@ class AccessControl:
 
 
 @attrs.frozen
+class BreakerSettings:
+    """
+    The circuit breaker of upstreams in a fallback chain: after
+    C{failures} consecutive failures an upstream is skipped for
+    C{open_for}, doubled after each failed probe up to C{max_open_for}.
+    """
+
+    failures: int = 3
+    open_for: float = 5.0
+    max_open_for: float = 120.0
+
+
+@attrs.frozen
 class UpstreamPolicy:
     allow: tuple[str, ...] = ()
     allow_private: tuple[Network, ...] = ()
@@ -94,6 +107,11 @@ class UpstreamPolicy:
     pool_idle_timeout: float = 4.0
     x_forwarded: bool = True
     sse_keepalive: float = 15.0
+    #: upstream URL prefix -> alternates, in order (URLs as written)
+    fallbacks: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: answers of an upstream that count as its failure (and are retried)
+    fallback_statuses: tuple[int, ...] = (502, 503, 504)
+    breaker: BreakerSettings = BreakerSettings()
 
 
 @attrs.frozen

@@ -24,6 +24,7 @@ from akto_proxy.config.model import ApiKey
 from akto_proxy.inspect.chain import Finding
 from akto_proxy.mcp.pipeline import FORWARD, URL, Context
 from akto_proxy.mcp.session import Conversation
+from akto_proxy.relay.fallback import Route
 from akto_proxy.relay.fence import hostMatches
 from akto_proxy.relay.url import LEGACY_MARKER, BadProxyPath, Target, parseProxyURI
 
@@ -61,6 +62,8 @@ class Admitted:
     @ivar session: the C{Mcp-Session-Id} presented, if any.
     @ivar strings: the URL's strings and the MCP headers, to inspect.
     @ivar urlJudged: the URL was inspected here.
+    @ivar route: the fallback upstream that holds the session (its MCP
+        session or legacy SSE stream), when not the one the URL names.
     """
 
     target: Target
@@ -75,6 +78,7 @@ class Admitted:
     session: Optional[str] = None
     strings: tuple[tuple[str, str], ...] = ()
     urlJudged: bool = False
+    route: Optional[Route] = None
 
 
 def requestStrings(
@@ -185,6 +189,8 @@ class _Admission:
                 return Refusal(404, "session not found (it belongs to another API key)", "session_not_found")
         session = request.getHeader("mcp-session-id") if wellKnown is None else None
         admitted = Admitted(target, key, parsed.credential, usedQuery, None, legacy, holder, session or None)  # type: ignore[arg-type]
+        if legacy is not None:
+            admitted.route = legacy.exchange.route
         if session or self.upgrade:
             return Deferred.fromCoroutine(self.later(admitted))
         return self.context(admitted)
@@ -201,6 +207,11 @@ class _Admission:
                     "session_not_found",
                     outcome=f"session_{status}",
                 )
+            fallbacks = self.rt.fallbacks
+            if fallbacks and fallbacks.chainFor(admitted.target) is not None:
+                name = await self.service.sessions.route("mcp:" + session)
+                if name is not None:
+                    admitted.route = fallbacks.route(admitted.target, name)
         self.context(admitted)
         if self.upgrade:
             refusal = await judgeURL(self.rt, admitted)

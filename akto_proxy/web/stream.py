@@ -350,13 +350,15 @@ class BodyRelay(Protocol):
         assert ex.target is not None and event.data is not None
         cfg = ex.rt.config.access_control
         cred = ex.credential if ex.usedQueryCredential else None
-        sseURL = ex.target.upstreamURL().decode("latin-1")
-        rewritten, resolved = rewriteEndpoint(event.data, sseURL, ex.origin(), cfg.query_parameter, cred)
+        sseURL = ex.upstreamURL().decode("latin-1")
+        back = ex.route.back if ex.route is not None else None
+        rewritten, resolved = rewriteEndpoint(event.data, sseURL, ex.origin(), cfg.query_parameter, cred, back)
         router = ex.service.router
         if router is not None and rewritten != event.data:
             # which instance holds this stream, for POSTs that land elsewhere
             rewritten = addCredential(rewritten, LEGACY_MARKER.decode("ascii"), router.marker())
-        self.legacyURL = canonicalURL(resolved)
+        # POSTs name the session by the URL the client was given
+        self.legacyURL = canonicalURL(back(resolved) if back is not None else resolved)
         self.postURL = resolved.encode("latin-1")
         if ex.ctx is not None:
             ex.ctx.transport = "legacy"

@@ -298,6 +298,23 @@ class RedisSessionTests(RedisTestCase):
         self.assertEqual(await a.check("s2", "alice", "u"), "unknown")
 
     @run
+    async def test_sharedRoute(self) -> None:
+        # the fallback upstream of a session, seen by another instance
+        srv = await self.server()
+        clock = Clock()
+        a = self.sessions(self.state(srv), clock)
+        b = self.sessions(self.state(srv), clock)
+        self.assertTrue(await a.bind("s1", "alice", "u", "http://alt/mcp"))
+        self.assertTrue(await a.bind("s2", "alice", "u"))
+        self.assertEqual(await b.route("s1"), "http://alt/mcp")
+        self.assertIsNone(await b.route("s2"))
+        self.assertIsNone(await b.route("nope"))
+        await srv.kill()
+        await whenDown(a.state)
+        self.assertEqual(await a.route("s1"), "http://alt/mcp")  # this process's own
+        self.assertIsNone(await b.route("s1"))
+
+    @run
     async def test_outageFallsBackToLocal(self) -> None:
         srv = await self.server()
         clock = Clock()
