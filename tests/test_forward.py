@@ -260,7 +260,7 @@ class SingleInstanceTests(TestCase):
             stream.send(b"event: endpoint\r\ndata: /custom/messages?session_id=abc\r\n\r\n")
             data = await waitFor(reader, b"session_id=abc")
             self.assertNotIn(LEGACY_MARKER, data)
-            self.assertIn(f"/custom/messages?session_id=abc\r\n".encode(), data)
+            self.assertIn("/custom/messages?session_id=abc\r\n".encode(), data)
             stream.end()
             await reader.done
             response, _ = await request(proxy.url(upstream, "/echo?a=1&akto_sse=x"), b"POST", body=b"{}")

@@ -19,30 +19,29 @@ from tests.access.redisserver import SKIP, RedisServer
 from tests.harness import ADMIN_ACCESS, ADMIN_KEY, KEY, request
 from tests.support.procs import resultOf, runClient, startUpstream
 from tests.test_daemon import ROOT, Daemon, spawnDaemon
+from tests.test_mcp_e2e import ALLOWED, BLOCKED, PROXY_CONFIG
 
 reactor: Any = _reactor
 
-CONFIG = """
+# the custom rule of the SDK end-to-end tests (PROXY_CONFIG), two instances
+# of it on one Redis
+CONFIG = (
+    """
 listen: ["tcp:0:interface=127.0.0.1"]
 %s
 upstreams:
   allow: ["127.0.0.1"]
   allow_private: ["127.0.0.0/8"]
-threat_detection:
-  enabled_checks: []
-  custom_rules:
-    - name: "Block Sensitive File Access"
-      pattern: "/etc/passwd|/etc/shadow"
-      action: "block"
+"""
+    + PROXY_CONFIG.replace("%", "%%")
+    + """
 redis:
   url: "%s"
   on_error: {rate_limits: open, sessions: open, legacy_routing: closed}
 mcp:
   state_dir: "%s"
 """
-
-BLOCKED = json.dumps({"tool": "read_file", "arguments": {"path": "/etc/passwd"}})
-ALLOWED = json.dumps({"tool": "read_file", "arguments": {"path": "notes.txt"}})
+)
 
 
 async def collect(daemon: Daemon, pred: Any, n: int) -> list[dict[str, Any]]:
