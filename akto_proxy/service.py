@@ -493,7 +493,10 @@ class ProxyService(MultiService):
         self.runtime = runtime
         if config.listen != old.config.listen:
             log.warn("listen changed in {config}: restart to apply", config=path)
-        if config.redis != old.config.redis:
+        # the forwarding bounds are read per request; the rest at start
+        if attrs.evolve(config.redis, max_forward_body=0, max_forwards=0) != attrs.evolve(
+            old.config.redis, max_forward_body=0, max_forwards=0
+        ):
             log.warn("redis changed in {config}: restart to apply", config=path)
         if config.mcp.state_dir != old.config.mcp.state_dir:
             log.warn("mcp.state_dir changed in {config}: restart to apply", config=path)

@@ -125,13 +125,20 @@ class ForwardTests(TestCase):
             response, _ = await rpc((self.b.base + path).encode(), big)
             self.assertEqual(response.code, 413)
             self.assertEqual(self.b.service.router.stats["forwarded"], before)
+            # the bound is reloaded with the rest (SIGHUP): now it goes
+            self.b.rewrite((CONFIG % (self.redis.url, self.onError)).replace("2KiB", "8KiB"), base=BASE.split("upstreams:")[0])
+            self.assertTrue(self.b.service.reload())
+            response, _ = await rpc((self.b.base + path).encode(), big)
+            self.assertEqual(response.code, 202)
+            self.assertEqual(self.b.service.router.stats["forwarded"], before + 1)
+            self.assertEqual(len(self.posted), 2)
             # A's stream closes: a POST to B is served by A as if it had
             # landed there, as one instance does (relayed to the upstream)
             stream.end()
             await reader.done
             response, body = await rpc((self.b.base + path).encode(), CALL)
             self.assertEqual((response.code, body), (202, b"Accepted"))
-            self.assertEqual(len(self.posted), 2)
+            self.assertEqual(len(self.posted), 3)
             self.assertEqual(self.a.service.router.serving, 0)
             self.assertEqual(self.b.service.router.inFlight, 0)
 
