@@ -243,6 +243,9 @@ class LegacyRouter(Service):
                 return True
             log.info("redis unavailable, legacy POST relayed from here: {error}", error=str(e), request_id=exchange.requestId)
             return False
+        except BaseException:
+            self._waiting.pop(fid, None)
+            raise
         if exchange.finished:
             self._waiting.pop(fid, None)
             return True
