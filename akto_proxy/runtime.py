@@ -23,6 +23,7 @@ from akto_proxy.inspect.checks.prefilter import Prefilter, buildPrefilter
 from akto_proxy.mcp.pipeline import Pipeline
 from akto_proxy.mcp.stages import buildPipeline
 from akto_proxy.relay.fence import AddressPolicy, ownAddresses, parseIP
+from akto_proxy.relay.fallback import Fallbacks
 from akto_proxy.relay.http import ClientSettings
 
 
@@ -51,6 +52,13 @@ class Runtime:
         """
         nets = self.config.access_control.ip_allowlist
         return functools.lru_cache(maxsize=4096)(lambda address: _inAllowlist(address, nets))
+
+    @functools.cached_property
+    def fallbacks(self) -> Fallbacks:
+        """
+        The fallback chains of C{upstreams.fallbacks}.
+        """
+        return Fallbacks(self.config.upstreams.fallbacks)
 
     @functools.cached_property
     def clientSettings(self) -> ClientSettings:

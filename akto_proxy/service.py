@@ -52,6 +52,7 @@ from akto_proxy.observe.audit import Audit
 from akto_proxy.observe.logs import encodeEvent, rfc3339
 from akto_proxy.observe.metrics import Metrics
 from akto_proxy.observe.recorder import Recorder
+from akto_proxy.relay.breaker import Breakers
 from akto_proxy.relay.fence import AddressPolicy, ownAddresses
 from akto_proxy.relay.http import buildAgent
 from akto_proxy.relay.url import Target, canonicalURL
@@ -59,6 +60,7 @@ from akto_proxy.runtime import Runtime, buildRuntime
 
 if TYPE_CHECKING:
     from akto_proxy.web.proxy import Exchange
+    from akto_proxy.web.forward import LegacyRouter
     from akto_proxy.web.stream import BodyRelay
 
 log = Logger()
@@ -257,12 +259,16 @@ class ProxyService(MultiService):
         self.bus.subscribe(ExchangeEvent, self._countExchange)
         self.bus.subscribe(MessageEvent, self._countMessage, notableOnly=True)
         self.redis: Optional[RedisState] = RedisState(config.redis, reactor) if config.redis.url else None
-        self.rateStore: IRateStore = RedisStore(self.redis) if self.redis is not None else MemoryStore()
+        self.rateStore: IRateStore = (
+            RedisStore(self.redis, config.redis.onErrorFor("rate_limits")) if self.redis is not None else MemoryStore()
+        )
         self.sessionTable = SessionTable(
             clock, config.access_control.session_timeout, config.access_control.max_sessions
         )
         self.sessions: Any = (
-            RedisSessions(self.redis, self.sessionTable) if self.redis is not None else LocalSessions(self.sessionTable)
+            RedisSessions(self.redis, self.sessionTable, config.redis.onErrorFor("sessions"))
+            if self.redis is not None
+            else LocalSessions(self.sessionTable)
         )
         self.conversations = Conversations(clock.seconds, idle=config.access_control.session_timeout)
         self.pins = PinStore(os.path.join(config.mcp.state_dir, "pins.json"), clock)
@@ -284,14 +290,22 @@ class ProxyService(MultiService):
         self._drainWaiters: list[defer.Deferred[None]] = []
         self.legacy: dict[tuple[Any, ...], "BodyRelay"] = {}
         self.upstreamState: dict[str, dict[str, Any]] = {}
+        #: passive health of the upstreams in fallback chains
+        self.breakers = Breakers(config.upstreams.breaker, clock.seconds)
         # the parts, started in this order and stopped in the reverse one
         # (the listeners first: see stopService)
         SessionSweeper(self.sessionTable, self.conversations, clock).setServiceParent(self)
+        #: the routing of legacy-SSE POSTs between instances (with Redis)
+        self.router: Optional["LegacyRouter"] = None
         if self.redis is not None:
+            from akto_proxy.web.forward import LegacyRouter
+
             RedisPart(self.redis).setServiceParent(self)
             shared = SharedPins(self.pins, self.redis, clock)
             self.pins.onChange = shared.changed
             shared.setServiceParent(self)
+            self.router = LegacyRouter(self, self.redis)
+            self.router.setServiceParent(self)
         self.audit = Audit(config.audit, self.bus, clock, config.access_control.api_keys)
         self.audit.setServiceParent(self)
         self.metrics = Metrics(config.metrics, self.bus, self)
@@ -483,12 +497,16 @@ class ProxyService(MultiService):
         self.runtime = runtime
         if config.listen != old.config.listen:
             log.warn("listen changed in {config}: restart to apply", config=path)
-        if config.redis != old.config.redis:
+        # the forwarding bounds are read per request; the rest at start
+        if attrs.evolve(config.redis, max_forward_body=0, max_forwards=0) != attrs.evolve(
+            old.config.redis, max_forward_body=0, max_forwards=0
+        ):
             log.warn("redis changed in {config}: restart to apply", config=path)
         if config.mcp.state_dir != old.config.mcp.state_dir:
             log.warn("mcp.state_dir changed in {config}: restart to apply", config=path)
         self.pins.flush()
         self.pins.load()  # what an operator changed in the file (akto-proxy-pins)
+        self.breakers.reconfigure(config.upstreams.breaker)
         for part in self:
             reconfigure = getattr(part, "reconfigure", None)
             if reconfigure is None:
@@ -653,11 +671,21 @@ class ProxyService(MultiService):
                 "idle_connections": compat.idleConnections(self.pool),
                 "upstreams": self.upstreamState,
             },
+            # the circuit of each upstream in a fallback chain, by origin
+            "circuits": self.breakers.health(self.runtime.fallbacks.origins()),
             "counters": dict(self.counters),
             "sessions": len(self.sessionTable),
-            "redis": self.redis.health() if self.redis is not None else None,
+            "redis": self._redisHealth(),
             "cache": self.cache.stats(),
         }
+
+    def _redisHealth(self) -> Optional[dict[str, Any]]:
+        if self.redis is None:
+            return None
+        out = self.redis.health()
+        if self.router is not None:
+            out["legacy_routing"] = self.router.health()
+        return out
 
     def adminResources(self) -> dict[bytes, Resource]:
         """

@@ -7,7 +7,9 @@ apart (CPU time on a shared VM moves 10-20% between runs).
     .venv/bin/python bench/instructions.py [--requests N] [--concurrency C]
 
 For the floor, the proxy without checks and the proxy with the sample's
-checks: the relay runs under callgrind with instrumentation off; after a
+checks (or, with C{--targets rl-off,rl-memory,rl-redis}, the rate-limiting
+configurations of run.py --ratelimit; rl-redis gets a redis-server of its
+own on a free loopback port): the relay runs under callgrind with instrumentation off; after a
 warm-up the client turns it on, sends N JSON-RPC POSTs at concurrency C,
 dumps the counts and stops.  Prints user-space instructions (Ir) per request
 and the ratios to the floor.  Instructions are not time: memory stalls
@@ -24,16 +26,17 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import HERE, PY, REPO, RESULTS, client, freePort, relayArgv, waitReady  # noqa: E402
+from run import HERE, PY, REPO, RESULTS, client, freePort, relayArgv, startRedis, waitReady  # noqa: E402
 
 
-def measure(name: str, upPort: int, concurrency: int, requests: int, work: Path) -> int:
+def measure(name: str, upPort: int, concurrency: int, requests: int, work: Path, redisPort: Optional[int] = None) -> int:
     port = freePort()
     out = work / f"{name}.callgrind"
-    argv = relayArgv(name, port, "-ir")
+    argv = relayArgv(name, port, "-ir", redisPort)
     if argv[0] != PY:
         argv = [PY] + argv  # twistd is a script: valgrind runs the interpreter
     relay = subprocess.Popen(
@@ -76,22 +79,35 @@ def main() -> None:
     upstream = subprocess.Popen([PY, str(HERE / "upstream.py"), "--port", str(upPort)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
     results: dict[str, int] = {}
+    targets = a.targets.split(",")
+    redisProc = redisPort = None
+    if "rl-redis" in targets:
+        redisProc, redisPort, why = startRedis(None)
+        if redisProc is None:
+            raise SystemExit(f"rl-redis: {why}")
     try:
         waitReady(None, f"http://127.0.0.1:{upPort}/mcp", limit=20)
         with tempfile.TemporaryDirectory(prefix="akto-bench-ir-") as tmp:
             work = Path(a.keep) if a.keep else Path(tmp)
             work.mkdir(parents=True, exist_ok=True)
-            for name in a.targets.split(","):
-                results[name] = measure(name, upPort, a.concurrency, a.requests, work)
+            for name in targets:
+                results[name] = measure(name, upPort, a.concurrency, a.requests, work, redisPort)
                 print(f"{name:16s} {results[name]:>10,d} Ir/request", flush=True)
     finally:
         upstream.terminate()
         upstream.wait(timeout=10)
+        if redisProc is not None:
+            redisProc.stop()
     floor = results.get("floor")
     if floor:
         print(f"\nat concurrency {a.concurrency}, {a.requests} requests each; ratio to the floor:")
         for name, ir in results.items():
             print(f"  {name:16s} {ir / floor:.2f}x")
+    off = results.get("rl-off")
+    if off:
+        print(f"\nat concurrency {a.concurrency}, {a.requests} requests each; ratio to rl-off (no rate limiting):")
+        for name, ir in results.items():
+            print(f"  {name:16s} {ir / off:.2f}x")
 
 
 if __name__ == "__main__":

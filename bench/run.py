@@ -197,9 +197,13 @@ def scanLog(path: Path) -> dict:
     return out
 
 
-def relayArgv(name: str, port: int, suffix: str = "") -> list[str]:
+def relayArgv(name: str, port: int, suffix: str = "", redisPort: Optional[int] = None) -> list[str]:
     if name == "floor":
         return [PY, str(HERE / "floor.py"), "--port", str(port)]
+    if name in RL_CONFIGS:
+        cfg = RESULTS / f"proxy-{name}{suffix}.yaml"
+        cfg.write_text(rlConfig(name, port, redisPort))
+        return [TWISTD, "-n", "--pidfile=", "akto-proxy", "--config", str(cfg)]
     # "proxy-checks+unobserved": proxy-checks.yaml with variant-unobserved.yaml
     # appended (top-level keys the base does not set)
     base, _, variant = name.partition("+")
@@ -337,6 +341,17 @@ redis:
 """
 
 
+def rlConfig(name: str, port: int, redisPort: Optional[int]) -> str:
+    """The configuration of one rate-limiting config (RL_CONFIGS), listening on port."""
+    src = (HERE / "proxy-nochecks.yaml").read_text()
+    src = re.sub(r"tcp:\d+:interface", f"tcp:{port}:interface", src, count=1)
+    if name != "rl-off":
+        src += RL_GUARDRAIL
+    if name == "rl-redis":
+        src += RL_REDIS.format(port=redisPort)
+    return src
+
+
 class RedisError(Exception):
     pass
 
@@ -465,14 +480,8 @@ class RateTarget:
         self.redisPort = redisPort
         self.res: dict[str, Any] = {"target": name, "slices": {"rpc_c1": [], "rpc_c50": []}}
         port = freePort()
-        src = (HERE / "proxy-nochecks.yaml").read_text()
-        src = re.sub(r"tcp:\d+:interface", f"tcp:{port}:interface", src, count=1)
-        if name != "rl-off":
-            src += RL_GUARDRAIL
-        if name == "rl-redis":
-            src += RL_REDIS.format(port=redisPort)
         cfg = RESULTS / f"proxy-{name}.yaml"
-        cfg.write_text(src)
+        cfg.write_text(rlConfig(name, port, redisPort))
         log = RESULTS / f"proxy-{name}.log"
         self.res["config"] = str(cfg.relative_to(REPO))
         self.res["log"] = str(log.relative_to(REPO))

@@ -136,6 +136,36 @@ class ErrorTests(SynchronousTestCase):
         )
         self.assertEqual(str(e), "/etc/akto-proxy/akto-proxy.yaml:4: upstreams.read_timout: unknown key (did you mean 'read_timeout'?)")
 
+    def test_redis_on_error_per_feature(self) -> None:
+        c = parseConfig(
+            'listen: ["tcp:1"]\nredis:\n  url: "redis://127.0.0.1:6379/1"\n'
+            "  on_error: {default: closed, rate_limits: open}\n  max_forward_body: 64KiB\n  max_forwards: 5\n",
+            "p.yaml",
+        )
+        r = c.redis
+        self.assertEqual(
+            [r.onErrorFor(f) for f in ("rate_limits", "sessions", "legacy_routing")], ["open", "closed", "closed"]
+        )
+        self.assertEqual((r.max_forward_body, r.max_forwards), (64 * 1024, 5))
+        c = parseConfig('listen: ["tcp:1"]\nredis:\n  on_error: closed\n', "p.yaml")
+        self.assertEqual(c.redis.onErrorFor("legacy_routing"), "closed")
+        e = self.error(
+            """\
+            listen: ["tcp:1"]
+            redis:
+              on_error:
+                legacy_routng: closed
+            """
+        )
+        self.assertEqual(
+            str(e),
+            "/etc/akto-proxy/akto-proxy.yaml:4: redis.on_error.legacy_routng: unknown key (did you mean 'legacy_routing'?)",
+        )
+        e = self.error('listen: ["tcp:1"]\nredis:\n  on_error: {sessions: shut}\n')
+        self.assertEqual(str(e), "/etc/akto-proxy/akto-proxy.yaml:3: redis.on_error.sessions: must be one of open, closed, not 'shut'")
+        e = self.error('listen: ["tcp:1"]\nredis:\n  max_forwards: 0\n')
+        self.assertIn(":3: redis.max_forwards:", str(e))
+
     def test_unknown_top_level(self) -> None:
         e = self.error('listen: ["tcp:1"]\nguardrail: []\n')
         self.assertIn(":2: guardrail: unknown key (did you mean 'guardrails'?)", str(e))

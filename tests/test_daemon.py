@@ -66,6 +66,23 @@ async def _value(v: Any) -> Any:
     return v
 
 
+def spawnDaemon(path: str, env: dict[str, str]) -> tuple[Daemon, Any]:
+    """
+    C{twistd -n --pidfile= akto-proxy --config PATH} from the checkout, as
+    operators run it: the protocol reading its JSON lines, and the process.
+    """
+    daemon = Daemon()
+    proc = reactor.spawnProcess(
+        daemon,
+        sys.executable,
+        [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+         "-n", "--pidfile=", "akto-proxy", "--config", path],
+        env=env,
+        path=ROOT,
+    )
+    return daemon, proc
+
+
 class DaemonTests(TestCase):
     def test_reload_and_json_lines(self):
         async def run() -> None:
@@ -74,16 +91,8 @@ class DaemonTests(TestCase):
             path = os.path.abspath(self.mktemp())
             with open(path, "w") as f:
                 f.write(BASE)
-            daemon = Daemon()
             env = dict(os.environ, PYTHONPATH=ROOT, STATE_DIRECTORY=os.path.abspath(self.mktemp()))
-            proc = reactor.spawnProcess(
-                daemon,
-                sys.executable,
-                [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
-                 "-n", "--pidfile=", "akto-proxy", "--config", path],
-                env=env,
-                path=ROOT,
-            )
+            daemon, proc = spawnDaemon(path, env)
             self.addCleanup(lambda: proc.signalProcess("KILL") if daemon.ended.called is False else None)
             started = await daemon.waitFor(lambda e: e.get("listening"))
             base = f"http://127.0.0.1:{started['port']}"

@@ -34,6 +34,15 @@ class KeyRing:
                 found = key
         return found
 
+    def byName(self, name: str) -> Optional[ApiKey]:
+        """
+        The key of that name (for a request another instance authenticated).
+        """
+        for _, key in self._entries:
+            if key.name == name:
+                return key
+        return None
+
     def digestOf(self, name: str) -> Optional[bytes]:
         for stored, key in self._entries:
             if key.name == name:

@@ -48,7 +48,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from akto_proxy.access.redisstate import RedisState, RedisUnavailable
+from akto_proxy.access.redisstate import RedisState, RedisUnavailable, Script
 from akto_proxy.config.model import Guardrail, RateRule
 from akto_proxy.relay.fence import hostMatches
 
@@ -267,7 +267,8 @@ class MemoryStore:
 # KEYS: per hit, the log (zset) and the GCRA key.
 # ARGV: now_us, unique id, n, then per hit: limit, window_us, burst, cost.
 # Returns per hit: allowed (1/0), retry_us, remaining; committed only if all.
-_SCRIPT = """
+_SCRIPT = Script.of(
+    """
 local now = tonumber(ARGV[1])
 local uid = ARGV[2]
 local n = tonumber(ARGV[3])
@@ -338,6 +339,7 @@ if all == 1 then
 end
 return out
 """
+)
 
 
 class RedisStore:
@@ -356,7 +358,7 @@ class RedisStore:
 
     def __init__(self, state: RedisState, onError: Optional[str] = None, closedRetryAfter: int = 1):
         self.state = state
-        self.onError = onError or state.onError
+        self.onError = onError or state.config.onErrorFor("rate_limits")
         self.closedRetryAfter = closedRetryAfter
         self._uid = os.urandom(6).hex()
         self._seq = 0

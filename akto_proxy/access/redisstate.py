@@ -11,23 +11,42 @@ connection); the outage is logged once and the recovery once.
 
 from __future__ import annotations
 
+import hashlib
 import time
-from typing import Any, Callable, Optional, Sequence, TypeVar
+from typing import Any, Callable, Optional, Sequence, TypeVar, Union
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import attrs
 import txredisapi
-from twisted.internet.defer import CancelledError, Deferred, TimeoutError as DeferredTimeout, fail, maybeDeferred, succeed
+from twisted.internet.defer import CancelledError, Deferred, TimeoutError as DeferredTimeout, fail, gatherResults, maybeDeferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint, wrapClientTLS
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from akto_proxy.config.model import RedisConfig
+from akto_proxy.config.model import REDIS_FEATURES, RedisConfig
 
 log = Logger()
 
 T = TypeVar("T")
+
+
+@attrs.frozen
+class Script:
+    """
+    A Lua script and its SHA-1, computed once: L{RedisState.eval} sends
+    C{EVALSHA} with the digest, and the source only when Redis answers
+    C{NOSCRIPT} (a restarted or flushed Redis, a failover).
+    """
+
+    source: bytes
+    sha: bytes
+
+    @classmethod
+    def of(cls, source: str) -> "Script":
+        raw = source.encode("utf-8")
+        return cls(raw, hashlib.sha1(raw).hexdigest().encode("ascii"))
 
 
 class RedisUnavailable(Exception):
@@ -73,6 +92,63 @@ class _Factory(txredisapi.RedisFactory):  # type: ignore[misc]
         super().delConnection(conn)
         if not self.size:
             self._state._down("connection lost")
+
+
+class _SubscriberProtocol(txredisapi.SubscriberProtocol):  # type: ignore[misc]
+    def messageReceived(self, pattern: Any, channel: Any, message: Any) -> None:
+        self.factory.deliver(message)
+
+
+class _SubscriberFactory(txredisapi.RedisFactory):  # type: ignore[misc]
+    """
+    One connection that does nothing but listen on one channel, subscribed
+    again after each reconnection.
+    """
+
+    protocol = _SubscriberProtocol
+
+    def __init__(self, channel: str, onMessage: Callable[[bytes], None], **kw: Any):
+        super().__init__(None, kw.pop("dbid"), 1, isLazy=True, **kw)
+        self.channel = channel
+        self.onMessage = onMessage
+        self.subscribed = False
+        self._waiters: list[Deferred[None]] = []
+
+    def whenSubscribed(self) -> "Deferred[None]":
+        """
+        Fires once the subscription is in place (at once if it is).
+        """
+        if self.subscribed:
+            return succeed(None)
+        d: Deferred[None] = Deferred(lambda d: self._waiters.remove(d) if d in self._waiters else None)
+        self._waiters.append(d)
+        return d
+
+    def _subscribed(self, _: Any) -> None:
+        self.subscribed = True
+        waiters, self._waiters = self._waiters, []
+        for d in waiters:
+            d.callback(None)
+
+    def addConnection(self, conn: Any) -> None:
+        super().addConnection(conn)
+        if conn in self.pool:
+            d = conn.subscribe(self.channel)
+            d.addCallback(self._subscribed)
+            d.addErrback(lambda f: log.warn("redis subscribe failed: {error}", error=f.getErrorMessage()))
+
+    def delConnection(self, conn: Any) -> None:
+        super().delConnection(conn)
+        self.subscribed = False
+
+    def deliver(self, message: Any) -> None:
+        try:
+            self.onMessage(message.encode("utf-8") if isinstance(message, str) else message)
+        except Exception:
+            log.failure("redis message handling failed")
+
+
+Subscription = _SubscriberFactory
 
 
 def parseURL(url: str) -> dict[str, Any]:
@@ -143,10 +219,20 @@ class RedisState:
         self.since: Optional[float] = None
         self._seenErrors: set[str] = set()
         self._stateWaiters: list[tuple[Callable[[str], bool], Deferred[str]]] = []
+        #: scripts sent whole because Redis did not know their digest
+        self.scriptLoads = 0
+        self._subscribers: list[_SubscriberFactory] = []
 
     @property
     def onError(self) -> str:
-        return self.config.on_error
+        """
+        The policies in force, for logs: C{open}, or C{closed} for every
+        feature, or e.g. C{rate_limits=closed sessions=open ...}.
+        """
+        cfg = self.config
+        if not cfg.on_error_by:
+            return cfg.on_error
+        return " ".join(f"{f}={cfg.onErrorFor(f)}" for f in REDIS_FEATURES)
 
     @property
     def healthy(self) -> bool:
@@ -174,7 +260,7 @@ class RedisState:
 
     # -- lifecycle
 
-    def _endpoint(self) -> IStreamClientEndpoint:
+    def _endpoint(self, observed: bool = True) -> IStreamClientEndpoint:
         u = self._url
         ep: IStreamClientEndpoint
         if u["scheme"] == "unix":
@@ -185,7 +271,7 @@ class RedisState:
                 from twisted.internet.ssl import optionsForClientTLS
 
                 ep = wrapClientTLS(optionsForClientTLS(u["host"]), ep)
-        return _ObservedEndpoint(ep, lambda f: self._down(f.getErrorMessage()))
+        return _ObservedEndpoint(ep, lambda f: self._down(f.getErrorMessage())) if observed else ep
 
     def start(self) -> None:
         """
@@ -209,16 +295,40 @@ class RedisState:
 
     def stop(self) -> "Deferred[None]":
         """
-        Close the connection and stop reconnecting.
+        Close the connections and stop reconnecting.
         """
         f, self._factory = self._factory, None
+        subscribers, self._subscribers = self._subscribers, []
         self._setState("idle")
         self._failWaiters("stopped")
-        if f is None:
-            return succeed(None)
-        d: Deferred[None] = f.disconnect()
-        d.addCallback(lambda _: None)
-        return d
+        ds = [s.disconnect() for s in subscribers]
+        if f is not None:
+            ds.append(f.disconnect())
+        return gatherResults(ds, consumeErrors=True).addCallback(lambda _: None)
+
+    def subscribe(self, channel: str, onMessage: Callable[[bytes], None]) -> "Subscription":
+        """
+        Listen on C{channel} (a key from L{key}) on a connection of its own,
+        kept open and subscribed again after each reconnection, until
+        L{stop}: C{onMessage(bytes)} for each message published to it.
+
+        @return: its C{subscribed} flag and C{whenSubscribed()}.
+        """
+        u = self._url
+        f = _SubscriberFactory(
+            channel,
+            onMessage,
+            dbid=None,
+            password=u["password"],
+            username=u["username"],
+            replyTimeout=None,
+            convertNumbers=False,
+        )
+        f.initialDelay = self.initialRetryDelay
+        f.maxDelay = self.maxRetryDelay
+        self._subscribers.append(f)
+        f.startConnecting(self._endpoint(observed=False))
+        return f
 
     # -- state
 
@@ -334,11 +444,29 @@ class RedisState:
         d.addErrback(self._translate)
         return d
 
-    def eval(self, script: str, keys: Sequence[str], args: Sequence[object]) -> "Deferred[Any]":
+    def eval(self, script: Union[Script, str], keys: Sequence[str], args: Sequence[object]) -> "Deferred[Any]":
         """
-        Run a Lua script (EVALSHA, loading it on first use per connection).
+        Run a Lua script: C{EVALSHA} with its cached digest, and C{EVAL}
+        (which loads it) only when Redis answers C{NOSCRIPT}.
         """
-        return self.call(lambda c: c.eval(script, list(keys), [str(a) if not isinstance(a, (bytes, str)) else a for a in args]))
+        if not isinstance(script, Script):
+            script = Script.of(script)
+        sha, source = script.sha, script.source
+        flat = [*keys, *(a if isinstance(a, (bytes, str)) else str(a) for a in args)]
+        n = len(keys)
+
+        def run(conn: Any) -> "Deferred[Any]":
+            d: Deferred[Any] = conn.execute_command(b"EVALSHA", sha, n, *flat)
+
+            def noScript(f: Failure) -> Any:
+                if f.check(txredisapi.ResponseError) and str(f.value).startswith("NOSCRIPT"):
+                    self.scriptLoads += 1
+                    return conn.execute_command(b"EVAL", source, n, *flat)
+                return f
+
+            return d.addErrback(noScript)
+
+        return self.call(run)
 
     def _translate(self, f: Failure) -> Failure:
         if isinstance(f.value, RedisUnavailable):

@@ -27,7 +27,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from akto_proxy.access.redisstate import RedisState, RedisUnavailable
+from akto_proxy.access.redisstate import RedisState, RedisUnavailable, Script
 
 log = Logger()
 
@@ -45,6 +45,9 @@ class _Binding:
     keyName: str
     upstream: str
     lastSeen: float
+    #: the fallback upstream that issued the session (None: the upstream
+    #: the client named)
+    route: Optional[str] = None
 
 
 @attrs.define
@@ -122,11 +125,12 @@ class SessionTable:
         # expires exactly at the timeout
         return round(now * 1e6) - round(b.lastSeen * 1e6) >= round(self.timeout * 1e6)
 
-    def bind(self, sessionId: str, keyName: str, upstream: str) -> bool:
+    def bind(self, sessionId: str, keyName: str, upstream: str, route: Optional[str] = None) -> bool:
         """
         Record that C{keyName} opened C{sessionId} on C{upstream} (on the
         initialize response carrying C{Mcp-Session-Id}, the legacy-SSE
-        C{endpoint} event, or a WebSocket upgrade).  Returns False, leaving
+        C{endpoint} event, or a WebSocket upgrade), served by the fallback
+        C{route} when one answered instead.  Returns False, leaving
         the table unchanged, if the id is already bound, live, to another key
         or upstream: the first binding stands.
         """
@@ -143,7 +147,7 @@ class SessionTable:
                 self.stats.expired += 1
             else:
                 self.stats.evicted += 1
-        self._entries[sessionId] = _Binding(keyName, upstream, now)
+        self._entries[sessionId] = _Binding(keyName, upstream, now, route)
         self.stats.bound += 1
         return True
 
@@ -176,6 +180,15 @@ class SessionTable:
         if b is None or self._expired(b, self.clock.seconds()):
             return None
         return (b.keyName, b.upstream)
+
+    def route(self, sessionId: str) -> Optional[str]:
+        """
+        The fallback upstream that serves a live session, or None.
+        """
+        b = self._entries.get(sessionId)
+        if b is None or self._expired(b, self.clock.seconds()):
+            return None
+        return b.route
 
     def forget(self, sessionId: str) -> bool:
         """
@@ -219,9 +232,11 @@ class ISessionStore(Protocol):
     process) or L{RedisSessions} (several instances).
     """
 
-    def bind(self, sessionId: str, keyName: str, upstream: str) -> "Deferred[bool]": ...
+    def bind(self, sessionId: str, keyName: str, upstream: str, route: Optional[str] = None) -> "Deferred[bool]": ...
 
     def check(self, sessionId: str, keyName: str, upstream: str) -> "Deferred[Status]": ...
+
+    def route(self, sessionId: str) -> "Deferred[Optional[str]]": ...
 
     def forget(self, sessionId: str) -> "Deferred[None]": ...
 
@@ -230,8 +245,11 @@ class LocalSessions:
     def __init__(self, table: SessionTable):
         self.table = table
 
-    def bind(self, sessionId: str, keyName: str, upstream: str) -> "Deferred[bool]":
-        return succeed(self.table.bind(sessionId, keyName, upstream))
+    def bind(self, sessionId: str, keyName: str, upstream: str, route: Optional[str] = None) -> "Deferred[bool]":
+        return succeed(self.table.bind(sessionId, keyName, upstream, route))
+
+    def route(self, sessionId: str) -> "Deferred[Optional[str]]":
+        return succeed(self.table.route(sessionId))
 
     def check(self, sessionId: str, keyName: str, upstream: str) -> "Deferred[Status]":
         return succeed(self.table.check(sessionId, keyName, upstream))
@@ -241,9 +259,11 @@ class LocalSessions:
         return succeed(None)
 
 
-# KEYS[1] = session hash.  ARGV = now_us, timeout_us, key, upstream, ttl_ms.
-# Returns 1 bound, 0 refused (bound live to another key/upstream).
-_BIND = """
+# KEYS[1] = session hash.  ARGV = now_us, timeout_us, key, upstream, ttl_ms,
+# route ('' for none).  Returns 1 bound, 0 refused (bound live to another
+# key/upstream).
+_BIND = Script.of(
+    """
 local h = KEYS[1]
 local now = tonumber(ARGV[1])
 local timeout = tonumber(ARGV[2])
@@ -252,12 +272,15 @@ if cur[1] and (now - tonumber(cur[3])) < timeout and (cur[1] ~= ARGV[3] or cur[2
   return 0
 end
 redis.call('HSET', h, 'k', ARGV[3], 'u', ARGV[4], 't', ARGV[1])
+if ARGV[6] and ARGV[6] ~= '' then redis.call('HSET', h, 'r', ARGV[6]) else redis.call('HDEL', h, 'r') end
 redis.call('PEXPIRE', h, ARGV[5])
 return 1
 """
+)
 
 # Returns 'ok' | 'foreign' | 'expired' | 'unknown'.
-_CHECK = """
+_CHECK = Script.of(
+    """
 local h = KEYS[1]
 local now = tonumber(ARGV[1])
 local timeout = tonumber(ARGV[2])
@@ -272,6 +295,7 @@ redis.call('HSET', h, 't', ARGV[1])
 redis.call('PEXPIRE', h, ARGV[5])
 return 'ok'
 """
+)
 
 
 class RedisSessions:
@@ -289,7 +313,7 @@ class RedisSessions:
     def __init__(self, state: RedisState, local: SessionTable, onError: Optional[str] = None):
         self.state = state
         self.local = local
-        self.onError = onError or state.onError
+        self.onError = onError or state.config.onErrorFor("sessions")
 
     def _args(self, keyName: str, upstream: str) -> list[object]:
         timeout = self.local.timeout
@@ -301,9 +325,9 @@ class RedisSessions:
             max(1, int(timeout * 2000)),
         ]
 
-    def bind(self, sessionId: str, keyName: str, upstream: str) -> "Deferred[bool]":
-        localOk = self.local.bind(sessionId, keyName, upstream)
-        d = self.state.eval(_BIND, [self.state.key("sess", sessionId)], self._args(keyName, upstream))
+    def bind(self, sessionId: str, keyName: str, upstream: str, route: Optional[str] = None) -> "Deferred[bool]":
+        localOk = self.local.bind(sessionId, keyName, upstream, route)
+        d = self.state.eval(_BIND, [self.state.key("sess", sessionId)], self._args(keyName, upstream) + [route or ""])
 
         def done(r: object) -> bool:
             ok = bool(int(r))  # type: ignore[call-overload]
@@ -340,6 +364,26 @@ class RedisSessions:
             if status == "unknown" and self.onError == "open":
                 return "ok"
             return status
+
+        d.addCallbacks(done, failed)
+        return d
+
+    def route(self, sessionId: str) -> "Deferred[Optional[str]]":
+        """
+        The session's fallback route as Redis has it (another instance may
+        have bound it); this process's when Redis is unreachable.
+        """
+        d = self.state.call(lambda r: r.hget(self.state.key("sess", sessionId), "r"))
+
+        def done(r: object) -> Optional[str]:
+            if isinstance(r, bytes):
+                return r.decode("utf-8")
+            return r if isinstance(r, str) and r else None
+
+        def failed(f: Failure) -> Optional[str]:
+            if not isinstance(f.value, RedisUnavailable):
+                return f  # type: ignore[return-value]
+            return self.local.route(sessionId)
 
         d.addCallbacks(done, failed)
         return d

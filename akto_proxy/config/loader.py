@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import re2
 import yaml
 
-from akto_proxy.config.lint import operationProblem, patternProblem, upstreamProblem
+from akto_proxy.config.lint import globsMeet, operationProblem, patternProblem, upstreamProblem
 from akto_proxy.config.model import (
     ACTIONS,
     CHECKS,
@@ -30,6 +30,7 @@ from akto_proxy.config.model import (
     Alert,
     ApiKey,
     AuditConfig,
+    BreakerSettings,
     CacheConfig,
     Channels,
     CheckSettings,
@@ -51,6 +52,7 @@ from akto_proxy.config.model import (
     MetricsConfig,
     PiiRule,
     RateRule,
+    REDIS_FEATURES,
     RedisConfig,
     Role,
     ServerTLS,
@@ -121,6 +123,18 @@ def parseConfig(data: bytes | str, filename: str = "<config>") -> Config:
         raise
     except RecursionError:
         raise ConfigError(filename, None, "", "document nested too deeply") from None
+
+
+def _redisOnError(r: Reader) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """
+    C{on_error: open | closed} for every feature, or a mapping: C{default}
+    and any of L{REDIS_FEATURES}, each C{open} or C{closed}.
+    """
+    if not isinstance(r.node, yaml.MappingNode):
+        return r.choice(("open", "closed")), ()
+    om = r.mapping(("default",) + REDIS_FEATURES)
+    default = om["default"].choice(("open", "closed")) if "default" in om else "open"
+    return default, tuple((f, om[f].choice(("open", "closed"))) for f in REDIS_FEATURES if f in om)
 
 
 def _regex(r: Reader) -> str:
@@ -316,11 +330,15 @@ def _upstreams(r: Reader) -> UpstreamPolicy:
             "pool_idle_timeout",
             "x_forwarded",
             "sse_keepalive",
+            "fallbacks",
+            "fallback_statuses",
+            "breaker",
         )
     )
     d = UpstreamPolicy()
+    allow = tuple(h.lower() for h in m["allow"].strings()) if "allow" in m else ()
     return UpstreamPolicy(
-        allow=tuple(h.lower() for h in m["allow"].strings()) if "allow" in m else (),
+        allow=allow,
         allow_private=m["allow_private"].networks() if "allow_private" in m else (),
         connect_timeout=m["connect_timeout"].duration() if "connect_timeout" in m else d.connect_timeout,
         read_timeout=m["read_timeout"].duration() if "read_timeout" in m else d.read_timeout,
@@ -333,6 +351,75 @@ def _upstreams(r: Reader) -> UpstreamPolicy:
         else d.pool_idle_timeout,
         x_forwarded=m["x_forwarded"].boolean() if "x_forwarded" in m else True,
         sse_keepalive=m["sse_keepalive"].duration() if "sse_keepalive" in m else d.sse_keepalive,
+        fallbacks=_fallbacks(m["fallbacks"], allow) if "fallbacks" in m else (),
+        fallback_statuses=tuple(i.integer(500, 599) for i in m["fallback_statuses"].sequence())
+        if "fallback_statuses" in m
+        else d.fallback_statuses,
+        breaker=_breaker(m["breaker"]) if "breaker" in m else d.breaker,
+    )
+
+
+def _prefixURL(r: Reader, url: Optional[str] = None) -> str:
+    """
+    An upstream URL prefix of C{upstreams.fallbacks}: C{http(s)://host[:port][/path]},
+    no userinfo, query or fragment (C{url}, or C{r}'s value).
+    """
+    if url is None:
+        url = r.string()
+    try:
+        parts = urlsplit(url)
+        parts.port
+    except ValueError as e:
+        r.fail(f"not a URL: {e}")
+    if parts.scheme not in ("http", "https"):
+        r.fail("expected an http:// or https:// URL prefix")
+    if not parts.hostname:
+        r.fail("the URL prefix needs a host")
+    if "@" in parts.netloc:
+        r.fail("userinfo is not allowed in an upstream URL")
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        r.fail("an upstream URL prefix has no query or fragment (they are kept from the request)")
+    return url
+
+
+def _fallbacks(r: Reader, allow: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    out = []
+    seen: set[str] = set()
+    for prefix, alternates in r.mappingOf():
+        url = _prefixURL(alternates, prefix)
+        normal = url.rstrip("/").lower()
+        if normal in seen:
+            alternates.fail("the same upstream prefix is listed twice")
+        seen.add(normal)
+        items = alternates.sequence()
+        if not items:
+            alternates.fail("list at least one alternate URL")
+        alts = []
+        for item in items:
+            alt = _prefixURL(item)
+            if alt.rstrip("/").lower() == normal:
+                item.fail("an alternate is the upstream itself")
+            host = (urlsplit(alt).hostname or "").lower()
+            if allow and not any(globsMeet(host, glob.strip("[]")) for glob in allow):
+                item.warn(f"{host} is not in upstreams.allow: this alternate will be refused (403) and skipped")
+            alts.append(alt)
+        out.append((url, tuple(alts)))
+    return tuple(out)
+
+
+def _breaker(r: Reader) -> BreakerSettings:
+    m = r.mapping(("failures", "open_for", "max_open_for"))
+    d = BreakerSettings()
+    openFor = m["open_for"].duration() if "open_for" in m else d.open_for
+    maxOpen = m["max_open_for"].duration() if "max_open_for" in m else max(d.max_open_for, openFor)
+    if openFor <= 0:
+        m["open_for"].fail("must be more than 0s")
+    if maxOpen < openFor:
+        (m["max_open_for"] if "max_open_for" in m else r).fail("max_open_for must not be below open_for")
+    return BreakerSettings(
+        failures=m["failures"].integer(1, 1000) if "failures" in m else d.failures,
+        open_for=openFor,
+        max_open_for=maxOpen,
     )
 
 
@@ -825,16 +912,20 @@ def _config(root: Reader, filename: str) -> Config:
             where.warn(problem)
     redis = RedisConfig()
     if "redis" in m:
-        rm = m["redis"].mapping(("url", "on_error", "key_prefix"))
+        rm = m["redis"].mapping(("url", "on_error", "key_prefix", "max_forward_body", "max_forwards"))
         url = None
         if "url" in rm:
             url = rm["url"].string()
             if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
                 rm["url"].fail("expected redis://host:port[/db]")
+        onError, onErrorBy = _redisOnError(rm["on_error"]) if "on_error" in rm else ("open", ())
         redis = RedisConfig(
             url=url,
-            on_error=rm["on_error"].choice(("open", "closed")) if "on_error" in rm else "open",
+            on_error=onError,
+            on_error_by=onErrorBy,
             key_prefix=rm["key_prefix"].string() if "key_prefix" in rm else "akto:",
+            max_forward_body=rm["max_forward_body"].size() if "max_forward_body" in rm else 1024 * 1024,
+            max_forwards=rm["max_forwards"].integer(1) if "max_forwards" in rm else 1000,
         )
     cache = CacheConfig()
     if "cache" in m:

@@ -84,6 +84,19 @@ class AccessControl:
 
 
 @attrs.frozen
+class BreakerSettings:
+    """
+    The circuit breaker of upstreams in a fallback chain: after
+    C{failures} consecutive failures an upstream is skipped for
+    C{open_for}, doubled after each failed probe up to C{max_open_for}.
+    """
+
+    failures: int = 3
+    open_for: float = 5.0
+    max_open_for: float = 120.0
+
+
+@attrs.frozen
 class UpstreamPolicy:
     allow: tuple[str, ...] = ()
     allow_private: tuple[Network, ...] = ()
@@ -94,6 +107,11 @@ class UpstreamPolicy:
     pool_idle_timeout: float = 4.0
     x_forwarded: bool = True
     sse_keepalive: float = 15.0
+    #: upstream URL prefix -> alternates, in order (URLs as written)
+    fallbacks: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: answers of an upstream that count as its failure (and are retried)
+    fallback_statuses: tuple[int, ...] = (502, 503, 504)
+    breaker: BreakerSettings = BreakerSettings()
 
 
 @attrs.frozen
@@ -359,11 +377,30 @@ class CacheConfig:
     max_entry: int = 1024 * 1024
 
 
+#: what shares state through Redis, each with its own C{on_error}
+REDIS_FEATURES = ("rate_limits", "sessions", "legacy_routing")
+
+
 @attrs.frozen
 class RedisConfig:
     url: Optional[str] = None
-    on_error: str = "open"  # fail open or closed when Redis is unreachable
+    #: open or closed when Redis is unreachable, for every feature not in
+    #: C{on_error_by}
+    on_error: str = "open"
+    #: (feature, open | closed) pairs, features from L{REDIS_FEATURES}
+    on_error_by: tuple[tuple[str, str], ...] = ()
     key_prefix: str = "akto:"
+    #: the largest legacy-SSE POST body (and answer) forwarded between
+    #: instances; larger: 413
+    max_forward_body: int = 1024 * 1024
+    #: forwarded POSTs in flight per instance, each way; more: 503
+    max_forwards: int = 1000
+
+    def onErrorFor(self, feature: str) -> str:
+        for name, policy in self.on_error_by:
+            if name == feature:
+                return policy
+        return self.on_error
 
 
 @attrs.frozen

@@ -163,7 +163,11 @@ class ExchangeEvent:
     it ends: the access line's fields, with the brief's metadata.
 
     @ivar fields: the record (request id, key, client, method, upstream,
-        status, bytes, latency, outcome, threats, guardrails...).
+        status, bytes, latency, outcome, threats, guardrails...); under a
+        prefix of C{upstreams.fallbacks} also C{upstream_used} (the
+        upstream whose answer was relayed, or None), C{fallback} (it was an
+        alternate) and C{upstream_attempts} (each upstream tried or skipped
+        before it, with its error).
     @ivar message: a one-line summary for people.
     """
 

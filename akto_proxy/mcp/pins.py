@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Optional
 
 import attrs
 from twisted.application.service import Service
+from twisted.internet.defer import succeed
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
@@ -309,8 +310,13 @@ class SharedPins(Service):
     """
     With C{redis:}: every change written to a Redis hash (C{<prefix>pins})
     and a version counter; the version polled every C{interval} seconds and,
-    when another instance moved it, every pin reloaded.  Redis down: the
-    instance keeps its own pins and catches up when Redis is back.
+    when another instance moved it, every pin reloaded.
+
+    Redis down: the instance keeps its own pins; its changes meanwhile are
+    kept and written at the next poll that reaches Redis (until then the
+    shared copy does not overwrite them), and it catches up with the
+    others'.  A counter that went back (Redis restarted empty) is a first
+    contact again: what only this instance knows is shared once more.
     """
 
     name = "pins"
@@ -324,6 +330,9 @@ class SharedPins(Service):
         self._loop: Optional[LoopingCall] = None
         self._hash = redis.key("pins")
         self._counter = redis.key("pins", "version")
+        #: changes not yet written, by pin id: (pin, change number)
+        self._unsent: dict[str, tuple[Pin, int]] = {}
+        self._changes = 0
 
     def startService(self) -> None:
         super().startService()
@@ -337,24 +346,46 @@ class SharedPins(Service):
             self._loop.stop()
 
     def changed(self, pin: Pin) -> None:
-        payload = json.dumps(attrs.asdict(pin), ensure_ascii=False)
+        self._changes += 1
+        self._unsent[pin.id] = (pin, self._changes)
+        self._send().addErrback(lambda f: log.warn("pin not shared through redis yet: {error}", error=f.getErrorMessage()))
+
+    def _send(self) -> Any:
+        """
+        Write every change not written yet (one HSET of all, one INCR).
+        """
+        if not self._unsent:
+            return succeed(None)
+        batch = list(self._unsent.values())
+        payload = {pin.id: json.dumps(attrs.asdict(pin), ensure_ascii=False) for pin, _ in batch}
 
         def write(conn: Any) -> Any:
-            d = conn.hset(self._hash, pin.id, payload)
+            d = conn.hmset(self._hash, payload)
             return d.addCallback(lambda _: conn.incr(self._counter))
 
-        d = self.redis.call(write)
-        d.addCallback(self._seen)
-        d.addErrback(lambda f: log.warn("pin not shared through redis: {error}", error=f.getErrorMessage()))
+        def sent(version: Any) -> None:
+            for pin, n in batch:
+                if self._unsent.get(pin.id, (None, None))[1] == n:
+                    del self._unsent[pin.id]
+            self._seen(version)
+
+        return self.redis.call(write).addCallback(sent)
 
     def _seen(self, version: Any) -> None:
+        """
+        Our own write moved the counter to C{version}: taken as seen only
+        when nobody else moved it meanwhile (else the next poll reloads).
+        """
         try:
-            self._version = int(version)
+            v = int(version)
         except (TypeError, ValueError):
-            pass
+            return
+        if self._version is not None and v == self._version + 1:
+            self._version = v
 
     def poll(self) -> Any:
-        d = self.redis.call(lambda conn: conn.get(self._counter))
+        d = self._send()
+        d.addCallback(lambda _: self.redis.call(lambda conn: conn.get(self._counter)))
         d.addCallback(self._compare)
         d.addErrback(lambda f: None)  # down: logged by the Redis state once
         return d
@@ -363,6 +394,9 @@ class SharedPins(Service):
         current = int(version) if version is not None else 0
         if current == self._version:
             return None
+        if self._version is not None and current < self._version:
+            log.warn("shared pins lost (Redis restarted empty?): sharing this instance's again")
+            self._version = None
         d = self.redis.call(lambda conn: conn.hgetall(self._hash))
         d.addCallback(self._reload, current)
         return d
@@ -376,15 +410,22 @@ class SharedPins(Service):
             except (ValueError, TypeError):
                 continue
         theirs = {p.id for p in pins}
-        if self._version is None:
-            # first contact: what only this instance knew is shared too
+        firstContact = self._version is None
+        self._version = version
+        for pin in pins:
+            if pin.id not in self._unsent:
+                mine[pin.id] = pin
+        generation = self.store.generation
+        self.store.replaceAll(mine.values())
+        if self.store.generation != generation and not firstContact:
+            log.info("pins updated from another instance: {count} pins", count=len(mine))
+        if firstContact:
+            # what only this instance knew is shared too, in one write
             for key, pin in mine.items():
                 if key not in theirs:
-                    self.changed(pin)
-        for pin in pins:
-            mine[pin.id] = pin
-        self.store.replaceAll(mine.values())
-        self._version = version
+                    self._changes += 1
+                    self._unsent[key] = (pin, self._changes)
+            self._send().addErrback(lambda f: log.warn("pins not shared through redis yet: {error}", error=f.getErrorMessage()))
 
 
 __all__ = ["CALLS", "CHANGED", "LISTS", "PINNED", "Pin", "PinStore", "REJECTED", "SharedPins", "canonical", "digestOf", "pinId"]

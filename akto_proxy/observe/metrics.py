@@ -32,6 +32,7 @@ from akto_proxy.config import Config
 from akto_proxy.config.lint import MCP_METHODS as KNOWN_METHODS
 from akto_proxy.config.model import MetricsConfig
 from akto_proxy.mcp.events import EventBus, ExchangeEvent, MessageEvent
+from akto_proxy.relay.breaker import STATE_VALUES
 
 if TYPE_CHECKING:
     from akto_proxy.service import ProxyService
@@ -142,6 +143,7 @@ class Metrics(Service):
         self.redacted = counter("messages_redacted", "Messages relayed with matches masked, by check and rule.", ("check", "rule"))
         self.refused = counter("messages_refused", "Messages not relayed as they came, by outcome and transport (blocked, role_denied, rate_limited, filtered, redacted...).", ("outcome", "transport"))
         self.rateLimited = counter("rate_limit_hits", "Requests refused by a rate limit, by guardrail.", ("guardrail",))
+        self.fallbacks = counter("upstream_fallbacks", "Requests answered by a fallback upstream, by the upstream the client named.", ("upstream",))
         self.upstreamErrors = counter("upstream_errors", "Upstream failures, by kind (timeout, refused, dns, tls, reset, malformed, handshake, fence, other).", ("kind",))
         self.reloads = counter("config_reloads", "Configuration reloads, by result (ok, error).", ("result",))
         self.inspection = histogram("inspection_duration_seconds", "Time the inspection chain took on a message it could not prove clean at once.", ("direction",), INSPECTION_BUCKETS)
@@ -226,6 +228,8 @@ class Metrics(Service):
                 self._observe("request", transport, latency / 1000.0)
                 if upstreamMs is not None:
                     self._observe("added", transport, max(0.0, latency - upstreamMs) / 1000.0)
+        if f.get("fallback"):
+            self.fallbacks.labels(self.instance, labels[1]).inc()
         kind = f.get("upstream_error")
         if kind:
             self.upstreamErrors.labels(self.instance, kind).inc()
@@ -298,6 +302,21 @@ class _Gauges(Collector):
                 g = GaugeMetricFamily(f"{PREFIX}_{name}", doc, labels=["proxy_instance"])
                 g.add_metric([instance], float(value))
                 yield g
+            circuits = GaugeMetricFamily(
+                f"{PREFIX}_upstream_circuit_state",
+                "Circuit of each upstream in a fallback chain: 0 closed (used), 1 half-open (one probe), 2 open (skipped).",
+                labels=["proxy_instance", "upstream"],
+            )
+            failures = GaugeMetricFamily(
+                f"{PREFIX}_upstream_consecutive_failures",
+                "Consecutive failures of each upstream in a fallback chain.",
+                labels=["proxy_instance", "upstream"],
+            )
+            for origin, state in proxy.breakers.health(proxy.runtime.fallbacks.origins()).items():
+                circuits.add_metric([instance, origin], float(STATE_VALUES[state["state"]]))
+                failures.add_metric([instance, origin], float(state["consecutive_failures"]))
+            yield circuits
+            yield failures
         requests = CounterMetricFamily(
             f"{PREFIX}_requests",
             "Requests through the proxy (a WebSocket: its connection), by transport, upstream, method and status.",

@@ -218,11 +218,12 @@ class Bucket:
 # the exchange record: plain tuples (cheap to build, and untracked by the
 # collector when they hold no list): (seq, time, FIELDS picked from the
 # record in one call, threats or None, guardrails or None, transport,
-# upstream_ms, upstream_error); the last three are None in records that do
-# not carry them
+# upstream_ms, upstream_error, fallback); the last four are None in records
+# that do not carry them (fallback: (upstream_used, fallback,
+# upstream_attempts) of an exchange in a fallback chain)
 FIELDS = ("request_id", "key", "client", "method", "rpc_method", "upstream", "status", "bytes", "latency_ms", "outcome", "blocked")
 F_RID, F_KEY, F_CLIENT, F_METHOD, F_RPC, F_UPSTREAM, F_STATUS, F_BYTES, F_LATENCY, F_OUTCOME, F_BLOCKED = range(len(FIELDS))
-X_SEQ, X_TIME, X_FIELDS, X_THREATS, X_GUARDRAILS, X_TRANSPORT, X_UPSTREAM_MS, X_UPSTREAM_ERROR = range(8)
+X_SEQ, X_TIME, X_FIELDS, X_THREATS, X_GUARDRAILS, X_TRANSPORT, X_UPSTREAM_MS, X_UPSTREAM_ERROR, X_FALLBACK = range(9)
 _pick = itemgetter(*FIELDS)
 
 
@@ -283,6 +284,8 @@ def exchangeJSON(x: tuple[Any, ...]) -> dict[str, Any]:
     out["transport"] = x[X_TRANSPORT]
     out["upstream_ms"] = x[X_UPSTREAM_MS]
     out["upstream_error"] = x[X_UPSTREAM_ERROR]
+    if x[X_FALLBACK] is not None:
+        out["upstream_used"], out["fallback"], out["upstream_attempts"] = x[X_FALLBACK]
     out["threats_detected"] = list(x[X_THREATS] or ())
     out["guardrails_applied"] = list(x[X_GUARDRAILS] or ())
     return out
@@ -553,7 +556,9 @@ class Recorder(Service):
             failures = b.failures
             failures[failure] = failures.get(failure, 0) + 1
         self._seq = seq = self._seq + 1
-        self.exchanges.append((seq, now, v, f["threats_detected"] or None, f["guardrails_applied"] or None, transport, up, failure))
+        attempts = get("upstream_attempts")
+        via = None if attempts is None else (get("upstream_used"), get("fallback"), attempts)
+        self.exchanges.append((seq, now, v, f["threats_detected"] or None, f["guardrails_applied"] or None, transport, up, failure, via))
 
     def message(self, event: MessageEvent) -> None:
         self._seq += 1

@@ -7,7 +7,7 @@ C{WWW-Authenticate} C{resource_metadata} and the OAuth discovery documents.
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Callable, Optional
 from urllib.parse import urljoin, urlsplit
 
 from akto_proxy.relay.url import Target
@@ -66,12 +66,19 @@ def sameOrigin(target: Target, url: str) -> bool:
     return parts.hostname.lower() == target.host and port == target.port
 
 
+#: maps an absolute URL of the upstream that answered to the one the client
+#: named (a fallback's L{akto_proxy.relay.fallback.Route.back})
+Back = Optional[Callable[[str], str]]
+
+
 def rewriteLocation(
-    value: str, target: Target, origin: str, credentialName: str, credential: Optional[bytes]
+    value: str, target: Target, origin: str, credentialName: str, credential: Optional[bytes], back: Back = None
 ) -> str:
     """
     Rewrite an upstream redirect: absolute URLs on the upstream's origin and
     absolute paths go through the proxy; anything else is left alone.
+    C{target} is the upstream that answered; C{back} maps its URLs to the
+    client's.
     """
     if value.startswith("//"):
         value = f"{target.httpScheme}:{value}"
@@ -84,6 +91,8 @@ def rewriteLocation(
     scheme = urlsplit(absolute).scheme
     if scheme != target.httpScheme:
         return value
+    if back is not None:
+        absolute = back(absolute)
     rewritten = proxyURL(origin, absolute, credentialName, credential)
     if rewritten is None:
         return value
@@ -93,7 +102,7 @@ def rewriteLocation(
 
 
 def rewriteEndpoint(
-    data: str, sseURL: str, origin: str, credentialName: str, credential: Optional[bytes]
+    data: str, sseURL: str, origin: str, credentialName: str, credential: Optional[bytes], back: Back = None
 ) -> tuple[str, str]:
     """
     Resolve a legacy SSE C{endpoint} reference (absolute URL, absolute path,
@@ -102,7 +111,7 @@ def rewriteEndpoint(
     @return: (absolute proxy URL for the client, absolute upstream URL)
     """
     resolved = urljoin(sseURL, data.strip())
-    rewritten = proxyURL(origin, resolved, credentialName, credential)
+    rewritten = proxyURL(origin, back(resolved) if back is not None else resolved, credentialName, credential)
     if rewritten is None:
         return data, resolved
     return rewritten, resolved
@@ -133,7 +142,7 @@ def wellKnownProxyURL(url: str, origin: str) -> Optional[str]:
     return None
 
 
-def rewriteWWWAuthenticate(value: str, target: Target, origin: str) -> str:
+def rewriteWWWAuthenticate(value: str, target: Target, origin: str, back: Back = None) -> str:
     """
     Point C{resource_metadata} at the proxy's relay of the upstream's
     protected-resource metadata.
@@ -142,6 +151,8 @@ def rewriteWWWAuthenticate(value: str, target: Target, origin: str) -> str:
     def replace(m: re.Match[str]) -> str:
         url = m.group(3) if m.group(3) is not None else m.group(4)
         absolute = urljoin(target.upstreamURL().decode("latin-1"), url)
+        if back is not None:
+            absolute = back(absolute)
         new = wellKnownProxyURL(absolute, origin)
         if new is None:
             new = proxyURL(origin, absolute) or url
@@ -162,11 +173,11 @@ def upstreamWellKnown(name: str, target: Target) -> bytes:
     return url
 
 
-def rewriteResource(resource: str, origin: str) -> str:
+def rewriteResource(resource: str, origin: str, back: Back = None) -> str:
     """
     The PRM C{resource} (an upstream URL) as the proxied URL.
     """
-    new = proxyURL(origin, resource)
+    new = proxyURL(origin, back(resource) if back is not None else resource)
     return new if new is not None else resource
 
 

@@ -209,6 +209,12 @@ def checkDepth(path: bytes) -> None:
             depth += 1
 
 
+#: the query parameter of a legacy SSE POST URL, as the proxy gives it out
+#: when several instances share Redis, that names the instance holding the
+#: stream (L{akto_proxy.web.forward}); stripped before the upstream
+LEGACY_MARKER = b"akto_sse"
+
+
 def stripCredential(query: Optional[bytes], name: bytes) -> tuple[Optional[bytes], Optional[bytes]]:
     """
     Remove every C{name=value} pair from a raw query, keeping the others

@@ -24,8 +24,9 @@ from akto_proxy.config.model import ApiKey
 from akto_proxy.inspect.chain import Finding
 from akto_proxy.mcp.pipeline import FORWARD, URL, Context
 from akto_proxy.mcp.session import Conversation
+from akto_proxy.relay.fallback import Route
 from akto_proxy.relay.fence import hostMatches
-from akto_proxy.relay.url import BadProxyPath, Target, parseProxyURI
+from akto_proxy.relay.url import LEGACY_MARKER, BadProxyPath, Target, parseProxyURI
 
 if TYPE_CHECKING:
     from akto_proxy.runtime import Runtime
@@ -56,10 +57,13 @@ class Admitted:
     """
     A request that may go on.
 
-    @ivar legacy: the legacy HTTP+SSE stream whose session a POST names.
+    @ivar legacy: the legacy HTTP+SSE stream whose session a POST names
+        (held by this instance).
     @ivar session: the C{Mcp-Session-Id} presented, if any.
     @ivar strings: the URL's strings and the MCP headers, to inspect.
     @ivar urlJudged: the URL was inspected here.
+    @ivar route: the fallback upstream that holds the session (its MCP
+        session or legacy SSE stream), when not the one the URL names.
     """
 
     target: Target
@@ -68,9 +72,13 @@ class Admitted:
     usedQueryCredential: bool
     ctx: Context
     legacy: Optional["BodyRelay"] = None
+    #: the instance that holds the legacy SSE stream this POST names, when
+    #: it is another one (several instances sharing Redis)
+    holder: Optional[str] = None
     session: Optional[str] = None
     strings: tuple[tuple[str, str], ...] = ()
     urlJudged: bool = False
+    route: Optional[Route] = None
 
 
 def requestStrings(
@@ -108,13 +116,18 @@ def admit(
     clientAddress: str,
     wellKnown: Optional[str] = None,
     upgrade: bool = False,
+    forwardedKey: Optional[str] = None,
 ) -> Union[Admitted, Refusal, "Deferred[Union[Admitted, Refusal]]"]:
     """
     Admit a request to the relay, or say why not: at once, or (when a
     session must be checked, which Redis may answer, or an upgrade's URL
     inspected) with a Deferred.
+
+    @param forwardedKey: for a legacy-SSE POST that another instance
+        admitted and forwarded here: the name of the key it presented (the
+        key itself does not cross Redis).
     """
-    return _Admission(service, rt, request, requestId, clientAddress, upgrade).admit(wellKnown)
+    return _Admission(service, rt, request, requestId, clientAddress, upgrade, forwardedKey).admit(wellKnown)
 
 
 @attrs.define
@@ -125,6 +138,7 @@ class _Admission:
     requestId: str
     clientAddress: str
     upgrade: bool
+    forwardedKey: Optional[str] = None
 
     def admit(self, wellKnown: Optional[str]) -> Union[Admitted, Refusal, "Deferred[Union[Admitted, Refusal]]"]:
         rt = self.rt
@@ -146,7 +160,10 @@ class _Admission:
         if presented is None and parsed.credential is not None:
             presented = parsed.credential
             usedQuery = True
-        key = rt.keys.lookup(presented.encode("utf-8") if isinstance(presented, str) else presented)
+        if self.forwardedKey is None:
+            key = rt.keys.lookup(presented.encode("utf-8") if isinstance(presented, str) else presented)
+        else:
+            key = rt.keys.byName(self.forwardedKey)
         if key is None:
             return Refusal(
                 401,
@@ -159,13 +176,21 @@ class _Admission:
         if not rt.roles.reaches(key, target.host):
             return Refusal(403, f"no role of this key may reach {target.host}", "upstream_not_allowed")
         legacy = None
+        holder = None
         if request.method == b"POST" and not self.upgrade:
+            router = self.service.router
+            if router is not None and LEGACY_MARKER in uri:
+                # a legacy session's POST URL as this proxy gave it out, with
+                # the instance that holds the stream
+                target, holder = router.claim(target, forwarded=self.forwardedKey is not None)
             try:
                 legacy = self.service.legacySession(target, key)
             except ForeignSession:
                 return Refusal(404, "session not found (it belongs to another API key)", "session_not_found")
         session = request.getHeader("mcp-session-id") if wellKnown is None else None
-        admitted = Admitted(target, key, parsed.credential, usedQuery, None, legacy, session or None)  # type: ignore[arg-type]
+        admitted = Admitted(target, key, parsed.credential, usedQuery, None, legacy, holder, session or None)  # type: ignore[arg-type]
+        if legacy is not None:
+            admitted.route = legacy.exchange.route
         if session or self.upgrade:
             return Deferred.fromCoroutine(self.later(admitted))
         return self.context(admitted)
@@ -182,6 +207,11 @@ class _Admission:
                     "session_not_found",
                     outcome=f"session_{status}",
                 )
+            fallbacks = self.rt.fallbacks
+            if fallbacks and fallbacks.chainFor(admitted.target) is not None:
+                name = await self.service.sessions.route("mcp:" + session)
+                if name is not None:
+                    admitted.route = fallbacks.route(admitted.target, name)
         self.context(admitted)
         if self.upgrade:
             refusal = await judgeURL(self.rt, admitted)

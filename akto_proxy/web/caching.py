@@ -34,6 +34,7 @@ from akto_proxy.mcp.cache import (
     httpFreshness,
 )
 from akto_proxy.mcp.jsonrpc import Body
+from akto_proxy.relay.rewrite import upstreamWellKnown
 from akto_proxy.relay.sse import makeEvent
 
 if TYPE_CHECKING:
@@ -76,8 +77,12 @@ def lookup(ex: "Exchange", message: Body) -> Optional[Entry]:
         return None
     upstream = ex.upstreamHeaders(False)
     digest = headerDigest(upstream.getAllRawHeaders())
+    # the upstream the client named (a fallback that answers in its stead
+    # serves the same tools: the operator made it its alternate)
+    assert ex.target is not None
+    named = upstreamWellKnown(ex.wellKnown, ex.target) if ex.wellKnown is not None else ex.target.upstreamURL()
     own, shared = cacheKeys(
-        ex.upstreamURL(),
+        named,
         method,
         params,
         _last(headers.getRawHeaders(b"mcp-protocol-version")),

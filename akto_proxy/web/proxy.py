@@ -11,6 +11,7 @@ WebSocket upgrade is admitted here and handed to L{akto_proxy.web.ws}.
 
 from __future__ import annotations
 
+import math
 import time
 import zlib
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
@@ -32,6 +33,8 @@ from akto_proxy.mcp.jsonrpc import INVALID_REQUEST, Body, decode, encode, fromJS
 from akto_proxy.mcp.pipeline import URL, Context, Verdict
 from akto_proxy.mcp.session import Conversation
 from akto_proxy.observe.logs import rfc3339
+from akto_proxy.relay.fallback import ANY, NEVER, UNSENT, Chain, Route, retryRule, unsent
+from akto_proxy.relay.fence import hostMatches
 from akto_proxy.relay.http import BytesProducer
 from akto_proxy.relay.rewrite import rewriteLocation, rewriteResource, rewriteWWWAuthenticate, upstreamWellKnown
 from akto_proxy.relay.sse import makeEvent
@@ -108,8 +111,13 @@ class Exchange:
     @ivar ctx: the pipeline's context, once admitted.
     """
 
-    def __init__(self, service: "ProxyService", request: Request, wellKnown: Optional[str] = None):
+    def __init__(
+        self, service: "ProxyService", request: Request, wellKnown: Optional[str] = None, forwardedKey: Optional[str] = None
+    ):
         self.service = service
+        #: a legacy-SSE POST another instance admitted and forwarded here:
+        #: the name of its key
+        self.forwardedKey = forwardedKey
         self.rt: "Runtime" = service.runtime
         self.request = request
         self.transport = request.channel.transport  # a finished Request forgets its channel
@@ -128,7 +136,19 @@ class Exchange:
         self.upstreamMs: Optional[float] = None
         #: what went wrong upstream, in one word (L{failureKind})
         self.upstreamError: Optional[str] = None
+        #: the upstream the client named
         self.target: Optional[Target] = None
+        #: the fallback upstream the request went to (None: the one named)
+        self.route: Optional[Route] = None
+        #: the upstreams tried before the answer, in a fallback chain
+        #: (each {"upstream", "error"}), or None outside one
+        self.attempts: Optional[list[dict[str, Any]]] = None
+        #: in a fallback chain, the upstream whose answer was relayed
+        self.answeredBy: Optional[str] = None
+        #: the request belongs to the upstream that holds its session
+        self.sessionBound = False
+        #: the decoded request body (what decides a retry)
+        self.body: Optional[Body] = None
         self.credential: Optional[bytes] = None
         self.usedQueryCredential = False
         self.ctx: Optional[Context] = None
@@ -291,6 +311,11 @@ class Exchange:
             "threats_detected": [f.asJSON() for f in ctx.findings] if ctx is not None else [],
             "guardrails_applied": list(ctx.guardrails) if ctx is not None else [],
         }
+        if self.attempts is not None:
+            # in a fallback chain: which upstream answered, what failed first
+            fields["upstream_used"] = self.answeredBy
+            fields["fallback"] = self.route is not None
+            fields["upstream_attempts"] = self.attempts
         message = f"{fields['method']} {fields['upstream']} {status} {self.outcome}"
         self.service.bus.publish(ExchangeEvent(fields, message))
 
@@ -319,12 +344,14 @@ class Exchange:
         # come in one (and str keys cost a decoding each time)
         upgrades = request.requestHeaders.getRawHeaders(b"upgrade")
         upgrade = upgrades is not None and upgrades[-1].lower() == b"websocket"
-        admitted = admit(self.service, self.rt, request, self.requestId, self.clientAddress, self.wellKnown, upgrade)
+        admitted = admit(self.service, self.rt, request, self.requestId, self.clientAddress, self.wellKnown, upgrade, self.forwardedKey)
         if isinstance(admitted, defer.Deferred):
             admitted = await admitted
         if isinstance(admitted, Refusal):
             return self._refused(admitted)
         self.target = admitted.target
+        self.route = admitted.route
+        self.sessionBound = admitted.session is not None or admitted.legacy is not None
         self.credential = admitted.credential
         self.usedQueryCredential = admitted.usedQueryCredential
         self.legacy = admitted.legacy
@@ -332,6 +359,9 @@ class Exchange:
         self.ctx = admitted.ctx
         if upgrade:
             return await self.service.relayWebSocket(self)
+        router = self.service.router
+        if admitted.holder is not None and router is not None and await router.forward(self, admitted):
+            return
         await self._relayHTTP(admitted)
 
     def _refused(self, refusal: Refusal) -> None:
@@ -382,6 +412,7 @@ class Exchange:
             if refusal is not None:
                 return self._refused(refusal)
         verdict = await pipeline.judgeClient(ctx, message, admitted.strings if single is not None else ())
+        self.body = message
         if verdict.unchanged:
             if self.service.cache.enabled:
                 entry = caching.lookup(self, message)
@@ -469,7 +500,7 @@ class Exchange:
             elif lname == b"content-encoding" and dropEncoding:
                 continue
             setRaw(name, values)
-        setRaw(b"host", [self.target.authority.encode("ascii")])
+        setRaw(b"host", [self.upstreamTarget.authority.encode("ascii")])
         if xForwarded:
             peer = getattr(request.getClientAddress(), "host", "unix")
             proto = b"https" if request.isSecure() else b"http"
@@ -494,13 +525,155 @@ class Exchange:
             setRaw(b"if-none-match", [slot.stale.etag])
         return out
 
-    def upstreamURL(self) -> bytes:
+    @property
+    def upstreamTarget(self) -> Target:
+        """
+        The upstream the request goes to: the one the client named, or the
+        fallback it was routed to.
+        """
         assert self.target is not None
+        return self.target if self.route is None else self.route.apply(self.target)
+
+    def upstreamURL(self) -> bytes:
+        target = self.upstreamTarget
         if self.wellKnown is not None:
-            return upstreamWellKnown(self.wellKnown, self.target)
-        return self.target.upstreamURL()
+            return upstreamWellKnown(self.wellKnown, target)
+        return target.upstreamURL()
 
     async def relay(self, body: bytes, dropEncoding: bool) -> None:
+        fallbacks = self.rt.fallbacks
+        chain = fallbacks.chainFor(self.target) if fallbacks and self.target is not None else None
+        if chain is not None:
+            return await self._relayChain(chain, body, dropEncoding)
+        result = await self._send(body, dropEncoding)
+        if result is None:
+            return
+        if isinstance(result, tuple):
+            return self._upstreamFailed(*result)
+        self.service.upstreamOK(self.target)
+        await self.respondWith(result)
+
+    async def _relayChain(self, chain: Chain, body: bytes, dropEncoding: bool) -> None:
+        """
+        Relay to the first upstream of the chain that answers: the one the
+        client named, then its alternates in order (L{akto_proxy.relay.
+        fallback}).  A request of an established session goes only to the
+        upstream that holds it.  Upstreams whose circuit is open are
+        skipped, and so are alternates the fence or the key's roles do not
+        let through.
+        """
+        rt = self.rt
+        cfg = rt.config.upstreams
+        breakers = self.service.breakers
+        target = self.target
+        assert target is not None and self.ctx is not None
+        body_ = self.body
+        rpcMethods = [str(m.get("method") or "") for m in body_.rpc] if body_ is not None and body_.rpc else None
+        rule = retryRule(self.request.method, rpcMethods, self.sessionBound)
+        routes: list[Optional[Route]] = [self.route] if rule == NEVER else [None, *chain.routes]
+        attempts: list[dict[str, Any]] = []
+        self.attempts = attempts
+        key = self.ctx.key
+
+        def usable(route: Optional[Route]) -> Optional[str]:
+            """
+            Why C{route} is skipped, or None.
+            """
+            upstream = target if route is None else route.apply(target)
+            if route is not None and not (hostMatches(upstream.host, cfg.allow) and rt.roles.reaches(key, upstream.host)):
+                return "not_allowed"
+            return None if breakers.available(upstream.origin) else "circuit_open"
+
+        last: Optional[tuple[Failure, bool]] = None
+        lastRoute: Optional[Route] = None
+        for i, route in enumerate(routes):
+            if self.finished:
+                return
+            self.route = route
+            upstream = self.upstreamTarget
+            origin = upstream.origin
+            skipped = usable(route)
+            if skipped is None and not breakers.acquire(origin):
+                skipped = "circuit_open"
+            if skipped is not None:
+                attempts.append({"upstream": upstream.display(), "error": skipped})
+                continue
+            later = [r for r in routes[i + 1 :] if usable(r) is None]
+            try:
+                result = await self._send(body, dropEncoding)
+            except BaseException:
+                breakers.released(origin)  # never leave a probe pending
+                raise
+            if result is None:
+                breakers.released(origin)
+                return
+            if isinstance(result, tuple):
+                failure, timedOut = result
+                kind = failureKind(failure, timedOut)
+                self.upstreamError = kind
+                attempts.append({"upstream": upstream.display(), "error": kind})
+                if kind == "fence":
+                    breakers.released(origin)  # the fence's refusal, not the upstream's failure
+                else:
+                    self._countFailure(upstream, kind)
+                last, lastRoute = result, route
+                if later and (rule == ANY or (rule == UNSENT and unsent(failure))):
+                    continue
+                return self._upstreamFailed(failure, timedOut, counted=True)
+            response = result
+            if response.code in cfg.fallback_statuses:
+                self._countFailure(upstream, f"status {response.code}")
+                attempts.append({"upstream": upstream.display(), "error": f"status {response.code}"})
+                if later and rule == ANY:
+                    discard(response)
+                    continue
+            else:
+                breakers.succeeded(origin)
+                self.service.upstreamOK(upstream)
+            self.answeredBy = upstream.display()
+            if route is not None:
+                log.info(
+                    "answered by fallback {upstream} for {named}",
+                    upstream=upstream.display(),
+                    named=target.display(),
+                    request_id=self.requestId,
+                )
+            return await self.respondWith(response)
+        self.route = lastRoute
+        if last is not None:
+            return self._upstreamFailed(*last, counted=True)
+        # every upstream of the chain skipped
+        wait = min((breakers.retryAfter((target if r is None else r.apply(target)).origin) for r in routes), default=0.0)
+        self.upstreamError = "circuit_open"
+        names = ", ".join(a["upstream"] + " (" + a["error"].replace("_", " ") + ")" for a in attempts)
+        log.warn("no upstream available for {upstream}: {skipped}", upstream=target.display(), skipped=names, request_id=self.requestId)
+        self.respondError(
+            503,
+            f"upstream unavailable: {names}" + ("; its session cannot move to another upstream" if rule == NEVER else ""),
+            "upstream_unavailable",
+            headers={b"retry-after": str(max(1, math.ceil(wait))).encode("ascii")},
+        )
+
+    def _countFailure(self, upstream: Target, kind: str) -> None:
+        """
+        An upstream of a fallback chain failed: its circuit, the health
+        counters, the alert.
+        """
+        if self.service.breakers.failed(upstream.origin, kind):
+            log.warn(
+                "circuit of upstream {upstream} opened: {error}",
+                upstream=upstream.origin,
+                error=kind,
+                request_id=self.requestId,
+            )
+        self.service.upstreamFailed(upstream, kind)
+
+    async def _send(self, body: bytes, dropEncoding: bool) -> Union[None, IResponse, tuple[Failure, bool]]:
+        """
+        Send the request to L{upstreamTarget}: its response, or its failure
+        and whether it timed out, or None when the client went away (a
+        response is then discarded).
+        """
         rt = self.rt
         method = self.request.method
         headers = self.upstreamHeaders(dropEncoding)
@@ -526,8 +699,8 @@ class Exchange:
                 timer.cancel()
             self.pending = None
             if self.finished:
-                return
-            return self._upstreamFailed(failure, bool(timedOut))
+                return None
+            return failure, bool(timedOut)
         finally:
             self.pending = None
         self.upstreamMs = (self.clock.seconds() - sentAt) * 1000.0
@@ -535,16 +708,19 @@ class Exchange:
             timer.cancel()
         if self.finished:
             discard(response)
-            return
-        self.service.upstreamOK(self.target)
-        await self.respondWith(response)
+            return None
+        return response
 
-    def _upstreamFailed(self, failure: Failure, timedOut: bool) -> None:
-        upstream = self.target.display() if self.target else "?"
+    def _upstreamFailed(self, failure: Failure, timedOut: bool, counted: bool = False) -> None:
+        """
+        @param counted: the failure was counted already (in a fallback chain).
+        """
+        upstream = self.upstreamTarget.display() if self.target else "?"
         status, message, code = upstreamFailure(failure, timedOut)
         self.upstreamError = failureKind(failure, timedOut)
         if status != 403:
-            self.service.upstreamFailed(self.target, self.upstreamError)
+            if not counted:
+                self.service.upstreamFailed(self.target, self.upstreamError)
             log.warn("upstream {upstream} failed: {error}", upstream=upstream, error=message, request_id=self.requestId)
         self.respondError(status, message, code)
 
@@ -554,6 +730,8 @@ class Exchange:
         rt = self.rt
         credName = rt.config.access_control.query_parameter
         cred = self.credential if self.usedQueryCredential else None
+        upstream = self.upstreamTarget
+        back = self.route.back if self.route is not None else None
         # the upstream's headers to relay, by lower-case name (copied to the
         # client's response once the answer is known)
         headers: dict[bytes, tuple[bytes, Sequence[bytes]]] = {}
@@ -563,9 +741,9 @@ class Exchange:
             if lname in HOP_BY_HOP or lname in connection:
                 continue
             if lname == b"location":
-                values = [rewriteLocation(v.decode("latin-1"), self.target, self.origin(), credName, cred).encode("latin-1") for v in values]
+                values = [rewriteLocation(v.decode("latin-1"), upstream, self.origin(), credName, cred, back).encode("latin-1") for v in values]
             elif lname == b"www-authenticate":
-                values = [rewriteWWWAuthenticate(v.decode("latin-1"), self.target, self.origin()).encode("latin-1") for v in values]
+                values = [rewriteWWWAuthenticate(v.decode("latin-1"), upstream, self.origin(), back).encode("latin-1") for v in values]
             elif lname == b"x-akto-request-id" or lname == b"x-akto-cache":
                 continue
             headers[lname] = (name, values)
@@ -690,7 +868,9 @@ class Exchange:
         if issued and not (presented and presented[-1]):
             session = issued[0].decode("latin-1")
             self.service.conversations.adopt((self.upstreamId, session), self.ctx.conversation)
-            d = self.service.sessions.bind("mcp:" + session, key.name, self.upstreamId)
+            # the session stays on the upstream that issued it
+            route = self.route.name if self.route is not None else None
+            d = self.service.sessions.bind("mcp:" + session, key.name, self.upstreamId, route)
             d.addErrback(lambda f: log.failure("session binding failed", f, request_id=self.requestId))
             return
         if not presented or self.request.method != b"DELETE" or response.code >= 300:
@@ -717,7 +897,8 @@ class Exchange:
         message = decode(body, ctype.decode("latin-1"))
         if self.wellKnown is not None and message.json and isinstance(message.value, dict):
             if isinstance(message.value.get("resource"), str):
-                message.value["resource"] = rewriteResource(message.value["resource"], self.origin())
+                back = self.route.back if self.route is not None else None
+                message.value["resource"] = rewriteResource(message.value["resource"], self.origin(), back)
                 body = encode(message.value)
                 message = fromJSON(message.value)
         unchanged: Union[bool, bytes] = True if self.wellKnown is None else body

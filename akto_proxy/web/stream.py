@@ -24,7 +24,7 @@ from akto_proxy.mcp.jsonrpc import decodeText, encode
 from akto_proxy.mcp.session import Conversation
 from akto_proxy.relay.rewrite import rewriteEndpoint
 from akto_proxy.relay.sse import Event, SSEParser
-from akto_proxy.relay.url import canonicalURL
+from akto_proxy.relay.url import LEGACY_MARKER, addCredential, canonicalURL
 from akto_proxy.relay.wire import TooLarge, failureKind, tokens
 from akto_proxy.web import caching
 
@@ -351,9 +351,15 @@ class BodyRelay(Protocol):
         assert ex.target is not None and event.data is not None
         cfg = ex.rt.config.access_control
         cred = ex.credential if ex.usedQueryCredential else None
-        sseURL = ex.target.upstreamURL().decode("latin-1")
-        rewritten, resolved = rewriteEndpoint(event.data, sseURL, ex.origin(), cfg.query_parameter, cred)
-        self.legacyURL = canonicalURL(resolved)
+        sseURL = ex.upstreamURL().decode("latin-1")
+        back = ex.route.back if ex.route is not None else None
+        rewritten, resolved = rewriteEndpoint(event.data, sseURL, ex.origin(), cfg.query_parameter, cred, back)
+        router = ex.service.router
+        if router is not None and rewritten != event.data:
+            # which instance holds this stream, for POSTs that land elsewhere
+            rewritten = addCredential(rewritten, LEGACY_MARKER.decode("ascii"), router.marker())
+        # POSTs name the session by the URL the client was given
+        self.legacyURL = canonicalURL(back(resolved) if back is not None else resolved)
         self.postURL = resolved.encode("latin-1")
         if ex.ctx is not None:
             ex.ctx.transport = "legacy"

@@ -141,6 +141,42 @@ class RedisRateTests(RedisTestCase):
         )
 
     @run
+    async def test_evalshaWithNoScriptFallback(self) -> None:
+        """
+        The script goes by its digest (EVALSHA); after SCRIPT FLUSH (a
+        restarted Redis, a failover) the NOSCRIPT answer makes the state send
+        it whole once (EVAL), and the digest works again after that.
+        """
+        srv = await self.server()
+        state = self.state(srv)
+        lim = Limiter(Rate(100), RedisStore(state), Clock())
+
+        async def counts() -> dict[str, int]:
+            info = await state.call(lambda c: c.execute_command("INFO", "commandstats"))
+            out = {}
+            for line in str(info).splitlines():
+                if line.startswith("cmdstat_"):
+                    name, _, rest = line[len("cmdstat_"):].partition(":")
+                    out[name] = int(rest.split("calls=")[1].split(",")[0])
+            return out
+
+        await state.call(lambda c: c.execute_command("CONFIG", "RESETSTAT"))
+        for i in range(3):
+            self.assertTrue((await lim.hit("k", now=1_760_000_000 + i)).allowed)
+        c1 = await counts()
+        # first call: NOSCRIPT, then EVAL; the next two: EVALSHA only
+        self.assertEqual((c1.get("evalsha"), c1.get("eval")), (3, 1))
+        self.assertEqual(state.scriptLoads, 1)
+        await state.call(lambda c: c.execute_command("SCRIPT", "FLUSH"))
+        for i in range(3):
+            self.assertTrue((await lim.hit("k", now=1_760_000_010 + i)).allowed)
+        c2 = await counts()
+        self.assertEqual((c2.get("evalsha"), c2.get("eval")), (6, 2))
+        self.assertEqual(state.scriptLoads, 2)
+        # the counts held across the flush: 6 of 100 used
+        self.assertEqual((await lim.hit("k", now=1_760_000_020)).remaining, 93)
+
+    @run
     async def test_keysExpire(self) -> None:
         srv = await self.server()
         state = self.state(srv)
@@ -260,6 +296,23 @@ class RedisSessionTests(RedisTestCase):
         await a.bind("s2", "alice", "u")
         await b.forget("s2")
         self.assertEqual(await a.check("s2", "alice", "u"), "unknown")
+
+    @run
+    async def test_sharedRoute(self) -> None:
+        # the fallback upstream of a session, seen by another instance
+        srv = await self.server()
+        clock = Clock()
+        a = self.sessions(self.state(srv), clock)
+        b = self.sessions(self.state(srv), clock)
+        self.assertTrue(await a.bind("s1", "alice", "u", "http://alt/mcp"))
+        self.assertTrue(await a.bind("s2", "alice", "u"))
+        self.assertEqual(await b.route("s1"), "http://alt/mcp")
+        self.assertIsNone(await b.route("s2"))
+        self.assertIsNone(await b.route("nope"))
+        await srv.kill()
+        await whenDown(a.state)
+        self.assertEqual(await a.route("s1"), "http://alt/mcp")  # this process's own
+        self.assertIsNone(await b.route("s1"))
 
     @run
     async def test_outageFallsBackToLocal(self) -> None:

@@ -136,6 +136,18 @@ class SessionTableTests(SynchronousTestCase):
         self.table.setTimeout(60)
         self.assertEqual(self.table.check("s", "k", "u"), "expired")
 
+    def test_route(self) -> None:
+        # the fallback upstream that issued a session: kept with it, gone with it
+        self.table.bind("s", "k", "https://up", "https://alt/mcp")
+        self.table.bind("t", "k", "https://up")
+        self.assertEqual(self.table.route("s"), "https://alt/mcp")
+        self.assertIsNone(self.table.route("t"))
+        self.assertIsNone(self.table.route("nope"))
+        store = LocalSessions(self.table)
+        self.assertEqual(self.successResultOf(store.route("s")), "https://alt/mcp")
+        self.clock.advance(1800)
+        self.assertIsNone(self.table.route("s"))
+
     def test_local(self) -> None:
         store = LocalSessions(self.table)
         self.assertTrue(self.successResultOf(store.bind("s", "k", "u")))

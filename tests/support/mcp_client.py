@@ -127,6 +127,14 @@ def parseArgs(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--strict", action="store_true", help="exit 1 if an action fails or a tool result is an error")
     p.add_argument("--sampling-text", default=None, help="answer sampling requests with this text")
     p.add_argument("--elicit-json", default=None, help="accept elicitation requests with this JSON content")
+    p.add_argument(
+        "--alternate-posts",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="send every other POST to this port instead (a round-robin balancer in front of two proxies); "
+        "prints a final line {\"action\": \"posts\", \"ports\": [...]}",
+    )
     p.set_defaults(actions=[])
     p.add_argument("--call", action=ActionList, const="call", dest="actions", metavar="JSON")
     p.add_argument("--list-tools", action=ActionFlag, const="list_tools", dest="actions")
@@ -165,9 +173,35 @@ def parseArgs(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+class AlternatingTransport(httpx2.AsyncBaseTransport):
+    """
+    Sends POSTs to the URL's port and to C{other} in turn (GETs as they
+    are): a round-robin balancer with no session affinity, in the client.
+    """
+
+    def __init__(self, other: int) -> None:
+        self.inner = httpx2.AsyncHTTPTransport()
+        self.other = other
+        self.count = 0
+        self.ports: list[int] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.method == "POST":
+            if self.count % 2:
+                request.url = request.url.copy_with(port=self.other)
+                request.headers["host"] = f"{request.url.host}:{self.other}"
+            self.count += 1
+            self.ports.append(request.url.port or 80)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 class Runner:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
+        self.alternating: AlternatingTransport | None = None
         self.progress: list[list[Any]] = []
         self.logs: list[Any] = []
         self.anyFailed = False
@@ -239,8 +273,17 @@ class Runner:
         args = self.args
         async with AsyncExitStack() as stack:
             if args.transport == "sse":
+                factory: Any = create_mcp_http_client
+                if args.alternate_posts is not None:
+                    self.alternating = AlternatingTransport(args.alternate_posts)
+                    alternating = self.alternating
+
+                    def factory(headers: Any = None, timeout: Any = None, auth: Any = None) -> httpx2.AsyncClient:
+                        return httpx2.AsyncClient(headers=headers, timeout=timeout, auth=auth, transport=alternating)
+
                 transport: Any = sse_client(
-                    args.url, headers=args.headers, timeout=args.timeout, sse_read_timeout=args.timeout
+                    args.url, headers=args.headers, timeout=args.timeout, sse_read_timeout=args.timeout,
+                    httpx_client_factory=factory,
                 )
             else:
                 http = create_mcp_http_client(
@@ -284,6 +327,8 @@ class Runner:
                     emit(describeError(kind, e))
                 else:
                     emit({"action": kind, "ok": True, "result": result})
+            if self.alternating is not None:
+                emit({"action": "posts", "ok": True, "ports": self.alternating.ports})
         if args.strict and self.anyFailed:
             return EXIT_ACTION_FAILED
         return EXIT_OK
