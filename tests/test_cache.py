@@ -466,3 +466,34 @@ class HTTPCacheTests(_CacheCase):
         response, body, how = await self.get()
         self.assertEqual((how, body, self.gets), (b"revalidated", b'{"page": 1}', 2))
         self.assertEqual(response.code, 200)
+
+
+class FallbackCacheTests(TestCase):
+    """
+    Beside fallback upstreams: an answer the alternate gave for the
+    upstream the client named is kept under the named one, and served
+    without contacting either.
+    """
+
+    async def _setUp(self) -> None:
+        from tests.test_fallback import chainConfig, refusingPort
+
+        self.dead = await refusingPort()
+        self.alt = await Upstream().start()
+        self.addCleanup(self.alt.stop)
+        self.fake = FakeMCP()
+        self.alt.handlers[b"custom"] = self.fake
+        text = chainConfig(f"http://127.0.0.1:{self.dead}/", [f"http://{self.alt.authority}/"]) + CACHE + "mcp:\n  pin_tools: false\n"
+        self.proxy = ProxyHarness(self, ROLES + text, base='listen: ["tcp:0:interface=127.0.0.1"]\n')
+        self.url = f"{self.proxy.base}/proxy/http/127.0.0.1:{self.dead}/custom/mcp".encode()
+
+    def setUp(self) -> Any:
+        return ensureDeferred(self._setUp())
+
+    async def test_keptUnderTheNamedUpstream(self) -> None:
+        response, body = await rpc(self.url, listing(1))
+        self.assertEqual((response.code, response.headers.getRawHeaders(b"x-akto-cache")), (200, [b"miss"]))
+        response, body = await rpc(self.url, listing(2))
+        self.assertEqual((response.code, response.headers.getRawHeaders(b"x-akto-cache")), (200, [b"hit"]))
+        self.assertEqual(json.loads(body)["id"], 2)
+        self.assertEqual(self.fake.count("tools/list"), 1)
