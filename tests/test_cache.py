@@ -284,6 +284,11 @@ class MCPCacheTests(_CacheCase):
         self.assertIsNone(how)
         _, _, how = await self.call({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "echo"}})
         self.assertIsNone(how)
+        self.fake.result = {"padding": "x" * 2_000_000}  # over max_entry (1 MiB, the default)
+        await self.call(listing(12, "resources/list"))
+        _, _, how = await self.call(listing(13, "resources/list"))
+        self.assertEqual(how, b"miss")
+        self.fake.result = {}
         self.fake.headers = {b"set-cookie": b"s=1"}
         await self.call(listing(10, "prompts/list"))
         _, _, how = await self.call(listing(11, "prompts/list"))

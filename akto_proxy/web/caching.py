@@ -127,6 +127,8 @@ def store(ex: "Exchange", body: bytes, sse: bool, ctype: bytes = b"application/j
         return
     slot.done = True
     cache = ex.service.cache
+    if len(body) > cache.settings.max_entry:
+        return  # relayed, not kept (and not encoded again for nothing)
     assert ex.target is not None
     now = ex.clock.seconds()
     if slot.mcp:
