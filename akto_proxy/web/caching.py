@@ -94,8 +94,7 @@ def lookup(ex: "Exchange", message: Body) -> Optional[Entry]:
     slot = ex.cacheSlot = Slot(own, shared, method, requestId, upstream.hasHeader(b"authorization"))
     entry = ex.service.cache.get(slot.keys())
     if entry is not None and not entry.fresh(ex.clock.seconds()):
-        slot.stale = entry
-        return entry
+        slot.stale = entry  # to revalidate: sent with If-None-Match
     return entry
 
 
