@@ -504,7 +504,6 @@ def secretsGenerated(rng: random.Random) -> Iterator[dict[str, str]]:
 _EXAMPLE_KEYS = (
     "AKIAIOSFODNN7EXAMPLE",
     "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
     "sk_live_xxxxxxxxxxxxxxxxxxxxxxxx",
     "STRIPE_SECRET_KEY=sk_live_...",
     "OPENAI_API_KEY=<YOUR_KEY>",
@@ -565,7 +564,7 @@ def secretsBenign(rng: random.Random) -> Iterator[dict[str, str]]:
         lambda: f"file_id: {_rand(rng, 28, string.ascii_letters + string.digits + '_-')}  (uploaded)",
         lambda: f"s3://acme-logs/2024/06/{uuid.UUID(int=rng.getrandbits(128)).hex}.json.gz",
         lambda: f"password_reset_url = f\"https://acme.io/reset/{{token}}\"",
-        lambda: f"AKIA{_rand(rng, 16, string.ascii_uppercase + '234567')} is the format of an AWS key id; never paste one.",
+        lambda: "An AWS key id looks like AKIAXXXXXXXXXXXXXXXX; never paste a real one.",
     )
     for n in range(440):
         g = gens[n % len(gens)]
@@ -575,9 +574,6 @@ def secretsBenign(rng: random.Random) -> Iterator[dict[str, str]]:
         rows = "\n".join(f"| {rng.choice(('REGION', 'PORT', 'LOG_LEVEL', 'MAX_TOKENS', 'TOKEN_TTL', 'API_VERSION'))} | {rng.choice(('us-east-1', '8080', 'debug', '4096', '3600', '2024-06-01'))} |" for _ in range(3))
         text = f"| name | value |\n|---|---|\n{rows}\n| COMMIT | {_sha(rng, 40)} |"
         yield entry("secrets", "secrets", "benign", "benign-secrets-table", str(n), text, src, rng)
-
-
-# The AWS example key is documented; the JWT is jwt.io's example.  Real look-alikes must still fire.
 
 
 # --- PII ---------------------------------------------------------------------------
@@ -663,6 +659,7 @@ def piiPhones(root: str, rng: random.Random) -> Iterator[dict[str, str]]:
                 continue
             if not phonenumbers.is_valid_number(number):
                 continue
+            nsn = phonenumbers.national_significant_number(number)
             e164 = phonenumbers.format_number(number, F.E164)
             intl = phonenumbers.format_number(number, F.INTERNATIONAL)
             national = phonenumbers.format_number(number, F.NATIONAL)
@@ -673,7 +670,7 @@ def piiPhones(root: str, rng: random.Random) -> Iterator[dict[str, str]]:
                 "00": "00" + e164[1:],
                 "dots": intl.replace(" ", ".").replace("-", "."),
                 "dashes": intl.replace(" ", "-"),
-                "paren": f"+{number.country_code} ({str(number.national_number)[:3]}) {str(number.national_number)[3:]}",
+                "paren": f"+{number.country_code} ({nsn[:3]}) {nsn[3:]}",
             }
             for form in rng.sample(sorted(forms), 3):
                 phone = forms[form]
