@@ -202,7 +202,7 @@ PATH_RULES = (
 
 SECRET_RULES = (
     Rule(EXFIL, "private_key",
-         r"-----BEGIN (?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP |SSH2 )?PRIVATE KEY(?: BLOCK)?-----",
+         r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----|\bPuTTY-User-Key-File-\d:",
          severity="critical", variants="r", caseless=False),
     Rule(EXFIL, "aws_access_key", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
          severity="critical", variants="r", caseless=False, validator="aws_access_key"),
@@ -234,7 +234,7 @@ SECRET_RULES = (
          caseless=False),
     Rule(EXFIL, "gcp_service_account", r"\"type\"\s*:\s*\"service_account\".{0,400}\"private_key_id\"\s*:\s*\"[0-9a-f]{40}\"",
          severity="critical", variants="r"),
-    Rule(EXFIL, "jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}",
+    Rule(EXFIL, "jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.(?:eyJ[A-Za-z0-9_-]{8,}|e30)\.[A-Za-z0-9_-]{16,}",
          severity="high", variants="r", caseless=False, validator="jwt", level=2),
     # a password in the userinfo of a URL, whatever the scheme
     Rule(EXFIL, "connection_string",
@@ -256,6 +256,15 @@ SECRET_RULES = (
     # .netrc and prose: "password <value>", "token <value>"
     Rule(EXFIL, "assigned_secret", r"\b(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6,}",
          severity="high", variants="r", validator="assigned_secret", level=2),
+    # <add key="ClearTextPassword" value="..."/> (NuGet, .NET appSettings)
+    Rule(EXFIL, "assigned_secret",
+         r"\bkey\s*=\s*[\"'][\w.:-]*(?:password|passwd|secret|token|apikey|api_key|connectionstring)[\"']\s+value\s*=\s*[\"'][^\"']{6,}[\"']",
+         severity="high", variants="r", validator="xml_secret", level=2),
+    # incoming webhooks: the URL is the credential
+    Rule(EXFIL, "webhook_url",
+         r"\bhttps://[\w-]+\.webhook\.office\.com/webhookb2/[\w@-]{20,}/IncomingWebhook/[\w-]{20,}|"
+         r"\bdiscord(?:app)?\.com/api/webhooks/\d{10,}/[\w-]{50,}|\bhooks\.zapier\.com/hooks/catch/\d+/\w{5,}",
+         severity="high", variants="r", level=2),
     # .pgpass: host:port:database:user:password
     Rule(EXFIL, "pgpass_entry", r"^[\w.-]+:\d{2,5}:[\w*-]+:[\w*.-]+:[^\s:]{6,}$",
          severity="high", variants="r", validator="pgpass", level=2),
@@ -292,7 +301,10 @@ SECRET_RULES = (
         ("vault_token", r"\bhv[sb]\.[\w-]{90,}", 1),
         ("flyio_token", r"\bfo1_[\w-]{43}|\bfm[12][ar]?_[A-Za-z0-9+/]{100,}={0,3}", 1),
         ("openshift_token", r"\bsha256~[\w-]{43}", 1),
-        ("dynatrace_token", r"\bdt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}\b", 1),
+        ("dynatrace_token", r"\bdt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}\b", 1),
+        ("adobe_secret", r"\bp8e-[A-Za-z0-9_-]{32}\b", 1),
+        ("discord_token", r"\b[MNO][A-Za-z\d_-]{23,25}\.[\w-]{6}\.[\w-]{27,38}\b", 1),
+        ("mailchimp_key", r"\b[0-9a-f]{32}-us\d{1,2}\b", 1),
         ("sendinblue_key", r"\bxkeysib-[a-f0-9]{64}-[a-zA-Z0-9]{16}\b", 1),
         ("atlassian_token", r"\bATATT3[A-Za-z0-9_=-]{150,}", 1),
         ("grafana_token", r"\beyJrIjoi[A-Za-z0-9+/=]{50,}|\bglc_[A-Za-z0-9+/]{32,}={0,2}|\bglsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}\b", 1),

@@ -187,7 +187,7 @@ SECRET_WORDS = frozenset(
 #: words that make a name something else: a public or lookup key, a page
 #: cursor, a setting about secrets rather than one
 NOT_SECRET_WORDS = frozenset(
-    "public publishable pub primary foreign sort partition cache idempotency page next continuation pagination "
+    "public publishable pub primary foreign sort partition cache idempotency next continuation pagination "
     "cursor csrf xsrf sync object row range registry translation i18n message lookup map dict hash license "
     "url uri endpoint header path file ttl type name length size expiry expires expiration id prefix format "
     "count limit max min version enabled required env field label hint policy algorithm method location scope "
@@ -195,7 +195,7 @@ NOT_SECRET_WORDS = frozenset(
     "directory reset forgot confirm confirmation strength policy rotation tokens keys secrets passwords "
     "input placeholder description help placeholder default rule regex pattern validator".split()
 )
-_CODE = re.compile(r"^[$%@&{\[(]|^#\{|\(|\[|\{\{|\$\{|::|^\w+\.\w+\.\w|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
+_CODE = re.compile(r"^[$%@&{\[(]|^#\{|\(|\[|\{\{|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
 _IDENTIFIER = re.compile(r"[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)+|\d+(?:\.\d+)*")
 _PUBLIC_VALUE = ("ssh-", "ecdsa-", "sk-ssh", "sk-ecdsa", "AAAA", "pk_live_", "pk_test_", "sha256:", "sha512-", "sha384-", "sha1-")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -263,6 +263,13 @@ def assignedSecret(text: str) -> bool:
     # prose ("the token abc...") and bare short names need more to go on
     weak = name.lower() in ("key", "pass", "auth", "pw", "token", "secret") and not re.search(r"[:=|>]", text[m.end("name"):m.start("value")])
     return secretValue(value, strong=not weak and name.lower() not in ("key", "pass", "auth", "pw"))
+
+
+def xmlSecret(text: str) -> bool:
+    """
+    C{key="...Password" value="..."}: the value looks like a secret.
+    """
+    return secretValue(re.findall(r"[\"']([^\"']*)[\"']", text)[-1])
 
 
 def pgpass(text: str) -> bool:
@@ -467,6 +474,7 @@ VALIDATORS: dict[str, Validator] = {
     "contact_email": contactEmail,
     "contact_phone": phone,
     "pgpass": pgpass,
+    "xml_secret": xmlSecret,
     "ip_address": ipAddress,
 }
 

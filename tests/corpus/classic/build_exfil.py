@@ -267,12 +267,33 @@ def _gitleaksValue(rule: dict[str, Any], rng: random.Random) -> Optional[tuple[s
     return value, semi
 
 
+def _pythonRegex(rx: str) -> Optional["re.Pattern[str]"]:
+    """
+    A gitleaks (Go RE2) pattern in Python's dialect, or None when it has no
+    faithful translation.
+    """
+    flags = re.I if "(?i)" in rx else 0
+    rx = rx.replace("(?i)", "").replace("(?-i:", "(?:").replace("\\z", "\\Z")
+    try:
+        return re.compile(rx, flags)
+    except re.error:
+        return None
+
+
 def secretsFromGitleaks(root: str, rng: random.Random) -> Iterator[dict[str, str]]:
+    """
+    Two samples per gitleaks rule; a sample that its own rule does not
+    match (a pattern the drawing cannot follow) is dropped, as gitleaks'
+    own C{utils.Validate} would refuse it.
+    """
     toml = _git(root, "config/gitleaks.toml")
     rules = tomllib.loads(toml)["rules"]
     for rule in rules:
         rid = rule["id"]
         if rid.startswith("generic") or "path" in rule and "regex" not in rule:
+            continue
+        own = _pythonRegex(rule.get("regex", ""))
+        if own is None:
             continue
         for n in range(2):
             got = _gitleaksValue(rule, rng)
@@ -285,6 +306,8 @@ def secretsFromGitleaks(root: str, rng: random.Random) -> Iterator[dict[str, str
             text = ctx.format(i=_ident(name, 2), I=_ident(name, 0), s=value)
             if n == 1 and not semi and rng.random() < 0.5:
                 text = rng.choice(("Here is the key: {s}", "{s}", "token {s} expires tomorrow", "use `{s}` for the deploy")).format(s=value)
+            if not own.search(text):
+                continue
             yield entry("data_exfiltration", "secrets", "attack", "gitleaks", rid, text,
                         "gitleaks/gitleaks config/gitleaks.toml (MIT): " + rid, rng)
 
