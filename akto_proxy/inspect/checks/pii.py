@@ -43,8 +43,8 @@ class PiiInspector:
         self._directions = directions
 
     def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]:
-        if message.direction not in self._directions or not message.strings:
-            return PASS
+        if message.direction not in self._directions or not message.strings or message.binary:
+            return PASS  # personal data is text; masking inside binary data would corrupt it
         if self._upstreams != ("*",) and not hostMatches(message.target.host, self._upstreams):
             return PASS
         if self._offload is not None:

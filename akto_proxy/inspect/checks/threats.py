@@ -62,8 +62,6 @@ class ThreatInspector:
     """
 
     name = "threat_detection"
-    #: its detectors read language (SQL, shell, paths): noise in binary data
-    heuristic = True
 
     def __init__(self, td: ThreatDetection, checks: Sequence[str], offload: Optional[Offload] = None):
         self.level = R.LEVELS[td.sensitivity]
@@ -99,6 +97,9 @@ class ThreatInspector:
 
     def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]:
         checks = self.requestChecks if message.direction == "request" else self.responseChecks
+        if message.binary:
+            # binary data is no language: only vendor-shaped secrets count
+            checks = tuple(c for c in checks if c == R.EXFIL)
         if not checks or not message.strings:
             return PASS
         scope = self._exclusions.scope(message)
@@ -114,6 +115,7 @@ class ThreatInspector:
         request = message.direction == "request"
         scanner = self._request if request else self._response
         injection = request and any(c in INJECTION for c in checks)
+        binary = message.binary
         plus = message.transport == "url"
         segments: list[str] = []
         owners: list[tuple[int, str]] = []
@@ -135,7 +137,7 @@ class ThreatInspector:
         found = _Found()
         for index, segs in hits.items():
             rule = scanner.rules[index]
-            if rule.check not in checks:
+            if rule.check not in checks or (binary and rule.name not in R.SECRET_NAMES):
                 continue
             try:
                 self._confirm(scanner, index, rule, segs, segments, owners, strings, scope, found, request)
@@ -144,7 +146,7 @@ class ThreatInspector:
                     raise
                 log.failure("check {check} failed", check=rule.check)
                 found.errors.add(rule.check)
-        if request and R.EXFIL in checks and (self._bulkRecords or self._bulkBlob):
+        if request and not binary and R.EXFIL in checks and (self._bulkRecords or self._bulkBlob):
             self._bulk(scanner, hits, segments, owners, strings, scope, found)
         found.dropGeneric()
         return self._verdict(found, strings, "url" if message.transport == "url" else "body")
