@@ -333,8 +333,12 @@ SECRET_NAMES = frozenset(r.name for r in SECRET_RULES) - GENERIC_SECRETS
 # national plans write them; validators.phone decides which are numbers.
 PHONE = (
     r"(?:\+|\b00)[1-9][\d \t.()/-]{5,20}\d|\(\+?\d{1,5}\)[ \t]?\d[\d \t./-]{3,14}\d|"
-    r"\b\d{1,5}[ \t./-]?\(?\d{2,5}\)?[ \t./-]\d{2,8}(?:[ \t./-]\d{2,8}){0,3}\b|\btel:\+?\d[\d.()-]{5,20}"
+    r"\b\d{1,5}(?:[ \t./-]\(?\d{1,10}\)?){1,5}|\btel:\+?\d[\d.()-]{5,20}"
 )
+#: the same for C{re}, which can see that the digits end there
+PHONE_CONFIRM = PHONE.replace(r"\)?){1,5}|", r"\)?){1,5}(?!\.?\d)|")
+#: a number without separators, announced as a telephone number
+PHONE_ANNOUNCED = r"\b(?:phone|tel|mobile|call|cell|fax|whatsapp|sms|kontakt|contact|telefon\w*|t[ée]l[ée]phone)[^\d\n]{0,20}\d{6,15}\b"
 
 PII_RULES = (
     Rule(EXFIL, "credit_card", r"\b(?:\d{4}[ -]?){3}\d{1,7}\b|\b\d{4}[ -]?\d{6}[ -]?\d{4,5}\b",
@@ -347,14 +351,18 @@ PII_RULES = (
     Rule(EXFIL, "email", r"\w@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]",
          severity="medium", variants="r", validator="email", entity="email", level=3,
          confirm=r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}\b"),
-    Rule(EXFIL, "phone", PHONE, severity="medium", variants="r", validator="phone", entity="phone", level=3),
+    Rule(EXFIL, "phone", PHONE, severity="medium", variants="r", validator="phone", entity="phone", level=3,
+         confirm=PHONE_CONFIRM),
+    Rule(EXFIL, "phone", PHONE_ANNOUNCED, severity="medium", variants="r", validator="phone", entity="phone", level=3),
     # Contact details leaving in what a tool sends or arriving in what it
     # returns, at medium: not in the arguments that address a message
     # (threats.addressing), not example domains or no-reply addresses.
     Rule(EXFIL, "email", r"\w@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]",
          severity="medium", variants="r", validator="contact_email", level=2,
-         confirm=r"(?<![\w.%+/:-])[A-Za-z0-9._%+'!#$&*=?^`{|}~-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b(?![\w-]|:[\w/~])"),
-    Rule(EXFIL, "phone", PHONE, severity="medium", variants="r", validator="contact_phone", level=2),
+         confirm=r"(?<![\w.%+/-])[A-Za-z0-9._%+'!#$&*=?^`{|}~-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b(?![\w-]|:[\w/~])"),
+    Rule(EXFIL, "phone", PHONE, severity="medium", variants="r", validator="contact_phone", level=2,
+         confirm=PHONE_CONFIRM),
+    Rule(EXFIL, "phone", PHONE_ANNOUNCED, severity="medium", variants="r", validator="contact_phone", level=2),
     Rule(EXFIL, "ip_address",
          r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b",
          severity="low", variants="r", validator="ip_address", entity="ip_address", level=4),

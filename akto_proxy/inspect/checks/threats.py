@@ -26,7 +26,7 @@ from akto_proxy.inspect.checks import rules as R
 from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.scanner import Scanner, mask
 from akto_proxy.inspect.checks.scope import NOTHING, Exclusions, MessageScope
-from akto_proxy.inspect.checks.validators import VALIDATORS, climb, creditCard, email, phoneLeaves, tautology
+from akto_proxy.inspect.checks.validators import VALIDATORS, blobLike, climb, creditCard, email, phoneLeaves, tautology
 from akto_proxy.inspect.message import Message, withoutSurrogates
 from akto_proxy.inspect.normalize import variants
 
@@ -242,7 +242,7 @@ class ThreatInspector:
             for i, (path, text) in enumerate(strings):
                 if len(text) < self._bulkBlob or scope.excludes(R.EXFIL, path):
                     continue
-                if any(len(m.group(0)) >= self._bulkBlob for m in _BLOB.finditer(text)):
+                if any(len(m.group(0)) >= self._bulkBlob and blobLike(m.group(0)) for m in _BLOB.finditer(text)):
                     found.add(R.EXFIL, "bulk_encoded_blob", "high", i, None)
 
     def _verdict(self, found: "_Found", strings: tuple[tuple[str, str], ...], whole: str) -> Verdict:

@@ -279,6 +279,18 @@ def pgpass(text: str) -> bool:
     return secretValue(text.rsplit(":", 1)[1])
 
 
+def blobLike(run: str, window: int = 4096) -> bool:
+    """
+    Whether a long run of base64 or hex characters carries data: random
+    enough (at least 3.5 bits a character, as hex and base64 of anything
+    but a repeated pattern are) in each of three windows (start, middle,
+    end).  A megabyte of one letter, or of C{abab...}, is not.
+    """
+    n = len(run)
+    starts = (0, max(0, n // 2 - window // 2), max(0, n - window))
+    return all(entropy(run[s:s + window]) >= 3.5 for s in starts)
+
+
 def highEntropy(text: str) -> bool:
     """
     A long random token: not hex (hashes, UUIDs), not a public-key blob, not
@@ -336,8 +348,9 @@ _NOT_PHONE = re.compile(
 #: words that announce a telephone number, in the languages of the numbers
 _PHONE_CUE = re.compile(
     r"\b(?:tel|tlf|tfn|ph|mob|cell|fax|phones?|telephone|mobile|call(?:ed|ing)?|ring|text\s+me|sms|whatsapp|signal|"
-    r"contacts?|reach|dial|hotline|helpline|telefon|telefono|teléfono|téléphone|telefone|portable|"
-    r"handy|móvil|cellulare|numéro|número|numero|nummer|rappel\w*|appel\w*|llam\w*|chiam\w*|anruf\w*)\b|[☎📞📱]|電話|携帯|电话|手机|전화",
+    r"contacts?|kontakt|contacto|contatto|contato|reach|dial|hotline|helpline|telefon\w*|telefono|teléfono|téléphone|tél|"
+    r"telefone|telefoon|puhelin|portable|"
+    r"handy|móvil|cellulare|numéro|número|numero|nummer|rappel\w*|appel\w*|llam\w*|chiam\w*|anruf\w*)\b|[☎📞📱]|電話|携帯|电话|手机|联系|전화|연락처",
     re.I,
 )
 
@@ -351,7 +364,9 @@ def phoneLeaves(text: str, span: tuple[int, int]) -> bool:
     C{contact} column...).  Bare
     digit groups (C{981-911-5004}) are as likely a part number.
     """
-    number = text[span[0]:span[1]].strip()
+    match = text[span[0]:span[1]]
+    number = _number(match)
+    start = span[0] + match.find(number)
     if number.startswith(("+", "00", "(")) or number[:4].lower() == "tel:":
         return True
     groups = _PHONE_GROUPS.findall(number)
@@ -359,7 +374,7 @@ def phoneLeaves(text: str, span: tuple[int, int]) -> bool:
     shape = tuple(len(g) for g in groups)
     if number.startswith("0") and _national(shape, digits, True):
         return True
-    if _PHONE_CUE.search(text, max(0, span[0] - 120), span[0]):
+    if _PHONE_CUE.search(text, max(0, start - 120), start):
         return True
     # written exactly as its country writes numbers (separators too), long
     # enough not to be a count, and not followed by a unit
@@ -384,7 +399,7 @@ def phone(text: str) -> bool:
     for a region where the number is valid): C{(415) 555-2671},
     C{020 7946 0018}, C{06 12 34 56 78}, C{030 123456}.
     """
-    text = text.strip()
+    text = _number(text)
     if text[:4].lower() == "tel:":
         text = text[4:]
     digits = "".join(_PHONE_GROUPS.findall(text))
@@ -393,6 +408,17 @@ def phone(text: str) -> bool:
     if text.startswith(("+", "00")):
         return _international("+" + digits[2:] if text.startswith("00") else "+" + digits)
     return _national(tuple(len(g) for g in _PHONE_GROUPS.findall(text)), digits)
+
+
+_NUMBER_START = re.compile(r"tel:|[+(\d]", re.I)
+
+
+def _number(text: str) -> str:
+    """
+    The number in a match that may begin with the word announcing it.
+    """
+    m = _NUMBER_START.search(text)
+    return text[m.start():].strip() if m else text
 
 
 @functools.lru_cache(maxsize=4096)
@@ -411,8 +437,7 @@ def _national(groups: tuple[int, ...], digits: str, trunk: bool = False, separat
     C{trunk}, with its trunk prefix in front; with C{separators}, with
     exactly these between the groups).
     """
-    if len(groups) < 2:
-        return False
+    single = len(groups) == 1  # written without separators: validity alone
     for region, prefix, lengths in _regions():
         if trunk and not (prefix and digits.startswith(prefix)):
             continue
@@ -425,6 +450,8 @@ def _national(groups: tuple[int, ...], digits: str, trunk: bool = False, separat
             continue
         if not phonenumbers.is_valid_number_for_region(parsed, region):
             continue
+        if single:
+            return True
         written = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
         if tuple(len(g) for g in _PHONE_GROUPS.findall(written)) != groups:
             continue
