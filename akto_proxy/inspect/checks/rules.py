@@ -246,15 +246,16 @@ SECRET_RULES = (
     # 'NAME', 'value' (PHP define), <NAME>value: a name that says secret
     # and a value that looks random (validators.assignedSecret decides)
     Rule(EXFIL, "assigned_secret",
-         r"[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
+         r"(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
          r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}[\"'`]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}[\"'`]?"
-         r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,}",
+         r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6}",
          confirm=r"(?<![\w.-])[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
          r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}[\"'`]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}[\"'`]?"
          r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,}",
          severity="high", variants="r", validator="assigned_secret", level=2),
     # .netrc and prose: "password <value>", "token <value>"
-    Rule(EXFIL, "assigned_secret", r"\b(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6,}",
+    Rule(EXFIL, "assigned_secret", r"\b(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6}",
+         confirm=r"\b(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6,}",
          severity="high", variants="r", validator="assigned_secret", level=2),
     # <add key="ClearTextPassword" value="..."/> (NuGet, .NET appSettings)
     Rule(EXFIL, "assigned_secret",
@@ -266,7 +267,8 @@ SECRET_RULES = (
          r"\bdiscord(?:app)?\.com/api/webhooks/\d{10,}/[\w-]{50,}|\bhooks\.zapier\.com/hooks/catch/\d+/\w{5,}",
          severity="high", variants="r", level=2),
     # .pgpass: host:port:database:user:password
-    Rule(EXFIL, "pgpass_entry", r"^[\w.-]+:\d{2,5}:[\w*-]+:[\w*.-]+:[^\s:]{6,}$",
+    Rule(EXFIL, "pgpass_entry", r":\d{2,5}:[\w*-]+:[\w*.-]+:[^\s:]{6}",
+         confirm=r"^[\w.-]+:\d{2,5}:[\w*-]+:[\w*.-]+:[^\s:]{6,}$",
          severity="high", variants="r", validator="pgpass", level=2),
     # a password hash (htpasswd, shadow, bcrypt): crackable offline
     Rule(EXFIL, "password_hash", r"\$(?:apr1|2[abxy]|1|5|6|y|argon2id?)\$[\w./$=,+-]{20,}",
@@ -303,7 +305,8 @@ SECRET_RULES = (
         ("openshift_token", r"\bsha256~[\w-]{43}", 1),
         ("dynatrace_token", r"\bdt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}\b", 1),
         ("adobe_secret", r"\bp8e-[A-Za-z0-9_-]{32}\b", 1),
-        ("discord_token", r"\b[MNO][A-Za-z\d_-]{23,25}\.[\w-]{6}\.[\w-]{27,38}\b", 1),
+        # no literal to anchor on: costly to scan for, so only at high
+        ("discord_token", r"\b[MNO][A-Za-z\d_-]{23,25}\.[\w-]{6}\.[\w-]{27,38}\b", 3),
         ("mailchimp_key", r"\b[0-9a-f]{32}-us\d{1,2}\b", 1),
         ("sendinblue_key", r"\bxkeysib-[a-f0-9]{64}-[a-zA-Z0-9]{16}\b", 1),
         ("atlassian_token", r"\bATATT3[A-Za-z0-9_=-]{150,}", 1),
@@ -333,10 +336,10 @@ SECRET_NAMES = frozenset(r.name for r in SECRET_RULES) - GENERIC_SECRETS
 # national plans write them; validators.phone decides which are numbers.
 PHONE = (
     r"(?:\+|\b00)[1-9][\d \t.()/-]{5,20}\d|\(\+?\d{1,5}\)[ \t]?\d[\d \t./-]{3,14}\d|"
-    r"\b\d{1,5}(?:[ \t./-]\(?\d{1,10}\)?){1,5}|\btel:\+?\d[\d.()-]{5,20}"
+    r"\b\d{1,5}(?:[ \t./-]\(?\d{1,10}\)?){1,5}(?!\.?\d)|\btel:\+?\d[\d.()-]{5,20}"
 )
-#: the same for C{re}, which can see that the digits end there
-PHONE_CONFIRM = PHONE.replace(r"\)?){1,5}|", r"\)?){1,5}(?!\.?\d)|")
+#: what Hyperscan looks for first (cheap): C{re} then matches L{PHONE}
+PHONE_START = r"(?:\+|\b00)[1-9][\d \t.()/-]{5}|\(\+?\d{1,5}\)[ \t]?\d|\b\d{1,5}[ \t./-]\(?\d|\btel:\+?\d"
 #: a number without separators, announced as a telephone number
 PHONE_ANNOUNCED = r"\b(?:phone|tel|mobile|call|cell|fax|whatsapp|sms|kontakt|contact|telefon\w*|t[ée]l[ée]phone)[^\d\n]{0,20}\d{6,15}\b"
 
@@ -351,8 +354,8 @@ PII_RULES = (
     Rule(EXFIL, "email", r"\w@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]",
          severity="medium", variants="r", validator="email", entity="email", level=3,
          confirm=r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}\b"),
-    Rule(EXFIL, "phone", PHONE, severity="medium", variants="r", validator="phone", entity="phone", level=3,
-         confirm=PHONE_CONFIRM),
+    Rule(EXFIL, "phone", PHONE_START, severity="medium", variants="r", validator="phone", entity="phone", level=3,
+         confirm=PHONE),
     Rule(EXFIL, "phone", PHONE_ANNOUNCED, severity="medium", variants="r", validator="phone", entity="phone", level=3),
     # Contact details leaving in what a tool sends or arriving in what it
     # returns, at medium: not in the arguments that address a message
@@ -360,8 +363,8 @@ PII_RULES = (
     Rule(EXFIL, "email", r"\w@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]",
          severity="medium", variants="r", validator="contact_email", level=2,
          confirm=r"(?<![\w.%+/-])[A-Za-z0-9._%+'!#$&*=?^`{|}~-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b(?![\w-]|:[\w/~])"),
-    Rule(EXFIL, "phone", PHONE, severity="medium", variants="r", validator="contact_phone", level=2,
-         confirm=PHONE_CONFIRM),
+    Rule(EXFIL, "phone", PHONE_START, severity="medium", variants="r", validator="contact_phone", level=2,
+         confirm=PHONE),
     Rule(EXFIL, "phone", PHONE_ANNOUNCED, severity="medium", variants="r", validator="contact_phone", level=2),
     Rule(EXFIL, "ip_address",
          r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b",
