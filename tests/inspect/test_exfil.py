@@ -22,9 +22,8 @@ from akto_proxy.inspect.checks import buildInspectors
 from akto_proxy.inspect.checks import validators as v
 from akto_proxy.inspect.checks.threats import addressing, documentedTestCard
 from akto_proxy.inspect.message import Message
-from akto_proxy.relay.url import Target
+from tests.inspect.test_checks import TARGET, call, result
 
-TARGET = Target("https", "mcp.example.com", 443, b"/mcp")
 CONFIG = """
 listen: ["tcp:0"]
 threat_detection:
@@ -32,27 +31,6 @@ threat_detection:
   enabled_checks: [sql_injection, command_injection, path_traversal, data_exfiltration]
 """
 STEPS = {level: buildInspectors(parseConfig(CONFIG.format(level=level)))[0] for level in ("low", "medium", "high")}
-
-
-def call(tool: str, **arguments: Any) -> Message:
-    return Message.fromJSONRPC(
-        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": arguments}},
-        "request",
-        TARGET,
-        "http",
-    )
-
-
-def result(text: str, tool: str = "read_file") -> Message:
-    m = Message.fromJSONRPC(
-        {"jsonrpc": "2.0", "id": 1, "result": {"content": [{"type": "text", "text": text}]}},
-        "response",
-        TARGET,
-        "http",
-        method="tools/call",
-        tool=tool,
-    )
-    return m
 
 
 def exfil(message: Message, level: str = "medium") -> set[str]:
