@@ -305,8 +305,8 @@ SECRET_RULES = (
         ("openshift_token", r"\bsha256~[\w-]{43}", 1),
         ("dynatrace_token", r"\bdt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}\b", 1),
         ("adobe_secret", r"\bp8e-[A-Za-z0-9_-]{32}\b", 1),
-        # no literal to anchor on: costly to scan for, so only at high
-        ("discord_token", r"\b[MNO][A-Za-z\d_-]{23,25}\.[\w-]{6}\.[\w-]{27,38}\b", 3),
+        # the first part is the base64 of a decimal user id
+        ("discord_token", r"\b(?:MT|Mj|Mz|ND|NT|Nj|Nz|OD|OT)[A-Za-z\d_-]{21,23}\.[\w-]{6}\.[\w-]{27,38}\b", 1),
         ("mailchimp_key", r"\b[0-9a-f]{32}-us\d{1,2}\b", 1),
         ("sendinblue_key", r"\bxkeysib-[a-f0-9]{64}-[a-zA-Z0-9]{16}\b", 1),
         ("atlassian_token", r"\bATATT3[A-Za-z0-9_=-]{150,}", 1),
