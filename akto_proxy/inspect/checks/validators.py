@@ -442,7 +442,7 @@ def _national(groups: tuple[int, ...], digits: str, trunk: bool = False, separat
         if trunk and not (prefix and digits.startswith(prefix)):
             continue
         national = digits[len(prefix):] if prefix and digits.startswith(prefix) else digits
-        if len(national) not in lengths:
+        if not lengths[0] <= len(national) <= lengths[1] + 2:  # (+2: carrier codes, Argentina's 15)
             continue
         try:
             parsed = phonenumbers.parse(digits, region)
@@ -462,17 +462,19 @@ def _national(groups: tuple[int, ...], digits: str, trunk: bool = False, separat
 
 
 @functools.lru_cache(maxsize=1)
-def _regions() -> tuple[tuple[str, str, frozenset[int]], ...]:
+def _regions() -> tuple[tuple[str, str, tuple[int, int]], ...]:
     """
-    Each region with its trunk prefix and the lengths of its national numbers.
+    Each region with its trunk prefix and the shortest and longest of its
+    national numbers.
     """
     out = []
     for region in sorted(phonenumbers.SUPPORTED_REGIONS):
         meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
         if meta is None or meta.general_desc is None:
             continue
-        lengths = frozenset(meta.general_desc.possible_length or ())
-        out.append((region, meta.national_prefix or "", lengths))
+        lengths = meta.general_desc.possible_length or ()
+        if lengths:
+            out.append((region, meta.national_prefix or "", (min(lengths), max(lengths))))
     return tuple(out)
 
 
