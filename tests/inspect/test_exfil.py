@@ -289,3 +289,16 @@ class BinaryTests(SynchronousTestCase):
         self.assertTrue(body.binary)
         self.assertEqual(body.encoded(), b"\x00\xff\x00")
         self.assertFalse(decode(b'{"a": "\\u0000"}').binary)
+
+
+class GuardrailTests(SynchronousTestCase):
+    def test_phone_masking_follows_the_same_rules(self) -> None:
+        pii = next(
+            s
+            for s in buildInspectors(
+                parseConfig(CONFIG.format(level="medium") + "guardrails:\n  - {name: PII, type: pii, rules: [{entity: phone}]}\n")
+            )
+            if s.name == "PII"
+        )
+        out = pii.inspect(result("Mobil: 06 12 34 56 78, SKU 981-911-5004, +49 30 1234567"))
+        self.assertEqual(out.replacements[0][1], "Mobil: [REDACTED:phone], SKU 981-911-5004, [REDACTED:phone]")

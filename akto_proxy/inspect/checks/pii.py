@@ -2,6 +2,8 @@
 The C{pii} guardrail: find personal data (emails, phone numbers, payment
 cards, SSNs, IBANs, IP addresses) in what upstreams send back, and mask it
 inside the JSON strings (the JSON stays valid), block, or record it.
+Phone numbers are those the threat check counts (international, national
+as their country writes them, or announced); binary data is left alone.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.rules import PII_RULES
 from akto_proxy.inspect.checks.scanner import Scanner, mask
 from akto_proxy.relay.fence import hostMatches
-from akto_proxy.inspect.checks.validators import VALIDATORS
+from akto_proxy.inspect.checks.validators import VALIDATORS, phoneLeaves
 from akto_proxy.inspect.message import Message
 
 
@@ -68,6 +70,10 @@ class PiiInspector:
             check = VALIDATORS.get(rule.validator) if rule.validator else None
             for i in segs:
                 found = self._scanner.spans(index, segments[i], check)
+                if found and entity == "phone":
+                    # as the threat check: digit groups that are plainly a
+                    # telephone number, not a part number
+                    found = [span for span in found if phoneLeaves(segments[i], span)]
                 if not found:
                     continue
                 path = strings[i][0] or "body"
