@@ -302,3 +302,31 @@ class GuardrailTests(SynchronousTestCase):
         )
         out = pii.inspect(result("Mobil: 06 12 34 56 78, SKU 981-911-5004, +49 30 1234567"))
         self.assertEqual(out.replacements[0][1], "Mobil: [REDACTED:phone], SKU 981-911-5004, [REDACTED:phone]")
+
+
+class BoundedWorkTests(SynchronousTestCase):
+    def test_phone_work_is_bounded(self) -> None:
+        """
+        A numeric table costs at most PHONE_CANDIDATES looks and
+        PHONE_BUDGET validations, shared by the strings of a message.
+        """
+        taken = []
+
+        def spans(n: int) -> Any:
+            for i in range(n):
+                taken.append(i)
+                yield (i * 12, i * 12 + 11)
+
+        text = "".join(f"0{i % 9 + 1}1 234 5678\n" for i in range(10_000))
+        budget = [v.PHONE_BUDGET]
+        v.phoneSpans(text, spans(10_000), budget)
+        self.assertLessEqual(len(taken), v.PHONE_CANDIDATES + 1)
+        self.assertEqual(budget[0], 0)
+        taken.clear()
+        self.assertEqual(v.phoneSpans(text, spans(10), budget), [])  # nothing left for the next string
+        self.assertLessEqual(len(taken), 1)
+
+    def test_numeric_tables_are_not_phone_numbers(self) -> None:
+        rows = "\n".join(f"{i} {i * 7 % 1000:03d} {i * 13 % 1000:03d} {i * 17 % 1000:03d} 0.{i % 97:02d}" for i in range(2000))
+        self.assertEqual(exfil(result(rows)), set())
+        self.assertEqual(body("12 345 678 901 234 567"), set())

@@ -18,7 +18,7 @@ from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.rules import PII_RULES
 from akto_proxy.inspect.checks.scanner import Scanner, mask
 from akto_proxy.relay.fence import hostMatches
-from akto_proxy.inspect.checks.validators import VALIDATORS, phoneLeaves
+from akto_proxy.inspect.checks.validators import PHONE_BUDGET, VALIDATORS, phoneSpans
 from akto_proxy.inspect.message import Message
 
 
@@ -60,6 +60,7 @@ class PiiInspector:
         if not hits:
             return PASS
         findings: dict[tuple[str, str], Finding] = {}
+        phones = [PHONE_BUDGET]  # numbers validated in this message
         spans: dict[int, list[tuple[int, int, str]]] = {}
         block = False
         enforced = not self._monitor
@@ -69,11 +70,12 @@ class PiiInspector:
             action = self._actions[entity]
             check = VALIDATORS.get(rule.validator) if rule.validator else None
             for i in segs:
-                found = self._scanner.spans(index, segments[i], check)
-                if found and entity == "phone":
+                if entity == "phone":
                     # as the threat check: digit groups that are plainly a
                     # telephone number, not a part number
-                    found = [span for span in found if phoneLeaves(segments[i], span)]
+                    found = phoneSpans(segments[i], self._scanner.candidates(index, segments[i]), phones)
+                else:
+                    found = self._scanner.spans(index, segments[i], check)
                 if not found:
                     continue
                 path = strings[i][0] or "body"

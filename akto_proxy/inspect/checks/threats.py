@@ -26,7 +26,7 @@ from akto_proxy.inspect.checks import rules as R
 from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.scanner import Scanner, mask
 from akto_proxy.inspect.checks.scope import NOTHING, Exclusions, MessageScope
-from akto_proxy.inspect.checks.validators import VALIDATORS, blobLike, climb, creditCard, email, phoneLeaves, tautology
+from akto_proxy.inspect.checks.validators import PHONE_BUDGET, VALIDATORS, blobLike, climb, creditCard, email, phoneSpans, tautology
 from akto_proxy.inspect.message import Message, withoutSurrogates
 from akto_proxy.inspect.normalize import variants
 
@@ -201,11 +201,12 @@ class ThreatInspector:
                 continue
             if rule.validator in _CONTACT and request and self.level <= 2 and addressing(path):
                 continue  # the recipient of a message is its purpose, not a leak
-            spans = scanner.spans(index, text, VALIDATORS.get(rule.validator) if rule.validator else None)
+            if rule.validator in ("phone", "contact_phone"):
+                spans = phoneSpans(text, scanner.candidates(index, text), found.phoneBudget)
+            else:
+                spans = scanner.spans(index, text, VALIDATORS.get(rule.validator) if rule.validator else None)
             if spans and rule.name == "credit_card":
                 spans = [s for s in spans if not documentedTestCard(text, s)]
-            elif spans and rule.validator == "contact_phone":
-                spans = [s for s in spans if phoneLeaves(text, s)]
             if not spans:
                 continue
             found.add(check, rule.name, rule.severity, i, spans if kind == "r" else None)
@@ -295,6 +296,7 @@ class _Found:
     def __init__(self) -> None:
         self.items: dict[tuple[str, str, int], tuple[str, str, int, str, Optional[list[tuple[int, int]]]]] = {}
         self.errors: set[str] = set()
+        self.phoneBudget = [PHONE_BUDGET]  # numbers validated in this message
 
     def has(self, check: str, rule: str, i: int) -> bool:
         return (check, rule, i) in self.items

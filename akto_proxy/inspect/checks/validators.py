@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections import Counter
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import phonenumbers
 
@@ -340,9 +340,10 @@ def contactEmail(text: str) -> bool:
 
 
 _PHONE_GROUPS = re.compile(r"\d+")
-#: digit groups that are something else: a dotted quad, a date, a span of years
+#: digit groups that are something else: a dotted quad, a date, a span of
+#: years, decimals (C{0.4521 0.8812}: a point and a space together)
 _NOT_PHONE = re.compile(
-    r"\d{1,3}(?:\.\d{1,3}){3}|(?:19|20)\d\d([-./ ])(?:0?[1-9]|1[0-2])\1\d\d|\d\d([-./ ])\d\d\2(?:19|20)\d\d|"
+    r"\d{1,3}(?:\.\d{1,3}){3}|[\d ]*\d\.\d+ [\d. ]*|[\d. ]* \d+\.\d[\d ]*|0\.\d.*|(?:19|20)\d\d([-./ ])(?:0?[1-9]|1[0-2])\1\d\d|\d\d([-./ ])\d\d\2(?:19|20)\d\d|"
     r"(?:19|20)\d\d[-/](?:19|20)?\d\d"
 )
 #: words that announce a telephone number, in the languages of the numbers
@@ -355,38 +356,68 @@ _PHONE_CUE = re.compile(
 )
 
 
-def phoneLeaves(text: str, span: tuple[int, int]) -> bool:
+#: numbers validated (against every region's plan) per message
+PHONE_BUDGET = 64
+#: number-like candidates looked at per string: a megabyte of digit groups
+#: (a numeric table) costs a bounded time; a number after that many is not
+#: seen
+PHONE_CANDIDATES = 4096
+
+
+def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[list[int]] = None) -> list[tuple[int, int]]:
     """
-    Whether the number at C{span} of C{text} (which L{phone} accepted) is
-    plainly a telephone number: written internationally, with its trunk
-    prefix or a bracketed area code as its country writes it, or announced
+    The spans of C{text} (candidates the phone pattern matched) that are
+    plainly telephone numbers: international and valid; or national, valid
+    and written with its trunk prefix or a bracketed area code, or announced
     by a word before it (C{tel}, C{call}, C{mobile}, C{Telefon}, a
-    C{contact} column...).  Bare
-    digit groups (C{981-911-5004}) are as likely a part number.
+    C{contact} column...), or in exactly the digit groups and separators of
+    its country's plan (8+ digits, 3+ groups, no unit after it).  Bare digit
+    groups (C{981-911-5004}) are as likely a part number.  The cheap tests
+    come first; at most L{PHONE_CANDIDATES} are looked at, and as many
+    validated as C{budget} (one list per message, counted down; past it,
+    none are counted) allows.
     """
-    match = text[span[0]:span[1]]
-    number = _number(match)
-    start = span[0] + match.find(number)
-    if number.startswith(("+", "00", "(")) or number[:4].lower() == "tel:":
-        return True
-    groups = _PHONE_GROUPS.findall(number)
-    digits = "".join(groups)
-    shape = tuple(len(g) for g in groups)
-    if number.startswith("0") and _national(shape, digits, True):
-        return True
-    if _PHONE_CUE.search(text, max(0, start - 120), start):
-        return True
-    # written exactly as its country writes numbers (separators too), long
-    # enough not to be a count, and not followed by a unit
-    return (
-        len(digits) >= 8
-        and len(groups) >= 3
-        and _national(shape, digits, False, _SEPARATORS.sub("", number) and tuple(_SEPARATORS.findall(number)))
-        and not _UNIT.match(text, span[1])
-    )
+    if budget is None:
+        budget = [PHONE_BUDGET]
+    out = []
+    for n, span in enumerate(spans):
+        if n >= PHONE_CANDIDATES or budget[0] <= 0:
+            break
+        match = text[span[0]:span[1]]
+        number = _number(match)
+        groups = _PHONE_GROUPS.findall(number)
+        digits = "".join(groups)
+        if not 6 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(number):
+            continue
+        start = span[0] + match.find(number)
+        shape = tuple(len(g) for g in groups)
+        if number.startswith(("+", "00", "(")) or number[:4].lower() == "tel:":
+            check = lambda: phone(number)  # noqa: E731
+        elif _PHONE_CUE.search(text, max(0, start - 120), start):
+            check = lambda: _national(shape, digits)  # noqa: E731
+        elif number.startswith("0") and len(groups) >= 2:
+            check = lambda: _national(shape, digits, True)  # noqa: E731
+        elif len(digits) >= 8 and len(groups) >= 3 and not _UNIT.match(text, span[1]) and _alone(text, span):
+            separators = tuple(_SEPARATORS.findall(number))
+            check = lambda: _national(shape, digits, False, separators)  # noqa: E731
+        else:
+            continue
+        budget[0] -= 1
+        if check():
+            out.append(span)
+    return out
 
 
 _SEPARATORS = re.compile(r"[^\d]+")
+_NUMBER_NEAR = re.compile(r"[\d.,]\s?$")
+
+
+def _alone(text: str, span: tuple[int, int]) -> bool:
+    """
+    No other number right before or after: not a row of a numeric table.
+    """
+    after = text[span[1]:span[1] + 2].lstrip(" \t")
+    return not (after[:1].isdigit() or _NUMBER_NEAR.search(text, max(0, span[0] - 2), span[0]))
 _UNIT = re.compile(r"\s*(?:%|[$€£¥]|[kmgt]?i?b\b|bytes?\b|[mµn]?s\b|[kmc]?m\b|[km]?g\b|items?\b|rows?\b|records?\b|users?\b|people\b|"
                    r"times\b|votes?\b|views?\b|points?\b|usd\b|eur\b|gbp\b|jpy\b)", re.I)
 
@@ -438,12 +469,14 @@ def _national(groups: tuple[int, ...], digits: str, trunk: bool = False, separat
     exactly these between the groups).
     """
     single = len(groups) == 1  # written without separators: validity alone
-    for region, prefix, lengths in _regions():
+    for region, prefix, lengths, plan, strip in _regions():
         if trunk and not (prefix and digits.startswith(prefix)):
             continue
         national = digits[len(prefix):] if prefix and digits.startswith(prefix) else digits
         if not lengths[0] <= len(national) <= lengths[1] + 2:  # (+2: carrier codes, Argentina's 15)
             continue
+        if plan is not None and not (plan.fullmatch(national) or (strip and _stripped(strip, digits, plan))):
+            continue  # not in the region's numbering plan: no need to ask libphonenumber
         try:
             parsed = phonenumbers.parse(digits, region)
         except phonenumbers.NumberParseException:
@@ -455,17 +488,32 @@ def _national(groups: tuple[int, ...], digits: str, trunk: bool = False, separat
         written = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
         if tuple(len(g) for g in _PHONE_GROUPS.findall(written)) != groups:
             continue
-        if separators and tuple(_SEPARATORS.findall(written.strip("()"))) != separators:
+        if separators and tuple(_SEPARATORS.findall(written)) != separators:
             continue
         return True
     return False
 
 
-@functools.lru_cache(maxsize=1)
-def _regions() -> tuple[tuple[str, str, tuple[int, int]], ...]:
+def _stripped(strip: "re.Pattern[str]", digits: str, plan: "re.Pattern[str]") -> bool:
     """
-    Each region with its trunk prefix and the shortest and longest of its
-    national numbers.
+    Whether C{digits}, less what the region strips before parsing (its
+    trunk and carrier prefixes), is in its plan.
+    """
+    m = strip.match(digits)
+    return bool(m and m.end() and plan.fullmatch(digits[m.end():]))
+
+
+@functools.lru_cache(maxsize=1)
+def _regions() -> tuple[tuple[str, str, tuple[int, int], Optional["re.Pattern[str]"], Optional["re.Pattern[str]"]], ...]:
+    """
+    Each region with its trunk prefix, the shortest and longest of its
+    national numbers, and its numbering plan (the numbers of each type it
+    assigns: fixed line, mobile, toll free...) as one compiled pattern (None
+    where the region rewrites numbers before matching them, as Argentina
+    does, so only libphonenumber can tell), and what it strips before
+    parsing.  Compiled here once:
+    libphonenumber's own patterns overflow C{re}'s cache when every region
+    is asked in turn.
     """
     out = []
     for region in sorted(phonenumbers.SUPPORTED_REGIONS):
@@ -473,8 +521,20 @@ def _regions() -> tuple[tuple[str, str, tuple[int, int]], ...]:
         if meta is None or meta.general_desc is None:
             continue
         lengths = meta.general_desc.possible_length or ()
-        if lengths:
-            out.append((region, meta.national_prefix or "", (min(lengths), max(lengths))))
+        if not lengths:
+            continue
+        rewrites = meta.national_prefix_transform_rule is not None
+        kinds = [
+            getattr(meta, kind) for kind in (
+                "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number", "voip", "pager",
+                "uan", "voicemail",
+            )
+        ]
+        patterns = [k.national_number_pattern for k in kinds if k is not None and k.national_number_pattern]
+        plan = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns and not rewrites else None
+        parsing = meta.national_prefix_for_parsing
+        strip = re.compile(parsing) if parsing else None
+        out.append((region, meta.national_prefix or "", (min(lengths), max(lengths)), plan, strip))
     return tuple(out)
 
 
