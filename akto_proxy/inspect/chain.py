@@ -147,7 +147,6 @@ class Chain:
         self._prefilter = prefilter
         self._covered: frozenset[int] = prefilter.covered if prefilter is not None else frozenset()
         self._coversAll = bool(self.inspectors) and len(self._covered) == len(self.inspectors)
-        self._binary: Optional[Chain] = None
         #: told (direction, seconds) of each message the steps judged (not
         #: those the prefilter proved clean before): the metrics
         self.timed: Optional[Callable[[str, float], None]] = None
@@ -162,19 +161,6 @@ class Chain:
         passes the chain untouched.
         """
         return frozenset().union(*(getattr(s, "directions", BOTH_DIRECTIONS) for s in self.inspectors))
-
-    def withoutHeuristics(self) -> "Chain":
-        """
-        This chain without its heuristic steps (those whose C{heuristic} is
-        true: the threat detectors, which read SQL, shell and paths), for
-        binary data: pattern rules, content filters and PII still run.
-        Built once per chain.
-        """
-        if self._binary is None:
-            steps = [s for s in self.inspectors if not getattr(s, "heuristic", False)]
-            self._binary = Chain(steps, self._clock, self._timeout)
-        self._binary.timed = self.timed
-        return self._binary
 
     def inspect(self, message: Message, clean: Optional[bool] = None) -> "Deferred[Outcome]":
         """

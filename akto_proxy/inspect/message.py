@@ -186,6 +186,9 @@ class Message:
     @ivar strings: every string with its JSON path; for text, one entry with
         path C{""}.
     @ivar keyName: the name of the API key of the client.
+    @ivar binary: the text is bytes that are not text (one character per
+        byte): the checks that read language (SQL, shell, paths, contact
+        details) leave it alone.
     """
 
     direction: Direction
@@ -199,6 +202,8 @@ class Message:
     id: Any = None
     keyName: Optional[str] = None
     requestId: str = ""
+    binary: bool = False
+
     @functools.cached_property
     def size(self) -> int:
         """
@@ -272,6 +277,7 @@ class Message:
         transport: Transport,
         keyName: Optional[str] = None,
         requestId: str = "",
+        binary: bool = False,
     ) -> "Message":
         return cls(
             direction=direction,
@@ -282,6 +288,7 @@ class Message:
             strings=(("", text),),
             keyName=keyName,
             requestId=requestId,
+            binary=binary,
         )
 
     @classmethod

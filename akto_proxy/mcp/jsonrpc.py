@@ -181,9 +181,12 @@ class Body:
     @ivar text: the body as text when it is neither JSON nor empty.
     @ivar malformed: the body claimed to be JSON (by its content type) and
         did not parse.
+    @ivar binary: the body is not text (L{binary}): C{text} holds its bytes
+        one character each (latin-1), for the pattern rules; the injection
+        heuristics never read it.
     """
 
-    __slots__ = ("rpc", "batch", "json", "value", "text", "malformed")
+    __slots__ = ("rpc", "batch", "json", "value", "text", "malformed", "binary")
 
     def __init__(
         self,
@@ -193,6 +196,7 @@ class Body:
         value: Any,
         text: Optional[str],
         malformed: bool = False,
+        binary: bool = False,
     ):
         self.rpc = rpc
         self.batch = batch
@@ -200,6 +204,16 @@ class Body:
         self.value = value
         self.text = text
         self.malformed = malformed
+        self.binary = binary
+
+    def encoded(self) -> bytes:
+        """
+        The body's text as bytes again (latin-1 for a binary body, so each
+        byte comes back as it was).
+        """
+        if self.binary:
+            return (self.text or "").encode("latin-1", "replace")
+        return (self.text or "").encode("utf-8", "replace")
 
     @property
     def empty(self) -> bool:
@@ -215,12 +229,40 @@ class Body:
 
 EMPTY = Body([], False, False, None, None)
 
+#: control characters that text does not hold (tab, line breaks, form feed
+#: and escape are text)
+_CONTROL = bytes(c for c in range(32) if c not in (9, 10, 12, 13, 27)) + b"\x7f"
+_STRIP_CONTROL = bytes.maketrans(b"", b"")
+
+
+def binary(data: bytes) -> bool:
+    """
+    Whether C{data} is not text: not valid UTF-8, or holding NUL bytes among
+    at least one control character in eight (a zero-filled buffer, an
+    image header, UTF-16).  One NUL in a line of text (C{passwd%00.png}
+    spelled raw) is still text, and judged as text.
+    """
+    if not data:
+        return False
+    if b"\x00" not in data:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    control = len(data) - len(data.translate(_STRIP_CONTROL, _CONTROL))
+    return control * 8 >= len(data)
+
 
 def decode(body: bytes, contentType: str = "", textual: bool = True) -> Body:
     """
     Decode a body: JSON when its content type says so or it starts like
     JSON, JSON-RPC when that JSON is a message or a batch of them, else text
-    (when C{textual}).
+    (when C{textual}), or binary data (L{binary}) whatever its type says.
     """
     if not body:
         return EMPTY
@@ -233,7 +275,11 @@ def decode(body: bytes, contentType: str = "", textual: bool = True) -> Body:
                 return Body([], False, False, None, None, malformed=True)
         else:
             return fromJSON(value)
-    return Body([], False, False, None, body.decode("utf-8", "replace") if textual else None)
+    if not textual:
+        return Body([], False, False, None, None)
+    if binary(body):
+        return Body([], False, False, None, body.decode("latin-1"), binary=True)
+    return Body([], False, False, None, body.decode("utf-8", "replace"))
 
 
 def decodeText(text: str) -> Body:
@@ -275,6 +321,7 @@ __all__ = [
     "PROTOCOL_VERSION_META_KEY",
     "REQUEST",
     "RESPONSE",
+    "binary",
     "decode",
     "decodeText",
     "encode",

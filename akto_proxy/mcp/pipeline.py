@@ -220,12 +220,11 @@ class Item:
         MCP headers of a request that is a single JSON-RPC message; for
         C{url}, the strings to inspect.
     @ivar transport: what carries it (C{http}, C{sse}, C{ws}, C{url}).
-    @ivar binary: a WebSocket binary frame that is not UTF-8.
     @ivar sentAt: when the request it answers was sent, if known.
     @ivar single: the only message of its body (not in a batch).
     """
 
-    __slots__ = ("phase", "obj", "method", "name", "modern", "prefix", "transport", "binary", "sentAt", "findings", "guardrails", "label", "single", "clean")
+    __slots__ = ("phase", "obj", "method", "name", "modern", "prefix", "transport", "sentAt", "findings", "guardrails", "label", "single", "clean")
 
     def __init__(
         self,
@@ -236,7 +235,6 @@ class Item:
         modern: bool = False,
         prefix: tuple[tuple[str, str], ...] = (),
         transport: str = "http",
-        binary: bool = False,
         sentAt: Optional[float] = None,
         single: bool = False,
     ):
@@ -247,7 +245,6 @@ class Item:
         self.modern = modern
         self.prefix = prefix
         self.transport = transport
-        self.binary = binary
         self.sentAt = sentAt
         self.findings: tuple[Finding, ...] = ()
         self.guardrails: tuple[str, ...] = ()
@@ -552,7 +549,7 @@ class Pipeline:
 
     # -- bodies
 
-    async def judgeClient(self, ctx: Context, body: Body, prefix: tuple[tuple[str, str], ...] = (), transport: str = "http", binary: bool = False) -> Verdict:
+    async def judgeClient(self, ctx: Context, body: Body, prefix: tuple[tuple[str, str], ...] = (), transport: str = "http") -> Verdict:
         """
         Judge a client's body: the whole body (rate limits), then each
         JSON-RPC message of it, or the body as JSON or text.
@@ -577,7 +574,7 @@ class Pipeline:
                 verdict.refused = answer is None
                 return verdict
         if not rpc:
-            return await self._judgeOther(CLIENT_OTHER, ctx, body, transport, binary)
+            return await self._judgeOther(CLIENT_OTHER, ctx, body, transport)
         correlator = ctx.conversation.correlator
         everything = ctx.bus.messages
         forward: list[Any] = []
@@ -646,7 +643,7 @@ class Pipeline:
         verdict.status = status
         return verdict
 
-    async def judgeServer(self, ctx: Context, body: Body, transport: str = "http", binary: bool = False) -> Verdict:
+    async def judgeServer(self, ctx: Context, body: Body, transport: str = "http") -> Verdict:
         """
         Judge a server's body (a response body, an SSE event, a WebSocket
         message): each JSON-RPC message, or the body as JSON or text.  The
@@ -654,7 +651,7 @@ class Pipeline:
         """
         rpc = body.rpc
         if not rpc:
-            return await self._judgeOther(SERVER_OTHER, ctx, body, transport, binary)
+            return await self._judgeOther(SERVER_OTHER, ctx, body, transport)
         correlator = ctx.conversation.correlator
         everything = ctx.bus.messages
         forward: list[Any] = []
@@ -728,10 +725,10 @@ class Pipeline:
             d = await d
         return d
 
-    async def _judgeOther(self, phase: str, ctx: Context, body: Body, transport: str, binary: bool) -> Verdict:
+    async def _judgeOther(self, phase: str, ctx: Context, body: Body, transport: str) -> Verdict:
         if body.empty or not self._byPhase[phase]:
             return UNCHANGED
-        d = self.judge(Item(phase, body, transport=transport, binary=binary), ctx)
+        d = self.judge(Item(phase, body, transport=transport), ctx)
         if isinstance(d, Deferred):
             d = await d
         if d.action == FORWARD:

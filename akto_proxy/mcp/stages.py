@@ -312,12 +312,10 @@ class InspectStage:
             )
         else:
             body: Body = obj
-            if item.binary:
-                chain = chain.withoutHeuristics()
             if body.json:
                 msg = Message.fromJSON(body.value, direction, ctx.target, item.transport, ctx.keyName, ctx.requestId)  # type: ignore[arg-type]
             else:
-                msg = Message.fromText(body.text or "", direction, ctx.target, item.transport, ctx.keyName, ctx.requestId)  # type: ignore[arg-type]
+                msg = Message.fromText(body.text or "", direction, ctx.target, item.transport, ctx.keyName, ctx.requestId, binary=body.binary)  # type: ignore[arg-type]
         return self._inspect(chain, msg, None, item, ctx)
 
     def _inspect(self, chain: Chain, msg: Message, clean: Optional[bool], item: Item, ctx: Context) -> StageResult:
@@ -334,7 +332,7 @@ class InspectStage:
             payload = outcome.message.payload
             if item.phase in (CLIENT_OTHER, SERVER_OTHER):
                 body: Body = item.obj
-                payload = Body([], False, body.json, payload if body.json else None, None if body.json else payload)
+                payload = Body([], False, body.json, payload if body.json else None, None if body.json else payload, binary=body.binary)
             return Decision(REWRITE, payload, label="redacted" if outcome.rewritten else None)
         return None
 

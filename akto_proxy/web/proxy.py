@@ -83,7 +83,7 @@ def encodeBody(body: Body) -> bytes:
     """
     if body.json:
         return encode(body.value)
-    return (body.text or "").encode("utf-8")
+    return body.encoded()
 
 
 class ProxyResource(Resource):

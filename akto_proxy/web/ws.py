@@ -45,7 +45,7 @@ from twisted.web.client import URI
 from zope.interface import implementer
 
 from akto_proxy import compat
-from akto_proxy.mcp.jsonrpc import Body, decodeText, encode
+from akto_proxy.mcp.jsonrpc import Body, binary as binaryData, decodeText, encode
 from akto_proxy.relay.http import FencedEndpointFactory
 from akto_proxy.relay.rewrite import rewriteLocation, rewriteWWWAuthenticate
 from akto_proxy.relay.wire import failureKind, upstreamFailure
@@ -850,21 +850,19 @@ class WebSocketRelay:
             log.info("websocket message too large to inspect, closing", size=len(payload), request_id=ex.requestId)
             self.closeBoth(1009, "message too large to inspect")
             return None
-        codec = "utf-8"
-        binary = False
         if isBinary:
-            try:
+            # a binary frame that is text (UTF-8, and not NUL-filled) is
+            # judged as text; other bytes as binary data (jsonrpc.binary)
+            if binaryData(payload):
+                message = Body([], False, False, None, payload.decode("latin-1"), binary=True)
+            else:
                 message = Body([], False, False, None, payload.decode("utf-8"))
-            except UnicodeDecodeError:
-                codec = "latin-1"
-                binary = True
-                message = Body([], False, False, None, payload.decode("latin-1"))
         else:
             message = decodeText(payload.decode("utf-8", "replace"))
         if side == "client":
-            verdict = await pipeline.judgeClient(ctx, message, transport="ws", binary=binary)
+            verdict = await pipeline.judgeClient(ctx, message, transport="ws")
         else:
-            verdict = await pipeline.judgeServer(ctx, message, transport="ws", binary=binary)
+            verdict = await pipeline.judgeServer(ctx, message, transport="ws")
         if verdict.replies:
             # answers in the proxy's name go back where the message came from
             self._send(side, encode(verdict.replyValue()), False)
@@ -883,7 +881,7 @@ class WebSocketRelay:
         new = verdict.forward[0]
         if new.json:
             return self._send(toSide, encode(new.value), isBinary)
-        return self._send(toSide, (new.text or "").encode(codec, "replace"), isBinary)
+        return self._send(toSide, new.encoded(), isBinary)
 
     # -- idle
 

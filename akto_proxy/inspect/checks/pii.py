@@ -2,6 +2,8 @@
 The C{pii} guardrail: find personal data (emails, phone numbers, payment
 cards, SSNs, IBANs, IP addresses) in what upstreams send back, and mask it
 inside the JSON strings (the JSON stays valid), block, or record it.
+Phone numbers are those the threat check counts (international, national
+as their country writes them, or announced); binary data is left alone.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.rules import PII_RULES
 from akto_proxy.inspect.checks.scanner import Scanner, mask
 from akto_proxy.relay.fence import hostMatches
-from akto_proxy.inspect.checks.validators import VALIDATORS
+from akto_proxy.inspect.checks.validators import PHONE_BUDGET, VALIDATORS, phoneSpans
 from akto_proxy.inspect.message import Message
 
 
@@ -43,8 +45,8 @@ class PiiInspector:
         self._directions = directions
 
     def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]:
-        if message.direction not in self._directions or not message.strings:
-            return PASS
+        if message.direction not in self._directions or not message.strings or message.binary:
+            return PASS  # personal data is text; masking inside binary data would corrupt it
         if self._upstreams != ("*",) and not hostMatches(message.target.host, self._upstreams):
             return PASS
         if self._offload is not None:
@@ -58,6 +60,7 @@ class PiiInspector:
         if not hits:
             return PASS
         findings: dict[tuple[str, str], Finding] = {}
+        phones = [PHONE_BUDGET]  # numbers validated in this message
         spans: dict[int, list[tuple[int, int, str]]] = {}
         block = False
         enforced = not self._monitor
@@ -67,7 +70,12 @@ class PiiInspector:
             action = self._actions[entity]
             check = VALIDATORS.get(rule.validator) if rule.validator else None
             for i in segs:
-                found = self._scanner.spans(index, segments[i], check)
+                if entity == "phone":
+                    # as the threat check: digit groups that are plainly a
+                    # telephone number, not a part number
+                    found = phoneSpans(segments[i], self._scanner.candidates(index, segments[i]), phones)
+                else:
+                    found = self._scanner.spans(index, segments[i], check)
                 if not found:
                     continue
                 path = strings[i][0] or "body"

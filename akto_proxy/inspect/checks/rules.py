@@ -202,7 +202,7 @@ PATH_RULES = (
 
 SECRET_RULES = (
     Rule(EXFIL, "private_key",
-         r"-----BEGIN (?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP |SSH2 )?PRIVATE KEY(?: BLOCK)?-----",
+         r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----|\bPuTTY-User-Key-File-\d:",
          severity="critical", variants="r", caseless=False),
     Rule(EXFIL, "aws_access_key", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
          severity="critical", variants="r", caseless=False, validator="aws_access_key"),
@@ -211,11 +211,11 @@ SECRET_RULES = (
          severity="critical", variants="r", validator="live", group=1),
     Rule(EXFIL, "github_token", r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b|\bgithub_pat_[A-Za-z0-9_]{60,}",
          severity="critical", variants="r", caseless=False, validator="live"),
-    Rule(EXFIL, "gitlab_token", r"\bglpat-[0-9A-Za-z_-]{20,}", severity="critical", variants="r", caseless=False),
-    Rule(EXFIL, "slack_token", r"\bxox[baprse]-[0-9]{6,}-[0-9A-Za-z-]{10,}", severity="critical", variants="r", caseless=False),
+    Rule(EXFIL, "gitlab_token", r"\bglpat-[0-9A-Za-z_-]{20,}", severity="critical", variants="r", caseless=False, validator="live"),
+    Rule(EXFIL, "slack_token", r"\bxox[baprse]-[0-9]{6,}-[0-9A-Za-z-]{10,}", severity="critical", variants="r", caseless=False, validator="live"),
     Rule(EXFIL, "slack_webhook", r"hooks\.slack\.com/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{20,}",
          severity="high", variants="r", caseless=False),
-    Rule(EXFIL, "stripe_key", r"\b[sr]k_live_[0-9a-zA-Z]{20,}", severity="critical", variants="r", caseless=False),
+    Rule(EXFIL, "stripe_key", r"\b[sr]k_live_[0-9a-zA-Z]{20,}", severity="critical", variants="r", caseless=False, validator="live"),
     Rule(EXFIL, "google_api_key", r"\bAIza[0-9A-Za-z_-]{35}\b", severity="high", variants="r", caseless=False,
          validator="live"),
     Rule(EXFIL, "openai_key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}|\bsk-[A-Za-z0-9]{48}\b",
@@ -223,8 +223,8 @@ SECRET_RULES = (
     Rule(EXFIL, "anthropic_key", r"\bsk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,}", severity="critical", variants="r",
          caseless=False),
     Rule(EXFIL, "sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{20,24}\.[A-Za-z0-9_-]{40,50}\b", severity="critical", variants="r",
-         caseless=False),
-    Rule(EXFIL, "npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", severity="critical", variants="r", caseless=False),
+         caseless=False, validator="live"),
+    Rule(EXFIL, "npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", severity="critical", variants="r", caseless=False, validator="live"),
     Rule(EXFIL, "pypi_token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}", severity="critical", variants="r",
          caseless=False),
     Rule(EXFIL, "azure_storage_key", r"AccountKey=[A-Za-z0-9+/]{80,90}={0,2}", severity="critical", variants="r",
@@ -232,22 +232,116 @@ SECRET_RULES = (
     Rule(EXFIL, "digitalocean_token", r"\bdo[opr]_v1_[a-f0-9]{64}\b", severity="critical", variants="r", caseless=False),
     Rule(EXFIL, "shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", severity="high", variants="r",
          caseless=False),
-    Rule(EXFIL, "twilio_key", r"\bSK[0-9a-f]{32}\b", severity="high", variants="r", caseless=False, level=3),
     Rule(EXFIL, "gcp_service_account", r"\"type\"\s*:\s*\"service_account\".{0,400}\"private_key_id\"\s*:\s*\"[0-9a-f]{40}\"",
          severity="critical", variants="r"),
-    Rule(EXFIL, "jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}",
+    Rule(EXFIL, "jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.(?:eyJ[A-Za-z0-9_-]{8,}|e30)\.[A-Za-z0-9_-]{16,}",
          severity="high", variants="r", caseless=False, validator="jwt", level=2),
+    # a password in the userinfo of a URL, whatever the scheme
     Rule(EXFIL, "connection_string",
-         r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|jdbc:\w+|ldaps?|ftp|smtp)://[^\s:/@\"']+:[^\s@/\"']{3,}@[\w.-]+",
+         r"\b(?:[a-z][a-z0-9+.-]{1,20}:)?[a-z][a-z0-9+.-]{1,20}://[^\s:/@\"'<>]+:[^\s@/\"'<>]{3,}@[\w.-]+",
          severity="high", variants="r", validator="connection_string", level=2),
     Rule(EXFIL, "bearer_token", r"\bauthorization[\"']?\s*[:=]\s*[\"']?bearer\s+([A-Za-z0-9._~+/-]{24,}=*)",
          severity="high", variants="r", validator="live", group=1, level=2),
+    # NAME = value, NAME: value, "NAME": "value", | NAME | value |,
+    # 'NAME', 'value' (PHP define), <NAME>value: a name that says secret
+    # and a value that looks random (validators.assignedSecret decides)
     Rule(EXFIL, "assigned_secret",
-         r"(?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|client[_-]?secret|secret[_-]?key|private[_-]?key)[\"']?\s*[:=]\s*[\"'`]?[^\s\"'`,;]{12,}",
+         r"(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
+         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}[\"'`]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}[\"'`]?"
+         r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6}",
+         confirm=r"(?<![\w.-])[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
+         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}[\"'`]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}[\"'`]?"
+         r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,}",
          severity="high", variants="r", validator="assigned_secret", level=2),
+    # .netrc and prose: "password <value>", "token <value>"
+    Rule(EXFIL, "assigned_secret", r"\b(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6}",
+         confirm=r"\b(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6,}",
+         severity="high", variants="r", validator="assigned_secret", level=2),
+    # <add key="ClearTextPassword" value="..."/> (NuGet, .NET appSettings)
+    Rule(EXFIL, "assigned_secret",
+         r"\bkey\s*=\s*[\"'][\w.:-]*(?:password|passwd|secret|token|apikey|api_key|connectionstring)[\"']\s+value\s*=\s*[\"'][^\"']{6,}[\"']",
+         severity="high", variants="r", validator="xml_secret", level=2),
+    # incoming webhooks: the URL is the credential
+    Rule(EXFIL, "webhook_url",
+         r"\bhttps://[\w-]+\.webhook\.office\.com/webhookb2/[\w@-]{20,}/IncomingWebhook/[\w-]{20,}|"
+         r"\bdiscord(?:app)?\.com/api/webhooks/\d{10,}/[\w-]{50,}|\bhooks\.zapier\.com/hooks/catch/\d+/\w{5,}",
+         severity="high", variants="r", level=2),
+    # .pgpass: host:port:database:user:password
+    Rule(EXFIL, "pgpass_entry", r":\d{2,5}:[\w*-]+:[\w*.-]+:[^\s:]{6}",
+         confirm=r"^[\w.-]+:\d{2,5}:[\w*-]+:[\w*.-]+:[^\s:]{6,}$",
+         severity="high", variants="r", validator="pgpass", level=2),
+    # a password hash (htpasswd, shadow, bcrypt): crackable offline
+    Rule(EXFIL, "password_hash", r"\$(?:apr1|2[abxy]|1|5|6|y|argon2id?)\$[\w./$=,+-]{20,}",
+         severity="high", variants="r", caseless=False, level=2),
     Rule(EXFIL, "high_entropy_string", r"\b[A-Za-z0-9+/_-]{32,}={0,2}", severity="medium", variants="r",
          validator="high_entropy", level=3, single=True),
+) + tuple(
+    # vendor tokens named by their prefix (public facts of each vendor's
+    # format, as gitleaks and the vendors document them)
+    Rule(EXFIL, name, pattern, severity="critical", variants="r", caseless=False, validator="live", level=level)
+    for name, pattern, level in (
+        ("gitlab_token", r"\bgl(?:dt|rt|ptt|soat|cbt|imt|agent|oas|ft|ffct|wt)-[0-9A-Za-z_-]{20,}", 1),
+        ("slack_token", r"\bxapp-\d-[A-Z0-9]{6,}-\d{6,}-[a-z0-9]{32,}|\bxoxe\.xox[bp]-\d-[A-Za-z0-9]{40,}", 1),
+        ("stripe_key", r"\bwhsec_[A-Za-z0-9]{24,}", 1),
+        ("huggingface_token", r"\b(?:hf|api_org)_[A-Za-z]{30,40}\b", 1),
+        ("databricks_token", r"\bdapi[a-f0-9]{32}(?:-\d)?\b", 1),
+        ("linear_key", r"\blin_(?:api|oauth)_[A-Za-z0-9]{40}\b", 1),
+        ("planetscale_token", r"\bpscale_(?:tkn|oauth|pw)_[\w.=-]{32,64}", 1),
+        ("sentry_token", r"\bsntry[su]_[A-Za-z0-9+/=_-]{40,}", 1),
+        ("age_secret_key", r"\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b", 1),
+        ("google_oauth_token", r"\bya29\.[\w-]{30,}|\b1//0[\w-]{40,}|\bGOCSPX-[\w-]{24,}", 1),
+        ("telegram_bot_token", r"\b\d{8,10}:AA[\w-]{33}\b", 1),
+        ("onepassword_key", r"\bA3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}\b|\bops_eyJ[A-Za-z0-9+/=]{100,}", 1),
+        ("artifactory_token", r"\bAKCp[A-Za-z0-9]{69}\b|\bcmVmd[A-Za-z0-9]{59}\b", 1),
+        ("alibaba_key", r"\bLTAI[A-Za-z0-9]{20}\b", 1),
+        ("clojars_token", r"\bCLOJARS_[a-z0-9]{60}\b", 1),
+        ("postman_key", r"\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}\b", 1),
+        ("pulumi_token", r"\bpul-[a-f0-9]{40}\b", 1),
+        ("rubygems_key", r"\brubygems_[a-f0-9]{48}\b", 1),
+        ("square_token", r"\bsq0(?:atp|csp)-[\w-]{22,43}\b|\bEAAA[\w+=-]{60}", 1),
+        ("terraform_token", r"\b[a-z0-9]{14}\.atlasv1\.[a-z0-9_=-]{60,70}", 1),
+        ("vault_token", r"\bhv[sb]\.[\w-]{90,}", 1),
+        ("flyio_token", r"\bfo1_[\w-]{43}|\bfm[12][ar]?_[A-Za-z0-9+/]{100,}={0,3}", 1),
+        ("openshift_token", r"\bsha256~[\w-]{43}", 1),
+        ("dynatrace_token", r"\bdt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}\b", 1),
+        ("adobe_secret", r"\bp8e-[A-Za-z0-9_-]{32}\b", 1),
+        # the first part is the base64 of a decimal user id
+        ("discord_token", r"\b(?:MT|Mj|Mz|ND|NT|Nj|Nz|OD|OT)[A-Za-z\d_-]{21,23}\.[\w-]{6}\.[\w-]{27,38}\b", 1),
+        ("mailchimp_key", r"\b[0-9a-f]{32}-us\d{1,2}\b", 1),
+        ("sendinblue_key", r"\bxkeysib-[a-f0-9]{64}-[a-zA-Z0-9]{16}\b", 1),
+        ("atlassian_token", r"\bATATT3[A-Za-z0-9_=-]{150,}", 1),
+        ("grafana_token", r"\beyJrIjoi[A-Za-z0-9+/=]{50,}|\bglc_[A-Za-z0-9+/]{32,}={0,2}|\bglsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}\b", 1),
+        ("doppler_token", r"\bdp\.(?:pt|st|sa|ct|scim|audit)\.[a-zA-Z0-9]{40,44}\b", 1),
+        ("airtable_token", r"\bpat[A-Za-z0-9]{14}\.[a-f0-9]{64}\b", 1),
+        ("docker_hub_token", r"\bdckr_(?:pat|oat)_[\w-]{27,}", 1),
+        ("ai_provider_key", r"\bxai-[A-Za-z0-9]{70,}|\bgsk_[A-Za-z0-9]{52}\b|\bpplx-[A-Za-z0-9]{48}\b|\br8_[A-Za-z0-9]{37}\b|\bnvapi-[\w-]{60,}", 1),
+        ("posthog_key", r"\bphx_[A-Za-z0-9_]{40,}", 1),
+        ("readme_key", r"\brdme_[a-z0-9]{70}\b", 1),
+        ("shippo_token", r"\bshippo_live_[a-f0-9]{40}\b", 1),
+        ("scalingo_token", r"\btk-us-[\w-]{48}\b", 1),
+        ("heroku_key", r"\bHRKU-[\w-]{60}", 1),
+        ("dropbox_token", r"\bsl\.[A-Za-z0-9_-]{130,}", 2),
+        ("aws_bedrock_key", r"\bABSK[A-Za-z0-9+/]{100,}={0,2}", 1),
+        ("mailgun_key", r"\bkey-[0-9a-f]{32}\b", 2),
+        ("twilio_key", r"\bSK[0-9a-f]{32}\b", 2),
+    )
 )  # fmt: skip
+
+#: rules that find a secret by its name and randomness, not its vendor
+GENERIC_SECRETS = frozenset(("assigned_secret", "high_entropy_string", "pgpass_entry"))
+#: the rules that name a secret's kind
+SECRET_NAMES = frozenset(r.name for r in SECRET_RULES) - GENERIC_SECRETS
+
+# International (+CC, 00CC), with a bracketed area code, or digit groups as
+# national plans write them; validators.phone decides which are numbers.
+PHONE = (
+    r"(?:\+|\b00)[1-9][\d \t.()/-]{5,20}\d|\(\+?\d{1,5}\)[ \t]?\d[\d \t./-]{3,14}\d|"
+    r"\b\d{1,5}(?:[ \t./-]\(?\d{1,10}\)?){1,5}(?!\.?\d)|\btel:\+?\d[\d.()-]{5,20}"
+)
+#: what Hyperscan looks for first (cheap): C{re} then matches L{PHONE}
+PHONE_START = r"(?:\+|\b00)[1-9][\d \t.()/-]{5}|\(\+?\d{1,5}\)[ \t]?\d|\b\d{1,5}[ \t./-]\(?\d|\btel:\+?\d"
+#: a number without separators, announced as a telephone number
+PHONE_ANNOUNCED = r"\b(?:phone|tel|mobile|call|cell|fax|whatsapp|sms|kontakt|contact|telefon\w*|t[ée]l[ée]phone)[^\d\n]{0,20}\d{6,15}\b"
 
 PII_RULES = (
     Rule(EXFIL, "credit_card", r"\b(?:\d{4}[ -]?){3}\d{1,7}\b|\b\d{4}[ -]?\d{6}[ -]?\d{4,5}\b",
@@ -260,9 +354,18 @@ PII_RULES = (
     Rule(EXFIL, "email", r"\w@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]",
          severity="medium", variants="r", validator="email", entity="email", level=3,
          confirm=r"\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}\b"),
-    Rule(EXFIL, "phone",
-         r"(?:\+\d{1,3}[\s.-]?)?\(?\b\d{2,4}\)?[\s.-]\d{3,4}[\s.-]\d{3,4}\b|\+\d{8,14}\b",
-         severity="medium", variants="r", validator="phone", entity="phone", level=3),
+    Rule(EXFIL, "phone", PHONE_START, severity="medium", variants="r", validator="phone", entity="phone", level=3,
+         confirm=PHONE),
+    Rule(EXFIL, "phone", PHONE_ANNOUNCED, severity="medium", variants="r", validator="phone", entity="phone", level=3),
+    # Contact details leaving in what a tool sends or arriving in what it
+    # returns, at medium: not in the arguments that address a message
+    # (threats.addressing), not example domains or no-reply addresses.
+    Rule(EXFIL, "email", r"\w@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]",
+         severity="medium", variants="r", validator="contact_email", level=2,
+         confirm=r"(?<![\w.%+/-])[A-Za-z0-9._%+'!#$&*=?^`{|}~-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b(?![\w-]|:[\w/~])"),
+    Rule(EXFIL, "phone", PHONE_START, severity="medium", variants="r", validator="contact_phone", level=2,
+         confirm=PHONE),
+    Rule(EXFIL, "phone", PHONE_ANNOUNCED, severity="medium", variants="r", validator="contact_phone", level=2),
     Rule(EXFIL, "ip_address",
          r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b",
          severity="low", variants="r", validator="ip_address", entity="ip_address", level=4),

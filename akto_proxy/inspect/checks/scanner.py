@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 from bisect import bisect_right
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 import hyperscan
 
@@ -116,6 +116,15 @@ class Scanner:
 
     def _onRaw(self, rule: int, start: int, end: int, flags: int, context: object) -> bool:
         return rule in self._raw  # True stops the scan
+
+    def candidates(self, index: int, text: str) -> Iterator[tuple[int, int]]:
+        """
+        The spans of rule C{index} in C{text}, unconfirmed, as they are found.
+        """
+        group = self.rules[index].group
+        for m in self.python(index).finditer(text):
+            if m.group(group) is not None:
+                yield m.span(group)
 
     def spans(
         self, index: int, text: str, check: Optional[Callable[[str], bool]] = None

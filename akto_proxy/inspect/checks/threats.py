@@ -26,7 +26,7 @@ from akto_proxy.inspect.checks import rules as R
 from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.scanner import Scanner, mask
 from akto_proxy.inspect.checks.scope import NOTHING, Exclusions, MessageScope
-from akto_proxy.inspect.checks.validators import VALIDATORS, climb, creditCard, email, tautology
+from akto_proxy.inspect.checks.validators import PHONE_BUDGET, VALIDATORS, blobLike, climb, creditCard, email, phoneSpans, tautology
 from akto_proxy.inspect.message import Message, withoutSurrogates
 from akto_proxy.inspect.normalize import variants
 
@@ -62,8 +62,6 @@ class ThreatInspector:
     """
 
     name = "threat_detection"
-    #: its detectors read language (SQL, shell, paths): noise in binary data
-    heuristic = True
 
     def __init__(self, td: ThreatDetection, checks: Sequence[str], offload: Optional[Offload] = None):
         self.level = R.LEVELS[td.sensitivity]
@@ -99,6 +97,9 @@ class ThreatInspector:
 
     def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]:
         checks = self.requestChecks if message.direction == "request" else self.responseChecks
+        if message.binary:
+            # binary data is no language: only vendor-shaped secrets count
+            checks = tuple(c for c in checks if c == R.EXFIL)
         if not checks or not message.strings:
             return PASS
         scope = self._exclusions.scope(message)
@@ -114,6 +115,7 @@ class ThreatInspector:
         request = message.direction == "request"
         scanner = self._request if request else self._response
         injection = request and any(c in INJECTION for c in checks)
+        binary = message.binary
         plus = message.transport == "url"
         segments: list[str] = []
         owners: list[tuple[int, str]] = []
@@ -135,17 +137,18 @@ class ThreatInspector:
         found = _Found()
         for index, segs in hits.items():
             rule = scanner.rules[index]
-            if rule.check not in checks:
+            if rule.check not in checks or (binary and rule.name not in R.SECRET_NAMES):
                 continue
             try:
-                self._confirm(scanner, index, rule, segs, segments, owners, strings, scope, found)
+                self._confirm(scanner, index, rule, segs, segments, owners, strings, scope, found, request)
             except Exception:
                 if self.policies[rule.check].on_error != "pass":
                     raise
                 log.failure("check {check} failed", check=rule.check)
                 found.errors.add(rule.check)
-        if request and R.EXFIL in checks and (self._bulkRecords or self._bulkBlob):
+        if request and not binary and R.EXFIL in checks and (self._bulkRecords or self._bulkBlob):
             self._bulk(scanner, hits, segments, owners, strings, scope, found)
+        found.dropGeneric()
         return self._verdict(found, strings, "url" if message.transport == "url" else "body")
 
     def _confirm(
@@ -159,6 +162,7 @@ class ThreatInspector:
         strings: tuple[tuple[str, str], ...],
         scope: MessageScope,
         found: "_Found",
+        request: bool = True,
     ) -> None:
         if rule.entity == "bulk":
             return
@@ -195,7 +199,14 @@ class ThreatInspector:
                 if _newInVariant(scanner, index, text, raw):
                     found.add(check, rule.name, rule.severity, i, None)
                 continue
-            spans = scanner.spans(index, text, VALIDATORS.get(rule.validator) if rule.validator else None)
+            if rule.validator in _CONTACT and request and self.level <= 2 and addressing(path):
+                continue  # the recipient of a message is its purpose, not a leak
+            if rule.validator in ("phone", "contact_phone"):
+                spans = phoneSpans(text, scanner.candidates(index, text), found.phoneBudget)
+            else:
+                spans = scanner.spans(index, text, VALIDATORS.get(rule.validator) if rule.validator else None)
+            if spans and rule.name == "credit_card":
+                spans = [s for s in spans if not documentedTestCard(text, s)]
             if not spans:
                 continue
             found.add(check, rule.name, rule.severity, i, spans if kind == "r" else None)
@@ -232,7 +243,7 @@ class ThreatInspector:
             for i, (path, text) in enumerate(strings):
                 if len(text) < self._bulkBlob or scope.excludes(R.EXFIL, path):
                     continue
-                if any(len(m.group(0)) >= self._bulkBlob for m in _BLOB.finditer(text)):
+                if any(len(m.group(0)) >= self._bulkBlob and blobLike(m.group(0)) for m in _BLOB.finditer(text)):
                     found.add(R.EXFIL, "bulk_encoded_blob", "high", i, None)
 
     def _verdict(self, found: "_Found", strings: tuple[tuple[str, str], ...], whole: str) -> Verdict:
@@ -285,9 +296,23 @@ class _Found:
     def __init__(self) -> None:
         self.items: dict[tuple[str, str, int], tuple[str, str, int, str, Optional[list[tuple[int, int]]]]] = {}
         self.errors: set[str] = set()
+        self.phoneBudget = [PHONE_BUDGET]  # numbers validated in this message
 
     def has(self, check: str, rule: str, i: int) -> bool:
         return (check, rule, i) in self.items
+
+    def dropGeneric(self) -> None:
+        """
+        Forget a generic secret finding (a name and a random value) in a
+        string where a vendor's rule named the secret already.
+        """
+        generic = [k for k in self.items if k[1] in R.GENERIC_SECRETS]
+        if not generic:
+            return
+        named = {k[2] for k in self.items if k[0] == R.EXFIL and k[1] in R.SECRET_NAMES}
+        for k in generic:
+            if k[2] in named:
+                del self.items[k]
 
     def add(self, check: str, rule: str, severity: str, i: int, spans: Optional[list[tuple[int, int]]]) -> None:
         key = (check, rule, i)
@@ -309,6 +334,58 @@ def _bulkRules(level: int) -> tuple[R.Rule, ...]:
         attrs.evolve(card, name="bulk_card", level=1, entity="bulk", validator=None),
         R.Rule(R.EXFIL, "bulk_blob", r"[A-Za-z0-9+/=_-]{1024}", variants="r", entity="bulk", single=True),
     )
+
+
+# --- data exfiltration: where a contact detail sits -------------------------
+
+_CONTACT = frozenset(("contact_email", "contact_phone"))
+#: argument names (any key on the path under C{params.arguments}, case and
+#: C{_}/C{-} ignored) that address a message or name a person to look up
+ADDRESSING = frozenset(
+    "to cc bcc from sender replyto recipient recipients email emails emailaddress emailaddresses toaddress "
+    "toaddresses fromaddress phone phones phonenumber phonenumbers mobile tel telephone fax number tonumber "
+    "fromnumber contact contacts attendee attendees invitee invitees participant participants guest guests "
+    "member members user users username userid owner assignee assignees reviewer reviewers address addresses "
+    "mailto login account handle identifier whatsapp sms msisdn callee caller".split()
+)
+_PATH_KEY = re.compile(r"[A-Za-z_-][\w-]*")
+
+
+def addressing(path: str) -> bool:
+    """
+    Whether the request string at C{path} is where a tool takes whom to
+    write to or look up (C{params.arguments.to},
+    C{params.arguments.recipients[0].email}): an address there is the
+    purpose of the call.
+    """
+    if not path.startswith("params.arguments."):
+        return False
+    for key in _PATH_KEY.findall(path[len("params.arguments."):]):
+        if key.replace("_", "").replace("-", "").lower() in ADDRESSING:
+            return True
+    return False
+
+
+#: issuers' and processors' documented test numbers (Stripe, Adyen,
+#: Braintree, PayPal): not cards when the text says it is testing
+TEST_CARDS = frozenset(
+    "4242424242424242 4000056655665556 4111111111111111 4012888888881881 4000000000000002 4000000000009995 "
+    "5555555555554444 5200828282828210 5105105105105100 2223003122003222 378282246310005 371449635398431 "
+    "6011111111111117 6011000990139424 3056930009020004 36227206271667 3566002020360505 6200000000000005 "
+    "4917610000000000 4988438843884305 5454545454545454 4444333322221111".split()
+)
+_TESTING = re.compile(r"\b(?:test(?:ing|s)?|sandbox|example|demo|dummy|fake|stripe|staging)\b", re.I)
+
+
+def documentedTestCard(text: str, span: tuple[int, int]) -> bool:
+    """
+    A documented test card number in text that says so (within 60
+    characters before it): C{Test card 4242 4242 4242 4242}.
+    """
+    start, end = span
+    if re.sub(r"[ -]", "", text[start:end]) not in TEST_CARDS:
+        return False
+    return bool(_TESTING.search(text, max(0, start - 60), start))
 
 
 # libinjection fingerprints that begin with a statement keyword or a bare

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import json
 import math
 import re
 from collections import Counter
-from typing import Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import phonenumbers
 
@@ -170,23 +171,124 @@ def connectionString(text: str) -> bool:
     return len(password) >= 6
 
 
-_ASSIGNED = re.compile(r"""[:=]\s*["'`]?([^\s"'`,;]+)""")
+# --- secrets: a name that says secret, a value that looks random -------------
+
+_ASSIGNMENT = re.compile(
+    r"""^[\s"'`<]*(?P<name>[\w.-]+)["'`]?\s*(?::{1,2}=?|={1,3}|=>|\||>|["'`]?\s*,|[ \t]+(?:is[ \t]+)?)\s*["'`]?"""
+    r"""(?:(?:bearer|token|basic)\s+)?(?P<value>[^\s"'`,;|<>]+)""",
+    re.I,
+)
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+#: the last word of a name that holds a secret
+SECRET_WORDS = frozenset(
+    "key token secret password passwd passphrase pwd pass auth authorization credential credentials cred creds "
+    "apikey salt signature dsn sas pw secretkey accesskey privatekey authtoken accesstoken".split()
+)
+#: words that make a name something else: a public or lookup key, a page
+#: cursor, a setting about secrets rather than one
+NOT_SECRET_WORDS = frozenset(
+    "public publishable pub primary foreign sort partition cache idempotency next continuation pagination "
+    "cursor csrf xsrf sync object row range registry translation i18n message lookup map dict hash license "
+    "url uri endpoint header path file ttl type name length size expiry expires expiration id prefix format "
+    "count limit max min version enabled required env field label hint policy algorithm method location scope "
+    "scopes audience issuer lifetime duration timeout seconds mode kind store provider manager service class dir "
+    "directory reset forgot confirm confirmation strength policy rotation tokens keys secrets passwords "
+    "input placeholder description help placeholder default rule regex pattern validator".split()
+)
+_CODE = re.compile(r"^[$%@&{\[(]|^#\{|\(|\[|\{\{|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
+_IDENTIFIER = re.compile(r"[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)+|\d+(?:\.\d+)*")
+_PUBLIC_VALUE = ("ssh-", "ecdsa-", "sk-ssh", "sk-ecdsa", "AAAA", "pk_live_", "pk_test_", "sha256:", "sha512-", "sha384-", "sha1-")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+
+
+def secretName(name: str) -> bool:
+    """
+    Whether a variable, key or header name says it holds a secret: its last
+    word is one of L{SECRET_WORDS} (C{DB_PASSWORD}, C{stripeSecretKey},
+    C{X-Api-Key}, C{spring.datasource.password}) and no word makes it
+    something else (C{public_key}, C{next_page_token}, C{TOKEN_URL}).
+    """
+    words = [w.lower() for w in _WORDS.findall(name)]
+    while words and words[-1].isdigit():
+        words.pop()
+    if not words or words[-1] not in SECRET_WORDS:
+        return False
+    return not any(w in NOT_SECRET_WORDS for w in words)
+
+
+def secretValue(value: str, strong: bool = True) -> bool:
+    """
+    Whether an assigned value looks like a credential: not a placeholder,
+    a reference (C{${X}}, C{os.environ[...]}), code, an identifier, a
+    number, a URL, a public key or digest; and random enough for its length.
+    A weak name (a bare C{key}) needs a longer, more random value.
+    """
+    value = value.strip("\"'`")
+    if len(value) < 6 or placeholder(value) or _CODE.search(value) or "://" in value:
+        return False
+    if value.startswith(_PUBLIC_VALUE) or _IDENTIFIER.fullmatch(value):
+        return False
+    if value.lower() in _DUMMY_PASSWORDS:
+        return False
+    n = len(value)
+    h = entropy(value)
+    kinds = classes(value)
+    if not strong:
+        return n >= 20 and h >= 3.5 and not _UUID.fullmatch(value) and not re.fullmatch(r"[0-9a-fA-F]+", value)
+    if n < 8:
+        return kinds >= 3 and h >= 2.5
+    if n < 16:
+        return kinds >= 3 or (kinds >= 2 and h >= math.log2(n) - 0.6)
+    return kinds >= 2 and h >= 3.0 or h >= 3.5
+
+
+_DUMMY_PASSWORDS = frozenset(
+    "password passw0rd p@ssw0rd p@ssword letmein qwerty123 admin123 secret123 changeit changeme12 "
+    "hunter2 12345678 123456789 1234567890 abcdefgh abc12345 none null undefined true false".split()
+)
 
 
 def assignedSecret(text: str) -> bool:
     """
-    C{password = "..."} style: the value must look random, not like code or
-    a placeholder.
+    C{NAME = value} in any of the ways configuration writes it: the name
+    must say secret (L{secretName}) and the value look like one
+    (L{secretValue}).
     """
-    m = _ASSIGNED.search(text)
+    m = _ASSIGNMENT.match(text)
     if not m:
         return False
-    value = m.group(1)
-    if len(value) < 12 or placeholder(value) or "(" in value or value.count(".") > 1:
+    name, value = m.group("name"), m.group("value")
+    if not secretName(name):
         return False
-    if re.fullmatch(r"[a-z_]+|[A-Z_]+|[a-z]+(?:[A-Z][a-z]+)+", value):  # identifiers
-        return False
-    return classes(value) >= 3 and entropy(value) >= 3.3
+    # prose ("the token abc...") and bare short names need more to go on
+    weak = name.lower() in ("key", "pass", "auth", "pw", "token", "secret") and not re.search(r"[:=|>]", text[m.end("name"):m.start("value")])
+    return secretValue(value, strong=not weak and name.lower() not in ("key", "pass", "auth", "pw"))
+
+
+def xmlSecret(text: str) -> bool:
+    """
+    C{key="...Password" value="..."}: the value looks like a secret.
+    """
+    return secretValue(re.findall(r"[\"']([^\"']*)[\"']", text)[-1])
+
+
+def pgpass(text: str) -> bool:
+    """
+    A C{.pgpass} line: the password field looks like one.
+    """
+    return secretValue(text.rsplit(":", 1)[1])
+
+
+def blobLike(run: str, window: int = 4096) -> bool:
+    """
+    Whether a long run of base64 or hex characters carries data: random
+    enough (at least 3.5 bits a character, as hex and base64 of anything
+    but a repeated pattern are) in each of three windows (start, middle,
+    end).  A megabyte of one letter, or of C{abab...}, is not.
+    """
+    n = len(run)
+    starts = (0, max(0, n // 2 - window // 2), max(0, n - window))
+    return all(entropy(run[s:s + window]) >= 3.5 for s in starts)
 
 
 def highEntropy(text: str) -> bool:
@@ -214,15 +316,226 @@ def email(text: str) -> bool:
     return tld.isalpha() and len(tld) >= 2
 
 
-def phone(text: str) -> bool:
-    digits = sum(c.isdigit() for c in text)
-    if not 7 <= digits <= 15:
+#: domains reserved for documentation (RFC 2606, RFC 6761) and addresses
+#: nobody reads
+_EXAMPLE_DOMAIN = re.compile(r"(?:^|\.)(?:example(?:\.(?:com|org|net|edu))?|test|invalid|localhost|local|users\.noreply\.github\.com)$", re.I)
+_NOBODY = re.compile(r"^(?:no-?reply|do-?not-?reply|mailer-daemon|bounces?|notifications?)(?:[+._-].*)?$", re.I)
+_FILE_TLD = frozenset(
+    "png jpg jpeg gif svg webp ico bmp js mjs cjs ts tsx jsx css scss json py md txt html htm lock yaml yml toml "
+    "zip gz tgz xml csv pdf rb go rs java kt sh min map wasm".split()
+)
+
+
+def contactEmail(text: str) -> bool:
+    """
+    An address that reaches a person: a valid shape, not a documentation
+    domain, not a no-reply address, not a file name (C{icon@2x.png}).
+    """
+    if not email(text):
         return False
+    local, _, domain = text.rpartition("@")
+    if _EXAMPLE_DOMAIN.search(domain) or _NOBODY.match(local):
+        return False
+    return domain.rsplit(".", 1)[1].lower() not in _FILE_TLD
+
+
+_PHONE_GROUPS = re.compile(r"\d+")
+#: digit groups that are something else: a dotted quad, a date, a span of
+#: years, decimals (C{0.4521 0.8812}: a point and a space together)
+_NOT_PHONE = re.compile(
+    r"\d{1,3}(?:\.\d{1,3}){3}|[\d ]*\d\.\d+ [\d. ]*|[\d. ]* \d+\.\d[\d ]*|0\.\d.*|(?:19|20)\d\d([-./ ])(?:0?[1-9]|1[0-2])\1\d\d|\d\d([-./ ])\d\d\2(?:19|20)\d\d|"
+    r"(?:19|20)\d\d[-/](?:19|20)?\d\d"
+)
+#: words that announce a telephone number, in the languages of the numbers
+_PHONE_CUE = re.compile(
+    r"\b(?:tel|tlf|tfn|ph|mob|cell|fax|phones?|telephone|mobile|call(?:ed|ing)?|ring|text\s+me|sms|whatsapp|signal|"
+    r"contacts?|kontakt|contacto|contatto|contato|reach|dial|hotline|helpline|telefon\w*|telefono|teléfono|téléphone|tél|"
+    r"telefone|telefoon|puhelin|portable|"
+    r"handy|móvil|cellulare|numéro|número|numero|nummer|rappel\w*|appel\w*|llam\w*|chiam\w*|anruf\w*)\b|[☎📞📱]|電話|携帯|电话|手机|联系|전화|연락처",
+    re.I,
+)
+
+
+#: numbers validated (against every region's plan) per message
+PHONE_BUDGET = 64
+#: number-like candidates looked at per string: a megabyte of digit groups
+#: (a numeric table) costs a bounded time; a number after that many is not
+#: seen
+PHONE_CANDIDATES = 4096
+
+
+def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[list[int]] = None) -> list[tuple[int, int]]:
+    """
+    The spans of C{text} (candidates the phone pattern matched) that are
+    plainly telephone numbers: international and valid; or national, valid
+    and written with its trunk prefix or a bracketed area code, or announced
+    by a word before it (C{tel}, C{call}, C{mobile}, C{Telefon}, a
+    C{contact} column...), or in exactly the digit groups and separators of
+    its country's plan (8+ digits, 3+ groups, no unit after it).  Bare digit
+    groups (C{981-911-5004}) are as likely a part number.  The cheap tests
+    come first; at most L{PHONE_CANDIDATES} are looked at, and as many
+    validated as C{budget} (one list per message, counted down; past it,
+    none are counted) allows.
+    """
+    if budget is None:
+        budget = [PHONE_BUDGET]
+    out = []
+    for n, span in enumerate(spans):
+        if n >= PHONE_CANDIDATES or budget[0] <= 0:
+            break
+        match = text[span[0]:span[1]]
+        number = _number(match)
+        groups = _PHONE_GROUPS.findall(number)
+        digits = "".join(groups)
+        if not 6 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(number):
+            continue
+        start = span[0] + match.find(number)
+        shape = tuple(len(g) for g in groups)
+        if number.startswith(("+", "00", "(")) or number[:4].lower() == "tel:":
+            check = lambda: phone(number)  # noqa: E731
+        elif _PHONE_CUE.search(text, max(0, start - 120), start):
+            check = lambda: _national(shape, digits)  # noqa: E731
+        elif number.startswith("0") and len(groups) >= 2:
+            check = lambda: _national(shape, digits, True)  # noqa: E731
+        elif len(digits) >= 8 and len(groups) >= 3 and not _UNIT.match(text, span[1]) and _alone(text, span):
+            separators = tuple(_SEPARATORS.findall(number))
+            check = lambda: _national(shape, digits, False, separators)  # noqa: E731
+        else:
+            continue
+        budget[0] -= 1
+        if check():
+            out.append(span)
+    return out
+
+
+_SEPARATORS = re.compile(r"[^\d]+")
+_NUMBER_NEAR = re.compile(r"[\d.,]\s?$")
+
+
+def _alone(text: str, span: tuple[int, int]) -> bool:
+    """
+    No other number right before or after: not a row of a numeric table.
+    """
+    after = text[span[1]:span[1] + 2].lstrip(" \t")
+    return not (after[:1].isdigit() or _NUMBER_NEAR.search(text, max(0, span[0] - 2), span[0]))
+_UNIT = re.compile(r"\s*(?:%|[$€£¥]|[kmgt]?i?b\b|bytes?\b|[mµn]?s\b|[kmc]?m\b|[km]?g\b|items?\b|rows?\b|records?\b|users?\b|people\b|"
+                   r"times\b|votes?\b|views?\b|points?\b|usd\b|eur\b|gbp\b|jpy\b)", re.I)
+
+
+def phone(text: str) -> bool:
+    """
+    A telephone number: international (C{+CC} or C{00CC}) and valid for its
+    country, or national and written exactly as some country's plan writes
+    its numbers (the same digit groups as libphonenumber's national format
+    for a region where the number is valid): C{(415) 555-2671},
+    C{020 7946 0018}, C{06 12 34 56 78}, C{030 123456}.
+    """
+    text = _number(text)
+    if text[:4].lower() == "tel:":
+        text = text[4:]
+    digits = "".join(_PHONE_GROUPS.findall(text))
+    if not 6 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(text):
+        return False
+    if text.startswith(("+", "00")):
+        return _international("+" + digits[2:] if text.startswith("00") else "+" + digits)
+    return _national(tuple(len(g) for g in _PHONE_GROUPS.findall(text)), digits)
+
+
+_NUMBER_START = re.compile(r"tel:|[+(\d]", re.I)
+
+
+def _number(text: str) -> str:
+    """
+    The number in a match that may begin with the word announcing it.
+    """
+    m = _NUMBER_START.search(text)
+    return text[m.start():].strip() if m else text
+
+
+@functools.lru_cache(maxsize=4096)
+def _international(number: str) -> bool:
     try:
-        number = phonenumbers.parse(text, None if text.lstrip().startswith("+") else "US")
+        parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
         return False
-    return phonenumbers.is_valid_number(number)
+    return phonenumbers.is_valid_number(parsed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _national(groups: tuple[int, ...], digits: str, trunk: bool = False, separators: Any = None) -> bool:
+    """
+    Whether some region writes C{digits} in these digit groups (and, with
+    C{trunk}, with its trunk prefix in front; with C{separators}, with
+    exactly these between the groups).
+    """
+    single = len(groups) == 1  # written without separators: validity alone
+    for region, prefix, lengths, plan, strip in _regions():
+        if trunk and not (prefix and digits.startswith(prefix)):
+            continue
+        national = digits[len(prefix):] if prefix and digits.startswith(prefix) else digits
+        if not lengths[0] <= len(national) <= lengths[1] + 2:  # (+2: carrier codes, Argentina's 15)
+            continue
+        if plan is not None and not (plan.fullmatch(national) or (strip and _stripped(strip, digits, plan))):
+            continue  # not in the region's numbering plan: no need to ask libphonenumber
+        try:
+            parsed = phonenumbers.parse(digits, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if not phonenumbers.is_valid_number_for_region(parsed, region):
+            continue
+        if single:
+            return True
+        written = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+        if tuple(len(g) for g in _PHONE_GROUPS.findall(written)) != groups:
+            continue
+        if separators and tuple(_SEPARATORS.findall(written)) != separators:
+            continue
+        return True
+    return False
+
+
+def _stripped(strip: "re.Pattern[str]", digits: str, plan: "re.Pattern[str]") -> bool:
+    """
+    Whether C{digits}, less what the region strips before parsing (its
+    trunk and carrier prefixes), is in its plan.
+    """
+    m = strip.match(digits)
+    return bool(m and m.end() and plan.fullmatch(digits[m.end():]))
+
+
+@functools.lru_cache(maxsize=1)
+def _regions() -> tuple[tuple[str, str, tuple[int, int], Optional["re.Pattern[str]"], Optional["re.Pattern[str]"]], ...]:
+    """
+    Each region with its trunk prefix, the shortest and longest of its
+    national numbers, and its numbering plan (the numbers of each type it
+    assigns: fixed line, mobile, toll free...) as one compiled pattern (None
+    where the region rewrites numbers before matching them, as Argentina
+    does, so only libphonenumber can tell), and what it strips before
+    parsing.  Compiled here once:
+    libphonenumber's own patterns overflow C{re}'s cache when every region
+    is asked in turn.
+    """
+    out = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if meta is None or meta.general_desc is None:
+            continue
+        lengths = meta.general_desc.possible_length or ()
+        if not lengths:
+            continue
+        rewrites = meta.national_prefix_transform_rule is not None
+        kinds = [
+            getattr(meta, kind) for kind in (
+                "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "personal_number", "voip", "pager",
+                "uan", "voicemail",
+            )
+        ]
+        patterns = [k.national_number_pattern for k in kinds if k is not None and k.national_number_pattern]
+        plan = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns and not rewrites else None
+        parsing = meta.national_prefix_for_parsing
+        strip = re.compile(parsing) if parsing else None
+        out.append((region, meta.national_prefix or "", (min(lengths), max(lengths)), plan, strip))
+    return tuple(out)
 
 
 def ipAddress(text: str) -> bool:
@@ -247,6 +560,10 @@ VALIDATORS: dict[str, Validator] = {
     "live": liveLooking,
     "email": email,
     "phone": phone,
+    "contact_email": contactEmail,
+    "contact_phone": phone,
+    "pgpass": pgpass,
+    "xml_secret": xmlSecret,
     "ip_address": ipAddress,
 }
 

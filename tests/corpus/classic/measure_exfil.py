@@ -1,0 +1,130 @@
+"""
+Measure the secrets, PII and bulk corpus (C{build_exfil.py}) through the
+threat checks: TPR per subcategory and FPR on the hard benign set, tune and
+held-out splits side by side, at each sensitivity, with the sample
+exclusions (those of C{tests/corpus/evaluate.py} plus the per-tool exclusion
+an operator writes for a CRM tool's own contacts) and without.
+
+    PYTHONPATH=. python tests/corpus/classic/measure_exfil.py [--misses] [--sensitivity medium]
+
+C{--misses} lists the misses and false positives of the tune split only:
+the held-out split is counted, never shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import defaultdict
+from typing import Any, Iterator
+
+import attrs
+
+from akto_proxy.config.model import Exclusion
+from akto_proxy.inspect.chain import Verdict
+from akto_proxy.inspect.checks import buildInspectors
+from tests.corpus import evaluate
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ATTACKS = ("secrets.attacks.jsonl", "pii.attacks.jsonl", "bulk.attacks.jsonl")
+BENIGN = ("secrets.benign.jsonl", "pii.benign.jsonl")
+SPLITS = ("tune", "holdout")
+
+#: what an operator allows a CRM tool: its own contacts
+CRM_EXCLUSION = Exclusion(upstream="*", path="*", tool="crm_*", argument=None, checks=("data_exfiltration",))
+
+
+def load(names: tuple[str, ...]) -> list[dict[str, str]]:
+    out = []
+    for name in names:
+        with open(os.path.join(HERE, name), encoding="utf-8") as f:
+            out.extend(json.loads(line) for line in f if line.strip())
+    return out
+
+
+def config(sensitivity: str, exclusions: bool) -> Any:
+    cfg = evaluate.config(sensitivity, exclusions)
+    if not exclusions:
+        return cfg
+    td = cfg.threat_detection
+    return attrs.evolve(cfg, threat_detection=attrs.evolve(td, exclusions=tuple(td.exclusions) + (CRM_EXCLUSION,)))
+
+
+def verdicts(sensitivity: str, exclusions: bool, entries: list[dict[str, str]]) -> Iterator[tuple[dict[str, str], Verdict]]:
+    step = buildInspectors(config(sensitivity, exclusions))[0]
+    for entry in entries:
+        v = step.inspect(evaluate.message(entry))
+        assert isinstance(v, Verdict)
+        yield entry, v
+
+
+@attrs.frozen
+class Rates:
+    tpr: dict[tuple[str, str], tuple[int, int]]  # (subcategory, split) -> (detected, total)
+    fpr: dict[str, tuple[int, int]]  # split -> (flagged, total)
+    misses: list[dict[str, str]]
+    falsePositives: list[tuple[dict[str, str], list[str]]]
+
+
+def measure(sensitivity: str, exclusions: bool) -> Rates:
+    tp: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    misses = []
+    for entry, v in verdicts(sensitivity, exclusions, load(ATTACKS)):
+        key = (entry["subcategory"], entry["split"])
+        tp[key][1] += 1
+        if any(f.check == "data_exfiltration" for f in v.findings):
+            tp[key][0] += 1
+        else:
+            misses.append(entry)
+    fp: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    fps = []
+    for entry, v in verdicts(sensitivity, exclusions, load(BENIGN)):
+        fp[entry["split"]][1] += 1
+        if v.findings:
+            fp[entry["split"]][0] += 1
+            fps.append((entry, [f"{f.check}.{f.rule}" for f in v.findings]))
+    return Rates({k: (a, b) for k, (a, b) in tp.items()}, {k: (a, b) for k, (a, b) in fp.items()}, misses, fps)
+
+
+def pct(pair: tuple[int, int]) -> str:
+    a, b = pair
+    if not b:
+        return "-"
+    return f"{100 * a / b:.1f}%" if a != b else "100%"
+
+
+def table(levels: tuple[str, ...] = ("low", "medium", "high")) -> list[str]:
+    lines = [
+        "| sensitivity | exclusions | split | secrets | pii | bulk | FPR |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for level in levels:
+        for exclusions in (True, False):
+            r = measure(level, exclusions)
+            for s in SPLITS:
+                cells = [pct(r.tpr.get((sub, s), (0, 0))) for sub in ("secrets", "pii", "bulk")]
+                lines.append(f"| {level} | {'sample' if exclusions else 'none'} | {s} | " + " | ".join(cells) + f" | {pct(r.fpr.get(s, (0, 0)))} |")
+    return lines
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--misses", action="store_true", help="list the tune split's misses and false positives")
+    parser.add_argument("--sensitivity", default=None)
+    args = parser.parse_args(argv)
+    levels = (args.sensitivity,) if args.sensitivity else ("low", "medium", "high")
+    print("\n".join(table(levels)))
+    if args.misses:
+        r = measure(args.sensitivity or "medium", True)
+        for e in r.misses:
+            if e["split"] == "tune":
+                print("MISS", e["subcategory"], e["family"], e["direction"], e["tool"], e["argument"], json.dumps(e["text"][:200]))
+        for e, rules in r.falsePositives:
+            if e["split"] == "tune":
+                print("FP", rules, e["family"], e["direction"], e["tool"], e["argument"], json.dumps(e["text"][:200]))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,86 @@
+"""
+Floors on the secrets, PII and bulk corpus (tests/corpus/classic, built by
+build_exfil.py, measured by measure_exfil.py) at medium, tune and held-out
+splits; and the prefilter still proves only clean messages clean on it.
+
+The floors are what the rules reach today, rounded down: a change that loses
+recall or gains false positives fails here.  The issue's targets (97% TPR
+for secrets and PII on the held-out part) are not all met: see the README's
+"Secrets and PII" table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.corpus.classic import measure_exfil as M
+from tests.inspect.test_prefilter import buildPrefilter, call, result, same, steps
+
+#: (subcategory, split) -> minimum TPR at medium with the sample exclusions
+TPR_FLOORS = {
+    ("secrets", "tune"): 0.96,
+    ("secrets", "holdout"): 0.86,
+    ("pii", "tune"): 0.97,
+    ("pii", "holdout"): 0.98,
+    ("bulk", "tune"): 1.0,
+    ("bulk", "holdout"): 1.0,
+}
+#: split -> maximum FPR at medium with the sample exclusions (the held-out
+#: part holds detect-secrets' own negatives, whose labels follow that
+#: tool's rules, not ours: 11 of its 63)
+FPR_CEILINGS = {"tune": 0.005, "holdout": 0.03}
+
+
+class CorpusFloorTests(SynchronousTestCase):
+    def test_medium(self) -> None:
+        rates = M.measure("medium", True)
+        for key, floor in TPR_FLOORS.items():
+            hit, total = rates.tpr[key]
+            self.assertGreater(total, 0, key)
+            self.assertGreaterEqual(hit / total, floor, key)
+        for split, ceiling in FPR_CEILINGS.items():
+            flagged, total = rates.fpr[split]
+            self.assertLessEqual(flagged / total, ceiling, split)
+
+    def test_exclusions_are_the_knob(self) -> None:
+        """
+        A CRM tool's own contacts are silent with the per-tool exclusion
+        and found without it.
+        """
+        crm = [e for e in M.load(M.BENIGN) if e.get("needs_exclusion") == "crm"]
+        self.assertTrue(crm)
+        for exclusions, expect in ((True, 0), (False, len(crm))):
+            flagged = sum(bool(v.findings) for _, v in M.verdicts("medium", exclusions, crm))
+            self.assertEqual(flagged, expect, exclusions)
+
+    def test_tiers(self) -> None:
+        """
+        Recall grows with sensitivity.
+        """
+        low, medium, high = (M.measure(s, True) for s in ("low", "medium", "high"))
+        for key in TPR_FLOORS:
+            rate = [r.tpr[key][0] for r in (low, medium, high)]
+            self.assertEqual(rate, sorted(rate), key)
+
+
+class PrefilterOnCorpusTests(SynchronousTestCase):
+    def test_same_outcome(self) -> None:
+        """
+        Every entry (a sample of the phone numbers, which are many): the
+        chain with and without the prefilter agree, and what the prefilter
+        calls clean every covered step passes.
+        """
+        entries = M.load(M.ATTACKS + M.BENIGN)
+        entries = [e for i, e in enumerate(entries) if e["family"] != "phone" or i % 5 == 0]
+        for sensitivity in ("medium", "high"):
+            built = steps(sensitivity)
+            prefilter = buildPrefilter(built)
+            for e in entries:
+                m: Any
+                if e["direction"] == "response":
+                    m = result(e["text"], tool=e["tool"])
+                else:
+                    m = call(e["tool"], **{e["argument"]: e["text"]})
+                same(self, built, prefilter, m)
