@@ -26,7 +26,7 @@ from akto_proxy.inspect.checks import rules as R
 from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.scanner import Scanner, mask
 from akto_proxy.inspect.checks.scope import NOTHING, Exclusions, MessageScope
-from akto_proxy.inspect.checks.validators import VALIDATORS, climb, creditCard, email, tautology
+from akto_proxy.inspect.checks.validators import VALIDATORS, WHOLE_TEXT, climb, creditCard, email
 from akto_proxy.inspect.message import Message, withoutSurrogates
 from akto_proxy.inspect.normalize import variants
 
@@ -38,6 +38,27 @@ _SQL_STATEMENT = re.compile(R.SQL_STATEMENT, re.I)
 _SHELL_COMMAND = re.compile(R.SHELL_COMMAND, re.I)
 _BLOB = re.compile(r"[A-Za-z0-9+/=_\-\r\n]{1024,}")
 _MAX_LIBINJECTION = 4096  # bytes of one string handed to the tokeniser
+_DATABASE_TOOL = re.compile(R.DATABASE_TOOL, re.I)
+_NAME = re.compile(r"[A-Za-z_][\w-]*")
+
+
+def argumentKind(tool: Optional[str], path: str) -> str:
+    """
+    What the string at C{path} of a call to C{tool} carries, by the name of
+    its argument: C{"code"} (SQL, a command line, a source file),
+    C{"text"} (prose) or C{"data"} (a value: a name, a host, a file, an id).
+    """
+    names = _NAME.findall(path)
+    if len(names) < 3 or names[0] != "params" or names[1] != "arguments":
+        return "text" if not names else "data"
+    name = names[-1].lower()
+    if name == "query":
+        return "code" if tool and _DATABASE_TOOL.search(tool) else "text"
+    if name in R.CODE_ARGUMENTS:
+        return "code"
+    if name in R.TEXT_ARGUMENTS:
+        return "text"
+    return "data"
 
 
 @attrs.frozen
@@ -133,12 +154,13 @@ class ThreatInspector:
             return PASS
         hits = scanner.scan(segments)
         found = _Found()
+        kinds = _Kinds(message.tool, strings)
         for index, segs in hits.items():
             rule = scanner.rules[index]
             if rule.check not in checks:
                 continue
             try:
-                self._confirm(scanner, index, rule, segs, segments, owners, strings, scope, found)
+                self._confirm(scanner, index, rule, segs, segments, owners, strings, scope, found, kinds)
             except Exception:
                 if self.policies[rule.check].on_error != "pass":
                     raise
@@ -159,6 +181,7 @@ class ThreatInspector:
         strings: tuple[tuple[str, str], ...],
         scope: MessageScope,
         found: "_Found",
+        kinds: "_Kinds",
     ) -> None:
         if rule.entity == "bulk":
             return
@@ -172,6 +195,10 @@ class ThreatInspector:
                 continue
             if found.has(check, rule.name, i) and rule.internal is False and kind != "r":
                 continue
+            if rule.context is not None:
+                where = kinds.of(i)
+                if where == "code" or (rule.context == "data" and where != "data"):
+                    continue
             text = segments[seg]
             if rule.fragment or rule.internal:
                 if check == R.SQL and _SQL_STATEMENT.match(text):
@@ -180,15 +207,15 @@ class ThreatInspector:
                     continue
             if rule.internal:
                 if check == R.SQL and not found.has(check, "libinjection", i):
-                    if _libinjection(text):
+                    if _libinjection(text, kinds.of(i) == "data"):
                         found.add(check, "libinjection", "high", i, None)
                 continue
             if rule.validator == "root_escape":
                 if climb(text) >= self._rootEscape:
                     found.add(check, rule.name, rule.severity, i, None)
                 continue
-            if rule.validator == "tautology":
-                if scanner.python(index).search(text) and tautology(text):
+            if rule.validator in WHOLE_TEXT:
+                if scanner.python(index).search(text) and WHOLE_TEXT[rule.validator](text):
                     found.add(check, rule.name, rule.severity, i, None)
                 continue
             if rule.validator == "new_in_variant":
@@ -277,6 +304,24 @@ class ThreatInspector:
         return Verdict(findings=tuple(findings), block=block, replacements=tuple(replacements.items()))
 
 
+class _Kinds:
+    """
+    L{argumentKind} of the strings of one message, each worked out once
+    when a rule that depends on it hits.
+    """
+
+    def __init__(self, tool: Optional[str], strings: tuple[tuple[str, str], ...]):
+        self._tool = tool
+        self._strings = strings
+        self._kinds: dict[int, str] = {}
+
+    def of(self, i: int) -> str:
+        kind = self._kinds.get(i)
+        if kind is None:
+            kind = self._kinds[i] = argumentKind(self._tool, self._strings[i][0])
+        return kind
+
+
 class _Found:
     """
     Confirmed hits, one per check, rule and string.
@@ -317,7 +362,13 @@ def _bulkRules(level: int) -> tuple[R.Rule, ...]:
 _BENIGN_FINGERPRINT = re.compile(r"^(?:E|T|k|n|f\(|v)")
 
 
-def _libinjection(text: str) -> bool:
+def _libinjection(text: str, value: bool = False) -> bool:
+    """
+    Whether libinjection takes C{text} for an injection.  In a C{value}
+    (an argument that carries data, not SQL or prose) every fingerprint
+    counts: a bare word or a keyword has no business starting an
+    expression there.
+    """
     if len(text) > _MAX_LIBINJECTION:
         text = text[:_MAX_LIBINJECTION]
     try:
@@ -326,7 +377,7 @@ def _libinjection(text: str) -> bool:
         result = libinjection.is_sql_injection(withoutSurrogates(text))
     if not result["is_sqli"]:
         return False
-    return not _BENIGN_FINGERPRINT.match(result["fingerprint"])
+    return value or not _BENIGN_FINGERPRINT.match(result["fingerprint"])
 
 
 def _newInVariant(scanner: Scanner, index: int, folded: str, raw: str) -> bool:

@@ -217,10 +217,20 @@ def pathAttackSources(m: Mirror, rng: random.Random) -> Iterator[tuple[str, str]
 # A line that carries no attack on its own (a bare number, a word) is
 # dropped: the lists hold such filler for fuzzers.
 _CARRIES = {
-    "sql_injection": re.compile(r"['\"`;#]|--|/\*|\b(?:or|and|union|select|sleep|waitfor|benchmark|exec|drop|insert|having|order\s+by)\b", re.I),
+    "sql_injection": re.compile(
+        r"\b(?:or|and|xor|not|union|select|insert|update|delete|drop|create|alter|exec|execute|declare|waitfor|sleep|"
+        r"benchmark|having|order\s+by|group\s+by|like|rlike|regexp|glob|into|from|where|case|when|if|char|concat|null|"
+        r"true|false|procedure|shutdown|truncate|collate|similar|notnull|mod|div)\b|['\"`].*(?:--|#|/\*|;)",
+        re.I,
+    ),
     "command_injection": re.compile(r"[;|&`$\n]|%0a|\b(?:cmd|powershell|system|exec|eval|passthru)\b", re.I),
     "path_traversal": re.compile(r"\.\.|%2e|%c0|%e0|%u|0x2e|^\s*[/\\~]|^[a-z]:|://|%00|\\", re.I),
 }
+
+# A list's comment line ("# run wireshark ...") and the description some
+# lists put after a tab ("`<TAB>Backtick") are no payload.
+_COMMENT_LINE = re.compile(r"^#\s+[A-Za-z]")
+_DESCRIBED = re.compile(r"\t+\s*[A-Z][a-z][\w ,()-]*$")
 
 # --- generators --------------------------------------------------------------
 
@@ -407,6 +417,26 @@ WRITTEN_PATHS = [
     "etc/config.example.yaml", "config/passwords.example", "docs/security/passwd-policy.md", "/srv/app/current/public/index.html",
     "file.tar.gz", "report (final).pdf", "photos/2024/IMG_0001.JPG", "notes/../notes/today.md",
 ]
+# Values an agent puts in arguments that carry data: hosts, files, ids,
+# URLs, e-mail addresses, names.
+WRITTEN_VALUES = [
+    "db-01.internal", "api.example.com:8443", "10.0.0.12", "2001:db8::1", "my-bucket/reports/2024-q3.csv", "photo (1).png",
+    "Tom & Jerry.mp4", "Simon & Garfunkel - The Boxer.mp3", "R&D budget.xlsx", "Q&A notes.md", "AT&T invoice.pdf",
+    "https://example.com/search?q=shoes&size=10&color=red", "https://shop.example/cart;jsessionid=ABC123?x=1",
+    "user+tag@example.com", "o'connor@example.ie", "feature/add-login", "release-2024.10", "v1.2.3", "sha256:3f2a9c",
+    "report_final_v2.docx", "2024-10-01T12:00:00Z", "en-US", "Europe/Berlin", "order #1234", "SKU-88-A", "ACME Corp.",
+    "São Paulo", "Zürich HB", "New York, NY", "+1 (555) 010-2030", "50%", "~/Downloads/invoice.pdf", "$HOME/project",
+    "main.py:42", "README (copy).md", "a, b and c", "size: 10-12", "temp=21.5", "key=value", "x; y", "id 42",
+]
+WRITTEN_SQL_PROSE = [
+    "Explain how 'OR 1=1' attacks work for our security training", "What does UNION SELECT do in SQL?",
+    "The report says: user input like ' OR '1'='1 must be escaped", "Use parameterised queries instead of string concatenation",
+    "DROP TABLE is irreversible; take a backup first", "select the rows where status is open and sort by date",
+    "Please update the table of contents", "He said 'or else' -- and left", "Is it true or false?", "1 or 2 people, maybe more",
+    "We met at Union Square; then went to the select bar", "Why does WHERE 1=1 appear in generated queries?",
+]
+TEXT_TOOLS = [("create_issue", "title"), ("git_commit", "message"), ("send_message", "text"), ("create_issue", "body"),
+              ("web_search", "query"), ("chat", "message")]
 GIT_RANGES = [
     "HEAD~3..HEAD", "main...feature/login", "v1.2.0..v1.3.0", "origin/main..HEAD", "HEAD^..HEAD", "abc123..def456", "@{u}..",
     "HEAD~10..HEAD~5", "release/2.0...main", "stable..next", "v2..v3 -- src/", "HEAD@{1}..HEAD",
@@ -474,6 +504,9 @@ def sqlBenign(m: Mirror, rng: random.Random) -> Iterator[tuple[str, str, str, st
     for text in WRITTEN_SQL_DATA:
         tool, arg = rng.choice(SQL_DATA_TOOLS)
         yield "written", tool, arg, text
+    for text in WRITTEN_SQL_PROSE:
+        tool, arg = rng.choice(TEXT_TOOLS)
+        yield "written", tool, arg, text
     for para in paragraphs(m.show("sqlfluff", "README.md"), 30, rng) + paragraphs(m.show("sqlfluff", "CHANGELOG.md"), 40, rng):
         yield "sqlfluff", rng.choice(["create_issue", "send_message"]), rng.choice(["body", "text"]), para
 
@@ -490,7 +523,10 @@ def cmdBenign(m: Mirror, rng: random.Random) -> Iterator[tuple[str, str, str, st
         for para in paragraphs(readme, 40, rng):
             yield key, rng.choice(["create_issue", "send_message"]), rng.choice(["body", "text"]), para
     for text in WRITTEN_CMD_DATA:
-        tool, arg = rng.choice(CMD_DATA_TOOLS)
+        tool, arg = rng.choice(TEXT_TOOLS)
+        yield "written", tool, arg, text
+    for text in WRITTEN_VALUES:
+        tool, arg = rng.choice(CMD_DATA_TOOLS[:2] + CMD_DATA_TOOLS[4:5] + PATH_TOOLS[:1] + SQL_DATA_TOOLS[1:2])
         yield "written", tool, arg, text
 
 
@@ -531,7 +567,8 @@ def build(mirror: Mirror) -> dict[str, list[dict[str, str]]]:
         held = {t: s for s, t in raw if s.split("+")[0] in HOLDOUT_SOURCES}
         rows, seen = [], set()
         for source, text in raw:
-            if text in seen or len(text) > 2000 or not _CARRIES[category].search(text):
+            text = _DESCRIBED.sub("", text)
+            if text in seen or len(text) > 2000 or _COMMENT_LINE.match(text) or not _CARRIES[category].search(text):
                 continue
             seen.add(text)
             tool, arg = rng.choice(ATTACK_TOOLS[category])
