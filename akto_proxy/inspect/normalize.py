@@ -42,7 +42,7 @@ _OVERLONG_MAP = {
 # Overlong UTF-8 of any length for an ASCII character (%c0%ae, %e0%80%af,
 # %f0%80%80%ae, %f8.., %fc..): what no honest encoder writes.
 _OVERLONG_ANY = re.compile(
-    r"%(c[01]|e0%[89][0-9a-f]|f0%[89][0-9a-f]%[89ab][0-9a-f]|f8(?:%[89ab][0-9a-f]){3}|fc(?:%[89ab][0-9a-f]){4})%([89ab][0-9a-f])",
+    r"%(c[01](?=%[0-9a-f]{2})|e0%[89][0-9a-f]|f0%[89][0-9a-f]%[89ab][0-9a-f]|f8(?:%[89ab][0-9a-f]){3}|fc(?:%[89ab][0-9a-f]){4})%([0-9a-f]{2})",
     re.I,
 )
 # Look-alikes a lenient server maps to a separator or a dot (Unicode
@@ -135,7 +135,10 @@ def _overlong(m: "re.Match[str]") -> str:
     reads it: the payload bits of the last byte and of the lead byte.
     """
     lead = int(m.group(1)[:2], 16)
-    last = int(m.group(2), 16) & 0x3F
+    byte = int(m.group(2), 16)
+    last = byte & 0x3F
+    if byte < 0x80:  # not a continuation byte: read as IIS did, %c0%2f as "/"
+        return chr(byte) if byte in (0x2E, 0x2F, 0x5C) else m.group(0)
     code = last | ((lead & 0x01) << 6 if lead in (0xC0, 0xC1) else 0)
     return chr(code) if code >= 0x20 else m.group(0)
 

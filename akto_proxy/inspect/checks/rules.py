@@ -62,11 +62,13 @@ CODE_ARGUMENTS = frozenset({
 })
 TEXT_ARGUMENTS = frozenset({
     "text", "message", "messages", "body", "title", "description", "comment", "comments", "prompt", "note", "notes",
-    "bio", "summary", "subject", "question", "answer", "input", "search", "q", "keywords", "term", "terms",
-    "instructions", "reason", "details", "markdown", "html", "caption", "label", "query", "content_text", "reply",
+    "bio", "summary", "subject", "question", "answer", "input",
+    "instructions", "reason", "details", "markdown", "html", "caption", "label", "content_text", "reply",
     "topic", "context", "feedback", "status", "headline",
 })
 DATABASE_TOOL = r"sql|query|db|database|postgres|mysql|sqlite|snowflake|bigquery|redshift|clickhouse|duckdb|oracle|mssql|athena|warehouse"
+# Tools whose query is prose for a search engine or a model, not a value
+PROSE_TOOL = r"web|internet|google|bing|duckduckgo|brave|docs|documentation|wiki|knowledge|news|ask|chat|llm|browse|perplexity|research"
 PATH = "path_traversal"
 EXFIL = "data_exfiltration"
 
@@ -134,10 +136,24 @@ SQL_RULES = (
          r"(?:^\s*|['\"`)]\s*|\b\d+\s*)(?:and|or|xor|&&|\|\|)\s+(?:not\s+)?(?:true|false)\b\s*(?:--|#|/\*|;|$)|"
          r"^\s*(?:and|or|having)\s+\(*\s*(?:not\s+)?(?:\d+|true|false)\s*\)*\s*(?:--|#|/\*|;|$)",
          variants="rdq", level=2, context="nocode"),
+    # A value that closes its quote and goes on in SQL: an operator, a
+    # clause or a statement after the quote (admin' or ..., x' collate ...).
+    Rule(SQL, "quote_breakout",
+         r"^[^'\"`\s]{0,64}['\"`]\s*\)*\s*(?:or|and|xor|not|is|in|like|rlike|regexp|glob|match|similar|collate|notnull|isnull|"
+         r"between|div|mod|union|order|group|having|limit|procedure|into|where|insert|update|delete|drop|create|alter|exec|execute|"
+         r"declare|select|grant|truncate|replace|merge|call|print|shutdown|waitfor)\b\s*[\w(@'\"`\[{-]",
+         variants="rdq", level=2, context="data", validator="quote_breakout"),
+    # An incomplete comparison after a boolean operator, a subquery in a value.
+    Rule(SQL, "boolean_tail",
+         r"(?:^|\s|['\"`)])(?:and|or|xor)\s+[\w'\"]{1,30}\s*(?:=|==|<>|!=|<|>|\blike\b|\bis\b|\brlike\b|\bregexp\b|\bglob\b)\s*(?:['\"(]\s*$|$)|"
+         r"\(\s*select\b.{1,200}?\bfrom\b",
+         variants="rdq", level=2, context="data"),
     # A whole statement, or a union probe, in an argument that carries a value.
     Rule(SQL, "standalone_statement",
-         r"^\s*\(*\s*(?:select\b.{0,300}?\bfrom\s+[\w.$`\"\[\]]+|select\s+(?:@@?\w+|[\w.]+\s*\(|null\b|-?\d+\s*,|'[^']*'\s*,|\*\s+from)|"
-         r"insert\s+into\s+[\w.`\"\[\]]+|update\s+[\w.`\"\[\]]+\s+set\s+\w|delete\s+from\s+[\w.`\"\[\]]+|"
+         r"^\s*[/;]?\s*\(*\s*(?:select\s+(?:[\w@*,'\"().\s-]{1,200}?)\s*\bfrom\s*[\w.$`\"\[\]]+\s*(?:$|;|--|#|/\*|\)|\bwhere\b|\blimit\b|\bunion\b|\border\b|\bgroup\b|\bjoin\b|\bas\b|,)|"
+         r"select\s+(?:@@?\w+|[\w.]+\s*\(|null\b|-?\d+\s*,|'[^']*'\s*,|\*\s+from)|"
+         r"insert\s+into\s+[\w.`\"\[\]]+\s*(?:\(|values\b|select\b)|update\s+[\w.`\"\[\]]+\s+set\s+\w+\s*=|delete\s+from\s+[\w.`\"\[\]]+\s*(?:$|;|--|#|\bwhere\b)|"
+         r"replace\s*(?:/\*.*?\*/\s*)?\w*\s*(?:/\*.*?\*/\s*)?\([\w\s,]+\)\s*values\b|"
          r"drop\s+(?:table|database|schema|user|view|function|procedure|index|login)\b|"
          r"create\s+(?:table|database|user|login|function|procedure|trigger|view|or\s+replace|temporary|alias)\b|"
          r"alter\s+(?:table|user|login|database|role|system|session)\b|truncate\s+table\b|declare\s+@|"
@@ -145,7 +161,7 @@ SQL_RULES = (
          r"union\s+(?:all\s+|distinct\s+)?\(?\s*select\b|(?:do|call|begin)\s+\w+\s*\()",
          variants="rdq", level=2, context="data"),
     Rule(SQL, "union_based",
-         r"\bunion(?:\s+|\(|/\*.*?\*/)+(?:all\s+|distinct\s+)?\(*\s*select\s*(?:null\b|-?\d+|'|\"|@@?\w|\*|[\w.]+\s*\(|\(|\w+\s*,|\w+\s+from\b)",
+         r"(?:\b|\d[a-z]?|\\n?)union(?:\s+|\(|/\*.*?\*/)+(?:all\s+|distinct(?:row)?\s+)?\(*\s*select\s*(?:null\b|-?\d+|'|\"|@@?\w|\*|[\w.]+\s*\(|\(|\w+\s*,|\w+\s+from\b)",
          variants="rdq", level=2, context="nocode"),
     # The catalogue, system functions and dialect objects of a database in
     # a value: what an injection reads, never what a value holds.
@@ -269,8 +285,13 @@ CMD_RULES = (
     Rule(CMD, "shell_plumbing",
          r"\|\s*(?:sudo\s+)?(?:/[\w/]*/)?(?:ba|z|da|k|c|tc|fi|a|yash|mk)?sh(?:\s|$|[;&|)`'\"])|\b(?:ba|z|da|k)?sh\s*<<<|\w\s*<<<\s*\S|"
          r"\|\s*(?:python[23]?|perl|ruby|php|node|lua)\s*(?:-\s*)?$|`[^`]{1,200}`|\$\([^)]{1,200}\)|\$\{[^}\s]{1,60}\}|"
-         r"(?:^|[\s;&|`(=])/[\w?*\[\]-]*[?*\[][\w?*\[\]-]*/|\$\[[^\]]{1,40}\]",
+         r"(?:^|[\s;&|`(=])/[\w?*\[\]-]*[?*\[][\w?*\[\]-]*/|\$\[[^\]]{1,40}\]|"
+         r"(?:\w+|[:.])\s*\(\)\s*\{[^}]*\|[^}]*&\s*\}|\balias\s+[\w.-]+=|\w(?:``|\$\(\))\w?|``\s+\S",
          variants="rds", level=2, context="data"),
+    # Mail-protocol commands after a line break in a value (SMTP, POP3, IMAP).
+    Rule(CMD, "mail_command",
+         r"[\r\n]\s*(?:mail\s+from\s*:|rcpt\s+to\s*:|retr\s+\d|apop\s+\w|helo\s+\S|ehlo\s+\S|a\d{1,4}\s+(?:login|select|fetch|list|capability)\b)",
+         variants="rd", level=2, context="data"),
 )  # fmt: skip
 
 # --- path traversal --------------------------------------------------------
@@ -316,15 +337,20 @@ PATH_RULES = (
     Rule(PATH, "absolute_sensitive_path",
          r"^\s*['\"]?(?:file:/*)?(?:/(?:private/)?etc/[\w.-]|/proc/(?:self|\d+|net|version|cmdline|mounts|sched_debug|kcore)|/sys/(?:class|kernel|devices|power)|"
          r"/dev/(?:mem|kmem|port|tcp|udp|fd/|stdin|shm/)|/root(?:/|$)|/boot(?:/|\.ini)|/var/(?:log|mail|spool|backups|adm|lock|db|cache/(?:apache|nginx))/|"
-         r"/var/lib/(?:mysql|pgsql|postgresql|redis|docker|kubelet|jenkins|php|sss)|/var/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|"
-         r"/var/(?:apache2?|httpd|nginx|www/conf|www/logs)|/usr/local/(?:etc|apache\d?|nginx|cpanel|psa|lib/php|php\d?|lsws|www/logs|zeus)|"
-         r"/opt/(?:lampp|xampp|apache\d?|nginx|tomcat\d?)|/(?:apache\d?|httpd|nginx|php\d?|xampp|lampp|wamp|winnt|windows)(?:/|$)|"
+         r"/var/lib/(?:mysql|pgsql|postgresql|redis|docker|kubelet|jenkins|php|sss|mlocate|dpkg|rpm)|/var/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|"
+         r"/var/(?:adm|yp|account|backups|log)\s*$|/var/(?:apache2?|httpd|nginx|www/conf|www/logs)|"
+         r"/usr/(?:local/)?(?:etc|pkg/etc|apache\d?|httpd|nginx|cpanel|psa|lib/php|php\d?|lsws|www/logs|zeus|sbin|ports|home)(?:/|$)|"
+         r"/opt/(?:lampp|lamp|xampp|apache\d?|nginx|tomcat\d?)|/(?:apache\d?|httpd|nginx|php\d?|xampp|lampp|wamp|winnt|windows|inetpub|logs?)(?:/|$)|"
+         r"/home\d+/|/(?:include|includes|inc|config|conf|admin|phpmyadmin|wp-content|wp-admin|wp-includes|cgi-bin|server-status)(?:/|$)|"
+         r"/(?:configuration|config|settings|wp-config|local|database|db|connect|conn|connection)\.(?:php|inc|xml|ini|yml|yaml)\s*$|"
          r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|history|netrc|git-credentials|pgpass|mysql_history|pypirc|npmrc|htpasswd|htaccess|env)\b|"
-         r"[a-z]:/+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache|php|mysql|program\s*files|sysprep|log|home\d?|users/[^/\s]+/(?:ntuser|appdata|\.))|"
+         r"[a-z]:/+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache|php|mysql|program\s*files|sysprep|log|home\d?|etc|opt|unattend|"
+         r"documents\s+and\s+settings|users/[^/\s]+/(?:ntuser|appdata|\.))|"
          r"[a-z]:/[^\s]*\.(?:ini|inf|log|conf|asa|config|sys|dat)\s*$|~/\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|netrc|git-credentials|pgpass|config/gcloud))",
          variants="rdp", level=2, context="data"),
     Rule(PATH, "absolute_sensitive_path",
-         r"(?:^|[/\\])\.(?:ssh/(?:id_\w+|authorized_keys|known_hosts)|aws/credentials|bash_history|history|git-credentials|netrc|pgpass|htpasswd)\b|"
+         r"(?:^|[/\\])\.(?:ssh/(?:id_\w+|authorized_keys|known_hosts)|aws/credentials|bash_history|history|git-credentials|netrc|pgpass|htpasswd|"
+         r"docker/(?:config\.json|secrets)|kube/config|git/config|npmrc|pypirc)\b|(?:^|[/\\])\.env(?:\.(?:local|prod|production|dev|development))?\s*$|"
          r"^\s*(?:etc/(?:passwd|shadow|sudoers|group|hosts)|proc/self/)",
          variants="rdp", level=2, context="data"),
     # Stream wrappers: a file read that is no file name.
@@ -335,8 +361,8 @@ PATH_RULES = (
     # Evasion no encoder produces: overlong UTF-8, look-alike separators,
     # hex-spelled dots.
     Rule(PATH, "encoded_traversal",
-         r"%(?:c[01]%[89ab][0-9a-f]|e0%[89][0-9a-f]%[89ab][0-9a-f]|f0%80%[89ab][0-9a-f]|f8%80%80|fc%80%80)|%u(?:2215|2216|2044|ff0f|ff3c|efc8|f025|ff0e)|"
-         r"(?:0x2e){2}(?:/|\\|0x2f|0x5c)|\.\.(?:0x2f|0x5c)",
+         r"%(?:c[01](?:%[0-9a-f]{2}|\.)|e0%[89][0-9a-f]%[89ab][0-9a-f]|f0%80%[89ab][0-9a-f]|f8%80%80|fc%80%80)|%u(?:2215|2216|2044|ff0f|ff3c|efc8|f025|ff0e)|"
+         r"(?:0x2e){2}(?:/|\\|0x2f|0x5c)|\.\.(?:0x2f|0x5c)|(?:\.\.(?:2f|5c)){2}",
          variants="rd", level=2),
 )  # fmt: skip
 

@@ -39,6 +39,7 @@ _SHELL_COMMAND = re.compile(R.SHELL_COMMAND, re.I)
 _BLOB = re.compile(r"[A-Za-z0-9+/=_\-\r\n]{1024,}")
 _MAX_LIBINJECTION = 4096  # bytes of one string handed to the tokeniser
 _DATABASE_TOOL = re.compile(R.DATABASE_TOOL, re.I)
+_PROSE_TOOL = re.compile(R.PROSE_TOOL, re.I)
 _NAME = re.compile(r"[A-Za-z_][\w-]*")
 
 
@@ -52,8 +53,14 @@ def argumentKind(tool: Optional[str], path: str) -> str:
     if len(names) < 3 or names[0] != "params" or names[1] != "arguments":
         return "text" if not names else "data"
     name = names[-1].lower()
-    if name == "query":
-        return "code" if tool and _DATABASE_TOOL.search(tool) else "text"
+    if name in ("query", "q", "search", "keywords", "term", "terms"):
+        # a database tool's query is SQL, a web search's or a model's is
+        # prose; another tool's (a product search) is a value
+        if tool and _PROSE_TOOL.search(tool):
+            return "text"
+        if name == "query" and tool and _DATABASE_TOOL.search(tool):
+            return "code"
+        return "data"
     if name in R.CODE_ARGUMENTS:
         return "code"
     if name in R.TEXT_ARGUMENTS:

@@ -418,10 +418,30 @@ _COMMAND_WORD = re.compile(
 )
 
 
+_BREAKOUT = re.compile(
+    r"^[^'\"`\s]{0,64}['\"`]\s*\)*\s*(?:or|and|xor|not|is|in|like|rlike|regexp|glob|match|similar|collate|notnull|isnull|"
+    r"between|div|mod|union|order|group|having|limit|procedure|into|where|insert|update|delete|drop|create|alter|exec|execute|"
+    r"declare|select|grant|truncate|replace|merge|call|print|shutdown|waitfor)\b",
+    re.I,
+)
+_SQL_REST = re.compile(r"[=<>(;#@\[{]|--|/\*|\d")
+
+
+def quoteBreakout(text: str) -> bool:
+    """
+    A value that closes its quote and goes on in SQL with an operand SQL
+    would take (a comparison, a call, a comment, a literal), not a quoted
+    phrase of prose ("DANCIN' LIKE A ROBOT").
+    """
+    m = _BREAKOUT.match(text)
+    return m is not None and _SQL_REST.search(text, m.end()) is not None
+
+
 # Validators that judge the whole string a rule hit in, not the match.
 WHOLE_TEXT: dict[str, Validator] = {
     "tautology": tautology,
     "boolean_tail": booleanTail,
     "schema_probe": schemaProbe,
     "separator_command": separatorCommand,
+    "quote_breakout": quoteBreakout,
 }
