@@ -141,8 +141,12 @@ SQL_RULES = (
     Rule(SQL, "quote_breakout",
          r"^[^'\"`\s]{0,64}['\"`]\s*\)*\s*(?:or|and|xor|not|is|in|like|rlike|regexp|glob|match|similar|collate|notnull|isnull|"
          r"between|div|mod|union|order|group|having|limit|procedure|into|where|insert|update|delete|drop|create|alter|exec|execute|"
-         r"declare|select|grant|truncate|replace|merge|call|print|shutdown|waitfor)\b\s*[\w(@'\"`\[{-]",
+         r"declare|select|grant|truncate|replace|merge|call|print|shutdown|waitfor|sounds)\b\s*[\w(@'\"`\[{-]",
          variants="rdq", level=2, context="data", validator="quote_breakout"),
+    Rule(SQL, "quote_breakout",
+         r"^[^'\"`\s]{0,64}['\"`]\s*(?:[|^&<>=/%*+-]{1,2}|::)\s*\w+\s*(?:--|#|/\*)|"
+         r"^\s*(?:or|and|xor|having)\s+\S.{0,80}?(?:[=<>!?@~#]|\blike\b|\bis\b|\bregexp\b|\bglob\b)",
+         variants="rdq", level=2, context="data"),
     # An incomplete comparison after a boolean operator, a subquery in a value.
     Rule(SQL, "boolean_tail",
          r"(?:^|\s|['\"`)])(?:and|or|xor)\s+[\w'\"]{1,30}\s*(?:=|==|<>|!=|<|>|\blike\b|\bis\b|\brlike\b|\bregexp\b|\bglob\b)\s*(?:['\"(]\s*$|$)|"
@@ -199,7 +203,7 @@ _DANGER = (
 # Commands whose name is no English word: a value that begins with one is a
 # command line; and commands that are words, which need an option or a
 # path after them to count.
-_BARE_COMMANDS = (
+BARE_COMMANDS = (
     r"whoami|uname|ifconfig|ipconfig|netstat|nslookup|wget|curl|ncat|netcat|socat|nc|zsh|ksh|csh|tcsh|sh|"
     r"python[23]?(?:\.\d+)?|perl|php\d?|ruby|irb|nodejs|lua|chmod|chown|chgrp|mkfifo|crontab|useradd|usermod|userdel|"
     r"passwd|sudo|systeminfo|tasklist|powershell|pwsh|certutil|bitsadmin|wmic|ansible(?:-[\w-]+)?|pip[23]?|npm|npx|"
@@ -210,7 +214,7 @@ _BARE_COMMANDS = (
     r"usleep|ping6|traceroute|whois|hostname|lastlog|vim|nano|emacs|chef-\w+|knife|cscli|flock|cpulimit|rmt|rmt-\w+|"
     r"busybox|chroot|setarch|taskset|unshare|nsenter|capsh|runuser|doas|pkexec|sh\.distrib|cmd|cmd\.exe"
 )
-_WORD_COMMANDS = (
+WORD_COMMANDS = (
     r"find|make|install|mail|file|touch|kill|date|time|test|which|watch|top|write|wall|split|join|paste|look|"
     r"man|open|print|read|say|set|shift|source|start|stop|type|wait|echo|printf|cp|mv|rm|ln|mkdir|rmdir|cd|export|"
     r"alias|trap|column|tr|yes|exec|eval|let|declare|local|readonly|unset|ulimit|umask|go|java|node|git|"
@@ -256,12 +260,12 @@ CMD_RULES = (
     # command (the validator keeps query strings, assignments and
     # capitalised prose such as "Tom & Jerry" out).
     Rule(CMD, "separator_command",
-         r"^\s*['\"]?[^\s;&|`$()<>'\"]{0,120}['\"]?\s*(?:;|&&?|\|\|?|\n|\r|%0a|%0d)+\s*['\"]?[\w./\\~$`{(-]",
+         r"^\s*['\"]?[^;&|`$()<>'\"\r\n]{0,120}['\"]?\s*(?:;|&&?|\|\|?|\n|\r|%0a|%0d)+\s*['\"]?[\w./\\~$`{(-]",
          variants="rds", validator="separator_command", level=2, context="data"),
     # A command line where a value belongs.
     Rule(CMD, "command_in_value",
-         r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|ltrace|env|exec|nice|timeout\s+\d+|busybox|xargs)\s+)*(?:" + _BARE_COMMANDS + r")\b(?:\s|$|[;&|<>])|"
-         r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|env|exec)\s+)*(?:" + _WORD_COMMANDS + r")\s+(?:-{1,2}[a-z]|[/~$]|\.{1,2}/)",
+         r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|ltrace|env|exec|nice|timeout\s+\d+|busybox|xargs)\s+)*(?:" + BARE_COMMANDS + r")\b(?:\s|$|[;&|<>])|"
+         r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|env|exec)\s+)*(?:" + WORD_COMMANDS + r")\s+(?:-{1,2}[a-z]|[/~$]|\.{1,2}/)",
          variants="rds", level=2, context="data"),
     # Interpreters and evaluators.
     Rule(CMD, "interpreter",
@@ -284,10 +288,13 @@ CMD_RULES = (
     # command substitution, glob-spelled paths.
     Rule(CMD, "shell_plumbing",
          r"\|\s*(?:sudo\s+)?(?:/[\w/]*/)?(?:ba|z|da|k|c|tc|fi|a|yash|mk)?sh(?:\s|$|[;&|)`'\"])|\b(?:ba|z|da|k)?sh\s*<<<|\w\s*<<<\s*\S|"
-         r"\|\s*(?:python[23]?|perl|ruby|php|node|lua)\s*(?:-\s*)?$|`[^`]{1,200}`|\$\([^)]{1,200}\)|\$\{[^}\s]{1,60}\}|"
+         r"\|\s*(?:python[23]?|perl|ruby|php|node|lua)\s*(?:-\s*)?$|"
+         r"(?:`|\$\()\s*(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s|`|\)|$)|"
          r"(?:^|[\s;&|`(=])/[\w?*\[\]-]*[?*\[][\w?*\[\]-]*/|\$\[[^\]]{1,40}\]|"
          r"(?:\w+|[:.])\s*\(\)\s*\{[^}]*\|[^}]*&\s*\}|\balias\s+[\w.-]+=|\w(?:``|\$\(\))\w?|``\s+\S",
          variants="rds", level=2, context="data"),
+    # Shellshock: a function definition where a header or value belongs.
+    Rule(CMD, "shellshock", r"\(\s*\)\s*\{\s*:?\s*;?\s*\}\s*;", variants="rd", level=1),
     # Mail-protocol commands after a line break in a value (SMTP, POP3, IMAP).
     Rule(CMD, "mail_command",
          r"[\r\n]\s*(?:mail\s+from\s*:|rcpt\s+to\s*:|retr\s+\d|apop\s+\w|helo\s+\S|ehlo\s+\S|a\d{1,4}\s+(?:login|select|fetch|list|capability)\b)",
@@ -355,8 +362,8 @@ PATH_RULES = (
          variants="rdp", level=2, context="data"),
     # Stream wrappers: a file read that is no file name.
     Rule(PATH, "stream_wrapper",
-         r"\b(?:php|phar|zip|expect|glob|data|compress\.(?:zlib|bzip2)|zlib|rar|ogg|ssh2\.(?:shell|exec|tunnel|sftp|scp)|jar|netdoc)://|"
-         r"\bfile:/+(?:[a-z]:|\.\.|(?:etc|proc|root|var|home|windows|winnt|sys|dev|usr|boot|opt|private)\b)|\bjar:file:",
+         r"\b(?:php|phar|zip|expect|glob|compress\.(?:zlib|bzip2)|zlib|rar|ogg|ssh2\.(?:shell|exec|tunnel|sftp|scp)|jar|netdoc)://\S|"
+         r"\bdata:(?://)?[\w.+-]+/[\w.+-]+[;,]|\bfile:/+(?:[a-z]:|\.\.|(?:etc|proc|root|var|windows|winnt|sys|dev|boot|private)\b)|\bjar:file:",
          variants="rdp", level=2, context="nocode"),
     # Evasion no encoder produces: overlong UTF-8, look-alike separators,
     # hex-spelled dots.

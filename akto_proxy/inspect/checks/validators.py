@@ -16,6 +16,8 @@ from typing import Callable, Optional
 
 import phonenumbers
 
+from akto_proxy.inspect.checks.rules import BARE_COMMANDS, WORD_COMMANDS
+
 Validator = Callable[[str], bool]
 
 
@@ -381,7 +383,7 @@ _SCHEMA_REST = re.compile(
     re.I,
 )
 
-_SEPARATOR = re.compile(r"^\s*['\"]?([^\s;&|`$()<>'\"]{0,120})['\"]?\s*((?:;|&&?|\|\|?|\n|\r|%0a|%0d)+)\s*['\"]?(\S*)", re.I)
+_SEPARATOR = re.compile(r"^\s*['\"]?([^;&|`$()<>'\"\r\n]{0,120}?)['\"]?\s*((?:;|&&?|\|\|?|\n|\r|%0a|%0d)+)\s*['\"]?(\S*)", re.I)
 _WINDOWS_WORDS = frozenset(
     "for if cmd dir type set echo start call net ping whoami ver tasklist systeminfo ipconfig copy del powershell".split()
 )
@@ -401,19 +403,26 @@ def separatorCommand(text: str) -> bool:
         return False
     if re.match(r"[A-Za-z_][\w.-]*=", word) or ("&" in sep and ("?" in before or "=" in before)):
         return False
+    if sep == "&" and re.match(r"#?\w{2,8};", word):  # an HTML entity, &quot;
+        return False
     if word[0].isupper() and word.split("/")[0].lower().strip(".") not in _WINDOWS_WORDS:
         return False
-    if sep.strip() == "&" and text[m.start(2) - 1 : m.start(2)].isspace():
-        # "notes & todo.md", "1 & 2": an ampersand between words is prose
-        # unless a command or a path follows it
-        return _COMMAND_WORD.match(word) is not None
+    spaced = (m.start(2) > 0 and text[m.start(2) - 1].isspace()) or text[m.end(2) : m.end(2) + 1].isspace()
+    if before and (spaced or "://" in before):
+        # "notes & todo.md", "jazz; blues": a separator between words is a
+        # list or prose unless a command, a path or an option follows it
+        head = re.match(r"[A-Za-z_][\w+-]*", word)
+        if head is None:
+            return word[0] in "/~$`({\\" or word.startswith(("./", "../"))
+        if _COMMAND_WORD.fullmatch(head.group(0)):
+            return True
+        rest = text[m.end(3) : m.end(3) + 40]
+        return head.end() == len(word) and re.match(r"\s+(?:-{1,2}[a-z]|/|\$)", rest) is not None
     return True
 
 
 _COMMAND_WORD = re.compile(
-    r"[/~$`({\\]|\.{1,2}/|(?:whoami|id|uname|cat|ls|dir|ping|curl|wget|nc|ncat|bash|sh|cmd|powershell|net|type|echo|"
-    r"sleep|rm|chmod|python[23]?|perl|php|ruby|nslookup|ipconfig|ifconfig|systeminfo|tasklist|set|ver|hostname|"
-    r"certutil|start|for|if|call|copy|del|find|timeout|env|printenv|busybox|telnet|ssh|tftp|ftp|dig|host)(?:\.exe)?\b",
+    r"(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r"|net|type|ver|set|start|for|if|call|copy|del|timeout|reg|sc|taskkill)",
     re.I,
 )
 
