@@ -26,7 +26,6 @@ import html
 import re
 import unicodedata
 from typing import Iterator, NamedTuple
-from urllib.parse import unquote
 
 _OVERLONG = re.compile(r"%(?:c0%ae|e0%80%ae|c0%2e|c0%af|e0%80%af|c1%9c|c1%1c|c0%5c)", re.I)
 _OVERLONG_MAP = {
@@ -54,6 +53,8 @@ _LOOKALIKES.update({0x2024: ".", 0xFE52: ".", 0x02BC: "'"})
 _PCT_U = re.compile(r"%u([0-9a-fA-F]{4})")
 _ESC_U = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})")
 _PCT = re.compile(r"%[0-9a-fA-F]{2}")
+_PCT_RUN = re.compile(r"(?:%[0-9a-fA-F]{2})+")
+_ESCAPED_BYTE = re.compile(r"[\udc80-\udcff]")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 
 _SQL_COMMENT = re.compile(r"/\*!\d*(.*?)\*/|/\*.*?\*/", re.S)
@@ -100,24 +101,26 @@ class Variant(NamedTuple):
     text: str
 
 
-def decode(text: str, plus: bool = False, rounds: int = 3) -> str:
+def decode(text: str, plus: bool = False, rounds: int = 5) -> str:
     """
-    Undo the encodings a WAF sees in the wild, repeatedly (double and triple
-    URL encoding), until nothing changes.
+    Undo the encodings a WAF sees in the wild, repeatedly (double, triple
+    and deeper URL encoding, mixed with the others), until nothing changes.
 
     @param plus: C{+} means space (query strings).
     """
     s = text.replace("+", " ") if plus else text
+    if not s.isascii():  # full-width "％２ｅ" is itself an encoding
+        s = unicodedata.normalize("NFKC", s).translate(_ZERO_WIDTH).translate(_LOOKALIKES)
     for _ in range(rounds):
         before = s
         if "%" in s:
+            if "%u" in s or "%U" in s:
+                s = _PCT_U.sub(lambda m: chr(int(m.group(1), 16)), s)
             if "%c" in s or "%C" in s or "%e0" in s or "%E0" in s or "%f" in s or "%F" in s:
                 s = _OVERLONG.sub(lambda m: _OVERLONG_MAP[m.group(0).lower()], s)
                 s = _OVERLONG_ANY.sub(_overlong, s)
-            if "%u" in s or "%U" in s:
-                s = _PCT_U.sub(lambda m: chr(int(m.group(1), 16)), s)
             if _PCT.search(s):
-                s = unquote(s, errors="replace")
+                s = _PCT_RUN.sub(_unquoteRun, s)
         if "\\" in s:
             s = _ESC_U.sub(_unescape, s)
         if "&" in s:
@@ -127,6 +130,16 @@ def decode(text: str, plus: bool = False, rounds: int = 3) -> str:
     if not s.isascii():
         s = unicodedata.normalize("NFKC", s).translate(_ZERO_WIDTH).translate(_LOOKALIKES)
     return s
+
+
+def _unquoteRun(m: "re.Match[str]") -> str:
+    """
+    A run of C{%XX} as UTF-8; a byte that is no UTF-8 yet stays C{%XX}, for
+    a later round to complete (C{%e0&#37;80%ae} after the entity is undone).
+    """
+    raw = bytes.fromhex(m.group(0).replace("%", ""))
+    text = raw.decode("utf-8", "surrogateescape")
+    return _ESCAPED_BYTE.sub(lambda c: f"%{ord(c.group(0)) - 0xDC00:02X}", text)
 
 
 def _overlong(m: "re.Match[str]") -> str:

@@ -46,12 +46,16 @@ _NAME = re.compile(r"[A-Za-z_][\w-]*")
 def argumentKind(tool: Optional[str], path: str) -> str:
     """
     What the string at C{path} of a call to C{tool} carries, by the name of
-    its argument: C{"code"} (SQL, a command line, a source file),
-    C{"text"} (prose) or C{"data"} (a value: a name, a host, a file, an id).
+    its argument (or query parameter): C{"code"} (SQL, a command line, a
+    source file), C{"text"} (prose; also the URL's path, headers and the
+    protocol's own fields) or C{"data"} (a value: a name, a host, a file, an
+    id; also a C{resources/read} URI).
     """
     names = _NAME.findall(path)
-    if len(names) < 3 or names[0] != "params" or names[1] != "arguments":
-        return "text" if not names else "data"
+    if names[:2] == ["params", "uri"]:
+        return "data"  # resources/read
+    if len(names) < 3 or names[:2] not in (["params", "arguments"], ["url", "query"]):
+        return "text"  # the URL's path, headers, other parameters
     name = names[-1].lower()
     if name in ("query", "q", "search", "keywords", "term", "terms"):
         # a database tool's query is SQL, a web search's or a model's is
