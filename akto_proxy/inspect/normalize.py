@@ -264,6 +264,18 @@ def _sqlLineComment(d: str) -> bool:
     return "\n" in d and ("#" in d or "--" in d) and _SQL_LINE_COMMENT.search(d) is not None
 
 
+_PLUS_WORDS = re.compile(r"\w\+\w")
+_PLUS_LINE = re.compile(r"^\S*\w\+\w\S*$", re.M)
+
+
+def _plusSpaced(d: str) -> bool:
+    """
+    Whether C{d} is a form-encoded value, C{+} for every space (C{1;+ALTER+TABLE}):
+    no whitespace at all, a C{+} between words.
+    """
+    return "+" in d and _WS.search(d) is None and _PLUS_WORDS.search(d) is not None
+
+
 def _decodable(text: str, plus: bool) -> bool:
     """
     Whether C{text} may decode to something else (the C{d} form).
@@ -291,8 +303,8 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
         if d not in seen:
             seen.add(d)
             yield Variant("d", d)
-    if "/*" in d or _sqlLineComment(d):
-        q = foldSQL(d)
+    if "/*" in d or _sqlLineComment(d) or _plusSpaced(d):
+        q = foldSQL(d.replace("+", " ") if _plusSpaced(d) else d)
         if q not in seen:
             seen.add(q)
             yield Variant("q", q)
@@ -322,6 +334,8 @@ def rawOnly(text: str, plus: bool = False) -> bool:
     breaks: a test that passes on a part passes on the whole).
     """
     if _decodable(text, plus) or "/*" in text or _pathTricks(text) or _sqlLineComment(text):
+        return False
+    if "+" in text and _PLUS_LINE.search(text):  # one of the strings may be form-encoded
         return False
     # L{_shellTricks} tries one of its two tests per string; on joined
     # strings both must be tried.

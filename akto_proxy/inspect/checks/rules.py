@@ -162,7 +162,20 @@ SQL_RULES = (
          r"create\s+(?:table|database|user|login|function|procedure|trigger|view|or\s+replace|temporary|alias)\b|"
          r"alter\s+(?:table|user|login|database|role|system|session)\b|truncate\s+table\b|declare\s+@|"
          r"exec(?:ute)?\s*(?:xp_|sp_|master\.|@|\()|grant\s+\w+(?:\s*,\s*\w+)*\s+(?:on|to)\b|shutdown\b|waitfor\s+(?:delay|time)\b|"
-         r"union\s+(?:all\s+|distinct\s+)?\(?\s*select\b|(?:do|call|begin)\s+\w+\s*\()",
+         r"union\s+(?:all\s+|distinct\s+)?\(?\s*select\b|(?:do|call|begin)\s+\w+\s*\(|"
+         r"(?:except|intersect|minus)\s+\(?\s*select\b|case\s+when\b.{1,100}?\bthen\b|execute\s+immediate\b|"
+         r"select\s+(?:0x[0-9a-f]+|pg_sleep|sleep|benchmark|version|user|database|current_user|@@\w+)\b|"
+         r"from\s+[\w.`\"\[\]]+\s+(?:where|group\s+by|order\s+by|limit|join|inner|left|union)\b)",
+         variants="rdq", level=2, context="data"),
+    # A value that is a comparison of two literals.
+    Rule(SQL, "boolean_tail",
+         r"^\s*(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\")\s*(?:not\s+)?(?:like|regexp|rlike|glob|is(?:\s+not)?|=|<>|!=|<=>)\s*"
+         r"(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\"|null|true|false)\s*$",
+         variants="rdq", level=2, context="data"),
+    # A cast or operator only SQL has, after a literal or a call.
+    Rule(SQL, "sql_operator",
+         r"['\")]\s*::\s*(?:int|integer|bigint|smallint|text|bool|boolean|json|jsonb|varchar|numeric|regclass|oid|bytea|inet)\b|"
+         r"(?:and|or|xor|&&|\|\|)\s+[\w.`\"\[\]]+\s+is\s+(?:not\s+)?null\b",
          variants="rdq", level=2, context="data"),
     Rule(SQL, "union_based",
          r"(?:\b|\d[a-z]?|\\n?)union(?:\s+|\(|/\*.*?\*/)+(?:all\s+|distinct(?:row)?\s+)?\(*\s*select\s*(?:null\b|-?\d+|'|\"|@@?\w|\*|[\w.]+\s*\(|\(|\w+\s*,|\w+\s+from\b)",
@@ -265,8 +278,12 @@ CMD_RULES = (
     # A command line where a value belongs.
     Rule(CMD, "command_in_value",
          r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|ltrace|env|exec|nice|timeout\s+\d+|busybox|xargs)\s+)*(?:" + BARE_COMMANDS + r")\b(?:\s|$|[;&|<>])|"
-         r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|env|exec)\s+)*(?:" + WORD_COMMANDS + r")\s+(?:-{1,2}[a-z]|[/~$]|\.{1,2}/)",
+         r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|env|exec)\s+)*(?:" + WORD_COMMANDS + r")\s+(?:-{1,2}[a-z]|[/~$]|\.{1,2}/)|"
+         r"^\s*['\"|;&]*\s*(?:/usr(?:/local)?)?/s?bin/[\w.-]+(?:\s|$|[;&|'\"])",
          variants="rds", level=2, context="data"),
+    # Server-side includes that run a command or read a file.
+    Rule(CMD, "server_side_include", r"<!--\s*#\s*(?:exec|include|echo|config|fsize|flastmod)\s+(?:cmd|cgi|file|virtual|var)\s*=",
+         variants="rd", level=1),
     # Interpreters and evaluators.
     Rule(CMD, "interpreter",
          r"\b(?:system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec|eval|assert|execsync|spawnsync|execfile|"

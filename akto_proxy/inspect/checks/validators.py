@@ -430,10 +430,10 @@ _COMMAND_WORD = re.compile(
 _BREAKOUT = re.compile(
     r"^[^'\"`\s]{0,64}['\"`]\s*\)*\s*(?:or|and|xor|not|is|in|like|rlike|regexp|glob|match|similar|collate|notnull|isnull|"
     r"between|div|mod|union|order|group|having|limit|procedure|into|where|insert|update|delete|drop|create|alter|exec|execute|"
-    r"declare|select|grant|truncate|replace|merge|call|print|shutdown|waitfor)\b",
+    r"declare|select|grant|truncate|replace|merge|call|print|shutdown|waitfor|sounds)\b",
     re.I,
 )
-_SQL_REST = re.compile(r"[=<>(;#@\[{]|--|/\*|\d")
+_SQL_REST = re.compile(r"[=<>(;#@\[{]|--|/\*|\d|\b(?:like|regexp|rlike|glob|to|mod|div|is|in)\s+['\"(]", re.I)
 
 
 def quoteBreakout(text: str) -> bool:
