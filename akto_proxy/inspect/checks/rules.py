@@ -131,11 +131,11 @@ SQL_RULES = (
     Rule(SQL, "boolean_tail",
          r"(?:^|[\s)('\"`]|\b)(?:and|or|xor|&&|\|\||having|where)\s*\(*\s*(?:not\s+)?(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\"|true|false|null)\s*\)*\s*"
          r"(?:=|<>|!=|<=>|<=|>=|<|>|\blike\b|\bis\b(?:\s+not\b)?|\brlike\b|\bregexp\b)\s*\(*\s*(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|'[^'\s]{0,20}|\"[^\"\n]{0,20}\"|\"[^\"\s]{0,20}|true|false|null)",
-         variants="rdq", validator="boolean_tail", level=2, context="nocode"),
+         variants="rdq", validator="boolean_tail", level=2, context="data"),
     Rule(SQL, "boolean_tail",
          r"(?:^\s*|['\"`)]\s*|\b\d+\s*)(?:and|or|xor|&&|\|\|)\s+(?:not\s+)?(?:true|false)\b\s*(?:--|#|/\*|;|$)|"
          r"^\s*(?:and|or|having)\s+\(*\s*(?:not\s+)?(?:\d+|true|false)\s*\)*\s*(?:--|#|/\*|;|$)",
-         variants="rdq", level=2, context="nocode"),
+         variants="rdq", level=2, context="data"),
     # A value that closes its quote and goes on in SQL: an operator, a
     # clause or a statement after the quote (admin' or ..., x' collate ...).
     Rule(SQL, "quote_breakout",
@@ -179,7 +179,7 @@ SQL_RULES = (
          variants="rdq", level=2, context="data"),
     Rule(SQL, "union_based",
          r"(?:\b|\d[a-z]?|\\n?)union(?:\s+|\(|/\*.*?\*/)+(?:all\s+|distinct(?:row)?\s+)?\(*\s*select\s*(?:null\b|-?\d+|'|\"|@@?\w|\*|[\w.]+\s*\(|\(|\w+\s*,|\w+\s+from\b)",
-         variants="rdq", level=2, context="nocode"),
+         variants="rdq", level=2, context="data"),
     # The catalogue, system functions and dialect objects of a database in
     # a value: what an injection reads, never what a value holds.
     Rule(SQL, "schema_probe",
@@ -196,7 +196,7 @@ SQL_RULES = (
          r"['\"`)]\s*(?:\)\s*)*(?:or|and|xor|union|having|order|group|limit|select|into|procedure|where|like|rlike|regexp|;|--|#|/\*|\|\||&&|=|<|>|\+|-\s*\d)|"
          r"\b\d+\s*\)*\s+(?:or|and|xor|union|having|order\s+by|group\s+by|limit|procedure|into)\b|"
          r"\b(?:or|and)\s+\d+\s*[=<>]|\bunion\b.{0,40}\bselect\b|;\s*(?:select|drop|insert|update|delete|exec|declare|shutdown)\b|"
-         r"^\s*[\w@.$()-]{1,40}\s*\)*\s+(?:and|or|xor|having|union|procedure|into|div|mod|like|rlike|regexp|sounds\s+like)\s+[\w(@'\"-]",
+         r"^[ \t]*[\w@.$()-]{1,40}[ \t]*\)*[ \t]+(?:and|or|xor|having|union|procedure|into|div|mod|like|rlike|regexp|sounds[ \t]+like)[ \t]+[\w(@'\"-][^\n]{0,60}$",
          variants="rdq", internal=True),
 )  # fmt: skip
 
@@ -272,8 +272,12 @@ CMD_RULES = (
     # A value, then a separator, then a word: whatever the word, a second
     # command (the validator keeps query strings, assignments and
     # capitalised prose such as "Tom & Jerry" out).
+    # (Segments are matched joined by line breaks: a pattern that crossed
+    # one would hit every short value followed by another; the line-break
+    # form asks for a command after it.)
     Rule(CMD, "separator_command",
-         r"^\s*['\"]?[^;&|`$()<>'\"\r\n]{0,120}['\"]?\s*(?:;|&&?|\|\|?|\n|\r|%0a|%0d)+\s*['\"]?[\w./\\~$`{(-]",
+         r"^[ \t]*['\"]?[^;&|`$()<>'\"\r\n]{0,120}['\"]?[ \t]*(?:;|&&?|\|\|?|%0a|%0d)+[ \t]*['\"]?[\w./\\~$`{(-]|"
+         r"^[ \t]*['\"]?[^;&|`$()<>'\"\r\n]{0,120}['\"]?[ \t]*[\r\n]+[ \t]*['\"]?(?:[./\\~$`{(]|(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")\b)",
          variants="rds", validator="separator_command", level=2, context="data"),
     # A command line where a value belongs.
     Rule(CMD, "command_in_value",
@@ -381,7 +385,7 @@ PATH_RULES = (
     Rule(PATH, "stream_wrapper",
          r"\b(?:php|phar|zip|expect|glob|compress\.(?:zlib|bzip2)|zlib|rar|ogg|ssh2\.(?:shell|exec|tunnel|sftp|scp)|jar|netdoc)://\S|"
          r"\bdata:(?://)?[\w.+-]+/[\w.+-]+[;,]|\bfile:/+(?:[a-z]:|\.\.|(?:etc|proc|root|var|windows|winnt|sys|dev|boot|private)\b)|\bjar:file:",
-         variants="rdp", level=2, context="nocode"),
+         variants="rdp", level=2, context="data"),
     # Evasion no encoder produces: overlong UTF-8, look-alike separators,
     # hex-spelled dots.
     Rule(PATH, "encoded_traversal",

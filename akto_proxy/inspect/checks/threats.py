@@ -112,7 +112,12 @@ class ThreatInspector:
         self.requestChecks = tuple(c for c in CHECKS if c in self.policies)
         self.responseChecks = tuple(c for c in self.requestChecks if c not in INJECTION)
         ruleSet = R.ALL_RULES + _bulkRules(self.level)
-        self._request = Scanner(selectRules(ruleSet, self.requestChecks, self.level))
+        requestRules = selectRules(ruleSet, self.requestChecks, self.level)
+        # Rules for values only run over the strings that are values: most
+        # of a message (prose, code) never meets them.
+        self._request = Scanner([r for r in requestRules if r.context != "data"])
+        self._values = Scanner([r for r in requestRules if r.context == "data"])
+        self._kinds: dict[tuple[Optional[str], str], str] = {}
         self._response = Scanner(
             [r for r in selectRules(ruleSet, self.responseChecks, self.level) if r.entity != "bulk"]
         )
@@ -125,9 +130,28 @@ class ThreatInspector:
 
     def scanner(self, direction: str) -> Scanner:
         """
-        The rule set matched on messages going C{direction}.
+        The rule set matched on every string of messages going C{direction}.
         """
         return self._request if direction == "request" else self._response
+
+    def scanners(self, direction: str) -> tuple[Scanner, ...]:
+        """
+        Every rule set matched on messages going C{direction}: L{scanner}'s
+        and, for requests, the one matched on values only.
+        """
+        return (self._request, self._values) if direction == "request" else (self._response,)
+
+    def kind(self, tool: Optional[str], path: str) -> str:
+        """
+        L{argumentKind}, remembered (a bounded number of tool and path pairs).
+        """
+        key = (tool, path)
+        kind = self._kinds.get(key)
+        if kind is None:
+            if len(self._kinds) >= 4096:
+                self._kinds.clear()
+            kind = self._kinds[key] = argumentKind(tool, path)
+        return kind
 
     def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]:
         checks = self.requestChecks if message.direction == "request" else self.responseChecks
@@ -165,7 +189,31 @@ class ThreatInspector:
             return PASS
         hits = scanner.scan(segments)
         found = _Found()
-        kinds = _Kinds(message.tool, strings)
+        kinds = _Kinds(self, message.tool, strings)
+        self._confirmHits(scanner, hits, checks, segments, owners, strings, scope, found, kinds)
+        if injection and self._values:
+            values = [n for n, (i, _) in enumerate(owners) if kinds.of(i) == "data"]
+            if values:
+                segs = [segments[n] for n in values]
+                self._confirmHits(
+                    self._values, self._values.scan(segs), checks, segs, [owners[n] for n in values], strings, scope, found, kinds
+                )
+        if request and R.EXFIL in checks and (self._bulkRecords or self._bulkBlob):
+            self._bulk(scanner, hits, segments, owners, strings, scope, found)
+        return self._verdict(found, strings, "url" if message.transport == "url" else "body")
+
+    def _confirmHits(
+        self,
+        scanner: Scanner,
+        hits: dict[int, set[int]],
+        checks: tuple[str, ...],
+        segments: list[str],
+        owners: list[tuple[int, str]],
+        strings: tuple[tuple[str, str], ...],
+        scope: MessageScope,
+        found: "_Found",
+        kinds: "_Kinds",
+    ) -> None:
         for index, segs in hits.items():
             rule = scanner.rules[index]
             if rule.check not in checks:
@@ -177,9 +225,6 @@ class ThreatInspector:
                     raise
                 log.failure("check {check} failed", check=rule.check)
                 found.errors.add(rule.check)
-        if request and R.EXFIL in checks and (self._bulkRecords or self._bulkBlob):
-            self._bulk(scanner, hits, segments, owners, strings, scope, found)
-        return self._verdict(found, strings, "url" if message.transport == "url" else "body")
 
     def _confirm(
         self,
@@ -321,7 +366,8 @@ class _Kinds:
     when a rule that depends on it hits.
     """
 
-    def __init__(self, tool: Optional[str], strings: tuple[tuple[str, str], ...]):
+    def __init__(self, inspector: ThreatInspector, tool: Optional[str], strings: tuple[tuple[str, str], ...]):
+        self._inspector = inspector
         self._tool = tool
         self._strings = strings
         self._kinds: dict[int, str] = {}
@@ -329,7 +375,7 @@ class _Kinds:
     def of(self, i: int) -> str:
         kind = self._kinds.get(i)
         if kind is None:
-            kind = self._kinds[i] = argumentKind(self._tool, self._strings[i][0])
+            kind = self._kinds[i] = self._inspector.kind(self._tool, self._strings[i][0])
         return kind
 
 

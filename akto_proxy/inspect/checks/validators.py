@@ -284,6 +284,7 @@ def tautology(text: str) -> bool:
 
 
 _DELIMITERS = frozenset(" \t\r\n'\"<>|;,()=`")
+_DRIVE = re.compile(r"[a-zA-Z]:/")
 
 
 def _pathTokens(text: str) -> list[str]:
@@ -312,21 +313,20 @@ def climb(text: str) -> int:
     """
     best = 0
     for token in _pathTokens(text):
-        parts = token.replace("\\", "/").split("/")
-        absolute = token.startswith("/") or bool(re.match(r"[a-zA-Z]:/", token.replace("\\", "/")))
+        token = token.replace("\\", "/")
         depth = 0
         most = 0
-        for p in parts:
-            if p in ("", "."):
-                continue
+        for p in token.split("/"):
             if p == "..":
                 depth -= 1
-                most = max(most, -depth)
-            elif not p.endswith(":"):
+                if -depth > most:
+                    most = -depth
+            elif p and p != "." and not p.endswith(":"):
                 depth += 1
-        if absolute and most:
+        if most and (token.startswith("/") or _DRIVE.match(token)):
             most = 99
-        best = max(best, most)
+        if most > best:
+            best = most
     return best
 
 
