@@ -264,16 +264,19 @@ def _sqlLineComment(d: str) -> bool:
     return "\n" in d and ("#" in d or "--" in d) and _SQL_LINE_COMMENT.search(d) is not None
 
 
-_PLUS_WORDS = re.compile(r"\w\+\w")
-_PLUS_LINE = re.compile(r"^\S*\w\+\w\S*$", re.M)
+# a SQL word between pluses: form encoding of a statement, not "a+b"
+_PLUS_SQL = re.compile(
+    r"(?:^|[+;'\")])(?:select|union|and|or|alter|drop|insert|update|delete|exec|declare|from|where|table|order|group|having|sleep|waitfor)\+",
+    re.I | re.M,
+)
 
 
 def _plusSpaced(d: str) -> bool:
     """
     Whether C{d} is a form-encoded value, C{+} for every space (C{1;+ALTER+TABLE}):
-    no whitespace at all, a C{+} between words.
+    no whitespace at all, a SQL word between pluses.
     """
-    return "+" in d and _WS.search(d) is None and _PLUS_WORDS.search(d) is not None
+    return "+" in d and _WS.search(d) is None and _PLUS_SQL.search(d) is not None
 
 
 def _decodable(text: str, plus: bool) -> bool:
@@ -335,7 +338,7 @@ def rawOnly(text: str, plus: bool = False) -> bool:
     """
     if _decodable(text, plus) or "/*" in text or _pathTricks(text) or _sqlLineComment(text):
         return False
-    if "+" in text and _PLUS_LINE.search(text):  # one of the strings may be form-encoded
+    if "+" in text and _PLUS_SQL.search(text):  # one of the strings may be form-encoded
         return False
     # L{_shellTricks} tries one of its two tests per string; on joined
     # strings both must be tried.

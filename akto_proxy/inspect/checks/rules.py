@@ -277,7 +277,7 @@ CMD_RULES = (
     # form asks for a command after it.)
     Rule(CMD, "separator_command",
          r"^[ \t]*['\"]?[^;&|`$()<>'\"\r\n]{0,120}['\"]?[ \t]*(?:;|&&?|\|\|?|%0a|%0d)+[ \t]*['\"]?[\w./\\~$`{(-]|"
-         r"^[ \t]*['\"]?[^;&|`$()<>'\"\r\n]{0,120}['\"]?[ \t]*[\r\n]+[ \t]*['\"]?(?:[./\\~$`{(]|(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")\b)",
+         r"^[ \t]*['\"]?[^;&|`$()<>'\"\r\n]{0,120}['\"]?[ \t]*[\r\n]+[ \t]*['\"]?(?:[./\\~$`{(]|(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")\b|[a-z][\w.-]*[ \t]+(?:-{1,2}[a-z]|/))",
          variants="rds", validator="separator_command", level=2, context="data"),
     # A command line where a value belongs.
     Rule(CMD, "command_in_value",

@@ -192,7 +192,8 @@ class ThreatInspector:
         kinds = _Kinds(self, message.tool, strings)
         self._confirmHits(scanner, hits, checks, segments, owners, strings, scope, found, kinds)
         if injection and self._values:
-            values = [n for n, (i, _) in enumerate(owners) if kinds.of(i) == "data"]
+            data = {i for i, (path, _) in enumerate(strings) if self.kind(message.tool, path) == "data"}
+            values = [n for n, (i, _) in enumerate(owners) if i in data]
             if values:
                 segs = [segments[n] for n in values]
                 self._confirmHits(
@@ -267,6 +268,10 @@ class ThreatInspector:
                         found.add(check, "libinjection", "high", i, None)
                 continue
             if rule.validator == "root_escape":
+                # fewer ".." than the levels to climb, none after a
+                # separator (an absolute path): no climb can reach them
+                if text.count("..") < self._rootEscape and "/.." not in text and "\\.." not in text:
+                    continue
                 if climb(text) >= self._rootEscape:
                     found.add(check, rule.name, rule.severity, i, None)
                 continue

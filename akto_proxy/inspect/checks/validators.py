@@ -284,7 +284,6 @@ def tautology(text: str) -> bool:
 
 
 _DELIMITERS = frozenset(" \t\r\n'\"<>|;,()=`")
-_DRIVE = re.compile(r"[a-zA-Z]:/")
 
 
 def _pathTokens(text: str) -> list[str]:
@@ -313,20 +312,21 @@ def climb(text: str) -> int:
     """
     best = 0
     for token in _pathTokens(text):
-        token = token.replace("\\", "/")
+        parts = token.replace("\\", "/").split("/")
+        absolute = token.startswith("/") or bool(re.match(r"[a-zA-Z]:/", token.replace("\\", "/")))
         depth = 0
         most = 0
-        for p in token.split("/"):
+        for p in parts:
+            if p in ("", "."):
+                continue
             if p == "..":
                 depth -= 1
-                if -depth > most:
-                    most = -depth
-            elif p and p != "." and not p.endswith(":"):
+                most = max(most, -depth)
+            elif not p.endswith(":"):
                 depth += 1
-        if most and (token.startswith("/") or _DRIVE.match(token)):
+        if absolute and most:
             most = 99
-        if most > best:
-            best = most
+        best = max(best, most)
     return best
 
 
