@@ -41,9 +41,9 @@ class Rule:
     entity: Optional[str] = None  # PII entity, for the pii guardrail
     single: bool = False  # report once per message (patterns that would report at every byte)
     confirm: Optional[str] = None  # the C{re} pattern, when Hyperscan gets a cheaper prefilter
-    # where the string must sit (see L{argumentKind}): "data" (an argument
-    # that carries a value: a name, a host, a file), "nocode" (anything but
-    # an argument that carries code: SQL, shell, source); None: anywhere
+    # where the string must sit (see L{argumentKind}): "data", an argument
+    # that carries a value (a name, a host, a file, an id), matched by the
+    # threat step over those strings only; None: anywhere
     context: Optional[str] = None
 
 
@@ -227,6 +227,13 @@ BARE_COMMANDS = (
     r"usleep|ping6|traceroute|whois|hostname|lastlog|vim|nano|emacs|chef-\w+|knife|cscli|flock|cpulimit|rmt|rmt-\w+|"
     r"busybox|chroot|setarch|taskset|unshare|nsenter|capsh|runuser|doas|pkexec|sh\.distrib|cmd|cmd\.exe"
 )
+# Commands an attacker runs to look around or call home: alone in a value,
+# they are a command line.
+ATTACK_COMMANDS = (
+    r"whoami|uname|ifconfig|ipconfig|netstat|nslookup|wget|curl|ncat|netcat|socat|nc|telnet|tftp|systeminfo|tasklist|"
+    r"certutil|bitsadmin|wmic|printenv|getent|mkfifo|crontab|useradd|usermod|userdel|passwd|busybox|pkexec|nsenter|"
+    r"capsh|lastlog|ping6|usleep|sh|zsh|ksh|csh|tcsh"
+)
 WORD_COMMANDS = (
     r"find|make|install|mail|file|touch|kill|date|time|test|which|watch|top|write|wall|split|join|paste|look|"
     r"man|open|print|read|say|set|shift|source|start|stop|type|wait|echo|printf|cp|mv|rm|ln|mkdir|rmdir|cd|export|"
@@ -281,7 +288,9 @@ CMD_RULES = (
          variants="rds", validator="separator_command", level=2, context="data"),
     # A command line where a value belongs.
     Rule(CMD, "command_in_value",
-         r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|ltrace|env|exec|nice|timeout\s+\d+|busybox|xargs)\s+)*(?:" + BARE_COMMANDS + r")\b(?:\s|$|[;&|<>])|"
+         r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|ltrace|env|exec|nice|timeout\s+\d+|busybox|xargs)\s+)*(?:" + ATTACK_COMMANDS + r")\s*(?:$|[;&|<>])|"
+         r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|ltrace|env|exec|nice|timeout\s+\d+|busybox|xargs)\s+)*(?:" + BARE_COMMANDS + r")\s+"
+         r"(?:-{1,2}[a-z]|[/~$]|\.{1,2}/|https?://|\d+\.\d+\.\d+\.\d+|[<>|;&])|"
          r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|env|exec)\s+)*(?:" + WORD_COMMANDS + r")\s+(?:-{1,2}[a-z]|[/~$]|\.{1,2}/)|"
          r"^\s*['\"|;&]*\s*(?:/usr(?:/local)?)?/s?bin/[\w.-]+(?:\s|$|[;&|'\"])",
          variants="rds", level=2, context="data"),
@@ -298,7 +307,7 @@ CMD_RULES = (
          variants="rds", level=2, context="data"),
     # Windows cmd and PowerShell.
     Rule(CMD, "windows_command",
-         r"\bcmd(?:\.exe)?\s*/[ckr]\b|\bpowershell(?:\.exe)?\b|\bpwsh\b|\biex\s*[(\s]|\binvoke-(?:expression|webrequest|restmethod|command|item|wmimethod)\b|"
+         r"\bcmd(?:\.exe)?\s*/[ckr]\b|\b(?:powershell|pwsh)(?:\.exe)?\s+(?:-\w|[a-z]+-[a-z]+|[\"'{&]|[a-z]:\\|\.{0,2}[/\\])|\biex\s*[(\s]|\binvoke-(?:expression|webrequest|restmethod|command|item|wmimethod)\b|"
          r"\b(?:get-(?:content|childitem|process|wmiobject|ciminstance|localuser)|start-process|set-executionpolicy)\b|"
          r"\bnew-object\s+(?:system\.)?net\.(?:webclient|sockets)|\bdownload(?:string|file)\s*\(|\bnet\s+(?:user|localgroup|view|share|use)\b|"
          r"\bwhoami\s*/\w+|\b(?:tasklist|systeminfo|ipconfig|certutil|bitsadmin|regsvr32|rundll32|mshta|wmic|cscript|wscript)\b|"
@@ -310,9 +319,10 @@ CMD_RULES = (
     Rule(CMD, "shell_plumbing",
          r"\|\s*(?:sudo\s+)?(?:/[\w/]*/)?(?:ba|z|da|k|c|tc|fi|a|yash|mk)?sh(?:\s|$|[;&|)`'\"])|\b(?:ba|z|da|k)?sh\s*<<<|\w\s*<<<\s*\S|"
          r"\|\s*(?:python[23]?|perl|ruby|php|node|lua)\s*(?:-\s*)?$|"
-         r"(?:`|\$\()\s*(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s|`|\)|$)|"
+         r"(?:[\w;&|=({]`|\$\(\s*)(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s|`|\)|$)|"
+         r"^`\s*(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s[^`]*)?`\s*(?:$|[;&|])|"
          r"(?:^|[\s;&|`(=])/[\w?*\[\]-]*[?*\[][\w?*\[\]-]*/|\$\[[^\]]{1,40}\]|"
-         r"(?:\w+|[:.])\s*\(\)\s*\{[^}]*\|[^}]*&\s*\}|\balias\s+[\w.-]+=|\w(?:``|\$\(\))\w?|``\s+\S",
+         r"(?:\w+|[:.])\s*\(\)\s*\{[^}]*\|[^}]*&\s*\}|\balias\s+[\w.-]+=|\w``\w|\w\$\(\)\w?",
          variants="rds", level=2, context="data"),
     # Shellshock: a function definition where a header or value belongs.
     Rule(CMD, "shellshock", r"\(\s*\)\s*\{\s*:?\s*;?\s*\}\s*;", variants="rd", level=1),
@@ -374,7 +384,7 @@ PATH_RULES = (
          r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|history|netrc|git-credentials|pgpass|mysql_history|pypirc|npmrc|htpasswd|htaccess|env)\b|"
          r"[a-z]:/+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache|php|mysql|program\s*files|sysprep|log|home\d?|etc|opt|unattend|"
          r"documents\s+and\s+settings|users/[^/\s]+/(?:ntuser|appdata|\.))|"
-         r"[a-z]:/[^\s]*\.(?:ini|inf|log|conf|asa|config|sys|dat)\s*$|~/\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|netrc|git-credentials|pgpass|config/gcloud))",
+         r"[a-z]:/+[^/\s]*\.(?:ini|inf|log|conf|asa|config|sys|dat)\s*$|~/\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|netrc|git-credentials|pgpass|config/gcloud))",
          variants="rdp", level=2, context="data"),
     Rule(PATH, "absolute_sensitive_path",
          r"(?:^|[/\\])\.(?:ssh/(?:id_\w+|authorized_keys|known_hosts)|aws/credentials|bash_history|history|git-credentials|netrc|pgpass|htpasswd|"

@@ -38,6 +38,7 @@ _SQL_STATEMENT = re.compile(R.SQL_STATEMENT, re.I)
 _SHELL_COMMAND = re.compile(R.SHELL_COMMAND, re.I)
 _BLOB = re.compile(r"[A-Za-z0-9+/=_\-\r\n]{1024,}")
 _MAX_LIBINJECTION = 4096  # bytes of one string handed to the tokeniser
+_SHORT_VALUE = 64  # a value longer than this is read as prose by the tokeniser
 _DATABASE_TOOL = re.compile(R.DATABASE_TOOL, re.I)
 _PROSE_TOOL = re.compile(R.PROSE_TOOL, re.I)
 _NAME = re.compile(r"[A-Za-z_][\w-]*")
@@ -252,10 +253,6 @@ class ThreatInspector:
                 continue
             if found.has(check, rule.name, i) and rule.internal is False and kind != "r":
                 continue
-            if rule.context is not None:
-                where = kinds.of(i)
-                if where == "code" or (rule.context == "data" and where != "data"):
-                    continue
             text = segments[seg]
             if rule.fragment or rule.internal:
                 if check == R.SQL and _SQL_STATEMENT.match(text):
@@ -264,7 +261,7 @@ class ThreatInspector:
                     continue
             if rule.internal:
                 if check == R.SQL and not found.has(check, "libinjection", i):
-                    if _libinjection(text, kinds.of(i) == "data"):
+                    if _libinjection(text, len(text) <= _SHORT_VALUE and kinds.of(i) == "data"):
                         found.add(check, "libinjection", "high", i, None)
                 continue
             if rule.validator == "root_escape":
