@@ -157,6 +157,30 @@ class ClassTests(SynchronousTestCase):
         self.assertEqual(rules(verdict(low, call("get_user", username="OR 1=0#"))), set())
 
 
+class FailureTests(SynchronousTestCase):
+    def test_valueRuleFailing(self) -> None:
+        """
+        A value rule whose validator fails follows its check's C{on_error}:
+        C{pass} records the failure and goes on, the default raises.
+        """
+        from akto_proxy.inspect.checks import validators
+
+        def broken(text: str) -> bool:
+            raise ValueError("broken")
+
+        original = validators.WHOLE_TEXT["separator_command"]
+        validators.WHOLE_TEXT["separator_command"] = broken
+        self.addCleanup(validators.WHOLE_TEXT.__setitem__, "separator_command", original)
+        m = call("ping_host", host="127.0.0.1;xterm -display a:1")
+        passing = buildInspectors(
+            config("threat_detection:\n  sensitivity: medium\n  checks:\n    command_injection: {on_error: pass}\n")
+        )
+        v = verdict(passing, m)
+        self.assertIn("command_injection.exception", rules(v))
+        self.assertEqual(len(self.flushLoggedErrors(ValueError)), 1)
+        self.assertRaises(ValueError, verdict, buildInspectors(config("threat_detection:\n  sensitivity: medium\n")), m)
+
+
 class ArgumentKindTests(SynchronousTestCase):
     def test_kinds(self) -> None:
         self.assertEqual(argumentKind("run_sql", "params.arguments.query"), "code")

@@ -191,37 +191,33 @@ class ThreatInspector:
         hits = scanner.scan(segments)
         found = _Found()
         kinds = _Kinds(self, message.tool, strings)
-        self._confirmHits(scanner, hits, checks, segments, owners, strings, scope, found, kinds)
+        self._confirmHits(scanner, hits, checks, found, segments, owners, strings, scope, kinds)
         if injection and self._values:
             data = {i for i, (path, _) in enumerate(strings) if self.kind(message.tool, path) == "data"}
             values = [n for n, (i, _) in enumerate(owners) if i in data]
             if values:
                 segs = [segments[n] for n in values]
                 self._confirmHits(
-                    self._values, self._values.scan(segs), checks, segs, [owners[n] for n in values], strings, scope, found, kinds
+                    self._values, self._values.scan(segs), checks, found, segs, [owners[n] for n in values], strings, scope, kinds
                 )
         if request and R.EXFIL in checks and (self._bulkRecords or self._bulkBlob):
             self._bulk(scanner, hits, segments, owners, strings, scope, found)
         return self._verdict(found, strings, "url" if message.transport == "url" else "body")
 
     def _confirmHits(
-        self,
-        scanner: Scanner,
-        hits: dict[int, set[int]],
-        checks: tuple[str, ...],
-        segments: list[str],
-        owners: list[tuple[int, str]],
-        strings: tuple[tuple[str, str], ...],
-        scope: MessageScope,
-        found: "_Found",
-        kinds: "_Kinds",
+        self, scanner: Scanner, hits: dict[int, set[int]], checks: tuple[str, ...], found: "_Found", *where: Any
     ) -> None:
+        """
+        L{_confirm} each rule of C{scanner} that hit, for the enabled
+        C{checks}; C{where} is the rest of L{_confirm}'s arguments (segments,
+        their owners, the strings, the scope, the argument kinds).
+        """
         for index, segs in hits.items():
             rule = scanner.rules[index]
             if rule.check not in checks:
                 continue
             try:
-                self._confirm(scanner, index, rule, segs, segments, owners, strings, scope, found, kinds)
+                self._confirm(scanner, index, rule, segs, found, *where)
             except Exception:
                 if self.policies[rule.check].on_error != "pass":
                     raise
@@ -234,11 +230,11 @@ class ThreatInspector:
         index: int,
         rule: R.Rule,
         segs: set[int],
+        found: "_Found",
         segments: list[str],
         owners: list[tuple[int, str]],
         strings: tuple[tuple[str, str], ...],
         scope: MessageScope,
-        found: "_Found",
         kinds: "_Kinds",
     ) -> None:
         if rule.entity == "bulk":
