@@ -193,13 +193,18 @@ class ThreatInspector:
         kinds = _Kinds(self, message.tool, strings)
         self._confirmHits(scanner, hits, checks, found, segments, owners, strings, scope, kinds)
         if injection and self._values:
+            # values the general rules found nothing in: the value rules
+            # catch what those miss, they do not add to what they found
             data = {i for i, (path, _) in enumerate(strings) if self.kind(message.tool, path) == "data"}
             values = [n for n, (i, _) in enumerate(owners) if i in data]
             if values:
                 segs = [segments[n] for n in values]
-                self._confirmHits(
-                    self._values, self._values.scan(segs), checks, found, segs, [owners[n] for n in values], strings, scope, kinds
-                )
+                valueOwners = [owners[n] for n in values]
+                valueHits = {
+                    index: {seg for seg in hit if not found.anyIn(valueOwners[seg][0], self._values.rules[index].check)}
+                    for index, hit in self._values.scan(segs).items()
+                }
+                self._confirmHits(self._values, valueHits, checks, found, segs, valueOwners, strings, scope, kinds)
         if request and R.EXFIL in checks and (self._bulkRecords or self._bulkBlob):
             self._bulk(scanner, hits, segments, owners, strings, scope, found)
         return self._verdict(found, strings, "url" if message.transport == "url" else "body")
@@ -388,6 +393,12 @@ class _Found:
 
     def has(self, check: str, rule: str, i: int) -> bool:
         return (check, rule, i) in self.items
+
+    def anyIn(self, i: int, check: str) -> bool:
+        """
+        Whether C{check} found something in string C{i}.
+        """
+        return any(k[2] == i and k[0] == check for k in self.items)
 
     def add(self, check: str, rule: str, severity: str, i: int, spans: Optional[list[tuple[int, int]]]) -> None:
         key = (check, rule, i)

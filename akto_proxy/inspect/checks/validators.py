@@ -408,9 +408,10 @@ def separatorCommand(text: str) -> bool:
     if word[0].isupper() and word.split("/")[0].lower().strip(".") not in _WINDOWS_WORDS:
         return False
     spaced = (m.start(2) > 0 and text[m.start(2) - 1].isspace()) or text[m.end(2) : m.end(2) + 1].isspace()
-    if before and (spaced or "://" in before):
-        # "notes & todo.md", "jazz; blues": a separator between words is a
-        # list or prose unless a command, a path or an option follows it
+    if before and (spaced or "://" in before or sep == "|"):
+        # "notes & todo.md", "jazz; blues", "a|b": a separator between words
+        # is a list, an alternation or prose unless a command, a path or an
+        # option follows it
         head = re.match(r"[A-Za-z_][\w+-]*", word)
         if head is None:
             return word[0] in "/~$`({\\" or word.startswith(("./", "../"))
