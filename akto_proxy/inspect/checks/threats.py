@@ -4,7 +4,9 @@ C{command_injection}, C{path_traversal} and C{data_exfiltration}.
 
 The step compiles the rules of the enabled checks at the configured
 sensitivity into one Hyperscan database per direction, so a message is
-scanned once whatever the number of checks and rules.  Injection checks look
+scanned once whatever the number of checks and rules; requests have a
+second, small one of the rules for values (L{argumentKind}: a name, a host,
+a file rather than prose or code), scanned over those strings only.  Injection checks look
 at requests (and the proxied URL), where an injection is aimed; data
 exfiltration looks both ways.  Each check keeps its own mode, action and
 C{on_error}.
