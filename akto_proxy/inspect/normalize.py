@@ -306,8 +306,9 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
         if d not in seen:
             seen.add(d)
             yield Variant("d", d)
-    if "/*" in d or _sqlLineComment(d) or _plusSpaced(d):
-        q = foldSQL(d.replace("+", " ") if _plusSpaced(d) else d)
+    plusSpaced = "+" in d and _plusSpaced(d)
+    if "/*" in d or plusSpaced or ("\n" in d and _sqlLineComment(d)):
+        q = foldSQL(d.replace("+", " ") if plusSpaced else d)
         if q not in seen:
             seen.add(q)
             yield Variant("q", q)

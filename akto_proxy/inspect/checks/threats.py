@@ -120,7 +120,7 @@ class ThreatInspector:
         # of a message (prose, code) never meets them.
         self._request = Scanner([r for r in requestRules if r.context != "data"])
         self._values = Scanner([r for r in requestRules if r.context == "data"])
-        self._kinds: dict[tuple[Optional[str], str], str] = {}
+        self.knownKinds: dict[tuple[Optional[str], str], str] = {}
         self._response = Scanner(
             [r for r in selectRules(ruleSet, self.responseChecks, self.level) if r.entity != "bulk"]
         )
@@ -149,11 +149,11 @@ class ThreatInspector:
         L{argumentKind}, remembered (a bounded number of tool and path pairs).
         """
         key = (tool, path)
-        kind = self._kinds.get(key)
+        kind = self.knownKinds.get(key)
         if kind is None:
-            if len(self._kinds) >= 4096:
-                self._kinds.clear()
-            kind = self._kinds[key] = argumentKind(tool, path)
+            if len(self.knownKinds) >= 4096:
+                self.knownKinds.clear()
+            kind = self.knownKinds[key] = argumentKind(tool, path)
         return kind
 
     def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]:
@@ -195,10 +195,10 @@ class ThreatInspector:
         kinds = _Kinds(self, message.tool, strings)
         self._confirmHits(scanner, hits, checks, found, segments, owners, strings, scope, kinds)
         if injection and self._values:
-            # values the general rules found nothing in: the value rules
-            # catch what those miss, they do not add to what they found
-            data = {i for i, (path, _) in enumerate(strings) if self.kind(message.tool, path) == "data"}
-            values = [n for n, (i, _) in enumerate(owners) if i in data]
+            # the value rules catch what the general rules missed for their
+            # check; they do not add to what those found
+            of = kinds.of
+            values = [n for n, (i, _) in enumerate(owners) if of(i) == "data"]
             if values:
                 segs = [segments[n] for n in values]
                 valueOwners = [owners[n] for n in values]
@@ -368,19 +368,22 @@ class ThreatInspector:
 class _Kinds:
     """
     L{argumentKind} of the strings of one message, each worked out once
-    when a rule that depends on it hits.
+    when asked.
     """
 
-    def __init__(self, inspector: ThreatInspector, tool: Optional[str], strings: tuple[tuple[str, str], ...]):
+    def __init__(self, inspector: "ThreatInspector", tool: Optional[str], strings: tuple[tuple[str, str], ...]):
         self._inspector = inspector
+        self._known = inspector.knownKinds
         self._tool = tool
         self._strings = strings
-        self._kinds: dict[int, str] = {}
+        self._kinds: list[Optional[str]] = [None] * len(strings)
 
     def of(self, i: int) -> str:
-        kind = self._kinds.get(i)
+        kind = self._kinds[i]
         if kind is None:
-            kind = self._kinds[i] = self._inspector.kind(self._tool, self._strings[i][0])
+            path = self._strings[i][0]
+            kind = self._known.get((self._tool, path)) or self._inspector.kind(self._tool, path)
+            self._kinds[i] = kind
         return kind
 
 
