@@ -26,7 +26,6 @@ import html
 import re
 import unicodedata
 from typing import Iterator, NamedTuple
-from urllib.parse import unquote
 
 _OVERLONG = re.compile(r"%(?:c0%ae|e0%80%ae|c0%2e|c0%af|e0%80%af|c1%9c|c1%1c|c0%5c)", re.I)
 _OVERLONG_MAP = {
@@ -39,19 +38,42 @@ _OVERLONG_MAP = {
     "%c1%1c": "/",
     "%c0%5c": "\\",
 }
+# Overlong UTF-8 of any length for an ASCII character (%c0%ae, %e0%80%af,
+# %f0%80%80%ae, %f8.., %fc..): what no honest encoder writes.
+_OVERLONG_ANY = re.compile(
+    r"%(c[01](?=%[0-9a-f]{2})|e0%[89][0-9a-f]|f0%[89][0-9a-f]%[89ab][0-9a-f]|f8(?:%[89ab][0-9a-f]){3}|fc(?:%[89ab][0-9a-f]){4})%([0-9a-f]{2})",
+    re.I,
+)
+# Look-alikes a lenient server maps to a separator or a dot (Unicode
+# division slash, set minus, fraction slash, best-fit private-use forms);
+# NFKC takes care of the full-width ones.
+_LOOKALIKES = dict.fromkeys(map(ord, "\u2215\u2044\u29f8\uefc8\uf025"), "/")
+_LOOKALIKES.update(dict.fromkeys(map(ord, "\u2216\u29f5\u29f9\uf026"), "\\"))
+_LOOKALIKES.update({0x2024: ".", 0xFE52: ".", 0x02BC: "'"})
 _PCT_U = re.compile(r"%u([0-9a-fA-F]{4})")
 _ESC_U = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})")
 _PCT = re.compile(r"%[0-9a-fA-F]{2}")
+_PCT_RUN = re.compile(r"(?:%[0-9a-fA-F]{2})+")
+_ESCAPED_BYTE = re.compile(r"[\udc80-\udcff]")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 
 _SQL_COMMENT = re.compile(r"/\*!\d*(.*?)\*/|/\*.*?\*/", re.S)
+# a comment inside a word (UN/**/ION, DECLARE/**/@x joins nothing, but
+# filters that strip comments join it)
+_SQL_SPLIT = re.compile(r"(?<=[A-Za-z])/\*[^!]*?\*/(?=[A-Za-z@])", re.S)
+# a line comment ended by a line break before more SQL (-1#\nunion ...)
+_SQL_LINE_COMMENT = re.compile(r"(?:#|--)[^\n]*\n(?=\s*(?:union|select|and|or|from|where|having|order|\(|\d|#|--))", re.I)
 _WS = re.compile(r"\s+")
 
 # Shell tricks.  Each is rare in honest text; the shell form is only made
 # when one of them is present.
 _SHELL_TRIGGER = re.compile(
     r"\$\{?IFS|\$\{\w+:\d+(?::\d+)?\}|\$[@*0-9]|\w(?:''|\"\")|(?:''|\"\")\w|\w['\"]\w+['\"]\w|"
-    r"[a-z]\\[a-z]|\{\w+,[^{}\s]+\}"
+    r"[a-z]\\[a-z]|\{\w+,[^{}\s]+\}|\$'|"
+    # variables spelling a word: c$u""at, c${x}url, $a$b, ${SHELL}, c$?at
+    r"\w\$\{?[A-Za-z_]|\$\{?[A-Za-z_]\w*\}?[\w$'\"]|\$\{(?:SHELL|HOME)\}|\w\$[?$!#-]\w|"
+    r"[a-z]\^[a-z]",
+    re.I,
 )
 _SHELL_QUOTED = re.compile(r"[a-z]['\"][a-z]*['\"][a-z]|[a-z]\\[a-z]", re.I)
 _IFS = re.compile(r"\$\{IFS\}|\$IFS(?:\$\d)?")
@@ -59,10 +81,17 @@ _SUBSTR = re.compile(r"\$\{(\w+):(\d+)(?::(\d+))?\}")
 _POSITIONAL = re.compile(r"\$[@*0-9]")
 _QUOTES = re.compile(r"(?<=\w)['\"]+(?=[\w/])|(?<=\s)(?:''|\"\")(?=\w)|^(?:''|\"\")(?=\w)")
 _BACKSLASH = re.compile(r"(?<=\w)\\(?=\w)")
-_BRACE = re.compile(r"\{(\w+),([^{}\s]+)\}")
+_BRACE = re.compile(r"\{,?([\w$'\"]+),([^{}\s]*)\}")
+_ANSI_C = re.compile(r"\$'([^']*)'|\$\"([^\"]*)\"")
+_ASSIGN = re.compile(r"(?:^|[;&|\s`(])([A-Za-z_]\w*)=([^\s;&|`)]*)")
+_VAR = re.compile(r"\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)")
+_SPECIAL = re.compile(r"(?<=\w)\$[?$!#-](?=\w)")
+_CARET = re.compile(r"(?<=\w)\^(?=\w)")
 _ENV_GUESS = {"HOME": "/root", "PATH": "/usr/local/bin:/usr/bin:/bin", "PWD": "/", "SHELL": "/bin/sh"}
 
 _PATH_BYPASS = re.compile(r"\.\.\.\.(?=/)|\.\.;(?=/)|\.\.\./(?=\.)")
+_HEX_CHAR = re.compile(r"0x(2e|2f|5c)", re.I)
+_HEX_MAP = {"2e": ".", "2f": "/", "5c": "/"}
 _SLASHES = re.compile(r"/{2,}")
 _DOTSLASH = re.compile(r"/(?:\./)+")
 
@@ -72,23 +101,26 @@ class Variant(NamedTuple):
     text: str
 
 
-def decode(text: str, plus: bool = False, rounds: int = 3) -> str:
+def decode(text: str, plus: bool = False, rounds: int = 5) -> str:
     """
-    Undo the encodings a WAF sees in the wild, repeatedly (double and triple
-    URL encoding), until nothing changes.
+    Undo the encodings a WAF sees in the wild, repeatedly (double, triple
+    and deeper URL encoding, mixed with the others), until nothing changes.
 
     @param plus: C{+} means space (query strings).
     """
     s = text.replace("+", " ") if plus else text
+    if not s.isascii():  # full-width "％２ｅ" is itself an encoding
+        s = unicodedata.normalize("NFKC", s).translate(_ZERO_WIDTH).translate(_LOOKALIKES)
     for _ in range(rounds):
         before = s
         if "%" in s:
-            if "%c" in s or "%C" in s or "%e0" in s or "%E0" in s:
-                s = _OVERLONG.sub(lambda m: _OVERLONG_MAP[m.group(0).lower()], s)
             if "%u" in s or "%U" in s:
                 s = _PCT_U.sub(lambda m: chr(int(m.group(1), 16)), s)
+            if "%c" in s or "%C" in s or "%e0" in s or "%E0" in s or "%f" in s or "%F" in s:
+                s = _OVERLONG.sub(lambda m: _OVERLONG_MAP[m.group(0).lower()], s)
+                s = _OVERLONG_ANY.sub(_overlong, s)
             if _PCT.search(s):
-                s = unquote(s, errors="replace")
+                s = _PCT_RUN.sub(_unquoteRun, s)
         if "\\" in s:
             s = _ESC_U.sub(_unescape, s)
         if "&" in s:
@@ -96,8 +128,32 @@ def decode(text: str, plus: bool = False, rounds: int = 3) -> str:
         if s == before:
             break
     if not s.isascii():
-        s = unicodedata.normalize("NFKC", s).translate(_ZERO_WIDTH)
+        s = unicodedata.normalize("NFKC", s).translate(_ZERO_WIDTH).translate(_LOOKALIKES)
     return s
+
+
+def _unquoteRun(m: "re.Match[str]") -> str:
+    """
+    A run of C{%XX} as UTF-8; a byte that is no UTF-8 yet stays C{%XX}, for
+    a later round to complete (C{%e0&#37;80%ae} after the entity is undone).
+    """
+    raw = bytes.fromhex(m.group(0).replace("%", ""))
+    text = raw.decode("utf-8", "surrogateescape")
+    return _ESCAPED_BYTE.sub(lambda c: f"%{ord(c.group(0)) - 0xDC00:02X}", text)
+
+
+def _overlong(m: "re.Match[str]") -> str:
+    """
+    The ASCII character an overlong sequence spells, as a lenient decoder
+    reads it: the payload bits of the last byte and of the lead byte.
+    """
+    lead = int(m.group(1)[:2], 16)
+    byte = int(m.group(2), 16)
+    last = byte & 0x3F
+    if byte < 0x80:  # not a continuation byte: read as IIS did, %c0%2f as "/"
+        return chr(byte) if byte in (0x2E, 0x2F, 0x5C) else m.group(0)
+    code = last | ((lead & 0x01) << 6 if lead in (0xC0, 0xC1) else 0)
+    return chr(code) if code >= 0x20 else m.group(0)
 
 
 def _unescape(m: "re.Match[str]") -> str:
@@ -115,7 +171,16 @@ def foldSQL(text: str) -> str:
     """
     if "/*" in text:
         text = _SQL_COMMENT.sub(lambda m: f" {m.group(1) or ''} ", text)
+    if "\n" in text:
+        text = _SQL_LINE_COMMENT.sub(" ", text)
     return _WS.sub(" ", text)
+
+
+def joinSQL(text: str) -> str:
+    """
+    L{foldSQL} after dropping the comments inside words.
+    """
+    return foldSQL(_SQL_SPLIT.sub("", text))
 
 
 def foldShell(text: str) -> str:
@@ -124,12 +189,40 @@ def foldShell(text: str) -> str:
     appearing literally.
     """
     s = _IFS.sub(" ", text)
+    s = _ANSI_C.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), s)
+    if "$" in s:
+        s = _variables(s)
+    s = _SPECIAL.sub("", s)
+    s = _CARET.sub("", s)
     s = _SUBSTR.sub(_substr, s)
     s = _POSITIONAL.sub("", s)
-    s = _BRACE.sub(lambda m: m.group(1) + " " + m.group(2).replace(",", " "), s)
+    s = _BRACE.sub(lambda m: (m.group(1) + " " + m.group(2).replace(",", " ")).strip(), s)
     s = _BACKSLASH.sub("", s)
     s = _QUOTES.sub("", s)
     return s
+
+
+def _variables(s: str) -> str:
+    """
+    C{$name} and C{${name}} as the shell would expand them: a name assigned
+    in the string to its value, C{SHELL} and C{HOME} to a guess, any other
+    name next to a word or a quote to nothing (unset), else left alone.
+    """
+    assigned = dict(_ASSIGN.findall(s))
+
+    def expand(m: "re.Match[str]") -> str:
+        name = m.group(1) or m.group(2)
+        if name in assigned:
+            return assigned[name]
+        if name in ("SHELL", "HOME"):
+            return _ENV_GUESS[name]
+        if name in _ENV_GUESS or name == "IFS":
+            return m.group(0)
+        start, end = m.span()
+        near = (start > 0 and (s[start - 1].isalnum() or s[start - 1] in "'\"")) or (end < len(s) and (s[end].isalnum() or s[end] in "'\"$"))
+        return "" if near else m.group(0)
+
+    return _VAR.sub(expand, s)
 
 
 def _substr(m: "re.Match[str]") -> str:
@@ -144,7 +237,8 @@ def foldPath(text: str) -> str:
     A path as a server would resolve it: backslashes are separators, filter
     bypasses (C{....//}, C{..;/}) climb, repeated slashes and C{/./} fold.
     """
-    s = text.replace("\\", "/")
+    s = _HEX_CHAR.sub(lambda m: _HEX_MAP[m.group(1).lower()], text) if "0x" in text or "0X" in text else text
+    s = s.replace("\\", "/")
     s = _PATH_BYPASS.sub("..", s)
     s = _SLASHES.sub("/", s)
     s = _DOTSLASH.sub("/", s)
@@ -156,11 +250,33 @@ def _shellTricks(d: str) -> bool:
     Whether C{d} holds a shell trick worth undoing; membership tests first,
     the regular expression only for the few strings that pass them.
     """
-    if "$" in d or "{" in d or "''" in d or '""' in d:
+    if "$" in d or "{" in d or "''" in d or '""' in d or "^" in d:
         return _SHELL_TRIGGER.search(d) is not None
     if "\\" in d or ("'" in d and d.count("'") >= 2) or ('"' in d and d.count('"') >= 2):
         return _SHELL_QUOTED.search(d) is not None
     return False
+
+
+def _sqlLineComment(d: str) -> bool:
+    """
+    Whether C{d} holds a line comment that a line break ends before more SQL.
+    """
+    return "\n" in d and ("#" in d or "--" in d) and _SQL_LINE_COMMENT.search(d) is not None
+
+
+# a SQL word between pluses: form encoding of a statement, not "a+b"
+_PLUS_SQL = re.compile(
+    r"(?:^|[+;'\")])(?:select|union|and|or|alter|drop|insert|update|delete|exec|declare|from|where|table|order|group|having|sleep|waitfor)\+",
+    re.I | re.M,
+)
+
+
+def _plusSpaced(d: str) -> bool:
+    """
+    Whether C{d} is a form-encoded value, C{+} for every space (C{1;+ALTER+TABLE}):
+    no whitespace at all, a SQL word between pluses.
+    """
+    return "+" in d and _WS.search(d) is None and _PLUS_SQL.search(d) is not None
 
 
 def _decodable(text: str, plus: bool) -> bool:
@@ -174,7 +290,7 @@ def _pathTricks(d: str) -> bool:
     """
     Whether C{d} may fold to another path (the C{p} form).
     """
-    return "\\" in d or "//" in d or "..;" in d or "...." in d or "/./" in d
+    return "\\" in d or "//" in d or "..;" in d or "...." in d or "/./" in d or (("0x" in d or "0X" in d) and _HEX_CHAR.search(d) is not None)
 
 
 def variants(text: str, plus: bool = False) -> Iterator[Variant]:
@@ -190,11 +306,17 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
         if d not in seen:
             seen.add(d)
             yield Variant("d", d)
-    if "/*" in d:
-        q = foldSQL(d)
+    plusSpaced = "+" in d and _plusSpaced(d)
+    if "/*" in d or plusSpaced or ("\n" in d and _sqlLineComment(d)):
+        q = foldSQL(d.replace("+", " ") if plusSpaced else d)
         if q not in seen:
             seen.add(q)
             yield Variant("q", q)
+        if "/*" in d and _SQL_SPLIT.search(d):
+            j = joinSQL(d)
+            if j not in seen:
+                seen.add(j)
+                yield Variant("q", j)
     if _shellTricks(d):
         s = foldShell(d)
         if s not in seen:
@@ -215,11 +337,13 @@ def rawOnly(text: str, plus: bool = False) -> bool:
     C{True} is a promise (and C{text} may be several strings joined by line
     breaks: a test that passes on a part passes on the whole).
     """
-    if _decodable(text, plus) or "/*" in text or _pathTricks(text):
+    if _decodable(text, plus) or "/*" in text or _pathTricks(text) or _sqlLineComment(text):
+        return False
+    if "+" in text and _PLUS_SQL.search(text):  # one of the strings may be form-encoded
         return False
     # L{_shellTricks} tries one of its two tests per string; on joined
     # strings both must be tried.
-    if ("$" in text or "{" in text or "''" in text or '""' in text) and _SHELL_TRIGGER.search(text):
+    if ("$" in text or "{" in text or "''" in text or '""' in text or "^" in text) and _SHELL_TRIGGER.search(text):
         return False
     quoted = ("'" in text and text.count("'") >= 2) or ('"' in text and text.count('"') >= 2)
     return not (quoted and _SHELL_QUOTED.search(text))

@@ -1,13 +1,27 @@
 """
 Run the labelled corpus through the threat checks and count.
+
+Two generations of corpus share one format, one JSON object per line:
+C{{"category", "label", "tool", "argument", "text", "direction", "source"}}
+and, in C{classic/}, a C{"split"}:
+
+    - C{attacks.jsonl}, C{benign.jsonl}: the first corpus, written beside
+      the rules; all of it counts as C{tune}.
+    - C{classic/<category>.<attacks|benign>.jsonl}: the second, built from
+      public sources and generators (C{classic/README.md} says how, and how
+      the split was drawn), each line C{tune} or C{holdout}.
+
+A split is C{tune} (what the rules were tuned on) or C{holdout} (kept
+apart: its rates are the honest ones); C{None} takes both.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 from collections import defaultdict
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Optional
 
 import attrs
 
@@ -18,13 +32,18 @@ from akto_proxy.inspect.message import Message
 from akto_proxy.relay.url import Target
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+CLASSIC = os.path.join(HERE, "classic")
 TARGET = Target("https", "mcp.example.com", 443, b"/mcp")
+# attack category -> the check that must find it
 CHECK_OF = {
     "sql_injection": "sql_injection",
     "command_injection": "command_injection",
     "path_traversal": "path_traversal",
     "data_exfiltration": "data_exfiltration",
+    "secrets": "data_exfiltration",
+    "pii": "data_exfiltration",
 }
+SPLITS = ("tune", "holdout")
 
 # The exclusions a sample configuration ships with: a database tool's SQL,
 # a coding agent's shell command and the files it writes.
@@ -41,10 +60,36 @@ SAMPLE_EXCLUSIONS = """
       checks: [sql_injection, command_injection]
 """
 
+Entry = dict[str, str]
 
-def load(name: str) -> list[dict[str, str]]:
+
+def load(name: str) -> list[Entry]:
+    """
+    The entries of one file, C{name} relative to C{tests/corpus}.
+    """
     with open(os.path.join(HERE, name), encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def classicFiles() -> list[str]:
+    """
+    The files of the second corpus, relative to C{tests/corpus}.
+    """
+    return sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(CLASSIC, "*.jsonl")))
+
+
+def entries(split: Optional[str] = None, label: Optional[str] = None) -> list[Entry]:
+    """
+    Every corpus entry of C{split} (C{None}: both) and C{label}
+    (C{"attack"}, C{"benign"}, C{None}: both).  The first corpus is C{tune}.
+    """
+    out: list[Entry] = []
+    if split in (None, "tune"):
+        for name in ("attacks.jsonl", "benign.jsonl"):
+            out.extend(dict(e, split="tune") for e in load(name))
+    for name in classicFiles():
+        out.extend(e for e in load(name) if split is None or e["split"] == split)
+    return [e for e in out if label is None or e["label"] == label]
 
 
 def config(sensitivity: str, exclusions: bool) -> Any:
@@ -59,7 +104,7 @@ threat_detection:
     return parseConfig(text)
 
 
-def message(entry: dict[str, str]) -> Message:
+def message(entry: Entry) -> Message:
     tool, arg, text = entry["tool"], entry["argument"], entry["text"]
     if entry["direction"] == "response":
         m = Message.fromJSONRPC(
@@ -78,9 +123,9 @@ def message(entry: dict[str, str]) -> Message:
     )
 
 
-def verdicts(sensitivity: str, exclusions: bool, entries: list[dict[str, str]]) -> Iterator[tuple[dict[str, str], Verdict]]:
+def verdicts(sensitivity: str, exclusions: bool, items: Iterable[Entry]) -> Iterator[tuple[Entry, Verdict]]:
     steps = buildInspectors(config(sensitivity, exclusions))
-    for entry in entries:
+    for entry in items:
         v = steps[0].inspect(message(entry))
         assert isinstance(v, Verdict)
         yield entry, v
@@ -91,30 +136,55 @@ class Rates:
     tpr: dict[str, tuple[int, int]]  # category -> (detected, total)
     fpr: tuple[int, int]  # (flagged, total)
     fprByCategory: dict[str, tuple[int, int]]
-    misses: list[dict[str, str]]
-    falsePositives: list[tuple[dict[str, str], list[str]]]
+    misses: list[Entry]
+    falsePositives: list[tuple[Entry, list[str]]]
+
+    def rate(self, category: str) -> float:
+        hit, total = self.tpr.get(category, (0, 0))
+        return hit / total if total else 1.0
+
+    def fprRate(self, category: Optional[str] = None) -> float:
+        flagged, total = self.fpr if category is None else self.fprByCategory.get(category, (0, 0))
+        return flagged / total if total else 0.0
 
 
-def measure(sensitivity: str, exclusions: bool) -> Rates:
+def benignGroup(entry: Entry) -> str:
+    """
+    The attack class a benign entry stands beside: its file's category in
+    C{classic/}, or the first corpus's own category.
+    """
+    return entry["category"]
+
+
+def measure(sensitivity: str, exclusions: bool, split: Optional[str] = "tune", items: Optional[list[Entry]] = None) -> Rates:
+    """
+    TPR per attack category and FPR on benign entries of C{split} (or on
+    C{items}).  An attack counts when its category's check finds it; a
+    benign entry is a false positive when any check finds anything.
+    """
+    if items is None:
+        items = entries(split)
     tp: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     misses = []
-    for entry, v in verdicts(sensitivity, exclusions, load("attacks.jsonl")):
-        want = CHECK_OF[entry["category"]]
-        hit = any(f.check == want for f in v.findings)
-        tp[entry["category"]][1] += 1
-        if hit:
-            tp[entry["category"]][0] += 1
-        else:
-            misses.append(entry)
     fp = [0, 0]
     byCat: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     fps = []
-    for entry, v in verdicts(sensitivity, exclusions, load("benign.jsonl")):
+    for entry, v in verdicts(sensitivity, exclusions, items):
+        category = entry["category"]
+        if entry["label"] == "attack":
+            want = CHECK_OF[category]
+            tp[category][1] += 1
+            if any(f.check == want for f in v.findings):
+                tp[category][0] += 1
+            else:
+                misses.append(entry)
+            continue
+        group = benignGroup(entry)
         fp[1] += 1
-        byCat[entry["category"]][1] += 1
+        byCat[group][1] += 1
         if v.findings:
             fp[0] += 1
-            byCat[entry["category"]][0] += 1
+            byCat[group][0] += 1
             fps.append((entry, [f"{f.check}.{f.rule}" for f in v.findings]))
     return Rates(
         tpr={k: (a, b) for k, (a, b) in tp.items()},

@@ -52,8 +52,8 @@ class Prefilter:
 
     def __init__(self, steps: Sequence[object], maxSize: int = THRESHOLD):
         self._maxSize = maxSize
-        # the threat step's scanners (None: nothing to match that way)
-        self._threats: dict[str, Optional[Scanner]] = {"request": None, "response": None}
+        # the threat step's scanners (none: nothing to match that way)
+        self._threats: dict[str, tuple[Scanner, ...]] = {"request": (), "response": ()}
         self._folds = False
         patterns: list[str] = []
         responseSteps: list[Any] = []
@@ -64,7 +64,7 @@ class Prefilter:
                 if threats:
                     continue  # one threat step is what the configuration builds
                 threats = True
-                self._threats = {d: step.scanner(d) or None for d in ("request", "response")}
+                self._threats = {d: tuple(s for s in step.scanners(d) if s) for d in ("request", "response")}
                 self._folds = step.foldsRequests
                 covered.append(i)
             elif isinstance(step, PatternInspector):
@@ -128,16 +128,17 @@ class Prefilter:
             data = joined.encode("utf-8")
         except UnicodeEncodeError:
             return False  # lone surrogates: the steps say what they make of them
-        scanner = self._threats[direction]
-        if scanner is not None:
+        scanners = self._threats[direction]
+        if scanners:
             # Injection checks match requests in normalised forms too.
             if self._folds and direction == "request" and not rawOnly(joined, plus):
                 return False
-            if scanner.matchesRaw(data):
-                # Perhaps only across two strings: ask each on its own.
-                for text in texts:
-                    if text and scanner.matchesRaw(text.encode("utf-8")):
-                        return False
+            for scanner in scanners:
+                if scanner.matchesRaw(data):
+                    # Perhaps only across two strings: ask each on its own.
+                    for text in texts:
+                        if text and scanner.matchesRaw(text.encode("utf-8")):
+                            return False
         if direction == "response" and self._responseSteps:
             for step in self._responseSteps:
                 if step.mayFindInResponse(joined, texts):

@@ -41,10 +41,34 @@ class Rule:
     entity: Optional[str] = None  # PII entity, for the pii guardrail
     single: bool = False  # report once per message (patterns that would report at every byte)
     confirm: Optional[str] = None  # the C{re} pattern, when Hyperscan gets a cheaper prefilter
+    # where the string must sit (see L{argumentKind}): "data", an argument
+    # that carries a value (a name, a host, a file, an id), matched by the
+    # threat step over those strings only; None: anywhere
+    context: Optional[str] = None
 
 
 SQL = "sql_injection"
 CMD = "command_injection"
+
+# --- where a string sits ------------------------------------------------------
+# Argument names that carry code (a statement, a command line, a source
+# file), and those that carry prose; any other argument carries a value.
+# C{query} carries SQL only for a tool whose name says database.
+CODE_ARGUMENTS = frozenset({
+    "sql", "statement", "statements", "stmt", "script", "code", "command", "commands", "cmd", "source", "program",
+    "expression", "expr", "snippet", "patch", "diff", "content", "contents", "file_content", "new_content",
+    "old_string", "new_string", "body_html", "template_source", "query_text", "shell", "args", "argv",
+    "where", "filter", "filters", "condition", "conditions", "predicate", "having", "order_by", "selector",
+})
+TEXT_ARGUMENTS = frozenset({
+    "text", "message", "messages", "body", "title", "description", "comment", "comments", "prompt", "note", "notes",
+    "bio", "summary", "subject", "question", "answer", "input",
+    "instructions", "reason", "details", "markdown", "html", "caption", "label", "content_text", "reply",
+    "topic", "context", "feedback", "status", "headline",
+})
+DATABASE_TOOL = r"sql|query|db|database|postgres|mysql|sqlite|snowflake|bigquery|redshift|clickhouse|duckdb|oracle|mssql|athena|warehouse"
+# Tools whose query is prose for a search engine or a model, not a value
+PROSE_TOOL = r"web|internet|google|bing|duckduckgo|brave|docs|documentation|wiki|knowledge|news|ask|chat|llm|browse|perplexity|research"
 PATH = "path_traversal"
 EXFIL = "data_exfiltration"
 
@@ -102,11 +126,77 @@ SQL_RULES = (
     Rule(SQL, "order_by_probe",
          r"^[^\s'\"]{0,40}['\"`)]?\s*\b(?:order|group)\s+by\s+\d+\s*(?:--|#|/\*|$)",
          variants="rdq", fragment=True, level=2),
+    # A condition on literals only (1=1, 'a'='a', 8=3, 1=0): it selects
+    # nothing or everything, which is all it is for; quote or no quote.
+    Rule(SQL, "boolean_tail",
+         r"(?:^|[\s)('\"`]|\b)(?:and|or|xor|&&|\|\||having|where)\s*\(*\s*(?:not\s+)?(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\"|true|false|null)\s*\)*\s*"
+         r"(?:=|<>|!=|<=>|<=|>=|<|>|\blike\b|\bis\b(?:\s+not\b)?|\brlike\b|\bregexp\b)\s*\(*\s*(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|'[^'\s]{0,20}|\"[^\"\n]{0,20}\"|\"[^\"\s]{0,20}|true|false|null)",
+         variants="rdq", validator="boolean_tail", level=2, context="data"),
+    Rule(SQL, "boolean_tail",
+         r"(?:^\s*|['\"`)]\s*|\b\d+\s*)(?:and|or|xor|&&|\|\|)\s+(?:not\s+)?(?:true|false)\b\s*(?:--|#|/\*|;|$)|"
+         r"^\s*(?:and|or|having)\s+\(*\s*(?:not\s+)?(?:\d+|true|false)\s*\)*\s*(?:--|#|/\*|;|$)",
+         variants="rdq", level=2, context="data"),
+    # A value that closes its quote and goes on in SQL: an operator, a
+    # clause or a statement after the quote (admin' or ..., x' collate ...).
+    Rule(SQL, "quote_breakout",
+         r"^[^'\"`\s]{0,64}['\"`]\s*\)*\s*(?:or|and|xor|not|is|in|like|rlike|regexp|glob|match|similar|collate|notnull|isnull|"
+         r"between|div|mod|union|order|group|having|limit|procedure|into|where|insert|update|delete|drop|create|alter|exec|execute|"
+         r"declare|select|grant|truncate|replace|merge|call|print|shutdown|waitfor|sounds)\b\s*[\w(@'\"`\[{-]",
+         variants="rdq", level=2, context="data", validator="quote_breakout"),
+    Rule(SQL, "quote_breakout",
+         r"^[^'\"`\s]{0,64}['\"`]\s*(?:[|^&<>=/%*+-]{1,2}|::)\s*\w+\s*(?:--|#|/\*)|"
+         r"^\s*(?:or|and|xor|having)\s+\S.{0,80}?(?:[=<>!?@~#]|\blike\b|\bis\b|\bregexp\b|\bglob\b)",
+         variants="rdq", level=2, context="data"),
+    # An incomplete comparison after a boolean operator, a subquery in a value.
+    Rule(SQL, "boolean_tail",
+         r"(?:^|\s|['\"`)])(?:and|or|xor)\s+[\w'\"]{1,30}\s*(?:=|==|<>|!=|<|>|\blike\b|\bis\b|\brlike\b|\bregexp\b|\bglob\b)\s*(?:['\"(]\s*$|$)|"
+         r"\(\s*select\b.{1,200}?\bfrom\b",
+         variants="rdq", level=2, context="data"),
+    # A whole statement, or a union probe, in an argument that carries a value.
+    Rule(SQL, "standalone_statement",
+         r"^\s*[/;]?\s*\(*\s*(?:select\s+(?:[\w@*,'\"().\s-]{1,200}?)\s*\bfrom\s*[\w.$`\"\[\]]+\s*(?:$|;|--|#|/\*|\)|\bwhere\b|\blimit\b|\bunion\b|\border\b|\bgroup\b|\bjoin\b|\bas\b|,)|"
+         r"select\s+(?:@@?\w+|[\w.]+\s*\(|null\b|-?\d+\s*,|'[^']*'\s*,|\*\s+from)|"
+         r"insert\s+into\s+[\w.`\"\[\]]+\s*(?:\(|values\b|select\b)|update\s+[\w.`\"\[\]]+\s+set\s+\w+\s*=|delete\s+from\s+[\w.`\"\[\]]+\s*(?:$|;|--|#|\bwhere\b)|"
+         r"replace\s*(?:/\*.*?\*/\s*)?\w*\s*(?:/\*.*?\*/\s*)?\([\w\s,]+\)\s*values\b|"
+         r"drop\s+(?:table|database|schema|user|view|function|procedure|index|login)\b|"
+         r"create\s+(?:table|database|user|login|function|procedure|trigger|view|or\s+replace|temporary|alias)\b|"
+         r"alter\s+(?:table|user|login|database|role|system|session)\b|truncate\s+table\b|declare\s+@|"
+         r"exec(?:ute)?\s*(?:xp_|sp_|master\.|@|\()|grant\s+\w+(?:\s*,\s*\w+)*\s+(?:on|to)\b|shutdown\b|waitfor\s+(?:delay|time)\b|"
+         r"union\s+(?:all\s+|distinct\s+)?\(?\s*select\b|(?:do|call|begin)\s+\w+\s*\(|"
+         r"(?:except|intersect|minus)\s+\(?\s*select\b|case\s+when\b.{1,100}?\bthen\b|execute\s+immediate\b|"
+         r"select\s+(?:0x[0-9a-f]+|pg_sleep|sleep|benchmark|version|user|database|current_user|@@\w+)\b|"
+         r"from\s+[\w.`\"\[\]]+\s+(?:where|group\s+by|order\s+by|limit|join|inner|left|union)\b)",
+         variants="rdq", level=2, context="data"),
+    # A value that is a comparison of two literals.
+    Rule(SQL, "boolean_tail",
+         r"^\s*(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\")\s*(?:not\s+)?(?:like|regexp|rlike|glob|is(?:\s+not)?|=|<>|!=|<=>)\s*"
+         r"(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\"|null|true|false)\s*$",
+         variants="rdq", level=2, context="data"),
+    # A cast or operator only SQL has, after a literal or a call.
+    Rule(SQL, "sql_operator",
+         r"['\")]\s*::\s*(?:int|integer|bigint|smallint|text|bool|boolean|json|jsonb|varchar|numeric|regclass|oid|bytea|inet)\b|"
+         r"(?:and|or|xor|&&|\|\|)\s+[\w.`\"\[\]]+\s+is\s+(?:not\s+)?null\b",
+         variants="rdq", level=2, context="data"),
+    Rule(SQL, "union_based",
+         r"(?:\b|\d[a-z]?|\\n?)union(?:\s+|\(|/\*.*?\*/)+(?:all\s+|distinct(?:row)?\s+)?\(*\s*select\s*(?:null\b|-?\d+|'|\"|@@?\w|\*|[\w.]+\s*\(|\(|\w+\s*,|\w+\s+from\b)",
+         variants="rdq", level=2, context="data"),
+    # The catalogue, system functions and dialect objects of a database in
+    # a value: what an injection reads, never what a value holds.
+    Rule(SQL, "schema_probe",
+         r"\binformation_schema\b|\b(?:sysobjects|syscolumns|sysusers|sysdatabases|syslogins|sysibm\.\w+|all_tables|all_users|"
+         r"all_tab_columns|user_tables|dba_users|pg_catalog|pg_shadow|pg_user|pg_tables|sqlite_master|sqlite_schema|"
+         r"msysobjects|mysql\.user|rdb\$\w+|sys\.(?:tables|objects|databases|sql_logins|server_principals|columns))\b|"
+         r"\bv\$version\b|@@(?:version|datadir|hostname|basedir|servername|language)\b|"
+         r"\b(?:sqlite_version|load_extension|pg_read_file|pg_ls_dir|pg_backend_pid|current_setting|suser_sname|is_srvrolemember|"
+         r"db_name|sys_context|version|user|database|current_database|current_user|session_user|system_user|schema|"
+         r"@@\w+)\s*\(\s*\)?|\b(?:dbms_\w+|utl_(?:http|inaddr|file|smtp|tcp))\.\w+",
+         variants="rdq", level=2, context="data", validator="schema_probe"),
     # Strings worth a tokeniser: a quote or a number meeting SQL.
     Rule(SQL, "libinjection_candidate",
          r"['\"`)]\s*(?:\)\s*)*(?:or|and|xor|union|having|order|group|limit|select|into|procedure|where|like|rlike|regexp|;|--|#|/\*|\|\||&&|=|<|>|\+|-\s*\d)|"
          r"\b\d+\s*\)*\s+(?:or|and|xor|union|having|order\s+by|group\s+by|limit|procedure|into)\b|"
-         r"\b(?:or|and)\s+\d+\s*[=<>]|\bunion\b.{0,40}\bselect\b|;\s*(?:select|drop|insert|update|delete|exec|declare|shutdown)\b",
+         r"\b(?:or|and)\s+\d+\s*[=<>]|\bunion\b.{0,40}\bselect\b|;\s*(?:select|drop|insert|update|delete|exec|declare|shutdown)\b|"
+         r"^[ \t]*[\w@.$()-]{1,40}[ \t]*\)*[ \t]+(?:and|or|xor|having|union|procedure|into|div|mod|like|rlike|regexp|sounds[ \t]+like)[ \t]+[\w(@'\"-][^\n]{0,60}$",
          variants="rdq", internal=True),
 )  # fmt: skip
 
@@ -121,6 +211,35 @@ _DANGER = (
     r"sleep\s+\d|ping\s+-[cn]\s*\d|echo\s+\S|env\s*(?:$|[;&|`)])|set\s*(?:$|[;&|`)])|"
     r"powershell|pwsh|cmd(?:\.exe)?\s*/[ck]|certutil|bitsadmin|wmic|reg\s+(?:query|add)|net\s+(?:user|localgroup)|"
     r"type\s+[a-z]:\\|dir\s+[a-z]:\\|/bin/\w+|/usr/bin/\w+|sudo\s+\S|crontab\s|useradd\s|passwd\s*(?:$|[;&|`)]))"
+)
+
+# Commands whose name is no English word: a value that begins with one is a
+# command line; and commands that are words, which need an option or a
+# path after them to count.
+BARE_COMMANDS = (
+    r"whoami|uname|ifconfig|ipconfig|netstat|nslookup|wget|curl|ncat|netcat|socat|nc|zsh|ksh|csh|tcsh|sh|"
+    r"python[23]?(?:\.\d+)?|perl|php\d?|ruby|irb|nodejs|lua|chmod|chown|chgrp|mkfifo|crontab|useradd|usermod|userdel|"
+    r"passwd|sudo|systeminfo|tasklist|powershell|pwsh|certutil|bitsadmin|wmic|ansible(?:-[\w-]+)?|pip[23]?|npm|npx|"
+    r"gcc|g\+\+|c89|c99|clang|tcpdump|nmap|telnet|tftp|ftp|ssh|scp|sftp|rsync|base64|xxd|hexdump|"
+    r"printenv|getent|lsof|killall|pkill|nohup|strace|ltrace|gdb|docker|kubectl|systemctl|"
+    r"journalctl|iptables|umount|fdisk|shred|openssl|gpg|unzip|gzip|bzip2|xz|7z|apt-get|"
+    r"yum|dnf|apk|dpkg|rpm|awk|gawk|sed|grep|egrep|fgrep|xargs|uniq|wc|chattr|lsattr|"
+    r"usleep|ping6|traceroute|whois|hostname|lastlog|vim|nano|emacs|chef-\w+|knife|cscli|flock|cpulimit|rmt|rmt-\w+|"
+    r"busybox|chroot|setarch|taskset|unshare|nsenter|capsh|runuser|doas|pkexec|sh\.distrib|cmd|cmd\.exe"
+)
+# Commands an attacker runs to look around or call home: alone in a value,
+# they are a command line.
+ATTACK_COMMANDS = (
+    r"whoami|uname|ifconfig|ipconfig|netstat|nslookup|wget|curl|ncat|netcat|socat|nc|telnet|tftp|systeminfo|tasklist|"
+    r"certutil|bitsadmin|wmic|printenv|getent|mkfifo|crontab|useradd|usermod|userdel|passwd|busybox|pkexec|nsenter|"
+    r"capsh|lastlog|ping6|usleep|sh|zsh|ksh|csh|tcsh"
+)
+WORD_COMMANDS = (
+    r"find|make|install|mail|file|touch|kill|date|time|test|which|watch|top|write|wall|split|join|paste|look|"
+    r"man|open|print|read|say|set|shift|source|start|stop|type|wait|echo|printf|cp|mv|rm|ln|mkdir|rmdir|cd|export|"
+    r"alias|trap|column|tr|yes|exec|eval|let|declare|local|readonly|unset|ulimit|umask|go|java|node|git|"
+    r"bash|dash|sleep|ping|host|w|who|last|id|more|less|head|tail|cat|tac|nl|sort|cut|rev|tee|dir|env|pwd|ls|ps|dd|"
+    r"ed|ex|vi|ip|ss|su|cc|route|mount|service|finger|tar|zip|apt|brew|dig|arp|net"
 )
 
 CMD_RULES = (
@@ -157,6 +276,60 @@ CMD_RULES = (
     Rule(CMD, "obfuscated_command",
          r"(?:^|[\s;&|`(])" + _DANGER,
          variants="s", validator="new_in_variant"),
+    # A value, then a separator, then a word: whatever the word, a second
+    # command (the validator keeps query strings, assignments and
+    # capitalised prose such as "Tom & Jerry" out).
+    # (Segments are matched joined by line breaks: a pattern that crossed
+    # one would hit every short value followed by another; the line-break
+    # form asks for a command after it.)
+    Rule(CMD, "separator_command",
+         r"^[ \t]*['\"]?[^;&|`$()<>'\"\r\n]{0,120}['\"]?[ \t]*(?:;|&&?|\|\|?|%0a|%0d)+[ \t]*['\"]?[\w./\\~$`{(-]|"
+         r"^[ \t]*['\"]?[^;&|`$()<>'\"\r\n]{0,120}['\"]?[ \t]*[\r\n]+[ \t]*['\"]?(?:[./\\~$`{(]|(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")\b|[a-z][\w.-]*[ \t]+(?:-{1,2}[a-z]|/))",
+         variants="rds", validator="separator_command", level=2, context="data"),
+    # A command line where a value belongs.
+    Rule(CMD, "command_in_value",
+         r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|ltrace|env|exec|nice|timeout\s+\d+|busybox|xargs)\s+)*(?:" + ATTACK_COMMANDS + r")\s*(?:$|[;&|<>])|"
+         r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|ltrace|env|exec|nice|timeout\s+\d+|busybox|xargs)\s+)*(?:" + BARE_COMMANDS + r")\s+"
+         r"(?:-{1,2}[a-z]|[/~$]|\.{1,2}/|https?://|\d+\.\d+\.\d+\.\d+|[<>|;&])|"
+         r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|env|exec)\s+)*(?:" + WORD_COMMANDS + r")\s+(?:-{1,2}[a-z]|[/~$]|\.{1,2}/)|"
+         r"^\s*['\"|;&]*\s*(?:/usr(?:/local)?)?/s?bin/[\w.-]+(?:\s|$|[;&|'\"])",
+         variants="rds", level=2, context="data"),
+    # Server-side includes that run a command or read a file.
+    Rule(CMD, "server_side_include", r"<!--\s*#\s*(?:exec|include|echo|config|fsize|flastmod)\s+(?:cmd|cgi|file|virtual|var)\s*=",
+         variants="rd", level=1),
+    # Interpreters and evaluators.
+    Rule(CMD, "interpreter",
+         r"\b(?:system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec|eval|assert|execsync|spawnsync|execfile|"
+         r"os\.system|os\.popen|subprocess\.(?:call|run|popen|check_output)|runtime\.getruntime\(\)\.exec)\s*\(\s*['\"`$\w\\]|"
+         r"\b(?:python[23]?(?:\.\d+)?|php\d?|perl|ruby|node|nodejs|lua\d*|deno|bun|osascript|tclsh|jrunscript|irb|pwsh|powershell(?:\.exe)?)\s+"
+         r"(?:-\w+\s+)*-(?:c|r|e|E|-eval|p|command|enc(?:odedcommand)?)\b|\b(?:g|n|m)?awk\b.{0,40}\bsystem\s*\(|"
+         r"\brequire\s*\(\s*['\"]child_process['\"]\s*\)|\b__import__\s*\(\s*['\"](?:os|subprocess|pty)['\"]",
+         variants="rds", level=2, context="data"),
+    # Windows cmd and PowerShell.
+    Rule(CMD, "windows_command",
+         r"\bcmd(?:\.exe)?\s*/[ckr]\b|\b(?:powershell|pwsh)(?:\.exe)?\s+(?:-\w|[a-z]+-[a-z]+|[\"'{&]|[a-z]:\\|\.{0,2}[/\\])|\biex\s*[(\s]|\binvoke-(?:expression|webrequest|restmethod|command|item|wmimethod)\b|"
+         r"\b(?:get-(?:content|childitem|process|wmiobject|ciminstance|localuser)|start-process|set-executionpolicy)\b|"
+         r"\bnew-object\s+(?:system\.)?net\.(?:webclient|sockets)|\bdownload(?:string|file)\s*\(|\bnet\s+(?:user|localgroup|view|share|use)\b|"
+         r"\bwhoami\s*/\w+|\b(?:tasklist|systeminfo|ipconfig|certutil|bitsadmin|regsvr32|rundll32|mshta|wmic|cscript|wscript)\b|"
+         r"\breg(?:\.exe)?\s+(?:query|add|delete|save)\b|\b(?:type|dir|more|copy|del)\s+[a-z]:\\|%comspec%|"
+         r"\bfor\s+(?:/[dflr]\s+(?:\"[^\"]*\"\s+)?)?%+[\w\W]\s+in\s*\(|\bif\s+(?:/i\s+)?(?:not\s+)?(?:errorlevel|exist|defined)\b|\bif\s+/i\b",
+         variants="rds", level=2, context="data"),
+    # Shell plumbing no value holds: piping into a shell, here-strings,
+    # command substitution, glob-spelled paths.
+    Rule(CMD, "shell_plumbing",
+         r"\|\s*(?:sudo\s+)?(?:/[\w/]*/)?(?:ba|z|da|k|c|tc|fi|a|yash|mk)?sh(?:\s|$|[;&|)`'\"])|\b(?:ba|z|da|k)?sh\s*<<<|\w\s*<<<\s*\S|"
+         r"\|\s*(?:python[23]?|perl|ruby|php|node|lua)\s*(?:-\s*)?$|"
+         r"(?:[\w;&|=({]`|\$\(\s*)(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s|`|\)|$)|"
+         r"^`\s*(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s[^`]*)?`\s*(?:$|[;&|])|"
+         r"(?:^|[\s;&|`(=])/[\w?*\[\]-]*[?*\[][\w?*\[\]-]*/|\$\[[^\]]{1,40}\]|"
+         r"(?:\w+|[:.])\s*\(\)\s*\{[^}]*\|[^}]*&\s*\}|\balias\s+[\w.-]+=|\w``\w|\w\$\(\)\w?",
+         variants="rds", level=2, context="data"),
+    # Shellshock: a function definition where a header or value belongs.
+    Rule(CMD, "shellshock", r"\(\s*\)\s*\{\s*:?\s*;?\s*\}\s*;", variants="rd", level=1),
+    # Mail-protocol commands after a line break in a value (SMTP, POP3, IMAP).
+    Rule(CMD, "mail_command",
+         r"[\r\n]\s*(?:mail\s+from\s*:|rcpt\s+to\s*:|retr\s+\d|apop\s+\w|helo\s+\S|ehlo\s+\S|a\d{1,4}\s+(?:login|select|fetch|list|capability)\b)",
+         variants="rd", level=2, context="data"),
 )  # fmt: skip
 
 # --- path traversal --------------------------------------------------------
@@ -196,6 +369,39 @@ PATH_RULES = (
     Rule(PATH, "absolute_sensitive_path",
          r"(?:^|[\s=\"'(])(?:/etc/(?:passwd|shadow|sudoers|hosts|group)|/proc/self/|/root/|c:\\windows\\)",
          variants="rdp", level=3, severity="medium"),
+    # A value that is a path into the system rather than a workspace: its
+    # configuration and credentials, process state, logs, web-server and
+    # PHP configuration, Windows system files; no ".." needed.
+    Rule(PATH, "absolute_sensitive_path",
+         r"^\s*['\"]?(?:file:/*)?(?:/(?:private/)?etc/[\w.-]|/proc/(?:self|\d+|net|version|cmdline|mounts|sched_debug|kcore)|/sys/(?:class|kernel|devices|power)|"
+         r"/dev/(?:mem|kmem|port|tcp|udp|fd/|stdin|shm/)|/root(?:/|$)|/boot(?:/|\.ini)|/var/(?:log|mail|spool|backups|adm|lock|db|cache/(?:apache|nginx))/|"
+         r"/var/lib/(?:mysql|pgsql|postgresql|redis|docker|kubelet|jenkins|php|sss|mlocate|dpkg|rpm)|/var/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|"
+         r"/var/(?:adm|yp|account|backups|log)\s*$|/var/(?:apache2?|httpd|nginx|www/conf|www/logs)|"
+         r"/usr/(?:local/)?(?:etc|pkg/etc|apache\d?|httpd|nginx|cpanel|psa|lib/php|php\d?|lsws|www/logs|zeus|sbin|ports|home)(?:/|$)|"
+         r"/opt/(?:lampp|lamp|xampp|apache\d?|nginx|tomcat\d?)|/(?:apache\d?|httpd|nginx|php\d?|xampp|lampp|wamp|winnt|windows|inetpub|logs?)(?:/|$)|"
+         r"/home\d+/|/(?:include|includes|inc|config|conf|admin|phpmyadmin|wp-content|wp-admin|wp-includes|cgi-bin|server-status)(?:/|$)|"
+         r"/(?:configuration|config|settings|wp-config|local|database|db|connect|conn|connection)\.(?:php|inc|xml|ini|yml|yaml)\s*$|"
+         r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|history|netrc|git-credentials|pgpass|mysql_history|pypirc|npmrc|htpasswd|htaccess|env)\b|"
+         r"[a-z]:/+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache|php|mysql|program\s*files|sysprep|log|home\d?|etc|opt|unattend|"
+         r"documents\s+and\s+settings|users/[^/\s]+/(?:ntuser|appdata|\.))|"
+         r"[a-z]:/+[^/\s]*\.(?:ini|inf|log|conf|asa|config|sys|dat)\s*$|~/\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|netrc|git-credentials|pgpass|config/gcloud))",
+         variants="rdp", level=2, context="data"),
+    Rule(PATH, "absolute_sensitive_path",
+         r"(?:^|[/\\])\.(?:ssh/(?:id_\w+|authorized_keys|known_hosts)|aws/credentials|bash_history|history|git-credentials|netrc|pgpass|htpasswd|"
+         r"docker/(?:config\.json|secrets)|kube/config|git/config|npmrc|pypirc)\b|(?:^|[/\\])\.env(?:\.(?:local|prod|production|dev|development))?\s*$|"
+         r"^\s*(?:etc/(?:passwd|shadow|sudoers|group|hosts)|proc/self/)",
+         variants="rdp", level=2, context="data"),
+    # Stream wrappers: a file read that is no file name.
+    Rule(PATH, "stream_wrapper",
+         r"\b(?:php|phar|zip|expect|glob|compress\.(?:zlib|bzip2)|zlib|rar|ogg|ssh2\.(?:shell|exec|tunnel|sftp|scp)|jar|netdoc)://\S|"
+         r"\bdata:(?://)?[\w.+-]+/[\w.+-]+[;,]|\bfile:/+(?:[a-z]:|\.\.|(?:etc|proc|root|var|windows|winnt|sys|dev|boot|private)\b)|\bjar:file:",
+         variants="rdp", level=2, context="data"),
+    # Evasion no encoder produces: overlong UTF-8, look-alike separators,
+    # hex-spelled dots.
+    Rule(PATH, "encoded_traversal",
+         r"%(?:c[01](?:%[0-9a-f]{2}|\.)|e0%[89][0-9a-f]%[89ab][0-9a-f]|f0%80%[89ab][0-9a-f]|f8%80%80|fc%80%80)|%u(?:2215|2216|2044|ff0f|ff3c|efc8|f025|ff0e)|"
+         r"(?:0x2e){2}(?:/|\\|0x2f|0x5c)|\.\.(?:0x2f|0x5c)|(?:\.\.(?:2f|5c)){2}",
+         variants="rd", level=2),
 )  # fmt: skip
 
 # --- data exfiltration: secrets, PII, bulk ----------------------------------

@@ -4,7 +4,9 @@ C{command_injection}, C{path_traversal} and C{data_exfiltration}.
 
 The step compiles the rules of the enabled checks at the configured
 sensitivity into one Hyperscan database per direction, so a message is
-scanned once whatever the number of checks and rules.  Injection checks look
+scanned once whatever the number of checks and rules; requests have a
+second, small one of the rules for values (L{argumentKind}: a name, a host,
+a file rather than prose or code), scanned over those strings only.  Injection checks look
 at requests (and the proxied URL), where an injection is aimed; data
 exfiltration looks both ways.  Each check keeps its own mode, action and
 C{on_error}.
@@ -26,7 +28,7 @@ from akto_proxy.inspect.checks import rules as R
 from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.scanner import Scanner, mask
 from akto_proxy.inspect.checks.scope import NOTHING, Exclusions, MessageScope
-from akto_proxy.inspect.checks.validators import PHONE_BUDGET, VALIDATORS, blobLike, climb, creditCard, email, phoneSpans, tautology
+from akto_proxy.inspect.checks.validators import PHONE_BUDGET, VALIDATORS, WHOLE_TEXT, blobLike, climb, creditCard, email, phoneSpans
 from akto_proxy.inspect.message import Message, withoutSurrogates
 from akto_proxy.inspect.normalize import variants
 
@@ -38,6 +40,39 @@ _SQL_STATEMENT = re.compile(R.SQL_STATEMENT, re.I)
 _SHELL_COMMAND = re.compile(R.SHELL_COMMAND, re.I)
 _BLOB = re.compile(r"[A-Za-z0-9+/=_\-\r\n]{1024,}")
 _MAX_LIBINJECTION = 4096  # bytes of one string handed to the tokeniser
+_SHORT_VALUE = 64  # a value longer than this is read as prose by the tokeniser
+_DATABASE_TOOL = re.compile(R.DATABASE_TOOL, re.I)
+_PROSE_TOOL = re.compile(R.PROSE_TOOL, re.I)
+_NAME = re.compile(r"[A-Za-z_][\w-]*")
+
+
+def argumentKind(tool: Optional[str], path: str) -> str:
+    """
+    What the string at C{path} of a call to C{tool} carries, by the name of
+    its argument (or query parameter): C{"code"} (SQL, a command line, a
+    source file), C{"text"} (prose; also the URL's path, headers and the
+    protocol's own fields) or C{"data"} (a value: a name, a host, a file, an
+    id; also a C{resources/read} URI).
+    """
+    names = _NAME.findall(path)
+    if names[:2] == ["params", "uri"]:
+        return "data"  # resources/read
+    if len(names) < 3 or names[:2] not in (["params", "arguments"], ["url", "query"]):
+        return "text"  # the URL's path, headers, other parameters
+    name = names[-1].lower()
+    if name in ("query", "q", "search", "keywords", "term", "terms"):
+        # a database tool's query is SQL, a web search's or a model's is
+        # prose; another tool's (a product search) is a value
+        if tool and _PROSE_TOOL.search(tool):
+            return "text"
+        if name == "query" and tool and _DATABASE_TOOL.search(tool):
+            return "code"
+        return "data"
+    if name in R.CODE_ARGUMENTS:
+        return "code"
+    if name in R.TEXT_ARGUMENTS:
+        return "text"
+    return "data"
 
 
 @attrs.frozen
@@ -78,7 +113,12 @@ class ThreatInspector:
         self.requestChecks = tuple(c for c in CHECKS if c in self.policies)
         self.responseChecks = tuple(c for c in self.requestChecks if c not in INJECTION)
         ruleSet = R.ALL_RULES + _bulkRules(self.level)
-        self._request = Scanner(selectRules(ruleSet, self.requestChecks, self.level))
+        requestRules = selectRules(ruleSet, self.requestChecks, self.level)
+        # Rules for values only run over the strings that are values: most
+        # of a message (prose, code) never meets them.
+        self._request = Scanner([r for r in requestRules if r.context != "data"])
+        self._values = Scanner([r for r in requestRules if r.context == "data"])
+        self.knownKinds: dict[tuple[Optional[str], str], str] = {}
         self._response = Scanner(
             [r for r in selectRules(ruleSet, self.responseChecks, self.level) if r.entity != "bulk"]
         )
@@ -91,9 +131,28 @@ class ThreatInspector:
 
     def scanner(self, direction: str) -> Scanner:
         """
-        The rule set matched on messages going C{direction}.
+        The rule set matched on every string of messages going C{direction}.
         """
         return self._request if direction == "request" else self._response
+
+    def scanners(self, direction: str) -> tuple[Scanner, ...]:
+        """
+        Every rule set matched on messages going C{direction}: L{scanner}'s
+        and, for requests, the one matched on values only.
+        """
+        return (self._request, self._values) if direction == "request" else (self._response,)
+
+    def kind(self, tool: Optional[str], path: str) -> str:
+        """
+        L{argumentKind}, remembered (a bounded number of tool and path pairs).
+        """
+        key = (tool, path)
+        kind = self.knownKinds.get(key)
+        if kind is None:
+            if len(self.knownKinds) >= 4096:
+                self.knownKinds.clear()
+            kind = self.knownKinds[key] = argumentKind(tool, path)
+        return kind
 
     def inspect(self, message: Message) -> Union[Verdict, "Deferred[Verdict]"]:
         checks = self.requestChecks if message.direction == "request" else self.responseChecks
@@ -135,21 +194,52 @@ class ThreatInspector:
             return PASS
         hits = scanner.scan(segments)
         found = _Found()
+        kinds = _Kinds(self, message.tool, strings)
+        self._confirmHits(scanner, hits, checks, found, segments, owners, strings, scope, kinds, request, binary=binary)
+        if injection and self._values:
+            # the value rules catch what the general rules missed for their
+            # check; they do not add to what those found
+            of = kinds.of
+            values = [n for n, (i, _) in enumerate(owners) if of(i) == "data"]
+            if values:
+                segs = [segments[n] for n in values]
+                valueOwners = [owners[n] for n in values]
+                valueHits = {
+                    index: {seg for seg in hit if not found.anyIn(valueOwners[seg][0], self._values.rules[index].check)}
+                    for index, hit in self._values.scan(segs).items()
+                }
+                self._confirmHits(self._values, valueHits, checks, found, segs, valueOwners, strings, scope, kinds, request)
+        if request and not binary and R.EXFIL in checks and (self._bulkRecords or self._bulkBlob):
+            self._bulk(scanner, hits, segments, owners, strings, scope, found)
+        found.dropGeneric()
+        return self._verdict(found, strings, "url" if message.transport == "url" else "body")
+
+    def _confirmHits(
+        self,
+        scanner: Scanner,
+        hits: dict[int, set[int]],
+        checks: tuple[str, ...],
+        found: "_Found",
+        *where: Any,
+        binary: bool = False,
+    ) -> None:
+        """
+        L{_confirm} each rule of C{scanner} that hit, for the enabled
+        C{checks} (of a C{binary} body: only the vendors' secrets); C{where}
+        is the rest of L{_confirm}'s arguments (segments, their owners, the
+        strings, the scope, the argument kinds, whether it is a request).
+        """
         for index, segs in hits.items():
             rule = scanner.rules[index]
             if rule.check not in checks or (binary and rule.name not in R.SECRET_NAMES):
                 continue
             try:
-                self._confirm(scanner, index, rule, segs, segments, owners, strings, scope, found, request)
+                self._confirm(scanner, index, rule, segs, found, *where)
             except Exception:
                 if self.policies[rule.check].on_error != "pass":
                     raise
                 log.failure("check {check} failed", check=rule.check)
                 found.errors.add(rule.check)
-        if request and not binary and R.EXFIL in checks and (self._bulkRecords or self._bulkBlob):
-            self._bulk(scanner, hits, segments, owners, strings, scope, found)
-        found.dropGeneric()
-        return self._verdict(found, strings, "url" if message.transport == "url" else "body")
 
     def _confirm(
         self,
@@ -157,11 +247,12 @@ class ThreatInspector:
         index: int,
         rule: R.Rule,
         segs: set[int],
+        found: "_Found",
         segments: list[str],
         owners: list[tuple[int, str]],
         strings: tuple[tuple[str, str], ...],
         scope: MessageScope,
-        found: "_Found",
+        kinds: "_Kinds",
         request: bool = True,
     ) -> None:
         if rule.entity == "bulk":
@@ -184,15 +275,15 @@ class ThreatInspector:
                     continue
             if rule.internal:
                 if check == R.SQL and not found.has(check, "libinjection", i):
-                    if _libinjection(text):
+                    if _libinjection(text, len(text) <= _SHORT_VALUE and kinds.of(i) == "data"):
                         found.add(check, "libinjection", "high", i, None)
                 continue
             if rule.validator == "root_escape":
                 if climb(text) >= self._rootEscape:
                     found.add(check, rule.name, rule.severity, i, None)
                 continue
-            if rule.validator == "tautology":
-                if scanner.python(index).search(text) and tautology(text):
+            if rule.validator in WHOLE_TEXT:
+                if scanner.python(index).search(text) and WHOLE_TEXT[rule.validator](text):
                     found.add(check, rule.name, rule.severity, i, None)
                 continue
             if rule.validator == "new_in_variant":
@@ -288,6 +379,28 @@ class ThreatInspector:
         return Verdict(findings=tuple(findings), block=block, replacements=tuple(replacements.items()))
 
 
+class _Kinds:
+    """
+    L{argumentKind} of the strings of one message, each worked out once
+    when asked.
+    """
+
+    def __init__(self, inspector: "ThreatInspector", tool: Optional[str], strings: tuple[tuple[str, str], ...]):
+        self._inspector = inspector
+        self._known = inspector.knownKinds
+        self._tool = tool
+        self._strings = strings
+        self._kinds: list[Optional[str]] = [None] * len(strings)
+
+    def of(self, i: int) -> str:
+        kind = self._kinds[i]
+        if kind is None:
+            path = self._strings[i][0]
+            kind = self._known.get((self._tool, path)) or self._inspector.kind(self._tool, path)
+            self._kinds[i] = kind
+        return kind
+
+
 class _Found:
     """
     Confirmed hits, one per check, rule and string.
@@ -313,6 +426,12 @@ class _Found:
         for k in generic:
             if k[2] in named:
                 del self.items[k]
+
+    def anyIn(self, i: int, check: str) -> bool:
+        """
+        Whether C{check} found something in string C{i}.
+        """
+        return any(k[2] == i and k[0] == check for k in self.items)
 
     def add(self, check: str, rule: str, severity: str, i: int, spans: Optional[list[tuple[int, int]]]) -> None:
         key = (check, rule, i)
@@ -394,7 +513,13 @@ def documentedTestCard(text: str, span: tuple[int, int]) -> bool:
 _BENIGN_FINGERPRINT = re.compile(r"^(?:E|T|k|n|f\(|v)")
 
 
-def _libinjection(text: str) -> bool:
+def _libinjection(text: str, value: bool = False) -> bool:
+    """
+    Whether libinjection takes C{text} for an injection.  In a C{value}
+    (an argument that carries data, not SQL or prose) every fingerprint
+    counts: a bare word or a keyword has no business starting an
+    expression there.
+    """
     if len(text) > _MAX_LIBINJECTION:
         text = text[:_MAX_LIBINJECTION]
     try:
@@ -403,7 +528,7 @@ def _libinjection(text: str) -> bool:
         result = libinjection.is_sql_injection(withoutSurrogates(text))
     if not result["is_sqli"]:
         return False
-    return not _BENIGN_FINGERPRINT.match(result["fingerprint"])
+    return value or not _BENIGN_FINGERPRINT.match(result["fingerprint"])
 
 
 def _newInVariant(scanner: Scanner, index: int, folded: str, raw: str) -> bool:

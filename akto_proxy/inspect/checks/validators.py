@@ -17,6 +17,8 @@ from typing import Any, Callable, Iterable, Optional
 
 import phonenumbers
 
+from akto_proxy.inspect.checks.rules import BARE_COMMANDS, WORD_COMMANDS
+
 Validator = Callable[[str], bool]
 
 
@@ -646,3 +648,127 @@ def climb(text: str) -> int:
 
 
 VALIDATORS["tautology"] = tautology
+
+# What follows a condition an injection appends: the end, a comment, a
+# closing quote or bracket, a terminator, or more SQL.
+_TAIL_AFTER = re.compile(
+    r"\s*['\")`]*\s*(?:$|--|#|/\*|;|%00|\x00|\)|\b(?:limit|and|or|xor|order|union|group|having|into|procedure|then|else|end)\b)",
+    re.I,
+)
+_BOOLEAN_TAIL = re.compile(
+    r"(?:and|or|xor|&&|\|\||having|where)\s*\(*\s*(?:not\s+)?(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\"|true|false|null)\s*\)*\s*"
+    r"(?:=|<>|!=|<=>|<=|>=|<|>|\blike\b|\bis\b(?:\s+not\b)?|\brlike\b|\bregexp\b)\s*\(*\s*(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|'[^'\s]{0,20}|\"[^\"\n]{0,20}\"|\"[^\"\s]{0,20}|true|false|null)",
+    re.I,
+)
+
+
+def booleanTail(text: str) -> bool:
+    """
+    A condition on literals alone (C{AND 1=0}, C{OR 'a'='a'}, C{HAVING 1=1})
+    that ends the string or meets more SQL: an injected tail, with or
+    without a quote before it.
+    """
+    for m in _BOOLEAN_TAIL.finditer(text):
+        if _TAIL_AFTER.match(text, m.end()):
+            return True
+    return False
+
+
+_BARE_FUNCTION = re.compile(
+    r"\b(?:version|user|database|current_database|schema|db_name|session_user|system_user|current_user)\s*\(\s*(\))?", re.I
+)
+
+
+def schemaProbe(text: str) -> bool:
+    """
+    A database's catalogue or system function in a value: the names that
+    are also words (C{user}, C{version}, C{schema}) count only as a call
+    with no argument, C{user()}.
+    """
+    for m in _BARE_FUNCTION.finditer(text):
+        if not m.group(1):
+            text = text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
+    return _SCHEMA_REST.search(text) is not None or "()" in re.sub(r"\s+", "", text) and _BARE_FUNCTION.search(text) is not None
+
+
+_SCHEMA_REST = re.compile(
+    r"information_schema|\b(?:sysobjects|syscolumns|sysusers|sysdatabases|syslogins|sysibm\.\w+|all_tables|all_users|all_tab_columns|"
+    r"user_tables|dba_users|pg_catalog|pg_shadow|pg_user|pg_tables|sqlite_master|sqlite_schema|msysobjects|mysql\.user|rdb\$\w+|"
+    r"sys\.(?:tables|objects|databases|sql_logins|server_principals|columns))\b|\bv\$version\b|@@\w+|"
+    r"\b(?:sqlite_version|load_extension|pg_read_file|pg_ls_dir|pg_backend_pid|current_setting|suser_sname|is_srvrolemember|sys_context)\s*\(|"
+    r"\b(?:dbms_\w+|utl_(?:http|inaddr|file|smtp|tcp))\.\w+",
+    re.I,
+)
+
+_SEPARATOR = re.compile(r"^\s*['\"]?([^;&|`$()<>'\"\r\n]{0,120}?)['\"]?\s*((?:;|&&?|\|\|?|\n|\r|%0a|%0d)+)\s*['\"]?(\S*)", re.I)
+_WINDOWS_WORDS = frozenset(
+    "for if cmd dir type set echo start call net ping whoami ver tasklist systeminfo ipconfig copy del powershell".split()
+)
+
+
+def separatorCommand(text: str) -> bool:
+    """
+    A value, a command separator, then what a shell would run: not a query
+    string's next parameter (C{&b=2}), not an assignment, not a
+    capitalised word after an ampersand ("Tom & Jerry", "AT&T").
+    """
+    m = _SEPARATOR.match(text)
+    if not m:
+        return False
+    before, sep, word = m.groups()
+    if not word:
+        return False
+    if re.match(r"[A-Za-z_][\w.-]*=", word) or ("&" in sep and ("?" in before or "=" in before)):
+        return False
+    if sep == "&" and re.match(r"#?\w{2,8};", word):  # an HTML entity, &quot;
+        return False
+    if word[0].isupper() and word.split("/")[0].lower().strip(".") not in _WINDOWS_WORDS:
+        return False
+    spaced = (m.start(2) > 0 and text[m.start(2) - 1].isspace()) or text[m.end(2) : m.end(2) + 1].isspace()
+    if before and (spaced or "://" in before or sep == "|"):
+        # "notes & todo.md", "jazz; blues", "a|b": a separator between words
+        # is a list, an alternation or prose unless a command, a path or an
+        # option follows it
+        head = re.match(r"[A-Za-z_][\w+-]*", word)
+        if head is None:
+            return word[0] in "/~$`({\\" or word.startswith(("./", "../"))
+        if _COMMAND_WORD.fullmatch(head.group(0)):
+            return True
+        rest = text[m.end(3) : m.end(3) + 40]
+        return head.end() == len(word) and re.match(r"\s+(?:-{1,2}[a-z]|/|\$)", rest) is not None
+    return True
+
+
+_COMMAND_WORD = re.compile(
+    r"(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r"|net|type|ver|set|start|for|if|call|copy|del|timeout|reg|sc|taskkill)",
+    re.I,
+)
+
+
+_BREAKOUT = re.compile(
+    r"^[^'\"`\s]{0,64}['\"`]\s*\)*\s*(?:or|and|xor|not|is|in|like|rlike|regexp|glob|match|similar|collate|notnull|isnull|"
+    r"between|div|mod|union|order|group|having|limit|procedure|into|where|insert|update|delete|drop|create|alter|exec|execute|"
+    r"declare|select|grant|truncate|replace|merge|call|print|shutdown|waitfor|sounds)\b",
+    re.I,
+)
+_SQL_REST = re.compile(r"[=<>(;#@\[{]|--|/\*|\d|\b(?:like|regexp|rlike|glob|to|mod|div|is|in)\s+['\"(]", re.I)
+
+
+def quoteBreakout(text: str) -> bool:
+    """
+    A value that closes its quote and goes on in SQL with an operand SQL
+    would take (a comparison, a call, a comment, a literal), not a quoted
+    phrase of prose ("DANCIN' LIKE A ROBOT").
+    """
+    m = _BREAKOUT.match(text)
+    return m is not None and _SQL_REST.search(text, m.end()) is not None
+
+
+# Validators that judge the whole string a rule hit in, not the match.
+WHOLE_TEXT: dict[str, Validator] = {
+    "tautology": tautology,
+    "boolean_tail": booleanTail,
+    "schema_probe": schemaProbe,
+    "separator_command": separatorCommand,
+    "quote_breakout": quoteBreakout,
+}
