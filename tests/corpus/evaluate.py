@@ -46,7 +46,8 @@ CHECK_OF = {
 SPLITS = ("tune", "holdout")
 
 # The exclusions a sample configuration ships with: a database tool's SQL,
-# a coding agent's shell command and the files it writes.
+# a coding agent's shell command and the files it writes; a CRM tool's own
+# contacts (tools named crm_*).
 SAMPLE_EXCLUSIONS = """
   exclusions:
     - tool: run_sql
@@ -58,6 +59,8 @@ SAMPLE_EXCLUSIONS = """
     - tool: write_file
       argument: content
       checks: [sql_injection, command_injection]
+    - tool: "crm_*"
+      checks: [data_exfiltration]
 """
 
 Entry = dict[str, str]

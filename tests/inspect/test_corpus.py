@@ -11,6 +11,16 @@ from tests.corpus.evaluate import entries, load, measure
 
 CLASSIC = ("sql_injection", "command_injection", "path_traversal")
 
+
+def injectionCorpus(split: str) -> list[dict[str, str]]:
+    """
+    The entries of C{split} but the secrets and PII corpus (each of its
+    entries names a C{subcategory}), which test_corpus_exfil measures
+    against its own floors: a CRM tool's contacts are flagged there by
+    design when its exclusion is off.
+    """
+    return [e for e in entries(split) if "subcategory" not in e]
+
 # Held-out rates at medium when the detection of issue 16 was finished
 # (scripts/corpus_report.py): floors a change must not go below.
 HOLDOUT_TPR = {"sql_injection": 0.94, "command_injection": 0.90, "path_traversal": 0.90}
@@ -39,14 +49,14 @@ class CorpusTests(SynchronousTestCase):
                 self.assertTrue(set(CLASSIC) <= cats, (split, label, cats))
 
     def test_tuneWithExclusions(self) -> None:
-        r = measure("medium", exclusions=True, split="tune")
+        r = measure("medium", exclusions=True, items=injectionCorpus("tune"))
         for category in CLASSIC + ("data_exfiltration",):
             hit, total = r.tpr[category]
             self.assertGreaterEqual(hit / total, 0.93, f"{category}: {[m['text'] for m in r.misses if m['category'] == category]}")
         self.assertLessEqual(r.fprRate(), 0.005, r.falsePositives)
 
     def test_tuneWithoutExclusions(self) -> None:
-        r = measure("medium", exclusions=False, split="tune")
+        r = measure("medium", exclusions=False, items=injectionCorpus("tune"))
         self.assertLessEqual(r.fprRate(), 0.01, r.falsePositives)
 
     def test_holdout(self) -> None:
@@ -55,7 +65,7 @@ class CorpusTests(SynchronousTestCase):
         entries (reading them would make the part a tuning set).
         """
         for exclusions in (True, False):
-            r = measure("medium", exclusions=exclusions, split="holdout")
+            r = measure("medium", exclusions=exclusions, items=injectionCorpus("holdout"))
             for category, floor in HOLDOUT_TPR.items():
                 self.assertGreaterEqual(r.rate(category), floor, (category, exclusions, r.tpr[category]))
             self.assertLessEqual(r.fprRate(), HOLDOUT_FPR[exclusions], (exclusions, r.fpr))
