@@ -236,6 +236,31 @@ class PrefilterTests(SynchronousTestCase):
         m = call("echo", text="Summarise the quarterly report for the team meeting on Tuesday, please.")
         self.assertTrue(same(self, built, prefilter, m))
 
+    def test_lineBreakRulesNotAcrossStrings(self) -> None:
+        """
+        The value rules that need a line break inside a string (a command
+        on the next line of a value) are asked only about strings that hold
+        one: the strings of a clean call to a tool named after a command,
+        joined by line breaks, are not each scanned again.  A value that
+        holds a line break and a command after it is still caught.
+        """
+        built = steps()
+        prefilter = buildPrefilter(built)
+        assert prefilter is not None
+        m = call("echo", text="Summarise the quarterly report for the team meeting on Tuesday, please.")
+        self.assertTrue(same(self, built, prefilter, m))
+        asked: list[tuple[int, bytes]] = []
+        for n, scanner in enumerate(prefilter._threats["request"]):
+
+            def counting(data: bytes, original: Any = scanner.matchesRaw, n: int = n) -> bool:
+                asked.append((n, data))
+                return bool(original(data))
+
+            scanner.matchesRaw = counting  # type: ignore[method-assign]
+        self.assertTrue(prefilter.clean(m))
+        self.assertEqual([n for n, _ in asked], [0, 1], asked)  # the joined strings, once per database
+        self.assertFalse(same(self, built, prefilter, call("lookup", host="example.com\nwhoami")))
+
     def test_catches(self) -> None:
         built = steps()
         prefilter = buildPrefilter(built)

@@ -134,6 +134,12 @@ class Prefilter:
             if self._folds and direction == "request" and not rawOnly(joined, plus):
                 return False
             for scanner in scanners:
+                if scanner.lines:
+                    # rules that need a line break inside one string
+                    for text in texts:
+                        if ("\n" in text or "\r" in text) and scanner.matchesRaw(text.encode("utf-8")):
+                            return False
+                    continue
                 if scanner.matchesRaw(data):
                     # Perhaps only across two strings: ask each on its own.
                     for text in texts:

@@ -45,6 +45,10 @@ class Rule:
     # that carries a value (a name, a host, a file, an id), matched by the
     # threat step over those strings only; None: anywhere
     context: Optional[str] = None
+    # matches only across a line break inside a string: matched over the
+    # strings that hold one (strings joined by line breaks would meet it at
+    # every join, and the prefilter would scan every string again)
+    lines: bool = False
 
 
 SQL = "sql_injection"
@@ -283,9 +287,11 @@ CMD_RULES = (
     # one would hit every short value followed by another; the line-break
     # form asks for a command after it.)
     Rule(CMD, "separator_command",
-         r"^[ \t]*['\"]?[^;&|`$()<>'\"\r\n]{0,120}['\"]?[ \t]*(?:;|&&?|\|\|?|%0a|%0d)+[ \t]*['\"]?[\w./\\~$`{(-]|"
-         r"^[ \t]*['\"]?[^;&|`$()<>'\"\r\n]{0,120}['\"]?[ \t]*[\r\n]+[ \t]*['\"]?(?:[./\\~$`{(]|(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")\b|[a-z][\w.-]*[ \t]+(?:-{1,2}[a-z]|/))",
+         r"^[ \t]*['\"]?[^;&|`$()<>'\"\r\n]{0,120}['\"]?[ \t]*(?:;|&&?|\|\|?|%0a|%0d)+[ \t]*['\"]?[\w./\\~$`{(-]",
          variants="rds", validator="separator_command", level=2, context="data"),
+    Rule(CMD, "separator_command",
+         r"^[ \t]*['\"]?[^;&|`$()<>'\"\r\n]{0,120}['\"]?[ \t]*[\r\n]+[ \t]*['\"]?(?:[./\\~$`{(]|(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")\b|[a-z][\w.-]*[ \t]+(?:-{1,2}[a-z]|/))",
+         variants="rds", validator="separator_command", level=2, context="data", lines=True),
     # A command line where a value belongs.
     Rule(CMD, "command_in_value",
          r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|ltrace|env|exec|nice|timeout\s+\d+|busybox|xargs)\s+)*(?:" + ATTACK_COMMANDS + r")\s*(?:$|[;&|<>])|"

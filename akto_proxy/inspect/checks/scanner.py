@@ -25,8 +25,11 @@ class Scanner:
     Hyperscan scratch space.
     """
 
-    def __init__(self, rules: Sequence[Rule]):
+    def __init__(self, rules: Sequence[Rule], lines: bool = False):
         self.rules = tuple(rules)
+        #: its rules match only across a line break inside one string
+        #: (L{Rule.lines}): worth asking only about strings that hold one
+        self.lines = lines
         self._db: Optional[hyperscan.Database] = None
         self._python: dict[int, re.Pattern[str]] = {}
         self._local = threading.local()

@@ -117,7 +117,8 @@ class ThreatInspector:
         # Rules for values only run over the strings that are values: most
         # of a message (prose, code) never meets them.
         self._request = Scanner([r for r in requestRules if r.context != "data"])
-        self._values = Scanner([r for r in requestRules if r.context == "data"])
+        self._values = Scanner([r for r in requestRules if r.context == "data" and not r.lines])
+        self._lineValues = Scanner([r for r in requestRules if r.context == "data" and r.lines], lines=True)
         self.knownKinds: dict[tuple[Optional[str], str], str] = {}
         self._response = Scanner(
             [r for r in selectRules(ruleSet, self.responseChecks, self.level) if r.entity != "bulk"]
@@ -138,9 +139,10 @@ class ThreatInspector:
     def scanners(self, direction: str) -> tuple[Scanner, ...]:
         """
         Every rule set matched on messages going C{direction}: L{scanner}'s
-        and, for requests, the one matched on values only.
+        and, for requests, those matched on values only (the second over
+        values that hold a line break: L{Scanner.lines}).
         """
-        return (self._request, self._values) if direction == "request" else (self._response,)
+        return (self._request, self._values, self._lineValues) if direction == "request" else (self._response,)
 
     def kind(self, tool: Optional[str], path: str) -> str:
         """
@@ -196,19 +198,27 @@ class ThreatInspector:
         found = _Found()
         kinds = _Kinds(self, message.tool, strings)
         self._confirmHits(scanner, hits, checks, found, segments, owners, strings, scope, kinds, request, binary=binary)
-        if injection and self._values:
+        if injection and (self._values or self._lineValues):
             # the value rules catch what the general rules missed for their
             # check; they do not add to what those found
             of = kinds.of
             values = [n for n, (i, _) in enumerate(owners) if of(i) == "data"]
-            if values:
+            confirm: list[tuple[Scanner, dict[int, set[int]], list[str], list[tuple[int, str]]]] = []
+            for valueScanner in (self._values, self._lineValues):
+                if valueScanner.lines:
+                    values = [n for n in values if "\n" in segments[n] or "\r" in segments[n]]
+                if not values or not valueScanner:
+                    continue
                 segs = [segments[n] for n in values]
                 valueOwners = [owners[n] for n in values]
+                rules = valueScanner.rules
                 valueHits = {
-                    index: {seg for seg in hit if not found.anyIn(valueOwners[seg][0], self._values.rules[index].check)}
-                    for index, hit in self._values.scan(segs).items()
+                    index: {seg for seg in hit if not found.anyIn(valueOwners[seg][0], rules[index].check)}
+                    for index, hit in valueScanner.scan(segs).items()
                 }
-                self._confirmHits(self._values, valueHits, checks, found, segs, valueOwners, strings, scope, kinds, request)
+                confirm.append((valueScanner, valueHits, segs, valueOwners))
+            for valueScanner, valueHits, segs, valueOwners in confirm:
+                self._confirmHits(valueScanner, valueHits, checks, found, segs, valueOwners, strings, scope, kinds, request)
         if request and not binary and R.EXFIL in checks and (self._bulkRecords or self._bulkBlob):
             self._bulk(scanner, hits, segments, owners, strings, scope, found)
         found.dropGeneric()
