@@ -106,10 +106,19 @@ class ProxyResource(Resource):
 
 class Exchange:
     """
-    One client request through the proxy.
+    One client request through the proxy (slotted: a held SSE stream keeps
+    its exchange for as long as it lasts).
 
     @ivar ctx: the pipeline's context, once admitted.
     """
+
+    __slots__ = (
+        "service", "forwardedKey", "rt", "request", "transport", "wellKnown", "clock", "requestId", "started",
+        "finished", "status", "bytesOut", "transportName", "reason", "upstreamMs", "upstreamError", "target",
+        "route", "attempts", "answeredBy", "sessionBound", "body", "credential", "usedQueryCredential", "ctx",
+        "_outcome", "pending", "stream", "legacy", "_origin", "_client", "batchRefusals", "cacheSlot",
+        "cacheOutcome",
+    )
 
     def __init__(
         self, service: "ProxyService", request: Request, wellKnown: Optional[str] = None, forwardedKey: Optional[str] = None
@@ -157,6 +166,7 @@ class Exchange:
         self.stream: Optional[BodyRelay] = None
         self.legacy: Optional[BodyRelay] = None
         self._origin: Optional[str] = None
+        self._client: Optional[str] = None
         # answers for refused entries of a batch, merged into the upstream's answer
         self.batchRefusals: list[Any] = []
         #: a cacheable request's place in the response cache
@@ -323,10 +333,10 @@ class Exchange:
 
     @property
     def clientAddress(self) -> str:
-        address = self.__dict__.get("_client")
+        address = self._client
         if address is None:
-            address = self.__dict__["_client"] = clientAddress(self.request, self.rt.config)
-        return address  # type: ignore[no-any-return]
+            address = self._client = clientAddress(self.request, self.rt.config)
+        return address
 
     def origin(self) -> str:
         if self._origin is None:
