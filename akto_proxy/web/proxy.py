@@ -104,6 +104,14 @@ class ProxyResource(Resource):
         return NOT_DONE_YET
 
 
+def forgetHeaders(headers: Headers) -> None:
+    """
+    Drop every value of C{headers} (what a held stream no longer reads).
+    """
+    for name in [name for name, _ in headers.getAllRawHeaders()]:
+        headers.removeHeader(name)
+
+
 class Exchange:
     """
     One client request through the proxy (slotted: a held SSE stream keeps
@@ -792,6 +800,11 @@ class Exchange:
             self.stream = relay
             self.service.streamOpened(relay)
             response.deliverBody(relay)
+            # the stream keeps its upstream response (the client parser holds
+            # it) for as long as it lasts: its head and the request's are
+            # copied and sent, never read again
+            forgetHeaders(response.headers)
+            forgetHeaders(response.request.headers)
             return
         look = rt.pipeline.judgesServer or bool(self.batchRefusals) or slot is not None
         binary = ctype.startswith(BINARY_TYPES) or not ctype and not look
