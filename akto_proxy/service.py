@@ -53,6 +53,7 @@ from akto_proxy.observe.logs import encodeEvent, rfc3339
 from akto_proxy.observe.metrics import Metrics
 from akto_proxy.observe.recorder import Recorder
 from akto_proxy.relay.breaker import Breakers
+from akto_proxy.relay.deadlines import Deadlines
 from akto_proxy.relay.fence import AddressPolicy, ownAddresses
 from akto_proxy.relay.http import buildAgent
 from akto_proxy.relay.url import Target, canonicalURL
@@ -284,6 +285,8 @@ class ProxyService(MultiService):
             self.sendEagerly,
         )
         self.streams: set["BodyRelay"] = set()
+        #: the one timer of the streams' idle and keepalive deadlines
+        self.deadlines = Deadlines(clock)
         self.sockets: set[Any] = set()  # open WebSocketRelay instances
         self.inflight: set["Exchange"] = set()
         self.stopping = False
@@ -420,6 +423,7 @@ class ProxyService(MultiService):
                 log.warn("shutdown grace period over with {n} requests in flight", n=self._busy())
         for relay in list(self.streams):
             relay.close()
+        self.deadlines.stop()
         for sock in list(self.sockets):
             try:
                 sock.close(1001)

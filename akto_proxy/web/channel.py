@@ -60,13 +60,33 @@ class StrictChannel(http.HTTPChannel):
     # request: it waits for the headers, then for the body, then, between
     # requests, for the next one (C{client_keepalive_timeout}: "idle");
     # disarmed, it fires as a no-op, or is re-armed first.
-    _timer: Optional[IDelayedCall] = None
-    _waitingFor: Optional[str] = None
+    _timer: Optional[IDelayedCall]
+    _waitingFor: Optional[str]
     #: when an idle keep-alive connection is closed
-    _idleUntil = 0.0
-    _inHeaders = False
-    _hostAddress: Any = None
-    _secure: Optional[bool] = None
+    _idleUntil: float
+    _inHeaders: bool
+    _hostAddress: Any
+    _secure: Optional[bool]
+
+    # Each connection holding an SSE stream keeps its channel: what it sets
+    # (Twisted's, without class defaults, and ours) goes in slots, which
+    # keeps the instance dict below its next resize.
+    __slots__ = (
+        "_timer", "_waitingFor", "_idleUntil", "_inHeaders", "_hostAddress", "_secure",
+        "_dataBuffer", "_handlingRequest", "_networkProducer", "_transferDecoder", "requests", "site",
+        "_requestProducer", "_requestProducerStreaming",
+    )
+
+    def __init__(self) -> None:
+        self._timer = None
+        self._waitingFor = None
+        self._idleUntil = 0.0
+        self._inHeaders = False
+        self._hostAddress = None
+        self._secure = None
+        self._requestProducer = None
+        self._requestProducerStreaming = None
+        super().__init__()
 
     @property
     def _service(self) -> "ProxyService":
@@ -367,6 +387,18 @@ class CappedRequest(server.Request):
 
     _refused = False
     _received = 0
+
+    # A held SSE stream keeps its request: what Twisted sets without a class
+    # default goes in slots (its instance dict stays below its next resize).
+    __slots__ = (
+        "_adapterCache", "_parsePOSTFormSubmission", "channel", "client", "cookies", "host", "notifications",
+        "queued", "received_cookies", "requestHeaders", "responseHeaders", "sitepath", "streamingProducer",
+        "transport", "producer",
+    )
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        self.producer = None
+        super().__init__(*args, **kw)
 
     def _limit(self) -> int:
         return self.channel.site.service.runtime.config.limits.max_request_body  # type: ignore[no-any-return]

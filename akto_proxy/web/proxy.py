@@ -104,12 +104,29 @@ class ProxyResource(Resource):
         return NOT_DONE_YET
 
 
+def forgetHeaders(headers: Headers) -> None:
+    """
+    Drop every value of C{headers} (what a held stream no longer reads).
+    """
+    for name in [name for name, _ in headers.getAllRawHeaders()]:
+        headers.removeHeader(name)
+
+
 class Exchange:
     """
-    One client request through the proxy.
+    One client request through the proxy (slotted: a held SSE stream keeps
+    its exchange for as long as it lasts).
 
     @ivar ctx: the pipeline's context, once admitted.
     """
+
+    __slots__ = (
+        "service", "forwardedKey", "rt", "request", "transport", "wellKnown", "clock", "requestId", "started",
+        "finished", "status", "bytesOut", "transportName", "reason", "upstreamMs", "upstreamError", "target",
+        "route", "attempts", "answeredBy", "sessionBound", "body", "credential", "usedQueryCredential", "ctx",
+        "_outcome", "pending", "stream", "legacy", "_origin", "_client", "batchRefusals", "cacheSlot",
+        "cacheOutcome",
+    )
 
     def __init__(
         self, service: "ProxyService", request: Request, wellKnown: Optional[str] = None, forwardedKey: Optional[str] = None
@@ -157,6 +174,7 @@ class Exchange:
         self.stream: Optional[BodyRelay] = None
         self.legacy: Optional[BodyRelay] = None
         self._origin: Optional[str] = None
+        self._client: Optional[str] = None
         # answers for refused entries of a batch, merged into the upstream's answer
         self.batchRefusals: list[Any] = []
         #: a cacheable request's place in the response cache
@@ -323,10 +341,10 @@ class Exchange:
 
     @property
     def clientAddress(self) -> str:
-        address = self.__dict__.get("_client")
+        address = self._client
         if address is None:
-            address = self.__dict__["_client"] = clientAddress(self.request, self.rt.config)
-        return address  # type: ignore[no-any-return]
+            address = self._client = clientAddress(self.request, self.rt.config)
+        return address
 
     def origin(self) -> str:
         if self._origin is None:
@@ -782,6 +800,11 @@ class Exchange:
             self.stream = relay
             self.service.streamOpened(relay)
             response.deliverBody(relay)
+            # the stream keeps its upstream response (the client parser holds
+            # it) for as long as it lasts: its head and the request's are
+            # copied and sent, never read again
+            forgetHeaders(response.headers)
+            forgetHeaders(response.request.headers)
             return
         look = rt.pipeline.judgesServer or bool(self.batchRefusals) or slot is not None
         binary = ctype.startswith(BINARY_TYPES) or not ctype and not look

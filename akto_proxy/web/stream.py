@@ -12,12 +12,13 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from twisted.internet import defer, error as ierror
-from twisted.internet.interfaces import IDelayedCall
+from twisted.internet.interfaces import IProtocol
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.client import PotentialDataLoss, ResponseDone
 from twisted.web.iweb import IResponse
+from zope.interface import implementer
 
 from akto_proxy import compat
 from akto_proxy.mcp.jsonrpc import decodeText, encode
@@ -113,11 +114,16 @@ class Collector(Protocol):
             self.done.errback(reason)
 
 
-class BodyRelay(Protocol):
+@implementer(IProtocol)
+class BodyRelay:
     """
     Stream an upstream body to the client with backpressure (the upstream
     transport is the client request's producer); for SSE, each event is
     judged and written as soon as it is complete, in order.
+
+    Slotted, its deadlines (idle, keepalive) plain times woken by the
+    service's one L{Deadlines} timer: thousands of SSE streams are held at
+    once, and each costs what it keeps.
 
     @ivar legacyURL: for a legacy HTTP+SSE stream, the session's POST URL
         (canonical, to find the stream by), once its C{endpoint} event came.
@@ -127,22 +133,48 @@ class BodyRelay(Protocol):
         whose key changed).
     """
 
+    __slots__ = (
+        "exchange",
+        "sse",
+        "parser",
+        "transport",
+        "connected",
+        "legacyURL",
+        "postURL",
+        "keyDigest",
+        "wakeAt",
+        "_decoder",
+        "_queue",
+        "_busy",
+        "_closed",
+        "_upstreamDone",
+        "_idleAt",
+        "_keepaliveAt",
+        "_producerRegistered",
+    )
+
     def __init__(self, exchange: "Exchange", sse: bool, encoding: bytes):
         self.exchange = exchange
         self.sse = sse
         rt = exchange.rt
         self.parser = SSEParser(rt.config.limits.max_inspected_response) if sse else None
-        self._decoder = None
+        self._decoder: Any = None
         if sse and encoding in (b"gzip", b"x-gzip"):
             self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif sse and encoding == b"deflate":
             self._decoder = zlib.decompressobj()
-        self._queue: deque[Event] = deque()
+        self.transport: Any = None
+        self.connected = 0
+        #: events waiting their turn (None when there are none: an empty
+        #: deque costs more than half a kilobyte)
+        self._queue: Optional[deque[Event]] = None
         self._busy = False
         self._closed = False
         self._upstreamDone = False
-        self._idle: Optional[IDelayedCall] = None
-        self._keepalive: Optional[IDelayedCall] = None
+        #: when the upstream counts as idle, when a keepalive is due
+        self._idleAt: Optional[float] = None
+        self._keepaliveAt: Optional[float] = None
+        self.wakeAt: Optional[float] = None
         self.legacyURL: Optional[tuple[Any, ...]] = None
         self.postURL: Optional[bytes] = None
         self.keyDigest: Optional[bytes] = None
@@ -154,10 +186,15 @@ class BodyRelay(Protocol):
 
     # -- connection to upstream
 
+    def makeConnection(self, transport: Any) -> None:
+        self.connected = 1
+        self.transport = transport
+        self.connectionMade()
+
     def connectionMade(self) -> None:
         ex = self.exchange
         if ex.finished:
-            self.transport.stopProducing()  # type: ignore[union-attr]
+            self.transport.stopProducing()
             return
         ex.request.registerProducer(self.transport, True)
         self._producerRegistered = True
@@ -169,22 +206,41 @@ class BodyRelay(Protocol):
         timeout = self.exchange.rt.config.upstreams.idle_timeout
         if not timeout:
             return
-        if self._idle is not None and self._idle.active():
-            self._idle.reset(timeout)
-        else:
-            self._idle = self.exchange.clock.callLater(timeout, self._idleTimeout)
+        ex = self.exchange
+        self._idleAt = ex.clock.seconds() + timeout
+        ex.service.deadlines.wake(self, self._idleAt)
 
     def _resetKeepalive(self) -> None:
         interval = self.exchange.rt.config.upstreams.sse_keepalive
         if not interval:
             return
-        if self._keepalive is not None and self._keepalive.active():
-            self._keepalive.reset(interval)
-        else:
-            self._keepalive = self.exchange.clock.callLater(interval, self._sendKeepalive)
+        ex = self.exchange
+        self._keepaliveAt = ex.clock.seconds() + interval
+        ex.service.deadlines.wake(self, self._keepaliveAt)
+
+    def due(self, now: float) -> Optional[float]:
+        """
+        Woken by the service's L{Deadlines}: time the upstream out, or send
+        a keepalive, when due; the next deadline.
+        """
+        if self._closed:
+            return None
+        if self._idleAt is not None and self._idleAt <= now:
+            self._idleAt = None
+            self._idleTimeout()
+            if self._closed:
+                return None
+        if self._keepaliveAt is not None and self._keepaliveAt <= now:
+            self._keepaliveAt = None
+            self._sendKeepalive()
+        if self._closed:
+            return None
+        idle, keepalive = self._idleAt, self._keepaliveAt
+        if idle is None:
+            return keepalive
+        return idle if keepalive is None or idle < keepalive else keepalive
 
     def _sendKeepalive(self) -> None:
-        self._keepalive = None
         if self._closed or self.exchange.finished:
             return
         if self.parser is not None and self.parser.pending == 0 and not self._queue:
@@ -192,7 +248,6 @@ class BodyRelay(Protocol):
         self._resetKeepalive()
 
     def _idleTimeout(self) -> None:
-        self._idle = None
         log.info("upstream stream idle, closing", request_id=self.exchange.requestId)
         self.exchange.outcome = "idle_timeout"
         self.stopUpstream()
@@ -224,7 +279,10 @@ class BodyRelay(Protocol):
         assert self.parser is not None
         events = self.parser.feed(data)
         if events:
-            self._queue.extend(events)
+            if self._queue is None:
+                self._queue = deque(events)
+            else:
+                self._queue.extend(events)
             self._drain()
 
     def connectionLost(self, reason: Failure = ierror.ConnectionDone()) -> None:  # type: ignore[assignment]
@@ -254,11 +312,9 @@ class BodyRelay(Protocol):
         if self._closed:
             return
         self._closed = True
-        for call in (self._idle, self._keepalive):
-            if call is not None and call.active():
-                call.cancel()
-        self._idle = self._keepalive = None
+        self._idleAt = self._keepaliveAt = None
         ex = self.exchange
+        ex.service.deadlines.forget(self)
         if self._producerRegistered and not ex.finished:
             ex.request.unregisterProducer()
         self._producerRegistered = False
@@ -284,12 +340,15 @@ class BodyRelay(Protocol):
         """
         Add an answer of the proxy's own to this stream, in order.
         """
+        if self._queue is None:
+            self._queue = deque()
         self._queue.append(event)
         self._drain()
 
     def _drain(self) -> None:
-        while self._queue and not self._busy and not self._closed:
-            event = self._queue.popleft()
+        queue = self._queue
+        while queue and not self._busy and not self._closed:
+            event = queue.popleft()
             d = self._handle(event)
             if isinstance(d, defer.Deferred):
                 box: list[Any] = []
@@ -315,6 +374,8 @@ class BodyRelay(Protocol):
                 d.addBoth(resumed)
                 return
             self._written(d)
+        if not queue and self._queue is queue:
+            self._queue = None
         if self._upstreamDone and not self._busy and not self._queue:
             self._close()
 
