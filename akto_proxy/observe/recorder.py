@@ -671,8 +671,8 @@ class Recorder(Service):
             "requests_per_s": round(b.requests / span, 3),
             "error_rate": round(b.errors / b.requests, 4) if b.requests else 0.0,
             "block_rate": round(b.blocked / b.requests, 4) if b.requests else 0.0,
-            "outcomes": dict(sorted(b.outcomes.items(), key=lambda kv: -kv[1])),
-            "upstream_failures": dict(sorted(b.failures.items(), key=lambda kv: -kv[1])),
+            "outcomes": dict(sorted(b.outcomes.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "upstream_failures": dict(sorted(b.failures.items(), key=lambda kv: (-kv[1], kv[0]))),
             "latency_ms": self._latency(b.latency, b.latencyMax, b.latencySum),
             "added_latency_ms": self._latency(b.added, b.addedMax, None) if b.added else None,
             "messages": {
@@ -684,7 +684,7 @@ class Recorder(Service):
                 "would_block": n.wouldBlock,
                 "outcomes": dict(n.outcomes),
             },
-            "threats_by_check": dict(sorted(n.checks.items(), key=lambda kv: -kv[1])),
+            "threats_by_check": dict(sorted(n.checks.items(), key=lambda kv: (-kv[1], kv[0]))),
             "threats_by_rule": [
                 {"check": k.split("\0", 1)[0], "rule": k.split("\0", 1)[-1], "count": v}
                 for k, v in sorted(n.rules.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
@@ -897,7 +897,7 @@ class Recorder(Service):
             "since": self.startedAt,
             "checks": sorted(checks.values(), key=lambda c: (-c["fired"], c["check"])),
             "rules": rules,
-            "guardrails": [{"name": g, "applied": v[0], "refused": v[1]} for g, v in sorted(self.guardrails.items(), key=lambda kv: -kv[1][0])],
+            "guardrails": [{"name": g, "applied": v[0], "refused": v[1]} for g, v in sorted(self.guardrails.items(), key=lambda kv: (-kv[1][0], kv[0]))],
             "would_have_blocked": {"messages": self.wouldBlockTotal, "latest": latest},
         }
 
