@@ -270,7 +270,7 @@ class InspectStage:
         prefilter for every check: True; not proven: False; no prefilter
         for every check: None (L{Chain.passes}).
         """
-        return self.chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []))
+        return self.chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []), method)
 
     def judge(self, item: Item, ctx: Context) -> StageResult:
         chain = self.chain
@@ -283,7 +283,7 @@ class InspectStage:
             prefix = item.prefix
             clean = item.clean
             if clean is None:
-                clean = chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []))
+                clean = chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []), item.method)
                 if clean:
                     return None
             msg = Message.fromJSONRPC(
