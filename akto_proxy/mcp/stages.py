@@ -18,8 +18,8 @@ from akto_proxy.inspect.chain import Chain, Outcome
 from akto_proxy.inspect.message import Message, rpcTexts
 from akto_proxy.mcp.answers import HEADER_MISMATCH, INVALID_PARAMS, REFUSAL_CODE, metadata, rpcError
 from akto_proxy.mcp.cache import CacheStage
-from akto_proxy.mcp.jsonrpc import Body, rawTargetOf, toolOf
-from akto_proxy.mcp.protections import buildProtections
+from akto_proxy.mcp.jsonrpc import LIST_METHODS, Body, rawTargetOf, toolOf
+from akto_proxy.mcp.protections import buildProtections, endpointOf
 from akto_proxy.mcp.pipeline import (
     CLIENT_ANSWER,
     CLIENT_BODY,
@@ -43,6 +43,10 @@ from akto_proxy.mcp.pipeline import (
 
 
 _RPC_PHASES = frozenset((CLIENT_REQUEST, CLIENT_ANSWER, SERVER_RESPONSE, SERVER_REQUEST))
+
+#: the list results remembered clean (per upstream and method) by each
+#: inspection stage
+MAX_CLEAN_LISTS = 256
 
 
 def _settled(d: "Deferred[Any]") -> Any:
@@ -255,6 +259,12 @@ class InspectStage:
 
     def __init__(self, chain: Chain):
         self.chain = chain
+        # the last */list result of each upstream the prefilter proved clean:
+        # the same result again is clean again (the chain is this
+        # configuration's; a reload builds a new stage), so a client that
+        # lists an unchanged server's tools again and again costs one deep
+        # comparison instead of gathering and scanning every description
+        self._cleanLists: dict[tuple[str, str], Any] = {}
         # only the phases of the directions some step judges (the prompt
         # injection step alone, on by default, judges responses only)
         directions = chain.directions
@@ -270,7 +280,13 @@ class InspectStage:
         prefilter for every check: True; not proven: False; no prefilter
         for every check: None (L{Chain.passes}).
         """
-        return self.chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []), method)
+        listed = self._listKey(direction, obj, method, ctx) if not prefix else None
+        if listed is not None and self._cleanLists.get(listed) == obj["result"]:
+            return True
+        clean = self.chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []), method)
+        if clean and listed is not None:
+            self._remember(listed, obj["result"])
+        return clean
 
     def judge(self, item: Item, ctx: Context) -> StageResult:
         chain = self.chain
@@ -283,8 +299,13 @@ class InspectStage:
             prefix = item.prefix
             clean = item.clean
             if clean is None:
+                listed = self._listKey(direction, obj, item.method, ctx) if not prefix else None
+                if listed is not None and self._cleanLists.get(listed) == obj["result"]:
+                    return None
                 clean = chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []), item.method)
                 if clean:
+                    if listed is not None:
+                        self._remember(listed, obj["result"])
                     return None
             msg = Message.fromJSONRPC(
                 obj,
@@ -317,6 +338,22 @@ class InspectStage:
             else:
                 msg = Message.fromText(body.text or "", direction, ctx.target, item.transport, ctx.keyName, ctx.requestId, binary=body.binary)  # type: ignore[arg-type]
         return self._inspect(chain, msg, None, item, ctx)
+
+    @staticmethod
+    def _listKey(direction: str, obj: Any, method: Optional[str], ctx: Context) -> Optional[tuple[str, str]]:
+        """
+        For a server's response to a */list request whose strings are its
+        result's alone (all the chain sees of it): its endpoint and method.
+        """
+        if direction != "response" or method not in LIST_METHODS or "result" not in obj or "error" in obj or "params" in obj or "method" in obj:
+            return None
+        return (endpointOf(ctx), method)  # type: ignore[return-value]
+
+    def _remember(self, key: tuple[str, str], result: Any) -> None:
+        lists = self._cleanLists
+        if len(lists) >= MAX_CLEAN_LISTS and key not in lists:
+            lists.clear()
+        lists[key] = result
 
     def _inspect(self, chain: Chain, msg: Message, clean: Optional[bool], item: Item, ctx: Context) -> StageResult:
         outcome = chain.inspectNow(msg, clean)
