@@ -18,7 +18,7 @@ from akto_proxy.inspect.chain import Chain, Outcome
 from akto_proxy.inspect.message import Message, rpcTexts
 from akto_proxy.mcp.answers import HEADER_MISMATCH, INVALID_PARAMS, REFUSAL_CODE, metadata, rpcError
 from akto_proxy.mcp.cache import CacheStage
-from akto_proxy.mcp.jsonrpc import LIST_METHODS, Body, rawTargetOf, toolOf
+from akto_proxy.mcp.jsonrpc import LIST_METHODS, Body, Encoded, rawTargetOf, toolOf
 from akto_proxy.mcp.protections import buildProtections, endpointOf
 from akto_proxy.mcp.pipeline import (
     CLIENT_ANSWER,
@@ -44,8 +44,8 @@ from akto_proxy.mcp.pipeline import (
 
 _RPC_PHASES = frozenset((CLIENT_REQUEST, CLIENT_ANSWER, SERVER_RESPONSE, SERVER_REQUEST))
 
-#: the list results remembered clean (per upstream and method) by each
-#: inspection stage
+#: the list results remembered (per upstream and method, and for the list
+#: filter per key) by each inspection and list filter stage
 MAX_CLEAN_LISTS = 256
 
 
@@ -234,14 +234,28 @@ class ListFilterStage:
 
     def __init__(self, roles: Policy):
         self.roles = roles
+        # per key, upstream endpoint and method, the last result and what it
+        # came to (None: unchanged; else the filtered result, written once):
+        # the same result again comes to the same (the roles are this
+        # configuration's; a reload builds a new stage)
+        self._last: dict[tuple[Any, str, str, Optional[str]], tuple[dict[str, Any], Optional[Encoded]]] = {}
 
     def judge(self, item: Item, ctx: Context) -> StageResult:
         obj = item.obj
         result = obj.get("result")
         if not isinstance(result, dict) or "method" in obj:
             return None
-        filtered = self.roles.filterListResult(ctx.key, ctx.target.host, item.method, result)
-        if filtered == result:
+        key = (ctx.key, endpointOf(ctx), ctx.target.host, item.method)
+        last = self._last.get(key)
+        if last is not None and last[0] == result:
+            filtered = last[1]
+        else:
+            plain = self.roles.filterListResult(ctx.key, ctx.target.host, item.method, result)
+            filtered = None if plain == result else Encoded(plain)
+            if len(self._last) >= MAX_CLEAN_LISTS and key not in self._last:
+                self._last.clear()
+            self._last[key] = (result, filtered)
+        if filtered is None:
             return None
         return Decision(REWRITE, dict(obj, result=filtered), label="filtered")
 
