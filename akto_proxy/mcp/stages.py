@@ -273,12 +273,13 @@ class InspectStage:
 
     def __init__(self, chain: Chain):
         self.chain = chain
-        # the last */list result of each upstream the prefilter proved clean:
-        # the same result again is clean again (the chain is this
+        # the last */list result of each upstream proven clean (by the
+        # prefilter, or the steps without a word): the same result again is
+        # clean again (the chain is this
         # configuration's; a reload builds a new stage), so a client that
         # lists an unchanged server's tools again and again costs one deep
         # comparison instead of gathering and scanning every description
-        self._cleanLists: dict[tuple[str, str], Any] = {}
+        self._cleanLists: dict[tuple[str, str, str], Any] = {}
         # only the phases of the directions some step judges (the prompt
         # injection step alone, on by default, judges responses only)
         directions = chain.directions
@@ -312,8 +313,8 @@ class InspectStage:
             direction = "request" if phase in CLIENT_PHASES else "response"
             prefix = item.prefix
             clean = item.clean
+            listed = self._listKey(direction, obj, item.method, ctx) if not prefix else None
             if clean is None:
-                listed = self._listKey(direction, obj, item.method, ctx) if not prefix else None
                 if listed is not None and self._cleanLists.get(listed) == obj["result"]:
                     return None
                 clean = chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []), item.method)
@@ -332,7 +333,7 @@ class InspectStage:
                 prefix=prefix,
                 tool=item.name,
             )
-            return self._inspect(chain, msg, clean, item, ctx)
+            return self._inspect(chain, msg, clean, item, ctx, (listed, obj["result"]) if listed is not None else None)
         direction = item.direction
         if phase == URL:
             msg = Message(
@@ -354,28 +355,36 @@ class InspectStage:
         return self._inspect(chain, msg, None, item, ctx)
 
     @staticmethod
-    def _listKey(direction: str, obj: Any, method: Optional[str], ctx: Context) -> Optional[tuple[str, str]]:
+    def _listKey(direction: str, obj: Any, method: Optional[str], ctx: Context) -> Optional[tuple[str, str, str]]:
         """
         For a server's response to a */list request whose strings are its
-        result's alone (all the chain sees of it): its endpoint and method.
+        result's alone (all the chain sees of it): its endpoint, method and
+        transport (what else the steps see of it: no key, no tool name).
         """
         if direction != "response" or method not in LIST_METHODS or "result" not in obj or "error" in obj or "params" in obj or "method" in obj:
             return None
-        return (endpointOf(ctx), method)  # type: ignore[return-value]
+        return (endpointOf(ctx), method, ctx.transport)  # type: ignore[return-value]
 
-    def _remember(self, key: tuple[str, str], result: Any) -> None:
+    def _remember(self, key: tuple[str, str, str], result: Any) -> None:
         lists = self._cleanLists
         if len(lists) >= MAX_CLEAN_LISTS and key not in lists:
             lists.clear()
         lists[key] = result
 
-    def _inspect(self, chain: Chain, msg: Message, clean: Optional[bool], item: Item, ctx: Context) -> StageResult:
+    def _inspect(self, chain: Chain, msg: Message, clean: Optional[bool], item: Item, ctx: Context, listed: Any = None) -> StageResult:
         outcome = chain.inspectNow(msg, clean)
         if isinstance(outcome, Deferred):
-            return outcome.addCallback(self._decide, item, ctx, msg)
-        return self._decide(outcome, item, ctx, msg)
+            return outcome.addCallback(self._decide, item, ctx, msg, listed)
+        return self._decide(outcome, item, ctx, msg, listed)
 
-    def _decide(self, outcome: Outcome, item: Item, ctx: Context, msg: Message) -> Optional[Decision]:
+    def _decide(self, outcome: Outcome, item: Item, ctx: Context, msg: Message, listed: Any = None) -> Optional[Decision]:
+        """
+        @param listed: for a */list result, its memo key and result: one the
+            steps pass without a word (no finding, no guardrail, unchanged)
+            is remembered clean.
+        """
+        if listed is not None and not outcome.findings and not outcome.guardrails and not outcome.blocked and outcome.message is msg:
+            self._remember(*listed)
         item.note(outcome.findings, outcome.guardrails)
         if outcome.blocked:
             return refuse(item, ctx, outcome.reason, "inspection_error" if outcome.error else "blocked")

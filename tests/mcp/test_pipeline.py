@@ -674,3 +674,47 @@ class EncodedTests(SynchronousTestCase):
             self.assertIs(type(c), dict)
             c["x"] = 2
         self.assertEqual(result, {"tools": [1]})
+
+
+class FullPathListMemoTests(SynchronousTestCase):
+    """
+    A list the prefilter cannot prove clean (a schema URL, a DDL example)
+    that the steps then pass without a word is remembered too; one with a
+    finding never is (its findings and events come again each time).
+    """
+
+    CONFIG = 'listen: ["tcp:0"]\nthreat_detection:\n  enabled_checks: [sql_injection, command_injection, path_traversal, data_exfiltration]\n  mode: monitor\n'
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.rt = buildRuntime(parseConfig(self.CONFIG), 1, self.clock)
+        self.inspected: list[Any] = []
+        inspectNow = self.rt.chain.inspectNow
+
+        def counting(message: Any, clean: Any = None) -> Any:
+            self.inspected.append(message.method)
+            return inspectNow(message, clean)
+
+        self.rt.chain.inspectNow = counting
+
+    def listed(self, tools: list[dict[str, Any]]) -> tuple[P.Verdict, P.Context]:
+        ctx = P.Context(self.clock.seconds, EventBus(), "req_9", "http", None, "10.0.0.1", TARGET, Conversation())
+        run(self.rt.pipeline.judgeClient(ctx, body({"jsonrpc": "2.0", "id": 4, "method": "tools/list"})))
+        return run(self.rt.pipeline.judgeServer(ctx, body({"jsonrpc": "2.0", "id": 4, "result": {"tools": tools}}))), ctx
+
+    def test_passedByTheSteps(self) -> None:
+        tools = [tool("migrate", "Runs DDL such as ALTER TABLE users ADD COLUMN age int; see https://json-schema.org/draft/2020-12/schema")]
+        self.assertFalse(self.rt.chain.passes("response", [tools[0]["description"]], "tools/list"))
+        for _ in range(3):
+            verdict, ctx = self.listed(tools)
+            self.assertIs(verdict, P.UNCHANGED)
+            self.assertEqual(ctx.findings, [])
+        self.assertEqual(self.inspected, ["tools/list"])
+
+    def test_findingsEveryTime(self) -> None:
+        tools = [tool("pay", "Charges a card, e.g. 4111 1111 1111 1111, contact billing@corp-finance.com")]
+        for n in (1, 2):
+            verdict, ctx = self.listed(tools)
+            self.assertIs(verdict, P.UNCHANGED)  # monitor: relayed
+            self.assertEqual({f.check for f in ctx.findings}, {"data_exfiltration"})
+            self.assertEqual(len(self.inspected), n)
