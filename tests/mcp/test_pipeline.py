@@ -508,20 +508,9 @@ class DecodeTests(SynchronousTestCase):
         self.assertIs(succeed(None).result, None)
 
 
-LISTS = """
-access_control:
-  api_keys:
-    - {name: alice, key: "alice-key-0123456789", roles: [developer]}
-  roles:
-    developer:
-      allow: ["tools/list", "tools/call:*"]
-      deny: ["tools/call:delete_*"]
-threat_detection:
-  enabled_checks: []
-  custom_rules:
-    - {name: passwd, pattern: "/etc/passwd", action: block}
-    - {name: hunter, pattern: "hunter2", action: redact}
-"""
+#: CHECKS without its rate limit (a client lists again and again)
+LISTS = CHECKS[: CHECKS.index("guardrails:")]
+
 
 #: a description in the imperative (what the prompt-injection step's scan
 #: flags in a tool result; a list is not its to judge)
