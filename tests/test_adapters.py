@@ -9,6 +9,7 @@ test shows one way a decision of the pipeline is framed on the wire.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Callable, Optional
 
 from twisted.internet.address import IPv4Address
@@ -41,6 +42,50 @@ threat_detection:
 """
 
 
+#: the sample's checks (as bench/proxy-checks.yaml), a role that may not
+#: call delete_* tools
+SAMPLE_CHECKS = """
+listen: ["tcp:0:interface=127.0.0.1"]
+access_control:
+  api_keys:
+    - {name: tester, key: "adapter-key-0123456789", roles: [developer]}
+  roles:
+    developer:
+      allow: ["tools/list", "tools/call:*", "resources/*", "prompts/*"]
+      deny: ["tools/call:delete_*"]
+      upstreams: ["*"]
+upstreams:
+  allow: ["10.1.2.3"]
+  allow_private: ["10.0.0.0/8"]
+threat_detection:
+  mode: enforce
+  sensitivity: medium
+  enabled_checks: [sql_injection, command_injection, path_traversal, data_exfiltration]
+  custom_rules:
+    - {name: "Block Sensitive File Access", pattern: "/etc/passwd|/etc/shadow", action: block}
+guardrails:
+  - name: "PII Protection"
+    type: "content_filter"
+    rules:
+      - {pattern: "ssn|social security", action: block}
+      - {pattern: "credit card|cc number", action: redact}
+"""
+
+#: real tools of the tool-poisoning corpus (benign), among them long
+#: descriptions in the imperative that the prompt-injection step's scan
+#: would flag in a tool result
+CLEAN_TOOLS = ("get-segment", "manage_agent", "brave_news_search", "kubectl_describe", "prepare_database_migration", "git_show", "create-automation", "firecrawl_search")
+
+
+def corpusTools(names: tuple[str, ...]) -> list[dict[str, Any]]:
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "mcp", "tool_poisoning.jsonl")
+    with open(path, encoding="utf-8") as f:
+        tools = {e["tool"]["name"]: e["tool"] for e in map(json.loads, f) if e["label"] == "benign"}
+    out = [tools[n] for n in names]
+    out[0] = dict(out[0], title="Segment (café)")  # non-ASCII: escaped by the server
+    return out
+
+
 class Upstream(Resource):
     """
     An in-memory upstream: answers each request with what C{answer} gives.
@@ -69,9 +114,9 @@ class InMemory:
     connections the proxy opens, all in memory.
     """
 
-    def __init__(self, testcase: SynchronousTestCase, upstream: Upstream):
+    def __init__(self, testcase: SynchronousTestCase, upstream: Upstream, config: str = CONFIG):
         self.reactor = MemoryReactorClock()
-        self.service = ProxyService(parseConfig(CONFIG + f"mcp:\n  state_dir: '{testcase.mktemp()}'\n"), self.reactor)
+        self.service = ProxyService(parseConfig(config + f"mcp:\n  state_dir: '{testcase.mktemp()}'\n"), self.reactor)
         self.site = ProxySite(Root(self.service), self.service)
         self.upstreamSite = server.Site(upstream, reactor=self.reactor)
         self.pumps: list[iosim.IOPump] = []
@@ -145,6 +190,42 @@ class HTTPAdapterTests(SynchronousTestCase):
         method, sent, _ = upstream.received[0]
         self.assertEqual(sent[b"Host"], [UPSTREAM.encode()])
         self.assertNotIn(b"X-Akto-Api-Key", sent)  # the proxy's key never reaches an upstream
+
+    def listThrough(self, tools: list[dict[str, Any]]) -> tuple[bytes, bytes]:
+        """
+        A tools/list answer of C{tools}, written as a server may write it
+        (spaced, non-ASCII escaped), through the proxy with the sample's
+        checks and a role that may not call C{delete_*}: what the upstream
+        sent, and what the client got.
+        """
+        answer = json.dumps({"jsonrpc": "2.0", "id": 3, "result": {"tools": tools}}, indent=1).encode()
+        upstream = Upstream(lambda request, body: (request.setHeader(b"content-type", b"application/json"), answer)[1])
+        m = InMemory(self, upstream, SAMPLE_CHECKS)
+        m.send(b"POST", f"/proxy/http/{UPSTREAM}/mcp", json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}).encode(), {b"Content-Type": b"application/json"})
+        m.connectUpstream()
+        status, headers, body = m.answer()
+        self.assertEqual(status, 200)
+        return answer, body
+
+    def test_cleanListRelayedUnchanged(self) -> None:
+        """
+        A tools/list of real tools that no check and no role changes is
+        relayed as the upstream wrote it, byte for byte: nothing in the
+        pipeline re-encodes a list it leaves alone.
+        """
+        answer, body = self.listThrough(corpusTools(CLEAN_TOOLS))
+        self.assertIn(b"\\u00e9", answer)  # a re-encoding would write the bytes differently
+        self.assertEqual(body, answer)
+
+    def test_hiddenToolRewritesTheList(self) -> None:
+        """
+        The control: a tool the role may not call is taken out of the
+        list, which is then written anew.
+        """
+        tools = corpusTools(CLEAN_TOOLS) + [{"name": "delete_file", "description": "Delete a file.", "inputSchema": {"type": "object"}}]
+        answer, body = self.listThrough(tools)
+        self.assertNotEqual(body, answer)
+        self.assertEqual([t["name"] for t in json.loads(body)["result"]["tools"]], [t["name"] for t in tools[:-1]])
 
     def test_refusedRequestAnsweredWithoutUpstream(self) -> None:
         upstream = Upstream(lambda request, body: b"")

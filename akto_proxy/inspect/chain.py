@@ -120,8 +120,12 @@ class IPrefilter(Protocol):
 
     def clean(self, message: Message) -> bool: ...
 
-    def cleanTexts(self, direction: str, texts: Sequence[str]) -> bool: ...
+    def cleanTexts(self, direction: str, texts: Sequence[str], method: Optional[str] = ...) -> bool: ...
 
+
+#: the method of a message its caller does not know (L{Chain.passes}):
+#: every step is asked, whatever methods it judges
+ANY_METHOD = "*"
 
 BOTH_DIRECTIONS = frozenset(("request", "response"))
 
@@ -176,7 +180,7 @@ class Chain:
             return succeed(result)
         return result
 
-    def passes(self, direction: str, texts: Sequence[str]) -> Optional[bool]:
+    def passes(self, direction: str, texts: Sequence[str], method: Optional[str] = ANY_METHOD) -> Optional[bool]:
         """
         Whether a message of C{direction} (not a URL one) whose strings are
         C{texts} would pass every step unchanged and without a finding,
@@ -185,12 +189,16 @@ class Chain:
         the message, handing this answer to L{inspect}: False (the
         prefilter could not prove it clean) spares the prefilter a second
         look; None (not asked) does not.
+
+        @param method: the message's method as its L{Message} would hold
+            it (a step that judges only some methods is then not asked
+            about the others), or L{ANY_METHOD}.
         """
         if not self._coversAll:
             return None
         assert self._prefilter is not None
         try:
-            return self._prefilter.cleanTexts(direction, texts)
+            return self._prefilter.cleanTexts(direction, texts, method)
         except Exception:
             log.failure("prefilter failed; the steps run in full")
             return False
@@ -376,4 +384,4 @@ def plainReason(findings: Sequence[Finding], what: str = "the body") -> str:
     return f"{what} looks like {words}{where}, rule {f.rule!r} of the {f.check} check"
 
 
-__all__ = ["BOTH_DIRECTIONS", "CHECK_WORDS", "plainReason", "Chain", "Finding", "IPrefilter", "Inspector", "Outcome", "PASS", "Verdict"]
+__all__ = ["ANY_METHOD", "BOTH_DIRECTIONS", "CHECK_WORDS", "plainReason", "Chain", "Finding", "IPrefilter", "Inspector", "Outcome", "PASS", "Verdict"]

@@ -7,6 +7,7 @@ protocol revision).
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any, Optional
 
@@ -46,13 +47,80 @@ _ASCII_ENCODER = json.JSONEncoder(separators=(",", ":"))
 INVALID_REQUEST = -32600
 
 
+class Encoded(dict):  # type: ignore[type-arg]
+    """
+    A JSON object the proxy has written once, read only, with its bytes: a
+    rewrite that gives the same value again and again (a list without the
+    tools a role hides, for a server that lists the same tools every time)
+    puts it in the C{result} of each message, and L{encode} splices the
+    bytes in instead of writing the whole list anew.  Copies are plain
+    dicts (a redaction copies before it changes anything); changing it in
+    place raises.  What it holds must not change either: the proxy never
+    changes a decoded message in place (its rewrites are copies).
+
+    @ivar raw: its compact UTF-8 JSON, or None when it holds a lone
+        surrogate (then the whole message is written anew, as ASCII).
+    """
+
+    __slots__ = ("raw",)
+
+    def __init__(self, value: dict[str, Any]):
+        super().__init__(value)
+        try:
+            self.raw: Optional[bytes] = _ENCODER.encode(value).encode("utf-8")
+        except UnicodeEncodeError:
+            self.raw = None
+
+    def _readOnly(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("an Encoded JSON object is read only")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _readOnly  # type: ignore[assignment]
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return copy.deepcopy(dict(self), memo)
+
+    def __reduce__(self) -> Any:
+        return (dict, (dict(self),))
+
+
+def _spliced(obj: dict[str, Any], result: Encoded) -> Optional[bytes]:
+    """
+    C{obj} (whose C{result} is C{result}) written with C{result}'s bytes
+    spliced in: the bytes L{encode} would write, or None when they could
+    differ (a key that is not a string, a lone surrogate).
+    """
+    raw = result.raw
+    if raw is None:
+        return None
+    parts = []
+    try:
+        for k, v in obj.items():
+            if type(k) is not str:
+                return None
+            value = raw if v is result else _ENCODER.encode(v).encode("utf-8")
+            parts.append(_ENCODER.encode(k).encode("utf-8") + b":" + value)
+    except UnicodeEncodeError:
+        return None
+    return b"{" + b",".join(parts) + b"}"
+
+
 def encode(obj: Any) -> bytes:
     """
     Compact UTF-8 JSON, as the proxy writes every JSON-RPC message it makes
     or rewrites.  Strings holding lone surrogates (valid JSON escapes such
     as C{"\\ud800"}, but not Unicode, so not UTF-8) are written as such
-    escapes again: the whole message is then ASCII.
+    escapes again: the whole message is then ASCII.  A message whose
+    C{result} is L{Encoded} takes its bytes as they are.
     """
+    if type(obj) is dict:
+        result = obj.get("result")
+        if type(result) is Encoded:
+            spliced = _spliced(obj, result)
+            if spliced is not None:
+                return spliced
     text = _ENCODER.encode(obj)
     try:
         return text.encode("utf-8")
@@ -313,6 +381,7 @@ def fromJSON(value: Any) -> Body:
 
 __all__ = [
     "Body",
+    "Encoded",
     "INVALID",
     "INVALID_REQUEST",
     "LIST_METHODS",

@@ -18,8 +18,8 @@ from akto_proxy.inspect.chain import Chain, Outcome
 from akto_proxy.inspect.message import Message, rpcTexts
 from akto_proxy.mcp.answers import HEADER_MISMATCH, INVALID_PARAMS, REFUSAL_CODE, metadata, rpcError
 from akto_proxy.mcp.cache import CacheStage
-from akto_proxy.mcp.jsonrpc import Body, rawTargetOf, toolOf
-from akto_proxy.mcp.protections import buildProtections
+from akto_proxy.mcp.jsonrpc import LIST_METHODS, Body, Encoded, rawTargetOf, toolOf
+from akto_proxy.mcp.protections import buildProtections, endpointOf
 from akto_proxy.mcp.pipeline import (
     CLIENT_ANSWER,
     CLIENT_BODY,
@@ -43,6 +43,10 @@ from akto_proxy.mcp.pipeline import (
 
 
 _RPC_PHASES = frozenset((CLIENT_REQUEST, CLIENT_ANSWER, SERVER_RESPONSE, SERVER_REQUEST))
+
+#: the list results remembered (per upstream and method, and for the list
+#: filter per key) by each inspection and list filter stage
+MAX_CLEAN_LISTS = 256
 
 
 def _settled(d: "Deferred[Any]") -> Any:
@@ -230,14 +234,28 @@ class ListFilterStage:
 
     def __init__(self, roles: Policy):
         self.roles = roles
+        # per key, upstream endpoint and method, the last result and what it
+        # came to (None: unchanged; else the filtered result, written once):
+        # the same result again comes to the same (the roles are this
+        # configuration's; a reload builds a new stage)
+        self._last: dict[tuple[Any, str, str, Optional[str]], tuple[dict[str, Any], Optional[Encoded]]] = {}
 
     def judge(self, item: Item, ctx: Context) -> StageResult:
         obj = item.obj
         result = obj.get("result")
         if not isinstance(result, dict) or "method" in obj:
             return None
-        filtered = self.roles.filterListResult(ctx.key, ctx.target.host, item.method, result)
-        if filtered == result:
+        key = (ctx.key, endpointOf(ctx), ctx.target.host, item.method)
+        last = self._last.get(key)
+        if last is not None and last[0] == result:
+            filtered = last[1]
+        else:
+            plain = self.roles.filterListResult(ctx.key, ctx.target.host, item.method, result)
+            filtered = None if plain == result else Encoded(plain)
+            if len(self._last) >= MAX_CLEAN_LISTS and key not in self._last:
+                self._last.clear()
+            self._last[key] = (result, filtered)
+        if filtered is None:
             return None
         return Decision(REWRITE, dict(obj, result=filtered), label="filtered")
 
@@ -255,6 +273,13 @@ class InspectStage:
 
     def __init__(self, chain: Chain):
         self.chain = chain
+        # the last */list result of each upstream proven clean (by the
+        # prefilter, or the steps without a word): the same result again is
+        # clean again (the chain is this
+        # configuration's; a reload builds a new stage), so a client that
+        # lists an unchanged server's tools again and again costs one deep
+        # comparison instead of gathering and scanning every description
+        self._cleanLists: dict[tuple[str, str, str], Any] = {}
         # only the phases of the directions some step judges (the prompt
         # injection step alone, on by default, judges responses only)
         directions = chain.directions
@@ -270,7 +295,13 @@ class InspectStage:
         prefilter for every check: True; not proven: False; no prefilter
         for every check: None (L{Chain.passes}).
         """
-        return self.chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []))
+        listed = self._listKey(direction, obj, method, ctx) if not prefix else None
+        if listed is not None and self._cleanLists.get(listed) == obj["result"]:
+            return True
+        clean = self.chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []), method)
+        if clean and listed is not None:
+            self._remember(listed, obj["result"])
+        return clean
 
     def judge(self, item: Item, ctx: Context) -> StageResult:
         chain = self.chain
@@ -282,9 +313,14 @@ class InspectStage:
             direction = "request" if phase in CLIENT_PHASES else "response"
             prefix = item.prefix
             clean = item.clean
+            listed = self._listKey(direction, obj, item.method, ctx) if not prefix else None
             if clean is None:
-                clean = chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []))
+                if listed is not None and self._cleanLists.get(listed) == obj["result"]:
+                    return None
+                clean = chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []), item.method)
                 if clean:
+                    if listed is not None:
+                        self._remember(listed, obj["result"])
                     return None
             msg = Message.fromJSONRPC(
                 obj,
@@ -297,7 +333,7 @@ class InspectStage:
                 prefix=prefix,
                 tool=item.name,
             )
-            return self._inspect(chain, msg, clean, item, ctx)
+            return self._inspect(chain, msg, clean, item, ctx, (listed, obj["result"]) if listed is not None else None)
         direction = item.direction
         if phase == URL:
             msg = Message(
@@ -318,13 +354,37 @@ class InspectStage:
                 msg = Message.fromText(body.text or "", direction, ctx.target, item.transport, ctx.keyName, ctx.requestId, binary=body.binary)  # type: ignore[arg-type]
         return self._inspect(chain, msg, None, item, ctx)
 
-    def _inspect(self, chain: Chain, msg: Message, clean: Optional[bool], item: Item, ctx: Context) -> StageResult:
+    @staticmethod
+    def _listKey(direction: str, obj: Any, method: Optional[str], ctx: Context) -> Optional[tuple[str, str, str]]:
+        """
+        For a server's response to a */list request whose strings are its
+        result's alone (all the chain sees of it): its endpoint, method and
+        transport (what else the steps see of it: no key, no tool name).
+        """
+        if direction != "response" or method not in LIST_METHODS or "result" not in obj or "error" in obj or "params" in obj or "method" in obj:
+            return None
+        return (endpointOf(ctx), method, ctx.transport)  # type: ignore[return-value]
+
+    def _remember(self, key: tuple[str, str, str], result: Any) -> None:
+        lists = self._cleanLists
+        if len(lists) >= MAX_CLEAN_LISTS and key not in lists:
+            lists.clear()
+        lists[key] = result
+
+    def _inspect(self, chain: Chain, msg: Message, clean: Optional[bool], item: Item, ctx: Context, listed: Any = None) -> StageResult:
         outcome = chain.inspectNow(msg, clean)
         if isinstance(outcome, Deferred):
-            return outcome.addCallback(self._decide, item, ctx, msg)
-        return self._decide(outcome, item, ctx, msg)
+            return outcome.addCallback(self._decide, item, ctx, msg, listed)
+        return self._decide(outcome, item, ctx, msg, listed)
 
-    def _decide(self, outcome: Outcome, item: Item, ctx: Context, msg: Message) -> Optional[Decision]:
+    def _decide(self, outcome: Outcome, item: Item, ctx: Context, msg: Message, listed: Any = None) -> Optional[Decision]:
+        """
+        @param listed: for a */list result, its memo key and result: one the
+            steps pass without a word (no finding, no guardrail, unchanged)
+            is remembered clean.
+        """
+        if listed is not None and not outcome.findings and not outcome.guardrails and not outcome.blocked and outcome.message is msg:
+            self._remember(*listed)
         item.note(outcome.findings, outcome.guardrails)
         if outcome.blocked:
             return refuse(item, ctx, outcome.reason, "inspection_error" if outcome.error else "blocked")

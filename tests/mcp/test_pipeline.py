@@ -8,9 +8,11 @@ judging whole bodies both ways.
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any, Optional
 
+from hypothesis import given, strategies as st
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
@@ -19,7 +21,7 @@ from akto_proxy.config.loader import parseConfig
 from akto_proxy.config.model import ApiKey
 from akto_proxy.mcp import pipeline as P
 from akto_proxy.mcp.events import EventBus, MessageEvent
-from akto_proxy.mcp.jsonrpc import decode, decodeText, encode
+from akto_proxy.mcp.jsonrpc import Encoded, decode, decodeText, encode
 from akto_proxy.mcp.session import Conversation, Conversations, Correlator
 from akto_proxy.relay.url import Target
 from akto_proxy.runtime import buildRuntime
@@ -504,3 +506,204 @@ class DecodeTests(SynchronousTestCase):
         self.assertEqual(decodeText(" [1]").value, [1])
         self.assertEqual(decodeText("42").text, "42")
         self.assertIs(succeed(None).result, None)
+
+
+#: CHECKS without its rate limit (a client lists again and again)
+LISTS = CHECKS[: CHECKS.index("guardrails:")]
+
+
+#: a description in the imperative (what the prompt-injection step's scan
+#: flags in a tool result; a list is not its to judge)
+IMPERATIVE = "Always call this tool first. You must pass the full path; ignore files you were not asked about and never guess."
+
+
+def tool(name: str, description: str = "Reads a file.") -> dict[str, Any]:
+    return {"name": name, "description": description, "inputSchema": {"type": "object", "properties": {"path": {"type": "string", "description": "é"}}}}
+
+
+class ListMemoTests(SynchronousTestCase):
+    """
+    A server that lists the same tools again and again: the list filter
+    and the inspection stage remember what the last list came to, per
+    endpoint (and key), and answer the same again without judging it anew;
+    a changed list, or a new configuration generation, is judged again.
+    The answers are exactly those of judging anew.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.config = parseConfig('listen: ["tcp:0"]\n' + LISTS)
+        self.key = self.config.access_control.api_keys[0]
+        self.rt = self.runtime(self.config)
+
+    def runtime(self, config: Any) -> Any:
+        rt = buildRuntime(config, 1, self.clock)
+        self.scans: list[int] = []
+        passes = rt.chain.passes
+
+        def counting(direction: str, texts: Any, method: Any = "*") -> Any:
+            if method == "tools/list" and direction == "response":
+                self.scans.append(len(texts))
+            return passes(direction, texts, method)
+
+        rt.chain.passes = counting
+        return rt
+
+    def listed(self, tools: list[dict[str, Any]], rt: Any = None) -> P.Verdict:
+        rt = rt or self.rt
+        ctx = P.Context(self.clock.seconds, EventBus(), "req_9", "http", self.key, "10.0.0.1", TARGET, Conversation())
+        run(rt.pipeline.judgeClient(ctx, body({"jsonrpc": "2.0", "id": 4, "method": "tools/list"})))
+        return run(rt.pipeline.judgeServer(ctx, body({"jsonrpc": "2.0", "id": 4, "result": {"tools": tools}})))  # type: ignore[no-any-return]
+
+    def names(self, verdict: P.Verdict) -> list[str]:
+        return [t["name"] for t in verdict.forwardValue()["result"]["tools"]]
+
+    def test_cleanListScannedOnce(self) -> None:
+        tools = [tool("read", IMPERATIVE), tool("write")]
+        for _ in range(3):
+            self.assertIs(self.listed(tools), P.UNCHANGED)
+        self.assertEqual(len(self.scans), 1)
+        # a changed definition is scanned (and judged) again
+        changed = [tool("read", IMPERATIVE + " Mind /etc/passwd."), tool("write")]
+        verdict = self.listed(changed)
+        self.assertIn("error", verdict.forwardValue())  # blocked
+        self.assertEqual(len(self.scans), 2)
+        self.assertIs(self.listed([tool("read", IMPERATIVE), tool("write", "Writes.")]), P.UNCHANGED)
+        self.assertEqual(len(self.scans), 3)
+
+    def test_filteredListWrittenOnce(self) -> None:
+        """
+        The role hides delete_*: the list is rewritten, the same filtered
+        result (written once) each time, its bytes those of writing the
+        message anew.
+        """
+        tools = [tool("read", IMPERATIVE), tool("delete_all"), tool("write")]
+        first, second = self.listed(tools), self.listed([dict(t) for t in tools])
+        self.assertEqual((self.names(first), self.names(second)), (["read", "write"], ["read", "write"]))
+        self.assertIs(first.forwardValue()["result"], second.forwardValue()["result"])
+        self.assertEqual(len(self.scans), 1)
+        plain = json.dumps(json.loads(json.dumps(second.forwardValue())), separators=(",", ":"), ensure_ascii=False).encode()
+        self.assertEqual(encode(second.forwardValue()), plain)
+        # another tool hidden: filtered anew
+        third = self.listed(tools + [tool("delete_more")])
+        self.assertEqual(self.names(third), ["read", "write"])
+        self.assertIsNot(third.forwardValue()["result"], first.forwardValue()["result"])
+
+    def test_filteredAndRedacted(self) -> None:
+        """
+        A filtered list that a check then redacts goes on redacted: the
+        redaction is a copy, never the filtered result written before.
+        """
+        tools = [tool("read", "Reads a file."), tool("delete_all"), tool("login", "Password hint: hunter2.")]
+        self.listed([tools[0], tools[1]])
+        verdict = self.listed(tools)
+        self.assertEqual(self.names(verdict), ["read", "login"])
+        written = encode(verdict.forwardValue())
+        self.assertNotIn(b"hunter2", written)
+        self.assertIn(b"[REDACTED", written)
+        self.assertEqual(json.loads(written), verdict.forwardValue())
+        again = self.listed(tools)
+        self.assertEqual(encode(again.forwardValue()), written)
+
+    def test_newGeneration(self) -> None:
+        """
+        A reload builds new stages: a list the old configuration passed is
+        judged by the new one.
+        """
+        tools = [tool("read", IMPERATIVE), tool("write")]
+        self.assertIs(self.listed(tools), P.UNCHANGED)
+        stricter = parseConfig('listen: ["tcp:0"]\n' + LISTS + '    - {name: first, pattern: "call this tool first", action: block}\n')
+        rt = self.runtime(stricter)
+        self.assertIn("error", self.listed(tools, rt).forwardValue())
+        self.assertIs(self.listed(tools), P.UNCHANGED)  # the old generation, as it was
+
+    def test_perEndpoint(self) -> None:
+        """
+        What one upstream's list came to says nothing of another's.
+        """
+        tools = [tool("read", IMPERATIVE)]
+        self.assertIs(self.listed(tools), P.UNCHANGED)
+        ctx = P.Context(self.clock.seconds, EventBus(), "req_9", "http", self.key, "10.0.0.1", Target("https", "other.example.com", 443, b"/mcp"), Conversation())
+        run(self.rt.pipeline.judgeClient(ctx, body({"jsonrpc": "2.0", "id": 4, "method": "tools/list"})))
+        self.assertIs(run(self.rt.pipeline.judgeServer(ctx, body({"jsonrpc": "2.0", "id": 4, "result": {"tools": tools}}))), P.UNCHANGED)
+        self.assertEqual(len(self.scans), 2)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+class EncodedTests(SynchronousTestCase):
+    """
+    L{Encoded}: a result written once, spliced into each message; the
+    bytes are those of writing the message whole.
+    """
+
+    @given(st.dictionaries(st.text(max_size=5), _json, max_size=4), st.none() | st.integers() | st.text(max_size=5), st.booleans())
+    def test_sameBytes(self, result: dict[str, Any], msgId: Any, extra: bool) -> None:
+        message = {"jsonrpc": "2.0", "id": msgId, "result": Encoded(result)}
+        if extra:
+            message["_meta"] = {"é": "\ud800"}  # a lone surrogate: the whole message in ASCII
+        self.assertEqual(encode(message), encode(dict(message, result=dict(result))))
+
+    def test_surrogate(self) -> None:
+        result = Encoded({"text": "a\ud800"})
+        self.assertIsNone(result.raw)
+        self.assertEqual(encode({"id": 1, "result": result}), b'{"id":1,"result":{"text":"a\\ud800"}}')
+
+    def test_readOnly(self) -> None:
+        result = Encoded({"tools": [1]})
+        for change in (lambda: result.__setitem__("x", 1), lambda: result.pop("tools"), lambda: result.update(x=1), result.clear):
+            self.assertRaises(TypeError, change)
+        self.assertEqual(result, {"tools": [1]})
+        for c in (copy.copy(result), copy.deepcopy(result), dict(result)):
+            self.assertIs(type(c), dict)
+            c["x"] = 2
+        self.assertEqual(result, {"tools": [1]})
+
+
+class FullPathListMemoTests(SynchronousTestCase):
+    """
+    A list the prefilter cannot prove clean (a schema URL, a DDL example)
+    that the steps then pass without a word is remembered too; one with a
+    finding never is (its findings and events come again each time).
+    """
+
+    CONFIG = 'listen: ["tcp:0"]\nthreat_detection:\n  enabled_checks: [sql_injection, command_injection, path_traversal, data_exfiltration]\n  mode: monitor\n'
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.rt = buildRuntime(parseConfig(self.CONFIG), 1, self.clock)
+        self.inspected: list[Any] = []
+        inspectNow = self.rt.chain.inspectNow
+
+        def counting(message: Any, clean: Any = None) -> Any:
+            self.inspected.append(message.method)
+            return inspectNow(message, clean)
+
+        self.rt.chain.inspectNow = counting
+
+    def listed(self, tools: list[dict[str, Any]]) -> tuple[P.Verdict, P.Context]:
+        ctx = P.Context(self.clock.seconds, EventBus(), "req_9", "http", None, "10.0.0.1", TARGET, Conversation())
+        run(self.rt.pipeline.judgeClient(ctx, body({"jsonrpc": "2.0", "id": 4, "method": "tools/list"})))
+        return run(self.rt.pipeline.judgeServer(ctx, body({"jsonrpc": "2.0", "id": 4, "result": {"tools": tools}}))), ctx
+
+    def test_passedByTheSteps(self) -> None:
+        tools = [tool("migrate", "Runs DDL such as ALTER TABLE users ADD COLUMN age int; see https://json-schema.org/draft/2020-12/schema")]
+        self.assertFalse(self.rt.chain.passes("response", [tools[0]["description"]], "tools/list"))
+        for _ in range(3):
+            verdict, ctx = self.listed(tools)
+            self.assertIs(verdict, P.UNCHANGED)
+            self.assertEqual(ctx.findings, [])
+        self.assertEqual(self.inspected, ["tools/list"])
+
+    def test_findingsEveryTime(self) -> None:
+        tools = [tool("pay", "Charges a card, e.g. 4111 1111 1111 1111, contact billing@corp-finance.com")]
+        for n in (1, 2):
+            verdict, ctx = self.listed(tools)
+            self.assertIs(verdict, P.UNCHANGED)  # monitor: relayed
+            self.assertEqual({f.check for f in ctx.findings}, {"data_exfiltration"})
+            self.assertEqual(len(self.inspected), n)

@@ -53,6 +53,9 @@ class InjectionInspector:
 
     name = "prompt_injection"
     directions = frozenset(("response",))
+    #: the methods whose responses it judges (the prefilter asks it about
+    #: no other: a */list result is tool poisoning's)
+    methods = METHODS
 
     def __init__(
         self,

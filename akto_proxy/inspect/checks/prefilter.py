@@ -29,6 +29,7 @@ import hyperscan
 import re2
 from twisted.logger import Logger
 
+from akto_proxy.inspect.chain import ANY_METHOD
 from akto_proxy.inspect.checks.custom import PatternInspector
 from akto_proxy.inspect.checks.offload import THRESHOLD
 from akto_proxy.inspect.checks.scanner import Scanner
@@ -76,7 +77,9 @@ class Prefilter:
             elif hasattr(step, "mayFindInResponse"):
                 # a step that judges responses only, and says itself in one
                 # scan whether it could find anything (prompt injection)
-                responseSteps.append(step)
+                # (one that judges only some methods, C{methods}, need not
+                # scan the others: prompt injection leaves */list alone)
+                responseSteps.append((step, getattr(step, "methods", None)))
                 covered.append(i)
         # All custom patterns in one RE2 set; those Hyperscan takes exactly
         # (no approximation) also in one Hyperscan database, asked instead
@@ -112,18 +115,22 @@ class Prefilter:
         """
         if message.size >= self._maxSize:
             return False
-        return self._clean(message.direction, message.transport == "url", message.joined, tuple(t for _, t in message.strings))
+        return self._clean(message.direction, message.transport == "url", message.joined, tuple(t for _, t in message.strings), message.method)
 
-    def cleanTexts(self, direction: str, texts: Sequence[str]) -> bool:
+    def cleanTexts(self, direction: str, texts: Sequence[str], method: Optional[str] = ANY_METHOD) -> bool:
         """
         L{clean} for a message of C{direction} (not a URL one) holding the
         strings C{texts}, in any order, before a L{Message} is built.
+
+        @param method: its method (for a response, that of the request it
+            answers; None when not known), as its L{Message} would hold
+            it; L{ANY_METHOD} when the caller does not know it.
         """
         if sum(map(len, texts)) >= self._maxSize:
             return False
-        return self._clean(direction, False, "\n".join(texts), texts)
+        return self._clean(direction, False, "\n".join(texts), texts, method)
 
-    def _clean(self, direction: str, plus: bool, joined: str, texts: Sequence[str]) -> bool:
+    def _clean(self, direction: str, plus: bool, joined: str, texts: Sequence[str], method: Optional[str]) -> bool:
         try:
             data = joined.encode("utf-8")
         except UnicodeEncodeError:
@@ -146,7 +153,9 @@ class Prefilter:
                         if text and scanner.matchesRaw(text.encode("utf-8")):
                             return False
         if direction == "response" and self._responseSteps:
-            for step in self._responseSteps:
+            for step, methods in self._responseSteps:
+                if methods is not None and method != ANY_METHOD and method not in methods:
+                    continue  # the step passes this message whatever it holds
                 if step.mayFindInResponse(joined, texts):
                     return False
         if self._set is not None:
