@@ -330,3 +330,35 @@ class BoundedWorkTests(SynchronousTestCase):
         rows = "\n".join(f"{i} {i * 7 % 1000:03d} {i * 13 % 1000:03d} {i * 17 % 1000:03d} 0.{i % 97:02d}" for i in range(2000))
         self.assertEqual(exfil(result(rows)), set())
         self.assertEqual(body("12 345 678 901 234 567"), set())
+
+
+class DefinitionTests(SynchronousTestCase):
+    """
+    A server's description of itself (tools/list and the other lists,
+    initialize) is not data leaving: an example address, a phone number or
+    a field named like a key in a schema do not withhold the list; a secret
+    a vendor's rule names still counts.
+    """
+
+    def listing(self, description: str, method: str = "tools/list") -> Message:
+        tool = {
+            "name": "jira_update_issue",
+            "description": description,
+            "inputSchema": {
+                "type": "object",
+                "properties": {"fields": {"type": "object", "description": 'e.g. {"epicKey": "EPIC-123"}'}},
+            },
+        }
+        return Message.fromJSONRPC(
+            {"jsonrpc": "2.0", "id": 1, "result": {"tools": [tool]}}, "response", TARGET, "http", method=method
+        )
+
+    def test_schemaTextPasses(self) -> None:
+        text = "Update an issue. Contact jane.doe@example-corp.com or +44 20 7946 0958 for access."
+        self.assertEqual(exfil(self.listing(text)), set())
+        self.assertEqual(exfil(self.listing(text, "initialize")), set())
+        # the same text brought back by a tool is a contact detail arriving
+        self.assertIn("email", exfil(result(text)))
+
+    def test_vendorSecretCounts(self) -> None:
+        self.assertEqual(exfil(self.listing("Use the token ghp_" + rand(36) + " to call it.")), {"github_token"})

@@ -91,6 +91,12 @@ def selectRules(allRules: Sequence[R.Rule], checks: Sequence[str], level: int) -
     return [r for r in allRules if r.check in checks and r.level <= level]
 
 
+#: methods whose results describe the server rather than carry data
+DEFINITIONS = frozenset(
+    ("initialize", "server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list")
+)
+
+
 class ThreatInspector:
     """
     One chain step for the enabled threat checks.
@@ -176,7 +182,12 @@ class ThreatInspector:
         request = message.direction == "request"
         scanner = self._request if request else self._response
         injection = request and any(c in INJECTION for c in checks)
-        binary = message.binary
+        # a binary body is no language, and a server's description of itself
+        # (its tools, prompts, resources, instructions) is not data leaving:
+        # only the secrets a vendor's rule names count in either (an example
+        # address or "epicKey": "EPIC-123" in a schema must not withhold
+        # every tool)
+        binary = message.binary or (not request and message.method in DEFINITIONS)
         plus = message.transport == "url"
         segments: list[str] = []
         owners: list[tuple[int, str]] = []
