@@ -701,7 +701,7 @@ class FullPathListMemoTests(SynchronousTestCase):
         self.assertEqual(self.inspected, ["tools/list"])
 
     def test_findingsEveryTime(self) -> None:
-        tools = [tool("pay", "Charges a card, e.g. 4111 1111 1111 1111, contact billing@corp-finance.com")]
+        tools = [tool("pay", "Charges a card; authenticates with ghp_C3J27XDCG2LmlZGEONYlgCtjfIZ4SOcMz9CP")]  # a vendor-named secret: counts in a list
         for n in (1, 2):
             verdict, ctx = self.listed(tools)
             self.assertIs(verdict, P.UNCHANGED)  # monitor: relayed
