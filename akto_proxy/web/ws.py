@@ -678,6 +678,28 @@ class WebSocketRelay:
                 out[lname.encode("latin-1")] = value.encode("latin-1")
         return out
 
+    def _serverFactory(self, maxMessage: int) -> WebSocketServerFactory:
+        """
+        The server factory of client sockets that take messages up to
+        C{maxMessage} bytes: one, shared by every socket (each protocol
+        reads its options from it when the connection is made).
+        """
+        factories = self.service.wsFactories
+        factory = factories.get(maxMessage)
+        if factory is None:
+            factory = WebSocketServerFactory(server=None, reactor=self.reactor)
+            factory.protocol = ClientSide
+            factory.noisy = False
+            factory.setProtocolOptions(
+                openHandshakeTimeout=CLOSE_TIMEOUT,
+                **_hopOptions(maxMessage),
+                # the upstream decides about origins: it sees the client's Origin
+                allowedOrigins=["*"],
+                allowNullOrigin=True,
+            )
+            factories[maxMessage] = factory
+        return factory
+
     def _acceptClient(self, upstream: UpstreamSide) -> None:
         """
         Take the client connection over from twisted.web and let an Autobahn
@@ -685,17 +707,7 @@ class WebSocketRelay:
         subprotocol and headers.
         """
         ex = self.exchange
-        limits = ex.rt.config.limits
-        factory = WebSocketServerFactory(server=None, reactor=self.reactor)
-        factory.protocol = ClientSide
-        factory.noisy = False
-        factory.setProtocolOptions(
-            openHandshakeTimeout=CLOSE_TIMEOUT,
-            **_hopOptions(limits.max_ws_message),
-            # the upstream decides about origins: it sees the client's Origin
-            allowedOrigins=["*"],
-            allowNullOrigin=True,
-        )
+        factory = self._serverFactory(ex.rt.config.limits.max_ws_message)
         request = ex.request
         channel: Any = request.channel
         transport: Any = channel.transport
