@@ -100,12 +100,11 @@ class Prefix:
 
     @property
     def authority(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return host if self.port == (443 if self.scheme == "https" else 80) else f"{host}:{self.port}"
+        return Target(self.scheme, self.host, self.port).authority
 
     @property
     def origin(self) -> str:
-        return f"{self.scheme}://{self.authority}"
+        return Target(self.scheme, self.host, self.port).origin
 
 
 @attrs.frozen
