@@ -144,7 +144,7 @@ class Prefilter:
                 if scanner.lines:
                     # rules that need a line break inside one string
                     for text in texts:
-                        if ("\n" in text or "\r" in text) and scanner.matchesRaw(text.encode("utf-8")):
+                        if scanner.mayMatch(text) and scanner.matchesRaw(text.encode("utf-8")):
                             return False
                     continue
                 if scanner.matchesRaw(data):

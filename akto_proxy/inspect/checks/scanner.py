@@ -55,6 +55,13 @@ class Scanner:
     def __bool__(self) -> bool:
         return self._db is not None
 
+    def mayMatch(self, text: str) -> bool:
+        """
+        Whether a rule of this set could match in C{text} alone: any text,
+        but for a set of L{lines} rules only one that holds a line break.
+        """
+        return not self.lines or "\n" in text or "\r" in text
+
     def python(self, index: int) -> "re.Pattern[str]":
         """
         The rule as a C{re} pattern, for spans and confirmation.

@@ -217,7 +217,7 @@ class ThreatInspector:
             confirm: list[tuple[Scanner, dict[int, set[int]], list[str], list[tuple[int, str]]]] = []
             for valueScanner in (self._values, self._lineValues):
                 if valueScanner.lines:
-                    values = [n for n in values if "\n" in segments[n] or "\r" in segments[n]]
+                    values = [n for n in values if valueScanner.mayMatch(segments[n])]
                 if not values or not valueScanner:
                     continue
                 segs = [segments[n] for n in values]
