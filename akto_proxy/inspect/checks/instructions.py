@@ -497,7 +497,6 @@ SIGNALS: dict[str, tuple[str, ...]] = {
         r"\byour\s+(?:first|only|next|final|sole)\s+(?:output|message|response|reply|answer|feedback|job)\s+(?:\w+\s+)?(?:is|must|should|will)\b",
         r"\b(?:in|for)\s+the\s+(?:summary|answer|reply|response)\s" + _GAP + r"\b(?:include|mention|state|add|say|claim|write)\b|\b(?:include|mention|state|add|say|claim|write|print)\s" + _GAP + r"\bin\s+the\s+(?:summary|answer|reply|response)\b",
         r"\b(?:make|keep|limit|restrict)\s+your\s+(?:\w+\s+)?(?:response|reply|answer|output)s?\s+(?:as\s+(?:short|brief|long)|under|below|to\s+(?:at\s+most|only|exactly|just)|(?:only|exactly|just|no\s+more\s+than)\s+\d|\d+\s+words?)",
-        r"\b(?:say|print|write|output|repeat|type)\s+(?:\S+\s+){0,6}?(?:\d{2,}|a\s+hundred|a\s+thousand|hundreds\s+of)\s+times\b",
         (r"\b(?:include|insert|add|put|append|embed|output|print|render|display)\s+(?:exactly\s+)?(?:the\s+following|this)\s+(?:exact\s+)?(?:string|text|phrase|sentence|line|markdown|image|link|url|word)s?\s+"
          r"(?:in|into|at|to)\s+(?:your|the)\s+(?:\w+\s+)?(?:response|reply|answer|output|summary)"),
         r"\byour\s+(?:\w+\s+)?(?:response|reply|answer|output)\s+(?:must|should|shall|has\s+to|needs\s+to)\s+(?:only\s+)?(?:be|contain|include|start|begin|end|consist|say|read)\b",
