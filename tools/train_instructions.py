@@ -7,6 +7,9 @@ tune split, and write C{akto_proxy/inspect/checks/instructions_model.json}.
     pip install -e '.[train]'              # scikit-learn: training only
     python tools/train_instructions.py     # grid, thresholds, model file
     python tools/train_instructions.py --final   # the chosen settings only
+    python tools/train_instructions.py --extra   # also the InjecAgent texts of
+                                                 # tests/corpus/mcp/external (built
+                                                 # there; not shipped: TUNING.md)
 
 Folds are grouped by near-duplicate clusters (texts sharing much of their
 wording: one carrier with different payloads, one payload in different
@@ -21,7 +24,7 @@ hash) are judged without their signals and as if the rules had not
 flagged them; thresholds are set so that the rules and the model together
 flag no more benign tune texts (out of fold) than L{FPR_BUDGET}.
 
-Nothing here reads the holdout split or the fresh holdout.
+Nothing here reads the holdout split, the fresh holdout or the third holdout.
 """
 
 from __future__ import annotations
