@@ -122,6 +122,8 @@ class IPrefilter(Protocol):
 
     def cleanTexts(self, direction: str, texts: Sequence[str], method: Optional[str] = ...) -> bool: ...
 
+    def cleanRaw(self, direction: str, body: bytes, method: Optional[str] = ...) -> Optional[bool]: ...
+
 
 #: the method of a message its caller does not know (L{Chain.passes}):
 #: every step is asked, whatever methods it judges
@@ -199,6 +201,21 @@ class Chain:
         assert self._prefilter is not None
         try:
             return self._prefilter.cleanTexts(direction, texts, method)
+        except Exception:
+            log.failure("prefilter failed; the steps run in full")
+            return False
+
+    def passesRaw(self, direction: str, body: bytes, method: Optional[str] = None) -> Optional[bool]:
+        """
+        L{passes} for a message whose strings are those of the JSON C{body},
+        from its raw bytes (L{Prefilter.cleanRaw}): True proves it would
+        pass every step; None or False, inspect it.
+        """
+        if not self._coversAll:
+            return None
+        assert self._prefilter is not None
+        try:
+            return self._prefilter.cleanRaw(direction, body, method)
         except Exception:
             log.failure("prefilter failed; the steps run in full")
             return False

@@ -252,9 +252,11 @@ class Body:
     @ivar binary: the body is not text (L{binary}): C{text} holds its bytes
         one character each (latin-1), for the pattern rules; the injection
         heuristics never read it.
+    @ivar raw: the bytes of a large JSON body (L{RAW_FROM} on), from which
+        the inspection may prove it clean without walking its strings.
     """
 
-    __slots__ = ("rpc", "batch", "json", "value", "text", "malformed", "binary")
+    __slots__ = ("rpc", "batch", "json", "value", "text", "malformed", "binary", "raw")
 
     def __init__(
         self,
@@ -273,6 +275,7 @@ class Body:
         self.text = text
         self.malformed = malformed
         self.binary = binary
+        self.raw: Optional[bytes] = None
 
     def encoded(self) -> bytes:
         """
@@ -296,6 +299,10 @@ class Body:
 
 
 EMPTY = Body([], False, False, None, None)
+
+#: JSON bodies of this many bytes or more keep them (L{Body.raw}): those the
+#: inspection would judge off the reactor thread (its C{THRESHOLD})
+RAW_FROM = 64 * 1024
 
 #: control characters that text does not hold (tab, line breaks, form feed
 #: and escape are text)
@@ -342,7 +349,10 @@ def decode(body: bytes, contentType: str = "", textual: bool = True) -> Body:
             if claimsJSON:
                 return Body([], False, False, None, None, malformed=True)
         else:
-            return fromJSON(value)
+            decoded = fromJSON(value)
+            if len(body) >= RAW_FROM:
+                decoded.raw = body
+            return decoded
     if not textual:
         return Body([], False, False, None, None)
     if binary(body):
@@ -387,6 +397,7 @@ __all__ = [
     "LIST_METHODS",
     "MODERN_REVISION",
     "NOTIFICATION",
+    "RAW_FROM",
     "PROTOCOL_VERSION_META_KEY",
     "REQUEST",
     "RESPONSE",

@@ -349,6 +349,8 @@ class InspectStage:
         else:
             body: Body = obj
             if body.json:
+                if body.raw is not None and chain.passesRaw(direction, body.raw):
+                    return None  # a large body proven clean from its bytes
                 msg = Message.fromJSON(body.value, direction, ctx.target, item.transport, ctx.keyName, ctx.requestId)  # type: ignore[arg-type]
             else:
                 msg = Message.fromText(body.text or "", direction, ctx.target, item.transport, ctx.keyName, ctx.requestId, binary=body.binary)  # type: ignore[arg-type]
