@@ -199,11 +199,7 @@ class Chain:
         if not self._coversAll:
             return None
         assert self._prefilter is not None
-        try:
-            return self._prefilter.cleanTexts(direction, texts, method)
-        except Exception:
-            log.failure("prefilter failed; the steps run in full")
-            return False
+        return self._ask(self._prefilter.cleanTexts, direction, texts, method)
 
     def passesRaw(self, direction: str, body: bytes, method: Optional[str] = None) -> Optional[bool]:
         """
@@ -214,8 +210,15 @@ class Chain:
         if not self._coversAll:
             return None
         assert self._prefilter is not None
+        return self._ask(self._prefilter.cleanRaw, direction, body, method)
+
+    @staticmethod
+    def _ask(question: Callable[..., Optional[bool]], *args: Any) -> Optional[bool]:
+        """
+        What the prefilter answers; False (the steps run) when it fails.
+        """
         try:
-            return self._prefilter.cleanRaw(direction, body, method)
+            return question(*args)
         except Exception:
             log.failure("prefilter failed; the steps run in full")
             return False
