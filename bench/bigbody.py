@@ -9,7 +9,10 @@ connection (the client reads each body whole) and the relay's CPU time per
 MiB (/proc), with both as ratios to the floor's.
 
     .venv/bin/python bench/bigbody.py [--rounds 3] [--requests 10] [--kib 1024]
-        [--targets direct,floor,proxy-nochecks,proxy-checks]
+        [--targets direct,floor,proxy-nochecks,proxy-checks] [--base CHECKOUT]
+
+--base CHECKOUT also runs the proxies from another checkout (base-nochecks,
+base-checks: the same configurations), in the same rounds, for A/B.
 """
 
 from __future__ import annotations
@@ -83,8 +86,11 @@ def main() -> int:
     ap.add_argument("--kib", type=int, default=1024)
     ap.add_argument("--targets", default=",".join(R.TARGETS))
     ap.add_argument("--out", default=str(R.RESULTS / "bigbody.json"))
+    ap.add_argument("--base", metavar="CHECKOUT", help="also the proxies of this checkout, as base-nochecks and base-checks")
     a = ap.parse_args()
     names = a.targets.split(",")
+    if a.base:
+        names += ["base-nochecks", "base-checks"]
     R.RESULTS.mkdir(exist_ok=True)
     upPort = R.freePort()
     up = R.Proc("upstream", [R.PY, str(R.HERE / "upstream.py"), "--port", str(upPort)], R.RESULTS / "upstream-big.log", None)
@@ -98,7 +104,11 @@ def main() -> int:
                 urls[name] = f"http://127.0.0.1:{upPort}"
                 continue
             port = R.freePort()
-            procs[name] = R.Proc(f"{name}-big", R.relayArgv(name, port, "-big"), R.RESULTS / f"{name}-big.log", None)
+            argv = R.relayArgv(name.replace("base-", "proxy-"), port, "-big" + ("-base" if name.startswith("base-") else ""))
+            if name.startswith("base-"):
+                base = os.path.abspath(a.base)
+                argv = ["env", f"PYTHONPATH={base}", *argv]
+            procs[name] = R.Proc(f"{name}-big", argv, R.RESULTS / f"{name}-big.log", None)
             urls[name] = f"http://127.0.0.1:{port}/proxy/http/127.0.0.1:{upPort}"
         for name in names:
             R.waitReady(procs.get(name), f"{urls[name]}/mcp")
