@@ -49,8 +49,9 @@ def outcome(chain: Chain, message: Message) -> Outcome:
 
 def check(test: SynchronousTestCase, built: list[Any], prefilter: Prefilter, value: Any, direction: str) -> Optional[bool]:
     """
-    What the raw bytes of C{value} (written two ways) say; when they say
-    clean, the full chain passes its message untouched and without a word.
+    What the raw bytes of C{value} (written two ways; the compact way's
+    answer is returned) say; when they say clean, the full chain passes its
+    message untouched and without a word.
     """
     answers = set()
     full: Optional[Outcome] = None
@@ -64,8 +65,10 @@ def check(test: SynchronousTestCase, built: list[Any], prefilter: Prefilter, val
                 message = Message.fromJSON(value, direction, TARGET, "http")  # type: ignore[arg-type]
                 full = outcome(Chain(built, Clock()), message)
             test.assertEqual((full.blocked, full.findings, full.guardrails, full.message is message), (False, (), (), True), raw)
-    test.assertEqual(len(answers), 1, value)  # the layout of the bytes does not matter
-    return answers.pop()
+    # what lies between the strings (spaces, numbers) may add a hit one way
+    # and not the other; whether the bytes can tell does not change
+    test.assertEqual(len({a is None for a in answers}), 1, value)
+    return clean
 
 
 _STEPS = stepsFor()
