@@ -124,6 +124,8 @@ class RawProofTests(SynchronousTestCase):
         p = self.prefilter
         self.assertIsNone(p.cleanRaw("response", b'{"a": "x\\u0041"}'))
         self.assertIsNone(p.cleanRaw("response", b'{"a": "\xff"}'))
+        for encoding in ("utf-16-le", "utf-16-be", "utf-16", "utf-8-sig", "utf-32", "utf-32-be"):
+            self.assertIsNone(p.cleanRaw("response", '{"a": "/etc/passwd"}'.encode(encoding)), encoding)
         self.assertIsNone(p.cleanRaw("request", b'{"a": "fine"}'))  # SQL and shell checks fold requests
         self.assertTrue(p.cleanRaw("response", '{"a": "fine, thanks", "b": [true, null, "é"]}'.encode()))
         # what is between the strings counts too (numbers that look like a

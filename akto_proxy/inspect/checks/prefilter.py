@@ -156,9 +156,10 @@ class Prefilter:
         JSON-RPC envelope), asked of its raw bytes: None when they cannot
         tell, and the strings must be asked.
 
-        The bytes tell when C{body} is valid UTF-8 holding no backslash (no
-        escape: each string is the bytes between its quotes, and holds no
-        line break, which strict JSON writes escaped): with each quote made
+        The bytes tell when C{body} is UTF-8 (no NUL, no byte order mark:
+        as the JSON decoder read it) holding no backslash (no escape: each
+        string is the bytes between its quotes, and holds no line break,
+        which strict JSON writes escaped): with each quote made
         a line break, every string is a line of its own, with the same
         neighbours a match can see as when the strings are joined by line
         breaks.  What else is there (keys, numbers, punctuation) can only
@@ -167,6 +168,8 @@ class Prefilter:
         """
         if b"\\" in body or self._anchored or self._slow(direction, method):
             return None
+        if b"\x00" in body or body[:3] == b"\xef\xbb\xbf":
+            return None  # UTF-16 or -32 (JSON holds no NUL), or a byte order mark
         if not body.isascii():
             try:
                 body.decode("utf-8")
