@@ -248,7 +248,7 @@ class Body:
     @ivar value: the parsed JSON value, or None.
     @ivar text: the body as text when it is neither JSON nor empty.
     @ivar malformed: the body claimed to be JSON (by its content type) and
-        did not parse.
+        did not parse (C{text} holds it, for the checks).
     @ivar binary: the body is not text (L{binary}): C{text} holds its bytes
         one character each (latin-1), for the pattern rules; the injection
         heuristics never read it.
@@ -347,7 +347,11 @@ def decode(body: bytes, contentType: str = "", textual: bool = True) -> Body:
             value = loadJSON(body)
         except (ValueError, RecursionError):
             if claimsJSON:
-                return Body([], False, False, None, None, malformed=True)
+                # judged as the text it is: a trailing byte is no way
+                # around the checks
+                raw = binary(body)
+                text = body.decode("latin-1") if raw else body.decode("utf-8", "replace")
+                return Body([], False, False, None, text, malformed=True, binary=raw)
         else:
             decoded = fromJSON(value)
             if len(body) >= RAW_FROM:

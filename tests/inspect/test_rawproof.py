@@ -217,3 +217,15 @@ class LargeBodyPipelineTests(SynchronousTestCase):
             self.assertIn("[REDACTED", json.dumps(verdict.forwardValue().value), escaped)
             verdict = self.server(self.records("cat /etc/passwd", escaped=escaped))
             self.assertTrue(verdict.refused, escaped)
+
+    def test_malformedJSONJudgedAsText(self) -> None:
+        """
+        A body that claims JSON and does not parse (one byte after the
+        value) is judged as the text it is, not passed unread.
+        """
+        ctx = P.Context(self.clock.seconds, EventBus(), "req_1", "http", None, "127.0.0.1", TARGET, Conversation())
+        for raw in (b'{"a": "cat /etc/passwd"} x', b'{"a": "cat /etc/passwd"'):
+            message = decode(raw, "application/json")
+            self.assertTrue(message.malformed)
+            self.assertTrue(run(self.rt.pipeline.judgeServer(ctx, message)).refused, raw)
+        self.assertFalse(run(self.rt.pipeline.judgeServer(ctx, decode(b'{"a": "fine"} x', "application/json"))).refused)
