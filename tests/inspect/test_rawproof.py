@@ -17,7 +17,7 @@ from akto_proxy.config.loader import parseConfig
 from akto_proxy.inspect.chain import Chain, Outcome
 from akto_proxy.inspect.checks import buildInspectors
 from akto_proxy.inspect.checks.prefilter import Prefilter, buildPrefilter
-from akto_proxy.inspect.message import Message
+from akto_proxy.inspect.message import Message, jsonTexts
 from akto_proxy.mcp import pipeline as P
 from akto_proxy.mcp.events import EventBus
 from akto_proxy.mcp.jsonrpc import RAW_FROM, decode
@@ -25,6 +25,7 @@ from akto_proxy.mcp.session import Conversation
 from akto_proxy.relay.url import Target
 from akto_proxy.runtime import buildRuntime
 from tests.corpus.evaluate import classicFiles, load
+from tests.inspect import test_prefilter
 from tests.inspect.test_prefilter import CHECKS
 from tests.mcp.test_pipeline import run
 
@@ -176,6 +177,17 @@ class RawProofTests(SynchronousTestCase):
         self.assertTrue(prefilter.cleanTexts("response", ["x" * 10], "tools/call"))
 
 
+class JSONTextsTests(SynchronousTestCase):
+    @settings(max_examples=300, deadline=None)
+    @given(test_prefilter.TextsTests.json)
+    def test_sameStrings(self, value: Any) -> None:
+        """
+        jsonTexts holds the strings of the message fromJSON builds.
+        """
+        m = Message.fromJSON(value, "response", TARGET, "http")
+        self.assertEqual(sorted(jsonTexts(value, [])), sorted(t for _, t in m.strings))
+
+
 class LargeBodyPipelineTests(SynchronousTestCase):
     """
     Through the pipeline: a large JSON body keeps its bytes, is passed
@@ -202,6 +214,10 @@ class LargeBodyPipelineTests(SynchronousTestCase):
         self.assertIs(decode(raw, "application/json").raw, raw)
 
     def test_clean(self) -> None:
+        """
+        A clean body passes unchanged: told from its bytes, or (with
+        escapes) from its strings.
+        """
         for escaped in (False, True):
             verdict = self.server(self.records(escaped=escaped))
             self.assertTrue(verdict.unchanged, escaped)
