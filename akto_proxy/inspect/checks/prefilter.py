@@ -196,7 +196,7 @@ class Prefilter:
         # Injection checks match requests in normalised forms too.
         if self._threats[direction] and self._folds and direction == "request" and not rawOnly(joined, plus):
             return False
-        if not self._threatsClean(direction, data, texts):
+        if not self._cleanData(direction, data, texts):
             return False
         if direction == "response" and self._responseSteps:
             for step, methods in self._responseSteps:
@@ -204,22 +204,15 @@ class Prefilter:
                     continue  # the step passes this message whatever it holds
                 if step.mayFindInResponse(joined, texts):
                     return False
-        return self._patternsClean(data)
+        return True
 
-    def _cleanData(self, direction: str, data: bytes) -> bool:
+    def _cleanData(self, direction: str, data: bytes, texts: Optional[Sequence[str]] = None) -> bool:
         """
-        L{_clean} of a message whose strings are each a line of C{data}
-        and hold no line break, for the steps other than those that judge
-        responses themselves.
-        """
-        return self._threatsClean(direction, data, None) and self._patternsClean(data)
-
-    def _threatsClean(self, direction: str, data: bytes, texts: Optional[Sequence[str]]) -> bool:
-        """
-        No threat rule that counts on strings as written hits in C{data},
-        which holds each of the message's strings (C{texts}, or None when
-        none of them holds a line break) as a line of its own; a hit across
-        lines counts when the strings are not known.
+        No threat rule that counts on strings as written, and no custom
+        rule or content filter pattern, hits in C{data}, which holds each
+        of the message's strings (C{texts}, or None when none of them holds
+        a line break) as a line of its own; a hit across lines counts when
+        the strings are not known.
         """
         for scanner in self._threats[direction]:
             if scanner.lines:
@@ -235,12 +228,6 @@ class Prefilter:
                 for text in texts:
                     if text and scanner.matchesRaw(text.encode("utf-8")):
                         return False
-        return True
-
-    def _patternsClean(self, data: bytes) -> bool:
-        """
-        No custom rule or content filter pattern matches in C{data}.
-        """
         if self._set is not None:
             if self._hs is not None and data.isascii() and threading.get_ident() == self._hsOwner:
                 try:
