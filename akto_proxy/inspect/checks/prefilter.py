@@ -154,7 +154,9 @@ class Prefilter:
         L{cleanTexts} for a message whose strings are those of the JSON
         C{body} (every string in it, or fewer: keys, the strings of a
         JSON-RPC envelope), asked of its raw bytes: None when they cannot
-        tell, and the strings must be asked.
+        tell, and the strings must be asked; False too when a large
+        message would not be asked about at all (see the module's
+        description).
 
         The bytes tell when C{body} is UTF-8 (no NUL, no byte order mark:
         as the JSON decoder read it) holding no backslash (no escape: each
@@ -166,7 +168,9 @@ class Prefilter:
         add hits, which count as not clean.  Only where large messages are
         asked about at all (see the module's description).
         """
-        if b"\\" in body or self._anchored or self._slow(direction, method):
+        if self._slow(direction, method):
+            return False  # nor would its strings be asked: the full path
+        if b"\\" in body or self._anchored:
             return None
         if b"\x00" in body or body[:3] == b"\xef\xbb\xbf":
             return None  # UTF-16 or -32 (JSON holds no NUL), or a byte order mark
