@@ -121,7 +121,7 @@ def main() -> int:
             procs[name] = R.Proc(f"{name}-big", argv, R.RESULTS / f"{name}-big.log", None)
             urls[name] = f"http://127.0.0.1:{port}/proxy/http/127.0.0.1:{upPort}"
         for name in names:
-            R.waitReady(procs.get(name), f"{urls[name]}/mcp")
+            R.waitReady(procs.get(name), f"{urls[name]}/mcp", limit=180)
         for i in range(a.rounds):
             print(f"  round {i + 1}/{a.rounds}", flush=True)
             for body in BODIES:
