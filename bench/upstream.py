@@ -15,6 +15,11 @@ and equal for every relay under test.  Routes:
                       held stream
   POST /broadcast     {"sent": k}
   GET  /stats         {"open_streams": k, "requests": n}
+  GET  /big?kind=json|text&kib=N
+                      a large body of N KiB (default 1024): JSON records
+                      (application/json) or prose (text/plain), the same
+                      bytes every time; tools/call of "big" with
+                      {"kib": N} answers a tool result of N KiB of prose
 
 Usage: python bench/upstream.py --port 0 [--port-file F] [--tools N]
 
@@ -53,6 +58,45 @@ def _event(seq: int, kind: bytes = b"message") -> bytes:
         time.monotonic_ns(),
     )
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (seq, kind, data)
+
+
+_WORDS = (
+    "the quarterly report shows revenue grew in every region while costs stayed flat and the team shipped two "
+    "releases customers asked for faster exports so the next sprint covers caching of reports and a new api"
+).split()
+_BIG: dict[tuple[str, int], bytes] = {}
+
+
+def bigBody(kind: str, kib: int) -> bytes:
+    """
+    C{kib} KiB of prose (C{text}) or of JSON records (C{json}), made once
+    and kept: clean data for every check.
+    """
+    key = (kind, kib)
+    body = _BIG.get(key)
+    if body is None:
+        import random
+
+        rnd = random.Random(kib)
+        size = kib * 1024
+        if kind == "text":
+            lines, n = [], 0
+            while n < size:
+                line = " ".join(rnd.choice(_WORDS) for _ in range(14)).capitalize() + "."
+                lines.append(line)
+                n += len(line) + 1
+            body = "\n".join(lines).encode()[:size]
+        else:
+            records, n, i = [], 2, 0
+            while n < size - 200:
+                r = json.dumps({"id": i, "name": f"item {i}", "region": rnd.choice(_WORDS), "note": " ".join(rnd.choice(_WORDS) for _ in range(8)),
+                                "tags": [rnd.choice(_WORDS), rnd.choice(_WORDS)], "active": bool(i % 3)})
+                records.append(r)
+                n += len(r) + 1
+                i += 1
+            body = ("[" + ",".join(records) + "]").encode()
+        _BIG[key] = body
+    return body
 
 
 class State:
@@ -167,6 +211,12 @@ class UpstreamProtocol(Protocol):
                 h.transport.write(_chunk(_event(seq)))
                 sent += 1
             self.respond(b"200 OK", json.dumps({"sent": sent, "seq": seq}).encode())
+        elif method == b"GET" and path == "/big":
+            q = parse_qs(url.query)
+            kind = q.get("kind", ["json"])[0]
+            kib = int(q.get("kib", ["1024"])[0])
+            ctype = b"text/plain; charset=utf-8" if kind == "text" else b"application/json"
+            self.respond(b"200 OK", bigBody(kind, kib), ctype)
         elif method == b"GET" and path == "/stats":
             self.respond(
                 b"200 OK",
@@ -190,7 +240,11 @@ class UpstreamProtocol(Protocol):
             self.respond(b"202 Accepted", b"")
             return
         method = msg.get("method")
-        if method == "tools/call":
+        if method == "tools/call" and (msg.get("params") or {}).get("name") == "big":
+            kib = int(((msg.get("params") or {}).get("arguments") or {}).get("kib", 1024))
+            text = bigBody("text", kib).decode()
+            result = {"content": [{"type": "text", "text": text}], "isError": False}
+        elif method == "tools/call":
             args = (msg.get("params") or {}).get("arguments") or {}
             result = {"content": [{"type": "text", "text": str(args.get("text", ""))}], "isError": False}
         elif method == "tools/list":

@@ -122,6 +122,8 @@ class IPrefilter(Protocol):
 
     def cleanTexts(self, direction: str, texts: Sequence[str], method: Optional[str] = ...) -> bool: ...
 
+    def cleanRaw(self, direction: str, body: bytes, method: Optional[str] = ...) -> Optional[bool]: ...
+
 
 #: the method of a message its caller does not know (L{Chain.passes}):
 #: every step is asked, whatever methods it judges
@@ -197,8 +199,26 @@ class Chain:
         if not self._coversAll:
             return None
         assert self._prefilter is not None
+        return self._ask(self._prefilter.cleanTexts, direction, texts, method)
+
+    def passesRaw(self, direction: str, body: bytes, method: Optional[str] = None) -> Optional[bool]:
+        """
+        L{passes} for a message whose strings are those of the JSON C{body},
+        from its raw bytes (L{Prefilter.cleanRaw}): True proves it would
+        pass every step; None or False, inspect it.
+        """
+        if not self._coversAll:
+            return None
+        assert self._prefilter is not None
+        return self._ask(self._prefilter.cleanRaw, direction, body, method)
+
+    @staticmethod
+    def _ask(question: Callable[..., Optional[bool]], *args: Any) -> Optional[bool]:
+        """
+        What the prefilter answers; False (the steps run) when it fails.
+        """
         try:
-            return self._prefilter.cleanTexts(direction, texts, method)
+            return question(*args)
         except Exception:
             log.failure("prefilter failed; the steps run in full")
             return False

@@ -98,8 +98,19 @@ def rpcTexts(obj: dict[str, Any], out: list[str]) -> list[str]:
     paths (appended to C{out}, in no particular order): enough to ask the
     prefilter whether the message needs inspecting at all.
     """
+    return _texts([obj[f] for f in ("params", "result", "error") if f in obj], out)
+
+
+def jsonTexts(value: Any, out: list[str]) -> list[str]:
+    """
+    The strings L{Message.fromJSON} would hold for C{value}, as
+    L{rpcTexts}.
+    """
+    return _texts([value], out)
+
+
+def _texts(stack: list[Any], out: list[str]) -> list[str]:
     append = out.append
-    stack = [obj[f] for f in ("params", "result", "error") if f in obj]
     pop = stack.pop
     push = stack.append
     while stack:

@@ -248,13 +248,15 @@ class Body:
     @ivar value: the parsed JSON value, or None.
     @ivar text: the body as text when it is neither JSON nor empty.
     @ivar malformed: the body claimed to be JSON (by its content type) and
-        did not parse.
+        did not parse (C{text} holds it, for the checks).
     @ivar binary: the body is not text (L{binary}): C{text} holds its bytes
         one character each (latin-1), for the pattern rules; the injection
         heuristics never read it.
+    @ivar raw: the bytes of a large JSON body (L{RAW_FROM} on), from which
+        the inspection may prove it clean without walking its strings.
     """
 
-    __slots__ = ("rpc", "batch", "json", "value", "text", "malformed", "binary")
+    __slots__ = ("rpc", "batch", "json", "value", "text", "malformed", "binary", "raw")
 
     def __init__(
         self,
@@ -273,6 +275,7 @@ class Body:
         self.text = text
         self.malformed = malformed
         self.binary = binary
+        self.raw: Optional[bytes] = None
 
     def encoded(self) -> bytes:
         """
@@ -296,6 +299,10 @@ class Body:
 
 
 EMPTY = Body([], False, False, None, None)
+
+#: JSON bodies of this many bytes or more keep them (L{Body.raw}): those the
+#: inspection would judge off the reactor thread (its C{THRESHOLD})
+RAW_FROM = 64 * 1024
 
 #: control characters that text does not hold (tab, line breaks, form feed
 #: and escape are text)
@@ -340,9 +347,16 @@ def decode(body: bytes, contentType: str = "", textual: bool = True) -> Body:
             value = loadJSON(body)
         except (ValueError, RecursionError):
             if claimsJSON:
-                return Body([], False, False, None, None, malformed=True)
+                # judged as the text it is: a trailing byte is no way
+                # around the checks
+                raw = binary(body)
+                text = body.decode("latin-1") if raw else body.decode("utf-8", "replace")
+                return Body([], False, False, None, text, malformed=True, binary=raw)
         else:
-            return fromJSON(value)
+            decoded = fromJSON(value)
+            if len(body) >= RAW_FROM:
+                decoded.raw = body
+            return decoded
     if not textual:
         return Body([], False, False, None, None)
     if binary(body):
@@ -387,6 +401,7 @@ __all__ = [
     "LIST_METHODS",
     "MODERN_REVISION",
     "NOTIFICATION",
+    "RAW_FROM",
     "PROTOCOL_VERSION_META_KEY",
     "REQUEST",
     "RESPONSE",

@@ -15,7 +15,7 @@ from twisted.python.failure import Failure
 from akto_proxy.access.ratelimit import RateLimits, RateVerdict, Subject
 from akto_proxy.access.roles import Policy
 from akto_proxy.inspect.chain import Chain, Outcome
-from akto_proxy.inspect.message import Message, rpcTexts
+from akto_proxy.inspect.message import Message, jsonTexts, rpcTexts
 from akto_proxy.mcp.answers import HEADER_MISMATCH, INVALID_PARAMS, REFUSAL_CODE, metadata, rpcError
 from akto_proxy.mcp.cache import CacheStage
 from akto_proxy.mcp.jsonrpc import LIST_METHODS, Body, Encoded, rawTargetOf, toolOf
@@ -349,6 +349,14 @@ class InspectStage:
         else:
             body: Body = obj
             if body.json:
+                if body.raw is not None:
+                    # a large body: proven clean from its bytes, else from
+                    # its strings, before its paths are walked
+                    clean = chain.passesRaw(direction, body.raw)
+                    if clean is None:
+                        clean = chain.passes(direction, jsonTexts(body.value, []), None)
+                    if clean:
+                        return None
                 msg = Message.fromJSON(body.value, direction, ctx.target, item.transport, ctx.keyName, ctx.requestId)  # type: ignore[arg-type]
             else:
                 msg = Message.fromText(body.text or "", direction, ctx.target, item.transport, ctx.keyName, ctx.requestId, binary=body.binary)  # type: ignore[arg-type]

@@ -308,12 +308,17 @@ class PrefilterTests(SynchronousTestCase):
     def test_large(self) -> None:
         """
         A message large enough to be inspected off the reactor thread takes
-        the full path.
+        the full path when proving it clean would take more than pattern
+        databases (here: the tests of a request for decoded forms; for
+        responses, tests.inspect.test_rawproof).
         """
         built = steps()
         prefilter = Prefilter(built, maxSize=100)
         self.assertFalse(prefilter.clean(call("note", text="x" * 100)))
         self.assertTrue(prefilter.clean(call("note", text="x" * 10)))
+        plain = Message.fromJSON({"rows": ["a quiet line"] * 10}, "response", TARGET, "http")
+        self.assertTrue(prefilter.clean(plain))
+        self.assertFalse(prefilter.clean(attrs.evolve(plain, strings=plain.strings + (("rows[10]", "/etc/passwd"),))))
 
     def test_corpus(self) -> None:
         """

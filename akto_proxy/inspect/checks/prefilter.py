@@ -16,12 +16,20 @@ asks the same question once:
 When both hold, those steps would each answer PASS and the chain skips
 them.  Every test errs one way: a hit that might not count (a match across
 two joined strings, a rule that would then be scoped away or not
-confirmed) only sends the message down the full path.  Messages large
-enough to be inspected off the reactor thread always take the full path.
+confirmed) only sends the message down the full path.
+
+Large messages (those the steps inspect off the reactor thread) are asked
+about only when the proof takes pattern databases alone, which scan at
+GB/s (less than the relay of the bytes costs): not when a step that judges
+responses itself (L{mayFindInResponse}: prompt injection, a scan of tens
+of MB/s) would be asked, nor for requests whose strings the threat checks
+match in decoded forms too.  A large JSON body can be proven clean from its raw bytes
+(L{cleanRaw}), without parsing it into strings and paths.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any, Optional, Sequence
 
@@ -42,7 +50,13 @@ log = Logger()
 
 # Anchors that a set matched over strings joined by line breaks would get
 # wrong in the unsafe direction (C{^} and C{$} only widen under C{(?m)}).
-_ABSOLUTE = ("\\A", "\\z", "(?-")
+_ABSOLUTE = ("\\A", "\\z", "\\Z", "(?-")
+
+# The same, for Hyperscan rules (C{(?-i:...)} is common and harmless).
+_WHOLE_TEXT = re.compile(r"\\[AzZ]|\(\?[a-zA-Z]*-[a-zA-Z]*m")
+
+#: a JSON body's string delimiters made line breaks (L{cleanRaw})
+_QUOTES_TO_LINES = bytes.maketrans(b'"', b"\n")
 
 
 class Prefilter:
@@ -56,6 +70,9 @@ class Prefilter:
         # the threat step's scanners (none: nothing to match that way)
         self._threats: dict[str, tuple[Scanner, ...]] = {"request": (), "response": ()}
         self._folds = False
+        # a threat rule anchored to the start or end of the whole text
+        # (matched over strings joined, it sees only the first or last)
+        self._anchored = False
         patterns: list[str] = []
         responseSteps: list[Any] = []
         covered: list[int] = []
@@ -67,6 +84,8 @@ class Prefilter:
                 threats = True
                 self._threats = {d: tuple(s for s in step.scanners(d) if s) for d in ("request", "response")}
                 self._folds = step.foldsRequests
+                rules = [r for d in ("request", "response") for sc in step.scanners(d) for r in sc.rules]
+                self._anchored = any(_WHOLE_TEXT.search(r.pattern) for r in rules)
                 covered.append(i)
             elif isinstance(step, PatternInspector):
                 own = step.patterns()
@@ -113,7 +132,7 @@ class Prefilter:
         """
         Whether every covered step would pass C{message}.
         """
-        if message.size >= self._maxSize:
+        if message.size >= self._maxSize and self._slow(message.direction, message.method):
             return False
         return self._clean(message.direction, message.transport == "url", message.joined, tuple(t for _, t in message.strings), message.method)
 
@@ -126,38 +145,93 @@ class Prefilter:
             answers; None when not known), as its L{Message} would hold
             it; L{ANY_METHOD} when the caller does not know it.
         """
-        if sum(map(len, texts)) >= self._maxSize:
+        if sum(map(len, texts)) >= self._maxSize and self._slow(direction, method):
             return False
         return self._clean(direction, False, "\n".join(texts), texts, method)
+
+    def cleanRaw(self, direction: str, body: bytes, method: Optional[str] = None) -> Optional[bool]:
+        """
+        L{cleanTexts} for a message whose strings are those of the JSON
+        C{body} (every string in it, or fewer: keys, the strings of a
+        JSON-RPC envelope), asked of its raw bytes: None when they cannot
+        tell, and the strings must be asked; False too when a large
+        message would not be asked about at all (see the module's
+        description).
+
+        The bytes tell when C{body} is UTF-8 (no NUL, no byte order mark:
+        as the JSON decoder read it) holding no backslash (no escape: each
+        string is the bytes between its quotes, and holds no line break,
+        which strict JSON writes escaped): with each quote made
+        a line break, every string is a line of its own, with the same
+        neighbours a match can see as when the strings are joined by line
+        breaks.  What else is there (keys, numbers, punctuation) can only
+        add hits, which count as not clean.  Only where large messages are
+        asked about at all (see the module's description).
+        """
+        if self._slow(direction, method):
+            return False  # nor would its strings be asked: the full path
+        if b"\\" in body or self._anchored:
+            return None
+        if b"\x00" in body or body[:3] == b"\xef\xbb\xbf":
+            return None  # UTF-16 or -32 (JSON holds no NUL), or a byte order mark
+        if not body.isascii():
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        return self._cleanData(direction, body.translate(_QUOTES_TO_LINES))
+
+    def _slow(self, direction: str, method: Optional[str]) -> bool:
+        """
+        Whether proving a message of C{direction} and C{method} clean takes
+        more than pattern databases: a step that judges responses itself
+        (its scan, tens of MB/s, and its model), or the tests of a
+        request's strings for decoded forms (Python regular expressions).
+        """
+        if direction == "request":
+            return self._folds and bool(self._threats["request"])
+        return any(methods is None or method == ANY_METHOD or method in methods for _, methods in self._responseSteps)
 
     def _clean(self, direction: str, plus: bool, joined: str, texts: Sequence[str], method: Optional[str]) -> bool:
         try:
             data = joined.encode("utf-8")
         except UnicodeEncodeError:
             return False  # lone surrogates: the steps say what they make of them
-        scanners = self._threats[direction]
-        if scanners:
-            # Injection checks match requests in normalised forms too.
-            if self._folds and direction == "request" and not rawOnly(joined, plus):
-                return False
-            for scanner in scanners:
-                if scanner.lines:
-                    # rules that need a line break inside one string
-                    for text in texts:
-                        if scanner.mayMatch(text) and scanner.matchesRaw(text.encode("utf-8")):
-                            return False
-                    continue
-                if scanner.matchesRaw(data):
-                    # Perhaps only across two strings: ask each on its own.
-                    for text in texts:
-                        if text and scanner.matchesRaw(text.encode("utf-8")):
-                            return False
+        # Injection checks match requests in normalised forms too.
+        if self._threats[direction] and self._folds and direction == "request" and not rawOnly(joined, plus):
+            return False
+        if not self._cleanData(direction, data, texts):
+            return False
         if direction == "response" and self._responseSteps:
             for step, methods in self._responseSteps:
                 if methods is not None and method != ANY_METHOD and method not in methods:
                     continue  # the step passes this message whatever it holds
                 if step.mayFindInResponse(joined, texts):
                     return False
+        return True
+
+    def _cleanData(self, direction: str, data: bytes, texts: Optional[Sequence[str]] = None) -> bool:
+        """
+        No threat rule that counts on strings as written, and no custom
+        rule or content filter pattern, hits in C{data}, which holds each
+        of the message's strings (C{texts}, or None when none of them holds
+        a line break) as a line of its own; a hit across lines counts when
+        the strings are not known.
+        """
+        for scanner in self._threats[direction]:
+            if scanner.lines:
+                # rules that need a line break inside one string
+                for text in texts or ():
+                    if scanner.mayMatch(text) and scanner.matchesRaw(text.encode("utf-8")):
+                        return False
+                continue
+            if scanner.matchesRaw(data):
+                if texts is None:
+                    return False
+                # Perhaps only across two strings: ask each on its own.
+                for text in texts:
+                    if text and scanner.matchesRaw(text.encode("utf-8")):
+                        return False
         if self._set is not None:
             if self._hs is not None and data.isascii() and threading.get_ident() == self._hsOwner:
                 try:
