@@ -288,9 +288,9 @@ class ProxyService(MultiService):
         #: the one timer of the streams' idle and keepalive deadlines
         self.deadlines = Deadlines(clock)
         self.sockets: set[Any] = set()  # open WebSocketRelay instances
-        # the Autobahn server factories the sockets share, by the largest
-        # message they take (web/ws.py: one per socket cost an attribute dict each)
-        self.wsFactories: dict[int, Any] = {}
+        # the Autobahn factories the sockets share, by side and the options
+        # they set (web/ws.py: one per socket cost an attribute dict each)
+        self.wsFactories: dict[tuple[Any, ...], Any] = {}
         self.inflight: set["Exchange"] = set()
         self.stopping = False
         self._drainWaiters: list[defer.Deferred[None]] = []

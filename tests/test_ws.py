@@ -519,6 +519,67 @@ class RelayTests(WSBase):
 
         return ensureDeferred(run())
 
+    def test_protocols_hold_no_attribute_dict(self) -> Any:
+        """
+        What Autobahn keeps per connection lives in slots: after the
+        handshake, a message each way and a ping, neither hop's protocol has
+        an attribute dict entry; its counters still count, and what only
+        the handshake needed is gone.
+        """
+
+        async def run() -> None:
+            client = await self.connect()
+            client.sendMessage(b"hello")
+            self.assertEqual(await client.receive(), (b"hello", False))
+            (relay,) = self.proxy.service.sockets
+            # a ping on each hop (answered before the echo that follows)
+            client.sendPing(b"c")
+            self.store.protocols[-1].sendPing(b"u")
+            client.sendMessage(b"again")
+            self.assertEqual(await client.receive(), (b"again", False))
+            for proto in (relay.client, relay.upstream):
+                self.assertEqual(vars(proto), {}, proto.side)
+                self.assertEqual(vars(proto.trafficStats), {})
+                self.assertEqual(proto.trafficStats.incomingWebSocketMessages, 2)
+                self.assertEqual(proto.trafficStats.outgoingWebSocketMessages, 2)
+                self.assertEqual(list(proto.send_queue), [])
+                self.assertEqual((proto.http_headers, proto.http_request_data, proto.http_response_data), ({}, b"", b""))
+            self.assertEqual(relay.upstream.head, b"")
+            self.assertIsNone(relay.upstream.opened)
+            self.assertEqual(relay.upstream.responseHeaders, [])
+            await self.closeBoth(client)
+
+        return ensureDeferred(run())
+
+    def test_sockets_share_factories(self) -> Any:
+        """
+        Sockets with the same limits share one Autobahn factory per hop;
+        each upstream socket still offers its own client's subprotocols and
+        gets the one its upstream picked.
+        """
+
+        async def run() -> None:
+            first = await self.connect("/echo?pick=b", protocols=["a", "b"])
+            second = await self.connect("/echo?pick=c", protocols=["c"])
+            third = await self.connect("/echo?pick=b", protocols=["a"])
+            self.assertEqual((first.response.protocol, second.response.protocol, third.response.protocol), ("b", "c", None))
+            offered = [r.headers["sec-websocket-protocol"] for r in self.store.requests[-3:]]
+            self.assertEqual(offered, ["a,b", "c", "a"])
+            relays = list(self.proxy.service.sockets)
+            self.assertEqual(len(relays), 3)
+            self.assertEqual(len({id(r.upstream.factory) for r in relays}), 1)
+            self.assertEqual(len({id(r.client.factory) for r in relays}), 1)
+            self.assertEqual(relays[0].upstream.factory.protocols, [])
+            for client in (first, second, third):
+                client.sendMessage(b"ok")
+                self.assertEqual(await client.receive(), (b"ok", False))
+            for client in (first, second, third):
+                client.sendClose(1000)
+                await client.factory.closed
+            await self.allClosed()
+
+        return ensureDeferred(run())
+
     def test_upstream_refuses_handshake(self) -> Any:
         async def run() -> None:
             for path, status in (("/deny", 403), ("/missing", 404)):

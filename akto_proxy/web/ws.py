@@ -33,10 +33,10 @@ from autobahn.twisted.websocket import (
     WebSocketServerFactory,
     WebSocketServerProtocol,
 )
-from autobahn.websocket.protocol import WebSocketProtocol
+from autobahn.websocket.protocol import TrafficStats, WebSocketProtocol
 from autobahn.util import encode_truncate
 from twisted.internet import defer
-from twisted.internet.interfaces import IDelayedCall, IPushProducer
+from twisted.internet.interfaces import IDelayedCall, IProtocolFactory, IPushProducer
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper
 from twisted.python.failure import Failure
@@ -177,13 +177,106 @@ class _Valve:
         pass
 
 
-class _Side:
+#: what Autobahn and Twisted set on a protocol instance: slots, not an
+#: attribute dict of ~90 entries (3.3 KB per hop of an idle socket)
+_AUTOBAHN_SLOTS = (
+    "_isMessageCompressed", "_perMessageCompress", "_results", "_transport_details", "_valid_events", "_wskey",
+    "acceptMaskedServerFrames", "allowNullOrigin", "allowedOrigins", "allowedOriginsPatterns", "applyMask",
+    "autoFragmentSize", "autoPingInterval", "autoPingPending", "autoPingPendingCall", "autoPingPendingSent",
+    "autoPingPendingSeq", "autoPingRestartOnAnyTraffic", "autoPingSize", "autoPingTimeout", "autoPingTimeoutCall",
+    "closeHandshakeTimeout", "closeHandshakeTimeoutCall", "closedByMe", "connected", "control_frame_data",
+    "current_frame", "current_frame_masker", "data", "droppedByMe", "echoCloseCodeReason", "factory",
+    "failByDrop", "failedByMe", "flashSocketPolicy", "frame_data", "frame_length", "http_headers",
+    "http_request_data", "http_request_host", "http_request_params", "http_request_path", "http_request_uri",
+    "http_response_data", "http_status_line", "inside_message", "is_closed", "is_open", "localCloseCode",
+    "localCloseReason", "logFrames", "logOctets", "maskClientFrames", "maskServerFrames", "maxConnections",
+    "maxFramePayloadSize", "maxMessagePayloadSize", "message_data", "message_data_total_length",
+    "message_is_binary", "openHandshakeTimeout", "openHandshakeTimeoutCall", "peer",
+    "perMessageCompressionAccept", "perMessageCompressionOffers", "remoteCloseCode", "remoteCloseReason",
+    "requireMaskedClientFrames", "send_compressed", "send_message_frame_length", "send_message_frame_mask",
+    "send_message_frame_masker", "send_message_opcode", "send_queue", "send_state", "serveFlashSocketPolicy",
+    "serverConnectionDropTimeout", "serverConnectionDropTimeoutCall", "state", "tcpNoDelay", "trackTimings",
+    "trackedTimings", "trafficStats", "transport", "triggered", "trustXForwardedFor", "utf8validateIncoming",
+    "utf8validateIncomingCurrentMessage", "utf8validateLast", "utf8validator", "version", "versions", "wasClean",
+    "wasCloseHandshakeTimeout", "wasMaxFramePayloadSizeExceeded", "wasMaxMessagePayloadSizeExceeded",
+    "wasNotCleanReason", "wasOpenHandshakeTimeout", "wasServerConnectionDropTimeout",
+    "wasServingFlashSocketPolicyFile", "webStatus", "websocket_extensions", "websocket_extensions_in_use",
+    "websocket_key", "websocket_origin", "websocket_protocol_in_use", "websocket_protocols", "websocket_version",
+)
+
+
+def _inherited(base: type) -> dict[str, Any]:
     """
-    What both Autobahn protocols share: hooks into the relay.
+    The class defaults of C{base} (Twisted's C{transport = None}, ...) that
+    the slots hide: each protocol starts with them set.
+    """
+    return {name: getattr(base, name) for name in _AUTOBAHN_SLOTS if hasattr(base, name)}
+
+
+class _SendQueue(list):  # type: ignore[type-arg]
+    """
+    Autobahn's queue of chopped or synchronous writes (it appends and pops
+    from the left; both rare): an empty list, where Autobahn's deque costs
+    760 bytes per hop of an idle socket.
     """
 
-    relay: Optional["WebSocketRelay"] = None
+    __slots__ = ()
+
+    def popleft(self) -> Any:
+        return self.pop(0)
+
+
+class _Stats(TrafficStats):
+    """
+    Autobahn's traffic counters, slotted (its own keeps them in a dict).
+    """
+
+    __slots__ = (
+        "outgoingOctetsWireLevel", "outgoingOctetsWebSocketLevel", "outgoingOctetsAppLevel",
+        "outgoingWebSocketFrames", "outgoingWebSocketMessages", "incomingOctetsWireLevel",
+        "incomingOctetsWebSocketLevel", "incomingOctetsAppLevel", "incomingWebSocketFrames",
+        "incomingWebSocketMessages", "preopenOutgoingOctetsWireLevel", "preopenIncomingOctetsWireLevel",
+    )
+
+
+class _Side:
+    """
+    What both Autobahn protocols share: hooks into the relay, and slots for
+    what Autobahn keeps per connection (an attribute written that is not
+    in them still lands in the instance dict, as before).
+    """
+
+    __slots__ = _AUTOBAHN_SLOTS + ("relay", "_batch", "_inCloseFrame")
     side = ""
+    _defaults: dict[str, Any] = {}
+
+    def __init__(self) -> None:
+        for name, value in self._defaults.items():
+            setattr(self, name, value)
+        self.relay: Optional["WebSocketRelay"] = None
+        #: frames held while the other side's read is delivered (written in
+        #: one go after it, or before anything else this side writes)
+        self._batch: Optional[list[bytes]] = None
+        self._inCloseFrame = False
+        super().__init__()
+
+    def _connectionMade(self) -> None:
+        super()._connectionMade()  # type: ignore[misc]
+        stats = _Stats()
+        old = self.trafficStats  # type: ignore[has-type]
+        for name in _Stats.__slots__:
+            setattr(stats, name, getattr(old, name))
+        self.trafficStats = stats
+        self.send_queue = _SendQueue(self.send_queue)  # type: ignore[has-type]
+
+    def _forgetHandshake(self) -> None:
+        """
+        Drop what Autobahn keeps of the opening handshake once it is done
+        (the request and response and their parsed headers: read only while
+        the handshake is processed).
+        """
+        self.http_headers: dict[str, str] = {}
+        self.http_request_data = self.http_response_data = b""
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         if self.relay is not None:
@@ -340,10 +433,6 @@ class _Side:
         else:
             self.transport.write(head + payload)  # type: ignore[attr-defined]
 
-    #: frames held while the other side's read is delivered (written in
-    #: one go after it, or before anything else this side writes)
-    _batch: Optional[list[bytes]] = None
-
     def _flushBatch(self, close: bool = False) -> None:
         batch = self._batch
         if close:
@@ -375,8 +464,6 @@ class _Side:
     def onClose(self, wasClean: bool, code: Optional[int], reason: Optional[str]) -> None:
         if self.relay is not None:
             self.relay.sideLost(self.side, wasClean, code, reason)
-
-    _inCloseFrame = False
 
     def onCloseFrame(self, code: Optional[int], reasonRaw: Optional[bytes]) -> Any:
         self._inCloseFrame = True
@@ -410,14 +497,20 @@ class ClientSide(_Side, WebSocketServerProtocol):  # type: ignore[misc]
     The proxy as the server of the client's socket.
     """
 
+    __slots__ = ("subprotocol", "extraHeaders")
     side = "client"
-    subprotocol: Optional[str] = None
-    extraHeaders: dict[str, list[str]] = {}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.subprotocol: Optional[str] = None
+        self.extraHeaders: dict[str, list[str]] = {}
 
     def onConnect(self, request: Any) -> Any:
-        return self.subprotocol, self.extraHeaders
+        headers, self.extraHeaders = self.extraHeaders, {}
+        return self.subprotocol, headers
 
     def onOpen(self) -> None:
+        self._forgetHandshake()
         if self.relay is not None:
             self.relay.clientOpened()
 
@@ -427,56 +520,90 @@ class UpstreamSide(_Side, WebSocketClientProtocol):  # type: ignore[misc]
     The proxy as the client of the upstream's socket.  The opening request is
     written here (not by Autobahn) so that the upstream sees the client's
     headers, the raw path and C{Host: host[:port]}.
+
+    @ivar opened: fires with this protocol once the upstream accepted the
+        handshake, or fails with L{UpstreamRefused} or
+        L{UpstreamHandshakeFailed}; None once it has.
     """
 
+    __slots__ = ("head", "offered", "opened", "status", "statusReason", "responseHeaders")
     side = "upstream"
-    head: bytes = b""
-    status = 0
-    statusReason = ""
-    responseHeaders: list[tuple[str, str]] = []
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = b""
+        self.offered: list[str] = []
+        self.opened: Optional[defer.Deferred[UpstreamSide]] = None
+        self.status = 0
+        self.statusReason = ""
+        self.responseHeaders: list[tuple[str, str]] = []
 
     def startHandshake(self) -> None:
         self.websocket_key = base64.b64encode(os.urandom(16))
-        self.http_request_data = self.head + b"Sec-WebSocket-Key: " + self.websocket_key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        self.sendData(self.http_request_data)
+        head, self.head = self.head, b""
+        self.sendData(head + b"Sec-WebSocket-Key: " + self.websocket_key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
 
     def processHandshake(self) -> Any:
         end = self.data.find(b"\r\n\r\n")
         if end >= 0 and not self.status:
             self.status, self.statusReason, self.responseHeaders = _parseHead(self.data[:end])
-        return super().processHandshake()
+        # the factory is shared: Autobahn checks the chosen subprotocol
+        # against its list (synchronously, in this call)
+        factory = self.factory
+        factory.protocols = self.offered
+        try:
+            return super().processHandshake()
+        finally:
+            factory.protocols = []
 
     def onOpen(self) -> None:
-        factory: UpstreamFactory = self.factory
-        if not factory.opened.called:
-            factory.opened.callback(self)
+        self._forgetHandshake()
+        opened, self.opened = self.opened, None
+        if opened is not None:
+            opened.callback(self)
 
     def onClose(self, wasClean: bool, code: Optional[int], reason: Optional[str]) -> None:
-        factory: UpstreamFactory = self.factory
-        if not factory.opened.called:
+        opened, self.opened = self.opened, None
+        if opened is not None:
             if self.status and self.status != 101:
-                factory.opened.errback(UpstreamRefused(self.status, self.statusReason, self.responseHeaders))
+                opened.errback(UpstreamRefused(self.status, self.statusReason, self.responseHeaders))
             else:
                 why = self.wasNotCleanReason or reason or "connection closed during the opening handshake"
-                factory.opened.errback(UpstreamHandshakeFailed(why, bool(getattr(self, "wasOpenHandshakeTimeout", False))))
+                opened.errback(UpstreamHandshakeFailed(why, bool(getattr(self, "wasOpenHandshakeTimeout", False))))
             return
         super().onClose(wasClean, code, reason)
 
 
-class UpstreamFactory(WebSocketClientFactory):
-    protocol = UpstreamSide
-    noisy = False
+@implementer(IProtocolFactory)
+class _Opening:
+    """
+    The factory of one upstream connection: the shared Autobahn client
+    factory's protocol, given this socket's opening request and offered
+    subprotocols before the handshake starts (Twisted calls
+    C{connectionMade} before the connect Deferred fires).
+    """
 
-    def __init__(self, head: bytes, protocols: list[str], **kw: Any):
-        super().__init__(url=None, protocols=protocols, **kw)
+    __slots__ = ("factory", "head", "offered", "opened")
+
+    def __init__(self, factory: WebSocketClientFactory, head: bytes, offered: list[str]):
+        self.factory = factory
         self.head = head
+        self.offered = offered
+        #: the protocol's L{UpstreamSide.opened}
         self.opened: defer.Deferred[UpstreamSide] = defer.Deferred()
 
     def buildProtocol(self, addr: Any) -> UpstreamSide:
-        proto: Any = super().buildProtocol(addr)
-        proto.head = self.head
-        self.proto = proto
+        proto: Any = self.factory.buildProtocol(addr)
+        proto.head, self.head = self.head, b""
+        proto.offered = self.offered
+        proto.opened = self.opened
         return proto  # type: ignore[no-any-return]
+
+    def doStart(self) -> None:
+        pass
+
+    def doStop(self) -> None:
+        pass
 
 
 class WebSocketRelay:
@@ -525,10 +652,9 @@ class WebSocketRelay:
         limits = ex.rt.config.limits
         cfg = ex.rt.config.upstreams
         offered = self._offeredProtocols()
-        factory = UpstreamFactory(self._upstreamHead(), offered, reactor=self.reactor)
-        factory.setProtocolOptions(openHandshakeTimeout=cfg.read_timeout, **_hopOptions(limits.max_ws_message))
+        opening = _Opening(self._clientFactory(limits.max_ws_message, cfg.read_timeout), self._upstreamHead(), offered)
         endpoint = self._endpoints().endpointForURI(self._connectURI())
-        connecting = endpoint.connect(factory)
+        connecting = endpoint.connect(opening)
         connected: list[Any] = []  # the protocol, once the TCP (and TLS) is up
 
         def cancel(d: Any) -> None:
@@ -541,7 +667,7 @@ class WebSocketRelay:
 
         def gotProtocol(proto: Any) -> Any:
             connected.append(proto)
-            factory.opened.chainDeferred(opened)
+            opening.opened.chainDeferred(opened)
             return None
 
         def failed(f: Failure) -> None:
@@ -685,7 +811,8 @@ class WebSocketRelay:
         reads its options from it when the connection is made).
         """
         factories = self.service.wsFactories
-        factory = factories.get(maxMessage)
+        key = ("server", maxMessage)
+        factory = factories.get(key)
         if factory is None:
             factory = WebSocketServerFactory(server=None, reactor=self.reactor)
             factory.protocol = ClientSide
@@ -697,7 +824,24 @@ class WebSocketRelay:
                 allowedOrigins=["*"],
                 allowNullOrigin=True,
             )
-            factories[maxMessage] = factory
+            factories[key] = factory
+        return factory
+
+    def _clientFactory(self, maxMessage: int, handshakeTimeout: float) -> WebSocketClientFactory:
+        """
+        The client factory of upstream sockets, shared like
+        L{_serverFactory}'s (and with it Autobahn's ping timer wheel); what
+        is particular to one socket travels in its L{_Opening}.
+        """
+        factories = self.service.wsFactories
+        key = ("client", maxMessage, handshakeTimeout)
+        factory = factories.get(key)
+        if factory is None:
+            factory = WebSocketClientFactory(url=None, reactor=self.reactor)
+            factory.protocol = UpstreamSide
+            factory.noisy = False
+            factory.setProtocolOptions(openHandshakeTimeout=handshakeTimeout, **_hopOptions(maxMessage))
+            factories[key] = factory
         return factory
 
     def _acceptClient(self, upstream: UpstreamSide) -> None:
@@ -718,6 +862,7 @@ class WebSocketRelay:
         for name, value in upstream.responseHeaders:
             if name.lower() not in _RESPONSE_SKIP and name.lower() != "server":
                 extra.setdefault(name, []).append(value)
+        upstream.responseHeaders = []  # needed no more (only a refusal reads them)
         proto.extraHeaders = extra
         self.client = proto
         # the HTTP channel lets go of the connection; it was its producer
