@@ -17,7 +17,8 @@ Idle WebSockets (--ws-sockets N, 0 to skip): each target started fresh
 again, against bench/ws_bench.py's echo upstream (the floor: ws_bench's
 FLOOR, plain Twisted + Autobahn); N sockets opened 50 at a time and held;
 RSS per socket = (RSS with all open - RSS before) / N, then each echoes one
-message.  --no-http skips the HTTP rows.  --base CHECKOUT adds the target
+message.  Each proxy starts with an empty state directory.  --no-http
+skips the HTTP rows.  --base CHECKOUT adds the target
 base-checks: proxy-checks run from another checkout (A/B against main).
 
 Targets (issue 18): fresh <= 1.2x the floor's, after load <= 1.5x fresh,
@@ -29,13 +30,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
+import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -47,26 +50,36 @@ def mib(kib: Optional[int]) -> Optional[float]:
     return kib / 1024 if kib else None
 
 
-def started(name: str, argv: list[str], log: Path, base: Optional[str]) -> Proc:
+@contextlib.contextmanager
+def environment(name: str, base: Optional[str]) -> Iterator[None]:
     """
-    L{Proc}; a C{base-*} target with the package of checkout C{base}.
+    The environment a target is started in: its own empty state directory
+    (the pins a proxy loads at start: a state file other runs left behind
+    would count as start-up memory), and for a C{base-*} target the package
+    of checkout C{base}.
     """
-    if not name.startswith("base-"):
-        return Proc(name, argv, log, None)
-    saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = str(Path(base or ".").resolve())
+    state = RESULTS / f"state-{name}-mem"
+    shutil.rmtree(state, ignore_errors=True)
+    state.mkdir(parents=True)
+    wanted = {"STATE_DIRECTORY": str(state)}
+    if name.startswith("base-"):
+        wanted["PYTHONPATH"] = str(Path(base or ".").resolve())
+    saved = {k: os.environ.get(k) for k in wanted}
+    os.environ.update(wanted)
     try:
-        return Proc(name, argv, log, None)
+        yield
     finally:
-        if saved is None:
-            del os.environ["PYTHONPATH"]
-        else:
-            os.environ["PYTHONPATH"] = saved
+        for k, v in saved.items():
+            if v is None:
+                del os.environ[k]
+            else:
+                os.environ[k] = v
 
 
 def measure(name: str, upPort: int, args: argparse.Namespace) -> dict[str, Any]:
     port = freePort()
-    proc = started(name, relayArgv(name.replace("base-", "proxy-"), port, "-mem"), RESULTS / f"{name}-mem.log", args.base)
+    with environment(name, args.base):
+        proc = Proc(name, relayArgv(name.replace("base-", "proxy-"), port, "-mem"), RESULTS / f"{name}-mem.log", None)
     out: dict[str, Any] = {"target": name}
     try:
         base = f"http://127.0.0.1:{port}/proxy/http/127.0.0.1:{upPort}"
@@ -106,7 +119,8 @@ def measureWS(name: str, upPort: int, sockets: int, base: Optional[str]) -> dict
         proc = ws_bench.Proc(name, [PY, str(script), str(port), str(upPort)], RESULTS / "ws-floor-mem.log")
         url = f"ws://127.0.0.1:{port}/ws"
     else:
-        proc, url = ws_bench.proxyTarget(name, upPort, str(Path(base).resolve()) if name.startswith("base-") and base else None)
+        with environment(name, base):
+            proc, url = ws_bench.proxyTarget(name, upPort)
     try:
         asyncio.run(ws_bench.waitOpen(url))
         time.sleep(1.0)

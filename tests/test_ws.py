@@ -26,6 +26,7 @@ from twisted.internet import defer, endpoints, protocol, reactor
 from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.trial.unittest import TestCase
 
+from akto_proxy.web import ws as wsrelay
 from tests.harness import BASE, KEY, ProxyHarness, RawClient, Upstream, connectRaw
 
 BASE_NO_UPSTREAMS = BASE.split("upstreams:")[0]
@@ -793,6 +794,34 @@ class IdleTests(WSBase):
 
         return ensureDeferred(run())
 
+    def test_sockets_share_the_service_timer(self) -> Any:
+        """
+        Idle sockets hold a deadline in the service's L{Deadlines}, not a
+        timer each; each closes on its own time; none is left once closed.
+        """
+
+        async def run() -> None:
+            first = await self.connect()
+            self.clock.advance(10)
+            second = await self.connect()
+            service = self.proxy.service
+            relays = sorted(service.sockets, key=lambda r: r.openedAt)
+            self.assertEqual([r.wakeAt for r in relays], [r.openedAt + 60 for r in relays])
+            self.assertEqual(service.deadlines.live, 2)
+            self.clock.advance(50)
+            self.assertEqual((await first.factory.closed)[0], 1001)
+            self.assertFalse(second.factory.closed.called)
+            second.sendMessage(b"tick")
+            await second.receive()
+            self.clock.advance(10)
+            self.assertFalse(second.factory.closed.called)  # active 10 s ago
+            self.clock.advance(50)
+            self.assertEqual((await second.factory.closed)[0], 1001)
+            await self.allClosed()
+            self.assertEqual(service.deadlines.live, 0)
+
+        return ensureDeferred(run())
+
 
 def rpcCall(msgId: Any, tool: str, path: str) -> bytes:
     return json.dumps(
@@ -1004,15 +1033,15 @@ class BackpressureTests(WSBase):
             # the proxy stops reading the upstream once the client's side is
             # full: wait for that, then for the proxy to hold still
             held: Deferred[None] = Deferred()
-            valve = relay.valves["upstream"]
-            pause = valve.pause
+            valve = relay.hops["upstream"].valve
+            pause = wsrelay._Valve.pause
 
-            def pausing(why: str) -> None:
-                pause(why)
-                if why == "write" and not held.called:
+            def pausing(self: wsrelay._Valve, why: str) -> None:
+                pause(self, why)
+                if self is valve and why == "write" and not held.called:
                     held.callback(None)
 
-            valve.pause = pausing  # type: ignore[method-assign]
+            self.patch(wsrelay._Valve, "pause", pausing)
             await held.addTimeout(30, reactor)
             peak = sum(r.bufferedBytes() for r in service.sockets)
             sent = max([int(line.split()[1]) for line in proc.lines if line.startswith("sent ")] or [0])

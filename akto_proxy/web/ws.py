@@ -36,7 +36,7 @@ from autobahn.twisted.websocket import (
 from autobahn.websocket.protocol import TrafficStats, WebSocketProtocol
 from autobahn.util import encode_truncate
 from twisted.internet import defer
-from twisted.internet.interfaces import IDelayedCall, IProtocolFactory, IPushProducer
+from twisted.internet.interfaces import IProtocolFactory, IPushProducer
 from twisted.logger import Logger
 from twisted.protocols.policies import ProtocolWrapper
 from twisted.python.failure import Failure
@@ -150,20 +150,24 @@ class _Valve:
     nothing: closing is the relay's business, in order.
     """
 
+    __slots__ = ("transport", "reasons", "closed")
+
     def __init__(self, transport: Any):
         self.transport = transport
-        self.reasons: set[str] = set()
+        self.reasons: list[str] = []  # at most two: a set would cost 200 bytes
         self.closed = False
 
     def pause(self, why: str) -> None:
+        if why in self.reasons:
+            return
         if not self.reasons and not self.closed:
             self.transport.pauseProducing()
-        self.reasons.add(why)
+        self.reasons.append(why)
 
     def resume(self, why: str) -> None:
         if why not in self.reasons:
             return
-        self.reasons.discard(why)
+        self.reasons.remove(why)
         if not self.reasons and not self.closed:
             self.transport.resumeProducing()
 
@@ -606,6 +610,27 @@ class _Opening:
         pass
 
 
+class _Hop:
+    """
+    The relay's state for one side: what it sent that waits to be handled,
+    whether a message of it is being inspected, the valve on its reading,
+    and how far its closing has gone.
+    """
+
+    __slots__ = ("queue", "busy", "messages", "valve", "asked", "relayedClose", "lost")
+
+    def __init__(self) -> None:
+        # a list, not a deque: paused while one message is inspected, a
+        # queue stays short, and an empty deque costs 600 bytes
+        self.queue: list[tuple[Any, ...]] = []
+        self.busy = False
+        self.messages = 0
+        self.valve: Optional[_Valve] = None
+        self.asked = False  # the relay asked this side to close
+        self.relayedClose = False  # its close was passed on
+        self.lost = False
+
+
 class WebSocketRelay:
     """
     One client socket, its upstream socket, and the two ordered queues
@@ -613,7 +638,15 @@ class WebSocketRelay:
 
     @ivar keyDigest: the key that opened the socket (for reload to close
         sockets whose key changed).
+    @ivar hops: the state of each side, by name.
+    @ivar wakeAt: the time of its idle deadline in the service's
+        L{Deadlines} (set by them).
     """
+
+    __slots__ = (
+        "service", "exchange", "clock", "reactor", "client", "upstream", "hops", "keyDigest", "openedAt",
+        "wakeAt", "_done", "_waiters", "_idleFor", "_activeAt", "_closeReason",
+    )
 
     def __init__(self, service: "ProxyService", exchange: "Exchange"):
         self.service = service
@@ -622,21 +655,13 @@ class WebSocketRelay:
         self.reactor = service.reactor
         self.client: Optional[ClientSide] = None
         self.upstream: Optional[UpstreamSide] = None
-        # lists, not deques: paused while one message is inspected, a queue
-        # stays short, and an idle socket's two empty deques cost 1.2 KB
-        self.queues: dict[str, list[tuple[Any, ...]]] = {"client": [], "upstream": []}
-        self.busy = {"client": False, "upstream": False}
-        self.valves: dict[str, _Valve] = {}
+        self.hops = {"client": _Hop(), "upstream": _Hop()}
         self.keyDigest: Optional[bytes] = None
         self.openedAt: Optional[float] = None
-        self.messages = {"client": 0, "upstream": 0}
-        self._asked: set[str] = set()  # sides the relay asked to close
-        self._relayedClose: set[str] = set()  # sides whose close was passed on
-        self._lost: set[str] = set()
+        self.wakeAt: Optional[float] = None
         self._done = False
         self._waiters: list[defer.Deferred[None]] = []
-        self._idle: Optional[IDelayedCall] = None
-        self._idleFor = 0.0  # the timeout the idle timer was set for
+        self._idleFor = 0.0  # the idle timeout in force when last active
         self._activeAt = 0.0  # when a message last passed
         self._closeReason: Optional[str] = None
 
@@ -690,13 +715,13 @@ class WebSocketRelay:
         self.service.upstreamOK(ex.target)
         self.upstream = upstream
         upstream.relay = self
-        self.valves["upstream"] = _Valve(upstream.transport)
+        self.hops["upstream"].valve = _Valve(upstream.transport)
         try:
             self._acceptClient(upstream)
         except Exception:
             log.failure("websocket takeover failed", request_id=ex.requestId)
             ex.outcome = "proxy_error"
-            self._lost.add("client")
+            self.hops["client"].lost = True
             self._ask("upstream", 1011, "proxy error")
             if self.client is None or self.client.transport is None:
                 raw: Any = ex.request.transport
@@ -880,7 +905,7 @@ class WebSocketRelay:
             transport.protocol = proto
         proto.makeConnection(transport)
         transport.resumeProducing()
-        self.valves["client"] = _Valve(transport)
+        self.hops["client"].valve = _Valve(transport)
         head: list[bytes] = [request.method + b" " + request.uri + b" HTTP/1.1"]
         for rawName, values in request.requestHeaders.getAllRawHeaders():
             for v in values:
@@ -900,8 +925,8 @@ class WebSocketRelay:
         self.service.exchangeDone(ex)
         clientTransport: Any = self.client.transport
         upstreamTransport: Any = self.upstream.transport
-        clientTransport.registerProducer(self.valves["upstream"], True)
-        upstreamTransport.registerProducer(self.valves["client"], True)
+        clientTransport.registerProducer(self.hops["upstream"].valve, True)
+        upstreamTransport.registerProducer(self.hops["client"].valve, True)
         self._resetIdle()
         log.info(
             "websocket open to {upstream}",
@@ -915,10 +940,11 @@ class WebSocketRelay:
     # -- messages
 
     def received(self, side: str, payload: bytes, isBinary: bool) -> None:
-        self.messages[side] += 1
+        hop = self.hops[side]
+        hop.messages += 1
         self._resetIdle()
-        queue = self.queues[side]
-        if not queue and not self.busy[side] and self._ready(side):
+        queue = hop.queue
+        if not queue and not hop.busy and self._ready(side):
             # nothing ahead of it: handled at once, never queued
             self._handleOne(side, payload, isBinary)
             return
@@ -933,8 +959,9 @@ class WebSocketRelay:
         Handle what C{side} sent, in order: one message at a time through the
         chain; while one is inspected, reading from C{side} is paused.
         """
-        queue = self.queues[side]
-        while queue and not self.busy[side] and self._ready(side):
+        hop = self.hops[side]
+        queue = hop.queue
+        while queue and not hop.busy and self._ready(side):
             item = queue.pop(0)
             if item[0] == "close":
                 self._passClose(side, item[1], item[2])
@@ -952,11 +979,12 @@ class WebSocketRelay:
             if result is not None:
                 self._handled(result)
             return
-        self.busy[side] = True
+        hop = self.hops[side]
+        hop.busy = True
         self._pause(side, "inspect")
 
         def done(outcome: Any) -> None:
-            self.busy[side] = False
+            hop.busy = False
             self._handled(outcome)
             self._resume(side, "inspect")
             self._drain(side)
@@ -970,12 +998,12 @@ class WebSocketRelay:
             self.closeBoth(1011, "proxy error")
 
     def _pause(self, side: str, why: str) -> None:
-        valve = self.valves.get(side)
+        valve = self.hops[side].valve
         if valve is not None:
             valve.pause(why)
 
     def _resume(self, side: str, why: str) -> None:
-        valve = self.valves.get(side)
+        valve = self.hops[side].valve
         if valve is not None:
             valve.resume(why)
 
@@ -1045,74 +1073,77 @@ class WebSocketRelay:
 
     def _resetIdle(self) -> None:
         """
-        Note activity.  The timer is not moved per message: when it fires
-        it looks at when the socket was last active and, if that was less
-        than the timeout ago, waits out the rest.  A shorter timeout (a
-        reload) reschedules it at once.
+        Note activity.  The deadline is not moved per message: when the
+        service's L{Deadlines} wake the socket, L{due} looks at when it was
+        last active and, if that was less than the timeout ago, asks to be
+        woken when the rest has passed.  A shorter timeout (a reload) adds
+        an earlier deadline at once.
         """
         timeout = self.service.runtime.config.upstreams.idle_timeout
         if not timeout or self._done:
             return
-        self._activeAt = self.clock.seconds()
-        idle = self._idle
-        if idle is not None and idle.active():
-            if timeout >= self._idleFor:
-                return
-            idle.cancel()
+        now = self.clock.seconds()
+        self._activeAt = now
         self._idleFor = timeout
-        self._idle = self.clock.callLater(timeout, self._idleTimeout)
+        self.service.deadlines.wake(self, now + timeout)
 
-    def _idleTimeout(self) -> None:
-        self._idle = None
+    def due(self, now: float) -> Optional[float]:
+        """
+        Woken by the service's L{Deadlines}: close the socket if it has
+        been idle for the timeout (the one in force, else the one it was
+        last active under); else the time it would be.
+        """
+        if self._done:
+            return None
         timeout = self.service.runtime.config.upstreams.idle_timeout or self._idleFor
-        rest = self._activeAt + timeout - self.clock.seconds()
-        if rest > 0:
-            self._idleFor = timeout
-            self._idle = self.clock.callLater(rest, self._idleTimeout)
-            return
+        at = self._activeAt + timeout
+        if at > now:
+            return at
         log.info("websocket idle, closing", request_id=self.exchange.requestId)
         self._closeReason = "idle_timeout"
         self.closeBoth(1001, "idle timeout")
+        return None
 
     # -- closing
 
     def asked(self, side: str) -> bool:
-        return side in self._asked
+        return self.hops[side].asked
 
     def sideClosing(self, side: str, code: Optional[int], reason: Optional[str]) -> None:
         """
         C{side} is closing (its peer sent a close frame, or Autobahn failed
         it): pass the close on to the other side after what is queued.
         """
-        if side in self._relayedClose or side in self._asked:
+        hop = self.hops[side]
+        if hop.relayedClose or hop.asked:
             return
-        self._relayedClose.add(side)
+        hop.relayedClose = True
         if self._closeReason is None:
             self._closeReason = f"closed_by_{side}"
             if code == 1009:
                 self._closeReason = "message_too_large"
-        self.queues[side].append(("close", code, reason))
+        hop.queue.append(("close", code, reason))
         self._drain(side)
 
     def sideLost(self, side: str, wasClean: bool, code: Optional[int], reason: Optional[str]) -> None:
-        if side in self._lost:
+        hop = self.hops[side]
+        if hop.lost:
             return
-        self._lost.add(side)
-        valve = self.valves.get(side)
-        if valve is not None:
-            valve.closed = True
-        if side not in self._relayedClose and side not in self._asked:
+        hop.lost = True
+        if hop.valve is not None:
+            hop.valve.closed = True
+        if not hop.relayedClose and not hop.asked:
             # gone without a close frame: the other side is dropped too
-            self._relayedClose.add(side)
+            hop.relayedClose = True
             if self._closeReason is None:
                 self._closeReason = f"{side}_lost"
-            self.queues[side].append(("close", "drop", reason))
+            hop.queue.append(("close", "drop", reason))
             self._drain(side)
         if side == "client" and self.openedAt is None:
             # the client handshake failed: the upstream has nobody to talk to
             self.exchange.status = self.exchange.status or 400
             self._ask("upstream", 1001, "client handshake failed")
-        if len(self._lost) == 2:
+        if self.hops["client"].lost and self.hops["upstream"].lost:
             self._finish()
 
     def _passClose(self, fromSide: str, code: Any, reason: Optional[str]) -> None:
@@ -1120,16 +1151,17 @@ class WebSocketRelay:
         if code == "drop":
             proto = self.client if toSide == "client" else self.upstream
             if proto is not None and proto.state != WebSocketProtocol.STATE_CLOSED:
-                self._asked.add(toSide)
+                self.hops[toSide].asked = True
                 proto.dropConnection(abort=False)
             return
         self._ask(toSide, code, reason)
 
     def _ask(self, side: str, code: Optional[int], reason: Optional[str]) -> None:
         proto = self.client if side == "client" else self.upstream
-        if proto is None or side in self._asked:
+        hop = self.hops[side]
+        if proto is None or hop.asked:
             return
-        self._asked.add(side)
+        hop.asked = True
         if proto.state == OPEN:
             c, r = _closeFrameArgs(code, reason)
             proto.sendCloseFrame(c, r, isReply=False)
@@ -1140,8 +1172,8 @@ class WebSocketRelay:
         """
         Close both sides now with the same code (idle, oversize, errors).
         """
-        for q in self.queues.values():
-            q.clear()
+        for hop in self.hops.values():
+            hop.queue.clear()
         self._ask("client", code, reason)
         self._ask("upstream", code, reason)
 
@@ -1167,8 +1199,8 @@ class WebSocketRelay:
         receive buffers and both transports' write buffers.
         """
         total = 0
-        for q in self.queues.values():
-            for item in q:
+        for hop in self.hops.values():
+            for item in hop.queue:
                 if item[0] == "message":
                     total += len(item[1])
         for proto in (self.client, self.upstream):
@@ -1185,11 +1217,9 @@ class WebSocketRelay:
         if self._done:
             return
         self._done = True
-        if self._idle is not None and self._idle.active():
-            self._idle.cancel()
-        self._idle = None
-        for q in self.queues.values():
-            q.clear()
+        self.service.deadlines.forget(self)
+        for hop in self.hops.values():
+            hop.queue.clear()
         for proto in (self.client, self.upstream):
             if proto is not None and proto.state != WebSocketProtocol.STATE_CLOSED:
                 proto.dropConnection(abort=True)
@@ -1201,8 +1231,8 @@ class WebSocketRelay:
             log.info(
                 "websocket closed: {outcome}",
                 outcome=ex.outcome,
-                messages_in=self.messages["client"],
-                messages_out=self.messages["upstream"],
+                messages_in=self.hops["client"].messages,
+                messages_out=self.hops["upstream"].messages,
                 request_id=ex.requestId,
             )
         # the access log entry: fire what twisted.web would fire on finish
