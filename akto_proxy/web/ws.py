@@ -35,6 +35,7 @@ from autobahn.twisted.websocket import (
 )
 from autobahn.websocket.protocol import TrafficStats, WebSocketProtocol
 from autobahn.util import encode_truncate
+from autobahn.websocket.xormasker import USES_NVX, create_xor_masker
 from twisted.internet import defer
 from twisted.internet.interfaces import IProtocolFactory, IPushProducer
 from twisted.logger import Logger
@@ -1248,13 +1249,21 @@ class WebSocketRelay:
 
 def _masked(payload: bytes, mask: bytes) -> bytes:
     """
-    C{payload} XOR the 4-byte C{mask} repeated (RFC 6455 5.3), in one
-    big-integer operation: cheaper than Autobahn's masker object for the
-    sizes this path takes (up to 64 KiB).
+    C{payload} XOR the 4-byte C{mask} repeated (RFC 6455 5.3): up to
+    L{_BIGINT_UPTO} bytes in one big-integer operation (cheaper than
+    creating Autobahn's masker object), above it with Autobahn's C masker
+    when it was built with one (16 KiB: 10 µs against 70 µs).
     """
     n = len(payload)
+    if n > _BIGINT_UPTO and USES_NVX:
+        return create_xor_masker(mask, n).process(payload)  # type: ignore[no-any-return]
     key = (mask * (n // 4 + 1))[:n]
     return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
+
+
+#: where the big-integer XOR stops being the cheaper (measured: even at
+#: about 1.5 KiB, 2x slower at 4 KiB)
+_BIGINT_UPTO = 1536
 
 
 def _runNow(coro: Coroutine[Any, Any, None]) -> Union[None, Failure, "defer.Deferred[None]"]:
