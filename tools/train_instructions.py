@@ -7,6 +7,9 @@ tune split, and write C{akto_proxy/inspect/checks/instructions_model.json}.
     pip install -e '.[train]'              # scikit-learn: training only
     python tools/train_instructions.py     # grid, thresholds, model file
     python tools/train_instructions.py --final   # the chosen settings only
+    python tools/train_instructions.py --extra   # also the InjecAgent texts of
+                                                 # tests/corpus/mcp/external (built
+                                                 # there; not shipped: TUNING.md)
 
 Folds are grouped by near-duplicate clusters (texts sharing much of their
 wording: one carrier with different payloads, one payload in different
@@ -21,7 +24,7 @@ hash) are judged without their signals and as if the rules had not
 flagged them; thresholds are set so that the rules and the model together
 flag no more benign tune texts (out of fold) than L{FPR_BUDGET}.
 
-Nothing here reads the holdout split or the fresh holdout.
+Nothing here reads the holdout split, the fresh holdout or the third holdout.
 """
 
 from __future__ import annotations
@@ -75,10 +78,19 @@ class Item:
 
 
 def load(kind: str, split: str = "tune") -> list[Item]:
+    """
+    The texts of C{split}: C{tune} (the corpora of tests/corpus/mcp) or
+    C{train} (the extra training texts of tests/corpus/mcp/external, built
+    on this machine: L{tests.corpus.mcp.external.build}).
+    """
     if kind == "injection":
         name, text = "prompt_injection.jsonl", (lambda e: e["text"])
     else:
         name, text = "tool_poisoning.jsonl", (lambda e: toolText(e["tool"]))
+    if split == "train":
+        name = os.path.join(ROOT, "tests", "corpus", "mcp", "external", "data", "train_" + name)
+        if not os.path.exists(name):
+            raise SystemExit(f"{name} is missing: python -m tests.corpus.mcp.external.build")
     scorer = Scorer(WEIGHTS[kind], model=None)
     out = []
     for e in entries(name):
@@ -87,7 +99,10 @@ def load(kind: str, split: str = "tune") -> list[Item]:
         label = int(e["label"] == "attack")
         judged = scorer.score(text(e), wantSpans=bool(label))
         twin = None
-        if label and judged.spans:
+        # the extra texts come with their honest carriers (the same tool
+        # or tool result without the payload): no twin from the rules'
+        # spans, which would keep the payload where no signal shows
+        if label and judged.spans and split != "train":
             # the attack without the sentences its signals are in, and
             # without what was hidden: its carrier, an honest text
             rest = withoutSpans(judged.revealed.text, judged.spans)
@@ -165,21 +180,25 @@ def missing(it: Item) -> bool:
     return bool(it.label) and stable(it.ident) % 2 == 0
 
 
-def fit(items: Sequence[Item], c: float, signals: str, minDf: int, twins: bool = False) -> dict[str, Any]:
+def fit(items: Sequence[Item], c: float, signals: str, minDf: int, twins: bool = False, extraWeight: float = 1.0, extraAttacks: bool = True) -> dict[str, Any]:
     """
     The stored form of a model fitted on C{items}.  C{signals}: C{none}
     (words only), C{dropout} (every text twice, with and without its rule
     signals, at half weight), C{full}.  With C{twins}, the honest twin of
     each attack (its carrier, L{load}) is a benign text too: what makes
     the attack is then its payload, not the topic of its carrier (written
-    attacks favour weather and calculator tools, e-mails, ...).
+    attacks favour weather and calculator tools, e-mails, ...).  The extra
+    training texts (ids C{x...}) weigh C{extraWeight} each; without
+    C{extraAttacks}, only their benign texts are used.
     """
+    if not extraAttacks:
+        items = [it for it in items if not (it.label and it.ident.startswith("x"))]
     if twins:
         items = list(items) + [it.twin for it in items if it.twin is not None]
     vectorizer = TfidfVectorizer(analyzer=lambda it: it.features, binary=True, norm="l2", use_idf=True, smooth_idf=True, min_df=minDf, dtype=np.float64)
     x = vectorizer.fit_transform(items)
     y = np.array([it.label for it in items])
-    w = np.ones(len(items))
+    w = np.array([extraWeight if it.ident.startswith("x") else 1.0 for it in items])
     names = sorted({s for it in items for s in it.signals}) if signals != "none" else []
     if names:
         index = {s: j for j, s in enumerate(names)}
@@ -261,8 +280,20 @@ def fprs(flags: Sequence[bool], items: Sequence[Item]) -> str:
 def thresholdFor(probs: Sequence[float], items: Sequence[Item], rules: Sequence[bool], fpr: float) -> float:
     """
     The lowest probability at which the rules and the model together flag
-    no more than C{fpr} of the benign texts.
+    no more than C{fpr} of the benign texts: of the tune texts (and their
+    twins) and, apart, of the extra training texts (ids C{x...}), whose
+    benign texts are easier (templated): the stricter of the two.
     """
+    extra = [it.ident.startswith("x") for it in items]
+    if any(extra) and not all(extra):
+        return max(
+            _thresholdFor([p for p, e in zip(probs, extra) if e is part], [it for it, e in zip(items, extra) if e is part], [r for r, e in zip(rules, extra) if e is part], fpr)
+            for part in (True, False)
+        )
+    return _thresholdFor(probs, items, rules, fpr)
+
+
+def _thresholdFor(probs: Sequence[float], items: Sequence[Item], rules: Sequence[bool], fpr: float) -> float:
     benign = [p for p, it, r in zip(probs, items, rules) if not it.label]
     spent = sum(1 for it, r in zip(items, rules) if not it.label and r)
     allowed = int(math.floor(fpr * len(benign))) - spent
@@ -278,6 +309,16 @@ def rates(flags: Sequence[bool], items: Sequence[Item]) -> tuple[int, int, int, 
     fp = sum(1 for f, it in zip(flags, items) if f and not it.label)
     a = sum(it.label for it in items)
     return tp, a, fp, len(items) - a
+
+
+def tunePart(flags: Sequence[bool], items: Sequence[Item], extra: bool = False) -> tuple[list[bool], list[Item]]:
+    """
+    The flags and items of the tune texts (and their twins), or with
+    C{extra} of the extra training texts: reported apart, the tune part
+    comparable with models trained on it alone.
+    """
+    keep = [it.ident.startswith("x") == extra for it in items]
+    return [f for f, k in zip(flags, keep) if k], [it for it, k in zip(items, keep) if k]
 
 
 def combined(probs: Sequence[float], rules: Sequence[bool], t: float) -> list[bool]:
@@ -300,11 +341,19 @@ def auc(probs: Sequence[float], items: Sequence[Item]) -> float:
 
 
 GRID = [dict(c=c, signals=s, minDf=2, twins=t) for t in (False, True) for s in ("none", "dropout") for c in (3.0, 10.0, 30.0)]
+#: with the extra training texts: how much they weigh, and whether their
+#: attacks are used (the poisoning ones are planted, not written)
+GRID_EXTRA = [dict(c=c, signals="none", minDf=2, twins=True, extraWeight=w, extraAttacks=x) for c in (10.0, 30.0) for w in (0.25, 1.0) for x in (True, False)]
 
 #: the settings the grid chose (python tools/train_instructions.py)
 FINAL: dict[str, dict[str, Any]] = {
     "poisoning": dict(c=10.0, signals="none", minDf=2, twins=True),
     "injection": dict(c=10.0, signals="none", minDf=2, twins=True),
+}
+#: ... and with the extra training texts (--extra): the shipped model
+FINAL_EXTRA: dict[str, dict[str, Any]] = {
+    "poisoning": dict(c=10.0, signals="none", minDf=2, twins=True, extraWeight=1.0, extraAttacks=True),
+    "injection": dict(c=10.0, signals="none", minDf=2, twins=True, extraWeight=1.0, extraAttacks=True),
 }
 
 
@@ -314,10 +363,13 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--cv-only", action="store_true")
     ap.add_argument("--kinds", default="poisoning,injection")
     ap.add_argument("--out", default=learned.MODEL_FILE)
+    ap.add_argument("--extra", action="store_true", help="also train on tests/corpus/mcp/external/data/train_*.jsonl (InjecAgent)")
     a = ap.parse_args(argv)
     out: dict[str, Any] = {
         "format": 1,
-        "trained_on": "tune split of tests/corpus/mcp (tool_poisoning.jsonl, prompt_injection.jsonl); tools/train_instructions.py",
+        "trained_on": "tune split of tests/corpus/mcp (tool_poisoning.jsonl, prompt_injection.jsonl)"
+        + (" and the extra training texts of tests/corpus/mcp/external (InjecAgent)" if a.extra else "")
+        + "; tools/train_instructions.py",
         "models": {},
     }
     if os.path.exists(a.out):
@@ -325,7 +377,7 @@ def main(argv: list[str]) -> int:
             out["models"] = json.load(f).get("models", {})
     for kind in a.kinds.split(","):
         t0 = time.time()
-        items = load(kind)
+        items = load(kind) + (load(kind, "train") if a.extra else [])
         clusters = groups(items)
         fold = folds(items, clusters)
         print(f"{kind}: {len(items)} tune texts ({sum(it.label for it in items)} attacks, {sum(it.twin is not None for it in items)} with a twin), {len(set(clusters))} clusters [{time.time() - t0:.0f}s]", flush=True)
@@ -333,19 +385,22 @@ def main(argv: list[str]) -> int:
         rulesReal = ruleFlags(kind, every, "medium", False)
         rulesSim = ruleFlags(kind, every, "medium", True)
         best: tuple[float, dict[str, Any], list[float], list[float]] = (-1.0, {}, [], [])
-        for params in [FINAL[kind]] if a.final else GRID:
+        for params in [(FINAL_EXTRA if a.extra else FINAL)[kind]] if a.final else GRID_EXTRA if a.extra else GRID:
             t1 = time.time()
             probs, simulated = outOfFold(items, fold, **params)
             t = thresholdFor(probs, every, rulesReal, FPR_BUDGET[kind]["medium"])
             flags = combined(probs, rulesReal, t)
-            tp, na, fp, nb = rates(flags, every)
-            stp, *_ = rates(combined(simulated, rulesSim, t), every)
-            mtp, *_ = rates([p >= t for p in simulated], every)
+            tp, na, fp, nb = rates(*tunePart(flags, every))
+            stp, *_ = rates(*tunePart(combined(simulated, rulesSim, t), every))
+            mtp, *_ = rates(*tunePart([p >= t for p in simulated], every))
             print(
-                f"  {params}: AUC {auc(probs, every):.3f} (simulated {auc(simulated, every):.3f}); medium t={t:.3f}: "
-                f"rules+model {100 * tp / na:.1f}%, simulated {100 * stp / na:.1f}% (model alone {100 * mtp / na:.1f}%), FPR {fprs(flags, every)}  [{time.time() - t1:.0f}s]",
+                f"  {params}: AUC {auc(probs, every):.3f} (simulated {auc(simulated, every):.3f}); medium t={t:.3f}: tune part: "
+                f"rules+model {100 * tp / na:.1f}%, simulated {100 * stp / na:.1f}% (model alone {100 * mtp / na:.1f}%), FPR {fprs(*tunePart(flags, every))}  [{time.time() - t1:.0f}s]",
                 flush=True,
             )
+            if a.extra:
+                etp, ena, *_ = rates(*tunePart(flags, every, True))
+                print(f"    extra part: rules+model {100 * etp / ena:.1f}% ({etp}/{ena}), FPR {fprs(*tunePart(flags, every, True))}", flush=True)
             if stp > best[0]:
                 best = (stp, params, probs, simulated)
         _, params, probs, simulated = best
@@ -358,9 +413,12 @@ def main(argv: list[str]) -> int:
             t = min(1.0, math.ceil(t * 1e4) / 1e4)  # stored rounded up: never flags more
             thresholds.append([s, t])
             flags = combined(probs, ruleFlags(kind, every, s, False), t)
-            tp, na, fp, nb = rates(flags, every)
-            stp, *_ = rates(combined(simulated, ruleFlags(kind, every, s, True), t), every)
-            print(f"  chosen {params} {s}: t={t:.4f}  out of fold: rules+model {100 * tp / na:.1f}% ({tp}/{na}), simulated {100 * stp / na:.1f}% ({stp}/{na}); FPR {fprs(flags, every)}", flush=True)
+            tp, na, fp, nb = rates(*tunePart(flags, every))
+            stp, *_ = rates(*tunePart(combined(simulated, ruleFlags(kind, every, s, True), t), every))
+            print(f"  chosen {params} {s}: t={t:.4f}  out of fold, tune part: rules+model {100 * tp / na:.1f}% ({tp}/{na}), simulated {100 * stp / na:.1f}% ({stp}/{na}); FPR {fprs(*tunePart(flags, every))}", flush=True)
+            if a.extra:
+                etp, ena, *_ = rates(*tunePart(flags, every, True))
+                print(f"    extra part: rules+model {100 * etp / ena:.1f}% ({etp}/{ena}), FPR {fprs(*tunePart(flags, every, True))}", flush=True)
         if a.cv_only:
             continue
         model = fit(items, **params)

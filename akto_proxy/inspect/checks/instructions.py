@@ -467,6 +467,9 @@ SIGNALS: dict[str, tuple[str, ...]] = {
         r"\b(?:any|all|every)\s+(?:ai|llm|automated)\s+(?:\w+\s+)?(?:assistants?|agents?|systems?|models?|tools?|bots?)" + _READING,
         r"\bas\s+(?:an?\s+|the\s+)(?:ai|assistant|agent|language\s+model|model)\s*,?\s+you\s+(?:must|should|will|are\s+required)\b",
         r"\b(?:as\s+soon\s+as|when|once|after)\s+you\s+read\s+this\b|\bto\s+(?:the\s+)?(?:ai|llm|model|assistant)\s+reading\s+this\b",
+        # telling the reader it is in a test, a sandbox or a mode: no person needs telling that
+        r"\bthis\s+is\s+not\s+(?:an?\s+)?(?:actual|real)\s+(?:environment|conversation|user|scenario|request|task)\b",
+        r"(?:^|[.!?:]\s+|\n\s*)you\s+are\s+(?:currently\s+|now\s+)?(?:running|operating|executing|working)\s+(?:in|under)\s+(?:an?\s+|the\s+)?(?:\w+[\s-]){0,2}(?:mode|environment|sandbox)\b",
         # other languages
         r"\b(?:nota|mensaje|aviso|atenci[oó]n|instrucciones|advertencia)\s+(?:para|a)\s+(?:los\s+|las\s+|el\s+|la\s+)?(?:asistentes?|agentes?|modelos?)\s+(?:de\s+)?(?:ia|inteligencia\s+artificial)\b",
         r"\b(?:atenção|atencao|nota|aviso|mensagem)\s*,?\s+(?:para\s+(?:o|a|os)\s+)?assistentes?\s+(?:de\s+)?ia\b",
@@ -493,6 +496,10 @@ SIGNALS: dict[str, tuple[str, ...]] = {
         r"\b(?:focus|concentrate)\s+(?:only|exclusively|solely|just)\s+on\s+(?:the\s+)?(?:following|information|text|content|positive)\b",
         r"\byour\s+(?:first|only|next|final|sole)\s+(?:output|message|response|reply|answer|feedback|job)\s+(?:\w+\s+)?(?:is|must|should|will)\b",
         r"\b(?:in|for)\s+the\s+(?:summary|answer|reply|response)\s" + _GAP + r"\b(?:include|mention|state|add|say|claim|write)\b|\b(?:include|mention|state|add|say|claim|write|print)\s" + _GAP + r"\bin\s+the\s+(?:summary|answer|reply|response)\b",
+        r"\b(?:make|keep|limit|restrict)\s+your\s+(?:\w+\s+)?(?:response|reply|answer|output)s?\s+(?:as\s+(?:short|brief|long)|under|below|to\s+(?:at\s+most|only|exactly|just)|(?:only|exactly|just|no\s+more\s+than)\s+\d|\d+\s+words?)",
+        (r"\b(?:include|insert|add|put|append|embed|output|print|render|display)\s+(?:exactly\s+)?(?:the\s+following|this)\s+(?:exact\s+)?(?:string|text|phrase|sentence|line|markdown|image|link|url|word)s?\s+"
+         r"(?:in|into|at|to)\s+(?:your|the)\s+(?:\w+\s+)?(?:response|reply|answer|output|summary)"),
+        r"\byour\s+(?:\w+\s+)?(?:response|reply|answer|output)\s+(?:must|should|shall|has\s+to|needs\s+to)\s+(?:only\s+)?(?:be|contain|include|start|begin|end|consist|say|read)\b",
         r"\b(?:en|a)\s+tu\s+respuesta\b|\ben\s+el\s+resumen\b|\bresponde\s+(?:solo|solamente|únicamente)\b|\bna\s+sua\s+resposta\b|\bno\s+resumo\b|\bdans\s+(?:votre|ta)\s+réponse\b|\bdans\s+le\s+résumé\b",
         r"\bin\s+deiner\s+antwort\b|\bin\s+der\s+zusammenfassung\b|\bnella\s+tua\s+risposta\b|в\s+(?:своём|своем|вашем|твоём|твоем)\s+ответе|在(?:你的)?(?:回答|回复|答复|回覆|摘要|总结)中|रिपोर्ट\s+में\s+लिखें",
     ),
@@ -574,6 +581,8 @@ SIGNALS: dict[str, tuple[str, ...]] = {
         r"\b(?:do\s+not|don'?t)\s+(?:let|allow)\s+the\s+user\s+(?:see|know|notice)\b|\bpretend\s+(?:that\s+)?(?:the|this|nothing|you|it|to\s+have)\b|\bconfirm\s+nothing\b|\bconfirm\s+to\s+the\s+user\s+only\b",
         r"\b(?:explain|show|report)\s+to\s+the\s+user\s+only\b|\b(?:user|they)\s+(?:does|do)\s+not\s+need\s+to\s+(?:be\s+told|know)\b|\bdo\s+not\s+show\s+to\s+user\b|\bnot\s+(?:to\s+)?be\s+(?:shown|disclosed)\s+to\s+the\s+user\b",
         r"\bdo\s+not\s+give\s+any\s+output\s+to\s+the\s+user\b|\bno\s+need\s+to\s+mention\b",
+        r"\b(?:leave|leaving)\s+no\s+(?:trace|record|evidence)\b|\b(?:clean|free)\s+of\s+(?:any\s+)?(?:actionable\s+)?traces?\b|\bwithout\s+(?:leaving\s+)?(?:a\s+|any\s+)?traces?\b",
+        r"\b(?:without|never|do\s+not|don'?t)\s+(?:escalat\w+|fall(?:ing)?\s+back|referr?\w*|deferr?\w*|hand\w*\s+(?:it\s+)?back)\s+to\s+(?:the\s+)?(?:user|human)\b",
         # other languages
         r"\bno\s+(?:se\s+lo\s+|le\s+|lo\s+)?(?:digas|diga|menciones|mencione|informes|informe|cuentes|muestres)\b|\bsin\s+(?:decirle|avisar|informar)\s+al\s+usuario",
         r"\bn[ãa]o\s+(?:informe|conte|diga|mencione|mostre)\b|\bsem\s+(?:avisar|informar|contar)\s+(?:ao|o)\s+usu[aá]rio",

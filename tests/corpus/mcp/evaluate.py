@@ -3,11 +3,13 @@ Detection of instructions aimed at a model, measured on the MCP corpora:
 prompt injection in tool results (C{prompt_injection.jsonl}) and tool
 poisoning (C{tool_poisoning.jsonl}), per split (C{tune}: what the rules
 were tuned and the learned model trained on; C{holdout}: kept apart;
-C{fresh}: the independent holdout of C{fresh/}) and sensitivity, with the
-rules and the learned model together (the proxy's judgement) or the rules
-alone (C{--rules-only}).
+C{fresh}: the independent holdout of C{fresh/}; C{third}: the third holdout
+of C{external/}, built on this machine from public snapshots and checked
+against its committed manifest) and sensitivity, with the rules and the
+learned model together (the proxy's judgement) or the rules alone
+(C{--rules-only}).
 
-    python -m tests.corpus.mcp.evaluate [--verbose] [--split tune|holdout|fresh] [--rules-only]
+    python -m tests.corpus.mcp.evaluate [--verbose] [--split tune|holdout|fresh|third] [--rules-only]
 """
 
 from __future__ import annotations
@@ -26,14 +28,31 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def entries(name: str) -> Iterator[dict[str, Any]]:
     path = os.path.join(HERE, name)
-    if not os.path.exists(path):
-        path = os.path.join(HERE, "fresh", name)
+    for folder in ("fresh", os.path.join("external", "data")):
+        if not os.path.exists(path):
+            path = os.path.join(HERE, folder, name)
     if not os.path.exists(path):
         return
     with open(path, encoding="utf-8") as f:
         for line in f:
             if line.strip():
                 yield json.loads(line)
+
+
+def checkManifest(name: str) -> None:
+    """
+    Refuse a third holdout that is not the one recorded, before it was
+    scored, in C{external/MANIFEST.tsv} (same ids, labels and texts).
+    """
+    from tests.corpus.mcp.external.build import MANIFEST, digest
+
+    with open(MANIFEST, encoding="utf-8") as f:
+        recorded = {row[0]: (row[1], row[2]) for row in (line.rstrip("\n").split("\t") for line in list(f)[1:])}
+    prefix = "t3tp-" if name.startswith("tool_poisoning") else "t3pi-"
+    found = {e["id"]: (e["label"], digest(e)) for e in entries(name)}
+    wanted = {k: v for k, v in recorded.items() if k.startswith(prefix)}
+    if found != wanted:
+        raise SystemExit(f"{name}: not the third holdout of external/MANIFEST.tsv ({len(found)} texts, {len(wanted)} recorded); build it with python -m tests.corpus.mcp.external.build")
 
 
 def toolText(tool: dict[str, Any]) -> str:
@@ -75,7 +94,9 @@ def measure(corpus: str, split: str, sensitivity: str, rulesOnly: bool = False) 
     caught = attacks = flagged = benign = 0
     misses: list[dict[str, Any]] = []
     fps: list[tuple[dict[str, Any], tuple[str, ...]]] = []
-    name = f"{corpus}_fresh.jsonl" if split == "fresh" else f"{corpus}.jsonl"
+    name = f"{corpus}_{split}.jsonl" if split in ("fresh", "third") else f"{corpus}.jsonl"
+    if split == "third":
+        checkManifest(name)
     for e in entries(name):
         if e["split"] != split:
             continue
