@@ -88,6 +88,29 @@ def settleHeap() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+    trimHeap()
+
+
+def trimHeap() -> None:
+    """
+    Give the C heap's free pages back to the system: building a
+    configuration (loading and compiling pattern databases, parsing) leaves
+    megabytes freed but kept by glibc's allocator.  C{malloc_trim}; a libc
+    without it (musl, macOS) keeps its own ways and nothing happens.
+    """
+    global _mallocTrim
+    if _mallocTrim is None:
+        try:
+            import ctypes
+
+            _mallocTrim = ctypes.CDLL(None).malloc_trim
+        except (OSError, AttributeError):
+            _mallocTrim = False
+    if _mallocTrim:
+        _mallocTrim(0)
+
+
+_mallocTrim: Any = None
 
 
 def serverTLS(config: Config) -> CertificateOptions:
@@ -288,9 +311,9 @@ class ProxyService(MultiService):
         #: the one timer of the streams' idle and keepalive deadlines
         self.deadlines = Deadlines(clock)
         self.sockets: set[Any] = set()  # open WebSocketRelay instances
-        # the Autobahn server factories the sockets share, by the largest
-        # message they take (web/ws.py: one per socket cost an attribute dict each)
-        self.wsFactories: dict[int, Any] = {}
+        # the Autobahn factories the sockets share, by side and the options
+        # they set (web/ws.py: one per socket cost an attribute dict each)
+        self.wsFactories: dict[tuple[Any, ...], Any] = {}
         self.inflight: set["Exchange"] = set()
         self.stopping = False
         self._drainWaiters: list[defer.Deferred[None]] = []

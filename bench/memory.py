@@ -4,6 +4,7 @@ memory targets, in one run.
 
     .venv/bin/python bench/memory.py [--streams 10000] [--requests 5000]
                                      [--targets floor,proxy-nochecks,proxy-checks]
+                                     [--ws-sockets 2000] [--no-http] [--base CHECKOUT]
 
 For each target, started fresh (one at a time, loopback upstream of
 bench/upstream.py): VmRSS once ready ("fresh"), after --requests small
@@ -12,31 +13,73 @@ held open (bench/client.py hold: each must answer and deliver its first
 event, then an event broadcast to all), and once they are all closed.
 Printed as MiB and as ratios to the floor, with RSS per held stream.
 
+Idle WebSockets (--ws-sockets N, 0 to skip): each target started fresh
+again, against bench/ws_bench.py's echo upstream (the floor: ws_bench's
+FLOOR, plain Twisted + Autobahn); N sockets opened 50 at a time and held;
+RSS per socket = (RSS with all open - RSS before) / N, then each echoes one
+message.  Each proxy starts with an empty state directory.  --no-http
+skips the HTTP rows.  --base CHECKOUT adds the target
+base-checks: proxy-checks run from another checkout (A/B against main).
+
 Targets (issue 18): fresh <= 1.2x the floor's, after load <= 1.5x fresh,
-<= 13 KB per held SSE stream, 10,000 streams under 250 MB.
+<= 13 KB per held SSE stream, 10,000 streams under 250 MB, <= 20 KB per
+idle WebSocket.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
+import os
+import resource
+import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import HERE, PY, RESULTS, Proc, client, freePort, relayArgv, rssKiB, waitReady  # noqa: E402
+import ws_bench  # noqa: E402
 
 
 def mib(kib: Optional[int]) -> Optional[float]:
     return kib / 1024 if kib else None
 
 
+@contextlib.contextmanager
+def environment(name: str, base: Optional[str]) -> Iterator[None]:
+    """
+    The environment a target is started in: its own empty state directory
+    (the pins a proxy loads at start: a state file other runs left behind
+    would count as start-up memory), and for a C{base-*} target the package
+    of checkout C{base}.
+    """
+    state = RESULTS / f"state-{name}-mem"
+    shutil.rmtree(state, ignore_errors=True)
+    state.mkdir(parents=True)
+    wanted = {"STATE_DIRECTORY": str(state)}
+    if name.startswith("base-"):
+        wanted["PYTHONPATH"] = str(Path(base or ".").resolve())
+    saved = {k: os.environ.get(k) for k in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                del os.environ[k]
+            else:
+                os.environ[k] = v
+
+
 def measure(name: str, upPort: int, args: argparse.Namespace) -> dict[str, Any]:
     port = freePort()
-    proc = Proc(name, relayArgv(name, port, "-mem"), RESULTS / f"{name}-mem.log", None)
+    with environment(name, args.base):
+        proc = Proc(name, relayArgv(name.replace("base-", "proxy-"), port, "-mem"), RESULTS / f"{name}-mem.log", None)
     out: dict[str, Any] = {"target": name}
     try:
         base = f"http://127.0.0.1:{port}/proxy/http/127.0.0.1:{upPort}"
@@ -64,25 +107,72 @@ def measure(name: str, upPort: int, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def measureWS(name: str, upPort: int, sockets: int, base: Optional[str]) -> dict[str, Any]:
+    """
+    RSS per idle WebSocket of target C{name}, started fresh.
+    """
+    out: dict[str, Any] = {}
+    if name == "floor":
+        port = freePort()
+        script = RESULTS / "ws-floor.py"
+        script.write_text(ws_bench.FLOOR)
+        proc = ws_bench.Proc(name, [PY, str(script), str(port), str(upPort)], RESULTS / "ws-floor-mem.log")
+        url = f"ws://127.0.0.1:{port}/ws"
+    else:
+        with environment(name, base):
+            proc, url = ws_bench.proxyTarget(name, upPort)
+    try:
+        asyncio.run(ws_bench.waitOpen(url))
+        time.sleep(1.0)
+        h = asyncio.run(ws_bench.hold(url, sockets, proc.pid))
+        out["ws_per_socket_kib"] = h.get("rss_per_socket_kib")
+        out["ws_echoed"] = h.get("echoed")
+    except Exception as e:
+        out["ws_error"] = f"{type(e).__name__}: {e}"
+    finally:
+        proc.stop()
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--streams", type=int, default=10000)
     ap.add_argument("--requests", type=int, default=5000)
     ap.add_argument("--targets", default="floor,proxy-nochecks,proxy-checks")
     ap.add_argument("--hold-cap", type=float, default=300.0, help="seconds the held-stream phase may take")
+    ap.add_argument("--ws-sockets", type=int, default=2000, help="idle WebSockets held per target (0: skip)")
+    ap.add_argument("--no-http", action="store_true", help="only the idle-WebSocket rows")
+    ap.add_argument("--base", metavar="CHECKOUT", help="also run base-checks: proxy-checks from another checkout")
     ap.add_argument("--out", default=str(RESULTS / "memory.json"))
     args = ap.parse_args()
     RESULTS.mkdir(exist_ok=True)
-    upPort = freePort()
-    up = Proc("upstream", [PY, str(HERE / "upstream.py"), "--port", str(upPort)], RESULTS / "upstream-mem.log", None)
-    rows: list[dict[str, Any]] = []
-    try:
-        time.sleep(0.5)
-        for name in args.targets.split(","):
-            print(f"  [{name}] fresh, {args.requests} POSTs, {args.streams} held SSE streams", flush=True)
-            rows.append(measure(name, upPort, args))
-    finally:
-        up.stop()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    names = args.targets.split(",")
+    if args.base:
+        names.append("base-checks")
+    rows: list[dict[str, Any]] = [{"target": name} for name in names]
+    if not args.no_http:
+        upPort = freePort()
+        up = Proc("upstream", [PY, str(HERE / "upstream.py"), "--port", str(upPort)], RESULTS / "upstream-mem.log", None)
+        try:
+            time.sleep(0.5)
+            for row in rows:
+                print(f"  [{row['target']}] fresh, {args.requests} POSTs, {args.streams} held SSE streams", flush=True)
+                row.update(measure(row["target"], upPort, args))
+        finally:
+            up.stop()
+    if args.ws_sockets:
+        wsPort = freePort()
+        script = RESULTS / "ws-upstream.py"
+        script.write_text(ws_bench.UPSTREAM)
+        wsUp = ws_bench.Proc("ws-upstream", [PY, str(script), str(wsPort)], RESULTS / "ws-upstream-mem.log")
+        try:
+            for row in rows:
+                print(f"  [{row['target']}] {args.ws_sockets} idle WebSockets", flush=True)
+                row.update(measureWS(row["target"], wsPort, args.ws_sockets, args.base))
+        finally:
+            wsUp.stop()
     floor = next((r for r in rows if r["target"] == "floor"), {})
 
     def cell(r: dict[str, Any], key: str, ref: Optional[float]) -> str:
@@ -91,13 +181,17 @@ def main() -> int:
             return "-"
         return f"{v:.1f}" + (f" ({v / ref:.2f}x)" if ref else "")
 
-    print(f"\n{'target':<16} {'fresh MiB':>16} {'after load':>16} {'streams open':>16} {'KiB/stream':>16} {'all closed':>12}")
+    print(f"\n{'target':<16} {'fresh MiB':>16} {'after load':>16} {'streams open':>16} {'KiB/stream':>16} {'all closed':>12}"
+          f" {'KiB/WebSocket':>16}")
     for r in rows:
         print(f"{r['target']:<16} {cell(r, 'fresh_mib', floor.get('fresh_mib')):>16} "
               f"{cell(r, 'after_load_mib', r.get('fresh_mib')):>16} {cell(r, 'streams_open_mib', floor.get('streams_open_mib')):>16} "
               f"{cell(r, 'per_stream_kib', floor.get('per_stream_kib')):>16} {cell(r, 'after_close_mib', None):>12}"
+              f" {cell(r, 'ws_per_socket_kib', floor.get('ws_per_socket_kib')):>16}"
               + (f"  ERROR {r['error']}" if r.get("error") else "")
-              + (f"  opened {r.get('opened')}" if r.get("opened") != args.streams else ""))
+              + (f"  WS ERROR {r['ws_error']}" if r.get("ws_error") else "")
+              + (f"  opened {r.get('opened')}" if not args.no_http and r.get("opened") != args.streams else "")
+              + (f"  echoed {r.get('ws_echoed')}" if args.ws_sockets and r.get("ws_echoed") != args.ws_sockets else ""))
     print("(after load: ratio to the same target's fresh RSS; the others: ratio to the floor)")
     Path(args.out).write_text(json.dumps({"rows": rows, "args": vars(args)}, indent=1))
     return 0

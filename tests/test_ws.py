@@ -26,6 +26,7 @@ from twisted.internet import defer, endpoints, protocol, reactor
 from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.trial.unittest import TestCase
 
+from akto_proxy.web import ws as wsrelay
 from tests.harness import BASE, KEY, ProxyHarness, RawClient, Upstream, connectRaw
 
 BASE_NO_UPSTREAMS = BASE.split("upstreams:")[0]
@@ -519,6 +520,67 @@ class RelayTests(WSBase):
 
         return ensureDeferred(run())
 
+    def test_protocols_hold_no_attribute_dict(self) -> Any:
+        """
+        What Autobahn keeps per connection lives in slots: after the
+        handshake, a message each way and a ping, neither hop's protocol has
+        an attribute dict entry; its counters still count, and what only
+        the handshake needed is gone.
+        """
+
+        async def run() -> None:
+            client = await self.connect()
+            client.sendMessage(b"hello")
+            self.assertEqual(await client.receive(), (b"hello", False))
+            (relay,) = self.proxy.service.sockets
+            # a ping on each hop (answered before the echo that follows)
+            client.sendPing(b"c")
+            self.store.protocols[-1].sendPing(b"u")
+            client.sendMessage(b"again")
+            self.assertEqual(await client.receive(), (b"again", False))
+            for proto in (relay.client, relay.upstream):
+                self.assertEqual(vars(proto), {}, proto.side)
+                self.assertEqual(vars(proto.trafficStats), {})
+                self.assertEqual(proto.trafficStats.incomingWebSocketMessages, 2)
+                self.assertEqual(proto.trafficStats.outgoingWebSocketMessages, 2)
+                self.assertEqual(list(proto.send_queue), [])
+                self.assertEqual((proto.http_headers, proto.http_request_data, proto.http_response_data), ({}, b"", b""))
+            self.assertEqual(relay.upstream.head, b"")
+            self.assertIsNone(relay.upstream.opened)
+            self.assertEqual(relay.upstream.responseHeaders, [])
+            await self.closeBoth(client)
+
+        return ensureDeferred(run())
+
+    def test_sockets_share_factories(self) -> Any:
+        """
+        Sockets with the same limits share one Autobahn factory per hop;
+        each upstream socket still offers its own client's subprotocols and
+        gets the one its upstream picked.
+        """
+
+        async def run() -> None:
+            first = await self.connect("/echo?pick=b", protocols=["a", "b"])
+            second = await self.connect("/echo?pick=c", protocols=["c"])
+            third = await self.connect("/echo?pick=b", protocols=["a"])
+            self.assertEqual((first.response.protocol, second.response.protocol, third.response.protocol), ("b", "c", None))
+            offered = [r.headers["sec-websocket-protocol"] for r in self.store.requests[-3:]]
+            self.assertEqual(offered, ["a,b", "c", "a"])
+            relays = list(self.proxy.service.sockets)
+            self.assertEqual(len(relays), 3)
+            self.assertEqual(len({id(r.upstream.factory) for r in relays}), 1)
+            self.assertEqual(len({id(r.client.factory) for r in relays}), 1)
+            self.assertEqual(relays[0].upstream.factory.protocols, [])
+            for client in (first, second, third):
+                client.sendMessage(b"ok")
+                self.assertEqual(await client.receive(), (b"ok", False))
+            for client in (first, second, third):
+                client.sendClose(1000)
+                await client.factory.closed
+            await self.allClosed()
+
+        return ensureDeferred(run())
+
     def test_upstream_refuses_handshake(self) -> Any:
         async def run() -> None:
             for path, status in (("/deny", 403), ("/missing", 404)):
@@ -729,6 +791,34 @@ class IdleTests(WSBase):
             self.assertEqual((await closed)[0], 1001)
             await self.allClosed()
             self.assertEqual(self.proxy.service.recentEvents(1)[-1]["outcome"], "idle_timeout")
+
+        return ensureDeferred(run())
+
+    def test_sockets_share_the_service_timer(self) -> Any:
+        """
+        Idle sockets hold a deadline in the service's L{Deadlines}, not a
+        timer each; each closes on its own time; none is left once closed.
+        """
+
+        async def run() -> None:
+            first = await self.connect()
+            self.clock.advance(10)
+            second = await self.connect()
+            service = self.proxy.service
+            relays = sorted(service.sockets, key=lambda r: r.openedAt)
+            self.assertEqual([r.wakeAt for r in relays], [r.openedAt + 60 for r in relays])
+            self.assertEqual(service.deadlines.live, 2)
+            self.clock.advance(50)
+            self.assertEqual((await first.factory.closed)[0], 1001)
+            self.assertFalse(second.factory.closed.called)
+            second.sendMessage(b"tick")
+            await second.receive()
+            self.clock.advance(10)
+            self.assertFalse(second.factory.closed.called)  # active 10 s ago
+            self.clock.advance(50)
+            self.assertEqual((await second.factory.closed)[0], 1001)
+            await self.allClosed()
+            self.assertEqual(service.deadlines.live, 0)
 
         return ensureDeferred(run())
 
@@ -943,15 +1033,15 @@ class BackpressureTests(WSBase):
             # the proxy stops reading the upstream once the client's side is
             # full: wait for that, then for the proxy to hold still
             held: Deferred[None] = Deferred()
-            valve = relay.valves["upstream"]
-            pause = valve.pause
+            valve = relay.hops["upstream"].valve
+            pause = wsrelay._Valve.pause
 
-            def pausing(why: str) -> None:
-                pause(why)
-                if why == "write" and not held.called:
+            def pausing(self: wsrelay._Valve, why: str) -> None:
+                pause(self, why)
+                if self is valve and why == "write" and not held.called:
                     held.callback(None)
 
-            valve.pause = pausing  # type: ignore[method-assign]
+            self.patch(wsrelay._Valve, "pause", pausing)
             await held.addTimeout(30, reactor)
             peak = sum(r.bufferedBytes() for r in service.sockets)
             sent = max([int(line.split()[1]) for line in proc.lines if line.startswith("sent ")] or [0])
@@ -1374,3 +1464,17 @@ class ProtectionTests(WSBase):
             await self.closeBoth(client)
 
         return ensureDeferred(run())
+
+
+class MaskTests(TestCase):
+    def test_masked_is_the_rfc_xor(self) -> None:
+        """
+        The relay's masking is RFC 6455's XOR with the key repeated, on both
+        of its paths (big integer, Autobahn's C masker above 1.5 KiB) and at
+        their edges.
+        """
+        for n in (0, 1, 3, 4, 5, 125, 126, 1535, 1536, 1537, 4096, 4099, 65535):
+            payload, key = os.urandom(n), os.urandom(4)
+            expected = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+            self.assertEqual(wsrelay._masked(payload, key), expected, n)
+            self.assertEqual(wsrelay._masked(expected, key), payload, n)

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any, Callable, Optional, Sequence, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, TypeVar, Union
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import attrs
-import txredisapi
 from twisted.internet.defer import CancelledError, Deferred, TimeoutError as DeferredTimeout, fail, gatherResults, maybeDeferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint, wrapClientTLS
 from twisted.internet.interfaces import IStreamClientEndpoint
@@ -26,6 +25,9 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from akto_proxy.config.model import REDIS_FEATURES, RedisConfig
+
+if TYPE_CHECKING:
+    from akto_proxy.access.redisconn import Factory, Subscription
 
 log = Logger()
 
@@ -78,77 +80,6 @@ class _ObservedEndpoint:
         return d
 
 
-class _Factory(txredisapi.RedisFactory):  # type: ignore[misc]
-    def __init__(self, state: "RedisState", **kw: Any):
-        super().__init__(None, kw.pop("dbid"), 1, isLazy=True, **kw)
-        self._state = state
-
-    def addConnection(self, conn: Any) -> None:
-        super().addConnection(conn)
-        if conn in self.pool:
-            self._state._up()
-
-    def delConnection(self, conn: Any) -> None:
-        super().delConnection(conn)
-        if not self.size:
-            self._state._down("connection lost")
-
-
-class _SubscriberProtocol(txredisapi.SubscriberProtocol):  # type: ignore[misc]
-    def messageReceived(self, pattern: Any, channel: Any, message: Any) -> None:
-        self.factory.deliver(message)
-
-
-class _SubscriberFactory(txredisapi.RedisFactory):  # type: ignore[misc]
-    """
-    One connection that does nothing but listen on one channel, subscribed
-    again after each reconnection.
-    """
-
-    protocol = _SubscriberProtocol
-
-    def __init__(self, channel: str, onMessage: Callable[[bytes], None], **kw: Any):
-        super().__init__(None, kw.pop("dbid"), 1, isLazy=True, **kw)
-        self.channel = channel
-        self.onMessage = onMessage
-        self.subscribed = False
-        self._waiters: list[Deferred[None]] = []
-
-    def whenSubscribed(self) -> "Deferred[None]":
-        """
-        Fires once the subscription is in place (at once if it is).
-        """
-        if self.subscribed:
-            return succeed(None)
-        d: Deferred[None] = Deferred(lambda d: self._waiters.remove(d) if d in self._waiters else None)
-        self._waiters.append(d)
-        return d
-
-    def _subscribed(self, _: Any) -> None:
-        self.subscribed = True
-        waiters, self._waiters = self._waiters, []
-        for d in waiters:
-            d.callback(None)
-
-    def addConnection(self, conn: Any) -> None:
-        super().addConnection(conn)
-        if conn in self.pool:
-            d = conn.subscribe(self.channel)
-            d.addCallback(self._subscribed)
-            d.addErrback(lambda f: log.warn("redis subscribe failed: {error}", error=f.getErrorMessage()))
-
-    def delConnection(self, conn: Any) -> None:
-        super().delConnection(conn)
-        self.subscribed = False
-
-    def deliver(self, message: Any) -> None:
-        try:
-            self.onMessage(message.encode("utf-8") if isinstance(message, str) else message)
-        except Exception:
-            log.failure("redis message handling failed")
-
-
-Subscription = _SubscriberFactory
 
 
 def parseURL(url: str) -> dict[str, Any]:
@@ -208,7 +139,7 @@ class RedisState:
         self.commandTimeout = commandTimeout
         self.initialRetryDelay = initialRetryDelay
         self.maxRetryDelay = maxRetryDelay
-        self._factory: Optional[_Factory] = None
+        self._factory: Optional[Factory] = None
         # "idle" (not started), "connecting" (started, no verdict yet),
         # "up", "down"
         self.state = "idle"
@@ -221,7 +152,7 @@ class RedisState:
         self._stateWaiters: list[tuple[Callable[[str], bool], Deferred[str]]] = []
         #: scripts sent whole because Redis did not know their digest
         self.scriptLoads = 0
-        self._subscribers: list[_SubscriberFactory] = []
+        self._subscribers: list[Subscription] = []
 
     @property
     def onError(self) -> str:
@@ -280,7 +211,9 @@ class RedisState:
         if self._factory is not None:
             return
         self._setState("connecting")
-        f = _Factory(
+        from akto_proxy.access.redisconn import Factory
+
+        f = Factory(
             self,
             dbid=self._url["dbid"],
             password=self._url["password"],
@@ -314,8 +247,10 @@ class RedisState:
 
         @return: its C{subscribed} flag and C{whenSubscribed()}.
         """
+        from akto_proxy.access.redisconn import Subscription
+
         u = self._url
-        f = _SubscriberFactory(
+        f = Subscription(
             channel,
             onMessage,
             dbid=None,
@@ -459,6 +394,8 @@ class RedisState:
             d: Deferred[Any] = conn.execute_command(b"EVALSHA", sha, n, *flat)
 
             def noScript(f: Failure) -> Any:
+                import txredisapi
+
                 if f.check(txredisapi.ResponseError) and str(f.value).startswith("NOSCRIPT"):
                     self.scriptLoads += 1
                     return conn.execute_command(b"EVAL", source, n, *flat)
@@ -479,6 +416,8 @@ class RedisState:
         self.errors += 1
         msg = f.getErrorMessage() or f.type.__name__  # type: ignore[union-attr]
         self.lastError = msg
+        import txredisapi
+
         if isinstance(f.value, (txredisapi.ConnectionError, DeferredTimeout)):
             if not self._outageLogged:
                 self._outageLogged = True

@@ -84,8 +84,6 @@ import socket
 import time
 import uuid
 from collections import deque
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from io import BytesIO
 from typing import Any, Callable, Optional
 
@@ -96,7 +94,6 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.protocol import Protocol
 from twisted.internet.ssl import CertificateOptions, optionsForClientTLS, platformTrust
 from twisted.logger import Logger
-from twisted.mail.smtp import ESMTPSenderFactory, SMTPClientError
 from twisted.python.failure import Failure
 from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, HTTPConnectionPool, ResponseDone
 from twisted.web.http_headers import Headers
@@ -489,6 +486,11 @@ class EmailChannelSender:
             self._tls = CertificateOptions()  # TLS when offered, not verified (RFC 7435)
 
     def message(self, n: Notification, now: float) -> bytes:
+        # imported here: most deployments have no email channel (the
+        # email package costs half a megabyte of every process)
+        from email.message import EmailMessage
+        from email.utils import formatdate, make_msgid
+
         p = n.payload
         c = self.config
         m = EmailMessage()
@@ -521,6 +523,8 @@ class EmailChannelSender:
         return m.as_bytes()
 
     def send(self, n: Notification, now: float) -> "Deferred[Any]":
+        from twisted.mail.smtp import ESMTPSenderFactory, SMTPClientError
+
         c = self.config
         result: Deferred[Any] = Deferred()
         factory = ESMTPSenderFactory(

@@ -53,13 +53,14 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.http_headers import Headers
 
-from akto_proxy.access.redisstate import RedisState, RedisUnavailable, Subscription
+from akto_proxy.access.redisstate import RedisState, RedisUnavailable
 from akto_proxy.relay.url import LEGACY_MARKER as MARKER, Target, stripCredential
 from akto_proxy.web.admission import Admitted
 from akto_proxy.web.channel import CappedRequest
 from akto_proxy.web.proxy import Exchange
 
 if TYPE_CHECKING:
+    from akto_proxy.access.redisconn import Subscription
     from akto_proxy.service import ProxyService
 
 log = Logger()

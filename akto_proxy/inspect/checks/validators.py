@@ -15,7 +15,6 @@ import re
 from collections import Counter
 from typing import Any, Callable, Iterable, Optional
 
-import phonenumbers
 
 from akto_proxy.inspect.checks.rules import BARE_COMMANDS, WORD_COMMANDS
 
@@ -456,6 +455,8 @@ def _number(text: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _international(number: str) -> bool:
+    import phonenumbers  # imported when a number is first judged: a megabyte a process without one spares
+
     try:
         parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
@@ -470,6 +471,8 @@ def _national(groups: tuple[int, ...], digits: str, trunk: bool = False, separat
     C{trunk}, with its trunk prefix in front; with C{separators}, with
     exactly these between the groups).
     """
+    import phonenumbers
+
     single = len(groups) == 1  # written without separators: validity alone
     for region, prefix, lengths, plan, strip in _regions():
         if trunk and not (prefix and digits.startswith(prefix)):
@@ -517,6 +520,8 @@ def _regions() -> tuple[tuple[str, str, tuple[int, int], Optional["re.Pattern[st
     libphonenumber's own patterns overflow C{re}'s cache when every region
     is asked in turn.
     """
+    import phonenumbers
+
     out = []
     for region in sorted(phonenumbers.SUPPORTED_REGIONS):
         meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
