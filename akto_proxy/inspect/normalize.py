@@ -84,7 +84,7 @@ _BACKSLASH = re.compile(r"(?<=\w)\\(?=\w)")
 _BRACE = re.compile(r"\{,?([\w$'\"]+),([^{}\s]*)\}")
 _ANSI_C = re.compile(r"\$'([^']*)'|\$\"([^\"]*)\"")
 _ASSIGN = re.compile(r"(?:^|[;&|\s`(])([A-Za-z_]\w*)=([^\s;&|`)]*)")
-_VAR = re.compile(r"\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)")
+_VAR = re.compile(r"\$\{([A-Za-z_]\w*)(?::?([-=+?])([^{}]*))?\}|\$([A-Za-z_]\w*)")
 _SPECIAL = re.compile(r"(?<=\w)\$[?$!#-](?=\w)")
 _CARET = re.compile(r"(?<=\w)\^(?=\w)")
 _ENV_GUESS = {"HOME": "/root", "PATH": "/usr/local/bin:/usr/bin:/bin", "PWD": "/", "SHELL": "/bin/sh"}
@@ -206,14 +206,17 @@ def _variables(s: str) -> str:
     """
     C{$name} and C{${name}} as the shell would expand them: a name assigned
     in the string to its value, C{SHELL} and C{HOME} to a guess, any other
-    name next to a word or a quote to nothing (unset), else left alone.
+    name next to a word or a quote to nothing (unset), else left alone;
+    C{${name:-word}} of a name not assigned to its word.
     """
     assigned = dict(_ASSIGN.findall(s))
 
     def expand(m: "re.Match[str]") -> str:
-        name = m.group(1) or m.group(2)
+        name = m.group(1) or m.group(4)
         if name in assigned:
-            return assigned[name]
+            return assigned[name] if m.group(2) != "+" else m.group(3)
+        if m.group(2):  # ${u:-word}, ${u:=word}: unset, the word; ${u:+word}: nothing
+            return m.group(3) if m.group(2) in "-=" else ""
         if name in ("SHELL", "HOME"):
             return _ENV_GUESS[name]
         if name in _ENV_GUESS or name == "IFS":

@@ -10,9 +10,13 @@ and, in C{classic/}, a C{"split"}:
     - C{classic/<category>.<attacks|benign>.jsonl}: the second, built from
       public sources and generators (C{classic/README.md} says how, and how
       the split was drawn), each line C{tune} or C{holdout}.
+    - C{classic/fresh/*.jsonl}: the third part, every line C{fresh}, from
+      public sources none of the others drew on, committed before it was
+      first scored (C{classic/build_fresh.py}).
 
-A split is C{tune} (what the rules were tuned on) or C{holdout} (kept
-apart: its rates are the honest ones); C{None} takes both.
+A split is C{tune} (what the rules were tuned on), C{holdout} (kept apart,
+but measured while tuning) or C{fresh} (kept apart and scored only after
+it was committed); C{None} takes all.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ CHECK_OF = {
     "secrets": "data_exfiltration",
     "pii": "data_exfiltration",
 }
-SPLITS = ("tune", "holdout")
+SPLITS = ("tune", "holdout", "fresh")
 
 # The exclusions a sample configuration ships with: a database tool's SQL,
 # a coding agent's shell command and the files it writes; a CRM tool's own
@@ -78,12 +82,13 @@ def classicFiles() -> list[str]:
     """
     The files of the second corpus, relative to C{tests/corpus}.
     """
-    return sorted(os.path.relpath(p, HERE) for p in glob.glob(os.path.join(CLASSIC, "*.jsonl")))
+    paths = glob.glob(os.path.join(CLASSIC, "*.jsonl")) + glob.glob(os.path.join(CLASSIC, "fresh", "*.jsonl"))
+    return sorted(os.path.relpath(p, HERE) for p in paths)
 
 
 def entries(split: Optional[str] = None, label: Optional[str] = None) -> list[Entry]:
     """
-    Every corpus entry of C{split} (C{None}: both) and C{label}
+    Every corpus entry of C{split} (C{None}: all) and C{label}
     (C{"attack"}, C{"benign"}, C{None}: both).  The first corpus is C{tune}.
     """
     out: list[Entry] = []

@@ -67,6 +67,21 @@ ATTACKS = [
     ("path: php://filter", PATH, "render_template", "template", "php://filter/convert.base64-encode/resource=index.php"),
     ("path: zip:// wrapper", PATH, "render_template", "template", "zip://uploads/a.zip%23shell.php"),
     ("path: expect:// wrapper", PATH, "render_template", "template", "expect://id"),
+    # session 9 (each missed by the rules before it)
+    ("cmd: separator after a closing bracket", CMD, "convert_file", "filename", "a);pwd|"),
+    ("cmd: separator after a dollar sign", CMD, "backup", "name", "$;last"),
+    ("cmd: a variable run as the command", CMD, "ping_host", "host", "FAIL||X=$'pwd';$X"),
+    ("cmd: default-value expansion inside a word", CMD, "ping_host", "host", "127.0.0.1|ca${u:-}t /etc/hosts"),
+    ("sql: a name equal to itself after OR", SQL, "get_user", "username", "hi or a=a"),
+    ("sql: DESC stacked after a quote", SQL, "get_user", "username", "\\'; desc users; --"),
+    ("path: IIS escapes with a non-hex digit", PATH, "read_file", "path", "..%c1%pc..%c1%pc..%c1%pcetc%c1%pchosts"),
+    ("path: Windows device path", PATH, "read_file", "path", "\\\\.\\c:\\boot.ini"),
+    ("path: PHP configuration under /usr/lib", PATH, "open_file", "path", "/usr/lib/php.ini"),
+    ("path: macOS web server files", PATH, "view_file", "file", "/Library/WebServer/Documents/index.php"),
+    ("path: Windows administrative share", PATH, "read_file", "path", "\\\\fileserver\\admin$\\system32\\config\\sam"),
+    ("path: Windows system directory by variable", PATH, "read_file", "path", "%WINDIR%\\system32\\drivers\\etc\\hosts"),
+    ("path: container runtime socket", PATH, "open_file", "path", "/var/run/docker.sock"),
+    ("path: PHP session file", PATH, "read_file", "path", "/tmp/sess_abc123"),
 ]
 
 # Classes the rules held before issue 16, kept as regressions (and as
@@ -111,6 +126,9 @@ BENIGN = [
     ("read_file", "path", "/tmp/build/output.log"),
     ("read_file", "path", "config/settings.ini"),
     ("read_file", "path", "~/projects/app/.env.example"),
+    ("read_file", "path", "\\\\fileserver\\projects\\report.docx"),
+    ("read_file", "path", "%APPDATA%\\Code\\User\\settings.json"),
+    ("read_file", "path", "/tmp/session_notes.txt"),
     ("git_log", "range", "HEAD~3..HEAD"),
     ("git_diff", "range", "main...feature/login"),
     ("write_file", "content", "import os\nos.system('make test')\n"),

@@ -5,11 +5,14 @@ split by source and by a seeded fraction before tuning) keeps at least the
 rates reached when it was measured, as floors to raise, not targets met.
 """
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from tests.corpus.evaluate import entries, load, measure
 
 CLASSIC = ("sql_injection", "command_injection", "path_traversal")
+
+FRESH_MISSING = ("tests/corpus/classic/fresh/*.jsonl not built here: it is made from public snapshots "
+                 "by tests/corpus/classic/build_fresh.py and kept out of the repository")
 
 
 def injectionCorpus(split: str) -> list[dict[str, str]]:
@@ -25,6 +28,11 @@ def injectionCorpus(split: str) -> list[dict[str, str]]:
 # (scripts/corpus_report.py): floors a change must not go below.
 HOLDOUT_TPR = {"sql_injection": 0.94, "command_injection": 0.90, "path_traversal": 0.90}
 HOLDOUT_FPR = {True: 0.008, False: 0.012}  # with the sample exclusions, without
+# The fresh part (classic/fresh, session 9): first scored at SQL 95.6%,
+# command 60.5%, path 88.4%; these are the rates after that session's tuning
+# on the tune part, floors in the same sense.
+FRESH_TPR = {"sql_injection": 0.95, "command_injection": 0.89, "path_traversal": 0.89}
+FRESH_FPR = {True: 0.005, False: 0.008}
 
 
 class CorpusTests(SynchronousTestCase):
@@ -42,8 +50,8 @@ class CorpusTests(SynchronousTestCase):
         attacks and benign traffic of each class.
         """
         for e in entries():
-            self.assertIn(e["split"], ("tune", "holdout"), e)
-        for split in ("tune", "holdout"):
+            self.assertIn(e["split"], ("tune", "holdout", "fresh"), e)
+        for split in ("tune", "holdout") + (("fresh",) if entries("fresh") else ()):
             for label in ("attack", "benign"):
                 cats = {e["category"] for e in entries(split, label)}
                 self.assertTrue(set(CLASSIC) <= cats, (split, label, cats))
@@ -69,3 +77,17 @@ class CorpusTests(SynchronousTestCase):
             for category, floor in HOLDOUT_TPR.items():
                 self.assertGreaterEqual(r.rate(category), floor, (category, exclusions, r.tpr[category]))
             self.assertLessEqual(r.fprRate(), HOLDOUT_FPR[exclusions], (exclusions, r.fpr))
+
+    def test_fresh(self) -> None:
+        """
+        The fresh part's floors; rates only in the failure message.  The
+        part is built on the machine that has the public snapshots
+        (classic/build_fresh.py) and is not in the repository.
+        """
+        if not injectionCorpus("fresh"):
+            raise SkipTest(FRESH_MISSING)
+        for exclusions in (True, False):
+            r = measure("medium", exclusions=exclusions, items=injectionCorpus("fresh"))
+            for category, floor in FRESH_TPR.items():
+                self.assertGreaterEqual(r.rate(category), floor, (category, exclusions, r.tpr[category]))
+            self.assertLessEqual(r.fprRate(), FRESH_FPR[exclusions], (exclusions, r.fpr))

@@ -19,29 +19,38 @@ from tests.corpus.classic import measure_exfil as M
 from tests.inspect.test_prefilter import buildPrefilter, call, result, same, steps
 
 #: (subcategory, split) -> minimum TPR at medium with the sample exclusions
+#: (the tune part took in two scanners' fixtures in session 9, harder than
+#: its generated lines: its rate fell from 96.6% to 94.4% while the
+#: held-out rates rose; the fresh part was first scored at 62.8% / 93.6%)
 TPR_FLOORS = {
-    ("secrets", "tune"): 0.96,
-    ("secrets", "holdout"): 0.86,
+    ("secrets", "tune"): 0.94,
+    ("secrets", "holdout"): 0.87,
+    ("secrets", "fresh"): 0.67,
     ("pii", "tune"): 0.97,
     ("pii", "holdout"): 0.98,
+    ("pii", "fresh"): 0.93,
     ("bulk", "tune"): 1.0,
     ("bulk", "holdout"): 1.0,
 }
 #: split -> maximum FPR at medium with the sample exclusions (the held-out
 #: part holds detect-secrets' own negatives, whose labels follow that
 #: tool's rules, not ours: 11 of its 63)
-FPR_CEILINGS = {"tune": 0.005, "holdout": 0.03}
+FPR_CEILINGS = {"tune": 0.005, "holdout": 0.03, "fresh": 0.005}
 
 
 class CorpusFloorTests(SynchronousTestCase):
     def test_medium(self) -> None:
         rates = M.measure("medium", True)
         for key, floor in TPR_FLOORS.items():
-            hit, total = rates.tpr[key]
+            hit, total = rates.tpr.get(key, (0, 0))
+            if key[1] == "fresh" and not total:
+                continue  # the fresh part is built where the public snapshots are (build_fresh.py)
             self.assertGreater(total, 0, key)
             self.assertGreaterEqual(hit / total, floor, key)
         for split, ceiling in FPR_CEILINGS.items():
-            flagged, total = rates.fpr[split]
+            flagged, total = rates.fpr.get(split, (0, 0))
+            if split == "fresh" and not total:
+                continue
             self.assertLessEqual(flagged / total, ceiling, split)
 
     def test_exclusions_are_the_knob(self) -> None:
@@ -61,7 +70,7 @@ class CorpusFloorTests(SynchronousTestCase):
         """
         low, medium, high = (M.measure(s, True) for s in ("low", "medium", "high"))
         for key in TPR_FLOORS:
-            rate = [r.tpr[key][0] for r in (low, medium, high)]
+            rate = [r.tpr.get(key, (0, 0))[0] for r in (low, medium, high)]
             self.assertEqual(rate, sorted(rate), key)
 
 

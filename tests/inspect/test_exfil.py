@@ -96,6 +96,44 @@ class SecretTests(SynchronousTestCase):
         ):
             self.assertTrue(body(f"# creds\n{token}\n"), token)
 
+    def test_more_shapes(self) -> None:
+        """
+        Session 9 (each missed before): passwords on command lines and in
+        calls, names with an encoding word or in brackets, quoted literals
+        with sigils, a URL password without a user, vendor formats.
+        """
+        for text in (
+            f"SECRET_KEY = 'We7ihGy!@#$%^&*(-_=+)iRUIQfHOJ{rand(20)}'",
+            f"secret_key_base: {rand(128, '0123456789abcdef')}",
+            f"client-key-data: {rand(64)}",
+            f'os.environ["SERVICE_TOKEN"] = "{KEY}"',
+            f"smtp_password {PASSWORD}",
+            f"redis://:{PASSWORD}@cache.internal:6379/0",
+            f"curl -u admin:{PASSWORD} https://api.acme.io",
+            f"mysql -u root -p{PASSWORD} -h db.internal app",
+            f"sshpass -p '{PASSWORD}' ssh admin@10.0.0.5",
+            f"requests.get(url, auth=('admin', '{PASSWORD}'))",
+            "abc8Q~" + rand(34),
+            f"sv=2021-06-08&ss=b&srt=sco&sp=rwdlacupx&se=2030-01-01T00:00:00Z&sig={rand(43)}%3D",
+            "EAACEdEose0cBA" + rand(90),
+            f"access_token$production${rand(16, '0123456789abcdef')}${rand(32, '0123456789abcdef')}",
+            "NRAK-" + rand(27, string.ascii_uppercase + string.digits),
+            "sk.eyJ1" + rand(60) + "." + rand(22),
+            "oy2" + rand(43, string.ascii_lowercase + string.digits),
+            "API-" + rand(26, string.ascii_uppercase + string.digits),
+        ):
+            self.assertTrue(body(text), text)
+        for text in (
+            "-----BEGIN PRIVATE KEY-----this is not a private key-----END PRIVATE KEY-----",
+            "CredstashKey: !ImportValue CredstashKey",
+            "Symfony_DB_Key: '%env(DB_SECRET_VALUE)%'",
+            'variable_password8 = "obj.aFunctionCall()";',
+            "write to email@domain.tld",
+            "curl --tlspassword https://localhost",
+            "mysql -u root -p -h db.internal app",
+        ):
+            self.assertEqual(body(text), set(), text)
+
     def test_silent(self) -> None:
         for text in (
             "STRIPE_SECRET_KEY=sk_live_xxxxxxxxxxxxxxxxxxxxxxxx",

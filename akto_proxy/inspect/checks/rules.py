@@ -91,7 +91,8 @@ SQL_RULES = (
          r"grant\s+(?:all|dba|sysadmin)|insert\s+into\s+\w*(?:user|admin|account)|update\s+\w+\s+set\s+\w*(?:pass|role|admin|is_admin))",
          variants="rdq"),
     Rule(SQL, "stacked_queries",
-         r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*(?:select|insert|update|delete|drop|exec|execute|declare|create|alter|truncate|shutdown|grant|merge|copy|call|set\s+@)\b",
+         r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*(?:select|insert|update|delete|drop|exec|execute|declare|create|alter|truncate|shutdown|grant|merge|copy|call|set\s+@)\b|"
+         r"['\"`)]\s*;\s*(?:desc|describe|show\s+(?:tables|databases|grants|columns))\b",
          variants="rdq", level=2, fragment=True),
     Rule(SQL, "union_based",
          r"\bunion(?:\s+|\(|/\*.*?\*/)+(?:all\s+|distinct\s+)?\(?\s*select\b.{0,160}?" + _SQL_FN,
@@ -107,6 +108,10 @@ SQL_RULES = (
     Rule(SQL, "tautology",
          r"\bwhere\b.{0,120}\bor\s*\(*\s*(['\"]?)\w+['\"]?\s*=\s*['\"]?\w+",
          variants="rdq", validator="tautology"),
+    # a value, then OR and a name equal to itself, no quote needed: "hi or a=a"
+    Rule(SQL, "tautology",
+         r"^\s*[\w.@-]{1,40}\s+(?:or|xor|\|\|)\s+\(*\s*[a-z_]\w*\s*=\s*[a-z_]\w*\s*\)*\s*(?:$|--|#|/\*|;)",
+         variants="rdq", validator="tautology", level=2, fragment=True),
     Rule(SQL, "comment_truncation",
          r"^[^'\"`\s]{0,64}['\"`]\s*\)*\s*(?:--|#|/\*|;\s*--|;\s*%00|;\s*$)",
          variants="rdq", fragment=True),
@@ -287,10 +292,10 @@ CMD_RULES = (
     # one would hit every short value followed by another; the line-break
     # form asks for a command after it.)
     Rule(CMD, "separator_command",
-         r"^[ \t]*['\"]?[^;&|`$()<>'\"\r\n]{0,120}['\"]?[ \t]*(?:;|&&?|\|\|?|%0a|%0d)+[ \t]*['\"]?[\w./\\~$`{(-]",
+         r"^[ \t]*['\"]?[^;&|`(<>'\"\r\n]{0,120}['\"]?[ \t]*(?:;|&&?|\|\|?|%0a|%0d)+[ \t]*['\"]?[\w./\\~$`{(-]",
          variants="rds", validator="separator_command", level=2, context="data"),
     Rule(CMD, "separator_command",
-         r"^[ \t]*['\"]?[^;&|`$()<>'\"\r\n]{0,120}['\"]?[ \t]*[\r\n]+[ \t]*['\"]?(?:[./\\~$`{(]|(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")\b|[a-z][\w.-]*[ \t]+(?:-{1,2}[a-z]|/))",
+         r"^[ \t]*['\"]?[^;&|`(<>'\"\r\n]{0,120}['\"]?[ \t]*[\r\n]+[ \t]*['\"]?(?:[./\\~$`{(]|(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")\b|[a-z][\w.-]*[ \t]+(?:-{1,2}[a-z]|/))",
          variants="rds", validator="separator_command", level=2, context="data", lines=True),
     # A command line where a value belongs.
     Rule(CMD, "command_in_value",
@@ -328,7 +333,9 @@ CMD_RULES = (
          r"(?:[\w;&|=({]`|\$\(\s*)(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s|`|\)|$)|"
          r"^`\s*(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s[^`]*)?`\s*(?:$|[;&|])|"
          r"(?:^|[\s;&|`(=])/[\w?*\[\]-]*[?*\[][\w?*\[\]-]*/|\$\[[^\]]{1,40}\]|"
-         r"(?:\w+|[:.])\s*\(\)\s*\{[^}]*\|[^}]*&\s*\}|\balias\s+[\w.-]+=|\w``\w|\w\$\(\)\w?",
+         r"(?:\w+|[:.])\s*\(\)\s*\{[^}]*\|[^}]*&\s*\}|\balias\s+[\w.-]+=|\w``\w|\w\$\(\)\w?|"
+         # a variable assigned, then run as the command: X=$'id';$X
+         r"\b[a-z_]\w*=[^;&|\n]{0,80}(?:;|&&?|\|\|?|\n)\s*\$\{?[a-z_]\w*\}?\s*(?:$|[;&|`)])",
          variants="rds", level=2, context="data"),
     # Shellshock: a function definition where a header or value belongs.
     Rule(CMD, "shellshock", r"\(\s*\)\s*\{\s*:?\s*;?\s*\}\s*;", variants="rd", level=1),
@@ -379,11 +386,13 @@ PATH_RULES = (
     # configuration and credentials, process state, logs, web-server and
     # PHP configuration, Windows system files; no ".." needed.
     Rule(PATH, "absolute_sensitive_path",
-         r"^\s*['\"]?(?:file:/*)?(?:/(?:private/)?etc/[\w.-]|/proc/(?:self|\d+|net|version|cmdline|mounts|sched_debug|kcore)|/sys/(?:class|kernel|devices|power)|"
-         r"/dev/(?:mem|kmem|port|tcp|udp|fd/|stdin|shm/)|/root(?:/|$)|/boot(?:/|\.ini)|/var/(?:log|mail|spool|backups|adm|lock|db|cache/(?:apache|nginx))/|"
+         r"^\s*['\"]?(?:file:/*)?(?:\\\\[.?]\\|(?:\\\\|//)[\w.-]+[\\/](?:[a-z]|admin|ipc)\$|%(?:systemroot|windir|systemdrive)%|"
+         r"(?:/var)?/run/docker\.sock|[^\s]*tomcat-users\.xml|/tmp/sess_\w|/var/lib/php\d?/sess|/(?:private/)?etc/[\w.-]|/proc/(?:self|\d+|net|version|cmdline|mounts|sched_debug|kcore)|/sys/(?:class|kernel|devices|power)|"
+         r"/dev/(?:mem|kmem|port|tcp|udp|fd/|stdin|shm/)|/root(?:/|$)|/boot(?:/|\.ini)|(?:/private)?/var/(?:log|mail|spool|backups|adm|lock|db|cpanel|cache/(?:apache|nginx))/|"
+         r"/var/run/(?:utmp|secrets)|/(?:srv|home)/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|/(?:srv|home)/www/logs/|/library/webserver/|/applications/xampp/|"
          r"/var/lib/(?:mysql|pgsql|postgresql|redis|docker|kubelet|jenkins|php|sss|mlocate|dpkg|rpm)|/var/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|"
          r"/var/(?:adm|yp|account|backups|log)\s*$|/var/(?:apache2?|httpd|nginx|www/conf|www/logs)|"
-         r"/usr/(?:local/)?(?:etc|pkg/etc|apache\d?|httpd|nginx|cpanel|psa|lib/php|php\d?|lsws|www/logs|zeus|sbin|ports|home)(?:/|$)|"
+         r"/usr/(?:local/)?(?:etc|pkg/etc|apache\d?|httpd|nginx|cpanel|psa|lib/php|php\d?|lsws|www/logs|zeus|sbin|ports|home)(?:/|$)|/usr/(?:local/)?lib/php\.ini|"
          r"/opt/(?:lampp|lamp|xampp|apache\d?|nginx|tomcat\d?)|/(?:apache\d?|httpd|nginx|php\d?|xampp|lampp|wamp|winnt|windows|inetpub|logs?)(?:/|$)|"
          r"/home\d+/|/(?:include|includes|inc|config|conf|admin|phpmyadmin|wp-content|wp-admin|wp-includes|cgi-bin|server-status)(?:/|$)|"
          r"/(?:configuration|config|settings|wp-config|local|database|db|connect|conn|connection)\.(?:php|inc|xml|ini|yml|yaml)\s*$|"
@@ -406,7 +415,10 @@ PATH_RULES = (
     # hex-spelled dots.
     Rule(PATH, "encoded_traversal",
          r"%(?:c[01](?:%[0-9a-f]{2}|\.)|e0%[89][0-9a-f]%[89ab][0-9a-f]|f0%80%[89ab][0-9a-f]|f8%80%80|fc%80%80)|%u(?:2215|2216|2044|ff0f|ff3c|efc8|f025|ff0e)|"
-         r"(?:0x2e){2}(?:/|\\|0x2f|0x5c)|\.\.(?:0x2f|0x5c)|(?:\.\.(?:2f|5c)){2}",
+         r"(?:0x2e){2}(?:/|\\|0x2f|0x5c)|\.\.(?:0x2f|0x5c)|(?:\.\.(?:2f|5c)){2}|"
+         # escapes with a digit no hex has, as old IIS decoded them into a
+         # separator (..%c1%pc, ..%c0%9v, ..%bg%qf)
+         r"\.\.(?:%[0-9a-f]{2})?%(?:[0-9a-f][g-z]|[g-z][0-9a-z])",
          variants="rd", level=2),
 )  # fmt: skip
 
@@ -414,7 +426,7 @@ PATH_RULES = (
 
 SECRET_RULES = (
     Rule(EXFIL, "private_key",
-         r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----|\bPuTTY-User-Key-File-\d:",
+         r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:[^-]{0,120}?[A-Za-z0-9+/]{16}|(?:\s|\\[rn])+(?:[A-Za-z0-9+/]{4}|Proc-Type:|Comment:)|(?:\s|\\[rn])*$)|\bPuTTY-User-Key-File-\d:",
          severity="critical", variants="r", caseless=False),
     Rule(EXFIL, "aws_access_key", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
          severity="critical", variants="r", caseless=False, validator="aws_access_key"),
@@ -450,7 +462,7 @@ SECRET_RULES = (
          severity="high", variants="r", caseless=False, validator="jwt", level=2),
     # a password in the userinfo of a URL, whatever the scheme
     Rule(EXFIL, "connection_string",
-         r"\b(?:[a-z][a-z0-9+.-]{1,20}:)?[a-z][a-z0-9+.-]{1,20}://[^\s:/@\"'<>]+:[^\s@/\"'<>]{3,}@[\w.-]+",
+         r"\b(?:[a-z][a-z0-9+.-]{1,20}:)?[a-z][a-z0-9+.-]{1,20}://[^\s:/@\"'<>]*:[^\s@/\"'<>]{3,}@[\w.-]+",
          severity="high", variants="r", validator="connection_string", level=2),
     Rule(EXFIL, "bearer_token", r"\bauthorization[\"']?\s*[:=]\s*[\"']?bearer\s+([A-Za-z0-9._~+/-]{24,}=*)",
          severity="high", variants="r", validator="live", group=1, level=2),
@@ -459,15 +471,23 @@ SECRET_RULES = (
     # and a value that looks random (validators.assignedSecret decides)
     Rule(EXFIL, "assigned_secret",
          r"(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}[\"'`]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}[\"'`]?"
+         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}b?[\"'`]?"
          r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6}",
          confirm=r"(?<![\w.-])[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}[\"'`]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}[\"'`]?"
+         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}b?[\"'`]?"
          r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,}",
          severity="high", variants="r", validator="assigned_secret", level=2),
+    # a user and password handed to an HTTP client on its command line
+    Rule(EXFIL, "user_password",
+         r"\b(?:curl|wget|httpie)\b[^\n|;]{0,200}\s(?:-u|-U|--user|--proxy-user|--http-user|-a|--auth)[ \t=]+['\"]?[^\s:'\"]+:[^\s'\"@]{6,}|"
+         r"\bcurl\b[^\n|;]{0,200}\s--(?:proxy-)?(?:tls)?pass(?:word)?[ \t=]+['\"]?[^\s'\":/-][^\s'\":/]{5,}(?:['\"]|\s|$)|"
+         r"\b(?:mysql|mysqldump|mariadb|mysqladmin)\b[^\n|;]{0,120}\s-p[^\s'\"-][^\s'\"]{5,}|\bsshpass\s+-p\s*['\"]?[^\s'\"]{6,}|"
+         r"\bopenssl\b[^\n|;]{0,120}\s-(?:k\s+|pass\s+pass:)[^\s'\"]{6,}|"
+         r"\bauth\s*=\s*\(\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]\s*\)",
+         severity="high", variants="r", validator="user_password", level=2),
     # .netrc and prose: "password <value>", "token <value>"
-    Rule(EXFIL, "assigned_secret", r"\b(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6}",
-         confirm=r"\b(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6,}",
+    Rule(EXFIL, "assigned_secret", r"(?:\b|_)(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6}",
+         confirm=r"(?<![\w.-])[\w.-]{0,40}(?:\b|_)(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6,}",
          severity="high", variants="r", validator="assigned_secret", level=2),
     # <add key="ClearTextPassword" value="..."/> (NuGet, .NET appSettings)
     Rule(EXFIL, "assigned_secret",
@@ -536,6 +556,55 @@ SECRET_RULES = (
         ("aws_bedrock_key", r"\bABSK[A-Za-z0-9+/]{100,}={0,2}", 1),
         ("mailgun_key", r"\bkey-[0-9a-f]{32}\b", 2),
         ("twilio_key", r"\bSK[0-9a-f]{32}\b", 2),
+        ("facebook_token", r"\bEAA[A-Za-z0-9]{90,}", 1),
+        ("braintree_token", r"\baccess_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}\b", 1),
+        ("newrelic_key", r"\bNR(?:AK|JS|II|AA|RA|SP)-[A-Za-z0-9_-]{19,32}\b|\b[a-f0-9]{36}NRAL\b", 1),
+        ("mapbox_token", r"\bsk\.eyJ[A-Za-z0-9_-]{40,}\.[A-Za-z0-9_-]{20,}", 1),
+        ("azure_ad_secret", r"(?:^|[\s\"'`=:(,>])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?:$|[\s\"'`<),])", 1),
+        ("azure_sas_token", r"\bsv=\d{4}-\d\d-\d\d&[^\s\"'<>]{0,300}\bsig=[A-Za-z0-9%+/]{30,}", 1),
+        ("openai_key", r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{80,}", 1),
+        ("jenkins_secret", r"\{AQAAABAAAA[A-Za-z0-9+/=]{20,}\}", 1),
+        ("netlify_token", r"\bnfp_[A-Za-z0-9]{36}\b", 1),
+        ("supabase_token", r"\bsbp_[a-f0-9]{40}\b", 1),
+        ("bitbucket_app_password", r"\bATBB[A-Za-z0-9_=.-]{28,}", 1),
+        ("contentful_token", r"\bCFPAT-[\w-]{43}\b", 1),
+        ("figma_token", r"\bfigd_[\w-]{40}\b", 1),
+        ("sourcegraph_token", r"\bsgp_(?:[a-f0-9]{16}_)?[a-f0-9]{40}\b", 1),
+        ("buildkite_token", r"\bbkua_[a-f0-9]{40}\b", 1),
+        ("tailscale_key", r"\btskey-(?:auth|api|client|scim|webhook)-[\w-]{20,}", 1),
+        ("render_key", r"\brnd_[A-Za-z0-9]{32}\b", 1),
+        ("pinecone_key", r"\bpcsk_[A-Za-z0-9_]{50,}", 1),
+        ("langsmith_key", r"\blsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}\b", 1),
+        ("adafruit_key", r"\baio_[A-Za-z0-9]{28}\b", 1),
+        ("crates_io_token", r"\bcio[A-Za-z0-9]{32}\b", 2),
+        ("dependency_track_key", r"\bodt_[A-Za-z0-9]{32,}\b", 1),
+        ("sonar_token", r"\bsq[pau]_[a-f0-9]{40}\b", 1),
+        ("salesforce_token", r"\b00D[0-9A-Za-z]{12,15}![\w.]{80,}", 1),
+        ("nuget_key", r"\boy2[a-z0-9]{43}\b", 1),
+        ("hubspot_token", r"\bpat-(?:na|eu)\d-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", 1),
+        ("gitlab_token", r"\bGR1348941[\w-]{20}\b", 1),
+        ("firebase_key", r"\bAAAA[A-Za-z0-9_-]{7}:APA91b[A-Za-z0-9_-]{100,}", 1),
+        ("twitter_token", r"\bA{22}[A-Za-z0-9%]{80,}", 1),
+        ("circleci_token", r"\bCCIPAT_[A-Za-z0-9]{22}_[a-f0-9]{40}\b", 1),
+        ("amazon_mws_token", r"\bamzn\.mws\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", 1),
+        ("atlassian_token", r"\bATCTT3xFfGN0[A-Za-z0-9_=-]{40,}", 1),
+        ("prefect_key", r"\bpnu_[A-Za-z0-9]{36}\b", 1),
+        ("supabase_token", r"\bsb_secret_[\w-]{30,}", 1),
+        ("typeform_token", r"\btfp_[\w-]{59}\b", 1),
+        ("octopus_key", r"\bAPI-[A-Z0-9]{26}\b", 2),
+        ("frameio_token", r"\bfio-u-[\w=-]{64}\b", 1),
+        ("easypost_key", r"\bEZ[AT]K[a-z0-9]{54}\b", 1),
+        ("duffel_token", r"\bduffel_live_[\w=-]{43}\b", 1),
+        ("authress_key", r"\b(?:sc|ext|scauth|authress)_[a-z0-9]{5,30}\.[a-z0-9]{4,6}\.acc[_-][a-z0-9-]{10,32}\.[a-z0-9+/_=-]{30,120}", 1),
+        ("defined_networking_key", r"\bdnkey-[\w=-]{26}-[\w=-]{52}\b", 1),
+        ("infracost_key", r"\bico-[A-Za-z0-9]{32}\b", 1),
+        ("harness_token", r"\b(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}\b", 1),
+        ("maxmind_key", r"\b[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk\b", 1),
+        ("settlemint_token", r"\bsm_(?:pat|aat|sat)_[A-Za-z0-9]{16}\b", 1),
+        ("yandex_key", r"\bAQVN[A-Za-z0-9_-]{35,38}\b|\by[0-3]_[A-Za-z0-9_-]{55}\b", 1),
+        ("firecrawl_key", r"\bfc-[a-f0-9]{32}\b", 1),
+        ("jina_key", r"\bjina_[a-f0-9]{32}[A-Za-z0-9_-]{30}\b", 1),
+        ("plaid_token", r"\b(?:access|public)-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", 1),
     )
 )  # fmt: skip
 

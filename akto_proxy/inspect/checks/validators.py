@@ -159,7 +159,7 @@ def jwt(text: str) -> bool:
     return isinstance(header, dict) and "alg" in header
 
 
-_CONN = re.compile(r"://([^\s:/@]+):([^\s@/]+)@", re.I)
+_CONN = re.compile(r"://([^\s:/@]*):([^\s@/]+)@", re.I)
 
 
 def connectionString(text: str) -> bool:
@@ -175,7 +175,7 @@ def connectionString(text: str) -> bool:
 # --- secrets: a name that says secret, a value that looks random -------------
 
 _ASSIGNMENT = re.compile(
-    r"""^[\s"'`<]*(?P<name>[\w.-]+)["'`]?\s*(?::{1,2}=?|={1,3}|=>|\||>|["'`]?\s*,|[ \t]+(?:is[ \t]+)?)\s*["'`]?"""
+    r"""^[\s"'`<]*(?P<name>[\w.-]+)["'`]?\]?\s*(?::{1,2}=?|={1,3}|=>|\||>|["'`]?\s*,|[ \t]+(?:is[ \t]+)?)\s*(?:b(?=["']))?["'`]?"""
     r"""(?:(?:bearer|token|basic)\s+)?(?P<value>[^\s"'`,;|<>]+)""",
     re.I,
 )
@@ -189,17 +189,23 @@ SECRET_WORDS = frozenset(
 #: cursor, a setting about secrets rather than one
 NOT_SECRET_WORDS = frozenset(
     "public publishable pub primary foreign sort partition cache idempotency next continuation pagination "
-    "cursor csrf xsrf sync object row range registry translation i18n message lookup map dict hash license "
+    "cursor csrf xsrf sync object row range registry translation i18n message lookup map dict hash "
     "url uri endpoint header path file ttl type name length size expiry expires expiration id prefix format "
     "count limit max min version enabled required env field label hint policy algorithm method location scope "
-    "scopes audience issuer lifetime duration timeout seconds mode kind store provider manager service class dir "
+    "scopes audience issuer lifetime duration timeout seconds mode kind store provider manager class dir "
     "directory reset forgot confirm confirmation strength policy rotation tokens keys secrets passwords "
     "input placeholder description help placeholder default rule regex pattern validator".split()
 )
-_CODE = re.compile(r"^[$%@&{\[(]|^#\{|\(|\[|\{\{|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
+_CODE = re.compile(r"^[$%@&{\[(]|^![A-Za-z]|^#\{|\(|\[|\{\{|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
 _IDENTIFIER = re.compile(r"[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)+|\d+(?:\.\d+)*")
+_INTERPOLATION = re.compile(r"\$\{|#\{|\{\{|%\w*\(|^\$[A-Za-z_]|^%[A-Za-z_]\w*%$|^![A-Za-z]|^[\w.]+\(.*\)$")
 _PUBLIC_VALUE = ("ssh-", "ecdsa-", "sk-ssh", "sk-ecdsa", "AAAA", "pk_live_", "pk_test_", "sha256:", "sha512-", "sha384-", "sha1-")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+
+
+#: words after a secret's name that say how it is written, not what it is
+#: (C{SECRET_KEY_BASE}, C{client-key-data}, C{API_KEY_B64})
+_ENCODING_WORDS = frozenset("base data value b64 base64 hex raw str string encoded bytes".split())
 
 
 def secretName(name: str) -> bool:
@@ -210,22 +216,25 @@ def secretName(name: str) -> bool:
     something else (C{public_key}, C{next_page_token}, C{TOKEN_URL}).
     """
     words = [w.lower() for w in _WORDS.findall(name)]
-    while words and words[-1].isdigit():
+    while words and (words[-1].isdigit() or words[-1] in _ENCODING_WORDS):
         words.pop()
     if not words or words[-1] not in SECRET_WORDS:
         return False
     return not any(w in NOT_SECRET_WORDS for w in words)
 
 
-def secretValue(value: str, strong: bool = True) -> bool:
+def secretValue(value: str, strong: bool = True, quoted: bool = False) -> bool:
     """
     Whether an assigned value looks like a credential: not a placeholder,
     a reference (C{${X}}, C{os.environ[...]}), code, an identifier, a
     number, a URL, a public key or digest; and random enough for its length.
-    A weak name (a bare C{key}) needs a longer, more random value.
+    A weak name (a bare C{key}) needs a longer, more random value.  A
+    C{quoted} value is a literal: brackets and sigils in it are characters,
+    not code (a Django C{SECRET_KEY}), unless they interpolate.
     """
     value = value.strip("\"'`")
-    if len(value) < 6 or placeholder(value) or _CODE.search(value) or "://" in value:
+    code = _INTERPOLATION.search(value) if quoted else _CODE.search(value)
+    if len(value) < 6 or placeholder(value) or code or "://" in value:
         return False
     if value.startswith(_PUBLIC_VALUE) or _IDENTIFIER.fullmatch(value):
         return False
@@ -263,7 +272,24 @@ def assignedSecret(text: str) -> bool:
         return False
     # prose ("the token abc...") and bare short names need more to go on
     weak = name.lower() in ("key", "pass", "auth", "pw", "token", "secret") and not re.search(r"[:=|>]", text[m.end("name"):m.start("value")])
-    return secretValue(value, strong=not weak and name.lower() not in ("key", "pass", "auth", "pw"))
+    quoted = m.start("value") > 0 and text[m.start("value") - 1] in "\"'`"
+    return secretValue(value, strong=not weak and name.lower() not in ("key", "pass", "auth", "pw"), quoted=quoted)
+
+
+_LAST_VALUE = re.compile(r"""[\s:'"(,=]-?(?:p|k|pass\s+pass:)?['"]?([^\s'":,]{6,})['"]?\s*\)?$""")
+
+
+def userPassword(text: str) -> bool:
+    """
+    A password given on a command line or in a call (C{curl -u user:pw},
+    C{mysql -pPW}, C{sshpass -p PW}, C{auth=('user', 'pw')}): the last
+    value looks like one.
+    """
+    m = _LAST_VALUE.search(text)
+    if m is None:
+        return False
+    password = m.group(1)
+    return secretValue(password, quoted=True) or secretValue(password, strong=False)
 
 
 def xmlSecret(text: str) -> bool:
@@ -319,7 +345,7 @@ def email(text: str) -> bool:
 
 #: domains reserved for documentation (RFC 2606, RFC 6761) and addresses
 #: nobody reads
-_EXAMPLE_DOMAIN = re.compile(r"(?:^|\.)(?:example(?:\.(?:com|org|net|edu))?|test|invalid|localhost|local|users\.noreply\.github\.com)$", re.I)
+_EXAMPLE_DOMAIN = re.compile(r"(?:^|\.)(?:example(?:\.(?:com|org|net|edu))?|test|invalid|localhost|local|tld|users\.noreply\.github\.com)$", re.I)
 _NOBODY = re.compile(r"^(?:no-?reply|do-?not-?reply|mailer-daemon|bounces?|notifications?)(?:[+._-].*)?$", re.I)
 _FILE_TLD = frozenset(
     "png jpg jpeg gif svg webp ico bmp js mjs cjs ts tsx jsx css scss json py md txt html htm lock yaml yml toml "
@@ -562,6 +588,7 @@ VALIDATORS: dict[str, Validator] = {
     "aws_access_key": awsAccessKey,
     "jwt": jwt,
     "connection_string": connectionString,
+    "user_password": userPassword,
     "assigned_secret": assignedSecret,
     "high_entropy": highEntropy,
     "live": liveLooking,
@@ -705,7 +732,7 @@ _SCHEMA_REST = re.compile(
     re.I,
 )
 
-_SEPARATOR = re.compile(r"^\s*['\"]?([^;&|`$()<>'\"\r\n]{0,120}?)['\"]?\s*((?:;|&&?|\|\|?|\n|\r|%0a|%0d)+)\s*['\"]?(\S*)", re.I)
+_SEPARATOR = re.compile(r"^\s*['\"]?([^;&|`(<>'\"\r\n]{0,120}?)['\"]?\s*((?:;|&&?|\|\|?|\n|\r|%0a|%0d)+)\s*['\"]?(\S*)", re.I)
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?:[;,]|$)")
 _WINDOWS_WORDS = frozenset(
     "for if cmd dir type set echo start call net ping whoami ver tasklist systeminfo ipconfig copy del powershell".split()

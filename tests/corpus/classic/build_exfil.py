@@ -662,17 +662,18 @@ def piiEmails(rng: random.Random) -> Iterator[dict[str, str]]:
                     direction="response", tool=("http_request", ""))
 
 
-def piiPhones(root: str, rng: random.Random) -> Iterator[dict[str, str]]:
+def exampleNumbers(tree: Any, kinds: tuple[str, ...]) -> Iterator[tuple[str, str, Any]]:
+    """
+    (region, kind, parsed number) for the valid C{exampleNumber} of each
+    territory's plans named in C{kinds}, from libphonenumber's metadata.
+    """
     import phonenumbers
-    from phonenumbers import PhoneNumberFormat as F
-    xml = _git(root, "resources/PhoneNumberMetadata.xml")
-    tree = ET.fromstring(xml)
-    src = "google/libphonenumber resources/PhoneNumberMetadata.xml exampleNumber (Apache-2.0)"
+
     for territory in tree.iter("territory"):
         region = territory.get("id")
         if not region or region == "001":
             continue
-        for kind in ("fixedLine", "mobile"):
+        for kind in kinds:
             node = territory.find(f"{kind}/exampleNumber")
             if node is None or not node.text:
                 continue
@@ -680,37 +681,46 @@ def piiPhones(root: str, rng: random.Random) -> Iterator[dict[str, str]]:
                 number = phonenumbers.parse(node.text, region)
             except phonenumbers.NumberParseException:
                 continue
-            if not phonenumbers.is_valid_number(number):
-                continue
-            nsn = phonenumbers.national_significant_number(number)
-            e164 = phonenumbers.format_number(number, F.E164)
-            intl = phonenumbers.format_number(number, F.INTERNATIONAL)
-            national = phonenumbers.format_number(number, F.NATIONAL)
-            forms = {
-                "e164": e164,
-                "intl": intl,
-                "national": national,
-                "00": "00" + e164[1:],
-                "dots": intl.replace(" ", ".").replace("-", "."),
-                "dashes": intl.replace(" ", "-"),
-                "paren": f"+{number.country_code} ({nsn[:3]}) {nsn[3:]}",
-            }
-            for form in rng.sample(sorted(forms), 3):
-                phone = forms[form]
-                key = f"{region}"
-                if rng.random() < 0.3:
-                    text = rng.choice(_PII_TEMPLATES_RES).format(n=_name(rng), p=phone)
-                    direction = "response"
-                else:
-                    text = rng.choice(_PII_TEMPLATES_REQ).format(n=_name(rng), p=phone, c=region)
-                    direction = "request"
-                e = entry("data_exfiltration", "pii", "attack", "phone", key, text, src + f" {region} {kind} {form}", rng, direction=direction)
-                if form == "national":
-                    e["national_region"] = region
-                yield e
-            if _held(f"rfc:{region}:{kind}"):
-                yield entry("data_exfiltration", "pii", "attack", "phone-rfc3966", f"{region}:{kind}",
-                            "call " + phonenumbers.format_number(number, F.RFC3966), src + f" {region} {kind} rfc3966", rng)
+            if phonenumbers.is_valid_number(number):
+                yield region, kind, number
+
+
+def piiPhones(root: str, rng: random.Random) -> Iterator[dict[str, str]]:
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat as F
+    xml = _git(root, "resources/PhoneNumberMetadata.xml")
+    tree = ET.fromstring(xml)
+    src = "google/libphonenumber resources/PhoneNumberMetadata.xml exampleNumber (Apache-2.0)"
+    for region, kind, number in exampleNumbers(tree, ("fixedLine", "mobile")):
+        nsn = phonenumbers.national_significant_number(number)
+        e164 = phonenumbers.format_number(number, F.E164)
+        intl = phonenumbers.format_number(number, F.INTERNATIONAL)
+        national = phonenumbers.format_number(number, F.NATIONAL)
+        forms = {
+            "e164": e164,
+            "intl": intl,
+            "national": national,
+            "00": "00" + e164[1:],
+            "dots": intl.replace(" ", ".").replace("-", "."),
+            "dashes": intl.replace(" ", "-"),
+            "paren": f"+{number.country_code} ({nsn[:3]}) {nsn[3:]}",
+        }
+        for form in rng.sample(sorted(forms), 3):
+            phone = forms[form]
+            key = f"{region}"
+            if rng.random() < 0.3:
+                text = rng.choice(_PII_TEMPLATES_RES).format(n=_name(rng), p=phone)
+                direction = "response"
+            else:
+                text = rng.choice(_PII_TEMPLATES_REQ).format(n=_name(rng), p=phone, c=region)
+                direction = "request"
+            e = entry("data_exfiltration", "pii", "attack", "phone", key, text, src + f" {region} {kind} {form}", rng, direction=direction)
+            if form == "national":
+                e["national_region"] = region
+            yield e
+        if _held(f"rfc:{region}:{kind}"):
+            yield entry("data_exfiltration", "pii", "attack", "phone-rfc3966", f"{region}:{kind}",
+                        "call " + phonenumbers.format_number(number, F.RFC3966), src + f" {region} {kind} rfc3966", rng)
 
 
 def piiBenign(rng: random.Random) -> Iterator[dict[str, str]]:
