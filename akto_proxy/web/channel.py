@@ -14,6 +14,7 @@ from twisted.internet.interfaces import IDelayedCall
 from twisted.logger import Logger
 from twisted.protocols import basic
 from twisted.web import http, server
+from twisted.web.http_headers import Headers
 from twisted.web.iweb import INonQueuedRequestFactory
 
 from akto_proxy import compat
@@ -305,6 +306,21 @@ class StrictChannel(http.HTTPChannel):
     def _idleStep(limits: Any, left: float) -> float:
         step = limits.client_body_timeout or limits.client_header_timeout
         return min(left, step) if step else left
+
+    def writeHeaders(self, version: bytes, code: bytes, reason: bytes, headers: Any) -> None:
+        """
+        As L{HTTPChannel.writeHeaders}, the head as one string: Twisted
+        hands the transport a sequence of some thirty pieces, each checked
+        on its own, and joins them again before sending.
+        """
+        if not isinstance(headers, Headers):
+            return super().writeHeaders(version, code, reason, headers)  # type: ignore[no-any-return]
+        head = [version, b" ", code, b" ", reason, b"\r\n"]
+        for name, values in headers.getAllRawHeaders():
+            for value in values:
+                head += (name, b": ", value, b"\r\n")
+        head.append(b"\r\n")
+        self.transport.write(b"".join(head))  # type: ignore[union-attr]
 
     def connectionLost(self, reason: Any) -> None:
         self._stopTimer()
