@@ -12,7 +12,8 @@ the new release.
     HTTPChannel            whole request heads in one pass (web/channel.py);
                            the bad-request answer; what a channel buffered
                            before a WebSocket takeover
-    Headers._rawHeaders    filling a request's headers without re-validating
+    Headers._rawHeaders    filling a request's headers without re-validating;
+                           building the upstream request's headers in one dict
     twisted.web._newclient the upstream client's factory, URI validation
                            and head writer (relay/http.py)
     HTTPConnectionPool     its factory (quiet, eager protocols), its idle
@@ -128,6 +129,44 @@ def bufferedByChannel(channel: Any) -> bytes:
     send frames before the upgrade is answered).
     """
     return b"".join(getattr(channel, "_dataBuffer", None) or [])
+
+
+# -- Headers
+
+
+#: a Headers keeps its values in C{_rawHeaders}, by name as it writes it
+RAW_HEADERS = hasattr(Headers(), "_rawHeaders")
+
+_canonical: dict[bytes, bytes] = {}
+
+
+def canonicalName(name: bytes) -> bytes:
+    """
+    C{name} (lower case) as a L{Headers} keeps and writes it
+    (C{X-Forwarded-For}): asked of Twisted once per name.
+    """
+    known = _canonical.get(name)
+    if known is None:
+        probe = Headers()
+        probe.setRawHeaders(name, [b""])
+        known = _canonical[name] = next(iter(probe.getAllRawHeaders()))[0]
+    return known
+
+
+def headersOf(fields: dict[bytes, list[bytes]]) -> Headers:
+    """
+    L{Headers} holding C{fields}: names as L{canonicalName} gives them (or
+    as another L{Headers} holds them), values that came from a L{Headers}
+    or were made of such values (no CR or LF to take out again).  Without
+    the name: set one by one, checked again.
+    """
+    headers = Headers()
+    if RAW_HEADERS:
+        headers._rawHeaders = fields
+        return headers
+    for name, values in fields.items():
+        headers.setRawHeaders(name, values)
+    return headers
 
 
 # -- the upstream client

@@ -65,6 +65,21 @@ class PresentTests(SynchronousTestCase):
         built = clock.tcpClients[0][2].buildProtocol(None)
         self.assertIsInstance(built._wrappedProtocol, EagerClientProtocol)
 
+    def test_headers(self) -> None:
+        """
+        Headers built from a dict hold what setRawHeaders would have set,
+        by the names Twisted gives them.
+        """
+        self.assertTrue(compat.RAW_HEADERS)
+        names = [b"host", b"x-forwarded-for", b"x-akto-request-id", b"if-none-match", b"www-authenticate"]
+        expected = Headers()
+        for name in names:
+            expected.setRawHeaders(name, [b"v " + name])
+        built = compat.headersOf({compat.canonicalName(name): [b"v " + name] for name in names})
+        self.assertEqual(list(built.getAllRawHeaders()), list(expected.getAllRawHeaders()))
+        self.assertEqual(built.getRawHeaders(b"X-Forwarded-For"), [b"v x-forwarded-for"])
+        self.assertEqual(compat.canonicalName(b"www-authenticate"), b"WWW-Authenticate")
+
     def test_transport(self) -> None:
         from twisted.internet.abstract import FileDescriptor
 
@@ -115,6 +130,11 @@ class FallbackTests(SynchronousTestCase):
         self.assertFalse(compat.setPoolFactory(bare, object))
         self.assertFalse(compat.canWriteHeadItself(bare))
         self.assertEqual(compat.acceptURI(b"http://h/p"), b"http://h/p")
+
+    def test_headersSetOneByOne(self) -> None:
+        self.patch(compat, "RAW_HEADERS", False)
+        built = compat.headersOf({b"Host": [b"h"], b"X-Forwarded-For": [b"127.0.0.1"]})
+        self.assertEqual(list(built.getAllRawHeaders()), [(b"Host", [b"h"]), (b"X-Forwarded-For", [b"127.0.0.1"])])
 
     def test_poolKeepsItsOwnFactory(self) -> None:
         self.patch(compat, "HTTP11ClientFactory", None)
