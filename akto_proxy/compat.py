@@ -15,7 +15,7 @@ the new release.
     Headers._rawHeaders    filling a request's headers without re-validating;
                            building the upstream request's headers in one dict
     twisted.web._newclient the upstream client's factory, URI validation
-                           and head writer (relay/http.py)
+                           (relay/http.py)
     HTTPConnectionPool     its factory (quiet, eager protocols), its idle
                            connections (for /health)
     the response transport the upstream's Connection header tokens
@@ -211,19 +211,6 @@ def quiescentCallback(factory: Any) -> Callable[[Any], None]:
     return factory._quiescentCallback  # type: ignore[no-any-return]
 
 
-def canWriteHeadItself(request: Any) -> bool:
-    """
-    Does a client request have the method that writes its head (so a body
-    in memory can follow it in one write)?  Without it: Twisted's body
-    producer path.
-    """
-    return hasattr(request, "_writeHeaders")
-
-
-def writeHead(request: Any, transport: Any, framing: bytes) -> None:
-    request._writeHeaders(transport, framing)
-
-
 def idleConnections(pool: Any) -> int:
     """
     Idle keep-alive connections in C{pool} (for /health); 0 when unknown.
@@ -299,12 +286,14 @@ def listeningPort(service: Any) -> Any:
 
 __all__ = [
     "acceptURI",
+    "RAW_HEADERS",
     "WHOLE_HEADS",
     "bufferedByChannel",
-    "canWriteHeadItself",
+    "canonicalName",
     "channelBetweenRequests",
     "connectionHeaderValues",
     "ensureValidURI",
+    "headersOf",
     "heldBytes",
     "idleConnections",
     "installHead",
@@ -314,5 +303,4 @@ __all__ = [
     "quiescentCallback",
     "respondBadRequest",
     "setPoolFactory",
-    "writeHead",
 ]

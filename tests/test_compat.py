@@ -13,12 +13,12 @@ from twisted.internet.defer import ensureDeferred
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web import http
-from twisted.web.client import HTTPConnectionPool, Request
+from twisted.web.client import HTTPConnectionPool
 from twisted.web.http_headers import Headers
 
 from akto_proxy import compat
 from akto_proxy.relay.fence import AddressPolicy
-from akto_proxy.relay.http import BytesProducer, ClientSettings, EagerClientProtocol, InMemoryRequest, buildAgent
+from akto_proxy.relay.http import ClientSettings, EagerClientProtocol, buildAgent
 
 reactor: Any = _reactor
 
@@ -56,7 +56,6 @@ class PresentTests(SynchronousTestCase):
         pool = HTTPConnectionPool(MemoryReactorClock())
         self.assertTrue(hasattr(pool, "_factory"))
         self.assertEqual(compat.idleConnections(pool), 0)
-        self.assertTrue(compat.canWriteHeadItself(Request(b"GET", b"/", Headers(), None)))
 
     def test_poolBuildsEagerProtocols(self) -> None:
         clock = MemoryReactorClock()
@@ -128,7 +127,6 @@ class FallbackTests(SynchronousTestCase):
         self.assertEqual(compat.heldBytes(bare), 0)
         self.assertIsNone(compat.listeningPort(bare))
         self.assertFalse(compat.setPoolFactory(bare, object))
-        self.assertFalse(compat.canWriteHeadItself(bare))
         self.assertEqual(compat.acceptURI(b"http://h/p"), b"http://h/p")
 
     def test_headersSetOneByOne(self) -> None:
@@ -146,17 +144,6 @@ class FallbackTests(SynchronousTestCase):
         transport = StringTransport()
         proto.makeConnection(transport)
         self.assertTrue(transport.value().startswith(b"GET / HTTP/1.1\r\n"))
-
-    def test_bodyThroughProducerPath(self) -> None:
-        """
-        A client request without the head writer: the body goes Twisted's
-        producer way, framed the same.
-        """
-        self.patch(compat, "canWriteHeadItself", lambda request: False)
-        transport = StringTransport()
-        request = InMemoryRequest(b"POST", b"/mcp", Headers({b"host": [b"h"]}), BytesProducer(b'{"a": 1}'), persistent=True)
-        request.writeTo(transport)
-        self.assertEqual(transport.value(), b"POST /mcp HTTP/1.1\r\nContent-Length: 8\r\nHost: h\r\n\r\n" b'{"a": 1}')
 
     def test_lineByLineHeads(self) -> None:
         """
