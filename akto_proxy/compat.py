@@ -26,7 +26,7 @@ the new release.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from twisted.web import http
 from twisted.web.http_headers import Headers
@@ -164,9 +164,22 @@ def headersOf(fields: dict[bytes, list[bytes]]) -> Headers:
     if RAW_HEADERS:
         headers._rawHeaders = fields
         return headers
-    for name, values in fields.items():
-        headers.setRawHeaders(name, values)
+    setFields(headers, fields.items())
     return headers
+
+
+def setFields(headers: Headers, fields: Iterable[tuple[bytes, Sequence[bytes]]]) -> None:
+    """
+    Set each (name, values) of C{fields} on C{headers}, as
+    C{setRawHeaders} would, for fields as L{headersOf} takes them.
+    """
+    if RAW_HEADERS:
+        raw = headers._rawHeaders
+        for name, values in fields:
+            raw[name] = list(values)
+        return
+    for name, values in fields:
+        headers.setRawHeaders(name, values)
 
 
 # -- the upstream client
@@ -302,5 +315,6 @@ __all__ = [
     "requestCommand",
     "quiescentCallback",
     "respondBadRequest",
+    "setFields",
     "setPoolFactory",
 ]

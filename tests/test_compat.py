@@ -78,6 +78,10 @@ class PresentTests(SynchronousTestCase):
         self.assertEqual(list(built.getAllRawHeaders()), list(expected.getAllRawHeaders()))
         self.assertEqual(built.getRawHeaders(b"X-Forwarded-For"), [b"v x-forwarded-for"])
         self.assertEqual(compat.canonicalName(b"www-authenticate"), b"WWW-Authenticate")
+        compat.setFields(built, [(b"Host", (b"other",)), (b"Content-Type", [b"application/json"])])
+        expected.setRawHeaders(b"host", [b"other"])
+        expected.setRawHeaders(b"content-type", [b"application/json"])
+        self.assertEqual(list(built.getAllRawHeaders()), list(expected.getAllRawHeaders()))
 
     def test_transport(self) -> None:
         from twisted.internet.abstract import FileDescriptor
@@ -133,6 +137,8 @@ class FallbackTests(SynchronousTestCase):
         self.patch(compat, "RAW_HEADERS", False)
         built = compat.headersOf({b"Host": [b"h"], b"X-Forwarded-For": [b"127.0.0.1"]})
         self.assertEqual(list(built.getAllRawHeaders()), [(b"Host", [b"h"]), (b"X-Forwarded-For", [b"127.0.0.1"])])
+        compat.setFields(built, [(b"Host", (b"a\r\nb",))])
+        self.assertEqual(built.getRawHeaders(b"host"), [b"a b"])  # set as setRawHeaders sets it
 
     def test_poolKeepsItsOwnFactory(self) -> None:
         self.patch(compat, "HTTP11ClientFactory", None)

@@ -113,6 +113,14 @@ class ProxyResource(Resource):
         return NOT_DONE_YET
 
 
+def _oneLine(value: str) -> bytes:
+    """
+    A header value the proxy wrote, as C{setRawHeaders} would keep it: line
+    breaks made spaces.
+    """
+    return b" ".join(value.encode("latin-1").splitlines())
+
+
 def forgetHeaders(headers: Headers) -> None:
     """
     Drop every value of C{headers} (what a held stream no longer reads).
@@ -768,10 +776,11 @@ class Exchange:
             lname = name.lower()
             if lname in HOP_BY_HOP or lname in connection:
                 continue
+            # (values as Headers keeps them: no CR or LF, rewritten ones too)
             if lname == b"location":
-                values = [rewriteLocation(v.decode("latin-1"), upstream, self.origin(), credName, cred, back).encode("latin-1") for v in values]
+                values = [_oneLine(rewriteLocation(v.decode("latin-1"), upstream, self.origin(), credName, cred, back)) for v in values]
             elif lname == b"www-authenticate":
-                values = [rewriteWWWAuthenticate(v.decode("latin-1"), upstream, self.origin(), back).encode("latin-1") for v in values]
+                values = [_oneLine(rewriteWWWAuthenticate(v.decode("latin-1"), upstream, self.origin(), back)) for v in values]
             elif lname == b"x-akto-request-id" or lname == b"x-akto-cache":
                 continue
             headers[lname] = (name, values)
@@ -916,9 +925,8 @@ class Exchange:
 
     def _copyHeaders(self, headers: dict[bytes, tuple[bytes, Sequence[bytes]]]) -> None:
         out = self.request.responseHeaders
-        for name, values in headers.values():
-            out.setRawHeaders(name, values)
-        out.setRawHeaders(b"x-akto-request-id", [self.requestId.encode("ascii")])
+        compat.setFields(out, headers.values())
+        compat.setFields(out, ((_REQUEST_ID, (self.requestId.encode("ascii"),)),))
 
     async def judgeResponse(self, body: bytes, ctype: bytes, transport: str = "http") -> Union[None, bool, bytes]:
         """
