@@ -12,9 +12,10 @@ the new release.
     HTTPChannel            whole request heads in one pass (web/channel.py);
                            the bad-request answer; what a channel buffered
                            before a WebSocket takeover
-    Headers._rawHeaders    filling a request's headers without re-validating
+    Headers._rawHeaders    filling a request's headers without re-validating;
+                           building the upstream request's headers in one dict
     twisted.web._newclient the upstream client's factory, URI validation
-                           and head writer (relay/http.py)
+                           (relay/http.py)
     HTTPConnectionPool     its factory (quiet, eager protocols), its idle
                            connections (for /health)
     the response transport the upstream's Connection header tokens
@@ -25,7 +26,7 @@ the new release.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from twisted.web import http
 from twisted.web.http_headers import Headers
@@ -130,6 +131,57 @@ def bufferedByChannel(channel: Any) -> bytes:
     return b"".join(getattr(channel, "_dataBuffer", None) or [])
 
 
+# -- Headers
+
+
+#: a Headers keeps its values in C{_rawHeaders}, by name as it writes it
+RAW_HEADERS = hasattr(Headers(), "_rawHeaders")
+
+_canonical: dict[bytes, bytes] = {}
+
+
+def canonicalName(name: bytes) -> bytes:
+    """
+    C{name} (lower case) as a L{Headers} keeps and writes it
+    (C{X-Forwarded-For}): asked of Twisted once per name.
+    """
+    known = _canonical.get(name)
+    if known is None:
+        probe = Headers()
+        probe.setRawHeaders(name, [b""])
+        known = _canonical[name] = next(iter(probe.getAllRawHeaders()))[0]
+    return known
+
+
+def headersOf(fields: dict[bytes, list[bytes]]) -> Headers:
+    """
+    L{Headers} holding C{fields}: names as L{canonicalName} gives them (or
+    as another L{Headers} holds them), values that came from a L{Headers}
+    or were made of such values (no CR or LF to take out again).  Without
+    the name: set one by one, checked again.
+    """
+    headers = Headers()
+    if RAW_HEADERS:
+        headers._rawHeaders = fields
+        return headers
+    setFields(headers, fields.items())
+    return headers
+
+
+def setFields(headers: Headers, fields: Iterable[tuple[bytes, Sequence[bytes]]]) -> None:
+    """
+    Set each (name, values) of C{fields} on C{headers}, as
+    C{setRawHeaders} would, for fields as L{headersOf} takes them.
+    """
+    if RAW_HEADERS:
+        raw = headers._rawHeaders
+        for name, values in fields:
+            raw[name] = list(values)
+        return
+    for name, values in fields:
+        headers.setRawHeaders(name, values)
+
+
 # -- the upstream client
 
 def acceptURI(uri: bytes) -> bytes:
@@ -170,19 +222,6 @@ def quiescentCallback(factory: Any) -> Callable[[Any], None]:
     it when idle, to go back to the pool).
     """
     return factory._quiescentCallback  # type: ignore[no-any-return]
-
-
-def canWriteHeadItself(request: Any) -> bool:
-    """
-    Does a client request have the method that writes its head (so a body
-    in memory can follow it in one write)?  Without it: Twisted's body
-    producer path.
-    """
-    return hasattr(request, "_writeHeaders")
-
-
-def writeHead(request: Any, transport: Any, framing: bytes) -> None:
-    request._writeHeaders(transport, framing)
 
 
 def idleConnections(pool: Any) -> int:
@@ -260,12 +299,14 @@ def listeningPort(service: Any) -> Any:
 
 __all__ = [
     "acceptURI",
+    "RAW_HEADERS",
     "WHOLE_HEADS",
     "bufferedByChannel",
-    "canWriteHeadItself",
+    "canonicalName",
     "channelBetweenRequests",
     "connectionHeaderValues",
     "ensureValidURI",
+    "headersOf",
     "heldBytes",
     "idleConnections",
     "installHead",
@@ -274,6 +315,6 @@ __all__ = [
     "requestCommand",
     "quiescentCallback",
     "respondBadRequest",
+    "setFields",
     "setPoolFactory",
-    "writeHead",
 ]

@@ -85,3 +85,48 @@ class UpstreamAgentTests(SynchronousTestCase):
         # as Agent.request: refused before anything is remembered or dialled
         self.assertRaises(ValueError, self.agent.request, b"GET", b"http://bad host/", HOST)
         self.assertEqual((self.factory.built, self.reactor.tcpClients), ([], []))
+
+
+class InMemoryRequestTests(SynchronousTestCase):
+    """
+    A request whose body is in memory is written in one string, byte for
+    byte what Twisted's own request writes through its producer path.
+    """
+
+    def _twisted(self, request: Any) -> bytes:
+        from twisted.internet.testing import StringTransport
+        from twisted.web.client import Request
+
+        transport = StringTransport()
+        body = request.bodyProducer
+        plain = Request(request.method, request.uri, request.headers, body, persistent=request.persistent)
+        d = plain.writeTo(transport)
+        self.successResultOf(d)
+        return transport.value()  # type: ignore[no-any-return]
+
+    def test_sameAsTwisted(self) -> None:
+        from twisted.internet.testing import StringTransport
+
+        from akto_proxy.relay.http import BytesProducer, InMemoryRequest
+
+        for persistent in (True, False):
+            for data in (b'{"jsonrpc": "2.0", "id": 1, "method": "ping"}', b""):
+                headers = Headers({b"host": [b"h:8080"], b"accept": [b"application/json", b"text/event-stream"], b"x-a": [b"1"]})
+                request = InMemoryRequest(b"POST", b"/mcp?x=1", headers, BytesProducer(data), persistent=persistent)
+                transport = StringTransport()
+                self.successResultOf(request.writeTo(transport))
+                self.assertEqual(transport.value(), self._twisted(request))
+
+    def test_hostNotOnceRefused(self) -> None:
+        """
+        Without exactly one Host header, Twisted's way: the request fails.
+        """
+        from twisted.internet.testing import StringTransport
+        from twisted.web._newclient import BadHeaders
+
+        from akto_proxy.relay.http import BytesProducer, InMemoryRequest
+
+        for hosts in ({}, {b"host": [b"a", b"b"]}):
+            request = InMemoryRequest(b"POST", b"/mcp", Headers(hosts), BytesProducer(b"x"), persistent=True)
+            with self.assertRaises(BadHeaders):
+                request.writeTo(StringTransport())

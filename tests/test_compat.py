@@ -13,12 +13,12 @@ from twisted.internet.defer import ensureDeferred
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from twisted.web import http
-from twisted.web.client import HTTPConnectionPool, Request
+from twisted.web.client import HTTPConnectionPool
 from twisted.web.http_headers import Headers
 
 from akto_proxy import compat
 from akto_proxy.relay.fence import AddressPolicy
-from akto_proxy.relay.http import BytesProducer, ClientSettings, EagerClientProtocol, InMemoryRequest, buildAgent
+from akto_proxy.relay.http import ClientSettings, EagerClientProtocol, buildAgent
 
 reactor: Any = _reactor
 
@@ -56,7 +56,6 @@ class PresentTests(SynchronousTestCase):
         pool = HTTPConnectionPool(MemoryReactorClock())
         self.assertTrue(hasattr(pool, "_factory"))
         self.assertEqual(compat.idleConnections(pool), 0)
-        self.assertTrue(compat.canWriteHeadItself(Request(b"GET", b"/", Headers(), None)))
 
     def test_poolBuildsEagerProtocols(self) -> None:
         clock = MemoryReactorClock()
@@ -64,6 +63,25 @@ class PresentTests(SynchronousTestCase):
         agent.request(b"GET", b"http://93.184.216.34/", Headers({b"host": [b"93.184.216.34"]}))
         built = clock.tcpClients[0][2].buildProtocol(None)
         self.assertIsInstance(built._wrappedProtocol, EagerClientProtocol)
+
+    def test_headers(self) -> None:
+        """
+        Headers built from a dict hold what setRawHeaders would have set,
+        by the names Twisted gives them.
+        """
+        self.assertTrue(compat.RAW_HEADERS)
+        names = [b"host", b"x-forwarded-for", b"x-akto-request-id", b"if-none-match", b"www-authenticate"]
+        expected = Headers()
+        for name in names:
+            expected.setRawHeaders(name, [b"v " + name])
+        built = compat.headersOf({compat.canonicalName(name): [b"v " + name] for name in names})
+        self.assertEqual(list(built.getAllRawHeaders()), list(expected.getAllRawHeaders()))
+        self.assertEqual(built.getRawHeaders(b"X-Forwarded-For"), [b"v x-forwarded-for"])
+        self.assertEqual(compat.canonicalName(b"www-authenticate"), b"WWW-Authenticate")
+        compat.setFields(built, [(b"Host", (b"other",)), (b"Content-Type", [b"application/json"])])
+        expected.setRawHeaders(b"host", [b"other"])
+        expected.setRawHeaders(b"content-type", [b"application/json"])
+        self.assertEqual(list(built.getAllRawHeaders()), list(expected.getAllRawHeaders()))
 
     def test_transport(self) -> None:
         from twisted.internet.abstract import FileDescriptor
@@ -113,8 +131,14 @@ class FallbackTests(SynchronousTestCase):
         self.assertEqual(compat.heldBytes(bare), 0)
         self.assertIsNone(compat.listeningPort(bare))
         self.assertFalse(compat.setPoolFactory(bare, object))
-        self.assertFalse(compat.canWriteHeadItself(bare))
         self.assertEqual(compat.acceptURI(b"http://h/p"), b"http://h/p")
+
+    def test_headersSetOneByOne(self) -> None:
+        self.patch(compat, "RAW_HEADERS", False)
+        built = compat.headersOf({b"Host": [b"h"], b"X-Forwarded-For": [b"127.0.0.1"]})
+        self.assertEqual(list(built.getAllRawHeaders()), [(b"Host", [b"h"]), (b"X-Forwarded-For", [b"127.0.0.1"])])
+        compat.setFields(built, [(b"Host", (b"a\r\nb",))])
+        self.assertEqual(built.getRawHeaders(b"host"), [b"a b"])  # set as setRawHeaders sets it
 
     def test_poolKeepsItsOwnFactory(self) -> None:
         self.patch(compat, "HTTP11ClientFactory", None)
@@ -126,17 +150,6 @@ class FallbackTests(SynchronousTestCase):
         transport = StringTransport()
         proto.makeConnection(transport)
         self.assertTrue(transport.value().startswith(b"GET / HTTP/1.1\r\n"))
-
-    def test_bodyThroughProducerPath(self) -> None:
-        """
-        A client request without the head writer: the body goes Twisted's
-        producer way, framed the same.
-        """
-        self.patch(compat, "canWriteHeadItself", lambda request: False)
-        transport = StringTransport()
-        request = InMemoryRequest(b"POST", b"/mcp", Headers({b"host": [b"h"]}), BytesProducer(b'{"a": 1}'), persistent=True)
-        request.writeTo(transport)
-        self.assertEqual(transport.value(), b"POST /mcp HTTP/1.1\r\nContent-Length: 8\r\nHost: h\r\n\r\n" b'{"a": 1}')
 
     def test_lineByLineHeads(self) -> None:
         """

@@ -414,20 +414,30 @@ class BytesProducer:
 class InMemoryRequest(Request):
     """
     A request whose body is a L{BytesProducer}: written with its head in
-    one go.  L{Request} frames any body producer with a length-enforcing
-    consumer, a registered producer and four Deferreds, for bodies that
-    arrive over time; bytes in memory need none of it.  (Should a later
-    Twisted change the method this writes the head with, the body takes
-    L{Request}'s way.)
+    one string.  L{Request} frames any body producer with a
+    length-enforcing consumer, a registered producer and four Deferreds,
+    for bodies that arrive over time, and hands the transport its head as
+    a sequence of pieces; bytes in memory need none of it.  The head is
+    the one L{Request} writes (request line, C{Connection: close} when not
+    persistent, C{Content-Length}, the headers), from its public
+    attributes: the method and target were checked when it was made, the
+    header values by L{Headers}.
     """
 
     def writeTo(self, transport: Any) -> "defer.Deferred[None]":
         body = self.bodyProducer
-        if not isinstance(body, BytesProducer) or not compat.canWriteHeadItself(self):
-            return super().writeTo(transport)  # type: ignore[no-any-return]
-        compat.writeHead(self, transport, b"Content-Length: %d\r\n" % body.length)
-        if body.data:
-            transport.write(body.data)
+        headers = self.headers
+        if not isinstance(body, BytesProducer) or len(headers.getRawHeaders(b"host", ())) != 1:
+            return super().writeTo(transport)  # type: ignore[no-any-return]  # (which refuses a Host not given once)
+        head = [self.method, b" ", self.uri, b" HTTP/1.1\r\n"]
+        if not self.persistent:
+            head.append(b"Connection: close\r\n")
+        head.append(b"Content-Length: %d\r\n" % body.length)
+        for name, values in headers.getAllRawHeaders():
+            for value in values:
+                head += (name, b": ", value, b"\r\n")
+        head += (b"\r\n", body.data)
+        transport.write(b"".join(head))
         return defer.succeed(None)
 
 

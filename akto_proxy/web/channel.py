@@ -14,6 +14,7 @@ from twisted.internet.interfaces import IDelayedCall
 from twisted.logger import Logger
 from twisted.protocols import basic
 from twisted.web import http, server
+from twisted.web.http_headers import Headers
 from twisted.web.iweb import INonQueuedRequestFactory
 
 from akto_proxy import compat
@@ -33,10 +34,8 @@ log = Logger()
 # the request line HTTPChannel accepts (twisted.web.http._parseRequestLine):
 # a token, a target of bytes 0x21 to 0xB0, HTTP/1.0 or HTTP/1.1
 _REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\xb0]+) (HTTP/1\.[01])")
-# header fields as RFC 9110 writes them, and nothing else: a token, a colon,
-# a value without NUL, CR or LF; no obs-fold, no bare CR or LF
-_FIELDS = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\x00\r\n]*\r\n)*")
-_FIELD = re.compile(rb"([^:]+):[ \t]*([^\r\n]*?)[ \t]*\r\n")
+# the bytes of a token (RFC 9110 section 5.6.2): a header field's name
+_TOKEN = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 #: bound once (twisted.web.http is a module proxy, slow to look in)
@@ -146,14 +145,25 @@ class StrictChannel(http.HTTPChannel):
             return False
         eol = data.find(b"\r\n")
         line = _REQUEST_LINE.fullmatch(data, 0, eol)
+        if line is None:
+            return False
+        # header fields as RFC 9110 writes them, and nothing else: a token,
+        # a colon, a value without NUL, CR or LF (no obs-fold, no bare CR or
+        # LF: each line's CRLF is the only CR and LF there is)
         fields = data[eol + 2 : end + 2] if eol < end else b""
-        if line is None or (fields and _FIELDS.fullmatch(fields) is None):
+        lines = fields.split(b"\r\n")
+        lines.pop()  # after the last CRLF
+        count = len(lines)
+        if count > self.maxHeaders or fields.count(b"\n") != count or fields.count(b"\r") != count or b"\x00" in fields:
             return False
-        pairs = _FIELD.findall(fields)
-        if len(pairs) > self.maxHeaders:
-            return False
+        pairs = []
         length = None
-        for name, value in pairs:
+        for field in lines:
+            name, colon, value = field.partition(b":")
+            if not (colon and name) or name.translate(None, _TOKEN):
+                return False
+            value = value.strip(b" \t")
+            pairs.append((name, value))
             lname = name.lower()
             if lname == b"content-length":
                 if length is not None or not value.isdigit():
@@ -296,6 +306,21 @@ class StrictChannel(http.HTTPChannel):
     def _idleStep(limits: Any, left: float) -> float:
         step = limits.client_body_timeout or limits.client_header_timeout
         return min(left, step) if step else left
+
+    def writeHeaders(self, version: bytes, code: bytes, reason: bytes, headers: Any) -> None:
+        """
+        As L{HTTPChannel.writeHeaders}, the head as one string: Twisted
+        hands the transport a sequence of some thirty pieces, each checked
+        on its own, and joins them again before sending.
+        """
+        if not isinstance(headers, Headers):
+            return super().writeHeaders(version, code, reason, headers)  # type: ignore[no-any-return]
+        head = [version, b" ", code, b" ", reason, b"\r\n"]
+        for name, values in headers.getAllRawHeaders():
+            for value in values:
+                head += (name, b": ", value, b"\r\n")
+        head.append(b"\r\n")
+        self.transport.write(b"".join(head))  # type: ignore[union-attr]
 
     def connectionLost(self, reason: Any) -> None:
         self._stopTimer()

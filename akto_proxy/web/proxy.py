@@ -24,6 +24,7 @@ from twisted.web.iweb import IResponse
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
+from akto_proxy import compat
 from akto_proxy.config.model import ApiKey
 from akto_proxy.inspect.chain import Finding, plainReason
 from akto_proxy.mcp.answers import PARSE_ERROR, rpcError
@@ -65,6 +66,14 @@ if TYPE_CHECKING:
 log = Logger()
 
 #: the outcomes that say the proxy refused something (for C{blocked})
+# names of the headers the proxy sets upstream, as Headers writes them
+_HOST = compat.canonicalName(b"host")
+_X_FORWARDED_FOR = compat.canonicalName(b"x-forwarded-for")
+_X_FORWARDED_PROTO = compat.canonicalName(b"x-forwarded-proto")
+_X_FORWARDED_HOST = compat.canonicalName(b"x-forwarded-host")
+_REQUEST_ID = compat.canonicalName(b"x-akto-request-id")
+_IF_NONE_MATCH = compat.canonicalName(b"if-none-match")
+
 _DECODABLE = (b"", b"identity", b"gzip", b"x-gzip", b"deflate")
 
 
@@ -102,6 +111,14 @@ class ProxyResource(Resource):
     def render(self, request: Request) -> Union[bytes, int]:
         Exchange(self._service, request, self._wellKnown).start()
         return NOT_DONE_YET
+
+
+def _oneLine(value: str) -> bytes:
+    """
+    A header value the proxy wrote, as C{setRawHeaders} would keep it: line
+    breaks made spaces.
+    """
+    return b" ".join(value.encode("latin-1").splitlines())
 
 
 def forgetHeaders(headers: Headers) -> None:
@@ -507,8 +524,9 @@ class Exchange:
         connection = incoming.getRawHeaders(b"connection")
         if connection:
             skip = skip | tokens(connection)
-        out = Headers()
-        setRaw = out.setRawHeaders
+        # the client's values (no CR or LF: the channel refused them) and
+        # values made of them, by name as Headers writes them
+        fields: dict[bytes, list[bytes]] = {}
         for name, values in incoming.getAllRawHeaders():
             lname = name.lower()
             if lname in skip:
@@ -517,15 +535,15 @@ class Exchange:
                 values = [narrowAcceptEncoding(b", ".join(values))]
             elif lname == b"content-encoding" and dropEncoding:
                 continue
-            setRaw(name, values)
-        setRaw(b"host", [self.upstreamTarget.authority.encode("ascii")])
+            fields[name] = list(values)
+        fields[_HOST] = [self.upstreamTarget.authority.encode("ascii")]
         if xForwarded:
             peer = getattr(request.getClientAddress(), "host", "unix")
             proto = b"https" if request.isSecure() else b"http"
             host = incoming.getRawHeaders(b"host")
             prior = trustedForwardedFor(request, cfg) if cfg.access_control.trusted_proxies else []
             if prior:
-                setRaw(b"x-forwarded-for", [", ".join(prior + [peer]).encode("latin-1")])
+                fields[_X_FORWARDED_FOR] = [", ".join(prior + [peer]).encode("latin-1")]
                 forwarded = incoming.getRawHeaders(b"x-forwarded-proto")
                 if forwarded and forwarded[-1] in (b"http", b"https"):
                     proto = forwarded[-1]
@@ -533,15 +551,15 @@ class Exchange:
                 if forwardedHost:
                     host = forwardedHost
             else:
-                setRaw(b"x-forwarded-for", [peer.encode("latin-1")])
-            setRaw(b"x-forwarded-proto", [proto])
+                fields[_X_FORWARDED_FOR] = [peer.encode("latin-1")]
+            fields[_X_FORWARDED_PROTO] = [proto]
             if host:
-                setRaw(b"x-forwarded-host", [host[-1]])
-        setRaw(b"x-akto-request-id", [self.requestId.encode("ascii")])
+                fields[_X_FORWARDED_HOST] = [host[-1]]
+        fields[_REQUEST_ID] = [self.requestId.encode("ascii")]
         slot = self.cacheSlot
         if slot is not None and slot.stale is not None and slot.stale.etag is not None:
-            setRaw(b"if-none-match", [slot.stale.etag])
-        return out
+            fields[_IF_NONE_MATCH] = [slot.stale.etag]
+        return compat.headersOf(fields)
 
     @property
     def upstreamTarget(self) -> Target:
@@ -758,10 +776,11 @@ class Exchange:
             lname = name.lower()
             if lname in HOP_BY_HOP or lname in connection:
                 continue
+            # (values as Headers keeps them: no CR or LF, rewritten ones too)
             if lname == b"location":
-                values = [rewriteLocation(v.decode("latin-1"), upstream, self.origin(), credName, cred, back).encode("latin-1") for v in values]
+                values = [_oneLine(rewriteLocation(v.decode("latin-1"), upstream, self.origin(), credName, cred, back)) for v in values]
             elif lname == b"www-authenticate":
-                values = [rewriteWWWAuthenticate(v.decode("latin-1"), upstream, self.origin(), back).encode("latin-1") for v in values]
+                values = [_oneLine(rewriteWWWAuthenticate(v.decode("latin-1"), upstream, self.origin(), back)) for v in values]
             elif lname == b"x-akto-request-id" or lname == b"x-akto-cache":
                 continue
             headers[lname] = (name, values)
@@ -906,9 +925,8 @@ class Exchange:
 
     def _copyHeaders(self, headers: dict[bytes, tuple[bytes, Sequence[bytes]]]) -> None:
         out = self.request.responseHeaders
-        for name, values in headers.values():
-            out.setRawHeaders(name, values)
-        out.setRawHeaders(b"x-akto-request-id", [self.requestId.encode("ascii")])
+        compat.setFields(out, headers.values())
+        compat.setFields(out, ((_REQUEST_ID, (self.requestId.encode("ascii"),)),))
 
     async def judgeResponse(self, body: bytes, ctype: bytes, transport: str = "http") -> Union[None, bool, bytes]:
         """

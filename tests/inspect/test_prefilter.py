@@ -258,8 +258,51 @@ class PrefilterTests(SynchronousTestCase):
 
             scanner.matchesRaw = counting  # type: ignore[method-assign]
         self.assertTrue(prefilter.clean(m))
-        self.assertEqual([n for n, _ in asked], [0, 1], asked)  # the joined strings, once per database
+        self.assertEqual(asked, [])  # one database of all found nothing in the joined strings
+        together = dict(prefilter._together)
+        prefilter._together.clear()
+        self.assertTrue(prefilter.clean(m))
+        self.assertEqual([n for n, _ in asked], [0, 1], asked)  # else the joined strings, once per database
+        prefilter._together.update(together)
         self.assertFalse(same(self, built, prefilter, call("lookup", host="example.com\nwhoami")))
+
+    def test_oneScanOfAll(self) -> None:
+        """
+        The joined strings are scanned once, for the threat rules and the
+        custom patterns together; what that scan finds, the sets say again
+        one by one, and the outcome is the one without it.
+        """
+        built = steps()
+        prefilter = buildPrefilter(built)
+        assert prefilter is not None
+        self.assertEqual(set(prefilter._together), {"request", "response"})
+        apart = buildPrefilter(built)
+        assert apart is not None
+        apart._together.clear()
+        cases = [
+            call("echo", text="Summarise the quarterly report."),
+            call("note", text="my social security number"),
+            call("read", path="../../etc/passwd"),
+            call("q", query="1' OR '1'='1"),
+            call("note", a="social", b="security"),
+            result("Summarise the quarterly report."),
+            result("AKIAIOSFODNN7EXAMPLE"),
+            result("credit card"),
+            call("note", text="caf\u00e9 ssn"),
+        ]
+        for m in cases:
+            self.assertEqual(prefilter.clean(m), apart.clean(m), m.strings)
+            same(self, built, prefilter, m)
+        asked: list[bytes] = []
+        scanner = prefilter._threats["request"][0]
+
+        def counting(data: bytes, original: Any = scanner.matchesRaw) -> bool:
+            asked.append(data)
+            return bool(original(data))
+
+        scanner.matchesRaw = counting  # type: ignore[method-assign]
+        self.assertFalse(prefilter.clean(call("read", path="../../etc/passwd")))
+        self.assertTrue(asked)  # found: the rule sets asked
 
     def test_catches(self) -> None:
         built = steps()

@@ -108,6 +108,7 @@ class Prefilter:
         self._set: Optional[re2.Set] = None
         self._hs: Optional[hyperscan.Database] = None
         self._rest: Optional[re2.Set] = None  # what Hyperscan did not take
+        exact: list[str] = []
         if patterns:
             self._set = _re2Set(patterns)
             exact = [p for p in patterns if _hyperscanTakes(p)]
@@ -124,6 +125,35 @@ class Prefilter:
                     self._rest = _re2Set(rest) if rest else None
         self._responseSteps = tuple(responseSteps)
         self.covered = frozenset(covered)
+        # Per direction, one database of everything the joined strings are
+        # scanned for (the threat rules L{Scanner.matchesRaw} counts and
+        # the custom patterns Hyperscan takes): a message it finds nothing
+        # in needs none of those scans, each of which costs about as much
+        # as the one.  Anything it finds, the scans say what it was.
+        self._together: dict[str, tuple[hyperscan.Database, hyperscan.Scratch]] = {}
+        self._togetherOwner = threading.get_ident()
+        for direction, scanners in self._threats.items():
+            expressions: list[bytes] = []
+            flags: list[int] = []
+            scans = 0
+            for scanner in scanners:
+                if not scanner.lines:
+                    e, f = scanner.rawExpressions()
+                    expressions += e
+                    flags += f
+                    scans += bool(e)
+            if self._hs is not None:
+                expressions += [p.encode("utf-8") for p in exact]
+                flags += [_HS_FLAGS] * len(exact)
+                scans += 1
+            if scans < 2:
+                continue  # one scan already
+            try:
+                db = compileDatabase(expressions, list(range(len(expressions))), flags)
+            except hyperscan.error:
+                log.warn("{direction} patterns scanned one set at a time: Hyperscan cannot take them together", direction=direction)
+                continue
+            self._together[direction] = (db, hyperscan.Scratch(db))
 
     def __bool__(self) -> bool:
         return bool(self.covered)
@@ -218,6 +248,16 @@ class Prefilter:
         a line break) as a line of its own; a hit across lines counts when
         the strings are not known.
         """
+        together = self._together.get(direction)
+        quiet = False  # nothing of the database of both (threat and custom rules) is in data
+        if together is not None and data.isascii() and threading.get_ident() == self._togetherOwner:
+            db, scratch = together
+            try:
+                db.scan(data, match_event_handler=_stop, scratch=scratch)
+            except hyperscan.ScanTerminated:
+                pass
+            else:
+                quiet = True
         for scanner in self._threats[direction]:
             if scanner.lines:
                 # rules that need a line break inside one string
@@ -225,7 +265,7 @@ class Prefilter:
                     if scanner.mayMatch(text) and scanner.matchesRaw(text.encode("utf-8")):
                         return False
                 continue
-            if scanner.matchesRaw(data):
+            if not quiet and scanner.matchesRaw(data):
                 if texts is None:
                     return False
                 # Perhaps only across two strings: ask each on its own.
@@ -234,10 +274,11 @@ class Prefilter:
                         return False
         if self._set is not None:
             if self._hs is not None and data.isascii() and threading.get_ident() == self._hsOwner:
-                try:
-                    self._hs.scan(data, match_event_handler=_stop, scratch=self._hsScratch)
-                except hyperscan.ScanTerminated:
-                    return False
+                if not quiet:
+                    try:
+                        self._hs.scan(data, match_event_handler=_stop, scratch=self._hsScratch)
+                    except hyperscan.ScanTerminated:
+                        return False
                 if self._rest is not None and self._rest.Match(data):
                     return False
             elif self._set.Match(data):

@@ -19,6 +19,19 @@ from akto_proxy.inspect.hscache import compileDatabase
 _SEPARATOR = b"\n"
 
 
+def _flags(rule: Rule) -> int:
+    """
+    How a rule is compiled: multi-line, empty matches allowed, caseless and
+    reported once as the rule says.
+    """
+    f = hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_ALLOWEMPTY
+    if rule.caseless:
+        f |= hyperscan.HS_FLAG_CASELESS
+    if rule.single:
+        f |= hyperscan.HS_FLAG_SINGLEMATCH
+    return f
+
+
 class Scanner:
     """
     A compiled rule set.  Safe to use from several threads: each has its own
@@ -39,14 +52,7 @@ class Scanner:
         self._raw = frozenset(i for i, r in enumerate(self.rules) if "r" in r.variants or r.entity == "bulk")
         if not self.rules:
             return
-        flags = []
-        for rule in self.rules:
-            f = hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_ALLOWEMPTY
-            if rule.caseless:
-                f |= hyperscan.HS_FLAG_CASELESS
-            if rule.single:
-                f |= hyperscan.HS_FLAG_SINGLEMATCH
-            flags.append(f)
+        flags = [_flags(rule) for rule in self.rules]
         db = compileDatabase([r.pattern.encode("utf-8") for r in self.rules], list(range(len(self.rules))), flags)
         self._db = db
         self._scratch = hyperscan.Scratch(db)
@@ -54,6 +60,15 @@ class Scanner:
 
     def __bool__(self) -> bool:
         return self._db is not None
+
+    def rawExpressions(self) -> tuple[list[bytes], list[int]]:
+        """
+        The expressions and Hyperscan flags of the rules L{matchesRaw}
+        counts, for a database that holds them with others (one scan that
+        finds whatever this set's L{matchesRaw} would, and more).
+        """
+        raw = sorted(self._raw) if self._db is not None else []
+        return [self.rules[i].pattern.encode("utf-8") for i in raw], [_flags(self.rules[i]) for i in raw]
 
     def mayMatch(self, text: str) -> bool:
         """
