@@ -1469,12 +1469,15 @@ class ProtectionTests(WSBase):
 class MaskTests(TestCase):
     def test_masked_is_the_rfc_xor(self) -> None:
         """
-        The relay's masking is RFC 6455's XOR with the key repeated, on both
-        of its paths (big integer, Autobahn's C masker above 1.5 KiB) and at
-        their edges.
+        The relay's masking is RFC 6455's XOR with the key repeated, on each
+        of its paths (the websockets library's C function; without it, big
+        integer and Autobahn's C masker above 1.5 KiB) and at their edges.
         """
-        for n in (0, 1, 3, 4, 5, 125, 126, 1535, 1536, 1537, 4096, 4099, 65535):
-            payload, key = os.urandom(n), os.urandom(4)
-            expected = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-            self.assertEqual(wsrelay._masked(payload, key), expected, n)
-            self.assertEqual(wsrelay._masked(expected, key), payload, n)
+        self.assertIsNotNone(wsrelay._applyMask)  # the C function is what the relay uses here
+        for applyMask in (wsrelay._applyMask, None):
+            self.patch(wsrelay, "_applyMask", applyMask)
+            for n in (0, 1, 3, 4, 5, 15, 16, 17, 125, 126, 1535, 1536, 1537, 4096, 4099, 65535):
+                payload, key = os.urandom(n), os.urandom(4)
+                expected = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+                self.assertEqual(wsrelay._masked(payload, key), expected, (applyMask, n))
+                self.assertEqual(wsrelay._masked(expected, key), payload, (applyMask, n))

@@ -264,7 +264,7 @@ def _sqlLineComment(d: str) -> bool:
     """
     Whether C{d} holds a line comment that a line break ends before more SQL.
     """
-    return "\n" in d and ("#" in d or "--" in d) and _SQL_LINE_COMMENT.search(d) is not None
+    return "\n" in d and ("#" in d or ("-" in d and "--" in d)) and _SQL_LINE_COMMENT.search(d) is not None
 
 
 # a SQL word between pluses: form encoding of a statement, not "a+b"
@@ -293,7 +293,14 @@ def _pathTricks(d: str) -> bool:
     """
     Whether C{d} may fold to another path (the C{p} form).
     """
-    return "\\" in d or "//" in d or "..;" in d or "...." in d or "/./" in d or (("0x" in d or "0X" in d) and _HEX_CHAR.search(d) is not None)
+    # (a one-character test first: a search for one character costs a tenth
+    # of one for two or more, and most text holds no "/", ".", "0" at all)
+    return (
+        "\\" in d
+        or ("/" in d and ("//" in d or "/./" in d))
+        or ("." in d and ("..;" in d or "...." in d))
+        or ("0" in d and ("0x" in d or "0X" in d) and _HEX_CHAR.search(d) is not None)
+    )
 
 
 def variants(text: str, plus: bool = False) -> Iterator[Variant]:
@@ -340,13 +347,13 @@ def rawOnly(text: str, plus: bool = False) -> bool:
     C{True} is a promise (and C{text} may be several strings joined by line
     breaks: a test that passes on a part passes on the whole).
     """
-    if _decodable(text, plus) or "/*" in text or _pathTricks(text) or _sqlLineComment(text):
+    if _decodable(text, plus) or ("/" in text and "/*" in text) or _pathTricks(text) or _sqlLineComment(text):
         return False
     if "+" in text and _PLUS_SQL.search(text):  # one of the strings may be form-encoded
         return False
     # L{_shellTricks} tries one of its two tests per string; on joined
     # strings both must be tried.
-    if ("$" in text or "{" in text or "''" in text or '""' in text or "^" in text) and _SHELL_TRIGGER.search(text):
+    if ("$" in text or "{" in text or ("'" in text and "''" in text) or ('"' in text and '""' in text) or "^" in text) and _SHELL_TRIGGER.search(text):
         return False
     quoted = ("'" in text and text.count("'") >= 2) or ('"' in text and text.count('"') >= 2)
     return not (quoted and _SHELL_QUOTED.search(text))

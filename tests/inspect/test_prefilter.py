@@ -121,7 +121,7 @@ def same(test: SynchronousTestCase, built: list[Any], prefilter: Optional[Prefil
 
 class RawOnlyTests(SynchronousTestCase):
     alphabet = st.sampled_from(
-        list("ab $'\"{}%&\\/.;*+ \nIFS0@,:x") + ["é", "\u200b", "/*", "*/", "/**/", "  ", "..", "//", "....", "..;"]
+        list("ab $'\"{}%&\\/.;*+ \nIFS0@,:x") + ["é", "\u200b", "/*", "*/", "/**/", "  ", "..", "//", "....", "..;", "/./", "-", "--", "#", "0x2f", "0X2E", "''", '""']
     )
 
     @settings(max_examples=500, deadline=None)
