@@ -65,7 +65,6 @@ if TYPE_CHECKING:
 
 log = Logger()
 
-#: the outcomes that say the proxy refused something (for C{blocked})
 # names of the headers the proxy sets upstream, as Headers writes them
 _HOST = compat.canonicalName(b"host")
 _X_FORWARDED_FOR = compat.canonicalName(b"x-forwarded-for")
