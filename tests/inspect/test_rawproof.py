@@ -299,3 +299,53 @@ class ClearedFlagTests(SynchronousTestCase):
             self.assertIsNot(chain.passesRaw("response", json.dumps({"a": texts}).encode()), True, pattern)
             message = Message.fromJSON({"a": texts}, "response", TARGET, "http")
             self.assertTrue(outcome(chain, message).blocked, pattern)
+
+
+class TogetherTests(SynchronousTestCase):
+    """
+    The database of both (threat rules that count on strings as written,
+    custom patterns Hyperscan takes) finds something in exactly the ASCII
+    data where one of the scans it stands for does: its flags (caseless or
+    not, reported once, multi-line) are each rule's own.
+    """
+
+    def scans(self, prefilter: Prefilter, direction: str, data: bytes) -> tuple[bool, bool]:
+        import hyperscan
+
+        from akto_proxy.inspect.checks.prefilter import _stop
+
+        def hit(db: Any, scratch: Any) -> bool:
+            try:
+                db.scan(data, match_event_handler=_stop, scratch=scratch)
+            except hyperscan.ScanTerminated:
+                return True
+            return False
+
+        together = hit(*prefilter._together[direction])
+        apart = any(s.matchesRaw(data) for s in prefilter._threats[direction] if not s.lines)
+        apart = apart or hit(prefilter._hs, prefilter._hsScratch)
+        return together, apart
+
+    def test_corpus(self) -> None:
+        entries = load("attacks.jsonl") + load("benign.jsonl")
+        for name in classicFiles():
+            entries += load(name)
+        for sensitivity in ("low", "medium", "high"):
+            prefilter = buildPrefilter(stepsFor(sensitivity))
+            assert prefilter is not None
+            for direction in ("request", "response"):
+                found = 0
+                for e in entries:
+                    data = ("\n" + e["text"] + "\n").encode("utf-8")
+                    if not data.isascii():
+                        continue
+                    together, apart = self.scans(prefilter, direction, data)
+                    self.assertEqual(together, apart, (sensitivity, direction, e["text"][:200]))
+                    found += together
+                self.assertGreater(found, 100, (sensitivity, direction))  # not an empty database
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(st.sampled_from([p for p in PIECES if p.isascii()] + ["SSN", "Drop Table", "AKIA", "@EXAMPLE.COM"]), max_size=16).map("".join), st.sampled_from(["request", "response"]))
+    def test_generated(self, text: str, direction: str) -> None:
+        together, apart = self.scans(_PREFILTER, direction, text.encode())
+        self.assertEqual(together, apart, text)
