@@ -669,9 +669,9 @@ class HeadFramingTests(SynchronousTestCase):
 
     @given(
         st.sampled_from([b"", b"HTTP/1.1 100 Continue\r\n\r\n", b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"]),
-        st.sampled_from([None, b"\n", b"\r", b"\r\r\n", b"\n\r"]),
+        st.sampled_from([None, b"\n", b"\r", b"\r\r\n", b"\n\r", b"\x00"]),
         st.integers(0, 200),
-        st.sampled_from([b"", b"hello", b"a\nb\r\n\r", b"\r\n\r\n\n"]),
+        st.sampled_from([b"", b"hello", b"a\nb\r\n\r", b"\r\n\r\n\n", b"a\x00b"]),
         st.lists(st.integers(0, 250), max_size=6),
     )
     @settings(max_examples=500, deadline=None)
@@ -692,10 +692,12 @@ class HeadFramingTests(SynchronousTestCase):
             # CR or LF
             lines = (informational + head).split(b"\r\n")
             self.assertFalse(any(b"\r" in line or b"\n" in line for line in lines))
+        if bad == b"\x00":
+            self.assertFalse(whole[0])  # a NUL in a head's line: refused
 
     @given(
         st.sampled_from([b"", b"HTTP/1.1 100 Continue\r\n\r\n"]),
-        st.sampled_from([None, b"\n", b"\r", b"\r\r\n"]),
+        st.sampled_from([None, b"\n", b"\r", b"\r\r\n", b"\x00"]),
         st.integers(0, 200),
         st.lists(st.integers(0, 250), max_size=4),
     )

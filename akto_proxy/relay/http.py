@@ -242,16 +242,18 @@ def loadCertificates(path: str) -> list[Certificate]:
 class MalformedResponse(Exception):
     """
     The upstream's response head is not HTTP/1.1 as a strict parser reads
-    it (a line ended by a bare LF, or a bare CR in a line).
+    it (a line ended by a bare LF, a bare CR or a NUL in a line).
     """
 
 
 class HeadFraming:
     """
     Checks, as they arrive, that the lines of response heads end in CRLF and
-    hold no bare CR or LF.  Twisted's client splits lines at LF, so a header
+    hold no bare CR or LF, nor NUL.  Twisted's client splits lines at LF, so a header
     value holding a bare LF would become a second header on the way to the
-    client; such a response is refused instead.  Bodies are not looked at:
+    client, and keeps a NUL in a value, which Headers relays as it is
+    (RFC 9110 section 5.5: reject it or make it a space); such a response
+    is refused instead.  Bodies are not looked at:
     after a head (and the heads of any 1xx answers before it) the check is
     over.
 
@@ -289,7 +291,7 @@ class HeadFraming:
             if held:
                 part = part[:-1]
             lines = part.count(b"\r\n")
-            if part.count(b"\n") != lines or part.count(b"\r") != lines:
+            if part.count(b"\n") != lines or part.count(b"\r") != lines or b"\x00" in part:
                 return False
             self._cr = held
             if end < 0:
@@ -343,9 +345,10 @@ class EagerClientProtocol(HTTP11ClientProtocol):
                 # the common case: a whole head (not a 1xx: "HTTP/1.1 1")
                 # in one read, as HeadFraming would judge it, in fewer
                 # steps: its lines, each ended by CRLF, break at CR, LF or
-                # CRLF as often as at CRLF only when no CR or LF is alone
+                # CRLF as often as at CRLF only when no CR or LF is alone;
+                # no NUL
                 head = data[: end + 2]
-                ok = len(head.splitlines()) == head.count(b"\r\n")
+                ok = len(head.splitlines()) == head.count(b"\r\n") and b"\x00" not in head
                 self._inHead = False
             else:
                 if framing is None:
@@ -354,7 +357,7 @@ class EagerClientProtocol(HTTP11ClientProtocol):
                 self._inHead = framing.inHead
             if not ok:
                 self._inHead = False
-                self._malformed = MalformedResponse("a line of the response head not ended by CRLF, or a bare CR in it")
+                self._malformed = MalformedResponse("a line of the response head not ended by CRLF, or a bare CR or NUL in it")
                 self.transport.abortConnection()  # type: ignore[union-attr]
                 return
         elif self._malformed is not None:

@@ -165,7 +165,7 @@ def upstreamFailure(failure: Failure, timedOut: bool = False) -> tuple[int, str,
     elif failure.check(ResponseNeverReceived, ResponseFailed):
         reasons = getattr(failure.value, "reasons", [])
         if any(r.check(MalformedResponse) for r in reasons):
-            message = "upstream sent a malformed response head (a line not ended by CRLF)"
+            message = "upstream sent a malformed response head (a line not ended by CRLF, or a bare CR or NUL in it)"
         elif any(isTLSFailure(r) for r in reasons):
             message = "TLS handshake with upstream failed"
         else:

@@ -248,3 +248,104 @@ class LargeBodyPipelineTests(SynchronousTestCase):
             self.assertTrue(message.malformed)
             self.assertTrue(run(self.rt.pipeline.judgeServer(ctx, message)).refused, raw)
         self.assertFalse(run(self.rt.pipeline.judgeServer(ctx, decode(b'{"a": "fine"} x', "application/json"))).refused)
+
+
+# a rule anchored to the start of each string with the multi-line flag
+# cleared in a flag group (RE2 takes it; the string alone is what the step
+# matches, so C{^} is its start): the prefilter, which matches every string
+# at once under C{(?m)}, must not read it as the whole text's start
+CLEARED_FLAGS = """
+threat_detection:
+  enabled_checks: [data_exfiltration]
+  custom_rules:
+{rules}
+"""
+
+
+class ClearedFlagTests(SynchronousTestCase):
+    """
+    A custom rule whose flag group clears multi-line mode (C{(?i-m)^x},
+    C{(?s-m:^x$)}) is not proven absent from strings joined, nor from a
+    large body's bytes: the step matches it in each string alone.
+    """
+
+    PATTERNS = ("(?i-m)^secret", "(?s-m:^secret$)", "(?U-m)secret$", "(?-m)^secret")
+
+    def runtime(self, pattern: str) -> Any:
+        rules = f'    - name: anchored\n      pattern: {json.dumps(pattern)}\n      action: block\n'
+        return buildRuntime(parseConfig('listen: ["tcp:0"]\n' + CLEARED_FLAGS.format(rules=rules)), 1, Clock())
+
+    def test_largeBody(self) -> None:
+        for pattern in self.PATTERNS:
+            rt = self.runtime(pattern)
+            rows = [{"id": i, "note": "quarterly figures"} for i in range(RAW_FROM // 30)]
+            rows.append({"id": -1, "note": "secret"})
+            raw = json.dumps(rows).encode()
+            self.assertGreaterEqual(len(raw), RAW_FROM)
+            for direction in ("request", "response"):
+                ctx = P.Context(Clock().seconds, EventBus(), "req_1", "http", None, "127.0.0.1", TARGET, Conversation())
+                judge = rt.pipeline.judgeServer if direction == "response" else rt.pipeline.judgeClient
+                self.assertTrue(run(judge(ctx, decode(raw, "application/json"))).refused, (pattern, direction))
+
+    def test_strings(self) -> None:
+        """
+        The same through the chain, for a message small enough to be
+        proven clean from its strings.
+        """
+        for pattern in self.PATTERNS:
+            chain = self.runtime(pattern).chain
+            texts = ["first", "secret"]
+            self.assertIsNot(chain.passes("response", texts, None), True, pattern)
+            self.assertIsNot(chain.passesRaw("response", json.dumps({"a": texts}).encode()), True, pattern)
+            message = Message.fromJSON({"a": texts}, "response", TARGET, "http")
+            self.assertTrue(outcome(chain, message).blocked, pattern)
+
+
+class TogetherTests(SynchronousTestCase):
+    """
+    The database of both (threat rules that count on strings as written,
+    custom patterns Hyperscan takes) finds something in exactly the ASCII
+    data where one of the scans it stands for does: its flags (caseless or
+    not, reported once, multi-line) are each rule's own.
+    """
+
+    def scans(self, prefilter: Prefilter, direction: str, data: bytes) -> tuple[bool, bool]:
+        import hyperscan
+
+        from akto_proxy.inspect.checks.prefilter import _stop
+
+        def hit(db: Any, scratch: Any) -> bool:
+            try:
+                db.scan(data, match_event_handler=_stop, scratch=scratch)
+            except hyperscan.ScanTerminated:
+                return True
+            return False
+
+        together = hit(*prefilter._together[direction])
+        apart = any(s.matchesRaw(data) for s in prefilter._threats[direction] if not s.lines)
+        apart = apart or hit(prefilter._hs, prefilter._hsScratch)
+        return together, apart
+
+    def test_corpus(self) -> None:
+        entries = load("attacks.jsonl") + load("benign.jsonl")
+        for name in classicFiles():
+            entries += load(name)
+        for sensitivity in ("low", "medium", "high"):
+            prefilter = buildPrefilter(stepsFor(sensitivity))
+            assert prefilter is not None
+            for direction in ("request", "response"):
+                found = 0
+                for e in entries:
+                    data = ("\n" + e["text"] + "\n").encode("utf-8")
+                    if not data.isascii():
+                        continue
+                    together, apart = self.scans(prefilter, direction, data)
+                    self.assertEqual(together, apart, (sensitivity, direction, e["text"][:200]))
+                    found += together
+                self.assertGreater(found, 100, (sensitivity, direction))  # not an empty database
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(st.sampled_from([p for p in PIECES if p.isascii()] + ["SSN", "Drop Table", "AKIA", "@EXAMPLE.COM"]), max_size=16).map("".join), st.sampled_from(["request", "response"]))
+    def test_generated(self, text: str, direction: str) -> None:
+        together, apart = self.scans(_PREFILTER, direction, text.encode())
+        self.assertEqual(together, apart, text)

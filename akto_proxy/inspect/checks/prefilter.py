@@ -49,8 +49,11 @@ from akto_proxy.inspect.normalize import rawOnly
 log = Logger()
 
 # Anchors that a set matched over strings joined by line breaks would get
-# wrong in the unsafe direction (C{^} and C{$} only widen under C{(?m)}).
-_ABSOLUTE = ("\\A", "\\z", "\\Z", "(?-")
+# wrong in the unsafe direction (C{^} and C{$} only widen under C{(?m)}):
+# C{\A}, C{\z}, and any flag group that clears a flag (C{(?-m)}, and
+# C{(?i-m)}, C{(?s-m:...)} as well, which make C{^} and C{$} the whole
+# text's again)
+_ABSOLUTE = re.compile(r"\\[AzZ]|\(\?[a-zA-Z]*-")
 
 # The same, for Hyperscan rules (C{(?-i:...)} is common and harmless).
 _WHOLE_TEXT = re.compile(r"\\[AzZ]|\(\?[a-zA-Z]*-[a-zA-Z]*m")
@@ -89,7 +92,7 @@ class Prefilter:
                 covered.append(i)
             elif isinstance(step, PatternInspector):
                 own = step.patterns()
-                if any(a in p for p in own for a in _ABSOLUTE):
+                if any(_ABSOLUTE.search(p) for p in own):
                     continue
                 patterns.extend(own)
                 covered.append(i)
