@@ -414,6 +414,16 @@ class BytesProducer:
         pass
 
 
+def appendFields(head: list[bytes], headers: Any) -> None:
+    """
+    Append to C{head} each field of C{headers} (a L{Headers}) as a head
+    writes it: C{name: value} and CRLF, a line per value.
+    """
+    for name, values in headers.getAllRawHeaders():
+        for value in values:
+            head += (name, b": ", value, b"\r\n")
+
+
 class InMemoryRequest(Request):
     """
     A request whose body is a L{BytesProducer}: written with its head in
@@ -436,9 +446,7 @@ class InMemoryRequest(Request):
         if not self.persistent:
             head.append(b"Connection: close\r\n")
         head.append(b"Content-Length: %d\r\n" % body.length)
-        for name, values in headers.getAllRawHeaders():
-            for value in values:
-                head += (name, b": ", value, b"\r\n")
+        appendFields(head, headers)
         head += (b"\r\n", body.data)
         transport.write(b"".join(head))
         return defer.succeed(None)

@@ -18,6 +18,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import INonQueuedRequestFactory
 
 from akto_proxy import compat
+from akto_proxy.relay.http import appendFields
 from akto_proxy.relay.transport import setNoDelay
 from akto_proxy.web import answers
 from akto_proxy.mcp.answers import REFUSAL_CODE, metadata, rpcError
@@ -316,9 +317,7 @@ class StrictChannel(http.HTTPChannel):
         if not isinstance(headers, Headers):
             return super().writeHeaders(version, code, reason, headers)  # type: ignore[no-any-return]
         head = [version, b" ", code, b" ", reason, b"\r\n"]
-        for name, values in headers.getAllRawHeaders():
-            for value in values:
-                head += (name, b": ", value, b"\r\n")
+        appendFields(head, headers)
         head.append(b"\r\n")
         self.transport.write(b"".join(head))  # type: ignore[union-attr]
 

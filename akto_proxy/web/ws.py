@@ -51,7 +51,7 @@ except ImportError:  # websockets installed without its C extension: _masked's o
 
 from akto_proxy import compat
 from akto_proxy.mcp.jsonrpc import Body, binary as binaryData, decodeText, encode
-from akto_proxy.relay.http import FencedEndpointFactory
+from akto_proxy.relay.http import FencedEndpointFactory, appendFields
 from akto_proxy.relay.rewrite import rewriteLocation, rewriteWWWAuthenticate
 from akto_proxy.relay.wire import failureKind, upstreamFailure
 
@@ -912,11 +912,10 @@ class WebSocketRelay:
         proto.makeConnection(transport)
         transport.resumeProducing()
         self.hops["client"].valve = _Valve(transport)
-        head: list[bytes] = [request.method + b" " + request.uri + b" HTTP/1.1"]
-        for rawName, values in request.requestHeaders.getAllRawHeaders():
-            for v in values:
-                head.append(rawName + b": " + v)
-        proto.dataReceived(b"\r\n".join(head) + b"\r\n\r\n" + pending)
+        head: list[bytes] = [request.method, b" ", request.uri, b" HTTP/1.1\r\n"]
+        appendFields(head, request.requestHeaders)
+        head += (b"\r\n", pending)
+        proto.dataReceived(b"".join(head))
 
     def clientOpened(self) -> None:
         ex = self.exchange
