@@ -342,26 +342,24 @@ def decode(body: bytes, contentType: str = "", textual: bool = True) -> Body:
     if not body:
         return EMPTY
     claimsJSON = "json" in contentType
+    malformed = False
     if claimsJSON or body[:1] in (b"{", b"["):
         try:
             value = loadJSON(body)
         except (ValueError, RecursionError):
-            if claimsJSON:
-                # judged as the text it is: a trailing byte is no way
-                # around the checks
-                raw = binary(body)
-                text = body.decode("latin-1") if raw else body.decode("utf-8", "replace")
-                return Body([], False, False, None, text, malformed=True, binary=raw)
+            # said to be JSON and not: judged as the text it is whatever
+            # C{textual} says (a trailing byte is no way around the checks)
+            malformed = claimsJSON
         else:
             decoded = fromJSON(value)
             if len(body) >= RAW_FROM:
                 decoded.raw = body
             return decoded
-    if not textual:
+    if not textual and not malformed:
         return Body([], False, False, None, None)
     if binary(body):
-        return Body([], False, False, None, body.decode("latin-1"), binary=True)
-    return Body([], False, False, None, body.decode("utf-8", "replace"))
+        return Body([], False, False, None, body.decode("latin-1"), malformed=malformed, binary=True)
+    return Body([], False, False, None, body.decode("utf-8", "replace"), malformed=malformed)
 
 
 def decodeText(text: str) -> Body:
