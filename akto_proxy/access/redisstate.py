@@ -80,8 +80,6 @@ class _ObservedEndpoint:
         return d
 
 
-
-
 def parseURL(url: str) -> dict[str, Any]:
     """
     C{redis://[user:password@]host[:port][/db]}, C{rediss://...} (TLS) or
