@@ -111,6 +111,9 @@ class Prefilter:
         self._set: Optional[re2.Set] = None
         self._hs: Optional[hyperscan.Database] = None
         self._rest: Optional[re2.Set] = None  # what Hyperscan did not take
+        # the thread the scratch spaces below belong to (Hyperscan's scratch
+        # is one thread's at a time; others take the slower ways)
+        self._owner = threading.get_ident()
         exact: list[str] = []
         if patterns:
             self._set = _re2Set(patterns)
@@ -123,7 +126,6 @@ class Prefilter:
                 else:
                     self._hs = db
                     self._hsScratch = hyperscan.Scratch(db)
-                    self._hsOwner = threading.get_ident()
                     rest = [p for p in patterns if p not in exact]
                     self._rest = _re2Set(rest) if rest else None
         self._responseSteps = tuple(responseSteps)
@@ -134,7 +136,6 @@ class Prefilter:
         # in needs none of those scans, each of which costs about as much
         # as the one.  Anything it finds, the scans say what it was.
         self._together: dict[str, tuple[hyperscan.Database, hyperscan.Scratch]] = {}
-        self._togetherOwner = threading.get_ident()
         for direction, scanners in self._threats.items():
             expressions: list[bytes] = []
             flags: list[int] = []
@@ -251,9 +252,12 @@ class Prefilter:
         a line break) as a line of its own; a hit across lines counts when
         the strings are not known.
         """
+        # Hyperscan's answer stands for ASCII data (case folding beyond it is
+        # RE2's), and the scratch spaces are this thread's
+        own = data.isascii() and threading.get_ident() == self._owner
         together = self._together.get(direction)
         quiet = False  # nothing of the database of both (threat and custom rules) is in data
-        if together is not None and data.isascii() and threading.get_ident() == self._togetherOwner:
+        if together is not None and own:
             db, scratch = together
             try:
                 db.scan(data, match_event_handler=_stop, scratch=scratch)
@@ -276,7 +280,7 @@ class Prefilter:
                     if text and scanner.matchesRaw(text.encode("utf-8")):
                         return False
         if self._set is not None:
-            if self._hs is not None and data.isascii() and threading.get_ident() == self._hsOwner:
+            if self._hs is not None and own:
                 if not quiet:
                     try:
                         self._hs.scan(data, match_event_handler=_stop, scratch=self._hsScratch)
