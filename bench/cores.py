@@ -45,6 +45,7 @@ from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bigbody import cpuSeconds  # noqa: E402
 from client import rpcBody  # noqa: E402
 from run import API_KEY, HERE, PY, RESULTS, TWISTD, Proc, client, freePort, waitReady  # noqa: E402
 
@@ -136,11 +137,6 @@ def nginxUpstream(port: int) -> subprocess.Popen:
     conf.write_text(NGINX_CONF % {"dir": RESULTS, "port": port, "answer": answer})
     return subprocess.Popen([NGINX, "-c", str(conf), "-p", str(RESULTS)],
                             stdout=open(RESULTS / "cores-nginx.log", "wb"), stderr=subprocess.STDOUT)
-
-
-def cpuSeconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(url: str, args: argparse.Namespace, pids: list[int], seconds: float) -> dict:
