@@ -124,6 +124,8 @@ class IPrefilter(Protocol):
 
     def cleanRaw(self, direction: str, body: bytes, method: Optional[str] = ...) -> Optional[bool]: ...
 
+    def cleanText(self, direction: str, body: bytes, method: Optional[str] = ...) -> Optional[bool]: ...
+
 
 #: the method of a message its caller does not know (L{Chain.passes}):
 #: every step is asked, whatever methods it judges
@@ -211,6 +213,18 @@ class Chain:
             return None
         assert self._prefilter is not None
         return self._ask(self._prefilter.cleanRaw, direction, body, method)
+
+    def passesText(self, direction: str, body: bytes, method: Optional[str] = None) -> Optional[bool]:
+        """
+        L{passes} for a large message whose one string is the text C{body}
+        (L{Message.fromText} of it decoded), from its bytes (L{Prefilter.
+        cleanText}): True proves it would pass every step; None or False,
+        inspect it.
+        """
+        if not self._coversAll:
+            return None
+        assert self._prefilter is not None
+        return self._ask(self._prefilter.cleanText, direction, body, method)
 
     @staticmethod
     def _ask(question: Callable[..., Optional[bool]], *args: Any) -> Optional[bool]:

@@ -11,6 +11,8 @@ import copy
 import json
 from typing import Any, Optional
 
+import hyperscan
+
 PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
 MODERN_REVISION = "2026-07-28"
 
@@ -333,6 +335,65 @@ def binary(data: bytes) -> bool:
     return control * 8 >= len(data)
 
 
+def triesJSON(body: bytes, contentType: str = "") -> bool:
+    """
+    Whether L{decode} parses C{body} as JSON (its content type says so, or
+    it starts like JSON); text when it does not parse.
+    """
+    return "json" in contentType or body[:1] in (b"{", b"[")
+
+
+#: the start of the key every JSON-RPC message holds, written without an
+#: escape (the closing quote, common in JSON, would slow the search down)
+_RPC_KEY = b'"jsonrpc'
+
+
+_keyFinder: list[Any] = []
+
+
+def _holdsKey(body: bytes) -> bool:
+    """
+    Whether C{body} holds L{_RPC_KEY}: a Hyperscan literal search (several
+    GB/s; C{bytes.find} slows down to a byte at a time over the common
+    letters and quotes of JSON).  Its database is compiled on first use,
+    and each search takes a scratch space of its own (a fraction of a
+    microsecond), so any thread may ask.
+    """
+    if not _keyFinder:
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(expressions=[_RPC_KEY], ids=[0], elements=1, flags=[0])
+        _keyFinder.append(db)
+    try:
+        _keyFinder[0].scan(body, match_event_handler=_found, scratch=hyperscan.Scratch(_keyFinder[0]))
+    except hyperscan.ScanTerminated:
+        return True
+    return False
+
+
+def _found(*_: Any) -> bool:
+    return True  # stop at the first
+
+
+def neverRPC(body: bytes) -> bool:
+    """
+    Whether L{decode} cannot make JSON-RPC of C{body}, whatever else it
+    makes of it (JSON, or text when it does not parse), known from its
+    bytes: it is UTF-8 as L{loadJSON} reads it (no NUL, which would make
+    it UTF-16 or -32 to C{json.loads}, and no byte order mark), holds no
+    backslash (so every key is written as it reads), and not the start of
+    C{"jsonrpc"}, the key each JSON-RPC message (L{fromJSON}: an object
+    with C{"jsonrpc": "2.0"}, or an array of them) must hold.
+    """
+    if b"\\" in body or b"\x00" in body or body[:3] == b"\xef\xbb\xbf" or _holdsKey(body):
+        return False
+    if not body.isascii():
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
 def decode(body: bytes, contentType: str = "", textual: bool = True) -> Body:
     """
     Decode a body: JSON when its content type says so or it starts like
@@ -343,7 +404,7 @@ def decode(body: bytes, contentType: str = "", textual: bool = True) -> Body:
         return EMPTY
     claimsJSON = "json" in contentType
     malformed = False
-    if claimsJSON or body[:1] in (b"{", b"["):
+    if triesJSON(body, contentType):
         try:
             value = loadJSON(body)
         except (ValueError, RecursionError):
@@ -414,8 +475,10 @@ __all__ = [
     "isUnicode",
     "kindOf",
     "loadJSON",
+    "neverRPC",
     "notUnicode",
     "rawTargetOf",
     "targetOf",
     "toolOf",
+    "triesJSON",
 ]

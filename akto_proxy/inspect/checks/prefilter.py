@@ -213,7 +213,35 @@ class Prefilter:
                 body.decode("utf-8")
             except UnicodeDecodeError:
                 return None
+        if not self._threats[direction] and self._set is None:
+            return True  # no pattern to look for: not worth the copy
         return self._cleanData(direction, body.translate(_QUOTES_TO_LINES))
+
+    def cleanText(self, direction: str, body: bytes, method: Optional[str] = None) -> Optional[bool]:
+        """
+        L{clean} for a large message whose one string is the text C{body}
+        (a body that is not JSON, or does not parse), asked of its bytes
+        without decoding them: None when they are not plainly text (not
+        UTF-8, or holding a NUL, which may make them binary data); False
+        when they are too short to be asked this way, or when a large
+        message would not be asked about at all (see the module's
+        description).
+
+        The text's UTF-8 is C{body} itself, so this is the scan L{clean}
+        makes of it; past the size at which large messages are told
+        apart, nothing else is asked of a message whose scans take pattern
+        databases alone.
+        """
+        if len(body) < self._maxSize or self._slow(direction, method):
+            return False
+        if b"\x00" in body:
+            return None
+        if not body.isascii():
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        return self._cleanData(direction, body, alone=True)
 
     def _slow(self, direction: str, method: Optional[str]) -> bool:
         """
@@ -244,13 +272,16 @@ class Prefilter:
                     return False
         return True
 
-    def _cleanData(self, direction: str, data: bytes, texts: Optional[Sequence[str]] = None) -> bool:
+    def _cleanData(self, direction: str, data: bytes, texts: Optional[Sequence[str]] = None, alone: bool = False) -> bool:
         """
         No threat rule that counts on strings as written, and no custom
         rule or content filter pattern, hits in C{data}, which holds each
         of the message's strings (C{texts}, or None when none of them holds
         a line break) as a line of its own; a hit across lines counts when
         the strings are not known.
+
+        @param alone: C{data} is the UTF-8 of the message's one string
+            (C{texts} unused).
         """
         # Hyperscan's answer stands for ASCII data (case folding beyond it is
         # RE2's), and the scratch spaces are this thread's
@@ -268,12 +299,16 @@ class Prefilter:
         for scanner in self._threats[direction]:
             if scanner.lines:
                 # rules that need a line break inside one string
+                if alone:
+                    if (b"\n" in data or b"\r" in data) and scanner.matchesRaw(data):
+                        return False
+                    continue
                 for text in texts or ():
                     if scanner.mayMatch(text) and scanner.matchesRaw(text.encode("utf-8")):
                         return False
                 continue
             if not quiet and scanner.matchesRaw(data):
-                if texts is None:
+                if texts is None or alone:
                     return False
                 # Perhaps only across two strings: ask each on its own.
                 for text in texts:
