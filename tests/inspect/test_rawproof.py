@@ -1,7 +1,10 @@
 """
 Large bodies proven clean from their raw bytes (Prefilter.cleanRaw): a body
 the bytes call clean is one every step passes untouched, on generated JSON
-and on every corpus entry; the pipeline judges large bodies as before.
+and on every corpus entry; the pipeline judges large bodies as before; a
+large server body proven clean from its bytes, as the text it is and as the
+JSON it may be, is relayed unread (Pipeline.passesUnread) only when the full
+judgement would pass it untouched.
 """
 
 from __future__ import annotations
