@@ -124,7 +124,7 @@ class IPrefilter(Protocol):
 
     def cleanRaw(self, direction: str, body: bytes, method: Optional[str] = ...) -> Optional[bool]: ...
 
-    def cleanText(self, direction: str, body: bytes, method: Optional[str] = ...) -> Optional[bool]: ...
+    def cleanUnread(self, direction: str, body: bytes, asJSON: bool) -> Optional[bool]: ...
 
 
 #: the method of a message its caller does not know (L{Chain.passes}):
@@ -214,17 +214,18 @@ class Chain:
         assert self._prefilter is not None
         return self._ask(self._prefilter.cleanRaw, direction, body, method)
 
-    def passesText(self, direction: str, body: bytes, method: Optional[str] = None) -> Optional[bool]:
+    def passesUnread(self, direction: str, body: bytes, asJSON: bool) -> Optional[bool]:
         """
-        L{passes} for a large message whose one string is the text C{body}
-        (L{Message.fromText} of it decoded), from its bytes (L{Prefilter.
-        cleanText}): True proves it would pass every step; None or False,
-        inspect it.
+        L{passes} for a large body not decoded: as the one text it is
+        (L{Message.fromText} of it decoded) and, with C{asJSON}, as the
+        JSON it may parse to (L{Message.fromJSON}), from its bytes
+        (L{Prefilter.cleanUnread}): True proves every step would pass
+        it, read either way; None or False, decode and inspect it.
         """
         if not self._coversAll:
             return None
         assert self._prefilter is not None
-        return self._ask(self._prefilter.cleanText, direction, body, method)
+        return self._ask(self._prefilter.cleanUnread, direction, body, asJSON)
 
     @staticmethod
     def _ask(question: Callable[..., Optional[bool]], *args: Any) -> Optional[bool]:

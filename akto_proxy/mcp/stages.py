@@ -306,15 +306,11 @@ class InspectStage:
     def quickBody(self, ctx: Context, direction: str, raw: bytes, asJSON: bool) -> Optional[bool]:
         """
         A large body that is not JSON-RPC (C{raw}, its bytes) proven clean
-        without decoding it: as the one text it is, and, when it may parse
-        (C{asJSON}), as the JSON it may be (L{Chain.passesRaw}); both, as
+        without decoding it (L{Chain.passesUnread}): as the one text it is,
+        and, when it may parse (C{asJSON}), as the JSON it may be, as
         L{judge} would judge it either way.  True: clean; else not proven.
         """
-        chain = self.chain
-        clean = chain.passesText(direction, raw)
-        if clean and asJSON:
-            clean = chain.passesRaw(direction, raw)
-        return clean
+        return self.chain.passesUnread(direction, raw, asJSON)
 
     def judge(self, item: Item, ctx: Context) -> StageResult:
         chain = self.chain

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 from twisted.internet.defer import ensureDeferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -367,6 +367,15 @@ _LINES = [f"Quarterly figures for item {i} are in." for i in range(RAW_FROM // 3
 _ACROSS = '    - name: "key beside secret"\n      pattern: "secret.{1,4}key"\n      action: block\n'
 
 
+#: JSON values whose strings are often one piece alone (a whole string
+#: that a line-anchored pattern matches)
+unreadValues = st.recursive(
+    st.sampled_from(PIECES) | strings | st.integers(-10, 10**6) | st.booleans() | st.none(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(strings, inner, max_size=4),
+    max_leaves=12,
+)
+
+
 def largeBody(form: str, inner: Any) -> bytes:
     """
     C{inner} in the middle of clean filler, as a JSON body (C{json}), the
@@ -412,6 +421,11 @@ class UnreadTests(SynchronousTestCase):
         # to C{"jsonrpc"} itself, these do not
         plain = checks.replace("[sql_injection, command_injection, path_traversal, data_exfiltration]", "[]", 1)
         self.plain = buildRuntime(parseConfig('listen: ["tcp:0"]\n' + plain), 1, self.clock)
+        # no pattern anchored to lines for responses: the text reading
+        # answers for the JSON one (Prefilter.cleanUnread)
+        loose = checks.replace(", data_exfiltration]", "]", 1).replace("^drop table$", "drop table", 1)
+        self.loose = buildRuntime(parseConfig('listen: ["tcp:0"]\n' + loose), 1, self.clock)
+        self.runtimes = (self.rt, self.plain, self.loose)
 
     def ctx(self) -> P.Context:
         return P.Context(self.clock.seconds, EventBus(), "req_1", "http", None, "127.0.0.1", TARGET, Conversation())
@@ -435,10 +449,12 @@ class UnreadTests(SynchronousTestCase):
         return unread
 
     @settings(max_examples=150, deadline=None)
-    @given(values, st.sampled_from(["json", "cut", "text", "rpc"]), st.sampled_from(["application/json", "text/plain", ""]))
+    @example(["drop table"], "json", "application/json")
+    @example(["secret", "key"], "cut", "application/json")
+    @given(unreadValues | st.lists(st.sampled_from(PIECES), max_size=4), st.sampled_from(["json", "cut", "text", "rpc"]), st.sampled_from(["application/json", "text/plain", ""]))
     def test_generated(self, inner: Any, form: str, ctype: str) -> None:
         raw = largeBody(form, inner)
-        for rt in (self.rt, self.plain):
+        for rt in self.runtimes:
             unread = self.compare(raw, ctype, rt)
             if form == "rpc":
                 self.assertFalse(unread)
@@ -471,6 +487,7 @@ class UnreadTests(SynchronousTestCase):
                 self.assertTrue(self.compare(largeBody(form, "fine"), ctype), (form, ctype))
         self.assertFalse(self.compare(largeBody("rpc", "fine"), "application/json"))
         self.assertTrue(self.compare(largeBody("json", "fine"), "application/json", self.plain))
+        self.assertTrue(self.compare(largeBody("json", "fine"), "application/json", self.loose))
         self.assertFalse(self.compare(largeBody("rpc", "fine"), "application/json", self.plain))
         self.assertFalse(self.compare(json.dumps(_ROWS[:10]).encode(), "application/json"))
         for odd in ("line\nbreak", "nul\x00", "\udcff"):
@@ -494,6 +511,27 @@ class UnreadTests(SynchronousTestCase):
             raw = largeBody(form, anchored)
             self.assertFalse(self.rt.pipeline.passesUnread(self.ctx(), raw, "application/json"), form)
             self.assertEqual(run(self.rt.pipeline.judgeServer(self.ctx(), decode(raw, "application/json"))).refused, refused, form)
+
+    def test_lineAnchors(self) -> None:
+        """
+        What the JSON reading asks beyond the text reading: the patterns
+        that may be anchored to lines (a C{^} or C{$} that is not escaped,
+        nor a class's negation), none for the loose checks.
+        """
+        from akto_proxy.inspect.checks.prefilter import _lineAnchored
+
+        for pattern in ("^drop", "drop$", "(?:^|x)y", "a\\\\^", "[a^]", "[$]", "\\Q[\\E^x", "(?x)a # [\n^b"):
+            self.assertTrue(_lineAnchored(pattern), pattern)
+        for pattern in ("[^a]", "\\^a\\$", "a[^\\]]b", "/etc/passwd", "\\bcorp\\.internal\\b"):
+            self.assertFalse(_lineAnchored(pattern), pattern)
+        prefilter: Any = self.loose.chain._prefilter
+        self.assertIsNone(prefilter._anchoredLines["response"])
+        self.assertIsNotNone(self.rt.chain._prefilter._anchoredLines["response"])  # type: ignore[union-attr]
+        # a string alone that a line-anchored filter matches: the JSON
+        # reading finds it, the text reading does not
+        raw = largeBody("json", ["drop table"])
+        self.assertIsNot(self.plain.chain._prefilter.cleanText("response", raw), False)  # type: ignore[union-attr]
+        self.assertFalse(self.plain.chain._prefilter.cleanUnread("response", raw, True))  # type: ignore[union-attr]
 
     def test_everyMessageTaken(self) -> None:
         """

@@ -61,6 +61,26 @@ _WHOLE_TEXT = re.compile(r"\\[AzZ]|\(\?[a-zA-Z]*-[a-zA-Z]*m")
 #: a JSON body's string delimiters made line breaks (L{cleanRaw})
 _QUOTES_TO_LINES = bytes.maketrans(b'"', b"\n")
 
+# What may be a line anchor (C{^}, C{$}) once escapes are taken out: a C{^}
+# that opens a class is none; one inside a class, or a C{$}, may be a
+# literal, which only counts a pattern in that need not be (L{cleanUnread})
+_ESCAPED = re.compile(r"\\.", re.S)
+_ANCHOR = re.compile(r"[$^]")
+_EXTENDED = re.compile(r"\(\?[a-zA-Z]*x")
+
+
+def _lineAnchored(pattern: str) -> bool:
+    """
+    Whether C{pattern} may hold a line anchor (C{^} or C{$}): a match that
+    depends on what is next to it, which a string alone and the same
+    string inside a larger text (between quotes) answer differently.
+    Errs towards yes: a quoted run (C{\\Q...\\E}) or extended mode (whose
+    comments may hold anything) count as anchored.
+    """
+    if "\\Q" in pattern or _EXTENDED.search(pattern):
+        return True
+    return bool(_ANCHOR.search(_ESCAPED.sub("", pattern).replace("[^", "[")))
+
 
 class Prefilter:
     """
@@ -158,6 +178,33 @@ class Prefilter:
                 log.warn("{direction} patterns scanned one set at a time: Hyperscan cannot take them together", direction=direction)
                 continue
             self._together[direction] = (db, hyperscan.Scratch(db))
+        # Per direction, the JSON reading of a large body beyond its text
+        # reading (L{cleanUnread}): the expressions that may be anchored to
+        # lines (a database of them: None when there are none); a direction
+        # left out asks L{cleanRaw} in full (an anchored pattern only RE2
+        # takes, or no database of them).
+        self._anchoredLines: dict[str, Optional[tuple[hyperscan.Database, hyperscan.Scratch]]] = {}
+        anchoredCustom = [p for p in patterns if _lineAnchored(p)]
+        if all(p in exact for p in anchoredCustom):
+            for direction, scanners in self._threats.items():
+                expressions, flags = [], []
+                for scanner in scanners:
+                    if scanner.lines:
+                        continue  # never matches a string without a line break
+                    for expression, flag in zip(*scanner.rawExpressions()):
+                        if _lineAnchored(expression.decode("utf-8")):
+                            expressions.append(expression)
+                            flags.append(flag)
+                expressions += [p.encode("utf-8") for p in anchoredCustom]
+                flags += [_HS_FLAGS] * len(anchoredCustom)
+                if not expressions:
+                    self._anchoredLines[direction] = None
+                    continue
+                try:
+                    db = compileDatabase(expressions, list(range(len(expressions))), flags)
+                except hyperscan.error:
+                    continue
+                self._anchoredLines[direction] = (db, hyperscan.Scratch(db))
 
     def __bool__(self) -> bool:
         return bool(self.covered)
@@ -216,6 +263,42 @@ class Prefilter:
         if not self._threats[direction] and self._set is None:
             return True  # no pattern to look for: not worth the copy
         return self._cleanData(direction, body.translate(_QUOTES_TO_LINES))
+
+    def cleanUnread(self, direction: str, body: bytes, asJSON: bool) -> Optional[bool]:
+        """
+        Whether a large message of C{direction} whose bytes are C{body}
+        passes every covered step both as the one text it is (L{cleanText})
+        and, when it may parse (C{asJSON}), as the JSON it may be
+        (L{cleanRaw}), asked of its bytes without decoding them.  True:
+        clean both ways; else not known.
+
+        The JSON reading asks little more than the text one: without a
+        backslash, each of the JSON's strings is the run of the text between
+        two quotes, so a pattern that matches in a string alone matches
+        there in the text too, unless the match hangs on what is next to
+        the string, which is a quote in the text and nothing alone: C{\\b}
+        and C{\\B} see no word character either way, the anchors of the
+        whole text turn the raw proof off (L{cleanRaw}), and line anchors
+        (C{^}, C{$}) remain.  Those patterns, when there are any, are
+        asked of the body with its quotes made line breaks, as
+        L{cleanRaw} asks every pattern.
+        """
+        text = self.cleanText(direction, body)
+        if not text or not asJSON:
+            return text
+        if b"\\" in body or self._anchored or body[:3] == b"\xef\xbb\xbf":
+            return None
+        if direction not in self._anchoredLines or not body.isascii() or threading.get_ident() != self._owner:
+            return self.cleanRaw(direction, body)
+        anchored = self._anchoredLines[direction]
+        if anchored is None:
+            return True
+        db, scratch = anchored
+        try:
+            db.scan(body.translate(_QUOTES_TO_LINES), match_event_handler=_stop, scratch=scratch)
+        except hyperscan.ScanTerminated:
+            return False
+        return True
 
     def cleanText(self, direction: str, body: bytes, method: Optional[str] = None) -> Optional[bool]:
         """
