@@ -583,3 +583,82 @@ class UnreadProxyTests(TestCase):
                 self.assertEqual(code, 403, (form, answer[:200]))
 
         return ensureDeferred(run())
+
+
+#: line-anchored patterns, beside those of the threat rules
+_ANCHORED = ["^drop table$", "passwd$", "(?:^|[\\s=])ssn\\b", "^\\s*rm -rf", "^$"]
+
+
+class StreamedLinesTests(SynchronousTestCase):
+    """
+    The JSON reading's stream scan (prefilter.linesMatch) finds what one
+    scan of the whole body finds, wherever the body is split: at every
+    byte boundary, in windows of every size.
+    """
+
+    def setUp(self) -> None:
+        import hyperscan
+
+        from akto_proxy.inspect.checks.prefilter import _HS_FLAGS, _lineAnchored
+        from akto_proxy.inspect.hscache import compileDatabase
+
+        prefilter: Any = buildPrefilter(_STEPS)
+        expressions: list[bytes] = []
+        flags: list[int] = []
+        for scanner in prefilter._threats["response"]:
+            for expression, flag in zip(*scanner.rawExpressions()):
+                if _lineAnchored(expression.decode()):
+                    expressions.append(expression)
+                    flags.append(flag)
+        self.assertTrue(expressions)  # the threat rules hold some
+        expressions += [p.encode() for p in _ANCHORED]
+        flags += [_HS_FLAGS] * len(_ANCHORED)
+        ids = list(range(len(expressions)))
+        self.stream = compileDatabase(expressions, ids, flags, hyperscan.HS_MODE_STREAM)
+        self.stream.scratch = hyperscan.Scratch(self.stream)
+        self.block = compileDatabase(expressions, ids, flags)
+        self.blockScratch = hyperscan.Scratch(self.block)
+        self.hyperscan = hyperscan
+
+    def whole(self, body: bytes) -> bool:
+        from akto_proxy.inspect.checks.prefilter import _QUOTES_TO_LINES, _stop
+
+        try:
+            self.block.scan(body.translate(_QUOTES_TO_LINES), match_event_handler=_stop, scratch=self.blockScratch)
+        except self.hyperscan.ScanTerminated:
+            return True
+        return False
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.sampled_from([*PIECES, "passwd", "rm -rf /", "ssn 1", "=ssn", '"', "\n"]), max_size=16).map("".join))
+    def test_everySplit(self, text: str) -> None:
+        from akto_proxy.inspect.checks.prefilter import linesMatch, windows
+
+        body = text.encode()
+        expected = self.whole(body)
+        for i in range(len(body) + 1):
+            self.assertEqual(linesMatch(self.stream, [body[:i], body[i:]]), expected, (body, i))
+        for size in range(1, len(body) + 1):
+            self.assertEqual(linesMatch(self.stream, windows(body, size)), expected, (body, size))
+
+    @settings(max_examples=40, deadline=None)
+    @given(unreadValues, st.integers(1, 4096))
+    def test_largeBodies(self, inner: Any, size: int) -> None:
+        """
+        Generated JSON bodies, large, in windows of a generated size.
+        """
+        from akto_proxy.inspect.checks.prefilter import linesMatch, windows
+
+        body = largeBody("json", inner)
+        self.assertEqual(linesMatch(self.stream, windows(body, size)), self.whole(body))
+
+    def test_matchAtTheEnd(self) -> None:
+        """
+        A match that only the end of the body completes (C{$}) is found
+        when the stream closes.
+        """
+        from akto_proxy.inspect.checks.prefilter import linesMatch
+
+        self.assertTrue(linesMatch(self.stream, [b'{"a": "cat /etc/pass', b"wd"]))
+        self.assertTrue(linesMatch(self.stream, [b"", b"cat /etc/passwd", b""]))
+        self.assertFalse(linesMatch(self.stream, [b'["drop', b' tables"]']))

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import hyperscan
 import re2
@@ -180,10 +180,10 @@ class Prefilter:
             self._together[direction] = (db, hyperscan.Scratch(db))
         # Per direction, the JSON reading of a large body beyond its text
         # reading (L{cleanUnread}): the expressions that may be anchored to
-        # lines (a database of them: None when there are none); a direction
-        # left out asks L{cleanRaw} in full (an anchored pattern only RE2
-        # takes, or no database of them).
-        self._anchoredLines: dict[str, Optional[tuple[hyperscan.Database, hyperscan.Scratch]]] = {}
+        # lines (a stream-mode database of them, L{linesMatch}: None when
+        # there are none); a direction left out asks L{cleanRaw} in full
+        # (an anchored pattern only RE2 takes, or no database of them).
+        self._anchoredLines: dict[str, Optional[hyperscan.Database]] = {}
         anchoredCustom = [p for p in patterns if _lineAnchored(p)]
         if all(p in exact for p in anchoredCustom):
             for direction, scanners in self._threats.items():
@@ -201,10 +201,11 @@ class Prefilter:
                     self._anchoredLines[direction] = None
                     continue
                 try:
-                    db = compileDatabase(expressions, list(range(len(expressions))), flags)
+                    db = compileDatabase(expressions, list(range(len(expressions))), flags, hyperscan.HS_MODE_STREAM)
                 except hyperscan.error:
                     continue
-                self._anchoredLines[direction] = (db, hyperscan.Scratch(db))
+                db.scratch = hyperscan.Scratch(db)  # closing a stream takes its database's own
+                self._anchoredLines[direction] = db
 
     def __bool__(self) -> bool:
         return bool(self.covered)
@@ -281,7 +282,7 @@ class Prefilter:
         whole text turn the raw proof off (L{cleanRaw}), and line anchors
         (C{^}, C{$}) remain.  Those patterns, when there are any, are
         asked of the body with its quotes made line breaks, as
-        L{cleanRaw} asks every pattern.
+        L{cleanRaw} asks every pattern, a window at a time (L{linesMatch}).
         """
         text = self.cleanText(direction, body)
         if not text or not asJSON:
@@ -291,14 +292,7 @@ class Prefilter:
         if direction not in self._anchoredLines or not body.isascii() or threading.get_ident() != self._owner:
             return self.cleanRaw(direction, body)
         anchored = self._anchoredLines[direction]
-        if anchored is None:
-            return True
-        db, scratch = anchored
-        try:
-            db.scan(body.translate(_QUOTES_TO_LINES), match_event_handler=_stop, scratch=scratch)
-        except hyperscan.ScanTerminated:
-            return False
-        return True
+        return anchored is None or not linesMatch(anchored, windows(body))
 
     def cleanText(self, direction: str, body: bytes, method: Optional[str] = None) -> Optional[bool]:
         """
@@ -411,6 +405,55 @@ class Prefilter:
         return True
 
 
+#: the bytes of a large body translated and scanned at a time (L{linesMatch})
+WINDOW = 64 * 1024
+
+
+class _Found:
+    """
+    A match handler that notes the first match and stops the scan.
+    """
+
+    __slots__ = ("hit",)
+
+    def __init__(self) -> None:
+        self.hit = False
+
+    def __call__(self, rule: int, start: int, end: int, flags: int, context: object) -> bool:
+        self.hit = True
+        return True
+
+
+def windows(body: bytes, size: int = WINDOW) -> Iterator[bytes]:
+    """
+    C{body} C{size} bytes at a time.
+    """
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+def linesMatch(db: hyperscan.Database, chunks: Iterable[bytes]) -> bool:
+    """
+    Whether the stream-mode C{db} (its scratch space its own, and this
+    thread's) matches in the body that is C{chunks} one after another
+    (L{windows}), with its quotes made line breaks: each chunk translated
+    and scanned in turn, so that what is held beside the body is a chunk,
+    not a translated copy of the whole (the translation is byte by byte,
+    and a stream finds what one scan of the whole would, across the
+    chunks' edges too).  The stream lives within this call: one held open
+    across calls is what the Hyperscan binding gets wrong (it crashes).
+    """
+    found = _Found()
+    scratch = db.scratch
+    try:
+        with db.stream(match_event_handler=found) as stream:
+            for chunk in chunks:
+                stream.scan(chunk.translate(_QUOTES_TO_LINES), scratch=scratch)
+    except hyperscan.ScanTerminated:
+        pass
+    return found.hit
+
+
 _HS_FLAGS = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_ALLOWEMPTY | hyperscan.HS_FLAG_UTF8
 
 
@@ -454,4 +497,4 @@ def buildPrefilter(steps: Sequence[object]) -> Optional[Prefilter]:
     return prefilter if prefilter else None
 
 
-__all__ = ["Prefilter", "buildPrefilter"]
+__all__ = ["Prefilter", "WINDOW", "buildPrefilter", "linesMatch", "windows"]
