@@ -348,23 +348,25 @@ def triesJSON(body: bytes, contentType: str = "") -> bool:
 _RPC_KEY = b'"jsonrpc'
 
 
-_keyFinder: list[Any] = []
+def _keyFinder() -> hyperscan.Database:
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(expressions=[_RPC_KEY], ids=[0], elements=1, flags=[0])
+    return db
+
+
+#: L{_RPC_KEY} as a Hyperscan literal (compiled once, read only)
+_KEY_FINDER = _keyFinder()
 
 
 def _holdsKey(body: bytes) -> bool:
     """
     Whether C{body} holds L{_RPC_KEY}: a Hyperscan literal search (several
     GB/s; C{bytes.find} slows down to a byte at a time over the common
-    letters and quotes of JSON).  Its database is compiled on first use,
-    and each search takes a scratch space of its own (a fraction of a
-    microsecond), so any thread may ask.
+    letters and quotes of JSON).  Each search takes a scratch space of its
+    own (a fraction of a microsecond), so any thread may ask.
     """
-    if not _keyFinder:
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        db.compile(expressions=[_RPC_KEY], ids=[0], elements=1, flags=[0])
-        _keyFinder.append(db)
     try:
-        _keyFinder[0].scan(body, match_event_handler=_found, scratch=hyperscan.Scratch(_keyFinder[0]))
+        _KEY_FINDER.scan(body, match_event_handler=_found, scratch=hyperscan.Scratch(_KEY_FINDER))
     except hyperscan.ScanTerminated:
         return True
     return False

@@ -62,8 +62,9 @@ _WHOLE_TEXT = re.compile(r"\\[AzZ]|\(\?[a-zA-Z]*-[a-zA-Z]*m")
 _QUOTES_TO_LINES = bytes.maketrans(b'"', b"\n")
 
 # What may be a line anchor (C{^}, C{$}) once escapes are taken out: a C{^}
-# that opens a class is none; one inside a class, or a C{$}, may be a
-# literal, which only counts a pattern in that need not be (L{cleanUnread})
+# that opens a class is none; any other C{^} or C{$} counts, though one
+# inside a class is a literal (L{cleanUnread} then asks of a pattern more
+# than it need)
 _ESCAPED = re.compile(r"\\.", re.S)
 _ANCHOR = re.compile(r"[$^]")
 _EXTENDED = re.compile(r"\(\?[a-zA-Z]*x")
