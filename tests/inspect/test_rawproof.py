@@ -533,6 +533,48 @@ class UnreadTests(SynchronousTestCase):
         self.assertIsNot(self.plain.chain._prefilter.cleanText("response", raw), False)  # type: ignore[union-attr]
         self.assertFalse(self.plain.chain._prefilter.cleanUnread("response", raw, True))  # type: ignore[union-attr]
 
+    def test_corpus(self) -> None:
+        """
+        Every entry of both corpora and of the prompt-injection corpus, in
+        a body as a JSON string among clean records, the same cut short,
+        and as a line of prose: proven clean unread (by a prefilter that
+        takes bodies of 100 bytes as large, so that the steps judge each
+        reading quickly) only when every step, run in full, passes the
+        text reading and, when the body parses, the JSON reading
+        untouched; and most benign entries are (59%: what is between the
+        strings, numbers and keys, counts in the text reading).
+        """
+        checks = CHECKS.format(sensitivity="medium", exclusions="").replace("  custom_rules:\n", "  custom_rules:\n" + _ACROSS, 1)
+        built = buildInspectors(parseConfig('listen: ["tcp:0"]\n' + checks))
+        prefilter = Prefilter(built, maxSize=100)
+        full = Chain(built, Clock())
+        entries = load("attacks.jsonl") + load("benign.jsonl")
+        for name in classicFiles():
+            entries += load(name)
+        entries += [dict(e, direction="response") for e in load("mcp/prompt_injection.jsonl")]
+        unread = benign = 0
+        filler = {"id": 1, "name": "item 1", "note": "quarterly figures for the year"}
+        for e in entries:
+            record = {"text": e["text"], "tags": ["a", "b"]}
+            raw = json.dumps([filler, record, filler], ensure_ascii=False).encode("utf-8", "surrogatepass")
+            prose = ("Quarterly figures for item 1 are in.\n" * 3 + e["text"]).encode("utf-8", "surrogatepass")
+            for body in (raw, raw[:-1], prose):
+                told = prefilter.cleanUnread("response", body, True)
+                if e.get("label") == "benign":
+                    benign += 1
+                    unread += bool(told)
+                if not told:
+                    continue
+                readings = [Message.fromText(body.decode("utf-8"), "response", TARGET, "http")]
+                try:
+                    readings.append(Message.fromJSON(json.loads(body), "response", TARGET, "http"))
+                except ValueError:
+                    pass
+                for message in readings:
+                    out = outcome(full, message)
+                    self.assertEqual((out.blocked, out.findings, out.guardrails, out.message is message), (False, (), (), True), body)
+        self.assertGreater(unread, benign // 2)
+
     def test_everyMessageTaken(self) -> None:
         """
         With a subscriber of every message (its event carries the decoded
