@@ -183,11 +183,15 @@ class Prefilter:
         # reading (L{cleanUnread}): the expressions that may be anchored to
         # lines (a stream-mode database of them, L{linesMatch}: None when
         # there are none); a direction left out asks L{cleanRaw} in full
-        # (an anchored pattern only RE2 takes, or no database of them).
+        # (an anchored pattern only RE2 takes, or no database of them), as
+        # does a direction whose large bodies are not asked about at all
+        # (requests whose strings the threat checks match decoded too).
         self._anchoredLines: dict[str, Optional[hyperscan.Database]] = {}
         anchoredCustom = [p for p in patterns if _lineAnchored(p)]
         if all(p in exact for p in anchoredCustom):
             for direction, scanners in self._threats.items():
+                if self._slow(direction, None):
+                    continue  # not worth the compiling
                 expressions, flags = [], []
                 for scanner in scanners:
                     if scanner.lines:
