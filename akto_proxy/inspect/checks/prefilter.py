@@ -42,7 +42,7 @@ from akto_proxy.inspect.checks.custom import PatternInspector
 from akto_proxy.inspect.checks.offload import THRESHOLD
 from akto_proxy.inspect.checks.scanner import Scanner
 from akto_proxy.inspect.checks.threats import ThreatInspector
-from akto_proxy.inspect.hscache import compileDatabase
+from akto_proxy.inspect.hscache import compileDatabase, compileProblem
 from akto_proxy.inspect.message import Message
 from akto_proxy.inspect.normalize import rawOnly
 
@@ -304,13 +304,7 @@ def _hyperscanTakes(pattern: str) -> bool:
     """
     Whether Hyperscan compiles C{pattern} as written (not approximated).
     """
-    try:
-        hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(
-            expressions=[pattern.encode("utf-8")], ids=[0], elements=1, flags=[_HS_FLAGS]
-        )
-    except hyperscan.error:
-        return False
-    return True
+    return compileProblem(pattern.encode("utf-8"), _HS_FLAGS) is None
 
 
 def _re2Set(patterns: Sequence[str]) -> re2.Set:
