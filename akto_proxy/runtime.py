@@ -91,7 +91,14 @@ def _inspectors(threats: Any, guardrails: Any, injection: Any, reactor: Any) -> 
     """
     config = Config(source="", listen=(), threat_detection=threats, guardrails=guardrails, mcp=McpConfig(prompt_injection=injection))
     steps = tuple(buildInspectors(config, reactor))
-    return steps, buildPrefilter(steps)
+    prefilter = buildPrefilter(steps)
+    # what the prefilter's databases did not take over is compiled now, not
+    # on the first message (ThreatInspector.prepare)
+    for step in steps:
+        prepare = getattr(step, "prepare", None)
+        if prepare is not None:
+            prepare()
+    return steps, prefilter
 
 
 def buildRuntime(
