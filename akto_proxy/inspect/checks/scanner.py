@@ -43,15 +43,20 @@ class Scanner:
     rules in memory instead of two).
     """
 
-    def __init__(self, rules: Sequence[Rule], lines: bool = False, build: bool = True):
+    def __init__(self, rules: Sequence[Rule], lines: bool = False, build: bool = True, shares: bool = True):
         """
         @param build: compile the database now (else when first needed, or
             never if it comes to L{share} one first).
+        @param shares: whether it may L{share} a larger database (a set
+            scanned over every string of a message, where the scan of a
+            larger database would cost more than the memory it saves, says
+            no).
         """
         self.rules = tuple(rules)
         #: its rules match only across a line break inside one string
         #: (L{Rule.lines}): worth asking only about strings that hold one
         self.lines = lines
+        self.shares = shares
         self._db: Optional[hyperscan.Database] = None
         self._python: dict[int, re.Pattern[str]] = {}
         self._local = threading.local()

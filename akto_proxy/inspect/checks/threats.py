@@ -123,8 +123,13 @@ class ThreatInspector:
         # Rules for values only run over the strings that are values: most
         # of a message (prose, code) never meets them.
         # (compiled by L{prepare}, unless the prefilter's databases hold
-        # them first: L{Scanner.share})
-        self._request = Scanner([r for r in requestRules if r.context != "data"], build=False)
+        # them first: L{Scanner.share}).  The request's general rules keep
+        # their own database: scanned over every string of a request the
+        # prefilter does not prove clean, the prefilter's database of all
+        # the request's rules takes 3 times as long (+45% for a 1 MiB
+        # argument); the value rules (over value strings only) and the
+        # response's share it.
+        self._request = Scanner([r for r in requestRules if r.context != "data"], build=False, shares=False)
         self._values = Scanner([r for r in requestRules if r.context == "data" and not r.lines], build=False)
         self._lineValues = Scanner([r for r in requestRules if r.context == "data" and r.lines], lines=True)
         self.knownKinds: dict[tuple[Optional[str], str], str] = {}
