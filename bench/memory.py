@@ -123,7 +123,7 @@ def measure(name: str, upPort: int, args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"target": name}
     try:
         base = f"http://127.0.0.1:{port}/proxy/http/127.0.0.1:{upPort}"
-        waitReady(proc, f"{base}/mcp")
+        waitReady(proc, f"{base}/mcp", limit=180 if args.cold else 30)  # cold: compiling
         time.sleep(1.0)
         out["fresh_mib"] = mib(rssKiB(proc.pid))
         r = client("rpc", 120, None, "--url", f"{base}/mcp", "--concurrency", "50",
