@@ -21,7 +21,7 @@ from akto_proxy.inspect.checks.prefilter import Prefilter, buildPrefilter
 from akto_proxy.inspect.message import Message, rpcTexts
 from akto_proxy.relay.url import Target
 from akto_proxy.inspect.normalize import rawOnly, variants
-from tests.corpus.evaluate import SAMPLE_EXCLUSIONS, load
+from tests.corpus.evaluate import SAMPLE_EXCLUSIONS, classicFiles, load
 
 TARGET = Target("https", "mcp.example.com", 443, b"/mcp")
 
@@ -563,6 +563,8 @@ class SharedDatabaseTests(SynchronousTestCase):
 
     def test_corpus(self) -> None:
         entries = load("attacks.jsonl") + load("benign.jsonl")
+        for name in classicFiles():
+            entries += load(name)
         for e in entries:
             self.check([e["text"]])
 

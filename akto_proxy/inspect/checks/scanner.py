@@ -163,7 +163,6 @@ class Scanner:
         single = len(encoded) == 1
         first = self._first
         count = len(self.rules)
-        ends: dict[int, int] = {}  # where each rule's first match ends
 
         def onMatch(rule: int, start: int, end: int, flags: int, context: object) -> None:
             rule -= first
@@ -173,18 +172,10 @@ class Scanner:
             found = hits.get(rule)
             if found is None:
                 hits[rule] = {segment}
-                ends[rule] = end
             else:
                 found.add(segment)
-                if end < ends[rule]:
-                    ends[rule] = end
 
         db.scan(buffer, match_event_handler=onMatch, scratch=self._scratchHere())
-        if len(hits) > 1:
-            # in the order of their first match's end, and rules whose first
-            # matches end together in the set's order: Hyperscan reports
-            # those in an order of its own, which depends on the database
-            hits = {index: hits[index] for index in sorted(hits, key=lambda index: (ends[index], index))}
         for index in hits:
             if self.rules[index].single:
                 hits[index] = set(range(len(segments)))
