@@ -314,10 +314,9 @@ class TogetherTests(SynchronousTestCase):
 
         from akto_proxy.inspect.checks.prefilter import _stop
 
-        def hit(db: Any, scratch: Any, stop: Any = _stop) -> bool:
-            # (the database of both stops only at the rules that count)
+        def hit(db: Any, scratch: Any) -> bool:
             try:
-                db.scan(data, match_event_handler=stop, scratch=scratch)
+                db.scan(data, match_event_handler=_stop, scratch=scratch)
             except hyperscan.ScanTerminated:
                 return True
             return False

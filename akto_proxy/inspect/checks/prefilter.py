@@ -134,17 +134,16 @@ class Prefilter:
         # scanned for (the threat rules L{Scanner.matchesRaw} counts and
         # the custom patterns Hyperscan takes): a message it finds nothing
         # in needs none of those scans, each of which costs about as much
-        # as the one.  Anything it finds, the scans say what it was.  It
-        # holds all the rules of the threat step's sets (those that count
-        # here and the few that match only other forms of a string, which
-        # do not stop its scan), and the sets that may scan it from then on
-        # (L{Scanner.share}): one copy of those rule sets in memory, not two
-        # (2 MiB of the sample's 12 in databases).
-        self._together: dict[str, tuple[hyperscan.Database, hyperscan.Scratch, Any]] = {}
+        # as the one.  Anything it finds, the scans say what it was.  A set
+        # all of whose rules count here, and that may (L{Scanner.shares}),
+        # scans this database from then on instead of its own
+        # (L{Scanner.share}): one copy of its rules in memory, not two (the
+        # value rules' and the response's: 2 MiB of the sample's 12 in
+        # databases).
+        self._together: dict[str, tuple[hyperscan.Database, hyperscan.Scratch]] = {}
         for direction, scanners in self._threats.items():
             expressions: list[bytes] = []
             flags: list[int] = []
-            counting: list[int] = []  # the ids whose match makes a message not clean
             parts: list[tuple[Scanner, int]] = []
             scans = 0
             for scanner in scanners:
@@ -152,17 +151,14 @@ class Prefilter:
                     continue
                 e, f = scanner.expressions()
                 raw = scanner.rawIndexes()
-                if scanner.shares:
+                if scanner.shares and len(raw) == len(e):
                     parts.append((scanner, len(expressions)))
-                    counting += [len(expressions) + i for i in raw]
                 else:  # only what counts here
                     e, f = [e[i] for i in raw], [f[i] for i in raw]
-                    counting += range(len(expressions), len(expressions) + len(e))
                 expressions += e
                 flags += f
                 scans += bool(raw)
             if self._hs is not None:
-                counting += range(len(expressions), len(expressions) + len(exact))
                 expressions += [p.encode("utf-8") for p in exact]
                 flags += [_HS_FLAGS] * len(exact)
                 scans += 1
@@ -174,8 +170,7 @@ class Prefilter:
                 log.warn("{direction} patterns scanned one set at a time: Hyperscan cannot take them together", direction=direction)
                 continue
             scratch = hyperscan.Scratch(db)
-            stop = _stop if len(counting) == len(expressions) else _stopAt(frozenset(counting))
-            self._together[direction] = (db, scratch, stop)
+            self._together[direction] = (db, scratch)
             for scanner, first in parts:
                 scanner.share(db, scratch, first, self._owner)
 
@@ -278,9 +273,9 @@ class Prefilter:
         together = self._together.get(direction)
         quiet = False  # nothing of the database of both (threat and custom rules) is in data
         if together is not None and own:
-            db, scratch, stop = together
+            db, scratch = together
             try:
-                db.scan(data, match_event_handler=stop, scratch=scratch)
+                db.scan(data, match_event_handler=_stop, scratch=scratch)
             except hyperscan.ScanTerminated:
                 pass
             else:
@@ -318,17 +313,6 @@ _HS_FLAGS = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE | hyperscan
 
 def _stop(rule: int, start: int, end: int, flags: int, context: object) -> bool:
     return True
-
-
-def _stopAt(ids: frozenset[int]) -> Any:
-    """
-    A match handler that stops a scan at the first match of one of C{ids}.
-    """
-
-    def stop(rule: int, start: int, end: int, flags: int, context: object) -> bool:
-        return rule in ids
-
-    return stop
 
 
 def _hyperscanTakes(pattern: str) -> bool:
