@@ -1,5 +1,5 @@
 """
-Prometheus's text format, written as prometheus-client
+Prometheus's text format (version 0.0.4), written as prometheus-client
 writes it (its C{generate_latest}: the same names, order, label order and
 number formats), for the few kinds of series the proxy has: labelled
 counters and histograms kept here, and families made at scrape time.
