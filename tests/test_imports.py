@@ -19,8 +19,6 @@ OPTIONAL = {
     "txredisapi": "redis (access/redisconn.py)",
     "twisted.mail.smtp": "an email alert channel (observe/alerts.py)",
     "phonenumbers": "the first phone number judged (inspect/checks/validators.py)",
-    "prometheus_client": "never: observe/exposition.py writes the metrics' text",
-    "http.server": "never (prometheus_client brought it)",
 }
 
 PROBE = """

@@ -11,17 +11,20 @@ C{other}; C{method} is an MCP method from a fixed list (else C{other}) or
 the HTTP method; checks and rules come from the configuration.
 
 Clean traffic costs one counter and at most three histogram observations
-per request: the labelled children are looked up once and kept.  The text
-is written by L{akto_proxy.observe.exposition}, as prometheus-client
-writes it, without importing that library.
+per request: the labelled children are looked up once and kept.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+from bisect import bisect_left
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, InfoMetricFamily
+from prometheus_client.utils import floatToGoString
+from prometheus_client.registry import Collector
 from twisted.application.service import Service
 
 from akto_proxy import __version__
@@ -29,7 +32,6 @@ from akto_proxy.config import Config
 from akto_proxy.config.lint import MCP_METHODS as KNOWN_METHODS
 from akto_proxy.config.model import MetricsConfig
 from akto_proxy.mcp.events import EventBus, ExchangeEvent, MessageEvent
-from akto_proxy.observe.exposition import Counter, Family, Histo, Histogram, render
 from akto_proxy.relay.breaker import STATE_VALUES
 
 if TYPE_CHECKING:
@@ -68,6 +70,31 @@ def methodLabel(rpcMethod: Optional[str], httpMethod: Optional[str]) -> str:
     return "other"
 
 
+class Histo:
+    """
+    A histogram's bucket counts (not cumulative) and sum, for one thread.
+    """
+
+    __slots__ = ("bounds", "counts", "sum")
+
+    def __init__(self, bounds: tuple[float, ...]):
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        out = []
+        total = 0
+        for bound, n in zip(self.bounds + (float("inf"),), self.counts):
+            total += n
+            out.append((floatToGoString(bound), total))
+        return out
+
+
 #: the hot-path histograms: (kind, name, help)
 DURATIONS = (
     ("request", "request_duration_seconds", "Time from a request's arrival to its answer's end (plain HTTP answers; streams are not timed)."),
@@ -80,8 +107,7 @@ class Metrics(Service):
     """
     The registry and what feeds it.
 
-    @ivar families: the labelled counters and histograms, in the order
-        they are shown (then those made at scrape time: L{_families}).
+    @ivar registry: the daemon's own (never the global one).
     """
 
     name = "metrics"
@@ -91,21 +117,25 @@ class Metrics(Service):
         self.bus = bus
         self.proxy = proxy
         self.instance = instanceName(config)
-        self.sources: list[Callable[[], Iterable[tuple[str, str, dict[str, str], float]]]] = []
-        self.families: list[Any] = []
+        # no _created series beside each counter (twice the series for a
+        # figure rate() does not need)
+        disable_created_metrics()
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._sources: list[Callable[[], Iterable[tuple[str, str, dict[str, str], float]]]] = []
+        labels = {"proxy_instance": self.instance}
+        self._base = labels
+        r = self.registry
 
         def counter(name: str, doc: str, names: Iterable[str] = ()) -> Counter:
-            c = Counter(f"{PREFIX}_{name}", doc, ["proxy_instance", *names])
-            self.families.append(c)
-            return c
+            return Counter(f"{PREFIX}_{name}", doc, ["proxy_instance", *names], registry=r)
 
         def histogram(name: str, doc: str, names: Iterable[str], buckets: tuple[float, ...]) -> Histogram:
-            h = Histogram(f"{PREFIX}_{name}", doc, ["proxy_instance", *names], buckets)
-            self.families.append(h)
-            return h
+            return Histogram(f"{PREFIX}_{name}", doc, ["proxy_instance", *names], registry=r, buckets=buckets)
 
         # the hot path (one exchange per request): plain dicts and bucket
-        # lists, turned into metric families at scrape time
+        # lists, turned into metric families at scrape time (a
+        # prometheus_client child takes a lock per increment: 5 us a request
+        # for a counter and three histograms, against 1 us this way)
         self.requests: dict[tuple[str, str, str, str], int] = {}
         self.durations: dict[tuple[str, str], Histo] = {}
         self.threats = counter("threats_detected", "Findings of the checks, by check, rule, direction and whether enforced.", ("check", "rule", "severity", "direction", "enforced"))
@@ -118,7 +148,8 @@ class Metrics(Service):
         self.reloads = counter("config_reloads", "Configuration reloads, by result (ok, error).", ("result",))
         self.inspection = histogram("inspection_duration_seconds", "Time the inspection chain took on a message it could not prove clean at once.", ("direction",), INSPECTION_BUCKETS)
         for result in ("ok", "error"):
-            self.reloads.touch(self.instance, result)
+            self.reloads.labels(self.instance, result)
+        r.register(_Gauges(self))
         self._labels: dict[tuple[Any, ...], tuple[str, str, str, str]] = {}
         self._upstreams: set[str] = set()
 
@@ -160,7 +191,7 @@ class Metrics(Service):
         C{source()} gives (name, help, labels, value) for counters, named
         without the prefix and with C{_total}.
         """
-        self.sources.append(source)
+        self._sources.append(source)
 
     # -- subscribers
 
@@ -198,10 +229,10 @@ class Metrics(Service):
                 if upstreamMs is not None:
                     self._observe("added", transport, max(0.0, latency - upstreamMs) / 1000.0)
         if f.get("fallback"):
-            self.fallbacks.inc(self.instance, labels[1])
+            self.fallbacks.labels(self.instance, labels[1]).inc()
         kind = f.get("upstream_error")
         if kind:
-            self.upstreamErrors.inc(self.instance, kind)
+            self.upstreamErrors.labels(self.instance, kind).inc()
 
     def _observe(self, kind: str, transport: str, seconds: float) -> None:
         h = self.durations.get((kind, transport))
@@ -214,96 +245,100 @@ class Metrics(Service):
         direction = event.direction
         outcome = event.outcome
         for finding in event.findings:
-            self.threats.inc(instance, finding.check, finding.rule, finding.severity, direction, "true" if finding.enforced else "false")
+            self.threats.labels(instance, finding.check, finding.rule, finding.severity, direction, "true" if finding.enforced else "false").inc()
             if finding.enforced and outcome == "blocked":
-                self.blocked.inc(instance, finding.check, finding.rule)
+                self.blocked.labels(instance, finding.check, finding.rule).inc()
             elif finding.enforced and outcome == "redacted":
-                self.redacted.inc(instance, finding.check, finding.rule)
+                self.redacted.labels(instance, finding.check, finding.rule).inc()
         if outcome != "relayed":
-            self.refused.inc(instance, outcome, event.transport)
+            self.refused.labels(instance, outcome, event.transport).inc()
         if outcome == "rate_limited":
             for name in event.guardrails or ("rate_limit",):
-                self.rateLimited.inc(instance, name)
+                self.rateLimited.labels(instance, name).inc()
 
     def reloaded(self, ok: bool) -> None:
-        self.reloads.inc(self.instance, "ok" if ok else "error")
+        self.reloads.labels(self.instance, "ok" if ok else "error").inc()
 
     def inspected(self, direction: str, seconds: float) -> None:
-        self.inspection.observe(seconds, self.instance, direction)
+        self.inspection.labels(self.instance, direction).observe(seconds)
 
     def text(self) -> bytes:
-        """
-        The exposition: the labelled counters and histograms, then what is
-        read at scrape time.
-        """
-        return render([f.family() for f in self.families] + list(_families(self)))
+        from prometheus_client import generate_latest
+
+        return generate_latest(self.registry)
 
 
-def _families(m: Metrics) -> Iterable[Family]:
+class _Gauges(Collector):
     """
     What is read at scrape time: open streams, sockets, sessions, requests
     in flight, pending pin changes, the configuration generation, the
     start time and the build; and the counters of other parts.
     """
-    instance = m.instance
-    info = Family(f"{PREFIX}_build", "The proxy's version.", "info", ["proxy_instance"])
-    info.addInfo([instance], {"version": __version__})
-    yield info
-    proxy = m.proxy
-    if proxy is not None:
-        values = (
-            ("open_sse_streams", "SSE streams open now.", len(proxy.streams)),
-            ("open_websockets", "WebSockets open now.", len(proxy.sockets)),
-            ("sessions", "MCP sessions (and WebSockets) bound to a key.", len(proxy.sessionTable)),
-            ("inflight_requests", "Requests being answered now.", len(proxy.inflight)),
-            ("pins_pending", "Tool (prompt, resource) definitions changed and awaiting approval.", sum(1 for p in proxy.pins.pins() if p.pending is not None)),
-            ("config_generation", "The configuration generation in force (1 at start, one more per reload).", proxy.runtime.generation),
-            ("start_time_seconds", "When the proxy started, in seconds since the epoch.", proxy.startedAtWall),
+
+    def __init__(self, metrics: Metrics):
+        self.metrics = metrics
+
+    def describe(self) -> list[Any]:
+        return []  # values are read at scrape time
+
+    def collect(self) -> Iterable[Any]:
+        m = self.metrics
+        instance = m.instance
+        info = InfoMetricFamily(f"{PREFIX}_build", "The proxy's version.", labels=["proxy_instance"])
+        info.add_metric([instance], {"version": __version__})
+        yield info
+        proxy = m.proxy
+        if proxy is not None:
+            values = (
+                ("open_sse_streams", "SSE streams open now.", len(proxy.streams)),
+                ("open_websockets", "WebSockets open now.", len(proxy.sockets)),
+                ("sessions", "MCP sessions (and WebSockets) bound to a key.", len(proxy.sessionTable)),
+                ("inflight_requests", "Requests being answered now.", len(proxy.inflight)),
+                ("pins_pending", "Tool (prompt, resource) definitions changed and awaiting approval.", sum(1 for p in proxy.pins.pins() if p.pending is not None)),
+                ("config_generation", "The configuration generation in force (1 at start, one more per reload).", proxy.runtime.generation),
+                ("start_time_seconds", "When the proxy started, in seconds since the epoch.", proxy.startedAtWall),
+            )
+            for name, doc, value in values:
+                g = GaugeMetricFamily(f"{PREFIX}_{name}", doc, labels=["proxy_instance"])
+                g.add_metric([instance], float(value))
+                yield g
+            circuits = GaugeMetricFamily(
+                f"{PREFIX}_upstream_circuit_state",
+                "Circuit of each upstream in a fallback chain: 0 closed (used), 1 half-open (one probe), 2 open (skipped).",
+                labels=["proxy_instance", "upstream"],
+            )
+            failures = GaugeMetricFamily(
+                f"{PREFIX}_upstream_consecutive_failures",
+                "Consecutive failures of each upstream in a fallback chain.",
+                labels=["proxy_instance", "upstream"],
+            )
+            for origin, state in proxy.breakers.health(proxy.runtime.fallbacks.origins()).items():
+                circuits.add_metric([instance, origin], float(STATE_VALUES[state["state"]]))
+                failures.add_metric([instance, origin], float(state["consecutive_failures"]))
+            yield circuits
+            yield failures
+        requests = CounterMetricFamily(
+            f"{PREFIX}_requests",
+            "Requests through the proxy (a WebSocket: its connection), by transport, upstream, method and status.",
+            labels=["proxy_instance", "transport", "upstream", "method", "status"],
         )
-        for name, doc, value in values:
-            g = Family(f"{PREFIX}_{name}", doc, "gauge", ["proxy_instance"])
-            g.add([instance], float(value))
-            yield g
-        circuits = Family(
-            f"{PREFIX}_upstream_circuit_state",
-            "Circuit of each upstream in a fallback chain: 0 closed (used), 1 half-open (one probe), 2 open (skipped).",
-            "gauge",
-            ["proxy_instance", "upstream"],
-        )
-        failures = Family(
-            f"{PREFIX}_upstream_consecutive_failures",
-            "Consecutive failures of each upstream in a fallback chain.",
-            "gauge",
-            ["proxy_instance", "upstream"],
-        )
-        for origin, state in proxy.breakers.health(proxy.runtime.fallbacks.origins()).items():
-            circuits.add([instance, origin], float(STATE_VALUES[state["state"]]))
-            failures.add([instance, origin], float(state["consecutive_failures"]))
-        yield circuits
-        yield failures
-    requests = Family(
-        f"{PREFIX}_requests",
-        "Requests through the proxy (a WebSocket: its connection), by transport, upstream, method and status.",
-        "counter",
-        ["proxy_instance", "transport", "upstream", "method", "status"],
-    )
-    for labels, n in list(m.requests.items()):
-        requests.add([instance, *labels], n)
-    yield requests
-    for kind, name, doc in DURATIONS:
-        h = Family(f"{PREFIX}_{name}", doc, "histogram", ["proxy_instance", "transport"])
-        for (k, transport), histo in list(m.durations.items()):
-            if k == kind:
-                h.addHistogram([instance, transport], histo)
-        yield h
-    families: dict[str, Family] = {}
-    for source in m.sources:
-        for name, doc, labels, value in source():
-            family = families.get(name)
-            if family is None:
-                family = families[name] = Family(f"{PREFIX}_{name}", doc, "counter", ["proxy_instance", *labels])
-            family.add([instance, *labels.values()], value)
-    yield from families.values()
+        for labels, n in list(m.requests.items()):
+            requests.add_metric([instance, *labels], n)
+        yield requests
+        for kind, name, doc in DURATIONS:
+            h = HistogramMetricFamily(f"{PREFIX}_{name}", doc, labels=["proxy_instance", "transport"])
+            for (k, transport), histo in list(m.durations.items()):
+                if k == kind:
+                    h.add_metric([instance, transport], histo.cumulative(), histo.sum)
+            yield h
+        families: dict[str, Any] = {}
+        for source in m._sources:
+            for name, doc, labels, value in source():
+                family = families.get(name)
+                if family is None:
+                    family = families[name] = CounterMetricFamily(f"{PREFIX}_{name}", doc, labels=["proxy_instance", *labels])
+                family.add_metric([instance, *labels.values()], value)
+        yield from families.values()
 
 
 __all__ = ["MAX_UPSTREAMS", "Metrics", "instanceName", "methodLabel"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import Request
 
-from akto_proxy.observe.exposition import CONTENT_TYPE
 from akto_proxy.web.admin import bearer, jsonAnswer
 from akto_proxy.web.answers import envelope, newRequestId
 
@@ -51,7 +51,7 @@ class MetricsResource(Resource):
             return jsonAnswer(request, 404, envelope(404, "metrics are off (metrics.enabled: false)", rid, "not_found"))
         body = metrics.text()
         request.setResponseCode(200)
-        request.setHeader(b"content-type", CONTENT_TYPE.encode("ascii"))
+        request.setHeader(b"content-type", CONTENT_TYPE_LATEST.encode("ascii"))
         request.setHeader(b"cache-control", b"no-store")
         request.setHeader(b"content-length", str(len(body)).encode("ascii"))
         return body if request.method != b"HEAD" else b""
