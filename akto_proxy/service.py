@@ -312,7 +312,8 @@ class ProxyService(MultiService):
         self.deadlines = Deadlines(clock)
         self.sockets: set[Any] = set()  # open WebSocketRelay instances
         # the Autobahn factories the sockets share, by side and the options
-        # they set (web/ws.py: one per socket cost an attribute dict each)
+        # they set (web/ws.py: one per socket cost an attribute dict each),
+        # for the configuration in force (a reload empties it)
         self.wsFactories: dict[tuple[Any, ...], Any] = {}
         self.inflight: set["Exchange"] = set()
         self.stopping = False
@@ -523,6 +524,10 @@ class ProxyService(MultiService):
         self.rejectedReload = None
         old = self.runtime
         self._generation += 1
+        # the WebSocket factories of the old limits: open sockets keep
+        # theirs; new ones get factories of the new limits (kept, each
+        # reload would add its own)
+        self.wsFactories.clear()
         runtime.chain.timed = self.metrics.inspected if config.metrics.enabled else None
         self.runtime = runtime
         if config.listen != old.config.listen:

@@ -21,6 +21,17 @@ message.  Each proxy starts with an empty state directory.  --no-http
 skips the HTTP rows.  --base CHECKOUT adds the target
 base-checks: proxy-checks run from another checkout (A/B against main).
 
+Measured as the daemon runs once installed: the checkouts' bytecode is
+compiled first (pip writes it at install; without it, and with
+PYTHONDONTWRITEBYTECODE set as in the development sessions, every start
+compiles the package from source, 1.2 MiB more), and each proxy finds its
+pattern databases in a database cache of the bench's own
+(bench/results/hs-cache: started once before it is measured, as systemd's
+CacheDirectory keeps it across restarts; other runs on the machine cannot
+evict them).  --cold measures a first start instead: an empty cache, so
+the databases are compiled (and Hyperscan's compiler code is resident).
+--no-bytecode leaves the bytecode alone.
+
 Targets (issue 18): fresh <= 1.2x the floor's, after load <= 1.5x fresh,
 <= 13 KB per held SSE stream, 10,000 streams under 250 MB, <= 20 KB per
 idle WebSocket.
@@ -35,6 +46,7 @@ import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -61,7 +73,7 @@ def environment(name: str, base: Optional[str]) -> Iterator[None]:
     state = RESULTS / f"state-{name}-mem"
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
-    wanted = {"STATE_DIRECTORY": str(state)}
+    wanted = {"STATE_DIRECTORY": str(state), "AKTO_PROXY_CACHE_DIR": str(CACHE)}
     if name.startswith("base-"):
         wanted["PYTHONPATH"] = str(Path(base or ".").resolve())
     saved = {k: os.environ.get(k) for k in wanted}
@@ -76,6 +88,34 @@ def environment(name: str, base: Optional[str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
+#: the proxies' pattern database cache (AKTO_PROXY_CACHE_DIR)
+CACHE = RESULTS / "hs-cache"
+
+
+def compileBytecode(checkout: Path) -> None:
+    """
+    Compile the bytecode of C{checkout}'s package, plugin and bench scripts
+    (into their __pycache__ directories, which git ignores), as an install
+    does.
+    """
+    dirs = [str(checkout / d) for d in ("akto_proxy", "twisted/plugins", "bench") if (checkout / d).is_dir()]
+    subprocess.run([PY, "-m", "compileall", "-q", *dirs], check=True, stdout=subprocess.DEVNULL)
+
+
+def warmUp(name: str, upPort: int, base: Optional[str]) -> None:
+    """
+    Start proxy target C{name} once and stop it when it answers: its
+    databases are in the cache for the measured start.
+    """
+    port = freePort()
+    with environment(name, base):
+        proc = Proc(name, relayArgv(name.replace("base-", "proxy-"), port, "-warm"), RESULTS / f"{name}-warm.log", None)
+    try:
+        waitReady(proc, f"http://127.0.0.1:{port}/proxy/http/127.0.0.1:{upPort}/mcp", limit=120)
+    finally:
+        proc.stop()
+
+
 def measure(name: str, upPort: int, args: argparse.Namespace) -> dict[str, Any]:
     port = freePort()
     with environment(name, args.base):
@@ -83,7 +123,7 @@ def measure(name: str, upPort: int, args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"target": name}
     try:
         base = f"http://127.0.0.1:{port}/proxy/http/127.0.0.1:{upPort}"
-        waitReady(proc, f"{base}/mcp")
+        waitReady(proc, f"{base}/mcp", limit=180 if args.cold else 30)  # cold: compiling
         time.sleep(1.0)
         out["fresh_mib"] = mib(rssKiB(proc.pid))
         r = client("rpc", 120, None, "--url", f"{base}/mcp", "--concurrency", "50",
@@ -143,9 +183,15 @@ def main() -> int:
     ap.add_argument("--ws-sockets", type=int, default=2000, help="idle WebSockets held per target (0: skip)")
     ap.add_argument("--no-http", action="store_true", help="only the idle-WebSocket rows")
     ap.add_argument("--base", metavar="CHECKOUT", help="also run base-checks: proxy-checks from another checkout")
+    ap.add_argument("--cold", action="store_true", help="first starts: an empty database cache, databases compiled")
+    ap.add_argument("--no-bytecode", action="store_true", help="do not compile the checkouts' bytecode first")
     ap.add_argument("--out", default=str(RESULTS / "memory.json"))
     args = ap.parse_args()
     RESULTS.mkdir(exist_ok=True)
+    if not args.no_bytecode:
+        compileBytecode(HERE.parent)
+        if args.base:
+            compileBytecode(Path(args.base).resolve())
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     names = args.targets.split(",")
@@ -158,6 +204,10 @@ def main() -> int:
         try:
             time.sleep(0.5)
             for row in rows:
+                if args.cold:
+                    shutil.rmtree(CACHE, ignore_errors=True)
+                elif row["target"] != "floor":
+                    warmUp(row["target"], upPort, args.base)
                 print(f"  [{row['target']}] fresh, {args.requests} POSTs, {args.streams} held SSE streams", flush=True)
                 row.update(measure(row["target"], upPort, args))
         finally:

@@ -722,6 +722,40 @@ class RelayTests(WSBase):
 
         return ensureDeferred(run())
 
+    def test_reload_forgets_factories(self) -> Any:
+        """
+        The sockets share an Autobahn factory per side and limits; a reload
+        that changes the limits does not keep the old ones for nothing (an
+        open socket keeps its own), nor does one that changes nothing.
+        """
+
+        async def run() -> None:
+            service = self.proxy.service
+            client = await self.connect()
+            client.sendMessage(b"before")
+            self.assertEqual(await client.receive(), (b"before", False))
+            before = dict(service.wsFactories)
+            self.assertEqual(sorted(k[0] for k in before), ["client", "server"])
+            for limit in ("2048", "3072", "2048"):
+                self.proxy.rewrite(self.extra + "limits:\n  max_ws_message: %s\n" % limit, base=BASE_NO_UPSTREAMS)
+                self.assertTrue(service.reload())
+                self.assertEqual(service.wsFactories, {})
+                other = await self.connect()
+                other.sendMessage(b"after")
+                self.assertEqual(await other.receive(), (b"after", False))
+                self.assertEqual(sorted((k[0], k[1]) for k in service.wsFactories), [("client", int(limit)), ("server", int(limit))])
+                other.sendClose(1000)
+                await other.factory.closed
+            # the first socket still works with its factories
+            client.sendMessage(b"still")
+            self.assertEqual(await client.receive(), (b"still", False))
+            self.assertNotIn(before[next(k for k in before if k[0] == "server")], service.wsFactories.values())
+            client.sendClose(1000)
+            await client.factory.closed
+            await self.allClosed()
+
+        return ensureDeferred(run())
+
     def test_ping_answered_per_hop(self) -> Any:
         async def run() -> None:
             ws, head = await RawWS.open(self.proxy.port, self.path())

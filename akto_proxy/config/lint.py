@@ -14,6 +14,8 @@ from typing import Optional
 
 import hyperscan
 
+from akto_proxy.inspect.hscache import compileProblem
+
 #: the MCP methods a role entry may name (every revision up to 2026-07-28)
 MCP_METHODS = (
     "initialize",
@@ -126,10 +128,8 @@ def patternProblem(pattern: str) -> Optional[str]:
     cannot take for other reasons (lookaround...) is not judged.
     """
     flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_UTF8
-    try:
-        hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(expressions=[pattern.encode("utf-8")], ids=[0], elements=1, flags=[flags])
-    except hyperscan.error as e:
-        text = str(e)
+    text = compileProblem(pattern.encode("utf-8"), flags)
+    if text is not None:
         if "can never match" in text:
             return "this pattern can never match"
         if "matches empty buffer" in text:

@@ -1,7 +1,11 @@
 """
 Compiled Hyperscan databases kept on disk between starts: compiling the
 threat rules and the instruction signals takes seconds (most of the
-daemon's start-up); loading them back takes milliseconds.
+daemon's start-up); loading them back takes milliseconds.  So is whether a
+single expression compiles at all (L{compileProblem}: the configuration's
+patterns are checked so at every start and reload): a start that finds
+every answer here never runs Hyperscan's compiler, whose code is some
+3.7 MiB of the process's resident memory once run.
 
 A database is stored under a name made from everything that changes it
 (the expressions, ids, flags, mode, the Hyperscan release and the machine),
@@ -52,6 +56,33 @@ def _name(expressions: Sequence[bytes], ids: Sequence[int], flags: Sequence[int]
     return f"hs-{h.hexdigest()[:40]}.db"
 
 
+def compileProblem(expression: bytes, flags: int, directory: Optional[str] = None) -> Optional[str]:
+    """
+    What Hyperscan says compiling C{expression} alone with C{flags} in block
+    mode (the text of its C{hyperscan.error}), or None when it compiles;
+    from the cache when it holds the answer.
+    """
+    directory = directory if directory is not None else cacheDirectory()
+    path = os.path.join(directory, _name([expression], [0], [flags], hyperscan.HS_MODE_BLOCK)[:-3] + VERDICT) if directory else None
+    if path is not None:
+        try:
+            with open(path, "rb") as f:
+                return f.read().decode("utf-8") or None
+        except FileNotFoundError:
+            pass
+        except Exception as e:  # unreadable: compile
+            log.info("cached pattern verdict {path} not used: {error}", path=path, error=str(e))
+    try:
+        hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(expressions=[expression], ids=[0], elements=1, flags=[flags])
+    except hyperscan.error as e:
+        problem: Optional[str] = str(e) or "error"
+    else:
+        problem = None
+    if path is not None:
+        _store(path, (problem or "").encode("utf-8"))
+    return problem
+
+
 def compileDatabase(
     expressions: Sequence[bytes],
     ids: Sequence[int],
@@ -83,6 +114,9 @@ def compileDatabase(
 #: databases kept; the oldest beyond are removed (each change of the rules
 #: or of the configuration's patterns makes new ones)
 KEEP = 32
+#: single-expression verdicts kept (L{compileProblem}: a few bytes each)
+KEEP_VERDICTS = 1024
+VERDICT = ".verdict"
 
 
 def _store(path: str, data: bytes) -> None:
@@ -97,25 +131,26 @@ def _store(path: str, data: bytes) -> None:
         except BaseException:
             os.unlink(tmp)
             raise
-        _prune(directory)
+        _prune(directory, os.path.splitext(path)[1])
     except OSError as e:
         log.info("pattern database not cached in {directory}: {error}", directory=directory, error=str(e))
 
 
-def _prune(directory: str) -> None:
+def _prune(directory: str, suffix: str) -> None:
+    keep = KEEP_VERDICTS if suffix == VERDICT else KEEP
     kept = []
     for name in os.listdir(directory):
-        if name.startswith("hs-") and name.endswith(".db"):
+        if name.startswith("hs-") and name.endswith(suffix):
             try:
                 kept.append((os.stat(os.path.join(directory, name)).st_mtime, name))
             except OSError:
                 continue
     kept.sort()
-    for _, name in kept[: max(0, len(kept) - KEEP)]:
+    for _, name in kept[: max(0, len(kept) - keep)]:
         try:
             os.unlink(os.path.join(directory, name))
         except OSError:
             pass
 
 
-__all__ = ["KEEP", "cacheDirectory", "compileDatabase"]
+__all__ = ["KEEP", "KEEP_VERDICTS", "cacheDirectory", "compileDatabase", "compileProblem"]

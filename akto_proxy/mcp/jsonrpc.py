@@ -13,6 +13,8 @@ from typing import Any, Optional
 
 import hyperscan
 
+from akto_proxy.inspect.hscache import compileDatabase
+
 PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
 MODERN_REVISION = "2026-07-28"
 
@@ -348,14 +350,9 @@ def triesJSON(body: bytes, contentType: str = "") -> bool:
 _RPC_KEY = b'"jsonrpc'
 
 
-def _keyFinder() -> hyperscan.Database:
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    db.compile(expressions=[_RPC_KEY], ids=[0], elements=1, flags=[0])
-    return db
-
-
-#: L{_RPC_KEY} as a Hyperscan literal (compiled once, read only)
-_KEY_FINDER = _keyFinder()
+#: L{_RPC_KEY} as a Hyperscan literal (compiled once, or found in the
+#: database cache; read only)
+_KEY_FINDER = compileDatabase([_RPC_KEY], [0], [0])
 
 
 def _holdsKey(body: bytes) -> bool:

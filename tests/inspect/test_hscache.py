@@ -10,7 +10,7 @@ import hyperscan
 from twisted.trial.unittest import SynchronousTestCase
 
 from akto_proxy.inspect import hscache
-from akto_proxy.inspect.hscache import cacheDirectory, compileDatabase
+from akto_proxy.inspect.hscache import cacheDirectory, compileDatabase, compileProblem
 
 FLAGS = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
 
@@ -69,6 +69,45 @@ class CacheTests(SynchronousTestCase):
         for i in range(5):
             compileDatabase([b"p%d" % i], [0], [0], directory=self.dir)
         self.assertEqual(len(self.files()), 3)
+
+    def test_verdictsStoredThenLoaded(self) -> None:
+        """
+        Whether one expression compiles, and Hyperscan's words when it does
+        not, are kept: asked again, the compiler is not run (its code is
+        megabytes of resident memory once run).
+        """
+        never = rb"a\bb\Bc"
+        empty = b"x*"
+        flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE
+        first = [compileProblem(p, flags, directory=self.dir) for p in (b"fo+", never, empty, b"(unclosed")]
+        self.assertIsNone(first[0])
+        self.assertIn("can never match", first[1])
+        self.assertIn("empty", first[2])
+        self.assertTrue(first[3])
+        verdicts = [n for n in os.listdir(self.dir) if n.endswith(".verdict")]
+        self.assertEqual(len(verdicts), 4)
+        self.assertEqual(self.files(), [])  # no database among them
+
+        class NoCompiler:
+            def __init__(self, *a: object, **kw: object) -> None:
+                raise AssertionError("compiled again")
+
+        self.patch(hscache.hyperscan, "Database", NoCompiler)
+        again = [compileProblem(p, flags, directory=self.dir) for p in (b"fo+", never, empty, b"(unclosed")]
+        self.assertEqual(again, first)
+
+    def test_verdictWithoutCache(self) -> None:
+        self.assertIsNone(compileProblem(b"foo", 0, directory=""))
+        self.assertIn("can never match", compileProblem(rb"a\bb\Bc", 0, directory="") or "")
+
+    def test_verdictsPrunedApart(self) -> None:
+        self.patch(hscache, "KEEP", 2)
+        self.patch(hscache, "KEEP_VERDICTS", 3)
+        for i in range(5):
+            compileProblem(b"v%d" % i, 0, directory=self.dir)
+            compileDatabase([b"d%d" % i], [0], [0], directory=self.dir)
+        self.assertEqual(len(self.files()), 2)
+        self.assertEqual(len([n for n in os.listdir(self.dir) if n.endswith(".verdict")]), 3)
 
     def test_directory(self) -> None:
         env = {k: os.environ.get(k) for k in ("AKTO_PROXY_CACHE_DIR", "CACHE_DIRECTORY", "XDG_CACHE_HOME")}

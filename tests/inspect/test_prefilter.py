@@ -21,7 +21,7 @@ from akto_proxy.inspect.checks.prefilter import Prefilter, buildPrefilter
 from akto_proxy.inspect.message import Message, rpcTexts
 from akto_proxy.relay.url import Target
 from akto_proxy.inspect.normalize import rawOnly, variants
-from tests.corpus.evaluate import SAMPLE_EXCLUSIONS, load
+from tests.corpus.evaluate import SAMPLE_EXCLUSIONS, classicFiles, load
 
 TARGET = Target("https", "mcp.example.com", 443, b"/mcp")
 
@@ -520,3 +520,67 @@ class CustomPatternTests(SynchronousTestCase):
 
 _STEPS = steps("high")
 _PREFILTER = buildPrefilter(_STEPS)
+
+
+# the same steps, never given a prefilter: each rule set has its own database
+_OWN = steps("high")
+
+
+class SharedDatabaseTests(SynchronousTestCase):
+    """
+    The threat step's rule sets scan the prefilter's database of a
+    direction's rules instead of keeping their own (one copy in memory):
+    every hit, every raw match and every verdict is the one of the sets
+    with their own databases.
+    """
+
+    def test_shared(self) -> None:
+        threat = _STEPS[0]
+        own = _OWN[0]
+        for direction in ("request", "response"):
+            db = _PREFILTER._together[direction][0]
+            for scanner in threat.scanners(direction):
+                if scanner.lines or scanner is threat.scanner("request"):
+                    # asked per string: its own, small; scanned over every
+                    # string: its own, faster
+                    self.assertIsNot(scanner._db, db)
+                else:
+                    self.assertIs(scanner._db, db)
+        for scanner in own.scanners("request") + own.scanners("response"):
+            self.assertEqual(scanner._first, 0)
+            self.assertNotIn(scanner._database(), [t[0] for t in _PREFILTER._together.values()])
+
+    def check(self, texts: list[str]) -> None:
+        threat, own = _STEPS[0], _OWN[0]
+        for direction in ("request", "response"):
+            for shared, alone in zip(threat.scanners(direction), own.scanners(direction)):
+                self.assertEqual(shared.scan(texts), alone.scan(texts), texts)
+                for t in texts:
+                    data = t.encode("utf-8", "surrogatepass")
+                    self.assertEqual(shared.matchesRaw(data), alone.matchesRaw(data), t)
+        for m in (call("tool", **{f"a{i}": t for i, t in enumerate(texts)}), result(*texts)):
+            self.assertEqual(threat.inspect(m), own.inspect(m), m.strings)
+
+    def test_corpus(self) -> None:
+        entries = load("attacks.jsonl") + load("benign.jsonl")
+        for name in classicFiles():
+            entries += load(name)
+        for e in entries:
+            self.check([e["text"]])
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.lists(
+            st.lists(
+                st.sampled_from(
+                    list("abcdeilnorstwy $'\"{}%&\\/.;*|-=()<>1@\n")
+                    + ["etc", "passwd", "ssn", "select ", "or 1=1", "whoami", "../", "AKIA", "-----BEGIN "]
+                ),
+                max_size=20,
+            ).map("".join),
+            min_size=1,
+            max_size=4,
+        ),
+    )
+    def test_generated(self, texts: list[str]) -> None:
+        self.check(texts)

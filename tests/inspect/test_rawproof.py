@@ -648,10 +648,11 @@ class StreamedLinesTests(SynchronousTestCase):
         expressions: list[bytes] = []
         flags: list[int] = []
         for scanner in prefilter._threats["response"]:
-            for expression, flag in zip(*scanner.rawExpressions()):
-                if _lineAnchored(expression.decode()):
-                    expressions.append(expression)
-                    flags.append(flag)
+            e, f = scanner.expressions()
+            for i in scanner.rawIndexes():
+                if _lineAnchored(e[i].decode()):
+                    expressions.append(e[i])
+                    flags.append(f[i])
         self.assertTrue(expressions)  # the threat rules hold some
         expressions += [p.encode() for p in _ANCHORED]
         flags += [_HS_FLAGS] * len(_ANCHORED)

@@ -42,7 +42,7 @@ from akto_proxy.inspect.checks.custom import PatternInspector
 from akto_proxy.inspect.checks.offload import THRESHOLD
 from akto_proxy.inspect.checks.scanner import Scanner
 from akto_proxy.inspect.checks.threats import ThreatInspector
-from akto_proxy.inspect.hscache import compileDatabase
+from akto_proxy.inspect.hscache import compileDatabase, compileProblem
 from akto_proxy.inspect.message import Message
 from akto_proxy.inspect.normalize import rawOnly
 
@@ -155,18 +155,30 @@ class Prefilter:
         # scanned for (the threat rules L{Scanner.matchesRaw} counts and
         # the custom patterns Hyperscan takes): a message it finds nothing
         # in needs none of those scans, each of which costs about as much
-        # as the one.  Anything it finds, the scans say what it was.
+        # as the one.  Anything it finds, the scans say what it was.  A set
+        # all of whose rules count here, and that may (L{Scanner.shares}),
+        # scans this database from then on instead of its own
+        # (L{Scanner.share}): one copy of its rules in memory, not two (the
+        # value rules' and the response's: 2 MiB of the sample's 12 in
+        # databases).
         self._together: dict[str, tuple[hyperscan.Database, hyperscan.Scratch]] = {}
         for direction, scanners in self._threats.items():
             expressions: list[bytes] = []
             flags: list[int] = []
+            parts: list[tuple[Scanner, int]] = []
             scans = 0
             for scanner in scanners:
-                if not scanner.lines:
-                    e, f = scanner.rawExpressions()
-                    expressions += e
-                    flags += f
-                    scans += bool(e)
+                if scanner.lines:
+                    continue
+                e, f = scanner.expressions()
+                raw = scanner.rawIndexes()
+                if scanner.shares and len(raw) == len(e):
+                    parts.append((scanner, len(expressions)))
+                else:  # only what counts here
+                    e, f = [e[i] for i in raw], [f[i] for i in raw]
+                expressions += e
+                flags += f
+                scans += bool(raw)
             if self._hs is not None:
                 expressions += [p.encode("utf-8") for p in exact]
                 flags += [_HS_FLAGS] * len(exact)
@@ -178,7 +190,10 @@ class Prefilter:
             except hyperscan.error:
                 log.warn("{direction} patterns scanned one set at a time: Hyperscan cannot take them together", direction=direction)
                 continue
-            self._together[direction] = (db, hyperscan.Scratch(db))
+            scratch = hyperscan.Scratch(db)
+            self._together[direction] = (db, scratch)
+            for scanner, first in parts:
+                scanner.share(db, scratch, first, self._owner)
         # Per direction, the JSON reading of a large body beyond its text
         # reading (L{cleanUnread}): the expressions that may be anchored to
         # lines (a stream-mode database of them, L{linesMatch}: None when
@@ -196,10 +211,11 @@ class Prefilter:
                 for scanner in scanners:
                     if scanner.lines:
                         continue  # never matches a string without a line break
-                    for expression, flag in zip(*scanner.rawExpressions()):
-                        if _lineAnchored(expression.decode("utf-8")):
-                            expressions.append(expression)
-                            flags.append(flag)
+                    e, f = scanner.expressions()
+                    for i in scanner.rawIndexes():
+                        if _lineAnchored(e[i].decode("utf-8")):
+                            expressions.append(e[i])
+                            flags.append(f[i])
                 expressions += [p.encode("utf-8") for p in anchoredCustom]
                 flags += [_HS_FLAGS] * len(anchoredCustom)
                 if not expressions:
@@ -470,13 +486,7 @@ def _hyperscanTakes(pattern: str) -> bool:
     """
     Whether Hyperscan compiles C{pattern} as written (not approximated).
     """
-    try:
-        hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(
-            expressions=[pattern.encode("utf-8")], ids=[0], elements=1, flags=[_HS_FLAGS]
-        )
-    except hyperscan.error:
-        return False
-    return True
+    return compileProblem(pattern.encode("utf-8"), _HS_FLAGS) is None
 
 
 def _re2Set(patterns: Sequence[str]) -> re2.Set:

@@ -36,13 +36,27 @@ class Scanner:
     """
     A compiled rule set.  Safe to use from several threads: each has its own
     Hyperscan scratch space.
+
+    Its database is its own, compiled when first needed (L{build}), or one
+    it shares (L{share}): a larger database holding its rules among others,
+    as the prefilter's of all a direction's rules does (one copy of the
+    rules in memory instead of two).
     """
 
-    def __init__(self, rules: Sequence[Rule], lines: bool = False):
+    def __init__(self, rules: Sequence[Rule], lines: bool = False, build: bool = True, shares: bool = True):
+        """
+        @param build: compile the database now (else when first needed, or
+            never if it comes to L{share} one first).
+        @param shares: whether it may L{share} a larger database (a set
+            scanned over every string of a message, where the scan of a
+            larger database would cost more than the memory it saves, says
+            no).
+        """
         self.rules = tuple(rules)
         #: its rules match only across a line break inside one string
         #: (L{Rule.lines}): worth asking only about strings that hold one
         self.lines = lines
+        self.shares = shares
         self._db: Optional[hyperscan.Database] = None
         self._python: dict[int, re.Pattern[str]] = {}
         self._local = threading.local()
@@ -50,25 +64,60 @@ class Scanner:
         # raw form, and the bulk rules (counted on raw strings whatever
         # their variants).
         self._raw = frozenset(i for i, r in enumerate(self.rules) if "r" in r.variants or r.entity == "bulk")
-        if not self.rules:
-            return
-        flags = [_flags(rule) for rule in self.rules]
-        db = compileDatabase([r.pattern.encode("utf-8") for r in self.rules], list(range(len(self.rules))), flags)
-        self._db = db
-        self._scratch = hyperscan.Scratch(db)
-        self._owner = threading.get_ident()
+        # the database's id of rule 0 (not 0 in a shared database), and the
+        # ids of the rules above as the database numbers them
+        self._first = 0
+        self._rawIds = self._raw
+        if build:
+            self.build()
 
     def __bool__(self) -> bool:
-        return self._db is not None
+        return bool(self.rules)
 
-    def rawExpressions(self) -> tuple[list[bytes], list[int]]:
+    def build(self) -> None:
         """
-        The expressions and Hyperscan flags of the rules L{matchesRaw}
-        counts, for a database that holds them with others (one scan that
-        finds whatever this set's L{matchesRaw} would, and more).
+        Compile this set's own database, unless it has one or shares one.
         """
-        raw = sorted(self._raw) if self._db is not None else []
-        return [self.rules[i].pattern.encode("utf-8") for i in raw], [_flags(self.rules[i]) for i in raw]
+        if self._db is not None or not self.rules:
+            return
+        expressions, flags = self.expressions()
+        db = compileDatabase(expressions, list(range(len(expressions))), flags)
+        self._use(db, hyperscan.Scratch(db), 0, threading.get_ident())
+
+    def expressions(self) -> tuple[list[bytes], list[int]]:
+        """
+        The expressions and Hyperscan flags of its rules, in order.
+        """
+        return [r.pattern.encode("utf-8") for r in self.rules], [_flags(r) for r in self.rules]
+
+    def rawIndexes(self) -> list[int]:
+        """
+        The indexes of the rules L{matchesRaw} counts.
+        """
+        return sorted(self._raw)
+
+    def share(self, db: "hyperscan.Database", scratch: "hyperscan.Scratch", first: int, owner: int) -> None:
+        """
+        Scan C{db} from now on, which holds this set's rules, compiled as
+        L{expressions} says, as ids C{first} to C{first + len(rules) - 1}
+        (ids outside are another's rules, and ignored); C{scratch} is its
+        scratch space for thread C{owner}, which that thread uses for
+        nothing else while a scan of this set runs.
+        """
+        self._use(db, scratch, first, owner)
+
+    def _use(self, db: "hyperscan.Database", scratch: "hyperscan.Scratch", first: int, owner: int) -> None:
+        self._db = db
+        self._scratch = scratch
+        self._owner = owner
+        self._local = threading.local()
+        self._first = first
+        self._rawIds = frozenset(i + first for i in self._raw)
+
+    def _database(self) -> Optional["hyperscan.Database"]:
+        if self._db is None:
+            self.build()
+        return self._db
 
     def mayMatch(self, text: str) -> bool:
         """
@@ -101,7 +150,8 @@ class Scanner:
         Which rules hit which segments: rule index to segment indexes.
         """
         hits: dict[int, set[int]] = {}
-        if self._db is None or not segments:
+        db = self._database()
+        if db is None or not segments:
             return hits
         encoded = [s.encode("utf-8", "surrogatepass") for s in segments]
         starts: list[int] = []
@@ -111,8 +161,13 @@ class Scanner:
             offset += len(e) + 1
         buffer = _SEPARATOR.join(encoded)
         single = len(encoded) == 1
+        first = self._first
+        count = len(self.rules)
 
         def onMatch(rule: int, start: int, end: int, flags: int, context: object) -> None:
+            rule -= first
+            if rule < 0 or rule >= count:
+                return  # another set's rule, in a shared database
             segment = 0 if single else bisect_right(starts, max(end - 1, 0)) - 1
             found = hits.get(rule)
             if found is None:
@@ -120,7 +175,7 @@ class Scanner:
             else:
                 found.add(segment)
 
-        self._db.scan(buffer, match_event_handler=onMatch, scratch=self._scratchHere())
+        db.scan(buffer, match_event_handler=onMatch, scratch=self._scratchHere())
         for index in hits:
             if self.rules[index].single:
                 hits[index] = set(range(len(segments)))
@@ -131,16 +186,17 @@ class Scanner:
         Whether a rule that can count on a string as written matches
         anywhere in C{buffer}; stops at the first.
         """
-        if self._db is None:
+        db = self._database()
+        if db is None:
             return False
         try:
-            self._db.scan(buffer, match_event_handler=self._onRaw, scratch=self._scratchHere())
+            db.scan(buffer, match_event_handler=self._onRaw, scratch=self._scratchHere())
         except hyperscan.ScanTerminated:
             return True
         return False
 
     def _onRaw(self, rule: int, start: int, end: int, flags: int, context: object) -> bool:
-        return rule in self._raw  # True stops the scan
+        return rule in self._rawIds  # True stops the scan
 
     def candidates(self, index: int, text: str) -> Iterator[tuple[int, int]]:
         """
