@@ -124,6 +124,8 @@ class IPrefilter(Protocol):
 
     def cleanRaw(self, direction: str, body: bytes, method: Optional[str] = ...) -> Optional[bool]: ...
 
+    def cleanUnread(self, direction: str, body: bytes, asJSON: bool) -> Optional[bool]: ...
+
 
 #: the method of a message its caller does not know (L{Chain.passes}):
 #: every step is asked, whatever methods it judges
@@ -211,6 +213,19 @@ class Chain:
             return None
         assert self._prefilter is not None
         return self._ask(self._prefilter.cleanRaw, direction, body, method)
+
+    def passesUnread(self, direction: str, body: bytes, asJSON: bool) -> Optional[bool]:
+        """
+        L{passes} for a large body not decoded: as the one text it is
+        (L{Message.fromText} of it decoded) and, with C{asJSON}, as the
+        JSON it may parse to (L{Message.fromJSON}), from its bytes
+        (L{Prefilter.cleanUnread}): True proves every step would pass
+        it, read either way; None or False, decode and inspect it.
+        """
+        if not self._coversAll:
+            return None
+        assert self._prefilter is not None
+        return self._ask(self._prefilter.cleanUnread, direction, body, asJSON)
 
     @staticmethod
     def _ask(question: Callable[..., Optional[bool]], *args: Any) -> Optional[bool]:

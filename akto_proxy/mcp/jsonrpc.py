@@ -11,6 +11,10 @@ import copy
 import json
 from typing import Any, Optional
 
+import hyperscan
+
+from akto_proxy.inspect.hscache import compileDatabase
+
 PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
 MODERN_REVISION = "2026-07-28"
 
@@ -333,6 +337,62 @@ def binary(data: bytes) -> bool:
     return control * 8 >= len(data)
 
 
+def triesJSON(body: bytes, contentType: str = "") -> bool:
+    """
+    Whether L{decode} parses C{body} as JSON (its content type says so, or
+    it starts like JSON); text when it does not parse.
+    """
+    return "json" in contentType or body[:1] in (b"{", b"[")
+
+
+#: the start of the key every JSON-RPC message holds, written without an
+#: escape (the closing quote, common in JSON, would slow the search down)
+_RPC_KEY = b'"jsonrpc'
+
+
+#: L{_RPC_KEY} as a Hyperscan literal (compiled once, or found in the
+#: database cache; read only)
+_KEY_FINDER = compileDatabase([_RPC_KEY], [0], [0])
+
+
+def _holdsKey(body: bytes) -> bool:
+    """
+    Whether C{body} holds L{_RPC_KEY}: a Hyperscan literal search (several
+    GB/s; C{bytes.find} slows down to a byte at a time over the common
+    letters and quotes of JSON).  Each search takes a scratch space of its
+    own (a fraction of a microsecond), so any thread may ask.
+    """
+    try:
+        _KEY_FINDER.scan(body, match_event_handler=_found, scratch=hyperscan.Scratch(_KEY_FINDER))
+    except hyperscan.ScanTerminated:
+        return True
+    return False
+
+
+def _found(*_: Any) -> bool:
+    return True  # stop at the first
+
+
+def neverRPC(body: bytes) -> bool:
+    """
+    Whether L{decode} cannot make JSON-RPC of C{body}, whatever else it
+    makes of it (JSON, or text when it does not parse), known from its
+    bytes: it is UTF-8 as L{loadJSON} reads it (no NUL, which would make
+    it UTF-16 or -32 to C{json.loads}, and no byte order mark), holds no
+    backslash (so every key is written as it reads), and not the start of
+    C{"jsonrpc"}, the key each JSON-RPC message (L{fromJSON}: an object
+    with C{"jsonrpc": "2.0"}, or an array of them) must hold.
+    """
+    if b"\\" in body or b"\x00" in body or body[:3] == b"\xef\xbb\xbf" or _holdsKey(body):
+        return False
+    if not body.isascii():
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
 def decode(body: bytes, contentType: str = "", textual: bool = True) -> Body:
     """
     Decode a body: JSON when its content type says so or it starts like
@@ -343,7 +403,7 @@ def decode(body: bytes, contentType: str = "", textual: bool = True) -> Body:
         return EMPTY
     claimsJSON = "json" in contentType
     malformed = False
-    if claimsJSON or body[:1] in (b"{", b"["):
+    if triesJSON(body, contentType):
         try:
             value = loadJSON(body)
         except (ValueError, RecursionError):
@@ -414,8 +474,10 @@ __all__ = [
     "isUnicode",
     "kindOf",
     "loadJSON",
+    "neverRPC",
     "notUnicode",
     "rawTargetOf",
     "targetOf",
     "toolOf",
+    "triesJSON",
 ]

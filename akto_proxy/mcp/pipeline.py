@@ -40,7 +40,19 @@ from twisted.python.failure import Failure
 from akto_proxy.inspect.chain import Finding
 from akto_proxy.mcp.answers import REFUSAL_CODE, metadata, refusal, rpcError
 from akto_proxy.mcp.events import DROPPED, FORWARDED, REPLIED, REWRITTEN, EventBus, MessageEvent
-from akto_proxy.mcp.jsonrpc import LIST_METHODS, NOTIFICATION, REQUEST, RESPONSE, Body, isModern, kindOf, targetOf
+from akto_proxy.mcp.jsonrpc import (
+    LIST_METHODS,
+    NOTIFICATION,
+    RAW_FROM,
+    REQUEST,
+    RESPONSE,
+    Body,
+    isModern,
+    kindOf,
+    neverRPC,
+    targetOf,
+    triesJSON,
+)
 from akto_proxy.mcp.session import Conversation
 from akto_proxy.relay.url import Target
 
@@ -287,6 +299,10 @@ class Stage(Protocol):
     # Optional: quick(ctx, direction, obj, method, name, prefix) -> True when
     # the stage certainly has nothing to say about a JSON-RPC message of its
     # phases (cheaply: before an Item is built), else False or None.
+    # Optional: quickBody(ctx, direction, raw, asJSON) -> True when it has
+    # nothing to say about a large body that is not JSON-RPC, as the text
+    # it is or (C{asJSON}) as the JSON it may parse to, told from its bytes
+    # (Pipeline.passesUnread).
 
 
 def refuse(item: Item, ctx: Context, reason: str, label: str = "blocked", status: int = 200, data: Optional[dict[str, Any]] = None) -> Decision:
@@ -642,6 +658,28 @@ class Pipeline:
         verdict = Verdict(forward, replies, changed, body.batch)
         verdict.status = status
         return verdict
+
+    def passesUnread(self, ctx: Context, raw: bytes, contentType: str = "") -> bool:
+        """
+        Whether L{judgeServer} would leave the body C{raw} (with
+        C{contentType}) unchanged and without a word, told without decoding
+        it: a large body (L{RAW_FROM} on) that L{decode} cannot make
+        JSON-RPC of (L{neverRPC}) is judged in phase C{server_other}, as
+        the JSON it parses to or the text it is otherwise; every stage of
+        that phase proves it clean both ways (C{quickBody}), and no one
+        takes every message (whose event would carry the decoded body).
+        False: decode and judge it.
+        """
+        if len(raw) < RAW_FROM or ctx.bus.messages:
+            return False
+        asJSON = triesJSON(raw, contentType)
+        if asJSON and not neverRPC(raw):
+            return False
+        for stage in self.stagesOf(SERVER_OTHER, None, ctx):
+            quick = getattr(stage, "quickBody", None)
+            if quick is None or not quick(ctx, "response", raw, asJSON):
+                return False
+        return True
 
     async def judgeServer(self, ctx: Context, body: Body, transport: str = "http") -> Verdict:
         """

@@ -303,6 +303,15 @@ class InspectStage:
             self._remember(listed, obj["result"])
         return clean
 
+    def quickBody(self, ctx: Context, direction: str, raw: bytes, asJSON: bool) -> Optional[bool]:
+        """
+        A large body that is not JSON-RPC (C{raw}, its bytes) proven clean
+        without decoding it (L{Chain.passesUnread}): as the one text it is,
+        and, when it may parse (C{asJSON}), as the JSON it may be, as
+        L{judge} would judge it either way.  True: clean; else not proven.
+        """
+        return self.chain.passesUnread(direction, raw, asJSON)
+
     def judge(self, item: Item, ctx: Context) -> StageResult:
         chain = self.chain
         phase = item.phase

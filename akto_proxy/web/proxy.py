@@ -934,7 +934,10 @@ class Exchange:
         instead; None: answered already.
         """
         assert self.ctx is not None
-        message = decode(body, ctype.decode("latin-1"))
+        contentType = ctype.decode("latin-1")
+        if self.wellKnown is None and not self.batchRefusals and self.rt.pipeline.passesUnread(self.ctx, body, contentType):
+            return True  # a large body proven clean from its bytes, not decoded
+        message = decode(body, contentType)
         if self.wellKnown is not None and message.json and isinstance(message.value, dict):
             if isinstance(message.value.get("resource"), str):
                 back = self.route.back if self.route is not None else None

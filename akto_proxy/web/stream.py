@@ -109,7 +109,9 @@ class Collector(Protocol):
         if self.done.called:
             return  # cancelled: the client went away before the body was complete
         if reason.check(ResponseDone, PotentialDataLoss):
-            self.done.callback(b"".join(self.parts))
+            body = self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
+            self.parts = []  # the body is held once while it is judged
+            self.done.callback(body)
         else:
             self.done.errback(reason)
 

@@ -1,7 +1,10 @@
 """
 Large bodies proven clean from their raw bytes (Prefilter.cleanRaw): a body
 the bytes call clean is one every step passes untouched, on generated JSON
-and on every corpus entry; the pipeline judges large bodies as before.
+and on every corpus entry; the pipeline judges large bodies as before; a
+large server body proven clean from its bytes, as the text it is and as the
+JSON it may be, is relayed unread (Pipeline.passesUnread) only when the full
+judgement would pass it untouched.
 """
 
 from __future__ import annotations
@@ -9,9 +12,10 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
+from twisted.internet.defer import ensureDeferred
 from twisted.internet.task import Clock
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from akto_proxy.config.loader import parseConfig
 from akto_proxy.inspect.chain import Chain, Outcome
@@ -19,12 +23,13 @@ from akto_proxy.inspect.checks import buildInspectors
 from akto_proxy.inspect.checks.prefilter import Prefilter, buildPrefilter
 from akto_proxy.inspect.message import Message, jsonTexts
 from akto_proxy.mcp import pipeline as P
-from akto_proxy.mcp.events import EventBus
-from akto_proxy.mcp.jsonrpc import RAW_FROM, decode
+from akto_proxy.mcp.events import EventBus, MessageEvent
+from akto_proxy.mcp.jsonrpc import RAW_FROM, decode, neverRPC
 from akto_proxy.mcp.session import Conversation
 from akto_proxy.relay.url import Target
 from akto_proxy.runtime import buildRuntime
 from tests.corpus.evaluate import classicFiles, load
+from tests.harness import ProxyHarness, Upstream, request
 from tests.inspect import test_prefilter
 from tests.inspect.test_prefilter import CHECKS
 from tests.mcp.test_pipeline import run
@@ -349,3 +354,354 @@ class TogetherTests(SynchronousTestCase):
     def test_generated(self, text: str, direction: str) -> None:
         together, apart = self.scans(_PREFILTER, direction, text.encode())
         self.assertEqual(together, apart, text)
+
+
+# -- large server bodies relayed unread (Pipeline.passesUnread) --
+
+#: clean filler, both as JSON strings and as text, that makes a body large
+_ROWS = [{"id": i, "name": f"item {i}", "note": "quarterly figures"} for i in range(RAW_FROM // 40)]
+_LINES = [f"Quarterly figures for item {i} are in." for i in range(RAW_FROM // 30)]
+
+#: a custom rule that matches across a quote (C{.} takes it, not a line
+#: break): in a text, not in the strings of a JSON body
+_ACROSS = '    - name: "key beside secret"\n      pattern: "secret.{1,4}key"\n      action: block\n'
+
+
+#: JSON values whose strings are often one piece alone (a whole string
+#: that a line-anchored pattern matches)
+unreadValues = st.recursive(
+    st.sampled_from(PIECES) | strings | st.integers(-10, 10**6) | st.booleans() | st.none(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(strings, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def largeBody(form: str, inner: Any) -> bytes:
+    """
+    C{inner} in the middle of clean filler, as a JSON body (C{json}), the
+    same cut short (C{cut}: it does not parse), a JSON-RPC response
+    (C{rpc}), or prose with C{inner} written as JSON on a line (C{text}).
+    """
+    half = len(_ROWS) // 2
+    if form == "text":
+        lines = [*_LINES[: len(_LINES) // 2], json.dumps(inner, ensure_ascii=False), *_LINES[len(_LINES) // 2 :]]
+        return "\n".join(lines).encode("utf-8", "surrogatepass")
+    if form == "rpc":
+        value: Any = {"jsonrpc": "2.0", "id": 1, "result": {"rows": [*_ROWS[:half], inner, *_ROWS[half:]]}}
+    else:
+        value = [*_ROWS[:half], inner, *_ROWS[half:]]
+    raw = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return raw[:-1] if form == "cut" else raw
+
+
+def rpcBody(messages: list[Any], batch: bool, encoding: str, ascii: bool, escapeKey: bool) -> bytes:
+    """
+    JSON-RPC messages written one of the ways JSON allows.
+    """
+    objs = [{"jsonrpc": "2.0", "id": i, "result": m} for i, m in enumerate(messages)]
+    text = json.dumps(objs if batch else objs[0], ensure_ascii=ascii)
+    if escapeKey:
+        text = text.replace('"jsonrpc"', '"\\u006asonrpc"')
+    return text.encode(encoding, "surrogatepass")
+
+
+class UnreadTests(SynchronousTestCase):
+    """
+    A large server body proven clean without decoding it is one the
+    pipeline, decoding and judging it, passes unchanged and without a
+    word; a body that may be JSON-RPC, or whose text or JSON reading a
+    check objects to, is decoded and judged.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        checks = CHECKS.format(sensitivity="medium", exclusions="").replace("  custom_rules:\n", "  custom_rules:\n" + _ACROSS, 1)
+        self.rt = buildRuntime(parseConfig('listen: ["tcp:0"]\n' + checks), 1, self.clock)
+        # the operator's patterns alone: the threat rules' database objects
+        # to C{"jsonrpc"} itself, these do not
+        plain = checks.replace("[sql_injection, command_injection, path_traversal, data_exfiltration]", "[]", 1)
+        self.plain = buildRuntime(parseConfig('listen: ["tcp:0"]\n' + plain), 1, self.clock)
+        # no pattern anchored to lines for responses: the text reading
+        # answers for the JSON one (Prefilter.cleanUnread)
+        loose = checks.replace(", data_exfiltration]", "]", 1).replace("^drop table$", "drop table", 1)
+        self.loose = buildRuntime(parseConfig('listen: ["tcp:0"]\n' + loose), 1, self.clock)
+        self.runtimes = (self.rt, self.plain, self.loose)
+
+    def ctx(self) -> P.Context:
+        return P.Context(self.clock.seconds, EventBus(), "req_1", "http", None, "127.0.0.1", TARGET, Conversation())
+
+    def compare(self, raw: bytes, ctype: str, rt: Any = None) -> bool:
+        """
+        What passesUnread says of C{raw}; when it says clean, the full
+        judgement agrees: unchanged, no finding, no guardrail, no event.
+        """
+        pipeline = (rt or self.rt).pipeline
+        unread = pipeline.passesUnread(self.ctx(), raw, ctype)
+        ctx = self.ctx()
+        events: list[Any] = []
+        ctx.bus.subscribe(MessageEvent, events.append, notableOnly=True)
+        message = decode(raw, ctype)
+        verdict = run(pipeline.judgeServer(ctx, message))
+        if unread:
+            self.assertEqual(message.rpc, [], raw[:80])
+            self.assertTrue(verdict.unchanged, raw[:80])
+            self.assertEqual((ctx.findings, ctx.guardrails, events), ([], [], []), raw[:80])
+        return unread
+
+    @settings(max_examples=150, deadline=None)
+    @example(["drop table"], "json", "application/json")
+    @example(["secret", "key"], "cut", "application/json")
+    @given(unreadValues | st.lists(st.sampled_from(PIECES), max_size=4), st.sampled_from(["json", "cut", "text", "rpc"]), st.sampled_from(["application/json", "text/plain", ""]))
+    def test_generated(self, inner: Any, form: str, ctype: str) -> None:
+        raw = largeBody(form, inner)
+        for rt in self.runtimes:
+            unread = self.compare(raw, ctype, rt)
+            if form == "rpc":
+                self.assertFalse(unread)
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.lists(values, min_size=1, max_size=3),
+        st.booleans(),
+        st.sampled_from(["utf-8", "utf-8-sig", "utf-16-le", "utf-16-be", "utf-16", "utf-32", "utf-32-be"]),
+        st.booleans(),
+        st.booleans(),
+    )
+    def test_neverRPC(self, messages: list[Any], batch: bool, encoding: str, ascii: bool, escapeKey: bool) -> None:
+        """
+        Whatever way a JSON-RPC body is written, neverRPC does not call it
+        anything else.
+        """
+        raw = rpcBody(messages, batch, encoding, ascii, escapeKey)
+        if decode(raw, "application/json").rpc:
+            self.assertFalse(neverRPC(raw), raw[:80])
+
+    def test_cleanBodiesUnread(self) -> None:
+        """
+        Clean JSON records, the same cut short, and prose are relayed
+        unread, whatever their type says; a small body, a JSON-RPC one, or
+        one with an escape, NUL or invalid UTF-8 are decoded.
+        """
+        for form in ("json", "cut", "text"):
+            for ctype in ("application/json", "text/plain", ""):
+                self.assertTrue(self.compare(largeBody(form, "fine"), ctype), (form, ctype))
+        self.assertFalse(self.compare(largeBody("rpc", "fine"), "application/json"))
+        self.assertTrue(self.compare(largeBody("json", "fine"), "application/json", self.plain))
+        self.assertTrue(self.compare(largeBody("json", "fine"), "application/json", self.loose))
+        self.assertFalse(self.compare(largeBody("rpc", "fine"), "application/json", self.plain))
+        self.assertFalse(self.compare(json.dumps(_ROWS[:10]).encode(), "application/json"))
+        for odd in ("line\nbreak", "nul\x00", "\udcff"):
+            self.assertFalse(self.compare(largeBody("json", odd), "application/json"), odd)
+        self.assertFalse(self.compare(largeBody("text", "fine") + b"\xff", "text/plain"))
+
+    def test_eachReadingCounts(self) -> None:
+        """
+        A body cut short is the text it is: a rule that only its text
+        reading matches (across a quote) refuses it; one that only the JSON
+        reading matches (a content filter anchored to a whole string)
+        refuses a body that parses; neither is relayed unread.
+        """
+        across = ["secret", "key"]
+        for form, refused in (("cut", True), ("json", False), ("text", True)):
+            raw = largeBody(form, across)
+            self.assertFalse(self.rt.pipeline.passesUnread(self.ctx(), raw, "application/json"), form)
+            self.assertEqual(run(self.rt.pipeline.judgeServer(self.ctx(), decode(raw, "application/json"))).refused, refused, form)
+        anchored = ["drop table"]
+        for form, refused in (("json", True), ("cut", False)):
+            raw = largeBody(form, anchored)
+            self.assertFalse(self.rt.pipeline.passesUnread(self.ctx(), raw, "application/json"), form)
+            self.assertEqual(run(self.rt.pipeline.judgeServer(self.ctx(), decode(raw, "application/json"))).refused, refused, form)
+
+    def test_lineAnchors(self) -> None:
+        """
+        What the JSON reading asks beyond the text reading: the patterns
+        that may be anchored to lines (a C{^} or C{$} that is not escaped,
+        nor a class's negation), none for the loose checks.
+        """
+        from akto_proxy.inspect.checks.prefilter import _lineAnchored
+
+        for pattern in ("^drop", "drop$", "(?:^|x)y", "a\\\\^", "[a^]", "[$]", "\\Q[\\E^x", "(?x)a # [\n^b"):
+            self.assertTrue(_lineAnchored(pattern), pattern)
+        for pattern in ("[^a]", "\\^a\\$", "a[^\\]]b", "/etc/passwd", "\\bcorp\\.internal\\b"):
+            self.assertFalse(_lineAnchored(pattern), pattern)
+        prefilter: Any = self.loose.chain._prefilter
+        self.assertIsNone(prefilter._anchoredLines["response"])
+        self.assertIsNotNone(self.rt.chain._prefilter._anchoredLines["response"])  # type: ignore[union-attr]
+        # a string alone that a line-anchored filter matches: the JSON
+        # reading finds it, the text reading does not
+        raw = largeBody("json", ["drop table"])
+        self.assertIsNot(self.plain.chain._prefilter.cleanText("response", raw), False)  # type: ignore[union-attr]
+        self.assertFalse(self.plain.chain._prefilter.cleanUnread("response", raw, True))  # type: ignore[union-attr]
+
+    def test_corpus(self) -> None:
+        """
+        Every entry of both corpora and of the prompt-injection corpus, in
+        a body as a JSON string among clean records, the same cut short,
+        and as a line of prose: proven clean unread (by a prefilter that
+        takes bodies of 100 bytes as large, so that the steps judge each
+        reading quickly) only when every step, run in full, passes the
+        text reading and, when the body parses, the JSON reading
+        untouched; and most benign entries are (59%: what is between the
+        strings, numbers and keys, counts in the text reading).
+        """
+        checks = CHECKS.format(sensitivity="medium", exclusions="").replace("  custom_rules:\n", "  custom_rules:\n" + _ACROSS, 1)
+        built = buildInspectors(parseConfig('listen: ["tcp:0"]\n' + checks))
+        prefilter = Prefilter(built, maxSize=100)
+        full = Chain(built, Clock())
+        entries = load("attacks.jsonl") + load("benign.jsonl")
+        for name in classicFiles():
+            entries += load(name)
+        entries += [dict(e, direction="response") for e in load("mcp/prompt_injection.jsonl")]
+        unread = benign = 0
+        filler = {"id": 1, "name": "item 1", "note": "quarterly figures for the year"}
+        for e in entries:
+            record = {"text": e["text"], "tags": ["a", "b"]}
+            raw = json.dumps([filler, record, filler], ensure_ascii=False).encode("utf-8", "surrogatepass")
+            prose = ("Quarterly figures for item 1 are in.\n" * 3 + e["text"]).encode("utf-8", "surrogatepass")
+            for body in (raw, raw[:-1], prose):
+                told = prefilter.cleanUnread("response", body, True)
+                if e.get("label") == "benign":
+                    benign += 1
+                    unread += bool(told)
+                if not told:
+                    continue
+                readings = [Message.fromText(body.decode("utf-8"), "response", TARGET, "http")]
+                try:
+                    readings.append(Message.fromJSON(json.loads(body), "response", TARGET, "http"))
+                except ValueError:
+                    pass
+                for message in readings:
+                    out = outcome(full, message)
+                    self.assertEqual((out.blocked, out.findings, out.guardrails, out.message is message), (False, (), (), True), body)
+        self.assertGreater(unread, benign // 2)
+
+    def test_everyMessageTaken(self) -> None:
+        """
+        With a subscriber of every message (its event carries the decoded
+        body) the body is decoded and judged.
+        """
+        ctx = self.ctx()
+        ctx.bus.subscribe(MessageEvent, lambda event: None)
+        self.assertFalse(self.rt.pipeline.passesUnread(ctx, largeBody("json", "fine"), "application/json"))
+
+
+class UnreadProxyTests(TestCase):
+    """
+    Through the running proxy: a large clean body relayed unread arrives
+    byte for byte; one that a reading of it objects to is refused.
+    """
+
+    def setUp(self) -> Any:
+        return ensureDeferred(self._setUp())
+
+    async def _setUp(self) -> None:
+        self.upstream = await Upstream().start()
+        self.addCleanup(self.upstream.stop)
+        checks = CHECKS.format(sensitivity="medium", exclusions="").replace("  custom_rules:\n", "  custom_rules:\n" + _ACROSS, 1)
+        self.proxy = ProxyHarness(self, checks)
+
+    async def get(self, body: bytes, ctype: bytes) -> tuple[int, bytes]:
+        def serve(request: Any, _: bytes) -> bytes:
+            request.setHeader(b"content-type", ctype)
+            return body
+
+        self.upstream.handlers[b"custom"] = serve
+        response, answer = await request(self.proxy.url(self.upstream, "/custom"))
+        return response.code, answer
+
+    def test_relayed(self) -> Any:
+        async def run() -> None:
+            for form in ("json", "cut", "text"):
+                body = largeBody(form, {"note": "fine, thanks", "tags": ["é", "\u201c"]})
+                for ctype in (b"application/json", b"text/plain"):
+                    self.assertEqual(await self.get(body, ctype), (200, body), (form, ctype))
+
+        return ensureDeferred(run())
+
+    def test_refused(self) -> Any:
+        async def run() -> None:
+            for form, inner in (("cut", ["secret", "key"]), ("json", ["drop table"]), ("text", "cat /etc/passwd")):
+                code, answer = await self.get(largeBody(form, inner), b"application/json")
+                self.assertEqual(code, 403, (form, answer[:200]))
+
+        return ensureDeferred(run())
+
+
+#: line-anchored patterns, beside those of the threat rules
+_ANCHORED = ["^drop table$", "passwd$", "(?:^|[\\s=])ssn\\b", "^\\s*rm -rf", "^$"]
+
+
+class StreamedLinesTests(SynchronousTestCase):
+    """
+    The JSON reading's stream scan (prefilter.linesMatch) finds what one
+    scan of the whole body finds, wherever the body is split: at every
+    byte boundary, in windows of every size.
+    """
+
+    def setUp(self) -> None:
+        import hyperscan
+
+        from akto_proxy.inspect.checks.prefilter import _HS_FLAGS, _lineAnchored
+        from akto_proxy.inspect.hscache import compileDatabase
+
+        prefilter: Any = buildPrefilter(_STEPS)
+        expressions: list[bytes] = []
+        flags: list[int] = []
+        for scanner in prefilter._threats["response"]:
+            e, f = scanner.expressions()
+            for i in scanner.rawIndexes():
+                if _lineAnchored(e[i].decode()):
+                    expressions.append(e[i])
+                    flags.append(f[i])
+        self.assertTrue(expressions)  # the threat rules hold some
+        expressions += [p.encode() for p in _ANCHORED]
+        flags += [_HS_FLAGS] * len(_ANCHORED)
+        ids = list(range(len(expressions)))
+        self.stream = compileDatabase(expressions, ids, flags, hyperscan.HS_MODE_STREAM)
+        self.stream.scratch = hyperscan.Scratch(self.stream)
+        self.block = compileDatabase(expressions, ids, flags)
+        self.blockScratch = hyperscan.Scratch(self.block)
+        self.hyperscan = hyperscan
+
+    def whole(self, body: bytes) -> bool:
+        from akto_proxy.inspect.checks.prefilter import _QUOTES_TO_LINES, _stop
+
+        try:
+            self.block.scan(body.translate(_QUOTES_TO_LINES), match_event_handler=_stop, scratch=self.blockScratch)
+        except self.hyperscan.ScanTerminated:
+            return True
+        return False
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.sampled_from([*PIECES, "passwd", "rm -rf /", "ssn 1", "=ssn", '"', "\n"]), max_size=16).map("".join))
+    def test_everySplit(self, text: str) -> None:
+        from akto_proxy.inspect.checks.prefilter import linesMatch, windows
+
+        body = text.encode()
+        expected = self.whole(body)
+        for i in range(len(body) + 1):
+            self.assertEqual(linesMatch(self.stream, [body[:i], body[i:]]), expected, (body, i))
+        for size in range(1, len(body) + 1):
+            self.assertEqual(linesMatch(self.stream, windows(body, size)), expected, (body, size))
+
+    @settings(max_examples=40, deadline=None)
+    @given(unreadValues, st.integers(1, 4096))
+    def test_largeBodies(self, inner: Any, size: int) -> None:
+        """
+        Generated JSON bodies, large, in windows of a generated size.
+        """
+        from akto_proxy.inspect.checks.prefilter import linesMatch, windows
+
+        body = largeBody("json", inner)
+        self.assertEqual(linesMatch(self.stream, windows(body, size)), self.whole(body))
+
+    def test_matchAtTheEnd(self) -> None:
+        """
+        A match that only the end of the body completes (C{$}) is found
+        when the stream closes.
+        """
+        from akto_proxy.inspect.checks.prefilter import linesMatch
+
+        self.assertTrue(linesMatch(self.stream, [b'{"a": "cat /etc/pass', b"wd"]))
+        self.assertTrue(linesMatch(self.stream, [b"", b"cat /etc/passwd", b""]))
+        self.assertFalse(linesMatch(self.stream, [b'["drop', b' tables"]']))

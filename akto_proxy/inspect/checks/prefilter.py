@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import hyperscan
 import re2
@@ -60,6 +60,27 @@ _WHOLE_TEXT = re.compile(r"\\[AzZ]|\(\?[a-zA-Z]*-[a-zA-Z]*m")
 
 #: a JSON body's string delimiters made line breaks (L{cleanRaw})
 _QUOTES_TO_LINES = bytes.maketrans(b'"', b"\n")
+
+# What may be a line anchor (C{^}, C{$}) once escapes are taken out: a C{^}
+# that opens a class is none; any other C{^} or C{$} counts, though one
+# inside a class is a literal (L{cleanUnread} then asks of a pattern more
+# than it need)
+_ESCAPED = re.compile(r"\\.", re.S)
+_ANCHOR = re.compile(r"[$^]")
+_EXTENDED = re.compile(r"\(\?[a-zA-Z]*x")
+
+
+def _lineAnchored(pattern: str) -> bool:
+    """
+    Whether C{pattern} may hold a line anchor (C{^} or C{$}): a match that
+    depends on what is next to it, which a string alone and the same
+    string inside a larger text (between quotes) answer differently.
+    Errs towards yes: a quoted run (C{\\Q...\\E}) or extended mode (whose
+    comments may hold anything) count as anchored.
+    """
+    if "\\Q" in pattern or _EXTENDED.search(pattern):
+        return True
+    return bool(_ANCHOR.search(_ESCAPED.sub("", pattern).replace("[^", "[")))
 
 
 class Prefilter:
@@ -173,6 +194,39 @@ class Prefilter:
             self._together[direction] = (db, scratch)
             for scanner, first in parts:
                 scanner.share(db, scratch, first, self._owner)
+        # Per direction, the JSON reading of a large body beyond its text
+        # reading (L{cleanUnread}): the expressions that may be anchored to
+        # lines (a stream-mode database of them, L{linesMatch}: None when
+        # there are none); a direction left out asks L{cleanRaw} in full
+        # (an anchored pattern only RE2 takes, or no database of them), as
+        # does a direction whose large bodies are not asked about at all
+        # (requests whose strings the threat checks match decoded too).
+        self._anchoredLines: dict[str, Optional[hyperscan.Database]] = {}
+        anchoredCustom = [p for p in patterns if _lineAnchored(p)]
+        if all(p in exact for p in anchoredCustom):
+            for direction, scanners in self._threats.items():
+                if self._slow(direction, None):
+                    continue  # not worth the compiling
+                expressions, flags = [], []
+                for scanner in scanners:
+                    if scanner.lines:
+                        continue  # never matches a string without a line break
+                    e, f = scanner.expressions()
+                    for i in scanner.rawIndexes():
+                        if _lineAnchored(e[i].decode("utf-8")):
+                            expressions.append(e[i])
+                            flags.append(f[i])
+                expressions += [p.encode("utf-8") for p in anchoredCustom]
+                flags += [_HS_FLAGS] * len(anchoredCustom)
+                if not expressions:
+                    self._anchoredLines[direction] = None
+                    continue
+                try:
+                    db = compileDatabase(expressions, list(range(len(expressions))), flags, hyperscan.HS_MODE_STREAM)
+                except hyperscan.error:
+                    continue
+                db.scratch = hyperscan.Scratch(db)  # closing a stream takes its database's own
+                self._anchoredLines[direction] = db
 
     def __bool__(self) -> bool:
         return bool(self.covered)
@@ -228,7 +282,64 @@ class Prefilter:
                 body.decode("utf-8")
             except UnicodeDecodeError:
                 return None
+        if not self._threats[direction] and self._set is None:
+            return True  # no pattern to look for: not worth the copy
         return self._cleanData(direction, body.translate(_QUOTES_TO_LINES))
+
+    def cleanUnread(self, direction: str, body: bytes, asJSON: bool) -> Optional[bool]:
+        """
+        Whether a large message of C{direction} whose bytes are C{body}
+        passes every covered step both as the one text it is (L{cleanText})
+        and, when it may parse (C{asJSON}), as the JSON it may be
+        (L{cleanRaw}), asked of its bytes without decoding them.  True:
+        clean both ways; else not known.
+
+        The JSON reading asks little more than the text one: without a
+        backslash, each of the JSON's strings is the run of the text between
+        two quotes, so a pattern that matches in a string alone matches
+        there in the text too, unless the match hangs on what is next to
+        the string, which is a quote in the text and nothing alone: C{\\b}
+        and C{\\B} see no word character either way, the anchors of the
+        whole text turn the raw proof off (L{cleanRaw}), and line anchors
+        (C{^}, C{$}) remain.  Those patterns, when there are any, are
+        asked of the body with its quotes made line breaks, as
+        L{cleanRaw} asks every pattern, a window at a time (L{linesMatch}).
+        """
+        text = self.cleanText(direction, body)
+        if not text or not asJSON:
+            return text
+        if b"\\" in body or self._anchored or body[:3] == b"\xef\xbb\xbf":
+            return None
+        if direction not in self._anchoredLines or not body.isascii() or threading.get_ident() != self._owner:
+            return self.cleanRaw(direction, body)
+        anchored = self._anchoredLines[direction]
+        return anchored is None or not linesMatch(anchored, windows(body))
+
+    def cleanText(self, direction: str, body: bytes, method: Optional[str] = None) -> Optional[bool]:
+        """
+        L{clean} for a large message whose one string is the text C{body}
+        (a body that is not JSON, or does not parse), asked of its bytes
+        without decoding them: None when they are not plainly text (not
+        UTF-8, or holding a NUL, which may make them binary data); False
+        when they are too short to be asked this way, or when a large
+        message would not be asked about at all (see the module's
+        description).
+
+        The text's UTF-8 is C{body} itself, so this is the scan L{clean}
+        makes of it; past the size at which large messages are told
+        apart, nothing else is asked of a message whose scans take pattern
+        databases alone.
+        """
+        if len(body) < self._maxSize or self._slow(direction, method):
+            return False
+        if b"\x00" in body:
+            return None
+        if not body.isascii():
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        return self._cleanData(direction, body, alone=True)
 
     def _slow(self, direction: str, method: Optional[str]) -> bool:
         """
@@ -259,13 +370,16 @@ class Prefilter:
                     return False
         return True
 
-    def _cleanData(self, direction: str, data: bytes, texts: Optional[Sequence[str]] = None) -> bool:
+    def _cleanData(self, direction: str, data: bytes, texts: Optional[Sequence[str]] = None, alone: bool = False) -> bool:
         """
         No threat rule that counts on strings as written, and no custom
         rule or content filter pattern, hits in C{data}, which holds each
         of the message's strings (C{texts}, or None when none of them holds
         a line break) as a line of its own; a hit across lines counts when
         the strings are not known.
+
+        @param alone: C{data} is the UTF-8 of the message's one string
+            (C{texts} unused).
         """
         # Hyperscan's answer stands for ASCII data (case folding beyond it is
         # RE2's), and the scratch spaces are this thread's
@@ -283,12 +397,16 @@ class Prefilter:
         for scanner in self._threats[direction]:
             if scanner.lines:
                 # rules that need a line break inside one string
+                if alone:
+                    if (b"\n" in data or b"\r" in data) and scanner.matchesRaw(data):
+                        return False
+                    continue
                 for text in texts or ():
                     if scanner.mayMatch(text) and scanner.matchesRaw(text.encode("utf-8")):
                         return False
                 continue
             if not quiet and scanner.matchesRaw(data):
-                if texts is None:
+                if texts is None or alone:
                     return False
                 # Perhaps only across two strings: ask each on its own.
                 for text in texts:
@@ -306,6 +424,55 @@ class Prefilter:
             elif self._set.Match(data):
                 return False
         return True
+
+
+#: the bytes of a large body translated and scanned at a time (L{linesMatch})
+WINDOW = 64 * 1024
+
+
+class _Found:
+    """
+    A match handler that notes the first match and stops the scan.
+    """
+
+    __slots__ = ("hit",)
+
+    def __init__(self) -> None:
+        self.hit = False
+
+    def __call__(self, rule: int, start: int, end: int, flags: int, context: object) -> bool:
+        self.hit = True
+        return True
+
+
+def windows(body: bytes, size: int = WINDOW) -> Iterator[bytes]:
+    """
+    C{body} C{size} bytes at a time.
+    """
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+def linesMatch(db: hyperscan.Database, chunks: Iterable[bytes]) -> bool:
+    """
+    Whether the stream-mode C{db} (its scratch space its own, and this
+    thread's) matches in the body that is C{chunks} one after another
+    (L{windows}), with its quotes made line breaks: each chunk translated
+    and scanned in turn, so that what is held beside the body is a chunk,
+    not a translated copy of the whole (the translation is byte by byte,
+    and a stream finds what one scan of the whole would, across the
+    chunks' edges too).  The stream lives within this call: one held open
+    across calls is what the Hyperscan binding gets wrong (it crashes).
+    """
+    found = _Found()
+    scratch = db.scratch
+    try:
+        with db.stream(match_event_handler=found) as stream:
+            for chunk in chunks:
+                stream.scan(chunk.translate(_QUOTES_TO_LINES), scratch=scratch)
+    except hyperscan.ScanTerminated:
+        pass
+    return found.hit
 
 
 _HS_FLAGS = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_ALLOWEMPTY | hyperscan.HS_FLAG_UTF8
@@ -345,4 +512,4 @@ def buildPrefilter(steps: Sequence[object]) -> Optional[Prefilter]:
     return prefilter if prefilter else None
 
 
-__all__ = ["Prefilter", "buildPrefilter"]
+__all__ = ["Prefilter", "WINDOW", "buildPrefilter", "linesMatch", "windows"]
