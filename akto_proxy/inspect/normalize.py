@@ -62,27 +62,36 @@ _SQL_COMMENT = re.compile(r"/\*!\d*(.*?)\*/|/\*.*?\*/", re.S)
 # filters that strip comments join it)
 _SQL_SPLIT = re.compile(r"(?<=[A-Za-z])/\*[^!]*?\*/(?=[A-Za-z@])", re.S)
 # a line comment ended by a line break before more SQL (-1#\nunion ...)
-_SQL_LINE_COMMENT = re.compile(r"(?:#|--)[^\n]*\n(?=\s*(?:union|select|and|or|from|where|having|order|\(|\d|#|--))", re.I)
+_SQL_LINE_COMMENT = re.compile(
+    r"(?:#|--)[^\n]*\n(?=\s*(?:(?:union|select|and|or|x?or|not|from|where|having|order|group|limit|into|drop|table|copy|to|program|"
+    r"exec|execute|declare|insert|update|delete|create|alter|truncate|shutdown|waitfor|sleep|like|is|in|null|case|when|then)\b|"
+    r"[(@'\"]|\d|#|--))",
+    re.I,
+)
 _WS = re.compile(r"\s+")
 
 # Shell tricks.  Each is rare in honest text; the shell form is only made
 # when one of them is present.
 _SHELL_TRIGGER = re.compile(
     r"\$\{?IFS|\$\{\w+:\d+(?::\d+)?\}|\$[@*0-9]|\w(?:''|\"\")|(?:''|\"\")\w|\w['\"]\w+['\"]\w|"
-    r"[a-z]\\[a-z]|\{\w+,[^{}\s]+\}|\$'|"
+    r"[a-z]\\[a-z]|\{\w+,[^{}\s]*\}|\$['\"]|"
     # variables spelling a word: c$u""at, c${x}url, $a$b, ${SHELL}, c$?at
     r"\w\$\{?[A-Za-z_]|\$\{?[A-Za-z_]\w*\}?[\w$'\"]|\$\{(?:SHELL|HOME)\}|\w\$[?$!#-]\w|"
-    r"[a-z]\^[a-z]",
+    r"[a-z]\^[a-z]|[a-z](['\"])[a-z]+\1(?:[\s;&|)`]|$)",
     re.I,
 )
-_SHELL_QUOTED = re.compile(r"[a-z]['\"][a-z]*['\"][a-z]|[a-z]\\[a-z]", re.I)
+_SHELL_QUOTED = re.compile(r"[a-z]['\"][a-z]*['\"][a-z]|[a-z]\\[a-z]|[a-z](['\"])[a-z]+\1(?:[\s;&|)`]|$)", re.I)
 _IFS = re.compile(r"\$\{IFS\}|\$IFS(?:\$\d)?")
 _SUBSTR = re.compile(r"\$\{(\w+):(\d+)(?::(\d+))?\}")
 _POSITIONAL = re.compile(r"\$[@*0-9]")
 _QUOTES = re.compile(r"(?<=\w)['\"]+(?=[\w/])|(?<=\s)(?:''|\"\")(?=\w)|^(?:''|\"\")(?=\w)")
+# the quote that closes a piece quoted at a word's end (l"s" -la: l"s then s")
+_END_QUOTE = re.compile(r"(?<=[A-Za-z])['\"](?=[\s;&|)`]|$)")
 _BACKSLASH = re.compile(r"(?<=\w)\\(?=\w)")
 _BRACE = re.compile(r"\{,?([\w$'\"]+),([^{}\s]*)\}")
 _ANSI_C = re.compile(r"\$'([^']*)'|\$\"([^\"]*)\"")
+# the escapes of an ANSI-C string, as bash reads them: hex, octal, Unicode
+_ANSI_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{1,2})|u([0-9a-fA-F]{1,4})|([0-7]{1,3}))")
 _ASSIGN = re.compile(r"(?:^|[;&|\s`(])([A-Za-z_]\w*)=([^\s;&|`)]*)")
 _VAR = re.compile(r"\$\{([A-Za-z_]\w*)(?::?([-=+?])([^{}]*))?\}|\$([A-Za-z_]\w*)")
 _SPECIAL = re.compile(r"(?<=\w)\$[?$!#-](?=\w)")
@@ -189,7 +198,7 @@ def foldShell(text: str) -> str:
     appearing literally.
     """
     s = _IFS.sub(" ", text)
-    s = _ANSI_C.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), s)
+    s = _ANSI_C.sub(_ansiC, s)
     if "$" in s:
         s = _variables(s)
     s = _SPECIAL.sub("", s)
@@ -198,8 +207,17 @@ def foldShell(text: str) -> str:
     s = _POSITIONAL.sub("", s)
     s = _BRACE.sub(lambda m: (m.group(1) + " " + m.group(2).replace(",", " ")).strip(), s)
     s = _BACKSLASH.sub("", s)
+    quoted = _QUOTES.search(s) is not None
     s = _QUOTES.sub("", s)
+    if quoted and ("'" in s or '"' in s):
+        s = _END_QUOTE.sub("", s)
     return s
+
+
+def _ansiC(m: "re.Match[str]") -> str:
+    if m.group(1) is None:
+        return m.group(2)
+    return _ANSI_ESCAPE.sub(lambda e: chr(int(e.group(1) or e.group(2), 16) if e.group(3) is None else int(e.group(3), 8) & 0xFF), m.group(1))
 
 
 def _variables(s: str) -> str:

@@ -330,9 +330,9 @@ CMD_RULES = (
     Rule(CMD, "shell_plumbing",
          r"\|\s*(?:sudo\s+)?(?:/[\w/]*/)?(?:ba|z|da|k|c|tc|fi|a|yash|mk)?sh(?:\s|$|[;&|)`'\"])|\b(?:ba|z|da|k)?sh\s*<<<|\w\s*<<<\s*\S|"
          r"\|\s*(?:python[23]?|perl|ruby|php|node|lua)\s*(?:-\s*)?$|"
-         r"(?:[\w;&|=({]`|\$\(\s*)(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s|`|\)|$)|"
+         r"(?:[\w;&|=({]`|\$\(\s*['\"]?)(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")['\"]?(?:\s|`|\)|$)|"
          r"^`\s*(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s[^`]*)?`\s*(?:$|[;&|])|"
-         r"(?:^|[\s;&|`(=])/[\w?*\[\]-]*[?*\[][\w?*\[\]-]*/|\$\[[^\]]{1,40}\]|"
+         r"(?:^|[\s;&|`(=])/[\w?*\[\]-]*[?*\[][\w?*\[\]-]*/|(?:^|[\s;&|`(=])/(?:usr/)?s?bin/[\w-]*[?*\[]|\$\[[^\]]{1,40}\]|"
          r"(?:\w+|[:.])\s*\(\)\s*\{[^}]*\|[^}]*&\s*\}|\balias\s+[\w.-]+=|\w``\w|\w\$\(\)\w?|"
          # a variable assigned, then run as the command: X=$'id';$X
          r"\b[a-z_]\w*=[^;&|\n]{0,80}(?:;|&&?|\|\|?|\n)\s*\$\{?[a-z_]\w*\}?\s*(?:$|[;&|`)])",
@@ -351,7 +351,9 @@ _SENSITIVE_FILE = (
     r"(?:etc/(?:passwd|shadow|group|hosts|sudoers|gshadow|issue|crontab|master\.passwd|security/)|proc/(?:self|\d+)/|"
     r"windows/(?:win\.ini|system32|system\.ini|repair)|boot\.ini|winnt/|\.ssh/|\.aws/|\.kube/config|\.docker/config\.json|"
     r"\.git/config|\.env\b|web\.config|wp-config\.php|\.htpasswd|\.htaccess|var/log/|root/|var/run/secrets|"
-    r"usr/local/|etc/nginx|etc/apache|id_rsa|id_ed25519)"
+    r"usr/local/|etc/nginx|etc/apache|id_rsa|id_ed25519|"
+    r"etc/(?:ssh/|ssl/private|mysql/|my\.cnf|redis/|php|httpd/|fstab|environment|profile|resolv\.conf|hostname|motd|cron|sysctl|ld\.so|"
+    r"kubernetes/|docker/|systemd/|pam\.d/|exports|inetd|xinetd|vsftpd|samba/|openvpn/|wireguard/)|var/mail/|var/spool/|var/lib/\w)"
 )
 
 PATH_RULES = (
@@ -409,7 +411,7 @@ PATH_RULES = (
     # Stream wrappers: a file read that is no file name.
     Rule(PATH, "stream_wrapper",
          r"\b(?:php|phar|zip|expect|glob|compress\.(?:zlib|bzip2)|zlib|rar|ogg|ssh2\.(?:shell|exec|tunnel|sftp|scp)|jar|netdoc)://\S|"
-         r"\bdata:(?://)?[\w.+-]+/[\w.+-]+[;,]|\bfile:/+(?:[a-z]:|\.\.|(?:etc|proc|root|var|windows|winnt|sys|dev|boot|private)\b)|\bjar:file:",
+         r"\bdata:(?://)?[\w.+-]+/[\w.+-]+[;,]|\bfile:/+(?:(?:localhost|127\.0\.0\.1|\[::1\])/+)?(?:[a-z]:|\.\.|(?:etc|proc|root|var|windows|winnt|sys|dev|boot|private)\b)|\bjar:file:",
          variants="rdp", level=2, context="data"),
     # Evasion no encoder produces: overlong UTF-8, look-alike separators,
     # hex-spelled dots.

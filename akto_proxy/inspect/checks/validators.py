@@ -662,7 +662,8 @@ def climb(text: str) -> int:
     best = 0
     for token in _pathTokens(text):
         parts = token.replace("\\", "/").split("/")
-        absolute = token.startswith("/") or bool(re.match(r"[a-zA-Z]:/", token.replace("\\", "/")))
+        # (a home directory is a place in the root's tree: ~/../.. is /)
+        absolute = token.startswith(("/", "~")) or bool(re.match(r"[a-zA-Z]:/", token.replace("\\", "/")))
         depth = 0
         most = 0
         for p in parts:
