@@ -54,6 +54,9 @@ _PCT_U = re.compile(r"%u([0-9a-fA-F]{4})")
 _ESC_U = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})")
 _PCT = re.compile(r"%[0-9a-fA-F]{2}")
 _PCT_RUN = re.compile(r"(?:%[0-9a-fA-F]{2})+")
+# the hex digits of an escape encoded one by one (%%32%%65 decodes to %2%e:
+# read as %2e, as lenient decoders do)
+_PCT_SPLIT = re.compile(r"%([0-9a-fA-F])%([0-9a-fA-F])")
 _ESCAPED_BYTE = re.compile(r"[\udc80-\udcff]")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 
@@ -73,7 +76,7 @@ _WS = re.compile(r"\s+")
 # Shell tricks.  Each is rare in honest text; the shell form is only made
 # when one of them is present.
 _SHELL_TRIGGER = re.compile(
-    r"\$\{?IFS|\$\{\w+:\d+(?::\d+)?\}|\$[@*0-9]|\w(?:''|\"\")|(?:''|\"\")\w|\w['\"]\w+['\"]\w|"
+    r"\$\{?IFS|\$\{\w+:\d+(?::\d+)?\}|\$[@*0-9]|\w(?:''|\"\"|``|\$\(\))|(?:''|\"\"|``|\$\(\))\w|\w['\"]\w+['\"]\w|"
     r"[a-z]\\[a-z]|\{\w+,[^{}\s]*\}|\$['\"]|"
     # variables spelling a word: c$u""at, c${x}url, $a$b, ${SHELL}, c$?at
     r"\w\$\{?[A-Za-z_]|\$\{?[A-Za-z_]\w*\}?[\w$'\"]|\$\{(?:SHELL|HOME)\}|\w\$[?$!#-]\w|"
@@ -88,6 +91,8 @@ _QUOTES = re.compile(r"(?<=\w)['\"]+(?=[\w/])|(?<=\s)(?:''|\"\")(?=\w)|^(?:''|\"
 # the quote that closes a piece quoted at a word's end (l"s" -la: l"s then s")
 _END_QUOTE = re.compile(r"(?<=[A-Za-z])['\"](?=[\s;&|)`]|$)")
 _BACKSLASH = re.compile(r"(?<=\w)\\(?=\w)")
+# an empty command substitution touching a word: w$()hoami, ping`` x
+_EMPTY_SUBST = re.compile(r"(?<=\w)(?:``|\$\(\))|(?:``|\$\(\))(?=\w)")
 _BRACE = re.compile(r"\{,?([\w$'\"]+),([^{}\s]*)\}")
 _ANSI_C = re.compile(r"\$'([^']*)'|\$\"([^\"]*)\"")
 # the escapes of an ANSI-C string, as bash reads them: hex, octal, Unicode
@@ -130,6 +135,8 @@ def decode(text: str, plus: bool = False, rounds: int = 5) -> str:
                 s = _OVERLONG_ANY.sub(_overlong, s)
             if _PCT.search(s):
                 s = _PCT_RUN.sub(_unquoteRun, s)
+            elif _PCT_SPLIT.search(s):
+                s = _PCT_SPLIT.sub(r"%\1\2", s)
         if "\\" in s:
             s = _ESC_U.sub(_unescape, s)
         if "&" in s:
@@ -207,6 +214,8 @@ def foldShell(text: str) -> str:
     s = _POSITIONAL.sub("", s)
     s = _BRACE.sub(lambda m: (m.group(1) + " " + m.group(2).replace(",", " ")).strip(), s)
     s = _BACKSLASH.sub("", s)
+    if "`" in s or "$(" in s:
+        s = _EMPTY_SUBST.sub("", s)
     quoted = _QUOTES.search(s) is not None
     s = _QUOTES.sub("", s)
     if quoted and ("'" in s or '"' in s):
@@ -271,7 +280,7 @@ def _shellTricks(d: str) -> bool:
     Whether C{d} holds a shell trick worth undoing; membership tests first,
     the regular expression only for the few strings that pass them.
     """
-    if "$" in d or "{" in d or "''" in d or '""' in d or "^" in d:
+    if "$" in d or "{" in d or "''" in d or '""' in d or "^" in d or "``" in d:
         return _SHELL_TRIGGER.search(d) is not None
     if "\\" in d or ("'" in d and d.count("'") >= 2) or ('"' in d and d.count('"') >= 2):
         return _SHELL_QUOTED.search(d) is not None
@@ -371,7 +380,7 @@ def rawOnly(text: str, plus: bool = False) -> bool:
         return False
     # L{_shellTricks} tries one of its two tests per string; on joined
     # strings both must be tried.
-    if ("$" in text or "{" in text or ("'" in text and "''" in text) or ('"' in text and '""' in text) or "^" in text) and _SHELL_TRIGGER.search(text):
+    if ("$" in text or "{" in text or ("'" in text and "''" in text) or ('"' in text and '""' in text) or "^" in text or "``" in text) and _SHELL_TRIGGER.search(text):
         return False
     quoted = ("'" in text and text.count("'") >= 2) or ('"' in text and text.count('"') >= 2)
     return not (quoted and _SHELL_QUOTED.search(text))

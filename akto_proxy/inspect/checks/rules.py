@@ -323,7 +323,7 @@ CMD_RULES = (
          r"\bnew-object\s+(?:system\.)?net\.(?:webclient|sockets)|\bdownload(?:string|file)\s*\(|\bnet\s+(?:user|localgroup|view|share|use)\b|"
          r"\bwhoami\s*/\w+|\b(?:tasklist|systeminfo|ipconfig|certutil|bitsadmin|regsvr32|rundll32|mshta|wmic|cscript|wscript)\b|"
          r"\breg(?:\.exe)?\s+(?:query|add|delete|save)\b|\b(?:type|dir|more|copy|del)\s+[a-z]:\\|%comspec%|"
-         r"\bfor\s+(?:/[dflr]\s+(?:\"[^\"]*\"\s+)?)?%+[\w\W]\s+in\s*\(|\bif\s+(?:/i\s+)?(?:not\s+)?(?:errorlevel|exist|defined)\b|\bif\s+/i\b",
+         r"\bfor\s+(?:/[dflr]\s+(?:\"[^\"]*\"\s+)?)?%+(?:\w+|[\w\W])\s+in\s*\(|\bif\s+(?:/i\s+)?(?:not\s+)?(?:errorlevel|exist|defined)\b|\bif\s+/i\b",
          variants="rds", level=2, context="data"),
     # Shell plumbing no value holds: piping into a shell, here-strings,
     # command substitution, glob-spelled paths.
@@ -341,7 +341,7 @@ CMD_RULES = (
     Rule(CMD, "shellshock", r"\(\s*\)\s*\{\s*:?\s*;?\s*\}\s*;", variants="rd", level=1),
     # Mail-protocol commands after a line break in a value (SMTP, POP3, IMAP).
     Rule(CMD, "mail_command",
-         r"[\r\n]\s*(?:mail\s+from\s*:|rcpt\s+to\s*:|retr\s+\d|apop\s+\w|helo\s+\S|ehlo\s+\S|a\d{1,4}\s+(?:login|select|fetch|list|capability)\b)",
+         r"[\r\n]\s*(?:mail\s+from\s*:|rcpt\s+to\s*:|retr\s+\d|apop\s+\w|helo\s+\S|ehlo\s+\S|a\d{1,4}\s+(?:login|authenticate|select|examine|fetch|store|copy|uid|search|list|lsub|status|create|delete|rename|append|capability|logout|starttls)\b)",
          variants="rd", level=2, context="data"),
 )  # fmt: skip
 
@@ -366,7 +366,7 @@ PATH_RULES = (
          r"\.\.(?:%2f|%5c|%252f|%255c|%c0%af|%c1%9c|%u2215|%u2216|\\u002f)|(?:%2e|%252e){2}(?:$|[/\\?&])|"
          r"(?:%2e|%252e)\.(?:/|\\|%2f|%5c)|\.%2e(?:/|\\|%2f|%5c)",
          variants="r"),
-    Rule(PATH, "filter_bypass", r"(?:\.{3,}[/\\]){2,}|\.\.\.\.(?:/|\\){1,2}|\.\.;/|\.\.\\\\\.\.|\.\./\./\.\./|\.\.\./\./", variants="rd"),
+    Rule(PATH, "filter_bypass", r"(?:\.{3,}[/\\]){2,}|\.\.\.\.(?:/|\\){1,2}|\.\.;/|\.\.\\\\\.\.|\.\./\./\.\./|\.\.\./\./", variants="rdp"),
     Rule(PATH, "nul_byte",
          r"\.\w{1,8}(?:%00|\\0|\\x00|\\u0000|\x00)|(?:%00|\x00)\.\w{1,8}\b|\.\./[^\s]*(?:%00|\x00)",
          variants="rd"),
@@ -420,8 +420,12 @@ PATH_RULES = (
          r"(?:0x2e){2}(?:/|\\|0x2f|0x5c)|\.\.(?:0x2f|0x5c)|(?:\.\.(?:2f|5c)){2}|"
          # escapes with a digit no hex has, as old IIS decoded them into a
          # separator (..%c1%pc, ..%c0%9v, ..%bg%qf)
-         r"\.\.(?:%[0-9a-f]{2})?%(?:[0-9a-f][g-z]|[g-z][0-9a-z])",
+         r"(?:\.\.|[/\\]\.)(?:%[0-9a-f]{2})?%(?:[0-9a-f][g-z]|[g-z][0-9a-z])",
          variants="rd", level=2),
+    # letters and digits percent-encoded, which no encoder does (RFC 3986
+    # 2.3): a name spelled to slip past a filter
+    Rule(PATH, "encoded_traversal", r"(?:%(?:2e|3[0-9]|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a])){4}",
+         variants="r", level=2, context="data"),
 )  # fmt: skip
 
 # --- data exfiltration: secrets, PII, bulk ----------------------------------
