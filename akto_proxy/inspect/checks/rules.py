@@ -477,10 +477,10 @@ SECRET_RULES = (
     # and a value that looks random (validators.assignedSecret decides)
     Rule(EXFIL, "assigned_secret",
          r"(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}b?[\"'`]?"
+         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}b?[\"'`]?"
          r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6}",
          confirm=r"(?<![\w.-])[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}b?[\"'`]?"
+         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}b?[\"'`]?"
          r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,}",
          severity="high", variants="r", validator="assigned_secret", level=2),
     # a user and password handed to an HTTP client on its command line
@@ -497,7 +497,7 @@ SECRET_RULES = (
          severity="high", variants="r", validator="assigned_secret", level=2),
     # <add key="ClearTextPassword" value="..."/> (NuGet, .NET appSettings)
     Rule(EXFIL, "assigned_secret",
-         r"\bkey\s*=\s*[\"'][\w.:-]*(?:password|passwd|secret|token|apikey|api_key|connectionstring)[\"']\s+value\s*=\s*[\"'][^\"']{6,}[\"']",
+         r"\bkey\s*=\s*[\"'][\w.:-]*(?:password|passwd|secret|token|key|pwd|credentials?|connectionstring)[\"']\s+value\s*=\s*[\"'][^\"']{6,}[\"']",
          severity="high", variants="r", validator="xml_secret", level=2),
     # incoming webhooks: the URL is the credential
     Rule(EXFIL, "webhook_url",
