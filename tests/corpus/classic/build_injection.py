@@ -435,6 +435,11 @@ SQL_TRANSFORMS_MORE: dict[str, Callable[[str, random.Random], str]] = {
     "fullwidth": lambda s, r: _fullwidth(s),
     "backslash_quote": lambda s, r: s.replace("'", "\\'"),
     "nul_prefix": lambda s, r: r.choice(["%00", "\\0", "\x00"]) + s,
+    # two of the issue's obfuscations stacked: encoding once more keeps it an attack
+    "url_case_split": lambda s, r: quote(SQL_TRANSFORMS["case"](_commentSplit(s, r), r), safe=""),
+    "double_url_tab": lambda s, r: quote(quote(s.replace(" ", "\t"), safe=""), safe=""),
+    "html_url": lambda s, r: "".join(f"&#{ord(c)};" if c in "%" else c for c in quote(s, safe=" ")),
+    "pct_u_comment": lambda s, r: "".join(f"%u{ord(c):04x}" if c in "'=" else c for c in s.replace(" ", "/**/")),
 }
 
 CMD_BASES_MORE = [
@@ -470,6 +475,10 @@ CMD_TRANSFORMS_MORE: dict[str, Callable[[str, str, random.Random], str]] = {
     "ifs_var": lambda c, a, r: c + ("$IFS" + a.replace(" ", "$IFS") if a else ""),
     "tab": lambda c, a, r: c + ("\t" + a.replace(" ", "\t") if a else ""),
     "brace_ifs": lambda c, a, r: "{" + c + (",".join([""] + a.split()) if a else ",") + "}",
+    # two stacked: an obfuscation, then URL encoding of the whole line
+    "url_quote_insert": lambda c, a, r: quote(f"{_quoteInsert(c, r)} {a}".strip(), safe=""),
+    "url_ifs": lambda c, a, r: quote(c + ("${IFS}" + a.replace(" ", "${IFS}") if a else ""), safe=""),
+    "double_url_backslash": lambda c, a, r: quote(quote("\\".join(c) + (" " + a if a else ""), safe=""), safe=""),
 }
 CMD_SEPARATORS_MORE = {
     "semicolon_tight": ";", "pipe_tight": "|", "and_tight": "&&", "or_tight": "||", "amp_tight": "&", "crlf": "\r\n",
@@ -528,6 +537,13 @@ PATH_TRANSFORMS_MORE: dict[str, Callable[[str, int, random.Random], str]] = {
     "windows_trailing": lambda t, n, r: "..\\" * n + t.replace("/", "\\") + r.choice([".", " ", "...", "./"]),
     "mixed_prefix": lambda t, n, r: r.choice(["uploads\\", "static/", "img\\..\\"]) + "..\\/" * (n + 1) + t,
     "tilde_home": lambda t, n, r: "~/" + "../" * n + t,
+    # two stacked: a form above, then one more encoding
+    "url_backslash_mixed": lambda t, n, r: quote("".join(r.choice(["../", "..\\"]) for _ in range(n)) + t, safe=""),
+    "double_overlong": lambda t, n, r: "%25c0%25ae%25c0%25ae%25c0%25af" * n + t,
+    "html_dots": lambda t, n, r: "&#46;&#46;&#47;" * n + t,
+    "json_escape": lambda t, n, r: "\\u002e\\u002e\\u002f" * n + t,
+    "fullwidth_url": lambda t, n, r: quote("\uff0e\uff0e\uff0f" * n, safe="") + t,
+    "nested_backslash": lambda t, n, r: "....\\\\" * n + t.replace("/", "\\"),
 }
 
 
