@@ -76,7 +76,7 @@ _WS = re.compile(r"\s+")
 # Shell tricks.  Each is rare in honest text; the shell form is only made
 # when one of them is present.
 _SHELL_TRIGGER = re.compile(
-    r"\$\{?IFS|\$\{\w+:\d+(?::\d+)?\}|\$[@*0-9]|\w(?:''|\"\"|``|\$\(\))|(?:''|\"\"|``|\$\(\))\w|\w['\"]\w+['\"]\w|"
+    r"\$\{?IFS|\$\{\w+:\d+(?::\d+)?\}|\$[@*0-9]|\w(?:''|\"\")|(?:''|\"\")\w|\w['\"]\w+['\"]\w|"
     r"[a-z]\\[a-z]|\{\w+,[^{}\s]*\}|\$['\"]|"
     # variables spelling a word: c$u""at, c${x}url, $a$b, ${SHELL}, c$?at
     r"\w\$\{?[A-Za-z_]|\$\{?[A-Za-z_]\w*\}?[\w$'\"]|\$\{(?:SHELL|HOME)\}|\w\$[?$!#-]\w|"
@@ -88,11 +88,9 @@ _IFS = re.compile(r"\$\{IFS\}|\$IFS(?:\$\d)?")
 _SUBSTR = re.compile(r"\$\{(\w+):(\d+)(?::(\d+))?\}")
 _POSITIONAL = re.compile(r"\$[@*0-9]")
 _QUOTES = re.compile(r"(?<=\w)['\"]+(?=[\w/])|(?<=\s)(?:''|\"\")(?=\w)|^(?:''|\"\")(?=\w)")
-# the quote that closes a piece quoted at a word's end (l"s" -la: l"s then s")
-_END_QUOTE = re.compile(r"(?<=[A-Za-z])['\"](?=[\s;&|)`]|$)")
+# a piece quoted at a word's end: l"s" -la, wh'oami'
+_END_PIECE = re.compile(r"(?<=[A-Za-z])(['\"])([A-Za-z]+)\1(?=[\s;&|)`]|$)")
 _BACKSLASH = re.compile(r"(?<=\w)\\(?=\w)")
-# an empty command substitution touching a word: w$()hoami, ping`` x
-_EMPTY_SUBST = re.compile(r"(?<=\w)(?:``|\$\(\))|(?:``|\$\(\))(?=\w)")
 _BRACE = re.compile(r"\{,?([\w$'\"]+),([^{}\s]*)\}")
 _ANSI_C = re.compile(r"\$'([^']*)'|\$\"([^\"]*)\"")
 # the escapes of an ANSI-C string, as bash reads them: hex, octal, Unicode
@@ -214,12 +212,8 @@ def foldShell(text: str) -> str:
     s = _POSITIONAL.sub("", s)
     s = _BRACE.sub(lambda m: (m.group(1) + " " + m.group(2).replace(",", " ")).strip(), s)
     s = _BACKSLASH.sub("", s)
-    if "`" in s or "$(" in s:
-        s = _EMPTY_SUBST.sub("", s)
-    quoted = _QUOTES.search(s) is not None
+    s = _END_PIECE.sub(r"\2", s)
     s = _QUOTES.sub("", s)
-    if quoted and ("'" in s or '"' in s):
-        s = _END_QUOTE.sub("", s)
     return s
 
 
@@ -280,7 +274,7 @@ def _shellTricks(d: str) -> bool:
     Whether C{d} holds a shell trick worth undoing; membership tests first,
     the regular expression only for the few strings that pass them.
     """
-    if "$" in d or "{" in d or "''" in d or '""' in d or "^" in d or "``" in d:
+    if "$" in d or "{" in d or "''" in d or '""' in d or "^" in d:
         return _SHELL_TRIGGER.search(d) is not None
     if "\\" in d or ("'" in d and d.count("'") >= 2) or ('"' in d and d.count('"') >= 2):
         return _SHELL_QUOTED.search(d) is not None
@@ -380,7 +374,7 @@ def rawOnly(text: str, plus: bool = False) -> bool:
         return False
     # L{_shellTricks} tries one of its two tests per string; on joined
     # strings both must be tried.
-    if ("$" in text or "{" in text or ("'" in text and "''" in text) or ('"' in text and '""' in text) or "^" in text or "``" in text) and _SHELL_TRIGGER.search(text):
+    if ("$" in text or "{" in text or ("'" in text and "''" in text) or ('"' in text and '""' in text) or "^" in text) and _SHELL_TRIGGER.search(text):
         return False
     quoted = ("'" in text and text.count("'") >= 2) or ('"' in text and text.count('"') >= 2)
     return not (quoted and _SHELL_QUOTED.search(text))
