@@ -146,6 +146,9 @@ class SecretTests(SynchronousTestCase):
             f"helm upgrade api ./chart --set secrets.apiKey={KEY}",
             f'process.env.SECRET_KEY = "{KEY}";',
             f'<add key="signingKey" value="{KEY}" />',
+            f"psexec \\\\build01 -u svc_deploy -p {PASSWORD} cmd /c deploy.bat",
+            f"./deploy.sh --username ci --password {PASSWORD}",
+            'secret_key = "!G3_&lq8IqS!Mhu@#%n5"',
         ):
             self.assertTrue(body(text), text)
         for text in (
@@ -155,6 +158,8 @@ class SecretTests(SynchronousTestCase):
             'setx SECRETKEY "${SECRETKEY:?missing}"',
             '<add key="CacheKey" value="orders-by-customer-v2" />',
             "secrets.ttl_seconds = 3600",
+            "docker run -u 1000 -p 8080:80 nginx",
+            "wget --user=admin --password= https://localhost",
         ):
             self.assertEqual(body(text), set(), text)
 

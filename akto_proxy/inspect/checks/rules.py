@@ -489,7 +489,9 @@ SECRET_RULES = (
          r"\bcurl\b[^\n|;]{0,200}\s--(?:proxy-)?(?:tls)?pass(?:word)?[ \t=]+['\"]?[^\s'\":/-][^\s'\":/]{5,}(?:['\"]|\s|$)|"
          r"\b(?:mysql|mysqldump|mariadb|mysqladmin)\b[^\n|;]{0,120}\s-p[^\s'\"-][^\s'\"]{5,}|\bsshpass\s+-p\s*['\"]?[^\s'\"]{6,}|"
          r"\bopenssl\b[^\n|;]{0,120}\s-(?:k\s+|pass\s+pass:)[^\s'\"]{6,}|"
-         r"\bauth\s*=\s*\(\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]\s*\)",
+         r"\bauth\s*=\s*\(\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]\s*\)|"
+         # any command line: a user flag, then a password flag (psexec, mongo, ...)
+         r"\s(?:-u|-U|--user(?:name)?)[ \t=]+['\"]?[^\s'\"-][^\s'\"]*['\"]?[ \t]+(?:-p|-P|--pass(?:word)?)(?:[ \t]+|=)['\"]?[^\s'\"-][^\s'\"]{5,}",
          severity="high", variants="r", validator="user_password", level=2),
     # .netrc and prose: "password <value>", "token <value>"
     Rule(EXFIL, "assigned_secret", r"(?:\b|_)(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6}",

@@ -201,7 +201,7 @@ NOT_SECRET_WORDS = frozenset(
 )
 _CODE = re.compile(r"^[$%@&{\[(]|^![A-Za-z]|^#\{|\(|\[|\{\{|\}\}|\}$|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
 _IDENTIFIER = re.compile(r"[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)+|\d+(?:\.\d+)*")
-_INTERPOLATION = re.compile(r"\$\{|#\{|\{\{|%\w*\(|^\$[A-Za-z_(]|^%[A-Za-z_]\w*%$|^![A-Za-z]|^[\w.]+\(.*\)$")
+_INTERPOLATION = re.compile(r"\$\{|#\{|\{\{|%\w*\(|^\$[A-Za-z_(]|^%[A-Za-z_]\w*%$|^[\w.]+\(.*\)$")
 _PUBLIC_VALUE = ("ssh-", "ecdsa-", "sk-ssh", "sk-ecdsa", "AAAA", "pk_live_", "pk_test_", "sha256:", "sha512-", "sha384-", "sha1-")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 

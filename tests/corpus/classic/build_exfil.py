@@ -625,6 +625,8 @@ _FORMS = (
     "{s}: '{v}'", "'{s}' => '{v}',", "\"{c}\": \"{v}\",", "<{c}>{v}</{c}>", "<add key=\"{c}\" value=\"{v}\" />",
     "{s} = \"{v}\"  # TOML", "[auth]\n{s} = {v}", "spring.security.{k}={v}", "{k}: {v}",
     "config.{c} = '{v}'", "os.environ[\"{N}\"] = \"{v}\"", "process.env.{N} = \"{v}\";", "Settings({s}=\"{v}\")",
+    "psexec \\\\build01 -u svc_deploy -p {v} cmd /c deploy.bat", "mongosh -u admin -p '{v}' --authenticationDatabase admin",
+    "./deploy.sh --username ci --password {v}",
 )
 
 
