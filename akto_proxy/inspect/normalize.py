@@ -181,8 +181,11 @@ def _unescape(m: "re.Match[str]") -> str:
 def foldSQL(text: str) -> str:
     """
     SQL comments to a space (a versioned comment keeps its body), whitespace
-    runs to one space.
+    runs to one space, quotes escaped with a backslash as quotes (what an
+    escaping filter turns C{\\'} into closes the string).
     """
+    if "\\" in text:
+        text = text.replace("\\'", "'").replace('\\"', '"')
     if "/*" in text:
         text = _SQL_COMMENT.sub(lambda m: f" {m.group(1) or ''} ", text)
     if "\n" in text:
@@ -338,7 +341,7 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
             seen.add(d)
             yield Variant("d", d)
     plusSpaced = "+" in d and _plusSpaced(d)
-    if "/*" in d or plusSpaced or ("\n" in d and _sqlLineComment(d)):
+    if "/*" in d or plusSpaced or ("\n" in d and _sqlLineComment(d)) or ("\\" in d and ("\\'" in d or '\\"' in d)):
         q = foldSQL(d.replace("+", " ") if plusSpaced else d)
         if q not in seen:
             seen.add(q)

