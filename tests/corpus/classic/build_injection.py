@@ -368,25 +368,6 @@ PATH_TRANSFORMS: dict[str, Callable[[str, int, random.Random], str]] = {
 }
 
 
-def generated(category: str, rng: random.Random) -> Iterator[tuple[str, str]]:
-    if category == "sql_injection":
-        for name, fn in SQL_TRANSFORMS.items():
-            for base in SQL_BASES:
-                yield f"generated:{name}", fn(base, rng)
-    elif category == "command_injection":
-        for name, fn in CMD_TRANSFORMS.items():
-            for cmd, arg in CMD_BASES:
-                sepName, sep = rng.choice(list(CMD_SEPARATORS.items()))
-                yield f"generated:{name}+{sepName}", rng.choice(CMD_HOSTS) + _wrap(sep, fn(cmd, arg, rng))
-        for line in CMD_EXTRA:
-            yield "generated:interpreters_windows", rng.choice(CMD_HOSTS) + line
-    else:
-        for name, fn in PATH_TRANSFORMS.items():
-            for target in rng.sample(PATH_TARGETS, 10):
-                yield f"generated:{name}", fn(target, rng.randint(2, 8), rng)
-
-
-
 # --- more generators (session 10): tune only ---------------------------------
 # Forms the issue lists that the generators above did not produce, each
 # applied to base payloads of its own (a separate random stream, so the
@@ -550,22 +531,32 @@ PATH_TRANSFORMS_MORE: dict[str, Callable[[str, int, random.Random], str]] = {
 }
 
 
-def generatedMore(category: str, rng: random.Random) -> Iterator[tuple[str, str]]:
+def generated(category: str, rng: random.Random, more: bool = False) -> Iterator[tuple[str, str]]:
+    """
+    The generated lines of C{category}: the first families, or with C{more}
+    those of session 10.
+    """
     if category == "sql_injection":
-        for name, fn in SQL_TRANSFORMS_MORE.items():
-            for base in SQL_BASES_MORE:
+        transforms, bases = (SQL_TRANSFORMS_MORE, SQL_BASES_MORE) if more else (SQL_TRANSFORMS, SQL_BASES)
+        for name, fn in transforms.items():
+            for base in bases:
                 yield f"generated:{name}", fn(base, rng)
     elif category == "command_injection":
-        for name, fn in CMD_TRANSFORMS_MORE.items():
-            for cmd, arg in CMD_BASES_MORE:
-                sepName, sep = rng.choice(list(CMD_SEPARATORS_MORE.items()))
-                yield f"generated:{name}+{sepName}", rng.choice(CMD_HOSTS) + _wrap(sep, fn(cmd, arg, rng))
-        for line in CMD_EXTRA_MORE:
-            yield "generated:interpreters_windows_more", rng.choice(CMD_HOSTS) + line
+        commands, pairs, separators, extra = (
+            (CMD_TRANSFORMS_MORE, CMD_BASES_MORE, CMD_SEPARATORS_MORE, CMD_EXTRA_MORE) if more
+            else (CMD_TRANSFORMS, CMD_BASES, CMD_SEPARATORS, CMD_EXTRA)
+        )
+        for name, cfn in commands.items():
+            for cmd, arg in pairs:
+                sepName, sep = rng.choice(list(separators.items()))
+                yield f"generated:{name}+{sepName}", rng.choice(CMD_HOSTS) + _wrap(sep, cfn(cmd, arg, rng))
+        for line in extra:
+            yield "generated:interpreters_windows" + ("_more" if more else ""), rng.choice(CMD_HOSTS) + line
     else:
-        for name, fn in PATH_TRANSFORMS_MORE.items():
-            for target in rng.sample(PATH_TARGETS_MORE, 10):
-                yield f"generated:{name}", fn(target, rng.randint(2, 8), rng)
+        paths, targets = (PATH_TRANSFORMS_MORE, PATH_TARGETS_MORE) if more else (PATH_TRANSFORMS, PATH_TARGETS)
+        for name, pfn in paths.items():
+            for target in rng.sample(targets, 10):
+                yield f"generated:{name}", pfn(target, rng.randint(2, 8), rng)
 
 
 # --- benign ------------------------------------------------------------------
@@ -760,7 +751,7 @@ def build(mirror: Mirror) -> dict[str, list[dict[str, str]]]:
             rows.append(dict(category=category, label="attack", tool=tool, argument=arg, text=text, direction="request",
                              source=source, split=split))
         rng = random.Random(f"{SEED}:{category}:attacks:more")
-        for source, text in generatedMore(category, rng):
+        for source, text in generated(category, rng, more=True):
             tool, arg = rng.choice(ATTACK_TOOLS[category])
             if text in seen or not _CARRIES[category].search(text):
                 continue
