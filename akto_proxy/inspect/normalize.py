@@ -66,9 +66,10 @@ _SQL_COMMENT = re.compile(r"/\*!\d*(.*?)\*/|/\*.*?\*/", re.S)
 _SQL_SPLIT = re.compile(r"(?<=[A-Za-z])/\*[^!]*?\*/(?=[A-Za-z@])", re.S)
 # a line comment ended by a line break before more SQL (-1#\nunion ...)
 _SQL_LINE_COMMENT = re.compile(
-    r"(?:#|--)[^\n]*\n(?=\s*(?:(?:union|select|and|or|x?or|not|from|where|having|order|group|limit|into|drop|table|copy|to|program|"
-    r"exec|execute|declare|insert|update|delete|create|alter|truncate|shutdown|waitfor|sleep|like|is|in|null|case|when|then)\b|"
-    r"[(@'\"]|\d|#|--))",
+    # (SQL's own words: not "to", "in", "is", "when", which begin many a
+    # line of prose after a markdown heading)
+    r"(?:#|--)[^\n]*\n(?=\s*(?:(?:union|select|and|or|xor|from|where|having|order|group|limit|into|drop|table|copy|program|"
+    r"exec|execute|declare|insert|update|delete|create|alter|truncate|shutdown|waitfor|sleep)\b|[(@'\"]|\d|#|--))",
     re.I,
 )
 _WS = re.compile(r"\s+")

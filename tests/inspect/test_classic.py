@@ -85,7 +85,7 @@ ATTACKS = [
     # session 10: forms the extended generators produced (each missed by
     # the rules before it)
     ("sql: line comments before statement words", SQL, "lookup_order", "order_id", "1;#x\nDROP#x\nTABLE users"),
-    ("sql: encoded line comments before a COPY", SQL, "lookup_order", "order_id", "1;#%0aCOPY#%0a(SELECT#%0a'')#%0aTO#%0aPROGRAM#%0a'id'--"),
+    ("sql: encoded line comments before statement words", SQL, "lookup_order", "order_id", "1;%23x%0aDROP%23x%0aTABLE users"),
     ("sql: quotes escaped with a backslash", SQL, "lookup_order", "order_id", "1\\' AND \\'1\\'=\\'1"),
     ("cmd: octal ANSI-C string", CMD, "backup", "name", "x$($'\\151\\144')"),
     ("cmd: a quoted piece closing a word", CMD, "ping_host", "host", "x\nl\"s\" -la /root"),
@@ -285,7 +285,7 @@ class NormaliseTests(SynchronousTestCase):
         self.assertEqual(foldShell("say 'fine'"), "say 'fine'")
 
     def test_variantsOnlyWhenNeeded(self) -> None:
-        for text in ("cost: $HOME_PRICE", "plain words", "a # heading\nsome prose"):
+        for text in ("cost: $HOME_PRICE", "plain words", "a # heading\nsome prose", "# Setup\nTo install, run it.\n## Notes\nIn short: yes"):
             self.assertEqual([v.kind for v in variants(text)], ["r"], text)
 
 
