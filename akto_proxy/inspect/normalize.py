@@ -81,10 +81,14 @@ _SHELL_TRIGGER = re.compile(
     r"[a-z]\\[a-z]|\{\w+,[^{}\s]*\}|\$['\"]|"
     # variables spelling a word: c$u""at, c${x}url, $a$b, ${SHELL}, c$?at
     r"\w\$\{?[A-Za-z_]|\$\{?[A-Za-z_]\w*\}?[\w$'\"]|\$\{(?:SHELL|HOME)\}|\w\$[?$!#-]\w|"
-    r"[a-z]\^[a-z]|[a-z](['\"])[a-z]+\1(?:[\s;&|)`]|$)",
+    r"[a-z]\^[a-z]|(['\"])(?<=[a-z]['\"])[a-z]+\1(?=[\s;&|)`]|$)",
     re.I,
 )
-_SHELL_QUOTED = re.compile(r"[a-z]['\"][a-z]*['\"][a-z]|[a-z]\\[a-z]|[a-z](['\"])[a-z]+\1(?:[\s;&|)`]|$)", re.I)
+# (a quote or a backslash first, the letter before it looked behind for:
+# Python's matcher then skips to the few quotes instead of trying every letter)
+_SHELL_QUOTED = re.compile(
+    r"(['\"\\])(?<=[a-z]['\"\\])(?:(?<=['\"])[a-z]*['\"][a-z]|(?<=\\)[a-z]|(?<=['\"])[a-z]+\1(?=[\s;&|)`]|$))", re.I
+)
 _IFS = re.compile(r"\$\{IFS\}|\$IFS(?:\$\d)?")
 _SUBSTR = re.compile(r"\$\{(\w+):(\d+)(?::(\d+))?\}")
 _POSITIONAL = re.compile(r"\$[@*0-9]")
