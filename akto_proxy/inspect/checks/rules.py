@@ -234,14 +234,18 @@ BARE_COMMANDS = (
     r"journalctl|iptables|umount|fdisk|shred|openssl|gpg|unzip|gzip|bzip2|xz|7z|apt-get|"
     r"yum|dnf|apk|dpkg|rpm|awk|gawk|sed|grep|egrep|fgrep|xargs|uniq|wc|chattr|lsattr|"
     r"usleep|ping6|traceroute|whois|hostname|lastlog|vim|nano|emacs|chef-\w+|knife|cscli|flock|cpulimit|rmt|rmt-\w+|"
-    r"busybox|chroot|setarch|taskset|unshare|nsenter|capsh|runuser|doas|pkexec|sh\.distrib|cmd|cmd\.exe"
+    r"busybox|chroot|setarch|taskset|unshare|nsenter|capsh|runuser|doas|pkexec|sh\.distrib|cmd|cmd\.exe|"
+    # looking around a host (Linux, Windows)
+    r"df|du|lscpu|lsblk|lsmod|lspci|lsusb|dmesg|hostnamectl|sysctl|getfacl|"
+    r"netsh|nbtstat|nltest|dsquery|gpresult|schtasks|wevtutil|vssadmin|bcdedit|icacls|cacls|driverquery|getmac|qwinsta|quser|"
+    r"cmdkey|klist|setspn|fsutil"
 )
 # Commands an attacker runs to look around or call home: alone in a value,
 # they are a command line.
 ATTACK_COMMANDS = (
     r"whoami|uname|ifconfig|ipconfig|netstat|nslookup|wget|curl|ncat|netcat|socat|nc|telnet|tftp|systeminfo|tasklist|"
     r"certutil|bitsadmin|wmic|printenv|getent|mkfifo|crontab|useradd|usermod|userdel|passwd|busybox|pkexec|nsenter|"
-    r"capsh|lastlog|ping6|usleep|sh|zsh|ksh|csh|tcsh"
+    r"capsh|lastlog|ping6|usleep|sh|zsh|ksh|csh|tcsh|dmesg|lscpu|lsblk|lsmod|hostnamectl|driverquery|getmac|qwinsta|quser|nltest|cmdkey|klist"
 )
 WORD_COMMANDS = (
     r"find|make|install|mail|file|touch|kill|date|time|test|which|watch|top|write|wall|split|join|paste|look|"
@@ -322,17 +326,20 @@ CMD_RULES = (
          r"\b(?:get-(?:content|childitem|process|wmiobject|ciminstance|localuser)|start-process|set-executionpolicy)\b|"
          r"\bnew-object\s+(?:system\.)?net\.(?:webclient|sockets)|\bdownload(?:string|file)\s*\(|\bnet\s+(?:user|localgroup|view|share|use)\b|"
          r"\bwhoami\s*/\w+|\b(?:tasklist|systeminfo|ipconfig|certutil|bitsadmin|regsvr32|rundll32|mshta|wmic|cscript|wscript)\b|"
+         # Windows commands that look around a host or a domain
+         r"\b(?:netsh|nbtstat|nltest|dsquery|gpresult|schtasks|wevtutil|vssadmin|bcdedit|icacls|cacls|driverquery|getmac|qwinsta|quser|"
+         r"cmdkey|klist|setspn|fsutil)(?:\.exe)?\b|\broute\s+print\b|\bsc(?:\.exe)?\s+(?:query|qc|config|create|start|stop|delete)\b|\barp\s+-a\b|"
          r"\breg(?:\.exe)?\s+(?:query|add|delete|save)\b|\b(?:type|dir|more|copy|del)\s+[a-z]:\\|%comspec%|"
-         r"\bfor\s+(?:/[dflr]\s+(?:\"[^\"]*\"\s+)?)?%+[\w\W]\s+in\s*\(|\bif\s+(?:/i\s+)?(?:not\s+)?(?:errorlevel|exist|defined)\b|\bif\s+/i\b",
+         r"\bfor\s+(?:/[dflr]\s+(?:\"[^\"]*\"\s+)?)?%+(?:\w+|[\w\W])\s+in\s*\(|\bif\s+(?:/i\s+)?(?:not\s+)?(?:errorlevel|exist|defined)\b|\bif\s+/i\b",
          variants="rds", level=2, context="data"),
     # Shell plumbing no value holds: piping into a shell, here-strings,
     # command substitution, glob-spelled paths.
     Rule(CMD, "shell_plumbing",
          r"\|\s*(?:sudo\s+)?(?:/[\w/]*/)?(?:ba|z|da|k|c|tc|fi|a|yash|mk)?sh(?:\s|$|[;&|)`'\"])|\b(?:ba|z|da|k)?sh\s*<<<|\w\s*<<<\s*\S|"
          r"\|\s*(?:python[23]?|perl|ruby|php|node|lua)\s*(?:-\s*)?$|"
-         r"(?:[\w;&|=({]`|\$\(\s*)(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s|`|\)|$)|"
+         r"(?:[\w;&|=({]`|\$\(\s*['\"]?)(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")['\"]?(?:\s|`|\)|$)|"
          r"^`\s*(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s[^`]*)?`\s*(?:$|[;&|])|"
-         r"(?:^|[\s;&|`(=])/[\w?*\[\]-]*[?*\[][\w?*\[\]-]*/|\$\[[^\]]{1,40}\]|"
+         r"(?:^|[\s;&|`(=])/[\w?*\[\]-]*[?*\[][\w?*\[\]-]*/|(?:^|[\s;&|`(=])/(?:usr/)?s?bin/[\w-]*[?*\[]|\$\[[^\]]{1,40}\]|"
          r"(?:\w+|[:.])\s*\(\)\s*\{[^}]*\|[^}]*&\s*\}|\balias\s+[\w.-]+=|\w``\w|\w\$\(\)\w?|"
          # a variable assigned, then run as the command: X=$'id';$X
          r"\b[a-z_]\w*=[^;&|\n]{0,80}(?:;|&&?|\|\|?|\n)\s*\$\{?[a-z_]\w*\}?\s*(?:$|[;&|`)])",
@@ -341,7 +348,7 @@ CMD_RULES = (
     Rule(CMD, "shellshock", r"\(\s*\)\s*\{\s*:?\s*;?\s*\}\s*;", variants="rd", level=1),
     # Mail-protocol commands after a line break in a value (SMTP, POP3, IMAP).
     Rule(CMD, "mail_command",
-         r"[\r\n]\s*(?:mail\s+from\s*:|rcpt\s+to\s*:|retr\s+\d|apop\s+\w|helo\s+\S|ehlo\s+\S|a\d{1,4}\s+(?:login|select|fetch|list|capability)\b)",
+         r"[\r\n]\s*(?:mail\s+from\s*:|rcpt\s+to\s*:|retr\s+\d|apop\s+\w|helo\s+\S|ehlo\s+\S|a\d{1,4}\s+(?:login|authenticate|select|examine|fetch|store|copy|uid|search|list|lsub|status|create|delete|rename|append|capability|logout|starttls)\b)",
          variants="rd", level=2, context="data"),
 )  # fmt: skip
 
@@ -351,7 +358,9 @@ _SENSITIVE_FILE = (
     r"(?:etc/(?:passwd|shadow|group|hosts|sudoers|gshadow|issue|crontab|master\.passwd|security/)|proc/(?:self|\d+)/|"
     r"windows/(?:win\.ini|system32|system\.ini|repair)|boot\.ini|winnt/|\.ssh/|\.aws/|\.kube/config|\.docker/config\.json|"
     r"\.git/config|\.env\b|web\.config|wp-config\.php|\.htpasswd|\.htaccess|var/log/|root/|var/run/secrets|"
-    r"usr/local/|etc/nginx|etc/apache|id_rsa|id_ed25519)"
+    r"usr/local/|etc/nginx|etc/apache|id_rsa|id_ed25519|"
+    r"etc/(?:ssh/|ssl/private|mysql/|my\.cnf|redis/|php|httpd/|fstab|environment|profile|resolv\.conf|hostname|motd|cron|sysctl|ld\.so|"
+    r"kubernetes/|docker/|systemd/|pam\.d/|exports|inetd|xinetd|vsftpd|samba/|openvpn/|wireguard/)|var/mail/|var/spool/|var/lib/\w)"
 )
 
 PATH_RULES = (
@@ -364,7 +373,7 @@ PATH_RULES = (
          r"\.\.(?:%2f|%5c|%252f|%255c|%c0%af|%c1%9c|%u2215|%u2216|\\u002f)|(?:%2e|%252e){2}(?:$|[/\\?&])|"
          r"(?:%2e|%252e)\.(?:/|\\|%2f|%5c)|\.%2e(?:/|\\|%2f|%5c)",
          variants="r"),
-    Rule(PATH, "filter_bypass", r"(?:\.{3,}[/\\]){2,}|\.\.\.\.(?:/|\\){1,2}|\.\.;/|\.\.\\\\\.\.|\.\./\./\.\./|\.\.\./\./", variants="rd"),
+    Rule(PATH, "filter_bypass", r"(?:\.{3,}[/\\]){2,}|\.\.\.\.(?:/|\\){1,2}|\.\.;/|\.\.\\\\\.\.|\.\./\./\.\./|\.\.\./\./", variants="rdp"),
     Rule(PATH, "nul_byte",
          r"\.\w{1,8}(?:%00|\\0|\\x00|\\u0000|\x00)|(?:%00|\x00)\.\w{1,8}\b|\.\./[^\s]*(?:%00|\x00)",
          variants="rd"),
@@ -409,7 +418,7 @@ PATH_RULES = (
     # Stream wrappers: a file read that is no file name.
     Rule(PATH, "stream_wrapper",
          r"\b(?:php|phar|zip|expect|glob|compress\.(?:zlib|bzip2)|zlib|rar|ogg|ssh2\.(?:shell|exec|tunnel|sftp|scp)|jar|netdoc)://\S|"
-         r"\bdata:(?://)?[\w.+-]+/[\w.+-]+[;,]|\bfile:/+(?:[a-z]:|\.\.|(?:etc|proc|root|var|windows|winnt|sys|dev|boot|private)\b)|\bjar:file:",
+         r"\bdata:(?://)?[\w.+-]+/[\w.+-]+[;,]|\bfile:/+(?:(?:localhost|127\.0\.0\.1|\[::1\])/+)?(?:[a-z]:|\.\.|(?:etc|proc|root|var|windows|winnt|sys|dev|boot|private)\b)|\bjar:file:",
          variants="rdp", level=2, context="data"),
     # Evasion no encoder produces: overlong UTF-8, look-alike separators,
     # hex-spelled dots.
@@ -418,8 +427,12 @@ PATH_RULES = (
          r"(?:0x2e){2}(?:/|\\|0x2f|0x5c)|\.\.(?:0x2f|0x5c)|(?:\.\.(?:2f|5c)){2}|"
          # escapes with a digit no hex has, as old IIS decoded them into a
          # separator (..%c1%pc, ..%c0%9v, ..%bg%qf)
-         r"\.\.(?:%[0-9a-f]{2})?%(?:[0-9a-f][g-z]|[g-z][0-9a-z])",
+         r"(?:\.\.|[/\\]\.)(?:%[0-9a-f]{2})?%(?:[0-9a-f][g-z]|[g-z][0-9a-z])",
          variants="rd", level=2),
+    # letters and digits percent-encoded, which no encoder does (RFC 3986
+    # 2.3): a name spelled to slip past a filter
+    Rule(PATH, "encoded_traversal", r"(?:%(?:2e|3[0-9]|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a])){4}",
+         variants="r", level=2, context="data"),
 )  # fmt: skip
 
 # --- data exfiltration: secrets, PII, bulk ----------------------------------
@@ -471,10 +484,10 @@ SECRET_RULES = (
     # and a value that looks random (validators.assignedSecret decides)
     Rule(EXFIL, "assigned_secret",
          r"(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}b?[\"'`]?"
+         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}b?[\"'`]?"
          r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6}",
          confirm=r"(?<![\w.-])[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}b?[\"'`]?"
+         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}b?[\"'`]?"
          r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,}",
          severity="high", variants="r", validator="assigned_secret", level=2),
     # a user and password handed to an HTTP client on its command line
@@ -483,7 +496,9 @@ SECRET_RULES = (
          r"\bcurl\b[^\n|;]{0,200}\s--(?:proxy-)?(?:tls)?pass(?:word)?[ \t=]+['\"]?[^\s'\":/-][^\s'\":/]{5,}(?:['\"]|\s|$)|"
          r"\b(?:mysql|mysqldump|mariadb|mysqladmin)\b[^\n|;]{0,120}\s-p[^\s'\"-][^\s'\"]{5,}|\bsshpass\s+-p\s*['\"]?[^\s'\"]{6,}|"
          r"\bopenssl\b[^\n|;]{0,120}\s-(?:k\s+|pass\s+pass:)[^\s'\"]{6,}|"
-         r"\bauth\s*=\s*\(\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]\s*\)",
+         r"\bauth\s*=\s*\(\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]\s*\)|"
+         # any command line: a user flag, then a password flag (psexec, mongo, ...)
+         r"\s(?:-u|-U|--user(?:name)?)[ \t=]+['\"]?[^\s'\"-][^\s'\"]*['\"]?[ \t]+(?:-p|-P|--pass(?:word)?)(?:[ \t]+|=)['\"]?[^\s'\"-][^\s'\"]{5,}",
          severity="high", variants="r", validator="user_password", level=2),
     # .netrc and prose: "password <value>", "token <value>"
     Rule(EXFIL, "assigned_secret", r"(?:\b|_)(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6}",
@@ -491,7 +506,7 @@ SECRET_RULES = (
          severity="high", variants="r", validator="assigned_secret", level=2),
     # <add key="ClearTextPassword" value="..."/> (NuGet, .NET appSettings)
     Rule(EXFIL, "assigned_secret",
-         r"\bkey\s*=\s*[\"'][\w.:-]*(?:password|passwd|secret|token|apikey|api_key|connectionstring)[\"']\s+value\s*=\s*[\"'][^\"']{6,}[\"']",
+         r"\bkey\s*=\s*[\"'][\w.:-]*(?:password|passwd|secret|token|key|pwd|credentials?|connectionstring)[\"']\s+value\s*=\s*[\"'][^\"']{6,}[\"']",
          severity="high", variants="r", validator="xml_secret", level=2),
     # incoming webhooks: the URL is the credential
     Rule(EXFIL, "webhook_url",

@@ -548,6 +548,10 @@ def documentedTestCard(text: str, span: tuple[int, int]) -> bool:
 # word are SQL text, an expression or prose, not an injection into a value:
 # an injected value begins with a string or a number it breaks out of.
 _BENIGN_FINGERPRINT = re.compile(r"^(?:E|T|k|n|f\(|v)")
+# strings, words, numbers and operators alone, with no keyword, logic,
+# comment or statement between them: in code or prose, punctuation
+# ("%NAME%";, "<key>"), not SQL
+_NO_SQL_FINGERPRINT = re.compile(r"[sno1v]+")
 
 
 def _libinjection(text: str, value: bool = False) -> bool:
@@ -565,7 +569,8 @@ def _libinjection(text: str, value: bool = False) -> bool:
         result = libinjection.is_sql_injection(withoutSurrogates(text))
     if not result["is_sqli"]:
         return False
-    return value or not _BENIGN_FINGERPRINT.match(result["fingerprint"])
+    fingerprint = result["fingerprint"]
+    return value or not (_BENIGN_FINGERPRINT.match(fingerprint) or _NO_SQL_FINGERPRINT.fullmatch(fingerprint))
 
 
 def _newInVariant(scanner: Scanner, index: int, folded: str, raw: str) -> bool:

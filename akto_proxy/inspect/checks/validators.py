@@ -113,7 +113,10 @@ def entropy(text: str) -> float:
 
 _PLACEHOLDER = re.compile(
     r"x{4,}|\*{3,}|<[^>]*>|\$\{|\{\{|%\(|example|sample|dummy|placeholder|changeme|your[_-]?|redacted|"
-    r"test|fake|secret[_-]?here|password|passwd|env\[|environ|process\.env|getenv|config\.|settings\.|\.\.\.",
+    r"test|fake|secret[_-]?here|password|passwd|env\[|environ|process\.env|getenv|config\.|settings\.|\.\.\.|"
+    # a reference into a secret manager (bank-vaults, helm-secrets/vals,
+    # AWS Secrets Manager and SSM, Azure Key Vault, SOPS)
+    r"^(?:vault|ref\+\w+|arn:aws:(?:secretsmanager|ssm)|akv|azurekeyvault|keyvault|awssm|gcpsm|sops|secretsmanager):",
     re.I,
 )
 
@@ -175,7 +178,7 @@ def connectionString(text: str) -> bool:
 # --- secrets: a name that says secret, a value that looks random -------------
 
 _ASSIGNMENT = re.compile(
-    r"""^[\s"'`<]*(?P<name>[\w.-]+)["'`]?\]?\s*(?::{1,2}=?|={1,3}|=>|\||>|["'`]?\s*,|[ \t]+(?:is[ \t]+)?)\s*(?:b(?=["']))?["'`]?"""
+    r"""^[\s"'`<]*(?P<name>[\w.-]+)["'`]?\]?\s*(?::{1,2}=?|={1,3}|[?+]=|=>|\||>|["'`]?\s*,|[ \t]+(?:is[ \t]+)?)\s*(?:b(?=["']))?["'`]?"""
     r"""(?:(?:bearer|token|basic)\s+)?(?P<value>[^\s"'`,;|<>]+)""",
     re.I,
 )
@@ -196,12 +199,16 @@ NOT_SECRET_WORDS = frozenset(
     "directory reset forgot confirm confirmation strength policy rotation tokens keys secrets passwords "
     "input placeholder description help placeholder default rule regex pattern validator".split()
 )
-_CODE = re.compile(r"^[$%@&{\[(]|^![A-Za-z]|^#\{|\(|\[|\{\{|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
+_CODE = re.compile(r"^[$%@&{\[(]|^![A-Za-z]|^#\{|\(|\[|\{\{|\}\}|\}$|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
 _IDENTIFIER = re.compile(r"[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)+|\d+(?:\.\d+)*")
-_INTERPOLATION = re.compile(r"\$\{|#\{|\{\{|%\w*\(|^\$[A-Za-z_]|^%[A-Za-z_]\w*%$|^![A-Za-z]|^[\w.]+\(.*\)$")
+_INTERPOLATION = re.compile(r"\$\{|#\{|\{\{|%\w*\(|^\$[A-Za-z_(]|^%[A-Za-z_]\w*%$|^[\w.]+\(.*\)$")
 _PUBLIC_VALUE = ("ssh-", "ecdsa-", "sk-ssh", "sk-ecdsa", "AAAA", "pk_live_", "pk_test_", "sha256:", "sha512-", "sha384-", "sha1-")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
+
+#: words of a namespace that say where a secret is kept (C{secrets.api_key},
+#: C{process.env.API_KEY}, C{keys.stripe_key})
+_NAMESPACE_WORDS = frozenset("secrets keys tokens passwords env".split())
 
 #: words after a secret's name that say how it is written, not what it is
 #: (C{SECRET_KEY_BASE}, C{client-key-data}, C{API_KEY_B64})
@@ -215,12 +222,17 @@ def secretName(name: str) -> bool:
     C{X-Api-Key}, C{spring.datasource.password}) and no word makes it
     something else (C{public_key}, C{next_page_token}, C{TOKEN_URL}).
     """
-    words = [w.lower() for w in _WORDS.findall(name)]
+    space, _, own = name.rpartition(".")
+    words = [w.lower() for w in _WORDS.findall(own)]
     while words and (words[-1].isdigit() or words[-1] in _ENCODING_WORDS):
         words.pop()
     if not words or words[-1] not in SECRET_WORDS:
         return False
-    return not any(w in NOT_SECRET_WORDS for w in words)
+    # (the dotted namespace a name sits in, secrets.api_key,
+    # process.env.API_KEY, says where it is kept, not what it is)
+    return not any(w in NOT_SECRET_WORDS for w in words) and not any(
+        w in NOT_SECRET_WORDS and w not in _NAMESPACE_WORDS for w in map(str.lower, _WORDS.findall(space))
+    )
 
 
 def secretValue(value: str, strong: bool = True, quoted: bool = False) -> bool:
@@ -294,9 +306,12 @@ def userPassword(text: str) -> bool:
 
 def xmlSecret(text: str) -> bool:
     """
-    C{key="...Password" value="..."}: the value looks like a secret.
+    C{key="...Password" value="..."}: the name says secret and the value
+    looks like one.
     """
-    return secretValue(re.findall(r"[\"']([^\"']*)[\"']", text)[-1])
+    quoted = re.findall(r"[\"']([^\"']*)[\"']", text)
+    name = quoted[0]
+    return (secretName(name) or name.lower().endswith("connectionstring")) and secretValue(quoted[-1])
 
 
 def pgpass(text: str) -> bool:
@@ -662,7 +677,8 @@ def climb(text: str) -> int:
     best = 0
     for token in _pathTokens(text):
         parts = token.replace("\\", "/").split("/")
-        absolute = token.startswith("/") or bool(re.match(r"[a-zA-Z]:/", token.replace("\\", "/")))
+        # (a home directory is a place in the root's tree: ~/../.. is /)
+        absolute = token.startswith(("/", "~")) or bool(re.match(r"[a-zA-Z]:/", token.replace("\\", "/")))
         depth = 0
         most = 0
         for p in parts:

@@ -599,6 +599,72 @@ def secretsBenign(rng: random.Random) -> Iterator[dict[str, str]]:
         yield entry("secrets", "secrets", "benign", "benign-secrets-table", str(n), text, src, rng)
 
 
+
+# --- more secret forms (session 10): tune only --------------------------------
+# The secret forms written the ways other files and tools write
+# them (shell, Dockerfile, compose, PowerShell, Makefile, CLI flags, HTTP
+# headers and query strings, source code in several languages, XML, TOML),
+# with names in every case style, and their placeholders and references as
+# hard benign lines.  A separate random stream; every line is C{tune}: they
+# were written knowing the rules.
+
+_FORM_NAMES = (
+    "API_KEY", "SECRET_KEY", "AUTH_TOKEN", "ACCESS_TOKEN", "CLIENT_SECRET", "DB_PASSWORD", "PRIVATE_TOKEN",
+    "STRIPE_LIVE_SECRET", "APIKEY", "SECRETKEY", "PASSWD", "ENC_KEY", "SIGNING_KEY", "SERVICE_ACCOUNT_TOKEN",
+    "BOT_TOKEN", "REFRESH_TOKEN", "MASTER_PASSWORD", "ROOT_PASSWORD", "APP_SECRET", "WEBHOOK_SIGNING_SECRET",
+)
+_FORMS = (
+    "export {N}={v}", "export {N}=\"{v}\"", "ENV {N}={v}", "ENV {N} {v}", "      - {N}={v}", "      {N}: \"{v}\"",
+    "$env:{N} = \"{v}\"", "set {N}={v}", "setx {N} \"{v}\"", "{N} := {v}", "{N} ?= {v}",
+    "docker run -e {N}={v} acme/api:latest", "helm upgrade api ./chart --set secrets.{c}={v}",
+    "kubectl create secret generic api --from-literal={s}={v}", "heroku config:set {N}={v} -a acme-api",
+    "gh secret set {N} --body \"{v}\"", "fly secrets set {N}={v}", "vercel env add {N} production <<< {v}",
+    "curl -H \"X-Api-Key: {v}\" https://api.acme.io/v1/items", "curl -H 'Authorization: Bearer {v}' https://api.acme.io",
+    "GET /v1/items?api_key={v}&limit=10", "https://api.acme.io/export?access_token={v}", "X-Auth-Token: {v}",
+    "{c} = \"{v}\"", "const {c} = \"{v}\";", "let {c} = '{v}'", "{c} := \"{v}\"", "private static final String {N} = \"{v}\";",
+    "{s}: '{v}'", "'{s}' => '{v}',", "\"{c}\": \"{v}\",", "<{c}>{v}</{c}>", "<add key=\"{c}\" value=\"{v}\" />",
+    "{s} = \"{v}\"  # TOML", "[auth]\n{s} = {v}", "spring.security.{k}={v}", "{k}: {v}",
+    "config.{c} = '{v}'", "os.environ[\"{N}\"] = \"{v}\"", "process.env.{N} = \"{v}\";", "Settings({s}=\"{v}\")",
+    "psexec \\\\build01 -u svc_deploy -p {v} cmd /c deploy.bat", "mongosh -u admin -p '{v}' --authenticationDatabase admin",
+    "./deploy.sh --username ci --password {v}",
+)
+
+
+def _formValue(rng: random.Random) -> str:
+    kind = rng.randrange(5)
+    if kind == 0:
+        return str(uuid.UUID(int=rng.getrandbits(128)))
+    return _secretValue(rng)
+
+
+def secretsForms(rng: random.Random) -> Iterator[dict[str, str]]:
+    src = "generated (build_exfil.py, forms)"
+    for n in range(300):
+        name = rng.choice(_FORM_NAMES)
+        form = _FORMS[n % len(_FORMS)]
+        text = form.format(N=name, c=_ident(name, 2), s=_ident(name, 1), k=_ident(name, 3), v=_formValue(rng))
+        e = entry("data_exfiltration", "secrets", "attack", "secrets-forms", str(n), text, src, rng)
+        yield dict(e, split="tune")
+
+
+_FORM_REFERENCES = (
+    "${{{N}}}", "$({N})", "${{{{ secrets.{N} }}}}", "{{{{ .Values.{c} }}}}", "$env:{N}", "%{N}%", "<{k}>", "YOUR_{N}",
+    "os.environ[\"{N}\"]", "process.env.{N}", "getenv(\"{N}\")", "changeme", "********", "xxxxxxxxxxxxxxxx",
+    "${{{N}:?missing}}", "{{{{{s}}}}}", "vault:secret/data/api#{s}", "!Ref {c}",
+)
+
+
+def secretsFormsBenign(rng: random.Random) -> Iterator[dict[str, str]]:
+    src = "generated (build_exfil.py, forms)"
+    for n in range(200):
+        name = rng.choice(_FORM_NAMES)
+        form = _FORMS[n % len(_FORMS)]
+        ref = rng.choice(_FORM_REFERENCES).format(N=name, c=_ident(name, 2), s=_ident(name, 1), k=_ident(name, 3))
+        text = form.format(N=name, c=_ident(name, 2), s=_ident(name, 1), k=_ident(name, 3), v=ref)
+        e = entry("secrets", "secrets", "benign", "benign-secrets-forms", str(n), text, src, rng)
+        yield dict(e, split="tune")
+
+
 # --- PII ---------------------------------------------------------------------------
 
 _FIRST = ("alice", "bob", "carol", "dmitri", "eva", "farah", "giulia", "hiro", "ines", "jamal", "kim", "lars",
@@ -814,7 +880,13 @@ def write(name: str, entries: list[dict[str, str]]) -> None:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mirrors", default="/work/.mirror")
+    parser.add_argument("--forms", action="store_true", help="write only secrets_forms.*.jsonl (no mirrors needed)")
     args = parser.parse_args(argv)
+    forms = random.Random(f"{SEED}:forms")
+    write("secrets_forms.attacks.jsonl", list(secretsForms(forms)))
+    write("secrets_forms.benign.jsonl", list(secretsFormsBenign(forms)))
+    if args.forms:
+        return
     gitleaks = os.path.join(args.mirrors, "gitleaks+gitleaks", "repo")
     detect = os.path.join(args.mirrors, "Yelp+detect-secrets", "repo")
     phones = os.path.join(args.mirrors, "google+libphonenumber", "repo")

