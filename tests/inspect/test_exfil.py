@@ -218,6 +218,17 @@ class SecretTests(SynchronousTestCase):
             text = form.format(u=f"{scheme}://svc:{password}@host.internal/x")
             self.assertIn("connection_string", body(text), text)
 
+    def test_x_run_inside_random_value(self) -> None:
+        """
+        A run of x inside a random value is part of it, not a placeholder's
+        hidden characters (hypothesis found AAAAAAAAAAXXXXAAAAAAAAAA); a run
+        that ends a word or fills the value still is.
+        """
+        for password in ("q3ZxXXXXk9PaLm2W8rT", "AAAAAAAAAAXXXXAAAAAAAAAA"):
+            self.assertIn("connection_string", body(f"https://svc:{password}@host.internal/x"), password)
+        for password in ("xxxxxxxx", "sk_live_xxxx", "XXXX-XXXX-XXXX"):
+            self.assertNotIn("connection_string", body(f"https://svc:{password}@host.internal/x"), password)
+
 
 def numbers(kinds: tuple[Any, ...] = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE)) -> list[Any]:
     out = []

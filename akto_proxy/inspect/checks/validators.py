@@ -112,7 +112,10 @@ def entropy(text: str) -> float:
 
 
 _PLACEHOLDER = re.compile(
-    r"x{4,}|\*{3,}|<[^>]*>|\$\{|\{\{|%\(|example|sample|dummy|placeholder|changeme|your[_-]?|redacted|"
+    # a run of x stands for hidden characters where it ends a word or is
+    # much of the value (sk_live_xxxx, XXXX-XXXX, AKIAXXXXXXXXXXXXXXXX),
+    # not inside a random run of letters (q3ZxXXXXk9Pa)
+    r"(?:^|[^a-z0-9])x{4,}|x{4,}(?:$|[^a-z0-9])|x{12,}|\*{3,}|<[^>]*>|\$\{|\{\{|%\(|example|sample|dummy|placeholder|changeme|your[_-]?|redacted|"
     r"test|fake|secret[_-]?here|password|passwd|env\[|environ|process\.env|getenv|config\.|settings\.|\.\.\.|"
     # a reference into a secret manager (bank-vaults, helm-secrets/vals,
     # AWS Secrets Manager and SSM, Azure Key Vault, SOPS)
