@@ -34,8 +34,6 @@ class MessageTests(SynchronousTestCase):
         self.assertEqual(
             dict(m.strings),
             {
-                "params~0": "name",
-                "params~1": "arguments",
                 "params.name": "run_sql",
                 "params.arguments~0": "query",
                 "params.arguments~1": "n",

@@ -30,6 +30,20 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 KEY_MARK = "~"
 _KEY_PATH = re.compile(r"~(\d+)$")
 
+#: member names MCP itself defines, in almost every message: as keys they
+#: hold nothing but these words, and are left out of a message's strings
+#: (counted in L{Message.protocolKeys}); every other key is a string
+PROTOCOL_KEYS = frozenset(
+    (
+        "_meta", "progressToken", "name", "arguments", "uri", "cursor", "nextCursor", "protocolVersion",
+        "capabilities", "clientInfo", "serverInfo", "version", "title", "instructions",
+        "content", "contents", "type", "text", "isError", "structuredContent", "annotations", "audience",
+        "priority", "lastModified", "mimeType", "resource", "blob", "data", "tools", "prompts", "resources",
+        "resourceTemplates", "uriTemplate", "description", "inputSchema", "outputSchema", "properties",
+        "required", "items", "messages", "role", "icons", "src", "sizes", "size",
+    )
+)
+
 
 def withoutSurrogates(text: str) -> str:
     """
@@ -72,13 +86,19 @@ def walkStrings(value: Any, path: str) -> Iterator[tuple[str, str]]:
     return iter(out)
 
 
-def _walk(value: Any, path: str, out: list[tuple[str, str]]) -> None:
+def _walk(value: Any, path: str, out: list[tuple[str, str]]) -> int:
+    """
+    Append the strings of C{value} at C{path} to C{out}; the number of keys
+    left out (L{PROTOCOL_KEYS}).
+    """
     # iterative (a deep document cannot exhaust the stack); dict keys that
     # are plain names, the common case, skip the regular expression
     stack: list[tuple[Any, str]] = [(value, path)]
     pop = stack.pop
     push = stack.append
     append = out.append
+    protocol = PROTOCOL_KEYS
+    left = 0
     while stack:
         v, p = pop()
         t = type(v)
@@ -87,7 +107,10 @@ def _walk(value: Any, path: str, out: list[tuple[str, str]]) -> None:
         elif t is dict:
             i = 0
             for k in v:
-                append((f"{p}~{i}", k))
+                if k in protocol:
+                    left += 1
+                else:
+                    append((f"{p}~{i}", k))
                 i += 1
             for k, child in reversed(v.items()):
                 if type(child) not in _SCALARS:
@@ -103,12 +126,16 @@ def _walk(value: Any, path: str, out: list[tuple[str, str]]) -> None:
             append((p, v))
         elif isinstance(v, dict):
             for i, k in enumerate(v):
-                append((f"{p}~{i}", k))
+                if k in protocol:
+                    left += 1
+                else:
+                    append((f"{p}~{i}", k))
             for k, child in reversed(list(v.items())):
                 push((child, memberPath(p, k)))
         elif isinstance(v, list):
             for i in range(len(v) - 1, -1, -1):
                 push((v[i], f"{p}[{i}]"))
+    return left
 
 
 # values that hold no string: not worth a trip through the stack
@@ -121,6 +148,14 @@ def rpcTexts(obj: dict[str, Any], out: list[str]) -> list[str]:
     without their paths (appended to C{out}, in no particular order):
     enough to ask the prefilter whether the message needs inspecting at all.
     """
+    _texts([obj[f] for f in ("params", "result", "error") if f in obj], out)
+    return out
+
+
+def rpcGather(obj: dict[str, Any], out: list[str]) -> int:
+    """
+    L{rpcTexts}, answering the number of keys left out (L{PROTOCOL_KEYS}).
+    """
     return _texts([obj[f] for f in ("params", "result", "error") if f in obj], out)
 
 
@@ -129,12 +164,21 @@ def jsonTexts(value: Any, out: list[str]) -> list[str]:
     The strings L{Message.fromJSON} would hold for C{value}, as
     L{rpcTexts}.
     """
+    _texts([value], out)
+    return out
+
+
+def jsonGather(value: Any, out: list[str]) -> int:
+    """
+    L{jsonTexts}, as L{rpcGather}.
+    """
     return _texts([value], out)
 
 
-def _texts(stack: list[Any], out: list[str]) -> list[str]:
+def _texts(stack: list[Any], out: list[str]) -> int:
     append = out.append
-    keys = out.extend
+    keys: list[str] = []
+    key = keys.extend
     pop = stack.pop
     push = stack.append
     while stack:
@@ -143,7 +187,7 @@ def _texts(stack: list[Any], out: list[str]) -> list[str]:
         if t is str:
             append(v)
         elif t is dict:
-            keys(v)
+            key(v)
             for child in v.values():
                 if type(child) not in _SCALARS:
                     push(child)
@@ -154,11 +198,16 @@ def _texts(stack: list[Any], out: list[str]) -> list[str]:
         elif isinstance(v, str):
             append(v)
         elif isinstance(v, dict):
-            keys(v)
+            key(v)
             stack.extend(v.values())
         elif isinstance(v, list):
             stack.extend(v)
-    return out
+    # the keys, but those of the protocol (most often all of them: one test)
+    if PROTOCOL_KEYS.issuperset(keys):
+        return len(keys)
+    own = [k for k in keys if k not in PROTOCOL_KEYS]
+    out.extend(own)
+    return len(keys) - len(own)
 
 
 class _Key(int):
@@ -263,6 +312,7 @@ class Message:
     @ivar binary: the text is bytes that are not text (one character per
         byte): the checks that read language (SQL, shell, paths, contact
         details) leave it alone.
+    @ivar protocolKeys: the keys left out of C{strings} (L{PROTOCOL_KEYS}).
     """
 
     direction: Direction
@@ -277,6 +327,7 @@ class Message:
     keyName: Optional[str] = None
     requestId: str = ""
     binary: bool = False
+    protocolKeys: int = 0
 
     @functools.cached_property
     def size(self) -> int:
@@ -325,9 +376,10 @@ class Message:
             if isinstance(named, str):
                 tool = named
         strings: list[tuple[str, str]] = list(prefix)
+        left = 0
         for field in ("params", "result", "error"):
             if field in obj:
-                _walk(obj[field], field, strings)
+                left += _walk(obj[field], field, strings)
         return cls(
             direction=direction,
             target=target,
@@ -340,6 +392,7 @@ class Message:
             id=obj.get("id"),
             keyName=keyName,
             requestId=requestId,
+            protocolKeys=left,
         )
 
     @classmethod
@@ -375,15 +428,18 @@ class Message:
         keyName: Optional[str] = None,
         requestId: str = "",
     ) -> "Message":
+        strings: list[tuple[str, str]] = []
+        left = _walk(value, "", strings)
         return cls(
             direction=direction,
             target=target,
             transport=transport,
             kind="json",
             payload=value,
-            strings=tuple(walkStrings(value, "")),
+            strings=tuple(strings),
             keyName=keyName,
             requestId=requestId,
+            protocolKeys=left,
         )
 
     def withStrings(self, replacements: dict[str, str]) -> "Message":

@@ -15,7 +15,7 @@ from twisted.python.failure import Failure
 from akto_proxy.access.ratelimit import RateLimits, RateVerdict, Subject
 from akto_proxy.access.roles import Policy
 from akto_proxy.inspect.chain import Chain, Finding, Outcome
-from akto_proxy.inspect.message import Message, jsonTexts, memberPath, rpcTexts
+from akto_proxy.inspect.message import Message, jsonGather, memberPath, rpcGather
 from akto_proxy.mcp.answers import HEADER_MISMATCH, INVALID_PARAMS, REFUSAL_CODE, metadata, rpcError
 from akto_proxy.mcp.cache import CacheStage
 from akto_proxy.mcp.jsonrpc import LIST_METHODS, Body, Encoded, rawTargetOf, stringTokens, toolOf
@@ -312,12 +312,13 @@ class InspectStage:
             known = self._cleanLists.get(listed)
             if known is not None and known[0] == obj["result"]:
                 return True if _whole(body, obj, known[1]) else False
-        texts = rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, [])
-        if not _whole(body, obj, len(texts) - len(prefix)):
+        texts = [t for _, t in prefix] if prefix else []
+        strings = rpcGather(obj, texts) + len(texts) - len(prefix)
+        if not _whole(body, obj, strings):
             return False
         clean = self.chain.passes(direction, texts, method)
         if clean and listed is not None:
-            self._remember(listed, obj["result"], len(texts))
+            self._remember(listed, obj["result"], strings)
         return clean
 
     def judge(self, item: Item, ctx: Context) -> StageResult:
@@ -336,12 +337,13 @@ class InspectStage:
                     known = self._cleanLists.get(listed)
                     if known is not None and known[0] == obj["result"] and _whole(item.body, obj, known[1]):
                         return None
-                texts = rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, [])
-                if _whole(item.body, obj, len(texts) - len(prefix)):
+                texts = [t for _, t in prefix] if prefix else []
+                strings = rpcGather(obj, texts) + len(texts) - len(prefix)
+                if _whole(item.body, obj, strings):
                     clean = chain.passes(direction, texts, item.method)
                     if clean:
                         if listed is not None:
-                            self._remember(listed, obj["result"], len(texts))
+                            self._remember(listed, obj["result"], strings)
                         return None
                 else:
                     clean = None
@@ -356,7 +358,7 @@ class InspectStage:
                 prefix=prefix,
                 tool=item.name,
             )
-            if not _whole(item.body, obj, len(msg.strings) - len(prefix)):
+            if not _whole(item.body, obj, len(msg.strings) - len(prefix) + msg.protocolKeys):
                 refused = self._ambiguous(item, ctx, item.body)
                 if refused is not None:
                     return refused
@@ -382,12 +384,13 @@ class InspectStage:
                     # its strings, before its paths are walked
                     clean = chain.passesRaw(direction, body.raw)
                     if clean is None:
-                        texts = jsonTexts(body.value, [])
-                        clean = chain.passes(direction, texts, None) if _whole(body, None, len(texts)) else False
+                        texts: list[str] = []
+                        strings = jsonGather(body.value, texts) + len(texts)
+                        clean = chain.passes(direction, texts, None) if _whole(body, None, strings) else False
                     if clean:
                         return None
                 msg = Message.fromJSON(body.value, direction, ctx.target, item.transport, ctx.keyName, ctx.requestId)  # type: ignore[arg-type]
-                if not _whole(body, None, len(msg.strings)):
+                if not _whole(body, None, len(msg.strings) + msg.protocolKeys):
                     refused = self._ambiguous(item, ctx, body)
                     if refused is not None:
                         return refused
@@ -444,7 +447,7 @@ class InspectStage:
             is remembered clean.
         """
         if listed is not None and not outcome.findings and not outcome.guardrails and not outcome.blocked and outcome.message is msg and not item.findings:
-            self._remember(*listed, len(msg.strings))
+            self._remember(*listed, len(msg.strings) + msg.protocolKeys)
         item.note(outcome.findings, outcome.guardrails)
         if outcome.blocked:
             return refuse(item, ctx, outcome.reason, "inspection_error" if outcome.error else "blocked")
@@ -466,22 +469,30 @@ def _whole(body: Optional[Body], obj: Optional[dict[str, Any]], strings: int) ->
     Whether C{strings}, the strings gathered from JSON-RPC message C{obj}'s
     C{params}, C{result} and C{error} (or, C{obj} None, from the whole
     value), with those of its envelope, are all the strings of C{body}'s
-    source (L{stringTokens}): when they are, parsing lost no member.  True
-    for a value the proxy made (no source) or a message an earlier stage
-    rewrote (it goes on as the proxy writes it); False for a message of a
-    batch (its strings are gathered message by message) or a source whose
-    quotes cannot tell.
+    source: when they are, parsing lost no member.  True for a value the
+    proxy made (no source) or a message an earlier stage rewrote (it goes
+    on as the proxy writes it); False for a message of a batch (its strings
+    are gathered message by message) or a source whose quotes cannot tell.
+
+    A source holds at least two quote bytes per string (more with escaped
+    quotes, or in UTF-16 and -32): exactly two per string gathered proves
+    that it holds no other string, in one count; else L{stringTokens}.
     """
-    if body is None or body.source is None:
+    if body is None:
         return True
-    if obj is not None and obj is not body.value:
-        return not body.batch or all(m is not obj for m in body.rpc)
+    source = body.source
+    if source is None:
+        return True
     if obj is not None:
-        strings += len(obj)
-        for v in obj.values():
-            if type(v) is str:
-                strings += 1
-    return stringTokens(body.source) == strings
+        if obj is not body.value:
+            return not body.batch or all(m is not obj for m in body.rpc)
+        # its keys, C{jsonrpc}'s value, and C{method} and C{id} when they are
+        # strings (another string member makes the count differ: the slow
+        # way then tells)
+        strings += len(obj) + 1 + (type(obj.get("method")) is str) + (type(obj.get("id")) is str)
+    if source.count(b'"' if type(source) is bytes else '"') == 2 * strings:  # type: ignore[arg-type]
+        return True
+    return stringTokens(source) == strings
 
 
 def buildPipeline(config: Any, chain: Chain, roles: Policy, rates: RateLimits, state: Any = None, cache: Any = None) -> Pipeline:

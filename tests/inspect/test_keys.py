@@ -19,7 +19,7 @@ from akto_proxy.inspect.chain import Chain, Outcome
 from akto_proxy.inspect.checks import buildInspectors
 from akto_proxy.inspect.checks.prefilter import buildPrefilter
 from akto_proxy.inspect.checks.threats import argumentKind
-from akto_proxy.inspect.message import Message, isKeyPath, rpcTexts, walkStrings
+from akto_proxy.inspect.message import Message, isKeyPath, rpcGather, rpcTexts, walkStrings
 from tests.corpus.evaluate import CHECK_OF, load
 from tests.inspect.test_prefilter import TARGET, call, same, steps
 
@@ -62,6 +62,19 @@ class PathTests(SynchronousTestCase):
         # a key holding the mark is quoted: no value's path reads as a key's
         self.assertFalse(isKeyPath('params.a["x~1"]'))
         self.assertTrue(isKeyPath("params.l[0]~0"))
+
+    def test_protocolNamesLeftOut(self) -> None:
+        """
+        The member names MCP defines hold nothing but themselves: left out
+        of the strings, counted; a tool's own argument names are strings.
+        """
+        m = call("t", text="hi", city="Oslo")
+        self.assertEqual([p for p, _ in m.strings if isKeyPath(p)], ["params.arguments~1"])
+        self.assertEqual(m.protocolKeys, 3)  # name, arguments, text
+        texts: list[str] = []
+        self.assertEqual(rpcGather(m.payload, texts), 3)
+        self.assertEqual(sorted(texts), sorted(t for p, t in m.strings if p != "url.path"))
+        # a duplicate among them still counts (tests/mcp/test_duplicates)
 
     def test_rpcTextsHoldTheKeys(self) -> None:
         m = call("t", headers={"X-Trace": "1"}, n=[{"deep": None}])
