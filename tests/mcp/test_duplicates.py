@@ -23,6 +23,7 @@ from akto_proxy.mcp.jsonrpc import decode, decodeText, duplicateKey, stringToken
 from akto_proxy.mcp.session import Conversation
 from akto_proxy.runtime import buildRuntime
 from tests.mcp.test_pipeline import TARGET, run
+from tests.test_message import json_values
 
 CONFIG = """
 listen: ["tcp:0"]
@@ -46,13 +47,6 @@ def strings(value: Any) -> int:
     if isinstance(value, list):
         return sum(strings(v) for v in value)
     return 0
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
-    max_leaves=25,
-)
 
 
 class SourceTests(SynchronousTestCase):
