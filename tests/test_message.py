@@ -31,7 +31,16 @@ class MessageTests(SynchronousTestCase):
             "request", T, "http",
         )
         self.assertEqual((m.method, m.tool, m.id), ("tools/call", "run_sql", 1))
-        self.assertEqual(dict(m.strings), {"params.name": "run_sql", "params.arguments.query": "select 1", "params.arguments.n[1]": "x"})
+        self.assertEqual(
+            dict(m.strings),
+            {
+                "params.name": "run_sql",
+                "params.arguments~0": "query",
+                "params.arguments~1": "n",
+                "params.arguments.query": "select 1",
+                "params.arguments.n[1]": "x",
+            },
+        )
 
     @given(json_values)
     def test_redaction_keeps_json_valid(self, params) -> None:

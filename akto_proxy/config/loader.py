@@ -433,6 +433,7 @@ def _threats(r: Reader) -> ThreatDetection:
             "exclusions",
             "checks",
             "inspection_timeout",
+            "duplicate_keys",
         )
     )
     rules = []
@@ -484,6 +485,7 @@ def _threats(r: Reader) -> ThreatDetection:
         exclusions=tuple(exclusions),
         checks=tuple(settings),
         inspection_timeout=m["inspection_timeout"].duration() if "inspection_timeout" in m else 2.0,
+        duplicate_keys=m["duplicate_keys"].choice(("block", "alert", "log")) if "duplicate_keys" in m else "block",
     )
 
 

@@ -147,6 +147,7 @@ class ThreatDetection:
     exclusions: tuple[Exclusion, ...] = ()
     checks: tuple[tuple[str, CheckSettings], ...] = ()
     inspection_timeout: float = 2.0
+    duplicate_keys: str = "block"  # JSON naming a key twice in one object: block | alert | log
 
     def settings(self, check: str) -> CheckSettings:
         for name, s in self.checks:

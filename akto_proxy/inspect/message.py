@@ -20,8 +20,29 @@ Transport = Literal["http", "sse", "ws", "url"]
 Kind = Literal["jsonrpc", "json", "text"]
 
 
-_PLAIN_KEY = re.compile(r"^[^.\[\]\"]+$")
+_PLAIN_KEY = re.compile(r"^[^.\[\]\"~]+$")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+#: the path of an object's key: the object's path, C{~} and the key's place
+#: among the object's members (C{params.arguments~0}: the name of the first
+#: argument); its text is the string, never the path (a key may be an
+#: attack, or a secret, of any length)
+KEY_MARK = "~"
+_KEY_PATH = re.compile(r"~(\d+)$")
+
+#: member names MCP itself defines, in almost every message: as keys they
+#: hold nothing but these words, and are left out of a message's strings
+#: (counted in L{Message.protocolKeys}); every other key is a string
+PROTOCOL_KEYS = frozenset(
+    (
+        "_meta", "progressToken", "name", "arguments", "uri", "cursor", "nextCursor", "protocolVersion",
+        "capabilities", "clientInfo", "serverInfo", "version", "title", "instructions",
+        "content", "contents", "type", "text", "isError", "structuredContent", "annotations", "audience",
+        "priority", "lastModified", "mimeType", "resource", "blob", "data", "tools", "prompts", "resources",
+        "resourceTemplates", "uriTemplate", "description", "inputSchema", "outputSchema", "properties",
+        "required", "items", "messages", "role", "icons", "src", "sizes", "size",
+    )
+)
 
 
 def withoutSurrogates(text: str) -> str:
@@ -35,10 +56,10 @@ def withoutSurrogates(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
-def _keyPath(parent: str, key: Any) -> str:
+def memberPath(parent: str, key: Any) -> str:
     """
     C{parent.key}, or C{parent["key"]} when the key holds C{.}, C{[}, C{]},
-    C{"} or is empty, so that every path names exactly one string.
+    C{"}, C{~} or is empty, so that every path names exactly one string.
     """
     k = str(key)
     if _PLAIN_KEY.match(k):
@@ -46,46 +67,75 @@ def _keyPath(parent: str, key: Any) -> str:
     return f"{parent}[{json.dumps(k)}]"
 
 
+def isKeyPath(path: str) -> bool:
+    """
+    Whether C{path} names an object's key (L{KEY_MARK}) rather than a value.
+    """
+    return _KEY_PATH.search(path) is not None
+
+
 def walkStrings(value: Any, path: str) -> Iterator[tuple[str, str]]:
     """
     Every string inside C{value}, depth first, with its JSON path
-    (C{params.arguments.query}, C{result.content[0].text}).
+    (C{params.arguments.query}, C{result.content[0].text}): the values, and
+    the keys of every object (L{KEY_MARK}: C{params.arguments~0}), which a
+    server reads too (a map of headers, of variables, of column names).
     """
     out: list[tuple[str, str]] = []
     _walk(value, path, out)
     return iter(out)
 
 
-def _walk(value: Any, path: str, out: list[tuple[str, str]]) -> None:
+def _walk(value: Any, path: str, out: list[tuple[str, str]]) -> int:
+    """
+    Append the strings of C{value} at C{path} to C{out}; the number of keys
+    left out (L{PROTOCOL_KEYS}).
+    """
     # iterative (a deep document cannot exhaust the stack); dict keys that
     # are plain names, the common case, skip the regular expression
     stack: list[tuple[Any, str]] = [(value, path)]
     pop = stack.pop
     push = stack.append
+    append = out.append
+    protocol = PROTOCOL_KEYS
+    left = 0
     while stack:
         v, p = pop()
         t = type(v)
         if t is str:
-            out.append((p, v))
+            append((p, v))
         elif t is dict:
+            i = 0
+            for k in v:
+                if k in protocol:
+                    left += 1
+                else:
+                    append((f"{p}~{i}", k))
+                i += 1
             for k, child in reversed(v.items()):
                 if type(child) not in _SCALARS:
                     if type(k) is str and k and k.isalnum():
                         push((child, f"{p}.{k}" if p else k))
                     else:
-                        push((child, _keyPath(p, k)))
+                        push((child, memberPath(p, k)))
         elif t is list:
             for i in range(len(v) - 1, -1, -1):
                 if type(v[i]) not in _SCALARS:
                     push((v[i], f"{p}[{i}]"))
         elif isinstance(v, str):
-            out.append((p, v))
+            append((p, v))
         elif isinstance(v, dict):
+            for i, k in enumerate(v):
+                if k in protocol:
+                    left += 1
+                else:
+                    append((f"{p}~{i}", k))
             for k, child in reversed(list(v.items())):
-                push((child, _keyPath(p, k)))
+                push((child, memberPath(p, k)))
         elif isinstance(v, list):
             for i in range(len(v) - 1, -1, -1):
                 push((v[i], f"{p}[{i}]"))
+    return left
 
 
 # values that hold no string: not worth a trip through the stack
@@ -94,9 +144,17 @@ _SCALARS = frozenset((int, float, bool, type(None)))
 
 def rpcTexts(obj: dict[str, Any], out: list[str]) -> list[str]:
     """
-    The strings L{Message.fromJSONRPC} would hold for C{obj}, without their
-    paths (appended to C{out}, in no particular order): enough to ask the
-    prefilter whether the message needs inspecting at all.
+    The strings L{Message.fromJSONRPC} would hold for C{obj} (keys too),
+    without their paths (appended to C{out}, in no particular order):
+    enough to ask the prefilter whether the message needs inspecting at all.
+    """
+    _texts([obj[f] for f in ("params", "result", "error") if f in obj], out)
+    return out
+
+
+def rpcGather(obj: dict[str, Any], out: list[str]) -> int:
+    """
+    L{rpcTexts}, answering the number of keys left out (L{PROTOCOL_KEYS}).
     """
     return _texts([obj[f] for f in ("params", "result", "error") if f in obj], out)
 
@@ -106,11 +164,21 @@ def jsonTexts(value: Any, out: list[str]) -> list[str]:
     The strings L{Message.fromJSON} would hold for C{value}, as
     L{rpcTexts}.
     """
+    _texts([value], out)
+    return out
+
+
+def jsonGather(value: Any, out: list[str]) -> int:
+    """
+    L{jsonTexts}, as L{rpcGather}.
+    """
     return _texts([value], out)
 
 
-def _texts(stack: list[Any], out: list[str]) -> list[str]:
+def _texts(stack: list[Any], out: list[str]) -> int:
     append = out.append
+    keys: list[str] = []
+    key = keys.extend
     pop = stack.pop
     push = stack.append
     while stack:
@@ -119,6 +187,7 @@ def _texts(stack: list[Any], out: list[str]) -> list[str]:
         if t is str:
             append(v)
         elif t is dict:
+            key(v)
             for child in v.values():
                 if type(child) not in _SCALARS:
                     push(child)
@@ -129,15 +198,31 @@ def _texts(stack: list[Any], out: list[str]) -> list[str]:
         elif isinstance(v, str):
             append(v)
         elif isinstance(v, dict):
+            key(v)
             stack.extend(v.values())
         elif isinstance(v, list):
             stack.extend(v)
-    return out
+    # the keys, but those of the protocol (most often all of them: one test)
+    if PROTOCOL_KEYS.issuperset(keys):
+        return len(keys)
+    own = [k for k in keys if k not in PROTOCOL_KEYS]
+    out.extend(own)
+    return len(keys) - len(own)
+
+
+class _Key(int):
+    """
+    A path token that names the key at this place among an object's
+    members (L{KEY_MARK}), not a member.
+    """
 
 
 def _setPath(root: Any, path: str, new: str) -> Any:
     """
-    Replace the string at C{path} inside C{root} (which is modified).
+    Replace the string at C{path} inside C{root} (which is modified): a
+    value, or a key (renamed in place, the members keeping their order; a
+    name another member has already gets a C{#N} suffix, so no member is
+    lost).
     """
     tokens = _tokens(path)
     if not tokens:
@@ -145,7 +230,21 @@ def _setPath(root: Any, path: str, new: str) -> Any:
     node = root
     for t in tokens[:-1]:
         node = node[t]
-    node[tokens[-1]] = new
+    last = tokens[-1]
+    if type(last) is _Key:
+        items = list(node.items())
+        old = items[last][0]
+        if new == old:
+            return root
+        name, n = new, 1
+        while name in node:
+            n += 1
+            name = f"{new}#{n}"
+        node.clear()
+        for i, (k, v) in enumerate(items):
+            node[name if i == last else k] = v
+        return root
+    node[last] = new
     return root
 
 
@@ -159,6 +258,12 @@ def _tokens(path: str) -> list[Any]:
             if buf:
                 out.append(buf)
             buf = ""
+        elif c == "~":
+            if buf:
+                out.append(buf)
+            buf = ""
+            out.append(_Key(path[i + 1 :]))  # always the last token
+            break
         elif c == "[":
             if buf:
                 out.append(buf)
@@ -181,6 +286,13 @@ def _tokens(path: str) -> list[Any]:
     return out
 
 
+def _keysLast(replacement: tuple[str, str]) -> tuple[int, int]:
+    path = replacement[0]
+    if not isKeyPath(path):
+        return (0, 0)
+    return (1, -len(_tokens(path)))
+
+
 @attrs.frozen(slots=False)  # a __dict__: cached properties are then plain attribute reads
 class Message:
     """
@@ -200,6 +312,7 @@ class Message:
     @ivar binary: the text is bytes that are not text (one character per
         byte): the checks that read language (SQL, shell, paths, contact
         details) leave it alone.
+    @ivar protocolKeys: the keys left out of C{strings} (L{PROTOCOL_KEYS}).
     """
 
     direction: Direction
@@ -214,6 +327,7 @@ class Message:
     keyName: Optional[str] = None
     requestId: str = ""
     binary: bool = False
+    protocolKeys: int = 0
 
     @functools.cached_property
     def size(self) -> int:
@@ -262,9 +376,10 @@ class Message:
             if isinstance(named, str):
                 tool = named
         strings: list[tuple[str, str]] = list(prefix)
+        left = 0
         for field in ("params", "result", "error"):
             if field in obj:
-                _walk(obj[field], field, strings)
+                left += _walk(obj[field], field, strings)
         return cls(
             direction=direction,
             target=target,
@@ -277,6 +392,7 @@ class Message:
             id=obj.get("id"),
             keyName=keyName,
             requestId=requestId,
+            protocolKeys=left,
         )
 
     @classmethod
@@ -312,21 +428,25 @@ class Message:
         keyName: Optional[str] = None,
         requestId: str = "",
     ) -> "Message":
+        strings: list[tuple[str, str]] = []
+        left = _walk(value, "", strings)
         return cls(
             direction=direction,
             target=target,
             transport=transport,
             kind="json",
             payload=value,
-            strings=tuple(walkStrings(value, "")),
+            strings=tuple(strings),
             keyName=keyName,
             requestId=requestId,
+            protocolKeys=left,
         )
 
     def withStrings(self, replacements: dict[str, str]) -> "Message":
         """
         A copy with the strings at the given paths replaced (redaction).
-        The payload stays valid JSON: only string values change.
+        The payload stays valid JSON: only strings change (a key's
+        replacement renames it).
         """
         if not replacements:
             return self
@@ -334,7 +454,9 @@ class Message:
             text = replacements.get("", self.payload)
             return attrs.evolve(self, payload=text, strings=(("", text),))
         payload = copy.deepcopy(self.payload)
-        for path, new in replacements.items():
+        # values first, then keys, the deepest first: a path names members
+        # by the keys they had
+        for path, new in sorted(replacements.items(), key=_keysLast):
             if path.startswith(("url.", "header.")):
                 continue  # the URL and headers are inspected, not rewritten
             payload = _setPath(payload, path, new)

@@ -554,7 +554,7 @@ class CacheStage:
     def __init__(self, cache: ResponseCache):
         self.cache = cache
 
-    def quick(self, ctx: Context, direction: str, obj: Any, method: Optional[str], name: Optional[str], prefix: Any) -> bool:
+    def quick(self, ctx: Context, direction: str, obj: Any, method: Optional[str], name: Optional[str], prefix: Any, body: Any = None) -> bool:
         self._notice(ctx, method)
         return True
 

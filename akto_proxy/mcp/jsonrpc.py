@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Optional
+from typing import Any, Optional, Union
+
+from akto_proxy.inspect.message import memberPath
 
 import hyperscan
 
@@ -258,9 +260,12 @@ class Body:
         heuristics never read it.
     @ivar raw: the bytes of a large JSON body (L{RAW_FROM} on), from which
         the inspection may prove it clean without walking its strings.
+    @ivar source: the bytes or text a JSON body was parsed from, as it will
+        be relayed when nothing changes it (L{duplicateKey} asks it what
+        the parsed value lost); None for a value the proxy made itself.
     """
 
-    __slots__ = ("rpc", "batch", "json", "value", "text", "malformed", "binary", "raw")
+    __slots__ = ("rpc", "batch", "json", "value", "text", "malformed", "binary", "raw", "source", "_duplicate")
 
     def __init__(
         self,
@@ -280,6 +285,16 @@ class Body:
         self.malformed = malformed
         self.binary = binary
         self.raw: Optional[bytes] = None
+        self.source: Union[bytes, str, None] = None
+        self._duplicate: Any = _UNKNOWN
+
+    def duplicateKey(self) -> Optional[tuple[str, str]]:
+        """
+        L{duplicateKey} of its source (asked once), or None without one.
+        """
+        if self._duplicate is _UNKNOWN:
+            self._duplicate = duplicateKey(self.source) if self.source is not None else None
+        return self._duplicate  # type: ignore[no-any-return]
 
     def encoded(self) -> bytes:
         """
@@ -301,6 +316,8 @@ class Body:
         """
         return self.rpc[0] if self.rpc and not self.batch else None
 
+
+_UNKNOWN = object()
 
 EMPTY = Body([], False, False, None, None)
 
@@ -412,6 +429,7 @@ def decode(body: bytes, contentType: str = "", textual: bool = True) -> Body:
             malformed = claimsJSON
         else:
             decoded = fromJSON(value)
+            decoded.source = body
             if len(body) >= RAW_FROM:
                 decoded.raw = body
             return decoded
@@ -435,8 +453,86 @@ def decodeText(text: str) -> Body:
         except (ValueError, RecursionError):
             pass
         else:
-            return fromJSON(value)
+            decoded = fromJSON(value)
+            decoded.source = text
+            return decoded
     return Body([], False, False, None, text)
+
+
+def stringTokens(source: Union[bytes, str]) -> Optional[int]:
+    """
+    How many strings (keys and values) the JSON text C{source} writes, told
+    from its quotes: each string has two, and a quote inside one is written
+    C{\\"}.  None when the quotes cannot tell: an escaped backslash
+    (C{\\\\"} ends a string), bytes that are not UTF-8-like (a NUL: UTF-16
+    or -32, whose other characters hold quote bytes).  Counted at the speed
+    of the bytes: a value parsed from C{source} that holds fewer strings
+    lost some (a key written twice keeps only its last member).
+    """
+    if type(source) is bytes:
+        quote, backslash, escaped, double = b'"', b"\\", b'\\"', b"\\\\"
+        if b"\x00" in source:
+            return None
+    else:
+        quote, backslash, escaped, double = '"', "\\", '\\"', "\\\\"  # type: ignore[assignment]
+    quotes = source.count(quote)  # type: ignore[arg-type]
+    if backslash in source:  # type: ignore[operator]
+        if double in source:  # type: ignore[operator]
+            return None
+        quotes -= source.count(escaped)  # type: ignore[arg-type]
+    return quotes // 2 if quotes % 2 == 0 else None
+
+
+class _Ambiguous(dict):  # type: ignore[type-arg]
+    """
+    A JSON object that named C{key} more than once (L{duplicateKey}).
+    """
+
+    __slots__ = ("key",)
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d = dict(pairs)
+    if len(d) == len(pairs):
+        return d
+    seen: set[str] = set()
+    for k, _ in pairs:
+        if k in seen:
+            break
+        seen.add(k)
+    ambiguous = _Ambiguous(d)
+    ambiguous.key = k
+    return ambiguous
+
+
+def duplicateKey(source: Union[bytes, str]) -> Optional[tuple[str, str]]:
+    """
+    The first key that some object of the JSON text C{source} names twice,
+    with the JSON path of that object (C{params.arguments}; C{""}: the top
+    level; C{[1].params}: in the second message of a batch), or None.  A
+    parser that keeps the first member (or refuses) reads such a text
+    otherwise than C{json}, which keeps the last: what the proxy judged is
+    then not what the upstream reads.  Parses C{source} again (slowly:
+    only for a text whose quotes say that the parsed value lost strings,
+    L{stringTokens}); None too when it does not parse.
+    """
+    try:
+        value = json.loads(source, object_pairs_hook=_pairs)
+    except (ValueError, RecursionError):
+        return None
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        v, path = stack.pop()
+        if isinstance(v, dict):
+            if type(v) is _Ambiguous:
+                return path, v.key
+            for k, child in reversed(v.items()):
+                if isinstance(child, (dict, list)):
+                    stack.append((child, memberPath(path, k)))
+        elif isinstance(v, list):
+            for i in range(len(v) - 1, -1, -1):
+                stack.append((v[i], f"{path}[{i}]"))
+    return None
 
 
 def fromJSON(value: Any) -> Body:
@@ -466,6 +562,7 @@ __all__ = [
     "binary",
     "decode",
     "decodeText",
+    "duplicateKey",
     "encode",
     "fromJSON",
     "idKey",
@@ -477,6 +574,7 @@ __all__ = [
     "neverRPC",
     "notUnicode",
     "rawTargetOf",
+    "stringTokens",
     "targetOf",
     "toolOf",
     "triesJSON",

@@ -234,9 +234,11 @@ class Item:
     @ivar transport: what carries it (C{http}, C{sse}, C{ws}, C{url}).
     @ivar sentAt: when the request it answers was sent, if known.
     @ivar single: the only message of its body (not in a batch).
+    @ivar body: the L{Body} a JSON-RPC message came in (its source tells
+        what parsing it lost: L{Body.duplicateKey}), or None.
     """
 
-    __slots__ = ("phase", "obj", "method", "name", "modern", "prefix", "transport", "sentAt", "findings", "guardrails", "label", "single", "clean")
+    __slots__ = ("phase", "obj", "method", "name", "modern", "prefix", "transport", "sentAt", "findings", "guardrails", "label", "single", "clean", "body")
 
     def __init__(
         self,
@@ -263,6 +265,7 @@ class Item:
         self.label: Optional[str] = None  # of the last rewrite
         self.single = single
         self.clean: Optional[bool] = None  # what a quick look found, if asked
+        self.body: Optional[Body] = None
 
     @property
     def direction(self) -> str:
@@ -296,9 +299,9 @@ class Stage(Protocol):
 
     def judge(self, item: Item, ctx: Context) -> StageResult: ...
 
-    # Optional: quick(ctx, direction, obj, method, name, prefix) -> True when
-    # the stage certainly has nothing to say about a JSON-RPC message of its
-    # phases (cheaply: before an Item is built), else False or None.
+    # Optional: quick(ctx, direction, obj, method, name, prefix, body) -> True
+    # when the stage certainly has nothing to say about a JSON-RPC message of
+    # its phases (cheaply: before an Item is built), else False or None.
     # Optional: quickBody(ctx, direction, raw, asJSON) -> True when it has
     # nothing to say about a large body that is not JSON-RPC, as the text
     # it is or (C{asJSON}) as the JSON it may parse to, told from its bytes
@@ -339,14 +342,14 @@ def refuse(item: Item, ctx: Context, reason: str, label: str = "blocked", status
     return Decision(REPLY, None, 403 if status == 200 else status, reason=reason, label=label)
 
 
-def _quickly(quicks: tuple[Callable[..., Optional[bool]], ...], ctx: Context, direction: str, obj: Any, method: Optional[str], name: Optional[str], prefix: tuple[tuple[str, str], ...]) -> Optional[bool]:
+def _quickly(quicks: tuple[Callable[..., Optional[bool]], ...], ctx: Context, direction: str, obj: Any, method: Optional[str], name: Optional[str], prefix: tuple[tuple[str, str], ...], body: Body) -> Optional[bool]:
     """
     Whether every stage says it has nothing to say about a message: True;
     else the answer of the first that could not (False: not proven, None:
     not asked), which the stages then judge in full.
     """
     for quick in quicks:
-        clean = quick(ctx, direction, obj, method, name, prefix)
+        clean = quick(ctx, direction, obj, method, name, prefix, body)
         if clean is not True:
             return clean
     return True
@@ -618,12 +621,13 @@ class Pipeline:
                         continue
                     quicks = self._quick.get(id(stages))
                     if quicks is not None:
-                        clean = _quickly(quicks, ctx, "request", obj, method, name, prefix if single else ())
+                        clean = _quickly(quicks, ctx, "request", obj, method, name, prefix if single else (), body)
                         if clean:
                             forward.append(obj)
                             continue
                 item = Item(CLIENT_REQUEST, obj, method, name, modern, prefix if single else (), transport, single=single)
                 item.clean = clean
+                item.body = body
             elif kind == RESPONSE:
                 stages = self.stagesOf(CLIENT_ANSWER, None, ctx)
                 sent = correlator.clientAnswered(obj)
@@ -634,6 +638,7 @@ class Pipeline:
                     item = Item(CLIENT_ANSWER, obj, sent.method, sent.target, False, prefix if single else (), transport, sentAt=sent.at, single=single)
                 else:
                     item = Item(CLIENT_ANSWER, obj, None, None, False, prefix if single else (), transport, single=single)
+                item.body = body
             else:
                 forward.append(obj)  # not JSON-RPC as MCP uses it: the server answers it
                 continue
@@ -708,7 +713,7 @@ class Pipeline:
                         continue
                     quicks = self._quick.get(id(stages))
                     if quicks is not None:
-                        clean = _quickly(quicks, ctx, "response", obj, method, sent.target if sent is not None else None, ())
+                        clean = _quickly(quicks, ctx, "response", obj, method, sent.target if sent is not None else None, (), body)
                         if clean:
                             forward.append(obj)
                             continue
@@ -717,13 +722,14 @@ class Pipeline:
                 else:
                     item = Item(SERVER_RESPONSE, obj, None, None, False, (), transport)
                 item.clean = clean
+                item.body = body
             elif kind == REQUEST or kind == NOTIFICATION:
                 stages = self.stagesOf(SERVER_REQUEST, None, ctx)
                 clean = None
                 if not everything:
                     quicks = self._quick.get(id(stages))
                     if quicks is not None:
-                        clean = _quickly(quicks, ctx, "response", obj, obj["method"], None, ())
+                        clean = _quickly(quicks, ctx, "response", obj, obj["method"], None, (), body)
                         if clean:
                             forward.append(obj)
                             if kind == REQUEST:
@@ -731,6 +737,7 @@ class Pipeline:
                             continue
                 item = Item(SERVER_REQUEST, obj, obj["method"], None, False, (), transport)
                 item.clean = clean
+                item.body = body
             else:
                 forward.append(obj)
                 continue

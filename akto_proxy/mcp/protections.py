@@ -363,7 +363,7 @@ class CallGuardStage:
         self.pinning = pinMode is not None and pinMode != "monitor"
         self.poisoning = poisonMode is not None and poisonMode != "monitor" and poisonAction == "withhold"
 
-    def quick(self, ctx: Context, direction: str, obj: Any, method: Optional[str], name: Optional[str], prefix: Any) -> bool:
+    def quick(self, ctx: Context, direction: str, obj: Any, method: Optional[str], name: Optional[str], prefix: Any, body: Any = None) -> bool:
         if not self.state.anyWithheld or name is None or method not in CALLS:
             return True
         key = (endpointOf(ctx), CALLS[method], name)
@@ -423,7 +423,7 @@ class ServerRequestStage:
         self.monitor = mode == "monitor"
         self.roles = roles
 
-    def quick(self, ctx: Context, direction: str, obj: Any, method: Optional[str], name: Optional[str], prefix: Any) -> bool:
+    def quick(self, ctx: Context, direction: str, obj: Any, method: Optional[str], name: Optional[str], prefix: Any, body: Any = None) -> bool:
         if "method" in obj:
             method = obj["method"]  # any JSON value: a server may send anything
             return not isinstance(method, str) or method not in SERVER_METHODS

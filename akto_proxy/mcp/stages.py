@@ -14,11 +14,11 @@ from twisted.python.failure import Failure
 
 from akto_proxy.access.ratelimit import RateLimits, RateVerdict, Subject
 from akto_proxy.access.roles import Policy
-from akto_proxy.inspect.chain import Chain, Outcome
-from akto_proxy.inspect.message import Message, jsonTexts, rpcTexts
+from akto_proxy.inspect.chain import Chain, Finding, Outcome
+from akto_proxy.inspect.message import Message, jsonGather, memberPath, rpcGather
 from akto_proxy.mcp.answers import HEADER_MISMATCH, INVALID_PARAMS, REFUSAL_CODE, metadata, rpcError
 from akto_proxy.mcp.cache import CacheStage
-from akto_proxy.mcp.jsonrpc import LIST_METHODS, Body, Encoded, rawTargetOf, toolOf
+from akto_proxy.mcp.jsonrpc import LIST_METHODS, Body, Encoded, rawTargetOf, stringTokens, toolOf
 from akto_proxy.mcp.protections import buildProtections, endpointOf
 from akto_proxy.mcp.pipeline import (
     CLIENT_ANSWER,
@@ -203,7 +203,7 @@ class RoleStage:
     def __init__(self, roles: Policy):
         self.roles = roles
 
-    def quick(self, ctx: Context, direction: str, obj: Any, method: Optional[str], name: Optional[str], prefix: Any) -> Optional[bool]:
+    def quick(self, ctx: Context, direction: str, obj: Any, method: Optional[str], name: Optional[str], prefix: Any, body: Any = None) -> Optional[bool]:
         return self.roles.decide(ctx.key, ctx.target.host, method, name).allowed  # type: ignore[arg-type]
 
     def judge(self, item: Item, ctx: Context) -> StageResult:
@@ -263,23 +263,35 @@ class ListFilterStage:
 class InspectStage:
     """
     The inspection chain (threat checks, custom rules, guardrails, PII) on
-    every string of every message, and on the URL.  A message whose strings
-    the prefilter proves clean is passed without building its L{Message}.
+    every string of every message (object keys included), and on the URL.
+    A message whose strings the prefilter proves clean is passed without
+    building its L{Message}.
+
+    JSON that names a key twice in one object is ambiguous: C{json} keeps
+    the last member, and only it is judged, while the bytes go on as they
+    came, to a parser that may keep the first.  Such a message is refused
+    (C{threat_detection.duplicate_keys}: C{block}; C{alert} or C{log}
+    relay it with the finding).  Finding out costs a count of the source's
+    quotes (L{stringTokens}) against the strings gathered anyway: only a
+    source that holds more strings than its parsed value is parsed again
+    (L{Body.duplicateKey}).
     """
 
     name = "inspection"
     phases = frozenset((CLIENT_REQUEST, CLIENT_ANSWER, SERVER_RESPONSE, SERVER_REQUEST, CLIENT_OTHER, SERVER_OTHER, URL))
     on_error = "block"
 
-    def __init__(self, chain: Chain):
+    def __init__(self, chain: Chain, duplicates: str = "block", monitor: bool = False):
         self.chain = chain
+        self._duplicates = duplicates
+        self._monitor = monitor
         # the last */list result of each upstream proven clean (by the
-        # prefilter, or the steps without a word): the same result again is
-        # clean again (the chain is this
+        # prefilter, or the steps without a word), with its number of
+        # strings: the same result again is clean again (the chain is this
         # configuration's; a reload builds a new stage), so a client that
         # lists an unchanged server's tools again and again costs one deep
         # comparison instead of gathering and scanning every description
-        self._cleanLists: dict[tuple[str, str, str], Any] = {}
+        self._cleanLists: dict[tuple[str, str, str], tuple[Any, int]] = {}
         # only the phases of the directions some step judges (the prompt
         # injection step alone, on by default, judges responses only)
         directions = chain.directions
@@ -289,18 +301,24 @@ class InspectStage:
             if ("request" in directions if p in CLIENT_PHASES or p == URL else "response" in directions)
         )
 
-    def quick(self, ctx: Context, direction: str, obj: dict[str, Any], method: Optional[str], name: Optional[str], prefix: tuple[tuple[str, str], ...]) -> Optional[bool]:
+    def quick(self, ctx: Context, direction: str, obj: dict[str, Any], method: Optional[str], name: Optional[str], prefix: tuple[tuple[str, str], ...], body: Optional[Body] = None) -> Optional[bool]:
         """
         A JSON-RPC message's strings (and C{prefix}'s) proven clean by the
-        prefilter for every check: True; not proven: False; no prefilter
-        for every check: None (L{Chain.passes}).
+        prefilter for every check, and all of its source's: True; not
+        proven: False; no prefilter for every check: None (L{Chain.passes}).
         """
         listed = self._listKey(direction, obj, method, ctx) if not prefix else None
-        if listed is not None and self._cleanLists.get(listed) == obj["result"]:
-            return True
-        clean = self.chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []), method)
+        if listed is not None:
+            known = self._cleanLists.get(listed)
+            if known is not None and known[0] == obj["result"]:
+                return True if _whole(body, obj, known[1]) else False
+        texts = [t for _, t in prefix] if prefix else []
+        strings = rpcGather(obj, texts) + len(texts) - len(prefix)
+        if not _whole(body, obj, strings):
+            return False
+        clean = self.chain.passes(direction, texts, method)
         if clean and listed is not None:
-            self._remember(listed, obj["result"])
+            self._remember(listed, obj["result"], strings)
         return clean
 
     def quickBody(self, ctx: Context, direction: str, raw: bytes, asJSON: bool) -> Optional[bool]:
@@ -324,13 +342,20 @@ class InspectStage:
             clean = item.clean
             listed = self._listKey(direction, obj, item.method, ctx) if not prefix else None
             if clean is None:
-                if listed is not None and self._cleanLists.get(listed) == obj["result"]:
-                    return None
-                clean = chain.passes(direction, rpcTexts(obj, [t for _, t in prefix]) if prefix else rpcTexts(obj, []), item.method)
-                if clean:
-                    if listed is not None:
-                        self._remember(listed, obj["result"])
-                    return None
+                if listed is not None:
+                    known = self._cleanLists.get(listed)
+                    if known is not None and known[0] == obj["result"] and _whole(item.body, obj, known[1]):
+                        return None
+                texts = [t for _, t in prefix] if prefix else []
+                strings = rpcGather(obj, texts) + len(texts) - len(prefix)
+                if _whole(item.body, obj, strings):
+                    clean = chain.passes(direction, texts, item.method)
+                    if clean:
+                        if listed is not None:
+                            self._remember(listed, obj["result"], strings)
+                        return None
+                else:
+                    clean = None
             msg = Message.fromJSONRPC(
                 obj,
                 direction,  # type: ignore[arg-type]
@@ -342,6 +367,10 @@ class InspectStage:
                 prefix=prefix,
                 tool=item.name,
             )
+            if not _whole(item.body, obj, len(msg.strings) - len(prefix) + msg.protocolKeys):
+                refused = self._ambiguous(item, ctx, item.body)
+                if refused is not None:
+                    return refused
             return self._inspect(chain, msg, clean, item, ctx, (listed, obj["result"]) if listed is not None else None)
         direction = item.direction
         if phase == URL:
@@ -359,17 +388,43 @@ class InspectStage:
             body: Body = obj
             if body.json:
                 if body.raw is not None:
-                    # a large body: proven clean from its bytes, else from
+                    # a large body: proven clean from its bytes (every key
+                    # and every member written twice included), else from
                     # its strings, before its paths are walked
                     clean = chain.passesRaw(direction, body.raw)
                     if clean is None:
-                        clean = chain.passes(direction, jsonTexts(body.value, []), None)
+                        texts: list[str] = []
+                        strings = jsonGather(body.value, texts) + len(texts)
+                        clean = chain.passes(direction, texts, None) if _whole(body, None, strings) else False
                     if clean:
                         return None
                 msg = Message.fromJSON(body.value, direction, ctx.target, item.transport, ctx.keyName, ctx.requestId)  # type: ignore[arg-type]
+                if not _whole(body, None, len(msg.strings) + msg.protocolKeys):
+                    refused = self._ambiguous(item, ctx, body)
+                    if refused is not None:
+                        return refused
             else:
                 msg = Message.fromText(body.text or "", direction, ctx.target, item.transport, ctx.keyName, ctx.requestId, binary=body.binary)  # type: ignore[arg-type]
         return self._inspect(chain, msg, None, item, ctx)
+
+    def _ambiguous(self, item: Item, ctx: Context, body: Optional[Body]) -> Optional[Decision]:
+        """
+        For a message whose source holds strings its parsed value does not:
+        when a key is named twice in one object of it, the finding (check
+        C{ambiguous_json}, rule C{duplicate_key}), and the refusal when
+        C{duplicate_keys} is C{block} (in C{enforce} mode).
+        """
+        duplicate = body.duplicateKey() if body is not None else None
+        if duplicate is None:
+            return None  # only escapes or members the walk leaves alone
+        path, key = duplicate
+        location = memberPath(path, key)
+        enforced = not self._monitor
+        item.note((Finding(AMBIGUOUS_JSON, "duplicate_key", location, "high", self._duplicates, enforced),), ())
+        if self._duplicates != "block" or not enforced:
+            return None
+        shown = location if len(location) <= 120 else location[:117] + "..."
+        return refuse(item, ctx, f"ambiguous JSON: a key named twice in one object ({shown})")
 
     @staticmethod
     def _listKey(direction: str, obj: Any, method: Optional[str], ctx: Context) -> Optional[tuple[str, str, str]]:
@@ -382,11 +437,11 @@ class InspectStage:
             return None
         return (endpointOf(ctx), method, ctx.transport)  # type: ignore[return-value]
 
-    def _remember(self, key: tuple[str, str, str], result: Any) -> None:
+    def _remember(self, key: tuple[str, str, str], result: Any, strings: int) -> None:
         lists = self._cleanLists
         if len(lists) >= MAX_CLEAN_LISTS and key not in lists:
             lists.clear()
-        lists[key] = result
+        lists[key] = (result, strings)
 
     def _inspect(self, chain: Chain, msg: Message, clean: Optional[bool], item: Item, ctx: Context, listed: Any = None) -> StageResult:
         outcome = chain.inspectNow(msg, clean)
@@ -400,8 +455,8 @@ class InspectStage:
             steps pass without a word (no finding, no guardrail, unchanged)
             is remembered clean.
         """
-        if listed is not None and not outcome.findings and not outcome.guardrails and not outcome.blocked and outcome.message is msg:
-            self._remember(*listed)
+        if listed is not None and not outcome.findings and not outcome.guardrails and not outcome.blocked and outcome.message is msg and not item.findings:
+            self._remember(*listed, len(msg.strings) + msg.protocolKeys)
         item.note(outcome.findings, outcome.guardrails)
         if outcome.blocked:
             return refuse(item, ctx, outcome.reason, "inspection_error" if outcome.error else "blocked")
@@ -412,6 +467,41 @@ class InspectStage:
                 payload = Body([], False, body.json, payload if body.json else None, None if body.json else payload, binary=body.binary)
             return Decision(REWRITE, payload, label="redacted" if outcome.rewritten else None)
         return None
+
+
+#: the check of the findings on JSON that names a key twice in one object
+AMBIGUOUS_JSON = "ambiguous_json"
+
+
+def _whole(body: Optional[Body], obj: Optional[dict[str, Any]], strings: int) -> bool:
+    """
+    Whether C{strings}, the strings gathered from JSON-RPC message C{obj}'s
+    C{params}, C{result} and C{error} (or, C{obj} None, from the whole
+    value), with those of its envelope, are all the strings of C{body}'s
+    source: when they are, parsing lost no member.  True for a value the
+    proxy made (no source) or a message an earlier stage rewrote (it goes
+    on as the proxy writes it); False for a message of a batch (its strings
+    are gathered message by message) or a source whose quotes cannot tell.
+
+    A source holds at least two quote bytes per string (more with escaped
+    quotes, or in UTF-16 and -32): exactly two per string gathered proves
+    that it holds no other string, in one count; else L{stringTokens}.
+    """
+    if body is None:
+        return True
+    source = body.source
+    if source is None:
+        return True
+    if obj is not None:
+        if obj is not body.value:
+            return not body.batch or all(m is not obj for m in body.rpc)
+        # its keys, C{jsonrpc}'s value, and C{method} and C{id} when they are
+        # strings (another string member makes the count differ: the slow
+        # way then tells)
+        strings += len(obj) + 1 + (type(obj.get("method")) is str) + (type(obj.get("id")) is str)
+    if source.count(b'"' if type(source) is bytes else '"') == 2 * strings:  # type: ignore[arg-type]
+        return True
+    return stringTokens(source) == strings
 
 
 def buildPipeline(config: Any, chain: Chain, roles: Policy, rates: RateLimits, state: Any = None, cache: Any = None) -> Pipeline:
@@ -433,11 +523,13 @@ def buildPipeline(config: Any, chain: Chain, roles: Policy, rates: RateLimits, s
         stages.append(ListFilterStage(roles))
     stages.extend(buildProtections(config, state, roles))
     if chain:
-        stages.append(InspectStage(chain))
+        td = config.threat_detection
+        stages.append(InspectStage(chain, td.duplicate_keys, td.mode == "monitor"))
     return Pipeline(stages)
 
 
 __all__ = [
+    "AMBIGUOUS_JSON",
     "HeaderMirrorStage",
     "InspectStage",
     "ListFilterStage",

@@ -4,7 +4,9 @@ Exclusions: which checks do not look at which strings of a message.
 An exclusion names an upstream (host glob), a path glob, optionally a tool
 (glob) and an argument (a name under C{params.arguments}, or a JSON path),
 and the checks it covers (none named: all).  Without an argument it covers
-every string of the matching messages, the tool's results included.
+every string of the matching messages, the tool's results included.  An
+argument covers the strings inside it, the keys of its objects included
+(C{headers} covers C{params.arguments.headers~0}, the first header's name).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ def _argumentPrefixes(argument: str) -> tuple[str, ...]:
 
 
 def _under(path: str, prefix: str) -> bool:
-    return path == prefix or (path.startswith(prefix) and path[len(prefix)] in ".[")
+    # a member (C{.name}, C{["name"]}), an item (C{[0]}) or a key (C{~0})
+    return path == prefix or (path.startswith(prefix) and path[len(prefix)] in ".[~")
 
 
 @attrs.frozen

@@ -29,7 +29,7 @@ from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.scanner import Scanner, mask
 from akto_proxy.inspect.checks.scope import NOTHING, Exclusions, MessageScope
 from akto_proxy.inspect.checks.validators import PHONE_BUDGET, VALIDATORS, WHOLE_TEXT, blobLike, climb, creditCard, email, phoneSpans
-from akto_proxy.inspect.message import Message, withoutSurrogates
+from akto_proxy.inspect.message import Message, isKeyPath, withoutSurrogates
 from akto_proxy.inspect.normalize import variants
 
 log = Logger()
@@ -52,8 +52,11 @@ def argumentKind(tool: Optional[str], path: str) -> str:
     its argument (or query parameter): C{"code"} (SQL, a command line, a
     source file), C{"text"} (prose; also the URL's path, headers and the
     protocol's own fields) or C{"data"} (a value: a name, a host, a file, an
-    id; also a C{resources/read} URI).
+    id; also a C{resources/read} URI).  An object's key (C{~0}) is a name:
+    a value.
     """
+    if isKeyPath(path):
+        return "data"
     names = _NAME.findall(path)
     if names[:2] == ["params", "uri"]:
         return "data"  # resources/read
