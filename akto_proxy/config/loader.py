@@ -439,13 +439,14 @@ def _threats(r: Reader) -> ThreatDetection:
     rules = []
     if "custom_rules" in m:
         for i, cr in enumerate(m["custom_rules"].sequence()):
-            cm = cr.mapping(("name", "pattern", "action", "severity"), required=("pattern",))
+            cm = cr.mapping(("name", "pattern", "action", "severity", "keys"), required=("pattern",))
             rules.append(
                 CustomRule(
                     name=cm["name"].string() if "name" in cm else f"custom_rule_{i + 1}",
                     pattern=_regex(cm["pattern"]),
                     action=cm["action"].choice(ACTIONS) if "action" in cm else "block",
                     severity=cm["severity"].choice(SEVERITIES) if "severity" in cm else "high",
+                    keys=cm["keys"].boolean() if "keys" in cm else False,
                 )
             )
     exclusions = []
@@ -504,12 +505,13 @@ def _guardrails(r: Reader) -> tuple[Guardrail, ...]:
         pii: list[PiiRule] = []
         for rr in gm["rules"].sequence() if "rules" in gm else []:
             if kind == "content_filter":
-                rm = rr.mapping(("pattern", "action", "name"), required=("pattern",))
+                rm = rr.mapping(("pattern", "action", "name", "keys"), required=("pattern",))
                 content.append(
                     ContentRule(
                         pattern=_regex(rm["pattern"]),
                         action=rm["action"].choice(ACTIONS) if "action" in rm else "block",
                         name=rm["name"].string() if "name" in rm else None,
+                        keys=rm["keys"].boolean() if "keys" in rm else False,
                     )
                 )
             elif kind == "rate_limit":

@@ -120,6 +120,7 @@ class CustomRule:
     pattern: str
     action: str = "block"
     severity: str = "high"
+    keys: bool = False  # also match object keys (ModSecurity's ARGS_NAMES)
 
 
 @attrs.frozen
@@ -161,6 +162,7 @@ class ContentRule:
     pattern: str
     action: str = "block"
     name: Optional[str] = None
+    keys: bool = False  # also match object keys
 
 
 @attrs.frozen

@@ -156,7 +156,7 @@ listen: ["tcp:0"]
 threat_detection:
   enabled_checks: []
   custom_rules:
-    - {name: host, pattern: "[a-z]+\\\\.corp\\\\.internal", action: redact}
+    - {name: host, pattern: "[a-z]+\\\\.corp\\\\.internal", action: redact, keys: true}
 """
         chain = Chain(buildInspectors(parseConfig(text)), Clock())
         m = response({"hosts": {"db.corp.internal": {"ip": "db.corp.internal"}, "web.corp.internal": 2, "[REDACTED:host]": 3}})
@@ -167,6 +167,43 @@ threat_detection:
         self.assertEqual(list(hosts), ["[REDACTED:host]#2", "[REDACTED:host]#3", "[REDACTED:host]"])
         self.assertEqual(hosts["[REDACTED:host]#2"], {"ip": "[REDACTED:host]"})
         self.assertEqual(m.payload["result"]["hosts"]["web.corp.internal"], 2)  # the original is left alone
+
+
+class OperatorPatternKeyTests(SynchronousTestCase):
+    """
+    Custom rules and content filters match values only unless a rule says
+    C{keys: true}: the brief's own filter on C{ssn} must not refuse every
+    call with an argument named C{className}.
+    """
+
+    CONFIG = """
+listen: ["tcp:0"]
+threat_detection:
+  enabled_checks: []
+  custom_rules:
+    - {{name: internal, pattern: "corp\\\\.internal"{keys}}}
+guardrails:
+  - name: "PII Protection"
+    type: "content_filter"
+    rules:
+      - {{pattern: "ssn|social security", action: block{keys}}}
+"""
+
+    def chain(self, keys: str) -> Chain:
+        return Chain(buildInspectors(parseConfig(self.CONFIG.format(keys=keys))), Clock())
+
+    def test_valuesOnlyByDefault(self) -> None:
+        chain = self.chain("")
+        for arguments in ({"className": "btn"}, {"props": {"className": "btn"}}, {"hosts": {"db.corp.internal": 1}}):
+            self.assertEqual(found(call("create", **arguments), chain), set(), arguments)
+        # values still match
+        self.assertEqual(found(call("create", note="my ssn"), chain), {("PII Protection", "params.arguments.note")})
+        self.assertEqual(found(call("create", host="db.corp.internal"), chain), {("custom_rules", "params.arguments.host")})
+
+    def test_keysWhenAsked(self) -> None:
+        chain = self.chain(", keys: true")
+        self.assertEqual(found(call("create", props={"className": "btn"}), chain), {("PII Protection", "params.arguments.props~0")})
+        self.assertEqual(found(call("create", hosts={"db.corp.internal": 1}), chain), {("custom_rules", "params.arguments.hosts~0")})
 
 
 class PrefilterKeyTests(SynchronousTestCase):

@@ -45,7 +45,7 @@ def buildInspectors(config: Config, reactor: Any = None) -> list[Inspector]:
         steps.append(
             PatternInspector(
                 "custom_rules",
-                [PatternRule(r.name, r.pattern, r.action, r.severity) for r in td.custom_rules],
+                [PatternRule(r.name, r.pattern, r.action, r.severity, r.keys) for r in td.custom_rules],
                 monitor=mode == "monitor",
                 on_error=settings.on_error,
                 exclusions=exclusions,
@@ -56,7 +56,7 @@ def buildInspectors(config: Config, reactor: Any = None) -> list[Inspector]:
         mode = g.mode or td.mode
         if g.type == "content_filter":
             rules = [
-                PatternRule(r.name or f"{g.name}#{i + 1}", r.pattern, r.action, "medium")
+                PatternRule(r.name or f"{g.name}#{i + 1}", r.pattern, r.action, "medium", r.keys)
                 for i, r in enumerate(g.content_rules)
             ]
             steps.append(

@@ -17,7 +17,7 @@ from akto_proxy.inspect.chain import PASS, Finding, Verdict
 from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.scope import Exclusions, NOTHING
 from akto_proxy.relay.fence import hostMatches
-from akto_proxy.inspect.message import Message, withoutSurrogates
+from akto_proxy.inspect.message import Message, isKeyPath, withoutSurrogates
 
 
 @attrs.frozen
@@ -26,6 +26,10 @@ class PatternRule:
     pattern: str
     action: str  # block, redact, alert, log
     severity: str = "high"
+    #: also match object keys (L{isKeyPath}); by default an operator's
+    #: pattern matches values only, as ModSecurity's ARGS beside ARGS_NAMES:
+    #: a filter on C{ssn} must not refuse every call with a C{className}
+    keys: bool = False
 
 
 class PatternInspector:
@@ -73,6 +77,8 @@ class PatternInspector:
         self._joinable = not any(
             a in r.pattern for r in self._rules for a in ("^", "$", "\\A", "\\z", "(?m")
         )
+        #: the rules that match object keys too
+        self._onKeys = frozenset(i for i, r in enumerate(self._rules) if r.keys)
 
     def patterns(self) -> tuple[str, ...]:
         """
@@ -111,7 +117,12 @@ class PatternInspector:
         for path, text in strings:
             if not text or scope.excludes("custom_rules", path):
                 continue
-            hits = self._set.Match(text)
+            if isKeyPath(path):
+                if not self._onKeys:
+                    continue
+                hits = [i for i in self._set.Match(text) or () if i in self._onKeys]
+            else:
+                hits = self._set.Match(text)
             if not hits:
                 continue
             for index in sorted(hits):
