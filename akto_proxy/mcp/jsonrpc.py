@@ -11,11 +11,10 @@ import copy
 import json
 from typing import Any, Optional, Union
 
-from akto_proxy.inspect.message import memberPath
-
 import hyperscan
 
 from akto_proxy.inspect.hscache import compileDatabase
+from akto_proxy.inspect.message import memberPath
 
 PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
 MODERN_REVISION = "2026-07-28"

@@ -307,6 +307,16 @@ class InspectStage:
         prefilter for every check, and all of its source's: True; not
         proven: False; no prefilter for every check: None (L{Chain.passes}).
         """
+        return self._proven(ctx, direction, obj, method, prefix, body)
+
+    def _proven(self, ctx: Context, direction: str, obj: dict[str, Any], method: Optional[str], prefix: tuple[tuple[str, str], ...], body: Optional[Body]) -> Optional[bool]:
+        """
+        L{quick}'s answer, asked by L{judge} too when no earlier pass asked
+        it: an unchanged clean C{*/list} result (L{_cleanLists}) or the
+        prefilter over the gathered strings, when they are all of the
+        source's (L{_whole}; else False: the steps run in full, and
+        L{_ambiguous} asks what the parsed value lost).
+        """
         listed = self._listKey(direction, obj, method, ctx) if not prefix else None
         if listed is not None:
             known = self._cleanLists.get(listed)
@@ -340,22 +350,11 @@ class InspectStage:
             direction = "request" if phase in CLIENT_PHASES else "response"
             prefix = item.prefix
             clean = item.clean
-            listed = self._listKey(direction, obj, item.method, ctx) if not prefix else None
             if clean is None:
-                if listed is not None:
-                    known = self._cleanLists.get(listed)
-                    if known is not None and known[0] == obj["result"] and _whole(item.body, obj, known[1]):
-                        return None
-                texts = [t for _, t in prefix] if prefix else []
-                strings = rpcGather(obj, texts) + len(texts) - len(prefix)
-                if _whole(item.body, obj, strings):
-                    clean = chain.passes(direction, texts, item.method)
-                    if clean:
-                        if listed is not None:
-                            self._remember(listed, obj["result"], strings)
-                        return None
-                else:
-                    clean = None
+                clean = self._proven(ctx, direction, obj, item.method, prefix, item.body)
+                if clean:
+                    return None
+            listed = self._listKey(direction, obj, item.method, ctx) if not prefix else None
             msg = Message.fromJSONRPC(
                 obj,
                 direction,  # type: ignore[arg-type]
