@@ -333,15 +333,19 @@ class Prefilter:
         as L{cleanRaw} asks every pattern, a window at a time
         (L{linesMatch}).
         """
+        own = threading.get_ident() == self._owner
+        ascii: Optional[bool] = None
         quiet = None
-        if asJSON and direction in self._relaxed and threading.get_ident() == self._owner and body.isascii() and len(body) >= self._maxSize:
-            quiet = self._quiet(direction, body)
+        if asJSON and direction in self._relaxed and own and len(body) >= self._maxSize:
+            ascii = body.isascii()
+            if ascii:
+                quiet = self._quiet(direction, body)
         text = self.cleanText(direction, body, quiet=quiet)
         if not text or not asJSON:
             return text
         if b"\\" in body or self._anchored or body[:3] == b"\xef\xbb\xbf":
             return None
-        if direction not in self._anchoredLines or not body.isascii() or threading.get_ident() != self._owner:
+        if direction not in self._anchoredLines or not own or not (body.isascii() if ascii is None else ascii):
             return self.cleanRaw(direction, body)
         anchored = self._anchoredLines[direction]
         if anchored is None or quiet:
@@ -363,13 +367,14 @@ class Prefilter:
         apart, nothing else is asked of a message whose scans take pattern
         databases alone.
 
-        @param quiet: what L{_quiet} says of C{body}, when it was asked.
+        @param quiet: what L{_quiet} says of C{body} (ASCII), when it was
+            asked.
         """
         if len(body) < self._maxSize or self._slow(direction, method):
             return False
         if b"\x00" in body:
             return None
-        if not body.isascii():
+        if quiet is None and not body.isascii():
             try:
                 body.decode("utf-8")
             except UnicodeDecodeError:
@@ -430,11 +435,12 @@ class Prefilter:
 
         @param alone: C{data} is the UTF-8 of the message's one string
             (C{texts} unused).
-        @param quiet: what L{_quiet} says of C{data}, when it was asked.
+        @param quiet: what L{_quiet} says of C{data} (ASCII, on this thread), when it was asked.
         """
         # Hyperscan's answer stands for ASCII data (case folding beyond it is
         # RE2's), and the scratch spaces are this thread's
-        own = data.isascii() and threading.get_ident() == self._owner
+        # (L{_quiet} was asked of ASCII data on this thread)
+        own = quiet is not None or (data.isascii() and threading.get_ident() == self._owner)
         if quiet is None:
             # nothing of the database of both (threat and custom rules) is in data
             quiet = own and direction in self._together and self._quiet(direction, data)
