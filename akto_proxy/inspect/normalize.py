@@ -115,6 +115,8 @@ _SLASHES = re.compile(r"/{2,}")
 _DOTSLASH = re.compile(r"/(?:\./)+")
 # a control character beside a dot, which a lenient server drops from a
 # segment (..%01/, .%00./): never in an honest path
+# a segment of wildcards a lenient server (or an FTP one) matches to ".."
+_PATH_WILDCARD = re.compile(r"(?:^|(?<=/))(?:\.\?|\?[.?])(?=/)")
 _PATH_CONTROL = re.compile(r"(?<=\.)[\x00-\x1f]+(?=[./\\])")
 
 
@@ -298,6 +300,8 @@ def foldPath(text: str) -> str:
     s = _HEX_CHAR.sub(lambda m: _HEX_MAP[m.group(1).lower()], text) if "0x" in text or "0X" in text else text
     s = s.replace("\\", "/")
     s = _PATH_CONTROL.sub("", s)
+    if "?" in s:
+        s = _PATH_WILDCARD.sub("..", s)
     s = _PATH_BYPASS.sub("..", s)
     s = _SLASHES.sub("/", s)
     s = _DOTSLASH.sub("/", s)
@@ -356,6 +360,7 @@ def _pathTricks(d: str) -> bool:
         or ("/" in d and ("//" in d or "/./" in d))
         or ("." in d and ("..;" in d or "...." in d))
         or ("0" in d and ("0x" in d or "0X" in d) and _HEX_CHAR.search(d) is not None)
+        or ("?" in d and ("?/" in d or "?\\" in d) and _PATH_WILDCARD.search(d.replace("\\", "/")) is not None)
     )
 
 

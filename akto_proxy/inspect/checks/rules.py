@@ -356,18 +356,23 @@ CMD_RULES = (
 
 _SENSITIVE_FILE = (
     r"(?:etc/(?:passwd|shadow|group|hosts|sudoers|gshadow|issue|crontab|master\.passwd|security/)|proc/(?:self|\d+)/|"
+    r"proc/(?:net/|version|cmdline|mounts|sched_debug|kcore|cpuinfo)|"
     r"windows/(?:win\.ini|system32|system\.ini|repair)|boot\.ini|winnt/|\.ssh/|\.aws/|\.kube/config|\.docker/config\.json|"
     r"\.git/config|\.env(?:\.(?:local|prod\w*|dev\w*|staging))?(?:$|[\s'\"?#;%\x00])|web\.config|wp-config\.php|\.htpasswd|\.htaccess|var/log/|root/|var/run/secrets|"
     r"usr/local/|etc/nginx|etc/apache|id_rsa|id_ed25519|"
     r"etc/(?:ssh/|ssl/private|mysql/|my\.cnf|redis/|php|httpd/|fstab|environment|profile|resolv\.conf|hostname|motd|cron|sysctl|ld\.so|"
-    r"kubernetes/|docker/|systemd/|pam\.d/|exports|inetd|xinetd|vsftpd|samba/|openvpn/|wireguard/)|var/mail/|var/spool/|var/lib/\w|"
+    r"kubernetes/|docker/|systemd/|pam\.d/|exports|inetd|xinetd|vsftpd|samba/|openvpn/|wireguard/|rancher/|letsencrypt/|pki/|krb5|ldap|"
+    r"sssd/|default/|sysconfig/|init\.d/|inittab|mtab|proftpd|pure-ftpd|postfix/|dovecot/|exim|bind/|named|snmp/|squid/|webmin/|supervisor)|"
+    r"var/mail/|var/spool/|var/lib/\w|var/www/logs/|"
     # a file a tester reads wherever the server keeps it: credentials and
     # histories, server and PHP configuration, logs, Windows system files
     r"(?:\.(?:(?:bash|zsh|sh|mysql|psql|python|node_repl)_history|lesshst)|\.git-credentials|\.netrc|\.pgpass|\.my\.cnf|ntuser\.dat|"
     r"[\w.-]*\.keychain(?:-db)?|sitemanager\.xml|tomcat-users\.xml|applicationhost\.config|global\.asa|unattend(?:ed)?\.xml|sysprep\.(?:inf|xml)|"
     r"(?:httpd|apache2?|nginx|lighttpd|php-fpm|php|my|redis|pg_hba|postgresql|sshd?_config|config\.inc|localsettings|settings\.local)\.(?:conf|ini|cnf|php)|"
     r"php\.ini|program\s*files/|inetpub/|xampp/|wamp/|lampp/|"
-    r"documents\s+and\s+settings/|library/keychains/|private/(?:etc|var)/))"
+    r"documents\s+and\s+settings/|library/(?:keychains|preferences)/|private/(?:etc|var)/|"
+    # a web server's logs (log poisoning): its own tree, or Apache's names
+    r"(?:apache\d?|httpd|nginx|lighttpd|xampp|lampp|wamp)/(?:[^\s/]+/)?logs?/|[\w.-]*(?:access|error)_log\b))"
 )
 
 # A path into the system rather than a workspace (after its anchor): its
@@ -378,11 +383,14 @@ _SYSTEM_PATH = (
     r"(?:/var)?/run/docker\.sock|/tmp/sess_\w|/var/lib/php\d?/sess|/(?:private/)?etc/[\w.-]|/proc/(?:self|\d+|net|version|cmdline|mounts|sched_debug|kcore)|/sys/(?:class|kernel|devices|power)|"
     r"/dev/(?:mem|kmem|port|tcp|udp|fd/|stdin|shm/)|/root(?:/|$)|/boot(?:/|\.ini)|(?:/private)?/var/(?:log|mail|spool|backups|adm|lock|db|cpanel|cache/(?:apache|nginx))/|"
     r"/var/run/(?:utmp|secrets)|/var/lib/(?:mysql|pgsql|postgresql|redis|docker|kubelet|jenkins|php|sss|mlocate|dpkg|rpm)|"
-    r"/var/(?:adm|yp|account|backups|log)\s*$|"
+    r"/var/(?:adm|yp|account|backups|log)\s*$|/opt/(?:lampp|lamp|xampp|apache\d?|nginx|tomcat\d?)|/var/(?:apache2?|httpd|nginx|www/conf|www/logs)|"
+    r"/var/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|/[^\s?&#]*(?:access|error)_log\b|"
+    # Windows paths from the drive's root, written without the drive
+    r"/(?:documents\s+and\s+settings|program\s*files|sysprep|unattend|system\s+volume\s+information)\b|"
     r"/usr/(?:local/)?(?:etc|pkg/etc|apache\d?|httpd|nginx|cpanel|psa|lib/php|php\d?|lsws|www/logs|zeus|sbin|ports|home)(?:/|$)|/usr/(?:local/)?lib/php\.ini|"
     r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|history|netrc|git-credentials|pgpass|mysql_history|pypirc|npmrc|htpasswd|htaccess|env)\b|"
     r"/users/[^/\s]+/library/keychains/|/library/keychains/|"
-    r"[a-z]:/+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache|php|mysql|program\s*files|programdata|sysprep|log|home\d?|etc|opt|unattend|"
+    r"[a-z]:/+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache|nginx|lighttpd|php|mysql|program\s*files|sysprep|var/(?:log|www)|log|home\d?|etc|opt|unattend|"
     r"documents\s+and\s+settings|users/[^/\s]+/(?:ntuser|appdata|\.))|"
     r"[a-z]:/+[^/\s]*\.(?:ini|inf|log|conf|asa|config|sys|dat|bat)\s*$|~/\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|netrc|git-credentials|pgpass|config/gcloud))"
 )
@@ -421,16 +429,15 @@ PATH_RULES = (
     # URL's query that names a file (?file=/etc/crontab, ?page=C:\boot.ini).
     Rule(PATH, "absolute_sensitive_path",
          r"(?:^\s*['\"]?|[?&;][\w.\[\]-]*(?:file|path|page|inc|include|template|tpl|doc|dir|folder|load|read|view|show|download|src|img|image|"
-         r"lang|locale|conf|config|log|style|theme|layout|module|resource|name|url|uri|location|item)[\w.\[\]-]*=\s*)"
-         r"(?:file:/*(?:(?:localhost|127\.0\.0\.1)/+)?)?" + _SYSTEM_PATH,
+         r"lang|locale|conf|config|log|style|theme|layout|module|resource|name|url|uri|location|item)[\w.\[\]-]*=\s*|[?&;](?:f|p|fn|fp)=\s*)"
+         r"(?:file:/*(?:localhost|127\.0\.0\.1)?/?)?" + _SYSTEM_PATH,
          variants="rdp", level=2, context="data"),
     # A web server's layout, at the value's start only (a URL's ?next=/admin/
     # is a page of the site)
     Rule(PATH, "absolute_sensitive_path",
-         r"^\s*['\"]?(?:file:/*(?:(?:localhost|127\.0\.0\.1)/+)?)?(?:"
+         r"^\s*['\"]?(?:file:/*(?:localhost|127\.0\.0\.1)?/?)?(?:"
          r"[^\s]*tomcat-users\.xml|/(?:srv|home)/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|/(?:srv|home)/www/logs/|/library/webserver/|/applications/xampp/|"
-         r"/var/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|/var/(?:apache2?|httpd|nginx|www/conf|www/logs)|"
-         r"/opt/(?:lampp|lamp|xampp|apache\d?|nginx|tomcat\d?)|/(?:apache\d?|httpd|nginx|php\d?|xampp|lampp|wamp|winnt|windows|inetpub|logs?)(?:/|$)|"
+         r"/(?:apache\d?|httpd|nginx|php\d?|xampp|lampp|wamp|winnt|windows|inetpub|logs?)(?:/|$)|"
          r"/home\d+/|/(?:include|includes|inc|config|conf|admin|phpmyadmin|wp-content|wp-admin|wp-includes|cgi-bin|server-status)(?:/|$)|"
          r"/(?:configuration|config|settings|wp-config|local|database|db|connect|conn|connection)\.(?:php|inc|xml|ini|yml|yaml)\s*$)",
          variants="rdp", level=2, context="data"),
@@ -440,7 +447,10 @@ PATH_RULES = (
          # files every project has too (.npmrc, .git/config, a .history
          # folder): the user's own, in a home directory
          r"(?:^|[/\\])(?:~|root|home\d?[/\\][^/\\\s]+|users[/\\][^/\\\s]+)[/\\]\.(?:npmrc|pypirc|history|gitconfig|git[/\\]config)\b|"
-         r"^\s*(?:etc/(?:passwd|shadow|sudoers|group|hosts)|proc/self/)",
+         r"^\s*(?:etc/(?:passwd|shadow|sudoers|group|hosts)|proc/self/)|"
+         # a web server's logs and Windows' trees, relative to the root
+         r"^\s*(?:(?:usr/local/|opt/)?(?:apache\d?|httpd|nginx|lighttpd|xampp|lampp|wamp)/(?:[^\s/]+/)?logs?/|[^\s]*(?:access|error)_log\s*$|"
+         r"program\s*files/|inetpub/|documents\s+and\s+settings/)",
          variants="rdp", level=2, context="data"),
     # Stream wrappers: a file read that is no file name.
     Rule(PATH, "stream_wrapper",

@@ -84,7 +84,18 @@ DOTS = [
     "%e0%80%ae%e0%80%ae", "%f0%80%80%ae%f0%80%80%ae", "%f8%80%80%80%ae%f8%80%80%80%ae", "%fc%80%80%80%80%ae%fc%80%80%80%80%ae",
     "%25c0%25ae%25c0%25ae", "%uff0e%uff0e", "%u002e%u002e", "\uff0e\uff0e", "\u2024\u2024", "%%32%%65%%32%%65",
     "0x2e0x2e", "&#46;&#46;", "&#x2e;&#x2e;", "\\u002e\\u002e", "%c0%ee%c0%ee", "%c0%5e%c0%5e", ".%00.", "..%00", "..%01",
-    "....", ".../.", "%2e%c0%ae", "%e0%40%ae%e0%40%ae",
+    "....", ".../.", "%2e%c0%ae", "%e0%40%ae%e0%40%ae", ".?", "??", "?.", "%5C..", "%%c0%6e%c0%6e", "%c0%fe%c0%fe",
+]
+# whole climbs written as one unit, and long runs before a climb
+SPECIAL = ["..//", "..///", "..\\\\", "..\\\\\\", "../\\", "..\\/", "../\\/", "..\\/\\", "\\../", "/..\\", ".../", "...\\",
+           "./../", ".\\..\\", ".//..//", ".\\\\..\\\\", "......///", "%2e%c0%ae%5c", "%2e%c0%ae%2f"]
+RUNS = ["A", ".", "./", ".\\"]
+# where a server keeps its logs, written relative to its root or a climb
+LOG_PATHS = [
+    "apache/logs/access.log", "apache/logs/error.log", "apache2/logs/access_log", "logs/access_log", "logs/error_log",
+    "httpd/logs/access_log", "nginx/logs/error.log", "xampp/apache/logs/access.log", "usr/local/apache/logs/access_log",
+    "opt/lampp/logs/access_log", "etc/httpd/logs/error_log", "var/www/logs/access.log", "Program Files/Apache Group/Apache/logs/access.log",
+    "wamp/logs/apache_error.log", "var/log/lighttpd/access.log", "inetpub/logs/LogFiles/W3SVC1/u_ex240101.log",
 ]
 SLASHES = [
     "/", "\\", "%2f", "%5c", "%2F", "%5C", "%252f", "%255c", "%25252f", "0x2f", "0x5c", "%c0%af", "%c0%2f", "%c0%5c",
@@ -127,6 +138,30 @@ def traversal(rng: random.Random, name: str) -> tuple[str, str]:
     own = rng.random() < 0.6
     kind = "plain" if dots == ".." and slash in ("/", "\\") else "enc"
     return "climb:" + kind, rng.choice(PREFIXES) + body + (encodeName(name, slash) if own else name) + rng.choice(SUFFIXES)
+
+
+def special(rng: random.Random, name: str) -> str:
+    depth = rng.randint(1, 8)
+    if rng.random() < 0.5:
+        climb = rng.choice(SPECIAL) * depth
+    else:
+        climb = rng.choice(RUNS) * rng.choice([64, 256, 512]) + rng.choice(["../", "..\\"]) * depth
+    sep = "\\" if "\\" in climb[-3:] else "/"
+    return climb + name.replace("/", sep) + rng.choice(SUFFIXES)
+
+
+def logPath(rng: random.Random) -> str:
+    name = rng.choice(LOG_PATHS)
+    form = rng.randint(0, 4)
+    if form == 0:
+        return name
+    if form == 1:
+        return "../" * rng.randint(1, 6) + name
+    if form == 2:
+        return "/" + name
+    if form == 3:
+        return "C:\\" + name.replace("/", "\\")
+    return "..\\" * rng.randint(1, 6) + name.replace("/", "\\")
 
 
 def mixedSeparators(rng: random.Random, name: str) -> str:
@@ -189,7 +224,7 @@ def wrapper(rng: random.Random, name: str) -> str:
         "data:text/plain,<?php echo shell_exec('id'); ?>", "data:;base64,PD9waHAgc3lzdGVtKCdpZCcpOyA/Pg==",
         "glob:///var/www/*", "compress.zlib://" + path, "compress.bzip2://" + path, "ssh2.exec://user:pass@127.0.0.1:22/id",
         "rar://uploads/a.rar#shell.php", "jar:file:///opt/app/lib/app.jar!/META-INF/MANIFEST.MF", "netdoc:///etc/passwd",
-        "gopher://127.0.0.1:6379/_FLUSHALL", "dict://127.0.0.1:11211/stats", "ogg://uploads/x.ogg",
+        "ogg://uploads/x.ogg",
     ]
     return rng.choice(forms)
 
@@ -228,6 +263,10 @@ def attacks(rng: random.Random) -> Iterator[tuple[str, str, str, str]]:
         yield shaped(rng, "wrapper", wrapper(rng, rng.choice(UNIX_FILES + WINDOWS_FILES[:6])))
     for _ in range(60):
         yield shaped(rng, "nul", nulTruncation(rng, rng.choice(ALL_FILES)))
+    for _ in range(120):
+        yield shaped(rng, "special", special(rng, rng.choice(ALL_FILES)))
+    for _ in range(60):
+        yield shaped(rng, "log_path", logPath(rng))
     for _ in range(50):
         name = rng.choice(APP_FILES)
         yield shaped(rng, "app_climb", "../" * rng.randint(3, 7) + name)
@@ -275,6 +314,14 @@ def benign(rng: random.Random) -> Iterator[tuple[str, str, str, str]]:
               "/tmp/upload-8f2a/input.csv", "/data/exports/2024-10.parquet", "/mnt/shared/team/handbook.pdf"]:
         tool, arg = rng.choice(tools)
         yield "workspace", tool, arg, p
+    # files every project has, and a project's own server configuration
+    for p in ["/workspace/app/.npmrc", "packages/ui/.npmrc", "/home/dev/project/.git/config", ".git/config", ".history/src/app_20240101.ts",
+              "/Users/alice/code/site/.pypirc", "docker/nginx/conf.d/default.conf", "deploy/nginx/nginx.conf", "infra/apache/httpd.conf",
+              "/workspace/app/logs/app.log", "logs/2024-10-01.log", "../logs/build.log", "config/php.ini-development", "docker/php/php.ini",
+              "/workspace/site/.htaccess", "public/.htaccess", "src/main/webapp/WEB-INF/web.xml", "apps/api/.env.example", ".env.sample",
+              "C:\\Users\\alice\\source\\repos\\App\\App\\Web.config", "D:\\work\\site\\web.config", "/workspace/repo/.github/../.npmrc"]:
+        tool, arg = rng.choice(tools)
+        yield "project_file", tool, arg, p
     # git ranges and version ranges
     for r in ["main..feature/search", "HEAD~5..HEAD", "v2.1.0...v2.2.0", "origin/develop..HEAD", "1a2b3c4..5d6e7f8",
               "HEAD@{yesterday}..HEAD", "main...HEAD -- docs/", "release/1.x..release/2.x", "tags/v1..tags/v2", "@{push}..",
