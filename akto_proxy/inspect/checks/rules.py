@@ -388,10 +388,13 @@ _SYSTEM_PATH = (
     # Windows paths from the drive's root, written without the drive
     r"/(?:documents\s+and\s+settings|program\s*files|sysprep|unattend|system\s+volume\s+information)\b|"
     r"/usr/(?:local/)?(?:etc|pkg/etc|apache\d?|httpd|nginx|cpanel|psa|lib/php|php\d?|lsws|www/logs|zeus|sbin|ports|home)(?:/|$)|/usr/(?:local/)?lib/php\.ini|"
-    r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|history|netrc|git-credentials|pgpass|mysql_history|pypirc|npmrc|htpasswd|htaccess|env)\b|"
+    # (a home's credentials and histories; not a project's .env.example or
+    # .htaccess where a home is the workspace)
+    r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|history|netrc|git-credentials|pgpass|mysql_history|pypirc|npmrc|htpasswd)\b|"
+    r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.env(?:\.(?:local|prod\w*|dev\w*|staging))?(?:$|[\s'\"?#;%\x00])|/\.htaccess\b|"
     r"/users/[^/\s]+/library/keychains/|/library/keychains/|"
     r"[a-z]:/+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache|nginx|lighttpd|php|mysql|program\s*files|sysprep|var/(?:log|www)|log|home\d?|etc|opt|unattend|"
-    r"documents\s+and\s+settings|users/[^/\s]+/(?:ntuser|appdata|\.))|"
+    r"documents\s+and\s+settings|users/[^/\s]+/(?:ntuser|appdata|_netrc|\.(?:ssh|aws|azure|kube|docker|gnupg|git-credentials|netrc|npmrc|pypirc|pgpass|config/gcloud|bash_history)\b))|"
     r"[a-z]:/+[^/\s]*\.(?:ini|inf|log|conf|asa|config|sys|dat|bat)\s*$|~/\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|netrc|git-credentials|pgpass|config/gcloud))"
 )
 

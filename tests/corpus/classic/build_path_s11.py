@@ -322,6 +322,13 @@ def benign(rng: random.Random) -> Iterator[tuple[str, str, str, str]]:
               "C:\\Users\\alice\\source\\repos\\App\\App\\Web.config", "D:\\work\\site\\web.config", "/workspace/repo/.github/../.npmrc"]:
         tool, arg = rng.choice(tools)
         yield "project_file", tool, arg, p
+    # a project whose root is a home directory: its dotfiles are the project's
+    for _ in range(30):
+        tool, arg = rng.choice(tools)
+        home = rng.choice(["/home/dev/", "/Users/alice/", "C:\\Users\\dev\\", "/root/app/", "~/"])
+        f = rng.choice([".github/workflows/ci.yml", ".vscode/settings.json", ".gitignore", ".editorconfig", ".env.example",
+                        ".eslintrc.json", ".prettierrc", ".dockerignore", ".htaccess", ".nvmrc", ".husky/pre-commit", ".devcontainer/devcontainer.json"])
+        yield "home_project", tool, arg, home + (f.replace("/", "\\") if home.startswith("C:") else f)
     # git ranges and version ranges
     for r in ["main..feature/search", "HEAD~5..HEAD", "v2.1.0...v2.2.0", "origin/develop..HEAD", "1a2b3c4..5d6e7f8",
               "HEAD@{yesterday}..HEAD", "main...HEAD -- docs/", "release/1.x..release/2.x", "tags/v1..tags/v2", "@{push}..",
