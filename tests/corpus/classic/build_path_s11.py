@@ -325,7 +325,7 @@ def benign(rng: random.Random) -> Iterator[tuple[str, str, str, str]]:
     # a project whose root is a home directory: its dotfiles are the project's
     for _ in range(30):
         tool, arg = rng.choice(tools)
-        home = rng.choice(["/home/dev/", "/Users/alice/", "C:\\Users\\dev\\", "/root/app/", "~/"])
+        home = rng.choice(["/home/dev/", "/Users/alice/", "C:\\Users\\dev\\", "~/"])
         f = rng.choice([".github/workflows/ci.yml", ".vscode/settings.json", ".gitignore", ".editorconfig", ".env.example",
                         ".eslintrc.json", ".prettierrc", ".dockerignore", ".htaccess", ".nvmrc", ".husky/pre-commit", ".devcontainer/devcontainer.json"])
         yield "home_project", tool, arg, home + (f.replace("/", "\\") if home.startswith("C:") else f)
