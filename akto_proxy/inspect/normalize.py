@@ -370,7 +370,7 @@ def _pathControl(d: str) -> bool:
     C{p} form drops it); asked of decoded forms only, so L{rawOnly}'s
     promise holds without it.
     """
-    return (".." in d or ".\x00." in d) and _PATH_CONTROL.search(d) is not None
+    return "." in d and _PATH_CONTROL.search(d) is not None
 
 
 def variants(text: str, plus: bool = False) -> Iterator[Variant]:
