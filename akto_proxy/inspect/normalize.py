@@ -117,6 +117,9 @@ _DOTSLASH = re.compile(r"/(?:\./)+")
 # segment (..%01/, .%00./): never in an honest path
 # a segment of wildcards a lenient server (or an FTP one) matches to ".."
 _PATH_WILDCARD = re.compile(r"(?:^|(?<=/))(?:\.\?|\?[.?])(?=/)")
+# a stray "%" at a climb's separator, where a list wrote %25%5c for %255c
+# (%\..%\..): the server's decoder leaves it, the climb is the same
+_PATH_STRAY = re.compile(r"%(?=/\.\.|/?$)|(?<=\.\.)%(?=/)")
 _PATH_CONTROL = re.compile(r"(?<=\.)[\x00-\x1f]+(?=[./\\])")
 
 
@@ -302,6 +305,8 @@ def foldPath(text: str) -> str:
     s = _PATH_CONTROL.sub("", s)
     if "?" in s:
         s = _PATH_WILDCARD.sub("..", s)
+    if "%" in s and ".." in s:
+        s = _PATH_STRAY.sub("", s)
     s = _PATH_BYPASS.sub("..", s)
     s = _SLASHES.sub("/", s)
     s = _DOTSLASH.sub("/", s)
@@ -361,6 +366,7 @@ def _pathTricks(d: str) -> bool:
         or ("." in d and ("..;" in d or "...." in d))
         or ("0" in d and ("0x" in d or "0X" in d) and _HEX_CHAR.search(d) is not None)
         or ("?" in d and ("?/" in d or "?\\" in d) and _PATH_WILDCARD.search(d.replace("\\", "/")) is not None)
+        or ("%" in d and ("%/.." in d or "%\\.." in d))
     )
 
 

