@@ -113,14 +113,15 @@ _HEX_CHAR = re.compile(r"0x(2e|2f|5c)", re.I)
 _HEX_MAP = {"2e": ".", "2f": "/", "5c": "/"}
 _SLASHES = re.compile(r"/{2,}")
 _DOTSLASH = re.compile(r"/(?:\./)+")
-# a control character beside a dot, which a lenient server drops from a
-# segment (..%01/, .%00./): never in an honest path
+# a control character after a dot, which a lenient server drops from a
+# segment (..%01/, .%00./, ..%01%c1%pc): never in an honest path (the NUL
+# of a truncation stays in the other forms, for its own rule)
 # a segment of wildcards a lenient server (or an FTP one) matches to ".."
 _PATH_WILDCARD = re.compile(r"(?:^|(?<=/))(?:\.\?|\?[.?])(?=/)")
 # a stray "%" at a climb's separator, where a list wrote %25%5c for %255c
 # (%\..%\..): the server's decoder leaves it, the climb is the same
 _PATH_STRAY = re.compile(r"%(?=/\.\.|/?$)|(?<=\.\.)%(?=/)")
-_PATH_CONTROL = re.compile(r"(?<=\.)[\x00-\x1f]+(?=[./\\])")
+_PATH_CONTROL = re.compile(r"(?<=\.)[\x00-\x1f]+")
 
 
 class Variant(NamedTuple):

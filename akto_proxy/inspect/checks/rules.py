@@ -372,7 +372,7 @@ _SENSITIVE_FILE = (
     r"php\.ini|program\s*files/|inetpub/|xampp/|wamp/|lampp/|"
     r"documents\s+and\s+settings/|library/(?:keychains|preferences)/|private/(?:etc|var)/|"
     # a web server's logs (log poisoning): its own tree, or Apache's names
-    r"(?:apache\d?|httpd|nginx|lighttpd|xampp|lampp|wamp)/(?:[^\s/]+/)?logs?/|[\w.-]*(?:access|error)_log\b))"
+    r"(?:apache\d?|httpd|nginx|lighttpd|xampp|lampp|wamp)/(?:[^\s/]+/)?logs?/|[\w.-]*(?:access?|error)_log\b))"
 )
 
 # A path into the system rather than a workspace (after its anchor): its
@@ -384,7 +384,7 @@ _SYSTEM_PATH = (
     r"/dev/(?:mem|kmem|port|tcp|udp|fd/|stdin|shm/)|/root(?:/|$)|/boot(?:/|\.ini)|(?:/private)?/var/(?:log|mail|spool|backups|adm|lock|db|cpanel|cache/(?:apache|nginx))/|"
     r"/var/run/(?:utmp|secrets)|/var/lib/(?:mysql|pgsql|postgresql|redis|docker|kubelet|jenkins|php|sss|mlocate|dpkg|rpm)|"
     r"/var/(?:adm|yp|account|backups|log)\s*$|/opt/(?:lampp|lamp|xampp|apache\d?|nginx|tomcat\d?)|/var/(?:apache2?|httpd|nginx|www/conf|www/logs)|"
-    r"/var/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|/[^\s?&#]*(?:access|error)_log\b|/var/[\w.-]+\.log\b|"
+    r"/var/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|/[^\s?&#]*(?:access?|error)_log\b|/var/[\w.-]+\.log\b|"
     r"/usr/local/(?:pgsql|mysql|samba|apps/apache|www/(?:apache|logs|data))|"
     # Windows paths from the drive's root, written without the drive
     r"/(?:documents\s+and\s+settings|program\s*files|sysprep|unattend|system\s+volume\s+information|\$recycle\.bin)\b|"
@@ -451,9 +451,13 @@ PATH_RULES = (
          # files every project has too (.npmrc, .git/config, a .history
          # folder): the user's own, in a home directory
          r"(?:^|[/\\])(?:~|root|home\d?[/\\][^/\\\s]+|users[/\\][^/\\\s]+)[/\\]\.(?:npmrc|pypirc|history|gitconfig|git[/\\]config)\b|"
-         r"^\s*(?:etc/(?:passwd|shadow|sudoers|group|hosts)|proc/self/)|"
+         r"^\s*(?:etc/(?:passwd|shadow|sudoers|group|hosts|gshadow|issue|crontab|master\.passwd|security/|mysql/|my\.cnf|ssh/|ssl/private|fstab|"
+         r"environment|profile|resolv\.conf|hostname|motd|sysctl|pam\.d/|x?inetd|vsftpd|samba/|proftpd|postfix/|httpd/(?:logs|conf/httpd\.conf)|"
+         r"apache2?/(?:apache2?|httpd)\.conf|nginx/nginx\.conf|php[\d.]*/(?:[^\s]*/)?php\.ini)|proc/(?:self|\d+|net)/|proc/(?:version|cmdline|mounts)|"
+         r"var/log/(?:apache2?|httpd|nginx|lighttpd|auth|syslog|messages|secure|mail|kern|boot|dmesg|faillog|lastlog|wtmp|btmp|cron|daemon|xferlog|vsftpd|proftpd|mysql)|"
+         r"var/run/secrets/|usr/local/(?:apache\d?|etc|nginx|php)/|opt/(?:lampp|xampp)/|var/www/logs/)|"
          # a web server's logs and Windows' trees, relative to the root
-         r"^\s*(?:(?:usr/local/|opt/)?(?:apache\d?|httpd|nginx|lighttpd|xampp|lampp|wamp)/(?:[^\s/]+/)?logs?/|[^\s]*(?:access|error)_log\s*$|"
+         r"^\s*(?:(?:usr/local/|opt/)?(?:apache\d?|httpd|nginx|lighttpd|xampp|lampp|wamp)/(?:[^\s/]+/)?logs?/|[^\s]*(?:access?|error)_log\s*$|"
          r"program\s*files/|inetpub/|documents\s+and\s+settings/)",
          variants="rdp", level=2, context="data"),
     # The files every traversal list ends in, anywhere in a value (after a

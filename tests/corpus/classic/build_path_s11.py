@@ -96,6 +96,7 @@ LOG_PATHS = [
     "httpd/logs/access_log", "nginx/logs/error.log", "xampp/apache/logs/access.log", "usr/local/apache/logs/access_log",
     "opt/lampp/logs/access_log", "etc/httpd/logs/error_log", "var/www/logs/access.log", "Program Files/Apache Group/Apache/logs/access.log",
     "wamp/logs/apache_error.log", "var/log/lighttpd/access.log", "inetpub/logs/LogFiles/W3SVC1/u_ex240101.log",
+    "etc/httpd/logs/acces_log", "var/log/apache/error.log", "var/log/auth.log", "etc/httpd/conf/httpd.conf",
 ]
 SLASHES = [
     "/", "\\", "%2f", "%5c", "%2F", "%5C", "%252f", "%255c", "%25252f", "0x2f", "0x5c", "%c0%af", "%c0%2f", "%c0%5c",
@@ -348,7 +349,9 @@ def benign(rng: random.Random) -> Iterator[tuple[str, str, str, str]]:
     # remote files and names that mention system files
     for v in ["https://example.com/files/readme.txt", "https://raw.githubusercontent.com/org/repo/main/install.sh",
               "https://example.com/index.php?", "https://example.com/page.php?id=3", "ftp://ftp.example.org/pub/README.txt",
-              "notes about /etc/passwd.md", "etc-passwd-format.md", "docs/etc/hosts.md", "100%/..", "progress 50%/100%"]:
+              "notes about /etc/passwd.md", "etc-passwd-format.md", "docs/etc/hosts.md", "100%/..", "progress 50%/100%",
+              "etc/akto-proxy/akto-proxy.yaml", "etc/nginx/conf.d/app.conf", "var/log/dev.log", "var/cache/prod/pools.php",
+              "logs/error.log", "etc/config.example.yaml", "proc/README.md", "opt/README.md"]:
         tool, arg = rng.choice(tools)
         yield "mention", tool, arg, v
     # git ranges and version ranges
