@@ -401,27 +401,27 @@ def write(name: str, rows: list[dict[str, str]]) -> None:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def main() -> None:
-    rng = random.Random(SEED + ":attacks")
-    seen: set[str] = set()
-    rows = []
-    for family, tool, arg, text in attacks(rng):
-        if text in seen:
-            continue
-        seen.add(text)
-        rows.append({"category": "path_traversal", "label": "attack", "tool": tool, "argument": arg, "text": text,
-                     "direction": "request", "source": "generated:s11", "family": family, "split": "tune"})
-    write("path_traversal_s11.attacks.jsonl", rows)
-    rng = random.Random(SEED + ":benign")
+def rows(label: str, source: str, lines: Iterator[tuple[str, str, str, str]], seen: set[str]) -> list[dict[str, str]]:
+    """
+    The corpus lines of C{lines}, each text once across both files.
+    """
     out = []
-    for family, tool, arg, text in benign(rng):
+    for family, tool, arg, text in lines:
         if text in seen:
             continue
         seen.add(text)
-        out.append({"category": "path_traversal", "label": "benign", "tool": tool, "argument": arg, "text": text,
-                    "direction": "request", "source": "written:s11", "family": family, "split": "tune"})
-    write("path_traversal_s11.benign.jsonl", out)
-    print(f"{len(rows)} attacks, {len(out)} benign")
+        out.append({"category": "path_traversal", "label": label, "tool": tool, "argument": arg, "text": text,
+                    "direction": "request", "source": source, "family": family, "split": "tune"})
+    return out
+
+
+def main() -> None:
+    seen: set[str] = set()
+    attack = rows("attack", "generated:s11", attacks(random.Random(SEED + ":attacks")), seen)
+    write("path_traversal_s11.attacks.jsonl", attack)
+    honest = rows("benign", "written:s11", benign(random.Random(SEED + ":benign")), seen)
+    write("path_traversal_s11.benign.jsonl", honest)
+    print(f"{len(attack)} attacks, {len(honest)} benign")
 
 
 if __name__ == "__main__":
