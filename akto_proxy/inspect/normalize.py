@@ -42,8 +42,9 @@ _OVERLONG_MAP = {
 # %f0%80%80%ae, %f8.., %fc..): what no honest encoder writes.
 _OVERLONG_ANY = re.compile(
     # (a three-byte form whose middle byte adds no bits is read as lenient
-    # decoders read it even when that byte is no continuation: %e0%40%ae)
-    r"%(c[01](?=%[0-9a-f]{2})|e0%(?:[89][0-9a-f]|[04c]0)|f0%[89][0-9a-f]%[89ab][0-9a-f]|f8(?:%[89ab][0-9a-f]){3}|fc(?:%[89ab][0-9a-f]){4})%([0-9a-f]{2})",
+    # decoders read it even when that byte is no continuation: %e0%40%ae,
+    # and %e0@%ae once an earlier round has decoded the %40)
+    r"%(c[01](?=%[0-9a-f]{2})|e0(?:%[89][0-9a-f]|%[04c]0|@)|f0%[89][0-9a-f]%[89ab][0-9a-f]|f8(?:%[89ab][0-9a-f]){3}|fc(?:%[89ab][0-9a-f]){4})%([0-9a-f]{2})",
     re.I,
 )
 # Look-alikes a lenient server maps to a separator or a dot (Unicode

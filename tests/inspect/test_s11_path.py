@@ -132,6 +132,7 @@ class DecodeTests(SynchronousTestCase):
 
     def test_laxOverlong(self) -> None:
         self.assertEqual(decode("%e0%40%ae%e0%40%ae%e0%80%af"), "../")
+        self.assertEqual(decode("%e&#48;%40%ae"), ".")  # the %40 decoded in a round before the %e0 is whole
         self.assertEqual(decode("%e0%41%ae"), "%e0A%ae")  # a middle byte that adds bits: left alone
 
     def test_pathForm(self) -> None:
