@@ -43,7 +43,10 @@ _OVERLONG_MAP = {
 # Overlong UTF-8 of any length for an ASCII character (%c0%ae, %e0%80%af,
 # %f0%80%80%ae, %f8.., %fc..): what no honest encoder writes.
 _OVERLONG_ANY = re.compile(
-    r"%(c[01](?=%[0-9a-f]{2})|e0%[89][0-9a-f]|f0%[89][0-9a-f]%[89ab][0-9a-f]|f8(?:%[89ab][0-9a-f]){3}|fc(?:%[89ab][0-9a-f]){4})%([0-9a-f]{2})",
+    # (a three-byte form whose middle byte adds no bits is read as lenient
+    # decoders read it even when that byte is no continuation: %e0%40%ae,
+    # and %e0@%ae once an earlier round has decoded the %40)
+    r"%(c[01](?=%[0-9a-f]{2})|e0(?:%[89][0-9a-f]|%[04c]0|@)|f0%[89][0-9a-f]%[89ab][0-9a-f]|f8(?:%[89ab][0-9a-f]){3}|fc(?:%[89ab][0-9a-f]){4})%([0-9a-f]{2})",
     re.I,
 )
 # Look-alikes a lenient server maps to a separator or a dot (Unicode
@@ -113,6 +116,15 @@ _HEX_CHAR = re.compile(r"0x(2e|2f|5c)", re.I)
 _HEX_MAP = {"2e": ".", "2f": "/", "5c": "/"}
 _SLASHES = re.compile(r"/{2,}")
 _DOTSLASH = re.compile(r"/(?:\./)+")
+# a control character after a dot, which a lenient server drops from a
+# segment (..%01/, .%00./, ..%01%c1%pc): never in an honest path (the NUL
+# of a truncation stays in the other forms, for its own rule)
+# a segment of wildcards a lenient server (or an FTP one) matches to ".."
+_PATH_WILDCARD = re.compile(r"(?:^|(?<=/))(?:\.\?|\?[.?])(?=/)")
+# a stray "%" at a climb's separator, where a list wrote %25%5c for %255c
+# (%\..%\..): the server's decoder leaves it, the climb is the same
+_PATH_STRAY = re.compile(r"%(?=/\.\.|/?$)|(?<=\.\.)%(?=/)")
+_PATH_CONTROL = re.compile(r"(?<=\.)[\x00-\x1f]+")
 
 
 class Variant(NamedTuple):
@@ -138,9 +150,12 @@ def decode(text: str, plus: bool = False, rounds: int = 5) -> str:
             if "%c" in s or "%C" in s or "%e0" in s or "%E0" in s or "%f" in s or "%F" in s:
                 s = _OVERLONG.sub(lambda m: _OVERLONG_MAP[m.group(0).lower()], s)
                 s = _OVERLONG_ANY.sub(_overlong, s)
+            escaped = s
             if _PCT.search(s):
                 s = _PCT_RUN.sub(_unquoteRun, s)
-            elif _PCT_SPLIT.search(s):
+            # (also when the escapes left are bytes waiting for more: in
+            # %5%cetc the %ce is no character, the %5%c a split %5c)
+            if s == escaped and _PCT_SPLIT.search(s):
                 s = _PCT_SPLIT.sub(r"%\1\2", s)
         if "\\" in s:
             s = _ESC_U.sub(_unescape, s)
@@ -206,9 +221,27 @@ def _unquoteRun(m: "re.Match[str]") -> str:
     A run of C{%XX} as UTF-8; a byte that is no UTF-8 yet stays C{%XX}, for
     a later round to complete (C{%e0&#37;80%ae} after the entity is undone).
     """
-    raw = bytes.fromhex(m.group(0).replace("%", ""))
-    text = raw.decode("utf-8", "surrogateescape")
-    return _ESCAPED_BYTE.sub(lambda c: f"%{ord(c.group(0)) - 0xDC00:02X}", text)
+    run = m.group(0)
+    text = bytes.fromhex(run.replace("%", "")).decode("utf-8", "surrogateescape")
+    return _keepEscaped(run, text) if _ESCAPED_BYTE.search(text) else text
+
+
+def _keepEscaped(run: str, text: str) -> str:
+    """
+    C{text}, the UTF-8 reading of the escapes C{run}, with each byte that
+    is no UTF-8 written back as it was (its case too: in C{%5%cetc} the
+    C{e} of C{%ce} is the C{etc}'s own, for L{_PCT_SPLIT} to give back).
+    """
+    out = []
+    at = 0
+    for c in text:
+        if "\udc80" <= c <= "\udcff":
+            out.append(run[at : at + 3])
+            at += 3
+        else:
+            out.append(c)
+            at += 3 * len(c.encode("utf-8"))
+    return "".join(out)
 
 
 def _overlong(m: "re.Match[str]") -> str:
@@ -321,6 +354,11 @@ def foldPath(text: str) -> str:
     """
     s = _HEX_CHAR.sub(lambda m: _HEX_MAP[m.group(1).lower()], text) if "0x" in text or "0X" in text else text
     s = s.replace("\\", "/")
+    s = _PATH_CONTROL.sub("", s)
+    if "?" in s:
+        s = _PATH_WILDCARD.sub("..", s)
+    if "%" in s and ".." in s:
+        s = _PATH_STRAY.sub("", s)
     s = _PATH_BYPASS.sub("..", s)
     s = _SLASHES.sub("/", s)
     s = _DOTSLASH.sub("/", s)
@@ -379,7 +417,18 @@ def _pathTricks(d: str) -> bool:
         or ("/" in d and ("//" in d or "/./" in d))
         or ("." in d and ("..;" in d or "...." in d))
         or ("0" in d and ("0x" in d or "0X" in d) and _HEX_CHAR.search(d) is not None)
+        or ("?" in d and ("?/" in d or "?\\" in d) and _PATH_WILDCARD.search(d.replace("\\", "/")) is not None)
+        or ("%" in d and ("%/.." in d or "%\\.." in d))
     )
+
+
+def _pathControl(d: str) -> bool:
+    """
+    Whether the decoded C{d} holds a control character beside a dot (the
+    C{p} form drops it); asked of decoded forms only, so L{rawOnly}'s
+    promise holds without it.
+    """
+    return "." in d and _PATH_CONTROL.search(d) is not None
 
 
 def variants(text: str, plus: bool = False) -> Iterator[Variant]:
@@ -390,11 +439,13 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
     yield Variant("r", text)
     seen = {text}
     d = text
+    control = False
     if _decodable(text, plus):
         d = decode(text, plus=plus)
         if d not in seen:
             seen.add(d)
             yield Variant("d", d)
+            control = _pathControl(d)
     plusSpaced = "+" in d and _plusSpaced(d)
     if "/*" in d or plusSpaced or ("\n" in d and _sqlLineComment(d)) or ("\\" in d and ("\\'" in d or '\\"' in d)):
         q = foldSQL(d.replace("+", " ") if plusSpaced else d)
@@ -411,7 +462,7 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
         if s not in seen:
             seen.add(s)
             yield Variant("s", s)
-    if _pathTricks(d):
+    if control or _pathTricks(d):
         p = foldPath(d)
         if p not in seen:
             seen.add(p)

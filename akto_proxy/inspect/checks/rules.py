@@ -356,11 +356,47 @@ CMD_RULES = (
 
 _SENSITIVE_FILE = (
     r"(?:etc/(?:passwd|shadow|group|hosts|sudoers|gshadow|issue|crontab|master\.passwd|security/)|proc/(?:self|\d+)/|"
+    r"proc/(?:net/|version|cmdline|mounts|sched_debug|kcore|cpuinfo)|"
     r"windows/(?:win\.ini|system32|system\.ini|repair)|boot\.ini|winnt/|\.ssh/|\.aws/|\.kube/config|\.docker/config\.json|"
-    r"\.git/config|\.env\b|web\.config|wp-config\.php|\.htpasswd|\.htaccess|var/log/|root/|var/run/secrets|"
+    r"\.git/config|\.env(?:\.(?:local|prod\w*|dev\w*|staging))?(?:$|[\s'\"?#;%\x00])|web\.config|wp-config\.php|\.htpasswd|\.htaccess|var/log/|root/|var/run/secrets|"
     r"usr/local/|etc/nginx|etc/apache|id_rsa|id_ed25519|"
     r"etc/(?:ssh/|ssl/private|mysql/|my\.cnf|redis/|php|httpd/|fstab|environment|profile|resolv\.conf|hostname|motd|cron|sysctl|ld\.so|"
-    r"kubernetes/|docker/|systemd/|pam\.d/|exports|inetd|xinetd|vsftpd|samba/|openvpn/|wireguard/)|var/mail/|var/spool/|var/lib/\w)"
+    r"kubernetes/|docker/|systemd/|pam\.d/|exports|inetd|xinetd|vsftpd|samba/|openvpn/|wireguard/|rancher/|letsencrypt/|pki/|krb5|ldap|"
+    r"sssd/|default/|sysconfig/|init\.d/|inittab|mtab|proftpd|pure-ftpd|postfix/|dovecot/|exim|bind/|named|snmp/|squid/|webmin/|supervisor)|"
+    r"var/mail/|var/spool/|var/lib/\w|var/www/logs/|"
+    # a file a tester reads wherever the server keeps it: credentials and
+    # histories, server and PHP configuration, logs, Windows system files
+    r"(?:\.(?:(?:bash|zsh|sh|mysql|psql|python|node_repl)_history|lesshst)|\.git-credentials|\.netrc|\.pgpass|\.my\.cnf|ntuser\.dat|"
+    r"[\w.-]*\.keychain(?:-db)?|sitemanager\.xml|tomcat-users\.xml|applicationhost\.config|global\.asa|unattend(?:ed)?\.xml|sysprep\.(?:inf|xml)|"
+    r"(?:httpd|apache2?|nginx|lighttpd|php-fpm|php|my|redis|pg_hba|postgresql|sshd?_config|config\.inc|localsettings|settings\.local)\.(?:conf|ini|cnf|php)|"
+    r"php\.ini|program\s*files/|inetpub/|xampp/|wamp/|lampp/|"
+    r"documents\s+and\s+settings/|library/(?:keychains|preferences)/|private/(?:etc|var)/|"
+    # a web server's logs (log poisoning): its own tree, or Apache's names
+    r"(?:apache\d?|httpd|nginx|lighttpd|xampp|lampp|wamp)/(?:[^\s/]+/)?logs?/|[\w.-]*(?:access?|error)_log\b))"
+)
+
+# A path into the system rather than a workspace (after its anchor): its
+# configuration and credentials, process state, logs, package and server
+# trees, home dotfiles, Windows system files, devices and shares.
+_SYSTEM_PATH = (
+    r"(?:\\\\[.?]\\|(?:\\\\|//)[\w.-]+[\\/](?:[a-z]|admin|ipc)\$|%(?:systemroot|windir|systemdrive)%|"
+    r"(?:/var)?/run/docker\.sock|/tmp/sess_\w|/var/lib/php\d?/sess|/(?:private/)?etc/[\w.-]|/proc/(?:self|\d+|net|version|cmdline|mounts|sched_debug|kcore)|/sys/(?:class|kernel|devices|power)|"
+    r"/dev/(?:mem|kmem|port|tcp|udp|fd/|stdin|shm/)|/root(?:/|$)|/boot(?:/|\.ini)|(?:/private)?/var/(?:log|mail|spool|backups|adm|lock|db|cpanel|cache/(?:apache|nginx))/|"
+    r"/var/run/(?:utmp|secrets)|/var/lib/(?:mysql|pgsql|postgresql|redis|docker|kubelet|jenkins|php|sss|mlocate|dpkg|rpm)|"
+    r"/var/(?:adm|yp|account|backups|log)\s*$|/opt/(?:lampp|lamp|xampp|apache\d?|nginx|tomcat\d?)|/var/(?:apache2?|httpd|nginx|www/conf|www/logs)|"
+    r"/var/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|/[^\s?&#]*(?:access?|error)_log\b|/var/[\w.-]+\.log\b|"
+    r"/usr/local/(?:pgsql|mysql|samba|apps/apache|www/(?:apache|logs|data))|"
+    # Windows paths from the drive's root, written without the drive
+    r"/(?:documents\s+and\s+settings|program\s*files|sysprep|unattend|system\s+volume\s+information|\$recycle\.bin)\b|"
+    r"/usr/(?:local/)?(?:etc|pkg/etc|apache\d?|httpd|nginx|cpanel|psa|lib/php|php\d?|lsws|www/logs|zeus|sbin|ports|home)(?:/|$)|/usr/(?:local/)?lib/php\.ini|"
+    # (a home's credentials and histories; not a project's .env.example or
+    # .htaccess where a home is the workspace)
+    r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|history|netrc|git-credentials|pgpass|mysql_history|pypirc|npmrc|htpasswd)\b|"
+    r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.env(?:\.(?:local|prod\w*|dev\w*|staging))?(?:$|[\s'\"?#;%\x00])|/\.htaccess\b|"
+    r"/users/[^/\s]+/library/keychains/|/library/keychains/|"
+    r"[a-z]:/+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache|nginx|lighttpd|php|mysql|program\s*files|sysprep|var/(?:log|www)|system\s+volume\s+information|\$recycle\.bin|log|home\d?|etc|opt|unattend|"
+    r"documents\s+and\s+settings|users/[^/\s]+/(?:ntuser|appdata|_netrc|\.(?:ssh|aws|azure|kube|docker|gnupg|git-credentials|netrc|npmrc|pypirc|pgpass|config/gcloud|bash_history)\b))|"
+    r"[a-z]:/+[^/\s]*\.(?:ini|inf|log|conf|asa|config|sys|dat|bat)\s*$|~/\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|netrc|git-credentials|pgpass|config/gcloud))"
 )
 
 PATH_RULES = (
@@ -394,43 +430,65 @@ PATH_RULES = (
          r"(?:^|[\s=\"'(])(?:/etc/(?:passwd|shadow|sudoers|hosts|group)|/proc/self/|/root/|c:\\windows\\)",
          variants="rdp", level=3, severity="medium"),
     # A value that is a path into the system rather than a workspace: its
-    # configuration and credentials, process state, logs, web-server and
-    # PHP configuration, Windows system files; no ".." needed.
+    # configuration and credentials, process state, logs, Windows system
+    # files; no ".." needed.  At the value's start, or as a parameter of a
+    # URL's query that names a file (?file=/etc/crontab, ?page=C:\boot.ini).
     Rule(PATH, "absolute_sensitive_path",
-         r"^\s*['\"]?(?:file:/*)?(?:\\\\[.?]\\|(?:\\\\|//)[\w.-]+[\\/](?:[a-z]|admin|ipc)\$|%(?:systemroot|windir|systemdrive)%|"
-         r"(?:/var)?/run/docker\.sock|[^\s]*tomcat-users\.xml|/tmp/sess_\w|/var/lib/php\d?/sess|/(?:private/)?etc/[\w.-]|/proc/(?:self|\d+|net|version|cmdline|mounts|sched_debug|kcore)|/sys/(?:class|kernel|devices|power)|"
-         r"/dev/(?:mem|kmem|port|tcp|udp|fd/|stdin|shm/)|/root(?:/|$)|/boot(?:/|\.ini)|(?:/private)?/var/(?:log|mail|spool|backups|adm|lock|db|cpanel|cache/(?:apache|nginx))/|"
-         r"/var/run/(?:utmp|secrets)|/(?:srv|home)/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|/(?:srv|home)/www/logs/|/library/webserver/|/applications/xampp/|"
-         r"/var/lib/(?:mysql|pgsql|postgresql|redis|docker|kubelet|jenkins|php|sss|mlocate|dpkg|rpm)|/var/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|"
-         r"/var/(?:adm|yp|account|backups|log)\s*$|/var/(?:apache2?|httpd|nginx|www/conf|www/logs)|"
-         r"/usr/(?:local/)?(?:etc|pkg/etc|apache\d?|httpd|nginx|cpanel|psa|lib/php|php\d?|lsws|www/logs|zeus|sbin|ports|home)(?:/|$)|/usr/(?:local/)?lib/php\.ini|"
-         r"/opt/(?:lampp|lamp|xampp|apache\d?|nginx|tomcat\d?)|/(?:apache\d?|httpd|nginx|php\d?|xampp|lampp|wamp|winnt|windows|inetpub|logs?)(?:/|$)|"
+         r"(?:^\s*['\"]?|[?&;][\w.\[\]-]*(?:file|path|page|inc|include|template|tpl|doc|dir|folder|load|read|view|show|download|src|img|image|"
+         r"lang|locale|conf|config|log|style|theme|layout|module|resource|name|url|uri|location|item)[\w.\[\]-]*=\s*|[?&;](?:f|p|fn|fp)=\s*)"
+         r"(?:file:/*(?:localhost|127\.0\.0\.1)?/?)?" + _SYSTEM_PATH,
+         variants="rdp", level=2, context="data"),
+    # A web server's layout, at the value's start only (a URL's ?next=/admin/
+    # is a page of the site)
+    Rule(PATH, "absolute_sensitive_path",
+         r"^\s*['\"]?(?:file:/*(?:localhost|127\.0\.0\.1)?/?)?(?:"
+         r"[^\s]*tomcat-users\.xml|/(?:srv|home)/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|/(?:srv|home)/www/logs/|/library/webserver/|/applications/xampp/|"
+         r"/(?:apache\d?|httpd|nginx|php\d?|xampp|lampp|wamp|winnt|windows|inetpub|logs?)(?:/|$)|"
          r"/home\d+/|/(?:include|includes|inc|config|conf|admin|phpmyadmin|wp-content|wp-admin|wp-includes|cgi-bin|server-status)(?:/|$)|"
-         r"/(?:configuration|config|settings|wp-config|local|database|db|connect|conn|connection)\.(?:php|inc|xml|ini|yml|yaml)\s*$|"
-         r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|history|netrc|git-credentials|pgpass|mysql_history|pypirc|npmrc|htpasswd|htaccess|env)\b|"
-         r"[a-z]:/+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache|php|mysql|program\s*files|sysprep|log|home\d?|etc|opt|unattend|"
-         r"documents\s+and\s+settings|users/[^/\s]+/(?:ntuser|appdata|\.))|"
-         r"[a-z]:/+[^/\s]*\.(?:ini|inf|log|conf|asa|config|sys|dat)\s*$|~/\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|netrc|git-credentials|pgpass|config/gcloud))",
+         r"/(?:configuration|config|settings|wp-config|local|database|db|connect|conn|connection)\.(?:php|inc|xml|ini|yml|yaml)\s*$)",
          variants="rdp", level=2, context="data"),
     Rule(PATH, "absolute_sensitive_path",
-         r"(?:^|[/\\])\.(?:ssh/(?:id_\w+|authorized_keys|known_hosts)|aws/credentials|bash_history|history|git-credentials|netrc|pgpass|htpasswd|"
-         r"docker/(?:config\.json|secrets)|kube/config|git/config|npmrc|pypirc)\b|(?:^|[/\\])\.env(?:\.(?:local|prod|production|dev|development))?\s*$|"
-         r"^\s*(?:etc/(?:passwd|shadow|sudoers|group|hosts)|proc/self/)",
+         r"(?:^|[/\\])\.(?:ssh/(?:id_\w+|authorized_keys|known_hosts)|aws/credentials|(?:bash|zsh|sh|mysql|psql)_history|git-credentials|netrc|pgpass|htpasswd|"
+         r"docker/(?:config\.json|secrets)|kube/config)\b|(?:^|[/\\])\.env(?:\.(?:local|prod|production|dev|development))?\s*$|"
+         # files every project has too (.npmrc, .git/config, a .history
+         # folder): the user's own, in a home directory
+         r"(?:^|[/\\])(?:~|root|home\d?[/\\][^/\\\s]+|users[/\\][^/\\\s]+)[/\\]\.(?:npmrc|pypirc|history|gitconfig|git[/\\]config)\b|"
+         r"^\s*(?:etc/(?:passwd|shadow|sudoers|group|hosts|gshadow|issue|crontab|master\.passwd|security/|mysql/|my\.cnf|ssh/|ssl/private|fstab|"
+         r"environment|profile|resolv\.conf|hostname|motd|sysctl|pam\.d/|x?inetd|vsftpd|samba/|proftpd|postfix/|httpd/(?:logs|conf/httpd\.conf)|"
+         r"apache2?/(?:apache2?|httpd)\.conf|nginx/nginx\.conf|php[\d.]*/(?:[^\s]*/)?php\.ini)|proc/(?:self|\d+|net)/|proc/(?:version|cmdline|mounts)|"
+         r"var/log/(?:apache2?|httpd|nginx|lighttpd|auth|syslog|messages|secure|mail|kern|boot|dmesg|faillog|lastlog|wtmp|btmp|cron|daemon|xferlog|vsftpd|proftpd|mysql)|"
+         r"var/run/secrets/|usr/local/(?:apache\d?|etc|nginx|php)/|opt/(?:lampp|xampp)/|var/www/logs/)|"
+         # a web server's logs and Windows' trees, relative to the root
+         r"^\s*(?:(?:usr/local/|opt/)?(?:apache\d?|httpd|nginx|lighttpd|xampp|lampp|wamp)/(?:[^\s/]+/)?logs?/|[^\s]*(?:access?|error)_log\s*$|"
+         r"program\s*files/|inetpub/|documents\s+and\s+settings/)",
          variants="rdp", level=2, context="data"),
+    # The files every traversal list ends in, anywhere in a value (after a
+    # command, a quote or a separator: \'/bin/cat /etc/passwd\')
+    Rule(PATH, "absolute_sensitive_path",
+         r"(?:^|[\s=\"'(,;|&<>`])(?:/etc/(?:passwd|shadow|gshadow|sudoers|master\.passwd)|/proc/self/(?:environ|cmdline|fd/)|"
+         r"[a-z]:[/\\]+(?:windows[/\\]+win\.ini|boot\.ini))(?:$|[\s\"'),;|&<>`%?#\\\x00])",
+         variants="rdp", level=2, context="data"),
+    # A remote file to include: a script kept as text, its URL ending where
+    # the including server's own suffix would be cut off (?, %00)
+    Rule(PATH, "remote_inclusion",
+         r"^\s*(?:https?|ftps?)://[^\s?#]+\.(?:(?:txt|inc)(?:\?|%3f|%00|\x00)|(?:php\d?|phtml|sh|asp|aspx|jsp|pl|py|rb)(?:%00|\x00))\s*$",
+         variants="rd", level=2, context="data"),
     # Stream wrappers: a file read that is no file name.
     Rule(PATH, "stream_wrapper",
          r"\b(?:php|phar|zip|expect|glob|compress\.(?:zlib|bzip2)|zlib|rar|ogg|ssh2\.(?:shell|exec|tunnel|sftp|scp)|jar|netdoc)://\S|"
-         r"\bdata:(?://)?[\w.+-]+/[\w.+-]+[;,]|\bfile:/+(?:(?:localhost|127\.0\.0\.1|\[::1\])/+)?(?:[a-z]:|\.\.|(?:etc|proc|root|var|windows|winnt|sys|dev|boot|private)\b)|\bjar:file:",
+         # data: as PHP's wrapper (data://), as text, or carrying code;
+         # not a picture, a sound or a document sent as data
+         r"\bdata://\S|\bdata:text/[\w.+-]+[;,]|\bdata:[^,\s]{0,80},\s*(?:<\?|PD[89])|\bfile:/+(?:(?:localhost|127\.0\.0\.1|\[::1\])/+)?(?:[a-z]:|\.\.|(?:etc|proc|root|var|windows|winnt|sys|dev|boot|private)\b)|\bjar:file:",
          variants="rdp", level=2, context="data"),
     # Evasion no encoder produces: overlong UTF-8, look-alike separators,
     # hex-spelled dots.
     Rule(PATH, "encoded_traversal",
-         r"%(?:c[01](?:%[0-9a-f]{2}|\.)|e0%[89][0-9a-f]%[89ab][0-9a-f]|f0%80%[89ab][0-9a-f]|f8%80%80|fc%80%80)|%u(?:2215|2216|2044|ff0f|ff3c|efc8|f025|ff0e)|"
+         r"%(?:c[01](?:%[0-9a-f]{2}|\.)|e0%(?:[89][0-9a-f]|[04c]0)%[89ab][0-9a-f]|f0%80%[89ab][0-9a-f]|f8%80%80|fc%80%80)|%u(?:2215|2216|2044|ff0f|ff3c|efc8|f025|ff0e)|"
          r"(?:0x2e){2}(?:/|\\|0x2f|0x5c)|\.\.(?:0x2f|0x5c)|(?:\.\.(?:2f|5c)){2}|"
          # escapes with a digit no hex has, as old IIS decoded them into a
          # separator (..%c1%pc, ..%c0%9v, ..%bg%qf)
          r"(?:\.\.|[/\\]\.)(?:%[0-9a-f]{2})?%(?:[0-9a-f][g-z]|[g-z][0-9a-z])",
-         variants="rd", level=2),
+         variants="rdp", level=2),
     # letters and digits percent-encoded, which no encoder does (RFC 3986
     # 2.3): a name spelled to slip past a filter
     Rule(PATH, "encoded_traversal", r"(?:%(?:2e|3[0-9]|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a])){4}",
