@@ -751,7 +751,7 @@ _SCHEMA_REST = re.compile(
     re.I,
 )
 
-_SEPARATOR = re.compile(r"^\s*['\"]?([^;&|`(<>'\"\r\n]{0,120}?)['\"]?\s*((?:;|&&?|\|\|?|\n|\r|%0a|%0d)+)\s*['\"]?(\S*)", re.I)
+_SEPARATOR = re.compile(r"^\s*['\"]?([^;&|`(<>'\"\r\n]{0,120}?)['\"]?[)}]*\s*((?:;|&&?|\|\|?|\n|\r|%0a|%0d)+)\s*['\"]?(\S*)", re.I)
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?:[;,]|$)")
 _WINDOWS_WORDS = frozenset(
     "for if cmd dir type set echo start call net ping whoami ver tasklist systeminfo ipconfig copy del powershell".split()
@@ -775,6 +775,8 @@ def separatorCommand(text: str) -> bool:
     if sep == "&" and re.match(r"#?\w{2,8};", word):  # an HTML entity, &quot;
         return False
     if _ADDRESS.match(word):  # "a@x.org;b@y.org": a list of addresses
+        return False
+    if re.match(r"[\d.,]+(?:[;&|]|$)", word):  # "1;2;3": a list of numbers; no command is named by digits
         return False
     if word[0].isupper() and word.split("/")[0].lower().strip(".") not in _WINDOWS_WORDS:
         return False

@@ -253,7 +253,8 @@ def attacks(rng: random.Random) -> Iterator[tuple[str, str]]:
             yield "generated:s11:oob_time", (rng.choice(VALUES) if prefix else "") + text
     for code in EVAL_CODE:
         for wrap in rng.sample(EVAL_WRAPS, 3):
-            yield "generated:s11:eval", (rng.choice(VALUES[:6]) if wrap[0] in ".'\")${;1" else "") + wrap.format(code)
+            # (a value before a wrap that closes or joins one; none before a bare call)
+            yield "generated:s11:eval", ("" if wrap.startswith("{0}") else rng.choice(VALUES[:6])) + wrap.format(code)
     for name, fn in WIN_TRANSFORMS.items():
         for s in rng.sample(WIN_BASES, 8):
             prefix = rng.choice(["&", "|", "||", "&&", " & ", " | ", "%26", "%0a", "\r\n", "\"&", "'|"])
