@@ -242,7 +242,7 @@ BARE_COMMANDS = (
     # more of the same (Linux, Windows): recon, files, processes
     r"uptime|vmstat|iostat|mpstat|pstree|pgrep|showmount|smbclient|rpcinfo|nmblookup|logname|lsb_release|getsebool|sestatus|"
     r"whereis|ldd|readelf|objdump|tracert|pathping|findstr|attrib|xcopy|robocopy|takeown|mountvol|diskpart|openfiles|qprocess|"
-    r"taskkill|cipher"
+    r"taskkill|cipher|mysql|psql|sqlite3|mongo|redis-cli|reboot|poweroff"
 )
 # Commands an attacker runs to look around or call home: alone in a value,
 # they are a command line.
@@ -275,7 +275,8 @@ CMD_RULES = (
          r"\bpowershell\b.{0,60}\s-(?:e|en|enc|encodedcommand)\s+[a-z0-9+/=]{16,}|\bcertutil\b.{0,40}-urlcache",
          variants="rds"),
     Rule(CMD, "sensitive_file_read",
-         r"\b(?:cat|tac|head|tail|less|more|nl|strings|base64|xxd|od|cp|scp|curl\s+-F|type)\s+[^;&|\n]{0,40}"
+         r"\b(?:cat|tac|head|tail|less|more|nl|strings|base64|xxd|od|cp|scp|curl\s+-F|type|grep|egrep|fgrep|awk|sed|sort|uniq|cut|wc|"
+         r"diff|vi|vim|nano|dd|tee|rev|paste|openssl|file|stat|ls|python[23]?|perl|ruby|php|findstr)\s+[^;&|\n]{0,40}"
          r"(?:/etc/(?:passwd|shadow|sudoers|gshadow)|\.ssh/(?:id_\w+|authorized_keys)|/proc/self/environ|\.aws/credentials|c:\\windows\\win\.ini)",
          variants="rds"),
     Rule(CMD, "shell_obfuscation",
@@ -309,11 +310,14 @@ CMD_RULES = (
     # A command line where a value belongs.
     Rule(CMD, "command_in_value",
          r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|ltrace|env|exec|nice|timeout\s+\d+|busybox|xargs)\s+)*(?:" + ATTACK_COMMANDS + r")\s*['\"]?\s*(?:$|[;&|<>])|"
-         # cmd's escape before a command no word is named like: ^whoami
-         r"^\s*\^(?:" + ATTACK_COMMANDS + r")\s*(?:$|[;&|<>/])|"
+         # cmd's escape or a redirection before a command no word is named
+         # like: ^whoami, <ifconfig (a fuzzer's probe where a value belongs)
+         r"^\s*[\^<]\s*(?:" + ATTACK_COMMANDS + r")\s*(?:$|[;&|<>/])|"
          r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|ltrace|env|exec|nice|timeout\s+\d+|busybox|xargs)\s+)*(?:" + BARE_COMMANDS + r")\s+"
          r"(?:-{1,2}[a-z]|[/~$]|\.{1,2}/|https?://|\d+\.\d+\.\d+\.\d+|[<>|;&])|"
          r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|env|exec)\s+)*(?:" + WORD_COMMANDS + r")\s+(?:-{1,2}[a-z]|[/~$]|\.{1,2}/)|"
+         # a tool that calls out, at a host
+         r"^\s*['\"]?(?:nslookup|wget|curl|ncat|netcat|socat|nc|telnet|tftp)\s+[\w-]+(?:\.[\w-]+)+|"
          r"^\s*['\"|;&]*\s*(?:/usr(?:/local)?)?/s?bin/[\w.-]+(?:\s|$|[;&|'\"])|"
          # a time probe: sleep N and nothing else
          r"^\s*['\"]?(?:sleep|usleep)\s+\d+\s*['\"]?\s*(?:$|[;&|#])",
@@ -343,6 +347,10 @@ CMD_RULES = (
          r"[&.]\s*\(\s*(?:['\"][\w{}-]*['\"]\s*[+-]|gcm\b|get-command\b|\$env:)|&\s*\$env:comspec\b|\$executioncontext\.invokecommand\b|"
          r"-join\s*\[char\[\]\]|\[char\]\s*\d+\s*\+|\[convert\]::frombase64string\b|\[system\.diagnostics\.process\]::start\b|"
          r"\b(?:sal|set-alias|new-alias)\s+\w+\s+(?:iex|invoke-expression)\b|"
+         # any cmdlet after a separator, alone, before an option, a variable or a bracket
+         r"(?:[;&|\n`]|%0a|\$\()\s*(?:get|set|new|remove|start|stop|invoke|test|add|clear|copy|move|out|write|import|export|enable|disable|"
+         r"resolve|restart|register|find|format|convertto|convertfrom|expand|compress|install|uninstall|select|where|foreach)-[a-z]{2,}"
+         r"(?:\s*(?:$|[;&|)`])|\s+[-$(\w]|\s*\()|"
          # cmd's environment substrings and substitutions: %COMSPEC:~-7,1%, %PATH:x=y%
          r"%[a-z_]\w*:~\s*-?\d+\s*(?:,\s*-?\d+\s*)?%|%[a-z_]\w*:[^%=\s]{1,20}=[^%\s]{0,20}%|"
          # a program of Windows' own by its path
@@ -367,6 +375,12 @@ CMD_RULES = (
          # a variable assigned, then run as the command: X=$'id';$X
          r"\b[a-z_]\w*=[^;&|\n]{0,80}(?:;|&&?|\|\|?|\n)\s*\$\{?[a-z_]\w*(?:,,|\^\^|~~)?\}?(?:\s*(?:$|[;&|`)])|\s+[-/\w])",
          variants="rds", level=2, context="data"),
+    # Command substitution of any command in a value: a lower-case word
+    # (commands are; make's and CI's $(VAR) references are not), not
+    # jQuery's $(document).x
+    Rule(CMD, "substitution_in_value",
+         r"(?:\w|[;&|]\s*)`\s*[a-z][a-z0-9_.-]*(?:\s[^`\n]*)?`|\$\(\s*[a-z][a-z0-9_.-]*(?:\s[^)\n]*)?\)(?:$|[^.\w])",
+         variants="rds", level=2, context="data", caseless=False),
     # Shellshock: a function definition where a header or value belongs.
     Rule(CMD, "shellshock", r"\(\s*\)\s*\{\s*:?\s*;?\s*\}\s*;", variants="rd", level=1),
     # Mail-protocol commands after a line break in a value (SMTP, POP3, IMAP).

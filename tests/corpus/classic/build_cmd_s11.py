@@ -232,6 +232,18 @@ PS_TRANSFORMS: dict[str, Callable[[str, random.Random], str]] = {
     "env_comspec": lambda s, r: "& $env:ComSpec /c " + s,
 }
 
+# Any binary after a separator (fuzzers fill their templates with long
+# command lists), a line break written as an escape, a fuzzer's bare probes
+OTHER_COMMANDS = [
+    "uptime", "lsof -i", "free -m", "mysql -V", "/sbin/ifconfig", "/usr/sbin/arp -a", "vmstat 1 2", "pstree -p", "pgrep sshd",
+    "lsb_release -a", "sestatus", "showmount -e localhost", "ver", "tree C:\\", "tracert 8.8.8.8", "findstr /si password *.txt",
+    "Get-Service", "Get-NetTCPConnection -State Listen", "Get-LocalGroupMember Administrators", "Get-Acl C:\\Windows",
+    "Test-NetConnection oob.example -Port 443", "reboot", "poweroff", "whereis nc", "ldd /bin/ls",
+]
+TEMPLATES = ["{v};{c}", "{v} ; {c}", "{v}|{c}", "{v} | {c}", "{v}&&{c}", "{v} && {c}", "{v}||{c}", "{v}%0a{c}", "{v}\\n{c}",
+             "\\n{c}\\n", "{v}');{c};#", "{v}\";{c}", "{v}$({c})", "{v}`{c}`", "a);{c}", "{v}%26{c}%26"]
+PROBES = ["^whoami", "<ifconfig", "'uname -a'", "\"whoami\"", "'ifconfig'", "<netstat", "^ipconfig", "\"systeminfo\""]
+
 TOOLS = [("ping_host", "host"), ("convert_file", "filename"), ("dns_lookup", "domain"), ("resize_image", "image"),
          ("git_clone", "url"), ("backup", "name"), ("get_user", "username"), ("search_products", "query"), ("lookup_order", "order_id")]
 
@@ -263,6 +275,11 @@ def attacks(rng: random.Random) -> Iterator[tuple[str, str]]:
         for s in rng.sample(PS_BASES, 6):
             prefix = rng.choice(["&", "|", ";", "&&", " & ", " | ", "; ", "%26", "%0a", "\n"])
             yield f"generated:s11:ps_{name}", rng.choice(VALUES) + prefix + fn(s, rng)
+    for c in OTHER_COMMANDS:
+        for t in rng.sample(TEMPLATES, 3):
+            yield "generated:s11:any_command", t.format(v=rng.choice(VALUES[:6]), c=c)
+    for p in PROBES:
+        yield "generated:s11:probe", p
     # the whole value is the command (a field that goes straight to a shell)
     for name in ("plain", "space2ifs", "backslashes", "doublequotes", "uninitializedvariable", "base64_pipe", "rev_subst", "glob_path"):
         for c, a in rng.sample(UNIX_BASES, 6):
