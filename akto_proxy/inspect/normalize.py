@@ -114,8 +114,11 @@ _CARET_OPEN = re.compile(r"(?:^|(?<=[\s;&|]))\^(?=\w+\^\w)")
 # ${x,,} ${x^^} ${x~~}: bash's case operators on a variable
 _CASE_VAR = re.compile(r"\$\{([A-Za-z_]\w*)(,,|\^\^|~~|,|\^|~)\}")
 # PowerShell's escape inside a word (I`E`X, Start-`S`leep), and an empty
-# command substitution, which expands to nothing (ping`` 127.0.0.1)
+# command substitution, which expands to nothing (ping`` 127.0.0.1); a
+# tick before anything but a letter closes a shell's substitution (x`id`),
+# and then none is PowerShell's
 _TICK = re.compile(r"``|(?<=[A-Za-z-])`(?=[A-Za-z])")
+_TICK_CLOSING = re.compile(r"`(?![A-Za-z])")
 # a line break written as an escape before what follows it (\n/bin/ls, \nid;)
 _LITERAL_BREAK = re.compile(r"\\[rn](?=\s*[\w/.$`'\"])")
 _ENV_GUESS = {"HOME": "/root", "PATH": "/usr/local/bin:/usr/bin:/bin", "PWD": "/", "SHELL": "/bin/sh"}
@@ -239,7 +242,9 @@ def foldShell(text: str) -> str:
     s = _END_PIECE.sub(r"\2", s)
     s = _QUOTES.sub("", _OPENING.sub("", s))
     if "`" in s:
-        s = _TICK.sub("", s)
+        s = s.replace("``", "")
+        if "`" in s and _TICK_CLOSING.search(s) is None:
+            s = _TICK.sub("", s)
     return s
 
 

@@ -280,7 +280,10 @@ CMD_RULES = (
          r"(?:/etc/(?:passwd|shadow|sudoers|gshadow)|\.ssh/(?:id_\w+|authorized_keys)|/proc/self/environ|\.aws/credentials|c:\\windows\\win\.ini)",
          variants="rds"),
     Rule(CMD, "shell_obfuscation",
-         r"\$\{?IFS\b|\$\{\w+:\d+(?::\d+)?\}|(?:^|[\s;&|])/[?*]{2,3}/[\w?*]*[?*]|\\x[0-9a-f]{2}\\x[0-9a-f]{2}.{0,20}\|\s*(?:ba)?sh|\$'\\x[0-9a-f]{2}",
+         # ($IFS and ${X:n:m} where a shell would read them: glued to a word,
+         # a path or a digit, not alone between words in a question about them)
+         r"\$\{IFS[^}\s]{0,8}\}\S|\S\$\{IFS[^}\s]{0,8}\}|\$IFS(?:\$\d|[/.'\"$-])|\S\$IFS\b|"
+         r"\S\$\{\w+:\d+(?::\d+)?\}|\$\{\w+:\d+(?::\d+)?\}\S|(?:^|[\s;&|])/[?*]{2,3}/[\w?*]*[?*]|\\x[0-9a-f]{2}\\x[0-9a-f]{2}.{0,20}\|\s*(?:ba)?sh|\$'\\x[0-9a-f]{2}",
          variants="rd"),
     Rule(CMD, "chained_command",
          r"(?:;|&&?|\|\|?|\$\()\s*" + _DANGER,
