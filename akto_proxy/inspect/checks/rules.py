@@ -288,9 +288,11 @@ CMD_RULES = (
     Rule(CMD, "chained_command",
          r"(?:;|&&?|\|\|?|\$\()\s*" + _DANGER,
          variants="rds", fragment=True),
+    # (a command on a line of its own is documentation in prose and a
+    # script in code: a second command only in a value)
     Rule(CMD, "chained_command",
          r"[\n\r]\s*" + _DANGER,
-         variants="ds", fragment=True),
+         variants="ds", fragment=True, context="data", lines=True),
     Rule(CMD, "command_substitution",
          r"\$\(\s*" + _DANGER + r"|(?:\w|[;&|=]\s*)`\s*" + _DANGER + r"|"
          r"^\s*`\s*(?:whoami|id|uname(?:\s+-a)?|ifconfig|ipconfig|hostname|sleep\s+\d+|cat\s+/etc/\w+|ls\s+-la\s+/)\s*`\s*(?:$|[;&|])",
