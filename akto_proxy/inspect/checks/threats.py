@@ -269,7 +269,10 @@ class ThreatInspector:
         is the rest of L{_confirm}'s arguments (segments, their owners, the
         strings, the scope, the argument kinds, whether it is a request).
         """
-        for index, segs in hits.items():
+        # (in the rules' order, not the order a database reported them in:
+        # a shared database numbers them differently, and two rules of one
+        # check on one string must give the same findings either way)
+        for index, segs in sorted(hits.items()):
             rule = scanner.rules[index]
             if rule.check not in checks or (binary and rule.name not in R.SECRET_NAMES):
                 continue
