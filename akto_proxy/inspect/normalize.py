@@ -272,7 +272,7 @@ def _variables(s: str) -> str:
     """
     assigned = {name: _unquote(value) for name, value in _ASSIGN.findall(s)}
     if "{" in s:
-        s = _CASE_VAR.sub(lambda m: _caseOf(assigned.get(m.group(1)), m.group(2)) if m.group(1) in assigned else m.group(0), s)
+        s = _CASE_VAR.sub(lambda m: _caseOf(assigned[m.group(1)], m.group(2)) if m.group(1) in assigned else m.group(0), s)
 
     def expand(m: "re.Match[str]") -> str:
         name = m.group(1) or m.group(4)

@@ -267,14 +267,14 @@ def attacks(rng: random.Random) -> Iterator[tuple[str, str]]:
         for wrap in rng.sample(EVAL_WRAPS, 3):
             # (a value before a wrap that closes or joins one; none before a bare call)
             yield "generated:s11:eval", ("" if wrap.startswith("{0}") else rng.choice(VALUES[:6])) + wrap.format(code)
-    for name, fn in WIN_TRANSFORMS.items():
+    for name, wfn in WIN_TRANSFORMS.items():
         for s in rng.sample(WIN_BASES, 8):
             prefix = rng.choice(["&", "|", "||", "&&", " & ", " | ", "%26", "%0a", "\r\n", "\"&", "'|"])
-            yield f"generated:s11:win_{name}", rng.choice(VALUES) + prefix + fn(s, rng)
-    for name, fn in PS_TRANSFORMS.items():
+            yield f"generated:s11:win_{name}", rng.choice(VALUES) + prefix + wfn(s, rng)
+    for name, wfn in PS_TRANSFORMS.items():
         for s in rng.sample(PS_BASES, 6):
             prefix = rng.choice(["&", "|", ";", "&&", " & ", " | ", "; ", "%26", "%0a", "\n"])
-            yield f"generated:s11:ps_{name}", rng.choice(VALUES) + prefix + fn(s, rng)
+            yield f"generated:s11:ps_{name}", rng.choice(VALUES) + prefix + wfn(s, rng)
     for c in OTHER_COMMANDS:
         for t in rng.sample(TEMPLATES, 3):
             yield "generated:s11:any_command", t.format(v=rng.choice(VALUES[:6]), c=c)
@@ -334,15 +334,10 @@ SHELL_LINES = [
 
 
 def benign(rng: random.Random) -> Iterator[tuple[str, str, str, str]]:
-    for text in BENIGN_VALUES:
-        tool, arg = rng.choice(TOOLS)
-        yield "written:s11:value", tool, arg, text
-    for text in BENIGN_PROSE:
-        tool, arg = rng.choice(PROSE_TOOLS)
-        yield "written:s11:prose", tool, arg, text
-    for text in SHELL_LINES:
-        tool, arg = rng.choice(CODE_TOOLS)
-        yield "written:s11:code", tool, arg, text
+    for kind, texts, tools in (("value", BENIGN_VALUES, TOOLS), ("prose", BENIGN_PROSE, PROSE_TOOLS), ("code", SHELL_LINES, CODE_TOOLS)):
+        for text in texts:
+            tool, arg = rng.choice(tools)
+            yield f"written:s11:{kind}", tool, arg, text
 
 
 def rows() -> dict[str, list[dict[str, str]]]:
