@@ -276,7 +276,7 @@ CMD_RULES = (
          variants="rds"),
     Rule(CMD, "sensitive_file_read",
          r"\b(?:cat|tac|head|tail|less|more|nl|strings|base64|xxd|od|cp|scp|curl\s+-F|type|grep|egrep|fgrep|awk|sed|sort|uniq|cut|wc|"
-         r"diff|vi|vim|nano|dd|tee|rev|paste|openssl|file|stat|ls|python[23]?|perl|ruby|php|findstr)\s+[^;&|\n]{0,40}"
+         r"diff|vi|vim|nano|dd|tee|rev|paste|openssl|file|stat|ls|python[23]?|perl|ruby|php|findstr)(?:\s|<)\s*[^;&|\n]{0,40}"
          r"(?:/etc/(?:passwd|shadow|sudoers|gshadow)|\.ssh/(?:id_\w+|authorized_keys)|/proc/self/environ|\.aws/credentials|c:\\windows\\win\.ini)",
          variants="rds"),
     Rule(CMD, "shell_obfuscation",
@@ -380,11 +380,12 @@ CMD_RULES = (
          # a variable assigned, then run as the command: X=$'id';$X
          r"\b[a-z_]\w*=[^;&|\n]{0,80}(?:;|&&?|\|\|?|\n)\s*\$\{?[a-z_]\w*(?:,,|\^\^|~~)?\}?(?:\s*(?:$|[;&|`)])|\s+[-/\w])",
          variants="rds", level=2, context="data"),
-    # Command substitution of any command in a value: a lower-case word
+    # Command and process substitution of any command in a value: a lower-case word
     # (commands are; make's and CI's $(VAR) references are not), not
     # jQuery's $(document).x
     Rule(CMD, "substitution_in_value",
-         r"(?:\w|[;&|]\s*)`\s*[a-z][a-z0-9_.-]*(?:\s[^`\n]*)?`|\$\(\s*[a-z][a-z0-9_.-]*(?:\s[^)\n]*)?\)(?:$|[^.\w])",
+         r"(?:\w|[;&|]\s*)`\s*[a-z][a-z0-9_.-]*(?:\s[^`\n]*)?`|\$\(\s*[a-z][a-z0-9_.-]*(?:\s[^)\n]*)?\)(?:$|[^.\w])|"
+         r"<\(\s*(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s[^)\n]*)?\)",
          variants="rds", level=2, context="data", caseless=False),
     # Shellshock: a function definition where a header or value belongs.
     Rule(CMD, "shellshock", r"\(\s*\)\s*\{\s*:?\s*;?\s*\}\s*;", variants="rd", level=1),
