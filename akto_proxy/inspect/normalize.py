@@ -96,7 +96,8 @@ _QUOTES = re.compile(r"(?<=\w)['\"]+(?=[\w/])|(?<=\s)(?:''|\"\")(?=\w)|^(?:''|\"
 # quotes or a backslash that open a word after a separator, a slash or an
 # option's dash (commix's tampers put them before every letter: ;""w""h,
 # /""e""tc, -""l, ;\w\h): the shell reads the bare letters
-_OPENING = re.compile(r"(?:^|(?<=[;&|`(/=-]))(?:(?:''|\"\")+|\\)(?=[A-Za-z])")
+# (the quote or backslash first, what stands before it looked behind for)
+_OPENING = re.compile(r"(['\"\\])(?<![^;&|`(/=-]['\"\\])(?:(?<=\\)|(?<=['\"])\1(?:''|\"\")*)(?=[A-Za-z])")
 # a piece quoted at a word's end: l"s" -la, wh'oami'
 _END_PIECE = re.compile(r"(?<=[A-Za-z])(['\"])([A-Za-z]+)\1(?=[\s;&|)`]|$)")
 _BACKSLASH = re.compile(r"(?<=\w)\\(?=\w)")
@@ -110,14 +111,14 @@ _SPECIAL = re.compile(r"(?<=\w)\$[?$!#-](?=\w)")
 _CARET = re.compile(r"(?<=\w)\^(?=\w)")
 # a caret that opens a word with more carets in it (^w^h^o^a^m^i): cmd's
 # escape, not a pattern's anchor
-_CARET_OPEN = re.compile(r"(?:^|(?<=[\s;&|]))\^(?=\w+\^\w)")
+_CARET_OPEN = re.compile(r"\^(?<![^\s;&|]\^)(?=\w+\^\w)")
 # ${x,,} ${x^^} ${x~~}: bash's case operators on a variable
 _CASE_VAR = re.compile(r"\$\{([A-Za-z_]\w*)(,,|\^\^|~~|,|\^|~)\}")
 # PowerShell's escape inside a word (I`E`X, Start-`S`leep), and an empty
 # command substitution, which expands to nothing (ping`` 127.0.0.1); a
 # tick before anything but a letter closes a shell's substitution (x`id`),
 # and then none is PowerShell's
-_TICK = re.compile(r"``|(?<=[A-Za-z-])`(?=[A-Za-z])")
+_TICK = re.compile(r"`(?:`|(?<=[A-Za-z-]`)(?=[A-Za-z]))")
 _TICK_CLOSING = re.compile(r"`(?![A-Za-z])")
 # a line break written as an escape before what follows it (\n/bin/ls, \nid;)
 _LITERAL_BREAK = re.compile(r"\\[rn](?=\s*[\w/.$`'\"])")
