@@ -98,6 +98,11 @@ _IFS = re.compile(r"\$\{IFS\}|\$IFS(?:\$\d)?")
 _SUBSTR = re.compile(r"\$\{(\w+):(\d+)(?::(\d+))?\}")
 _POSITIONAL = re.compile(r"\$[@*0-9]")
 _QUOTES = re.compile(r"(?<=\w)['\"]+(?=[\w/])|(?<=\s)(?:''|\"\")(?=\w)|^(?:''|\"\")(?=\w)")
+# quotes or a backslash that open a word after a separator, a slash or an
+# option's dash (commix's tampers put them before every letter: ;""w""h,
+# /""e""tc, -""l, ;\w\h): the shell reads the bare letters
+# (the quote or backslash first, what stands before it looked behind for)
+_OPENING = re.compile(r"(['\"\\])(?<![^;&|`(/=-]['\"\\])(?:(?<=\\)|(?<=['\"])\1(?:''|\"\")*)(?=[A-Za-z])")
 # a piece quoted at a word's end: l"s" -la, wh'oami'
 _END_PIECE = re.compile(r"(?<=[A-Za-z])(['\"])([A-Za-z]+)\1(?=[\s;&|)`]|$)")
 _BACKSLASH = re.compile(r"(?<=\w)\\(?=\w)")
@@ -109,6 +114,19 @@ _ASSIGN = re.compile(r"(?:^|[;&|\s`(])([A-Za-z_]\w*)=([^\s;&|`)]*)")
 _VAR = re.compile(r"\$\{([A-Za-z_]\w*)(?::?([-=+?])([^{}]*))?\}|\$([A-Za-z_]\w*)")
 _SPECIAL = re.compile(r"(?<=\w)\$[?$!#-](?=\w)")
 _CARET = re.compile(r"(?<=\w)\^(?=\w)")
+# a caret that opens a word with more carets in it (^w^h^o^a^m^i): cmd's
+# escape, not a pattern's anchor
+_CARET_OPEN = re.compile(r"\^(?<![^\s;&|]\^)(?=\w+\^\w)")
+# ${x,,} ${x^^} ${x~~}: bash's case operators on a variable
+_CASE_VAR = re.compile(r"\$\{([A-Za-z_]\w*)(,,|\^\^|~~|,|\^|~)\}")
+# PowerShell's escape inside a word (I`E`X, Start-`S`leep), and an empty
+# command substitution, which expands to nothing (ping`` 127.0.0.1); a
+# tick before anything but a letter closes a shell's substitution (x`id`),
+# and then none is PowerShell's
+_TICK = re.compile(r"`(?:`|(?<=[A-Za-z-]`)(?=[A-Za-z]))")
+_TICK_CLOSING = re.compile(r"`(?![A-Za-z])")
+# a line break written as an escape before what follows it (\n/bin/ls, \nid;)
+_LITERAL_BREAK = re.compile(r"\\[rn](?=\s*[\w/.$`'\"])")
 _ENV_GUESS = {"HOME": "/root", "PATH": "/usr/local/bin:/usr/bin:/bin", "PWD": "/", "SHELL": "/bin/sh"}
 
 _PATH_BYPASS = re.compile(r"\.\.\.\.(?=/)|\.\.;(?=/)|\.\.\./(?=\.)")
@@ -293,19 +311,34 @@ def foldShell(text: str) -> str:
     Undo quoting and expansion tricks that keep a command name from
     appearing literally.
     """
-    s = _IFS.sub(" ", text)
+    s = _IFS.sub(" ", text.split("\x00", 1)[0] if "\x00" in text else text)  # a C string ends at NUL
+    if "\\\n" in s:  # a line continuation inside a word
+        s = s.replace("\\\n", "")
     s = _ANSI_C.sub(_ansiC, s)
     if "$" in s:
         s = _variables(s)
     s = _SPECIAL.sub("", s)
-    s = _CARET.sub("", s)
+    s = _CARET.sub("", _CARET_OPEN.sub("", s))
     s = _SUBSTR.sub(_substr, s)
     s = _POSITIONAL.sub("", s)
     s = _BRACE.sub(lambda m: (m.group(1) + " " + m.group(2).replace(",", " ")).strip(), s)
     s = _BACKSLASH.sub("", s)
     s = _END_PIECE.sub(r"\2", s)
-    s = _QUOTES.sub("", s)
+    s = _QUOTES.sub("", _OPENING.sub("", s))
+    if "`" in s:
+        s = s.replace("``", "")
+        if "`" in s and _TICK_CLOSING.search(s) is None:
+            s = _TICK.sub("", s)
     return s
+
+
+def literalBreaks(text: str) -> str:
+    """
+    C{text} with the escapes C{\\n} and C{\\r} read as line breaks, as a
+    program that unescapes its input (C{echo -e}, a JSON or C string built
+    from it) hands them to a shell.
+    """
+    return text.replace("\\r", "\r").replace("\\n", "\n")
 
 
 def _ansiC(m: "re.Match[str]") -> str:
@@ -321,7 +354,9 @@ def _variables(s: str) -> str:
     name next to a word or a quote to nothing (unset), else left alone;
     C{${name:-word}} of a name not assigned to its word.
     """
-    assigned = dict(_ASSIGN.findall(s))
+    assigned = {name: _unquote(value) for name, value in _ASSIGN.findall(s)}
+    if "{" in s:
+        s = _CASE_VAR.sub(lambda m: _caseOf(assigned[m.group(1)], m.group(2)) if m.group(1) in assigned else m.group(0), s)
 
     def expand(m: "re.Match[str]") -> str:
         name = m.group(1) or m.group(4)
@@ -338,6 +373,24 @@ def _variables(s: str) -> str:
         return "" if near else m.group(0)
 
     return _VAR.sub(expand, s)
+
+
+def _unquote(value: str) -> str:
+    """
+    An assigned value without the quotes around it (C{x='CAT'} holds C{CAT}).
+    """
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def _caseOf(value: str, op: str) -> str:
+    """
+    What C{${x,,}}, C{${x^^}}, C{${x~~}} (and their one-letter forms, on the
+    first letter) make of C{value}.
+    """
+    fn = {",": str.lower, "^": str.upper, "~": str.swapcase}[op[0]]
+    return fn(value) if len(op) == 2 else fn(value[:1]) + value[1:]
 
 
 def _substr(m: "re.Match[str]") -> str:
@@ -371,10 +424,20 @@ def _shellTricks(d: str) -> bool:
     the regular expression only for the few strings that pass them.
     """
     if "$" in d or "{" in d or "''" in d or '""' in d or "^" in d:
-        return _SHELL_TRIGGER.search(d) is not None
+        if _SHELL_TRIGGER.search(d) is not None or ("^" in d and _CARET_OPEN.search(d) is not None):
+            return True
     if "\\" in d or ("'" in d and d.count("'") >= 2) or ('"' in d and d.count('"') >= 2):
-        return _SHELL_QUOTED.search(d) is not None
-    return False
+        if _SHELL_QUOTED.search(d) is not None or _OPENING.search(d) is not None or "\\\n" in d:
+            return True
+    return _shellMore(d)
+
+
+def _shellMore(d: str) -> bool:
+    """
+    The tricks of session 11 (membership tests first): a NUL that ends the
+    C string, PowerShell's escapes and empty substitutions.
+    """
+    return "\x00" in d or ("`" in d and _TICK.search(d) is not None)
 
 
 def _sqlLineComment(d: str) -> bool:
@@ -462,6 +525,11 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
         if s not in seen:
             seen.add(s)
             yield Variant("s", s)
+    if "\\" in d and _LITERAL_BREAK.search(d):
+        b = foldShell(literalBreaks(d))
+        if b not in seen:
+            seen.add(b)
+            yield Variant("s", b)
     if control or _pathTricks(d):
         p = foldPath(d)
         if p not in seen:
@@ -485,5 +553,9 @@ def rawOnly(text: str, plus: bool = False) -> bool:
     # strings both must be tried.
     if ("$" in text or "{" in text or ("'" in text and "''" in text) or ('"' in text and '""' in text) or "^" in text) and _SHELL_TRIGGER.search(text):
         return False
+    if "^" in text and _CARET_OPEN.search(text):
+        return False
     quoted = ("'" in text and text.count("'") >= 2) or ('"' in text and text.count('"') >= 2)
-    return not (quoted and _SHELL_QUOTED.search(text))
+    if quoted and (_SHELL_QUOTED.search(text) or _OPENING.search(text)):
+        return False
+    return not _shellMore(text)

@@ -217,7 +217,7 @@ _DANGER = (
     r"(?:bash|sh|zsh|ksh|dash|csh|python[23]?|perl|ruby|php|node|lua)(?:\s+-\w|\s+/|\s*$|\s*[;&|)])|"
     r"(?:cat|tac|nl|head|tail|more|less|strings|xxd|od|base64)\s+(?:-\w+\s+)*[/~.$]|"
     r"ls(?:\s+-\w+)?(?:\s+[/~.]|\s*$|\s*[;&|`)])|rm\s+-\w*[rf]|chmod\s+[+0-7u]|chown\s|mkfifo\s|kill\s+-9|"
-    r"sleep\s+\d|ping\s+-[cn]\s*\d|echo\s+\S|env\s*(?:$|[;&|`)])|set\s*(?:$|[;&|`)])|"
+    r"sleep\s+\d|ping\s+-[cni]\s*\d|echo\s+\S|env\s*(?:$|[;&|`)])|set\s*(?:$|[;&|`)])|"
     r"powershell|pwsh|cmd(?:\.exe)?\s*/[ck]|certutil|bitsadmin|wmic|reg\s+(?:query|add)|net\s+(?:user|localgroup)|"
     r"type\s+[a-z]:\\|dir\s+[a-z]:\\|/bin/\w+|/usr/bin/\w+|sudo\s+\S|crontab\s|useradd\s|passwd\s*(?:$|[;&|`)]))"
 )
@@ -238,19 +238,24 @@ BARE_COMMANDS = (
     # looking around a host (Linux, Windows)
     r"df|du|lscpu|lsblk|lsmod|lspci|lsusb|dmesg|hostnamectl|sysctl|getfacl|"
     r"netsh|nbtstat|nltest|dsquery|gpresult|schtasks|wevtutil|vssadmin|bcdedit|icacls|cacls|driverquery|getmac|qwinsta|quser|"
-    r"cmdkey|klist|setspn|fsutil"
+    r"cmdkey|klist|setspn|fsutil|"
+    # more of the same (Linux, Windows): recon, files, processes
+    r"uptime|vmstat|iostat|mpstat|pstree|pgrep|showmount|smbclient|rpcinfo|nmblookup|logname|lsb_release|getsebool|sestatus|"
+    r"whereis|ldd|readelf|objdump|tracert|pathping|findstr|attrib|xcopy|robocopy|takeown|mountvol|diskpart|openfiles|qprocess|"
+    r"taskkill|cipher|mysql|psql|sqlite3|mongo|redis-cli|reboot|poweroff"
 )
 # Commands an attacker runs to look around or call home: alone in a value,
 # they are a command line.
 ATTACK_COMMANDS = (
     r"whoami|uname|ifconfig|ipconfig|netstat|nslookup|wget|curl|ncat|netcat|socat|nc|telnet|tftp|systeminfo|tasklist|"
     r"certutil|bitsadmin|wmic|printenv|getent|mkfifo|crontab|useradd|usermod|userdel|passwd|busybox|pkexec|nsenter|"
-    r"capsh|lastlog|ping6|usleep|sh|zsh|ksh|csh|tcsh|dmesg|lscpu|lsblk|lsmod|hostnamectl|driverquery|getmac|qwinsta|quser|nltest|cmdkey|klist"
+    r"capsh|lastlog|ping6|usleep|sh|zsh|ksh|csh|tcsh|dmesg|lscpu|lsblk|lsmod|hostnamectl|driverquery|getmac|qwinsta|quser|nltest|cmdkey|klist|"
+    r"lsb_release|sestatus|getsebool|logname|pstree|nmblookup|rpcinfo|showmount|openfiles|qprocess"
 )
 WORD_COMMANDS = (
     r"find|make|install|mail|file|touch|kill|date|time|test|which|watch|top|write|wall|split|join|paste|look|"
     r"man|open|print|read|say|set|shift|source|start|stop|type|wait|echo|printf|cp|mv|rm|ln|mkdir|rmdir|cd|export|"
-    r"alias|trap|column|tr|yes|exec|eval|let|declare|local|readonly|unset|ulimit|umask|go|java|node|git|"
+    r"alias|trap|column|tr|yes|exec|eval|let|declare|local|readonly|unset|ulimit|umask|go|java|node|git|timeout|"
     r"bash|dash|sleep|ping|host|w|who|last|id|more|less|head|tail|cat|tac|nl|sort|cut|rev|tee|dir|env|pwd|ls|ps|dd|"
     r"ed|ex|vi|ip|ss|su|cc|route|mount|service|finger|tar|zip|apt|brew|dig|arp|net"
 )
@@ -270,18 +275,24 @@ CMD_RULES = (
          r"\bpowershell\b.{0,60}\s-(?:e|en|enc|encodedcommand)\s+[a-z0-9+/=]{16,}|\bcertutil\b.{0,40}-urlcache",
          variants="rds"),
     Rule(CMD, "sensitive_file_read",
-         r"\b(?:cat|tac|head|tail|less|more|nl|strings|base64|xxd|od|cp|scp|curl\s+-F|type)\s+[^;&|\n]{0,40}"
+         r"\b(?:cat|tac|head|tail|less|more|nl|strings|base64|xxd|od|cp|scp|curl\s+-F|type|grep|egrep|fgrep|awk|sed|sort|uniq|cut|wc|"
+         r"diff|vi|vim|nano|dd|tee|rev|paste|openssl|file|stat|ls|python[23]?|perl|ruby|php|findstr)(?:\s|<)\s*[^;&|\n]{0,40}"
          r"(?:/etc/(?:passwd|shadow|sudoers|gshadow)|\.ssh/(?:id_\w+|authorized_keys)|/proc/self/environ|\.aws/credentials|c:\\windows\\win\.ini)",
          variants="rds"),
     Rule(CMD, "shell_obfuscation",
-         r"\$\{?IFS\b|\$\{\w+:\d+(?::\d+)?\}|(?:^|[\s;&|])/[?*]{2,3}/[\w?*]*[?*]|\\x[0-9a-f]{2}\\x[0-9a-f]{2}.{0,20}\|\s*(?:ba)?sh|\$'\\x[0-9a-f]{2}",
+         # ($IFS and ${X:n:m} where a shell would read them: glued to a word,
+         # a path or a digit, not alone between words in a question about them)
+         r"\$\{IFS[^}\s]{0,8}\}\S|\S\$\{IFS[^}\s]{0,8}\}|\$IFS(?:\$\d|[/.'\"$-])|\S\$IFS\b|"
+         r"\S\$\{\w+:\d+(?::\d+)?\}|\$\{\w+:\d+(?::\d+)?\}\S|(?:^|[\s;&|])/[?*]{2,3}/[\w?*]*[?*]|\\x[0-9a-f]{2}\\x[0-9a-f]{2}.{0,20}\|\s*(?:ba)?sh|\$'\\x[0-9a-f]{2}",
          variants="rd"),
     Rule(CMD, "chained_command",
          r"(?:;|&&?|\|\|?|\$\()\s*" + _DANGER,
          variants="rds", fragment=True),
+    # (a command on a line of its own is documentation in prose and a
+    # script in code: a second command only in a value)
     Rule(CMD, "chained_command",
          r"[\n\r]\s*" + _DANGER,
-         variants="ds", fragment=True),
+         variants="ds", fragment=True, context="data", lines=True),
     Rule(CMD, "command_substitution",
          r"\$\(\s*" + _DANGER + r"|(?:\w|[;&|=]\s*)`\s*" + _DANGER + r"|"
          r"^\s*`\s*(?:whoami|id|uname(?:\s+-a)?|ifconfig|ipconfig|hostname|sleep\s+\d+|cat\s+/etc/\w+|ls\s+-la\s+/)\s*`\s*(?:$|[;&|])",
@@ -296,18 +307,25 @@ CMD_RULES = (
     # one would hit every short value followed by another; the line-break
     # form asks for a command after it.)
     Rule(CMD, "separator_command",
-         r"^[ \t]*['\"]?[^;&|`(<>'\"\r\n]{0,120}['\"]?[ \t]*(?:;|&&?|\|\|?|%0a|%0d)+[ \t]*['\"]?[\w./\\~$`{(-]",
+         r"^[ \t]*['\"]?[^;&|`(<>'\"\r\n]{0,120}['\"]?[)}]*[ \t]*(?:;|&&?|\|\|?|%0a|%0d)+[ \t]*['\"]?[\w./\\~$`{(-]",
          variants="rds", validator="separator_command", level=2, context="data"),
     Rule(CMD, "separator_command",
-         r"^[ \t]*['\"]?[^;&|`(<>'\"\r\n]{0,120}['\"]?[ \t]*[\r\n]+[ \t]*['\"]?(?:[./\\~$`{(]|(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")\b|[a-z][\w.-]*[ \t]+(?:-{1,2}[a-z]|/))",
+         r"^[ \t]*['\"]?[^;&|`(<>'\"\r\n]{0,120}['\"]?[)}]*[ \t]*[\r\n]+[ \t]*['\"]?(?:[./\\~$`{(]|(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")\b|[a-z][\w.-]*[ \t]+(?:-{1,2}[a-z]|/))",
          variants="rds", validator="separator_command", level=2, context="data", lines=True),
     # A command line where a value belongs.
     Rule(CMD, "command_in_value",
-         r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|ltrace|env|exec|nice|timeout\s+\d+|busybox|xargs)\s+)*(?:" + ATTACK_COMMANDS + r")\s*(?:$|[;&|<>])|"
+         r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|ltrace|env|exec|nice|timeout\s+\d+|busybox|xargs)\s+)*(?:" + ATTACK_COMMANDS + r")\s*['\"]?\s*(?:$|[;&|<>])|"
+         # cmd's escape or a redirection before a command no word is named
+         # like: ^whoami, <ifconfig (a fuzzer's probe where a value belongs)
+         r"^\s*[\^<]\s*(?:" + ATTACK_COMMANDS + r")\s*(?:$|[;&|<>/])|"
          r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|ltrace|env|exec|nice|timeout\s+\d+|busybox|xargs)\s+)*(?:" + BARE_COMMANDS + r")\s+"
          r"(?:-{1,2}[a-z]|[/~$]|\.{1,2}/|https?://|\d+\.\d+\.\d+\.\d+|[<>|;&])|"
          r"^\s*['\"]?(?:(?:sudo|time|nohup|strace|env|exec)\s+)*(?:" + WORD_COMMANDS + r")\s+(?:-{1,2}[a-z]|[/~$]|\.{1,2}/)|"
-         r"^\s*['\"|;&]*\s*(?:/usr(?:/local)?)?/s?bin/[\w.-]+(?:\s|$|[;&|'\"])",
+         # a tool that calls out, at a host
+         r"^\s*['\"]?(?:nslookup|wget|curl|ncat|netcat|socat|nc|telnet|tftp)\s+[\w-]+(?:\.[\w-]+)+|"
+         r"^\s*['\"|;&]*\s*(?:/usr(?:/local)?)?/s?bin/[\w.-]+(?:\s|$|[;&|'\"])|"
+         # a time probe: sleep N and nothing else
+         r"^\s*['\"]?(?:sleep|usleep)\s+\d+\s*['\"]?\s*(?:$|[;&|#])",
          variants="rds", level=2, context="data"),
     # Server-side includes that run a command or read a file.
     Rule(CMD, "server_side_include", r"<!--\s*#\s*(?:exec|include|echo|config|fsize|flastmod)\s+(?:cmd|cgi|file|virtual|var)\s*=",
@@ -315,15 +333,33 @@ CMD_RULES = (
     # Interpreters and evaluators.
     Rule(CMD, "interpreter",
          r"\b(?:system|exec|passthru|shell_exec|popen|proc_open|pcntl_exec|eval|assert|execsync|spawnsync|execfile|"
-         r"os\.system|os\.popen|subprocess\.(?:call|run|popen|check_output)|runtime\.getruntime\(\)\.exec)\s*\(\s*['\"`$\w\\]|"
+         r"os\.system|os\.popen|subprocess\.(?:call|run|popen|check_output)|runtime\.getruntime\(\)\.exec)\s*\(\s*['\"`$\w\\\[]|"
+         r"\bphpinfo\s*\(\s*\)|"
          r"\b(?:python[23]?(?:\.\d+)?|php\d?|perl|ruby|node|nodejs|lua\d*|deno|bun|osascript|tclsh|jrunscript|irb|pwsh|powershell(?:\.exe)?)\s+"
          r"(?:-\w+\s+)*-(?:c|r|e|E|-eval|p|command|enc(?:odedcommand)?)\b|\b(?:g|n|m)?awk\b.{0,40}\bsystem\s*\(|"
          r"\brequire\s*\(\s*['\"]child_process['\"]\s*\)|\b__import__\s*\(\s*['\"](?:os|subprocess|pty)['\"]",
          variants="rds", level=2, context="data"),
     # Windows cmd and PowerShell.
     Rule(CMD, "windows_command",
-         r"\bcmd(?:\.exe)?\s*/[ckr]\b|\b(?:powershell|pwsh)(?:\.exe)?\s+(?:-\w|[a-z]+-[a-z]+|[\"'{&]|[a-z]:\\|\.{0,2}[/\\])|\biex\s*[(\s]|\binvoke-(?:expression|webrequest|restmethod|command|item|wmimethod)\b|"
-         r"\b(?:get-(?:content|childitem|process|wmiobject|ciminstance|localuser)|start-process|set-executionpolicy)\b|"
+         r"\bcmd(?:\.exe)?\s*/[ckr]\b|\b(?:powershell|pwsh)(?:\.exe)?\s+(?:-\w|[a-z]+-[a-z]+|[\"'{&]|[a-z]:\\|\.{0,2}[/\\])|\biex\s*[(\s]|\binvoke-expression\b|"
+         # a cmdlet that runs, reads or calls out, with an argument or alone
+         # (not "Get-Process help": a search for its documentation)
+         r"\b(?:invoke-(?:webrequest|restmethod|command|item|wmimethod)|get-(?:content|childitem|process|wmiobject|ciminstance|localuser|itemproperty)|"
+         r"start-(?:process|sleep|bitstransfer)|set-executionpolicy|resolve-dnsname|test-connection|add-mppreference|set-mppreference)"
+         r"(?:\s*(?:$|[;|&)}'\"(])|\s+(?:-\w|['\"$(]|\S*[\\/:.]))|"
+         # PowerShell building what it runs: &('i'+'ex'), .("{1}{0}"-f..), &(gcm *ke-e*),
+         # [char]105+.., -join[char[]](..), FromBase64String, sal x iex
+         r"[&.]\s*\(\s*(?:['\"][\w{}-]*['\"]\s*[+-]|gcm\b|get-command\b|\$env:)|&\s*\$env:comspec\b|\$executioncontext\.invokecommand\b|"
+         r"-join\s*\[char\[\]\]|\[char\]\s*\d+\s*\+|\[convert\]::frombase64string\b|\[system\.diagnostics\.process\]::start\b|"
+         r"\b(?:sal|set-alias|new-alias)\s+\w+\s+(?:iex|invoke-expression)\b|"
+         # any cmdlet after a separator, alone, before an option, a variable or a bracket
+         r"(?:[;&|\n`]|%0a|\$\()\s*(?:get|set|new|remove|start|stop|invoke|test|add|clear|copy|move|out|write|import|export|enable|disable|"
+         r"resolve|restart|register|find|format|convertto|convertfrom|expand|compress|install|uninstall|select|where|foreach)-[a-z]{2,}"
+         r"(?:\s*(?:$|[;&|)`])|\s+[-$(\w]|\s*\()|"
+         # cmd's environment substrings and substitutions: %COMSPEC:~-7,1%, %PATH:x=y%
+         r"%[a-z_]\w*:~\s*-?\d+\s*(?:,\s*-?\d+\s*)?%|%[a-z_]\w*:[^%=\s]{1,20}=[^%\s]{0,20}%|"
+         # a program of Windows' own by its path
+         r"(?:[a-z]:|%(?:systemroot|windir)%)\\(?:windows\\)?(?:system32|syswow64)\\[\w-]+\.(?:exe|com|bat|cmd)\b|"
          r"\bnew-object\s+(?:system\.)?net\.(?:webclient|sockets)|\bdownload(?:string|file)\s*\(|\bnet\s+(?:user|localgroup|view|share|use)\b|"
          r"\bwhoami\s*/\w+|\b(?:tasklist|systeminfo|ipconfig|certutil|bitsadmin|regsvr32|rundll32|mshta|wmic|cscript|wscript)\b|"
          # Windows commands that look around a host or a domain
@@ -337,13 +373,20 @@ CMD_RULES = (
     Rule(CMD, "shell_plumbing",
          r"\|\s*(?:sudo\s+)?(?:/[\w/]*/)?(?:ba|z|da|k|c|tc|fi|a|yash|mk)?sh(?:\s|$|[;&|)`'\"])|\b(?:ba|z|da|k)?sh\s*<<<|\w\s*<<<\s*\S|"
          r"\|\s*(?:python[23]?|perl|ruby|php|node|lua)\s*(?:-\s*)?$|"
-         r"(?:[\w;&|=({]`|\$\(\s*['\"]?)(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")['\"]?(?:\s|`|\)|$)|"
+         r"(?:[\w;&|=({}.]`|\$\(\s*['\"]?)(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")['\"]?(?:\s|`|\)|$)|"
          r"^`\s*(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s[^`]*)?`\s*(?:$|[;&|])|"
          r"(?:^|[\s;&|`(=])/[\w?*\[\]-]*[?*\[][\w?*\[\]-]*/|(?:^|[\s;&|`(=])/(?:usr/)?s?bin/[\w-]*[?*\[]|\$\[[^\]]{1,40}\]|"
          r"(?:\w+|[:.])\s*\(\)\s*\{[^}]*\|[^}]*&\s*\}|\balias\s+[\w.-]+=|\w``\w|\w\$\(\)\w?|"
          # a variable assigned, then run as the command: X=$'id';$X
-         r"\b[a-z_]\w*=[^;&|\n]{0,80}(?:;|&&?|\|\|?|\n)\s*\$\{?[a-z_]\w*\}?\s*(?:$|[;&|`)])",
+         r"\b[a-z_]\w*=[^;&|\n]{0,80}(?:;|&&?|\|\|?|\n)\s*\$\{?[a-z_]\w*(?:,,|\^\^|~~)?\}?(?:\s*(?:$|[;&|`)])|\s+[-/\w])",
          variants="rds", level=2, context="data"),
+    # Command and process substitution of any command in a value: a lower-case word
+    # (commands are; make's and CI's $(VAR) references are not), not
+    # jQuery's $(document).x
+    Rule(CMD, "substitution_in_value",
+         r"(?:\w|[;&|]\s*)`\s*[a-z][a-z0-9_.-]*(?:\s[^`\n]*)?`|\$\(\s*[a-z][a-z0-9_.-]*(?:\s[^)\n]*)?\)(?:$|[^.\w])|"
+         r"<\(\s*(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s[^)\n]*)?\)",
+         variants="rds", level=2, context="data", caseless=False),
     # Shellshock: a function definition where a header or value belongs.
     Rule(CMD, "shellshock", r"\(\s*\)\s*\{\s*:?\s*;?\s*\}\s*;", variants="rd", level=1),
     # Mail-protocol commands after a line break in a value (SMTP, POP3, IMAP).

@@ -242,9 +242,13 @@ class ThreatInspector:
                 segs = [segments[n] for n in values]
                 valueOwners = [owners[n] for n in values]
                 rules = valueScanner.rules
+                # (in the rules' order, not the order a database reported
+                # them in: the prefilter's shared database numbers them
+                # otherwise, and two value rules of one check on one string,
+                # ipconfig, must give the same findings either way)
                 valueHits = {
                     index: {seg for seg in hit if not found.anyIn(valueOwners[seg][0], rules[index].check)}
-                    for index, hit in valueScanner.scan(segs).items()
+                    for index, hit in sorted(valueScanner.scan(segs).items())
                 }
                 confirm.append((valueScanner, valueHits, segs, valueOwners))
             for valueScanner, valueHits, segs, valueOwners in confirm:

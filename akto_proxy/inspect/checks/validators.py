@@ -751,7 +751,8 @@ _SCHEMA_REST = re.compile(
     re.I,
 )
 
-_SEPARATOR = re.compile(r"^\s*['\"]?([^;&|`(<>'\"\r\n]{0,120}?)['\"]?\s*((?:;|&&?|\|\|?|\n|\r|%0a|%0d)+)\s*['\"]?(\S*)", re.I)
+_SEPARATOR = re.compile(r"^\s*['\"]?([^;&|`(<>'\"\r\n]{0,120}?)['\"]?[)}]*\s*((?:;|&&?|\|\|?|\n|\r|%0a|%0d)+)\s*['\"]?(\S*)", re.I)
+_LEADING_BREAK = re.compile(r"[ \t]*[\r\n]+[ \t]*(?=\S)")
 _ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+(?:[;,]|$)")
 _WINDOWS_WORDS = frozenset(
     "for if cmd dir type set echo start call net ping whoami ver tasklist systeminfo ipconfig copy del powershell".split()
@@ -769,12 +770,19 @@ def separatorCommand(text: str) -> bool:
         return False
     before, sep, word = m.groups()
     if not word:
-        return False
+        # a line break first, then the command (%0a{cmd}%0a): the break is
+        # the separator and nothing comes before it
+        lead = _LEADING_BREAK.match(text)
+        if lead is None:
+            return False
+        before, sep, word = "", "\n", text[lead.end() :].split(None, 1)[0]
     if re.match(r"[A-Za-z_][\w.-]*=", word) or ("&" in sep and ("?" in before or "=" in before)):
         return False
     if sep == "&" and re.match(r"#?\w{2,8};", word):  # an HTML entity, &quot;
         return False
     if _ADDRESS.match(word):  # "a@x.org;b@y.org": a list of addresses
+        return False
+    if re.match(r"[\d.,]+(?:[;&|]|$)", word):  # "1;2;3": a list of numbers; no command is named by digits
         return False
     if word[0].isupper() and word.split("/")[0].lower().strip(".") not in _WINDOWS_WORDS:
         return False
@@ -789,7 +797,7 @@ def separatorCommand(text: str) -> bool:
         if _COMMAND_WORD.fullmatch(head.group(0)):
             return True
         rest = text[m.end(3) : m.end(3) + 40]
-        return head.end() == len(word) and re.match(r"\s+(?:-{1,2}[a-z]|/|\$)", rest) is not None
+        return head.end() == len(word) and re.match(r"\s+(?:-{1,2}[a-zA-Z]|/|\$)", rest) is not None
     return True
 
 
