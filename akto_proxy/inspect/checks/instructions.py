@@ -812,10 +812,7 @@ _SCREENS: dict[tuple[str, int], str] = {
     ("send_out", 0): r"(?:[\w.+-]+@[\w-]+\.\w|https?://|www\.\w|\+\d[\d -]{7,}\d|#[a-z])",
     ("send_out", 2): _OUTSIDE,
     ("exfil_sink", 5): r"(?:https?://|[\w.+-]+@[\w-]+\.\w)",
-    ("address_model", 0): (
-        r"(?:note|notes|message|instructions?|attention|notice|reminder|memo|hint|warning|request|directive|word|p\.?s\.?|quick\s+one|comment|update|task)\s+"
-        r"(?:to|for)\s+(?:the\s+|any\s+|all\s+|every\s+|our\s+|whatever\s+|each\s+|your\s+)?" + _AI_WHO + r"\b"
-    ),
+    ("address_model", 0): _AI_WHO + r"\b",
     ("address_model", 5): r"(?:bots?|agents?)\s+(?:that\s+)?(?:reads?|reading|summari[sz]es|summari[sz]ing|handles|handling|triaging)\b",
     ("address_model", 7): _AI_WHO_STRICT + r"\b",
     ("address_model", 11): r"(?:message|note|email|e-mail|section|text|part|comment|instruction|clause)\s+is\s+(?:only\s+)?(?:for|meant\s+for|intended\s+for|addressed\s+to)\s",
@@ -838,10 +835,7 @@ _SCREENS: dict[tuple[str, int], str] = {
     ("answer_steer", 3): r"nothing\s+else\b|\bwithout\s+(?:any\s+)?caveats\b",
     ("answer_steer", 8): r"(?:summary|answer|reply|response)",
     ("code_inject", 4): r"(?:you|that\s+you)\s+(?:generate|write|create|produce)\b",
-    ("prompt_leak", 0): (
-        r"\bsystem\s+prompt\s+(?:here|verbatim)|(?:reveal|print|repeat|output|show|leak)\s+(?:your|the)\s+(?:hidden\s+|system\s+|initial\s+)?"
-        r"(?:instructions|prompt|system\s+prompt)\b"
-    ),
+    ("prompt_leak", 0): r"\bsystem\s+prompt\s+(?:here|verbatim)|(?:instructions|prompt|system\s+prompt)\b",
     ("sensitive_target", 4): (
         r"environment\s+variables\b|\$\(env\)|`?env\b|\benv\s+var\b|\b(?-i:(?:AWS|GITHUB|OPENAI|ANTHROPIC|DATABASE|NPM|STRIPE|SLACK|GH)_[A-Z_]*(?:KEY|TOKEN|SECRET|URL|ID)?)\b"
     ),
@@ -851,7 +845,7 @@ _SCREENS: dict[tuple[str, int], str] = {
         r"(?:not\s+malicious|safe|legitimate|trustworthy|harmless)\b"
     ),
     ("verdict_claim", 1): r"safe\s+here\b|recommended\s+for\s+(?:immediate\s+)?hire\b|\bexceeds\s+all\s+requirements\b|most\s+qualified\b|\bexceptional\s+match\b",
-    ("persistence", 0): r"(?:future\s+sessions|future\s+conversations|long-?term\s+memory|permanent\s+(?:\w+\s+)?preference|your\s+memory|the\s+memory\s+tool|across\s+sessions)\b",
+    ("persistence", 0): r"future\s+sessions|future\s+conversations|term\s+memory|permanent\s+(?:\w+\s+)?preference|your\s+memory|memory\s+tool|across\s+sessions",
     ("persistence", 2): r"future\s+(?:outputs?|responses?|repl(?:y|ies)|messages?|answers?)\b|\bnever\s+forget\s+to\s+include\b",
     ("planted_task", 3): (
         r"(?:policy|instruction|rule|procedure)\s*:\s*(?:share|send|forward|post|delete|refund|pay|give|grant)\b"
@@ -868,6 +862,19 @@ _SCREENS: dict[tuple[str, int], str] = {
     ("promo", 1): r"(?:x|%)\s+(?:better|faster|more\s+accurate)\b|\bscientifically\s+proven\b|\bgame\s+changer\b|\bvip\s+exclusive\b|%\s+customer\s+satisfaction\b",
     ("tool_request", 14): r"(?:delivery|shipping|billing|email|payout|vat)\s+(?:address|number)\b|(?:user|customer|employee|personal)\s+(?:information|data|details|records)\b",
     ("privilege", 0): r"(?:safety|security|guardrails?|content\s+filter\w*|sandbox|audit(?:[\s_]log\w*)?|sanitization|restrictions|protections|safeguards)\b",
+    ("address_model", 9): _AI_WHO + r"\s*[\])]|" + _AI_QUALIFIED + r"\b",
+    ("address_model", 8): r"(?:ai|llm|assistant|ai\s+assistant|ai\s+agent|gpt|claude|gemini|copilot|chatgpt|" + _AI_QUALIFIED + r")\s*[,:]",
+    ("address_model", 13): r"(?:ai|assistant|agent|language\s+model|model)\s*,?\s+you\s+(?:must|should|will|are\s+required)\b",
+    ("address_model", 1): _AI_ROLE + _READING,
+    ("address_model", 2): r"(?:ai|llms?|chatbots?|chatgpt|claude|gemini|copilot)" + _READING,
+    ("address_model", 4): r"(?:assistants?|agents?|bots?)\s+(?:answering|reading|summari[sz]ing|processing|handling|triaging|reviewing)\s",
+    ("tool_request", 1): (
+        r"(?:transaction|transfer|payment|wire|refund|store\s+credit|\$\d+\s+store\s+credit)\b|invoice\b|\bpague\s+esta\s+fatura\b|оформи\S*\s+(?:возврат|покупку)"
+    ),
+    ("tool_request", 15): r"(?:passwords?|credentials?|secrets|api\s+keys?|tokens|private\s+keys?)\b",
+    ("answer_steer", 4): r"(?:summari[sz](?:e|ing)|answer(?:ing)?|repl(?:y|ying)|respond(?:ing)?)\b",
+    ("persuasion", 0): r"more\s+(?:authentic|interesting|fun|engaging|realistic)\b|purpose\s+of\s+this\s+exercise\b|status\s+quo\b",
+    ("shadowing", 7): r"it\s+even\s+if\b|(?:another|a\s+different)\s+(?:payee|recipient|address|account)\b|\baunque\s+el\s+usuario\s+indique\b",
 }
 #: the conditions by pattern
 SCREENS: dict[str, str] = {SIGNALS[name][i]: condition for (name, i), condition in _SCREENS.items()}
