@@ -803,11 +803,17 @@ SIGNALS: dict[str, tuple[str, ...]] = {
 
 #: what each costly pattern cannot match without (a part every match of
 #: every alternative of the pattern holds, as written there), per signal and
-#: place in L{SIGNALS}.  These patterns open on words of every sentence
-#: ("the", "every", "in", "for", a verb) and run to the sentence's end from
-#: each; the library scans the conditions instead (which open on rarer
-#: words and stop soon), and a pattern itself only in a text where its
-#: condition matched: the hits are the same (see L{_Library.hits}).
+#: place in L{SIGNALS}.  Hyperscan starts these patterns on words of every
+#: sentence ("the", "every", "in", "for", a verb), some 1,000 instructions
+#: each, and a gap runs on to the sentence's end; the library scans the
+#: conditions instead (rarer words, bounded), and the patterns themselves
+#: only in a text where one of their conditions matched: the hits are the
+#: same (L{_Library.hits}; tests/inspect/test_screens.py reads each
+#: condition's necessity from the syntax).  A condition is kept only where
+#: the whole database costs less with it than with its pattern, measured;
+#: a pattern that stops soon anyway is left whole when its condition would
+#: match in most documents ("security", "tokens", "payment") and cost them
+#: the second scan.
 _SCREENS: dict[tuple[str, int], str] = {
     ("send_out", 0): r"(?:[\w.+-]+@[\w-]+\.\w|https?://|www\.\w|\+\d[\d -]{7,}\d|#[a-z])",
     ("send_out", 2): _OUTSIDE,
@@ -821,10 +827,6 @@ _SCREENS: dict[tuple[str, int], str] = {
     ("concealment", 1): r"(?:silently|secretly|covertly|discreetly|stealthily)\b",
     ("concealment", 4): r"(?:invisible|hidden|secret|confidential)\b|user\s+(?:must|should)\s+not\s+(?:see|notice|know)\b|(?:secret|hidden)\b",
     ("concealment", 6): r"user\s+only\b|need\s+to\s+(?:be\s+told|know)\b|show\s+to\s+user\b|(?:shown|disclosed)\s+to\s+the\s+user\b",
-    ("impersonation", 0): (
-        r"(?:already|actually|really|truly|explicitly)\s+(?:\w+\s+)?(?:approved|authori[sz]ed|consented|agreed|confirmed|chosen|decided|asked|requested|wants?|wanted"
-        r"|opted|granted|given|allowed|accepted|said|told|set|configured)\b"
-    ),
     ("impersonation", 1): (
         r"(?:wants|would\s+want|needs|has\s+asked|requested|has\s+requested|has\s+authori[sz]ed|authori[sz]ed|told\s+me|asked\s+me)\s+"
         r"(?:you|that\s+you|for\s+you|me\s+to|(?:that\s+)?they\s+don'?t\s+mind)\b"
@@ -861,18 +863,12 @@ _SCREENS: dict[tuple[str, int], str] = {
     ("approval_bypass", 3): r"(?:approve|accept)\s+(?:every|all|any)\s+|pre-?approved",
     ("promo", 1): r"(?:x|%)\s+(?:better|faster|more\s+accurate)\b|\bscientifically\s+proven\b|\bgame\s+changer\b|\bvip\s+exclusive\b|%\s+customer\s+satisfaction\b",
     ("tool_request", 14): r"(?:delivery|shipping|billing|email|payout|vat)\s+(?:address|number)\b|(?:user|customer|employee|personal)\s+(?:information|data|details|records)\b",
-    ("privilege", 0): r"(?:safety|security|guardrails?|content\s+filter\w*|sandbox|audit(?:[\s_]log\w*)?|sanitization|restrictions|protections|safeguards)\b",
     ("address_model", 9): _AI_WHO + r"\s*[\])]|" + _AI_QUALIFIED + r"\b",
     ("address_model", 8): r"(?:ai|llm|assistant|ai\s+assistant|ai\s+agent|gpt|claude|gemini|copilot|chatgpt|" + _AI_QUALIFIED + r")\s*[,:]",
     ("address_model", 13): r"(?:ai|assistant|agent|language\s+model|model)\s*,?\s+you\s+(?:must|should|will|are\s+required)\b",
     ("address_model", 1): _AI_ROLE + _READING,
     ("address_model", 2): r"(?:ai|llms?|chatbots?|chatgpt|claude|gemini|copilot)" + _READING,
     ("address_model", 4): r"(?:assistants?|agents?|bots?)\s+(?:answering|reading|summari[sz]ing|processing|handling|triaging|reviewing)\s",
-    ("tool_request", 1): (
-        r"(?:transaction|transfer|payment|wire|refund|store\s+credit|\$\d+\s+store\s+credit)\b|invoice\b|\bpague\s+esta\s+fatura\b|оформи\S*\s+(?:возврат|покупку)"
-    ),
-    ("tool_request", 15): r"(?:passwords?|credentials?|secrets|api\s+keys?|tokens|private\s+keys?)\b",
-    ("answer_steer", 4): r"(?:summari[sz](?:e|ing)|answer(?:ing)?|repl(?:y|ying)|respond(?:ing)?)\b",
     ("persuasion", 0): r"more\s+(?:authentic|interesting|fun|engaging|realistic)\b|purpose\s+of\s+this\s+exercise\b|status\s+quo\b",
     ("shadowing", 7): r"it\s+even\s+if\b|(?:another|a\s+different)\s+(?:payee|recipient|address|account)\b|\baunque\s+el\s+usuario\s+indique\b",
 }
@@ -1290,7 +1286,9 @@ class _Library:
     """
     The compiled signal patterns (ids 0..triggers-1) and hidden-text
     markers (ids from C{triggers} on), in one Hyperscan database (seconds
-    to compile, so once per process), shared by every scorer.
+    to compile, so once per process), shared by every scorer.  A pattern
+    L{SCREENS} names is there as its condition; the patterns themselves are
+    in a second database, scanned only when a condition matched.
     """
 
     def __init__(self, signals: dict[str, tuple[str, ...]], screens: Optional[dict[str, str]] = None):
