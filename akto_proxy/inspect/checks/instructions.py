@@ -820,7 +820,6 @@ _SCREENS: dict[tuple[str, int], str] = {
     ("exfil_sink", 5): r"(?:https?://|[\w.+-]+@[\w-]+\.\w)",
     ("address_model", 0): _AI_WHO + r"\b",
     ("address_model", 5): r"(?:bots?|agents?)\s+(?:that\s+)?(?:reads?|reading|summari[sz]es|summari[sz]ing|handles|handling|triaging)\b",
-    ("address_model", 7): _AI_WHO_STRICT + r"\b",
     ("address_model", 11): r"(?:message|note|email|e-mail|section|text|part|comment|instruction|clause)\s+is\s+(?:only\s+)?(?:for|meant\s+for|intended\s+for|addressed\s+to)\s",
     ("address_model", 14): r"you\s+read\s+this\b|(?:ai|llm|model|assistant)\s+reading\s+this\b",
     ("meta_discussion", 1): r"attackers?\b|\bthreat\s+model|\b(?:detectors?|classifiers?|canary\s+tokens?|false\s+positives?)\b",
@@ -863,8 +862,6 @@ _SCREENS: dict[tuple[str, int], str] = {
     ("approval_bypass", 3): r"(?:approve|accept)\s+(?:every|all|any)\s+|pre-?approved",
     ("promo", 1): r"(?:x|%)\s+(?:better|faster|more\s+accurate)\b|\bscientifically\s+proven\b|\bgame\s+changer\b|\bvip\s+exclusive\b|%\s+customer\s+satisfaction\b",
     ("tool_request", 14): r"(?:delivery|shipping|billing|email|payout|vat)\s+(?:address|number)\b|(?:user|customer|employee|personal)\s+(?:information|data|details|records)\b",
-    ("address_model", 9): _AI_WHO + r"\s*[\])]|" + _AI_QUALIFIED + r"\b",
-    ("address_model", 8): r"(?:ai|llm|assistant|ai\s+assistant|ai\s+agent|gpt|claude|gemini|copilot|chatgpt|" + _AI_QUALIFIED + r")\s*[,:]",
     ("address_model", 13): r"(?:ai|assistant|agent|language\s+model|model)\s*,?\s+you\s+(?:must|should|will|are\s+required)\b",
     ("address_model", 1): _AI_ROLE + _READING,
     ("address_model", 2): r"(?:ai|llms?|chatbots?|chatgpt|claude|gemini|copilot)" + _READING,
@@ -874,6 +871,14 @@ _SCREENS: dict[tuple[str, int], str] = {
 }
 #: the conditions by pattern
 SCREENS: dict[str, str] = {SIGNALS[name][i]: condition for (name, i), condition in _SCREENS.items()}
+#: screened patterns whose conditions are an address (a URL, an e-mail
+#: address, a phone number: in many documents) or words to a model (in
+#: documents about models), confirmed apart from the others (L{SCREENS});
+#: the rest are confirmed together
+SCREEN_GROUPS: dict[str, str] = {
+    **{SIGNALS[name][i]: "address" for name, i in (("send_out", 0), ("send_out", 2), ("exfil_sink", 5))},
+    **{SIGNALS["address_model"][i]: "model" for i in (0, 1, 2, 4, 5, 13)},
+}
 
 
 @attrs.frozen
@@ -1316,10 +1321,19 @@ class _Library:
             ids = [i for i in ids if i >= self.triggers or _hyperscanTakes(self.patterns[i])]
             db = self._compile(ids)
         taken = set(ids)
-        screened = [i for i in self._screened if i in taken]
         self._dbs: list[tuple[hyperscan.Database, hyperscan.Scratch]] = [(db, hyperscan.Scratch(db))]
-        if screened:
-            confirm = _compile(self.patterns, screened)
+        # the screened patterns by the kind of their condition (an address,
+        # words to a model, the rest: L{SCREEN_GROUPS}), one database each,
+        # so that a text with a URL in it is not scanned for every one
+        kinds: dict[str, list[int]] = {}
+        for i in self._screened:
+            if i in taken:
+                kinds.setdefault(SCREEN_GROUPS.get(self.patterns[i], ""), []).append(i)
+        #: for each screened pattern, the index in C{_dbs} of its database
+        self._confirmer: dict[int, int] = {}
+        for ids_ in kinds.values():
+            confirm = _compile(self.patterns, ids_)
+            self._confirmer.update((i, len(self._dbs)) for i in ids_)
             self._dbs.append((confirm, hyperscan.Scratch(confirm)))
         rest = [i for i in range(self.triggers) if i not in taken]
         self._rest: Optional[tuple[Any, list[int]]] = None
@@ -1371,8 +1385,9 @@ class _Library:
             candidates = {i - past for i in hits if i >= past}
             hits -= {i + past for i in candidates}
             confirmed: set[int] = set()
-            confirm, scratch = dbs[1]
-            confirm.scan(data, match_event_handler=lambda index, start, end, flags, context: confirmed.add(index), scratch=scratch)
+            for k in sorted({self._confirmer[i] for i in candidates}):
+                confirm, scratch = dbs[k]
+                confirm.scan(data, match_event_handler=lambda index, start, end, flags, context: confirmed.add(index), scratch=scratch)
             hits |= confirmed & candidates
         if self._rest is not None:
             restSet, ids = self._rest
@@ -1403,15 +1418,16 @@ class _Library:
         except hyperscan.ScanTerminated:
             return True
         if candidates:
-            confirm, scratch = dbs[1]
 
             def onConfirm(index: int, start: int, end: int, flags: int, context: object) -> Optional[bool]:
                 return index in candidates or None
 
-            try:
-                confirm.scan(data, match_event_handler=onConfirm, scratch=scratch)
-            except hyperscan.ScanTerminated:
-                return True
+            for k in sorted({self._confirmer[i] for i in candidates}):
+                confirm, scratch = dbs[k]
+                try:
+                    confirm.scan(data, match_event_handler=onConfirm, scratch=scratch)
+                except hyperscan.ScanTerminated:
+                    return True
         return self._rest is not None and bool(self._rest[0].Match(body))
 
     def compiled(self, index: int) -> Any:
