@@ -13,7 +13,8 @@ import json
 import os
 import random
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -98,15 +99,14 @@ def _covered(conditions: list[tuple[Any, ...]], seq: tuple[Any, ...]) -> bool:
         return True
     for item in seq:
         name = item[0]
-        if name == "SUBPATTERN":
-            if all(_covered(conditions, alt) for alt in _alternatives(item[3])):
-                return True
-        elif name == "REPEAT" and item[1] >= 1:
-            if all(_covered(conditions, alt) for alt in _alternatives(item[3])):
-                return True
+        if name == "SUBPATTERN" or (name == "REPEAT" and item[1] >= 1):
+            branches = _alternatives(item[3])
         elif name == "BRANCH":
-            if all(_covered(conditions, alt) for alt in item[1]):
-                return True
+            branches = list(item[1])
+        else:
+            continue
+        if all(_covered(conditions, alt) for alt in branches):
+            return True
     return False
 
 
@@ -188,6 +188,16 @@ def libraries() -> tuple[Any, Any]:
     return _LIBRARY[0], _LIBRARY[1]
 
 
+def conditionsMatched(library: Any, text: str) -> set[int]:
+    """
+    The screened patterns whose conditions match C{text}.
+    """
+    found: set[int] = set()
+    db, scratch = library._dbs[0]
+    db.scan(text.encode(), match_event_handler=lambda i, *a: found.add(i), scratch=scratch)
+    return {i - library._past for i in found if i >= library._past}
+
+
 class NecessaryTests(SynchronousTestCase):
     """
     The test of necessity itself, and every condition of L{SCREENS}.
@@ -225,10 +235,7 @@ class NecessaryTests(SynchronousTestCase):
         """
         library, _ = libraries()
         for text in (prose(64 * 1024), "The weather in Paris is mild in spring; the museums open at nine and close late on Fridays."):
-            found: set[int] = set()
-            db, scratch = library._dbs[0]
-            db.scan(text.encode(), match_event_handler=lambda i, *a: found.add(i), scratch=scratch)
-            self.assertEqual({i for i in found if i >= library._past}, set())
+            self.assertEqual(conditionsMatched(library, text), set())
 
 
 class SameHitsTests(SynchronousTestCase):
@@ -290,7 +297,7 @@ class SameHitsTests(SynchronousTestCase):
         with the reference: score, signals, spans, what was revealed, the
         learned model's probability.
         """
-        library, reference = libraries()
+        _, reference = libraries()
         for weights in (I.INJECTION, I.POISONING):
             scorer = I.Scorer(weights)
             plain = I.Scorer(weights)
