@@ -115,9 +115,11 @@ def main() -> int:
                 continue
             port = R.freePort()
             argv = R.relayArgv(name.replace("base-", "proxy-"), port, "-big" + ("-base" if name.startswith("base-") else ""))
-            if name.startswith("base-"):
-                base = os.path.abspath(a.base)
-                argv = ["env", f"PYTHONPATH={base}", *argv]
+            # each proxy runs its checkout's package, not the one installed
+            # in the virtual environment (an editable install of another)
+            checkout = os.path.abspath(a.base) if name.startswith("base-") else str(R.HERE.parent)
+            if name != "floor":
+                argv = ["env", f"PYTHONPATH={checkout}", *argv]
             procs[name] = R.Proc(f"{name}-big", argv, R.RESULTS / f"{name}-big.log", None)
             urls[name] = f"http://127.0.0.1:{port}/proxy/http/127.0.0.1:{upPort}"
         for name in names:

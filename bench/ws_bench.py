@@ -3,7 +3,16 @@ WebSocket relay benchmark, loopback only (127.0.0.1).
 
     .venv/bin/python bench/ws_bench.py              # about a minute
     .venv/bin/python bench/ws_bench.py --quick
-    .venv/bin/python bench/ws_bench.py --conformance   # + Autobahn TestSuite (needs Python 2.7 wstest)
+    .venv/bin/python bench/ws_bench.py --conformance-only   # Autobahn TestSuite only, ~5 minutes
+    .venv/bin/python bench/ws_bench.py --conformance   # the measures, then the Autobahn TestSuite
+
+The Autobahn TestSuite (C{wstest}, Python 2.7 only; its set-up in
+bench/README.md) runs as a fuzzing client against every target: cases 1-7,
+10 against each, then the heavy 9.1 and 9.2 (messages up to 16 MiB) once
+against each; per target the count of each behaviour (OK, NON-STRICT,
+INFORMATIONAL, FAILED, UNIMPLEMENTED), and for the proxies the cases whose
+behaviour differs from the floor's, with the testsuite's words
+(reports in bench/results/ws-conformance/TARGET-light|heavy/).
 
 Processes (each its own, stopped by its own pid): a C{websockets} echo
 upstream; the FLOOR (a plain Twisted + Autobahn relay to that upstream, no
@@ -39,6 +48,7 @@ import json
 import os
 import re
 import resource
+import shlex
 import signal
 import statistics
 import subprocess
@@ -321,48 +331,149 @@ def scanLog(path: Path) -> dict[str, Any]:
     return {"errors": errors, "tracebacks": tracebacks, "access": statuses}
 
 
-async def conformance(proxyURL: str, out: Path) -> dict[str, Any]:
+CASES = ("1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.1.*", "9.2.*", "10.*")
+BEHAVIOURS = ("OK", "NON-STRICT", "INFORMATIONAL", "FAILED", "UNIMPLEMENTED")
+
+
+def wstestCommand(wstest: Optional[str], out: Path) -> Optional[list[str]]:
     """
-    The Autobahn TestSuite's fuzzingclient against the proxy (fronting the
-    websockets echo upstream): the proxy's client hop under test.  Needs
-    Python 2.7 with autobahntestsuite (see the report for how it was set up).
+    The command that runs the Autobahn TestSuite's C{wstest}: C{wstest} as
+    given (a C{wstest} executable, split like a shell word list), else Python
+    2.7 (C{WSTEST_PYTHON}) with autobahntestsuite installed under the prefix
+    whose site-packages is C{WSTEST_SITE} (bench/README.md: "Autobahn
+    TestSuite"); None when neither is there.
     """
+    if wstest:
+        return shlex.split(wstest)
     py2 = os.environ.get("WSTEST_PYTHON", "/root/.pyenv/versions/2.7.18/bin/python")
-    site = os.environ.get("WSTEST_SITE", "/tmp/py2ab/lib/python2.7/site-packages")
-    if not Path(py2).exists() or not Path(site).exists():
-        return {"skipped": "no Python 2.7 autobahntestsuite"}
+    site = os.environ.get("WSTEST_SITE", "/work/wstest-py2/lib/python2.7/site-packages")
+    if not Path(py2).exists() or not Path(site, "autobahntestsuite").exists():
+        return None
+    runner = out / "wstest.py"
+    # addsitedir, not PYTHONPATH: zope.interface's namespace .pth must run
+    runner.write_text(
+        "import site, sys\nsite.addsitedir(%r)\nfrom autobahntestsuite.wstest import run\nsys.exit(run())\n" % site
+    )
+    return [py2, str(runner)]
+
+
+async def fuzzingClient(cmd: list[str], agent: str, url: str, cases: list[str], out: Path) -> dict[str, Any]:
+    """One C{wstest -m fuzzingclient} run of C{cases} against C{url}; its index."""
     out.mkdir(parents=True, exist_ok=True)
     spec = {
         "outdir": str(out),
-        "servers": [{"agent": "akto-proxy", "url": proxyURL}],
-        "cases": ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.1.*", "9.2.*", "10.*"],
+        "servers": [{"agent": agent, "url": url}],
+        "cases": cases,
         "exclude-cases": [],
         "exclude-agent-cases": {},
     }
     (out / "spec.json").write_text(json.dumps(spec))
-    runner = out / "wstest.py"
-    runner.write_text(
-        "import site, sys\nsite.addsitedir(%r)\nfrom autobahntestsuite.wstest import run\nsys.exit(run())\n" % site
-    )
-    proc = await asyncio.create_subprocess_exec(
-        py2, str(runner), "-m", "fuzzingclient", "-s", str(out / "spec.json"),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=str(out),
-    )
-    try:
-        await asyncio.wait_for(proc.wait(), 900)
-    except asyncio.TimeoutError:
-        proc.kill()
-        await proc.wait()
-        return {"error": "wstest timed out"}
-    index = json.loads((out / "index.json").read_text())
-    counts: dict[str, int] = {}
-    bad = []
-    for case, r in index.get("akto-proxy", {}).items():
-        b = r.get("behavior")
-        counts[b] = counts.get(b, 0) + 1
-        if b not in ("OK", "NON-STRICT", "INFORMATIONAL"):
-            bad.append((case, b, r.get("behaviorClose")))
-    return {"counts": counts, "not_ok": sorted(bad)[:50]}
+    with open(out / "wstest.log", "wb") as log:
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, "-m", "fuzzingclient", "-s", str(out / "spec.json"), stdout=log, stderr=log, cwd=str(out)
+        )
+        try:
+            await asyncio.wait_for(proc.wait(), 1800)
+        except asyncio.TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise RuntimeError(f"wstest timed out on {agent} ({out})")
+    index = json.loads((out / "index.json").read_text()).get(agent, {})
+    if not index:
+        raise RuntimeError(f"wstest ran no case on {agent}: see {out / 'wstest.log'}")
+    return index
+
+
+def _caseKey(case: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in case.split("."))
+
+
+async def conformance(
+    urls: dict[str, str], out: Path, wstest: Optional[str], cases: tuple[str, ...] = CASES
+) -> dict[str, Any]:
+    """
+    The Autobahn TestSuite's fuzzingclient against every target in C{urls}
+    (each fronting the websockets echo upstream; C{direct} is the upstream
+    itself): the client hop under test.  The light cases run for every
+    target first, then the heavy 9.* (large messages) once per target.
+    Per target: the count of each behaviour and the cases not OK; per proxy
+    target, the cases whose behaviour (or close behaviour) differs from the
+    floor's, with what the testsuite says about them.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = wstestCommand(wstest, out)
+    if cmd is None:
+        return {"skipped": "no wstest: give --wstest, or see bench/README.md (Autobahn TestSuite)"}
+    light = [c for c in cases if not c.startswith("9.")]
+    heavy = [c for c in cases if c.startswith("9.")]
+    index: dict[str, dict[str, Any]] = {name: {} for name in urls}
+    for phase, chosen in (("light", light), ("heavy", heavy)):
+        if not chosen:
+            continue
+        for name, url in urls.items():
+            print(f"[{name}] Autobahn TestSuite fuzzingclient, {' '.join(chosen)}", flush=True)
+            got = await fuzzingClient(cmd, name, url, chosen, out / f"{name}-{phase}")
+            for case, r in got.items():
+                r["reportfile"] = str(out / f"{name}-{phase}" / r["reportfile"])
+            index[name].update(got)
+    report: dict[str, Any] = {}
+    floor = index.get("floor")
+    for name, results in index.items():
+        counts = {b: 0 for b in BEHAVIOURS}
+        notOK = []
+        for case in sorted(results, key=_caseKey):
+            r = results[case]
+            counts[r["behavior"]] = counts.get(r["behavior"], 0) + 1
+            if r["behavior"] != "OK":
+                notOK.append(f"{case} {r['behavior']} (close {r['behaviorClose']})")
+        entry: dict[str, Any] = {"cases": len(results), "counts": counts, "not_ok": notOK}
+        if floor is not None and name.startswith(("proxy", "base")):
+            differs = []
+            for case in sorted(results, key=_caseKey):
+                r, f = results[case], floor.get(case)
+                if f is None or (r["behavior"], r["behaviorClose"]) != (f["behavior"], f["behaviorClose"]):
+                    detail = json.loads(Path(r["reportfile"]).read_text())
+                    differs.append(
+                        {
+                            "case": case,
+                            "floor": f and f"{f['behavior']} / close {f['behaviorClose']}",
+                            "this": f"{r['behavior']} / close {r['behaviorClose']}",
+                            "result": detail.get("result"),
+                            "resultClose": detail.get("resultClose"),
+                        }
+                    )
+            entry["differs_from_floor"] = differs
+        report[name] = entry
+    return report
+
+
+def printConformance(report: dict[str, Any]) -> None:
+    if "skipped" in report:
+        print("conformance:", report["skipped"])
+        return
+    print()
+    print(f"{'Autobahn':16} {'cases':>6} " + " ".join(f"{b:>13}" for b in BEHAVIOURS))
+    for name, r in report.items():
+        print(f"{name:16} {r['cases']:6} " + " ".join(f"{r['counts'].get(b, 0):13}" for b in BEHAVIOURS))
+    for name, r in report.items():
+        for d in r.get("differs_from_floor", []):
+            print(f"  {name} {d['case']}: floor {d['floor']}, here {d['this']}: {d['result']} / {d['resultClose']}")
+
+
+def finishConformance(report: dict[str, Any], out: str) -> int:
+    """
+    Print and write a conformance-only run.  Exit status 0 when the floor
+    failed no case and the proxy without checks behaves as the floor does in
+    every case (with checks, the sample's policy refuses some of the
+    testsuite's messages: README, "Conformance"); 2 when wstest is missing.
+    """
+    conf = report["conformance"]
+    printConformance(conf)
+    Path(out).write_text(json.dumps(report, indent=2))
+    if "skipped" in conf:
+        return 2
+    floorOK = conf.get("floor", {}).get("counts", {}).get("FAILED", 0) == 0
+    return 0 if floorOK and not conf.get("proxy-nochecks", {}).get("differs_from_floor") else 1
 
 
 TARGETS = ("direct", "floor", "proxy-nochecks", "proxy-checks")
@@ -375,6 +486,42 @@ def _median(rounds: list[dict[str, Any]], key: str) -> Optional[float]:
 
 def _ratio(a: Optional[float], b: Optional[float]) -> str:
     return f"{a / b:.2f}x" if a is not None and b else "-"
+
+
+async def measure(
+    args: argparse.Namespace, names: list[str], urls: dict[str, str], procs: dict[str, Proc], report: dict[str, Any]
+) -> None:
+    """Round trips and pipelined messages in interleaved rounds, then held sockets, into C{report}."""
+    n, warm, tput = (1000, 100, 5000) if args.quick else (5000, 500, 20000)
+    perRound: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for k in range(args.rounds):
+        for name in names:
+            pid = procs[name].pid if name in procs else None
+            print(f"[round {k + 1}/{args.rounds}] [{name}] round trips, pipelined", flush=True)
+            rtt = await roundTrips(urls[name], n, warm)
+            tp = await throughput(urls[name], tput, 64, pid)
+            perRound[name].append(
+                {
+                    "p50_ms": rtt["p50_ms"],
+                    "p99_ms": rtt["p99_ms"],
+                    "pingpong_msgs_per_s": rtt["msgs_per_s"],
+                    "msgs_per_s": tp["msgs_per_s"],
+                    "cpu_us_per_msg": tp.get("cpu_us_per_msg"),
+                }
+            )
+    for name in names:
+        rounds = perRound[name]
+        r: dict[str, Any] = {"rounds": rounds}
+        for key in ("p50_ms", "p99_ms", "pingpong_msgs_per_s", "msgs_per_s", "cpu_us_per_msg"):
+            r[key] = _median(rounds, key)
+        report[name] = r
+    for name in names:
+        proc = procs.get(name)
+        if not args.no_hold:
+            print(f"[{name}] {args.sockets} concurrent sockets", flush=True)
+            report[name]["hold"] = await hold(urls[name], args.sockets, proc.pid if proc else None)
+        if proc is not None:
+            report[name]["end_rss_kib"] = rssKiB(proc.pid)
 
 
 async def main() -> int:
@@ -390,10 +537,20 @@ async def main() -> int:
         help="also run base-checks: the proxy with the sample checks from another checkout "
         "(e.g. `git worktree add /tmp/base main`), for interleaved A/B rounds",
     )
-    ap.add_argument("--conformance", action="store_true")
+    ap.add_argument(
+        "--conformance",
+        action="store_true",
+        help="also run the Autobahn TestSuite's fuzzingclient against every target (after the measures)",
+    )
+    ap.add_argument("--conformance-only", action="store_true", help="only the Autobahn TestSuite, no measures")
+    ap.add_argument(
+        "--wstest",
+        metavar="CMD",
+        help="the wstest command (default: Python 2.7 from WSTEST_PYTHON with autobahntestsuite in WSTEST_SITE)",
+    )
+    ap.add_argument("--cases", default=",".join(CASES), help="Autobahn cases, comma separated")
     ap.add_argument("--out", default=str(RESULTS / "ws-latest.json"))
     args = ap.parse_args()
-    n, warm, tput = (1000, 100, 5000) if args.quick else (5000, 500, 20000)
     names = [t for t in TARGETS if t in args.only.split(",")]
     if args.base:
         names.append("base-checks")
@@ -423,44 +580,21 @@ async def main() -> int:
                 procs[name], urls[name] = proxyTarget(name, upPort)
         for name in names:
             await waitOpen(urls[name])
-        perRound: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
-        for k in range(args.rounds):
-            for name in names:
-                pid = procs[name].pid if name in procs else None
-                print(f"[round {k + 1}/{args.rounds}] [{name}] round trips, pipelined", flush=True)
-                rtt = await roundTrips(urls[name], n, warm)
-                tp = await throughput(urls[name], tput, 64, pid)
-                perRound[name].append(
-                    {
-                        "p50_ms": rtt["p50_ms"],
-                        "p99_ms": rtt["p99_ms"],
-                        "pingpong_msgs_per_s": rtt["msgs_per_s"],
-                        "msgs_per_s": tp["msgs_per_s"],
-                        "cpu_us_per_msg": tp.get("cpu_us_per_msg"),
-                    }
-                )
-        for name in names:
-            rounds = perRound[name]
-            r: dict[str, Any] = {"rounds": rounds}
-            for key in ("p50_ms", "p99_ms", "pingpong_msgs_per_s", "msgs_per_s", "cpu_us_per_msg"):
-                r[key] = _median(rounds, key)
-            report[name] = r
-        for name in names:
-            proc = procs.get(name)
-            if not args.no_hold:
-                print(f"[{name}] {args.sockets} concurrent sockets", flush=True)
-                report[name]["hold"] = await hold(urls[name], args.sockets, proc.pid if proc else None)
-            if args.conformance and name == "proxy-nochecks":
-                print(f"[{name}] Autobahn TestSuite fuzzingclient", flush=True)
-                report[name]["conformance"] = await conformance(urls[name], RESULTS / "ws-conformance")
-            if proc is not None:
-                report[name]["end_rss_kib"] = rssKiB(proc.pid)
+        if not args.conformance_only:
+            await measure(args, names, urls, procs, report)
+        if args.conformance or args.conformance_only:
+            cases = tuple(args.cases.split(","))
+            report["conformance"] = await conformance(
+                {name: urls[name] for name in names}, RESULTS / "ws-conformance", args.wstest, cases
+            )
     finally:
         for name, proc in procs.items():
             proc.stop()
-            if name != "floor" and name in report:
-                report[name]["log"] = scanLog(proc.log)
+            if name != "floor":
+                report.setdefault(name, {})["log"] = scanLog(proc.log)
         upstream.stop()
+    if args.conformance_only:
+        return finishConformance(report, args.out)
     base = report["direct"]["p50_ms"] if "direct" in report else None
     floor = report.get("floor", {})
     print()
@@ -489,8 +623,8 @@ async def main() -> int:
         if not args.no_hold:
             ok = ok and checks["hold"].get("echoed") == args.sockets
     report["pass"] = ok
-    if "conformance" in report.get("proxy-nochecks", {}):
-        print("conformance:", json.dumps(report["proxy-nochecks"]["conformance"]))
+    if "conformance" in report:
+        printConformance(report["conformance"])
     print("PASS" if ok else "FAIL", "(target: < 1 ms added at p50 with checks; all sockets held and echoed)")
     Path(args.out).write_text(json.dumps(report, indent=2))
     return 0 if ok else 1

@@ -111,6 +111,29 @@ class DuplicatesThroughProxy(TestCase):
 
         return ensureDeferred(go())
 
+    def test_memberBesideParams(self) -> Deferred[None]:
+        """
+        A member JSON-RPC does not define, beside C{params}, holding an
+        attack: refused at its path, never relayed; an ordinary one (a
+        trace id) goes on with the message unchanged.
+        """
+
+        async def go() -> None:
+            call = b'{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"lookup","arguments":{"q":"widgets"}},"meta":{"file":"../../../../etc/shadow"}}'
+            response, body = await self.post("/rpc", call)
+            answer = json.loads(body)
+            self.assertTrue(answer["result"]["isError"])
+            self.assertIn("path_traversal", answer["result"]["content"][0]["text"])
+            self.assertEqual(self.upstream.recorder.requests, [])
+            event = self.proxy.service.recentEvents(1)[-1]
+            self.assertIn("meta.file", {f["location"] for f in event["threats_detected"]})
+            traced = call.replace(b"../../../../etc/shadow", b"4bf92f3577b34da6")
+            response, body = await self.post("/rpc", traced)
+            self.assertFalse(json.loads(body)["result"].get("isError"))
+            self.assertEqual([r["body"] for r in self.upstream.recorder.requests], [traced])
+
+        return ensureDeferred(go())
+
     def test_sseResponse(self) -> Deferred[None]:
         """
         A server answering in an SSE event whose result names a key twice:

@@ -3,6 +3,7 @@ The chain's message model and the relay's header helpers, with hypothesis.
 """
 
 import json
+from typing import Any
 
 from hypothesis import given, strategies as st
 from twisted.internet.task import Clock
@@ -152,6 +153,66 @@ class HeaderTests(SynchronousTestCase):
 
 
 class CollectorTests(SynchronousTestCase):
+    def collect(self, chunks: list[bytes], limit: int = 1 << 30) -> Any:
+        from twisted.python.failure import Failure
+        from twisted.web.client import ResponseDone
+
+        from akto_proxy.web.stream import Collector
+
+        c = Collector(limit)
+        for chunk in chunks:
+            c.dataReceived(chunk)
+        if c.size <= limit:
+            c.connectionLost(Failure(ResponseDone()))
+        return c
+
+    @given(st.lists(st.binary(min_size=1, max_size=700), max_size=8), st.sampled_from([1, 500, 1000, 10**6]))
+    def test_body(self, chunks: list[bytes], gather: int) -> None:
+        """
+        The body is the chunks one after another, gathered in a list or,
+        from GATHER_FROM bytes, in one buffer.
+        """
+        from akto_proxy.web import stream
+
+        saved = stream.GATHER_FROM
+        stream.GATHER_FROM = gather
+        try:
+            c = self.collect(chunks)
+            self.assertEqual(self.successResultOf(c.done), b"".join(chunks))
+            over = self.collect(chunks, limit=max(0, sum(map(len, chunks)) - 1))
+            if chunks:
+                self.failureResultOf(over.done, TooLarge)
+                self.assertEqual(over.prefix(), b"".join(chunks))
+                self.assertEqual(over.prefix(), b"")
+        finally:
+            stream.GATHER_FROM = saved
+
+    def test_heldOnce(self) -> None:
+        """
+        A large body costs about its size while it is collected and taken,
+        not twice it (a list of its chunks and their join).
+        """
+        import tracemalloc
+
+        from twisted.python.failure import Failure
+        from twisted.web.client import ResponseDone
+
+        from akto_proxy.web.stream import Collector
+
+        size = 4 << 20
+        c = Collector(1 << 30)
+        tracemalloc.start()
+        try:
+            for i in range(size // 65536):
+                c.dataReceived(bytes([65 + i % 26]) * 65536)
+            c.connectionLost(Failure(ResponseDone()))
+            body = self.successResultOf(c.done)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        self.assertEqual(len(body), size)
+        self.assertLess(peak, 1.3 * size)
+
     def test_cancelled_then_lost(self) -> None:
         """
         The client goes away (the wait is cancelled) and then the upstream

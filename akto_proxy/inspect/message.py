@@ -142,13 +142,31 @@ def _walk(value: Any, path: str, out: list[tuple[str, str]]) -> int:
 _SCALARS = frozenset((int, float, bool, type(None)))
 
 
+#: the members JSON-RPC 2.0 defines for a message: the proxy reads
+#: C{jsonrpc}, C{id} and C{method} itself and walks the strings of
+#: C{params}, C{result} and C{error}; any other member (JSON-RPC defines
+#: none, a server's parser may keep it) is walked too, its name included
+RPC_MEMBERS = frozenset(("jsonrpc", "id", "method", "params", "result", "error"))
+_RPC_WALKED = ("params", "result", "error")
+
+
+def envelopeKeys(obj: dict[str, Any]) -> int:
+    """
+    The member names of JSON-RPC message C{obj} that are not among its
+    strings: those of L{RPC_MEMBERS} (every other name is a string).
+    """
+    if RPC_MEMBERS.issuperset(obj):
+        return len(obj)
+    return sum(1 for f in obj if f in RPC_MEMBERS)
+
+
 def rpcTexts(obj: dict[str, Any], out: list[str]) -> list[str]:
     """
     The strings L{Message.fromJSONRPC} would hold for C{obj} (keys too),
     without their paths (appended to C{out}, in no particular order):
     enough to ask the prefilter whether the message needs inspecting at all.
     """
-    _texts([obj[f] for f in ("params", "result", "error") if f in obj], out)
+    rpcGather(obj, out)
     return out
 
 
@@ -156,7 +174,13 @@ def rpcGather(obj: dict[str, Any], out: list[str]) -> int:
     """
     L{rpcTexts}, answering the number of keys left out (L{PROTOCOL_KEYS}).
     """
-    return _texts([obj[f] for f in ("params", "result", "error") if f in obj], out)
+    values = [obj[f] for f in _RPC_WALKED if f in obj]
+    if not RPC_MEMBERS.issuperset(obj):
+        for f in obj:
+            if f not in RPC_MEMBERS:
+                out.append(f)
+                values.append(obj[f])
+    return _texts(values, out)
 
 
 def jsonTexts(value: Any, out: list[str]) -> list[str]:
@@ -377,9 +401,15 @@ class Message:
                 tool = named
         strings: list[tuple[str, str]] = list(prefix)
         left = 0
-        for field in ("params", "result", "error"):
+        for field in _RPC_WALKED:
             if field in obj:
                 left += _walk(obj[field], field, strings)
+        if not RPC_MEMBERS.issuperset(obj):
+            # a member JSON-RPC does not define: its name and its strings
+            for i, field in enumerate(obj):
+                if field not in RPC_MEMBERS:
+                    strings.append((f"{KEY_MARK}{i}", field))
+                    left += _walk(obj[field], memberPath("", field), strings)
         return cls(
             direction=direction,
             target=target,

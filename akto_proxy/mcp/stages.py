@@ -15,7 +15,7 @@ from twisted.python.failure import Failure
 from akto_proxy.access.ratelimit import RateLimits, RateVerdict, Subject
 from akto_proxy.access.roles import Policy
 from akto_proxy.inspect.chain import Chain, Finding, Outcome
-from akto_proxy.inspect.message import Message, jsonGather, memberPath, rpcGather
+from akto_proxy.inspect.message import Message, envelopeKeys, jsonGather, memberPath, rpcGather
 from akto_proxy.mcp.answers import HEADER_MISMATCH, INVALID_PARAMS, REFUSAL_CODE, metadata, rpcError
 from akto_proxy.mcp.cache import CacheStage
 from akto_proxy.mcp.jsonrpc import LIST_METHODS, Body, Encoded, rawTargetOf, stringTokens, toolOf
@@ -475,7 +475,7 @@ AMBIGUOUS_JSON = "ambiguous_json"
 def _whole(body: Optional[Body], obj: Optional[dict[str, Any]], strings: int) -> bool:
     """
     Whether C{strings}, the strings gathered from JSON-RPC message C{obj}'s
-    C{params}, C{result} and C{error} (or, C{obj} None, from the whole
+    members but C{jsonrpc}, C{id} and C{method} (or, C{obj} None, from the whole
     value), with those of its envelope, are all the strings of C{body}'s
     source: when they are, parsing lost no member.  True for a value the
     proxy made (no source) or a message an earlier stage rewrote (it goes
@@ -494,10 +494,10 @@ def _whole(body: Optional[Body], obj: Optional[dict[str, Any]], strings: int) ->
     if obj is not None:
         if obj is not body.value:
             return not body.batch or all(m is not obj for m in body.rpc)
-        # its keys, C{jsonrpc}'s value, and C{method} and C{id} when they are
-        # strings (another string member makes the count differ: the slow
-        # way then tells)
-        strings += len(obj) + 1 + (type(obj.get("method")) is str) + (type(obj.get("id")) is str)
+        # its keys (those of JSON-RPC: any other is among the strings),
+        # C{jsonrpc}'s value, and C{method} and C{id} when they are strings
+        # (another string makes the count differ: the slow way then tells)
+        strings += envelopeKeys(obj) + 1 + (type(obj.get("method")) is str) + (type(obj.get("id")) is str)
     if source.count(b'"' if type(source) is bytes else '"') == 2 * strings:  # type: ignore[arg-type]
         return True
     return stringTokens(source) == strings

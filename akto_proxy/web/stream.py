@@ -7,6 +7,7 @@ complete, in order.
 
 from __future__ import annotations
 
+import io
 import zlib
 from collections import deque
 from typing import TYPE_CHECKING, Any, Optional, Union
@@ -43,15 +44,26 @@ def connectionTokens(response: IResponse) -> set[bytes]:
     return tokens(list(response.headers.getRawHeaders(b"connection") or []) + compat.connectionHeaderValues(response))
 
 
+#: the size from which a collected body is gathered into one growing buffer
+#: rather than a list of chunks, whose join would hold it twice at once
+GATHER_FROM = 64 * 1024
+
+
 class Collector(Protocol):
     """
     Collect a body up to a limit; beyond it, fail with L{TooLarge} and pause
     so that the caller may hand the rest over to a stream.
+
+    A small body is a list of chunks, joined at the end; a large one (from
+    L{GATHER_FROM}) is written into one buffer as it arrives, whose bytes
+    are then taken without a copy: what the body costs while it is
+    collected is about its size, not twice it (list and join).
     """
 
     def __init__(self, limit: int):
         self.limit = limit
         self.parts: list[bytes] = []
+        self._buffer: Optional[io.BytesIO] = None
         self.size = 0
         self.done: "defer.Deferred[bytes]" = defer.Deferred(lambda d: self._cancel())
         self._over = False
@@ -66,8 +78,17 @@ class Collector(Protocol):
         if self._handedTo is not None:
             self._handedTo.dataReceived(data)
             return
-        self.parts.append(data)
         self.size += len(data)
+        buffer = self._buffer
+        if buffer is not None:
+            buffer.write(data)
+        else:
+            self.parts.append(data)
+            if self.size >= GATHER_FROM:
+                self._buffer = buffer = io.BytesIO()
+                for part in self.parts:
+                    buffer.write(part)
+                self.parts = []
         if self.size > self.limit and not self._over and not self.done.called:
             self._over = True
             if self.transport is not None:
@@ -81,15 +102,26 @@ class Collector(Protocol):
         paused, and the bytes held, for ever.
         """
         self.parts = []
+        self._buffer = None
         self.size = 0
         transport: Any = self.transport
         if transport is not None:
             transport.stopProducing()
 
     def prefix(self) -> bytes:
-        data = b"".join(self.parts)
+        return self._take()
+
+    def _take(self) -> bytes:
+        """
+        What was collected, let go of.
+        """
+        buffer = self._buffer
+        if buffer is not None:
+            self._buffer = None
+            return buffer.getvalue()  # its own bytes, not a copy, once it is let go
+        parts = self.parts
         self.parts = []
-        return data
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def handOver(self, relay: "BodyRelay") -> None:
         self._handedTo = relay
@@ -109,9 +141,7 @@ class Collector(Protocol):
         if self.done.called:
             return  # cancelled: the client went away before the body was complete
         if reason.check(ResponseDone, PotentialDataLoss):
-            body = self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
-            self.parts = []  # the body is held once while it is judged
-            self.done.callback(body)
+            self.done.callback(self._take())  # the body is held once while it is judged
         else:
             self.done.errback(reason)
 

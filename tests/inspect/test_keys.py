@@ -238,6 +238,49 @@ class PrefilterKeyTests(SynchronousTestCase):
         same(self, _STEPS, _PREFILTER, m)
 
 
+class EnvelopeMemberTests(SynchronousTestCase):
+    """
+    A member JSON-RPC does not define, beside C{params} (a server's parser
+    may keep it, and pass it on): its name and its strings are inspected as
+    the message's own, at its path; C{jsonrpc}, C{id} and C{method} are
+    the protocol's.
+    """
+
+    def message(self, **members: Any) -> Message:
+        obj = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "lookup", "arguments": {"q": "widgets"}}}
+        obj.update(members)
+        return Message.fromJSONRPC(obj, "request", TARGET, "http")
+
+    def test_attacksInMembers(self) -> None:
+        for members, check, location in (
+            ({"extra": {"path": "../../../../etc/shadow"}}, "path_traversal", "extra.path"),
+            ({"note": "' OR 1=1--"}, "sql_injection", "note"),
+            ({"x": ["AKIAIOSFODNN7EXAMPL3"]}, "data_exfiltration", "x[0]"),
+            ({"; cat /etc/passwd #": 1}, "command_injection", "~4"),
+        ):
+            m = self.message(**members)
+            self.assertIn((check, location), found(m), members)
+            self.assertTrue(outcome(m).blocked)
+            self.assertFalse(_CHAIN.passes("request", rpcTexts(m.payload, []), "tools/call"), members)
+            self.assertFalse(same(self, _STEPS, _PREFILTER, m))
+
+    def test_gatheredAsWalked(self) -> None:
+        m = self.message(trace={"span": "a1"}, tags=["x", "y"])
+        texts: list[str] = []
+        left = rpcGather(m.payload, texts)
+        self.assertEqual(sorted(texts), sorted(t for _, t in m.strings))
+        self.assertEqual(left, m.protocolKeys)
+        self.assertIn(("~4", "trace"), m.strings)
+        self.assertIn(("tags[1]", "y"), m.strings)
+        # the protocol's own members are not strings
+        self.assertEqual([p for p, _ in self.message().strings if not p.startswith("params")], [])
+
+    def test_benignMembersPass(self) -> None:
+        m = self.message(trace={"span": "a1b2", "sampled": True}, client="vscode")
+        self.assertEqual(found(m), set())
+        self.assertTrue(_CHAIN.passes("request", rpcTexts(m.payload, []), "tools/call"))
+
+
 def _detectedAsValue() -> list[tuple[str, str]]:
     """
     The first corpus's request attacks of the injection and path checks

@@ -705,3 +705,145 @@ class StreamedLinesTests(SynchronousTestCase):
         self.assertTrue(linesMatch(self.stream, [b'{"a": "cat /etc/pass', b"wd"]))
         self.assertTrue(linesMatch(self.stream, [b"", b"cat /etc/passwd", b""]))
         self.assertFalse(linesMatch(self.stream, [b'["drop', b' tables"]']))
+
+
+#: strings the anchored threat rules for responses match alone (whole, or
+#: at their start or end)
+_ANCHORED_HITS = [
+    "-----BEGIN RSA PRIVATE KEY-----",
+    "-----BEGIN PRIVATE KEY-----",
+    "curl -s --password hunter2222",
+    "curl -u admin:hunter22 https://api.example.com",
+    "$1$abcdefghijklmnopqrstuvwxyz",
+    "abc1Q~" + "a" * 32,
+    "drop table",
+    "rm -rf",
+    "passwd",
+]
+
+
+def _texts(value: Any) -> list[str]:
+    """
+    Every string of a JSON value, keys too.
+    """
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in (k, *_texts(v))]
+    return []
+
+
+relaxedValues = st.recursive(
+    st.sampled_from(PIECES + _ANCHORED_HITS) | st.lists(st.sampled_from(PIECES + _ANCHORED_HITS), max_size=6).map("".join),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(PIECES + _ANCHORED_HITS), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+class RelaxedTests(SynchronousTestCase):
+    """
+    The relaxed form of a line-anchored pattern (prefilter.relaxed) matches
+    in the raw bytes of a JSON body (no escape) wherever the pattern
+    matches in one of its strings alone; so a large body in which the
+    database of both (which holds the relaxed forms) finds nothing is clean
+    for the JSON reading without the quote translation and stream scan.
+    """
+
+    def setUp(self) -> None:
+        import hyperscan
+
+        from akto_proxy.inspect.checks.prefilter import _HS_FLAGS, _lineAnchored, relaxed
+        from akto_proxy.inspect.hscache import compileDatabase
+
+        prefilter: Any = buildPrefilter(_STEPS)
+        pairs: list[tuple[bytes, int]] = []
+        for scanner in prefilter._threats["response"]:
+            e, f = scanner.expressions()
+            pairs += [(e[i], f[i]) for i in scanner.rawIndexes() if _lineAnchored(e[i].decode())]
+        self.assertTrue(pairs)
+        pairs += [(p.encode(), _HS_FLAGS) for p in _ANCHORED]
+        self.compiled = []
+        for expression, flag in pairs:
+            loose = relaxed(expression.decode())
+            assert loose is not None, expression
+            alone = compileDatabase([expression], [0], [flag])
+            body = compileDatabase([loose.encode()], [0], [flag])
+            self.compiled.append((expression, (alone, hyperscan.Scratch(alone)), (body, hyperscan.Scratch(body))))
+        self.hyperscan = hyperscan
+
+    def hit(self, db: Any, data: bytes) -> bool:
+        from akto_proxy.inspect.checks.prefilter import _stop
+
+        try:
+            db[0].scan(data, match_event_handler=_stop, scratch=db[1])
+        except self.hyperscan.ScanTerminated:
+            return True
+        return False
+
+    def test_forms(self) -> None:
+        from akto_proxy.inspect.checks.prefilter import relaxed
+
+        self.assertEqual(relaxed("^drop table$"), '(?:^|")drop table(?:$|")')
+        self.assertEqual(relaxed(r"\bssn\B[^$^\]]\^\$[]^$]"), r'ssn[^$^\]]\^\$[]^$]')
+        self.assertEqual(relaxed(r"\\b[[:alpha:]^]$"), r'\\b[[:alpha:]^]' + '(?:$|")')
+        for unread in (r"\Q^\E", "(?x)^a # b", "(?#^)a", r"\Aa", r"a\z", "(?=a)^b", "(?<!a)^b", r"\c^", "[^a", "a\\"):
+            self.assertIsNone(relaxed(unread), unread)
+
+    def test_hits(self) -> None:
+        """
+        Each of the hits in a body of strings, alone or between others.
+        """
+        for text in _ANCHORED_HITS:
+            body = json.dumps([{"note": "fine"}, text, "after"]).encode()
+            matched = [e for e, alone, _ in self.compiled if self.hit(alone, text.encode())]
+            self.assertTrue(matched, text)
+            for e, alone, loose in self.compiled:
+                if self.hit(alone, text.encode()):
+                    self.assertTrue(self.hit(loose, body), (e, text))
+
+    @settings(max_examples=400, deadline=None)
+    @given(relaxedValues)
+    def test_generated(self, value: Any) -> None:
+        from hypothesis import assume
+
+        body = json.dumps(value, ensure_ascii=False).encode()
+        assume(b"\\" not in body)
+        for e, alone, loose in self.compiled:
+            if any(self.hit(alone, t.encode()) for t in _texts(value)):
+                self.assertTrue(self.hit(loose, body), (e, body))
+
+    def test_cleanUnread(self) -> None:
+        """
+        Through the prefilter: a large clean body is proven clean without
+        the stream scan; one with an anchored hit in a string is not
+        proven clean; one in which only a relaxed form hits (a quote
+        beside a word) takes the stream scan and is clean.
+        """
+        from akto_proxy.inspect.checks import prefilter as PF
+
+        prefilter: Any = buildPrefilter(_STEPS)
+        self.assertIn("response", prefilter._relaxed)
+        streamed: list[int] = []
+        original = PF.linesMatch
+
+        def counting(*args: Any) -> bool:
+            streamed.append(1)
+            return original(*args)
+
+        self.patch(PF, "linesMatch", counting)
+        clean = largeBody("json", {"note": "fine, thanks"})
+        self.assertTrue(prefilter.cleanUnread("response", clean, True))
+        self.assertEqual(streamed, [])
+        # the threat rules' hits, and the sample's filter ^drop table$
+        for text in _ANCHORED_HITS[:7]:
+            body = largeBody("json", [text])
+            self.assertNotEqual(prefilter.cleanUnread("response", body, True), True, text)
+        # a relaxed form that hits where its pattern does not (no word
+        # boundary before curl): the stream scan says clean
+        del streamed[:]
+        body = largeBody("json", ["xcurl -u admin:hunter22"])
+        self.assertFalse(prefilter._quiet("response", body))
+        self.assertTrue(prefilter.cleanUnread("response", body, True))
+        self.assertEqual(streamed, [1])

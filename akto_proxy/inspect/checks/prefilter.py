@@ -161,6 +161,37 @@ class Prefilter:
         # (L{Scanner.share}): one copy of its rules in memory, not two (the
         # value rules' and the response's: 2 MiB of the sample's 12 in
         # databases).
+        #
+        # Per direction, the JSON reading of a large body beyond its text
+        # reading (L{cleanUnread}): the expressions that may be anchored to
+        # lines; a direction left out asks L{cleanRaw} in full (an anchored
+        # pattern only RE2 takes), as does a direction whose large bodies
+        # are not asked about at all (requests whose strings the threat
+        # checks match decoded too).  Where each of them can be made
+        # L{relaxed}, the relaxed forms join the database of both, so that
+        # a large body it finds nothing in is clean both ways
+        # (L{cleanUnread}); they are ignored elsewhere (a small message in
+        # which one hits only takes the scans one at a time).
+        anchored: dict[str, tuple[list[bytes], list[int]]] = {}
+        anchoredCustom = [p for p in patterns if _lineAnchored(p)]
+        if all(p in exact for p in anchoredCustom):
+            for direction, scanners in self._threats.items():
+                if self._slow(direction, None):
+                    continue  # not worth the compiling
+                lineExpressions: list[bytes] = []
+                lineFlags: list[int] = []
+                for scanner in scanners:
+                    if scanner.lines:
+                        continue  # never matches a string without a line break
+                    e, f = scanner.expressions()
+                    for i in scanner.rawIndexes():
+                        if _lineAnchored(e[i].decode("utf-8")):
+                            lineExpressions.append(e[i])
+                            lineFlags.append(f[i])
+                lineExpressions += [p.encode("utf-8") for p in anchoredCustom]
+                lineFlags += [_HS_FLAGS] * len(anchoredCustom)
+                anchored[direction] = (lineExpressions, lineFlags)
+        self._relaxed: set[str] = set()  # directions whose database of both holds the relaxed forms
         self._together: dict[str, tuple[hyperscan.Database, hyperscan.Scratch]] = {}
         for direction, scanners in self._threats.items():
             expressions: list[bytes] = []
@@ -185,48 +216,42 @@ class Prefilter:
                 scans += 1
             if scans < 2:
                 continue  # one scan already
+            lineExpressions, lineFlags = anchored.get(direction, ([], []))
+            loose = [relaxed(e.decode("utf-8")) for e in lineExpressions]
+            if lineExpressions and all(r is not None for r in loose):
+                relaxedExpressions = [r.encode("utf-8") for r in loose if r is not None]
+            else:
+                relaxedExpressions = []
             try:
-                db = compileDatabase(expressions, list(range(len(expressions))), flags)
+                whole = expressions + relaxedExpressions
+                db = compileDatabase(whole, list(range(len(whole))), flags + lineFlags[: len(relaxedExpressions)])
             except hyperscan.error:
-                log.warn("{direction} patterns scanned one set at a time: Hyperscan cannot take them together", direction=direction)
-                continue
+                try:
+                    db = compileDatabase(expressions, list(range(len(expressions))), flags)
+                except hyperscan.error:
+                    log.warn("{direction} patterns scanned one set at a time: Hyperscan cannot take them together", direction=direction)
+                    continue
+            else:
+                if relaxedExpressions:
+                    self._relaxed.add(direction)
             scratch = hyperscan.Scratch(db)
             self._together[direction] = (db, scratch)
             for scanner, first in parts:
                 scanner.share(db, scratch, first, self._owner)
-        # Per direction, the JSON reading of a large body beyond its text
-        # reading (L{cleanUnread}): the expressions that may be anchored to
-        # lines (a stream-mode database of them, L{linesMatch}: None when
-        # there are none); a direction left out asks L{cleanRaw} in full
-        # (an anchored pattern only RE2 takes, or no database of them), as
-        # does a direction whose large bodies are not asked about at all
-        # (requests whose strings the threat checks match decoded too).
+        # Per direction, a stream-mode database of the anchored expressions
+        # (L{linesMatch}: None when there are none), for the large bodies
+        # in which the database of both finds something.
         self._anchoredLines: dict[str, Optional[hyperscan.Database]] = {}
-        anchoredCustom = [p for p in patterns if _lineAnchored(p)]
-        if all(p in exact for p in anchoredCustom):
-            for direction, scanners in self._threats.items():
-                if self._slow(direction, None):
-                    continue  # not worth the compiling
-                expressions, flags = [], []
-                for scanner in scanners:
-                    if scanner.lines:
-                        continue  # never matches a string without a line break
-                    e, f = scanner.expressions()
-                    for i in scanner.rawIndexes():
-                        if _lineAnchored(e[i].decode("utf-8")):
-                            expressions.append(e[i])
-                            flags.append(f[i])
-                expressions += [p.encode("utf-8") for p in anchoredCustom]
-                flags += [_HS_FLAGS] * len(anchoredCustom)
-                if not expressions:
-                    self._anchoredLines[direction] = None
-                    continue
-                try:
-                    db = compileDatabase(expressions, list(range(len(expressions))), flags, hyperscan.HS_MODE_STREAM)
-                except hyperscan.error:
-                    continue
-                db.scratch = hyperscan.Scratch(db)  # closing a stream takes its database's own
-                self._anchoredLines[direction] = db
+        for direction, (expressions, flags) in anchored.items():
+            if not expressions:
+                self._anchoredLines[direction] = None
+                continue
+            try:
+                db = compileDatabase(expressions, list(range(len(expressions))), flags, hyperscan.HS_MODE_STREAM)
+            except hyperscan.error:
+                continue
+            db.scratch = hyperscan.Scratch(db)  # closing a stream takes its database's own
+            self._anchoredLines[direction] = db
 
     def __bool__(self) -> bool:
         return bool(self.covered)
@@ -301,21 +326,33 @@ class Prefilter:
         the string, which is a quote in the text and nothing alone: C{\\b}
         and C{\\B} see no word character either way, the anchors of the
         whole text turn the raw proof off (L{cleanRaw}), and line anchors
-        (C{^}, C{$}) remain.  Those patterns, when there are any, are
-        asked of the body with its quotes made line breaks, as
-        L{cleanRaw} asks every pattern, a window at a time (L{linesMatch}).
+        (C{^}, C{$}) remain.  Their L{relaxed} forms are in the database
+        the text reading scans (when each has one): where it finds nothing
+        at all, no anchored pattern matches in a string alone.  Else those
+        patterns are asked of the body with its quotes made line breaks,
+        as L{cleanRaw} asks every pattern, a window at a time
+        (L{linesMatch}).
         """
-        text = self.cleanText(direction, body)
+        own = threading.get_ident() == self._owner
+        ascii: Optional[bool] = None
+        quiet = None
+        if asJSON and direction in self._relaxed and own and len(body) >= self._maxSize:
+            ascii = body.isascii()
+            if ascii:
+                quiet = self._quiet(direction, body)
+        text = self.cleanText(direction, body, quiet=quiet)
         if not text or not asJSON:
             return text
         if b"\\" in body or self._anchored or body[:3] == b"\xef\xbb\xbf":
             return None
-        if direction not in self._anchoredLines or not body.isascii() or threading.get_ident() != self._owner:
+        if direction not in self._anchoredLines or not own or not (body.isascii() if ascii is None else ascii):
             return self.cleanRaw(direction, body)
         anchored = self._anchoredLines[direction]
-        return anchored is None or not linesMatch(anchored, windows(body))
+        if anchored is None or quiet:
+            return True  # nothing anchored, or not even the relaxed forms hit
+        return not linesMatch(anchored, windows(body))
 
-    def cleanText(self, direction: str, body: bytes, method: Optional[str] = None) -> Optional[bool]:
+    def cleanText(self, direction: str, body: bytes, method: Optional[str] = None, quiet: Optional[bool] = None) -> Optional[bool]:
         """
         L{clean} for a large message whose one string is the text C{body}
         (a body that is not JSON, or does not parse), asked of its bytes
@@ -329,17 +366,20 @@ class Prefilter:
         makes of it; past the size at which large messages are told
         apart, nothing else is asked of a message whose scans take pattern
         databases alone.
+
+        @param quiet: what L{_quiet} says of C{body} (ASCII), when it was
+            asked.
         """
         if len(body) < self._maxSize or self._slow(direction, method):
             return False
         if b"\x00" in body:
             return None
-        if not body.isascii():
+        if quiet is None and not body.isascii():
             try:
                 body.decode("utf-8")
             except UnicodeDecodeError:
                 return None
-        return self._cleanData(direction, body, alone=True)
+        return self._cleanData(direction, body, alone=True, quiet=quiet)
 
     def _slow(self, direction: str, method: Optional[str]) -> bool:
         """
@@ -370,7 +410,22 @@ class Prefilter:
                     return False
         return True
 
-    def _cleanData(self, direction: str, data: bytes, texts: Optional[Sequence[str]] = None, alone: bool = False) -> bool:
+    def _quiet(self, direction: str, data: bytes) -> bool:
+        """
+        Whether the database of both (threat and custom rules, and the
+        relaxed forms of the anchored ones) of C{direction} finds nothing
+        in C{data} (ASCII; asked on the thread that owns its scratch).
+        """
+        db, scratch = self._together[direction]
+        try:
+            db.scan(data, match_event_handler=_stop, scratch=scratch)
+        except hyperscan.ScanTerminated:
+            return False
+        return True
+
+    def _cleanData(
+        self, direction: str, data: bytes, texts: Optional[Sequence[str]] = None, alone: bool = False, quiet: Optional[bool] = None
+    ) -> bool:
         """
         No threat rule that counts on strings as written, and no custom
         rule or content filter pattern, hits in C{data}, which holds each
@@ -380,20 +435,15 @@ class Prefilter:
 
         @param alone: C{data} is the UTF-8 of the message's one string
             (C{texts} unused).
+        @param quiet: what L{_quiet} says of C{data} (ASCII, on this thread), when it was asked.
         """
         # Hyperscan's answer stands for ASCII data (case folding beyond it is
         # RE2's), and the scratch spaces are this thread's
-        own = data.isascii() and threading.get_ident() == self._owner
-        together = self._together.get(direction)
-        quiet = False  # nothing of the database of both (threat and custom rules) is in data
-        if together is not None and own:
-            db, scratch = together
-            try:
-                db.scan(data, match_event_handler=_stop, scratch=scratch)
-            except hyperscan.ScanTerminated:
-                pass
-            else:
-                quiet = True
+        # (L{_quiet} was asked of ASCII data on this thread)
+        own = quiet is not None or (data.isascii() and threading.get_ident() == self._owner)
+        if quiet is None:
+            # nothing of the database of both (threat and custom rules) is in data
+            quiet = own and direction in self._together and self._quiet(direction, data)
         for scanner in self._threats[direction]:
             if scanner.lines:
                 # rules that need a line break inside one string
@@ -424,6 +474,85 @@ class Prefilter:
             elif self._set.Match(data):
                 return False
         return True
+
+
+def relaxed(pattern: str) -> Optional[str]:
+    """
+    A Hyperscan pattern that matches in the raw bytes of a JSON text
+    wherever C{pattern} (multi-line) matches in one of its strings alone,
+    when that string holds no line break (no escape: each is the run of the
+    text between two quotes); None when C{pattern} holds syntax this does
+    not read (C{\\Q}, extended mode, a comment, a lookaround, C{\\c}, the
+    anchors of the whole text).
+
+    Made by two changes that only add matches: each line anchor (C{^},
+    C{$}, outside classes) may also consume a quote (C{(?:^|")}: the start
+    or end of a string alone is a quote in the text), and the word
+    boundaries C{\\b} and C{\\B} go (an assertion next to such a quote
+    would read its other side).  The rest of a match in a string alone
+    reads the same bytes in the text.
+    """
+    if "\\Q" in pattern or _EXTENDED.search(pattern) or "(?#" in pattern or "(?=" in pattern or "(?!" in pattern or "(?<" in pattern:
+        return None
+    out: list[str] = []
+    i = 0
+    n = len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            if i + 1 >= n:
+                return None
+            e = pattern[i + 1]
+            if e in "AzZGc":
+                return None
+            if e not in "bB":
+                out.append(pattern[i : i + 2])
+            i += 2
+        elif c == "[":
+            end = _classEnd(pattern, i)
+            if end < 0:
+                return None
+            out.append(pattern[i:end])
+            i = end
+        elif c == "^":
+            out.append('(?:^|")')
+            i += 1
+        elif c == "$":
+            out.append('(?:$|")')
+            i += 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _classEnd(pattern: str, start: int) -> int:
+    """
+    The index just past the character class that opens at C{start} in
+    C{pattern}, or -1 when it does not close.  A C{]} first (after a
+    negation) is a member; escapes and POSIX classes (C{[:alpha:]}) are
+    stepped over.
+    """
+    i = start + 1
+    n = len(pattern)
+    if i < n and pattern[i] == "^":
+        i += 1
+    if i < n and pattern[i] == "]":
+        i += 1
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+        elif c == "[" and i + 1 < n and pattern[i + 1] in ":.=":
+            close = pattern.find(pattern[i + 1] + "]", i + 2)
+            if close < 0:
+                return -1
+            i = close + 2
+        elif c == "]":
+            return i + 1
+        else:
+            i += 1
+    return -1
 
 
 #: the bytes of a large body translated and scanned at a time (L{linesMatch})
@@ -512,4 +641,4 @@ def buildPrefilter(steps: Sequence[object]) -> Optional[Prefilter]:
     return prefilter if prefilter else None
 
 
-__all__ = ["Prefilter", "WINDOW", "buildPrefilter", "linesMatch", "windows"]
+__all__ = ["Prefilter", "WINDOW", "buildPrefilter", "linesMatch", "relaxed", "windows"]
