@@ -801,6 +801,86 @@ SIGNALS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: what each costly pattern cannot match without (a part every match of
+#: every alternative of the pattern holds, as written there), per signal and
+#: place in L{SIGNALS}.  Hyperscan starts these patterns on words of every
+#: sentence ("the", "every", "in", "for", a verb), some 1,000 instructions
+#: each, and a gap runs on to the sentence's end; the library scans the
+#: conditions instead (rarer words, bounded), and the patterns themselves
+#: only in a text where one of their conditions matched: the hits are the
+#: same (L{_Library.hits}; tests/inspect/test_screens.py reads each
+#: condition's necessity from the syntax).  A condition is kept only where
+#: the whole database costs less with it than with its pattern, measured;
+#: a pattern that stops soon anyway is left whole when its condition would
+#: match in most documents ("security", "tokens", "payment") and cost them
+#: the second scan.
+_SCREENS: dict[tuple[str, int], str] = {
+    ("send_out", 0): r"(?:[\w.+-]+@[\w-]+\.\w|https?://|www\.\w|\+\d[\d -]{7,}\d|#[a-z])",
+    ("send_out", 2): _OUTSIDE,
+    ("exfil_sink", 5): r"(?:https?://|[\w.+-]+@[\w-]+\.\w)",
+    ("address_model", 0): _AI_WHO + r"\b",
+    ("address_model", 5): r"(?:bots?|agents?)\s+(?:that\s+)?(?:reads?|reading|summari[sz]es|summari[sz]ing|handles|handling|triaging)\b",
+    ("address_model", 11): r"(?:message|note|email|e-mail|section|text|part|comment|instruction|clause)\s+is\s+(?:only\s+)?(?:for|meant\s+for|intended\s+for|addressed\s+to)\s",
+    ("address_model", 14): r"you\s+read\s+this\b|(?:ai|llm|model|assistant)\s+reading\s+this\b",
+    ("meta_discussion", 1): r"attackers?\b|\bthreat\s+model|\b(?:detectors?|classifiers?|canary\s+tokens?|false\s+positives?)\b",
+    ("concealment", 1): r"(?:silently|secretly|covertly|discreetly|stealthily)\b",
+    ("concealment", 4): r"(?:invisible|hidden|secret|confidential)\b|user\s+(?:must|should)\s+not\s+(?:see|notice|know)\b|(?:secret|hidden)\b",
+    ("concealment", 6): r"user\s+only\b|need\s+to\s+(?:be\s+told|know)\b|show\s+to\s+user\b|(?:shown|disclosed)\s+to\s+the\s+user\b",
+    ("impersonation", 1): (
+        r"(?:wants|would\s+want|needs|has\s+asked|requested|has\s+requested|has\s+authori[sz]ed|authori[sz]ed|told\s+me|asked\s+me)\s+"
+        r"(?:you|that\s+you|for\s+you|me\s+to|(?:that\s+)?they\s+don'?t\s+mind)\b"
+    ),
+    ("impersonation", 3): r"user\s+(?:wants|would\s+like|asked\s+for|requested)\b",
+    ("impersonation", 9): r"already\s+(?:\w+\s+)?(?:approved|consented|agreed|opted)|\bpre-?approved\b|set\s+this\s+up\s+myself\b|user\s+requested\s+it\b|opted\s+in\b",
+    ("shadowing", 3): r"(?:must|should|shall)\s+(?:also\s+)?(?:be\s+)?(?:sent|forwarded|copied|redirected|routed|prefixed|target|go\s+to)\b",
+    ("answer_steer", 3): r"nothing\s+else\b|\bwithout\s+(?:any\s+)?caveats\b",
+    ("answer_steer", 8): r"(?:summary|answer|reply|response)",
+    ("code_inject", 4): r"(?:you|that\s+you)\s+(?:generate|write|create|produce)\b",
+    ("prompt_leak", 0): r"\bsystem\s+prompt\s+(?:here|verbatim)|(?:instructions|prompt|system\s+prompt)\b",
+    ("sensitive_target", 4): (
+        r"environment\s+variables\b|\$\(env\)|`?env\b|\benv\s+var\b|\b(?-i:(?:AWS|GITHUB|OPENAI|ANTHROPIC|DATABASE|NPM|STRIPE|SLACK|GH)_[A-Z_]*(?:KEY|TOKEN|SECRET|URL|ID)?)\b"
+    ),
+    ("preference", 1): r"tool\s+over\s+(?:every|any|all)\b|superior\s+to\b|you\s+should\s+trust\b",
+    ("verdict_claim", 0): (
+        r"(?:domain(?:\s+name)?|site|website|file|link|url|package|email|sender|app)\s+is\s+(?:clearly\s+|definitely\s+|absolutely\s+)?"
+        r"(?:not\s+malicious|safe|legitimate|trustworthy|harmless)\b"
+    ),
+    ("verdict_claim", 1): r"safe\s+here\b|recommended\s+for\s+(?:immediate\s+)?hire\b|\bexceeds\s+all\s+requirements\b|most\s+qualified\b|\bexceptional\s+match\b",
+    ("persistence", 0): r"future\s+sessions|future\s+conversations|term\s+memory|permanent\s+(?:\w+\s+)?preference|your\s+memory|memory\s+tool|across\s+sessions",
+    ("persistence", 2): r"future\s+(?:outputs?|responses?|repl(?:y|ies)|messages?|answers?)\b|\bnever\s+forget\s+to\s+include\b",
+    ("planted_task", 3): (
+        r"(?:policy|instruction|rule|procedure)\s*:\s*(?:share|send|forward|post|delete|refund|pay|give|grant)\b"
+        r"|(?:now|must\s+now|should\s+now)\s+(?:refund|approve|accept|send|forward|delete|pay|share|grant)\b"
+    ),
+    ("task_ref", 1): r"(?:gave|assigned)\s+you\b|\bwhatever\s+you\s+(?:were|are|have\s+been)\s+(?:asked|told|doing)\b",
+    ("task_ref", 3): (
+        r"\b(?:once\s+done|after\s+completing\s+the\s+task|when\s+you\s+are\s+(?:done|finished))\s*,|want\s+you\s+to\b|now\s+you\s+will\b"
+        r"|you\s+to\s+(?:update|change|send|delete|forward|pay|refund)\b"
+    ),
+    ("override", 0): _IGNORE + r"\s",
+    ("persuasion", 1): r"(?:authority|expert)\s+(?:in|on)\b|suggest\s+you\s+(?:to\s+)?consider\b",
+    ("approval_bypass", 3): r"(?:approve|accept)\s+(?:every|all|any)\s+|pre-?approved",
+    ("promo", 1): r"(?:x|%)\s+(?:better|faster|more\s+accurate)\b|\bscientifically\s+proven\b|\bgame\s+changer\b|\bvip\s+exclusive\b|%\s+customer\s+satisfaction\b",
+    ("tool_request", 14): r"(?:delivery|shipping|billing|email|payout|vat)\s+(?:address|number)\b|(?:user|customer|employee|personal)\s+(?:information|data|details|records)\b",
+    ("address_model", 13): r"(?:ai|assistant|agent|language\s+model|model)\s*,?\s+you\s+(?:must|should|will|are\s+required)\b",
+    ("address_model", 1): _AI_ROLE + _READING,
+    ("address_model", 2): r"(?:ai|llms?|chatbots?|chatgpt|claude|gemini|copilot)" + _READING,
+    ("address_model", 4): r"(?:assistants?|agents?|bots?)\s+(?:answering|reading|summari[sz]ing|processing|handling|triaging|reviewing)\s",
+    ("persuasion", 0): r"more\s+(?:authentic|interesting|fun|engaging|realistic)\b|purpose\s+of\s+this\s+exercise\b|status\s+quo\b",
+    ("shadowing", 7): r"it\s+even\s+if\b|(?:another|a\s+different)\s+(?:payee|recipient|address|account)\b|\baunque\s+el\s+usuario\s+indique\b",
+}
+#: the conditions by pattern
+SCREENS: dict[str, str] = {SIGNALS[name][i]: condition for (name, i), condition in _SCREENS.items()}
+#: screened patterns whose conditions are an address (a URL, an e-mail
+#: address, a phone number: in many documents) or words to a model (in
+#: documents about models), confirmed apart from the others (L{SCREENS});
+#: the rest are confirmed together
+SCREEN_GROUPS: dict[str, str] = {
+    **{SIGNALS[name][i]: "address" for name, i in (("send_out", 0), ("send_out", 2), ("exfil_sink", 5))},
+    **{SIGNALS["address_model"][i]: "model" for i in (0, 1, 2, 4, 5, 13)},
+}
+
+
 @attrs.frozen
 class Weights:
     """
@@ -1211,10 +1291,12 @@ class _Library:
     """
     The compiled signal patterns (ids 0..triggers-1) and hidden-text
     markers (ids from C{triggers} on), in one Hyperscan database (seconds
-    to compile, so once per process), shared by every scorer.
+    to compile, so once per process), shared by every scorer.  A pattern
+    L{SCREENS} names is there as its condition; the patterns themselves are
+    in a second database, scanned only when a condition matched.
     """
 
-    def __init__(self, signals: dict[str, tuple[str, ...]]):
+    def __init__(self, signals: dict[str, tuple[str, ...]], screens: Optional[dict[str, str]] = None):
         options = re2.Options()
         options.case_sensitive = False
         options.max_mem = 64 << 20
@@ -1225,15 +1307,34 @@ class _Library:
         self._compiled: dict[int, Any] = {}
         self._local = threading.local()
         self._owner = threading.get_ident()
+        screens = SCREENS if screens is None else screens
+        # a screened pattern's condition is scanned in its place, under an
+        # id of its own (the pattern's, past every pattern's): the pattern
+        # itself, in a database of its own kind, only when one matched
+        self._screened = {i: screens[p] for i, p in enumerate(self.patterns[: self.triggers]) if p in screens}
+        self._past = len(self.patterns)
         # one database for the signals and the markers: one scan per text
         ids = list(range(len(self.patterns)))
         try:
-            db = _compile(self.patterns, ids)
+            db = self._compile(ids)
         except hyperscan.error:
             ids = [i for i in ids if i >= self.triggers or _hyperscanTakes(self.patterns[i])]
-            db = _compile(self.patterns, ids)
+            db = self._compile(ids)
         taken = set(ids)
         self._dbs: list[tuple[hyperscan.Database, hyperscan.Scratch]] = [(db, hyperscan.Scratch(db))]
+        # the screened patterns by the kind of their condition (an address,
+        # words to a model, the rest: L{SCREEN_GROUPS}), one database each,
+        # so that a text with a URL in it is not scanned for every one
+        kinds: dict[str, list[int]] = {}
+        for i in self._screened:
+            if i in taken:
+                kinds.setdefault(SCREEN_GROUPS.get(self.patterns[i], ""), []).append(i)
+        #: for each screened pattern, the index in C{_dbs} of its database
+        self._confirmer: dict[int, int] = {}
+        for ids_ in kinds.values():
+            confirm = _compile(self.patterns, ids_)
+            self._confirmer.update((i, len(self._dbs)) for i in ids_)
+            self._dbs.append((confirm, hyperscan.Scratch(confirm)))
         rest = [i for i in range(self.triggers) if i not in taken]
         self._rest: Optional[tuple[Any, list[int]]] = None
         if rest:
@@ -1242,6 +1343,17 @@ class _Library:
                 restSet.Add(self.patterns[i])
             restSet.Compile()
             self._rest = (restSet, rest)
+
+    def _compile(self, ids: list[int]) -> "hyperscan.Database":
+        """
+        The library's database of C{ids}: a screened pattern's condition
+        (L{SCREENS}) in place of the pattern, under the pattern's id past
+        every pattern's.
+        """
+        screened = self._screened
+        past = self._past
+        expressions = [(screened[i] if i in screened else self.patterns[i]).encode("utf-8") for i in ids]
+        return compileDatabase(expressions, [i + past if i in screened else i for i in ids], [_HS_FLAGS] * len(ids))
 
     def _scratches(self) -> list[tuple["hyperscan.Database", "hyperscan.Scratch"]]:
         if threading.get_ident() == self._owner:
@@ -1252,6 +1364,11 @@ class _Library:
         return mine  # type: ignore[no-any-return]
 
     def hits(self, body: str) -> set[int]:
+        """
+        The ids of the patterns and markers that match C{body}: one scan
+        of the library; a second, of the screened patterns (exact), when
+        the conditions of some matched.
+        """
         hits: set[int] = set()
         if not body:
             return hits
@@ -1260,8 +1377,18 @@ class _Library:
             hits.add(index)
 
         data = body.encode("utf-8", "surrogatepass")
-        for db, scratch in self._scratches():
-            db.scan(data, match_event_handler=onMatch, scratch=scratch)
+        dbs = self._scratches()
+        db, scratch = dbs[0]
+        db.scan(data, match_event_handler=onMatch, scratch=scratch)
+        past = self._past
+        if hits and max(hits) >= past:
+            candidates = {i - past for i in hits if i >= past}
+            hits -= {i + past for i in candidates}
+            confirmed: set[int] = set()
+            for k in sorted({self._confirmer[i] for i in candidates}):
+                confirm, scratch = dbs[k]
+                confirm.scan(data, match_event_handler=lambda index, start, end, flags, context: confirmed.add(index), scratch=scratch)
+            hits |= confirmed & candidates
         if self._rest is not None:
             restSet, ids = self._rest
             for j in restSet.Match(body) or ():
@@ -1275,11 +1402,32 @@ class _Library:
         if not body:
             return False
         data = body.encode("utf-8", "surrogatepass")
-        for db, scratch in self._scratches():
-            try:
-                db.scan(data, match_event_handler=_stop, scratch=scratch)
-            except hyperscan.ScanTerminated:
+        dbs = self._scratches()
+        db, scratch = dbs[0]
+        past = self._past
+        candidates: set[int] = set()
+
+        def onMatch(index: int, start: int, end: int, flags: int, context: object) -> Optional[bool]:
+            if index < past:
                 return True
+            candidates.add(index - past)
+            return None
+
+        try:
+            db.scan(data, match_event_handler=onMatch, scratch=scratch)
+        except hyperscan.ScanTerminated:
+            return True
+        if candidates:
+
+            def onConfirm(index: int, start: int, end: int, flags: int, context: object) -> Optional[bool]:
+                return index in candidates or None
+
+            for k in sorted({self._confirmer[i] for i in candidates}):
+                confirm, scratch = dbs[k]
+                try:
+                    confirm.scan(data, match_event_handler=onConfirm, scratch=scratch)
+                except hyperscan.ScanTerminated:
+                    return True
         return self._rest is not None and bool(self._rest[0].Match(body))
 
     def compiled(self, index: int) -> Any:
