@@ -83,7 +83,8 @@ _SQL_FN = r"(?:@@version|version\s*\(\s*\)|user\s*\(\s*\)|current_user|database\
 SQL_RULES = (
     Rule(SQL, "time_based_blind",
          r"\b(?:sleep|pg_sleep)\s*\(\s*['\"]?\d|\bbenchmark\s*\(\s*\d+\s*,|\bwaitfor\s+(?:delay|time)\s+'|"
-         r"\bdbms_(?:pipe\.receive_message|lock\.sleep)\s*\(|\brandomblob\s*\(\s*\d{6,}|\bpg_sleep_for\s*\(",
+         r"\bdbms_(?:pipe\.receive_message|lock\.sleep)\s*\(|\brandomblob\s*\(\s*\d{6,}|\bpg_sleep_for\s*\(|"
+         r"\bget_lock\s*\(\s*['\"]?[\w.-]*['\"]?\s*,\s*\d",
          variants="rdq"),
     Rule(SQL, "stacked_queries",
          r";\s*(?:drop\s+(?:table|database|schema|user|login)\b|truncate\s+table\b|shutdown\b|"
@@ -91,7 +92,8 @@ SQL_RULES = (
          r"grant\s+(?:all|dba|sysadmin)|insert\s+into\s+\w*(?:user|admin|account)|update\s+\w+\s+set\s+\w*(?:pass|role|admin|is_admin))",
          variants="rdq"),
     Rule(SQL, "stacked_queries",
-         r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*(?:select|insert|update|delete|drop|exec|execute|declare|create|alter|truncate|shutdown|grant|merge|copy|call|set\s+@)\b|"
+         r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*(?:select\b|insert|update|delete|drop|declare|create|alter|truncate|shutdown|grant|merge|copy|call|set\s+@)\b|"
+         r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*exec(?:ute)?\s*(?:[(@'\"\[]|(?:xp|sp)_|master\b|immediate\b|[\w.]+\s*(?:$|;|--|#|['@\"(]))|"
          r"['\"`)]\s*;\s*(?:desc|describe|show\s+(?:tables|databases|grants|columns))\b",
          variants="rdq", level=2, fragment=True),
     Rule(SQL, "union_based",
@@ -168,9 +170,9 @@ SQL_RULES = (
          r"insert\s+into\s+[\w.`\"\[\]]+\s*(?:\(|values\b|select\b)|update\s+[\w.`\"\[\]]+\s+set\s+\w+\s*=|delete\s+from\s+[\w.`\"\[\]]+\s*(?:$|;|--|#|\bwhere\b)|"
          r"replace\s*(?:/\*.*?\*/\s*)?\w*\s*(?:/\*.*?\*/\s*)?\([\w\s,]+\)\s*values\b|"
          r"drop\s+(?:table|database|schema|user|view|function|procedure|index|login)\b|"
-         r"create\s+(?:table|database|user|login|function|procedure|trigger|view|or\s+replace|temporary|alias)\b|"
+         r"create\s+(?:(?:table|database|user|login|function|procedure|trigger|view|temporary\s+table|alias)\s+(?:if\s+not\s+exists\s+)?[\w.`\"\[\]@]+\s*(?:\(|\bas\b|\breturns\b|\bidentified\b|\bon\b|\bsoname\b|$|;|--|#)|or\s+replace\b)|"
          r"alter\s+(?:table|user|login|database|role|system|session)\b|truncate\s+table\b|declare\s+@|"
-         r"exec(?:ute)?\s*(?:xp_|sp_|master\.|@|\()|grant\s+\w+(?:\s*,\s*\w+)*\s+(?:on|to)\b|shutdown\b|waitfor\s+(?:delay|time)\b|"
+         r"exec(?:ute)?\s*(?:xp_|sp_|master\.|@|\()|grant\s+\w+(?:\s*,\s*\w+)*\s+(?:on|to)\b|shutdown\s*(?:$|;|--|#|/\*|with\s+nowait)|waitfor\s+(?:delay|time)\b|"
          r"union\s+(?:all\s+|distinct\s+)?\(?\s*select\b|(?:do|call|begin)\s+\w+\s*\(|"
          r"(?:except|intersect|minus)\s+\(?\s*select\b|case\s+when\b.{1,100}?\bthen\b|execute\s+immediate\b|"
          r"select\s+(?:0x[0-9a-f]+|pg_sleep|sleep|benchmark|version|user|database|current_user|@@\w+)\b|"
@@ -181,6 +183,17 @@ SQL_RULES = (
          r"^\s*(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\")\s*(?:not\s+)?(?:like|regexp|rlike|glob|is(?:\s+not)?|=|<>|!=|<=>)\s*"
          r"(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\"|null|true|false)\s*$",
          variants="rdq", level=2, context="data"),
+    # A condition on literals spelled with BETWEEN (1 BETWEEN 0 AND 2):
+    # a comparison written the way filters of "=" and "<" do not see.
+    Rule(SQL, "boolean_tail",
+         r"(?:^|[\s)('\"`]|\b)(?:and|or|xor|&&|\|\||having|where)\s*\(*\s*(?:not\s+)?(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\")\s+"
+         r"(?:not\s+)?between\s+(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\")\s+and\s+(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\")"
+         r"\s*\)*\s*['\"`]?\s*(?:$|--|#|/\*|;|\))",
+         variants="rdq", level=2, context="data"),
+    # A value that is only "|| x=x": the operator as symbols, no quote.
+    Rule(SQL, "tautology",
+         r"^\s*\|\|\s*\(*\s*['\"]?\w+['\"]?\s*(?:=|<=>|like|is)\s*['\"]?\w+",
+         variants="rdq", validator="tautology", level=2, context="data"),
     # A cast or operator only SQL has, after a literal or a call.
     Rule(SQL, "sql_operator",
          r"['\")]\s*::\s*(?:int|integer|bigint|smallint|text|bool|boolean|json|jsonb|varchar|numeric|regclass|oid|bytea|inet)\b|"
