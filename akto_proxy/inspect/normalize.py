@@ -316,11 +316,12 @@ def _plusSpaced(d: str) -> bool:
 # blanks other than whitespace (MSSQL takes 0x01-0x1f for a space; NUL
 # truncates or is dropped by filters)
 _SQL_BLANK = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_SQL_NUL_QUOTE = re.compile("\x00+(?=['\"])")
 # quotes and a trailing dash that best-fit code pages map to ' " --
 _SQL_LOOKALIKE = re.compile("[\u2018\u2019\u2032\u00b4\u02b9\u201c\u201d\u2033]|[\u2013\u2014]\\s*$")
 _SQL_LOOKALIKE_MAP = {"\u201c": '"', "\u201d": '"', "\u2033": '"', "\u2013": "--", "\u2014": "--"}
 # "%" before a letter, where ASP drops a "%" that starts no escape: %S%E%L%E%C%T
-_SQL_STRAY_PCT = re.compile(r"(?:%[A-Za-z]){3}")
+_SQL_STRAY_PCT = re.compile(r"(?:%[A-Za-z]){2}")
 _SQL_PCT_DROP = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # a number glued to the keyword after it (1e0UNION, 2FROM, \NUNION)
 _SQL_GLUED = re.compile(r"(?:\d|\\N)(?=(?:union|select|from|or|and|xor|like|limit|order|group|having|into|where|div|mod)\b)", re.I)
@@ -376,7 +377,7 @@ def unevadeSQL(d: str, raw: str = "", plus: bool = False) -> str:
     C{d}, the decoded form of C{raw}, as a database (or the lenient filter
     in front of it) reads it: ASP's stray C{%} dropped and best-fit quotes
     read as quotes (both before decoding: NFKC spells C{´} as a space and
-    an accent), control characters as blanks (NUL as nothing), a byte
+    an accent), control characters as blanks (NUL before a quote as nothing), a byte
     eaten before a quote dropped, a number and the keyword glued to it
     apart, a line comment glued to a keyword as a blank, and MySQL
     versioned comments left open read for their body.
@@ -395,7 +396,7 @@ def unevadeSQL(d: str, raw: str = "", plus: bool = False) -> str:
     if "%" in s:
         s = _SQL_EATEN.sub("", s)
     if "\x00" in s:
-        s = s.replace("\x00", "")
+        s = _SQL_NUL_QUOTE.sub("", s)
     s = _SQL_BLANK.sub(" ", s)
     if "\n" in s:
         s = _SQL_GLUED_COMMENT.sub(lambda m: m.group(1) + " ", s)

@@ -82,7 +82,8 @@ _SQL_FN = r"(?:@@version|version\s*\(\s*\)|user\s*\(\s*\)|current_user|database\
 
 SQL_RULES = (
     Rule(SQL, "time_based_blind",
-         r"\b(?:sleep|pg_sleep)\s*\(\s*['\"]?\d|\bbenchmark\s*\(\s*\d+\s*,|\bwaitfor\s+(?:delay|time)\s+'|"
+         r"\b(?:sleep|pg_sleep)\s*\(\s*['\"]?\d+(?:\.\d+)?['\"]?\s*(?:[^\s\d.'\")]|\)\s*(?:$|[^\s\w]|(?:and|or|xor|limit|from|union|then|else|end|when|as|like|rlike|regexp)\b))|"
+         r"\bbenchmark\s*\(\s*\d+\s*,|\bwaitfor\s+(?:delay|time)\s+'|"
          r"\bdbms_(?:pipe\.receive_message|lock\.sleep)\s*\(|\brandomblob\s*\(\s*\d{6,}|\bpg_sleep_for\s*\(|"
          r"\bget_lock\s*\(\s*['\"]?[\w.-]*['\"]?\s*,\s*\d",
          variants="rdq"),
@@ -94,7 +95,7 @@ SQL_RULES = (
     Rule(SQL, "stacked_queries",
          r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*(?:select\b|insert|update|delete|drop|declare|create|alter|truncate|shutdown|grant|merge|copy|call|set\s+@)\b|"
          r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*exec(?:ute)?\s*(?:[(@'\"\[]|(?:xp|sp)_|master\b|immediate\b|[\w.]+\s*(?:$|;|--|#|['@\"(]))|"
-         r"['\"`)]\s*;\s*(?:desc|describe|show\s+(?:tables|databases|grants|columns))\b",
+         r"['\"`)]\s*;\s*(?:desc|describe|show\s+(?:tables|databases|grants|columns))\b|['\"`)]\s*;\s*print\s*[@'\"(]",
          variants="rdq", level=2, fragment=True),
     Rule(SQL, "union_based",
          r"\bunion(?:\s+|\(|/\*.*?\*/)+(?:all\s+|distinct\s+)?\(?\s*select\b.{0,160}?" + _SQL_FN,
@@ -115,7 +116,7 @@ SQL_RULES = (
          r"^\s*[\w.@-]{1,40}\s+(?:or|xor|\|\|)\s+\(*\s*[a-z_]\w*\s*=\s*[a-z_]\w*\s*\)*\s*(?:$|--|#|/\*|;)",
          variants="rdq", validator="tautology", level=2, fragment=True),
     Rule(SQL, "comment_truncation",
-         r"^[^'\"`\s]{0,64}['\"`]\s*\)*\s*(?:--|#|/\*|;\s*--|;\s*%00|;\s*$)",
+         r"^[^'\"`\s]{0,64}['\"`]\s*\)*\s*(?:--|#(?:\D|$)|/\*|;\s*--|;\s*#|;\s*%00|;\s*$)",
          variants="rdq", fragment=True),
     Rule(SQL, "error_based",
          r"\b(?:extractvalue|updatexml)\s*\(.{0,80}(?:concat|0x7e|select|version|user)|"
@@ -194,6 +195,18 @@ SQL_RULES = (
     Rule(SQL, "tautology",
          r"^\s*\|\|\s*\(*\s*['\"]?\w+['\"]?\s*(?:=|<=>|like|is)\s*['\"]?\w+",
          variants="rdq", validator="tautology", level=2, context="data"),
+    # A value that closes its quote and reopens one across an operator:
+    # string arithmetic ('-', admin'*', A' MOD 'B), true for every row
+    # where a string compares as a number.
+    Rule(SQL, "quote_breakout",
+         r"^[^'\"`\s]{0,64}'\s*(?:[-+*/%^&|]{1,2}|(?:not\s+)?(?:like|rlike|regexp)\b|div\b|mod\b|xor\b|sounds\s+like\b)\s*'(?:[^']|$)",
+         variants="rdq", level=2, context="data"),
+    # A value that closes its quote, then a boolean operator and an
+    # expression left open for the query's own text to complete (' or abc!).
+    Rule(SQL, "boolean_tail",
+         r"^[^'\"`\s]{0,64}['\"`]\s*\)*\s*(?:or|and|xor|\|\||&&)\s+[\w'\"]{1,30}\s*(?:[-+*/%^&|!]|!=|<>)\s*$|"
+         r"^\s*(?:or|and|xor)\s+\w{1,30}\s*[-+*/%^&|!]\s*$",
+         variants="rdq", level=2, context="data"),
     # A cast or operator only SQL has, after a literal or a call.
     Rule(SQL, "sql_operator",
          r"['\")]\s*::\s*(?:int|integer|bigint|smallint|text|bool|boolean|json|jsonb|varchar|numeric|regclass|oid|bytea|inet)\b|"

@@ -24,6 +24,7 @@ Run: C{python tests/corpus/classic/build_sql_s11.py}
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -31,12 +32,15 @@ import random
 import re
 import sys
 from typing import Callable, Iterator
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from build_injection import SQL_BASES, SQL_BASES_MORE  # noqa: E402
+from build_injection import _CARRIES as CARRIES  # noqa: E402
+from build_injection import MIRRORS, SQL_BASES, SQL_BASES_MORE, Mirror, lines  # noqa: E402
+
+_CARRIES = CARRIES["sql_injection"]
 
 SEED = "issue16:sql_injection:s11"
 PER_TRANSFORM = 30
@@ -375,6 +379,53 @@ def benign(rng: random.Random) -> Iterator[tuple[str, str, str, str]]:
         yield "written-s11:searches_context", "search_products", "query", tmpl.format(s=s)
 
 
+# --- more public lines, tune only ------------------------------------------------
+
+# Files of the two tune sources left out: PayloadsAllTheThings' copies of
+# fuzzdb's lists and libinjection's captures of sqlmap (fuzzdb and sqlmap
+# are what the fresh part was built from).
+_FRESH_KIN = re.compile(r"FUZZDB_|payloads-sql-blind|sqlmap", re.I)
+PER_FILE = 60
+PUBLIC_SQL_TOOLS = [("search_products", "query"), ("get_user", "username"), ("lookup_order", "order_id"), ("get_customer", "email"),
+                    ("filter_records", "category"), ("find_user", "name")]
+
+
+def publicAttacks(m: Mirror, rng: random.Random, known: set[str]) -> Iterator[tuple[str, str]]:
+    """
+    Lines of the C{tune} sources' lists the first builder did not sample
+    (it took up to 50 or 40 a file): PayloadsAllTheThings' Intruder lists
+    and libinjection's C{data/sqli-*.txt}, up to L{PER_FILE} new ones a file.
+    """
+    for key, under, decode in (("patt", "SQL Injection/Intruder/", False), ("libinjection", "data/", True)):
+        for path in m.files(key, under):
+            name = os.path.basename(path)
+            if _FRESH_KIN.search(name) or (key == "libinjection" and not name.startswith("sqli-")):
+                continue
+            pool = []
+            for x in lines(m.show(key, path), comments=key == "libinjection"):
+                x = (unquote_plus(x) if decode else x).strip()
+                if x and len(x) <= 2000 and _digest(x) not in known and x not in pool:
+                    pool.append(x)
+            for x in rng.sample(pool, min(PER_FILE, len(pool))):
+                yield f"{key}-s11", x
+
+
+def publicBenign(m: Mirror, rng: random.Random, known: set[str]) -> Iterator[tuple[str, str, str, str]]:
+    """
+    libinjection's false positives the first builder did not sample, as
+    values of data-carrying arguments.
+    """
+    for x in lines(m.show("libinjection", "data/false_positives.txt"), comments=True):
+        x = unquote_plus(x).strip()
+        if x and _digest(x) not in known:
+            tool, arg = rng.choice(BENIGN_TOOLS)
+            yield "libinjection-s11", tool, arg, x
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 # --- assembly ----------------------------------------------------------------
 
 
@@ -398,7 +449,12 @@ def known() -> set[str]:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mirrors", default=MIRRORS, help="directory of owner+name/repo git mirrors")
+    args = ap.parse_args()
+    mirror = Mirror(args.mirrors)
     seen = known()
+    before = set(seen)
     dropped = 0
     rng = random.Random(f"{SEED}:attacks")
     rows = []
@@ -411,9 +467,18 @@ def main() -> None:
         tool, arg = rng.choice(ATTACK_TOOLS)
         rows.append(dict(category="sql_injection", label="attack", tool=tool, argument=arg, text=text, direction="request",
                          source=source, split="tune"))
+    prng = random.Random(f"{SEED}:public")
+    for source, text in publicAttacks(mirror, prng, before):
+        h = _digest(text)
+        if h in seen or not _CARRIES.search(text):
+            continue
+        seen.add(h)
+        tool, arg = prng.choice(PUBLIC_SQL_TOOLS)
+        rows.append(dict(category="sql_injection", label="attack", tool=tool, argument=arg, text=text, direction="request",
+                         source=source, split="tune"))
     brng = random.Random(f"{SEED}:benign")
     brows = []
-    for source, tool, arg, text in benign(brng):
+    for source, tool, arg, text in list(benign(brng)) + list(publicBenign(mirror, brng, before)):
         h = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         if h in seen:
             dropped += 1
