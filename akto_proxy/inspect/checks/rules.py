@@ -94,7 +94,7 @@ SQL_RULES = (
          variants="rdq"),
     Rule(SQL, "stacked_queries",
          r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*(?:select\b|insert|update|delete|drop|declare|create|alter|truncate|shutdown|grant|merge|copy|call|set\s+@)\b|"
-         r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*exec(?:ute)?\s*(?:[(@'\"\[]|(?:xp|sp)_|master\b|immediate\b|[\w.]+\s*(?:$|;|--|#|['@\"(]))|"
+         r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*exec(?:ute)?\s*(?:[(@'\"\[]|(?:xp|sp)_|master\b|immediate\b|\w*[_.][\w.]*\s*(?:$|;|--|#|['@\"(])|[\w.]+\s*(?:['@\"(]|;|--|#))|"
          r"['\"`)]\s*;\s*(?:desc|describe|show\s+(?:tables|databases|grants|columns))\b|['\"`)]\s*;\s*print\s*[@'\"(]",
          variants="rdq", level=2, fragment=True),
     Rule(SQL, "union_based",
