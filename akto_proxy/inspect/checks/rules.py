@@ -162,7 +162,7 @@ SQL_RULES = (
     # An incomplete comparison after a boolean operator, a subquery in a value.
     Rule(SQL, "boolean_tail",
          r"(?:^|\s|['\"`)])(?:and|or|xor)\s+[\w'\"]{1,30}\s*(?:=|==|<>|!=|<|>|\blike\b|\bis\b|\brlike\b|\bregexp\b|\bglob\b)\s*(?:['\"(]\s*$|$)|"
-         r"\(\s*select\b.{1,200}?\bfrom\b",
+         r"\(\s*select\b.{1,200}?\bfrom\b|\(\s*select\s+(?:-?\d+|@@?\w+|null|'[^'\n]{0,20}'|[\w.]+\s*\([^()\n]{0,40}\))\s*\)",
          variants="rdq", level=2, context="data"),
     # A whole statement, or a union probe, in an argument that carries a value.
     Rule(SQL, "standalone_statement",
@@ -199,7 +199,7 @@ SQL_RULES = (
     # string arithmetic ('-', admin'*', A' MOD 'B), true for every row
     # where a string compares as a number.
     Rule(SQL, "quote_breakout",
-         r"^[^'\"`\s]{0,64}'\s*(?:[-+*/%^&|]{1,2}|(?:not\s+)?(?:like|rlike|regexp)\b|div\b|mod\b|xor\b|sounds\s+like\b)\s*'(?:[^']|$)",
+         r"^[^'\"`\s]{0,64}'\s*(?:[-+*/%^&|]{1,2}|(?:not\s+)?(?:like|rlike|regexp)\b|div\b|mod\b|xor\b|sounds\s+like\b)\s*'(?:[^']|$|'\s*(?:[-+*/%^&|]|$))",
          variants="rdq", level=2, context="data"),
     # A value that closes its quote, then a boolean operator and an
     # expression left open for the query's own text to complete (' or abc!).

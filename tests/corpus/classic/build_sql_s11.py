@@ -38,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from build_injection import _CARRIES as CARRIES  # noqa: E402
-from build_injection import MIRRORS, SQL_BASES, SQL_BASES_MORE, Mirror, lines  # noqa: E402
+from build_injection import _COMMENT_LINE, _DESCRIBED, MIRRORS, SQL_BASES, SQL_BASES_MORE, Mirror, lines  # noqa: E402
 
 _CARRIES = CARRIES["sql_injection"]
 
@@ -403,7 +403,9 @@ def publicAttacks(m: Mirror, rng: random.Random, known: set[str]) -> Iterator[tu
                 continue
             pool = []
             for x in lines(m.show(key, path), comments=key == "libinjection"):
-                x = (unquote_plus(x) if decode else x).strip()
+                x = _DESCRIBED.sub("", (unquote_plus(x) if decode else x).strip())
+                if _COMMENT_LINE.match(x):
+                    continue
                 if x and len(x) <= 2000 and _digest(x) not in known and x not in pool:
                     pool.append(x)
             for x in rng.sample(pool, min(PER_FILE, len(pool))):
