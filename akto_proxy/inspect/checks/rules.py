@@ -141,7 +141,7 @@ SQL_RULES = (
     # A condition on literals only (1=1, 'a'='a', 8=3, 1=0): it selects
     # nothing or everything, which is all it is for; quote or no quote.
     Rule(SQL, "boolean_tail",
-         r"(?:^|[\s)('\"`]|\b)(?:and|or|xor|&&|\|\||having|where)\s*\(*\s*(?:not\s+)?(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\"|true|false|null)\s*\)*\s*"
+         r"(?:^|[\s)('\"`]|\b|\d)(?:and|or|xor|&&|\|\||having|where)\s*\(*\s*(?:not\s+)?(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\"|true|false|null)\s*\)*\s*"
          r"(?:=|<>|!=|<=>|<=|>=|<|>|\blike\b|\bis\b(?:\s+not\b)?|\brlike\b|\bregexp\b)\s*\(*\s*(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|'[^'\s]{0,20}|\"[^\"\n]{0,20}\"|\"[^\"\s]{0,20}|true|false|null)",
          variants="rdq", validator="boolean_tail", level=2, context="data"),
     Rule(SQL, "boolean_tail",
@@ -166,7 +166,7 @@ SQL_RULES = (
          variants="rdq", level=2, context="data"),
     # A whole statement, or a union probe, in an argument that carries a value.
     Rule(SQL, "standalone_statement",
-         r"^\s*[/;]?\s*\(*\s*(?:select\s+(?:[\w@*,'\"().\s-]{1,200}?)\s*\bfrom\s*[\w.$`\"\[\]]+\s*(?:$|;|--|#|/\*|\)|\bwhere\b|\blimit\b|\bunion\b|\border\b|\bgroup\b|\bjoin\b|\bas\b|,)|"
+         r"^\s*[/;]?\s*\(*\s*(?:select\s+(?:[\w@*,'\"().\s-]{1,200}?\s*\b|[\w@*,'\"().\s-]{0,200}?\d)from\s*[\w.$`\"\[\]]+\s*(?:$|;|--|#|/\*|\)|\bwhere\b|\blimit\b|\bunion\b|\border\b|\bgroup\b|\bjoin\b|\bas\b|,)|"
          r"select\s+(?:@@?\w+|[\w.]+\s*\(|null\b|-?\d+\s*,|'[^']*'\s*,|\*\s+from)|"
          r"insert\s+into\s+[\w.`\"\[\]]+\s*(?:\(|values\b|select\b)|update\s+[\w.`\"\[\]]+\s+set\s+\w+\s*=|delete\s+from\s+[\w.`\"\[\]]+\s*(?:$|;|--|#|\bwhere\b)|"
          r"replace\s*(?:/\*.*?\*/\s*)?\w*\s*(?:/\*.*?\*/\s*)?\([\w\s,]+\)\s*values\b|"
