@@ -26,12 +26,13 @@ def injectionCorpus(split: str) -> list[dict[str, str]]:
 
 # Held-out rates at medium (scripts/corpus_report.py), rounded down: floors a
 # change must not go below (session 10: path 92.7%, FPR 0.59% and 0.94%).
-HOLDOUT_TPR = {"sql_injection": 0.94, "command_injection": 0.90, "path_traversal": 0.92}
+# Session 11 raised SQL's to 95.1% - 0.5 (held out) and 96.3% - 0.5 (fresh).
+HOLDOUT_TPR = {"sql_injection": 0.946, "command_injection": 0.90, "path_traversal": 0.92}
 HOLDOUT_FPR = {True: 0.006, False: 0.010}  # with the sample exclusions, without
 # The fresh part (classic/fresh, session 9): first scored at SQL 95.6%,
 # command 60.5%, path 88.4%; these are the rates after that session's tuning
 # on the tune part, floors in the same sense.
-FRESH_TPR = {"sql_injection": 0.95, "command_injection": 0.89, "path_traversal": 0.89}
+FRESH_TPR = {"sql_injection": 0.958, "command_injection": 0.89, "path_traversal": 0.89}
 FRESH_FPR = {True: 0.005, False: 0.008}
 
 
