@@ -458,21 +458,30 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
     yield Variant("r", text)
     seen = {text}
     d = text
-    if _decodable(text, plus):
+    decodable = _decodable(text, plus)
+    if decodable:
         d = decode(text, plus=plus)
         if d not in seen:
             seen.add(d)
             yield Variant("d", d)
-    e = unevadeSQL(d, text, plus) if _sqlEvasive(d, text) else d
-    plusSpaced = "+" in e and (_plusSpaced(e) or ("/*" in e and _plusSpaced(_SQL_SPLIT.sub("", e))))
-    if e is not d or "/*" in e or plusSpaced or ("\n" in e and _sqlLineComment(e)) or ("\\" in e and ("\\'" in e or '\\"' in e)):
+    e = d
+    comment = "/*" in d
+    newline = "\n" in d
+    # (every SQL evasion needs something to decode, a comment or a line
+    # break: plain text asks nothing more)
+    if (decodable or comment or newline) and _sqlEvasive(d, text):
+        e = unevadeSQL(d, text, plus)
+        comment = "/*" in e
+        newline = "\n" in e
+    plusSpaced = "+" in e and (_plusSpaced(e) or (comment and _plusSpaced(_SQL_SPLIT.sub("", e))))
+    if e is not d or comment or plusSpaced or (newline and _sqlLineComment(e)) or ("\\" in e and ("\\'" in e or '\\"' in e)):
         if plusSpaced:
             e = e.replace("+", " ")
         q = foldSQL(e)
         if q not in seen:
             seen.add(q)
             yield Variant("q", q)
-        if "/*" in e and _SQL_SPLIT.search(e):
+        if comment and _SQL_SPLIT.search(e):
             j = joinSQL(e)
             if j not in seen:
                 seen.add(j)
