@@ -442,14 +442,20 @@ def _shellMore(d: str) -> bool:
 
 def _sqlLineComment(d: str) -> bool:
     """
-    Whether C{d} holds a line comment that a line break ends before more SQL.
+    Whether C{d} holds a line comment that a line break ends before more SQL
+    or after a SQL word it is glued to (C{UNION#x\nALL}).
     """
-    return "\n" in d and ("#" in d or ("-" in d and "--" in d)) and _SQL_LINE_COMMENT.search(d) is not None
+    return (
+        "\n" in d
+        and ("#" in d or ("-" in d and "--" in d))
+        and (_SQL_LINE_COMMENT.search(d) is not None or _SQL_GLUED_COMMENT.search(d) is not None)
+    )
 
 
 # a SQL word between pluses: form encoding of a statement, not "a+b"
 _PLUS_SQL = re.compile(
-    r"(?:^|[+;'\")])(?:select|union|and|or|alter|drop|insert|update|delete|exec|declare|from|where|table|order|group|having|sleep|waitfor)\+",
+    r"(?:^|[+;'\")])(?:select|union|and|or|alter|drop|insert|update|delete|exec|declare|from|where|table|order|group|having|sleep|waitfor)\+|"
+    r"['\")]\++(?:#|--|/\*)",
     re.I | re.M,
 )
 
@@ -460,6 +466,118 @@ def _plusSpaced(d: str) -> bool:
     no whitespace at all, a SQL word between pluses.
     """
     return "+" in d and _WS.search(d) is None and _PLUS_SQL.search(d) is not None
+
+
+# --- SQL evasions a database or a lenient filter undoes (session 11) ---------
+# blanks other than whitespace (MSSQL takes 0x01-0x1f for a space; NUL
+# truncates or is dropped by filters)
+_SQL_BLANK = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_SQL_NUL_QUOTE = re.compile("\x00+(?=['\"])")
+# quotes and a trailing dash that best-fit code pages map to ' " --
+_SQL_LOOKALIKE = re.compile("[\u2018\u2019\u2032\u00b4\u02b9\u201c\u201d\u2033]|[\u2013\u2014]\\s*$")
+_SQL_LOOKALIKE_MAP = {"\u201c": '"', "\u201d": '"', "\u2033": '"', "\u2013": "--", "\u2014": "--"}
+# "%" before a letter, where ASP drops a "%" that starts no escape: %S%E%L%E%C%T
+_SQL_STRAY_PCT = re.compile(r"(?:%[A-Za-z]){2}")
+_SQL_PCT_DROP = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# a line comment glued to the keyword before it, ended by a line break (UNION#x\nALL--y\nSELECT)
+_SQL_GLUED_COMMENT = re.compile(
+    r"\b(union|select|all|distinct|from|where|and|or|xor|not|order|group|by|having|limit|into|waitfor|delay|exec|execute|"
+    r"declare|drop|table|create|alter|insert|update|delete|values|set|user|case|when|then|else|if|like|between)(?:#|--)[^\n]*\n",
+    re.I,
+)
+# MySQL's versioned comment opened and never closed (/*!0UNION/*!0SELECT)
+_SQL_VERSION_OPEN = re.compile(r"/\*!\d*")
+_SQL_PLAIN_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+
+
+# a byte no text holds before a quote: what a multi-byte charset eats with
+# the backslash an escaping filter put there (%bf%27)
+_SQL_EATEN = re.compile(r"%[89a-fA-F][0-9a-fA-F](?=['\"\\])")
+# the SQL words a comment may split (UN/**/ION) and every prefix of them
+_SQL_WORDS = frozenset(
+    "union select from where and or xor not order group by having limit all distinct insert into values update set delete "
+    "drop table exec execute declare waitfor delay sleep benchmark like rlike regexp null exists case when then else end "
+    "concat char ascii substring substr mid information_schema version database user cast convert if".split()
+)
+_SQL_PREFIXES = frozenset(w[:k] for w in _SQL_WORDS for k in range(1, len(w) + 1))
+_SQL_COMMENT_PIECES = re.compile(r"(/\*[^!]*?\*/)", re.S)
+_LETTERS_END = re.compile(r"[A-Za-z_]+$")
+_LETTERS_START = re.compile(r"^[A-Za-z_]+")
+
+
+def _sqlEvasive(d: str, raw: str) -> bool:
+    """
+    Whether C{d} (decoded from C{raw}) holds one of the evasions
+    L{unevadeSQL} undoes; membership tests first.
+    """
+    return (
+        ("/*!" in d)
+        or ("%" in raw and _SQL_STRAY_PCT.search(raw) is not None)
+        or ("%" in d and _SQL_EATEN.search(d) is not None)
+        or (not raw.isascii() and _SQL_LOOKALIKE.search(raw) is not None)
+        or (not d.isascii() and _SQL_LOOKALIKE.search(d) is not None)
+        or ("\n" in d and ("#" in d or "--" in d) and _SQL_GLUED_COMMENT.search(d) is not None)
+        or (d is not raw and _SQL_BLANK.search(d) is not None)
+    )
+
+
+def _lookalikeQuotes(s: str) -> str:
+    return _SQL_LOOKALIKE.sub(lambda m: _SQL_LOOKALIKE_MAP.get(m.group(0)[0], "'"), s)
+
+
+def unevadeSQL(d: str, raw: str = "", plus: bool = False) -> str:
+    """
+    C{d}, the decoded form of C{raw}, as a database (or the lenient filter
+    in front of it) reads it: ASP's stray C{%} dropped and best-fit quotes
+    read as quotes (both before decoding: NFKC spells C{´} as a space and
+    an accent), control characters as blanks (NUL before a quote as
+    nothing), a byte eaten before a quote dropped, a line comment glued to
+    a keyword as a blank, and MySQL versioned comments left open read for
+    their body.  (A number glued to the keyword after it, C{1e0OR}, is
+    the rules' to see: a variant for it would cost every clean request a
+    search.)
+    """
+    s = raw
+    early = False
+    if "%" in s and _SQL_STRAY_PCT.search(s):
+        s = _SQL_PCT_DROP.sub("", s)
+        early = True
+    if not s.isascii() and _SQL_LOOKALIKE.search(s):
+        s = _lookalikeQuotes(s)
+        early = True
+    s = decode(s, plus=plus) if early else d
+    if not s.isascii():
+        s = _lookalikeQuotes(s)
+    if "%" in s:
+        s = _SQL_EATEN.sub("", s)
+    if "\x00" in s:
+        s = _SQL_NUL_QUOTE.sub("", s)
+    s = _SQL_BLANK.sub(" ", s)
+    if "\n" in s:
+        s = _SQL_GLUED_COMMENT.sub(lambda m: m.group(1) + " ", s)
+    if "/*!" in s:
+        s = _SQL_VERSION_OPEN.sub(" ", s)
+        s = _SQL_PLAIN_COMMENT.sub(" ", s).replace("*/", " ")
+    return s
+
+
+def joinSQLWords(text: str) -> str:
+    """
+    C{text} with each comment that splits a SQL word dropped and every
+    other comment a blank: C{1/**/un/**/ion/**/al/**/l/**/sel/**/ect} is
+    C{1 union all select} (a filter that strips comments reads it so; a
+    join of every piece would read C{unionallselect}).
+    """
+    parts = _SQL_COMMENT_PIECES.split(text)
+    out = [parts[0]]
+    for k in range(1, len(parts), 2):
+        left = _LETTERS_END.search(out[-1])
+        right = _LETTERS_START.match(parts[k + 1])
+        if left and right and (left.group(0) + right.group(0)).lower() in _SQL_PREFIXES:
+            out.append(parts[k + 1])
+        else:
+            out.append(" " + parts[k + 1])
+    return "".join(out)
 
 
 def _decodable(text: str, plus: bool) -> bool:
@@ -503,23 +621,39 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
     seen = {text}
     d = text
     control = False
-    if _decodable(text, plus):
+    decodable = _decodable(text, plus)
+    if decodable:
         d = decode(text, plus=plus)
         if d not in seen:
             seen.add(d)
             yield Variant("d", d)
             control = _pathControl(d)
-    plusSpaced = "+" in d and _plusSpaced(d)
-    if "/*" in d or plusSpaced or ("\n" in d and _sqlLineComment(d)) or ("\\" in d and ("\\'" in d or '\\"' in d)):
-        q = foldSQL(d.replace("+", " ") if plusSpaced else d)
+    e = d
+    comment = "/*" in d
+    newline = "\n" in d
+    # (every SQL evasion needs something to decode, a comment or a line
+    # break: plain text asks nothing more)
+    if (decodable or comment or newline) and _sqlEvasive(d, text):
+        e = unevadeSQL(d, text, plus)
+        comment = "/*" in e
+        newline = "\n" in e
+    plusSpaced = "+" in e and (_plusSpaced(e) or (comment and _plusSpaced(_SQL_SPLIT.sub("", e))))
+    if e is not d or comment or plusSpaced or (newline and _sqlLineComment(e)) or ("\\" in e and ("\\'" in e or '\\"' in e)):
+        if plusSpaced:
+            e = e.replace("+", " ")
+        q = foldSQL(e)
         if q not in seen:
             seen.add(q)
             yield Variant("q", q)
-        if "/*" in d and _SQL_SPLIT.search(d):
-            j = joinSQL(d)
+        if comment and _SQL_SPLIT.search(e):
+            j = joinSQL(e)
             if j not in seen:
                 seen.add(j)
                 yield Variant("q", j)
+            w = foldSQL(joinSQLWords(e))
+            if w not in seen:
+                seen.add(w)
+                yield Variant("q", w)
     if _shellTricks(d):
         s = foldShell(d)
         if s not in seen:

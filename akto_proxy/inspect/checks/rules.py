@@ -82,8 +82,10 @@ _SQL_FN = r"(?:@@version|version\s*\(\s*\)|user\s*\(\s*\)|current_user|database\
 
 SQL_RULES = (
     Rule(SQL, "time_based_blind",
-         r"\b(?:sleep|pg_sleep)\s*\(\s*['\"]?\d|\bbenchmark\s*\(\s*\d+\s*,|\bwaitfor\s+(?:delay|time)\s+'|"
-         r"\bdbms_(?:pipe\.receive_message|lock\.sleep)\s*\(|\brandomblob\s*\(\s*\d{6,}|\bpg_sleep_for\s*\(",
+         r"\b(?:sleep|pg_sleep)\s*\(\s*['\"]?\d+(?:\.\d+)?['\"]?\s*(?:[^\s\d.'\")]|\)\s*(?:$|[^\s\w]|(?:and|or|xor|limit|from|union|then|else|end|when|as|like|rlike|regexp)\b))|"
+         r"\bbenchmark\s*\(\s*\d+\s*,|\bwaitfor\s+(?:delay|time)\s+'|"
+         r"\bdbms_(?:pipe\.receive_message|lock\.sleep)\s*\(|\brandomblob\s*\(\s*\d{6,}|\bpg_sleep_for\s*\(|"
+         r"\bget_lock\s*\(\s*['\"]?[\w.-]*['\"]?\s*,\s*\d",
          variants="rdq"),
     Rule(SQL, "stacked_queries",
          r";\s*(?:drop\s+(?:table|database|schema|user|login)\b|truncate\s+table\b|shutdown\b|"
@@ -91,8 +93,9 @@ SQL_RULES = (
          r"grant\s+(?:all|dba|sysadmin)|insert\s+into\s+\w*(?:user|admin|account)|update\s+\w+\s+set\s+\w*(?:pass|role|admin|is_admin))",
          variants="rdq"),
     Rule(SQL, "stacked_queries",
-         r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*(?:select|insert|update|delete|drop|exec|execute|declare|create|alter|truncate|shutdown|grant|merge|copy|call|set\s+@)\b|"
-         r"['\"`)]\s*;\s*(?:desc|describe|show\s+(?:tables|databases|grants|columns))\b",
+         r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*(?:select\b|insert|update|delete|drop|declare|create|alter|truncate|shutdown|grant|merge|copy|call|set\s+@)\b|"
+         r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*exec(?:ute)?\s*(?:[(@'\"\[]|(?:xp|sp)_|master\b|immediate\b|\w*[_.][\w.]*\s*(?:$|;|--|#|['@\"(])|[\w.]+\s*(?:['@\"(]|;|--|#))|"
+         r"['\"`)]\s*;\s*(?:desc|describe|show\s+(?:tables|databases|grants|columns))\b|['\"`)]\s*;\s*print\s*[@'\"(]",
          variants="rdq", level=2, fragment=True),
     Rule(SQL, "union_based",
          r"\bunion(?:\s+|\(|/\*.*?\*/)+(?:all\s+|distinct\s+)?\(?\s*select\b.{0,160}?" + _SQL_FN,
@@ -113,7 +116,7 @@ SQL_RULES = (
          r"^\s*[\w.@-]{1,40}\s+(?:or|xor|\|\|)\s+\(*\s*[a-z_]\w*\s*=\s*[a-z_]\w*\s*\)*\s*(?:$|--|#|/\*|;)",
          variants="rdq", validator="tautology", level=2, fragment=True),
     Rule(SQL, "comment_truncation",
-         r"^[^'\"`\s]{0,64}['\"`]\s*\)*\s*(?:--|#|/\*|;\s*--|;\s*%00|;\s*$)",
+         r"^[^'\"`\s]{0,64}['\"`]\s*\)*\s*(?:--|#(?:\D|$)|/\*|;\s*--|;\s*#|;\s*%00|;\s*$)",
          variants="rdq", fragment=True),
     Rule(SQL, "error_based",
          r"\b(?:extractvalue|updatexml)\s*\(.{0,80}(?:concat|0x7e|select|version|user)|"
@@ -138,7 +141,7 @@ SQL_RULES = (
     # A condition on literals only (1=1, 'a'='a', 8=3, 1=0): it selects
     # nothing or everything, which is all it is for; quote or no quote.
     Rule(SQL, "boolean_tail",
-         r"(?:^|[\s)('\"`]|\b)(?:and|or|xor|&&|\|\||having|where)\s*\(*\s*(?:not\s+)?(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\"|true|false|null)\s*\)*\s*"
+         r"(?:^|[\s)('\"`]|\b|\d)(?:and|or|xor|&&|\|\||having|where)\s*\(*\s*(?:not\s+)?(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\"|true|false|null)\s*\)*\s*"
          r"(?:=|<>|!=|<=>|<=|>=|<|>|\blike\b|\bis\b(?:\s+not\b)?|\brlike\b|\bregexp\b)\s*\(*\s*(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|'[^'\s]{0,20}|\"[^\"\n]{0,20}\"|\"[^\"\s]{0,20}|true|false|null)",
          variants="rdq", validator="boolean_tail", level=2, context="data"),
     Rule(SQL, "boolean_tail",
@@ -159,18 +162,18 @@ SQL_RULES = (
     # An incomplete comparison after a boolean operator, a subquery in a value.
     Rule(SQL, "boolean_tail",
          r"(?:^|\s|['\"`)])(?:and|or|xor)\s+[\w'\"]{1,30}\s*(?:=|==|<>|!=|<|>|\blike\b|\bis\b|\brlike\b|\bregexp\b|\bglob\b)\s*(?:['\"(]\s*$|$)|"
-         r"\(\s*select\b.{1,200}?\bfrom\b",
+         r"\(\s*select\b.{1,200}?\bfrom\b|\(\s*select\s+(?:-?\d+|@@?\w+|null|'[^'\n]{0,20}'|[\w.]+\s*\([^()\n]{0,40}\))\s*\)",
          variants="rdq", level=2, context="data"),
     # A whole statement, or a union probe, in an argument that carries a value.
     Rule(SQL, "standalone_statement",
-         r"^\s*[/;]?\s*\(*\s*(?:select\s+(?:[\w@*,'\"().\s-]{1,200}?)\s*\bfrom\s*[\w.$`\"\[\]]+\s*(?:$|;|--|#|/\*|\)|\bwhere\b|\blimit\b|\bunion\b|\border\b|\bgroup\b|\bjoin\b|\bas\b|,)|"
+         r"^\s*[/;]?\s*\(*\s*(?:select\s+(?:[\w@*,'\"().\s-]{1,200}?\s*\b|[\w@*,'\"().\s-]{0,200}?\d)from\s*[\w.$`\"\[\]]+\s*(?:$|;|--|#|/\*|\)|\bwhere\b|\blimit\b|\bunion\b|\border\b|\bgroup\b|\bjoin\b|\bas\b|,)|"
          r"select\s+(?:@@?\w+|[\w.]+\s*\(|null\b|-?\d+\s*,|'[^']*'\s*,|\*\s+from)|"
          r"insert\s+into\s+[\w.`\"\[\]]+\s*(?:\(|values\b|select\b)|update\s+[\w.`\"\[\]]+\s+set\s+\w+\s*=|delete\s+from\s+[\w.`\"\[\]]+\s*(?:$|;|--|#|\bwhere\b)|"
          r"replace\s*(?:/\*.*?\*/\s*)?\w*\s*(?:/\*.*?\*/\s*)?\([\w\s,]+\)\s*values\b|"
          r"drop\s+(?:table|database|schema|user|view|function|procedure|index|login)\b|"
-         r"create\s+(?:table|database|user|login|function|procedure|trigger|view|or\s+replace|temporary|alias)\b|"
+         r"create\s+(?:(?:table|database|user|login|function|procedure|trigger|view|temporary\s+table|alias)\s+(?:if\s+not\s+exists\s+)?[\w.`\"\[\]@]+\s*(?:\(|\bas\b|\breturns\b|\bidentified\b|\bon\b|\bsoname\b|$|;|--|#)|or\s+replace\b)|"
          r"alter\s+(?:table|user|login|database|role|system|session)\b|truncate\s+table\b|declare\s+@|"
-         r"exec(?:ute)?\s*(?:xp_|sp_|master\.|@|\()|grant\s+\w+(?:\s*,\s*\w+)*\s+(?:on|to)\b|shutdown\b|waitfor\s+(?:delay|time)\b|"
+         r"exec(?:ute)?\s*(?:xp_|sp_|master\.|@|\()|grant\s+\w+(?:\s*,\s*\w+)*\s+(?:on|to)\b|shutdown\s*(?:$|;|--|#|/\*|with\s+nowait)|waitfor\s+(?:delay|time)\b|"
          r"union\s+(?:all\s+|distinct\s+)?\(?\s*select\b|(?:do|call|begin)\s+\w+\s*\(|"
          r"(?:except|intersect|minus)\s+\(?\s*select\b|case\s+when\b.{1,100}?\bthen\b|execute\s+immediate\b|"
          r"select\s+(?:0x[0-9a-f]+|pg_sleep|sleep|benchmark|version|user|database|current_user|@@\w+)\b|"
@@ -180,6 +183,29 @@ SQL_RULES = (
     Rule(SQL, "boolean_tail",
          r"^\s*(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\")\s*(?:not\s+)?(?:like|regexp|rlike|glob|is(?:\s+not)?|=|<>|!=|<=>)\s*"
          r"(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\"|null|true|false)\s*$",
+         variants="rdq", level=2, context="data"),
+    # A condition on literals spelled with BETWEEN (1 BETWEEN 0 AND 2):
+    # a comparison written the way filters of "=" and "<" do not see.
+    Rule(SQL, "boolean_tail",
+         r"(?:^|[\s)('\"`]|\b)(?:and|or|xor|&&|\|\||having|where)\s*\(*\s*(?:not\s+)?(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\")\s+"
+         r"(?:not\s+)?between\s+(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\")\s+and\s+(?:-?\d+(?:\.\d+)?|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\")"
+         r"\s*\)*\s*['\"`]?\s*(?:$|--|#|/\*|;|\))",
+         variants="rdq", level=2, context="data"),
+    # A value that is only "|| x=x": the operator as symbols, no quote.
+    Rule(SQL, "tautology",
+         r"^\s*\|\|\s*\(*\s*['\"]?\w+['\"]?\s*(?:=|<=>|like|is)\s*['\"]?\w+",
+         variants="rdq", validator="tautology", level=2, context="data"),
+    # A value that closes its quote and reopens one across an operator:
+    # string arithmetic ('-', admin'*', A' MOD 'B), true for every row
+    # where a string compares as a number.
+    Rule(SQL, "quote_breakout",
+         r"^[^'\"`\s]{0,64}'\s*(?:[-+*/%^&|]{1,2}|(?:not\s+)?(?:like|rlike|regexp)\b|div\b|mod\b|xor\b|sounds\s+like\b)\s*'(?:[^']|$|'\s*(?:[-+*/%^&|]|$))",
+         variants="rdq", level=2, context="data"),
+    # A value that closes its quote, then a boolean operator and an
+    # expression left open for the query's own text to complete (' or abc!).
+    Rule(SQL, "boolean_tail",
+         r"^[^'\"`\s]{0,64}['\"`]\s*\)*\s*(?:or|and|xor|\|\||&&)\s+[\w'\"]{1,30}\s*(?:[-+*/%^&|!]|!=|<>)\s*$|"
+         r"^\s*(?:or|and|xor)\s+\w{1,30}\s*[-+*/%^&|!]\s*$",
          variants="rdq", level=2, context="data"),
     # A cast or operator only SQL has, after a literal or a call.
     Rule(SQL, "sql_operator",

@@ -577,7 +577,32 @@ def _libinjection(text: str, value: bool = False) -> bool:
     if not result["is_sqli"]:
         return False
     fingerprint = result["fingerprint"]
-    return value or not (_BENIGN_FINGERPRINT.match(fingerprint) or _NO_SQL_FINGERPRINT.fullmatch(fingerprint))
+    tokens = result["token_vector"]
+    if fingerprint in ("s&s", "sos") and _proseAfterQuote(tokens[2]):
+        return False  # a quoted word in prose: "or" vs "and" grammar, "LIKE" STAMP
+    if value:
+        return True
+    if fingerprint[:1] == "s" and _proseBeforeQuote(tokens[0]):
+        return False
+    return not (_BENIGN_FINGERPRINT.match(fingerprint) or _NO_SQL_FINGERPRINT.fullmatch(fingerprint))
+
+
+def _proseBeforeQuote(token: Any) -> bool:
+    """
+    Whether libinjection's first token is words of prose it read as the
+    end of a string (C{user input like ' OR ...}): a sentence quoting SQL,
+    not a value breaking out of its quote, which is one word.
+    """
+    return token["str_open"] == 0 and bool(token["str_close"]) and len(token["val"].split()) >= 2
+
+
+def _proseAfterQuote(token: Any) -> bool:
+    """
+    Whether libinjection's last token of a string, operator, string reading
+    is a string it opened and never closed that goes on in words (C{'and'
+    between the names}): the quotes of a quoted word, not an operand.
+    """
+    return bool(token["str_open"]) and not token["str_close"] and token["val"][:1].isspace() and any(c.isalpha() for c in token["val"].decode("utf-8", "replace"))
 
 
 def _newInVariant(scanner: Scanner, index: int, folded: str, raw: str) -> bool:

@@ -813,7 +813,7 @@ _BREAKOUT = re.compile(
     r"declare|select|grant|truncate|replace|merge|call|print|shutdown|waitfor|sounds)\b",
     re.I,
 )
-_SQL_REST = re.compile(r"[=<>(;#@\[{]|--|/\*|\d|\b(?:like|regexp|rlike|glob|to|mod|div|is|in)\s+['\"(]", re.I)
+_SQL_REST = re.compile(r"[=<>(;#@\[{]|--|/\*|\d(?!\d*'[a-z])|\b(?:like|regexp|rlike|glob|to|mod|div|is|in)\s+['\"(]", re.I)
 
 
 def quoteBreakout(text: str) -> bool:
