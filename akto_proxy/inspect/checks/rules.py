@@ -482,7 +482,8 @@ SECRET_RULES = (
          severity="high", variants="r", caseless=False, validator="jwt", level=2),
     # a password in the userinfo of a URL, whatever the scheme
     Rule(EXFIL, "connection_string",
-         r"\b(?:[a-z][a-z0-9+.-]{1,20}:)?[a-z][a-z0-9+.-]{1,20}://[^\s:/@\"'<>]*:[^\s@/\"'<>]{3,}@[\w.-]+",
+         r"\b(?:[a-z][a-z0-9+.-]{1,20}:)?[a-z][a-z0-9+.-]{1,20}://[^\s:/@\"'<>]*:[^\s@/\"'<>]{3,}@[\w.-]+|"
+         r"\bjdbc:oracle:(?:thin|oci):[\w$#.-]+/[^\s@/\"'<>]{3,}@",
          severity="high", variants="r", validator="connection_string", level=2),
     Rule(EXFIL, "bearer_token", r"\bauthorization[\"']?\s*[:=]\s*[\"']?bearer\s+([A-Za-z0-9._~+/-]{24,}=*)",
          severity="high", variants="r", validator="live", group=1, level=2),
@@ -520,9 +521,14 @@ SECRET_RULES = (
     Rule(EXFIL, "assigned_secret", r"(?:\b|_)(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6}",
          confirm=r"(?<![\w.-])[\w.-]{0,40}(?:\b|_)(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6,}",
          severity="high", variants="r", validator="assigned_secret", level=2),
-    # <add key="ClearTextPassword" value="..."/> (NuGet, .NET appSettings)
+    # <add key="ClearTextPassword" value="..."/> (NuGet, .NET appSettings),
+    # <property name="db.password" value="..."/> (Spring, Ant, Hibernate)
     Rule(EXFIL, "assigned_secret",
-         r"\bkey\s*=\s*[\"'][\w.:-]*(?:password|passwd|secret|token|key|pwd|credentials?|connectionstring)[\"']\s+value\s*=\s*[\"'][^\"']{6,}[\"']",
+         r"\b(?:key|name)\s*=\s*[\"'][\w.:-]*(?:password|passwd|secret|token|key|pwd|credentials?|connectionstring)[\"']\s+value\s*=\s*[\"'][^\"']{6,}[\"']",
+         severity="high", variants="r", validator="xml_secret", level=2),
+    # Terraform: variable "db_password" { default = "..." }
+    Rule(EXFIL, "assigned_secret",
+         r"\bvariable\s+\"[\w-]*(?:password|passwd|secret|token|key|pwd|credentials?)\"\s*\{[^}]{0,300}?\bdefault\s*=\s*\"[^\"\s]{6,}\"",
          severity="high", variants="r", validator="xml_secret", level=2),
     # incoming webhooks: the URL is the credential
     Rule(EXFIL, "webhook_url",
@@ -530,8 +536,8 @@ SECRET_RULES = (
          r"\bdiscord(?:app)?\.com/api/webhooks/\d{10,}/[\w-]{50,}|\bhooks\.zapier\.com/hooks/catch/\d+/\w{5,}",
          severity="high", variants="r", level=2),
     # .pgpass: host:port:database:user:password
-    Rule(EXFIL, "pgpass_entry", r":\d{2,5}:[\w*-]+:[\w*.-]+:[^\s:]{6}",
-         confirm=r"^[\w.-]+:\d{2,5}:[\w*-]+:[\w*.-]+:[^\s:]{6,}$",
+    Rule(EXFIL, "pgpass_entry", r":(?:\d{2,5}|\*):[\w*-]+:[\w*.-]+:[^\s:]{6}",
+         confirm=r"^[\w.*-]+:(?:\d{2,5}|\*):[\w*-]+:[\w*.-]+:[^\s:]{6,}$",
          severity="high", variants="r", validator="pgpass", level=2),
     # a password hash (htpasswd, shadow, bcrypt): crackable offline
     Rule(EXFIL, "password_hash", r"\$(?:apr1|2[abxy]|1|5|6|y|argon2id?)\$[\w./$=,+-]{20,}",
@@ -697,6 +703,12 @@ PII_RULES = (
          confirm=r"(?<![\w.%+/-])[A-Za-z0-9._%+'!#$&*=?^`{|}~-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b(?![\w-]|:[\w/~])"),
     Rule(EXFIL, "phone", PHONE_START, severity="medium", variants="r", validator="contact_phone", level=2,
          confirm=PHONE),
+    # a quoted local part ("john.smith"@acme.io); @ and dots spelled out in
+    # brackets (alice [at] acme [dot] io; not bare "at" and "dot": prose)
+    Rule(EXFIL, "email", r"\"@[A-Za-z0-9-]+\.[A-Za-z]|[A-Za-z0-9][ \t]?[\[({][ \t]?at[ \t]?[\])}][ \t]?[A-Za-z0-9-]+(?:[ \t]?[\[({][ \t]?dot[ \t]?[\])}][ \t]?|\.)[A-Za-z]",
+         severity="medium", variants="r", validator="contact_email", level=2,
+         confirm=r"(?<![\w.%+/-])\"[^\"\s@]{1,64}\"@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b(?![\w-])|"
+         r"(?<![\w.%+/-])[A-Za-z0-9._%+-]{1,64}[ \t]?[\[({][ \t]?at[ \t]?[\])}][ \t]?(?:[A-Za-z0-9-]{1,63}(?:[ \t]?[\[({][ \t]?dot[ \t]?[\])}][ \t]?|\.)){1,8}[A-Za-z]{2,24}\b(?![\w-])"),
     Rule(EXFIL, "phone", PHONE_ANNOUNCED, severity="medium", variants="r", validator="contact_phone", level=2),
     Rule(EXFIL, "ip_address",
          r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b",

@@ -185,14 +185,14 @@ def jwt(text: str) -> bool:
     return isinstance(header, dict) and "alg" in header
 
 
-_CONN = re.compile(r"://([^\s:/@]*):([^\s@/]+)@", re.I)
+_CONN = re.compile(r"://([^\s:/@]*):([^\s@/]+)@|:(?:thin|oci):([\w$#.-]+)/([^\s@/]+)@", re.I)
 
 
 def connectionString(text: str) -> bool:
     m = _CONN.search(text)
     if not m:
         return False
-    password = m.group(2)
+    password = m.group(2) or m.group(4)
     if placeholder(password) or password.lower() in ("pass", "pw", "pwd", "secret", "root", "admin", "postgres", "guest"):
         return False
     return len(password) >= 6
@@ -436,11 +436,17 @@ _FILE_TLD = frozenset(
 )
 
 
+#: an address spelled out against harvesters: alice [at] acme [dot] io
+_SPELLED = re.compile(r"[ \t]?[\[({][ \t]?(at|dot)[ \t]?[\])}][ \t]?", re.I)
+
+
 def contactEmail(text: str) -> bool:
     """
     An address that reaches a person: a valid shape, not a documentation
-    domain, not a no-reply address, not a file name (C{icon@2x.png}).
+    domain, not a no-reply address, not a file name (C{icon@2x.png}); its
+    local part may be quoted, its C{@} and dots spelled out in brackets.
     """
+    text = _SPELLED.sub(lambda m: "@" if m.group(1).lower() == "at" else ".", text)
     if not email(text):
         return False
     local, _, domain = text.rpartition("@")
@@ -602,7 +608,8 @@ def _national(groups: tuple[int, ...], digits: str, trunk: bool = False, separat
         written = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
         if tuple(len(g) for g in _PHONE_GROUPS.findall(written)) != groups:
             continue
-        if separators and tuple(_SEPARATORS.findall(written)) != separators:
+        # (dots stand for any separator: 415.555.2671, 01.42.68.53.00)
+        if separators and tuple(_SEPARATORS.findall(written)) != separators and set(separators) != {"."}:
             continue
         return True
     return False

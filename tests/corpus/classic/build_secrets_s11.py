@@ -43,7 +43,7 @@ from typing import Callable, Iterator
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from build_exfil import _ident, entry, write  # noqa: E402
+from build_exfil import _ident, entry, split, write  # noqa: E402
 
 SEED = 20261207
 SOURCE = "generated (build_secrets_s11.py)"
@@ -392,10 +392,113 @@ def tables(rng: random.Random) -> Iterator[dict[str, str]]:
         yield e
 
 
+# --- PII: phone and e-mail forms, tune regions only -------------------------
+
+#: regions whose numbers are drawn (those whose region code falls in the
+#: held-out 30% of build_exfil's phone split are skipped)
+_REGIONS = ("US", "GB", "FR", "DE", "IN", "BR", "AU", "JP", "ES", "IT", "NL", "CA", "MX", "ZA", "SE", "PL", "CH", "BE",
+            "AT", "IE", "NZ", "SG", "KR", "AR", "CL", "CO", "PT", "NO", "DK", "FI")
+_PHONE_TEXTS = (
+    "Call me at {p}", "my mobile: {p}", "{n} ({p}) asked for a refund", "Contact {n}, {p}", "reach {n} on {p}",
+    "| name | phone |\n|---|---|\n| {n} | {p} |", "{n}\n{p}", "Telefon: {p}", "WhatsApp {p}",
+)
+_NAMES = ("Ana Lima", "Tom Berg", "Mei Chen", "Omar Haddad", "Lena Vogel", "Raj Patel", "Sara Costa", "Ivan Petrov")
+
+
+def _numbers(rng: random.Random, region: str, count: int) -> list:
+    import phonenumbers
+
+    out = []
+    for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE):
+        base = phonenumbers.example_number_for_type(region, kind)
+        if base is None:
+            continue
+        nsn = phonenumbers.national_significant_number(base)
+        for _ in range(50):
+            drawn = nsn[:-4] + "".join(rng.choice(string.digits) for _ in range(4))
+            if drawn == nsn:
+                continue
+            n = phonenumbers.parse("+" + str(base.country_code) + drawn, None)
+            if phonenumbers.is_valid_number(n):
+                out.append(n)
+                if len(out) >= count:
+                    return out
+    return out
+
+
+def piiAttacks(rng: random.Random) -> Iterator[dict[str, str]]:
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat as F
+
+    k = 0
+
+    def out(family: str, text: str) -> dict[str, str]:
+        nonlocal k
+        k += 1
+        e = entry("data_exfiltration", "pii", "attack", family, str(k), text, SOURCE, rng)
+        e["split"] = "tune"
+        return e
+
+    for region in _REGIONS:
+        if split("phone", region) != "tune":
+            continue
+        for number in _numbers(rng, region, 4):
+            intl = phonenumbers.format_number(number, F.INTERNATIONAL)
+            national = phonenumbers.format_number(number, F.NATIONAL)
+            e164 = phonenumbers.format_number(number, F.E164)
+            ext = str(rng.randint(10, 9999))
+            form = rng.choice((
+                e164, intl, national, f"{intl} x{ext}", f"{intl} ext. {ext}", f"{national} ext {ext}",
+                f"tel:{e164};ext={ext}", f"tel:{intl.replace(' ', '-')}", f"<a href=\"tel:{e164}\">call</a>",
+                national.replace(" ", ".").replace("-", "."), intl.replace(" ", "."),
+            ))
+            yield out("s11-phone", rng.choice(_PHONE_TEXTS).format(n=rng.choice(_NAMES), p=form))
+    users = ("ana.lima", "tberg", "mei", "o.haddad", "lena_vogel", "raj")
+    domains = ("acme-corp.io", "mail.partner.de", "globex.co.uk", "initech.com.br", "umbrella.fr")
+    for _ in range(40):
+        u, d = rng.choice(users), rng.choice(domains)
+        host, tld = d.rsplit(".", 1)
+        addr = rng.choice((
+            f"{u}+{rng.choice(('billing', 'news', 'cal'))}@{d}", f"\"{u}\"@{d}", f"{u} [at] {host} [dot] {tld}",
+            f"{u}(at){host}(dot){tld}", f"{u} {{at}} {d}", f"{u.upper()}@{d.upper()}", f"{u}@{d}",
+        ))
+        yield out("s11-email", rng.choice(("write to {a}", "{n} <{a}>", "Contact: {a}", "| {n} | {a} |", "cc {a} on it")).format(a=addr, n=rng.choice(_NAMES)))
+
+
+def piiBenign(rng: random.Random) -> Iterator[dict[str, str]]:
+    k = 0
+
+    def out(text: str) -> dict[str, str]:
+        nonlocal k
+        k += 1
+        e = entry("pii", "pii", "benign", "s11-benign-pii", str(k), text, SOURCE, rng)
+        e["split"] = "tune"
+        return e
+
+    for _ in range(60):
+        yield out(rng.choice((
+            f"upgrade to {rng.randint(1, 30)}.{rng.randint(0, 99)}.{rng.randint(100, 9999)}",
+            f"build {rng.randint(2020, 2026)}.{rng.randint(1, 12):02d}.{rng.randint(1000, 9999)}",
+            f"order #{rng.randint(10**7, 10**9)} shipped",
+            f"ISBN 978-{rng.randint(0, 9)}-{rng.randint(100, 999)}-{rng.randint(10000, 99999)}-{rng.randint(0, 9)}",
+            f"lat {rng.uniform(-80, 80):.6f}, lon {rng.uniform(-170, 170):.6f}",
+            f"meet me (at) the {rng.choice(('office', 'cafe', 'station'))} (dot) {rng.choice(('com', 'net'))} party is a pun",
+            "see [at] line 4 of the log; [dot] separated fields",
+            f"{rng.randint(100, 999)}.{rng.randint(100, 999)}.{rng.randint(1000, 9999)} bytes transferred",
+            f"trace {rng.randint(10**9, 10**10)}.{rng.randint(100, 999)}",
+            f"ticket JIRA-{rng.randint(100, 9999)} at {rng.randint(10, 23)}:{rng.randint(10, 59)}",
+            f"\"{rng.choice(('name', 'id', 'key'))}\"@{rng.choice(('Override', 'JsonProperty'))}",
+            f"git@github.com:acme/{rng.choice(('api', 'web'))}.git",
+            f"@{rng.choice(('alice', 'bob'))} please review; cc @team-infra",
+        )))
+
+
 def main() -> None:
     rng = random.Random(SEED)
     write("secrets_s11.attacks.jsonl", list(attacks(rng)))
     write("secrets_s11.benign.jsonl", list(benign(rng)) + list(tables(rng)))
+    write("pii_s11.attacks.jsonl", list(piiAttacks(rng)))
+    write("pii_s11.benign.jsonl", list(piiBenign(rng)))
 
 
 if __name__ == "__main__":
