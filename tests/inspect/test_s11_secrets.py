@@ -60,6 +60,29 @@ class CliTests(SynchronousTestCase):
             self.assertEqual(body(text), set(), text)
 
 
+    def test_client_passwords(self) -> None:
+        """
+        Clients whose password flag is their own, and calls that take a
+        user and a password in turn.
+        """
+        for text in (
+            f"redis-cli -h cache -a '{VALUE}' ping",
+            f"ldapsearch -x -D cn=admin,dc=acme -w {VALUE} -b dc=acme",
+            f"smbclient //fs/share -U alice%{VALUE}",
+            f"htpasswd -b .htpasswd alice {VALUE}",
+            f"rabbitmqctl add_user svc '{VALUE}'",
+            f"net use Z: \\\\fs\\share /user:ACME\\alice {VALUE}",
+            f'new NetworkCredential("alice", "{VALUE}")',
+            f'requests.get(url, auth=HTTPBasicAuth("alice", "{VALUE}"))',
+            f"echo '{VALUE}' | docker login -u acme --password-stdin",
+            f"PGPASSWORD={VALUE} psql -h db -U app",
+        ):
+            self.assertTrue(body(text), text)
+        for text in ("redis-cli -a $REDIS_PASSWORD ping", "htpasswd -c .htpasswd alice", "net use Z: \\\\fs\\share /user:alice",
+                     "echo $PASS | docker login -u acme --password-stdin", f"BYPASS_CACHE={VALUE}", f"csrftoken={VALUE}"):
+            self.assertEqual(body(text), set(), text)
+
+
 class ContainerTests(SynchronousTestCase):
     def test_csv_cell(self) -> None:
         self.assertIn("assigned_secret", body(f"name,value\nLOG_LEVEL,info\nCLIENT_SECRET,{VALUE}\n"))
@@ -90,7 +113,8 @@ class ContainerTests(SynchronousTestCase):
         self.assertIn("assigned_secret", body(f" key | value\n-----+------\n TOKEN | {VALUE}\n"))
 
     def test_placeholders(self) -> None:
-        for text in ('api_key = "(sensitive value)"', 'db_password = "ENC[AES256_GCM,data:Tr7x9Q==,type:str]"',
+        # the next line is no value of a name written as a tag
+        for text in ("TOKEN=...\nSECRET=<SECRET>\nAPP_NAME=billing", 'api_key = "(sensitive value)"', 'db_password = "ENC[AES256_GCM,data:Tr7x9Q==,type:str]"',
                      "SECRET_KEY=Database"):
             self.assertEqual(body(text), set(), text)
 

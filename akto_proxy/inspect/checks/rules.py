@@ -441,7 +441,8 @@ PATH_RULES = (
 _SECRET_CLI = (
     r"gh\s+secret\s+set|vercel\s+env\s+add|wrangler\s+secret\s+put|docker\s+secret\s+create|"
     r"aws\s+secretsmanager\s+(?:create-secret|put-secret-value|update-secret)|aws\s+ssm\s+put-parameter|"
-    r"az\s+keyvault\s+secret\s+set|doppler\s+secrets\s+set|netlify\s+env:set|railway\s+variables\s+set"
+    r"az\s+keyvault\s+secret\s+set|doppler\s+secrets\s+set|netlify\s+env:set|railway\s+variables\s+set|"
+    r"docker\s+login|podman\s+login|helm\s+registry\s+login"
 )
 
 SECRET_RULES = (
@@ -506,7 +507,16 @@ SECRET_RULES = (
          r"\bopenssl\b[^\n|;]{0,120}\s-(?:k\s+|pass\s+pass:)[^\s'\"]{6,}|"
          r"\bauth\s*=\s*\(\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]\s*\)|"
          # any command line: a user flag, then a password flag (psexec, mongo, ...)
-         r"\s(?:-u|-U|--user(?:name)?)[ \t=]+['\"]?[^\s'\"-][^\s'\"]*['\"]?[ \t]+(?:-p|-P|--pass(?:word)?)(?:[ \t]+|=)['\"]?[^\s'\"-][^\s'\"]{5,}",
+         r"\s(?:-u|-U|--user(?:name)?)[ \t=]+['\"]?[^\s'\"-][^\s'\"]*['\"]?[ \t]+(?:-p|-P|--pass(?:word)?)(?:[ \t]+|=)['\"]?[^\s'\"-][^\s'\"]{5,}|"
+         # clients whose password flag is their own (redis-cli -a, ldapsearch
+         # -w, smbclient -U user%pw), tools given user and password in turn
+         r"\bredis-cli\b[^\n|;]{0,120}\s-a[ \t]+['\"]?[^\s'\"-][^\s'\"]{5,}|"
+         r"\bldap(?:search|modify|add|delete|passwd|whoami|compare)\b[^\n|;]{0,200}\s-w[ \t]+['\"]?[^\s'\"-][^\s'\"]{5,}|"
+         r"\bsmbclient\b[^\n|;]{0,200}\s-U[ \t]+['\"]?[^\s'\"%]+%[^\s'\"]{6,}|"
+         r"\bhtpasswd[ \t]+-\w*b\w*[ \t]+\S+[ \t]+\S+[ \t]+['\"]?[^\s'\"-][^\s'\"]{5,}|"
+         r"\brabbitmqctl[ \t]+(?:add_user|change_password)[ \t]+\S+[ \t]+['\"]?[^\s'\"-][^\s'\"]{5,}|"
+         r"\bnet[ \t]+use\b[^\n|;]{0,200}/user:\S+[ \t]+['\"]?[^\s'\"/-][^\s'\"]{5,}|"
+         r"\b(?:NetworkCredential|HTTPBasicAuth|HTTPDigestAuth|BasicAuth|UsernamePasswordCredentials|PasswordAuthentication)\s*\(\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]",
          severity="high", variants="r", validator="user_password", level=2),
     # a value handed to a command that stores secrets (gh secret set NAME
     # --body V, vercel env add NAME <<< V, echo V | wrangler secret put NAME,

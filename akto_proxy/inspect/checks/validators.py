@@ -222,7 +222,7 @@ NOT_SECRET_WORDS = frozenset(
     "directory reset forgot confirm confirmation strength policy rotation tokens keys secrets passwords "
     "input placeholder description help placeholder default rule regex pattern validator".split()
 )
-_CODE = re.compile(r"^[$@&{\[(]|^%[\w({]|[)\]]$|^![A-Za-z]|^#\{|\(|\[|\{\{|\}\}|\}$|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
+_CODE = re.compile(r"^[$@&{\[(]|^%[\w({]|[)\]]$|(?-i:^[A-Z][A-Z0-9]*_[A-Z0-9_]*=)|^![A-Za-z]|^#\{|\(|\[|\{\{|\}\}|\}$|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
 _IDENTIFIER = re.compile(r"[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)*|\d+(?:\.\d+)*")
 _INTERPOLATION = re.compile(r"\$\{|#\{|\{\{|%\w*\(|^\$[A-Za-z_(]|^%[A-Za-z_]\w*%$|^[\w.]+\(.*\)$")
 _PUBLIC_VALUE = ("ssh-", "ecdsa-", "sk-ssh", "sk-ecdsa", "AAAA", "pk_live_", "pk_test_", "sha256:", "sha512-", "sha384-", "sha1-")
@@ -238,6 +238,11 @@ _NAMESPACE_WORDS = frozenset("secrets keys tokens passwords env".split())
 _ENCODING_WORDS = frozenset("base data value b64 base64 hex raw str string encoded bytes".split())
 
 
+#: secret words long enough to end a word run together (C{PGPASSWORD},
+#: C{ROOTTOKEN}); not C{key}, C{pass}, C{auth} (monkey, bypass, oauth)
+_COMPOUND_SECRET = ("password", "passwd", "passphrase", "secret", "token")
+
+
 def secretName(name: str) -> bool:
     """
     Whether a variable, key or header name says it holds a secret: its last
@@ -249,6 +254,13 @@ def secretName(name: str) -> bool:
     words = [w.lower() for w in _WORDS.findall(own)]
     while words and (words[-1].isdigit() or words[-1] in _ENCODING_WORDS):
         words.pop()
+    if words and words[-1] not in SECRET_WORDS:
+        # one word run together (PGPASSWORD, ADMINPASS is not: bypass, compass)
+        last = words[-1]
+        for suffix in _COMPOUND_SECRET:
+            if last.endswith(suffix) and len(last) > len(suffix) and last[:-len(suffix)] not in NOT_SECRET_WORDS:
+                words[-1:] = [last[:-len(suffix)], suffix]
+                break
     if not words or words[-1] not in SECRET_WORDS:
         return False
     # (the dotted namespace a name sits in, secrets.api_key,

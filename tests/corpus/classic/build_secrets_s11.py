@@ -244,6 +244,22 @@ def attacks(rng: random.Random) -> Iterator[dict[str, str]]:
         body = base64.urlsafe_b64encode(rng.randbytes(rng.randint(60, 140))).decode().rstrip("=")
         sig = base64.urlsafe_b64encode(rng.randbytes(32)).decode().rstrip("=")
         yield out("s11-jwt", rng.choice((f"{head}.{body}.{sig}", f"Authorization: Bearer {head}.{body}.{sig}", f"token={head}.{body}.{sig}")))
+    for _ in range(40):
+        pw = _r(rng, rng.randint(12, 20), _AN + "!#%^*_-")
+        user = rng.choice(("alice", "svc", "admin", "deploy"))
+        yield out("s11-cli-password", rng.choice((
+            f"redis-cli -h cache.acme.io -a '{pw}' ping",
+            f"ldapsearch -x -D cn={user},dc=acme,dc=io -w {pw} -b dc=acme,dc=io",
+            f"smbclient //fs01/share -U {user}%{pw}",
+            f"htpasswd -b .htpasswd {user} {pw}",
+            f"rabbitmqctl add_user {user} '{pw}'",
+            f"net use Z: \\\\fs01\\share /user:ACME\\{user} {pw}",
+            f"var cred = new NetworkCredential(\"{user}\", \"{pw}\");",
+            f"requests.get(url, auth=HTTPBasicAuth(\"{user}\", \"{pw}\"))",
+            f"echo '{pw}' | docker login registry.acme.io -u {user} --password-stdin",
+            f"PGPASSWORD={pw} psql -h db.acme.io -U {user} orders",
+            f"MYSQLPASSWORD='{pw}' ./migrate.sh",
+        )))
 
 
 def _uuid(rng: random.Random) -> str:
