@@ -308,6 +308,10 @@ _DUMMY_PASSWORDS = frozenset(
 _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
+_SENTENCE = re.compile(r"[A-Za-z,.;:'!?()-]+(?: [A-Za-z,.;:'!?()-]+){2,}")
+_BASIC = re.compile(r"[^:\s]{1,64}:(\S{6,})")
+
+
 def _readableBase64(value: str) -> Optional[str]:
     """
     The text C{value} is the base64 of, when it is printable text (as a
@@ -345,10 +349,17 @@ def assignedSecret(text: str) -> bool:
     quoted = m.start("value") > 0 and text[m.start("value") - 1] in "\"'`"
     if "|" in text[m.end("name"):m.start("value")] and _PROSE_CELL.match(text, m.end("value")):
         return False  # | DB_PASSWORD | Database password |: a table that describes
+    strong = not weak and name.lower() not in ("key", "pass", "auth", "pw")
     plain = _readableBase64(value)
     if plain is not None:
-        return secretValue(plain, quoted=True)
-    return secretValue(value, strong=not weak and name.lower() not in ("key", "pass", "auth", "pw"), quoted=quoted)
+        basic = _BASIC.fullmatch(plain)
+        if basic:  # user:password (a docker config's auth, a Basic header)
+            return secretValue(basic.group(1), quoted=True)
+        if _SENTENCE.fullmatch(plain):
+            return False
+        if not any(c.isspace() for c in plain):  # (a document, JSON, a key file: judged as written)
+            value, quoted = plain, True
+    return secretValue(value, strong=strong, quoted=quoted)
 
 
 _CLI_VALUE = re.compile(r"""(?:\s(?:--body|-b|--secret-string|--value)(?:[ \t]+|=)?|<<<[ \t]*)['"]?([^\s'"]{6,})""")
