@@ -355,7 +355,7 @@ def assignedSecret(text: str) -> bool:
         basic = _BASIC.fullmatch(plain)
         if basic:  # user:password (a docker config's auth, a Basic header)
             return secretValue(basic.group(1), quoted=True)
-        if _SENTENCE.fullmatch(plain):
+        if _SENTENCE.fullmatch(plain) or placeholder(plain) or _INTERPOLATION.search(plain):
             return False
         if not any(c.isspace() for c in plain):  # (a document, JSON, a key file: judged as written)
             value, quoted = plain, True
