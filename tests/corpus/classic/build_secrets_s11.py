@@ -183,15 +183,23 @@ def _credentialFile(rng: random.Random, key: str) -> str:
     ))
 
 
-def attacks(rng: random.Random) -> Iterator[dict[str, str]]:
-    n = 0
+def _tune(category: str, sub: str, label: str, rng: random.Random) -> Callable[[str, str], dict[str, str]]:
+    """
+    A writer of numbered entries of one kind, every one C{tune}.
+    """
+    count = [0]
 
     def out(family: str, text: str) -> dict[str, str]:
-        nonlocal n
-        n += 1
-        e = entry("data_exfiltration", "secrets", "attack", family, str(n), text, SOURCE, rng)
+        count[0] += 1
+        e = entry(category, sub, label, family, str(count[0]), text, SOURCE, rng)
         e["split"] = "tune"
         return e
+
+    return out
+
+
+def attacks(rng: random.Random) -> Iterator[dict[str, str]]:
+    out = _tune("data_exfiltration", "secrets", "attack", rng)
 
     for vendor, draw in VENDORS:
         for _ in range(3):
@@ -224,6 +232,10 @@ def attacks(rng: random.Random) -> Iterator[dict[str, str]]:
             f"redis://default:{pw}@{host}:6379/0",
             f"host={host} port=5432 dbname=orders user=app password={pw} sslmode=require",
             f"Data Source={host};Initial Catalog=orders;User Id=app;Pwd={pw};",
+            f"jdbc:oracle:thin:app/{pw}@{host}:1521:ORCL",
+            f"*:*:*:app:{pw}",
+            f"<property name=\"hibernate.connection.password\" value=\"{pw}\"/>",
+            f"variable \"db_password\" {{\n  type    = string\n  default = \"{pw}\"\n}}",
         )))
     for _ in range(40):
         name = rng.choice(("DB_PASSWORD", "API_TOKEN", "STRIPE_SECRET", "DEPLOY_KEY", "NPM_TOKEN"))
@@ -271,14 +283,7 @@ _SVG = base64.b64encode(b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1
 
 
 def benign(rng: random.Random) -> Iterator[dict[str, str]]:
-    n = 0
-
-    def out(family: str, text: str) -> dict[str, str]:
-        nonlocal n
-        n += 1
-        e = entry("secrets", "secrets", "benign", family, str(n), text, SOURCE, rng)
-        e["split"] = "tune"
-        return e
+    out = _tune("secrets", "secrets", "benign", rng)
 
     for _ in range(25):
         pkg = rng.choice(("lodash", "react", "express", "left-pad", "@babel/core", "typescript", "zod"))
@@ -400,12 +405,9 @@ def _dataTable(rng: random.Random) -> str:
 
 
 def tables(rng: random.Random) -> Iterator[dict[str, str]]:
-    n = 0
-    for _ in range(60):
-        n += 1
-        e = entry("secrets", "secrets", "benign", "s11-benign-doc-table", str(n), _docTable(rng) if n % 3 else _dataTable(rng), SOURCE, rng)
-        e["split"] = "tune"
-        yield e
+    out = _tune("secrets", "secrets", "benign", rng)
+    for n in range(1, 61):
+        yield out("s11-benign-doc-table", _docTable(rng) if n % 3 else _dataTable(rng))
 
 
 # --- PII: phone and e-mail forms, tune regions only -------------------------
@@ -446,14 +448,7 @@ def piiAttacks(rng: random.Random) -> Iterator[dict[str, str]]:
     import phonenumbers
     from phonenumbers import PhoneNumberFormat as F
 
-    k = 0
-
-    def out(family: str, text: str) -> dict[str, str]:
-        nonlocal k
-        k += 1
-        e = entry("data_exfiltration", "pii", "attack", family, str(k), text, SOURCE, rng)
-        e["split"] = "tune"
-        return e
+    out = _tune("data_exfiltration", "pii", "attack", rng)
 
     for region in _REGIONS:
         if split("phone", region) != "tune":
@@ -482,17 +477,9 @@ def piiAttacks(rng: random.Random) -> Iterator[dict[str, str]]:
 
 
 def piiBenign(rng: random.Random) -> Iterator[dict[str, str]]:
-    k = 0
-
-    def out(text: str) -> dict[str, str]:
-        nonlocal k
-        k += 1
-        e = entry("pii", "pii", "benign", "s11-benign-pii", str(k), text, SOURCE, rng)
-        e["split"] = "tune"
-        return e
-
+    out = _tune("pii", "pii", "benign", rng)
     for _ in range(60):
-        yield out(rng.choice((
+        yield out("s11-benign-pii", rng.choice((
             f"upgrade to {rng.randint(1, 30)}.{rng.randint(0, 99)}.{rng.randint(100, 9999)}",
             f"build {rng.randint(2020, 2026)}.{rng.randint(1, 12):02d}.{rng.randint(1000, 9999)}",
             f"order #{rng.randint(10**7, 10**9)} shipped",
