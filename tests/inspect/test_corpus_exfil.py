@@ -22,10 +22,11 @@ from tests.inspect.test_prefilter import buildPrefilter, call, result, same, ste
 #: (the tune part took in two scanners' fixtures in session 9, harder than
 #: its generated lines: its rate fell from 96.6% to 94.4% while the
 #: held-out rates rose; the fresh part was first scored at 62.8% / 93.6%)
+#: (session 11: 98.0% / 88.0% / 69.1% with build_secrets_s11.py's lines)
 TPR_FLOORS = {
-    ("secrets", "tune"): 0.94,
-    ("secrets", "holdout"): 0.87,
-    ("secrets", "fresh"): 0.67,
+    ("secrets", "tune"): 0.975,
+    ("secrets", "holdout"): 0.875,
+    ("secrets", "fresh"): 0.686,
     ("pii", "tune"): 0.97,
     ("pii", "holdout"): 0.98,
     ("pii", "fresh"): 0.93,

@@ -566,6 +566,16 @@ PATH_RULES = (
 
 # --- data exfiltration: secrets, PII, bulk ----------------------------------
 
+#: commands that store the value they are given as a secret
+_SECRET_CLI = (
+    # (written with single spaces: whole-phrase literals keep the scan
+    # fast; "gh" and "az" alone are in every other English word)
+    r"gh secret set|vercel env add|wrangler secret put|docker secret create|"
+    r"aws secretsmanager (?:create-secret|put-secret-value|update-secret)|aws ssm put-parameter|"
+    r"az keyvault secret set|doppler secrets set|netlify env:set|railway variables set|"
+    r"docker login|podman login|helm registry login"
+)
+
 SECRET_RULES = (
     Rule(EXFIL, "private_key",
          r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:[^-]{0,120}?[A-Za-z0-9+/]{16}|(?:\s|\\[rn])+(?:[A-Za-z0-9+/]{4}|Proc-Type:|Comment:)|(?:\s|\\[rn])*$)|\bPuTTY-User-Key-File-\d:",
@@ -575,7 +585,7 @@ SECRET_RULES = (
     Rule(EXFIL, "aws_secret_key",
          r"aws_?secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+]{40})\b",
          severity="critical", variants="r", validator="live", group=1),
-    Rule(EXFIL, "github_token", r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b|\bgithub_pat_[A-Za-z0-9_]{60,}",
+    Rule(EXFIL, "github_token", r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b|\bgithub_pat_[A-Za-z0-9_]{30,}",
          severity="critical", variants="r", caseless=False, validator="live"),
     Rule(EXFIL, "gitlab_token", r"\bglpat-[0-9A-Za-z_-]{20,}", severity="critical", variants="r", caseless=False, validator="live"),
     Rule(EXFIL, "slack_token", r"\bxox[baprse]-[0-9]{6,}-[0-9A-Za-z-]{10,}", severity="critical", variants="r", caseless=False, validator="live"),
@@ -600,11 +610,12 @@ SECRET_RULES = (
          caseless=False),
     Rule(EXFIL, "gcp_service_account", r"\"type\"\s*:\s*\"service_account\".{0,400}\"private_key_id\"\s*:\s*\"[0-9a-f]{40}\"",
          severity="critical", variants="r"),
-    Rule(EXFIL, "jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.(?:eyJ[A-Za-z0-9_-]{8,}|e30)\.[A-Za-z0-9_-]{16,}",
+    Rule(EXFIL, "jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.(?:eyJ[A-Za-z0-9_-]{8,}|e30)\.[A-Za-z0-9_-]{16,}|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{40,}\.[A-Za-z0-9_-]{10,}",
          severity="high", variants="r", caseless=False, validator="jwt", level=2),
     # a password in the userinfo of a URL, whatever the scheme
     Rule(EXFIL, "connection_string",
-         r"\b(?:[a-z][a-z0-9+.-]{1,20}:)?[a-z][a-z0-9+.-]{1,20}://[^\s:/@\"'<>]*:[^\s@/\"'<>]{3,}@[\w.-]+",
+         r"\b(?:[a-z][a-z0-9+.-]{1,20}:)?[a-z][a-z0-9+.-]{1,20}://[^\s:/@\"'<>]*:[^\s@/\"'<>]{3,}@[\w.-]+|"
+         r"\bjdbc:oracle:(?:thin|oci):[\w$#.-]+/[^\s@/\"'<>]{3,}@",
          severity="high", variants="r", validator="connection_string", level=2),
     Rule(EXFIL, "bearer_token", r"\bauthorization[\"']?\s*[:=]\s*[\"']?bearer\s+([A-Za-z0-9._~+/-]{24,}=*)",
          severity="high", variants="r", validator="live", group=1, level=2),
@@ -613,11 +624,11 @@ SECRET_RULES = (
     # and a value that looks random (validators.assignedSecret decides)
     Rule(EXFIL, "assigned_secret",
          r"(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}b?[\"'`]?"
+         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},|,)\s{0,8}b?[\"'`]?"
          r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6}",
          confirm=r"(?<![\w.-])[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},)\s{0,8}b?[\"'`]?"
-         r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,}",
+         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},|,)\s{0,8}b?[\"'`]?"
+         r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,}(?:[ \t]+[^\s|`'\"][^|\n]{0,80}(?:\||\n|$))?",
          severity="high", variants="r", validator="assigned_secret", level=2),
     # a user and password handed to an HTTP client on its command line
     Rule(EXFIL, "user_password",
@@ -627,15 +638,38 @@ SECRET_RULES = (
          r"\bopenssl\b[^\n|;]{0,120}\s-(?:k\s+|pass\s+pass:)[^\s'\"]{6,}|"
          r"\bauth\s*=\s*\(\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]\s*\)|"
          # any command line: a user flag, then a password flag (psexec, mongo, ...)
-         r"\s(?:-u|-U|--user(?:name)?)[ \t=]+['\"]?[^\s'\"-][^\s'\"]*['\"]?[ \t]+(?:-p|-P|--pass(?:word)?)(?:[ \t]+|=)['\"]?[^\s'\"-][^\s'\"]{5,}",
+         r"\s(?:-u|-U|--user(?:name)?)[ \t=]+['\"]?[^\s'\"-][^\s'\"]*['\"]?[ \t]+(?:-p|-P|--pass(?:word)?)(?:[ \t]+|=)['\"]?[^\s'\"-][^\s'\"]{5,}|"
+         # clients whose password flag is their own (redis-cli -a, ldapsearch
+         # -w, smbclient -U user%pw), tools given user and password in turn
+         r"\bredis-cli\b[^\n|;]{0,120}\s-a[ \t]+['\"]?[^\s'\"-][^\s'\"]{5,}|"
+         r"\bldap(?:search|modify|add|delete|passwd|whoami|compare)\b[^\n|;]{0,200}\s-w[ \t]+['\"]?[^\s'\"-][^\s'\"]{5,}|"
+         r"\bsmbclient\b[^\n|;]{0,200}\s-U[ \t]+['\"]?[^\s'\"%]+%[^\s'\"]{6,}|"
+         r"\bhtpasswd[ \t]+-\w*b\w*[ \t]+\S+[ \t]+\S+[ \t]+['\"]?[^\s'\"-][^\s'\"]{5,}|"
+         r"\brabbitmqctl[ \t]+(?:add_user|change_password)[ \t]+\S+[ \t]+['\"]?[^\s'\"-][^\s'\"]{5,}|"
+         r"\bnet[ \t]+use\b[^\n|;]{0,200}/user:\S+[ \t]+['\"]?[^\s'\"/-][^\s'\"]{5,}|"
+         r"\b(?:NetworkCredential|HTTPBasicAuth|HTTPDigestAuth|BasicAuth|UsernamePasswordCredentials|PasswordAuthentication)\s*\(\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]",
          severity="high", variants="r", validator="user_password", level=2),
+    # a value handed to a command that stores secrets (gh secret set NAME
+    # --body V, vercel env add NAME <<< V, echo V | wrangler secret put NAME,
+    # aws secretsmanager --secret-string V, az keyvault secret set --value V)
+    Rule(EXFIL, "cli_secret",
+         r"\b(?:" + _SECRET_CLI + r")\b[^\n|;]{0,200}?(?:\s(?:--body|-b|--secret-string|--value)(?:[ \t]+|=)?|<<<[ \t]*)['\"]?[^\s'\"-][^\s'\"]{5}|"
+         r"\b(?:echo|printf)\b[^\n|;]{0,40}?[ \t]['\"]?[^\s'\"|%-][^\s'\"|]{5,}['\"]?[ \t]*\|[ \t]*(?:npx[ \t]+)?(?:" + _SECRET_CLI + r")\b",
+         confirm=r"\b(?:" + _SECRET_CLI + r")\b[^\n|;]{0,200}?(?:\s(?:--body|-b|--secret-string|--value)(?:[ \t]+|=)?|<<<[ \t]*)['\"]?[^\s'\"-][^\s'\"]{5,}|"
+         r"\b(?:echo|printf)\b[^\n|;]{0,40}?[ \t]['\"]?[^\s'\"|%-][^\s'\"|]{5,}['\"]?[ \t]*\|[ \t]*(?:npx[ \t]+)?(?:" + _SECRET_CLI + r")\b",
+         severity="high", variants="r", validator="cli_secret", level=2),
     # .netrc and prose: "password <value>", "token <value>"
     Rule(EXFIL, "assigned_secret", r"(?:\b|_)(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6}",
          confirm=r"(?<![\w.-])[\w.-]{0,40}(?:\b|_)(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6,}",
          severity="high", variants="r", validator="assigned_secret", level=2),
-    # <add key="ClearTextPassword" value="..."/> (NuGet, .NET appSettings)
+    # <add key="ClearTextPassword" value="..."/> (NuGet, .NET appSettings),
+    # <property name="db.password" value="..."/> (Spring, Ant, Hibernate)
     Rule(EXFIL, "assigned_secret",
-         r"\bkey\s*=\s*[\"'][\w.:-]*(?:password|passwd|secret|token|key|pwd|credentials?|connectionstring)[\"']\s+value\s*=\s*[\"'][^\"']{6,}[\"']",
+         r"(?:\bkey|<property\s+name)\s*=\s*[\"'][\w.:-]*(?:password|passwd|secret|token|key|pwd|credentials?|connectionstring)[\"']\s+value\s*=\s*[\"'][^\"']{6,}[\"']",
+         severity="high", variants="r", validator="xml_secret", level=2),
+    # Terraform: variable "db_password" { default = "..." }
+    Rule(EXFIL, "assigned_secret",
+         r"\bvariable\s+\"[\w-]*(?:password|passwd|secret|token|key|pwd|credentials?)\"\s*\{[^}]{0,300}?\bdefault\s*=\s*\"[^\"\s]{6,}\"",
          severity="high", variants="r", validator="xml_secret", level=2),
     # incoming webhooks: the URL is the credential
     Rule(EXFIL, "webhook_url",
@@ -643,8 +677,8 @@ SECRET_RULES = (
          r"\bdiscord(?:app)?\.com/api/webhooks/\d{10,}/[\w-]{50,}|\bhooks\.zapier\.com/hooks/catch/\d+/\w{5,}",
          severity="high", variants="r", level=2),
     # .pgpass: host:port:database:user:password
-    Rule(EXFIL, "pgpass_entry", r":\d{2,5}:[\w*-]+:[\w*.-]+:[^\s:]{6}",
-         confirm=r"^[\w.-]+:\d{2,5}:[\w*-]+:[\w*.-]+:[^\s:]{6,}$",
+    Rule(EXFIL, "pgpass_entry", r":(?:\d{2,5}|\*):[\w*-]+:[\w*.-]+:[^\s:]{6}",
+         confirm=r"^[\w.*-]+:(?:\d{2,5}|\*):[\w*-]+:[\w*.-]+:[^\s:]{6,}$",
          severity="high", variants="r", validator="pgpass", level=2),
     # a password hash (htpasswd, shadow, bcrypt): crackable offline
     Rule(EXFIL, "password_hash", r"\$(?:apr1|2[abxy]|1|5|6|y|argon2id?)\$[\w./$=,+-]{20,}",
@@ -669,17 +703,17 @@ SECRET_RULES = (
         ("telegram_bot_token", r"\b\d{8,10}:AA[\w-]{33}\b", 1),
         ("onepassword_key", r"\bA3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}\b|\bops_eyJ[A-Za-z0-9+/=]{100,}", 1),
         ("artifactory_token", r"\bAKCp[A-Za-z0-9]{69}\b|\bcmVmd[A-Za-z0-9]{59}\b", 1),
-        ("alibaba_key", r"\bLTAI[A-Za-z0-9]{20}\b", 1),
+        ("alibaba_key", r"\bLTAI[A-Za-z0-9]{17,21}\b", 1),
         ("clojars_token", r"\bCLOJARS_[a-z0-9]{60}\b", 1),
         ("postman_key", r"\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}\b", 1),
         ("pulumi_token", r"\bpul-[a-f0-9]{40}\b", 1),
         ("rubygems_key", r"\brubygems_[a-f0-9]{48}\b", 1),
         ("square_token", r"\bsq0(?:atp|csp)-[\w-]{22,43}\b|\bEAAA[\w+=-]{60}", 1),
-        ("terraform_token", r"\b[a-z0-9]{14}\.atlasv1\.[a-z0-9_=-]{60,70}", 1),
+        ("terraform_token", r"\b[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}", 1),
         ("vault_token", r"\bhv[sb]\.[\w-]{90,}", 1),
         ("flyio_token", r"\bfo1_[\w-]{43}|\bfm[12][ar]?_[A-Za-z0-9+/]{100,}={0,3}", 1),
         ("openshift_token", r"\bsha256~[\w-]{43}", 1),
-        ("dynatrace_token", r"\bdt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}\b", 1),
+        ("dynatrace_token", r"\bdt0[a-z]\d\d\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}\b", 1),
         ("adobe_secret", r"\bp8e-[A-Za-z0-9_-]{32}\b", 1),
         # the first part is the base64 of a decimal user id
         ("discord_token", r"\b(?:MT|Mj|Mz|ND|NT|Nj|Nz|OD|OT)[A-Za-z\d_-]{21,23}\.[\w-]{6}\.[\w-]{27,38}\b", 1),
@@ -702,7 +736,7 @@ SECRET_RULES = (
         ("twilio_key", r"\bSK[0-9a-f]{32}\b", 2),
         ("facebook_token", r"\bEAA[A-Za-z0-9]{90,}", 1),
         ("braintree_token", r"\baccess_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}\b", 1),
-        ("newrelic_key", r"\bNR(?:AK|JS|II|AA|RA|SP)-[A-Za-z0-9_-]{19,32}\b|\b[a-f0-9]{36}NRAL\b", 1),
+        ("newrelic_key", r"\bNR(?:AK|JS|II|AA|RA|SP)-[A-Za-z0-9_-]{19,32}\b|\b[a-f0-9]{36}NRAL\b|\bNRRA-[a-f0-9]{42}\b|\bNRIQ-[\w-]{32}\b", 1),
         ("mapbox_token", r"\bsk\.eyJ[A-Za-z0-9_-]{40,}\.[A-Za-z0-9_-]{20,}", 1),
         ("azure_ad_secret", r"(?:^|[\s\"'`=:(,>])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?:$|[\s\"'`<),])", 1),
         ("azure_sas_token", r"\bsv=\d{4}-\d\d-\d\d&[^\s\"'<>]{0,300}\bsig=[A-Za-z0-9%+/]{30,}", 1),
@@ -748,12 +782,32 @@ SECRET_RULES = (
         ("yandex_key", r"\bAQVN[A-Za-z0-9_-]{35,38}\b|\by[0-3]_[A-Za-z0-9_-]{55}\b", 1),
         ("firecrawl_key", r"\bfc-[a-f0-9]{32}\b", 1),
         ("jina_key", r"\bjina_[a-f0-9]{32}[A-Za-z0-9_-]{30}\b", 1),
+        ("aws_appsync_key", r"\bda2-[a-z0-9]{26}\b", 1),
+        ("apify_token", r"\bapify_api_[A-Za-z0-9-]{36}\b", 1),
+        ("fleetbase_key", r"\bflb_live_[A-Za-z0-9]{20}\b", 1),
+        ("notion_token", r"\bsecret_[A-Za-z0-9]{43}\b|\bntn_\d{11}[A-Za-z0-9]{35}\b", 1),
+        ("ubidots_token", r"\bBBFF-[A-Za-z0-9]{30}\b", 1),
+        ("cloudflare_origin_ca_key", r"\bv1\.0-[a-f0-9]{24}-[a-f0-9]{146}\b", 1),
+        ("intra42_secret", r"\bs-s4t2(?:ud|af)-[a-f0-9]{64}\b", 1),
         ("plaid_token", r"\b(?:access|public)-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", 1),
+    )
+) + tuple(
+    # prefixes that words and identifiers also begin with: the rest must
+    # mix letters and digits and look random (validators.vendorToken)
+    Rule(EXFIL, name, pattern, severity="critical", variants="r", caseless=False, validator="vendor_token", level=2)
+    for name, pattern in (
+        ("gocardless_token", r"\blive_[A-Za-z0-9_-]{40}\b"),
+        ("dfuse_key", r"\bweb_[a-f0-9]{32}\b"),
+        ("telnyx_key", r"\bKEY[0-9A-Za-z_-]{55}\b"),
+        ("slack_token", r"\bxox[abprs]-[A-Za-z0-9-]{8,}"),
+        # a test-mode key is still a key (the placeholder check would read
+        # TEST as a placeholder)
+        ("flutterwave_key", r"\bFLWSECK(?:_TEST)?-?[a-hA-H0-9]{12,32}(?:-X)?\b"),
     )
 )  # fmt: skip
 
 #: rules that find a secret by its name and randomness, not its vendor
-GENERIC_SECRETS = frozenset(("assigned_secret", "high_entropy_string", "pgpass_entry"))
+GENERIC_SECRETS = frozenset(("assigned_secret", "high_entropy_string", "pgpass_entry", "cli_secret"))
 #: the rules that name a secret's kind
 SECRET_NAMES = frozenset(r.name for r in SECRET_RULES) - GENERIC_SECRETS
 
@@ -790,6 +844,12 @@ PII_RULES = (
          confirm=r"(?<![\w.%+/-])[A-Za-z0-9._%+'!#$&*=?^`{|}~-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b(?![\w-]|:[\w/~])"),
     Rule(EXFIL, "phone", PHONE_START, severity="medium", variants="r", validator="contact_phone", level=2,
          confirm=PHONE),
+    # a quoted local part ("john.smith"@acme.io); @ and dots spelled out in
+    # brackets (alice [at] acme [dot] io; not bare "at" and "dot": prose)
+    Rule(EXFIL, "email", r"\"@[A-Za-z0-9-]+\.[A-Za-z]|[\[({]at[\])}][ \t]?[A-Za-z0-9-]+(?:[ \t]?[\[({]dot[\])}][ \t]?|\.)[A-Za-z]",
+         severity="medium", variants="r", validator="contact_email", level=2,
+         confirm=r"(?<![\w.%+/-])\"[^\"\s@]{1,64}\"@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b(?![\w-])|"
+         r"(?<![\w.%+/-])[A-Za-z0-9._%+-]{1,64}[ \t]?[\[({]at[\])}][ \t]?(?:[A-Za-z0-9-]{1,63}(?:[ \t]?[\[({]dot[\])}][ \t]?|\.)){1,8}[A-Za-z]{2,24}\b(?![\w-])"),
     Rule(EXFIL, "phone", PHONE_ANNOUNCED, severity="medium", variants="r", validator="contact_phone", level=2),
     Rule(EXFIL, "ip_address",
          r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b",

@@ -119,7 +119,10 @@ _PLACEHOLDER = re.compile(
     r"test|fake|secret[_-]?here|password|passwd|env\[|environ|process\.env|getenv|config\.|settings\.|\.\.\.|"
     # a reference into a secret manager (bank-vaults, helm-secrets/vals,
     # AWS Secrets Manager and SSM, Azure Key Vault, SOPS)
-    r"^(?:vault|ref\+\w+|arn:aws:(?:secretsmanager|ssm)|akv|azurekeyvault|keyvault|awssm|gcpsm|sops|secretsmanager):",
+    r"^(?:vault|ref\+\w+|arn:aws:(?:secretsmanager|ssm)|akv|azurekeyvault|keyvault|awssm|gcpsm|sops|secretsmanager):|"
+    # what a tool prints instead of a value (Terraform's "(sensitive
+    # value)"), and a value SOPS encrypted in place
+    r"^\((?:sensitive|redacted|hidden|masked|secret)\b|^ENC\[",
     re.I,
 )
 
@@ -148,6 +151,23 @@ def liveLooking(value: str, minEntropy: float = 3.0) -> bool:
     return entropy(value) >= min(minEntropy, math.log2(max(len(value), 2)) - 0.3)
 
 
+_VENDOR_PREFIX = re.compile(r"^(?:[A-Za-z]+[-_.])+")
+
+
+def vendorToken(text: str) -> bool:
+    """
+    A vendor token whose prefix words also begin (C{live_}, C{KEY},
+    C{xoxb-}): after the prefix, letters and digits mixed, random enough
+    for its length, not a placeholder.
+    """
+    body = _VENDOR_PREFIX.sub("", text)
+    if len(body) < 8 or placeholder(body):
+        return False
+    if not (any(c.isdigit() for c in body) and any(c.isalpha() for c in body)):
+        return False
+    return entropy(body) >= min(3.0, math.log2(len(body)) - 0.5)
+
+
 def awsAccessKey(text: str) -> bool:
     return not text.endswith("EXAMPLE") and len(set(text[4:])) > 6
 
@@ -165,14 +185,14 @@ def jwt(text: str) -> bool:
     return isinstance(header, dict) and "alg" in header
 
 
-_CONN = re.compile(r"://([^\s:/@]*):([^\s@/]+)@", re.I)
+_CONN = re.compile(r"://([^\s:/@]*):([^\s@/]+)@|:(?:thin|oci):([\w$#.-]+)/([^\s@/]+)@", re.I)
 
 
 def connectionString(text: str) -> bool:
     m = _CONN.search(text)
     if not m:
         return False
-    password = m.group(2)
+    password = m.group(2) or m.group(4)
     if placeholder(password) or password.lower() in ("pass", "pw", "pwd", "secret", "root", "admin", "postgres", "guest"):
         return False
     return len(password) >= 6
@@ -202,8 +222,8 @@ NOT_SECRET_WORDS = frozenset(
     "directory reset forgot confirm confirmation strength policy rotation tokens keys secrets passwords "
     "input placeholder description help placeholder default rule regex pattern validator".split()
 )
-_CODE = re.compile(r"^[$%@&{\[(]|^![A-Za-z]|^#\{|\(|\[|\{\{|\}\}|\}$|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
-_IDENTIFIER = re.compile(r"[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)+|\d+(?:\.\d+)*")
+_CODE = re.compile(r"^[$@&{\[(]|^%(?:\w+%|[({])|[)\]]$|(?-i:^[A-Z][A-Z0-9]*_[A-Z0-9_]*=|^[a-z]+(?:\.[a-z]+(?:[_-][a-z]+)*)+=)|^![A-Za-z]|^#\{|\(|\[|\{\{|\}\}|\}$|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
+_IDENTIFIER = re.compile(r"[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)*|\d+(?:\.\d+)*")
 _INTERPOLATION = re.compile(r"\$\{|#\{|\{\{|%\w*\(|^\$[A-Za-z_(]|^%[A-Za-z_]\w*%$|^[\w.]+\(.*\)$")
 _PUBLIC_VALUE = ("ssh-", "ecdsa-", "sk-ssh", "sk-ecdsa", "AAAA", "pk_live_", "pk_test_", "sha256:", "sha512-", "sha384-", "sha1-")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -218,6 +238,11 @@ _NAMESPACE_WORDS = frozenset("secrets keys tokens passwords env".split())
 _ENCODING_WORDS = frozenset("base data value b64 base64 hex raw str string encoded bytes".split())
 
 
+#: secret words long enough to end a word run together (C{PGPASSWORD},
+#: C{ROOTTOKEN}); not C{key}, C{pass}, C{auth} (monkey, bypass, oauth)
+_COMPOUND_SECRET = ("password", "passwd", "passphrase", "secret", "token")
+
+
 def secretName(name: str) -> bool:
     """
     Whether a variable, key or header name says it holds a secret: its last
@@ -229,6 +254,13 @@ def secretName(name: str) -> bool:
     words = [w.lower() for w in _WORDS.findall(own)]
     while words and (words[-1].isdigit() or words[-1] in _ENCODING_WORDS):
         words.pop()
+    if words and words[-1] not in SECRET_WORDS:
+        # one word run together (PGPASSWORD, ADMINPASS is not: bypass, compass)
+        last = words[-1]
+        for suffix in _COMPOUND_SECRET:
+            if last.endswith(suffix) and len(last) > len(suffix) and last[:-len(suffix)] not in NOT_SECRET_WORDS:
+                words[-1:] = [last[:-len(suffix)], suffix]
+                break
     if not words or words[-1] not in SECRET_WORDS:
         return False
     # (the dotted namespace a name sits in, secrets.api_key,
@@ -273,6 +305,33 @@ _DUMMY_PASSWORDS = frozenset(
 )
 
 
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+
+
+_SENTENCE = re.compile(r"[A-Za-z,.;:'!?()-]+(?: [A-Za-z,.;:'!?()-]+){2,}")
+_BASIC = re.compile(r"[^:\s]{1,64}:(\S{6,})")
+
+
+def _readableBase64(value: str) -> Optional[str]:
+    """
+    The text C{value} is the base64 of, when it is printable text (as a
+    Kubernetes Secret's C{data} holds every value); None otherwise (a
+    random key written in base64 decodes to bytes).
+    """
+    if len(value) < 8 or not _BASE64.fullmatch(value):
+        return None
+    try:
+        plain = base64.b64decode(value, validate=True).decode("ascii")
+    except (binascii.Error, ValueError):
+        return None
+    return plain if plain.isprintable() else None
+
+
+#: the rest of a table cell after its first word: more words (the rule's
+#: C{confirm} takes them in up to the cell's end)
+_PROSE_CELL = re.compile(r"[ \t]+[^\s|`'\"][^|\n]*(?:\||\n|$)")
+
+
 def assignedSecret(text: str) -> bool:
     """
     C{NAME = value} in any of the ways configuration writes it: the name
@@ -288,7 +347,36 @@ def assignedSecret(text: str) -> bool:
     # prose ("the token abc...") and bare short names need more to go on
     weak = name.lower() in ("key", "pass", "auth", "pw", "token", "secret") and not re.search(r"[:=|>]", text[m.end("name"):m.start("value")])
     quoted = m.start("value") > 0 and text[m.start("value") - 1] in "\"'`"
-    return secretValue(value, strong=not weak and name.lower() not in ("key", "pass", "auth", "pw"), quoted=quoted)
+    if "|" in text[m.end("name"):m.start("value")] and _PROSE_CELL.match(text, m.end("value")):
+        return False  # | DB_PASSWORD | Database password |: a table that describes
+    strong = not weak and name.lower() not in ("key", "pass", "auth", "pw")
+    plain = _readableBase64(value)
+    if plain is not None:
+        basic = _BASIC.fullmatch(plain)
+        if basic:  # user:password (a docker config's auth, a Basic header)
+            return secretValue(basic.group(1), quoted=True)
+        if _SENTENCE.fullmatch(plain) or placeholder(plain) or _INTERPOLATION.search(plain):
+            return False
+        if not any(c.isspace() for c in plain):  # (a document, JSON, a key file: judged as written)
+            value, quoted = plain, True
+    return secretValue(value, strong=strong, quoted=quoted)
+
+
+_CLI_VALUE = re.compile(r"""(?:\s(?:--body|-b|--secret-string|--value)(?:[ \t]+|=)?|<<<[ \t]*)['"]?([^\s'"]{6,})""")
+_ECHO_VALUE = re.compile(r"""\b(?:echo|printf)\b(?:[ \t]+-[neE]+)*(?:[ \t]+['"]%s(?:\\n)?['"])?[ \t]+['"]?([^\s'"|]{6,})""")
+
+
+def cliSecret(text: str) -> bool:
+    """
+    A value handed to a command that stores it as a secret (C{gh secret
+    set X --body V}, C{echo V | wrangler secret put X}): the command says
+    secret, so the value needs only to look like one.
+    """
+    m = _CLI_VALUE.search(text) or _ECHO_VALUE.search(text)
+    if m is None:
+        return False
+    value = m.group(1)
+    return secretValue(value, quoted=True) or secretValue(value, strong=False)
 
 
 _LAST_VALUE = re.compile(r"""[\s:'"(,=]-?(?:p|k|pass\s+pass:)?['"]?([^\s'":,]{6,})['"]?\s*\)?$""")
@@ -371,11 +459,17 @@ _FILE_TLD = frozenset(
 )
 
 
+#: an address spelled out against harvesters: alice [at] acme [dot] io
+_SPELLED = re.compile(r"[ \t]?[\[({](at|dot)[\])}][ \t]?", re.I)
+
+
 def contactEmail(text: str) -> bool:
     """
     An address that reaches a person: a valid shape, not a documentation
-    domain, not a no-reply address, not a file name (C{icon@2x.png}).
+    domain, not a no-reply address, not a file name (C{icon@2x.png}); its
+    local part may be quoted, its C{@} and dots spelled out in brackets.
     """
+    text = _SPELLED.sub(lambda m: "@" if m.group(1).lower() == "at" else ".", text)
     if not email(text):
         return False
     local, _, domain = text.rpartition("@")
@@ -537,7 +631,8 @@ def _national(groups: tuple[int, ...], digits: str, trunk: bool = False, separat
         written = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
         if tuple(len(g) for g in _PHONE_GROUPS.findall(written)) != groups:
             continue
-        if separators and tuple(_SEPARATORS.findall(written)) != separators:
+        # (dots stand for any separator: 415.555.2671, 01.42.68.53.00)
+        if separators and tuple(_SEPARATORS.findall(written)) != separators and set(separators) != {"."}:
             continue
         return True
     return False
@@ -607,6 +702,8 @@ VALIDATORS: dict[str, Validator] = {
     "jwt": jwt,
     "connection_string": connectionString,
     "user_password": userPassword,
+    "cli_secret": cliSecret,
+    "vendor_token": vendorToken,
     "assigned_secret": assignedSecret,
     "high_entropy": highEntropy,
     "live": liveLooking,
