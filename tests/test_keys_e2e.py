@@ -160,6 +160,70 @@ class DuplicatesThroughProxy(TestCase):
         return ensureDeferred(go())
 
 
+ROLES_ONLY = (
+    BASE.split("access_control:")[0]
+    + """access_control:
+  api_keys:
+    - {name: tester, key: "%s", roles: [dev]}
+  roles:
+    dev:
+      allow: ["tools/list", "tools/call:lookup"]
+upstreams:"""
+    % KEY
+    + BASE.split("upstreams:")[1]
+)
+
+
+class RoleNamesTwiceThroughProxy(TestCase):
+    """
+    With no check reading requests (C{enabled_checks: []}), the roles read
+    a C{tools/call}'s C{params.name}, last one wins: a call naming a
+    denied tool first and an allowed one last would reach a server whose
+    parser keeps the first.  Refused as ambiguous JSON before the roles
+    judge it; a call naming its tool once, or with an argument called
+    C{name}, goes on.
+    """
+
+    def setUp(self) -> Deferred[None]:
+        return ensureDeferred(self._setUp())
+
+    async def _setUp(self) -> None:
+        self.upstream = await Upstream().start()
+        self.addCleanup(self.upstream.stop)
+        self.proxy = ProxyHarness(self, "threat_detection:\n  enabled_checks: []\n", base=ROLES_ONLY)
+
+    async def post(self, body: bytes) -> Any:
+        headers = {b"content-type": [b"application/json"], b"accept": [b"application/json, text/event-stream"]}
+        response, answer = await request(self.proxy.url(self.upstream, "/rpc"), b"POST", headers, body)
+        self.assertEqual(response.code, 200)
+        return json.loads(answer)
+
+    def test_deniedToolNamedFirst(self) -> Deferred[None]:
+        async def go() -> None:
+            for body in (
+                b'{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"delete_all","arguments":{},"name":"lookup"}}',
+                b'{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"delete_all","arguments":{},"na\\u006de":"lookup"}}',
+                b'[{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"delete_all","name":"lookup"}}]',
+            ):
+                answer = await self.post(body)
+                entry = answer[0] if isinstance(answer, list) else answer
+                self.assertTrue(entry["result"]["isError"], body)
+                self.assertIn("ambiguous JSON", entry["result"]["content"][0]["text"])
+                self.assertIn("params.name", entry["result"]["content"][0]["text"])
+            self.assertEqual(self.upstream.recorder.requests, [])
+            event = self.proxy.service.recentEvents(1)[-1]
+            self.assertIn("ambiguous_json", {f["check"] for f in event["threats_detected"]})
+            # named once, or an argument called name: relayed; a denied tool: refused by the roles
+            once = await self.post(b'{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"lookup","arguments":{"name":"ada"}}}')
+            self.assertFalse(once["result"].get("isError"))
+            self.assertEqual(len(self.upstream.recorder.requests), 1)
+            denied = await self.post(b'{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"delete_all","arguments":{}}}')
+            self.assertIn("error", denied)
+            self.assertEqual(len(self.upstream.recorder.requests), 1)
+
+        return ensureDeferred(go())
+
+
 class DuplicatesOnWebSocket(TestCase):
     def setUp(self) -> Deferred[None]:
         return ensureDeferred(self._setUp())

@@ -534,6 +534,43 @@ def duplicateKey(source: Union[bytes, str]) -> Optional[tuple[str, str]]:
     return None
 
 
+#: the member names access control reads: C{method} and C{params} of a
+#: message, C{name} and C{uri} of its C{params}
+_ROLE_NAMES = (b'"method"', b'"params"', b'"name"', b'"uri"')
+
+
+def roleNamesTwice(source: Union[bytes, str]) -> Optional[str]:
+    """
+    The first member access control reads that a message of the JSON text
+    C{source} names twice (C{method}, C{params}, C{params.name},
+    C{params.uri}), or None: C{json} keeps the last, and the roles judged
+    it, while a parser that keeps the first calls another tool.  A text
+    that holds each name once and no C{\\u} escape (which may spell one)
+    is not parsed again.
+    """
+    raw = source if type(source) is bytes else source.encode("utf-8", "surrogatepass")  # type: ignore[union-attr]
+    if b"\\u" not in raw and all(raw.count(name) <= 1 for name in _ROLE_NAMES):
+        return None
+    try:
+        value = json.loads(source, object_pairs_hook=list)
+    except (ValueError, RecursionError):
+        return None
+    for message in value if isinstance(value, list) and (not value or not isinstance(value[0], tuple)) else [value]:
+        if not isinstance(message, list):
+            continue
+        names = [k for k, _ in message]
+        for name in ("method", "params"):
+            if names.count(name) > 1:
+                return name
+        params = [v for k, v in message if k == "params"]
+        if params and isinstance(params[0], list):
+            inner = [k for k, _ in params[0] if isinstance(k, str)]
+            for name in ("name", "uri"):
+                if inner.count(name) > 1:
+                    return f"params.{name}"
+    return None
+
+
 def fromJSON(value: Any) -> Body:
     """
     A body from a parsed JSON value.
@@ -564,6 +601,7 @@ __all__ = [
     "duplicateKey",
     "encode",
     "fromJSON",
+    "roleNamesTwice",
     "idKey",
     "isModern",
     "isRPC",

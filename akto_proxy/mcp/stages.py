@@ -18,7 +18,7 @@ from akto_proxy.inspect.chain import Chain, Finding, Outcome
 from akto_proxy.inspect.message import Message, envelopeKeys, jsonGather, memberPath, rpcGather
 from akto_proxy.mcp.answers import HEADER_MISMATCH, INVALID_PARAMS, REFUSAL_CODE, metadata, rpcError
 from akto_proxy.mcp.cache import CacheStage
-from akto_proxy.mcp.jsonrpc import LIST_METHODS, Body, Encoded, rawTargetOf, stringTokens, toolOf
+from akto_proxy.mcp.jsonrpc import LIST_METHODS, Body, Encoded, rawTargetOf, roleNamesTwice, stringTokens, toolOf
 from akto_proxy.mcp.protections import buildProtections, endpointOf
 from akto_proxy.mcp.pipeline import (
     CLIENT_ANSWER,
@@ -200,13 +200,31 @@ class RoleStage:
     phases = frozenset((CLIENT_REQUEST,))
     on_error = "block"
 
-    def __init__(self, roles: Policy):
+    def __init__(self, roles: Policy, duplicates: Optional[str] = None, monitor: bool = False):
+        """
+        @param duplicates: when no check reads requests (so the inspection
+            stage never asks whether a key is named twice), the
+            C{threat_detection.duplicate_keys} action for a request that
+            names a member the roles read twice (L{roleNamesTwice}); None:
+            the inspection stage asks.
+        """
         self.roles = roles
+        self._duplicates = duplicates
+        self._monitor = monitor
 
     def quick(self, ctx: Context, direction: str, obj: Any, method: Optional[str], name: Optional[str], prefix: Any, body: Any = None) -> Optional[bool]:
+        if self._duplicates is not None and body is not None and body.source is not None and roleNamesTwice(body.source) is not None:
+            return False
         return self.roles.decide(ctx.key, ctx.target.host, method, name).allowed  # type: ignore[arg-type]
 
     def judge(self, item: Item, ctx: Context) -> StageResult:
+        body = item.body
+        if self._duplicates is not None and body is not None and body.source is not None:
+            twice = roleNamesTwice(body.source)
+            if twice is not None:
+                refused = ambiguity(item, ctx, twice, self._duplicates, self._monitor)
+                if refused is not None:
+                    return refused
         decision = self.roles.decide(ctx.key, ctx.target.host, item.method, item.name)  # type: ignore[arg-type]
         if decision.allowed:
             return None
@@ -417,13 +435,7 @@ class InspectStage:
         if duplicate is None:
             return None  # only escapes or members the walk leaves alone
         path, key = duplicate
-        location = memberPath(path, key)
-        enforced = not self._monitor
-        item.note((Finding(AMBIGUOUS_JSON, "duplicate_key", location, "high", self._duplicates, enforced),), ())
-        if self._duplicates != "block" or not enforced:
-            return None
-        shown = location if len(location) <= 120 else location[:117] + "..."
-        return refuse(item, ctx, f"ambiguous JSON: a key named twice in one object ({shown})")
+        return ambiguity(item, ctx, memberPath(path, key), self._duplicates, self._monitor)
 
     @staticmethod
     def _listKey(direction: str, obj: Any, method: Optional[str], ctx: Context) -> Optional[tuple[str, str, str]]:
@@ -472,6 +484,20 @@ class InspectStage:
 AMBIGUOUS_JSON = "ambiguous_json"
 
 
+def ambiguity(item: Item, ctx: Context, location: str, duplicates: str, monitor: bool) -> Optional[Decision]:
+    """
+    For a message that names the key at C{location} twice in one object:
+    the finding (check C{ambiguous_json}, rule C{duplicate_key}), and the
+    refusal when C{duplicates} is C{block} (not in C{monitor} mode).
+    """
+    enforced = not monitor
+    item.note((Finding(AMBIGUOUS_JSON, "duplicate_key", location, "high", duplicates, enforced),), ())
+    if duplicates != "block" or not enforced:
+        return None
+    shown = location if len(location) <= 120 else location[:117] + "..."
+    return refuse(item, ctx, f"ambiguous JSON: a key named twice in one object ({shown})")
+
+
 def _whole(body: Optional[Body], obj: Optional[dict[str, Any]], strings: int) -> bool:
     """
     Whether C{strings}, the strings gathered from JSON-RPC message C{obj}'s
@@ -517,12 +543,16 @@ def buildPipeline(config: Any, chain: Chain, roles: Policy, rates: RateLimits, s
     stages.append(HeaderMirrorStage())
     if rates.rules:
         stages.append(RateLimitStage(rates))
+    td = config.threat_detection
     if config.access_control.roles:
-        stages.append(RoleStage(roles))
+        # the inspection stage asks about every key named twice in a
+        # request, when some check reads requests; else the roles ask about
+        # the names they read
+        asked = bool(chain) and "request" in chain.directions
+        stages.append(RoleStage(roles, None if asked else td.duplicate_keys, td.mode == "monitor"))
         stages.append(ListFilterStage(roles))
     stages.extend(buildProtections(config, state, roles))
     if chain:
-        td = config.threat_detection
         stages.append(InspectStage(chain, td.duplicate_keys, td.mode == "monitor"))
     return Pipeline(stages)
 
@@ -534,6 +564,7 @@ __all__ = [
     "ListFilterStage",
     "RateLimitStage",
     "RoleStage",
+    "ambiguity",
     "buildPipeline",
     "headerValue",
     "mismatch",

@@ -19,7 +19,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from akto_proxy.config.loader import ConfigError, loadConfig, parseConfig
 from akto_proxy.mcp import pipeline as P
 from akto_proxy.mcp.events import EventBus, MessageEvent
-from akto_proxy.mcp.jsonrpc import decode, decodeText, duplicateKey, stringTokens
+from akto_proxy.mcp.jsonrpc import decode, decodeText, duplicateKey, roleNamesTwice, stringTokens
 from akto_proxy.mcp.session import Conversation
 from akto_proxy.runtime import buildRuntime
 from tests.mcp.test_pipeline import TARGET, run
@@ -209,3 +209,32 @@ class StageTests(SynchronousTestCase):
         with self.assertRaises(ConfigError) as e:
             parseConfig('listen: ["tcp:0"]\nthreat_detection:\n  duplicate_keys: first\n', "x.yaml")
         self.assertIn("x.yaml:3: threat_detection.duplicate_keys", str(e.exception))
+
+
+class RoleNamesTwiceTests(SynchronousTestCase):
+    """
+    L{roleNamesTwice}: the members the roles read, named twice, however
+    the second is spelled; nothing for names the roles do not read.
+    """
+
+    def test_found(self) -> None:
+        for source, where in (
+            (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","name":"b"}}', "params.name"),
+            (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","n\\u0061me":"b"}}', "params.name"),
+            ('{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a","uri":"file:///b"}}', "params.uri"),
+            (b'{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call","params":{"name":"a"}}', "method"),
+            (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"},"params":{"name":"b"}}', "params"),
+            (b'[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"a","name":"b"}}]', "params.name"),
+        ):
+            self.assertEqual(roleNamesTwice(source), where, source)
+
+    def test_notFound(self) -> None:
+        for source in (
+            b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"name":"x","uri":"y"}}}',
+            b'[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"}},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"b"}}]',
+            b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"\\u00e9t\\u00e9"}}',
+            b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"q":1,"q":2}}}',
+            b"not json",
+            b"[]",
+        ):
+            self.assertIsNone(roleNamesTwice(source), source)
