@@ -534,11 +534,6 @@ def duplicateKey(source: Union[bytes, str]) -> Optional[tuple[str, str]]:
     return None
 
 
-#: the member names access control reads: C{method} and C{params} of a
-#: message, C{name} and C{uri} of its C{params}
-_ROLE_NAMES = (b'"method"', b'"params"', b'"name"', b'"uri"')
-
-
 def roleNamesTwice(source: Union[bytes, str]) -> Optional[str]:
     """
     The first member access control reads that a message of the JSON text
@@ -549,7 +544,8 @@ def roleNamesTwice(source: Union[bytes, str]) -> Optional[str]:
     is not parsed again.
     """
     raw = source if type(source) is bytes else source.encode("utf-8", "surrogatepass")  # type: ignore[union-attr]
-    if b"\\u" not in raw and all(raw.count(name) <= 1 for name in _ROLE_NAMES):
+    count = raw.count
+    if b"\\u" not in raw and count(b'"name"') < 2 and count(b'"method"') < 2 and count(b'"params"') < 2 and count(b'"uri"') < 2:
         return None
     try:
         value = json.loads(source, object_pairs_hook=list)
