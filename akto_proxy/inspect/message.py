@@ -150,14 +150,23 @@ RPC_MEMBERS = frozenset(("jsonrpc", "id", "method", "params", "result", "error")
 _RPC_WALKED = ("params", "result", "error")
 
 
+def _extraMembers(obj: dict[str, Any]) -> list[tuple[int, str]]:
+    """
+    The members of JSON-RPC message C{obj} that JSON-RPC does not define
+    (L{RPC_MEMBERS}), each with its place among the members; most often
+    none, told by one test.
+    """
+    if RPC_MEMBERS.issuperset(obj):
+        return []
+    return [(i, f) for i, f in enumerate(obj) if f not in RPC_MEMBERS]
+
+
 def envelopeKeys(obj: dict[str, Any]) -> int:
     """
     The member names of JSON-RPC message C{obj} that are not among its
     strings: those of L{RPC_MEMBERS} (every other name is a string).
     """
-    if RPC_MEMBERS.issuperset(obj):
-        return len(obj)
-    return sum(1 for f in obj if f in RPC_MEMBERS)
+    return len(obj) - len(_extraMembers(obj))
 
 
 def rpcTexts(obj: dict[str, Any], out: list[str]) -> list[str]:
@@ -175,11 +184,9 @@ def rpcGather(obj: dict[str, Any], out: list[str]) -> int:
     L{rpcTexts}, answering the number of keys left out (L{PROTOCOL_KEYS}).
     """
     values = [obj[f] for f in _RPC_WALKED if f in obj]
-    if not RPC_MEMBERS.issuperset(obj):
-        for f in obj:
-            if f not in RPC_MEMBERS:
-                out.append(f)
-                values.append(obj[f])
+    for _, f in _extraMembers(obj):
+        out.append(f)
+        values.append(obj[f])
     return _texts(values, out)
 
 
@@ -404,12 +411,10 @@ class Message:
         for field in _RPC_WALKED:
             if field in obj:
                 left += _walk(obj[field], field, strings)
-        if not RPC_MEMBERS.issuperset(obj):
+        for i, field in _extraMembers(obj):
             # a member JSON-RPC does not define: its name and its strings
-            for i, field in enumerate(obj):
-                if field not in RPC_MEMBERS:
-                    strings.append((f"{KEY_MARK}{i}", field))
-                    left += _walk(obj[field], memberPath("", field), strings)
+            strings.append((f"{KEY_MARK}{i}", field))
+            left += _walk(obj[field], memberPath("", field), strings)
         return cls(
             direction=direction,
             target=target,

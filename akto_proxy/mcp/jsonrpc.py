@@ -264,7 +264,7 @@ class Body:
         the parsed value lost); None for a value the proxy made itself.
     """
 
-    __slots__ = ("rpc", "batch", "json", "value", "text", "malformed", "binary", "raw", "source", "_duplicate")
+    __slots__ = ("rpc", "batch", "json", "value", "text", "malformed", "binary", "raw", "source", "_duplicate", "_roleNames")
 
     def __init__(
         self,
@@ -286,6 +286,7 @@ class Body:
         self.raw: Optional[bytes] = None
         self.source: Union[bytes, str, None] = None
         self._duplicate: Any = _UNKNOWN
+        self._roleNames: Any = _UNKNOWN
 
     def duplicateKey(self) -> Optional[tuple[str, str]]:
         """
@@ -294,6 +295,16 @@ class Body:
         if self._duplicate is _UNKNOWN:
             self._duplicate = duplicateKey(self.source) if self.source is not None else None
         return self._duplicate  # type: ignore[no-any-return]
+
+    def roleNamesTwice(self) -> Optional[str]:
+        """
+        L{roleNamesTwice} of its source (asked once for the whole body:
+        each message of a batch, and both of the role stage's questions,
+        read the same answer), or None without one.
+        """
+        if self._roleNames is _UNKNOWN:
+            self._roleNames = roleNamesTwice(self.source) if self.source is not None else None
+        return self._roleNames  # type: ignore[no-any-return]
 
     def encoded(self) -> bytes:
         """

@@ -18,7 +18,7 @@ from akto_proxy.inspect.chain import Chain, Finding, Outcome
 from akto_proxy.inspect.message import Message, envelopeKeys, jsonGather, memberPath, rpcGather
 from akto_proxy.mcp.answers import HEADER_MISMATCH, INVALID_PARAMS, REFUSAL_CODE, metadata, rpcError
 from akto_proxy.mcp.cache import CacheStage
-from akto_proxy.mcp.jsonrpc import LIST_METHODS, Body, Encoded, rawTargetOf, roleNamesTwice, stringTokens, toolOf
+from akto_proxy.mcp.jsonrpc import LIST_METHODS, Body, Encoded, rawTargetOf, stringTokens, toolOf
 from akto_proxy.mcp.protections import buildProtections, endpointOf
 from akto_proxy.mcp.pipeline import (
     CLIENT_ANSWER,
@@ -205,7 +205,7 @@ class RoleStage:
         @param duplicates: when no check reads requests (so the inspection
             stage never asks whether a key is named twice), the
             C{threat_detection.duplicate_keys} action for a request that
-            names a member the roles read twice (L{roleNamesTwice}); None:
+            names a member the roles read twice (L{Body.roleNamesTwice}); None:
             the inspection stage asks.
         """
         self.roles = roles
@@ -213,14 +213,14 @@ class RoleStage:
         self._monitor = monitor
 
     def quick(self, ctx: Context, direction: str, obj: Any, method: Optional[str], name: Optional[str], prefix: Any, body: Any = None) -> Optional[bool]:
-        if self._duplicates is not None and body is not None and body.source is not None and roleNamesTwice(body.source) is not None:
+        if self._duplicates is not None and body is not None and body.roleNamesTwice() is not None:
             return False
         return self.roles.decide(ctx.key, ctx.target.host, method, name).allowed  # type: ignore[arg-type]
 
     def judge(self, item: Item, ctx: Context) -> StageResult:
         body = item.body
-        if self._duplicates is not None and body is not None and body.source is not None:
-            twice = roleNamesTwice(body.source)
+        if self._duplicates is not None and body is not None:
+            twice = body.roleNamesTwice()
             if twice is not None:
                 refused = ambiguity(item, ctx, twice, self._duplicates, self._monitor)
                 if refused is not None:
