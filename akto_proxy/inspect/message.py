@@ -166,7 +166,8 @@ def envelopeKeys(obj: dict[str, Any]) -> int:
     The member names of JSON-RPC message C{obj} that are not among its
     strings: those of L{RPC_MEMBERS} (every other name is a string).
     """
-    return len(obj) - len(_extraMembers(obj))
+    # (the common case answered without a call: this is asked of every message)
+    return len(obj) if RPC_MEMBERS.issuperset(obj) else len(obj) - len(_extraMembers(obj))
 
 
 def rpcTexts(obj: dict[str, Any], out: list[str]) -> list[str]:
@@ -184,9 +185,10 @@ def rpcGather(obj: dict[str, Any], out: list[str]) -> int:
     L{rpcTexts}, answering the number of keys left out (L{PROTOCOL_KEYS}).
     """
     values = [obj[f] for f in _RPC_WALKED if f in obj]
-    for _, f in _extraMembers(obj):
-        out.append(f)
-        values.append(obj[f])
+    if not RPC_MEMBERS.issuperset(obj):  # (without a call for the common case)
+        for _, f in _extraMembers(obj):
+            out.append(f)
+            values.append(obj[f])
     return _texts(values, out)
 
 
