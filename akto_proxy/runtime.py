@@ -82,7 +82,9 @@ def _inAllowlist(address: str, nets: tuple[Any, ...]) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _inspectors(threats: Any, guardrails: Any, injection: Any, reactor: Any) -> tuple[tuple[Any, ...], Optional[Prefilter]]:
+def _inspectors(
+    threats: Any, guardrails: Any, injection: Any, reactor: Any, threads: Any = None
+) -> tuple[tuple[Any, ...], Optional[Prefilter]]:
     """
     Compiling the pattern databases takes about a second: a reload that does
     not change the checks (and every test that uses the same ones) reuses
@@ -93,7 +95,7 @@ def _inspectors(threats: Any, guardrails: Any, injection: Any, reactor: Any) -> 
     the database cache takes milliseconds.
     """
     config = Config(source="", listen=(), threat_detection=threats, guardrails=guardrails, mcp=McpConfig(prompt_injection=injection))
-    steps = tuple(buildInspectors(config, reactor))
+    steps = tuple(buildInspectors(config, reactor, threads))
     prefilter = buildPrefilter(steps)
     # what the prefilter's databases did not take over is compiled now, not
     # on the first message (ThreatInspector.prepare)
@@ -113,18 +115,24 @@ def buildRuntime(
     clock: Any = None,
     state: Any = None,
     cache: Any = None,
+    threads: Any = None,
 ) -> Runtime:
     """
-    @param reactor: runs the checks' threads.
+    @param reactor: delivers the checks' results from their threads.
     @param clock: times inspection timeouts and rate windows (the reactor
         unless given).
     @param state: what the MCP protections keep across generations (pins,
         poisoned tools: L{akto_proxy.mcp.protections.McpState}).
     @param cache: the response cache (L{akto_proxy.mcp.cache.
         ResponseCache}), whose invalidation the pipeline runs.
+    @param threads: the pool that inspects large messages (L{akto_proxy.
+        inspect.checks.offload.inspectionPool}, the service's); the
+        reactor's when None.
     """
     clock = clock if clock is not None else reactor
-    inspectors, prefilter = _inspectors(config.threat_detection, config.guardrails, config.mcp.prompt_injection, reactor)
+    inspectors, prefilter = _inspectors(
+        config.threat_detection, config.guardrails, config.mcp.prompt_injection, reactor, threads
+    )
     chain = Chain(inspectors, clock, config.threat_detection.inspection_timeout, prefilter)
     roles = Policy.fromConfig(config.access_control)
     rates = RateLimits.fromConfig(

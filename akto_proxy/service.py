@@ -33,6 +33,7 @@ from twisted.internet import defer
 from twisted.internet.ssl import CertificateOptions, PrivateCertificate, TLSVersion
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
+from twisted.python.threadpool import ThreadPool
 from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.web.resource import Resource
 
@@ -42,6 +43,7 @@ from akto_proxy.access.redisstate import RedisState
 from akto_proxy.access.sessions import ForeignSession, LocalSessions, RedisSessions, SessionTable
 from akto_proxy.config import Config, ConfigError, loadConfig
 from akto_proxy.config.model import ApiKey, Listener
+from akto_proxy.inspect.checks.offload import inspectionPool
 from akto_proxy.mcp.events import EventBus, ExchangeEvent, MessageEvent, ReloadEvent, UpstreamFailureEvent
 from akto_proxy.mcp.pins import PinStore, SharedPins
 from akto_proxy.mcp.cache import ResponseCache
@@ -197,6 +199,27 @@ class RedisPart(Service):
         return self.redis.stop()
 
 
+class ThreadsPart(Service):
+    """
+    The inspection threads: started with the service (no thread is made
+    before the first large message), stopped after the listeners, when no
+    message is in flight any more.
+    """
+
+    name = "inspection-threads"
+
+    def __init__(self, pool: ThreadPool):
+        self.pool = pool
+
+    def startService(self) -> None:
+        super().startService()
+        self.pool.start()
+
+    def stopService(self) -> None:
+        super().stopService()
+        self.pool.stop()
+
+
 class PoolPart(Service):
     """
     The upstream connection pool: its idle connections are closed at stop.
@@ -299,7 +322,13 @@ class ProxyService(MultiService):
         self.pins.load()
         self.mcpState = McpState(self.pins)
         self.cache = ResponseCache(config, clock)
-        self.runtime = buildRuntime(config, 1, reactor, rateStore=self.rateStore, clock=clock, state=self.mcpState, cache=self.cache)
+        #: the threads that inspect large messages (not the reactor's pool,
+        #: which resolves upstream names)
+        self.inspectionThreads = inspectionPool()
+        self.runtime = buildRuntime(
+            config, 1, reactor, rateStore=self.rateStore, clock=clock, state=self.mcpState, cache=self.cache,
+            threads=self.inspectionThreads,
+        )
         self.agent, self.pool = buildAgent(
             reactor,
             lambda: self.runtime.clientSettings,
@@ -325,6 +354,7 @@ class ProxyService(MultiService):
         # the parts, started in this order and stopped in the reverse one
         # (the listeners first: see stopService)
         SessionSweeper(self.sessionTable, self.conversations, clock).setServiceParent(self)
+        ThreadsPart(self.inspectionThreads).setServiceParent(self)
         #: the routing of legacy-SSE POSTs between instances (with Redis)
         self.router: Optional["LegacyRouter"] = None
         if self.redis is not None:
@@ -510,7 +540,10 @@ class ProxyService(MultiService):
     def _reload(self, path: str) -> bool:
         try:
             config = loadConfig(path)
-            runtime = buildRuntime(config, self._generation + 1, self.reactor, self._ownAddresses, self.rateStore, self.clock, self.mcpState, self.cache)
+            runtime = buildRuntime(
+                config, self._generation + 1, self.reactor, self._ownAddresses, self.rateStore, self.clock,
+                self.mcpState, self.cache, self.inspectionThreads,
+            )
         except ConfigError as e:
             log.error("configuration reload rejected: {error}", error=str(e), config=path)
             self.rejectedReload = {"error": str(e), "file": path, "at": rfc3339(time.time())}

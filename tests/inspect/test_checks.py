@@ -8,11 +8,13 @@ import json
 from typing import Any, Callable
 
 import attrs
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.trial.unittest import SynchronousTestCase
 
 from akto_proxy.config.loader import parseConfig
 from akto_proxy.inspect.chain import Chain, Verdict
 from akto_proxy.inspect.checks import PatternInspector, PatternRule, buildInspectors
+from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.message import Message
 from akto_proxy.relay.url import Target
 
@@ -241,3 +243,73 @@ class OffloadTests(SynchronousTestCase):
         self.assertNotIsInstance(big, Verdict)
         self.assertEqual(reactor.threaded, 1)
         self.assertTrue(self.successResultOf(big).block)
+
+    def test_ownPool(self) -> None:
+        """
+        Given a pool of its own, a check sends large messages there, not to
+        the reactor's pool (which resolves upstream names).
+        """
+        reactor = FakeReactor()
+        pool = QueuePool()
+        steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"), reactor=reactor, threads=pool)
+        big = steps[0].inspect(result("x" * 200_000 + " AKIAZ3MHS4KQVX7PLR2N"))
+        self.assertEqual((reactor.threaded, len(pool.jobs)), (0, 1))
+        self.assertNoResult(big)
+        pool.runAll()
+        self.assertTrue(self.successResultOf(big).block)
+
+    def test_abandonedBeforeStart(self) -> None:
+        """
+        A message whose Deferred is cancelled (the chain's timeout) while it
+        waits for a thread is not inspected when a thread frees up.
+        """
+        pool = QueuePool()
+        calls: list[str] = []
+        d = Offload(FakeReactor(), pool).run(result("x" * 100_000), calls.append, "ran")
+        assert isinstance(d, Deferred)
+        d.cancel()
+        self.failureResultOf(d, CancelledError)
+        pool.runAll()
+        self.assertEqual(calls, [])
+
+    def test_lateAnswerIgnored(self) -> None:
+        """
+        A message whose inspection had started when the chain gave up on it
+        ends quietly: its late answer is dropped, not an AlreadyCalledError.
+        """
+        pool = QueuePool()
+        d = Offload(FakeReactor(), pool).run(result("x" * 100_000), lambda: "verdict")
+        assert isinstance(d, Deferred)
+        onResult, job = pool.jobs.pop()
+        answer = job()  # a thread took it up...
+        d.cancel()  # ...then the deadline passed
+        onResult(True, answer)
+        self.failureResultOf(d, CancelledError)
+
+    def test_stoppedPoolInline(self) -> None:
+        """
+        After the pool is stopped (shutdown), large messages are inspected
+        inline: a stopped Twisted pool would drop the work and hang them.
+        """
+        pool = QueuePool()
+        pool.joined = True
+        out = Offload(FakeReactor(), pool).run(result("x" * 100_000), lambda: "verdict")
+        self.assertEqual((out, pool.jobs), ("verdict", []))
+
+
+class QueuePool:
+    """
+    A pool whose threads run only when the test says so.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Callable[..., None], Callable[[], Any]]] = []
+        self.joined = False
+
+    def callInThreadWithCallback(self, onResult: Callable[..., None], f: Callable[..., Any], *a: Any) -> None:
+        self.jobs.append((onResult, lambda: f(*a)))
+
+    def runAll(self) -> None:
+        while self.jobs:
+            onResult, job = self.jobs.pop(0)
+            onResult(True, job())

@@ -25,16 +25,17 @@ def enabledChecks(config: Config) -> tuple[str, ...]:
     return CHECKS if enabled is None else enabled
 
 
-def buildInspectors(config: Config, reactor: Any = None) -> list[Inspector]:
+def buildInspectors(config: Config, reactor: Any = None, threads: Any = None) -> list[Inspector]:
     """
     The chain's steps for C{config}, in order: threat checks, custom rules,
     guardrails (content filters, PII).  Checks that are off cost nothing:
-    they are not built.  Given a reactor with a thread pool, large messages
-    are inspected off the reactor thread.
+    they are not built.  Given a reactor, large messages are inspected off
+    the reactor thread, in C{threads} (a L{twisted.python.threadpool.
+    ThreadPool}) or else the reactor's own pool.
     """
     steps: list[Inspector] = []
     td = config.threat_detection
-    offload = offloadFor(reactor)
+    offload = offloadFor(reactor, threads)
     checks = enabledChecks(config)
     if checks:
         steps.append(ThreatInspector(td, checks, offload))
