@@ -28,6 +28,7 @@ from akto_proxy.inspect.checks import rules as R
 from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.scanner import Scanner, mask
 from akto_proxy.inspect.checks.scope import NOTHING, Exclusions, MessageScope
+from akto_proxy.inspect.checks.sqlshape import injects
 from akto_proxy.inspect.checks.validators import PHONE_BUDGET, VALIDATORS, WHOLE_TEXT, blobLike, climb, creditCard, email, phoneSpans
 from akto_proxy.inspect.message import Message, isKeyPath, withoutSurrogates
 from akto_proxy.inspect.normalize import variants
@@ -319,8 +320,11 @@ class ThreatInspector:
                     continue
             if rule.internal:
                 if check == R.SQL and not found.has(check, "libinjection", i):
-                    if _libinjection(text, len(text) <= _SHORT_VALUE and kinds.of(i) == "data"):
+                    value = kinds.of(i) == "data"
+                    if _libinjection(text, len(text) <= _SHORT_VALUE and value):
                         found.add(check, "libinjection", "high", i, None)
+                    elif value and not found.has(check, "sql_structure", i) and injects(text):
+                        found.add(check, "sql_structure", "high", i, None)
                 continue
             if rule.validator == "root_escape":
                 if climb(text) >= self._rootEscape:
