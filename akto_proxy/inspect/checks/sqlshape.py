@@ -363,7 +363,7 @@ def injects(value: str) -> Optional[str]:
     head = tokens[0]
     if head[0] in ("n", "(") or (head == ("o", "-") and len(tokens) > 1 and tokens[1][0] == "n"):
         does = _judge(tokens, True, False, value)
-    elif head[0] == "k" and head[1] in _BOOLEAN:
+    elif head[0] == "k" and head[1] in _BOOLEAN and len(tokens) > 1 and tokens[1][0] != "c":
         does = _judge(tokens[1:], True, False, None)  # a bare tail: "or true--"
         if does is not None:
             does = does | ({_BOOLEAN_CONDITION} if does & {_BOOLEAN_CONDITION} or _COMMENT in does else set())

@@ -319,6 +319,10 @@ class ThreatInspector:
                 if check == R.CMD and _SHELL_COMMAND.match(text):
                     continue
             if rule.internal:
+                if rule.name == "structure_candidate":
+                    if not found.has(check, "sql_structure", i) and injects(text):
+                        found.add(check, "sql_structure", "high", i, None)
+                    continue
                 if check == R.SQL and not found.has(check, "libinjection", i):
                     value = kinds.of(i) == "data"
                     if _libinjection(text, len(text) <= _SHORT_VALUE and value):
