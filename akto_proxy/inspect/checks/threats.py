@@ -567,6 +567,10 @@ _BENIGN_FINGERPRINT = re.compile(r"^(?:E|T|k|n|f\(|v)")
 # comment or statement between them: in code or prose, punctuation
 # ("%NAME%";, "<key>"), not SQL
 _NO_SQL_FINGERPRINT = re.compile(r"[sno1v]+")
+# two words or more before a value's first quote
+_WORDS_BEFORE_QUOTE = re.compile(r"\s*[^\s'\"`]+\s+[^'\"`]*?\S\s*['\"`]")
+# no quote, comparison or comment: numbers and words, arithmetic and logic
+_NO_COMPARISON = re.compile(r"[^'\"`=<>!#;-]*")
 
 
 def _libinjection(text: str, value: bool = False) -> bool:
@@ -589,6 +593,15 @@ def _libinjection(text: str, value: bool = False) -> bool:
     if fingerprint in ("s&s", "sos") and _proseAfterQuote(tokens[2]):
         return False  # a quoted word in prose: "or" vs "and" grammar, "LIKE" STAMP
     if value:
+        # numbers joined by logic with no comparison (1/2 or 3/4, 1 or 2,
+        # not 3) are an injection only when the value does something to a
+        # statement by its structure
+        if fingerprint == "1&1" and _NO_COMPARISON.fullmatch(text) and injects(text) is None:
+            return False
+        # words, then a quote: a name or a product with a foot mark (RUG 8'
+        # X 10' -- GREY), unless the quote starts SQL that does something
+        if fingerprint[:1] == "n" and _WORDS_BEFORE_QUOTE.match(text) and injects(text) is None:
+            return False
         return True
     if fingerprint[:1] == "s" and _proseBeforeQuote(tokens[0]):
         return False
