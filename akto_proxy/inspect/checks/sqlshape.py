@@ -129,7 +129,8 @@ _WEAK_AFTER_WORDS = frozenset((_TRUNCATE, _BOOLEAN_LITERAL, _SQL_VALUE, _CALL))
 # what comes before the quote a value leaves: at most one word
 _ONE_WORD = re.compile(r"\s*\S*\s*\Z")
 
-# a statement's shape after a semicolon: the value rules' own
+# a statement's shape after a semicolon (over its tokens joined by blanks),
+# as the value rules' standalone_statement reads one
 _STATEMENT = re.compile(
     r"\s*(?:select\s+\S|insert\s+into\b|update\s+\S+\s+set\b|delete\s+from\b|drop\s+(?:table|database|schema|user|view|function|procedure|index|login)\b|"
     r"create\s+(?:table|database|user|login|function|procedure|trigger|view|or\s+replace)\b|alter\s+(?:table|user|login|database|role|system|session)\b|"
@@ -152,14 +153,14 @@ _SQL_CALLS = frozenset((
 ))
 
 
-def _judge(tokens: list[tuple[str, str]], operand: bool, quoted: bool, rest: Optional[str] = None) -> Optional[set[str]]:
+def _judge(tokens: list[tuple[str, str]], operand: bool, quoted: bool) -> Optional[set[str]]:
     """
     Read C{tokens} as the rest of an expression: C{operand} when an operand
     is expected first (a number's place), else an operator (after the
     literal the value closed, C{quoted}).  The set of things the tail does
     (L{_UNION}, ...) when it is well-formed SQL to its end, else C{None}.
-    C{rest}, the text the tokens were read from, lets a stacked statement
-    be told by its shape (L{_STATEMENT}).
+    A stacked statement is told by its shape (L{_STATEMENT}, over its
+    tokens).
     """
     does: set[str] = set()
     expect = operand  # True: an operand next; False: an operator, a clause or the end
@@ -253,7 +254,7 @@ def _judge(tokens: list[tuple[str, str]], operand: bool, quoted: bool, rest: Opt
                     if quoted and first:
                         does.add(_TRUNCATE)
                     break
-                if nxt[0] == "k" and nxt[1] in _STATEMENTS and rest is not None and _statementAfter(rest, i, tokens):
+                if nxt[0] == "k" and nxt[1] in _STATEMENTS and _STATEMENT.match(" ".join(v for k, v in tokens[i + 1 :] if k != "c")):
                     does.add(_STACKED)
                     break
                 return None
@@ -291,7 +292,7 @@ def _judge(tokens: list[tuple[str, str]], operand: bool, quoted: bool, rest: Opt
                     expect = False
             elif kind == "k" and value == "where" and _SUBQUERY in does:
                 expect = True
-            elif kind == "k" and value == "limit" and not quoted and (nxt[0] != "n" or i != 1):
+            elif kind == "k" and value == "limit" and not quoted and _SUBQUERY not in does and (nxt[0] != "n" or i != 1):
                 return None  # "8-bit Limit": a number's LIMIT follows the number
             elif kind == "k" and value in ("having", "limit", "procedure"):
                 does.add(_CLAUSE)
@@ -309,18 +310,6 @@ def _judge(tokens: list[tuple[str, str]], operand: bool, quoted: bool, rest: Opt
 
 
 _NUMBER_SIGN = re.compile(r"#\d")
-
-
-def _statementAfter(rest: str, semicolon: int, tokens: list[tuple[str, str]]) -> bool:
-    """
-    Whether the text after the C{semicolon}-th token's C{;} has a
-    statement's shape (the value rules' L{_STATEMENT}): C{1; drop table t},
-    not C{1; exec will create}.
-    """
-    at = -1
-    for _ in range(sum(1 for k, _v in tokens[: semicolon + 1] if k == ";")):
-        at = rest.find(";", at + 1)
-    return at >= 0 and _STATEMENT.match(rest, at + 1) is not None
 
 
 # what the tail does: each alone changes the statement, but for
@@ -345,7 +334,7 @@ def injects(value: str) -> Optional[str]:
         tokens = _tokens(rest)
         if not tokens:
             continue
-        does = _judge(tokens, False, True, rest)
+        does = _judge(tokens, False, True)
         if does is None:
             continue
         if value[:1] == quote and value.rstrip()[-1:] == quote:
@@ -362,9 +351,9 @@ def injects(value: str) -> Optional[str]:
         return None
     head = tokens[0]
     if head[0] in ("n", "(") or (head == ("o", "-") and len(tokens) > 1 and tokens[1][0] == "n"):
-        does = _judge(tokens, True, False, value)
+        does = _judge(tokens, True, False)
     elif head[0] == "k" and head[1] in _BOOLEAN and len(tokens) > 1 and tokens[1][0] != "c":
-        does = _judge(tokens[1:], True, False, None)  # a bare tail: "or true--"
+        does = _judge(tokens[1:], True, False)  # a bare tail: "or true--"
         if does is not None:
             does = does | ({_BOOLEAN_CONDITION} if does & {_BOOLEAN_CONDITION} or _COMMENT in does else set())
     else:

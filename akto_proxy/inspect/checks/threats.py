@@ -313,7 +313,7 @@ class ThreatInspector:
             if found.has(check, rule.name, i) and rule.internal is False and kind != "r":
                 continue
             text = segments[seg]
-            if rule.fragment or rule.internal:
+            if rule.fragment or (rule.internal and rule.name != "structure_candidate"):
                 if check == R.SQL and _SQL_STATEMENT.match(text):
                     continue
                 if check == R.CMD and _SHELL_COMMAND.match(text):
