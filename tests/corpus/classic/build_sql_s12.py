@@ -31,7 +31,6 @@ Run: C{python tests/corpus/classic/build_sql_s12.py [--mirrors DIR]}
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -45,6 +44,7 @@ sys.path.insert(0, HERE)
 
 from build_injection import _CARRIES as CARRIES  # noqa: E402
 from build_injection import MIRRORS, Mirror  # noqa: E402
+from build_sql_s11 import _digest, _load  # noqa: E402
 
 _CARRIES = CARRIES["sql_injection"]
 
@@ -196,15 +196,6 @@ def generatedBenign(rng: random.Random) -> Iterator[tuple[str, str]]:
 
 
 # --- assembly ------------------------------------------------------------------
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _load(path: str) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def known() -> set[str]:
