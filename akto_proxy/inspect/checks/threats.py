@@ -327,7 +327,7 @@ class ThreatInspector:
                     value = kinds.of(i) == "data"
                     if _libinjection(text, len(text) <= _SHORT_VALUE and value):
                         found.add(check, "libinjection", "high", i, None)
-                    elif value and not found.has(check, "sql_structure", i) and injects(text):
+                    elif value and self.level >= 2 and not found.has(check, "sql_structure", i) and injects(text):
                         found.add(check, "sql_structure", "high", i, None)
                 continue
             if rule.validator == "root_escape":

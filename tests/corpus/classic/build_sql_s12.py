@@ -9,7 +9,8 @@ Writes C{sql_injection_s12.attacks.jsonl} and C{sql_injection_s12.benign.jsonl}
   negative tests (C{no_expect_ids}) of every REQUEST-942 rule whose
   description says they are false positives fixed or values that must not
   match (one that says injection or attack is kept out: it is an attack
-  another rule catches).
+  another rule catches; so is one holding an e-mail address or a JWT, the
+  PII and secrets checks' matter).
 - C{generated-s12:*}: this project's own structural generator: a value
   (a number, a name, an address) put where an application puts it (after
   a quote, a double quote, parentheses, or bare), then something that
@@ -85,6 +86,9 @@ def _values(stage: dict[str, object]) -> list[str]:
 # rule is meant to catch, no benign value.
 _FP_TEST = re.compile(r"false.?positive|\bfp\b|must not match|true.negative|negative test|\bissue\b|fix for", re.I)
 _ATTACK_TEST = re.compile(r"injection|attack|attempt|evasion|bypass", re.I)
+# an e-mail address or a JWT in a negative: the PII and secrets checks'
+# matter, flagged there by design wherever it sits
+_OTHER_CLASS = re.compile(r"[\w.+-]+@[\w-]+\.\w|\beyJ[\w-]+\.eyJ")
 
 
 def crsTests(m: Mirror) -> tuple[list[str], list[str]]:
@@ -109,7 +113,7 @@ def crsTests(m: Mirror) -> tuple[list[str], list[str]]:
                 if rule in (log.get("expect_ids") or ()) and levels.get(rule, 0) >= 3:
                     positive.extend(v for v in _values(stage) if _CARRIES.search(v))
                 elif rule in (log.get("no_expect_ids") or ()) and _FP_TEST.search(desc := str(test.get("desc", ""))) and not _ATTACK_TEST.search(desc):
-                    negative.extend(_values(stage))
+                    negative.extend(v for v in _values(stage) if not _OTHER_CLASS.search(v))
     return positive, negative
 
 
