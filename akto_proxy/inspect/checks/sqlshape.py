@@ -18,9 +18,13 @@ C{parents' or yours?}), is not.  Comments are blanks (versioned ones are
 code), keywords are caseless, and any number of closing parentheses may
 follow the literal.
 
-Only values the prefilter's SQL candidate rule flags reach it (see
-L{akto_proxy.inspect.checks.threats}), and only those in arguments that
-carry data: prose and code never do.
+Only values the prefilter's SQL candidate rules flag reach it
+(C{libinjection_candidate} when libinjection says no,
+C{structure_candidate}; see L{akto_proxy.inspect.checks.threats}), at
+C{medium} and above, and only those in arguments that carry data: prose
+and code never do.  Words before the quote a value leaves (a name, a size
+in feet and inches) leave only the strong readings: a comparison, a union,
+a statement, a clause.
 """
 
 from __future__ import annotations
