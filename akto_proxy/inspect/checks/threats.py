@@ -325,7 +325,7 @@ class ThreatInspector:
                     continue
                 if check == R.SQL and not found.has(check, "libinjection", i):
                     value = kinds.of(i) == "data"
-                    if _libinjection(text, len(text) <= _SHORT_VALUE and value):
+                    if _libinjection(text, len(text) <= _SHORT_VALUE and value, self.level >= 2):
                         found.add(check, "libinjection", "high", i, None)
                     elif value and self.level >= 2 and not found.has(check, "sql_structure", i) and injects(text):
                         found.add(check, "sql_structure", "high", i, None)
@@ -573,12 +573,14 @@ _WORDS_BEFORE_QUOTE = re.compile(r"\s*[^\s'\"`]+\s+[^'\"`]*?\S\s*['\"`]")
 _NO_COMPARISON = re.compile(r"[^'\"`=<>!#;-]*")
 
 
-def _libinjection(text: str, value: bool = False) -> bool:
+def _libinjection(text: str, value: bool = False, judged: bool = False) -> bool:
     """
     Whether libinjection takes C{text} for an injection.  In a C{value}
     (an argument that carries data, not SQL or prose) every fingerprint
     counts: a bare word or a keyword has no business starting an
-    expression there.
+    expression there; but for two readings that L{injects} is asked about
+    when C{judged} (at medium and above, where the value rules stand
+    beside it).
     """
     if len(text) > _MAX_LIBINJECTION:
         text = text[:_MAX_LIBINJECTION]
@@ -596,6 +598,8 @@ def _libinjection(text: str, value: bool = False) -> bool:
         # numbers joined by logic with no comparison (1/2 or 3/4, 1 or 2,
         # not 3) are an injection only when the value does something to a
         # statement by its structure
+        if not judged:
+            return True
         if fingerprint == "1&1" and _NO_COMPARISON.fullmatch(text) and injects(text) is None:
             return False
         # words, then a quote: a name or a product with a foot mark (RUG 8'
