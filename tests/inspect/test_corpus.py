@@ -32,13 +32,21 @@ HOLDOUT_FPR = {True: 0.006, False: 0.010}  # with the sample exclusions, without
 # The fresh part (classic/fresh, session 9): first scored at SQL 95.6%,
 # command 60.5%, path 88.4%; these are the rates after that session's tuning
 # on the tune part, floors in the same sense.
-# (session 11: SQL 96.3%, command 89.69%, path 93.0%)
-FRESH_TPR = {"sql_injection": 0.958, "command_injection": 0.892, "path_traversal": 0.925}
+# (session 11: SQL 96.3%, command 89.69%, path 93.0%; session 12: SQL 96.47%)
+FRESH_TPR = {"sql_injection": 0.959, "command_injection": 0.892, "path_traversal": 0.925}
 FRESH_FPR = {True: 0.005, False: 0.008}
 
 
 def _cmdS11Benign(e: dict[str, str]) -> bool:
     return e["category"] == "command_injection" and e["label"] == "benign" and e["source"].startswith("written:s11:")
+
+
+def _sqlS12Benign(e: dict[str, str]) -> bool:
+    return e["category"] == "sql_injection" and e["label"] == "benign" and e["source"].startswith(("crs-s12", "written-s12"))
+
+
+def _apart(e: dict[str, str]) -> bool:
+    return _cmdS11Benign(e) or _sqlS12Benign(e)
 
 
 class CorpusTests(SynchronousTestCase):
@@ -63,14 +71,14 @@ class CorpusTests(SynchronousTestCase):
                 self.assertTrue(set(CLASSIC) <= cats, (split, label, cats))
 
     def test_tuneWithExclusions(self) -> None:
-        r = measure("medium", exclusions=True, items=[e for e in injectionCorpus("tune") if not _cmdS11Benign(e)])
+        r = measure("medium", exclusions=True, items=[e for e in injectionCorpus("tune") if not _apart(e)])
         for category in CLASSIC + ("data_exfiltration",):
             hit, total = r.tpr[category]
             self.assertGreaterEqual(hit / total, 0.93, f"{category}: {[m['text'] for m in r.misses if m['category'] == category]}")
         self.assertLessEqual(r.fprRate(), 0.005, r.falsePositives)
 
     def test_tuneWithoutExclusions(self) -> None:
-        r = measure("medium", exclusions=False, items=[e for e in injectionCorpus("tune") if not _cmdS11Benign(e)])
+        r = measure("medium", exclusions=False, items=[e for e in injectionCorpus("tune") if not _apart(e)])
         self.assertLessEqual(r.fprRate(), 0.01, r.falsePositives)
 
     def test_cmdS11Benign(self) -> None:
@@ -83,6 +91,19 @@ class CorpusTests(SynchronousTestCase):
         """
         r = measure("medium", exclusions=True, items=[e for e in injectionCorpus("tune") if _cmdS11Benign(e)])
         self.assertLessEqual(r.fpr[0], 6, r.falsePositives)
+
+    def test_sqlS12Benign(self) -> None:
+        """
+        Session 12's hard benign SQL lines (build_sql_s12.py: the CRS's own
+        negative tests, literal values) are counted on their own, as
+        session 11's command lines are: a ceiling at what they cost when
+        written (2 SQL findings, 3 command findings on lists such as
+        C{'foo';'bar';'def'}).
+        """
+        r = measure("medium", exclusions=True, items=[e for e in injectionCorpus("tune") if _sqlS12Benign(e)])
+        sql = [f for f in r.falsePositives if any(x.startswith("sql_injection.") for x in f[1])]
+        self.assertLessEqual(len(sql), 2, sql)
+        self.assertLessEqual(r.fpr[0], 5, r.falsePositives)
 
     def test_holdout(self) -> None:
         """

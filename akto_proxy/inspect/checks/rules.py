@@ -233,6 +233,14 @@ SQL_RULES = (
          r"\b(?:or|and)\s+\d+\s*[=<>]|\bunion\b.{0,40}\bselect\b|;\s*(?:select|drop|insert|update|delete|exec|declare|shutdown)\b|"
          r"^[ \t]*[\w@.$()-]{1,40}[ \t]*\)*[ \t]+(?:and|or|xor|having|union|procedure|into|div|mod|like|rlike|regexp|sounds[ \t]+like)[ \t]+[\w(@'\"-][^\n]{0,60}$",
          variants="rdq", internal=True),
+    # Values worth reading as SQL by structure (L{sqlshape.injects}) that
+    # the candidates above leave: a quote closed before an operator only
+    # SQL applies to a string (*, /, IS, IN, DIV, COLLATE, ::), a
+    # parenthesised SELECT, a value that begins with a boolean operator.
+    Rule(SQL, "structure_candidate",
+         r"['\"`]\s*\)*\s*(?:[*/%^&|!~]|::|\b(?:is|in|not|div|mod|collate|between|sounds|escape)\b)|"
+         r"^\s*\(+\s*select\b|^\s*(?:or|and|xor|&&|\|\|)\s*[\w('\"@(-]",
+         variants="rdq", internal=True, context="data", level=2),
 )  # fmt: skip
 
 # --- command injection -----------------------------------------------------

@@ -28,6 +28,7 @@ from akto_proxy.inspect.checks import rules as R
 from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.scanner import Scanner, mask
 from akto_proxy.inspect.checks.scope import NOTHING, Exclusions, MessageScope
+from akto_proxy.inspect.checks.sqlshape import injects
 from akto_proxy.inspect.checks.validators import PHONE_BUDGET, VALIDATORS, WHOLE_TEXT, blobLike, climb, creditCard, email, phoneSpans
 from akto_proxy.inspect.message import Message, isKeyPath, withoutSurrogates
 from akto_proxy.inspect.normalize import variants
@@ -312,15 +313,22 @@ class ThreatInspector:
             if found.has(check, rule.name, i) and rule.internal is False and kind != "r":
                 continue
             text = segments[seg]
-            if rule.fragment or rule.internal:
+            if rule.fragment or (rule.internal and rule.name != "structure_candidate"):
                 if check == R.SQL and _SQL_STATEMENT.match(text):
                     continue
                 if check == R.CMD and _SHELL_COMMAND.match(text):
                     continue
             if rule.internal:
+                if rule.name == "structure_candidate":
+                    if not found.has(check, "sql_structure", i) and injects(text):
+                        found.add(check, "sql_structure", "high", i, None)
+                    continue
                 if check == R.SQL and not found.has(check, "libinjection", i):
-                    if _libinjection(text, len(text) <= _SHORT_VALUE and kinds.of(i) == "data"):
+                    value = kinds.of(i) == "data"
+                    if _libinjection(text, len(text) <= _SHORT_VALUE and value, self.level >= 2):
                         found.add(check, "libinjection", "high", i, None)
+                    elif value and self.level >= 2 and not found.has(check, "sql_structure", i) and injects(text):
+                        found.add(check, "sql_structure", "high", i, None)
                 continue
             if rule.validator == "root_escape":
                 if climb(text) >= self._rootEscape:
@@ -559,14 +567,20 @@ _BENIGN_FINGERPRINT = re.compile(r"^(?:E|T|k|n|f\(|v)")
 # comment or statement between them: in code or prose, punctuation
 # ("%NAME%";, "<key>"), not SQL
 _NO_SQL_FINGERPRINT = re.compile(r"[sno1v]+")
+# two words or more before a value's first quote
+_WORDS_BEFORE_QUOTE = re.compile(r"\s*[^\s'\"`]+\s+[^'\"`]*?\S\s*['\"`]")
+# no quote, comparison or comment: numbers and words, arithmetic and logic
+_NO_COMPARISON = re.compile(r"[^'\"`=<>!#;-]*")
 
 
-def _libinjection(text: str, value: bool = False) -> bool:
+def _libinjection(text: str, value: bool = False, judged: bool = False) -> bool:
     """
     Whether libinjection takes C{text} for an injection.  In a C{value}
     (an argument that carries data, not SQL or prose) every fingerprint
     counts: a bare word or a keyword has no business starting an
-    expression there.
+    expression there; but for two readings that L{injects} is asked about
+    when C{judged} (at medium and above, where the value rules stand
+    beside it).
     """
     if len(text) > _MAX_LIBINJECTION:
         text = text[:_MAX_LIBINJECTION]
@@ -581,6 +595,17 @@ def _libinjection(text: str, value: bool = False) -> bool:
     if fingerprint in ("s&s", "sos") and _proseAfterQuote(tokens[2]):
         return False  # a quoted word in prose: "or" vs "and" grammar, "LIKE" STAMP
     if value:
+        # numbers joined by logic with no comparison (1/2 or 3/4, 1 or 2,
+        # not 3) are an injection only when the value does something to a
+        # statement by its structure
+        if not judged:
+            return True
+        if fingerprint == "1&1" and _NO_COMPARISON.fullmatch(text) and injects(text) is None:
+            return False
+        # words, then a quote: a name or a product with a foot mark (RUG 8'
+        # X 10' -- GREY), unless the quote starts SQL that does something
+        if fingerprint[:1] == "n" and _WORDS_BEFORE_QUOTE.match(text) and injects(text) is None:
+            return False
         return True
     if fingerprint[:1] == "s" and _proseBeforeQuote(tokens[0]):
         return False
