@@ -132,11 +132,13 @@ def residentBytes() -> Optional[int]:
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
-# How often the daemon looks at its resident size (HeapTrimmer), seconds,
-# and how much it must have grown since the last look that trimmed (or
-# since the lowest seen) for the heap to be trimmed.
+# How often the daemon looks at its resident size (HeapTrimmer), seconds;
+# how much it must have grown since the last trim (or the lowest seen since)
+# for the heap to be trimmed; after how many looks a size still that far
+# above the lowest ever seen is trimmed again.
 TRIM_EVERY = 5.0
 TRIM_GROWTH = 4 << 20
+TRIM_AGAIN_AFTER = 12
 
 
 class HeapTrimmer(Service):
@@ -145,11 +147,15 @@ class HeapTrimmer(Service):
     of a megabyte is read, decoded and parsed into buffers of that size
     which, once the pattern databases' loading has raised glibc's dynamic
     mmap threshold, come from the heap and stay there when freed (80
-    bodies of 1 MiB left 14 MiB more resident, all of it free).  Every
-    C{every} seconds the resident size is read (one small file); when it
-    grew by C{growth} since the lowest seen, the heap is trimmed, and what
-    is left is the new baseline: memory really in use (held streams) is
-    not trimmed again and again.  A libc without C{malloc_trim} stops it.
+    bodies of 1 MiB left 15 MiB more resident, all of it free).
+
+    Every C{every} seconds the resident size is read (one small file).
+    When it grew by C{growth} since the last trim (or the lowest seen
+    since), the heap is trimmed.  Memory really in use (held streams)
+    stays above that baseline without being trimmed at every look; a size
+    still C{growth} above the lowest ever seen is trimmed again after
+    C{again} looks, for what was freed after a trim that ran during a
+    burst.  A libc without C{malloc_trim} stops the looks.
 
     @param rss: the resident size in bytes, or None (L{residentBytes}).
     @param trim: trims, returning whether it can (L{trimHeap}).
@@ -164,19 +170,25 @@ class HeapTrimmer(Service):
         trim: Callable[[], bool] = trimHeap,
         every: float = TRIM_EVERY,
         growth: int = TRIM_GROWTH,
+        again: int = TRIM_AGAIN_AFTER,
     ):
         self.clock = clock
         self.rss = rss
         self.trim = trim
         self.every = every
         self.growth = growth
+        self.again = again
+        #: the size after the last trim, or the lowest seen since
         self.baseline: Optional[int] = None
+        #: the lowest size seen
+        self.lowest: Optional[int] = None
         self.trims = 0
+        self._sinceTrim = 0
         self._loop: Optional[LoopingCall] = None
 
     def startService(self) -> None:
         super().startService()
-        self.baseline = self.rss()
+        self.baseline = self.lowest = self.rss()
         if self.baseline is None:
             return
         self._loop = LoopingCall(self.check)
@@ -191,18 +203,50 @@ class HeapTrimmer(Service):
 
     def check(self) -> None:
         now = self.rss()
-        if now is None or self.baseline is None:
+        if now is None or self.baseline is None or self.lowest is None:
             return
-        if now - self.baseline >= self.growth:
+        self._sinceTrim += 1
+        grew = now - self.baseline >= self.growth
+        stayed = now - self.lowest >= self.growth and self._sinceTrim >= self.again
+        if grew or stayed:
             if not self.trim():
                 if self._loop is not None and self._loop.running:
                     self._loop.stop()  # nothing to do it with
                 return
             self.trims += 1
+            self._sinceTrim = 0
             now = self.rss() or now
             self.baseline = now
         else:
             self.baseline = min(self.baseline, now)
+        self.lowest = min(self.lowest, now)
+
+
+# glibc's M_ARENA_MAX (mallopt): malloc arenas, the main one included
+M_ARENA_MAX = -8
+#: the arenas the daemon lets glibc make (its default: eight per core)
+ARENAS = 2
+
+
+def limitArenas(arenas: int = ARENAS) -> bool:
+    """
+    Let glibc's allocator make at most C{arenas} arenas: by default each
+    thread that allocates gets one of its own up to eight per core, and the
+    reactor's pool threads that inspect large messages (ten) each kept a
+    megabyte and more in theirs (a pool thread's Hyperscan scratch spaces
+    and what its messages left).  Python's allocations are made under the
+    GIL, so the threads hardly contend for the arenas they share.  Called
+    before the pool's threads start; a libc without C{mallopt} (musl,
+    macOS) is left alone.
+
+    @return: whether the libc took it.
+    """
+    try:
+        import ctypes
+
+        return bool(ctypes.CDLL(None).mallopt(M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False
 
 
 def serverTLS(config: Config) -> CertificateOptions:
@@ -487,6 +531,7 @@ class ProxyService(MultiService):
         super().startService()
         if self.tuneGC:
             gc.set_threshold(*GC_THRESHOLDS)
+            limitArenas()
             settleHeap()
         if hasattr(self.reactor, "addSystemEventTrigger"):
             self._installSIGHUP()
@@ -826,4 +871,4 @@ class ProxyService(MultiService):
         return {b"api": Api(self), b"metrics": MetricsResource(self)}
 
 
-__all__ = ["EAGER_BELOW", "GC_THRESHOLDS", "HeapTrimmer", "ProxyService", "residentBytes", "settleHeap", "trimHeap"]
+__all__ = ["EAGER_BELOW", "GC_THRESHOLDS", "HeapTrimmer", "ProxyService", "limitArenas", "residentBytes", "settleHeap", "trimHeap"]

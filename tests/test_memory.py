@@ -118,7 +118,7 @@ class HeapTrimmerTests(SynchronousTestCase):
             trimmed.append(1)
             return can
 
-        trimmer = HeapTrimmer(clock, rss=lambda: next(now), trim=trim, every=5, growth=100)
+        trimmer = HeapTrimmer(clock, rss=lambda: next(now), trim=trim, every=5, growth=100, again=3)
         trimmer.startService()
         self.addCleanup(lambda: trimmer.running and trimmer.stopService())
         return trimmer, clock, trimmed
@@ -147,6 +147,24 @@ class HeapTrimmerTests(SynchronousTestCase):
         clock.advance(5)  # 1550
         self.assertEqual(trimmed, [1])
         clock.advance(5)  # 1600: +100 from 1500
+        self.assertEqual(trimmed, [1, 1])
+
+    def test_freedAfterATrimTrimmedLater(self) -> None:
+        """
+        A trim during a burst leaves a high baseline; what the burst frees
+        afterwards is trimmed once the size stayed C{growth} above the
+        lowest seen for C{again} looks.
+        """
+        trimmer, clock, trimmed = self.started([1000, 1500, 1400, 1400, 1400, 1390, 1005, 1005])
+        clock.advance(5)  # 1500: trimmed, 1400 left (the burst goes on)
+        self.assertEqual((trimmed, trimmer.baseline), ([1], 1400))
+        clock.advance(5)  # 1400
+        clock.advance(5)  # 1400
+        self.assertEqual(trimmed, [1])
+        clock.advance(5)  # 1390, third look since: trimmed to 1005
+        self.assertEqual(trimmed, [1, 1])
+        self.assertEqual(trimmer.baseline, 1005)
+        clock.advance(5)
         self.assertEqual(trimmed, [1, 1])
 
     def test_lowestSeen(self) -> None:
@@ -218,17 +236,62 @@ print(json.dumps([start, freed, residentBytes(), trimmer.trims]))
 """
 
 
+# Six threads alive at once each allocate; glibc gives each its own arena
+# up to its limit: the number of arenas (malloc_info) after they allocated.
+ARENAS = """
+import ctypes, re, sys, tempfile, threading
+from akto_proxy.service import limitArenas
+took = limitArenas() if sys.argv[1] == "limit" else None
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.fopen.restype = ctypes.c_void_p
+libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+alive = threading.Barrier(7)
+def work():
+    libc.malloc(1000)
+    alive.wait(30)  # every thread holds its arena
+    alive.wait(30)
+threads = [threading.Thread(target=work) for _ in range(6)]
+for t in threads:
+    t.start()
+alive.wait(30)
+path = tempfile.mktemp()
+f = libc.fopen(path.encode(), b"w")
+libc.malloc_info(0, f)
+libc.fclose(f)
+alive.wait(30)
+for t in threads:
+    t.join()
+print(took, len(re.findall("<heap nr=", open(path).read())))
+"""
+
+
 class HeapReleaseTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        if not sys.platform.startswith("linux") or not os.path.exists("/proc/self/statm"):
+            raise SkipTest("Linux (glibc) only")
+
+    def run_(self, script: str, *args: str) -> str:
+        env = dict(os.environ, PYTHONPATH=ROOT)
+        out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120, check=True, env=env)
+        return out.stdout.strip().splitlines()[-1]
+
+    def test_arenasLimited(self) -> None:
+        """
+        After L{limitArenas}, threads share two malloc arenas (the main one
+        and one more); without it each allocating thread had its own.
+        """
+        self.assertEqual(self.run_(ARENAS, "limit"), "True 2")
+        self.assertEqual(self.run_(ARENAS, "default"), "None 7")
+
     def test_freedHeapGivenBack(self) -> None:
         """
         With glibc, megabytes freed inside the heap stay resident until the
         trimmer's look trims them.
         """
-        if not sys.platform.startswith("linux") or not os.path.exists("/proc/self/statm"):
-            raise SkipTest("Linux (glibc) only")
-        env = dict(os.environ, PYTHONPATH=ROOT)
-        out = subprocess.run([sys.executable, "-c", RELEASE], capture_output=True, text=True, timeout=120, check=True, env=env)
-        start, freed, after, trims = json.loads(out.stdout.strip().splitlines()[-1])
+        start, freed, after, trims = json.loads(self.run_(RELEASE))
         self.assertGreater(freed - start, 35 << 20)  # free() alone kept it
         self.assertGreater(freed - after, 35 << 20)  # the look gave it back
         self.assertEqual(trims, 1)
