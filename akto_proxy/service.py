@@ -14,6 +14,7 @@ sockets; the drain on shutdown.
                     /api/rules and the dashboard (a subscriber)
       access-log    AccessLogPart: one line per exchange (a subscriber)
       pool          PoolPart: upstream keep-alive connections
+      heap-trimmer  HeapTrimmer: gives glibc's freed heap back (the daemon's)
       listeners     one strports service per listen/admin endpoint
 """
 
