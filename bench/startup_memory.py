@@ -141,10 +141,10 @@ def main() -> int:
     step("twistd, its plugin discovery")
     import hyperscan
 
-    import akto_proxy.config  # noqa: F401
+    import akto_proxy.config
 
     step("config package (yaml, re2, hyperscan)")
-    import akto_proxy.service  # noqa: F401
+    import akto_proxy.service
     import akto_proxy.tap  # noqa: F401
 
     step("the service's modules")
@@ -181,7 +181,7 @@ def main() -> int:
                 super().__init__(*a, **kw)
                 scratches.append(mallocUsed() - before)
 
-        hyperscan.loadb, hyperscan.Database, hyperscan.Scratch = loading, Compiling, Measured
+        hyperscan.loadb, hyperscan.Database, hyperscan.Scratch = loading, Compiling, Measured  # type: ignore[misc,assignment]
     from akto_proxy.service import ProxyService
 
     svc = ProxyService(config, reactor, args.config, tuneGC=True)

@@ -120,7 +120,7 @@ class HeapTrimmerTests(SynchronousTestCase):
 
         trimmer = HeapTrimmer(clock, rss=lambda: next(now), trim=trim, every=5, growth=100, again=3)
         trimmer.startService()
-        self.addCleanup(lambda: trimmer.running and trimmer.stopService())
+        self.addCleanup(lambda: trimmer.stopService() if trimmer.running else None)
         return trimmer, clock, trimmed
 
     def test_growthTrims(self) -> None:
@@ -142,7 +142,7 @@ class HeapTrimmerTests(SynchronousTestCase):
         Memory really in use (the trim gives nothing back) is not trimmed
         at every look: only further growth trims again.
         """
-        trimmer, clock, trimmed = self.started([1000, 1500, 1500, 1550, 1600, 1600])
+        _, clock, trimmed = self.started([1000, 1500, 1500, 1550, 1600, 1600])
         clock.advance(5)  # 1500 -> trimmed, nothing back
         clock.advance(5)  # 1550
         self.assertEqual(trimmed, [1])
@@ -183,7 +183,7 @@ class HeapTrimmerTests(SynchronousTestCase):
         """
         A libc without C{malloc_trim}: the first attempt stops the looks.
         """
-        trimmer, clock, trimmed = self.started([1000, 2000], can=False)
+        _, clock, trimmed = self.started([1000, 2000], can=False)
         clock.advance(5)
         self.assertEqual(trimmed, [1])
         self.assertEqual(clock.getDelayedCalls(), [])
