@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import attrs
 from OpenSSL import SSL
 from twisted.application import strports
+from twisted.application.internet import TimerService
 from twisted.application.service import MultiService, Service
 from twisted.internet import defer
 from twisted.internet.ssl import CertificateOptions, PrivateCertificate, TLSVersion
@@ -142,7 +143,7 @@ TRIM_GROWTH = 4 << 20
 TRIM_AGAIN_AFTER = 12
 
 
-class HeapTrimmer(Service):
+class HeapTrimmer(TimerService):
     """
     Gives back what glibc's allocator keeps after large messages: a body
     of a megabyte is read, decoded and parsed into buffers of that size
@@ -173,6 +174,7 @@ class HeapTrimmer(Service):
         growth: int = TRIM_GROWTH,
         again: int = TRIM_AGAIN_AFTER,
     ):
+        super().__init__(every, self.check)
         self.clock = clock
         self.rss = rss
         self.trim = trim
@@ -185,34 +187,22 @@ class HeapTrimmer(Service):
         self.lowest: Optional[int] = None
         self.trims = 0
         self._sinceTrim = 0
-        self._loop: Optional[LoopingCall] = None
 
     def startService(self) -> None:
-        super().startService()
         self.baseline = self.lowest = self.rss()
-        if self.baseline is None:
-            return
-        self._loop = LoopingCall(self.check)
-        self._loop.clock = self.clock
-        self._loop.start(self.every, now=False)
-
-    def stopService(self) -> None:
-        super().stopService()
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-        self._loop = None
+        super().startService()  # a first look now, at what nothing grew yet
 
     def check(self) -> None:
         now = self.rss()
         if now is None or self.baseline is None or self.lowest is None:
+            self._loop.stop()  # no resident size to look at
             return
         self._sinceTrim += 1
         grew = now - self.baseline >= self.growth
         stayed = now - self.lowest >= self.growth and self._sinceTrim >= self.again
         if grew or stayed:
             if not self.trim():
-                if self._loop is not None and self._loop.running:
-                    self._loop.stop()  # nothing to do it with
+                self._loop.stop()  # nothing to trim with
                 return
             self.trims += 1
             self._sinceTrim = 0

@@ -128,7 +128,7 @@ class HeapTrimmerTests(SynchronousTestCase):
         Growth under the threshold leaves the heap alone; growth to it
         trims, and the size after the trim is the baseline.
         """
-        trimmer, clock, trimmed = self.started([1000, 1099, 1100, 1010, 1050])
+        trimmer, clock, trimmed = self.started([1000, 1000, 1099, 1100, 1010, 1050])
         clock.advance(5)  # 1099: +99
         self.assertEqual(trimmed, [])
         clock.advance(5)  # 1100: +100, trimmed to 1010
@@ -142,7 +142,7 @@ class HeapTrimmerTests(SynchronousTestCase):
         Memory really in use (the trim gives nothing back) is not trimmed
         at every look: only further growth trims again.
         """
-        _, clock, trimmed = self.started([1000, 1500, 1500, 1550, 1600, 1600])
+        _, clock, trimmed = self.started([1000, 1000, 1500, 1500, 1550, 1600, 1600])
         clock.advance(5)  # 1500 -> trimmed, nothing back
         clock.advance(5)  # 1550
         self.assertEqual(trimmed, [1])
@@ -155,7 +155,7 @@ class HeapTrimmerTests(SynchronousTestCase):
         afterwards is trimmed once the size stayed C{growth} above the
         lowest seen for C{again} looks.
         """
-        trimmer, clock, trimmed = self.started([1000, 1500, 1400, 1400, 1400, 1390, 1005, 1005])
+        trimmer, clock, trimmed = self.started([1000, 1000, 1500, 1400, 1400, 1400, 1390, 1005, 1005])
         clock.advance(5)  # 1500: trimmed, 1400 left (the burst goes on)
         self.assertEqual((trimmed, trimmer.baseline), ([1], 1400))
         clock.advance(5)  # 1400
@@ -171,7 +171,7 @@ class HeapTrimmerTests(SynchronousTestCase):
         """
         Growth counts from the lowest size seen since the last trim.
         """
-        trimmer, clock, trimmed = self.started([1000, 800, 899, 900, 900])
+        trimmer, clock, trimmed = self.started([1000, 1000, 800, 899, 900, 900])
         clock.advance(5)
         self.assertEqual(trimmer.baseline, 800)
         clock.advance(5)
@@ -183,7 +183,7 @@ class HeapTrimmerTests(SynchronousTestCase):
         """
         A libc without C{malloc_trim}: the first attempt stops the looks.
         """
-        _, clock, trimmed = self.started([1000, 2000], can=False)
+        _, clock, trimmed = self.started([1000, 1000, 2000], can=False)
         clock.advance(5)
         self.assertEqual(trimmed, [1])
         self.assertEqual(clock.getDelayedCalls(), [])
