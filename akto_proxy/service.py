@@ -157,7 +157,11 @@ class HeapTrimmer(TimerService):
     stays above that baseline without being trimmed at every look; a size
     still C{growth} above the lowest ever seen is trimmed again after
     C{again} looks, for what was freed after a trim that ran during a
-    burst.  A libc without C{malloc_trim} stops the looks.
+    burst; when such a trim gives little back, twice as many looks later
+    (up to an hour): a trim walks every free chunk of the heap, which
+    takes a while in a fragmented one, in the reactor's thread.  Each
+    trim is logged with what it gave back and how long it took.  A libc
+    without C{malloc_trim} stops the looks.
 
     @param rss: the resident size in bytes, or None (L{residentBytes}).
     @param trim: trims, returning whether it can (L{trimHeap}).
@@ -187,6 +191,12 @@ class HeapTrimmer(TimerService):
         self.lowest: Optional[int] = None
         self.trims = 0
         self._sinceTrim = 0
+        #: looks after which a size still high is trimmed again (doubled
+        #: after each trim that gave little back)
+        self._again = again
+
+    #: the most looks between two trims of a size that stays high
+    AGAIN_AT_MOST = 720
 
     def startService(self) -> None:
         self.baseline = self.lowest = self.rss()
@@ -199,18 +209,31 @@ class HeapTrimmer(TimerService):
             return
         self._sinceTrim += 1
         grew = now - self.baseline >= self.growth
-        stayed = now - self.lowest >= self.growth and self._sinceTrim >= self.again
-        if grew or stayed:
-            if not self.trim():
-                self._loop.stop()  # nothing to trim with
-                return
-            self.trims += 1
-            self._sinceTrim = 0
-            now = self.rss() or now
-            self.baseline = now
-        else:
+        stayed = now - self.lowest >= self.growth and self._sinceTrim >= self._again
+        if not (grew or stayed):
             self.baseline = min(self.baseline, now)
-        self.lowest = min(self.lowest, now)
+            self.lowest = min(self.lowest, now)
+            return
+        started = time.perf_counter()
+        if not self.trim():
+            self._loop.stop()  # nothing to trim with
+            return
+        took = time.perf_counter() - started
+        self.trims += 1
+        self._sinceTrim = 0
+        after = self.rss() or now
+        # a trim that gave little back (memory in use) is not tried again
+        # soon: it walks every free chunk of the heap, which takes long
+        # when the heap is fragmented
+        self._again = self.again if now - after >= self.growth // 2 else min(self._again * 2, self.AGAIN_AT_MOST)
+        log.info(
+            "heap trimmed: {freed} bytes given back in {ms:.1f} ms",
+            freed=now - after,
+            ms=took * 1000,
+            rss=after,
+        )
+        self.baseline = after
+        self.lowest = min(self.lowest, after)
 
 
 # glibc's M_ARENA_MAX (mallopt): malloc arenas, the main one included

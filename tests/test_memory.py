@@ -7,11 +7,13 @@ a reload that changes the checks lets the old generation's databases go.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
 import subprocess
 import sys
 import weakref
+from typing import Iterable
 
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
@@ -109,7 +111,7 @@ class HeapTrimmerTests(SynchronousTestCase):
     threshold since the lowest seen, and what is left is the new baseline.
     """
 
-    def started(self, sizes: list[int], can: bool = True) -> tuple[HeapTrimmer, Clock, list[int]]:
+    def started(self, sizes: Iterable[int], can: bool = True) -> tuple[HeapTrimmer, Clock, list[int]]:
         clock = Clock()
         trimmed: list[int] = []
         now = iter(sizes)
@@ -166,6 +168,20 @@ class HeapTrimmerTests(SynchronousTestCase):
         self.assertEqual(trimmer.baseline, 1005)
         clock.advance(5)
         self.assertEqual(trimmed, [1, 1])
+
+    def test_futileTrimsBackOff(self) -> None:
+        """
+        A size that stays high and that trims do not bring down (memory in
+        use) is trimmed again after C{again} looks, then after twice as
+        many each time.
+        """
+        _, clock, trimmed = self.started(itertools.chain([1000, 1000], itertools.repeat(1500)))
+        looks: list[int] = []
+        for look in range(1, 50):
+            clock.advance(5)
+            if len(trimmed) > len(looks):
+                looks.append(look)
+        self.assertEqual(looks, [1, 1 + 6, 1 + 6 + 12, 1 + 6 + 12 + 24])
 
     def test_lowestSeen(self) -> None:
         """
