@@ -157,9 +157,10 @@ class HeapTrimmer(TimerService):
     stays above that baseline without being trimmed at every look; a size
     still C{growth} above the lowest ever seen is trimmed again after
     C{again} looks, for what was freed after a trim that ran during a
-    burst; when such a trim gives little back, twice as many looks later
-    (up to an hour): a trim walks every free chunk of the heap, which
-    takes a while in a fragmented one, in the reactor's thread.  Each
+    burst.  After a trim that gave little back (memory in use), the next
+    waits for twice the growth and twice as many looks (up to 256 MiB
+    and an hour): a trim walks every free chunk of the heap, which takes
+    a while in a fragmented one, in the reactor's thread.  Each
     trim is logged with what it gave back and how long it took.  A libc
     without C{malloc_trim} stops the looks.
 
@@ -191,12 +192,15 @@ class HeapTrimmer(TimerService):
         self.lowest: Optional[int] = None
         self.trims = 0
         self._sinceTrim = 0
-        #: looks after which a size still high is trimmed again (doubled
-        #: after each trim that gave little back)
+        # looks after which a size still high is trimmed again, and the
+        # growth that trims: doubled after each trim that gave little back
         self._again = again
+        self._growth = growth
 
     #: the most looks between two trims of a size that stays high
     AGAIN_AT_MOST = 720
+    #: the most growth a trim waits for
+    GROWTH_AT_MOST = 256 << 20
 
     def startService(self) -> None:
         self.baseline = self.lowest = self.rss()
@@ -208,7 +212,7 @@ class HeapTrimmer(TimerService):
             self._loop.stop()  # no resident size to look at
             return
         self._sinceTrim += 1
-        grew = now - self.baseline >= self.growth
+        grew = now - self.baseline >= self._growth
         stayed = now - self.lowest >= self.growth and self._sinceTrim >= self._again
         if not (grew or stayed):
             self.baseline = min(self.baseline, now)
@@ -225,7 +229,11 @@ class HeapTrimmer(TimerService):
         # a trim that gave little back (memory in use) is not tried again
         # soon: it walks every free chunk of the heap, which takes long
         # when the heap is fragmented
-        self._again = self.again if now - after >= self.growth // 2 else min(self._again * 2, self.AGAIN_AT_MOST)
+        if now - after >= self.growth // 2:
+            self._again, self._growth = self.again, self.growth
+        else:
+            self._again = min(self._again * 2, self.AGAIN_AT_MOST)
+            self._growth = min(self._growth * 2, self.GROWTH_AT_MOST)
         log.info(
             "heap trimmed: {freed} bytes given back in {ms:.1f} ms",
             freed=now - after,

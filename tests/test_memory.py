@@ -142,13 +142,15 @@ class HeapTrimmerTests(SynchronousTestCase):
     def test_memoryInUseNotTrimmedAgain(self) -> None:
         """
         Memory really in use (the trim gives nothing back) is not trimmed
-        at every look: only further growth trims again.
+        at every look: only further growth, twice the threshold now,
+        trims again.
         """
-        _, clock, trimmed = self.started([1000, 1000, 1500, 1500, 1550, 1600, 1600])
+        _, clock, trimmed = self.started([1000, 1000, 1500, 1500, 1550, 1600, 1700, 1700])
         clock.advance(5)  # 1500 -> trimmed, nothing back
         clock.advance(5)  # 1550
+        clock.advance(5)  # 1600: +100 from 1500, under 200
         self.assertEqual(trimmed, [1])
-        clock.advance(5)  # 1600: +100 from 1500
+        clock.advance(5)  # 1700: +200
         self.assertEqual(trimmed, [1, 1])
 
     def test_freedAfterATrimTrimmedLater(self) -> None:
@@ -182,6 +184,18 @@ class HeapTrimmerTests(SynchronousTestCase):
             if len(trimmed) > len(looks):
                 looks.append(look)
         self.assertEqual(looks, [1, 1 + 6, 1 + 6 + 12, 1 + 6 + 12 + 24])
+
+    def test_futileGrowthBacksOff(self) -> None:
+        """
+        Memory taken into use (held streams) grows on: after a trim that
+        gave nothing back, the next waits for twice the growth.
+        """
+        _, clock, trimmed = self.started([1000, 1000, 1100, 1100, 1250, 1300, 1300, 1500, 1500])
+        for _ in range(5):
+            clock.advance(5)
+        # 1100: +100 trims (nothing back); 1250: +150 < 200; 1300: +200
+        # trims; 1500: +200 < 400, twice; the again rule waits 12 looks
+        self.assertEqual(trimmed, [1, 1])
 
     def test_lowestSeen(self) -> None:
         """
