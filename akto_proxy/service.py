@@ -137,10 +137,13 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 # How often the daemon looks at its resident size (HeapTrimmer), seconds;
 # how much it must have grown since the last trim (or the lowest seen since)
 # for the heap to be trimmed; after how many looks a size still that far
-# above the lowest ever seen is trimmed again.
+# above the lowest ever seen is trimmed again (the next: what a burst
+# freed after a trim that ran during it; doubled after a trim that gave
+# little back).  A trim takes about a millisecond (0.06-1.4 ms in
+# bench/memory.py's runs).
 TRIM_EVERY = 5.0
 TRIM_GROWTH = 4 << 20
-TRIM_AGAIN_AFTER = 12
+TRIM_AGAIN_AFTER = 1
 
 
 class HeapTrimmer(TimerService):
