@@ -14,6 +14,7 @@ sockets; the drain on shutdown.
                     /api/rules and the dashboard (a subscriber)
       access-log    AccessLogPart: one line per exchange (a subscriber)
       pool          PoolPart: upstream keep-alive connections
+      heap-trimmer  HeapTrimmer: gives glibc's freed heap back (the daemon's)
       listeners     one strports service per listen/admin endpoint
 """
 
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import attrs
 from OpenSSL import SSL
 from twisted.application import strports
+from twisted.application.internet import TimerService
 from twisted.application.service import MultiService, Service
 from twisted.internet import defer
 from twisted.internet.ssl import CertificateOptions, PrivateCertificate, TLSVersion
@@ -93,12 +95,15 @@ def settleHeap() -> None:
     trimHeap()
 
 
-def trimHeap() -> None:
+def trimHeap() -> bool:
     """
     Give the C heap's free pages back to the system: building a
     configuration (loading and compiling pattern databases, parsing) leaves
-    megabytes freed but kept by glibc's allocator.  C{malloc_trim}; a libc
-    without it (musl, macOS) keeps its own ways and nothing happens.
+    megabytes freed but kept by glibc's allocator, and so does a burst of
+    large messages (L{HeapTrimmer}).  C{malloc_trim}; a libc without it
+    (musl, macOS) keeps its own ways and nothing happens.
+
+    @return: whether the libc has it.
     """
     global _mallocTrim
     if _mallocTrim is None:
@@ -110,9 +115,165 @@ def trimHeap() -> None:
             _mallocTrim = False
     if _mallocTrim:
         _mallocTrim(0)
+        return True
+    return False
 
 
 _mallocTrim: Any = None
+
+
+def residentBytes() -> Optional[int]:
+    """
+    The process's resident size (C{/proc/self/statm}), or None where there
+    is no such file.
+    """
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+# How often the daemon looks at its resident size (HeapTrimmer), seconds;
+# how much it must have grown since the last trim (or the lowest seen since)
+# for the heap to be trimmed; after how many looks a size still that far
+# above the lowest ever seen is trimmed again (the next: what a burst
+# freed after a trim that ran during it; doubled after a trim that gave
+# little back).  A trim takes about a millisecond (0.06-1.4 ms in
+# bench/memory.py's runs).
+TRIM_EVERY = 5.0
+TRIM_GROWTH = 4 << 20
+TRIM_AGAIN_AFTER = 1
+
+
+class HeapTrimmer(TimerService):
+    """
+    Gives back what glibc's allocator keeps after large messages: a body
+    of a megabyte is read, decoded and parsed into buffers of that size
+    which, once the pattern databases' loading has raised glibc's dynamic
+    mmap threshold, come from the heap and stay there when freed (80
+    bodies of 1 MiB left 15 MiB more resident, all of it free).
+
+    Every C{every} seconds the resident size is read (one small file).
+    When it grew by C{growth} since the last trim (or the lowest seen
+    since), the heap is trimmed.  Memory really in use (held streams)
+    stays above that baseline without being trimmed at every look; a size
+    still C{growth} above the lowest ever seen is trimmed again after
+    C{again} looks, for what was freed after a trim that ran during a
+    burst.  After a trim that gave little back (memory in use), the next
+    waits for twice the growth and twice as many looks (up to 256 MiB
+    and an hour): a trim walks every free chunk of the heap, which takes
+    a while in a fragmented one, in the reactor's thread.  Each
+    trim is logged with what it gave back and how long it took.  A libc
+    without C{malloc_trim} stops the looks.
+
+    @param rss: the resident size in bytes, or None (L{residentBytes}).
+    @param trim: trims, returning whether it can (L{trimHeap}).
+    """
+
+    name = "heap-trimmer"
+
+    def __init__(
+        self,
+        clock: Any,
+        rss: Callable[[], Optional[int]] = residentBytes,
+        trim: Callable[[], bool] = trimHeap,
+        every: float = TRIM_EVERY,
+        growth: int = TRIM_GROWTH,
+        again: int = TRIM_AGAIN_AFTER,
+    ):
+        super().__init__(every, self.check)
+        self.clock = clock
+        self.rss = rss
+        self.trim = trim
+        self.every = every
+        self.growth = growth
+        self.again = again
+        #: the size after the last trim, or the lowest seen since
+        self.baseline: Optional[int] = None
+        #: the lowest size seen
+        self.lowest: Optional[int] = None
+        self.trims = 0
+        self._sinceTrim = 0
+        # looks after which a size still high is trimmed again, and the
+        # growth that trims: doubled after each trim that gave little back
+        self._again = again
+        self._growth = growth
+
+    #: the most looks between two trims of a size that stays high
+    AGAIN_AT_MOST = 720
+    #: the most growth a trim waits for
+    GROWTH_AT_MOST = 256 << 20
+
+    def startService(self) -> None:
+        self.baseline = self.lowest = self.rss()
+        super().startService()  # a first look now, at what nothing grew yet
+
+    def check(self) -> None:
+        now = self.rss()
+        if now is None or self.baseline is None or self.lowest is None:
+            self._loop.stop()  # no resident size to look at
+            return
+        self._sinceTrim += 1
+        grew = now - self.baseline >= self._growth
+        stayed = now - self.lowest >= self.growth and self._sinceTrim >= self._again
+        if not (grew or stayed):
+            self.baseline = min(self.baseline, now)
+            self.lowest = min(self.lowest, now)
+            return
+        started = time.perf_counter()
+        if not self.trim():
+            self._loop.stop()  # nothing to trim with
+            return
+        took = time.perf_counter() - started
+        self.trims += 1
+        self._sinceTrim = 0
+        after = self.rss() or now
+        # a trim that gave little back (memory in use) is not tried again
+        # soon: it walks every free chunk of the heap, which takes long
+        # when the heap is fragmented
+        if now - after >= self.growth // 2:
+            self._again, self._growth = self.again, self.growth
+        else:
+            self._again = min(self._again * 2, self.AGAIN_AT_MOST)
+            self._growth = min(self._growth * 2, self.GROWTH_AT_MOST)
+        log.info(
+            "heap trimmed: {freed} bytes given back in {ms:.1f} ms",
+            freed=now - after,
+            ms=took * 1000,
+            rss=after,
+        )
+        self.baseline = after
+        self.lowest = min(self.lowest, after)
+
+
+# glibc's M_ARENA_MAX (mallopt): malloc arenas, the main one included
+M_ARENA_MAX = -8
+#: the arenas the daemon lets glibc make (its default: eight per core)
+ARENAS = 2
+
+
+def limitArenas(arenas: int = ARENAS) -> bool:
+    """
+    Let glibc's allocator make at most C{arenas} arenas: by default each
+    thread that allocates gets one of its own up to eight per core, and the
+    reactor's pool threads that inspect large messages (ten) each kept a
+    megabyte and more in theirs (a pool thread's Hyperscan scratch spaces
+    and what its messages left).  Python's allocations are made under the
+    GIL, so the threads hardly contend for the arenas they share.  Called
+    before the pool's threads start; a libc without C{mallopt} (musl,
+    macOS) is left alone.
+
+    @return: whether the libc took it.
+    """
+    try:
+        import ctypes
+
+        return bool(ctypes.CDLL(None).mallopt(M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False
 
 
 def serverTLS(config: Config) -> CertificateOptions:
@@ -381,6 +542,8 @@ class ProxyService(MultiService):
         self.accessLog = AccessLogPart(self.bus, accessLog)
         self.accessLog.setServiceParent(self)
         PoolPart(self.pool).setServiceParent(self)
+        if tuneGC:
+            HeapTrimmer(clock).setServiceParent(self)
         self._tls: Optional[_TLSContext] = _TLSContext(serverTLS(config)) if config.tls.server.certificate else None
         self.listeners = MultiService()
         self.listeners.setName("listeners")
@@ -423,6 +586,7 @@ class ProxyService(MultiService):
         super().startService()
         if self.tuneGC:
             gc.set_threshold(*GC_THRESHOLDS)
+            limitArenas()
             settleHeap()
         if hasattr(self.reactor, "addSystemEventTrigger"):
             self._installSIGHUP()
@@ -765,4 +929,4 @@ class ProxyService(MultiService):
         return {b"api": Api(self), b"metrics": MetricsResource(self)}
 
 
-__all__ = ["EAGER_BELOW", "GC_THRESHOLDS", "ProxyService", "settleHeap"]
+__all__ = ["EAGER_BELOW", "GC_THRESHOLDS", "HeapTrimmer", "ProxyService", "limitArenas", "residentBytes", "settleHeap", "trimHeap"]

@@ -5,6 +5,7 @@ memory targets, in one run.
     .venv/bin/python bench/memory.py [--streams 10000] [--requests 5000]
                                      [--targets floor,proxy-nochecks,proxy-checks]
                                      [--ws-sockets 2000] [--no-http] [--base CHECKOUT]
+                                     [--big N [--settle S]]
 
 For each target, started fresh (one at a time, loopback upstream of
 bench/upstream.py): VmRSS once ready ("fresh"), after --requests small
@@ -12,6 +13,10 @@ JSON-RPC POSTs at concurrency 50 ("after load"), with --streams SSE streams
 held open (bench/client.py hold: each must answer and deliver its first
 event, then an event broadcast to all), and once they are all closed.
 Printed as MiB and as ratios to the floor, with RSS per held stream.
+--big N then sends N large messages at concurrency 8 (1 MiB JSON and text
+GETs, tools/call POSTs of 360 KiB of prose with SQL words in it, which the
+proxy judges in its pool threads): RSS right after them and --settle
+seconds later (the daemon trims its heap when it grew: service.HeapTrimmer).
 
 Idle WebSockets (--ws-sockets N, 0 to skip): each target started fresh
 again, against bench/ws_bench.py's echo upstream (the floor: ws_bench's
@@ -54,7 +59,7 @@ from typing import Any, Iterator, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import HERE, PY, RESULTS, Proc, client, freePort, relayArgv, rssKiB, waitReady  # noqa: E402
+from run import API_KEY, HERE, PY, RESULTS, Proc, client, freePort, relayArgv, rssKiB, waitReady  # noqa: E402
 import ws_bench  # noqa: E402
 
 
@@ -140,11 +145,50 @@ def measure(name: str, upPort: int, args: argparse.Namespace) -> dict[str, Any]:
         out["per_stream_kib"] = h.get("rss_per_stream_kib")
         time.sleep(2.0)
         out["after_close_mib"] = mib(rssKiB(proc.pid))
+        if args.big:
+            out["big_status"] = bigLoad(base, args.big)
+            out["after_big_mib"] = mib(rssKiB(proc.pid))
+            time.sleep(args.settle)
+            out["big_settled_mib"] = mib(rssKiB(proc.pid))
     except Exception as e:
         out["error"] = f"{type(e).__name__}: {e}"
     finally:
         proc.stop()
     return out
+
+
+def bigLoad(base: str, n: int) -> list[int]:
+    """
+    C{n} large messages at concurrency 8, half of each kind: a 1 MiB JSON
+    or text GET, and a tools/call POST of 360 KiB of prose with SQL words
+    in it (its strings are judged in the reactor's pool threads).  The
+    statuses seen.
+    """
+    import concurrent.futures
+    import urllib.request
+
+    text = "the quarterly report lists SELECT name FROM accounts WHERE region = 'north' and other notes; " * 4000
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                       "params": {"name": "echo", "arguments": {"text": text}}}).encode()
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream", "X-Akto-Api-Key": API_KEY}
+
+    def one(i: int) -> int:
+        if i % 2:
+            req = urllib.request.Request(f"{base}/mcp", data=body, method="POST", headers=headers)
+        else:
+            kind = "json" if i % 4 else "text"
+            req = urllib.request.Request(f"{base}/big?kind={kind}&kib=1024", headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                r.read()
+                return int(r.status)
+        except urllib.error.HTTPError as e:
+            return int(e.code)
+        except OSError:
+            return 0
+
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        return sorted(set(ex.map(one, range(n))))
 
 
 def measureWS(name: str, upPort: int, sockets: int, base: Optional[str]) -> dict[str, Any]:
@@ -185,6 +229,9 @@ def main() -> int:
     ap.add_argument("--base", metavar="CHECKOUT", help="also run base-checks: proxy-checks from another checkout")
     ap.add_argument("--cold", action="store_true", help="first starts: an empty database cache, databases compiled")
     ap.add_argument("--no-bytecode", action="store_true", help="do not compile the checkouts' bytecode first")
+    ap.add_argument("--big", type=int, default=0, metavar="N",
+                    help="at the end, N large messages (1 MiB GETs, 360 KiB tool calls): RSS after them and --settle s later")
+    ap.add_argument("--settle", type=float, default=12.0, help="seconds after --big before RSS is read again")
     ap.add_argument("--out", default=str(RESULTS / "memory.json"))
     args = ap.parse_args()
     RESULTS.mkdir(exist_ok=True)
@@ -242,7 +289,13 @@ def main() -> int:
               + (f"  WS ERROR {r['ws_error']}" if r.get("ws_error") else "")
               + (f"  opened {r.get('opened')}" if not args.no_http and r.get("opened") != args.streams else "")
               + (f"  echoed {r.get('ws_echoed')}" if args.ws_sockets and r.get("ws_echoed") != args.ws_sockets else ""))
-    print("(after load: ratio to the same target's fresh RSS; the others: ratio to the floor)")
+    if args.big:
+        print(f"\n{'target':<16} {'after big':>16} {'settled':>16}   ({args.big} large messages, then {args.settle:g} s)")
+        for r in rows:
+            if "after_big_mib" in r:
+                print(f"{r['target']:<16} {cell(r, 'after_big_mib', r.get('fresh_mib')):>16} "
+                      f"{cell(r, 'big_settled_mib', r.get('fresh_mib')):>16}   statuses {r.get('big_status')}")
+    print("(after load, after big, settled: ratio to the same target's fresh RSS; the others: ratio to the floor)")
     Path(args.out).write_text(json.dumps({"rows": rows, "args": vars(args)}, indent=1))
     return 0
 
