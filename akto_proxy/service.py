@@ -259,7 +259,8 @@ def limitArenas(arenas: int = ARENAS) -> bool:
     """
     Let glibc's allocator make at most C{arenas} arenas: by default each
     thread that allocates gets one of its own up to eight per core, and the
-    reactor's pool threads that inspect large messages (ten) each kept a
+    threads that inspect large messages (the reactor's ten then; now the
+    inspection pool's four) each kept a
     megabyte and more in theirs (a pool thread's Hyperscan scratch spaces
     and what its messages left).  Python's allocations are made under the
     GIL, so the threads hardly contend for the arenas they share.  Called

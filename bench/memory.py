@@ -161,7 +161,7 @@ def bigLoad(base: str, n: int) -> list[int]:
     """
     C{n} large messages at concurrency 8, half of each kind: a 1 MiB JSON
     or text GET, and a tools/call POST of 360 KiB of prose with SQL words
-    in it (its strings are judged in the reactor's pool threads).  The
+    in it (its strings are judged in the inspection pool's threads).  The
     statuses seen.
     """
     import concurrent.futures
