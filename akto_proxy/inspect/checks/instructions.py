@@ -888,6 +888,8 @@ _SCREENS: dict[tuple[str, int], str] = {
     ("address_model", 4): r"(?:assistants?|agents?|bots?)\s+(?:answering|reading|summari[sz]ing|processing|handling|triaging|reviewing)\s",
     ("persuasion", 0): r"more\s+(?:authentic|interesting|fun|engaging|realistic)\b|purpose\s+of\s+this\s+exercise\b|status\s+quo\b",
     ("shadowing", 7): r"it\s+even\s+if\b|(?:another|a\s+different)\s+(?:payee|recipient|address|account)\b|\baunque\s+el\s+usuario\s+indique\b",
+    ("address_model", 9): _AI_WHO + r"\s*[\])]|\(\s*and\s+(?:the|any|all)\s+",
+    ("address_model", 7): _AI_WHO_STRICT + r"\b",
 }
 #: the 100 pairs of digits written out, which Hyperscan reads as literals
 #: (C{\\d\\d} it runs as an automaton over every byte)
@@ -924,7 +926,7 @@ SCREENS: dict[str, str] = {_screened(name, i): condition for (name, i), conditio
 #: automata are the costly part); the rest are confirmed together
 SCREEN_GROUPS: dict[str, str] = {
     **{SIGNALS[name][i]: "address" for name, i in (("send_out", 0), ("send_out", 2), ("exfil_sink", 5))},
-    **{SIGNALS["address_model"][i]: "model" for i in (0, 1, 2, 4, 5, 13)},
+    **{SIGNALS["address_model"][i]: "model" for i in (0, 1, 2, 4, 5, 7, 9, 13)},
     **{_screened(name, i): f"bare {name} {i}" for name, i in _BARE_SCREENS},
 }
 
