@@ -284,7 +284,7 @@ class Chain:
                 # a large tool result: the pattern steps, proven clean
                 # apart from the step that judges it itself
                 if st.patterns is None:
-                    st.patterns = self._cleanOfPatterns(st.message)
+                    st.patterns = self._clean(st.message, patterns=True)
                 if st.patterns:
                     continue
             step = inspectors[i]
@@ -305,18 +305,14 @@ class Chain:
                 return out
         return st.outcome()
 
-    def _clean(self, message: Message) -> bool:
+    def _clean(self, message: Message, patterns: bool = False) -> bool:
+        """
+        What the prefilter answers for C{message}: L{IPrefilter.clean}, or
+        with C{patterns} L{IPrefilter.cleanOfPatterns}; False when it fails.
+        """
         assert self._prefilter is not None
         try:
-            return self._prefilter.clean(message)
-        except Exception:
-            log.failure("prefilter failed; the steps run in full", request_id=message.requestId)
-            return False
-
-    def _cleanOfPatterns(self, message: Message) -> bool:
-        assert self._prefilter is not None
-        try:
-            return self._prefilter.cleanOfPatterns(message)
+            return (self._prefilter.cleanOfPatterns if patterns else self._prefilter.clean)(message)
         except Exception:
             log.failure("prefilter failed; the steps run in full", request_id=message.requestId)
             return False
