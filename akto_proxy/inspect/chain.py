@@ -126,6 +126,11 @@ class IPrefilter(Protocol):
 
     def cleanUnread(self, direction: str, body: bytes, asJSON: bool) -> Optional[bool]: ...
 
+    #: the covered steps whose proof takes pattern databases alone
+    patternSteps: frozenset[int]
+
+    def cleanOfPatterns(self, message: Message) -> bool: ...
+
 
 #: the method of a message its caller does not know (L{Chain.passes}):
 #: every step is asked, whatever methods it judges
@@ -154,6 +159,7 @@ class Chain:
         self._timeout = timeout
         self._prefilter = prefilter
         self._covered: frozenset[int] = prefilter.covered if prefilter is not None else frozenset()
+        self._patternSteps: frozenset[int] = prefilter.patternSteps if prefilter is not None else frozenset()
         self._coversAll = bool(self.inspectors) and len(self._covered) == len(self.inspectors)
         #: told (direction, seconds) of each message the steps judged (not
         #: those the prefilter proved clean before): the metrics
@@ -274,6 +280,13 @@ class Chain:
                     st.clean = self._clean(st.message)
                 if st.clean:
                     continue
+            if i in self._patternSteps and st.clean is False and st.patterns is not False:
+                # a large tool result: the pattern steps, proven clean
+                # apart from the step that judges it itself
+                if st.patterns is None:
+                    st.patterns = self._clean(st.message, patterns=True)
+                if st.patterns:
+                    continue
             step = inspectors[i]
             try:
                 result = step.inspect(st.message)
@@ -292,10 +305,14 @@ class Chain:
                 return out
         return st.outcome()
 
-    def _clean(self, message: Message) -> bool:
+    def _clean(self, message: Message, patterns: bool = False) -> bool:
+        """
+        What the prefilter answers for C{message}: L{IPrefilter.clean}, or
+        with C{patterns} L{IPrefilter.cleanOfPatterns}; False when it fails.
+        """
         assert self._prefilter is not None
         try:
-            return self._prefilter.clean(message)
+            return (self._prefilter.cleanOfPatterns if patterns else self._prefilter.clean)(message)
         except Exception:
             log.failure("prefilter failed; the steps run in full", request_id=message.requestId)
             return False
@@ -361,16 +378,17 @@ class Chain:
             )
         if verdict.replacements:
             st.message = st.message.withStrings(dict(verdict.replacements))
-            st.clean = False  # the prefilter judged the strings before
+            st.clean = st.patterns = False  # the prefilter judged the strings before
         return None
 
 
 class _State:
-    __slots__ = ("message", "findings", "guardrails", "clean")
+    __slots__ = ("message", "findings", "guardrails", "clean", "patterns")
 
     def __init__(self, message: Message):
         self.message = message
         self.clean: Optional[bool] = None  # the prefilter's answer, once asked
+        self.patterns: Optional[bool] = None  # its answer for the pattern steps alone (L{IPrefilter.cleanOfPatterns})
         self.findings: list[Finding] = []
         self.guardrails: list[str] = []
 

@@ -110,13 +110,48 @@ def _covered(conditions: list[tuple[Any, ...]], seq: tuple[Any, ...]) -> bool:
     return False
 
 
+def _unrolled(seq: tuple[Any, ...], last: bool) -> tuple[Any, ...]:
+    """
+    C{seq} with each repeat of one item at least once (C{[0134]+}) written
+    as that item and the rest of the repeat, the item first or last
+    (C{[0134][0134]*}, C{[0134]*[0134]}): the same language.
+    """
+    out: list[Any] = []
+    for item in seq:
+        if item[0] == "REPEAT" and item[1] >= 1 and len(item[3]) == 1:
+            top = item[2] if item[2] == sre_parse.MAXREPEAT else item[2] - 1
+            rest = ("REPEAT", item[1] - 1, top, item[3])
+            out.extend((rest, item[3][0]) if last else (item[3][0], rest))
+        else:
+            out.append(item)
+    return tuple(out)
+
+
+#: Hyperscan's code points (C{\\x{HHHH}}) as Python's parser reads them
+_CODE_POINT = re.compile(r"\\x\{([0-9A-Fa-f]+)\}")
+
+
+def _python(pattern: str) -> str:
+    return _CODE_POINT.sub(lambda m: "\\U%08x" % int(m.group(1), 16), pattern)
+
+
 def necessary(condition: str, pattern: str) -> bool:
     """
     Whether every match of C{pattern} holds a match of C{condition} (read
     from their syntax: a sufficient test, not a complete one).
     """
-    conditions = _alternatives(_canon(sre_parse.parse(condition)))
-    return all(_covered(conditions, alt) for alt in _alternatives(_canon(sre_parse.parse(pattern))))
+    conditions = _alternatives(_canon(sre_parse.parse(_python(condition))))
+    return all(
+        any(_covered(conditions, form) for form in (alt, _unrolled(alt, False), _unrolled(alt, True)))
+        for alt in _alternatives(_canon(sre_parse.parse(_python(pattern))))
+    )
+
+
+#: conditions whose necessity the syntax does not show, each argued in
+#: L{ArguedTests}: an IBAN's C{\\d{2}} is one of the 100 pairs of digits
+#: written out; a run of 60 of space, tab and no-break space holds 60
+#: spaces or tabs in a row, or a no-break space
+ARGUED = frozenset((I.SIGNALS["payment_target"][0], I.TRIGGERS[10]))
 
 
 # -- texts
@@ -224,9 +259,21 @@ class NecessaryTests(SynchronousTestCase):
         patterns = set(signalPatterns())
         self.assertGreater(len(I.SCREENS), 30)
         for pattern, condition in I.SCREENS.items():
-            self.assertIn(pattern, patterns)
-            self.assertTrue(necessary(condition, pattern), condition)
+            self.assertIn(pattern, patterns | set(I.TRIGGERS))
             self.assertTrue(I._hyperscanTakes(condition), condition)
+            if pattern not in ARGUED:
+                self.assertTrue(necessary(condition, pattern), condition)
+        # the bare screens: every marker with no word in it that costs
+        self.assertTrue({I.TRIGGERS[i] for i in (9, 10, 12)} <= set(I.SCREENS))
+
+    def test_unrolled(self) -> None:
+        """
+        A repeat of at least one is read both ways; one of none is not.
+        """
+        self.assertTrue(necessary(r"[0134][a-z]", r"[a-z][0134]+[a-z]"))
+        self.assertTrue(necessary(r"[a-z][0134]", r"[a-z][0134]+[a-z]"))
+        self.assertFalse(necessary(r"[0134][a-z]", r"[a-z][0134]*[a-z]"))
+        self.assertTrue(necessary(r"[\x{0370}-\x{03FF}]", r"a[\x{0370}-\x{03FF}]|[\x{0370}-\x{03FF}]b"))
 
     def test_bodyAndProseRaiseNone(self) -> None:
         """
@@ -306,3 +353,74 @@ class SameHitsTests(SynchronousTestCase):
                 a = scorer.score(text, wantSpans=True, threshold=scorer.threshold("medium"))
                 b = plain.score(text, wantSpans=True, threshold=plain.threshold("medium"))
                 self.assertEqual(a, b)
+
+
+#: pieces of the texts the bare screens are about: digits, IBAN-like
+#: groups, letters, runs of spaces, tabs and no-break spaces, blank lines,
+#: Greek and Cyrillic letters, digits for letters
+_BARE_PIECES = (
+    "GB82", "WEST", "1234", "5698", "7654", "32", "DE89 3704 0044 0532 0130 00", "0x" + "a1" * 20, "0x12", "IBAN", "iban",
+    "a", "Z", "b0", "0b", "c0a", "l33t", "h4x0r", "r34d", "1", "3", "01234567", "99", "α", "Ωmega", "раураl", "Ρ", "д", "x",
+    " ", "\t", "\u00a0", " " * 30, "\t" * 20, "\u00a0" * 25, "\n", "\n \n", "\n\t\n", ".", "-",
+)
+
+
+class ArguedTests(SynchronousTestCase):
+    """
+    The conditions L{ARGUED} names, and the other bare screens, on texts
+    made of the pieces they are about.
+    """
+
+    def test_ibanDigits(self) -> None:
+        """
+        The IBAN pattern's C{\\d{2}} (Hyperscan's C{\\d}: ASCII digits, no
+        Unicode class flag) is the condition's alternation of the 100
+        pairs of digits, and the hexadecimal address starts with C{0x}.
+        """
+        pattern = I.SIGNALS["payment_target"][0]
+        condition = I.SCREENS[pattern]
+        self.assertIn(r"[A-Z]{2}\d{2}", pattern)
+        self.assertIn(r"|\b0x[0-9a-f]{40}\b", pattern)
+        pairs, address = condition.rsplit("|", 1)
+        self.assertEqual(address, "0x")
+        self.assertEqual(sorted(pairs.removeprefix("(?:").removesuffix(")").split("|")), [f"{a}{b}" for a in "0123456789" for b in "0123456789"])
+        self.assertTrue(re.search(condition, "GB82 WEST 1234 5698 7654 32"))
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(st.lists(st.sampled_from(" \t\u00a0"), min_size=60, max_size=90))
+    def test_whitespaceRuns(self, run: list[str]) -> None:
+        """
+        Every run of 60 spaces, tabs and no-break spaces holds 60 spaces
+        or tabs in a row, or a no-break space: the padding marker's
+        condition.
+        """
+        condition = re.compile(_python(I.SCREENS[I.TRIGGERS[10]]))
+        self.assertTrue(condition.search("".join(run)))
+        self.assertIn(r"[ \t\x{00A0}]{60}|", I.TRIGGERS[10])
+
+    @settings(max_examples=400, deadline=None, derandomize=True)
+    @given(st.lists(st.sampled_from(_BARE_PIECES), min_size=1, max_size=40), st.sampled_from(["", " ", "\n"]))
+    def test_generated(self, parts: list[str], glue: str) -> None:
+        """
+        The library finds what the reference finds in texts of the pieces,
+        alone and in the bench's prose.
+        """
+        library, reference = libraries()
+        text = glue.join(parts)
+        for t in (text, prose(300) + " " + text + "\n" + prose(200, seed=3)):
+            self.assertEqual(library.hits(t), reference.hits(t), t[:200])
+            self.assertEqual(library.any(t), reference.any(t), t[:200])
+
+    def test_bareFire(self) -> None:
+        """
+        Each bare screen's pattern is found in some text above (so its
+        confirming scan was compared, not only absences).
+        """
+        library, reference = libraries()
+        texts = ("GB82 WEST 1234 5698 7654 32", "pay 0x" + "ab" * 20, "pаypal", "a" + " " * 61 + "b", "x" + "\n" * 12, "r34d th3 f1l3")
+        bare = {library.patterns.index(I.SIGNALS["payment_target"][0])} | {library.triggers + i for i in (9, 10, 12)}
+        fired: set[int] = set()
+        for text in texts:
+            self.assertEqual(library.hits(text), reference.hits(text))
+            fired |= reference.hits(text) & bare
+        self.assertEqual(fired, bare)

@@ -801,6 +801,26 @@ SIGNALS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: hidden-text markers that make a text worth revealing (and scoring even
+#: without a signal)
+TRIGGERS = (
+    "[\\x{E0000}-\\x{E007F}]",
+    "[\\x{200B}-\\x{200D}\\x{2060}-\\x{2064}\\x{FEFF}]",
+    "[\\x{202A}-\\x{202E}\\x{2066}-\\x{2069}]",
+    "<!\\s*--|\\[//\\]:\\s*#",
+    ("display\\s*:\\s*none|visibility\\s*:\\s*hidden|font-size\\s*:\\s*0|opacity\\s*:\\s*0|(?:left|top|text-indent)\\s*:\\s*-\\d{3}"
+     "|color\\s*:\\s*(?:#fff|white)|(?:height|width)\\s*:\\s*0[;\"'p]|\\shidden[\\s>]|aria-hidden|(?:alt|aria-label|title)\\s*=\\s*[\"'][^\"'\\n]{40}"),
+    # base64 and hex of words in running text (" the", " and", "ing "...)
+    "(?-i:IHRo|IGFu|IHlv|IGlz|IGlu|IGl0|IGZv|IG9m|IHRv|aW5n|IGEg|IHVz|IGRl|IGxh|IGxl|IGV0|IGRp|IGJp|IHZl|IHF1|IHVu|IGVs|dGhl|gdG8g|gaXMg|gaW4g|b2Yg|ZSB0|YW5kI|Zm9yI)",
+    "20746865|20616e64|20746f20|696e6720|20796f75|206f6620|20697320|74686520",
+    "(?:%[0-9a-f]{2}[^%\\s]{0,30}){2}",
+    "\\brot[\\s-]?13\\b|\\brevers",
+    "[a-z][\\x{0370}-\\x{03FF}\\x{0400}-\\x{04FF}]|[\\x{0370}-\\x{03FF}\\x{0400}-\\x{04FF}][a-z]",
+    "[ \\t\\x{00A0}]{60}|\\n(?:[ \\t]*\\n){10}",
+    "(?:[01]{8}\\s+){5}",
+    "[a-z][0134]+[a-z]",
+)
+
 #: what each costly pattern cannot match without (a part every match of
 #: every alternative of the pattern holds, as written there), per signal and
 #: place in L{SIGNALS}.  Hyperscan starts these patterns on words of every
@@ -868,16 +888,46 @@ _SCREENS: dict[tuple[str, int], str] = {
     ("address_model", 4): r"(?:assistants?|agents?|bots?)\s+(?:answering|reading|summari[sz]ing|processing|handling|triaging|reviewing)\s",
     ("persuasion", 0): r"more\s+(?:authentic|interesting|fun|engaging|realistic)\b|purpose\s+of\s+this\s+exercise\b|status\s+quo\b",
     ("shadowing", 7): r"it\s+even\s+if\b|(?:another|a\s+different)\s+(?:payee|recipient|address|account)\b|\baunque\s+el\s+usuario\s+indique\b",
+    ("address_model", 9): _AI_WHO + r"\s*[\])]|\(\s*and\s+(?:the|any|all)\s+",
+    ("address_model", 7): _AI_WHO_STRICT + r"\b",
 }
-#: the conditions by pattern
-SCREENS: dict[str, str] = {SIGNALS[name][i]: condition for (name, i), condition in _SCREENS.items()}
+#: the 100 pairs of digits written out, which Hyperscan reads as literals
+#: (C{\\d\\d} it runs as an automaton over every byte)
+_DIGIT_PAIRS = "(?:" + "|".join("%02d" % n for n in range(100)) + ")"
+#: what the patterns with no word in them cannot match without, by signal
+#: and place (a marker: C{("", i)} for L{TRIGGERS}[i]).  Each held no
+#: literal for Hyperscan to start on, so each ran an automaton over every
+#: byte of every text (10 to 45 million instructions per MiB each, where
+#: the whole library took 105 to 213 million: bench/README.md); their
+#: conditions are literals, or classes Hyperscan runs fast (one byte in a
+#: thousand sets them off in prose).  tests/inspect/test_screens.py shows
+#: each necessary: the syntax where it can read it, an argument and
+#: generated texts where it cannot (an IBAN holds two digits in a row; a
+#: run of 60 spaces, tabs or no-break spaces holds 60 spaces or tabs in a
+#: row, or a no-break space).
+_BARE_SCREENS: dict[tuple[str, int], str] = {
+    ("payment_target", 0): _DIGIT_PAIRS + r"|0x",
+    ("", 9): "[\\x{0370}-\\x{03FF}\\x{0400}-\\x{04FF}]",
+    ("", 10): "[ \\t]{60}|\\x{00A0}|\\n(?:[ \\t]*\\n){10}",
+    ("", 12): "[0134][a-z]",
+}
+
+
+def _screened(name: str, i: int) -> str:
+    return SIGNALS[name][i] if name else TRIGGERS[i]
+
+
+#: the conditions by pattern (a marker's too)
+SCREENS: dict[str, str] = {_screened(name, i): condition for (name, i), condition in {**_SCREENS, **_BARE_SCREENS}.items()}
 #: screened patterns whose conditions are an address (a URL, an e-mail
 #: address, a phone number: in many documents) or words to a model (in
-#: documents about models), confirmed apart from the others (L{SCREENS});
-#: the rest are confirmed together
+#: documents about models), confirmed apart from the others (L{SCREENS}),
+#: as is each of those with no word in them (L{_BARE_SCREENS}: their
+#: automata are the costly part); the rest are confirmed together
 SCREEN_GROUPS: dict[str, str] = {
     **{SIGNALS[name][i]: "address" for name, i in (("send_out", 0), ("send_out", 2), ("exfil_sink", 5))},
-    **{SIGNALS["address_model"][i]: "model" for i in (0, 1, 2, 4, 5, 13)},
+    **{SIGNALS["address_model"][i]: "model" for i in (0, 1, 2, 4, 5, 7, 9, 13)},
+    **{_screened(name, i): f"bare {name} {i}" for name, i in _BARE_SCREENS},
 }
 
 
@@ -1311,7 +1361,7 @@ class _Library:
         # a screened pattern's condition is scanned in its place, under an
         # id of its own (the pattern's, past every pattern's): the pattern
         # itself, in a database of its own kind, only when one matched
-        self._screened = {i: screens[p] for i, p in enumerate(self.patterns[: self.triggers]) if p in screens}
+        self._screened = {i: screens[p] for i, p in enumerate(self.patterns) if p in screens}
         self._past = len(self.patterns)
         # one database for the signals and the markers: one scan per text
         ids = list(range(len(self.patterns)))
@@ -1471,26 +1521,6 @@ def _hyperscanTakes(pattern: str) -> bool:
         return False
     return True
 
-
-#: hidden-text markers that make a text worth revealing (and scoring even
-#: without a signal)
-TRIGGERS = (
-    "[\\x{E0000}-\\x{E007F}]",
-    "[\\x{200B}-\\x{200D}\\x{2060}-\\x{2064}\\x{FEFF}]",
-    "[\\x{202A}-\\x{202E}\\x{2066}-\\x{2069}]",
-    "<!\\s*--|\\[//\\]:\\s*#",
-    ("display\\s*:\\s*none|visibility\\s*:\\s*hidden|font-size\\s*:\\s*0|opacity\\s*:\\s*0|(?:left|top|text-indent)\\s*:\\s*-\\d{3}"
-     "|color\\s*:\\s*(?:#fff|white)|(?:height|width)\\s*:\\s*0[;\"'p]|\\shidden[\\s>]|aria-hidden|(?:alt|aria-label|title)\\s*=\\s*[\"'][^\"'\\n]{40}"),
-    # base64 and hex of words in running text (" the", " and", "ing "...)
-    "(?-i:IHRo|IGFu|IHlv|IGlz|IGlu|IGl0|IGZv|IG9m|IHRv|aW5n|IGEg|IHVz|IGRl|IGxh|IGxl|IGV0|IGRp|IGJp|IHZl|IHF1|IHVu|IGVs|dGhl|gdG8g|gaXMg|gaW4g|b2Yg|ZSB0|YW5kI|Zm9yI)",
-    "20746865|20616e64|20746f20|696e6720|20796f75|206f6620|20697320|74686520",
-    "(?:%[0-9a-f]{2}[^%\\s]{0,30}){2}",
-    "\\brot[\\s-]?13\\b|\\brevers",
-    "[a-z][\\x{0370}-\\x{03FF}\\x{0400}-\\x{04FF}]|[\\x{0370}-\\x{03FF}\\x{0400}-\\x{04FF}][a-z]",
-    "[ \\t\\x{00A0}]{60}|\\n(?:[ \\t]*\\n){10}",
-    "(?:[01]{8}\\s+){5}",
-    "[a-z][0134]+[a-z]",
-)
 
 #: ways of hiding text that count even when what they hide says nothing
 #: the signals know

@@ -100,6 +100,7 @@ class Prefilter:
         patterns: list[str] = []
         responseSteps: list[Any] = []
         covered: list[int] = []
+        patternSteps: list[int] = []
         threats = False
         for i, step in enumerate(steps):
             if isinstance(step, ThreatInspector):
@@ -111,12 +112,14 @@ class Prefilter:
                 rules = [r for d in ("request", "response") for sc in step.scanners(d) for r in sc.rules]
                 self._anchored = any(_WHOLE_TEXT.search(r.pattern) for r in rules)
                 covered.append(i)
+                patternSteps.append(i)
             elif isinstance(step, PatternInspector):
                 own = step.patterns()
                 if any(_ABSOLUTE.search(p) for p in own):
                     continue
                 patterns.extend(own)
                 covered.append(i)
+                patternSteps.append(i)
             elif hasattr(step, "mayFindInResponse"):
                 # a step that judges responses only, and says itself in one
                 # scan whether it could find anything (prompt injection)
@@ -151,6 +154,9 @@ class Prefilter:
                     self._rest = _re2Set(rest) if rest else None
         self._responseSteps = tuple(responseSteps)
         self.covered = frozenset(covered)
+        #: the covered steps proven clean by pattern databases alone (the
+        #: threat checks, custom rules, content filters: L{cleanOfPatterns})
+        self.patternSteps = frozenset(patternSteps)
         # Per direction, one database of everything the joined strings are
         # scanned for (the threat rules L{Scanner.matchesRaw} counts and
         # the custom patterns Hyperscan takes): a message it finds nothing
@@ -263,6 +269,19 @@ class Prefilter:
         if message.size >= self._maxSize and self._slow(message.direction, message.method):
             return False
         return self._clean(message.direction, message.transport == "url", message.joined, tuple(t for _, t in message.strings), message.method)
+
+    def cleanOfPatterns(self, message: Message) -> bool:
+        """
+        For a large response that L{clean} does not ask about (a step that
+        judges responses itself is asked about it: a tool result), whether
+        each step of L{patternSteps} would pass C{message}: the proof of
+        L{clean} without that step's question, the scans of pattern
+        databases (GB/s).  False for any other message (L{clean} answered
+        for it).
+        """
+        if message.direction != "response" or message.size < self._maxSize or not self._slow("response", message.method):
+            return False
+        return self._clean("response", message.transport == "url", message.joined, tuple(t for _, t in message.strings), message.method, ask=False)
 
     def cleanTexts(self, direction: str, texts: Sequence[str], method: Optional[str] = ANY_METHOD) -> bool:
         """
@@ -392,7 +411,11 @@ class Prefilter:
             return self._folds and bool(self._threats["request"])
         return any(methods is None or method == ANY_METHOD or method in methods for _, methods in self._responseSteps)
 
-    def _clean(self, direction: str, plus: bool, joined: str, texts: Sequence[str], method: Optional[str]) -> bool:
+    def _clean(self, direction: str, plus: bool, joined: str, texts: Sequence[str], method: Optional[str], ask: bool = True) -> bool:
+        """
+        @param ask: ask the steps that judge responses themselves too
+            (L{mayFindInResponse}); else the pattern steps only.
+        """
         try:
             data = joined.encode("utf-8")
         except UnicodeEncodeError:
@@ -402,7 +425,7 @@ class Prefilter:
             return False
         if not self._cleanData(direction, data, texts):
             return False
-        if direction == "response" and self._responseSteps:
+        if ask and direction == "response" and self._responseSteps:
             for step, methods in self._responseSteps:
                 if methods is not None and method != ANY_METHOD and method not in methods:
                     continue  # the step passes this message whatever it holds
