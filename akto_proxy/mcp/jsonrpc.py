@@ -264,7 +264,10 @@ class Body:
         the parsed value lost); None for a value the proxy made itself.
     """
 
-    __slots__ = ("rpc", "batch", "json", "value", "text", "malformed", "binary", "raw", "source", "_duplicate", "_roleNames")
+    __slots__ = (
+        "rpc", "batch", "json", "value", "text", "malformed", "binary", "raw", "source", "_duplicate", "_roleNames",
+        "_quotes", "_tokens",
+    )
 
     def __init__(
         self,
@@ -287,6 +290,8 @@ class Body:
         self.source: Union[bytes, str, None] = None
         self._duplicate: Any = _UNKNOWN
         self._roleNames: Any = _UNKNOWN
+        self._quotes = -1
+        self._tokens: Any = _UNKNOWN
 
     def duplicateKey(self) -> Optional[tuple[str, str]]:
         """
@@ -295,6 +300,25 @@ class Body:
         if self._duplicate is _UNKNOWN:
             self._duplicate = duplicateKey(self.source) if self.source is not None else None
         return self._duplicate  # type: ignore[no-any-return]
+
+    def quotes(self) -> int:
+        """
+        The quote characters of its source (counted once: the inspection
+        stage asks before and after building a message, at a millisecond
+        per MiB), or -1 without one.
+        """
+        if self._quotes < 0 and self.source is not None:
+            source = self.source
+            self._quotes = source.count(b'"' if type(source) is bytes else '"')  # type: ignore[arg-type]
+        return self._quotes
+
+    def stringTokens(self) -> Optional[int]:
+        """
+        L{stringTokens} of its source (asked once), or None without one.
+        """
+        if self._tokens is _UNKNOWN:
+            self._tokens = stringTokens(self.source) if self.source is not None else None
+        return self._tokens  # type: ignore[no-any-return]
 
     def roleNamesTwice(self) -> Optional[str]:
         """

@@ -18,7 +18,7 @@ from akto_proxy.inspect.chain import Chain, Finding, Outcome
 from akto_proxy.inspect.message import Message, envelopeKeys, jsonGather, memberPath, rpcGather
 from akto_proxy.mcp.answers import HEADER_MISMATCH, INVALID_PARAMS, REFUSAL_CODE, metadata, rpcError
 from akto_proxy.mcp.cache import CacheStage
-from akto_proxy.mcp.jsonrpc import LIST_METHODS, Body, Encoded, rawTargetOf, stringTokens, toolOf
+from akto_proxy.mcp.jsonrpc import LIST_METHODS, Body, Encoded, rawTargetOf, toolOf
 from akto_proxy.mcp.protections import buildProtections, endpointOf
 from akto_proxy.mcp.pipeline import (
     CLIENT_ANSWER,
@@ -524,9 +524,9 @@ def _whole(body: Optional[Body], obj: Optional[dict[str, Any]], strings: int) ->
         # C{jsonrpc}'s value, and C{method} and C{id} when they are strings
         # (another string makes the count differ: the slow way then tells)
         strings += envelopeKeys(obj) + 1 + (type(obj.get("method")) is str) + (type(obj.get("id")) is str)
-    if source.count(b'"' if type(source) is bytes else '"') == 2 * strings:  # type: ignore[arg-type]
+    if body.quotes() == 2 * strings:
         return True
-    return stringTokens(source) == strings
+    return body.stringTokens() == strings
 
 
 def buildPipeline(config: Any, chain: Chain, roles: Policy, rates: RateLimits, state: Any = None, cache: Any = None) -> Pipeline:
