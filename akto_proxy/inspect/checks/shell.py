@@ -91,6 +91,12 @@ java javac jar jshell kotlin scala groovy
 go gofmt dotnet mono csc vbc
 sqlcmd bcp osql isql
 curl.exe wget.exe
+aws az gcloud gsutil bq doctl oci ibmcloud terraform pulumi vault consul nomad etcdctl
+kldstat kldload sockstat pw chkconfig update-rc.d certctl locale sync sysrc pfctl ipfw jls jexec
+visudo vipw pwck grpck chage faillock pam_tally2 auditctl ausearch aureport
+psexec psexec.py wmiexec.py smbexec.py secretsdump.py impacket-psexec crackmapexec evil-winrm mimikatz rubeus
+ldapdomaindump bloodhound-python kerbrute hydra john hashcat responder
+[ [[
 """
 _WINDOWS = """
 cmd net net1 sc reg ver set type copy del erase move ren rename md rd mkdir rmdir cls start call echo
@@ -114,11 +120,12 @@ docker kind snap port hh wish pico joe most sar last script install ar as ld od 
 """
 
 KNOWN = frozenset((_UNIX + _WINDOWS).split()) | frozenset(_WORDS.split())
+_CMD_BUILTINS = frozenset(_WINDOWS.split())
 WORDLIKE = frozenset(_WORDS.split())
 # Commands a value does not hold on its own: they run their argument
 WRAPPERS = frozenset(
     "sudo doas env nohup time exec eval command builtin nice ionice timeout xargs busybox stdbuf setsid strace ltrace "
-    "chroot runuser unbuffer then do else elif ! { ( call start cmd /c /k /r".split()
+    "chroot runuser unbuffer then do else elif if while until ! { ( call start cmd /c /k /r".split()
 )
 INTERPRETERS = frozenset(
     "sh bash zsh ksh dash ash csh tcsh fish yash mksh python python2 python3 perl ruby php node nodejs lua deno bun "
@@ -149,10 +156,15 @@ _BIN_PATHS = tuple(d + name for d in _BIN_DIRS for name in sorted(KNOWN) if name
 _OPERATORS = ("&&", "||", "|&", ";;", ";", "&", "|", "\n", "(", ")")
 _REDIRECT = re.compile(r"\d?(?:>>|>&|&>|>\||<>|<&|>|<)")
 _NAME = re.compile(r"[A-Za-z_]\w*")
+# PowerShell code in a subexpression: a variable's member or assignment, a type's static call
+_PS_CODE = re.compile(r"\s*(?:\$[A-Za-z_][\w:]*\s*(?:\.\s*[A-Za-z_]|\[|\+?=)|\[[A-Za-z][\w.]*\]::[A-Za-z])")
 _ANSI = re.compile(r"\\(?:x([0-9a-fA-F]{1,2})|u([0-9a-fA-F]{1,4})|([0-7]{1,3})|(.))", re.S)
 _ANSI_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "f": "\f", "v": "\v", "\\": "\\", "'": "'", '"': '"'}
 _GUESS = {"HOME": "/root", "PATH": "/usr/local/bin:/usr/bin:/bin", "PWD": "/", "SHELL": "/bin/sh", "USER": "root",
-          "COMSPEC": "C:\\Windows\\system32\\cmd.exe", "WINDIR": "C:\\Windows", "SYSTEMROOT": "C:\\Windows"}
+          "COMSPEC": "C:\\Windows\\system32\\cmd.exe", "WINDIR": "C:\\Windows", "SYSTEMROOT": "C:\\Windows",
+          "PROGRAMFILES": "C:\\Program Files", "PROGRAMFILES(X86)": "C:\\Program Files (x86)", "PROGRAMDATA": "C:\\ProgramData",
+          "APPDATA": "C:\\Users\\user\\AppData\\Roaming", "LOCALAPPDATA": "C:\\Users\\user\\AppData\\Local",
+          "TEMP": "C:\\Windows\\Temp", "TMP": "C:\\Windows\\Temp", "USERPROFILE": "C:\\Users\\user", "PUBLIC": "C:\\Users\\Public"}
 _MAX = 2048  # characters of a value read
 _DEPTH = 4  # substitutions inside substitutions
 
@@ -222,7 +234,7 @@ class _Lexer:
                 where = "after" if where != "subst" else "subst"
                 continue
             m = _REDIRECT.match(self.s, self.i)
-            if m and (m.group(0)[0] != "<" or self.s[m.end(): m.end() + 1] != "("):
+            if m and not (m.group(0) in ("<", ">") and self.s[m.end(): m.end() + 1] == "("):
                 if self.s.startswith("<<<", self.i):
                     self.i += 3
                     self._word()  # the string fed to the command
@@ -239,6 +251,8 @@ class _Lexer:
             word = self._word()
             if word is not None:
                 words.extend(_expandBraces(word))
+            else:
+                self.i += 1  # (nothing a word or an operator starts with)
         if words:
             self._emit(words, where, before, tight, lead)
         return self.commands
@@ -247,7 +261,7 @@ class _Lexer:
         s, i = self.s, self.i
         for op in _OPERATORS:
             if s.startswith(op, i):
-                if op in ("&", "|") and i + 1 < self.n and s[i + 1] == ">":
+                if op == "&" and i + 1 < self.n and s[i + 1] == ">":
                     return None  # &> redirection
                 return op
         return None
@@ -336,7 +350,7 @@ class _Lexer:
                 quoted = True
                 continue
             if c == "%" and self.i + 1 < self.n:
-                m = re.match(r"%([A-Za-z_]\w*)(?::~\s*(-?\d+)\s*(?:,\s*(-?\d+))?)?%", s[self.i :])
+                m = re.match(r"%([A-Za-z_]\w*(?:\(x86\))?)(?::~\s*(-?\d+)\s*(?:,\s*(-?\d+))?)?%", s[self.i :])
                 if m and m.group(1).upper() in _GUESS:
                     value = _GUESS[m.group(1).upper()]
                     if m.group(2) is not None:
@@ -508,7 +522,11 @@ def lex(text: str) -> list[Command]:
         body, where, depth = pending.pop(0)
         lexer = _Lexer(body, assigned, depth)
         commands.extend(lexer.run(where))
-        pending.extend((b, "subst", depth + 1) for b in lexer.nested)
+        for b in lexer.nested:
+            if _PS_CODE.match(b):  # PowerShell code in $( ): $($x.Run()), $([IO.File]::ReadAllText(..))
+                commands.append(Command((Word("$", b, True),), "code", "", False, True))
+            else:
+                pending.append((b, "subst", depth + 1))
     return commands
 
 
@@ -521,9 +539,16 @@ _URL = re.compile(r"[a-z][\w+.-]*://\S+", re.I)
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?$")
 _HOST = re.compile(r"[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?::\d+)?$", re.I)
 _IDENT = re.compile(r"[a-z][a-z0-9_.+-]*$")
+_ASSIGNMENT = re.compile(r"[A-Z_][A-Z0-9_]*=")
+# what a value a command follows looks like: empty, short, or a host, a file, an id
+_VALUE = re.compile(r"\S{0,2}$|\S*[\d._/:@-]\S*$")
 _CMDLET = re.compile(r"([a-z]+)-[a-z]{2,}$", re.I)
-_EXECUTABLE = re.compile(r"(?:[A-Za-z]:)?[\\/](?:[\w .$~-]+[\\/])+[\w.+-]+$|\.{1,2}/[\w.+-]+$")
+_EXECUTABLE = re.compile(
+    r"(?:[A-Za-z]:)?[\\/](?:[\w .$~()-]+[\\/])+[\w.+-]+$|\.{1,2}[\\/][\w.+-]+$|.*[\\/][\w .+-]+\.(?:exe|com|bat|cmd|ps1|vbs|js|hta|msi|sh|py|pl|rb|elf|bin)$",
+    re.I,
+)
 _PROSE_END = re.compile(r"[.!?,:]$")
+_HEAD = re.compile(r"[^;&|\n]*")
 _ROOTED = re.compile(r"(?:/|~/|\.{1,2}/|[A-Za-z]:\\)[A-Za-z.]")
 
 
@@ -536,7 +561,7 @@ def _shaped(arg: Word) -> bool:
     if arg.raw == ">" or not t:
         return arg.raw == ">"
     return bool(
-        _OPTION.match(t) or _PATHISH.match(t) or _URL.match(t) or _IPV4.match(t) or _HOST.match(t)
+        _OPTION.match(t) or _ASSIGNMENT.match(t) or _PATHISH.match(t) or _URL.match(t) or _IPV4.match(t) or _HOST.match(t)
         or arg.raw.startswith("$") or "/" in t
     )
 
@@ -572,7 +597,13 @@ def _skipWrappers(words: tuple[Word, ...]) -> tuple[Word, ...]:
     return words[k:]
 
 
-def _isCommand(command: Command) -> bool:
+def _isCommand(command: Command, head: str) -> bool:
+    """
+    Whether C{command} runs something where it stands; C{head} is what the
+    value holds before its first operator.
+    """
+    if command.where == "code":
+        return True
     words = _skipWrappers(command.words)
     first = words[0]
     if first.raw == ">":
@@ -600,7 +631,17 @@ def _isCommand(command: Command) -> bool:
             return shaped or (command.lead and not args)
         if command.lead and first.quoted and _IDENT.match(name):
             return True  # ;""u""n""a""m""e: a word spelled to hide
-        return bool(_IDENT.match(first.text)) and any(_OPTION.match(a.text) for a in args)
+        if not _IDENT.match(first.text) or len(name) < 2:
+            return False  # (a|b: an alternation)
+        if any(_OPTION.match(a.text) for a in args):
+            return True
+        # any program after a value (a host, a file, an id) and a separator:
+        # with arguments that are no prose, or alone after && || or a line break
+        if not _VALUE.match(head) or (command.before == "&" and not command.tight):
+            return False
+        if args:
+            return len(args) <= 8 and not any(a.text[:1].isupper() or _PROSE_END.search(a.text) for a in args)
+        return len(name) >= 3 and (command.before in ("&&", "||", "\n") or command.tight)
     # at the start of a value: a command line where a value belongs
     if not args or capital:
         return False
@@ -608,10 +649,25 @@ def _isCommand(command: Command) -> bool:
         return False
     if known and not wordlike:
         return shaped or any(a.text.lower() in SUBCOMMANDS for a in args) or first.quoted
+    if known and any(a.raw == ">" for a in args):
+        return True  # echo x >> /etc/profile
+    if name in _CMD_BUILTINS and any(_WINDOWS_OPTION.match(a.text) for a in args):
+        return True  # net group x /domain, copy a b /Y
+    plain = sum(1 for a in args if a.text.isalpha() and a.text.lower() not in SUBCOMMANDS)
+    if not known and _IDENT.match(first.text):
+        # an unknown program: options and a path, an address or a URL, or
+        # more options than words (not "nvm install -s and -b conflict")
+        options = [a for a in args if _OPTION.match(a.text)]
+        if options and any(_ROOTED.match(a.text) or _IPV4.match(a.text) or _URL.match(a.text) for a in args):
+            return True
+        return len(options) >= 2 and plain < len(options)
     if known and first.quoted and first.raw.strip("'\"") != first.text:
         return True  # c'a't /etc/passwd, {cat,/etc/passwd}: a word spelled to hide
     if known or isCmdlet:
-        return any(_OPTION.match(a.text) or _ROOTED.match(a.text) for a in args) and not any(_PROSE_END.search(a.text) for a in args)
+        # (an option or a path early, few words: "where to buy x -used" is
+        # a search that leaves a word out)
+        early = any(_OPTION.match(a.text) or _ROOTED.match(a.text) for a in args[:3])
+        return early and plain <= 2 and not any(_PROSE_END.search(a.text) for a in args)
     return False
 
 
@@ -630,7 +686,9 @@ def commandInValue(text: str) -> bool:
             readings.append((quote + text, "start"))
     for reading, skip in readings:
         try:
-            found = any(_isCommand(c) for c in lex(reading) if c.where != skip)
+            commands = lex(reading)
+            head = _HEAD.match(reading).group(0).strip()  # type: ignore[union-attr]
+            found = any(_isCommand(c, head) for c in commands if c.where != skip)
         except (IndexError, ValueError, RecursionError):  # pragma: no cover - a value no shell would take
             found = False
         if found:
