@@ -166,6 +166,7 @@ _GUESS = {"HOME": "/root", "PATH": "/usr/local/bin:/usr/bin:/bin", "PWD": "/", "
           "APPDATA": "C:\\Users\\user\\AppData\\Roaming", "LOCALAPPDATA": "C:\\Users\\user\\AppData\\Local",
           "TEMP": "C:\\Windows\\Temp", "TMP": "C:\\Windows\\Temp", "USERPROFILE": "C:\\Users\\user", "PUBLIC": "C:\\Users\\Public"}
 _MAX = 2048  # characters of a value read
+_REDIRECTION = "\x00"  # (how a redirection's word is marked: no value read holds a NUL)
 _DEPTH = 4  # substitutions inside substitutions
 
 
@@ -246,7 +247,7 @@ class _Lexer:
                 while self.i < self.n and self.s[self.i] in " \t":
                     self.i += 1
                 self._word()  # the file
-                words.append(Word(">", m.group(0), False))
+                words.append(Word(">", _REDIRECTION + m.group(0), False))
                 continue
             word = self._word()
             if word is not None:
@@ -273,8 +274,7 @@ class _Lexer:
             name, _, value = words[k].text.partition("=")
             self.assigned[name] = value
             k += 1
-        rest = tuple(w for w in words[k:] if w.text or w.raw in (">",))
-        rest = tuple(w for w in rest if w.raw != ">" or w.text == ">")
+        rest = tuple(w for w in words[k:] if w.text)
         if rest:
             self.commands.append(Command(rest, where, before, tight, lead))
 
@@ -558,12 +558,23 @@ def _shaped(arg: Word) -> bool:
     address or a host, a redirection, an expansion.
     """
     t = arg.text
-    if arg.raw == ">" or not t:
-        return arg.raw == ">"
+    if _redirection(arg) or not t:
+        return _redirection(arg)
     return bool(
         _OPTION.match(t) or _ASSIGNMENT.match(t) or _PATHISH.match(t) or _URL.match(t) or _IPV4.match(t) or _HOST.match(t)
         or arg.raw.startswith("$") or "/" in t
     )
+
+
+def _redirection(word: Word) -> bool:
+    return word.raw[:1] == _REDIRECTION
+
+
+def _subcommand(word: Word) -> bool:
+    """
+    A tool's subcommand: C{install}, C{list-users}.
+    """
+    return word.text.lower().split("-", 1)[0] in SUBCOMMANDS
 
 
 def _program(word: Word) -> tuple[str, bool]:
@@ -606,7 +617,7 @@ def _isCommand(command: Command, head: str) -> bool:
         return True
     words = _skipWrappers(command.words)
     first = words[0]
-    if first.raw == ">":
+    if _redirection(first):
         return False
     args = [w for w in words[1:]]
     name, path = _program(first)
@@ -627,8 +638,8 @@ def _isCommand(command: Command, head: str) -> bool:
             return bool(_EXECUTABLE.match(first.text) or name == "" or name in KNOWN) and (command.lead or bool(args) or name in KNOWN or name == "")
         if known and not wordlike:
             return True
-        if known:
-            return shaped or (command.lead and not args)
+        if known and (shaped or (command.lead and not args)):
+            return True
         if command.lead and first.quoted and _IDENT.match(name):
             return True  # ;""u""n""a""m""e: a word spelled to hide
         if not _IDENT.match(first.text) or len(name) < 2:
@@ -648,12 +659,12 @@ def _isCommand(command: Command, head: str) -> bool:
     if _PROSE_END.search(words[-1].text) or len(words) > 12:
         return False
     if known and not wordlike:
-        return shaped or any(a.text.lower() in SUBCOMMANDS for a in args) or first.quoted
-    if known and any(a.raw == ">" for a in args):
+        return shaped or any(_subcommand(a) for a in args) or first.quoted
+    if known and any(_redirection(a) for a in args):
         return True  # echo x >> /etc/profile
     if name in _CMD_BUILTINS and any(_WINDOWS_OPTION.match(a.text) for a in args):
         return True  # net group x /domain, copy a b /Y
-    plain = sum(1 for a in args if a.text.isalpha() and a.text.lower() not in SUBCOMMANDS)
+    plain = sum(1 for a in args if a.text.isalpha() and not _subcommand(a))
     if not known and _IDENT.match(first.text):
         # an unknown program: options and a path, an address or a URL, or
         # more options than words (not "nvm install -s and -b conflict")
@@ -666,7 +677,7 @@ def _isCommand(command: Command, head: str) -> bool:
     if known or isCmdlet:
         # (an option or a path early, few words: "where to buy x -used" is
         # a search that leaves a word out)
-        early = any(_OPTION.match(a.text) or _ROOTED.match(a.text) for a in args[:3])
+        early = any(_OPTION.match(a.text) or _ROOTED.match(a.text) or _ASSIGNMENT.match(a.text) for a in args[:3])
         return early and plain <= 2 and not any(_PROSE_END.search(a.text) for a in args)
     return False
 
