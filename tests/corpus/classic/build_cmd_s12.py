@@ -126,7 +126,7 @@ def _unset(c: str, r: random.Random) -> str:
     if len(first) < 2 or not first.isalnum():
         return c
     k = r.randrange(1, len(first))
-    return first[:k] + r.choice(["$u", "${u}", "$@", "${x:-}"]) + first[k:] + rest
+    return first[:k] + r.choice(["${u}", "$@", "${x:-}", "$9"]) + first[k:] + rest  # ($u before a letter names another variable)
 
 
 def _ansiC(c: str, r: random.Random) -> str:
