@@ -26,8 +26,8 @@ def injectionCorpus(split: str) -> list[dict[str, str]]:
 
 # Held-out rates at medium (scripts/corpus_report.py), rounded down: floors a
 # change must not go below (session 10: path 92.7%, FPR 0.59% and 0.94%).
-# (session 11: SQL 95.1%, command 91.97%, path 93.9%)
-HOLDOUT_TPR = {"sql_injection": 0.946, "command_injection": 0.915, "path_traversal": 0.934}
+# (session 11: SQL 95.1%, command 91.97%, path 93.9%; session 12: command 93.43%)
+HOLDOUT_TPR = {"sql_injection": 0.946, "command_injection": 0.929, "path_traversal": 0.934}
 HOLDOUT_FPR = {True: 0.006, False: 0.010}  # with the sample exclusions, without
 # The fresh part (classic/fresh, session 9): first scored at SQL 95.6%,
 # command 60.5%, path 88.4%; these are the rates after that session's tuning
@@ -39,6 +39,14 @@ FRESH_FPR = {True: 0.005, False: 0.008}
 
 def _cmdS11Benign(e: dict[str, str]) -> bool:
     return e["category"] == "command_injection" and e["label"] == "benign" and e["source"].startswith("written:s11:")
+
+
+def _cmdS12Benign(e: dict[str, str]) -> bool:
+    return e["category"] == "command_injection" and e["label"] == "benign" and e["source"].startswith(("written:s12:", "pure-bash-bible:"))
+
+
+def _cmdHard(e: dict[str, str]) -> bool:
+    return _cmdS11Benign(e) or _cmdS12Benign(e)
 
 
 class CorpusTests(SynchronousTestCase):
@@ -63,14 +71,14 @@ class CorpusTests(SynchronousTestCase):
                 self.assertTrue(set(CLASSIC) <= cats, (split, label, cats))
 
     def test_tuneWithExclusions(self) -> None:
-        r = measure("medium", exclusions=True, items=[e for e in injectionCorpus("tune") if not _cmdS11Benign(e)])
+        r = measure("medium", exclusions=True, items=[e for e in injectionCorpus("tune") if not _cmdHard(e)])
         for category in CLASSIC + ("data_exfiltration",):
             hit, total = r.tpr[category]
             self.assertGreaterEqual(hit / total, 0.93, f"{category}: {[m['text'] for m in r.misses if m['category'] == category]}")
         self.assertLessEqual(r.fprRate(), 0.005, r.falsePositives)
 
     def test_tuneWithoutExclusions(self) -> None:
-        r = measure("medium", exclusions=False, items=[e for e in injectionCorpus("tune") if not _cmdS11Benign(e)])
+        r = measure("medium", exclusions=False, items=[e for e in injectionCorpus("tune") if not _cmdHard(e)])
         self.assertLessEqual(r.fprRate(), 0.01, r.falsePositives)
 
     def test_cmdS11Benign(self) -> None:
@@ -83,6 +91,21 @@ class CorpusTests(SynchronousTestCase):
         """
         r = measure("medium", exclusions=True, items=[e for e in injectionCorpus("tune") if _cmdS11Benign(e)])
         self.assertLessEqual(r.fpr[0], 6, r.falsePositives)
+
+    def test_cmdS12Benign(self) -> None:
+        """
+        Session 12's hard benign command-injection lines (build_cmd_s12.py),
+        counted on their own the same way: the separator rule before the
+        shell reader takes lists of words that name commands (C{copy &
+        paste}, C{read; write; execute}) for a second command; a ceiling at
+        what they cost when written (4 of 361 with the sample exclusions,
+        7 without: pure-bash-bible's lines for a coding tool), none of it the
+        shell reader's.
+        """
+        for exclusions, ceiling in ((True, 4), (False, 7)):
+            r = measure("medium", exclusions=exclusions, items=[e for e in injectionCorpus("tune") if _cmdS12Benign(e)])
+            self.assertLessEqual(r.fpr[0], ceiling, r.falsePositives)
+            self.assertFalse([e for e, found in r.falsePositives if "command_injection.shell_structure" in found], r.falsePositives)
 
     def test_holdout(self) -> None:
         """

@@ -94,6 +94,12 @@ def _atomics(repo: str, commit: str) -> tuple[list[str], list[str], list[str]]:
                     continue  # an assignment alone, or no command's start
                 if kind == "powershell" and line.startswith("$") and not re.match(r"\$\w+\s*=\s*(?:[A-Za-z]+-[A-Za-z]+|&|iex\b)", line):
                     continue  # a script's statement, not a command
+                if "sshpass -p '" in line:
+                    # (left out: after a %0a, the prefilter's database of both
+                    # finds a secret in it that the response's rules, scanned
+                    # apart, do not; main's too: test_rawproof.TogetherTests,
+                    # reported, not this builder's to hide or fix)
+                    continue
                 (unix if kind in ("sh", "bash") else cmd if kind == "command_prompt" else ps).append(line)
     # (at most so many of each: the atomics hold many more PowerShell lines)
     r = random.Random(SEED + ":atomics")
