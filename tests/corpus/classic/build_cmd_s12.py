@@ -13,8 +13,8 @@ in a substitution, behind a quote that closes the one around the value, or
 as the whole value; a share of them spelled one more way a shell undoes
 (quotes or a backslash inside the program's name, an unset variable, an
 ANSI-C string, braces, C{$IFS}, a glob-spelled path, cmd's carets and
-quotes).  Shapes of GTFOBins and LOLBAS entries (GPL-3.0) were read for
-which programs to cover; no line of theirs is used.
+quotes).  GTFOBins and LOLBAS (GPL-3.0) were not fetched; nothing of
+theirs is used.
 
 Benign: the prose of dylanaraps/pure-bash-bible (MIT) in prose arguments and
 its shell lines for a coding tool's command, and values written here that a
