@@ -124,7 +124,7 @@ _CMD_BUILTINS = frozenset(_WINDOWS.split())
 WORDLIKE = frozenset(_WORDS.split())
 # Commands a value does not hold on its own: they run their argument
 WRAPPERS = frozenset(
-    "sudo doas env nohup time exec eval command builtin nice ionice timeout xargs busybox stdbuf setsid strace ltrace "
+    "sudo doas env nohup time exec eval command builtin ionice xargs busybox stdbuf setsid strace ltrace "
     "chroot runuser unbuffer then do else elif if while until ! { ( call start cmd /c /k /r".split()
 )
 INTERPRETERS = frozenset(
@@ -184,6 +184,7 @@ class Command(NamedTuple):
     before: str  # the operator before it ("" at the start)
     tight: bool  # no blank on either side of that operator
     lead: bool  # nothing but quotes and brackets before that operator
+    env: bool = False  # assignments before it (LD_PRELOAD=x ls)
 
 
 class _Lexer:
@@ -276,7 +277,7 @@ class _Lexer:
             k += 1
         rest = tuple(w for w in words[k:] if w.text)
         if rest:
-            self.commands.append(Command(rest, where, before, tight, lead))
+            self.commands.append(Command(rest, where, before, tight, lead, k > 0))
 
     def _word(self) -> Optional[Word]:
         """
@@ -548,6 +549,8 @@ _EXECUTABLE = re.compile(
     re.I,
 )
 _PROSE_END = re.compile(r"[.!?,:]$")
+_BINARY = re.compile(r"[\w .+-]+\.(?:exe|com|bat|cmd|ps1|vbs|vbe|jse?|wsf|hta|msi|cpl|scr|sh|elf)$", re.I)
+_BIN_DIR = re.compile(r"[\\/](?:s?bin|libexec|system32|syswow64)[\\/]|/MacOS/", re.I)
 _HEAD = re.compile(r"[^;&|\n]*")
 _ROOTED = re.compile(r"(?:/|~/|\.{1,2}/|[A-Za-z]:\\)[A-Za-z.]")
 
@@ -599,7 +602,8 @@ def _skipWrappers(words: tuple[Word, ...]) -> tuple[Word, ...]:
     k = 0
     while k < len(words) - 1:
         t = words[k].text.lower()
-        if t in WRAPPERS or t.endswith("=") or (t in ("timeout", "nice") and k + 1 < len(words)):
+        timed = t in ("timeout", "nice") and (words[k + 1].text[:1] == "-" or words[k + 1].text.isdigit())  # timeout 5 x, not cmd's timeout /t 5
+        if t in WRAPPERS or t.endswith("=") or timed:
             k += 1
             while k < len(words) - 1 and (words[k].text[:1] == "-" or words[k].text.isdigit()):
                 k += 1  # nice -n 19, timeout 5
@@ -621,6 +625,11 @@ def _isCommand(command: Command, head: str) -> bool:
         return False
     args = [w for w in words[1:]]
     name, path = _program(first)
+    leaf = re.split(r"[\\/]", first.text)[-1]
+    # a program by its file: an executable's extension, or a directory of programs
+    binary = bool(_BINARY.match(leaf)) or (path and _BIN_DIR.search(first.text) is not None)
+    options = [a for a in args if _OPTION.match(a.text)]
+    switches = [a for a in args if _WINDOWS_OPTION.match(a.text)]
     where = command.where
     shaped = any(_shaped(a) for a in args)
     cmdlet = _CMDLET.match(first.text)
@@ -632,10 +641,13 @@ def _isCommand(command: Command, head: str) -> bool:
         # $(x) and `x`: a program, a path, or a lower-case word with arguments
         return known or path or (bool(_IDENT.match(first.text)) and bool(args)) or name == ""
     if where == "after":
-        if capital and not (known and (name in _WINDOWS.split() or isCmdlet or shaped)):
-            return False  # "Tom & Jerry", "rock; Roll"
+        if binary or (command.env and (known or path or _IDENT.match(first.text))):
+            return True  # x|"C:\\tools\\x.exe", LD_PRELOAD=/tmp/x.so ls
         if path:
             return bool(_EXECUTABLE.match(first.text) or name == "" or name in KNOWN) and (command.lead or bool(args) or name in KNOWN or name == "")
+        if capital and not (known and (name in _CMD_BUILTINS or isCmdlet or shaped)):
+            # "Tom & Jerry", "rock; Roll"; not x"&Gpscript /logon
+            return (command.lead or command.tight) and bool(switches) and len(args) <= 4
         if known and not wordlike:
             return True
         if known and (shaped or (command.lead and not args)):
@@ -654,9 +666,17 @@ def _isCommand(command: Command, head: str) -> bool:
             return len(args) <= 8 and not any(a.text[:1].isupper() or _PROSE_END.search(a.text) for a in args)
         return len(name) >= 3 and (command.before in ("&&", "||", "\n") or command.tight)
     # at the start of a value: a command line where a value belongs
-    if not args or capital:
+    if not args:
         return False
     if _PROSE_END.search(words[-1].text) or len(words) > 12:
+        return False
+    if binary and (path or shaped or bool(switches)):
+        return True  # "C:\\Program Files\\x\\x.exe" /reregserver, cmstp.exe /s x.inf
+    if command.env and (known or binary):
+        return True
+    if isCmdlet and options:
+        return sum(1 for a in args if a.text.isalpha()) <= 3  # New-Item -ItemType Directory -Path x
+    if capital:
         return False
     if known and not wordlike:
         return shaped or any(_subcommand(a) for a in args) or first.quoted
@@ -668,10 +688,11 @@ def _isCommand(command: Command, head: str) -> bool:
     if not known and _IDENT.match(first.text):
         # an unknown program: options and a path, an address or a URL, or
         # more options than words (not "nvm install -s and -b conflict")
-        options = [a for a in args if _OPTION.match(a.text)]
         if options and any(_ROOTED.match(a.text) or _IPV4.match(a.text) or _URL.match(a.text) for a in args):
             return True
-        return len(options) >= 2 and plain < len(options)
+        if args[0].text.startswith("--") and options and len(args) <= 3:
+            return True  # smbstatus --shares
+        return (len(options) >= 2 and plain < len(options)) or len(switches) >= 2
     if known and first.quoted and first.raw.strip("'\"") != first.text:
         return True  # c'a't /etc/passwd, {cat,/etc/passwd}: a word spelled to hide
     if known or isCmdlet:
