@@ -17,6 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from akto_proxy.inspect.checks import buildInspectors
 from akto_proxy.inspect.checks.shell import commandInValue, commands
+from tests.inspect import test_s11_cmd
 from tests.inspect.test_checks import call, config, rules, verdict
 
 CMD = "command_injection"
@@ -64,25 +65,15 @@ BENIGN = [
 ]
 
 
-class FormTests(SynchronousTestCase):
-    def setUp(self) -> None:
-        self.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
+class FormTests(test_s11_cmd.ClassTests):
+    """
+    Each form is found by the command-injection check at medium; the values
+    beside them pass, without any exclusion (session 11's tests, on this
+    session's cases).
+    """
 
-    def test_attacks(self) -> None:
-        """
-        Each form is found by the command-injection check at medium.
-        """
-        for name, tool, argument, payload in ATTACKS:
-            found = rules(verdict(self.steps, call(tool, **{argument: payload})))
-            self.assertTrue(any(r.startswith(CMD + ".") for r in found), f"{name}: {payload!r} -> {found}")
-
-    def test_benign(self) -> None:
-        """
-        The values beside them pass, without any exclusion.
-        """
-        for tool, argument, text in BENIGN:
-            found = rules(verdict(self.steps, call(tool, **{argument: text})))
-            self.assertEqual({r for r in found if r.startswith(CMD)}, set(), f"{tool}.{argument}: {text!r}")
+    attacks = ATTACKS
+    benign = BENIGN
 
     def test_prose(self) -> None:
         """
