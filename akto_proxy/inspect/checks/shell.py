@@ -154,6 +154,7 @@ _BIN_PATHS = tuple(d + name for d in _BIN_DIRS for name in sorted(KNOWN) if name
 # --- the lexer -----------------------------------------------------------------
 
 _OPERATORS = ("&&", "||", "|&", ";;", ";", "&", "|", "\n", "(", ")")
+_WINDOWS_PATH = re.compile(r"['\"]?(?:[A-Za-z]:\\|%\w+(?:\(x86\))?%\\|\.{1,2}\\|\\\\)")
 _REDIRECT = re.compile(r"\d?(?:>>|>&|&>|>\||<>|<&|>|<)")
 _NAME = re.compile(r"[A-Za-z_]\w*")
 # PowerShell code in a subexpression: a variable's member or assignment, a type's static call
@@ -287,8 +288,14 @@ class _Lexer:
         out: list[str] = []
         quoted = False
         start = self.i
+        # a Windows path (C:\x, %VAR%\x, .\x, \\host): its backslashes are separators
+        windows = _WINDOWS_PATH.match(s, self.i) is not None
         while self.i < self.n:
             c = s[self.i]
+            if windows and c == "\\":
+                out.append(c)
+                self.i += 1
+                continue
             if c in " \t\r\n\f\v;&|()<>":
                 if c in "<>" and self.i + 1 < self.n and s[self.i + 1] == "(":
                     self._substitution(self.i + 2, ")")
@@ -646,8 +653,9 @@ def _isCommand(command: Command, head: str) -> bool:
         if path:
             return bool(_EXECUTABLE.match(first.text) or name == "" or name in KNOWN) and (command.lead or bool(args) or name in KNOWN or name == "")
         if capital and not (known and (name in _CMD_BUILTINS or isCmdlet or shaped)):
-            # "Tom & Jerry", "rock; Roll"; not x"&Gpscript /logon
-            return (command.lead or command.tight) and bool(switches) and len(args) <= 4
+            # "Tom & Jerry", "rock; Roll"; not x"&Gpscript /logon, x | Snaffler -v
+            near = command.lead or command.tight or _VALUE.match(head) is not None
+            return near and bool(switches or options) and len(args) <= 4
         if known and not wordlike:
             return True
         if known and (shaped or (command.lead and not args)):
@@ -674,6 +682,8 @@ def _isCommand(command: Command, head: str) -> bool:
         return True  # "C:\\Program Files\\x\\x.exe" /reregserver, cmstp.exe /s x.inf
     if command.env and (known or binary):
         return True
+    if isCmdlet and any(_redirection(a) for a in args):
+        return True  # Get-Process > $env:TEMP\x.txt
     if isCmdlet and options:
         return sum(1 for a in args if a.text.isalpha()) <= 3  # New-Item -ItemType Directory -Path x
     if capital:
