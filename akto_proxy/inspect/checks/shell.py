@@ -120,7 +120,11 @@ docker kind snap port hh wish pico joe most sar last script install ar as ld od 
 """
 
 KNOWN = frozenset((_UNIX + _WINDOWS).split()) | frozenset(_WORDS.split())
-_CMD_BUILTINS = frozenset(_WINDOWS.split())
+# programs that take cmd's /switches
+_CMD_BUILTINS = frozenset(_WINDOWS.split()) | frozenset(
+    "dir attrib xcopy robocopy icacls cacls tasklist taskkill schtasks ipconfig netstat systeminfo wmic findstr shutdown "
+    "cipher fsutil auditpol bcdedit vssadmin wevtutil takeown expand forfiles msiexec regsvr32 rundll32 certutil bitsadmin".split()
+)
 WORDLIKE = frozenset(_WORDS.split())
 # Commands a value does not hold on its own: they run their argument
 WRAPPERS = frozenset(
@@ -556,6 +560,7 @@ _EXECUTABLE = re.compile(
     re.I,
 )
 _PROSE_END = re.compile(r"[.!?,:]$")
+_PS_STATIC = re.compile(r"\[[A-Za-z][\w.]*\]::[A-Za-z]\w*")
 _BINARY = re.compile(r"[\w .+-]+\.(?:exe|com|bat|cmd|ps1|vbs|vbe|jse?|wsf|hta|msi|cpl|scr|sh|elf)$", re.I)
 _BIN_DIR = re.compile(r"[\\/](?:s?bin|libexec|system32|syswow64)[\\/]|/MacOS/", re.I)
 _HEAD = re.compile(r"[^;&|\n]*")
@@ -628,6 +633,8 @@ def _isCommand(command: Command, head: str) -> bool:
         return True
     words = _skipWrappers(command.words)
     first = words[0]
+    if _PS_STATIC.match(first.raw):
+        return True  # [Environment]::SetEnvironmentVariable(..): PowerShell calling .NET
     if _redirection(first):
         return False
     args = [w for w in words[1:]]
@@ -672,7 +679,7 @@ def _isCommand(command: Command, head: str) -> bool:
             return False
         if args:
             return len(args) <= 8 and not any(a.text[:1].isupper() or _PROSE_END.search(a.text) for a in args)
-        return len(name) >= 3 and (command.before in ("&&", "||", "\n") or command.tight)
+        return (len(name) >= 3 or known) and (command.before in ("&&", "||", "\n") or command.tight)
     # at the start of a value: a command line where a value belongs
     if not args:
         return False
@@ -726,6 +733,9 @@ def commandInValue(text: str) -> bool:
     for quote in "'\"":
         if quote in text:
             readings.append((quote + text, "start"))
+    inner = text.strip()
+    if len(inner) > 2 and inner[0] == inner[-1] and inner[0] in "'\"" and " " in inner:
+        readings.append((inner[1:-1], ""))  # a whole command line quoted: 'uname -a'
     for reading, skip in readings:
         try:
             commands = lex(reading)
