@@ -32,8 +32,8 @@ HOLDOUT_FPR = {True: 0.006, False: 0.010}  # with the sample exclusions, without
 # The fresh part (classic/fresh, session 9): first scored at SQL 95.6%,
 # command 60.5%, path 88.4%; these are the rates after that session's tuning
 # on the tune part, floors in the same sense.
-# (session 11: SQL 96.3%, command 89.69%, path 93.0%)
-FRESH_TPR = {"sql_injection": 0.958, "command_injection": 0.892, "path_traversal": 0.925}
+# (session 11: SQL 96.3%, command 89.69%, path 93.0%; session 12: command 90.13%)
+FRESH_TPR = {"sql_injection": 0.958, "command_injection": 0.896, "path_traversal": 0.925}
 FRESH_FPR = {True: 0.005, False: 0.008}
 
 
