@@ -729,6 +729,7 @@ def commandInValue(text: str) -> bool:
     # them, x';id;' then reads as x, id and an empty string)
     # (and then only what follows an operator counts: the start is the
     # value's own)
+    text = text[:_MAX]  # (what lex reads: no copy of a large value)
     readings = [(text, "")]
     for quote in "'\"":
         if quote in text:
