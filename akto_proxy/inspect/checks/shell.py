@@ -131,10 +131,6 @@ WRAPPERS = frozenset(
     "sudo doas env nohup time exec eval command builtin ionice xargs busybox stdbuf setsid strace ltrace "
     "chroot runuser unbuffer then do else elif if while until ! { ( call start cmd /c /k /r".split()
 )
-INTERPRETERS = frozenset(
-    "sh bash zsh ksh dash ash csh tcsh fish yash mksh python python2 python3 perl ruby php node nodejs lua deno bun "
-    "pwsh powershell cmd osascript tclsh jrunscript".split()
-)
 # subcommands a tool's command line goes on with (pip3 install x, cscli alerts list)
 SUBCOMMANDS = frozenset(
     "install uninstall list ls run exec get show dump decrypt encrypt describe delete create apply start stop restart "
