@@ -26,14 +26,14 @@ def injectionCorpus(split: str) -> list[dict[str, str]]:
 
 # Held-out rates at medium (scripts/corpus_report.py), rounded down: floors a
 # change must not go below (session 10: path 92.7%, FPR 0.59% and 0.94%).
-# (session 11: SQL 95.1%, command 91.97%, path 93.9%)
-HOLDOUT_TPR = {"sql_injection": 0.946, "command_injection": 0.915, "path_traversal": 0.934}
+# (session 11: SQL 95.1%, command 91.97%, path 93.9%; session 12: command 93.43%)
+HOLDOUT_TPR = {"sql_injection": 0.946, "command_injection": 0.929, "path_traversal": 0.934}
 HOLDOUT_FPR = {True: 0.006, False: 0.010}  # with the sample exclusions, without
 # The fresh part (classic/fresh, session 9): first scored at SQL 95.6%,
 # command 60.5%, path 88.4%; these are the rates after that session's tuning
 # on the tune part, floors in the same sense.
-# (session 11: SQL 96.3%, command 89.69%, path 93.0%; session 12: SQL 96.47%)
-FRESH_TPR = {"sql_injection": 0.959, "command_injection": 0.892, "path_traversal": 0.925}
+# (session 11: SQL 96.3%, command 89.69%, path 93.0%; session 12: SQL 96.47%, command 90.13%)
+FRESH_TPR = {"sql_injection": 0.959, "command_injection": 0.896, "path_traversal": 0.925}
 FRESH_FPR = {True: 0.005, False: 0.008}
 
 
@@ -45,8 +45,12 @@ def _sqlS12Benign(e: dict[str, str]) -> bool:
     return e["category"] == "sql_injection" and e["label"] == "benign" and e["source"].startswith(("crs-s12", "written-s12"))
 
 
+def _cmdS12Benign(e: dict[str, str]) -> bool:
+    return e["category"] == "command_injection" and e["label"] == "benign" and e["source"].startswith(("written:s12:", "pure-bash-bible:"))
+
+
 def _apart(e: dict[str, str]) -> bool:
-    return _cmdS11Benign(e) or _sqlS12Benign(e)
+    return _cmdS11Benign(e) or _sqlS12Benign(e) or _cmdS12Benign(e)
 
 
 class CorpusTests(SynchronousTestCase):
@@ -104,6 +108,22 @@ class CorpusTests(SynchronousTestCase):
         sql = [f for f in r.falsePositives if any(x.startswith("sql_injection.") for x in f[1])]
         self.assertLessEqual(len(sql), 2, sql)
         self.assertLessEqual(r.fpr[0], 5, r.falsePositives)
+
+    def test_cmdS12Benign(self) -> None:
+        """
+        Session 12's hard benign command-injection lines (build_cmd_s12.py),
+        counted on their own the same way: the separator rule before the
+        shell reader takes lists of words that name commands (C{copy &
+        paste}, C{read; write; execute}) for a second command; a ceiling at
+        what they cost when written (5 of 361 with the sample exclusions,
+        9 without: pure-bash-bible's lines for a coding tool, one by the SQL
+        check), none of it the
+        shell reader's.
+        """
+        for exclusions, ceiling in ((True, 5), (False, 9)):
+            r = measure("medium", exclusions=exclusions, items=[e for e in injectionCorpus("tune") if _cmdS12Benign(e)])
+            self.assertLessEqual(r.fpr[0], ceiling, r.falsePositives)
+            self.assertFalse([e for e, found in r.falsePositives if "command_injection.shell_structure" in found], r.falsePositives)
 
     def test_holdout(self) -> None:
         """

@@ -88,6 +88,9 @@ BENIGN = [
 
 
 class ClassTests(SynchronousTestCase):
+    attacks = ATTACKS
+    benign = BENIGN
+
     def setUp(self) -> None:
         self.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
 
@@ -95,7 +98,7 @@ class ClassTests(SynchronousTestCase):
         """
         Each class is found by the command-injection check at medium.
         """
-        for name, tool, argument, payload in ATTACKS:
+        for name, tool, argument, payload in self.attacks:
             found = rules(verdict(self.steps, call(tool, **{argument: payload})))
             self.assertTrue(any(r.startswith(CMD + ".") for r in found), f"{name}: {payload!r} -> {found}")
 
@@ -103,7 +106,7 @@ class ClassTests(SynchronousTestCase):
         """
         The values beside them pass, without any exclusion.
         """
-        for tool, argument, text in BENIGN:
+        for tool, argument, text in self.benign:
             found = rules(verdict(self.steps, call(tool, **{argument: text})))
             self.assertEqual({r for r in found if r.startswith(CMD)}, set(), f"{tool}.{argument}: {text!r}")
 

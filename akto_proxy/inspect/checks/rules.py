@@ -22,6 +22,8 @@ from typing import Optional
 
 import attrs
 
+from akto_proxy.inspect.checks.shell import PROGRAMS, VERBS, WORD_PROGRAMS
+
 LEVELS = {"low": 1, "medium": 2, "high": 3}
 
 
@@ -294,6 +296,16 @@ WORD_COMMANDS = (
     r"ed|ex|vi|ip|ss|su|cc|route|mount|service|finger|tar|zip|apt|brew|dig|arp|net"
 )
 
+# What may make a value a shell's (L{shell.commandInValue} then judges it).
+_SHELLISH = (
+    r"(?:[;&|]|\|\|)[ \t]*['\"]?(?:[a-z0-9./\\~$`{(\[-]|%[a-z])|\$[({'\[]|\$[a-z_]\w*|`[^`\n]{0,200}`|<<<|[<>]\(|"
+    r"^[ \t]*['\"]?(?:" + PROGRAMS + r")['\"]?[ \t]+\S|"
+    r"^[ \t]*['\"]?(?:" + WORD_PROGRAMS + r")(?:[ \t][^\r\n]{0,100}?)?(?:[ \t](?:-{1,2}[a-z]|[/~][a-z.]|\.{1,2}/|[a-z]:\\|/[a-z]{1,12}(?:[ \t]|$)|[a-z_]\w*=)|>)|"
+    r"^[ \t]*[a-z][\w.-]*[ \t]+(?:\S+[ \t]+)?-{1,2}[a-z]|"
+    r"^[ \t]*(?:" + VERBS + r")-[a-z]{2,}[ \t]+\S|"
+    r"^[ \t]*[\w/]*(?:\w['\"\\^]+|['\"\\^]+\w)[\w'\"\\^/]*[ \t]|^[ \t]*\{[\w/.-]+,|^[ \t]*/[\w/?*\[\]-]*[?*\[]"
+)
+
 CMD_RULES = (
     Rule(CMD, "reverse_shell",
          r"/dev/(?:tcp|udp)/[\w.-]+/\d+|\b(?:nc|ncat|netcat)\b[^|;&\n]{0,80}\s-[a-z]*[ec]\s*\S*(?:sh|cmd)\b|"
@@ -423,6 +435,15 @@ CMD_RULES = (
          variants="rds", level=2, context="data", caseless=False),
     # Shellshock: a function definition where a header or value belongs.
     Rule(CMD, "shellshock", r"\(\s*\)\s*\{\s*:?\s*;?\s*\}\s*;", variants="rd", level=1),
+    # Session 12: the value read as a shell reads it, by structure
+    # (L{akto_proxy.inspect.checks.shell.commandInValue}), where a shell
+    # would give a character meaning: a separator before what may start a
+    # command, an expansion or a substitution, a here-string, a word spelled
+    # with quotes inside it, a glob-spelled path, or a program's name
+    # opening the value.
+    Rule(CMD, "shell_structure", _SHELLISH, variants="rd", level=2, context="data", validator="shell_structure"),
+    Rule(CMD, "shell_structure", r"[\r\n][ \t]*['\"]?[\w./\\~$`{(-]",
+         variants="rd", level=2, context="data", validator="shell_structure", lines=True),
     # Mail-protocol commands after a line break in a value (SMTP, POP3, IMAP).
     Rule(CMD, "mail_command",
          r"[\r\n]\s*(?:mail\s+from\s*:|rcpt\s+to\s*:|retr\s+\d|apop\s+\w|helo\s+\S|ehlo\s+\S|a\d{1,4}\s+(?:login|authenticate|select|examine|fetch|store|copy|uid|search|list|lsub|status|create|delete|rename|append|capability|logout|starttls)\b)",
