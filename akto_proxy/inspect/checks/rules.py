@@ -576,6 +576,37 @@ _SECRET_CLI = (
     r"docker login|podman login|helm registry login"
 )
 
+#: a type between a name and its value: C{apiKey: string = "..."},
+#: C{val token: String = "..."}, C{Dim key As String = "..."}
+_TYPED = r"[ \t]*:[ \t]*[A-Za-z][\w.?]{0,20}[ \t]*=|[ \t]+as[ \t]+[A-Za-z]\w{0,20}[ \t]*="
+#: a quoted value, to its own closing quote (doubled in C# and CSV)
+_QUOTED = r"'{1,3}(?:(?:bearer|token|basic)\s+)?[^\s']{6,}|\"{1,3}(?:(?:bearer|token|basic)\s+)?[^\s\"]{6,}|`(?:(?:bearer|token|basic)\s+)?[^\s`]{6,}"
+
+#: (the rules below end their value at six characters, which is all
+#: Hyperscan needs; C{_whole} reads the value to its end for the validator)
+_SIBLING_SECRET = (
+    r"\b(?:name|key|parameterkey|variable)[\"']?[ \t]*[:=][ \t]*[\"']?[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|credentials?|salt|pat|psk|hmac)[\"']?[ \t]*,?[ \t]*\r?\n?"
+    r"[ \t]*(?:[\"']?(?:type|enabled|namespace|description)[\"']?[ \t]*[:=][^\n{}]{0,80}\n[ \t]*)?[\"']?(?:value|parametervalue)[\"']?[ \t]*[:=][ \t]*[\"']?[^\s\"'{}]{6}"
+)
+_XML_ELEMENT_SECRET = (
+    r"<(?:entry|add|item|setting)\s+(?:key|name)\s*=\s*[\"'][\w.:-]*(?:password|passwd|secret|token|key|pwd|credentials?)[\"']\s*>[^<\s]{6}|"
+    r"<[\w:-]*(?:pass|password|passwd|secret|token|pwd)\s+[\w:-]+\s*=\s*[\"'][^\"'<>]{0,40}[\"'][^<>]{0,80}>[^<\s]{6}"
+)
+_DIRECTIVE_SECRET = (
+    r"(?:^|\n)[ \t]*(?:requirepass|masterauth)[ \t]+[\"']?[^\s\"']{6}|(?:\b|_)pat[\"']?[ \t]*[:=][ \t]*[\"']?[^\s\"'$%{<]{6}"
+)
+_DSL_SECRET = (
+    r"\b[a-z]\w*(?:Password|Passwd|Passphrase|Secret|Token)[ \t]+[\"'][^\s\"']{6}"
+)
+_AUTH_USER_PASS = (
+    r"<auth-user-pass>\s*\S+[ \t]*\r?\n[ \t]*\S{6}"
+)
+
+
+def _whole(pattern: str) -> str:
+    return pattern.replace("{6}", "{6,}")
+
+
 SECRET_RULES = (
     Rule(EXFIL, "private_key",
          r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:[^-]{0,120}?[A-Za-z0-9+/]{16}|(?:\s|\\[rn])+(?:[A-Za-z0-9+/]{4}|Proc-Type:|Comment:)|(?:\s|\\[rn])*$)|\bPuTTY-User-Key-File-\d:",
@@ -624,11 +655,14 @@ SECRET_RULES = (
     # and a value that looks random (validators.assignedSecret decides)
     Rule(EXFIL, "assigned_secret",
          r"(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},|,)\s{0,8}b?[\"'`]?"
-         r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6}",
+         r"salt|signature|dsn|sas|pw|hmac|psk)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED + r")\s{0,24}[@b]?[\"'`]{0,3}"
+         r"(?:(?:bearer|token|basic)\s+)?(?:[^\s\"'`,;|<>]{6}|" + _QUOTED.replace("{6,}", "{6}") + ")",
          confirm=r"(?<![\w.-])[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},|,)\s{0,8}b?[\"'`]?"
-         r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,}(?:[ \t]+[^\s|`'\"][^|\n]{0,80}(?:\||\n|$))?",
+         r"salt|signature|dsn|sas|pw|hmac|psk)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED + r")\s{0,24}[@b]?"
+         # (a quoted value is read to its closing quote: a WordPress salt
+         # holds any punctuation)
+         r"(?:" + _QUOTED + r"|[\"'`]{0,3}(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,})"
+         r"(?:[ \t]+[^\s|`'\"][^|\n]{0,80}(?:\||\n|$))?",
          severity="high", variants="r", validator="assigned_secret", level=2),
     # a user and password handed to an HTTP client on its command line
     Rule(EXFIL, "user_password",
@@ -671,6 +705,27 @@ SECRET_RULES = (
     Rule(EXFIL, "assigned_secret",
          r"\bvariable\s+\"[\w-]*(?:password|passwd|secret|token|key|pwd|credentials?)\"\s*\{[^}]{0,300}?\bdefault\s*=\s*\"[^\"\s]{6,}\"",
          severity="high", variants="r", validator="xml_secret", level=2),
+    # a setting's name and its value as sibling members of one object or
+    # list item (Kubernetes and ECS env, CloudFormation parameters, Postman
+    # environments, Azure app settings, Terraform setting blocks)
+    Rule(EXFIL, "assigned_secret",
+         _SIBLING_SECRET,
+         severity="high", variants="r", validator="sibling_secret", level=2, confirm=_whole(_SIBLING_SECRET)),
+    # <entry key="db.password">V</entry> (Java properties as XML),
+    # <Pass encoding="base64">V</Pass> (FileZilla): an element that names a
+    # secret by its attribute or by its own name with attributes
+    Rule(EXFIL, "assigned_secret",
+         _XML_ELEMENT_SECRET,
+         severity="high", variants="r", validator="xml_element", level=2, confirm=_whole(_XML_ELEMENT_SECRET)),
+    # a password as a directive's or a DSL call's argument: redis.conf
+    # C{requirepass V}, Gradle C{storePassword "V"}; C{GH_PAT=V}
+    Rule(EXFIL, "assigned_secret", _DIRECTIVE_SECRET,
+         severity="high", variants="r", validator="assigned_secret", level=2, confirm=_whole(_DIRECTIVE_SECRET)),
+    Rule(EXFIL, "assigned_secret", _DSL_SECRET,
+         severity="high", variants="r", caseless=False, validator="assigned_secret", level=2, confirm=_whole(_DSL_SECRET)),
+    # OpenVPN's inline credentials: a user on one line, the password on the next
+    Rule(EXFIL, "assigned_secret", _AUTH_USER_PASS,
+         severity="high", variants="r", validator="auth_user_pass", level=2, confirm=_whole(_AUTH_USER_PASS)),
     # incoming webhooks: the URL is the credential
     Rule(EXFIL, "webhook_url",
          r"\bhttps://[\w-]+\.webhook\.office\.com/webhookb2/[\w@-]{20,}/IncomingWebhook/[\w-]{20,}|"

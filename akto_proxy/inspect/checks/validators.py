@@ -115,8 +115,8 @@ _PLACEHOLDER = re.compile(
     # a run of x stands for hidden characters where it ends a word or is
     # much of the value (sk_live_xxxx, XXXX-XXXX, AKIAXXXXXXXXXXXXXXXX),
     # not inside a random run of letters (q3ZxXXXXk9Pa)
-    r"(?:^|[^a-z0-9])x{4,}|x{4,}(?:$|[^a-z0-9])|x{12,}|\*{3,}|<[^>]*>|\$\{|\{\{|%\(|example|sample|dummy|placeholder|changeme|your[_-]?|redacted|"
-    r"test|fake|secret[_-]?here|password|passwd|env\[|environ|process\.env|getenv|config\.|settings\.|\.\.\.|"
+    r"(?:^|[^a-z0-9])x{4,}|x{4,}(?:$|[^a-z0-9])|x{12,}|\*{3,}|<[\w .:/-]*>|\$\{|\{\{|%\(|example|placeholder|changeme|redacted|"
+    r"secret[_-]?here|password|passwd|env\[|environ|process\.env|getenv|config\.|settings\.|\.\.\.|"
     # a reference into a secret manager (bank-vaults, helm-secrets/vals,
     # AWS Secrets Manager and SSM, Azure Key Vault, SOPS)
     r"^(?:vault|ref\+\w+|arn:aws:(?:secretsmanager|ssm)|akv|azurekeyvault|keyvault|awssm|gcpsm|sops|secretsmanager):|"
@@ -127,8 +127,33 @@ _PLACEHOLDER = re.compile(
 )
 
 
+#: words a person writes into a made-up value (C{sk_test_...},
+#: C{your-api-key}, C{fake-token-123}); a random value holds one by chance
+_PLACEHOLDER_WORD = re.compile(r"test|fake|your|dummy|sample", re.I)
+
+
 def placeholder(value: str) -> bool:
-    return bool(_PLACEHOLDER.search(value))
+    if _PLACEHOLDER.search(value):
+        return True
+    return any(not _byChance(value, m.start(), m.end()) for m in _PLACEHOLDER_WORD.finditer(value))
+
+
+def _byChance(value: str, start: int, end: int) -> bool:
+    """
+    Whether the placeholder word at C{value[start:end]} is letters of a
+    random run rather than a word: glued to letters or digits on both sides
+    (no separator, not the start or the end, not a capitalised word of its
+    own), in a value that, without the word, is random enough on its own
+    (C{ghp_A5bjFDVY0WxNCptUL5xO6test5i0u...}, not C{mytesttoken},
+    C{sk_test_...}, C{yourApiKey}, C{TestToken42}).
+    """
+    if start == 0 or end == len(value) or not (value[start - 1].isalnum() and value[end].isalnum()):
+        return False
+    word = value[start:end]
+    if word[0].isupper() and not word.isupper() and value[start - 1].islower():
+        return False  # a camel-cased word: myTestKey
+    rest = value[:start] + value[end:]
+    return len(rest) >= 20 and classes(rest) >= 3 and entropy(rest) >= 4.0
 
 
 def classes(value: str) -> int:
@@ -201,15 +226,23 @@ def connectionString(text: str) -> bool:
 # --- secrets: a name that says secret, a value that looks random -------------
 
 _ASSIGNMENT = re.compile(
-    r"""^[\s"'`<]*(?P<name>[\w.-]+)["'`]?\]?\s*(?::{1,2}=?|={1,3}|[?+]=|=>|\||>|["'`]?\s*,|[ \t]+(?:is[ \t]+)?)\s*(?:b(?=["']))?["'`]?"""
-    r"""(?:(?:bearer|token|basic)\s+)?(?P<value>[^\s"'`,;|<>]+)""",
+    r"""^[\s"'`<]*(?P<name>[\w.-]+)["'`]{0,2}\]?\s*(?:"""
+    # (a type between: apiKey: string = "...", Dim key As String = "...")
+    r"""\s*:\s*[A-Za-z][\w.?]{0,20}\s*=|\s+as\s+[A-Za-z]\w{0,20}\s*=|"""
+    r""":{1,2}=?|={1,3}|[?+]=|=>|\||>|["'`]?\s*,|[ \t]+(?:is[ \t]+)?)\s*(?:[b@](?=["']))?"""
+    # a quoted value (its quote doubled in C# and CSV) runs to its own
+    # closing quote; an unquoted one to the first separator
+    r"""(?:(?P<q>["'`]){1,3}(?:(?:bearer|token|basic)\s+)?(?P<quoted>(?:(?!(?P=q))\S)+)|(?:(?:bearer|token|basic)\s+)?(?P<value>[^\s"'`,;|<>]+))""",
     re.I,
 )
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 #: the last word of a name that holds a secret
 SECRET_WORDS = frozenset(
     "key token secret password passwd passphrase pwd pass auth authorization credential credentials cred creds "
-    "apikey salt signature dsn sas pw secretkey accesskey privatekey authtoken accesstoken".split()
+    "apikey salt signature dsn sas pw secretkey accesskey privatekey authtoken accesstoken "
+    # abbreviations: a personal access token, a pre-shared key, an HMAC key;
+    # Redis's directives for its password
+    "pat psk hmac requirepass masterauth".split()
 )
 #: words that make a name something else: a public or lookup key, a page
 #: cursor, a setting about secrets rather than one
@@ -220,7 +253,9 @@ NOT_SECRET_WORDS = frozenset(
     "count limit max min version enabled required env field label hint policy algorithm method location scope "
     "scopes audience issuer lifetime duration timeout seconds mode kind store provider manager class dir "
     "directory reset forgot confirm confirmation strength policy rotation tokens keys secrets passwords "
-    "input placeholder description help placeholder default rule regex pattern validator".split()
+    "input placeholder description help placeholder default rule regex pattern validator "
+    # a form's anti-forgery token (Rails, ASP.NET): sent back in every page
+    "authenticity verification antiforgery".split()
 )
 _CODE = re.compile(r"^[$@&{\[(]|^%(?:\w+%|[({])|[)\]]$|(?-i:^[A-Z][A-Z0-9]*_[A-Z0-9_]*=|^[a-z]+(?:\.[a-z]+(?:[_-][a-z]+)*)+=)|^![A-Za-z]|^#\{|\(|\[|\{\{|\}\}|\}$|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
 _IDENTIFIER = re.compile(r"[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)*|\d+(?:\.\d+)*")
@@ -238,6 +273,9 @@ _NAMESPACE_WORDS = frozenset("secrets keys tokens passwords env".split())
 _ENCODING_WORDS = frozenset("base data value b64 base64 hex raw str string encoded bytes".split())
 
 
+#: how a name says its value is encoded (C{HMAC_KEY_B64}: "B", "64" as words)
+_WRITTEN_AS = re.compile(r"[_.-]?(?:b64|base64|hex)$", re.I)
+
 #: secret words long enough to end a word run together (C{PGPASSWORD},
 #: C{ROOTTOKEN}); not C{key}, C{pass}, C{auth} (monkey, bypass, oauth)
 _COMPOUND_SECRET = ("password", "passwd", "passphrase", "secret", "token")
@@ -251,7 +289,7 @@ def secretName(name: str) -> bool:
     something else (C{public_key}, C{next_page_token}, C{TOKEN_URL}).
     """
     space, _, own = name.rpartition(".")
-    words = [w.lower() for w in _WORDS.findall(own)]
+    words = [w.lower() for w in _WORDS.findall(_WRITTEN_AS.sub("", own))]
     while words and (words[-1].isdigit() or words[-1] in _ENCODING_WORDS):
         words.pop()
     if words and words[-1] not in SECRET_WORDS:
@@ -285,6 +323,8 @@ def secretValue(value: str, strong: bool = True, quoted: bool = False) -> bool:
         return False
     if value.startswith(_PUBLIC_VALUE) or _IDENTIFIER.fullmatch(value):
         return False
+    if value[0] == "-" and _IDENTIFIER.fullmatch(value.lstrip("-")):
+        return False  # an option: args: [eks, get-token, --cluster-name, prod]
     if value.lower() in _DUMMY_PASSWORDS:
         return False
     n = len(value)
@@ -341,13 +381,15 @@ def assignedSecret(text: str) -> bool:
     m = _ASSIGNMENT.match(text)
     if not m:
         return False
-    name, value = m.group("name"), m.group("value")
+    name = m.group("name")
+    quoted = m.group("quoted") is not None
+    group = "quoted" if quoted else "value"
+    value = m.group(group)
     if not secretName(name):
         return False
     # prose ("the token abc...") and bare short names need more to go on
-    weak = name.lower() in ("key", "pass", "auth", "pw", "token", "secret") and not re.search(r"[:=|>]", text[m.end("name"):m.start("value")])
-    quoted = m.start("value") > 0 and text[m.start("value") - 1] in "\"'`"
-    if "|" in text[m.end("name"):m.start("value")] and _PROSE_CELL.match(text, m.end("value")):
+    weak = name.lower() in ("key", "pass", "auth", "pw", "token", "secret") and not re.search(r"[:=|>]", text[m.end("name"):m.start(group)])
+    if "|" in text[m.end("name"):m.start(group)] and _PROSE_CELL.match(text, m.end(group)):
         return False  # | DB_PASSWORD | Database password |: a table that describes
     strong = not weak and name.lower() not in ("key", "pass", "auth", "pw")
     plain = _readableBase64(value)
@@ -403,6 +445,59 @@ def xmlSecret(text: str) -> bool:
     quoted = re.findall(r"[\"']([^\"']*)[\"']", text)
     name = quoted[0]
     return (secretName(name) or name.lower().endswith("connectionstring")) and secretValue(quoted[-1])
+
+
+_SIBLING = re.compile(
+    r"""(?:name|key|parameterkey|variable)["']?\s*[:=]\s*["']?(?P<name>[\w.-]+)["']?.*?(?:value|parametervalue)["']?\s*[:=]\s*(?P<q>["']?)(?P<value>[^\s"'{}]+)""",
+    re.I | re.S,
+)
+
+
+def siblingSecret(text: str) -> bool:
+    """
+    C{{"name": "DB_PASSWORD", "value": "..."}} and its YAML and HCL forms:
+    the name member says secret and the value member looks like one.
+    """
+    m = _SIBLING.search(text)
+    if m is None or not secretName(m.group("name")):
+        return False
+    return assignedSecret(f"{m.group('name')}={m.group('q')}{m.group('value')}{m.group('q')}")
+
+
+_XML_ELEMENT = re.compile(r"""<(?P<tag>[\w:-]+)(?P<attrs>[^<>]*)>(?P<value>[^<\s]+)""")
+_XML_NAME = re.compile(r"""\b(?:key|name)\s*=\s*["'](?P<name>[^"']+)["']""")
+
+
+def xmlElement(text: str) -> bool:
+    """
+    C{<entry key="db.password">V</entry>}, C{<Pass encoding="base64">V</Pass>}:
+    the element names a secret by its C{key} or C{name} attribute, or by its
+    own name, and its text (decoded when an attribute says base64) looks
+    like one.
+    """
+    m = _XML_ELEMENT.match(text)
+    if m is None:
+        return False
+    named = _XML_NAME.search(m.group("attrs"))
+    name = named.group("name") if named else m.group("tag").rpartition(":")[2]
+    if not secretName(name):
+        return False
+    value = m.group("value")
+    if "base64" in m.group("attrs").lower():
+        plain = _readableBase64(value)
+        if plain is None:
+            return False
+        value = plain
+    return secretValue(value, quoted=True)
+
+
+def authUserPass(text: str) -> bool:
+    """
+    OpenVPN's inline C{<auth-user-pass>}: the line after the user is its
+    password.
+    """
+    lines = text.split(">", 1)[1].split()
+    return len(lines) >= 2 and secretValue(lines[1], quoted=True)
 
 
 def pgpass(text: str) -> bool:
@@ -713,6 +808,9 @@ VALIDATORS: dict[str, Validator] = {
     "contact_phone": phone,
     "pgpass": pgpass,
     "xml_secret": xmlSecret,
+    "sibling_secret": siblingSecret,
+    "xml_element": xmlElement,
+    "auth_user_pass": authUserPass,
     "ip_address": ipAddress,
 }
 
