@@ -578,15 +578,17 @@ _SECRET_CLI = (
 
 #: a type between a name and its value: C{apiKey: string = "..."},
 #: C{val token: String = "..."}, C{Dim key As String = "..."}
-_TYPED = r"[ \t]*:[ \t]*[A-Za-z][\w.?]{0,20}[ \t]*=|[ \t]+as[ \t]+[A-Za-z]\w{0,20}[ \t]*="
+_TYPED = r"(?:[ \t]*:[ \t]*[A-Za-z][\w.?]{0,20}|[ \t]+as[ \t]+[A-Za-z]\w{0,20})[ \t]*=[ \t]*(?=[\"'])"
+#: (for Hyperscan, which has no lookahead: the quote is taken)
+_TYPED_SCAN = _TYPED.replace(r"(?=[\"'])", r"[\"']")
 #: a quoted value, to its own closing quote (doubled in C# and CSV)
 _QUOTED = r"'{1,3}(?:(?:bearer|token|basic)\s+)?[^\s']{6,}|\"{1,3}(?:(?:bearer|token|basic)\s+)?[^\s\"]{6,}|`(?:(?:bearer|token|basic)\s+)?[^\s`]{6,}"
 
 #: (the rules below end their value at six characters, which is all
 #: Hyperscan needs; C{_whole} reads the value to its end for the validator)
 _SIBLING_SECRET = (
-    r"\b(?:name|key|parameterkey|variable)[\"']?[ \t]*[:=][ \t]*[\"']?[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|credentials?|salt|pat|psk|hmac)[\"']?[ \t]*,?[ \t]*\r?\n?"
-    r"[ \t]*(?:[\"']?(?:type|enabled|namespace|description)[\"']?[ \t]*[:=][^\n{}]{0,80}\n[ \t]*)?[\"']?(?:value|parametervalue)[\"']?[ \t]*[:=][ \t]*[\"']?[^\s\"'{}]{6}"
+    r"\b(?:name|key|parameterkey|variable)[\"']?[ \t]*[:=][ \t]*[\"']?[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|salt|pat|psk|hmac)[\"']?[ \t]*,?[ \t]*\r?\n?"
+    r"[ \t]*(?:[\"']?(?:type|enabled|namespace|description)[\"']?[ \t]*[:=][^\n{}]{0,80}\n[ \t]*)?[\"']?(?:value|parametervalue)[\"']?[ \t]*[:=][ \t]*[\"']?(?:(?:bearer|token|basic)[ \t]+)?[^\s\"'{}]{6}"
 )
 _XML_ELEMENT_SECRET = (
     r"<(?:entry|add|item|setting)\s+(?:key|name)\s*=\s*[\"'][\w.:-]*(?:password|passwd|secret|token|key|pwd|credentials?)[\"']\s*>[^<\s]{6}|"
@@ -655,7 +657,7 @@ SECRET_RULES = (
     # and a value that looks random (validators.assignedSecret decides)
     Rule(EXFIL, "assigned_secret",
          r"(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw|hmac|psk)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED + r")\s{0,24}[@b]?[\"'`]{0,3}"
+         r"salt|signature|dsn|sas|pw|hmac|psk)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED_SCAN + r")\s{0,24}[@b]?[\"'`]{0,3}"
          r"(?:(?:bearer|token|basic)\s+)?(?:[^\s\"'`,;|<>]{6}|" + _QUOTED.replace("{6,}", "{6}") + ")",
          confirm=r"(?<![\w.-])[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
          r"salt|signature|dsn|sas|pw|hmac|psk)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED + r")\s{0,24}[@b]?"

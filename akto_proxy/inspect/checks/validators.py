@@ -228,7 +228,7 @@ def connectionString(text: str) -> bool:
 _ASSIGNMENT = re.compile(
     r"""^[\s"'`<]*(?P<name>[\w.-]+)["'`]{0,2}\]?\s*(?:"""
     # (a type between: apiKey: string = "...", Dim key As String = "...")
-    r"""\s*:\s*[A-Za-z][\w.?]{0,20}\s*=|\s+as\s+[A-Za-z]\w{0,20}\s*=|"""
+    r"""(?:\s*:\s*[A-Za-z][\w.?]{0,20}|\s+as\s+[A-Za-z]\w{0,20})\s*=\s*(?=["'])|"""
     r""":{1,2}=?|={1,3}|[?+]=|=>|\||>|["'`]?\s*,|[ \t]+(?:is[ \t]+)?)\s*(?:[b@](?=["']))?"""
     # a quoted value (its quote doubled in C# and CSV) runs to its own
     # closing quote; an unquoted one to the first separator
@@ -303,9 +303,15 @@ def secretName(name: str) -> bool:
         return False
     # (the dotted namespace a name sits in, secrets.api_key,
     # process.env.API_KEY, says where it is kept, not what it is)
-    return not any(w in NOT_SECRET_WORDS for w in words) and not any(
+    # (a store's password is the keystore's: storePassword, KEYSTORE_PASS)
+    kept = _STORE_WORDS if words[-1] in _PASSWORD_WORDS else ()
+    return not any(w in NOT_SECRET_WORDS and w not in kept for w in words) and not any(
         w in NOT_SECRET_WORDS and w not in _NAMESPACE_WORDS for w in map(str.lower, _WORDS.findall(space))
     )
+
+
+_PASSWORD_WORDS = frozenset("password passwd passphrase pwd pass".split())
+_STORE_WORDS = frozenset(("store",))
 
 
 def secretValue(value: str, strong: bool = True, quoted: bool = False) -> bool:
@@ -448,7 +454,8 @@ def xmlSecret(text: str) -> bool:
 
 
 _SIBLING = re.compile(
-    r"""(?:name|key|parameterkey|variable)["']?\s*[:=]\s*["']?(?P<name>[\w.-]+)["']?.*?(?:value|parametervalue)["']?\s*[:=]\s*(?P<q>["']?)(?P<value>[^\s"'{}]+)""",
+    r"""(?:name|key|parameterkey|variable)["']?\s*[:=]\s*["']?(?P<name>[\w.-]+)["']?.*?(?:value|parametervalue)["']?\s*[:=]\s*(?P<q>["']?)"""
+    r"""(?:(?:bearer|token|basic)\s+)?(?P<value>[^\s"'{}]+)""",
     re.I | re.S,
 )
 
