@@ -613,6 +613,11 @@ SECRET_RULES = (
     Rule(EXFIL, "private_key",
          r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:[^-]{0,120}?[A-Za-z0-9+/]{16}|(?:\s|\\[rn])+(?:[A-Za-z0-9+/]{4}|Proc-Type:|Comment:)|(?:\s|\\[rn])*$)|\bPuTTY-User-Key-File-\d:",
          severity="critical", variants="r", caseless=False),
+    # a PEM private key written in base64 (a Kubernetes Secret's tls.key, a
+    # kubeconfig's client-key-data, a CI variable): "-----BEGIN " encodes to
+    # LS0tLS1CRUdJTi, and what follows decodes to the key's kind
+    Rule(EXFIL, "private_key", r"\bLS0tLS1CRUdJTi[A-Za-z0-9+/]{62}", severity="critical", variants="r", caseless=False,
+         validator="encoded_private_key"),
     Rule(EXFIL, "aws_access_key", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
          severity="critical", variants="r", caseless=False, validator="aws_access_key"),
     Rule(EXFIL, "aws_secret_key",
@@ -671,7 +676,7 @@ SECRET_RULES = (
          r"\b(?:curl|wget|httpie)\b[^\n|;]{0,200}\s(?:-u|-U|--user|--proxy-user|--http-user|-a|--auth)[ \t=]+['\"]?[^\s:'\"]+:[^\s'\"@]{6,}|"
          r"\bcurl\b[^\n|;]{0,200}\s--(?:proxy-)?(?:tls)?pass(?:word)?[ \t=]+['\"]?[^\s'\":/-][^\s'\":/]{5,}(?:['\"]|\s|$)|"
          r"\b(?:mysql|mysqldump|mariadb|mysqladmin)\b[^\n|;]{0,120}\s-p[^\s'\"-][^\s'\"]{5,}|\bsshpass\s+-p\s*['\"]?[^\s'\"]{6,}|"
-         r"\bopenssl\b[^\n|;]{0,120}\s-(?:k\s+|pass\s+pass:)[^\s'\"]{6,}|"
+         r"\bopenssl\b[^\n|;]{0,120}\s-(?:k\s+|pass(?:in|out|word)?\s+pass:)[^\s'\"]{6,}|"
          r"\bauth\s*=\s*\(\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]\s*\)|"
          # any command line: a user flag, then a password flag (psexec, mongo, ...)
          r"\s(?:-u|-U|--user(?:name)?)[ \t=]+['\"]?[^\s'\"-][^\s'\"]*['\"]?[ \t]+(?:-p|-P|--pass(?:word)?)(?:[ \t]+|=)['\"]?[^\s'\"-][^\s'\"]{5,}|"
@@ -738,7 +743,11 @@ SECRET_RULES = (
          confirm=r"^[\w.*-]+:(?:\d{2,5}|\*):[\w*-]+:[\w*.-]+:[^\s:]{6,}$",
          severity="high", variants="r", validator="pgpass", level=2),
     # a password hash (htpasswd, shadow, bcrypt): crackable offline
-    Rule(EXFIL, "password_hash", r"\$(?:apr1|2[abxy]|1|5|6|y|argon2id?)\$[\w./$=,+-]{20,}",
+    Rule(EXFIL, "password_hash", r"\$(?:apr1|2[abxy]|1|5|6|y|argon2id?)\$[\w./$=,+-]{20,}|"
+         # htpasswd's and LDAP's {SHA}/{SSHA}, Django's pbkdf2, PostgreSQL's
+         # SCRAM and md5 (pg_authid, pgbouncer's userlist.txt)
+         r"\{S?SHA(?:256|512)?\}[A-Za-z0-9+/]{27,}={0,2}|\bpbkdf2_sha(?:1|256)\$\d{4,7}\$[\w./+=]{6,}\$[\w./+=]{20,}|"
+         r"\bSCRAM-SHA-256\$\d{4,7}:[A-Za-z0-9+/=]{16,}\$[A-Za-z0-9+/=]{20,}:[A-Za-z0-9+/=]{20,}|\bmd5[0-9a-f]{32}\b",
          severity="high", variants="r", caseless=False, level=2),
     Rule(EXFIL, "high_entropy_string", r"\b[A-Za-z0-9+/_-]{32,}={0,2}", severity="medium", variants="r",
          validator="high_entropy", level=3, single=True),

@@ -378,6 +378,10 @@ def _readableBase64(value: str) -> Optional[str]:
 _PROSE_CELL = re.compile(r"[ \t]+[^\s|`'\"][^|\n]*(?:\||\n|$)")
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9-]{1,23}")
+_SCHEME_VALUE = re.compile(r"""[ \t]+([^\s"'`,;|<>]{6,})""")
+
+
 def assignedSecret(text: str) -> bool:
     """
     C{NAME = value} in any of the ways configuration writes it: the name
@@ -393,6 +397,13 @@ def assignedSecret(text: str) -> bool:
     value = m.group(group)
     if not secretName(name):
         return False
+    if name.lower().endswith("authorization") and _SCHEME.fullmatch(value):
+        # Authorization: <scheme> <credentials>, whatever the scheme (SSWS,
+        # Splunk, GenieKey, Api-Key): the credentials are the value
+        after = _SCHEME_VALUE.match(text, m.end(group))
+        if after is None:
+            return False
+        return secretValue(after.group(1), quoted=True)
     # prose ("the token abc...") and bare short names need more to go on
     weak = name.lower() in ("key", "pass", "auth", "pw", "token", "secret") and not re.search(r"[:=|>]", text[m.end("name"):m.start(group)])
     if "|" in text[m.end("name"):m.start(group)] and _PROSE_CELL.match(text, m.end(group)):
@@ -427,7 +438,7 @@ def cliSecret(text: str) -> bool:
     return secretValue(value, quoted=True) or secretValue(value, strong=False)
 
 
-_LAST_VALUE = re.compile(r"""[\s:'"(,=]-?(?:p|k|pass\s+pass:)?['"]?([^\s'":,]{6,})['"]?\s*\)?$""")
+_LAST_VALUE = re.compile(r"""[\s:'"(,=]-?(?:p|k|pass(?:in|out|word)?\s+pass:)?['"]?([^\s'":,]{6,})['"]?\s*\)?$""")
 
 
 def userPassword(text: str) -> bool:
@@ -496,6 +507,18 @@ def xmlElement(text: str) -> bool:
             return False
         value = plain
     return secretValue(value, quoted=True)
+
+
+def encodedPrivateKey(text: str) -> bool:
+    """
+    Base64 that decodes to a PEM private key's header and the start of its
+    body.
+    """
+    try:
+        plain = base64.b64decode(text[: len(text) // 4 * 4], validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return re.match(rb"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----\s*[A-Za-z0-9+/]{8}", plain) is not None
 
 
 def authUserPass(text: str) -> bool:
@@ -818,6 +841,7 @@ VALIDATORS: dict[str, Validator] = {
     "sibling_secret": siblingSecret,
     "xml_element": xmlElement,
     "auth_user_pass": authUserPass,
+    "encoded_private_key": encodedPrivateKey,
     "ip_address": ipAddress,
 }
 
