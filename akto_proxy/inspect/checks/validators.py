@@ -397,12 +397,10 @@ def assignedSecret(text: str) -> bool:
     value = m.group(group)
     if not secretName(name):
         return False
-    if name.lower().endswith("authorization") and _SCHEME.fullmatch(value):
+    after = _SCHEME_VALUE.match(text, m.end(group))
+    if after is not None and name.lower().endswith("authorization") and _SCHEME.fullmatch(value):
         # Authorization: <scheme> <credentials>, whatever the scheme (SSWS,
         # Splunk, GenieKey, Api-Key): the credentials are the value
-        after = _SCHEME_VALUE.match(text, m.end(group))
-        if after is None:
-            return False
         return secretValue(after.group(1), quoted=True)
     # prose ("the token abc...") and bare short names need more to go on
     weak = name.lower() in ("key", "pass", "auth", "pw", "token", "secret") and not re.search(r"[:=|>]", text[m.end("name"):m.start(group)])
