@@ -143,6 +143,37 @@ class FileTests(SynchronousTestCase):
         cert = base64.b64encode(("-----BEGIN CERTIFICATE-----\nMIIC5zCCAc+gAwIBAgIJ" + rand(64) + "\n").encode()).decode()
         self.assertEqual(body(f"ca.crt: {cert}"), set())
 
+    def test_kubernetes_secret_any_key(self) -> None:
+        """
+        What a Secret holds is secret whatever its key is called; its
+        certificates, hosts, user names and digests are not, nor is a
+        ConfigMap's data.
+        """
+        head = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\n"
+        for text in (
+            head + f"stringData:\n  username: app\n  upstream: {VALUE}",
+            head + f"data:\n  keystore.jks: {base64.b64encode(rand(32).encode() + bytes(range(200, 232))).decode()}",
+            head + "data:\n  .dockerconfigjson: " + base64.b64encode(
+                json.dumps({"auths": {"r.acme.io": {"auth": base64.b64encode(f"ci:{VALUE}".encode()).decode()}}}).encode()).decode(),
+        ):
+            self.assertIn("kubernetes_secret", body(text), text)
+        for text in (
+            head.replace("Secret", "ConfigMap") + f"data:\n  upstream: {VALUE}",
+            head + f"data:\n  username: YWRtaW4=\n  host: ZGIuaW50ZXJuYWw=\n  build_sha: {base64.b64encode(rand(40, '0123456789abcdef').encode()).decode()}",
+            head + "stringData:\n  password: ${DB_PASSWORD}\n  mode: replica",
+        ):
+            self.assertEqual(body(text), set(), text)
+
+    def test_short_passwords_of_letters_and_digits(self) -> None:
+        """
+        Letters and digits drawn at random mix their runs; a word and a
+        number do not.
+        """
+        for text in ('linkedin_token = "w096rfa00f"', "DB_PASSWORD=ahd7dnx7riregr", "MYSQL_ROOT_PASSWORD=lcwz3z8ffnzqoz2"):
+            self.assertIn("assigned_secret", body(text), text)
+        for text in ("DB_PASSWORD=postgres", 'token_name = "release"', "session_token: v2beta"):
+            self.assertEqual(body(text), set(), text)
+
     def test_password_hashes(self) -> None:
         for text in (
             "alice:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=",

@@ -733,6 +733,10 @@ SECRET_RULES = (
     # OpenVPN's inline credentials: a user on one line, the password on the next
     Rule(EXFIL, "assigned_secret", _AUTH_USER_PASS,
          severity="high", variants="r", validator="auth_user_pass", level=2, confirm=_whole(_AUTH_USER_PASS)),
+    # a Kubernetes Secret's data, whatever its keys are called
+    # (validators.kubernetesSecret reads the whole document)
+    Rule(EXFIL, "kubernetes_secret", r"\n[ \t]*(?:stringData|data):[ \t]*\r?\n[ \t]+[\w.-]+:",
+         severity="high", variants="r", caseless=False, validator="kubernetes_secret", level=2),
     # incoming webhooks: the URL is the credential
     Rule(EXFIL, "webhook_url",
          r"\bhttps://[\w-]+\.webhook\.office\.com/webhookb2/[\w@-]{20,}/IncomingWebhook/[\w-]{20,}|"
@@ -873,7 +877,7 @@ SECRET_RULES = (
 )  # fmt: skip
 
 #: rules that find a secret by its name and randomness, not its vendor
-GENERIC_SECRETS = frozenset(("assigned_secret", "high_entropy_string", "pgpass_entry", "cli_secret"))
+GENERIC_SECRETS = frozenset(("assigned_secret", "high_entropy_string", "pgpass_entry", "cli_secret", "kubernetes_secret"))
 #: the rules that name a secret's kind
 SECRET_NAMES = frozenset(r.name for r in SECRET_RULES) - GENERIC_SECRETS
 

@@ -341,8 +341,15 @@ def secretValue(value: str, strong: bool = True, quoted: bool = False) -> bool:
     if n < 8:
         return kinds >= 3 and h >= 2.5
     if n < 16:
-        return kinds >= 3 or (kinds >= 2 and h >= math.log2(n) - 0.6)
+        # (letters and digits drawn at random mix their runs: w096rfa00f,
+        # not a word and a number, admin2024)
+        mixed = kinds >= 2 and len(_DIGIT_RUNS.findall(value)) >= 2 and len(_LETTER_RUNS.findall(value)) >= 2
+        return kinds >= 3 or (kinds >= 2 and h >= math.log2(n) - 0.6) or (mixed and h >= math.log2(n) - 1.0)
     return kinds >= 2 and h >= 3.0 or h >= 3.5
+
+
+_DIGIT_RUNS = re.compile(r"\d+")
+_LETTER_RUNS = re.compile(r"[A-Za-z]+")
 
 
 _DUMMY_PASSWORDS = frozenset(
@@ -517,6 +524,48 @@ def encodedPrivateKey(text: str) -> bool:
     except (binascii.Error, ValueError):
         return False
     return re.match(rb"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----\s*[A-Za-z0-9+/]{8}", plain) is not None
+
+
+_K8S_SECRET = re.compile(r"^kind:[ \t]*Secret[ \t]*$", re.M)
+_K8S_DATA = re.compile(r"^(?P<indent>[ \t]*)(?P<kind>stringData|data):[ \t]*\r?\n(?P<body>(?:(?P=indent)[ \t]+[^\n]*(?:\n|$))+)", re.M)
+_K8S_ITEM = re.compile(r"^[ \t]+(?P<name>[\w.-]+):[ \t]*[\"']?(?P<value>[^\s\"'#|>]+)[\"']?[ \t]*$", re.M)
+#: keys of a Secret's data that hold what is not secret (a certificate, a
+#: host, a user name)
+_K8S_PUBLIC = re.compile(
+    r"(?:^|[._-])(?:crt|cert|certificate|ca|pub|public|host|hostname|server|url|uri|endpoint|port|user|username|login|email|"
+    r"database|db|dbname|name|region|namespace|bucket|realm|domain|id|uuid|sha|hash|digest|checksum|etag|commit|revision|version|build)(?:$|[._-])",
+    re.I,
+)
+
+
+def kubernetesSecret(text: str) -> bool:
+    """
+    A Kubernetes Secret: what its C{data} (base64) or C{stringData} holds is
+    secret whatever its key is called (C{tls.key}, C{api}, C{config}),
+    unless the key says it is a certificate, a host or a user; a value that
+    decodes to random bytes is a key.
+    """
+    for doc in re.split(r"^---[ \t]*$", text, flags=re.M):
+        if not _K8S_SECRET.search(doc):
+            continue
+        for block in _K8S_DATA.finditer(doc):
+            encoded = block.group("kind") == "data"
+            for item in _K8S_ITEM.finditer(block.group("body")):
+                if _K8S_PUBLIC.search(item.group("name")):
+                    continue
+                value = item.group("value")
+                if encoded:
+                    plain = _readableBase64(value)
+                    if plain is None:
+                        if len(value) >= 24 and _BASE64.fullmatch(value) and entropy(value) >= 4.0:
+                            return True  # random bytes: a key, a keystore
+                        continue
+                    value = plain
+                # (a key that does not say secret needs a value that can be
+                # nothing else: long, random, not hex or a UUID)
+                if secretValue(value, strong=secretName(item.group("name")), quoted=True):
+                    return True
+    return False
 
 
 def authUserPass(text: str) -> bool:
@@ -1057,4 +1106,5 @@ WHOLE_TEXT: dict[str, Validator] = {
     "schema_probe": schemaProbe,
     "separator_command": separatorCommand,
     "quote_breakout": quoteBreakout,
+    "kubernetes_secret": kubernetesSecret,
 }

@@ -193,6 +193,13 @@ def _credentialFiles(rng: random.Random) -> Iterator[tuple[str, str]]:
     )
     yield "s12-file-openvpn", f"auth-user-pass\n<auth-user-pass>\nvpnuser\n{_r(rng, 14, _PUNCT)}\n</auth-user-pass>"
     yield "s12-file-pgbouncer", f"[databases]\napp = host=10.0.0.8 port=5432 dbname=app user=app password={_r(rng, 18)}"
+    head = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ntype: Opaque\n"
+    yield "s12-file-k8s-secret", head + f"stringData:\n  username: app\n  {rng.choice(('api', 'upstream', 'config', 'signing'))}: {_r(rng, rng.randint(24, 40))}"
+    yield "s12-file-k8s-secret", head + (f"data:\n  tls.crt: {base64.b64encode(b'-----BEGIN CERTIFICATE-----' + rng.randbytes(30)).decode()}\n"
+                                         f"  {rng.choice(('keystore.jks', 'master', 'session'))}: {base64.b64encode(rng.randbytes(rng.choice((24, 32, 48)))).decode()}")
+    auth = base64.b64encode(f"ci:{_r(rng, 20)}".encode()).decode()
+    yield "s12-file-k8s-secret", head.replace("Opaque", "kubernetes.io/dockerconfigjson") + (
+        "data:\n  .dockerconfigjson: " + base64.b64encode(json.dumps({"auths": {"registry.acme.io": {"auth": auth}}}).encode()).decode())
     yield "s12-file-cron", f"*/5 * * * * curl -s -u monitor:{_password(rng)}x9 https://status.acme.io/ping"
 
 
@@ -296,6 +303,13 @@ def benign(rng: random.Random) -> Iterator[tuple[str, str]]:
             '  <entry key="db.pool.size">20</entry>\n</properties>'
         )
         yield "s12-benign-file", f"PASSWORD_MIN_LENGTH=12\nPASSWORD_RESET_TIMEOUT=259200\nSESSION_COOKIE_NAME=sessionid\nGIT_COMMIT={_r(rng, 40, _HEX)}"
+        k8s = "apiVersion: v1\nkind: {kind}\nmetadata:\n  name: app\n"
+        yield "s12-benign-k8s", k8s.format(kind="ConfigMap") + f"data:\n  upstream: {_r(rng, 28)}\n  mode: production"
+        yield "s12-benign-k8s", k8s.format(kind="Secret") + (
+            f"data:\n  username: {base64.b64encode(b'app').decode()}\n  host: {base64.b64encode(b'db.internal').decode()}\n"
+            f"  build_sha: {base64.b64encode(_r(rng, 40, _HEX).encode()).decode()}\n"
+            f"  ca.crt: {base64.b64encode(b'-----BEGIN CERTIFICATE-----' + rng.randbytes(30)).decode()}")
+        yield "s12-benign-k8s", k8s.format(kind="Secret") + "stringData:\n  password: ${DB_PASSWORD}\n  mode: replica"
         yield "s12-benign-doubled", f'var connectionString = @""Server=db1;Database=app;Integrated Security=true"";'
         yield "s12-benign-doubled", '"name","description"\n"DbPassword","""the database password, from the vault"""'
         yield "s12-benign-password-words", rng.choice((
