@@ -143,6 +143,20 @@ class FileTests(SynchronousTestCase):
         cert = base64.b64encode(("-----BEGIN CERTIFICATE-----\nMIIC5zCCAc+gAwIBAgIJ" + rand(64) + "\n").encode()).decode()
         self.assertEqual(body(f"ca.crt: {cert}"), set())
 
+    def test_env_variable_that_names_nothing(self) -> None:
+        """
+        An env file's line whose name says nothing holds a secret when its
+        value can be nothing but a key; a name that says id, digest, build
+        or public keeps it silent.
+        """
+        for text in (f"APP_NAME=billing\nSTRIPE={VALUE}\nLOG_LEVEL=info", f'export UPSTREAM="{VALUE}x9"',
+                     f"environment:\n  - MAILER={VALUE}"):
+            self.assertIn("assigned_secret", body(text), text)
+        for text in (f"GIT_SHA={rand(40, '0123456789abcdef')}", f"GOOGLE_CLIENT_ID={VALUE}", f"NEXT_PUBLIC_ANALYTICS={VALUE}",
+                     f"BUILD={VALUE}", "CONTENT=" + base64.b64encode(b"the release notes of this build").decode(),
+                     "MODE=abcdefghijklmnopqrstuvwxyz0123"):
+            self.assertEqual(body(text), set(), text)
+
     def test_kubernetes_secret_any_key(self) -> None:
         """
         What a Secret holds is secret whatever its key is called; its

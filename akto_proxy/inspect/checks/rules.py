@@ -733,6 +733,13 @@ SECRET_RULES = (
     # OpenVPN's inline credentials: a user on one line, the password on the next
     Rule(EXFIL, "assigned_secret", _AUTH_USER_PASS,
          severity="high", variants="r", validator="auth_user_pass", level=2, confirm=_whole(_AUTH_USER_PASS)),
+    # an environment variable whose name says nothing (STRIPE=..., UPSTREAM=...)
+    # holding a value that can be nothing but a key: a line of an env file,
+    # an export, a compose environment list (validators.envSecret)
+    Rule(EXFIL, "assigned_secret",
+         r"(?:^|\n)[ \t]*(?:export[ \t]+|-[ \t]+)?[A-Z][A-Z0-9_]{1,40}[ \t]*=[ \t]*[\"']?[A-Za-z0-9+/_-]{24}",
+         confirm=r"(?:^|\n)[ \t]*(?:export[ \t]+|-[ \t]+)?[A-Z][A-Z0-9_]{1,40}[ \t]*=[ \t]*[\"']?[A-Za-z0-9+/_-]{24,}={0,2}[\"']?[ \t]*(?:\r?\n|$)",
+         severity="high", variants="r", caseless=False, validator="env_secret", level=2),
     # a Kubernetes Secret's data, whatever its keys are called
     # (validators.kubernetesSecret reads the whole document)
     Rule(EXFIL, "kubernetes_secret", r"\n[ \t]*(?:stringData|data):[ \t]*\r?\n[ \t]+[\w.-]+:",

@@ -213,6 +213,13 @@ def attacks(rng: random.Random) -> Iterator[tuple[str, str]]:
     for _ in range(6):
         for family, text in _credentialFiles(rng):
             yield family, text
+    # an env file's variable whose name says nothing, its value a key
+    for _ in range(12):
+        name = rng.choice(("STRIPE", "UPSTREAM", "MAILER", "SENTRY_AUTH", "OPENAI", "PUSHER", "ALGOLIA_ADMIN", "TWILIO"))
+        value = _r(rng, rng.randint(24, 48))
+        pairs = [f"{k}={v}" for k, v in rng.sample(_PLAIN, 2)]
+        pairs.insert(rng.randint(0, 2), rng.choice((f"{name}={value}", f'export {name}="{value}"', f"{name}='{value}'")))
+        yield "s12-env-unnamed", "\n".join(pairs)
     # doubled quotes: a C# verbatim string, a CSV cell, VB
     for _ in range(10):
         name = rng.choice(("administratorLoginPassword", "apiToken", "clientSecret", "DbPassword", "signingKey"))
@@ -310,6 +317,10 @@ def benign(rng: random.Random) -> Iterator[tuple[str, str]]:
             f"  build_sha: {base64.b64encode(_r(rng, 40, _HEX).encode()).decode()}\n"
             f"  ca.crt: {base64.b64encode(b'-----BEGIN CERTIFICATE-----' + rng.randbytes(30)).decode()}")
         yield "s12-benign-k8s", k8s.format(kind="Secret") + "stringData:\n  password: ${DB_PASSWORD}\n  mode: replica"
+        yield "s12-benign-env-described", "\n".join((
+            f"GIT_SHA={_r(rng, 40, _HEX)}", f"GOOGLE_CLIENT_ID={_r(rng, 12, string.digits)}-{_r(rng, 32, _LOW)}.apps.googleusercontent.com",
+            f"NEXT_PUBLIC_ANALYTICS={_r(rng, 28)}", f"BUILD_ID={_r(rng, 26)}", f"IMAGE_DIGEST=sha256:{_r(rng, 64, _HEX)}",
+            f"CONTENT={base64.b64encode(b'the release notes of this build, for the changelog').decode()}"))
         yield "s12-benign-doubled", f'var connectionString = @""Server=db1;Database=app;Integrated Security=true"";'
         yield "s12-benign-doubled", '"name","description"\n"DbPassword","""the database password, from the vault"""'
         yield "s12-benign-password-words", rng.choice((
