@@ -399,9 +399,10 @@ def assignedSecret(text: str) -> bool:
     if not m:
         return False
     name = m.group("name")
-    quoted = m.group("quoted") is not None
-    group = "quoted" if quoted else "value"
+    group = "quoted" if m.group("quoted") is not None else "value"
     value = m.group(group)
+    # (a literal when the quote is right before it: "Bearer x.y" is not)
+    quoted = m.start(group) > 0 and text[m.start(group) - 1] in "\"'`"
     if not secretName(name):
         return False
     after = _SCHEME_VALUE.match(text, m.end(group))
