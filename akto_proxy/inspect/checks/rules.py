@@ -605,10 +605,48 @@ _SECRET_CLI = (
     r"docker login|podman login|helm registry login"
 )
 
+#: a type between a name and its value: C{apiKey: string = "..."},
+#: C{val token: String = "..."}, C{Dim key As String = "..."}
+_TYPED = r"(?:[ \t]*:[ \t]*[A-Za-z][\w.?]{0,20}|[ \t]+as[ \t]+[A-Za-z]\w{0,20})[ \t]*=[ \t]*(?=[\"'])"
+#: (for Hyperscan, which has no lookahead: the quote is taken)
+_TYPED_SCAN = _TYPED.replace(r"(?=[\"'])", r"[\"']")
+#: a quoted value, to its own closing quote (doubled in C# and CSV)
+_QUOTED = r"'{1,3}(?:(?:bearer|token|basic)\s+)?[^\s']{6,}|\"{1,3}(?:(?:bearer|token|basic)\s+)?[^\s\"]{6,}|`(?:(?:bearer|token|basic)\s+)?[^\s`]{6,}"
+
+#: (the rules below end their value at six characters, which is all
+#: Hyperscan needs; C{_whole} reads the value to its end for the validator)
+_SIBLING_SECRET = (
+    r"\b(?:name|key|parameterkey|variable)[\"']?[ \t]*[:=][ \t]*[\"']?[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|salt|pat|psk|hmac)[\"']?[ \t]*,?[ \t]*\r?\n?"
+    r"[ \t]*(?:[\"']?(?:type|enabled|namespace|description)[\"']?[ \t]*[:=][^\n{}]{0,80}\n[ \t]*)?[\"']?(?:value|parametervalue)[\"']?[ \t]*[:=][ \t]*[\"']?(?:(?:bearer|token|basic)[ \t]+)?[^\s\"'{}]{6}"
+)
+_XML_ELEMENT_SECRET = (
+    r"<(?:entry|add|item|setting)\s+(?:key|name)\s*=\s*[\"'][\w.:-]*(?:password|passwd|secret|token|key|pwd|credentials?)[\"']\s*>[^<\s]{6}|"
+    r"<[\w:-]*(?:pass|password|passwd|secret|token|pwd)\s+[\w:-]+\s*=\s*[\"'][^\"'<>]{0,40}[\"'][^<>]{0,80}>[^<\s]{6}"
+)
+_DIRECTIVE_SECRET = (
+    r"(?:^|\n)[ \t]*(?:requirepass|masterauth)[ \t]+[\"']?[^\s\"']{6}|(?:\b|_)pat[\"']?[ \t]*[:=][ \t]*[\"']?[^\s\"'$%{<]{6}"
+)
+_DSL_SECRET = (
+    r"\b[a-z]\w*(?:Password|Passwd|Passphrase|Secret|Token)[ \t]+[\"'][^\s\"']{6}"
+)
+_AUTH_USER_PASS = (
+    r"<auth-user-pass>\s*\S+[ \t]*\r?\n[ \t]*\S{6}"
+)
+
+
+def _whole(pattern: str) -> str:
+    return pattern.replace("{6}", "{6,}")
+
+
 SECRET_RULES = (
     Rule(EXFIL, "private_key",
          r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:[^-]{0,120}?[A-Za-z0-9+/]{16}|(?:\s|\\[rn])+(?:[A-Za-z0-9+/]{4}|Proc-Type:|Comment:)|(?:\s|\\[rn])*$)|\bPuTTY-User-Key-File-\d:",
          severity="critical", variants="r", caseless=False),
+    # a PEM private key written in base64 (a Kubernetes Secret's tls.key, a
+    # kubeconfig's client-key-data, a CI variable): "-----BEGIN " encodes to
+    # LS0tLS1CRUdJTi, and what follows decodes to the key's kind
+    Rule(EXFIL, "private_key", r"\bLS0tLS1CRUdJTi[A-Za-z0-9+/]{62}", severity="critical", variants="r", caseless=False,
+         validator="encoded_private_key"),
     Rule(EXFIL, "aws_access_key", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
          severity="critical", variants="r", caseless=False, validator="aws_access_key"),
     Rule(EXFIL, "aws_secret_key",
@@ -653,18 +691,21 @@ SECRET_RULES = (
     # and a value that looks random (validators.assignedSecret decides)
     Rule(EXFIL, "assigned_secret",
          r"(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},|,)\s{0,8}b?[\"'`]?"
-         r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6}",
+         r"salt|signature|dsn|sas|pw|hmac|psk)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED_SCAN + r")\s{0,24}[@b]?[\"'`]{0,3}"
+         r"(?:(?:bearer|token|basic)\s+)?(?:[^\s\"'`,;|<>]{6}|" + _QUOTED.replace("{6,}", "{6}") + ")",
          confirm=r"(?<![\w.-])[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]?\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},|,)\s{0,8}b?[\"'`]?"
-         r"(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,}(?:[ \t]+[^\s|`'\"][^|\n]{0,80}(?:\||\n|$))?",
+         r"salt|signature|dsn|sas|pw|hmac|psk)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED + r")\s{0,24}[@b]?"
+         # (a quoted value is read to its closing quote: a WordPress salt
+         # holds any punctuation)
+         r"(?:" + _QUOTED + r"|[\"'`]{0,3}(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,})"
+         r"(?:[ \t]+[^\s|`'\"][^|\n]{0,80}(?:\||\n|$))?",
          severity="high", variants="r", validator="assigned_secret", level=2),
     # a user and password handed to an HTTP client on its command line
     Rule(EXFIL, "user_password",
          r"\b(?:curl|wget|httpie)\b[^\n|;]{0,200}\s(?:-u|-U|--user|--proxy-user|--http-user|-a|--auth)[ \t=]+['\"]?[^\s:'\"]+:[^\s'\"@]{6,}|"
          r"\bcurl\b[^\n|;]{0,200}\s--(?:proxy-)?(?:tls)?pass(?:word)?[ \t=]+['\"]?[^\s'\":/-][^\s'\":/]{5,}(?:['\"]|\s|$)|"
          r"\b(?:mysql|mysqldump|mariadb|mysqladmin)\b[^\n|;]{0,120}\s-p[^\s'\"-][^\s'\"]{5,}|\bsshpass\s+-p\s*['\"]?[^\s'\"]{6,}|"
-         r"\bopenssl\b[^\n|;]{0,120}\s-(?:k\s+|pass\s+pass:)[^\s'\"]{6,}|"
+         r"\bopenssl\b[^\n|;]{0,120}\s-(?:k\s+|pass(?:in|out|word)?\s+pass:)[^\s'\"]{6,}|"
          r"\bauth\s*=\s*\(\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]\s*\)|"
          # any command line: a user flag, then a password flag (psexec, mongo, ...)
          r"\s(?:-u|-U|--user(?:name)?)[ \t=]+['\"]?[^\s'\"-][^\s'\"]*['\"]?[ \t]+(?:-p|-P|--pass(?:word)?)(?:[ \t]+|=)['\"]?[^\s'\"-][^\s'\"]{5,}|"
@@ -700,6 +741,38 @@ SECRET_RULES = (
     Rule(EXFIL, "assigned_secret",
          r"\bvariable\s+\"[\w-]*(?:password|passwd|secret|token|key|pwd|credentials?)\"\s*\{[^}]{0,300}?\bdefault\s*=\s*\"[^\"\s]{6,}\"",
          severity="high", variants="r", validator="xml_secret", level=2),
+    # a setting's name and its value as sibling members of one object or
+    # list item (Kubernetes and ECS env, CloudFormation parameters, Postman
+    # environments, Azure app settings, Terraform setting blocks)
+    Rule(EXFIL, "assigned_secret",
+         _SIBLING_SECRET,
+         severity="high", variants="r", validator="sibling_secret", level=2, confirm=_whole(_SIBLING_SECRET)),
+    # <entry key="db.password">V</entry> (Java properties as XML),
+    # <Pass encoding="base64">V</Pass> (FileZilla): an element that names a
+    # secret by its attribute or by its own name with attributes
+    Rule(EXFIL, "assigned_secret",
+         _XML_ELEMENT_SECRET,
+         severity="high", variants="r", validator="xml_element", level=2, confirm=_whole(_XML_ELEMENT_SECRET)),
+    # a password as a directive's or a DSL call's argument: redis.conf
+    # C{requirepass V}, Gradle C{storePassword "V"}; C{GH_PAT=V}
+    Rule(EXFIL, "assigned_secret", _DIRECTIVE_SECRET,
+         severity="high", variants="r", validator="assigned_secret", level=2, confirm=_whole(_DIRECTIVE_SECRET)),
+    Rule(EXFIL, "assigned_secret", _DSL_SECRET,
+         severity="high", variants="r", caseless=False, validator="assigned_secret", level=2, confirm=_whole(_DSL_SECRET)),
+    # OpenVPN's inline credentials: a user on one line, the password on the next
+    Rule(EXFIL, "assigned_secret", _AUTH_USER_PASS,
+         severity="high", variants="r", validator="auth_user_pass", level=2, confirm=_whole(_AUTH_USER_PASS)),
+    # an environment variable whose name says nothing (STRIPE=..., UPSTREAM=...)
+    # holding a value that can be nothing but a key: a line of an env file,
+    # an export, a compose environment list (validators.envSecret)
+    Rule(EXFIL, "assigned_secret",
+         r"(?:^|\n)[ \t]*(?:export[ \t]+|-[ \t]+)?[A-Z][A-Z0-9_]{1,40}[ \t]*=[ \t]*[\"']?[A-Za-z0-9+/_-]{24}",
+         confirm=r"(?:^|\n)[ \t]*(?:export[ \t]+|-[ \t]+)?[A-Z][A-Z0-9_]{1,40}[ \t]*=[ \t]*[\"']?[A-Za-z0-9+/_-]{24,}={0,2}[\"']?[ \t]*(?:\r?\n|$)",
+         severity="high", variants="r", caseless=False, validator="env_secret", level=2),
+    # a Kubernetes Secret's data, whatever its keys are called
+    # (validators.kubernetesSecret reads the whole document)
+    Rule(EXFIL, "kubernetes_secret", r"\n[ \t]*(?:stringData|data):[ \t]*\r?\n[ \t]+[\w.-]+:",
+         severity="high", variants="r", caseless=False, validator="kubernetes_secret", level=2),
     # incoming webhooks: the URL is the credential
     Rule(EXFIL, "webhook_url",
          r"\bhttps://[\w-]+\.webhook\.office\.com/webhookb2/[\w@-]{20,}/IncomingWebhook/[\w-]{20,}|"
@@ -710,7 +783,11 @@ SECRET_RULES = (
          confirm=r"^[\w.*-]+:(?:\d{2,5}|\*):[\w*-]+:[\w*.-]+:[^\s:]{6,}$",
          severity="high", variants="r", validator="pgpass", level=2),
     # a password hash (htpasswd, shadow, bcrypt): crackable offline
-    Rule(EXFIL, "password_hash", r"\$(?:apr1|2[abxy]|1|5|6|y|argon2id?)\$[\w./$=,+-]{20,}",
+    Rule(EXFIL, "password_hash", r"\$(?:apr1|2[abxy]|1|5|6|y|argon2id?)\$[\w./$=,+-]{20,}|"
+         # htpasswd's and LDAP's {SHA}/{SSHA}, Django's pbkdf2, PostgreSQL's
+         # SCRAM and md5 (pg_authid, pgbouncer's userlist.txt)
+         r"\{S?SHA(?:256|512)?\}[A-Za-z0-9+/]{27,}={0,2}|\bpbkdf2_sha(?:1|256)\$\d{4,7}\$[\w./+=]{6,}\$[\w./+=]{20,}|"
+         r"\bSCRAM-SHA-256\$\d{4,7}:[A-Za-z0-9+/=]{16,}\$[A-Za-z0-9+/=]{20,}:[A-Za-z0-9+/=]{20,}|\bmd5[0-9a-f]{32}\b",
          severity="high", variants="r", caseless=False, level=2),
     Rule(EXFIL, "high_entropy_string", r"\b[A-Za-z0-9+/_-]{32,}={0,2}", severity="medium", variants="r",
          validator="high_entropy", level=3, single=True),
@@ -836,7 +913,7 @@ SECRET_RULES = (
 )  # fmt: skip
 
 #: rules that find a secret by its name and randomness, not its vendor
-GENERIC_SECRETS = frozenset(("assigned_secret", "high_entropy_string", "pgpass_entry", "cli_secret"))
+GENERIC_SECRETS = frozenset(("assigned_secret", "high_entropy_string", "pgpass_entry", "cli_secret", "kubernetes_secret"))
 #: the rules that name a secret's kind
 SECRET_NAMES = frozenset(r.name for r in SECRET_RULES) - GENERIC_SECRETS
 

@@ -116,8 +116,8 @@ _PLACEHOLDER = re.compile(
     # a run of x stands for hidden characters where it ends a word or is
     # much of the value (sk_live_xxxx, XXXX-XXXX, AKIAXXXXXXXXXXXXXXXX),
     # not inside a random run of letters (q3ZxXXXXk9Pa)
-    r"(?:^|[^a-z0-9])x{4,}|x{4,}(?:$|[^a-z0-9])|x{12,}|\*{3,}|<[^>]*>|\$\{|\{\{|%\(|example|sample|dummy|placeholder|changeme|your[_-]?|redacted|"
-    r"test|fake|secret[_-]?here|password|passwd|env\[|environ|process\.env|getenv|config\.|settings\.|\.\.\.|"
+    r"(?:^|[^a-z0-9])x{4,}|x{4,}(?:$|[^a-z0-9])|x{12,}|\*{3,}|<[\w .:/-]*>|\$\{|\{\{|%\(|example|placeholder|changeme|redacted|"
+    r"secret[_-]?here|password|passwd|env\[|environ|process\.env|getenv|config\.|settings\.|\.\.\.|"
     # a reference into a secret manager (bank-vaults, helm-secrets/vals,
     # AWS Secrets Manager and SSM, Azure Key Vault, SOPS)
     r"^(?:vault|ref\+\w+|arn:aws:(?:secretsmanager|ssm)|akv|azurekeyvault|keyvault|awssm|gcpsm|sops|secretsmanager):|"
@@ -128,8 +128,33 @@ _PLACEHOLDER = re.compile(
 )
 
 
+#: words a person writes into a made-up value (C{sk_test_...},
+#: C{your-api-key}, C{fake-token-123}); a random value holds one by chance
+_PLACEHOLDER_WORD = re.compile(r"test|fake|your|dummy|sample", re.I)
+
+
 def placeholder(value: str) -> bool:
-    return bool(_PLACEHOLDER.search(value))
+    if _PLACEHOLDER.search(value):
+        return True
+    return any(not _byChance(value, m.start(), m.end()) for m in _PLACEHOLDER_WORD.finditer(value))
+
+
+def _byChance(value: str, start: int, end: int) -> bool:
+    """
+    Whether the placeholder word at C{value[start:end]} is letters of a
+    random run rather than a word: glued to letters or digits on both sides
+    (no separator, not the start or the end, not a capitalised word of its
+    own), in a value that, without the word, is random enough on its own
+    (C{ghp_A5bjFDVY0WxNCptUL5xO6test5i0u...}, not C{mytesttoken},
+    C{sk_test_...}, C{yourApiKey}, C{TestToken42}).
+    """
+    if start == 0 or end == len(value) or not (value[start - 1].isalnum() and value[end].isalnum()):
+        return False
+    word = value[start:end]
+    if word[0].isupper() and not word.isupper() and value[start - 1].islower():
+        return False  # a camel-cased word: myTestKey
+    rest = value[:start] + value[end:]
+    return len(rest) >= 20 and classes(rest) >= 3 and entropy(rest) >= 4.0
 
 
 def classes(value: str) -> int:
@@ -202,15 +227,23 @@ def connectionString(text: str) -> bool:
 # --- secrets: a name that says secret, a value that looks random -------------
 
 _ASSIGNMENT = re.compile(
-    r"""^[\s"'`<]*(?P<name>[\w.-]+)["'`]?\]?\s*(?::{1,2}=?|={1,3}|[?+]=|=>|\||>|["'`]?\s*,|[ \t]+(?:is[ \t]+)?)\s*(?:b(?=["']))?["'`]?"""
-    r"""(?:(?:bearer|token|basic)\s+)?(?P<value>[^\s"'`,;|<>]+)""",
+    r"""^[\s"'`<]*(?P<name>[\w.-]+)["'`]{0,2}\]?\s*(?:"""
+    # (a type between: apiKey: string = "...", Dim key As String = "...")
+    r"""(?:\s*:\s*[A-Za-z][\w.?]{0,20}|\s+as\s+[A-Za-z]\w{0,20})\s*=\s*(?=["'])|"""
+    r""":{1,2}=?|={1,3}|[?+]=|=>|\||>|["'`]?\s*,|[ \t]+(?:is[ \t]+)?)\s*(?:[b@](?=["']))?"""
+    # a quoted value (its quote doubled in C# and CSV) runs to its own
+    # closing quote; an unquoted one to the first separator
+    r"""(?:(?P<q>["'`]){1,3}(?:(?:bearer|token|basic)\s+)?(?P<quoted>(?:(?!(?P=q))\S)+)|(?:(?:bearer|token|basic)\s+)?(?P<value>[^\s"'`,;|<>]+))""",
     re.I,
 )
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 #: the last word of a name that holds a secret
 SECRET_WORDS = frozenset(
     "key token secret password passwd passphrase pwd pass auth authorization credential credentials cred creds "
-    "apikey salt signature dsn sas pw secretkey accesskey privatekey authtoken accesstoken".split()
+    "apikey salt signature dsn sas pw secretkey accesskey privatekey authtoken accesstoken "
+    # abbreviations: a personal access token, a pre-shared key, an HMAC key;
+    # Redis's directives for its password
+    "pat psk hmac requirepass masterauth".split()
 )
 #: words that make a name something else: a public or lookup key, a page
 #: cursor, a setting about secrets rather than one
@@ -221,7 +254,9 @@ NOT_SECRET_WORDS = frozenset(
     "count limit max min version enabled required env field label hint policy algorithm method location scope "
     "scopes audience issuer lifetime duration timeout seconds mode kind store provider manager class dir "
     "directory reset forgot confirm confirmation strength policy rotation tokens keys secrets passwords "
-    "input placeholder description help placeholder default rule regex pattern validator".split()
+    "input placeholder description help placeholder default rule regex pattern validator "
+    # a form's anti-forgery token (Rails, ASP.NET): sent back in every page
+    "authenticity verification antiforgery".split()
 )
 _CODE = re.compile(r"^[$@&{\[(]|^%(?:\w+%|[({])|[)\]]$|(?-i:^[A-Z][A-Z0-9]*_[A-Z0-9_]*=|^[a-z]+(?:\.[a-z]+(?:[_-][a-z]+)*)+=)|^![A-Za-z]|^#\{|\(|\[|\{\{|\}\}|\}$|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
 _IDENTIFIER = re.compile(r"[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)*|\d+(?:\.\d+)*")
@@ -239,6 +274,9 @@ _NAMESPACE_WORDS = frozenset("secrets keys tokens passwords env".split())
 _ENCODING_WORDS = frozenset("base data value b64 base64 hex raw str string encoded bytes".split())
 
 
+#: how a name says its value is encoded (C{HMAC_KEY_B64}: "B", "64" as words)
+_WRITTEN_AS = re.compile(r"[_.-]?(?:b64|base64|hex)$", re.I)
+
 #: secret words long enough to end a word run together (C{PGPASSWORD},
 #: C{ROOTTOKEN}); not C{key}, C{pass}, C{auth} (monkey, bypass, oauth)
 _COMPOUND_SECRET = ("password", "passwd", "passphrase", "secret", "token")
@@ -252,7 +290,7 @@ def secretName(name: str) -> bool:
     something else (C{public_key}, C{next_page_token}, C{TOKEN_URL}).
     """
     space, _, own = name.rpartition(".")
-    words = [w.lower() for w in _WORDS.findall(own)]
+    words = [w.lower() for w in _WORDS.findall(_WRITTEN_AS.sub("", own))]
     while words and (words[-1].isdigit() or words[-1] in _ENCODING_WORDS):
         words.pop()
     if words and words[-1] not in SECRET_WORDS:
@@ -266,9 +304,15 @@ def secretName(name: str) -> bool:
         return False
     # (the dotted namespace a name sits in, secrets.api_key,
     # process.env.API_KEY, says where it is kept, not what it is)
-    return not any(w in NOT_SECRET_WORDS for w in words) and not any(
+    # (a store's password is the keystore's: storePassword, KEYSTORE_PASS)
+    kept = _STORE_WORDS if words[-1] in _PASSWORD_WORDS else ()
+    return not any(w in NOT_SECRET_WORDS and w not in kept for w in words) and not any(
         w in NOT_SECRET_WORDS and w not in _NAMESPACE_WORDS for w in map(str.lower, _WORDS.findall(space))
     )
+
+
+_PASSWORD_WORDS = frozenset("password passwd passphrase pwd pass".split())
+_STORE_WORDS = frozenset(("store",))
 
 
 def secretValue(value: str, strong: bool = True, quoted: bool = False) -> bool:
@@ -286,6 +330,8 @@ def secretValue(value: str, strong: bool = True, quoted: bool = False) -> bool:
         return False
     if value.startswith(_PUBLIC_VALUE) or _IDENTIFIER.fullmatch(value):
         return False
+    if value[0] == "-" and _IDENTIFIER.fullmatch(value.lstrip("-")):
+        return False  # an option: args: [eks, get-token, --cluster-name, prod]
     if value.lower() in _DUMMY_PASSWORDS:
         return False
     n = len(value)
@@ -296,8 +342,15 @@ def secretValue(value: str, strong: bool = True, quoted: bool = False) -> bool:
     if n < 8:
         return kinds >= 3 and h >= 2.5
     if n < 16:
-        return kinds >= 3 or (kinds >= 2 and h >= math.log2(n) - 0.6)
+        # (letters and digits drawn at random mix their runs: w096rfa00f,
+        # not a word and a number, admin2024)
+        mixed = kinds >= 2 and len(_DIGIT_RUNS.findall(value)) >= 2 and len(_LETTER_RUNS.findall(value)) >= 2
+        return kinds >= 3 or (kinds >= 2 and h >= math.log2(n) - 0.6) or (mixed and h >= math.log2(n) - 1.0)
     return kinds >= 2 and h >= 3.0 or h >= 3.5
+
+
+_DIGIT_RUNS = re.compile(r"\d+")
+_LETTER_RUNS = re.compile(r"[A-Za-z]+")
 
 
 _DUMMY_PASSWORDS = frozenset(
@@ -333,6 +386,10 @@ def _readableBase64(value: str) -> Optional[str]:
 _PROSE_CELL = re.compile(r"[ \t]+[^\s|`'\"][^|\n]*(?:\||\n|$)")
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9-]{1,23}")
+_SCHEME_VALUE = re.compile(r"""[ \t]+([^\s"'`,;|<>]{6,})""")
+
+
 def assignedSecret(text: str) -> bool:
     """
     C{NAME = value} in any of the ways configuration writes it: the name
@@ -342,13 +399,21 @@ def assignedSecret(text: str) -> bool:
     m = _ASSIGNMENT.match(text)
     if not m:
         return False
-    name, value = m.group("name"), m.group("value")
+    name = m.group("name")
+    group = "quoted" if m.group("quoted") is not None else "value"
+    value = m.group(group)
+    # (a literal when the quote is right before it: "Bearer x.y" is not)
+    quoted = m.start(group) > 0 and text[m.start(group) - 1] in "\"'`"
     if not secretName(name):
         return False
+    after = _SCHEME_VALUE.match(text, m.end(group))
+    if after is not None and name.lower().endswith("authorization") and _SCHEME.fullmatch(value):
+        # Authorization: <scheme> <credentials>, whatever the scheme (SSWS,
+        # Splunk, GenieKey, Api-Key): the credentials are the value
+        return secretValue(after.group(1), quoted=True)
     # prose ("the token abc...") and bare short names need more to go on
-    weak = name.lower() in ("key", "pass", "auth", "pw", "token", "secret") and not re.search(r"[:=|>]", text[m.end("name"):m.start("value")])
-    quoted = m.start("value") > 0 and text[m.start("value") - 1] in "\"'`"
-    if "|" in text[m.end("name"):m.start("value")] and _PROSE_CELL.match(text, m.end("value")):
+    weak = name.lower() in ("key", "pass", "auth", "pw", "token", "secret") and not re.search(r"[:=|>]", text[m.end("name"):m.start(group)])
+    if "|" in text[m.end("name"):m.start(group)] and _PROSE_CELL.match(text, m.end(group)):
         return False  # | DB_PASSWORD | Database password |: a table that describes
     strong = not weak and name.lower() not in ("key", "pass", "auth", "pw")
     plain = _readableBase64(value)
@@ -380,7 +445,7 @@ def cliSecret(text: str) -> bool:
     return secretValue(value, quoted=True) or secretValue(value, strong=False)
 
 
-_LAST_VALUE = re.compile(r"""[\s:'"(,=]-?(?:p|k|pass\s+pass:)?['"]?([^\s'":,]{6,})['"]?\s*\)?$""")
+_LAST_VALUE = re.compile(r"""[\s:'"(,=]-?(?:p|k|pass(?:in|out|word)?\s+pass:)?['"]?([^\s'":,]{6,})['"]?\s*\)?$""")
 
 
 def userPassword(text: str) -> bool:
@@ -404,6 +469,147 @@ def xmlSecret(text: str) -> bool:
     quoted = re.findall(r"[\"']([^\"']*)[\"']", text)
     name = quoted[0]
     return (secretName(name) or name.lower().endswith("connectionstring")) and secretValue(quoted[-1])
+
+
+_SIBLING = re.compile(
+    r"""(?:name|key|parameterkey|variable)["']?\s*[:=]\s*["']?(?P<name>[\w.-]+)["']?.*?(?:value|parametervalue)["']?\s*[:=]\s*(?P<q>["']?)"""
+    r"""(?:(?:bearer|token|basic)\s+)?(?P<value>[^\s"'{}]+)""",
+    re.I | re.S,
+)
+
+
+def siblingSecret(text: str) -> bool:
+    """
+    C{{"name": "DB_PASSWORD", "value": "..."}} and its YAML and HCL forms:
+    the name member says secret and the value member looks like one.
+    """
+    m = _SIBLING.search(text)
+    if m is None or not secretName(m.group("name")):
+        return False
+    return assignedSecret(f"{m.group('name')}={m.group('q')}{m.group('value')}{m.group('q')}")
+
+
+_XML_ELEMENT = re.compile(r"""<(?P<tag>[\w:-]+)(?P<attrs>[^<>]*)>(?P<value>[^<\s]+)""")
+_XML_NAME = re.compile(r"""\b(?:key|name)\s*=\s*["'](?P<name>[^"']+)["']""")
+
+
+def xmlElement(text: str) -> bool:
+    """
+    C{<entry key="db.password">V</entry>}, C{<Pass encoding="base64">V</Pass>}:
+    the element names a secret by its C{key} or C{name} attribute, or by its
+    own name, and its text (decoded when an attribute says base64) looks
+    like one.
+    """
+    m = _XML_ELEMENT.match(text)
+    if m is None:
+        return False
+    named = _XML_NAME.search(m.group("attrs"))
+    name = named.group("name") if named else m.group("tag").rpartition(":")[2]
+    if not secretName(name):
+        return False
+    value = m.group("value")
+    if "base64" in m.group("attrs").lower():
+        plain = _readableBase64(value)
+        if plain is None:
+            return False
+        value = plain
+    return secretValue(value, quoted=True)
+
+
+def encodedPrivateKey(text: str) -> bool:
+    """
+    Base64 that decodes to a PEM private key's header and the start of its
+    body.
+    """
+    try:
+        plain = base64.b64decode(text[: len(text) // 4 * 4], validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return re.match(rb"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----\s*[A-Za-z0-9+/]{8}", plain) is not None
+
+
+_K8S_SECRET = re.compile(r"^kind:[ \t]*Secret[ \t]*$", re.M)
+_K8S_DATA = re.compile(r"^(?P<indent>[ \t]*)(?P<kind>stringData|data):[ \t]*\r?\n(?P<body>(?:(?P=indent)[ \t]+[^\n]*(?:\n|$))+)", re.M)
+_K8S_ITEM = re.compile(r"^[ \t]+(?P<name>[\w.-]+):[ \t]*[\"']?(?P<value>[^\s\"'#|>]+)[\"']?[ \t]*$", re.M)
+#: keys of a Secret's data that hold what is not secret (a certificate, a
+#: host, a user name)
+_K8S_PUBLIC = re.compile(
+    r"(?:^|[._-])(?:crt|cert|certificate|ca|pub|public|host|hostname|server|url|uri|endpoint|port|user|username|login|email|"
+    r"database|db|dbname|name|region|namespace|bucket|realm|domain|id|uuid|sha|hash|digest|checksum|etag|commit|revision|version|build)(?:$|[._-])",
+    re.I,
+)
+
+
+def kubernetesSecret(text: str) -> bool:
+    """
+    A Kubernetes Secret: what its C{data} (base64) or C{stringData} holds is
+    secret whatever its key is called (C{tls.key}, C{api}, C{config}),
+    unless the key says it is a certificate, a host or a user; a value that
+    decodes to random bytes is a key.
+    """
+    for doc in re.split(r"^---[ \t]*$", text, flags=re.M):
+        if not _K8S_SECRET.search(doc):
+            continue
+        for block in _K8S_DATA.finditer(doc):
+            encoded = block.group("kind") == "data"
+            for item in _K8S_ITEM.finditer(block.group("body")):
+                if _K8S_PUBLIC.search(item.group("name")):
+                    continue
+                value = item.group("value")
+                if encoded:
+                    plain = _readableBase64(value)
+                    if plain is None:
+                        if len(value) >= 24 and _BASE64.fullmatch(value) and entropy(value) >= 4.0:
+                            return True  # random bytes: a key, a keystore
+                        continue
+                    value = plain
+                # (a key that does not say secret needs a value that can be
+                # nothing else: long, random, not hex or a UUID)
+                if secretValue(value, strong=secretName(item.group("name")), quoted=True):
+                    return True
+    return False
+
+
+_ENV_LINE = re.compile(r"""\s*(?:export\s+|-\s+)?(?P<name>[A-Z][A-Z0-9_]*)\s*=\s*["']?(?P<value>[^\s"']+)""")
+#: words of a variable's name that say its value is something other than a
+#: secret (an id, a digest, a place, a version)
+_DESCRIBED = frozenset(
+    "id ids uuid guid sha hash digest checksum integrity commit revision rev version build tag image host hostname "
+    "domain url uri endpoint path dir file name user username email region zone bucket channel cert fingerprint "
+    "thumbprint kid nonce etag account project org team tenant app client site dsn".split()
+)
+
+
+def envSecret(text: str) -> bool:
+    """
+    C{NAME=value} on a line of its own, whatever the name says: a value
+    that can be nothing but a key (24+ characters of upper and lower case
+    letters and digits, random, not the base64 of text) under a name none
+    of whose words says it is something else (C{BUILD_SHA}, C{CLIENT_ID},
+    C{PUBLIC_KEY}).
+    """
+    m = _ENV_LINE.match(text)
+    if m is None:
+        return False
+    if secretName(m.group("name")):
+        return assignedSecret(text.strip())
+    if any(w.lower() in NOT_SECRET_WORDS or w.lower() in _DESCRIBED for w in _WORDS.findall(m.group("name"))):
+        return False
+    value = m.group("value")
+    if placeholder(value) or _readableBase64(value) is not None or value.startswith(_PUBLIC_VALUE):
+        return False
+    letters = value.rstrip("=")
+    return (len(letters) >= 24 and any(c.isupper() for c in letters) and any(c.islower() for c in letters)
+            and any(c.isdigit() for c in letters) and entropy(letters) >= min(4.2, math.log2(len(letters)) - 0.6))
+
+
+def authUserPass(text: str) -> bool:
+    """
+    OpenVPN's inline C{<auth-user-pass>}: the line after the user is its
+    password.
+    """
+    lines = text.split(">", 1)[1].split()
+    return len(lines) >= 2 and secretValue(lines[1], quoted=True)
 
 
 def pgpass(text: str) -> bool:
@@ -714,6 +920,11 @@ VALIDATORS: dict[str, Validator] = {
     "contact_phone": phone,
     "pgpass": pgpass,
     "xml_secret": xmlSecret,
+    "sibling_secret": siblingSecret,
+    "xml_element": xmlElement,
+    "auth_user_pass": authUserPass,
+    "env_secret": envSecret,
+    "encoded_private_key": encodedPrivateKey,
     "ip_address": ipAddress,
 }
 
@@ -932,4 +1143,5 @@ WHOLE_TEXT: dict[str, Validator] = {
     "separator_command": separatorCommand,
     "quote_breakout": quoteBreakout,
     "shell_structure": commandInValue,
+    "kubernetes_secret": kubernetesSecret,
 }
