@@ -22,6 +22,8 @@ from typing import Optional
 
 import attrs
 
+from akto_proxy.inspect.paths import TRIGGER
+
 LEVELS = {"low": 1, "medium": 2, "high": 3}
 
 
@@ -484,7 +486,10 @@ PATH_RULES = (
          variants="rd"),
     # (reported once per message, and a run of them is one span: a Hyperscan
     # callback and a Python match per NUL cost 1.5 s per MiB of zeros)
-    Rule(PATH, "nul_byte", r"\x00|%00", variants="rd", level=2, severity="medium", single=True, confirm=r"(?:\x00|%00)+"),
+    # A NUL that cuts a path or a file name (what stands beside it says so:
+    # paths.nulTruncation); a NUL alone or between words is no truncation
+    Rule(PATH, "nul_byte", r"\x00|%00", variants="rd", level=2, severity="medium", single=True, confirm=r"(?:\x00|%00)+",
+         validator="nul_truncation"),
     Rule(PATH, "absolute_sensitive_path",
          r"(?:^\s*|=|file://)(?:/etc/(?:passwd|shadow|sudoers|gshadow|master\.passwd|security/opasswd)\b|"
          r"/proc/(?:self|\d+)/(?:environ|cmdline|mem|maps|fd/)|/root/\.|/home/[^/\s]+/\.ssh/|~/\.ssh/|/var/run/secrets/|"
@@ -558,6 +563,11 @@ PATH_RULES = (
          # separator (..%c1%pc, ..%c0%9v, ..%bg%qf)
          r"(?:\.\.|[/\\]\.)(?:%[0-9a-f]{2})?%(?:[0-9a-f][g-z]|[g-z][0-9a-z])",
          variants="rdp", level=2),
+    # A value whose path, read as a file API would (unwrapped, cut at a
+    # NUL or a query, separators unified, dots resolved, drives, shares
+    # and variables mapped: paths.judge), leads to a sensitive location of
+    # paths.LOCATIONS; the pattern only says one of its names is there
+    Rule(PATH, "sensitive_location", TRIGGER, variants="rdp", level=2, context="data", validator="sensitive_location"),
     # letters and digits percent-encoded, which no encoder does (RFC 3986
     # 2.3): a name spelled to slip past a filter
     Rule(PATH, "encoded_traversal", r"(?:%(?:2e|3[0-9]|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a])){4}",

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Optional
 
 
 from akto_proxy.inspect.checks.rules import BARE_COMMANDS, WORD_COMMANDS
+from akto_proxy.inspect.paths import locationValue, nulTruncation
 
 Validator = Callable[[str], bool]
 
@@ -930,4 +931,6 @@ WHOLE_TEXT: dict[str, Validator] = {
     "schema_probe": schemaProbe,
     "separator_command": separatorCommand,
     "quote_breakout": quoteBreakout,
+    "nul_truncation": nulTruncation,
+    "sensitive_location": locationValue,
 }
