@@ -974,23 +974,48 @@ _QUERY_SPLIT = re.compile(r"[?&;]")
 _PATHLIKE = re.compile(r"[/\\]|\.\.|^~|%\w+%")
 
 
-def _candidates(value: str) -> Iterator[tuple[str, bool]]:
+_URL = re.compile(r"^[a-z][\w+.-]+:/{1,3}[^/?#\s]*", re.I)
+_WRAPPER = re.compile(r"^(?:file|php|zip|rar|phar|compress\.\w+|zlib|glob|netdoc|ogg|jar):", re.I)
+#: query parameters that name a file, a page or a resource to load
+_FILE_PARAMETER = re.compile(
+    r"file|path|page|inc|include|template|tpl|doc|dir|folder|load|read|view|show|download|src|img|image|lang|locale|"
+    r"conf|config|log|style|theme|layout|module|resource|name|url|uri|location|item|cat|action|board|detail|prefix|"
+    r"locate|site|type|content|document|mod|^[fp]n?$",
+    re.I,
+)
+_SPACED = re.compile(r"\s")
+_WORDS = re.compile(r"[A-Za-z]{2,}(?:\s+|$)")
+
+
+def _candidates(value: str) -> Iterator[tuple[str, bool, bool]]:
     """
     The strings in C{value} a file API may be handed, each with whether it
-    is the whole value: the value, its URL's query parameters, its words
-    that look like paths.
+    is the whole value and whether it counts only when it climbs: the
+    value; a URL's path when it climbs and the parameters of its query that name a file
+    (any other parameter when it holds one path, or climbs); the words of the value that look
+    like paths (in a value that reads as prose, only those that climb).
     """
     whole = value.strip().strip("'\"` ")
-    yield whole, True
+    url = _URL.match(whole) if ":/" in whole and _WRAPPER.match(whole) is None else None
+    if url is not None:
+        rest = whole[url.end():]
+        yield rest.split("?", 1)[0].split("#", 1)[0], False, True
+    else:
+        yield whole, True, False
     if "?" in whole or "&" in whole:
         for piece in _QUERY_SPLIT.split(whole)[1:]:
             name, eq, v = piece.partition("=")
             if eq and v:
-                yield v, True
+                # (a parameter that names no file counts when its value
+                # is one path, not words: ?q=/etc/hosts file format)
+                yield v, True, _FILE_PARAMETER.search(name) is None and _SPACED.search(v.strip()) is not None
+    if url is not None:
+        return
+    prose = len(_WORDS.findall(value, 0, 400)) >= 4
     seen = 0
     for token in _TOKEN_SPLIT.split(value):
         if token and token != whole and _PATHLIKE.search(token):
-            yield token, False
+            yield token, False, prose
             seen += 1
             if seen >= _MAX_TOKENS:
                 return
@@ -1024,12 +1049,15 @@ def judge(value: str) -> Optional[str]:
     C{None}.
     """
     value = value[:_MAX_VALUE]
-    for text, bare in _candidates(value):
+    for text, bare, climbing in _candidates(value):
         inner = unwrap(text)
         path = _cut(inner)
         if not path:
             continue
-        found = where(canonical(path), bare and inner is text)
+        c = canonical(path)
+        if climbing and not c.above:
+            continue
+        found = where(c, bare and inner is text)
         if found is not None:
             return found
     return None
