@@ -803,7 +803,9 @@ def canonical(path: str) -> Canonical:
         rest = s.lstrip("/")
         if rest.startswith(("?/", "./")):
             rest = rest[2:]
-            if rest.startswith("unc/"):
+            if _ADMIN_SHARE.match(rest.partition("/")[0]):
+                rest = "./" + rest  # (\\.\c$\x: the local host's share)
+            elif rest.startswith("unc/"):
                 rest = rest[4:]
             elif _DRIVE.match(rest):
                 root, s = rest[:2], rest[2:]
@@ -969,8 +971,8 @@ def where(c: Canonical, bare: bool = False) -> Optional[str]:
 
 _MAX_VALUE = 4096  # characters of one value read for paths
 _MAX_TOKENS = 64
-_TOKEN_SPLIT = re.compile(r"[\s'\"`(),;|&<>=*{}\[\]]+")
-_QUERY_SPLIT = re.compile(r"[?&;]")
+_TOKEN_SPLIT = re.compile(r"[\s'\"`(),;|&<>=*\[\]]+")
+_QUERY_SPLIT = re.compile(r"[&;]")
 _PATHLIKE = re.compile(r"[/\\]|\.\.|^~|%\w+%")
 
 
@@ -1002,8 +1004,9 @@ def _candidates(value: str) -> Iterator[tuple[str, bool, bool]]:
         yield rest.split("?", 1)[0].split("#", 1)[0], False, True
     else:
         yield whole, True, False
-    if "?" in whole or "&" in whole:
-        for piece in _QUERY_SPLIT.split(whole)[1:]:
+    query = whole.find("?")
+    if query != -1:
+        for piece in _QUERY_SPLIT.split(whole[query + 1:]):
             name, eq, v = piece.partition("=")
             if eq and v:
                 # (a parameter that names no file counts when its value
@@ -1113,5 +1116,22 @@ def nulTruncation(text: str) -> bool:
         cut = max((before.rfind(c) for c in " \t\r\n'\"<>"), default=-1)
         word = before[cut + 1:]
         if word and _FILE_BEFORE.search(word):
+            return True
+    return False
+
+
+_CLIMB_TOKEN = re.compile(r"[^\s'\"`()<>|;,=]*\.\.[^\s'\"`()<>|;,=]*")
+
+
+def leavesStart(text: str) -> bool:
+    """
+    Whether a path in C{text} that holds C{..} leaves where it starts: a
+    relative path that climbs above its start, or a rooted one (its
+    C{..} lands anywhere).  A workspace path that climbs back into itself
+    (C{./packages/web/../api/src/etc/hosts.ts}) does not.
+    """
+    for m in _CLIMB_TOKEN.finditer(text, 0, _MAX_VALUE):
+        c = canonical(_cut(m.group(0)))
+        if c.root or c.above or where(c, bare=True) is not None:
             return True
     return False

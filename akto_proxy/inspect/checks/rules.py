@@ -471,9 +471,10 @@ _SYSTEM_PATH = (
 )
 
 PATH_RULES = (
+    # (a climb that leaves where the path starts: paths.leavesStart)
     Rule(PATH, "traversal_to_sensitive_file",
          r"(?:^|[/=\s'\"(:])\.\./(?:[^\s'\"]{0,200}/)?" + _SENSITIVE_FILE,
-         variants="rdp"),
+         variants="rdp", validator="leaves_start"),
     Rule(PATH, "root_escape", r"\.\./", variants="rdp", validator="root_escape"),
     Rule(PATH, "encoded_traversal",
          r"(?:%2e|%252e|%c0%ae|%e0%80%ae|%u002e|\\u002e|&#0*46;|&#x0*2e;){2}\s*(?:/|\\|%2f|%5c|%252f|%255c|%c0%af|%u2215|%u002f|\\u002f)|"

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Optional
 
 
 from akto_proxy.inspect.checks.rules import BARE_COMMANDS, WORD_COMMANDS
-from akto_proxy.inspect.paths import locationValue, nulTruncation
+from akto_proxy.inspect.paths import leavesStart, locationValue, nulTruncation
 
 Validator = Callable[[str], bool]
 
@@ -932,5 +932,6 @@ WHOLE_TEXT: dict[str, Validator] = {
     "separator_command": separatorCommand,
     "quote_breakout": quoteBreakout,
     "nul_truncation": nulTruncation,
+    "leaves_start": leavesStart,
     "sensitive_location": locationValue,
 }
