@@ -29,18 +29,18 @@ PATH = "path_traversal"
 
 # (class, tool, argument, payload): each missed by the rules before session 12
 ATTACKS = [
-    ("a server's secret after a climb from its web root", "read_file", "path", "/var/www/html/../../../var/lib/jenkins/secrets/master.key"),
-    ("a home's key by $HOME", "load_template", "template", "${HOME}/.ssh/id_ed25519"),
+    ("a system file after a climb from a web root", "read_file", "path", "/var/www/html/../../../etc/gitlab/gitlab.rb"),
+    ("a cloud agent's key after a climb from an app root", "read_file", "path", "/srv/app/public/../../../opt/aws/credentials"),
+    ("a home's token by $HOME", "load_template", "template", "$HOME/.config/gh/hosts.yml"),
+    ("a home's token by ${HOME}", "load_template", "template", "${HOME}/.vault-token"),
     ("a home's credentials by %USERPROFILE%", "view_file", "file", "%USERPROFILE%\\.azure\\accessTokens.json"),
-    ("a Windows file through an administrative share", "read_file", "path", "\\\\127.0.0.1\\c$\\Windows\\System32\\config\\SYSTEM"),
-    ("a Windows file through the device namespace", "open_file", "path", "\\\\?\\C:\\Windows\\Panther\\Unattend.xml"),
+    ("a Windows machine key with a stream name", "open_file", "path", "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys\\a1::$DATA"),
+    ("a macOS user's cookies", "read_file", "path", "/Users/alice/Library/Cookies/Cookies.binarycookies"),
     ("a cloud agent's file", "get_document", "name", "/var/lib/waagent/ovf-env.xml"),
-    ("a container's service account token, wrapped", "fetch_resource", "uri", "compress.zlib:///var/run/secrets/kubernetes.io/serviceaccount/token"),
+    ("a cloud agent's registration key", "read_file", "path", "/var/lib/amazon/ssm/Vault/Store/RegistrationKey"),
     ("a framework's secrets after a climb", "include_page", "page", "..\\config\\master.key"),
     ("a Java application's descriptor with a path parameter", "download", "filename", "../../WEB-INF/web.xml;jsessionid=A1"),
     ("a system file in a query parameter of any name", "fetch_url", "url", "https://shop.example/index.php?cat=/proc/self/mountinfo"),
-    ("a Windows file with a stream name", "open_file", "path", "C:\\inetpub\\wwwroot\\web.config::$DATA"),
-    ("a macOS keychain", "read_file", "path", "/Users/alice/Library/Keychains/login.keychain-db"),
     ("a system file as a word of a value", "load_config", "config", "include /etc/kubernetes/admin.conf"),
 ]
 
