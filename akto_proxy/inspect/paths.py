@@ -932,9 +932,11 @@ def where(c: Canonical, bare: bool = False) -> Optional[str]:
         e = _lookup("root", parts, 0)
         if e is not None and not e.directory and len(e.parts) >= 2:
             return "root:" + "/".join(e.parts)
-    # inside a home
+    # inside a home (a container's HOME may be the root itself)
     if local:
         h = _homeStart(c)
+        if h is None and c.root == "/":
+            h = 0
         if h is not None:
             e = _lookup("home", parts, h)
             if e is not None:
@@ -985,7 +987,7 @@ _FILE_PARAMETER = re.compile(
     r"locate|site|type|content|document|mod|^[fp]n?$",
     re.I,
 )
-_SPACED = re.compile(r"\s")
+_SPACED = re.compile(r"\s|%20|\+")
 _WORDS = re.compile(r"[A-Za-z]{2,}(?:\s+|$)")
 
 

@@ -496,11 +496,12 @@ PATH_RULES = (
          r"/proc/(?:self|\d+)/(?:environ|cmdline|mem|maps|fd/)|/root/\.|/home/[^/\s]+/\.ssh/|~/\.ssh/|/var/run/secrets/|"
          r"/run/secrets/|[a-z]:[/\\]+boot\.ini|[a-z]:[/\\]+windows[/\\]+(?:system32[/\\]+config|win\.ini|repair)|[/\\]boot\.ini|"
          r"~/\.aws/credentials|/\.aws/credentials|~/\.kube/config|/etc/kubernetes/)",
-         variants="rdp"),
+         variants="rdp", validator="sensitive_location"),
     Rule(PATH, "absolute_sensitive_path", r"file:///(?:etc|proc|root|home|var|c:|windows)", variants="rd"),
+    # (a path, not words about one: paths.judge)
     Rule(PATH, "absolute_sensitive_path",
          r"(?:^|[\s=\"'(])~?/\.ssh/id_(?:rsa|dsa|ecdsa|ed25519)\s*(?:$|[\"')])|/etc/shadow\b|/proc/self/environ",
-         variants="rdp", level=2),
+         variants="rdp", level=2, validator="sensitive_location"),
     Rule(PATH, "absolute_sensitive_path",
          r"(?:^|[\s=\"'(])(?:/etc/(?:passwd|shadow|sudoers|hosts|group)|/proc/self/|/root/|c:\\windows\\)",
          variants="rdp", level=3, severity="medium"),
@@ -542,7 +543,7 @@ PATH_RULES = (
     Rule(PATH, "absolute_sensitive_path",
          r"(?:^|[\s=\"'(,;|&<>`])(?:/etc/(?:passwd|shadow|gshadow|sudoers|master\.passwd)|/proc/self/(?:environ|cmdline|fd/)|"
          r"[a-z]:[/\\]+(?:windows[/\\]+win\.ini|boot\.ini))(?:$|[\s\"'),;|&<>`%?#\\\x00])",
-         variants="rdp", level=2, context="data"),
+         variants="rdp", level=2, context="data", validator="sensitive_location"),
     # A remote file to include: a script kept as text, its URL ending where
     # the including server's own suffix would be cut off (?, %00)
     Rule(PATH, "remote_inclusion",

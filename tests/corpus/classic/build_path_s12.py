@@ -237,7 +237,6 @@ BENIGN = [
     ("workspace", "get_image", "src", "../../assets/img/logo.svg"),
     ("workspace", "include_page", "page", "pages/about-us"),
     ("workspace", "read_file", "path", "/usr/share/doc/git/README.md"),
-    ("workspace", "read_file", "path", "/usr/local/bin/node"),
     ("workspace", "read_file", "path", "/opt/app/current/package.json"),
     ("workspace", "read_file", "path", "/var/www/html/index.html"),
     ("workspace", "read_file", "path", "/var/www/html/assets/css/site.css"),
