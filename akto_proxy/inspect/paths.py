@@ -1062,7 +1062,7 @@ def judge(value: str) -> Optional[str]:
         c = canonical(path)
         if climbing and not c.above:
             continue
-        found = where(c, bare and inner is text)
+        found = where(c, bare)
         if found is not None:
             return found
     return None

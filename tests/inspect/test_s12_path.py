@@ -16,12 +16,12 @@ from hypothesis import given, settings, strategies as st
 from twisted.internet.defer import ensureDeferred
 from twisted.trial.unittest import SynchronousTestCase
 
-from akto_proxy.inspect.checks import buildInspectors
 from akto_proxy.inspect.checks.prefilter import buildPrefilter
 from akto_proxy.inspect.paths import canonical, judge, leavesStart, nulTruncation, unwrap
-from tests.inspect.test_checks import call, config, rules, verdict
-from tests.inspect.test_classic import ENCODINGS, _encode
+from tests.inspect.test_checks import call
+from tests.inspect.test_classic import ENCODINGS
 from tests.inspect.test_prefilter import same, steps
+from tests.inspect.test_s11_path import PathCases
 from tests.test_binary import CHECKS
 from tests.test_ws import UPSTREAMS, WSBase
 
@@ -61,25 +61,9 @@ BENIGN = [
 ]
 
 
-class PathTests(SynchronousTestCase):
-    steps: Any = None
-
-    def setUp(self) -> None:
-        if PathTests.steps is None:
-            PathTests.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
-
-    def found(self, tool: str, argument: str, text: str) -> set[str]:
-        return rules(verdict(self.steps, call(tool, **{argument: text})))
-
-    def test_attacks(self) -> None:
-        for name, tool, argument, payload in ATTACKS:
-            found = self.found(tool, argument, payload)
-            self.assertTrue(any(r.startswith(PATH + ".") for r in found), f"{name}: {payload!r} -> {found}")
-
-    def test_benign(self) -> None:
-        for name, tool, argument, value in BENIGN:
-            found = {r for r in self.found(tool, argument, value) if r.startswith(PATH + ".")}
-            self.assertEqual(found, set(), f"{name}: {value!r}")
+class PathTests(PathCases, SynchronousTestCase):
+    attacks = ATTACKS
+    benign = BENIGN
 
     def test_nulTruncationStillFound(self) -> None:
         """
@@ -96,17 +80,10 @@ class PathTests(SynchronousTestCase):
     @given(st.sampled_from(ATTACKS), st.sampled_from(sorted(ENCODINGS)), st.lists(st.booleans(), min_size=1, max_size=16))
     def test_oneMoreEncoding(self, attack: tuple[str, str, str, str], how: str, mask: list[bool]) -> None:
         """
-        Each new class, encoded one more way on any of its characters (a
-        URL's query parameter alone: in the URL one more encoding is the
-        server's to undo), is still found.
+        Each new class, encoded one more way on any of its characters, is
+        still found (L{PathCases.encodedStillFound}).
         """
-        name, tool, argument, payload = attack
-        if "?" in payload and "://" in payload:
-            payload = payload.split("=", 1)[1]
-            tool, argument = "read_file", "path"
-        encoded = _encode(payload, how, mask)
-        found = self.found(tool, argument, encoded)
-        self.assertTrue(any(r.startswith(PATH + ".") for r in found), f"{name}: {encoded!r} -> {found}")
+        self.encodedStillFound(attack, how, mask)
 
 
 class CanonicalTests(SynchronousTestCase):
