@@ -802,7 +802,7 @@ def canonical(path: str) -> Canonical:
         # //host/c$/x (an administrative share of the host's drive)
         rest = s.lstrip("/")
         if rest.startswith(("?/", "./")):
-            rest = rest[2:]
+            rest = rest[2:].lstrip("/")
             if _ADMIN_SHARE.match(rest.partition("/")[0]):
                 rest = "./" + rest  # (\\.\c$\x: the local host's share)
             elif rest.startswith("unc/"):
@@ -815,7 +815,7 @@ def canonical(path: str) -> Canonical:
                 rest = None  # type: ignore[assignment]
         if rest is not None:
             host, _, tail = rest.partition("/")
-            share, _, tail = tail.partition("/")
+            share, _, tail = tail.lstrip("/").partition("/")
             drive = _ADMIN_SHARE.match(share)
             if drive:
                 root, s = drive.group(1) + ":", tail
@@ -1075,15 +1075,15 @@ def locationValue(value: str) -> bool:
 def _trigger() -> str:
     """
     The Hyperscan pattern that must hit where L{judge} may find something:
-    for each location, its longest literal segment after a separator (or
-    where a value starts).
+    for each location, its longest literal segment, whole, after a
+    separator (or where a value starts).
     """
     words = set()
     for e in ENTRIES:
         literal = [p for p in e.parts if "*" not in p]
         words.add(max(literal, key=len))
     alternation = "|".join(sorted((re.escape(w).replace("\\ ", " ") for w in words), key=lambda w: (-len(w), w)))
-    return r"(?:^|[/\\=:~%$'\"\s])(?:" + alternation + ")"
+    return r"(?:^|[/\\=:~%$'\"\s])(?:" + alternation + r")(?:$|[^\w-])"
 
 
 #: where L{judge} may find a location (see L{_trigger})

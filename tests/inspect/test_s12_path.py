@@ -141,7 +141,7 @@ class CanonicalTests(SynchronousTestCase):
         """
         c = canonical("/".join(parts))
         self.assertFalse({"", ".", ".."} & set(c.parts))
-        again = canonical(c.root + "/".join(c.parts) if c.root else "/".join(c.parts))
+        again = canonical(c.root.rstrip("/") + "/" + "/".join(c.parts) if c.root else "/".join(c.parts))
         self.assertEqual(again.parts, c.parts)
 
 
