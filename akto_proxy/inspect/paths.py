@@ -1076,14 +1076,17 @@ def _trigger() -> str:
     """
     The Hyperscan pattern that must hit where L{judge} may find something:
     for each location, its longest literal segment, whole, after a
-    separator (or where a value starts).
+    separator.
     """
     words = set()
     for e in ENTRIES:
         literal = [p for p in e.parts if "*" not in p]
         words.add(max(literal, key=len))
     alternation = "|".join(sorted((re.escape(w).replace("\\ ", " ") for w in words), key=lambda w: (-len(w), w)))
-    return r"(?:^|[/\\=:~%$'\"\s])(?:" + alternation + r")(?:$|[^\w-])"
+    # (a separator before, a word's end after: not "sam" in "sampled";
+    # classes of characters around the alternation instead cost Hyperscan
+    # 20 times the compile time)
+    return r"[/\\](?:" + alternation + r")\b"
 
 
 #: where L{judge} may find a location (see L{_trigger})
