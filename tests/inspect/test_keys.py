@@ -141,10 +141,11 @@ class KeyFindingTests(SynchronousTestCase):
 listen: ["tcp:0"]
 threat_detection:
   exclusions:
-    - {tool: configure, argument: env, checks: [command_injection]}
+    - {tool: configure, argument: env, checks: [command_injection, path_traversal]}
 """
         built = buildInspectors(parseConfig(text))
         chain = Chain(built, Clock())
+        # (the path check reads /etc/hosts as a path in a value too)
         self.assertEqual(found(call("configure", env={"; cat /etc/hosts": "1"}), chain), set())
         # not the keys of another argument, nor the arguments' own names
         self.assertIn(("command_injection", "params.arguments.other~0"), found(call("configure", other={"; cat /etc/hosts": "1"}), chain))

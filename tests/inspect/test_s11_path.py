@@ -65,27 +65,56 @@ BENIGN = [
 ]
 
 
-class PathTests(SynchronousTestCase):
+class PathCases:
+    """
+    The cases of a session's path classes against the medium rules: each
+    of C{attacks} found by the path check, none of C{benign} (a mixin:
+    L{PathTests}, and session 12's).
+    """
+
+    attacks: list[tuple[str, str, str, str]] = []
+    benign: list[tuple[str, str, str, str]] = []
     steps: Any = None
+    assertTrue: Any
+    assertEqual: Any
 
     def setUp(self) -> None:
-        if PathTests.steps is None:
-            PathTests.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
+        if PathCases.steps is None:
+            PathCases.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
 
     def found(self, tool: str, argument: str, text: str) -> set[str]:
         return rules(verdict(self.steps, call(tool, **{argument: text})))
 
     def test_attacks(self) -> None:
-        for name, tool, argument, payload in ATTACKS:
+        for name, tool, argument, payload in self.attacks:
             found = self.found(tool, argument, payload)
             self.assertTrue(any(r.startswith(PATH + ".") for r in found), f"{name}: {payload!r} -> {found}")
 
     def test_benign(self) -> None:
-        for name, tool, argument, value in BENIGN:
+        for name, tool, argument, value in self.benign:
             # (the path check's: a data URI's "/" and ";" are the command
             # check's to judge)
             found = {r for r in self.found(tool, argument, value) if r.startswith(PATH + ".")}
             self.assertEqual(found, set(), f"{name}: {value!r}")
+
+    def encodedStillFound(self, attack: tuple[str, str, str, str], how: str, mask: list[bool]) -> None:
+        """
+        C{attack}, encoded one more way on any of its characters (a URL's
+        query parameter alone: in the URL one more encoding is the
+        server's to undo), is still found.
+        """
+        name, tool, argument, payload = attack
+        if "?" in payload and "://" in payload:
+            payload = payload.split("=", 1)[1].split("&")[0]
+            tool, argument = "read_file", "path"
+        encoded = _encode(payload, how, mask)
+        found = self.found(tool, argument, encoded)
+        self.assertTrue(any(r.startswith(PATH + ".") for r in found), f"{name}: {encoded!r} -> {found}")
+
+
+class PathTests(PathCases, SynchronousTestCase):
+    attacks = ATTACKS
+    benign = BENIGN
 
     def test_homeSecretsStillFound(self) -> None:
         """
@@ -100,17 +129,10 @@ class PathTests(SynchronousTestCase):
     @given(st.sampled_from(ATTACKS), st.sampled_from(sorted(ENCODINGS)), st.lists(st.booleans(), min_size=1, max_size=16))
     def test_oneMoreEncoding(self, attack: tuple[str, str, str, str], how: str, mask: list[bool]) -> None:
         """
-        Each new class, encoded one more way on any of its characters (but
-        a URL's query, where one more encoding is the server's to undo: the
-        payload alone), is still found.
+        Each new class, encoded one more way on any of its characters, is
+        still found (L{PathCases.encodedStillFound}).
         """
-        name, tool, argument, payload = attack
-        if "?" in payload and "://" in payload:
-            payload = payload.split("=", 1)[1].split("&")[0]
-            tool, argument = "read_file", "path"
-        encoded = _encode(payload, how, mask)
-        found = self.found(tool, argument, encoded)
-        self.assertTrue(any(r.startswith(PATH + ".") for r in found), f"{name}: {encoded!r} -> {found}")
+        self.encodedStillFound(attack, how, mask)
 
 
 class DecodeTests(SynchronousTestCase):

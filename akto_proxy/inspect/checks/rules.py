@@ -23,6 +23,7 @@ from typing import Optional
 import attrs
 
 from akto_proxy.inspect.checks.shell import PROGRAMS, VERBS, WORD_PROGRAMS
+from akto_proxy.inspect.paths import TRIGGER
 
 LEVELS = {"low": 1, "medium": 2, "high": 3}
 
@@ -498,9 +499,10 @@ _SYSTEM_PATH = (
 )
 
 PATH_RULES = (
+    # (a climb that leaves where the path starts: paths.leavesStart)
     Rule(PATH, "traversal_to_sensitive_file",
          r"(?:^|[/=\s'\"(:])\.\./(?:[^\s'\"]{0,200}/)?" + _SENSITIVE_FILE,
-         variants="rdp"),
+         variants="rdp", validator="leaves_start"),
     Rule(PATH, "root_escape", r"\.\./", variants="rdp", validator="root_escape"),
     Rule(PATH, "encoded_traversal",
          r"(?:%2e|%252e|%c0%ae|%e0%80%ae|%u002e|\\u002e|&#0*46;|&#x0*2e;){2}\s*(?:/|\\|%2f|%5c|%252f|%255c|%c0%af|%u2215|%u002f|\\u002f)|"
@@ -513,17 +515,21 @@ PATH_RULES = (
          variants="rd"),
     # (reported once per message, and a run of them is one span: a Hyperscan
     # callback and a Python match per NUL cost 1.5 s per MiB of zeros)
-    Rule(PATH, "nul_byte", r"\x00|%00", variants="rd", level=2, severity="medium", single=True, confirm=r"(?:\x00|%00)+"),
+    # A NUL that cuts a path or a file name (what stands beside it says so:
+    # paths.nulTruncation); a NUL alone or between words is no truncation
+    Rule(PATH, "nul_byte", r"\x00|%00", variants="rd", level=2, severity="medium", single=True, confirm=r"(?:\x00|%00)+",
+         validator="nul_truncation"),
     Rule(PATH, "absolute_sensitive_path",
          r"(?:^\s*|=|file://)(?:/etc/(?:passwd|shadow|sudoers|gshadow|master\.passwd|security/opasswd)\b|"
          r"/proc/(?:self|\d+)/(?:environ|cmdline|mem|maps|fd/)|/root/\.|/home/[^/\s]+/\.ssh/|~/\.ssh/|/var/run/secrets/|"
          r"/run/secrets/|[a-z]:[/\\]+boot\.ini|[a-z]:[/\\]+windows[/\\]+(?:system32[/\\]+config|win\.ini|repair)|[/\\]boot\.ini|"
          r"~/\.aws/credentials|/\.aws/credentials|~/\.kube/config|/etc/kubernetes/)",
-         variants="rdp"),
+         variants="rdp", validator="sensitive_location"),
     Rule(PATH, "absolute_sensitive_path", r"file:///(?:etc|proc|root|home|var|c:|windows)", variants="rd"),
+    # (a path, not words about one: paths.judge)
     Rule(PATH, "absolute_sensitive_path",
          r"(?:^|[\s=\"'(])~?/\.ssh/id_(?:rsa|dsa|ecdsa|ed25519)\s*(?:$|[\"')])|/etc/shadow\b|/proc/self/environ",
-         variants="rdp", level=2),
+         variants="rdp", level=2, validator="sensitive_location"),
     Rule(PATH, "absolute_sensitive_path",
          r"(?:^|[\s=\"'(])(?:/etc/(?:passwd|shadow|sudoers|hosts|group)|/proc/self/|/root/|c:\\windows\\)",
          variants="rdp", level=3, severity="medium"),
@@ -565,7 +571,7 @@ PATH_RULES = (
     Rule(PATH, "absolute_sensitive_path",
          r"(?:^|[\s=\"'(,;|&<>`])(?:/etc/(?:passwd|shadow|gshadow|sudoers|master\.passwd)|/proc/self/(?:environ|cmdline|fd/)|"
          r"[a-z]:[/\\]+(?:windows[/\\]+win\.ini|boot\.ini))(?:$|[\s\"'),;|&<>`%?#\\\x00])",
-         variants="rdp", level=2, context="data"),
+         variants="rdp", level=2, context="data", validator="sensitive_location"),
     # A remote file to include: a script kept as text, its URL ending where
     # the including server's own suffix would be cut off (?, %00)
     Rule(PATH, "remote_inclusion",
@@ -587,6 +593,14 @@ PATH_RULES = (
          # separator (..%c1%pc, ..%c0%9v, ..%bg%qf)
          r"(?:\.\.|[/\\]\.)(?:%[0-9a-f]{2})?%(?:[0-9a-f][g-z]|[g-z][0-9a-z])",
          variants="rdp", level=2),
+    # A value whose path, read as a file API would (unwrapped, cut at a
+    # NUL or a query, separators unified, dots resolved, drives, shares
+    # and variables mapped: paths.judge), leads to a sensitive location of
+    # paths.LOCATIONS; the pattern only says one of its names is there
+    # (confirmed by the judge alone, which reads a value's first 4 KiB:
+    # the table's 500 names in Python's re would cost more than the judge)
+    Rule(PATH, "sensitive_location", TRIGGER, variants="rdp", level=2, context="data", validator="sensitive_location",
+         confirm=r"[/\\~%$]"),
     # letters and digits percent-encoded, which no encoder does (RFC 3986
     # 2.3): a name spelled to slip past a filter
     Rule(PATH, "encoded_traversal", r"(?:%(?:2e|3[0-9]|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a])){4}",

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from akto_proxy.inspect.checks.rules import BARE_COMMANDS, WORD_COMMANDS
 from akto_proxy.inspect.checks.shell import commandInValue
+from akto_proxy.inspect.paths import leavesStart, locationValue, nulTruncation
 
 Validator = Callable[[str], bool]
 
@@ -1144,4 +1145,7 @@ WHOLE_TEXT: dict[str, Validator] = {
     "quote_breakout": quoteBreakout,
     "shell_structure": commandInValue,
     "kubernetes_secret": kubernetesSecret,
+    "nul_truncation": nulTruncation,
+    "leaves_start": leavesStart,
+    "sensitive_location": locationValue,
 }
