@@ -629,10 +629,6 @@ _QUOTED = r"'{1,3}(?:(?:bearer|token|basic)\s+)?[^\s']{6,}|\"{1,3}(?:(?:bearer|t
 
 #: (the rules below end their value at six characters, which is all
 #: Hyperscan needs; C{_whole} reads the value to its end for the validator)
-_SIBLING_SECRET = (
-    r"\b(?:name|key|parameterkey|variable)[\"']?[ \t]*[:=][ \t]*[\"']?[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|salt|pat|psk|hmac)[\"']?[ \t]*,?[ \t]*\r?\n?"
-    r"[ \t]*(?:[\"']?(?:type|enabled|namespace|description)[\"']?[ \t]*[:=][^\n{}]{0,80}\n[ \t]*)?[\"']?(?:value|parametervalue)[\"']?[ \t]*[:=][ \t]*[\"']?(?:(?:bearer|token|basic)[ \t]+)?[^\s\"'{}]{6}"
-)
 _XML_ELEMENT_SECRET = (
     r"<(?:entry|add|item|setting)\s+(?:key|name)\s*=\s*[\"'][\w.:-]*(?:password|passwd|secret|token|key|pwd|credentials?)[\"']\s*>[^<\s]{6}|"
     r"<[\w:-]*(?:pass|password|passwd|secret|token|pwd)\s+[\w:-]+\s*=\s*[\"'][^\"'<>]{0,40}[\"'][^<>]{0,80}>[^<\s]{6}"
@@ -755,12 +751,6 @@ SECRET_RULES = (
     Rule(EXFIL, "assigned_secret",
          r"\bvariable\s+\"[\w-]*(?:password|passwd|secret|token|key|pwd|credentials?)\"\s*\{[^}]{0,300}?\bdefault\s*=\s*\"[^\"\s]{6,}\"",
          severity="high", variants="r", validator="xml_secret", level=2),
-    # a setting's name and its value as sibling members of one object or
-    # list item (Kubernetes and ECS env, CloudFormation parameters, Postman
-    # environments, Azure app settings, Terraform setting blocks)
-    Rule(EXFIL, "assigned_secret",
-         _SIBLING_SECRET,
-         severity="high", variants="r", validator="sibling_secret", level=2, confirm=_whole(_SIBLING_SECRET)),
     # <entry key="db.password">V</entry> (Java properties as XML),
     # <Pass encoding="base64">V</Pass> (FileZilla): an element that names a
     # secret by its attribute or by its own name with attributes
@@ -776,13 +766,6 @@ SECRET_RULES = (
     # OpenVPN's inline credentials: a user on one line, the password on the next
     Rule(EXFIL, "assigned_secret", _AUTH_USER_PASS,
          severity="high", variants="r", validator="auth_user_pass", level=2, confirm=_whole(_AUTH_USER_PASS)),
-    # an environment variable whose name says nothing (STRIPE=..., UPSTREAM=...)
-    # holding a value that can be nothing but a key: a line of an env file,
-    # an export, a compose environment list (validators.envSecret)
-    Rule(EXFIL, "assigned_secret",
-         r"(?:^|\n)[ \t]*(?:export[ \t]+|-[ \t]+)?[A-Z][A-Z0-9_]{1,40}[ \t]*=[ \t]*[\"']?[A-Za-z0-9+/_-]{24}",
-         confirm=r"(?:^|\n)[ \t]*(?:export[ \t]+|-[ \t]+)?[A-Z][A-Z0-9_]{1,40}[ \t]*=[ \t]*[\"']?[A-Za-z0-9+/_-]{24,}={0,2}[\"']?[ \t]*(?:\r?\n|$)",
-         severity="high", variants="r", caseless=False, validator="env_secret", level=2),
     # a Kubernetes Secret's data, whatever its keys are called
     # (validators.kubernetesSecret reads the whole document)
     Rule(EXFIL, "kubernetes_secret", r"\n[ \t]*(?:stringData|data):[ \t]*\r?\n[ \t]+[\w.-]+:",
