@@ -150,12 +150,14 @@ class Variant(NamedTuple):
     text: str
 
 
-def decode(text: str, plus: bool = False, rounds: int = 5) -> str:
+def decode(text: str, plus: bool = False, rounds: int = 5, legacy: bool = True) -> str:
     """
     Undo the encodings a WAF sees in the wild, repeatedly (double, triple
     and deeper URL encoding, mixed with the others), until nothing changes.
 
     @param plus: C{+} means space (query strings).
+    @param legacy: HTML references without C{;} are undone too
+        (L{unescapeHTML}).
     """
     s = text.replace("+", " ") if plus else text
     if not s.isascii():  # full-width "％２ｅ" is itself an encoding
@@ -178,7 +180,7 @@ def decode(text: str, plus: bool = False, rounds: int = 5) -> str:
         if "\\" in s:
             s = _ESC_U.sub(_unescape, s)
         if "&" in s:
-            s = unescapeHTML(s)
+            s = unescapeHTML(s, legacy)
         if s == before:
             break
     if not s.isascii():
@@ -220,18 +222,30 @@ _ENTITY = re.compile(
     % _trie(sorted(k for k in _HTML5 if not k.endswith(";")))
 )
 _entity = functools.lru_cache(maxsize=1024)(html.unescape)
+# the same, but a name only when closed by C{;}
+_ENTITY_CLOSED = re.compile(r"&(?=#|[A-Za-z0-9]{1,32}+;)(?:#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z0-9]{1,32};)")
+# a percent-encoded C{&} before a name HTML reads without C{;}, not closed by
+# one: a text holding one is also read with the name kept (L{variants}).
+# (As written, C{&REG ADD} is judged in the raw text already; HTML's own
+# C{&copy 2024} is left to mean the sign: an HTML writer does not
+# percent-encode its ampersands.)
+_LEGACY = re.compile(r"%%26(?:%s)(?![A-Za-z0-9;])" % _trie(sorted(k for k in _HTML5 if not k.endswith(";"))))
 
 
-def unescapeHTML(text: str) -> str:
+def unescapeHTML(text: str, legacy: bool = True) -> str:
     """
     C{html.unescape(text)}, exactly (a reference that may change the text
     is undone by C{html.unescape} itself; a reference is never inside
     another's name, so the ones passed over hide none), at the cost of the
     references that do.
+
+    @param legacy: also the names HTML reads without C{;} (C{&copy},
+        C{&REG}); False keeps them as written: after cmd's C{&} separator
+        they are commands (C{x%26REG ADD ...}, C{x%26copy ...}).
     """
     if "&" not in text:
         return text
-    return _ENTITY.sub(lambda m: _entity(m.group(0)), text)
+    return (_ENTITY if legacy else _ENTITY_CLOSED).sub(lambda m: _entity(m.group(0)), text)
 
 
 def _unquoteRun(m: "re.Match[str]") -> str:
@@ -628,6 +642,18 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
             seen.add(d)
             yield Variant("d", d)
             control = _pathControl(d)
+        if "%26" in text and _LEGACY.search(text):
+            # C{&REG ADD}: cmd's separator and a command, or the registered
+            # sign; both readings are judged
+            k = decode(text, plus=plus, legacy=False)
+            if k not in seen:
+                seen.add(k)
+                yield Variant("d", k)
+                if _shellTricks(k):
+                    f = foldShell(k)
+                    if f not in seen:
+                        seen.add(f)
+                        yield Variant("s", f)
     e = d
     comment = "/*" in d
     newline = "\n" in d

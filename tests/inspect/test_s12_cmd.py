@@ -224,3 +224,27 @@ class PropertyTests(SynchronousTestCase):
         text = " ".join(words[:at]) + separator + " ".join(words[at:])
         if " " in " ".join(words[:at]):
             self.assertFalse(commandInValue(text), text)
+
+
+class LegacyEntityTests(SynchronousTestCase):
+    """
+    HTML reads some names without C{;} (C{&REG}, C{&copy}, C{&not}); after
+    cmd's C{&} separator they are commands. A percent-encoded C{&} followed
+    by one was undone to a sign (C{®}) and the command lost: both readings
+    are judged now (normalize.variants).
+    """
+
+    def setUp(self) -> None:
+        self.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
+
+    def test_commandNamedLikeAnEntity(self) -> None:
+        for value in (
+            "127.0.0.1%26REG ADD HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run /v x /d c:\\x.exe",
+            "127.0.0.1%26copy x.bat %TEMP%\\y.bat",
+        ):
+            found = rules(verdict(self.steps, call("ping_host", host=value)))
+            self.assertTrue({r for r in found if r.startswith(CMD)}, (value, found))
+
+    def test_entitiesInTextSilent(self) -> None:
+        for value in ("a=1&region=us&copyright=2024", "Fish &amp chips", "q=%26copy%3B+2024", "Fish %26amp chips"):
+            self.assertEqual(rules(verdict(self.steps, call("search_products", query=value))), set(), value)
