@@ -188,7 +188,6 @@ class HeapTrimmer(TimerService):
         self.clock = clock
         self.rss = rss
         self.trim = trim
-        self.every = every
         self.growth = growth
         self.again = again
         #: the size after the last trim, or the lowest seen since

@@ -261,7 +261,7 @@ for b in blocks:
 for b in reversed(blocks[:-1]):  # the last keeps the heap's top in use: only a trim gives the rest back
     libc.free(b)
 freed = residentBytes()
-clock.advance(trimmer.every)
+clock.advance(trimmer.step)
 print(json.dumps([start, freed, residentBytes(), trimmer.trims]))
 """
 
