@@ -250,14 +250,13 @@ class HeapTrimmer(TimerService):
 
 # glibc's M_ARENA_MAX (mallopt): malloc arenas, the main one included
 M_ARENA_MAX = -8
-#: the arenas the daemon lets glibc make (its default: eight per core)
-ARENAS = 2
-# glibc's M_MMAP_THRESHOLD (mallopt): the size from which a block is mapped
-# on its own
-M_MMAP_THRESHOLD = -3
-#: the size from which the daemon's blocks are mapped on their own (see
-#: L{mapLargeBlocks})
-MAP_FROM = 2 << 20
+#: the arenas the daemon lets glibc make (its default: eight per core): one,
+#: shared by every thread, so that what one thread frees (the reactor's parse
+#: of a large message) serves the next thread's copies (the inspection
+#: pool's), where each thread's own arena kept its own high-water mark: one
+#: 15 MiB tool result in flight took 4.3x its size over the resident size
+#: with two arenas, 3.9x with one (bench/inflight.py)
+ARENAS = 1
 
 
 def limitArenas(arenas: int = ARENAS) -> bool:
@@ -278,30 +277,6 @@ def limitArenas(arenas: int = ARENAS) -> bool:
         import ctypes
 
         return bool(ctypes.CDLL(None).mallopt(M_ARENA_MAX, arenas))
-    except (OSError, AttributeError):
-        return False
-
-
-def mapLargeBlocks(size: int = MAP_FROM) -> bool:
-    """
-    Have glibc map every block of C{size} bytes or more on its own, so that
-    freeing it gives it back at once.  By default the threshold starts at
-    128 KiB and rises to the size of the largest mapped block freed: after
-    one large message, the copies the next one makes (its body, its parsed
-    strings, their UTF-8) come from the heap of whichever thread made them,
-    stay there when freed and add up, thread by thread, to a resident size
-    several times the message (a 15 MiB tool result took 5x its size over
-    the proxy's resident size; mapped, 3x: the body, its parsed strings and
-    one copy for the scans).  Blocks under C{size} (every small message, a
-    1 MiB body) are served from the heap as before.  A libc without
-    C{mallopt} is left alone.
-
-    @return: whether the libc took it.
-    """
-    try:
-        import ctypes
-
-        return bool(ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, size))
     except (OSError, AttributeError):
         return False
 
@@ -617,7 +592,6 @@ class ProxyService(MultiService):
         if self.tuneGC:
             gc.set_threshold(*GC_THRESHOLDS)
             limitArenas()
-            mapLargeBlocks()
             settleHeap()
         if hasattr(self.reactor, "addSystemEventTrigger"):
             self._installSIGHUP()
@@ -960,4 +934,4 @@ class ProxyService(MultiService):
         return {b"api": Api(self), b"metrics": MetricsResource(self)}
 
 
-__all__ = ["EAGER_BELOW", "GC_THRESHOLDS", "HeapTrimmer", "ProxyService", "limitArenas", "mapLargeBlocks", "residentBytes", "settleHeap", "trimHeap"]
+__all__ = ["EAGER_BELOW", "GC_THRESHOLDS", "HeapTrimmer", "ProxyService", "limitArenas", "residentBytes", "settleHeap", "trimHeap"]

@@ -266,30 +266,6 @@ print(json.dumps([start, freed, residentBytes(), trimmer.trims]))
 """
 
 
-# A large block freed (a large message) raises glibc's own threshold for
-# mapping blocks alone; the next message's 4 MiB blocks then come from the
-# heap and stay resident when freed, unless the daemon fixed the threshold.
-MAPPED = """
-import ctypes, json, sys
-from akto_proxy.service import mapLargeBlocks, residentBytes
-took = mapLargeBlocks() if sys.argv[1] == "map" else None
-libc = ctypes.CDLL(None)
-libc.malloc.restype = ctypes.c_void_p
-libc.free.argtypes = [ctypes.c_void_p]
-first = libc.malloc(8 << 20)
-ctypes.memset(first, 1, 8 << 20)
-libc.free(first)
-start = residentBytes()
-blocks = [libc.malloc(4 << 20) for _ in range(5)]
-for b in blocks:
-    ctypes.memset(b, 1, 4 << 20)
-guard = libc.malloc(1 << 20)  # from the heap's top (no free chunk that large): keeps it in use
-for b in blocks:
-    libc.free(b)
-print(json.dumps([took, residentBytes() - start]))
-"""
-
-
 # Six threads alive at once each allocate; glibc gives each its own arena
 # up to its limit: the number of arenas (malloc_info) after they allocated.
 ARENAS = """
@@ -334,23 +310,11 @@ class HeapReleaseTests(SynchronousTestCase):
 
     def test_arenasLimited(self) -> None:
         """
-        After L{limitArenas}, threads share two malloc arenas (the main one
-        and one more); without it each allocating thread had its own.
+        After L{limitArenas}, threads share the main malloc arena; without
+        it each allocating thread had its own.
         """
-        self.assertEqual(self.run_(ARENAS, "limit"), "True 2")
+        self.assertEqual(self.run_(ARENAS, "limit"), "True 1")
         self.assertEqual(self.run_(ARENAS, "default"), "None 7")
-
-    def test_largeBlocksMapped(self) -> None:
-        """
-        After L{mapLargeBlocks}, freed blocks of a few MiB are given back at
-        once; with glibc's moving threshold they stayed resident.
-        """
-        took, kept = json.loads(self.run_(MAPPED, "map"))
-        self.assertTrue(took)
-        self.assertLess(kept, 2 << 20)
-        took, kept = json.loads(self.run_(MAPPED, "default"))
-        self.assertIsNone(took)
-        self.assertGreater(kept, 15 << 20)
 
     def test_freedHeapGivenBack(self) -> None:
         """
