@@ -4,10 +4,11 @@ JSON GET, a text GET, a tool result, as bench/bigbody.py sends them), a
 fresh relay answers one small request of that kind (so that its threads,
 pools and code paths exist), then one large one; the peak resident size
 (VmHWM, reset through /proc/PID/clear_refs just before) over the resident
-size before it, as a multiple of the body's size.
+size before it, as a multiple of the body's size.  Also (by default) the
+tool result answered as one SSE event, as MCP servers' SDKs answer a POST.
 
     .venv/bin/python bench/inflight.py [--kib 15360] [--targets floor,proxy-nochecks,proxy-checks]
-        [--bodies "json GET,text GET,tool result"] [--base CHECKOUT]
+        [--bodies "json GET,text GET,tool result,sse result"] [--base CHECKOUT]
 
 The sample's `max_inspected_response` is 16 MiB: the default body (15 MiB)
 is the largest the proxy inspects.  A relay that streams (the floor) holds
@@ -87,7 +88,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kib", type=int, default=15 * 1024)
     ap.add_argument("--targets", default="floor,proxy-nochecks,proxy-checks")
-    ap.add_argument("--bodies", default=",".join(B.BODIES))
+    ap.add_argument("--bodies", default=",".join(B.ALL_BODIES))
     ap.add_argument("--base", metavar="CHECKOUT", help="also the proxies of this checkout, as base-nochecks and base-checks")
     a = ap.parse_args()
     names = a.targets.split(",")
