@@ -680,6 +680,18 @@ _ENV_SERVICE = (
     r"SNYK|CODECOV|SONAR|GITHUB|GITLAB|SLACK|DISCORD|TELEGRAM|DROPBOX|ASANA|TRELLO|CLICKUP|LINEAR|"
     r"_SK|_API|_LICEN[CS]E|_SIGNING|_WEBHOOK|_MASTER|_PRIVATE|_SERVICE_ROLE)"
 )
+#: a JSON document inside a JSON string, its quotes escaped (AWS Secrets
+#: Manager's C{SecretString}, a log line holding a serialised config): the
+#: secret word and its escaped quote are the literal
+_ESCAPED_SECRET = (
+    r"(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|credentials?|salt|dsn)\\\"[ \t]*:[ \t]*\\\"[^\s\"\\]{6}"
+)
+#: a Terraform output its module marked sensitive, as a state file and
+#: C{terraform output -json} write it (members in either order)
+_SENSITIVE_OUTPUT = (
+    r"\"sensitive\"[ \t]*:[ \t]*true[ \t]*,\s{0,40}\"type\"[ \t]*:[ \t]*\"string\"[ \t]*,\s{0,40}\"value\"[ \t]*:[ \t]*\"[^\"\s]{6}|"
+    r"\"value\"[ \t]*:[ \t]*\"[^\"\s]{6,200}\"[ \t]*,\s{0,40}\"type\"[ \t]*:[ \t]*\"string\"[ \t]*,\s{0,40}\"sensitive\"[ \t]*:[ \t]*true"
+)
 #: (the name, then C{=} with no blank: a literal of its own; blanks or a
 #: colon between made the clean scans slower)
 _ENV_SECRET = _ENV_SERVICE + r"=[\"']?[A-Za-z0-9+/_-]{24}"
@@ -797,6 +809,11 @@ SECRET_RULES = (
     Rule(EXFIL, "assigned_secret", _SIBLING_MEMBER,
          severity="high", variants="r", validator="sibling_secret", level=2,
          confirm=_SIBLING_NAME + r"[\w./:-]{0,80}\"[ \t]*,[ \t]*\r?\n?[ \t]*" + _whole(_SIBLING_MEMBER)),
+    Rule(EXFIL, "assigned_secret", _ESCAPED_SECRET,
+         confirm=r"(?<![\w.-])[\w.-]{0,60}" + _whole(_ESCAPED_SECRET) + r"[^\s\"\\]*",
+         severity="high", variants="r", validator="escaped_secret", level=2),
+    Rule(EXFIL, "assigned_secret", _SENSITIVE_OUTPUT, confirm=_whole(_SENSITIVE_OUTPUT),
+         severity="high", variants="r", validator="sensitive_output", level=2),
     # an environment variable named after a service (STRIPE=..., OPENAI=...)
     # holding a value that can be nothing but a key: a line of an env file,
     # an export, a compose environment list (validators.envSecret)

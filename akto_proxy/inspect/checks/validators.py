@@ -614,6 +614,26 @@ def envSecret(text: str) -> bool:
             and any(c.isdigit() for c in letters) and entropy(letters) >= min(4.2, math.log2(len(letters)) - 0.6))
 
 
+def escapedSecret(text: str) -> bool:
+    """
+    C{\\"password\\":\\"...\\"}: a serialised document's member, judged as
+    it reads once its quotes are unescaped.
+    """
+    return assignedSecret(text.replace('\\"', '"').lstrip("\\"))
+
+
+_OUTPUT_VALUE = re.compile(r'"value"\s*:\s*"([^"\s]+)')
+
+
+def sensitiveOutput(text: str) -> bool:
+    """
+    A Terraform output marked sensitive: its value is a secret when it
+    looks like one (not a placeholder, a reference or a word).
+    """
+    m = _OUTPUT_VALUE.search(text)
+    return m is not None and secretValue(m.group(1), quoted=True)
+
+
 def authUserPass(text: str) -> bool:
     """
     OpenVPN's inline C{<auth-user-pass>}: the line after the user is its
@@ -932,6 +952,8 @@ VALIDATORS: dict[str, Validator] = {
     "pgpass": pgpass,
     "xml_secret": xmlSecret,
     "sibling_secret": siblingSecret,
+    "escaped_secret": escapedSecret,
+    "sensitive_output": sensitiveOutput,
     "xml_element": xmlElement,
     "auth_user_pass": authUserPass,
     "env_secret": envSecret,
