@@ -124,7 +124,10 @@ _PLACEHOLDER = re.compile(
     r"^(?:vault|ref\+\w+|arn:aws:(?:secretsmanager|ssm)|akv|azurekeyvault|keyvault|awssm|gcpsm|sops|secretsmanager):|"
     # what a tool prints instead of a value (Terraform's "(sensitive
     # value)"), and a value SOPS encrypted in place
-    r"^\((?:sensitive|redacted|hidden|masked|secret)\b|^ENC\[",
+    r"^\((?:sensitive|redacted|hidden|masked|secret)\b|^ENC\[|"
+    # and what CI systems and log filters print (GitLab's [MASKED],
+    # Travis's [secure], Rails' [FILTERED])
+    r"^\[(?:masked|secure|hidden|filtered|sensitive|secret|encrypted|protected|omitted|removed)\]",
     re.I,
 )
 
@@ -391,6 +394,11 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9-]{1,23}")
 _SCHEME_VALUE = re.compile(r"""[ \t]+([^\s"'`,;|<>]{6,})""")
 
 
+#: the resource part of a Secrets Manager ARN after C{secret}: its name and
+#: the six characters the service appends
+_ARN_SECRET = re.compile(r":[\w/+=.@-]+-[A-Za-z0-9]{6}[\"']?")
+
+
 def assignedSecret(text: str) -> bool:
     """
     C{NAME = value} in any of the ways configuration writes it: the name
@@ -407,6 +415,8 @@ def assignedSecret(text: str) -> bool:
     quoted = m.start(group) > 0 and text[m.start(group) - 1] in "\"'`"
     if not secretName(name):
         return False
+    if name.lower() == "secret" and _ARN_SECRET.fullmatch(text, m.end("name")):
+        return False  # an ARN's resource part: secret:prod/db-AbCdEf names a secret
     after = _SCHEME_VALUE.match(text, m.end(group))
     if after is not None and name.lower().endswith("authorization") and _SCHEME.fullmatch(value):
         # Authorization: <scheme> <credentials>, whatever the scheme (SSWS,
