@@ -103,6 +103,47 @@ class EnvServiceTests(SynchronousTestCase):
             self.assertEqual(body(text), set(), text)
 
 
+class ToolOutputTests(SynchronousTestCase):
+    def test_escaped_document(self) -> None:
+        """
+        A JSON document inside a JSON string (Secrets Manager's
+        C{SecretString} as printed, a log line holding a serialised config):
+        its members are judged with their quotes unescaped.
+        """
+        inner = json.dumps({"username": "app", "password": VALUE})
+        for text in (json.dumps(inner), '{"msg":"loaded","config":' + json.dumps(json.dumps({"db": {"api_key": VALUE}})) + "}",
+                     "INFO settings " + json.dumps(json.dumps({"token": VALUE}))):
+            self.assertIn("assigned_secret", body(text), text)
+        for text in (json.dumps(json.dumps({"token_type": "Bearer", "password": "", "api_key_id": "AKID" + VALUE.upper()})),
+                     json.dumps(json.dumps({"password": "${DB_PASSWORD}", "secret": "changeme"}))):
+            self.assertEqual(body(text), set(), text)
+
+    def test_terraform_sensitive_output(self) -> None:
+        """
+        An output Terraform marks sensitive, in a state file or C{terraform
+        output -json}: its value is a secret whatever the output is called.
+        """
+        state = {"version": 4, "outputs": {"connection": {"value": VALUE, "type": "string", "sensitive": True}}}
+        self.assertIn("assigned_secret", body(json.dumps(state, indent=2)))
+        self.assertIn("assigned_secret", body(json.dumps({"root": {"sensitive": True, "type": "string", "value": VALUE}}, indent=2)))
+        for value, sensitive in ((VALUE, False), ("<sensitive>", True), ("${var.db_password}", True)):
+            self.assertEqual(body(json.dumps({"root": {"sensitive": sensitive, "type": "string", "value": value}}, indent=2)), set())
+
+    def test_masked_values_and_references(self) -> None:
+        """
+        What CI systems print instead of a value ([MASKED], [secure],
+        [FILTERED]) and a Secrets Manager ARN's C{secret:name-XXXXXX} are not
+        secrets, in any container.
+        """
+        for mask in ("[MASKED]", "[secure]", "[FILTERED]", "[hidden]"):
+            for text in (f'AUTH_TOKEN="{mask}"', siblings("SMTP_PASSWORD", mask, 3), f"DB_PASSWORD={mask}"):
+                self.assertEqual(body(text), set(), text)
+        arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf"
+        self.assertEqual(body(json.dumps({"ARN": arn, "Name": "prod/db"}, indent=4)), set())
+        self.assertEqual(body(f"--secret-id {arn}"), set())
+        self.assertIn("assigned_secret", body(f"secret: {VALUE}"))
+
+
 class AnchorTests(SynchronousTestCase):
     def test_each_new_rule_starts_at_a_literal(self) -> None:
         """
@@ -110,8 +151,8 @@ class AnchorTests(SynchronousTestCase):
         line start; these rules begin with a secret word, a member's name or
         a service's name (what the clean scans' cost rests on).
         """
-        new = [r for r in SECRET_RULES if r.validator in ("sibling_secret", "env_secret")]
-        self.assertEqual(len(new), 3)
+        new = [r for r in SECRET_RULES if r.validator in ("sibling_secret", "env_secret", "escaped_secret", "sensitive_output")]
+        self.assertEqual(len(new), 5)
         for rule in new:
             self.assertFalse(rule.pattern.startswith((r"\b(?:name", "(?:^|", "[")), rule.pattern[:40])
 
@@ -147,3 +188,19 @@ class PropertyTests(SynchronousTestCase):
         quoted or in a compose environment list.
         """
         self.assertIn("assigned_secret", body("LOG_LEVEL=info\n" + form.format(n=name, v=value) + "\nTZ=UTC"))
+
+    @settings(max_examples=30, deadline=None)
+    @given(
+        st.text(alphabet=string.ascii_letters + string.digits + "!#%^*_-+=.~", min_size=16, max_size=40).filter(
+            lambda s: v.classes(s) >= 3 and v.entropy(s) >= 3.8 and not v.placeholder(s)
+        ),
+        st.sampled_from(("password", "api_key", "client_secret", "token")),
+    )
+    def test_member_serialised_once_more(self, value: str, name: str) -> None:
+        """
+        A secret found as a JSON member stays found once its document is
+        serialised into a string of another (its quotes escaped).
+        """
+        document = json.dumps({"user": "app", name: value})
+        self.assertIn("assigned_secret", body(document))
+        self.assertIn("assigned_secret", body(json.dumps({"msg": "loaded", "config": document})))
