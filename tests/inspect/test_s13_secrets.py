@@ -18,6 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from akto_proxy.inspect.checks import validators as v
 from akto_proxy.inspect.checks.rules import SECRET_RULES
+from tests.inspect import test_s12_secrets as s12
 from tests.inspect.test_exfil import body
 
 
@@ -31,18 +32,11 @@ VALUE = "Qm7vX2kP9zL4wR8tY3nB6cJ1"
 
 def siblings(name: str, value: str, style: int) -> str:
     """
-    A setting written as an object whose members are its name and value.
+    A setting written as an object whose members are its name and value:
+    session 12's five styles, and Azure's app settings (a member between).
     """
-    if style == 0:
-        return f"env:\n- name: LOG_LEVEL\n  value: info\n- name: {name}\n  value: {value}\n"
-    if style == 1:
-        return json.dumps({"environment": [{"name": "TZ", "value": "UTC"}, {"name": name, "value": value}]}, indent=2)
-    if style == 2:
-        return json.dumps([{"ParameterKey": name, "ParameterValue": value}])
-    if style == 3:
-        return json.dumps({"values": [{"key": name, "value": value, "enabled": True}]}, indent=2)
-    if style == 4:
-        return f'setting {{\n  namespace = "aws:elasticbeanstalk:application:environment"\n  name      = "{name}"\n  value     = "{value}"\n}}'
+    if style < 5:
+        return s12.siblings(name, value, style)
     return json.dumps([{"name": "REGION", "slotSetting": False, "value": "eu-west-1"}, {"name": name, "slotSetting": False, "value": value}])
 
 
