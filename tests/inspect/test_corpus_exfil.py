@@ -23,9 +23,10 @@ from tests.inspect.test_prefilter import buildPrefilter, call, result, same, ste
 #: its generated lines: its rate fell from 96.6% to 94.4% while the
 #: held-out rates rose; the fresh part was first scored at 62.8% / 93.6%)
 #: (session 11: 98.0% / 88.0% / 69.1% with build_secrets_s11.py's lines;
-#: session 12: 98.2% / 88.0% / 71.3% with build_secrets_s12.py's)
+#: session 12: 98.2% / 88.0% / 71.3% with build_secrets_s12.py's;
+#: session 13: 98.3% / 88.0% / 71.3% with build_secrets_s13.py's)
 TPR_FLOORS = {
-    ("secrets", "tune"): 0.955,
+    ("secrets", "tune"): 0.978,
     ("secrets", "holdout"): 0.875,
     ("secrets", "fresh"): 0.708,
     ("pii", "tune"): 0.97,

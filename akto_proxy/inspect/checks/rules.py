@@ -648,6 +648,55 @@ def _whole(pattern: str) -> str:
     return pattern.replace("{6}", "{6,}")
 
 
+#: a setting's name and its value as sibling members: the name member ends in
+#: a secret word and its closing quote or line. The scan starts at the
+#: secret word, a literal Hyperscan anchors on, not at every C{name} or
+#: C{key} of a body; the confirmation reads the name member whole
+#: (validators.siblingSecret).
+_SIBLING_SECRET = (
+    r"(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|salt|pat|psk|hmac)"
+    r"(?:[\"'][ \t]*,?[ \t]*\r?\n?|\r?\n)[ \t]*"
+    r"[\"']?(?:value|parametervalue)[\"']?[ \t]*[:=][ \t]*[\"']?(?:(?:bearer|token|basic)[ \t]+)?[^\s\"'{}]{6}"
+)
+_SIBLING_NAME = r"\b(?:name|key|parameterkey|variable)[\"']?[ \t]*[:=][ \t]*[\"']?"
+#: a member between them that says what the value is (AWS SSM's
+#: C{"Type": "SecureString"}: secret whatever its name) or nothing (Azure's
+#: C{"slotSetting": false}), anchored on that member's name
+_SIBLING_MEMBER = (
+    r"\"(?:slotsetting\"[ \t]*:[ \t]*(?:true|false)|type\"[ \t]*:[ \t]*\"securestring\")[ \t]*,[ \t]*\r?\n?[ \t]*"
+    r"\"value\"[ \t]*:[ \t]*\"[^\"\s]{6}"
+)
+#: an environment variable named after the service whose key it holds
+#: (C{STRIPE=}, C{OPENAI=}, C{export TWILIO=}, compose's C{- PUSHER=}) or
+#: ending in a word that says key without saying secret (C{_SK}, C{_API},
+#: C{_LICENSE}, C{_SIGNING}): the name is the literal the scan starts at,
+#: the value must be a key's (validators.envSecret)
+_ENV_SERVICE = (
+    r"(?:STRIPE|OPENAI|ANTHROPIC|TWILIO|SENDGRID|MAILGUN|MAILCHIMP|MANDRILL|POSTMARK|SPARKPOST|RESEND|PUSHER|ALGOLIA|MAPBOX|"
+    r"SENTRY|DATADOG|NEWRELIC|CLOUDINARY|FIREBASE|SUPABASE|VERCEL|NETLIFY|HEROKU|SHOPIFY|PAYPAL|BRAINTREE|PLAID|"
+    r"SEGMENT|MIXPANEL|AMPLITUDE|INTERCOM|ZENDESK|HUBSPOT|AIRTABLE|NOTION|COHERE|REPLICATE|HUGGINGFACE|PINECONE|"
+    r"GROQ|MISTRAL|DEEPSEEK|GEMINI|ELEVENLABS|PERPLEXITY|OPENROUTER|FIREWORKS|VONAGE|NEXMO|PLIVO|MESSAGEBIRD|"
+    r"CONTENTFUL|STORYBLOK|UPSTASH|CLERK|LOGTAIL|HONEYCOMB|ROLLBAR|BUGSNAG|LAUNCHDARKLY|DOPPLER|CIRCLECI|TRAVIS|"
+    r"SNYK|CODECOV|SONAR|GITHUB|GITLAB|SLACK|DISCORD|TELEGRAM|DROPBOX|ASANA|TRELLO|CLICKUP|LINEAR|"
+    r"_SK|_API|_LICEN[CS]E|_SIGNING|_WEBHOOK|_MASTER|_PRIVATE|_SERVICE_ROLE)"
+)
+#: a JSON document inside a JSON string, its quotes escaped (AWS Secrets
+#: Manager's C{SecretString}, a log line holding a serialised config): the
+#: secret word and its escaped quote are the literal
+_ESCAPED_SECRET = (
+    r"(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|credentials?|salt|dsn)\\\"[ \t]*:[ \t]*\\\"[^\s\"\\]{6}"
+)
+#: a Terraform output its module marked sensitive, as a state file and
+#: C{terraform output -json} write it (members in either order)
+_SENSITIVE_OUTPUT = (
+    r"\"sensitive\"[ \t]*:[ \t]*true[ \t]*,\s{0,40}\"type\"[ \t]*:[ \t]*\"string\"[ \t]*,\s{0,40}\"value\"[ \t]*:[ \t]*\"[^\"\s]{6}|"
+    r"\"value\"[ \t]*:[ \t]*\"[^\"\s]{6,200}\"[ \t]*,\s{0,40}\"type\"[ \t]*:[ \t]*\"string\"[ \t]*,\s{0,40}\"sensitive\"[ \t]*:[ \t]*true"
+)
+#: (the name, then C{=} with no blank: a literal of its own; blanks or a
+#: colon between made the clean scans slower)
+_ENV_SECRET = _ENV_SERVICE + r"=[\"']?[A-Za-z0-9+/_-]{24}"
+
+
 SECRET_RULES = (
     Rule(EXFIL, "private_key",
          r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:[^-]{0,120}?[A-Za-z0-9+/]{16}|(?:\s|\\[rn])+(?:[A-Za-z0-9+/]{4}|Proc-Type:|Comment:)|(?:\s|\\[rn])*$)|\bPuTTY-User-Key-File-\d:",
@@ -751,6 +800,27 @@ SECRET_RULES = (
     Rule(EXFIL, "assigned_secret",
          r"\bvariable\s+\"[\w-]*(?:password|passwd|secret|token|key|pwd|credentials?)\"\s*\{[^}]{0,300}?\bdefault\s*=\s*\"[^\"\s]{6,}\"",
          severity="high", variants="r", validator="xml_secret", level=2),
+    # a setting's name and its value as sibling members of one object or
+    # list item (Kubernetes and ECS env, CloudFormation parameters, Postman
+    # environments, Azure app settings, Terraform setting blocks)
+    Rule(EXFIL, "assigned_secret", _SIBLING_SECRET,
+         severity="high", variants="r", validator="sibling_secret", level=2,
+         confirm=_SIBLING_NAME + r"[\w./:-]{0,80}" + _whole(_SIBLING_SECRET)),
+    Rule(EXFIL, "assigned_secret", _SIBLING_MEMBER,
+         severity="high", variants="r", validator="sibling_secret", level=2,
+         confirm=_SIBLING_NAME + r"[\w./:-]{0,80}\"[ \t]*,[ \t]*\r?\n?[ \t]*" + _whole(_SIBLING_MEMBER)),
+    Rule(EXFIL, "assigned_secret", _ESCAPED_SECRET,
+         confirm=r"(?<![\w.-])[\w.-]{0,60}" + _whole(_ESCAPED_SECRET) + r"[^\s\"\\]*",
+         severity="high", variants="r", validator="escaped_secret", level=2),
+    Rule(EXFIL, "assigned_secret", _SENSITIVE_OUTPUT, confirm=_whole(_SENSITIVE_OUTPUT),
+         severity="high", variants="r", validator="sensitive_output", level=2),
+    # an environment variable named after a service (STRIPE=..., OPENAI=...)
+    # holding a value that can be nothing but a key: a line of an env file,
+    # an export, a compose environment list (validators.envSecret)
+    Rule(EXFIL, "assigned_secret", _ENV_SECRET,
+         confirm=r"^[ \t]*(?:export[ \t]+|-[ \t]+)?[A-Z0-9_]{0,40}" + _ENV_SERVICE
+         + r"=[\"']?[A-Za-z0-9+/_-]{24,}={0,2}[\"']?[ \t]*(?:\r?\n|$)",
+         severity="high", variants="r", caseless=False, validator="env_secret", level=2),
     # <entry key="db.password">V</entry> (Java properties as XML),
     # <Pass encoding="base64">V</Pass> (FileZilla): an element that names a
     # secret by its attribute or by its own name with attributes

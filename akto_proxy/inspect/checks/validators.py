@@ -124,7 +124,10 @@ _PLACEHOLDER = re.compile(
     r"^(?:vault|ref\+\w+|arn:aws:(?:secretsmanager|ssm)|akv|azurekeyvault|keyvault|awssm|gcpsm|sops|secretsmanager):|"
     # what a tool prints instead of a value (Terraform's "(sensitive
     # value)"), and a value SOPS encrypted in place
-    r"^\((?:sensitive|redacted|hidden|masked|secret)\b|^ENC\[",
+    r"^\((?:sensitive|redacted|hidden|masked|secret)\b|^ENC\[|"
+    # and what CI systems and log filters print (GitLab's [MASKED],
+    # Travis's [secure], Rails' [FILTERED])
+    r"^\[(?:masked|secure|hidden|filtered|sensitive|secret|encrypted|protected|omitted|removed)\]",
     re.I,
 )
 
@@ -391,6 +394,11 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9-]{1,23}")
 _SCHEME_VALUE = re.compile(r"""[ \t]+([^\s"'`,;|<>]{6,})""")
 
 
+#: the resource part of a Secrets Manager ARN after C{secret}: its name and
+#: the six characters the service appends
+_ARN_SECRET = re.compile(r":[\w/+=.@-]+-[A-Za-z0-9]{6}[\"']?")
+
+
 def assignedSecret(text: str) -> bool:
     """
     C{NAME = value} in any of the ways configuration writes it: the name
@@ -407,6 +415,8 @@ def assignedSecret(text: str) -> bool:
     quoted = m.start(group) > 0 and text[m.start(group) - 1] in "\"'`"
     if not secretName(name):
         return False
+    if name.lower() == "secret" and _ARN_SECRET.fullmatch(text, m.end("name")):
+        return False  # an ARN's resource part: secret:prod/db-AbCdEf names a secret
     after = _SCHEME_VALUE.match(text, m.end(group))
     if after is not None and name.lower().endswith("authorization") and _SCHEME.fullmatch(value):
         # Authorization: <scheme> <credentials>, whatever the scheme (SSWS,
@@ -470,6 +480,34 @@ def xmlSecret(text: str) -> bool:
     quoted = re.findall(r"[\"']([^\"']*)[\"']", text)
     name = quoted[0]
     return (secretName(name) or name.lower().endswith("connectionstring")) and secretValue(quoted[-1])
+
+
+_SIBLING = re.compile(
+    r"""(?:name|key|parameterkey|variable)["']?\s*[:=]\s*["']?(?P<name>[\w./:-]+)["']?.*?(?:value|parametervalue)["']?\s*[:=]\s*(?P<q>["']?)"""
+    r"""(?:(?:bearer|token|basic)\s+)?(?P<value>[^\s"'{}]+)""",
+    re.I | re.S,
+)
+
+
+_SECURE_STRING = re.compile(r"""["']type["']\s*:\s*["']securestring["']""", re.I)
+
+
+def siblingSecret(text: str) -> bool:
+    """
+    C{{"name": "DB_PASSWORD", "value": "..."}} and its YAML and HCL forms:
+    the name member says secret and the value member looks like one.
+    """
+    m = _SIBLING.search(text)
+    if m is None:
+        return False
+    if _SECURE_STRING.search(text):
+        # (AWS SSM says the value is a secret whatever its name)
+        return secretValue(m.group("value"))
+    # (a parameter store's path: its last part names the value)
+    name = m.group("name").rstrip("/").rsplit("/", 1)[-1]
+    if not secretName(name):
+        return False
+    return assignedSecret(f"{name}={m.group('q')}{m.group('value')}{m.group('q')}")
 
 
 _XML_ELEMENT = re.compile(r"""<(?P<tag>[\w:-]+)(?P<attrs>[^<>]*)>(?P<value>[^<\s]+)""")
@@ -551,6 +589,59 @@ def kubernetesSecret(text: str) -> bool:
                 if secretValue(value, strong=secretName(item.group("name")), quoted=True):
                     return True
     return False
+
+
+_ENV_LINE = re.compile(r"""\s*(?:export\s+|-\s+)?(?P<name>[A-Z_][A-Z0-9_]*)\s*[=:]\s*["']?(?P<value>[^\s"']+)""")
+#: words of a variable's name that say its value is something other than a
+#: secret (an id, a digest, a place, a version)
+_DESCRIBED = frozenset(
+    "id ids uuid guid sha hash digest checksum integrity commit revision rev version build tag image host hostname "
+    "domain url uri endpoint path dir file name user username email region zone bucket channel cert fingerprint "
+    "thumbprint kid nonce etag account project org team tenant app client site dsn".split()
+)
+
+
+def envSecret(text: str) -> bool:
+    """
+    C{NAME=value} on a line of its own, whatever the name says: a value
+    that can be nothing but a key (24+ characters of upper and lower case
+    letters and digits, random, not the base64 of text) under a name none
+    of whose words says it is something else (C{BUILD_SHA}, C{CLIENT_ID},
+    C{PUBLIC_KEY}).
+    """
+    m = _ENV_LINE.match(text)
+    if m is None:
+        return False
+    if secretName(m.group("name")):
+        return assignedSecret(text.strip())
+    if any(w.lower() in NOT_SECRET_WORDS or w.lower() in _DESCRIBED for w in _WORDS.findall(m.group("name"))):
+        return False
+    value = m.group("value")
+    if placeholder(value) or _readableBase64(value) is not None or value.startswith(_PUBLIC_VALUE):
+        return False
+    letters = value.rstrip("=")
+    return (len(letters) >= 24 and any(c.isupper() for c in letters) and any(c.islower() for c in letters)
+            and any(c.isdigit() for c in letters) and entropy(letters) >= min(4.2, math.log2(len(letters)) - 0.6))
+
+
+def escapedSecret(text: str) -> bool:
+    """
+    C{\\"password\\":\\"...\\"}: a serialised document's member, judged as
+    it reads once its quotes are unescaped.
+    """
+    return assignedSecret(text.replace('\\"', '"').lstrip("\\"))
+
+
+_OUTPUT_VALUE = re.compile(r'"value"\s*:\s*"([^"\s]+)')
+
+
+def sensitiveOutput(text: str) -> bool:
+    """
+    A Terraform output marked sensitive: its value is a secret when it
+    looks like one (not a placeholder, a reference or a word).
+    """
+    m = _OUTPUT_VALUE.search(text)
+    return m is not None and secretValue(m.group(1), quoted=True)
 
 
 def authUserPass(text: str) -> bool:
@@ -870,8 +961,12 @@ VALIDATORS: dict[str, Validator] = {
     "contact_phone": phone,
     "pgpass": pgpass,
     "xml_secret": xmlSecret,
+    "sibling_secret": siblingSecret,
+    "escaped_secret": escapedSecret,
+    "sensitive_output": sensitiveOutput,
     "xml_element": xmlElement,
     "auth_user_pass": authUserPass,
+    "env_secret": envSecret,
     "encoded_private_key": encodedPrivateKey,
     "ip_address": ipAddress,
 }

@@ -333,10 +333,11 @@ def benign(rng: random.Random) -> Iterator[tuple[str, str]]:
         ))
 
 
-def known() -> set[str]:
+def known(own: str = "secrets_s12") -> set[str]:
     """
-    SHA-256 of every stripped text of every other part (the fresh part by
-    its manifest and files): a generated line equal to one is dropped.
+    SHA-256 of every stripped text of every other part than C{own}'s files
+    (the fresh part by its manifest and files): a generated line equal to
+    one is dropped.
     """
     out: set[str] = set()
 
@@ -346,7 +347,7 @@ def known() -> set[str]:
 
     for folder in (HERE, os.path.join(HERE, "fresh"), os.path.join(HERE, "..")):
         for name in sorted(os.listdir(folder)):
-            if name.endswith(".jsonl") and not name.startswith("secrets_s12"):
+            if name.endswith(".jsonl") and not name.startswith(own):
                 with open(os.path.join(folder, name), encoding="utf-8") as f:
                     for line in f:
                         if line.strip():
@@ -358,7 +359,8 @@ def known() -> set[str]:
     return out
 
 
-def _entries(label: str, lines: Iterator[tuple[str, str]], rng: random.Random, others: set[str]) -> tuple[list[dict[str, str]], int]:
+def _entries(label: str, lines: Iterator[tuple[str, str]], rng: random.Random, others: set[str],
+             source: str = SOURCE) -> tuple[list[dict[str, str]], int]:
     """
     The lines as entries, each text once; and how many were dropped as
     equal to another part's text.
@@ -373,7 +375,7 @@ def _entries(label: str, lines: Iterator[tuple[str, str]], rng: random.Random, o
             continue  # (a fixed benign text written again)
         own.add(digest)
         n += 1
-        e = entry("data_exfiltration" if label == "attack" else "secrets", "secrets", label, family, str(n), text, SOURCE, rng)
+        e = entry("data_exfiltration" if label == "attack" else "secrets", "secrets", label, family, str(n), text, source, rng)
         e["split"] = "tune"
         out.append(e)
     return out, dropped

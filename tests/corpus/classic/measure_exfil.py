@@ -28,9 +28,9 @@ from akto_proxy.inspect.checks import buildInspectors
 from tests.corpus import evaluate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ATTACKS = ("secrets.attacks.jsonl", "pii.attacks.jsonl", "bulk.attacks.jsonl", "secrets_more.attacks.jsonl", "secrets_forms.attacks.jsonl", "secrets_s11.attacks.jsonl", "pii_s11.attacks.jsonl", "secrets_s12.attacks.jsonl",
+ATTACKS = ("secrets.attacks.jsonl", "pii.attacks.jsonl", "bulk.attacks.jsonl", "secrets_more.attacks.jsonl", "secrets_forms.attacks.jsonl", "secrets_s11.attacks.jsonl", "pii_s11.attacks.jsonl", "secrets_s12.attacks.jsonl", "secrets_s13.attacks.jsonl",
            "fresh/secrets.attacks.jsonl", "fresh/pii.attacks.jsonl")
-BENIGN = ("secrets.benign.jsonl", "pii.benign.jsonl", "secrets_more.benign.jsonl", "secrets_forms.benign.jsonl", "secrets_s11.benign.jsonl", "pii_s11.benign.jsonl", "secrets_s12.benign.jsonl",
+BENIGN = ("secrets.benign.jsonl", "pii.benign.jsonl", "secrets_more.benign.jsonl", "secrets_forms.benign.jsonl", "secrets_s11.benign.jsonl", "pii_s11.benign.jsonl", "secrets_s12.benign.jsonl", "secrets_s13.benign.jsonl",
           "fresh/secrets.benign.jsonl")
 SPLITS = ("tune", "holdout", "fresh")
 #: parts built by build_fresh.py and build_secrets_more.py from public
