@@ -430,19 +430,16 @@ class KeyWatch:
     (L{neverRPC}): each chunk searched, and the key's length less one on
     either side of each edge between two.
 
-    @ivar size: the bytes fed.
-    @ivar found: whether they hold the key.
+    @ivar found: whether the bytes fed hold the key.
     """
 
-    __slots__ = ("size", "found", "_tail")
+    __slots__ = ("found", "_tail")
 
     def __init__(self) -> None:
-        self.size = 0
         self.found = False
         self._tail = b""
 
     def feed(self, chunk: bytes) -> None:
-        self.size += len(chunk)
         if self.found:
             return
         edge = len(_RPC_KEY) - 1

@@ -414,19 +414,25 @@ class UnreadWatch:
     @ivar seen: each stage's watch (its C{watchBody}), by the stage's id.
     @ivar facts: one of them, whose byte tests (C{ascii}, C{nul},
         C{backslash}) L{neverRPC} takes.
-    @ivar key: whether the bytes hold the JSON-RPC key (L{KeyWatch}).
+    @ivar key: whether the bytes hold the JSON-RPC key (L{KeyWatch}), when
+        they may be read as JSON (L{triesJSON}: the content type, the first
+        byte); else None, and the key is not looked for.
+    @ivar size: the bytes fed.
     """
 
-    __slots__ = ("seen", "facts", "key", "ended")
+    __slots__ = ("seen", "facts", "key", "size", "ended")
 
-    def __init__(self, seen: dict[int, Any]):
+    def __init__(self, seen: dict[int, Any], asJSON: bool):
         self.seen = seen
         self.facts = next(iter(seen.values()))
-        self.key = KeyWatch()
+        self.key = KeyWatch() if asJSON else None
+        self.size = 0
         self.ended = False
 
     def feed(self, chunk: bytes) -> None:
-        self.key.feed(chunk)
+        self.size += len(chunk)
+        if self.key is not None:
+            self.key.feed(chunk)
         for watch in self.seen.values():
             watch.feed(chunk)
 
@@ -444,7 +450,7 @@ class UnreadWatch:
         Whether it was fed C{raw}, whole (the same length: the caller gives
         the bytes it collected, undecoded).
         """
-        return self.ended and self.key.size == len(raw)
+        return self.ended and self.size == len(raw)
 
 
 class Pipeline:
@@ -730,7 +736,7 @@ class Pipeline:
         if watch is not None and not watch.tells(raw):
             watch = None
         asJSON = triesJSON(raw, contentType)
-        if asJSON and not (neverRPC(raw) if watch is None else neverRPC(raw, watch.facts, watch.key)):
+        if asJSON and not (neverRPC(raw) if watch is None or watch.key is None else neverRPC(raw, watch.facts, watch.key)):
             return False
         for stage in self.stagesOf(SERVER_OTHER, None, ctx):
             quick = getattr(stage, "quickBody", None)
@@ -741,7 +747,7 @@ class Pipeline:
                 return False
         return True
 
-    def watchUnread(self, ctx: Context) -> Optional["UnreadWatch"]:
+    def watchUnread(self, ctx: Context, head: bytes, contentType: str = "") -> Optional["UnreadWatch"]:
         """
         What L{passesUnread} asks of a large server body's bytes, asked of
         each chunk as it arrives (C{watchBody} of each stage of phase
@@ -749,6 +755,9 @@ class Pipeline:
         answer is nearly ready when the last one came; None when it would
         not be asked (a stage that cannot watch, a subscriber of every
         message).
+
+        @param head: the body's first bytes (one at least), with
+            C{contentType} what tells whether it may be read as JSON.
         """
         if ctx.bus.messages:
             return None
@@ -763,7 +772,7 @@ class Pipeline:
             seen[id(stage)] = watch
         if not seen:
             return None
-        return UnreadWatch(seen)
+        return UnreadWatch(seen, triesJSON(head, contentType))
 
     async def judgeServer(self, ctx: Context, body: Body, transport: str = "http") -> Verdict:
         """

@@ -11,6 +11,7 @@ WebSocket upgrade is admitted here and handed to L{akto_proxy.web.ws}.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import zlib
@@ -843,8 +844,10 @@ class Exchange:
         # a body that may be large, and whose bytes are what is judged, is
         # proven clean as it arrives where it can be (judgeResponse)
         length = response.length
-        large = not isinstance(length, int) or length >= GATHER_FROM
-        collector = Collector(limit, self._watchBody if large and not encoding and self.wellKnown is None and rt.pipeline.judgesServer else None)
+        watch = None
+        if (not isinstance(length, int) or length >= GATHER_FROM) and not encoding and self.wellKnown is None and rt.pipeline.judgesServer:
+            watch = functools.partial(self._watchBody, ctype.decode("latin-1"))
+        collector = Collector(limit, watch)
         self.pending = collector.done
         response.deliverBody(collector)
         try:
@@ -931,15 +934,16 @@ class Exchange:
         compat.setFields(out, headers.values())
         compat.setFields(out, ((_REQUEST_ID, (self.requestId.encode("ascii"),)),))
 
-    def _watchBody(self) -> Optional[UnreadWatch]:
+    def _watchBody(self, contentType: str, head: bytes) -> Optional[UnreadWatch]:
         """
-        A watch of the response body, asked of each chunk as it arrives
-        (L{Pipeline.watchUnread}), for a body that reached the size from
-        which it may be relayed unread; None when it would not be.
+        A watch of the response body (of C{contentType}, starting with
+        C{head}), asked of each chunk as it arrives (L{Pipeline.
+        watchUnread}), for a body that reached the size from which it may be
+        relayed unread; None when it would not be.
         """
         if self.ctx is None or self.finished or self.batchRefusals:
             return None
-        return self.rt.pipeline.watchUnread(self.ctx)
+        return self.rt.pipeline.watchUnread(self.ctx, head, contentType)
 
     async def judgeResponse(
         self, body: bytes, ctype: bytes, transport: str = "http", watch: Optional[UnreadWatch] = None

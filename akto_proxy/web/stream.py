@@ -60,13 +60,13 @@ class Collector(Protocol):
     collected is about its size, not twice it (list and join).
 
     A large body may be watched as it arrives (C{watchFrom}, asked for a
-    watch when the body reaches L{GATHER_FROM}: L{akto_proxy.mcp.pipeline.
-    Pipeline.watchUnread}): the watch is fed the bytes so far and then each
-    chunk, ended when the body is whole (L{watch}: what it told of them)
-    and closed when the body is given up.
+    watch with the body's first byte when the body reaches L{GATHER_FROM}:
+    L{akto_proxy.mcp.pipeline.Pipeline.watchUnread}): the watch is fed the
+    bytes so far and then each chunk, ended when the body is whole (what it
+    told of them is L{watch}'s) and closed when the body is given up.
     """
 
-    def __init__(self, limit: int, watchFrom: Optional[Callable[[], Optional[Any]]] = None):
+    def __init__(self, limit: int, watchFrom: Optional[Callable[[bytes], Any]] = None):
         self.limit = limit
         self.parts: list[bytes] = []
         self._buffer: Optional[io.BytesIO] = None
@@ -114,7 +114,7 @@ class Collector(Protocol):
         watchFrom, self._watchFrom = self._watchFrom, None
         assert watchFrom is not None
         try:
-            self.watch = watchFrom()
+            self.watch = watchFrom(next((part[:1] for part in self.parts if part), b""))
         except Exception:
             log.failure("large body not watched as it arrives")
             return

@@ -349,8 +349,9 @@ class Prefilter:
         What L{cleanUnread} asks of the bytes of a large message of
         C{direction}, asked as they arrive (L{Streamed}): fed each chunk,
         ended when the body is whole, and given to L{cleanUnread} with it.
-        The scan of the database of both streams only on the thread that
-        owns its scratch space.
+        The scan streams only on the thread that owns the database's
+        scratch space (this prefilter's), where it is fed, ended and
+        closed; elsewhere only the byte tests are told.
         """
         db = self._streamed.get(direction) if threading.get_ident() == self._owner else None
         return Streamed(self, direction, db)
@@ -651,9 +652,10 @@ class Streamed:
 
     The scan stops at its first hit, or at the first byte past ASCII (the
     databases' answers stand for ASCII only: the whole-body tests decide
-    then).  The stream is closed when the body ends (L{end}) or is given up
-    (L{close}); it holds references to its database and match handler,
-    which the binding does not.
+    then).  It is fed, ended and closed on the thread that owns the
+    database's scratch space (the prefilter's); the stream is closed when
+    the body ends (L{end}) or is given up (L{close}).  It holds references
+    to its database and match handler, which the binding does not.
 
     @ivar size: the bytes fed.
     @ivar ascii: whether every byte fed was ASCII.
@@ -663,7 +665,7 @@ class Streamed:
         (ASCII bytes, their whole scanned); None when not known.
     """
 
-    __slots__ = ("size", "ascii", "nul", "backslash", "quiet", "ended", "_prefilter", "_direction", "_db", "_stream", "_found", "_failed")
+    __slots__ = ("size", "ascii", "nul", "backslash", "quiet", "ended", "_prefilter", "_direction", "_db", "_stream", "_found", "_failed", "_scanning")
 
     def __init__(self, prefilter: Prefilter, direction: str, db: Optional[hyperscan.Database]):
         self.size = 0
@@ -680,6 +682,7 @@ class Streamed:
         self._stream: Optional[hyperscan.Stream] = None
         if db is not None:
             self._stream = _openStream(db, self._found)
+        self._scanning = db is not None
 
     def feed(self, chunk: bytes) -> None:
         """
@@ -692,11 +695,10 @@ class Streamed:
             self.nul = True
         if self.ascii and not chunk.isascii():
             self.ascii = False
-            self._close()
-        stream = self._stream
-        if stream is not None:
-            db = self._db
-            assert db is not None
+            self._scanning = False
+        if self._scanning:
+            stream, db = self._stream, self._db
+            assert stream is not None and db is not None
             try:
                 stream.scan(chunk, scratch=db.scratch)
             except hyperscan.ScanTerminated:
@@ -704,7 +706,7 @@ class Streamed:
             except hyperscan.error:
                 self._failed = True  # not known: the whole body is scanned
             if self._found.hit or self._failed:
-                self._close()
+                self._scanning = False
 
     def end(self) -> None:
         """
@@ -723,6 +725,7 @@ class Streamed:
         Give the body up (over the limit, refused, cut short).
         """
         self.ended = True
+        self._scanning = False
         self._close()
         self.quiet = None
 
@@ -738,8 +741,9 @@ class Streamed:
         if stream is None:
             return
         self._stream = None
+        self._scanning = False
         try:
-            stream.close()  # with the database's scratch space
+            stream.close()  # with the database's scratch space (a scratch given here is misread by python-hyperscan 0.9.1)
         except hyperscan.ScanTerminated:
             pass  # a match at the end: the handler noted it
         except hyperscan.error:
