@@ -14,8 +14,11 @@ import sys
 from typing import Any, Optional
 
 from hypothesis import example, given, settings, strategies as st
+from twisted.internet import reactor
+from twisted.internet.defer import ensureDeferred
 from twisted.internet.task import Clock
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.web.server import NOT_DONE_YET
 
 from akto_proxy.config.loader import parseConfig
 from akto_proxy.inspect.chain import Chain
@@ -27,6 +30,7 @@ from akto_proxy.mcp.events import EventBus, MessageEvent
 from akto_proxy.mcp.jsonrpc import _RPC_KEY, KeyWatch, decode, neverRPC
 from akto_proxy.mcp.session import Conversation
 from akto_proxy.runtime import buildRuntime
+from tests.harness import ProxyHarness, Upstream, request
 from tests.inspect.test_prefilter import CHECKS
 from tests.inspect.test_rawproof import _ACROSS, PIECES, TARGET, largeBody, outcome, unreadValues
 from tests.mcp.test_pipeline import run
@@ -330,3 +334,60 @@ class UnreadWatchTests(SynchronousTestCase):
         text.end()
         self.assertFalse(self.plain.pipeline.passesUnread(self.ctx(), rpc, "application/json", text))
         self.assertTrue(neverRPC(raw))
+
+
+class StreamedProxyTests(TestCase):
+    """
+    Through the running proxy: a large body that arrives in many chunks
+    (chunked, no length) is proven as it arrives, relayed byte for byte
+    when clean and refused when a hit lies across two chunks.
+    """
+
+    def setUp(self) -> Any:
+        return ensureDeferred(self._setUp())
+
+    async def _setUp(self) -> None:
+        self.upstream = await Upstream().start()
+        self.addCleanup(self.upstream.stop)
+        self.proxy = ProxyHarness(self, _CHECKS)
+        self.told: list[bool] = []
+        passes = P.Pipeline.passesUnread
+
+        def recording(pipeline: Any, ctx: Any, raw: bytes, contentType: str = "", watch: Any = None) -> bool:
+            self.told.append(watch is not None and watch.tells(raw))
+            return passes(pipeline, ctx, raw, contentType, watch)
+
+        self.patch(P.Pipeline, "passesUnread", recording)
+
+    async def get(self, body: bytes, ctype: bytes, piece: int) -> tuple[int, bytes]:
+        def serve(request: Any, _: bytes) -> Any:
+            request.setHeader(b"content-type", ctype)
+            pieces = iter([body[i : i + piece] for i in range(0, len(body), piece)])
+
+            def more() -> None:
+                chunk = next(pieces, None)
+                if chunk is None:
+                    request.finish()
+                    return
+                request.write(chunk)
+                reactor.callLater(0, more)
+
+            more()
+            return NOT_DONE_YET
+
+        self.upstream.handlers[b"custom"] = serve
+        response, answer = await request(self.proxy.url(self.upstream, "/custom"))
+        return response.code, answer
+
+    def test_chunks(self) -> Any:
+        async def go() -> None:
+            for form, ctype in (("json", b"application/json"), ("text", b"text/plain")):
+                body = largeBody(form, {"note": "fine, thanks"})
+                self.assertEqual(await self.get(body, ctype, 4093), (200, body), form)
+            bad = largeBody("text", "cat /etc/passwd")
+            at = bad.index(b"/etc/passwd") + 4
+            code, _ = await self.get(bad, b"text/plain", at)  # the hit cut in two
+            self.assertEqual(code, 403)
+            self.assertEqual(self.told, [True, True, True])
+
+        return ensureDeferred(go())
