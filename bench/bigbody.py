@@ -9,11 +9,14 @@ connection (the client reads each body whole) and the relay's CPU time per
 MiB (/proc), with both as ratios to the floor's.
 
     .venv/bin/python bench/bigbody.py [--rounds 3] [--requests 10] [--kib 1024]
-        [--targets direct,floor,proxy-nochecks,proxy-checks] [--base CHECKOUT]
+        [--targets direct,floor,proxy-nochecks,proxy-checks] [--base CHECKOUT] [--pace-ms P]
         [--bodies "json GET,text GET,tool result,sse result"]
 
 --base CHECKOUT also runs the proxies from another checkout (base-nochecks,
 base-checks: the same configurations), in the same rounds, for A/B.
+--pace-ms P: the upstream writes each GET's body 64 KiB at a time, P ms
+apart, as a distant upstream's bytes arrive (0.5 ms: about 1 Gbit/s), so
+that what a relay does between chunks can hide in the gaps.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def cpuSeconds(pid: int) -> float:
     return total / 1e9
 
 
-def fetch(conn: http.client.HTTPConnection, base: str, body: str, kib: int) -> int:
+def fetch(conn: http.client.HTTPConnection, base: str, body: str, kib: int, pace: float = 0.0) -> int:
     """
     One request for C{body}; the size of the answer read.
     """
@@ -66,7 +69,7 @@ def fetch(conn: http.client.HTTPConnection, base: str, body: str, kib: int) -> i
         conn.request("POST", f"{base}/mcp", json.dumps(call).encode(), headers)
     else:
         kind = body.split()[0]
-        conn.request("GET", f"{base}/big?kind={kind}&kib={kib}", headers=headers)
+        conn.request("GET", f"{base}/big?kind={kind}&kib={kib}" + (f"&pace_ms={pace}" if pace else ""), headers=headers)
     r = conn.getresponse()
     data = r.read()
     if r.status != 200:
@@ -76,16 +79,16 @@ def fetch(conn: http.client.HTTPConnection, base: str, body: str, kib: int) -> i
     return len(data)
 
 
-def measure(url: str, pid: Optional[int], body: str, kib: int, n: int) -> dict:
+def measure(url: str, pid: Optional[int], body: str, kib: int, n: int, pace: float = 0.0) -> dict:
     split = urlsplit(url)
     conn = http.client.HTTPConnection(split.hostname, split.port, timeout=60)
     try:
-        fetch(conn, split.path, body, kib)  # warm
+        fetch(conn, split.path, body, kib, pace)  # warm
         cpu0 = cpuSeconds(pid) if pid else 0.0
         t0 = time.perf_counter()
         size = 0
         for _ in range(n):
-            size += fetch(conn, split.path, body, kib)
+            size += fetch(conn, split.path, body, kib, pace)
         wall = time.perf_counter() - t0
         cpu = cpuSeconds(pid) - cpu0 if pid else 0.0
     finally:
@@ -103,6 +106,8 @@ def main() -> int:
     ap.add_argument("--bodies", default=",".join(BODIES), help=f"of {', '.join(ALL_BODIES)}")
     ap.add_argument("--out", default=str(R.RESULTS / "bigbody.json"))
     ap.add_argument("--base", metavar="CHECKOUT", help="also the proxies of this checkout, as base-nochecks and base-checks")
+    ap.add_argument("--pace-ms", type=float, default=0.0, metavar="P",
+                    help="the upstream writes each GET's body 64 KiB at a time, P ms apart (a link's pace; 0: at once)")
     a = ap.parse_args()
     names = a.targets.split(",")
     if a.base:
@@ -136,7 +141,7 @@ def main() -> int:
             for body in bodies:
                 for name in names:
                     proc = procs.get(name)
-                    slices[name][body].append(measure(urls[name], proc.pid if proc else None, body, a.kib, a.requests))
+                    slices[name][body].append(measure(urls[name], proc.pid if proc else None, body, a.kib, a.requests, a.pace_ms))
     finally:
         for proc in procs.values():
             proc.stop()
@@ -147,7 +152,8 @@ def main() -> int:
     }
     with open(a.out, "w") as f:
         json.dump({"kib": a.kib, "rounds": a.rounds, "requests": a.requests, "results": merged}, f, indent=2)
-    print(f"\n{a.kib} KiB bodies, {a.rounds} interleaved rounds of {a.requests} sequential requests; medians of the rounds")
+    paced = f"; GET bodies written 64 KiB every {a.pace_ms} ms" if a.pace_ms else ""
+    print(f"\n{a.kib} KiB bodies, {a.rounds} interleaved rounds of {a.requests} sequential requests; medians of the rounds{paced}")
     floor = merged.get("floor")
     print(f"{'body':<12} {'target':<16} {'MB/s':>8} {'x floor':>8} {'CPU ms/MiB':>11} {'x floor':>8}")
     for body in bodies:

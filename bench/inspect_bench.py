@@ -144,6 +144,20 @@ def main() -> None:
         print(f"{r[0]:<{width}}  {r[1]:>14}  {r[2]:>16}  {r[3]}")
 
 
+def streamedProof(prefilter, body: bytes):
+    """
+    The proof of a large body relayed unread asked as it arrives
+    (Prefilter.watch), 64 KiB at a time, then of the whole.
+    """
+    from akto_proxy.inspect.checks.prefilter import windows  # noqa: E402
+
+    seen = prefilter.watch("response")
+    for chunk in windows(body):
+        seen.feed(chunk)
+    seen.end()
+    return prefilter.cleanUnread("response", body, True, seen)
+
+
 def scans(steps: list) -> list[tuple[str, str, str, str]]:
     """
     Each database alone on 1 MiB of clean data (bench/upstream.py's prose
@@ -166,6 +180,8 @@ def scans(steps: list) -> list[tuple[str, str, str, str]]:
         ("threat rules, requests", lambda d: threats.scanner("request").matchesRaw(d)),
         ("prompt-injection signals", lambda d: library.hits(d.decode())),
         ("raw proof of a JSON body", lambda d: prefilter.cleanRaw("response", d) if prefilter else None),
+        ("proof of a body relayed unread, whole", lambda d: prefilter.cleanUnread("response", d, True) if prefilter else None),
+        ("the same, streamed in 64 KiB chunks", lambda d: streamedProof(prefilter, d) if prefilter else None),
     ]
     out = []
     for label, f in cases:

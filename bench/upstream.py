@@ -15,10 +15,11 @@ and equal for every relay under test.  Routes:
                       held stream
   POST /broadcast     {"sent": k}
   GET  /stats         {"open_streams": k, "requests": n}
-  GET  /big?kind=json|text&kib=N
+  GET  /big?kind=json|text&kib=N[&pace_ms=P]
                       a large body of N KiB (default 1024): JSON records
                       (application/json) or prose (text/plain), the same
-                      bytes every time; tools/call of "big" with
+                      bytes every time (with P, written 64 KiB at a time, P
+                      ms apart: a link's pace); tools/call of "big" with
                       {"kib": N} answers a tool result of N KiB of prose
 
 Usage: python bench/upstream.py --port 0 [--port-file F] [--tools N]
@@ -189,6 +190,23 @@ class UpstreamProtocol(Protocol):
         if self.closeAfter:
             self.transport.loseConnection()
 
+    def respondPaced(self, body: bytes, ctype: bytes, pace: float, piece: int = 64 * 1024) -> None:
+        """
+        C{body} written C{piece} bytes at a time, C{pace} seconds apart: an
+        upstream whose bytes arrive at a link's speed, not at once.
+        """
+        self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n" % (ctype, len(body)))
+        pieces = [body[i : i + piece] for i in range(0, len(body), piece)]
+
+        def more(k: int) -> None:
+            if self.transport.disconnected:
+                return
+            self.transport.write(pieces[k])
+            if k + 1 < len(pieces):
+                reactor.callLater(pace, more, k + 1)
+
+        more(0)
+
     def handle(self, method: bytes, target: bytes, headers: dict, body: bytes) -> None:
         url = urlsplit(target.decode("latin-1"))
         path = url.path
@@ -216,7 +234,11 @@ class UpstreamProtocol(Protocol):
             kind = q.get("kind", ["json"])[0]
             kib = int(q.get("kib", ["1024"])[0])
             ctype = b"text/plain; charset=utf-8" if kind == "text" else b"application/json"
-            self.respond(b"200 OK", bigBody(kind, kib), ctype)
+            pace = float(q.get("pace_ms", ["0"])[0]) / 1000.0
+            if pace > 0:
+                self.respondPaced(bigBody(kind, kib), ctype, pace)
+            else:
+                self.respond(b"200 OK", bigBody(kind, kib), ctype)
         elif method == b"GET" and path == "/stats":
             self.respond(
                 b"200 OK",

@@ -344,8 +344,8 @@ limits:
         test = self
 
         class Kept(Collector):
-            def __init__(self, limit: int):
-                super().__init__(limit)
+            def __init__(self, limit: int, watchFrom: Any = None):
+                super().__init__(limit, watchFrom)
                 test.collectors.append(self)
 
         self.patch(proxy, "Collector", Kept)

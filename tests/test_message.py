@@ -213,6 +213,78 @@ class CollectorTests(SynchronousTestCase):
         self.assertEqual(len(body), size)
         self.assertLess(peak, 1.3 * size)
 
+    @given(st.lists(st.binary(min_size=1, max_size=700), max_size=8), st.sampled_from([1, 500, 1000, 10**6]))
+    def test_watched(self, chunks: list[bytes], gather: int) -> None:
+        """
+        A body that reaches GATHER_FROM is watched from then on: the watch
+        (asked for with the body's first byte) is fed every byte of it, in
+        order, and ended when it is whole; a smaller one is not watched.
+        """
+        from twisted.python.failure import Failure
+        from twisted.web.client import ResponseDone
+
+        from akto_proxy.web import stream
+
+        saved = stream.GATHER_FROM
+        stream.GATHER_FROM = gather
+        try:
+            watches: list[_Watch] = []
+            c = stream.Collector(1 << 30, lambda head: watches.append(_Watch(head)) or watches[-1])
+            for chunk in chunks:
+                c.dataReceived(chunk)
+            c.connectionLost(Failure(ResponseDone()))
+            body = self.successResultOf(c.done)
+            if len(body) < gather:
+                self.assertEqual((watches, c.watch), ([], None))
+                return
+            [watch] = watches
+            self.assertIs(c.watch, watch)
+            self.assertEqual((watch.head, b"".join(watch.fed), watch.calls[-1]), (body[:1], body, "end"))
+            self.assertNotIn("close", watch.calls)
+        finally:
+            stream.GATHER_FROM = saved
+
+    def test_watchClosed(self) -> None:
+        """
+        The watch of a body given up is closed: over the limit, cut short,
+        cancelled, abandoned; one that fails is dropped (the body is judged
+        whole) and the body still arrives.
+        """
+        from twisted.python.failure import Failure
+        from twisted.web._newclient import ResponseFailed
+        from twisted.web.client import ResponseDone
+
+        from akto_proxy.web.stream import GATHER_FROM, Collector
+
+        big = b"x" * GATHER_FROM
+        for end in ("over", "cut", "cancel", "abandon"):
+            watch = _Watch(b"x")
+            c = Collector(GATHER_FROM + 10, lambda head: watch)
+            c.dataReceived(big)
+            self.assertEqual(watch.calls, ["feed"])
+            if end == "over":
+                c.dataReceived(b"y" * 20)
+                self.failureResultOf(c.done, TooLarge)
+            elif end == "cut":
+                c.connectionLost(Failure(ResponseFailed([])))
+                self.failureResultOf(c.done)
+            elif end == "cancel":
+                c.done.cancel()
+                self.failureResultOf(c.done)
+            else:
+                c.abandon()
+            fed = ["feed", "feed"] if end == "over" else ["feed"]
+            self.assertEqual((watch.calls, c.watch), ([*fed, "close"], None), end)
+        watch = _Watch(b"x", fail=True)
+        c = Collector(1 << 30, lambda head: watch)
+        c.dataReceived(big)
+        c.dataReceived(b"y")
+        c.connectionLost(Failure(ResponseDone()))
+        self.assertEqual(self.successResultOf(c.done), big + b"y")
+        self.assertIsNone(c.watch)
+        self.assertEqual(watch.calls, ["feed", "close"])
+        self.flushLoggedErrors(ValueError)
+
     def test_cancelled_then_lost(self) -> None:
         """
         The client goes away (the wait is cancelled) and then the upstream
@@ -228,3 +300,27 @@ class CollectorTests(SynchronousTestCase):
         self.failureResultOf(c.done)
         c.connectionLost(Failure(ResponseFailed([])))
         c.dataReceived(b"x" * 200)
+
+
+class _Watch:
+    """
+    A watch of a collected body that notes what it is told.
+    """
+
+    def __init__(self, head: bytes, fail: bool = False):
+        self.head = head
+        self.fail = fail
+        self.fed: list[bytes] = []
+        self.calls: list[str] = []
+
+    def feed(self, chunk: bytes) -> None:
+        self.calls.append("feed")
+        if self.fail:
+            raise ValueError("watch failed")
+        self.fed.append(chunk)
+
+    def end(self) -> None:
+        self.calls.append("end")
+
+    def close(self) -> None:
+        self.calls.append("close")

@@ -110,6 +110,19 @@ class Outcome:
         return "redact" in {f.action for f in self.findings if f.enforced}
 
 
+class IWatch(Protocol):
+    """
+    What a proof asks of a large body's bytes, asked of each chunk as it
+    arrives (L{akto_proxy.inspect.checks.prefilter.Streamed}).
+    """
+
+    def feed(self, chunk: bytes) -> None: ...
+
+    def end(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class IPrefilter(Protocol):
     """
     Proves a message clean for some steps at once (L{akto_proxy.inspect.
@@ -124,7 +137,9 @@ class IPrefilter(Protocol):
 
     def cleanRaw(self, direction: str, body: bytes, method: Optional[str] = ...) -> Optional[bool]: ...
 
-    def cleanUnread(self, direction: str, body: bytes, asJSON: bool) -> Optional[bool]: ...
+    def cleanUnread(self, direction: str, body: bytes, asJSON: bool, seen: Any = ...) -> Optional[bool]: ...
+
+    def watch(self, direction: str) -> IWatch: ...
 
     #: the covered steps whose proof takes pattern databases alone
     patternSteps: frozenset[int]
@@ -220,18 +235,33 @@ class Chain:
         assert self._prefilter is not None
         return self._ask(self._prefilter.cleanRaw, direction, body, method)
 
-    def passesUnread(self, direction: str, body: bytes, asJSON: bool) -> Optional[bool]:
+    def passesUnread(self, direction: str, body: bytes, asJSON: bool, seen: Optional[IWatch] = None) -> Optional[bool]:
         """
         L{passes} for a large body not decoded: as the one text it is
         (L{Message.fromText} of it decoded) and, with C{asJSON}, as the
         JSON it may parse to (L{Message.fromJSON}), from its bytes
-        (L{Prefilter.cleanUnread}): True proves every step would pass
-        it, read either way; None or False, decode and inspect it.
+        (L{Prefilter.cleanUnread}; C{seen}, what L{watchUnread} told of
+        them as they arrived): True proves every step would pass it, read
+        either way; None or False, decode and inspect it.
         """
         if not self._coversAll:
             return None
         assert self._prefilter is not None
-        return self._ask(self._prefilter.cleanUnread, direction, body, asJSON)
+        return self._ask(self._prefilter.cleanUnread, direction, body, asJSON, seen)
+
+    def watchUnread(self, direction: str) -> Optional[IWatch]:
+        """
+        What L{passesUnread} asks of a large body's bytes, asked as they
+        arrive (L{Prefilter.watch}); None when it would not ask.
+        """
+        if not self._coversAll:
+            return None
+        assert self._prefilter is not None
+        try:
+            return self._prefilter.watch(direction)
+        except Exception:
+            log.failure("prefilter failed; the body is judged whole")
+            return None
 
     @staticmethod
     def _ask(question: Callable[..., Optional[bool]], *args: Any) -> Optional[bool]:
@@ -437,4 +467,4 @@ def plainReason(findings: Sequence[Finding], what: str = "the body") -> str:
     return f"{what} looks like {words}{where}, rule {f.rule!r} of the {f.check} check"
 
 
-__all__ = ["ANY_METHOD", "BOTH_DIRECTIONS", "CHECK_WORDS", "plainReason", "Chain", "Finding", "IPrefilter", "Inspector", "Outcome", "PASS", "Verdict"]
+__all__ = ["ANY_METHOD", "BOTH_DIRECTIONS", "CHECK_WORDS", "plainReason", "Chain", "Finding", "IPrefilter", "IWatch", "Inspector", "Outcome", "PASS", "Verdict"]

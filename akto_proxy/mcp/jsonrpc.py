@@ -424,7 +424,32 @@ def _found(*_: Any) -> bool:
     return True  # stop at the first
 
 
-def neverRPC(body: bytes) -> bool:
+class KeyWatch:
+    """
+    Whether a body holds L{_RPC_KEY}, asked of each chunk as it arrives
+    (L{neverRPC}): each chunk searched, and the key's length less one on
+    either side of each edge between two.
+
+    @ivar found: whether the bytes fed hold the key.
+    """
+
+    __slots__ = ("found", "_tail")
+
+    def __init__(self) -> None:
+        self.found = False
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        if self.found:
+            return
+        edge = len(_RPC_KEY) - 1
+        tail = self._tail
+        if (tail and _RPC_KEY in tail + chunk[:edge]) or _holdsKey(chunk):
+            self.found = True
+        self._tail = chunk[-edge:] if len(chunk) >= edge else (tail + chunk)[-edge:]
+
+
+def neverRPC(body: bytes, seen: Any = None, key: Optional[KeyWatch] = None) -> bool:
     """
     Whether L{decode} cannot make JSON-RPC of C{body}, whatever else it
     makes of it (JSON, or text when it does not parse), known from its
@@ -433,10 +458,20 @@ def neverRPC(body: bytes) -> bool:
     backslash (so every key is written as it reads), and not the start of
     C{"jsonrpc"}, the key each JSON-RPC message (L{fromJSON}: an object
     with C{"jsonrpc": "2.0"}, or an array of them) must hold.
+
+    @param seen: what was told of the whole of C{body} as it arrived, when
+        it was (C{ascii}, C{nul}, C{backslash}: L{akto_proxy.inspect.
+        checks.prefilter.Streamed}), and C{key}, the L{KeyWatch} fed it.
     """
-    if b"\\" in body or b"\x00" in body or body[:3] == b"\xef\xbb\xbf" or _holdsKey(body):
+    if seen is not None and key is not None:
+        if seen.backslash or seen.nul or key.found or body[:3] == b"\xef\xbb\xbf":
+            return False
+        ascii = seen.ascii
+    elif b"\\" in body or b"\x00" in body or body[:3] == b"\xef\xbb\xbf" or _holdsKey(body):
         return False
-    if not body.isascii():
+    else:
+        ascii = body.isascii()
+    if not ascii:
         try:
             body.decode("utf-8")
         except UnicodeDecodeError:
@@ -619,6 +654,7 @@ __all__ = [
     "Encoded",
     "INVALID",
     "INVALID_REQUEST",
+    "KeyWatch",
     "LIST_METHODS",
     "MODERN_REVISION",
     "NOTIFICATION",

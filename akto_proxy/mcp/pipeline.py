@@ -47,6 +47,7 @@ from akto_proxy.mcp.jsonrpc import (
     REQUEST,
     RESPONSE,
     Body,
+    KeyWatch,
     isModern,
     kindOf,
     neverRPC,
@@ -305,7 +306,11 @@ class Stage(Protocol):
     # Optional: quickBody(ctx, direction, raw, asJSON) -> True when it has
     # nothing to say about a large body that is not JSON-RPC, as the text
     # it is or (C{asJSON}) as the JSON it may parse to, told from its bytes
-    # (Pipeline.passesUnread).
+    # (Pipeline.passesUnread); with a fifth argument, what its watchBody
+    # told of those bytes as they arrived.
+    # Optional: watchBody(ctx, direction) -> what quickBody asks of a large
+    # body's bytes, asked of each chunk as it arrives (feed, end, close),
+    # or None when it would not ask (Pipeline.watchUnread).
 
 
 def refuse(item: Item, ctx: Context, reason: str, label: str = "blocked", status: int = 200, data: Optional[dict[str, Any]] = None) -> Decision:
@@ -398,6 +403,54 @@ class Verdict:
 
 #: the verdict on a body that goes on as it came (shared: read only)
 UNCHANGED = Verdict([], [], False)
+
+
+class UnreadWatch:
+    """
+    What L{Pipeline.passesUnread} asks of a large server body's bytes,
+    asked of each chunk as it arrives (L{Pipeline.watchUnread}): fed each,
+    ended when the body is whole, closed when it is given up.
+
+    @ivar seen: each stage's watch (its C{watchBody}), by the stage's id.
+    @ivar facts: one of them, whose byte tests (C{ascii}, C{nul},
+        C{backslash}) L{neverRPC} takes.
+    @ivar key: whether the bytes hold the JSON-RPC key (L{KeyWatch}), when
+        they may be read as JSON (L{triesJSON}: the content type, the first
+        byte); else None, and the key is not looked for.
+    @ivar size: the bytes fed.
+    """
+
+    __slots__ = ("seen", "facts", "key", "size", "ended")
+
+    def __init__(self, seen: dict[int, Any], asJSON: bool):
+        self.seen = seen
+        self.facts = next(iter(seen.values()))
+        self.key = KeyWatch() if asJSON else None
+        self.size = 0
+        self.ended = False
+
+    def feed(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.key is not None:
+            self.key.feed(chunk)
+        for watch in self.seen.values():
+            watch.feed(chunk)
+
+    def end(self) -> None:
+        self.ended = True
+        for watch in self.seen.values():
+            watch.end()
+
+    def close(self) -> None:
+        for watch in self.seen.values():
+            watch.close()
+
+    def tells(self, raw: bytes) -> bool:
+        """
+        Whether it was fed C{raw}, whole (the same length: the caller gives
+        the bytes it collected, undecoded).
+        """
+        return self.ended and self.size == len(raw)
 
 
 class Pipeline:
@@ -664,7 +717,7 @@ class Pipeline:
         verdict.status = status
         return verdict
 
-    def passesUnread(self, ctx: Context, raw: bytes, contentType: str = "") -> bool:
+    def passesUnread(self, ctx: Context, raw: bytes, contentType: str = "", watch: Optional["UnreadWatch"] = None) -> bool:
         """
         Whether L{judgeServer} would leave the body C{raw} (with
         C{contentType}) unchanged and without a word, told without decoding
@@ -674,17 +727,52 @@ class Pipeline:
         that phase proves it clean both ways (C{quickBody}), and no one
         takes every message (whose event would carry the decoded body).
         False: decode and judge it.
+
+        @param watch: what L{watchUnread} told of C{raw} as it arrived
+            (used when it was fed these bytes, whole).
         """
         if len(raw) < RAW_FROM or ctx.bus.messages:
             return False
+        if watch is not None and not watch.tells(raw):
+            watch = None
         asJSON = triesJSON(raw, contentType)
-        if asJSON and not neverRPC(raw):
+        if asJSON and not (neverRPC(raw) if watch is None or watch.key is None else neverRPC(raw, watch.facts, watch.key)):
             return False
         for stage in self.stagesOf(SERVER_OTHER, None, ctx):
             quick = getattr(stage, "quickBody", None)
-            if quick is None or not quick(ctx, "response", raw, asJSON):
+            if quick is None:
+                return False
+            seen = watch.seen.get(id(stage)) if watch is not None else None
+            if not (quick(ctx, "response", raw, asJSON) if seen is None else quick(ctx, "response", raw, asJSON, seen)):
                 return False
         return True
+
+    def watchUnread(self, ctx: Context, head: bytes, contentType: str = "") -> Optional["UnreadWatch"]:
+        """
+        What L{passesUnread} asks of a large server body's bytes, asked of
+        each chunk as it arrives (C{watchBody} of each stage of phase
+        C{server_other}, and the JSON-RPC key of L{neverRPC}), so that the
+        answer is nearly ready when the last one came; None when it would
+        not be asked (a stage that cannot watch, a subscriber of every
+        message).
+
+        @param head: the body's first bytes (one at least), with
+            C{contentType} what tells whether it may be read as JSON.
+        """
+        if ctx.bus.messages:
+            return None
+        seen: dict[int, Any] = {}
+        for stage in self.stagesOf(SERVER_OTHER, None, ctx):
+            watchBody = getattr(stage, "watchBody", None)
+            watch = watchBody(ctx, "response") if watchBody is not None else None
+            if watch is None:
+                for other in seen.values():
+                    other.close()
+                return None
+            seen[id(stage)] = watch
+        if not seen:
+            return None
+        return UnreadWatch(seen, triesJSON(head, contentType))
 
     async def judgeServer(self, ctx: Context, body: Body, transport: str = "http") -> Verdict:
         """
@@ -809,6 +897,7 @@ __all__ = [
     "Stage",
     "URL",
     "UNCHANGED",
+    "UnreadWatch",
     "Verdict",
     "refuse",
 ]

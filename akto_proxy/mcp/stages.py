@@ -14,7 +14,7 @@ from twisted.python.failure import Failure
 
 from akto_proxy.access.ratelimit import RateLimits, RateVerdict, Subject
 from akto_proxy.access.roles import Policy
-from akto_proxy.inspect.chain import Chain, Finding, Outcome
+from akto_proxy.inspect.chain import Chain, Finding, IWatch, Outcome
 from akto_proxy.inspect.message import Message, envelopeKeys, jsonGather, memberPath, rpcGather
 from akto_proxy.mcp.answers import HEADER_MISMATCH, INVALID_PARAMS, REFUSAL_CODE, metadata, rpcError
 from akto_proxy.mcp.cache import CacheStage
@@ -349,14 +349,23 @@ class InspectStage:
             self._remember(listed, obj["result"], strings)
         return clean
 
-    def quickBody(self, ctx: Context, direction: str, raw: bytes, asJSON: bool) -> Optional[bool]:
+    def quickBody(self, ctx: Context, direction: str, raw: bytes, asJSON: bool, seen: Any = None) -> Optional[bool]:
         """
         A large body that is not JSON-RPC (C{raw}, its bytes) proven clean
         without decoding it (L{Chain.passesUnread}): as the one text it is,
         and, when it may parse (C{asJSON}), as the JSON it may be, as
         L{judge} would judge it either way.  True: clean; else not proven.
+
+        @param seen: what L{watchBody} told of C{raw} as it arrived.
         """
-        return self.chain.passesUnread(direction, raw, asJSON)
+        return self.chain.passesUnread(direction, raw, asJSON, seen)
+
+    def watchBody(self, ctx: Context, direction: str) -> Optional[IWatch]:
+        """
+        What L{quickBody} asks of a large body's bytes, asked of each chunk
+        as it arrives (L{Chain.watchUnread}); None when it would not ask.
+        """
+        return self.chain.watchUnread(direction)
 
     def judge(self, item: Item, ctx: Context) -> StageResult:
         chain = self.chain

@@ -11,6 +11,7 @@ WebSocket upgrade is admitted here and handed to L{akto_proxy.web.ws}.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import zlib
@@ -31,7 +32,7 @@ from akto_proxy.mcp.answers import PARSE_ERROR, rpcError
 from akto_proxy.mcp.cache import Slot
 from akto_proxy.mcp.events import ExchangeEvent
 from akto_proxy.mcp.jsonrpc import INVALID_REQUEST, Body, decode, encode, fromJSON, notUnicode
-from akto_proxy.mcp.pipeline import URL, Context, Verdict
+from akto_proxy.mcp.pipeline import URL, Context, UnreadWatch, Verdict
 from akto_proxy.mcp.session import Conversation
 from akto_proxy.observe.logs import rfc3339
 from akto_proxy.relay.fallback import ANY, NEVER, UNSENT, Chain, Route, retryRule, unsent
@@ -58,7 +59,7 @@ from akto_proxy.web import answers, caching
 from akto_proxy.web.answers import envelope
 from akto_proxy.web.clients import clientAddress, publicOrigin, trustedForwardedFor
 from akto_proxy.web.slices import sendWhole
-from akto_proxy.web.stream import BodyRelay, Collector, connectionTokens
+from akto_proxy.web.stream import GATHER_FROM, BodyRelay, Collector, connectionTokens
 
 if TYPE_CHECKING:
     from akto_proxy.runtime import Runtime
@@ -841,7 +842,13 @@ class Exchange:
             self.status = 0
             return self.respondError(502, f"upstream used an encoding the proxy cannot inspect ({encoding.decode('latin-1')})", "bad_gateway")
         limit = rt.config.limits.max_inspected_response
-        collector = Collector(limit)
+        # a body that may be large, and whose bytes are what is judged, is
+        # proven clean as it arrives where it can be (judgeResponse)
+        length = response.length
+        watch = None
+        if (not isinstance(length, int) or length >= GATHER_FROM) and not encoding and self.wellKnown is None and rt.pipeline.judgesServer:
+            watch = functools.partial(self._watchBody, ctype.decode("latin-1"))
+        collector = Collector(limit, watch)
         self.pending = collector.done
         response.deliverBody(collector)
         try:
@@ -881,7 +888,7 @@ class Exchange:
             return self.respondError(502, "upstream response could not be decoded", "bad_gateway")
         if slot is not None:
             caching.store(self, decoded, False, ctype, headers)
-        newBody = await self.judgeResponse(decoded, ctype)
+        newBody = await self.judgeResponse(decoded, ctype, watch=collector.watch)
         if self.finished or newBody is None:
             return
         if newBody is True:
@@ -926,15 +933,31 @@ class Exchange:
         compat.setFields(out, headers.values())
         compat.setFields(out, ((_REQUEST_ID, (self.requestId.encode("ascii"),)),))
 
-    async def judgeResponse(self, body: bytes, ctype: bytes, transport: str = "http") -> Union[None, bool, bytes]:
+    def _watchBody(self, contentType: str, head: bytes) -> Optional[UnreadWatch]:
+        """
+        A watch of the response body (of C{contentType}, starting with
+        C{head}), asked of each chunk as it arrives (L{Pipeline.
+        watchUnread}), for a body that reached the size from which it may be
+        relayed unread; None when it would not be.
+        """
+        if self.ctx is None or self.finished or self.batchRefusals:
+            return None
+        return self.rt.pipeline.watchUnread(self.ctx, head, contentType)
+
+    async def judgeResponse(
+        self, body: bytes, ctype: bytes, transport: str = "http", watch: Optional[UnreadWatch] = None
+    ) -> Union[None, bool, bytes]:
         """
         Have the pipeline judge a whole response body (that came as
         C{transport}).  True: relay it unchanged; bytes: relay these
         instead; None: answered already.
+
+        @param watch: what was told of C{body}'s bytes as they arrived
+            (L{_watchBody}).
         """
         assert self.ctx is not None
         contentType = ctype.decode("latin-1")
-        if self.wellKnown is None and not self.batchRefusals and self.rt.pipeline.passesUnread(self.ctx, body, contentType):
+        if self.wellKnown is None and not self.batchRefusals and self.rt.pipeline.passesUnread(self.ctx, body, contentType, watch):
             return True  # a large body proven clean from its bytes, not decoded
         message = decode(body, contentType)
         if self.wellKnown is not None and message.json and isinstance(message.value, dict):

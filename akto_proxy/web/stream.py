@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import zlib
 from collections import deque
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
 from twisted.internet import defer, error as ierror
 from twisted.internet.interfaces import IProtocol
@@ -58,9 +58,15 @@ class Collector(Protocol):
     L{GATHER_FROM}) is written into one buffer as it arrives, whose bytes
     are then taken without a copy: what the body costs while it is
     collected is about its size, not twice it (list and join).
+
+    A large body may be watched as it arrives (C{watchFrom}, asked for a
+    watch with the body's first byte when the body reaches L{GATHER_FROM}:
+    L{akto_proxy.mcp.pipeline.Pipeline.watchUnread}): the watch is fed the
+    bytes so far and then each chunk, ended when the body is whole (what it
+    told of them is L{watch}'s) and closed when the body is given up.
     """
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, watchFrom: Optional[Callable[[bytes], Any]] = None):
         self.limit = limit
         self.parts: list[bytes] = []
         self._buffer: Optional[io.BytesIO] = None
@@ -69,8 +75,12 @@ class Collector(Protocol):
         self._over = False
         self._handedTo: Optional["BodyRelay"] = None
         self._lost: Optional[Failure] = None
+        self._watchFrom = watchFrom
+        #: the body's watch, fed as it arrives (None: not watched)
+        self.watch: Any = None
 
     def _cancel(self) -> None:
+        self._unwatch()
         if self.transport is not None:
             self.transport.stopProducing()
 
@@ -82,18 +92,54 @@ class Collector(Protocol):
         buffer = self._buffer
         if buffer is not None:
             buffer.write(data)
+            if self.watch is not None:
+                self._feed((data,))
         else:
             self.parts.append(data)
             if self.size >= GATHER_FROM:
                 self._buffer = buffer = io.BytesIO()
                 for part in self.parts:
                     buffer.write(part)
+                if self._watchFrom is not None:
+                    self._startWatch()
                 self.parts = []
         if self.size > self.limit and not self._over and not self.done.called:
             self._over = True
+            self._unwatch()
             if self.transport is not None:
                 self.transport.pauseProducing()
             self.done.errback(TooLarge())
+
+    def _startWatch(self) -> None:
+        watchFrom, self._watchFrom = self._watchFrom, None
+        assert watchFrom is not None
+        try:
+            self.watch = watchFrom(next((part[:1] for part in self.parts if part), b""))
+        except Exception:
+            log.failure("large body not watched as it arrives")
+            return
+        if self.watch is not None:
+            self._feed(self.parts)
+
+    def _feed(self, chunks: Sequence[bytes]) -> None:
+        """
+        Feed the watch C{chunks}; one that fails is given up (the body is
+        then judged whole, as it would be unwatched).
+        """
+        try:
+            for chunk in chunks:
+                self.watch.feed(chunk)
+        except Exception:
+            log.failure("watch of a large body failed; it is judged whole")
+            self._unwatch()
+
+    def _unwatch(self) -> None:
+        watch, self.watch = self.watch, None
+        if watch is not None:
+            try:
+                watch.close()
+            except Exception:
+                log.failure("watch of a large body not closed")
 
     def abandon(self) -> None:
         """
@@ -104,6 +150,7 @@ class Collector(Protocol):
         self.parts = []
         self._buffer = None
         self.size = 0
+        self._unwatch()
         transport: Any = self.transport
         if transport is not None:
             transport.stopProducing()
@@ -141,8 +188,15 @@ class Collector(Protocol):
         if self.done.called:
             return  # cancelled: the client went away before the body was complete
         if reason.check(ResponseDone, PotentialDataLoss):
+            if self.watch is not None:
+                try:
+                    self.watch.end()
+                except Exception:
+                    log.failure("watch of a large body failed; it is judged whole")
+                    self._unwatch()
             self.done.callback(self._take())  # the body is held once while it is judged
         else:
+            self._unwatch()
             self.done.errback(reason)
 
 
@@ -480,4 +534,4 @@ class BodyRelay:
         return event.withData(encode(new.value).decode("utf-8") if new.json else (new.text or "")).raw
 
 
-__all__ = ["BodyRelay", "Collector", "connectionTokens"]
+__all__ = ["GATHER_FROM", "BodyRelay", "Collector", "connectionTokens"]

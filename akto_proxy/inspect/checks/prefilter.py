@@ -199,6 +199,8 @@ class Prefilter:
                 anchored[direction] = (lineExpressions, lineFlags)
         self._relaxed: set[str] = set()  # directions whose database of both holds the relaxed forms
         self._together: dict[str, tuple[hyperscan.Database, hyperscan.Scratch]] = {}
+        # per direction, the database of both in stream mode (L{watch})
+        self._streamed: dict[str, hyperscan.Database] = {}
         for direction, scanners in self._threats.items():
             expressions: list[bytes] = []
             flags: list[int] = []
@@ -228,10 +230,12 @@ class Prefilter:
                 relaxedExpressions = [r.encode("utf-8") for r in loose if r is not None]
             else:
                 relaxedExpressions = []
+            whole = expressions + relaxedExpressions
+            wholeFlags = flags + lineFlags[: len(relaxedExpressions)]
             try:
-                whole = expressions + relaxedExpressions
-                db = compileDatabase(whole, list(range(len(whole))), flags + lineFlags[: len(relaxedExpressions)])
+                db = compileDatabase(whole, list(range(len(whole))), wholeFlags)
             except hyperscan.error:
+                whole, wholeFlags = expressions, flags
                 try:
                     db = compileDatabase(expressions, list(range(len(expressions))), flags)
                 except hyperscan.error:
@@ -242,6 +246,16 @@ class Prefilter:
                     self._relaxed.add(direction)
             scratch = hyperscan.Scratch(db)
             self._together[direction] = (db, scratch)
+            if direction == "response" and not self._slow(direction, None):
+                # the same expressions in stream mode, for a large body
+                # scanned as it arrives (L{watch})
+                try:
+                    streamed = compileDatabase(whole, list(range(len(whole))), wholeFlags, hyperscan.HS_MODE_STREAM)
+                except hyperscan.error:
+                    log.info("large responses are scanned once whole: Hyperscan cannot stream their patterns")
+                else:
+                    streamed.scratch = hyperscan.Scratch(streamed)  # closing a stream takes its database's own
+                    self._streamed[direction] = streamed
             for scanner, first in parts:
                 scanner.share(db, scratch, first, self._owner)
         # Per direction, a stream-mode database of the anchored expressions
@@ -352,7 +366,19 @@ class Prefilter:
             return True  # no pattern to look for: not worth the copy
         return self._cleanData(direction, body.translate(_QUOTES_TO_LINES))
 
-    def cleanUnread(self, direction: str, body: bytes, asJSON: bool) -> Optional[bool]:
+    def watch(self, direction: str) -> "Streamed":
+        """
+        What L{cleanUnread} asks of the bytes of a large message of
+        C{direction}, asked as they arrive (L{Streamed}): fed each chunk,
+        ended when the body is whole, and given to L{cleanUnread} with it.
+        The scan streams only on the thread that owns the database's
+        scratch space (this prefilter's), where it is fed, ended and
+        closed; elsewhere only the byte tests are told.
+        """
+        db = self._streamed.get(direction) if threading.get_ident() == self._owner else None
+        return Streamed(self, direction, db)
+
+    def cleanUnread(self, direction: str, body: bytes, asJSON: bool, seen: Optional["Streamed"] = None) -> Optional[bool]:
         """
         Whether a large message of C{direction} whose bytes are C{body}
         passes every covered step both as the one text it is (L{cleanText})
@@ -373,27 +399,41 @@ class Prefilter:
         patterns are asked of the body with its quotes made line breaks,
         as L{cleanRaw} asks every pattern, a window at a time
         (L{linesMatch}).
+
+        @param seen: what was told of C{body} as it arrived (L{watch}):
+            used only when it was told of these bytes, whole, by this
+            prefilter for C{direction}; each answer is the one its test of
+            the whole body gives.
         """
         own = threading.get_ident() == self._owner
+        if seen is not None and not seen.tells(self, direction, body):
+            seen = None
+        # what the database of both says of the body, when it was scanned as
+        # it arrived (ASCII, on this thread)
+        scanned = seen.quiet if seen is not None and own else None
         ascii: Optional[bool] = None
         quiet = None
         if asJSON and direction in self._relaxed and own and len(body) >= self._maxSize:
-            ascii = body.isascii()
+            ascii = body.isascii() if seen is None else seen.ascii
             if ascii:
-                quiet = self._quiet(direction, body)
-        text = self.cleanText(direction, body, quiet=quiet)
+                quiet = self._quiet(direction, body) if scanned is None else scanned
+        text = self.cleanText(direction, body, quiet=quiet if quiet is not None else scanned, seen=seen)
         if not text or not asJSON:
             return text
-        if b"\\" in body or self._anchored or body[:3] == b"\xef\xbb\xbf":
+        if (b"\\" in body if seen is None else seen.backslash) or self._anchored or body[:3] == b"\xef\xbb\xbf":
             return None
-        if direction not in self._anchoredLines or not own or not (body.isascii() if ascii is None else ascii):
+        if ascii is None:
+            ascii = body.isascii() if seen is None else seen.ascii
+        if direction not in self._anchoredLines or not own or not ascii:
             return self.cleanRaw(direction, body)
         anchored = self._anchoredLines[direction]
         if anchored is None or quiet:
             return True  # nothing anchored, or not even the relaxed forms hit
         return not linesMatch(anchored, windows(body))
 
-    def cleanText(self, direction: str, body: bytes, method: Optional[str] = None, quiet: Optional[bool] = None) -> Optional[bool]:
+    def cleanText(
+        self, direction: str, body: bytes, method: Optional[str] = None, quiet: Optional[bool] = None, seen: Optional["Streamed"] = None
+    ) -> Optional[bool]:
         """
         L{clean} for a large message whose one string is the text C{body}
         (a body that is not JSON, or does not parse), asked of its bytes
@@ -410,12 +450,14 @@ class Prefilter:
 
         @param quiet: what L{_quiet} says of C{body} (ASCII), when it was
             asked.
+        @param seen: what was told of C{body} as it arrived (L{watch}),
+            when it was told of these bytes, whole (L{Streamed.tells}).
         """
         if len(body) < self._maxSize or self._slow(direction, method):
             return False
-        if b"\x00" in body:
+        if b"\x00" in body if seen is None else seen.nul:
             return None
-        if quiet is None and not body.isascii():
+        if quiet is None and not (body.isascii() if seen is None else seen.ascii):
             try:
                 body.decode("utf-8")
             except UnicodeDecodeError:
@@ -619,6 +661,135 @@ class _Found:
         return True
 
 
+class Streamed:
+    """
+    What L{Prefilter.cleanUnread} asks of the bytes of a large body, asked
+    of each chunk as it arrives (L{Prefilter.watch}), so that little is
+    left to ask when the last one came: whether the bytes are ASCII, hold
+    a NUL or a backslash, and what the database of both (threat and custom
+    rules, the relaxed forms of the anchored ones) finds in them, scanned
+    as a Hyperscan stream (the same expressions compiled in stream mode: a
+    stream finds what one scan of the whole body finds, across the chunks'
+    edges too, and at its end when it is closed).
+
+    The scan stops at its first hit, or at the first byte past ASCII (the
+    databases' answers stand for ASCII only: the whole-body tests decide
+    then).  It is fed, ended and closed on the thread that owns the
+    database's scratch space (the prefilter's); the stream is closed when
+    the body ends (L{end}) or is given up (L{close}).  It holds references
+    to its database and match handler, which the binding does not.
+
+    @ivar size: the bytes fed.
+    @ivar ascii: whether every byte fed was ASCII.
+    @ivar nul: whether a NUL was fed.
+    @ivar backslash: whether a backslash was fed.
+    @ivar quiet: once ended, whether the database of both found nothing
+        (ASCII bytes, their whole scanned); None when not known.
+    """
+
+    __slots__ = ("size", "ascii", "nul", "backslash", "quiet", "ended", "_prefilter", "_direction", "_db", "_stream", "_found", "_failed", "_scanning")
+
+    def __init__(self, prefilter: Prefilter, direction: str, db: Optional[hyperscan.Database]):
+        self.size = 0
+        self.ascii = True
+        self.nul = False
+        self.backslash = False
+        self.quiet: Optional[bool] = None
+        self.ended = False
+        self._prefilter = prefilter
+        self._direction = direction
+        self._db = db
+        self._found = _Found()
+        self._failed = db is None  # no stream: the whole body is scanned
+        self._stream: Optional[hyperscan.Stream] = None
+        if db is not None:
+            self._stream = _openStream(db, self._found)
+        self._scanning = db is not None
+
+    def feed(self, chunk: bytes) -> None:
+        """
+        The next bytes of the body.
+        """
+        self.size += len(chunk)
+        if not self.backslash and b"\\" in chunk:
+            self.backslash = True
+        if not self.nul and b"\x00" in chunk:
+            self.nul = True
+        if self.ascii and not chunk.isascii():
+            self.ascii = False
+            self._scanning = False
+        if self._scanning:
+            stream, db = self._stream, self._db
+            assert stream is not None and db is not None
+            try:
+                stream.scan(chunk, scratch=db.scratch)
+            except hyperscan.ScanTerminated:
+                pass
+            except hyperscan.error:
+                self._failed = True  # not known: the whole body is scanned
+            if self._found.hit or self._failed:
+                self._scanning = False
+
+    def end(self) -> None:
+        """
+        The body is whole: close the stream (a match at the end of the data,
+        C{$}, is reported then) and say what it found.
+        """
+        if self.ended:
+            return
+        self.ended = True
+        self._close()
+        if not self._failed and self.ascii:
+            self.quiet = not self._found.hit
+
+    def close(self) -> None:
+        """
+        Give the body up (over the limit, refused, cut short).
+        """
+        self.ended = True
+        self._scanning = False
+        self._close()
+        self.quiet = None
+
+    def tells(self, prefilter: Prefilter, direction: str, body: bytes) -> bool:
+        """
+        Whether what was told here is of C{body}, whole, for C{prefilter}
+        and C{direction}.
+        """
+        return self.ended and self.size == len(body) and self._prefilter is prefilter and self._direction == direction
+
+    def _close(self) -> None:
+        stream = self._stream
+        if stream is None:
+            return
+        self._stream = None
+        self._scanning = False
+        try:
+            stream.close()  # with the database's scratch space (a scratch given here is misread by python-hyperscan 0.9.1)
+        except hyperscan.ScanTerminated:
+            pass  # a match at the end: the handler noted it
+        except hyperscan.error:
+            self._failed = True
+
+    def __del__(self) -> None:
+        if self._stream is not None:
+            self.close()
+
+
+def _openStream(db: hyperscan.Database, handler: Any) -> hyperscan.Stream:
+    """
+    A stream of C{db} opened (C{hs_open_stream}), to be closed by its
+    holder.  python-hyperscan 0.9.1 returns the stream from C{db.stream}
+    with a reference too many, and from C{__enter__} with one too few (the
+    C{with} statement's use, which they balance): opened this way, the
+    stream's only owner is the caller (C{StreamedTests.test_owned}).  It
+    holds no reference to C{db} or C{handler}: the caller keeps them.
+    """
+    stream = db.stream(match_event_handler=handler)
+    stream.__enter__()
+    return stream
+
+
 def windows(body: bytes, size: int = WINDOW) -> Iterator[bytes]:
     """
     C{body} C{size} bytes at a time.
@@ -686,4 +857,4 @@ def buildPrefilter(steps: Sequence[object]) -> Optional[Prefilter]:
     return prefilter if prefilter else None
 
 
-__all__ = ["Prefilter", "WINDOW", "buildPrefilter", "linesMatch", "relaxed", "windows"]
+__all__ = ["Prefilter", "Streamed", "WINDOW", "buildPrefilter", "linesMatch", "relaxed", "windows"]
