@@ -258,7 +258,11 @@ class PrefilterTests(SynchronousTestCase):
 
             scanner.matchesRaw = counting  # type: ignore[method-assign]
         self.assertTrue(prefilter.clean(m))
-        self.assertEqual(asked, [])  # one database of all found nothing in the joined strings
+        # the database of both found nothing in the joined strings: only the
+        # set it leaves out (the general rules, their own database) is asked
+        self.assertEqual([n for n, _ in asked], [0], asked)
+        self.assertEqual(prefilter._outside["request"], {prefilter._threats["request"][0]})
+        asked.clear()
         together = dict(prefilter._together)
         prefilter._together.clear()
         self.assertTrue(prefilter.clean(m))
