@@ -8,7 +8,8 @@ asks the same question once:
 
     - the threat checks: the string as written is the only form the step
       would match (L{rawOnly}), and no rule that applies to strings as
-      written hits in the direction's Hyperscan database;
+      written hits in the direction's Hyperscan databases (one of all its
+      rule sets but those that keep their own);
     - custom rules and content filters: none of their patterns matches in
       the message's strings: one Hyperscan database of the patterns it
       takes exactly, for ASCII text, else one RE2 set of them all.
