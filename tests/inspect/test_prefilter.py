@@ -270,6 +270,26 @@ class PrefilterTests(SynchronousTestCase):
         prefilter._together.update(together)
         self.assertFalse(same(self, built, prefilter, call("lookup", host="example.com\nwhoami")))
 
+    def test_outsideSetAsked(self) -> None:
+        """
+        The request's general rules keep their own database and are not
+        copied into the database of both: a string only they find (a
+        vendor's key, a private key) is not clean though that database
+        finds nothing in it, and the chain's outcome is the one without
+        the prefilter.
+        """
+        built = steps()
+        prefilter = buildPrefilter(built)
+        assert prefilter is not None
+        general = built[0].scanner("request")
+        self.assertEqual(prefilter._outside["request"], {general})
+        self.assertNotIn(prefilter._together["request"][0], [general._database()])
+        for text in ("key: AKIAIOSFODNN7EXAMPLE", "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1234567890abcdefghij"):
+            m = call("t", text=text)
+            self.assertTrue(prefilter._quiet("request", m.joined.encode()), text)
+            self.assertFalse(same(self, built, prefilter, m), text)  # the same outcomes, and not clean
+        self.assertEqual(prefilter._outside["response"], frozenset())
+
     def test_oneScanOfAll(self) -> None:
         """
         The joined strings are scanned once, for the threat rules and the
