@@ -10,6 +10,7 @@ MiB (/proc), with both as ratios to the floor's.
 
     .venv/bin/python bench/bigbody.py [--rounds 3] [--requests 10] [--kib 1024]
         [--targets direct,floor,proxy-nochecks,proxy-checks] [--base CHECKOUT]
+        [--bodies "json GET,text GET,tool result,sse result"]
 
 --base CHECKOUT also runs the proxies from another checkout (base-nochecks,
 base-checks: the same configurations), in the same rounds, for A/B.
@@ -32,6 +33,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as R  # noqa: E402
 
 BODIES = ("json GET", "text GET", "tool result")
+#: BODIES and the tool result answered as one SSE event, as MCP servers'
+#: SDKs answer a POST (--bodies)
+ALL_BODIES = BODIES + ("sse result",)
 
 
 def cpuSeconds(pid: int) -> float:
@@ -55,8 +59,9 @@ def fetch(conn: http.client.HTTPConnection, base: str, body: str, kib: int) -> i
     One request for C{body}; the size of the answer read.
     """
     headers = {"X-Akto-Api-Key": R.API_KEY}
-    if body == "tool result":
-        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "big", "arguments": {"kib": kib}}}
+    if body in ("tool result", "sse result"):
+        arguments = {"kib": kib, "sse": True} if body == "sse result" else {"kib": kib}
+        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "big", "arguments": arguments}}
         headers.update({"Content-Type": "application/json", "Accept": "application/json, text/event-stream"})
         conn.request("POST", f"{base}/mcp", json.dumps(call).encode(), headers)
     else:
@@ -66,7 +71,7 @@ def fetch(conn: http.client.HTTPConnection, base: str, body: str, kib: int) -> i
     data = r.read()
     if r.status != 200:
         raise RuntimeError(f"{body}: status {r.status}: {data[:200]!r}")
-    if body == "tool result" and b'"isError":true' in data.replace(b" ", b""):
+    if body in ("tool result", "sse result") and b'"isError":true' in data.replace(b" ", b""):
         raise RuntimeError(f"{body}: refused: {data[:200]!r}")
     return len(data)
 
@@ -95,6 +100,7 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=10, help="per target, body and round")
     ap.add_argument("--kib", type=int, default=1024)
     ap.add_argument("--targets", default=",".join(R.TARGETS))
+    ap.add_argument("--bodies", default=",".join(BODIES), help=f"of {', '.join(ALL_BODIES)}")
     ap.add_argument("--out", default=str(R.RESULTS / "bigbody.json"))
     ap.add_argument("--base", metavar="CHECKOUT", help="also the proxies of this checkout, as base-nochecks and base-checks")
     a = ap.parse_args()
@@ -106,7 +112,8 @@ def main() -> int:
     up = R.Proc("upstream", [R.PY, str(R.HERE / "upstream.py"), "--port", str(upPort)], R.RESULTS / "upstream-big.log", None)
     procs: dict[str, R.Proc] = {}
     urls: dict[str, str] = {}
-    slices: dict[str, dict[str, list[dict]]] = {n: {b: [] for b in BODIES} for n in names}
+    bodies = a.bodies.split(",")
+    slices: dict[str, dict[str, list[dict]]] = {n: {b: [] for b in bodies} for n in names}
     try:
         R.waitReady(up, f"http://127.0.0.1:{upPort}/mcp")
         for name in names:
@@ -126,7 +133,7 @@ def main() -> int:
             R.waitReady(procs.get(name), f"{urls[name]}/mcp", limit=180)
         for i in range(a.rounds):
             print(f"  round {i + 1}/{a.rounds}", flush=True)
-            for body in BODIES:
+            for body in bodies:
                 for name in names:
                     proc = procs.get(name)
                     slices[name][body].append(measure(urls[name], proc.pid if proc else None, body, a.kib, a.requests))
@@ -143,7 +150,7 @@ def main() -> int:
     print(f"\n{a.kib} KiB bodies, {a.rounds} interleaved rounds of {a.requests} sequential requests; medians of the rounds")
     floor = merged.get("floor")
     print(f"{'body':<12} {'target':<16} {'MB/s':>8} {'x floor':>8} {'CPU ms/MiB':>11} {'x floor':>8}")
-    for body in BODIES:
+    for body in bodies:
         for name in names:
             m = merged[name][body]
             ratio = f"{m['mb_s'] / floor[body]['mb_s']:.2f}x" if floor else ""

@@ -244,6 +244,11 @@ class UpstreamProtocol(Protocol):
             kib = int(((msg.get("params") or {}).get("arguments") or {}).get("kib", 1024))
             text = bigBody("text", kib).decode()
             result = {"content": [{"type": "text", "text": text}], "isError": False}
+            if (((msg.get("params") or {}).get("arguments") or {}).get("sse")):
+                # as an MCP server's SDK answers a POST: one SSE event
+                answer = json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": result}, separators=(",", ":")).encode()
+                self.respond(b"200 OK", b"event: message\ndata: " + answer + b"\n\n", b"text/event-stream")
+                return
         elif method == "tools/call":
             args = (msg.get("params") or {}).get("arguments") or {}
             result = {"content": [{"type": "text", "text": str(args.get("text", ""))}], "isError": False}

@@ -310,10 +310,10 @@ class HeapReleaseTests(SynchronousTestCase):
 
     def test_arenasLimited(self) -> None:
         """
-        After L{limitArenas}, threads share two malloc arenas (the main one
-        and one more); without it each allocating thread had its own.
+        After L{limitArenas}, threads share the main malloc arena; without
+        it each allocating thread had its own.
         """
-        self.assertEqual(self.run_(ARENAS, "limit"), "True 2")
+        self.assertEqual(self.run_(ARENAS, "limit"), "True 1")
         self.assertEqual(self.run_(ARENAS, "default"), "None 7")
 
     def test_freedHeapGivenBack(self) -> None:

@@ -2,7 +2,9 @@
 SSE parsing (any chunking gives the same events) and endpoint rewriting.
 """
 
-from hypothesis import given, strategies as st
+import re
+
+from hypothesis import example, given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from akto_proxy.relay.url import Target
@@ -13,6 +15,7 @@ from akto_proxy.relay.rewrite import (
     upstreamWellKnown,
     wellKnownProxyURL,
 )
+from akto_proxy.relay import sse
 from akto_proxy.relay.sse import SSEParser, makeEvent
 
 STREAM = (
@@ -23,6 +26,41 @@ STREAM = (
     b"data:no-space\rdata: second\r\r"
     b"retry: 1000\nid: 8\ndata:\n\n"
 )
+
+
+_TERMINATOR = re.compile(rb"\r\n|\r|\n")
+
+
+def reference(stream: bytes) -> list[tuple[bytes, tuple[tuple[str, str], ...]]]:
+    """
+    The events of a whole C{stream} as the SSE specification reads them:
+    lines (CRLF, CR or LF), each decoded from UTF-8 with malformed bytes
+    replaced, a comment after a leading colon, else a name and a value at
+    the first colon (one space after it dropped); a blank line ends an event.
+    Each event with its exact bytes (a leading byte order mark in the first).
+    """
+    out = []
+    fields: list[tuple[str, str]] = []
+    pos = 3 if stream.startswith(b"\xef\xbb\xbf") else 0
+    start = 0
+    for m in _TERMINATOR.finditer(stream, pos):
+        line, pos = stream[pos : m.start()], m.end()
+        if not line:
+            out.append((stream[start:pos], tuple(fields)))
+            start, fields = pos, []
+            continue
+        text = line.decode("utf-8", "replace")
+        if text.startswith(":"):
+            fields.append(("", text[1:]))
+            continue
+        name, sep, value = text.partition(":")
+        fields.append((name, value[1:] if sep and value.startswith(" ") else value))
+    return out
+
+
+#: pieces of generated streams: field names, colons, spaces, every line
+#: end, text, multi-byte, malformed and cut UTF-8
+PIECES = [b"data", b"event", b"id", b":", b" ", b"\r", b"\n", b"\r\n", b"x", b"{}", "\u00e9\u20ac".encode(), b"\xff", b"\xe2\x82", b"\xef\xbb\xbf"]
 
 
 def events(parser, chunks):
@@ -51,6 +89,52 @@ class ParserTests(SynchronousTestCase):
         split = events(SSEParser(), chunks)
         self.assertEqual([(e.fields) for e in split], [e.fields for e in whole])
         self.assertEqual(b"".join(e.raw for e in split), STREAM)
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(st.lists(st.sampled_from(PIECES), max_size=60).map(b"".join), st.lists(st.integers(min_value=0, max_value=400), max_size=8))
+    @example(STREAM, [5, 11, 40])
+    def test_as_the_specification_reads(self, stream: bytes, cuts: list) -> None:
+        """
+        Generated streams, whole and in any chunking, give the events the
+        specification reads (L{reference}): the same fields, and the same
+        bytes.
+        """
+        expected = reference(stream)
+        whole = SSEParser().feed(stream)
+        self.assertEqual([(e.raw, e.fields) for e in whole], expected)
+        points = sorted({c for c in cuts if 0 < c < len(stream)})
+        chunks = [stream[a:b] for a, b in zip([0] + points, points + [len(stream)])]
+        parser = SSEParser()
+        split = events(parser, chunks)
+        self.assertEqual([e.fields for e in split], [f for _, f in expected])
+        # the same bytes (but for the LF of a CRLF cut after its CR, which
+        # goes with the next event)
+        relayed = b"".join(e.raw for e in split)
+        complete = sum(len(raw) for raw, _ in expected)
+        self.assertTrue(stream.startswith(relayed))
+        self.assertIn(len(relayed), (complete, complete - 1))
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(st.lists(st.sampled_from(PIECES), max_size=60).map(b"".join))
+    @example(STREAM)
+    def test_large_lines_as_the_specification_reads(self, stream: bytes) -> None:
+        """
+        The same with every line read as a large one (decoded in place).
+        """
+        self.patch(sse, "LARGE_LINE", 1)
+        self.assertEqual([(e.raw, e.fields) for e in SSEParser().feed(stream)], reference(stream))
+
+    def test_large_line_once(self) -> None:
+        """
+        A data line of megabytes comes out whole: its value and the event's
+        bytes.
+        """
+        value = "word " * 400_000
+        stream = b"event: message\ndata: " + value.encode() + b"\n\n"
+        chunks = [stream[i : i + 65536] for i in range(0, len(stream), 65536)]
+        (event,) = events(SSEParser(), chunks)
+        self.assertEqual(event.data, value)
+        self.assertEqual(event.raw, stream)
 
     def test_event_emitted_without_waiting(self) -> None:
         p = SSEParser()

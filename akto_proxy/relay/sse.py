@@ -163,6 +163,9 @@ class SSEParser:
         return events
 
     def _lineDone(self) -> Optional[Event]:
+        if len(self._line) >= LARGE_LINE:
+            self._largeLineDone()  # (never a blank line: no event ends)
+            return None
         line = bytes(self._line)
         self._line = bytearray()
         if not line:
@@ -185,6 +188,44 @@ class SSEParser:
         self._fields.append((name, value))
         return None
 
+    def _largeLineDone(self) -> None:
+        """
+        L{_lineDone} for a line of L{LARGE_LINE} bytes or more (a data line
+        of megabytes): its name and value decoded from its bytes in place,
+        not copied three times on their way to a string (bytes, text, the
+        text after the colon, after the space).  A colon is one byte that
+        is always a character of its own, so this is the line decoded, then
+        split at its first colon.
+        """
+        line = self._line
+        self._line = bytearray()
+        if line[0] == 0x3A:
+            self._fields.append(("", _decoded(line, 1, len(line))))
+            return None
+        colon = line.find(b":")
+        if colon < 0:
+            self._fields.append((_decoded(line, 0, len(line)), ""))
+            return None
+        start = colon + 1
+        if line[start : start + 1] == b" ":
+            start += 1
+        self._fields.append((_decoded(line, 0, colon), _decoded(line, start, len(line))))
+        return None
+
     @property
     def pending(self) -> int:
         return len(self._raw)
+
+
+#: the length from which a line's fields are decoded in place
+#: (L{SSEParser._largeLineDone})
+LARGE_LINE = 64 * 1024
+
+
+def _decoded(line: bytearray, start: int, end: int) -> str:
+    """
+    C{line[start:end]} decoded from UTF-8 (malformed bytes replaced), read
+    in place.
+    """
+    with memoryview(line) as whole, whole[start:end] as part:
+        return str(part, "utf-8", "replace")

@@ -57,6 +57,7 @@ from akto_proxy.web.admission import Admitted, Refusal, admit, judgeURL
 from akto_proxy.web import answers, caching
 from akto_proxy.web.answers import envelope
 from akto_proxy.web.clients import clientAddress, publicOrigin, trustedForwardedFor
+from akto_proxy.web.slices import sendWhole
 from akto_proxy.web.stream import BodyRelay, Collector, connectionTokens
 
 if TYPE_CHECKING:
@@ -871,8 +872,7 @@ class Exchange:
         except TooLarge:
             if rt.config.limits.oversize == "pass":
                 self._copyHeaders(headers)
-                self.write(raw)
-                self.finish()
+                sendWhole(self, raw, self.finish)
                 return
             self.status = 0
             return self.respondError(502, "upstream response exceeds max_inspected_response when decoded", "response_too_large")
@@ -887,13 +887,12 @@ class Exchange:
         if newBody is True:
             self._copyHeaders(headers)
             request.setHeader(b"content-length", str(len(raw)).encode("ascii"))
-            self.write(raw)
+            sendWhole(self, raw, self.finish)
         else:
             headers.pop(b"content-encoding", None)
             self._copyHeaders(headers)
             request.setHeader(b"content-length", str(len(newBody)).encode("ascii"))
-            self.write(newBody)
-        self.finish()
+            sendWhole(self, newBody, self.finish)
 
     def _trackSession(self, response: IResponse) -> None:
         """

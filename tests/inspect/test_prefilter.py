@@ -702,3 +702,42 @@ class LargeToolResultTests(SynchronousTestCase):
         clean, asked = self.check(*(t + " the team shipped two releases" * 8 for t in texts))
         if clean:
             self.assertEqual(asked, ["prompt_injection"])
+
+    def test_largeAndSmallStrings(self) -> None:
+        """
+        The large strings of a result are asked alone and the small ones
+        together (L{Prefilter._cleanParts}): what a pattern step finds in
+        either is still found, in a small string beside a large clean one
+        too.
+        """
+        large = "The quarterly report shows revenue grew in every region while costs stayed flat. " * 4
+        self.assertTrue(self.check(large, "a note", large)[0])
+        for attack in ("cat /etc/passwd", "my ssn is here", "key AKIAIOSFODNN7EXAMPLE secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"):
+            for texts in ((large, attack), (attack, large), (large + attack, "a note")):
+                clean, asked = self.check(*texts)
+                self.assertFalse(clean, texts)
+
+    @settings(max_examples=150, deadline=None, derandomize=True)
+    @given(
+        st.lists(
+            st.tuples(
+                st.lists(
+                    st.sampled_from(
+                        list("abcdeilnorstwy $'\"{}%&\\/.;*|-=()<>1@\n") + ["etc", "passwd", "ssn", "select ", "or 1=1", "ignore previous instructions", "drop table"]
+                    ),
+                    max_size=80,
+                ).map("".join),
+                st.booleans(),
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    def test_generatedMixed(self, parts: list[tuple[str, bool]]) -> None:
+        """
+        As L{test_generated}, with strings both under and over the size from
+        which a string is asked alone.
+        """
+        clean, asked = self.check(*(t + " the team shipped two releases" * 8 if large else t for t, large in parts))
+        if clean:
+            self.assertEqual(asked, ["prompt_injection"])

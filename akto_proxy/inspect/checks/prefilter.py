@@ -291,7 +291,29 @@ class Prefilter:
         """
         if message.direction != "response" or message.size < self._maxSize or not self._slow("response", message.method):
             return False
-        return self._clean("response", message.transport == "url", message.joined, tuple(t for _, t in message.strings), message.method, ask=False)
+        return self._cleanParts("response", tuple(t for _, t in message.strings))
+
+    def _cleanParts(self, direction: str, texts: Sequence[str]) -> bool:
+        """
+        L{_cleanData} of the strings C{texts} of a large message, without
+        the message's strings joined: each string of the large-message size
+        or more is asked alone (its own UTF-8), the rest together, one per
+        line.  Each step matches each string alone, so this finds all the
+        joined lines would (and less of what only spans two strings, which
+        counts as not clean there); what it saves is the joined copy of the
+        body and its UTF-8, both held at once beside the body and its
+        parsed strings.
+        """
+        small: list[str] = []
+        try:
+            for text in texts:
+                if len(text) < self._maxSize:
+                    small.append(text)
+                elif not self._cleanData(direction, text.encode("utf-8"), alone=True):
+                    return False
+            return not small or self._cleanData(direction, "\n".join(small).encode("utf-8"), small)
+        except UnicodeEncodeError:
+            return False  # lone surrogates: the steps say what they make of them
 
     def cleanTexts(self, direction: str, texts: Sequence[str], method: Optional[str] = ANY_METHOD) -> bool:
         """
