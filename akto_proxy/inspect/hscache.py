@@ -72,12 +72,14 @@ def compileProblem(expression: bytes, flags: int, directory: Optional[str] = Non
             pass
         except Exception as e:  # unreadable: compile
             log.info("cached pattern verdict {path} not used: {error}", path=path, error=str(e))
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     try:
-        hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(expressions=[expression], ids=[0], elements=1, flags=[flags])
+        db.compile(expressions=[expression], ids=[0], elements=1, flags=[flags])
     except hyperscan.error as e:
         problem: Optional[str] = str(e) or "error"
     else:
         problem = None
+        _dropScratch(db)
     if path is not None:
         _store(path, (problem or "").encode("utf-8"))
     return problem
@@ -106,9 +108,21 @@ def compileDatabase(
             log.info("cached pattern database {path} not used: {error}", path=path, error=str(e))
     db = hyperscan.Database(mode=mode)
     db.compile(expressions=list(expressions), ids=list(ids), elements=len(expressions), flags=list(flags))
+    _dropScratch(db)
     if path is not None:
         _store(path, hyperscan.dumpb(db))
     return db
+
+
+def _dropScratch(db: "hyperscan.Database") -> None:
+    """
+    Free the scratch space the binding allocates for a database it
+    compiles (C{db.scratch}): every user scans with a scratch of its own
+    (as for a database loaded from the cache, which has none), and the
+    spare one held 0.5 MB of a first start's memory with the sample's
+    checks.
+    """
+    db.scratch = None
 
 
 #: databases kept; the oldest beyond are removed (each change of the rules

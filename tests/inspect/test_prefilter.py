@@ -258,13 +258,37 @@ class PrefilterTests(SynchronousTestCase):
 
             scanner.matchesRaw = counting  # type: ignore[method-assign]
         self.assertTrue(prefilter.clean(m))
-        self.assertEqual(asked, [])  # one database of all found nothing in the joined strings
+        # the database of both found nothing in the joined strings: only the
+        # set it leaves out (the general rules, their own database) is asked
+        self.assertEqual([n for n, _ in asked], [0], asked)
+        self.assertEqual(prefilter._outside["request"], {prefilter._threats["request"][0]})
+        asked.clear()
         together = dict(prefilter._together)
         prefilter._together.clear()
         self.assertTrue(prefilter.clean(m))
         self.assertEqual([n for n, _ in asked], [0, 1], asked)  # else the joined strings, once per database
         prefilter._together.update(together)
         self.assertFalse(same(self, built, prefilter, call("lookup", host="example.com\nwhoami")))
+
+    def test_outsideSetAsked(self) -> None:
+        """
+        The request's general rules keep their own database and are not
+        copied into the database of both: a string only they find (a
+        vendor's key, a private key) is not clean though that database
+        finds nothing in it, and the chain's outcome is the one without
+        the prefilter.
+        """
+        built = steps()
+        prefilter = buildPrefilter(built)
+        assert prefilter is not None
+        general = built[0].scanner("request")
+        self.assertEqual(prefilter._outside["request"], {general})
+        self.assertNotIn(prefilter._together["request"][0], [general._database()])
+        for text in ("key: AKIAIOSFODNN7EXAMPLE", "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1234567890abcdefghij"):
+            m = call("t", text=text)
+            self.assertTrue(prefilter._quiet("request", m.joined.encode()), text)
+            self.assertFalse(same(self, built, prefilter, m), text)  # the same outcomes, and not clean
+        self.assertEqual(prefilter._outside["response"], frozenset())
 
     def test_oneScanOfAll(self) -> None:
         """
