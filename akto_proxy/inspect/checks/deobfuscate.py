@@ -254,7 +254,8 @@ def _shHidden(text: str, depth: int) -> Iterator[str]:
             continue
         name = last[0].rsplit("/", 1)[-1].lower()
         if name == "eval":
-            yield " ".join(last[1:])
+            if any(w.quoted for w in run[-1].words[1:]):  # eval "$(..)", eval "${x,,}"; not prose's "eval results"
+                yield " ".join(last[1:])
             continue
         if name in _SHELLS:
             if len(last) > 2 and last[1] == "-c":
@@ -308,7 +309,9 @@ def _expand(pattern: "re.Pattern[str]", text: str, names: dict[str, str]) -> str
     def one(m: "re.Match[str]") -> str:
         key = m.group(1).upper()
         if key not in names and key not in _GUESS:
-            return "" if pattern is _BANG else m.group(0)  # (an unset !x! is empty; %x% stays as written)
+            # (an unset !x! is empty once the value sets variables of its own,
+            # a loop's accumulator; %x% stays as written)
+            return "" if pattern is _BANG and names else m.group(0)
         value = names.get(key, _GUESS.get(key, ""))
         if m.group(4) is not None:
             return re.sub(re.escape(m.group(4).lstrip("*")), lambda _: m.group(5), value, flags=re.I)
@@ -581,7 +584,7 @@ def _psHidden(text: str) -> Iterator[str]:
         code = m.group(1) or m.group(2)
         if code:
             yield _unlit(code)
-        elif m.group(3):
+        elif m.group(3) and shell.isProgram(_unlit(m.group(3))):
             rest = folded[m.end() :].split(";", 1)[0].split("|", 1)[0]
             yield _unlit(m.group(3)) + rest
 
@@ -604,6 +607,34 @@ def hidden(text: str, depth: int = 0) -> Iterator[str]:
             yield from hidden(code, depth + 1)
 
 
+# a word cmd reads without its carets and quotes (w^h^o, n"e"t), and the
+# commas and semicolons cmd reads as blanks between a command and its switches
+_CMD_SPELLED = re.compile(r"\^[A-Za-z]|[A-Za-z]\"[A-Za-z]")
+_CMD_BLANKS = re.compile(r"(?<=\w)[,;]+(?=[\s/])|(?<=\s)[,;]+")
+# a cmdlet spelled with PowerShell's ticks (gEt-HOtf`ix)
+_TICKED_CMDLET = re.compile(r"(?:^|[\s;&|(])([A-Za-z`]+-[A-Za-z`]+)(?=$|[\s;&|)])")
+
+
+# a PowerShell statement as a value: a variable given a cmdlet's, an
+# object's or a static call's result, or a cmdlet given a variable and at
+# most options after it (not "Get-Well $oon cards")
+_PS_STATEMENT = re.compile(
+    r"^\s*(?:\$[A-Za-z_]\w*\s*=\s*(?:new-object\s+\S|\[[\w.]+\]::\w|([A-Za-z]+-[A-Za-z]+)\s+\S)|([A-Za-z]+-[A-Za-z]+)\s+(?:-\w+\s+)?\$[A-Za-z_][\w.]*\s*(?:$|[;|]|-\w))", re.I
+)
+
+
+def _psStatement(text: str) -> bool:
+    m = _PS_STATEMENT.match(text)
+    if not m:
+        return False
+    name = m.group(1) or m.group(2)
+    return name is None or shell.isProgram(name)
+
+
+def _tickedCmdlet(text: str) -> bool:
+    return any("`" in m.group(1) and shell.isProgram(m.group(1).replace("`", "")) for m in _TICKED_CMDLET.finditer(text))
+
+
 def readings(text: str) -> Iterator[str]:
     """
     C{text} as PowerShell and cmd would read its words before running them
@@ -615,6 +646,8 @@ def readings(text: str) -> Iterator[str]:
         folded = foldPowerShell(text)
         if folded != text:
             yield folded
+    if ("^" in text or '"' in text) and _CMD_SPELLED.search(text):
+        yield _CMD_BLANKS.sub(" ", text.replace("^", "").replace('"', ""))
     if "%" in text and ":~" in text:
         expanded = _expand(_PERCENT, text, {})
         if expanded != text:
@@ -629,6 +662,7 @@ def runsHidden(text: str) -> bool:
     (L{shell.commandInValue}).
     """
     try:
-        return any(shell.runs(code) for code in hidden(text)) or any(shell.commandInValue(r) for r in readings(text))
+        return (any(shell.runs(code) for code in hidden(text)) or any(shell.commandInValue(r) for r in readings(text))
+                or ("`" in text and _tickedCmdlet(text)) or ("$" in text and _psStatement(text)))
     except (IndexError, ValueError, RecursionError, OverflowError):  # pragma: no cover - a value no evaluator would take
         return False

@@ -312,8 +312,9 @@ _EVALUATED = (
     r"\beval\b|<<<|\|\s*[\w/'\"\\]*(?:sh|\$\{!#\}|\$bash)\b|\|\s*\$\{!#\}|\b(?:ba|z|da|k)?sh\s+-c\b|"
     r"(?:\$\(|`)\s*(?:printf|echo|rev|base64|xxd|tr)\b|"
     r"%[a-z_][\w()]*:~|![a-z_]\w*(?::[^!\s]{1,20})?!|\bcall\s|\bset\s+\"?[a-z_]\w*=|\bfor\s+(?:/[lf]\s+)?%|"
-    r"[a-z]`[a-z]|'\s*\+\s*'|-f\s*'|\[char|-join|\biex\b|invoke-expression|invokescript|frombase64string|"
-    r"\s[-/]e(?:c|n[a-z]*)?\s+[a-z0-9+/]{12}|\|\s*(?:powershell|pwsh)\b|\$(?:env:comspec|pshome|shellid)\s*\[|\[-1\.\."
+    r"[a-z]`[a-z]|'\s*\+\s*'|-f\s*'|\[char|-join|\biex\b|\^[a-z]|[a-z]\"[a-z]|invoke-expression|invokescript|frombase64string|"
+    r"\s[-/]e(?:c|n[a-z]*)?\s+[a-z0-9+/]{12}|\|\s*(?:powershell|pwsh)\b|\$(?:env:comspec|pshome|shellid)\s*\[|\[-1\.\.|"
+    r"^\s*\$[a-z_]\w*\s*=\s*\S|^\s*[a-z]+-[a-z]+\s+(?:-\w+\s+)?\$[a-z_]"
 )
 
 CMD_RULES = (
@@ -397,7 +398,7 @@ CMD_RULES = (
          variants="rds", level=2, context="data"),
     # Windows cmd and PowerShell.
     Rule(CMD, "windows_command",
-         r"\bcmd(?:\.exe)?\s*/[ckr]\b|\b(?:powershell|pwsh)(?:\.exe)?\s+(?:-\w|[a-z]+-[a-z]+|[\"'{&]|[a-z]:\\|\.{0,2}[/\\])|\biex\s*[(\s]|\binvoke-expression\b|"
+         r"\bcmd(?:\.exe)?\s*/[ckr]\b|\b(?:powershell|pwsh)(?:\.exe)?\s+(?:-\w|[a-z]+-[a-z]+|[\"'{&]|[a-z]:\\|\.{0,2}[/\\])|\biex\s*(?:[($'\"{\[]|$)|\biex\s+(?:-|[a-z]+-[a-z]|\S*[\\/:.])|\binvoke-expression\b|"
          # a cmdlet that runs, reads or calls out, with an argument or alone
          # (not "Get-Process help": a search for its documentation)
          r"\b(?:invoke-(?:webrequest|restmethod|command|item|wmimethod)|get-(?:content|childitem|process|wmiobject|ciminstance|localuser|itemproperty)|"
@@ -422,7 +423,7 @@ CMD_RULES = (
          r"\b(?:netsh|nbtstat|nltest|dsquery|gpresult|schtasks|wevtutil|vssadmin|bcdedit|icacls|cacls|driverquery|getmac|qwinsta|quser|"
          r"cmdkey|klist|setspn|fsutil)(?:\.exe)?\b|\broute\s+print\b|\bsc(?:\.exe)?\s+(?:query|qc|config|create|start|stop|delete)\b|\barp\s+-a\b|"
          r"\breg(?:\.exe)?\s+(?:query|add|delete|save)\b|\b(?:type|dir|more|copy|del)\s+[a-z]:\\|%comspec%|"
-         r"\bfor\s+(?:/[dflr]\s+(?:\"[^\"]*\"\s+)?)?%+(?:\w+|[\w\W])\s+in\s*\(|\bif\s+(?:/i\s+)?(?:not\s+)?(?:errorlevel|exist|defined)\b|\bif\s+/i\b",
+         r"\bfor\s+(?:/[dflr]\s+(?:\"[^\"]*\"\s+)?)?%+(?:\w+|[\w\W])\s+in\s*\(|\bif\s+(?:/i\s+)?(?:not\s+)?(?:errorlevel|exist|defined)\s+\S|\bif\s+/i\b",
          variants="rds", level=2, context="data"),
     # Shell plumbing no value holds: piping into a shell, here-strings,
     # command substitution, glob-spelled paths.

@@ -763,6 +763,15 @@ def commandInValue(text: str) -> bool:
     return False
 
 
+def isProgram(name: str) -> bool:
+    """
+    Whether C{name} names a known program or a PowerShell cmdlet (an
+    approved verb, a dash, a noun).
+    """
+    m = _CMDLET.match(name)
+    return name.lower() in KNOWN or bool(m and m.group(1).lower() in _VERBS)
+
+
 def runs(code: str) -> bool:
     """
     Whether C{code}, which an evaluator runs (C{eval}, a pipe into C{sh},

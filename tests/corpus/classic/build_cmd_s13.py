@@ -475,6 +475,9 @@ BENIGN_VALUES = [
     "set point 21C", "call back at 5", "for each item", "if not exist", "echo chamber book", "type c battery",
     "reverse osmosis filter", "rev limiter", "base64 decoder online", "char array java", "format string printf",
     "iex stock exchange", "IEX cloud api", "gzip vs bzip2", "rot13 puzzle", "FOR /F syntax", "tokens=2 delims=,",
+    # dollar signs beside words named like cmdlets, and assignments in values
+    "$total = subtotal + tax", "$name = Alice", "$5 = 4.60 EUR", "Set-Top $99 deal", "Get-Well $oon cards", "Follow-Up $client",
+    "$HOME = /home/alice", "$x = 3", "Check-In $guest", "Write-Up $25 fee",
     # operators and punctuation in values
     "a + b", "'a' + 'b'", "\"x\" -f", "-join", "[char]", "[0, 1, 2]", "(1,2,3)", "a,b;c", "key=val&&other", "!important",
     "!x!", "Hello!!", "%VAR%", "done; next; %d", "alpha|beta", "`code`", "it`s fine", "don``t", "O'Brien & Sons",
