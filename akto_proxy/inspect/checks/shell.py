@@ -796,7 +796,7 @@ def commands(text: str) -> Iterator[tuple[str, tuple[str, ...]]]:
     and its arguments, folded.
     """
     for c in lex(text):
-        yield c.where, tuple(w.text for w in c.words)
+        yield c.where, tuple(w.text for w in c.words if not w.raw.startswith(HERE_STRING))
 
 
 def _alternation(names: frozenset[str]) -> str:
