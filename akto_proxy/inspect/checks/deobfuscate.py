@@ -610,7 +610,7 @@ def hidden(text: str, depth: int = 0) -> Iterator[str]:
 # a word cmd reads without its carets and quotes (w^h^o, n"e"t), and the
 # commas and semicolons cmd reads as blanks between a command and its switches
 _CMD_SPELLED = re.compile(r"\^[A-Za-z]|[A-Za-z]\"[A-Za-z]")
-_CMD_BLANKS = re.compile(r"(?<=\w)[,;]+(?=[\s/])|(?<=\s)[,;]+")
+_CMD_BLANKS = re.compile(r"(?<=\w),+(?=\w)|(?<=\w)[,;]+(?=[\s/])|(?<=\s)[,;]+")
 # a cmdlet spelled with PowerShell's ticks (gEt-HOtf`ix)
 _TICKED_CMDLET = re.compile(r"(?:^|[\s;&|(])([A-Za-z`]+-[A-Za-z`]+)(?=$|[\s;&|)])")
 
