@@ -637,15 +637,20 @@ def _tickedCmdlet(text: str) -> bool:
 
 def readings(text: str) -> Iterator[str]:
     """
-    C{text} as PowerShell and cmd would read its words before running them
-    (ticks gone, literals folded; environment substrings expanded), where
-    that differs from C{text}.
+    C{text} as sh, PowerShell and cmd would read its words before running
+    them (substitutions whose output we can tell made; ticks gone, literals
+    folded; carets and quotes inside words gone; environment substrings
+    expanded), where that differs from C{text}.
     """
     text = text[:_MAX]
     if "`" in text or "'" in text or "[char" in text.lower():
         folded = foldPowerShell(text)
         if folded != text:
             yield folded
+    if "$(" in text or "`" in text:
+        substituted = _substituted(text, 1)  # x;$(printf '\x69\x64'): the output is the command
+        if substituted != text:
+            yield substituted
     if ("^" in text or '"' in text) and _CMD_SPELLED.search(text):
         yield _CMD_BLANKS.sub(" ", text.replace("^", "").replace('"', ""))
     if "%" in text and ":~" in text:
