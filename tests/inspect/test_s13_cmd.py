@@ -114,6 +114,15 @@ class ReadingTests(SynchronousTestCase):
         # (what the value wrote itself is no reading: the rules judged it)
         self.assertEqual(self._hidden("set point=21&&call back"), [])
 
+    def test_bounded(self) -> None:
+        """
+        A loop of a billion steps, a deep nesting or a long value is read
+        within the reader's bounds (at most 512 statements, three layers).
+        """
+        self.assertEqual(self._hidden("for /L %i in (0,1,999999999999) do set x=!x!a"), [])
+        self.assertIsInstance(runsHidden("eval \"$(" * 200 + "echo id" + ")\"" * 200), bool)
+        self.assertIsInstance(runsHidden("iex (" + "'a'+" * 5000 + "'b')"), bool)
+
     def test_cmdWords(self) -> None:
         self.assertIn("netsh wlan show", list(readings("n^e\"ts\"h,wlan show")))
         self.assertIn("cmd /c", list(readings("%COMSPEC:~-7,1%md /c")))

@@ -25,6 +25,7 @@ import binascii
 import bz2
 import gzip
 import io
+import itertools
 import re
 import zlib
 from typing import Iterator, Optional
@@ -35,6 +36,7 @@ _MAX = 4096  # characters of a value, or of any string read back
 _LAYERS = 3  # evaluators inside evaluators
 _STEPS = 512  # statements a cmd reading runs
 _ROUNDS = 24  # PowerShell folding rounds
+_SUBSTITUTIONS = 16  # command substitutions of one string read
 
 # --- sh: a producer piped, fed or substituted into a shell ----------------------
 
@@ -186,6 +188,8 @@ def _output(body: str, depth: int) -> Optional[str]:
     """
     What C{body} (a pipeline of producers and filters) writes.
     """
+    if not _PRODUCER.match(body):
+        return None  # (only a pipeline that starts with a producer or a filter is read)
     data: Optional[str] = None
     commands = [c for c in shell.lex(_substituted(body, depth + 1)) if c.where != "subst"]
     if not commands or any(c.before not in ("|", "") for c in commands[1:]):
@@ -200,6 +204,7 @@ def _output(body: str, depth: int) -> Optional[str]:
 
 
 _SUBST = re.compile(r"\$\(|`")
+_PRODUCER = re.compile(r"\s*['\"]?(?:\S*/)?(?:printf|echo|base64|xxd|rev|tr|cat|openssl|gunzip|bunzip2|zcat|bzcat|gzip|bzip2)\b")
 
 
 def _substituted(text: str, depth: int) -> str:
@@ -212,8 +217,9 @@ def _substituted(text: str, depth: int) -> str:
     out: list[str] = []
     i = 0
     n = len(text)
+    read = 0
     while i < n:
-        m = _SUBST.search(text, i)
+        m = _SUBST.search(text, i) if read < _SUBSTITUTIONS else None
         if not m:
             out.append(text[i:])
             break
@@ -231,6 +237,7 @@ def _substituted(text: str, depth: int) -> str:
                 out.append(text[m.start() :])
                 break
             body, after = text[m.end() : end], end + 1
+        read += 1
         value = _output(body, depth)
         if value is None:
             out.append(text[m.start() : after])
@@ -385,7 +392,7 @@ class _Cmd:
                     a, s, b = (int(v) for v in values[:3])
                 except ValueError:
                     return
-                values = [str(v) for v in range(a, b + (1 if s > 0 else -1), s)][:_STEPS] if s else []
+                values = [str(v) for v in itertools.islice(range(a, b + (1 if s > 0 else -1), s), _STEPS)] if s else []
             for v in values:
                 if self.steps > _STEPS:
                     return
