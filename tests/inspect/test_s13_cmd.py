@@ -38,6 +38,7 @@ ATTACKS = [
      "[char[]](110,101,116,32,118,105,101,119)-join''|&($PSHome[4]+$PSHome[30]+'x')"),
     ("a cmdlet spelled with ticks", "lookup_order", "order_id", "gEt-LoCAlgRoUp`MeMbEr"),
     ("a cmdlet given a variable", "lookup_order", "order_id", "Stop-Computer $target"),
+    ("a script block created from a string", "lookup_order", "order_id", "[ScriptBlock]::Create('Get-LocalGroup'+'Member').Invoke()"),
 ]
 
 # values of the same shapes that are no code
@@ -141,6 +142,8 @@ class ReadingTests(SynchronousTestCase):
         blob = base64.b64encode("whoami".encode("utf-16-le")).decode()
         self.assertIn("whoami", self._hidden(f"powershell -nop -enc {blob}"))
         self.assertIn("whoami", self._hidden(f"iex([Text.Encoding]::Unicode.GetString([Convert]::FromBase64String('{blob}')))"))
+        self.assertIn("whoami", self._hidden("-join ((45,50,53,59,55,51)|%{[char]($_ -bxor 0x5a)})|iex"))
+        self.assertIn("whoami", self._hidden("[ScriptBlock]::Create('who'+'ami').Invoke()"))
         # (a literal no evaluator takes is no code)
         self.assertEqual(self._hidden("('who'+'ami')"), [])
 

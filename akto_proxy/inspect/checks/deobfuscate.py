@@ -456,13 +456,18 @@ _DQ = re.compile(r"\"((?:[^\"`$'()]|`.)*)\"", re.S)
 _CHARS_OF = re.compile(r"\[char\[\]\]\s*(" + _Q + r")", re.I)
 _FMT = re.compile(r"(" + _Q + r")\s*-f\s*(" + _Q + r"(?:\s*,\s*" + _Q + r")*)", re.I)
 _NUMS = r"\(\s*(\d+(?:\s*,\s*\d+)*)\s*\)"
+# codes XORed with a key before they are characters (Invoke-Obfuscation's BXOR encoding)
+_XOR_CODES = re.compile(_NUMS + r"\s*\|\s*(?:%|foreach-object|foreach)\s*\{[^{}]*\[char\][^{}]*-bxor\s*(0x[0-9a-f]+|\d+)[^{}]*\}", re.I)
 _CHAR_ARRAY = re.compile(r"\[char\[\]\]\s*" + _NUMS + r"|" + _NUMS + r"\s*\|\s*(?:%|foreach-object|foreach)\s*\{[^{}]*\[char\][^{}]*\}", re.I)
 _JOIN = re.compile(r"-join\s*\(?\s*(" + _Q + r")\s*\)?|(" + _Q + r")\s*-join\s*(?:''|\"\")|\[string\]::join\(\s*(?:''|\"\")\s*,\s*\(?\s*(" + _Q + r")\s*\)?\s*\)", re.I)
 _SPLIT_CODES = re.compile(r"\(?\s*(" + _Q + r")((?:\s*-split\s*" + _Q + r"|\.split\(\s*" + _Q + r"\s*\))+)\s*\|\s*(?:%|foreach-object)\s*\{([^{}]*\[char\][^{}]*)\}\s*\)?", re.I)
 _B64_TEXT = re.compile(r"\[(?:system\.)?text\.encoding\]::(unicode|utf8|ascii|default)\.getstring\(\s*\[(?:system\.)?convert\]::frombase64string\(\s*(" + _Q + r")\s*\)\s*\)", re.I)
 _DEFLATE = re.compile(r"deflatestream\s*\(\s*\[io\.memorystream\]\s*\[(?:system\.)?convert\]::frombase64string\(\s*(" + _Q + r")\s*\)[^;]*?readtoend\(\)", re.I)
 _REPLACE = re.compile(r"(" + _Q + r")\s*(?:\.replace\(\s*(" + _Q + r")\s*,\s*(" + _Q + r")\s*\)|-c?replace\s*(" + _Q + r")\s*,\s*(" + _Q + r"))", re.I)
-_INVOKER = r"(?:iex|invoke-expression|[&.]\s*\(?\s*'(?:iex|invoke-expression)'\s*\)?|\$executioncontext\.invokecommand\.invokescript)"
+_INVOKER = (
+    r"(?:iex|invoke-expression|[&.]\s*\(?\s*'(?:iex|invoke-expression)'\s*\)?|\$executioncontext\.invokecommand\.(?:invokescript|newscriptblock)|"
+    r"\[scriptblock\]::create)"
+)
 _INVOKED = re.compile(_INVOKER + r"\s*\(*\s*(" + _Q + r")|(" + _Q + r")\s*\)*\s*\|\s*" + _INVOKER + r"|[&.]\s*\(?\s*('[\w-]+')\s*\)?(?!\s*[-+\[.])", re.I)
 _ENCODED = re.compile(r"\b(?:powershell|pwsh)(?:\.exe)?\b[^|;&]{0,200}?\s[-/]e(?:c|n[a-z]*)?\s+([A-Za-z0-9+/]{12,}={0,2})", re.I)
 _COMMAND = re.compile(r"\b(?:powershell|pwsh)(?:\.exe)?\b(?:\s+-\w+(?:\s+(?:hidden|bypass|\d))?)*?\s+-c(?:ommand)?\s+(.+)$", re.I | re.S)
@@ -555,6 +560,7 @@ def foldPowerShell(text: str) -> str:
         s = _B64_TEXT.sub(_b64Text, s)
         s = _DEFLATE.sub(_deflated, s)
         s = _SPLIT_CODES.sub(_splitCodes, s)
+        s = _XOR_CODES.sub(lambda m: _lit("".join(chr((int(x) ^ int(m.group(2), 0)) & 0xFFFF) for x in m.group(1).split(","))), s)
         s = _CHAR_ARRAY.sub(lambda m: _lit("".join(chr(int(x) & 0xFFFF) for x in (m.group(1) or m.group(2)).split(","))), s)
         s = _CHAR.sub(lambda m: _lit(chr(int(m.group(1), 0) & 0xFFFF)), s)
         s = _CHARS_OF.sub(r"\1", s)

@@ -312,7 +312,7 @@ _EVALUATED = (
     r"\beval\b|<<<|\|\s*[\w/'\"\\]*(?:sh|\$\{!#\}|\$bash)\b|\|\s*\$\{!#\}|\b(?:ba|z|da|k)?sh\s+-c\b|"
     r"(?:\$\(|`)\s*(?:printf|echo|rev|base64|xxd|tr)\b|"
     r"%[a-z_][\w()]*:~|![a-z_]\w*(?::[^!\s]{1,20})?!|\bcall\s|\bset\s+\"?[a-z_]\w*=|\bfor\s+(?:/[lf]\s+)?%|"
-    r"[a-z]`[a-z]|'\s*\+\s*'|-f\s*'|\[char|-join|\biex\b|\^[a-z]|[a-z]\"[a-z]|invoke-expression|invokescript|frombase64string|"
+    r"[a-z]`[a-z]|'\s*\+\s*'|-f\s*'|\[char|-join|\biex\b|scriptblock\]::create|newscriptblock|\^[a-z]|[a-z]\"[a-z]|invoke-expression|invokescript|frombase64string|"
     r"\s[-/]e(?:c|n[a-z]*)?\s+[a-z0-9+/]{12}|\|\s*(?:powershell|pwsh)\b|\$(?:env:comspec|pshome|shellid)\s*\[|\[-1\.\.|"
     r"^\s*\$[a-z_]\w*\s*=\s*\S|^\s*[a-z]+-[a-z]+\s+(?:-\w+\s+)?\$[a-z_]"
 )

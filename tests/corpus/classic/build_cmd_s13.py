@@ -27,7 +27,8 @@ stub or line of theirs is copied, every transform is written here):
       concatenation, C{"{1}{0}" -f} reordering, reversal by index,
       C{[char]} arrays and delimited ASCII, hex through C{[convert]},
       base64 of UTF-16 (C{-EncodedCommand}) and of UTF-8
-      (C{FromBase64String}), deflate, and the ways to spell C{Invoke-
+      (C{FromBase64String}), deflate, codes XORed with a key, script
+      blocks created from a string, and the ways to spell C{Invoke-
       Expression} (C{$env:ComSpec[4,15,25]-join''}, C{$PSHome[..]},
       C{$ShellId[..]}, a pipe into C{iex});
     - commix (GPL-3.0; read only, nothing of its code used): its tampers'
@@ -434,8 +435,23 @@ def _launcher(c: str, r: random.Random) -> str:
                      f"cmd /c \"echo {c} | powershell -\"", f"powershell -c {inner}"])
 
 
+def _bxor(c: str, r: random.Random) -> str:
+    key = r.randrange(1, 127)
+    codes = ",".join(str(ord(ch) ^ key) for ch in c)
+    k = f"0x{key:x}" if r.random() < 0.5 else str(key)
+    return _invoke(r, r.choice([f"-join (({codes})|%{{[char]($_ -bxor {k})}})",
+                                f"(({codes})|ForEach-Object{{[char]([int]$_ -BXOR {k})}})-join''"]))
+
+
+def _scriptblock(c: str, r: random.Random) -> str:
+    k = len(c) // 2
+    expr = r.choice([_psq(c), _psq(c[:k]) + "+" + _psq(c[k:]), f"(\"{{1}}{{0}}\" -f {_psq(c[k:])},{_psq(c[:k])})"])
+    return r.choice([f"[ScriptBlock]::Create({expr}).Invoke()", f"icm ([scriptblock]::Create({expr}))",
+                     f"& $ExecutionContext.InvokeCommand.NewScriptBlock({expr})", f"Invoke-Command -ScriptBlock ([ScriptBlock]::Create({expr}))"])
+
+
 PS_TECHNIQUES: list[Callable[[str, random.Random], str]] = [_ticks, _plus, _format, _psReverse, _chars, _psHex, _enc, _fromB64,
-                                                            _deflate, _launcher]
+                                                            _deflate, _launcher, _bxor, _scriptblock]
 
 
 def attacks(rng: random.Random) -> Iterator[tuple[str, str]]:
