@@ -49,8 +49,12 @@ def _cmdS12Benign(e: dict[str, str]) -> bool:
     return e["category"] == "command_injection" and e["label"] == "benign" and e["source"].startswith(("written:s12:", "pure-bash-bible:"))
 
 
+def _cmdS13Benign(e: dict[str, str]) -> bool:
+    return e["category"] == "command_injection" and e["label"] == "benign" and e["source"].startswith("written:s13:")
+
+
 def _apart(e: dict[str, str]) -> bool:
-    return _cmdS11Benign(e) or _sqlS12Benign(e) or _cmdS12Benign(e)
+    return _cmdS11Benign(e) or _sqlS12Benign(e) or _cmdS12Benign(e) or _cmdS13Benign(e)
 
 
 class CorpusTests(SynchronousTestCase):
@@ -124,6 +128,21 @@ class CorpusTests(SynchronousTestCase):
             r = measure("medium", exclusions=exclusions, items=[e for e in injectionCorpus("tune") if _cmdS12Benign(e)])
             self.assertLessEqual(r.fpr[0], ceiling, r.falsePositives)
             self.assertFalse([e for e, found in r.falsePositives if "command_injection.shell_structure" in found], r.falsePositives)
+
+    def test_cmdS13Benign(self) -> None:
+        """
+        Session 13's hard benign command-injection lines (build_cmd_s13.py:
+        format strings, carets, environment paths, base64 values, names like
+        cmdlets, PowerShell and batch lines for a coding tool), counted on
+        their own: a ceiling at what they cost when written (3 of 144, with
+        the sample exclusions or without: a tight list C{a,b;c}, C{don``t}
+        read as an empty substitution, C{e^(i*pi) + 1 = 0} by the SQL
+        check), none of it the session's reading of evaluated code.
+        """
+        for exclusions in (True, False):
+            r = measure("medium", exclusions=exclusions, items=[e for e in injectionCorpus("tune") if _cmdS13Benign(e)])
+            self.assertLessEqual(r.fpr[0], 3, r.falsePositives)
+            self.assertFalse([e for e, found in r.falsePositives if "command_injection.evaluated_code" in found], r.falsePositives)
 
     def test_holdout(self) -> None:
         """

@@ -307,6 +307,16 @@ _SHELLISH = (
     r"^[ \t]*[\w/]*(?:\w['\"\\^]+|['\"\\^]+\w)[\w'\"\\^/]*[ \t]|^[ \t]*\{[\w/.-]+,|^[ \t]*/[\w/?*\[\]-]*[?*\[]"
 )
 
+# What may make a value build code and hand it to an evaluator (session 13).
+_EVALUATED = (
+    r"\beval\b|<<<|\|\s*[\w/'\"\\]*(?:sh|\$\{!#\}|\$bash)\b|\|\s*\$\{!#\}|\b(?:ba|z|da|k)?sh\s+-c\b|"
+    r"(?:\$\(|`)\s*(?:printf|echo|rev|base64|xxd|tr)\b|"
+    r"%[a-z_][\w()]*:~|![a-z_]\w*(?::[^!\s]{1,20})?!|\bcall\s|\bset\s+\"?[a-z_]\w*=|\bfor\s+(?:/[lf]\s+)?%|"
+    r"[a-z]`[a-z]|'\s*\+\s*'|-f\s*'|\[char|-join|\biex\b|scriptblock\]::create|newscriptblock|\^[a-z]|[a-z]\"[a-z]|invoke-expression|invokescript|frombase64string|"
+    r"\s[-/]e(?:c|n[a-z]*)?\s+[a-z0-9+/]{12}|\|\s*(?:powershell|pwsh)\b|\$(?:env:comspec|pshome|shellid)\s*\[|\[-1\.\.|"
+    r"^\s*\$[a-z_]\w*\s*=\s*\S|^\s*[a-z]+-[a-z]+\s+(?:-\w+\s+)?\$[a-z_]"
+)
+
 CMD_RULES = (
     Rule(CMD, "reverse_shell",
          r"/dev/(?:tcp|udp)/[\w.-]+/\d+|\b(?:nc|ncat|netcat)\b[^|;&\n]{0,80}\s-[a-z]*[ec]\s*\S*(?:sh|cmd)\b|"
@@ -388,7 +398,7 @@ CMD_RULES = (
          variants="rds", level=2, context="data"),
     # Windows cmd and PowerShell.
     Rule(CMD, "windows_command",
-         r"\bcmd(?:\.exe)?\s*/[ckr]\b|\b(?:powershell|pwsh)(?:\.exe)?\s+(?:-\w|[a-z]+-[a-z]+|[\"'{&]|[a-z]:\\|\.{0,2}[/\\])|\biex\s*[(\s]|\binvoke-expression\b|"
+         r"\bcmd(?:\.exe)?\s*/[ckr]\b|\b(?:powershell|pwsh)(?:\.exe)?\s+(?:-\w|[a-z]+-[a-z]+|[\"'{&]|[a-z]:\\|\.{0,2}[/\\])|\biex\s*(?:[($'\"{\[]|$)|\biex\s+(?:-|[a-z]+-[a-z]|\S*[\\/:.])|\binvoke-expression\b|"
          # a cmdlet that runs, reads or calls out, with an argument or alone
          # (not "Get-Process help": a search for its documentation)
          r"\b(?:invoke-(?:webrequest|restmethod|command|item|wmimethod)|get-(?:content|childitem|process|wmiobject|ciminstance|localuser|itemproperty)|"
@@ -413,7 +423,7 @@ CMD_RULES = (
          r"\b(?:netsh|nbtstat|nltest|dsquery|gpresult|schtasks|wevtutil|vssadmin|bcdedit|icacls|cacls|driverquery|getmac|qwinsta|quser|"
          r"cmdkey|klist|setspn|fsutil)(?:\.exe)?\b|\broute\s+print\b|\bsc(?:\.exe)?\s+(?:query|qc|config|create|start|stop|delete)\b|\barp\s+-a\b|"
          r"\breg(?:\.exe)?\s+(?:query|add|delete|save)\b|\b(?:type|dir|more|copy|del)\s+[a-z]:\\|%comspec%|"
-         r"\bfor\s+(?:/[dflr]\s+(?:\"[^\"]*\"\s+)?)?%+(?:\w+|[\w\W])\s+in\s*\(|\bif\s+(?:/i\s+)?(?:not\s+)?(?:errorlevel|exist|defined)\b|\bif\s+/i\b",
+         r"\bfor\s+(?:/[dflr]\s+(?:\"[^\"]*\"\s+)?)?%+(?:\w+|[\w\W])\s+in\s*\(|\bif\s+(?:/i\s+)?(?:not\s+)?(?:errorlevel|exist|defined)\s+\S|\bif\s+/i\b",
          variants="rds", level=2, context="data"),
     # Shell plumbing no value holds: piping into a shell, here-strings,
     # command substitution, glob-spelled paths.
@@ -445,6 +455,13 @@ CMD_RULES = (
     Rule(CMD, "shell_structure", _SHELLISH, variants="rd", level=2, context="data", validator="shell_structure"),
     Rule(CMD, "shell_structure", r"[\r\n][ \t]*['\"]?[\w./\\~$`{(-]",
          variants="rd", level=2, context="data", validator="shell_structure", lines=True),
+    # Session 13: code a value builds and hands to an evaluator, read back
+    # (L{akto_proxy.inspect.checks.deobfuscate.runsHidden}): a string
+    # decoded, reversed or rotated into a shell or eval, cmd's set/call/for
+    # with delayed expansion, PowerShell's literals folded into
+    # Invoke-Expression; and words PowerShell or cmd would read another way
+    # (ticks, environment substrings).
+    Rule(CMD, "evaluated_code", _EVALUATED, variants="rd", level=2, context="data", validator="evaluated_code"),
     # Mail-protocol commands after a line break in a value (SMTP, POP3, IMAP).
     Rule(CMD, "mail_command",
          r"[\r\n]\s*(?:mail\s+from\s*:|rcpt\s+to\s*:|retr\s+\d|apop\s+\w|helo\s+\S|ehlo\s+\S|a\d{1,4}\s+(?:login|authenticate|select|examine|fetch|store|copy|uid|search|list|lsub|status|create|delete|rename|append|capability|logout|starttls)\b)",

@@ -165,9 +165,17 @@ _GUESS = {"HOME": "/root", "PATH": "/usr/local/bin:/usr/bin:/bin", "PWD": "/", "
           "COMSPEC": "C:\\Windows\\system32\\cmd.exe", "WINDIR": "C:\\Windows", "SYSTEMROOT": "C:\\Windows",
           "PROGRAMFILES": "C:\\Program Files", "PROGRAMFILES(X86)": "C:\\Program Files (x86)", "PROGRAMDATA": "C:\\ProgramData",
           "APPDATA": "C:\\Users\\user\\AppData\\Roaming", "LOCALAPPDATA": "C:\\Users\\user\\AppData\\Local",
-          "TEMP": "C:\\Windows\\Temp", "TMP": "C:\\Windows\\Temp", "USERPROFILE": "C:\\Users\\user", "PUBLIC": "C:\\Users\\Public"}
+          "TEMP": "C:\\Windows\\Temp", "TMP": "C:\\Windows\\Temp", "USERPROFILE": "C:\\Users\\user", "PUBLIC": "C:\\Users\\Public",
+          # (session 13: the names Invoke-DOSfuscation spells letters from, and bash's own)
+          "COMMONPROGRAMFILES": "C:\\Program Files\\Common Files", "COMMONPROGRAMFILES(X86)": "C:\\Program Files (x86)\\Common Files",
+          "COMMONPROGRAMW6432": "C:\\Program Files\\Common Files", "PROGRAMW6432": "C:\\Program Files",
+          "ALLUSERSPROFILE": "C:\\ProgramData", "HOMEDRIVE": "C:", "SYSTEMDRIVE": "C:",
+          "PATHEXT": ".COM;.EXE;.BAT;.CMD;.VBS;.VBE;.JS;.JSE;.WSF;.WSH;.MSC", "OS": "Windows_NT",
+          "PSMODULEPATH": "C:\\Windows\\system32\\WindowsPowerShell\\v1.0\\Modules", "BASH": "/bin/bash"}
+GUESS = _GUESS  # (what a value's environment variables are guessed to hold, for other readers)
 _MAX = 2048  # characters of a value read
 _REDIRECTION = "\x00"  # (how a redirection's word is marked: no value read holds a NUL)
+HERE_STRING = _REDIRECTION + "<<<"  # (how a here-string's word is marked: its text is what it feeds)
 _DEPTH = 4  # substitutions inside substitutions
 
 
@@ -240,7 +248,11 @@ class _Lexer:
             if m and not (m.group(0) in ("<", ">") and self.s[m.end(): m.end() + 1] == "("):
                 if self.s.startswith("<<<", self.i):
                     self.i += 3
-                    self._word()  # the string fed to the command
+                    while self.i < self.n and self.s[self.i] in " \t":
+                        self.i += 1
+                    fed = self._word()  # the string fed to the command
+                    if fed is not None:
+                        words.append(Word(fed.text, HERE_STRING + fed.raw, True))
                     continue
                 self.i = m.end()
                 if m.group(0).endswith("&") and self.i < self.n and self.s[self.i].isdigit():
@@ -420,6 +432,8 @@ class _Lexer:
         return _GUESS.get(name, "")
 
     def _parameter(self, body: str) -> str:
+        if body == "!#":
+            return "bash"  # the last argument of bash -c '..' bash: $0, the shell (Bashfuscator runs ${!#})
         m = re.match(r"!?([A-Za-z_]\w*|[@*#?$!0-9])(.*)", body, re.S)
         if not m:
             return ""
@@ -579,6 +593,10 @@ def _shaped(arg: Word) -> bool:
 
 def _redirection(word: Word) -> bool:
     return word.raw[:1] == _REDIRECTION
+
+
+isRedirection = _redirection
+closing = _closing
 
 
 def _subcommand(word: Word) -> bool:
@@ -745,13 +763,40 @@ def commandInValue(text: str) -> bool:
     return False
 
 
+def isProgram(name: str) -> bool:
+    """
+    Whether C{name} names a known program or a PowerShell cmdlet (an
+    approved verb, a dash, a noun).
+    """
+    m = _CMDLET.match(name)
+    return name.lower() in KNOWN or bool(m and m.group(1).lower() in _VERBS)
+
+
+def runs(code: str) -> bool:
+    """
+    Whether C{code}, which an evaluator runs (C{eval}, a pipe into C{sh},
+    C{Invoke-Expression}, cmd's C{call}), runs a command: each of its
+    commands judged as one after a separator is (its start is no value
+    of a form's, it is code).
+    """
+    try:
+        for c in lex(code[:_MAX]):
+            if c.where == "start":
+                c = c._replace(where="after", before="\n", tight=False, lead=True)
+            if _isCommand(c, ""):
+                return True
+    except (IndexError, ValueError, RecursionError):  # pragma: no cover - code no shell would take
+        return False
+    return False
+
+
 def commands(text: str) -> Iterator[tuple[str, tuple[str, ...]]]:
     """
     For tests and reports: each command of C{text} as the program word
     and its arguments, folded.
     """
     for c in lex(text):
-        yield c.where, tuple(w.text for w in c.words)
+        yield c.where, tuple(w.text for w in c.words if not w.raw.startswith(HERE_STRING))
 
 
 def _alternation(names: frozenset[str]) -> str:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Optional
 
 
 from akto_proxy.inspect.checks.rules import BARE_COMMANDS, WORD_COMMANDS
+from akto_proxy.inspect.checks.deobfuscate import runsHidden
 from akto_proxy.inspect.checks.shell import commandInValue
 from akto_proxy.inspect.paths import leavesStart, locationValue, nulTruncation
 
@@ -1186,6 +1187,7 @@ WHOLE_TEXT: dict[str, Validator] = {
     "separator_command": separatorCommand,
     "quote_breakout": quoteBreakout,
     "shell_structure": commandInValue,
+    "evaluated_code": runsHidden,
     "kubernetes_secret": kubernetesSecret,
     "nul_truncation": nulTruncation,
     "leaves_start": leavesStart,
