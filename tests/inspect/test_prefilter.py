@@ -610,6 +610,16 @@ class SharedDatabaseTests(SynchronousTestCase):
         self.check(texts)
 
 
+#: strings of a tool result: letters, punctuation the rules read, and words
+#: that make the checks look
+RESULT_TEXT = st.lists(
+    st.sampled_from(
+        list("abcdeilnorstwy $'\"{}%&\\/.;*|-=()<>1@\n") + ["etc", "passwd", "ssn", "select ", "or 1=1", "ignore previous instructions", "drop table"]
+    ),
+    max_size=80,
+).map("".join)
+
+
 class LargeToolResultTests(SynchronousTestCase):
     """
     A large tool result, which prompt injection judges itself: the pattern
@@ -686,18 +696,7 @@ class LargeToolResultTests(SynchronousTestCase):
             self.assertEqual(clean, check == "prompt_injection", text)
 
     @settings(max_examples=150, deadline=None, derandomize=True)
-    @given(
-        st.lists(
-            st.lists(
-                st.sampled_from(
-                    list("abcdeilnorstwy $'\"{}%&\\/.;*|-=()<>1@\n") + ["etc", "passwd", "ssn", "select ", "or 1=1", "ignore previous instructions", "drop table"]
-                ),
-                max_size=80,
-            ).map("".join),
-            min_size=1,
-            max_size=3,
-        )
-    )
+    @given(st.lists(RESULT_TEXT, min_size=1, max_size=3))
     def test_generated(self, texts: list[str]) -> None:
         clean, asked = self.check(*(t + " the team shipped two releases" * 8 for t in texts))
         if clean:
@@ -718,21 +717,7 @@ class LargeToolResultTests(SynchronousTestCase):
                 self.assertFalse(clean, texts)
 
     @settings(max_examples=150, deadline=None, derandomize=True)
-    @given(
-        st.lists(
-            st.tuples(
-                st.lists(
-                    st.sampled_from(
-                        list("abcdeilnorstwy $'\"{}%&\\/.;*|-=()<>1@\n") + ["etc", "passwd", "ssn", "select ", "or 1=1", "ignore previous instructions", "drop table"]
-                    ),
-                    max_size=80,
-                ).map("".join),
-                st.booleans(),
-            ),
-            min_size=1,
-            max_size=4,
-        )
-    )
+    @given(st.lists(st.tuples(RESULT_TEXT, st.booleans()), min_size=1, max_size=4))
     def test_generatedMixed(self, parts: list[tuple[str, bool]]) -> None:
         """
         As L{test_generated}, with strings both under and over the size from
