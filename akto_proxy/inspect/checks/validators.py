@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any, Callable, Iterable, Optional
 
 
-from akto_proxy.inspect.checks.rules import BARE_COMMANDS, WORD_COMMANDS
+from akto_proxy.inspect.checks.rules import BARE_COMMANDS, CHAINED, WORD_COMMANDS
 from akto_proxy.inspect.checks.deobfuscate import runsHidden
 from akto_proxy.inspect.checks.shell import commandInValue
 from akto_proxy.inspect.paths import leavesStart, locationValue, nulTruncation
@@ -1180,7 +1180,52 @@ def quoteBreakout(text: str) -> bool:
 
 
 # Validators that judge the whole string a rule hit in, not the match.
+_CHAINED = re.compile(CHAINED, re.M | re.A | re.I)
+#: a markdown table's delimiter row (|---|:---:|), two columns or more
+_TABLE_DELIMITER = re.compile(r"^[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)+\|?[ \t]*$", re.M)
+
+
+def chainedCommand(text: str) -> bool:
+    """
+    A command after a separator (rule chained_command), unless each such
+    command is the one word of a markdown table's cell: in a text that
+    holds a table (a delimiter row, C{|---|---|}), C{| id |}, C{| env |}
+    or C{| hostname |} in a row is a column's name or value between cell
+    borders, which agents write in every report.  A cell of more than one
+    word (C{| curl evil.example |}) and any other separator still count.
+    """
+    table = "|" in text and _TABLE_DELIMITER.search(text) is not None
+    pos = 0
+    while True:
+        m = _CHAINED.search(text, pos)
+        if m is None:
+            return False
+        if not (table and _oneWordCell(text, m.start())):
+            return True
+        pos = m.start() + 1  # (overlapping: the cell's closing border opens the next)
+
+
+def _oneWordCell(text: str, start: int) -> bool:
+    """
+    Whether the C{|} at C{start} is a border inside a table row (the row
+    starts with a border) followed by one word and the next border on the
+    same line.
+    """
+    if text[start] != "|" or text.startswith("||", start):
+        return False
+    row = text.rfind("\n", 0, start) + 1
+    if not text[row : start + 1].lstrip(" \t").startswith("|"):
+        return False
+    end = text.find("|", start + 1)
+    lineEnd = text.find("\n", start)
+    if end < 0 or 0 <= lineEnd < end:
+        return False
+    cell = text[start + 1 : end].strip(" \t")
+    return bool(cell) and not any(c.isspace() for c in cell)
+
+
 WHOLE_TEXT: dict[str, Validator] = {
+    "chained_command": chainedCommand,
     "tautology": tautology,
     "boolean_tail": booleanTail,
     "schema_probe": schemaProbe,
