@@ -485,10 +485,10 @@ class Prefilter:
             return self._folds and bool(self._threats["request"])
         return any(methods is None or method == ANY_METHOD or method in methods for _, methods in self._responseSteps)
 
-    def _clean(self, direction: str, plus: bool, joined: str, texts: Sequence[str], method: Optional[str], ask: bool = True) -> bool:
+    def _clean(self, direction: str, plus: bool, joined: str, texts: Sequence[str], method: Optional[str]) -> bool:
         """
-        @param ask: ask the steps that judge responses themselves too
-            (L{mayFindInResponse}); else the pattern steps only.
+        The pattern steps, then for a response the steps that judge
+        responses themselves (L{mayFindInResponse}).
         """
         try:
             data = joined.encode("utf-8")
@@ -499,7 +499,7 @@ class Prefilter:
             return False
         if not self._cleanData(direction, data, texts):
             return False
-        if ask and direction == "response" and self._responseSteps:
+        if direction == "response" and self._responseSteps:
             for step, methods in self._responseSteps:
                 if methods is not None and method != ANY_METHOD and method not in methods:
                     continue  # the step passes this message whatever it holds
