@@ -1180,7 +1180,15 @@ def quoteBreakout(text: str) -> bool:
 
 
 # Validators that judge the whole string a rule hit in, not the match.
-_CHAINED = re.compile(CHAINED, re.M | re.A | re.I)
+@functools.cache
+def _chained() -> "re.Pattern[str]":
+    """
+    The chained_command rule as C{re} reads it (compiled when a text first
+    needs it, as the scanner compiles its own copy: not at start-up).
+    """
+    return re.compile(CHAINED, re.M | re.A | re.I)
+
+
 #: a markdown table's delimiter row (|---|:---:|), two columns or more
 _TABLE_DELIMITER = re.compile(r"^[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)+\|?[ \t]*$", re.M)
 
@@ -1196,8 +1204,9 @@ def chainedCommand(text: str) -> bool:
     """
     table = "|" in text and _TABLE_DELIMITER.search(text) is not None
     pos = 0
+    chained = _chained()
     while True:
-        m = _CHAINED.search(text, pos)
+        m = chained.search(text, pos)
         if m is None:
             return False
         if not (table and _oneWordCell(text, m.start())):
