@@ -36,6 +36,7 @@ from akto_proxy.mcp.cache import (
 from akto_proxy.mcp.jsonrpc import Body
 from akto_proxy.relay.rewrite import upstreamWellKnown
 from akto_proxy.relay.sse import makeEvent
+from akto_proxy.web.slices import sendWhole
 
 if TYPE_CHECKING:
     from akto_proxy.web.proxy import Exchange
@@ -229,9 +230,10 @@ async def serve(ex: "Exchange", entry: Entry, how: str) -> None:
         else:
             request.setHeader(b"content-type", b"application/json")
     request.setHeader(b"content-length", str(len(out)).encode("ascii"))
-    if request.method != b"HEAD":
-        ex.write(out)
-    ex.finish()
+    if request.method == b"HEAD":
+        ex.finish()
+    else:
+        sendWhole(ex, out, ex.finish)  # a large cached answer in slices, as a judged one
 
 
 __all__ = ["answered", "lookup", "revalidated", "serve", "store", "storeEvent"]
