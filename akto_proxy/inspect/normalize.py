@@ -486,6 +486,10 @@ def _plusSpaced(d: str) -> bool:
 # blanks other than whitespace (MSSQL takes 0x01-0x1f for a space; NUL
 # truncates or is dropped by filters)
 _SQL_BLANK = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# what a byte no charset decodes became (a raw 0xA0 that MySQL reads as a
+# blank, turned into U+FFFD by a lenient decoder) and the blanks NFKC
+# leaves alone
+_SQL_UBLANK = re.compile("[\ufffd\u180e\u2028\u2029]")
 _SQL_NUL_QUOTE = re.compile("\x00+(?=['\"])")
 # quotes and a trailing dash that best-fit code pages map to ' " --
 _SQL_LOOKALIKE = re.compile("[\u2018\u2019\u2032\u00b4\u02b9\u201c\u201d\u2033]|[\u2013\u2014]\\s*$")
@@ -532,6 +536,7 @@ def _sqlEvasive(d: str, raw: str) -> bool:
         or (not d.isascii() and _SQL_LOOKALIKE.search(d) is not None)
         or ("\n" in d and ("#" in d or "--" in d) and _SQL_GLUED_COMMENT.search(d) is not None)
         or (d is not raw and _SQL_BLANK.search(d) is not None)
+        or (not d.isascii() and _SQL_UBLANK.search(d) is not None)
     )
 
 
@@ -567,6 +572,8 @@ def unevadeSQL(d: str, raw: str = "", plus: bool = False) -> str:
     if "\x00" in s:
         s = _SQL_NUL_QUOTE.sub("", s)
     s = _SQL_BLANK.sub(" ", s)
+    if not s.isascii():
+        s = _SQL_UBLANK.sub(" ", s)
     if "\n" in s:
         s = _SQL_GLUED_COMMENT.sub(lambda m: m.group(1) + " ", s)
     if "/*!" in s:

@@ -120,7 +120,7 @@ SQL_RULES = (
          variants="rdq", validator="tautology", level=2, fragment=True),
     Rule(SQL, "comment_truncation",
          r"^[^'\"`\s]{0,64}['\"`]\s*\)*\s*(?:--|#(?:\D|$)|/\*|;\s*--|;\s*#|;\s*%00|;\s*$)",
-         variants="rdq", fragment=True),
+         variants="rdq", fragment=True, validator="comment_truncation"),
     Rule(SQL, "error_based",
          r"\b(?:extractvalue|updatexml)\s*\(.{0,80}(?:concat|0x7e|select|version|user)|"
          r"\bconvert\s*\(\s*int\s*,\s*(?:@@|db_name|user|\(\s*select)|\bexp\s*\(\s*~\s*\(\s*select|"
@@ -169,7 +169,7 @@ SQL_RULES = (
          variants="rdq", level=2, context="data"),
     # A whole statement, or a union probe, in an argument that carries a value.
     Rule(SQL, "standalone_statement",
-         r"^\s*[/;]?\s*\(*\s*(?:select\s+(?:[\w@*,'\"().\s-]{1,200}?\s*\b|[\w@*,'\"().\s-]{0,200}?\d)from\s*[\w.$`\"\[\]]+\s*(?:$|;|--|#|/\*|\)|\bwhere\b|\blimit\b|\bunion\b|\border\b|\bgroup\b|\bjoin\b|\bas\b|,)|"
+         r"^\s*[/;]?\s*\(*\s*(?:select\s+(?:[\w@*,'\"().\s/+%-]{1,200}?\s*\b|[\w@*,'\"().\s/+%-]{0,200}?\d)from\s*[\w.$`\"\[\]]+\s*(?:$|;|--|#|/\*|\)|\bwhere\b|\blimit\b|\bunion\b|\border\b|\bgroup\b|\bjoin\b|\bas\b|,)|"
          r"select\s+(?:@@?\w+|[\w.]+\s*\(|null\b|-?\d+\s*,|'[^']*'\s*,|\*\s+from)|"
          r"insert\s+into\s+[\w.`\"\[\]]+\s*(?:\(|values\b|select\b)|update\s+[\w.`\"\[\]]+\s+set\s+\w+\s*=|delete\s+from\s+[\w.`\"\[\]]+\s*(?:$|;|--|#|\bwhere\b)|"
          r"replace\s*(?:/\*.*?\*/\s*)?\w*\s*(?:/\*.*?\*/\s*)?\([\w\s,]+\)\s*values\b|"
@@ -244,6 +244,30 @@ SQL_RULES = (
          r"['\"`]\s*\)*\s*(?:[*/%^&|!~]|::|\b(?:is|in|not|div|mod|collate|between|sounds|escape)\b)|"
          r"^\s*\(+\s*select\b|^\s*(?:or|and|xor|&&|\|\|)\s*[\w('\"@(-]",
          variants="rdq", internal=True, context="data", level=2),
+    # NoSQL (MongoDB) injection in a value: a query operator as a member
+    # ({"$ne": 1}, [$gt]=), server-side JavaScript ($where, db.x.insert(),
+    # a quote closed before a statement that stalls or returns true).
+    Rule(SQL, "nosql_injection",
+         r"\$where\s*['\"]?\s*:|[{,\[]\s*['\"]?\$(?:ne|eq|gt|gte|lt|lte|nin|in|regex|exists|or|and|nor|not|expr|function|accumulator|elemmatch|jsonschema)['\"]?\s*:|"
+         r"\[\s*\$(?:ne|eq|gt|gte|lt|lte|nin|in|regex|exists|where|or|and|nor|not)\s*\]\s*=|"
+         r"\bdb\.[\w$]+\.(?:insert|insertone|insertmany|find|findone|update|updateone|updatemany|remove|deleteone|deletemany|drop|mapreduce|aggregate)\s*\(|"
+         r"['\"]\s*;\s*(?:return\s+(?:true|1|this)\b|sleep\s*\(\s*\d|while\s*\(|(?:(?:var|let|const)\s+)?\w+\s*=\s*new\s+date\s*\(\s*\))",
+         variants="rdq", level=2, context="data"),
+    # A value that closes its quote and goes on with OR and another quoted
+    # literal (' or '' ', admin' or 'x), the query's own quote closing it.
+    Rule(SQL, "quote_breakout",
+         r"^[^'\"`\s]{0,64}(['\"])\s*\)*\s*(?:or|xor|\|\|)\s+\(*\s*['\"]",
+         variants="rdq", level=2, context="data"),
+    # Values no data holds: a wildcard LIKE, a number minus a truth value,
+    # MSSQL's dynamic SQL and system procedures, a boolean joined to a
+    # delay, a dropped object with the rest commented out, PostgreSQL's
+    # COPY of a server file, a SELECT of the session's identity.
+    Rule(SQL, "sql_fragment",
+         r"^\s*like\s+['\"]%+['\"]|^\s*\d+\s*[-+*/]\s*(?:true|false)\s*$|\bexec(?:ute)?\s*\(\s*@\w+\s*\)|\bexec(?:ute)?\s+(?:master\.\.)?(?:xp|sp)_|"
+         r"(?:['\"`)]|\d)\s*\)*\s*(?:or|and|xor|\|\||&&)\s+\(*\s*(?:sleep|pg_sleep|benchmark)\s*\(|"
+         r"^\s*drop\s+[\w.`\"\[\]]+\s*;\s*(?:--|#)|\bcopy\s+[\w.\"]+(?:\s*\([^)]*\))?\s+(?:from|to)\s+(?:program\b|'/|'[a-z]:)|"
+         r"^\s*select\s+(?:session_user|system_user|current_schema|current_database|current_role|suser_name|user_name)\b",
+         variants="rdq", level=2, context="data"),
 )  # fmt: skip
 
 # --- command injection -----------------------------------------------------
@@ -338,7 +362,8 @@ CMD_RULES = (
     Rule(CMD, "sensitive_file_read",
          r"\b(?:cat|tac|head|tail|less|more|nl|strings|base64|xxd|od|cp|scp|curl\s+-F|type|grep|egrep|fgrep|awk|sed|sort|uniq|cut|wc|"
          r"diff|vi|vim|nano|dd|tee|rev|paste|openssl|file|stat|ls|python[23]?|perl|ruby|php|findstr)(?:\s|<)\s*[^;&|\n]{0,40}"
-         r"(?:/etc/(?:passwd|shadow|sudoers|gshadow)|\.ssh/(?:id_\w+|authorized_keys)|/proc/self/environ|\.aws/credentials|c:\\windows\\win\.ini)",
+         r"(?:/etc/(?:passwd|shadow|sudoers|gshadow)|\.ssh/(?:id_\w+|authorized_keys)|/proc/self/environ|\.aws/credentials|c:\\windows\\win\.ini|"
+         r"(?:%(?:systemroot|windir)%|c:\\windows)\\(?:win\.ini|repair\\(?:sam|system|security|software)\b|system32\\config\\(?:sam|system|security)\b))",
          variants="rds"),
     Rule(CMD, "shell_obfuscation",
          # ($IFS and ${X:n:m} where a shell would read them: glued to a word,
@@ -467,7 +492,14 @@ CMD_RULES = (
     Rule(CMD, "evaluated_code", _EVALUATED, variants="rd", level=2, context="data", validator="evaluated_code"),
     # Mail-protocol commands after a line break in a value (SMTP, POP3, IMAP).
     Rule(CMD, "mail_command",
-         r"[\r\n]\s*(?:mail\s+from\s*:|rcpt\s+to\s*:|retr\s+\d|apop\s+\w|helo\s+\S|ehlo\s+\S|a\d{1,4}\s+(?:login|authenticate|select|examine|fetch|store|copy|uid|search|list|lsub|status|create|delete|rename|append|capability|logout|starttls)\b)",
+         r"[\r\n]\s*(?:mail\s+from\s*:|rcpt\s+to\s*:|retr\s+\d|top\s+\d+\s+\d+|apop\s+\w|auth\s+(?:plain|login|cram-md5|xoauth2|[\w-]+\s+[a-z0-9+/]{8,}=*\s*$)|helo\s+\S|ehlo\s+\S|a\d{1,4}\s+(?:login|authenticate|select|examine|fetch|store|copy|uid|search|list|lsub|status|create|delete|rename|append|capability|logout|starttls)\b)",
+         variants="rd", level=2, context="data"),
+    # Code in a value that an interpreter expands: PHP's complex syntax
+    # ({${sleep(3)}}, ${@print(1)}) and template or EL expressions that
+    # call ( ${T(java.lang.Runtime)...} ); a shell function defined and
+    # run (the fork bomb f(){ f|f& };f).
+    Rule(CMD, "expression_injection",
+         r"\{\$\{[^{}\n]{0,200}\(|\$\{\s*@?[a-z_][\w\\]*\s*\(|(?:^|[\s;&|])[\w:.-]{1,40}\s*\(\s*\)\s*\{[^{}\n]{1,200}\}\s*;",
          variants="rd", level=2, context="data"),
 )  # fmt: skip
 
@@ -513,7 +545,7 @@ _SYSTEM_PATH = (
     r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|history|netrc|git-credentials|pgpass|mysql_history|pypirc|npmrc|htpasswd)\b|"
     r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.env(?:\.(?:local|prod\w*|dev\w*|staging))?(?:$|[\s'\"?#;%\x00])|/\.htaccess\b|"
     r"/users/[^/\s]+/library/keychains/|/library/keychains/|"
-    r"[a-z]:/+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache|nginx|lighttpd|php|mysql|program\s*files|sysprep|var/(?:log|www)|system\s+volume\s+information|\$recycle\.bin|log|home\d?|etc|opt|unattend|"
+    r"[a-z]:(?:windows|winnt)/|[a-z]:/+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache|nginx|lighttpd|php|mysql|program\s*files|sysprep|var/(?:log|www)|system\s+volume\s+information|\$recycle\.bin|log|home\d?|etc|opt|unattend|"
     r"documents\s+and\s+settings|users/[^/\s]+/(?:ntuser|appdata|_netrc|\.(?:ssh|aws|azure|kube|docker|gnupg|git-credentials|netrc|npmrc|pypirc|pgpass|config/gcloud|bash_history)\b))|"
     r"[a-z]:/+[^/\s]*\.(?:ini|inf|log|conf|asa|config|sys|dat|bat)\s*$|~/\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|netrc|git-credentials|pgpass|config/gcloud))"
 )
@@ -597,6 +629,12 @@ PATH_RULES = (
     Rule(PATH, "remote_inclusion",
          r"^\s*(?:https?|ftps?)://[^\s?#]+\.(?:(?:txt|inc)(?:\?|%3f|%00|\x00)|(?:php\d?|phtml|sh|asp|aspx|jsp|pl|py|rb)(?:%00|\x00))\s*$",
          variants="rd", level=2, context="data"),
+    # A URL whose file-naming parameter (?page=, ?include=) holds another
+    # URL or a wrapper: a remote or encoded file to include
+    Rule(PATH, "remote_inclusion",
+         r"[?&;][\w.\[\]-]*(?:file|page|inc|include|template|tpl|load|module|layout|conf|path|doc)[\w.\[\]-]*=\s*"
+         r"(?:(?:https?|ftps?)(?::|%3a)(?://|%2f%2f|%252f%252f)|(?:data|php|expect|zip|phar):)",
+         variants="r", level=2, context="data"),
     # Stream wrappers: a file read that is no file name.
     Rule(PATH, "stream_wrapper",
          r"\b(?:php|phar|zip|expect|glob|compress\.(?:zlib|bzip2)|zlib|rar|ogg|ssh2\.(?:shell|exec|tunnel|sftp|scp)|jar|netdoc)://\S|"

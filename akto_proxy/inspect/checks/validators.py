@@ -1179,6 +1179,21 @@ def quoteBreakout(text: str) -> bool:
     return m is not None and _SQL_REST.search(text, m.end()) is not None
 
 
+# an option word quoted whole: ('--porcelain'), "--verbose" (a shell
+# array's or a call's argument, not a quote closed before a comment)
+_QUOTED_OPTION = re.compile(r"^[^'\"`\s]{0,64}(['\"`])\s*\)*\s*--[a-z][^'\"`\n]*\1", re.I)
+
+
+def commentTruncation(text: str) -> bool:
+    """
+    A value that closes its quote and comments out the rest of the query
+    (rule comment_truncation), not an option word quoted whole: in
+    C{FLAGS=('--porcelain')} the quote after C{--porcelain} closes the
+    word, where C{admin'--} leaves the query's own quote to the comment.
+    """
+    return _QUOTED_OPTION.match(text) is None
+
+
 # Validators that judge the whole string a rule hit in, not the match.
 @functools.cache
 def _chained() -> "re.Pattern[str]":
@@ -1240,6 +1255,7 @@ WHOLE_TEXT: dict[str, Validator] = {
     "schema_probe": schemaProbe,
     "separator_command": separatorCommand,
     "quote_breakout": quoteBreakout,
+    "comment_truncation": commentTruncation,
     "shell_structure": commandInValue,
     "evaluated_code": runsHidden,
     "kubernetes_secret": kubernetesSecret,

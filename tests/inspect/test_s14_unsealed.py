@@ -1,0 +1,165 @@
+"""
+Session 14: the classes the (now unsealed) second held-out part showed the
+rules missing, at medium, in values (arguments that carry data): NoSQL
+operator and server-side JavaScript injection, a quote closed before OR
+and another literal, SQL fragments no value holds, PHP/EL expressions and
+shell functions, mail-protocol commands after a line break, Windows
+system files through their variables, drive-relative Windows paths, and
+remote inclusion through a file-naming query parameter; and the false
+positive it showed (a shell array's quoted option read as a comment).
+
+Each attack below passed the rules before this session; each benign value
+of the same shape passes still.  The payloads are written here, not copied
+from any corpus.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from hypothesis import given, settings, strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+
+from akto_proxy.inspect.checks import buildInspectors
+from akto_proxy.inspect.checks.validators import commentTruncation
+from tests.inspect.test_checks import call, config, rules, verdict
+
+SQL = "sql_injection"
+CMD = "command_injection"
+PATH = "path_traversal"
+
+# (check, form, tool, argument, payload)
+ATTACKS = [
+    (SQL, "a Mongo operator as a JSON member", "get_user", "username", '{"$ne": null}'),
+    (SQL, "a Mongo operator in a form field's name", "lookup_order", "order_id", "x&password[$gt]="),
+    (SQL, "an $or array after a closed quote", "get_user", "username", "admin', $or: [ {}, { 'x':'x"),
+    (SQL, "$where with JavaScript", "search_products", "query", "7, $where: 'this.a == this.a'"),
+    (SQL, "the Mongo shell", "list_items", "sort", "db.users.find({});"),
+    (SQL, "a quote closed before a stalling loop", "get_user", "username", "x';var d=new Date();do{}while(new Date()-d<9000);'"),
+    (SQL, "a quote closed before return true", "get_user", "username", "x'; return true; var y='"),
+    (SQL, "OR and another quoted literal", "get_user", "username", "z' or '' '"),
+    (SQL, "OR and an empty literal", "filter_records", "category", '" or "" "'),
+    (SQL, "a wildcard LIKE", "lookup_order", "order_id", "like '%%'"),
+    (SQL, "a number minus a truth value", "lookup_order", "order_id", "7-false"),
+    (SQL, "dynamic SQL from a variable", "filter_records", "category", "0x53454c454354 exec(@cmd)"),
+    (SQL, "an MSSQL system procedure", "get_user", "username", "1 exec sp_who"),
+    (SQL, "a boolean joined to a delay", "lookup_order", "order_id", ")) or benchmark(__N__)='"),
+    (SQL, "a dropped object, the rest commented out", "lookup_order", "order_id", "DROP accounts;#"),
+    (SQL, "PostgreSQL COPY of a server file", "filter_records", "category", "copy t(c) from '/etc/hosts';"),
+    (SQL, "the session's identity", "get_user", "username", "select system_user;"),
+    (SQL, "a select list with arithmetic", "get_customer", "email", "SELECT 2/0, 1 FROM users"),
+    (SQL, "keywords split by a replaced byte", "get_customer", "email", "4\ufffdUNION\ufffdSELECT\ufffd7--"),
+    (CMD, "PHP's complex syntax", "dns_lookup", "domain", "{${usleep(9)}}"),
+    (CMD, "a PHP call in ${}", "ping_host", "host", "${@var_dump(1)}"),
+    (CMD, "an EL expression", "backup", "name", "${T(java.lang.Thread).sleep(9000)}"),
+    (CMD, "a shell function defined and run", "ping_host", "host", "h(){ h & h; }; h"),
+    (CMD, "SMTP AUTH after a line break", "convert_file", "filename", "x\r\nAUTH PLAIN dXNlcgB1c2VyAHB3"),
+    (CMD, "POP3 TOP after a line break", "dns_lookup", "domain", "x\r\nTOP 3 0"),
+    (CMD, "type of a Windows hive through %WINDIR%", "convert_file", "filename", "type %WINDIR%\\repair\\SAM"),
+    (PATH, "a drive-relative Windows path", "view_file", "file", "d:winnt/system32/"),
+    (PATH, "an include parameter holding a URL", "open_file", "path", "http://site.test/view.php?template=https://other.test/x.txt"),
+    (PATH, "an include parameter holding an encoded URL", "get_document", "name", "/main.php?inc=ftp%3a%2f%2fother.test/a"),
+    (PATH, "an include parameter holding a twice-encoded URL", "read_file", "path", "/view.php?page=http:%252f%252fother.test%252fx.txt"),
+]
+
+# values of the same shapes that are no injection
+BENIGN = [
+    ("get_user", "username", "$20 or less"),
+    ("get_user", "username", "O'Brien or 'Bob'"),
+    ("get_user", "username", "rock 'n' roll"),
+    ("search_products", "query", "price: $5, shipping $2"),
+    ("search_products", "query", "like new"),
+    ("lookup_order", "order_id", "12-4"),
+    ("lookup_order", "order_id", "AB-1234"),
+    ("set_label", "tag", "{ fast }"),
+    ("set_label", "tag", "${VERSION}"),
+    ("set_label", "tag", "copy editing"),
+    ("set_label", "tag", "drop shipping"),
+    ("set_label", "tag", "exec summary"),
+    ("set_label", "tag", "select all"),
+    ("open_file", "path", "https://example.com/docs?page=2"),
+    ("open_file", "path", "https://example.com/viewer?file=report.pdf"),
+    ("get_user", "username", "mailto: top 10"),
+    ("view_file", "file", "c:/projects/app/main.c"),
+]
+
+
+class UnsealedFormTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
+
+    def test_attacks(self) -> None:
+        """
+        Each form is found by its class's check at medium.
+        """
+        for check, name, tool, argument, payload in ATTACKS:
+            found = rules(verdict(self.steps, call(tool, **{argument: payload})))
+            self.assertTrue(any(r.startswith(check + ".") for r in found), f"{name}: {payload!r} -> {found}")
+
+    def test_benign(self) -> None:
+        """
+        The values of the same shapes pass, without any exclusion.
+        """
+        for tool, argument, text in BENIGN:
+            found = rules(verdict(self.steps, call(tool, **{argument: text})))
+            self.assertEqual(found, set(), f"{tool}.{argument}: {text!r}")
+
+    def test_codeArguments(self) -> None:
+        """
+        The value rules stay in values: a Mongo tool's filter, a template's
+        source and a shell script may hold operators, ${...} and functions.
+        """
+        for tool, argument, text in (
+            ("mongo_find", "filter", '{"age": {"$gt": 30}, "$or": [{"a": 1}]}'),
+            ("render", "template_source", "Hello ${user.name()}!"),
+            ("run_command", "command", "f(){ echo hi; }; f"),
+        ):
+            found = rules(verdict(self.steps, call(tool, **{argument: text})))
+            self.assertEqual(found, set(), f"{tool}.{argument}: {text!r}")
+
+    def test_quotedOption(self) -> None:
+        """
+        A shell array's quoted option is no quote closed before a comment;
+        a quote left open before one still is.
+        """
+        for text in ("FLAGS=('--porcelain')", "opts=(\"--list:List all\")"):
+            found = rules(verdict(self.steps, call("run_command", command=text)))
+            self.assertNotIn(SQL + ".comment_truncation", found, text)
+        self.assertIn(SQL + ".comment_truncation", rules(verdict(self.steps, call("get_user", username="admin'--"))))
+        self.assertFalse(commentTruncation("x=('--opt')"))
+        self.assertTrue(commentTruncation("admin'--"))
+        self.assertTrue(commentTruncation("admin' -- '"))
+
+
+class EncodedOnceMoreTests(SynchronousTestCase):
+    """
+    Encoding a detected payload one more way (percent-encoding, as a form
+    or a URL would carry it) keeps it detected.
+    """
+
+    def setUp(self) -> None:
+        self.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        st.sampled_from(["ne", "gt", "gte", "lt", "regex", "nin", "exists"]),
+        st.sampled_from(["null", "1", '""', "[]", '"a"']),
+        st.booleans(),
+        st.booleans(),
+    )
+    def test_operator(self, op: str, value: str, spaced: bool, encoded: bool) -> None:
+        payload = json.dumps({"$" + op: json.loads(value)}, separators=(", ", ": ") if spaced else (",", ":"))
+        if encoded:
+            payload = quote(payload, safe="")
+        found = rules(verdict(self.steps, call("get_user", username=payload)))
+        self.assertTrue(any(r.startswith(SQL + ".") for r in found), f"{payload!r} -> {found}")
+
+    @settings(max_examples=30, deadline=None)
+    @given(st.sampled_from(["system", "passthru", "exec", "shell_exec", "sleep"]), st.integers(1, 60), st.booleans())
+    def test_phpExpression(self, fn: str, n: int, encoded: bool) -> None:
+        payload = "{${%s(%d)}}" % (fn, n)
+        if encoded:
+            payload = quote(payload, safe="")
+        found = rules(verdict(self.steps, call("dns_lookup", domain=payload)))
+        self.assertTrue(any(r.startswith(CMD + ".") for r in found), f"{payload!r} -> {found}")
