@@ -22,7 +22,7 @@ from hypothesis import given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from akto_proxy.inspect.checks import buildInspectors
-from akto_proxy.inspect.checks.validators import commentTruncation
+from akto_proxy.inspect.checks.validators import commentTruncation, quoteBreakout
 from tests.inspect.test_checks import call, config, rules, verdict
 
 SQL = "sql_injection"
@@ -82,6 +82,7 @@ BENIGN = [
     ("open_file", "path", "https://example.com/viewer?file=report.pdf"),
     ("get_user", "username", "mailto: top 10"),
     ("view_file", "file", "c:/projects/app/main.c"),
+    ("open_file", "path", '/shop/search?submit=&q="DIV"&view=grid'),
 ]
 
 
@@ -130,6 +131,17 @@ class UnsealedFormTests(SynchronousTestCase):
         self.assertFalse(commentTruncation("x=('--opt')"))
         self.assertTrue(commentTruncation("admin'--"))
         self.assertTrue(commentTruncation("admin' -- '"))
+
+    def test_quotedWord(self) -> None:
+        """
+        A word a query string quotes whole is no quote closed before an
+        operator; a quote closed before one (with or without blanks) still
+        is.
+        """
+        self.assertFalse(quoteBreakout('/find?q="MOD"&page=2'))
+        self.assertFalse(quoteBreakout("/find?q='DIV'"))
+        self.assertTrue(quoteBreakout("x'or'1'='1"))
+        self.assertTrue(quoteBreakout("x' or 1=1"))
 
 
 class EncodedOnceMoreTests(SynchronousTestCase):

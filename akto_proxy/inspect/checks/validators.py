@@ -1169,14 +1169,20 @@ _BREAKOUT = re.compile(
 _SQL_REST = re.compile(r"[=<>(;#@\[{]|--|/\*|\d(?!\d*'[a-z])|\b(?:like|regexp|rlike|glob|to|mod|div|is|in)\s+['\"(]", re.I)
 
 
+# one word quoted whole, then the end of a parameter or of the value
+# (a query string's Q="MOD"&...): a quote that opened, not one closed
+_QUOTED_WORD = re.compile(r"^[^'\"`\s]{0,64}(['\"`])\s*\w+\1(?:&|$|\s)")
+
+
 def quoteBreakout(text: str) -> bool:
     """
     A value that closes its quote and goes on in SQL with an operand SQL
     would take (a comparison, a call, a comment, a literal), not a quoted
-    phrase of prose ("DANCIN' LIKE A ROBOT").
+    phrase of prose ("DANCIN' LIKE A ROBOT") nor a word a query string
+    quotes whole (C{?q="MOD"&page=2}).
     """
     m = _BREAKOUT.match(text)
-    return m is not None and _SQL_REST.search(text, m.end()) is not None
+    return m is not None and _SQL_REST.search(text, m.end()) is not None and _QUOTED_WORD.match(text) is None
 
 
 # an option word quoted whole: ('--porcelain'), "--verbose" (a shell
