@@ -72,8 +72,8 @@ class CorpusTests(SynchronousTestCase):
         attacks and benign traffic of each class.
         """
         for e in entries():
-            self.assertIn(e["split"], ("tune", "holdout", "fresh"), e)
-        for split in ("tune", "holdout") + (("fresh",) if entries("fresh") else ()):
+            self.assertIn(e["split"], ("tune", "holdout", "fresh", "fourth"), e)
+        for split in ("tune", "holdout") + tuple(s for s in ("fresh", "fourth") if entries(s)):
             for label in ("attack", "benign"):
                 cats = {e["category"] for e in entries(split, label)}
                 self.assertTrue(set(CLASSIC) <= cats, (split, label, cats))
