@@ -13,7 +13,18 @@ A line whose stripped text equals the text of any other corpus line
 C{fresh/MANIFEST.tsv}) is dropped without being printed; the count per file
 is printed and recorded in C{fourth/README.md}.
 
-Sources (L{FOURTH_REPOS}, commits pinned; C{fourth/README.md} has the table).
+Sources (L{FOURTH_REPOS}, commits pinned; C{fourth/README.md} has the table):
+
+    - attacks: the payload data of web scanners (wapiti's attack files, the
+      payload arrays of ZAP's SQL, command and path traversal scan rules,
+      w3af's os_commanding and lfi plugins, wfuzz's SQL list, gotestwaf's
+      test cases), filled as each scanner fills its placeholders;
+    - secrets: trufflehog's detector pattern tests, secretlint's fixtures,
+      semgrep-rules' C{ruleid:} lines; PII: isemail's valid addresses and
+      phone numbers in Faker's formats, in build_exfil's templates;
+    - benign: chinook and test_db SQL, asdf, pyenv and bash-it shell,
+      gotestwaf's false-positive texts, file lists, GitHub starter
+      workflows, compose files and manifests that refer to secrets.
 
 Run: C{python tests/corpus/classic/build_fourth.py [--mirrors DIR]}
 """
@@ -30,8 +41,8 @@ import json
 import os
 import random
 import re
-import subprocess
 import sys
+import textwrap
 import xml.etree.ElementTree as ET
 from typing import Iterator, Optional
 
@@ -64,6 +75,9 @@ FOURTH_REPOS = {
     "awesome-compose": ("docker/awesome-compose", "18f59bdb09ecf520dd5758fbf90dec314baec545", "CC0-1.0"),
     "k8s-examples": ("kubernetes/examples", "279e8e4fe314f6cb7bc55fa3fbc21bbeaa48c0ea", "Apache-2.0"),
     "gotestwaf": ("wallarm/gotestwaf", "67dfd7a73f4e7ecd2908c8fb2c96f5e62f1d53b6", "MIT"),
+    "trufflehog": ("trufflesecurity/trufflehog", "3ab759fef4bb5935d4fe9ac68b503d05346b8364", "AGPL-3.0"),
+    "starter-workflows": ("actions/starter-workflows", "1035244887e26fbbd4f1017d919fb5995cc521c4", "MIT"),
+    "w3af": ("andresriancho/w3af", "cd22e5252243a87aaa6d0ddea47cf58dacfe00a9", "GPL-2.0"),
 }
 
 
@@ -154,7 +168,9 @@ def _javaStrip(src: str) -> str:
 
 
 def _topLevel(body: str) -> list[str]:
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for tok in re.findall(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)\'|.', body, re.S):
         if tok in "([{" and len(tok) == 1:
             depth += 1
@@ -298,6 +314,71 @@ def gotestwafBenign(g: FR.Repo, rng: random.Random, category: str) -> Iterator[t
         yield "gotestwaf", tool, arg, text
 
 
+def _pyEval(node: ast.AST, names: dict[str, str]) -> Optional[str]:
+    """
+    A string expression of constants, names in C{names}, C{+} and C{*}.
+    """
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, int)):
+        return node.value  # type: ignore[return-value]
+    if isinstance(node, ast.Name):
+        return names.get(node.id)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult, ast.Mod)):
+        a, b = _pyEval(node.left, names), _pyEval(node.right, names)
+        if a is None or b is None:
+            return None
+        try:
+            return a + b if isinstance(node.op, ast.Add) else a * b if isinstance(node.op, ast.Mult) else a % b  # type: ignore[operator]
+        except TypeError:
+            return None
+    return None
+
+
+def w3afCommands(w: FR.Repo, rng: random.Random) -> Iterator[str]:
+    """
+    os_commanding's echo and delay commands, each behind every one of its
+    special characters, the delay filled as its PingDelay does.
+    """
+    src = w.show("w3af/plugins/audit/os_commanding.py")
+    specials = ast.literal_eval(re.search(r"self\._special_chars = (\[.*?\])", src).group(1))  # type: ignore[union-attr]
+    for fn in (_pyFunction(src, "_get_echo_commands"), _pyFunction(src, "_get_wait_commands")):
+        for node in ast.walk(fn):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("Command", "PingDelay") and node.args):
+                continue
+            arg = node.args[0]
+            forms = [_pyEval(arg, {})]
+            if isinstance(arg, ast.Name):  # cmd_string / cmd_fmt = special_char + "..."
+                exprs = [a.value for a in ast.walk(fn) if isinstance(a, ast.Assign) and getattr(a.targets[0], "id", "") == arg.id]
+                forms = [_pyEval(e, {"special_char": c}) for e in exprs for c in specials]
+            for f in dict.fromkeys(forms):
+                if isinstance(f, str):
+                    yield f.replace("%s", rng.choice(("5", "10")))
+
+
+def _pyFunction(src: str, name: str) -> ast.FunctionDef:
+    """
+    One method of a Python 2 module (the module as a whole does not parse
+    as Python 3), parsed on its own.
+    """
+    m = re.search(rf"^(\s*)def {name}\(.*?(?=^\1def |\Z)", src, re.S | re.M)
+    assert m, name
+    node = ast.parse(textwrap.dedent(m.group(0))).body[0]
+    assert isinstance(node, ast.FunctionDef)
+    return node
+
+
+def w3afFiles(w: FR.Repo, rng: random.Random) -> Iterator[str]:
+    """
+    lfi's common files (C{_get_common_file_list}), the page's extension
+    drawn.
+    """
+    fn = _pyFunction(w.show("w3af/plugins/audit/lfi.py"), "_get_common_file_list")
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "append" and node.args:
+            v = _pyEval(node.args[0], {"extension": rng.choice(("php", "html", "jsp", "asp"))})
+            if isinstance(v, str):
+                yield v
+
+
 # --- injection benign ------------------------------------------------------------------
 
 def _sqlStatements(text: str) -> list[str]:
@@ -386,18 +467,79 @@ def semgrepPositives(s: FR.Repo, rng: random.Random) -> Iterator[dict[str, str]]
             yield FR._exfil("secrets", "attack", "semgrep-ruleid", nxt, src, rng, split=SPLIT)
 
 
+# A Go string: interpreted or raw.
+_GO_STRING = r'"(?:[^"\\\n]|\\.)*"|`[^`]*`'
+
+
+def _goString(lit: str) -> str:
+    return lit[1:-1] if lit.startswith("`") else _javaUnescape(lit)
+
+
+def _goEval(expr: str, names: dict[str, str]) -> Optional[str]:
+    """
+    A test input: a string, a variable, or C{fmt.Sprintf} of a string
+    with C{%s} verbs over strings and variables; C{None} for anything else.
+    """
+    expr = expr.strip().rstrip(",").strip()
+    if re.fullmatch(_GO_STRING, expr, re.S):
+        return _goString(expr)
+    if expr in names:
+        return names[expr]
+    m = re.fullmatch(r"fmt\.Sprintf\((.*)\)", expr, re.S)
+    if not m:
+        return None
+    args = [a.strip() for a in _topLevel(m.group(1))]
+    got = [_goString(a) if re.fullmatch(_GO_STRING, a, re.S) else names.get(a) for a in args]
+    values = [v for v in got if v is not None]
+    if len(values) != len(got) or not values or values[0].count("%s") != len(values) - 1 or re.search(r"%[^s%]", values[0]):
+        return None
+    return values[0] % tuple(values[1:])
+
+
+def trufflehogPositives(t: FR.Repo, rng: random.Random, n: int = 220) -> Iterator[dict[str, str]]:
+    """
+    The first input of each detector's pattern test that a case named
+    "valid pattern" expects found (C{want} not empty), up to C{n} detectors
+    drawn at random.
+    """
+    paths = sorted(p for p in t.files("pkg/detectors/") if p.endswith("_test.go") and "integration" not in p)
+    picked = 0
+    for path in rng.sample(paths, len(paths)):
+        src = t.show(path)
+        names = {k: _goString(v) for k, v in re.findall(r"(?m)^\s*(\w+)\s*=\s*(" + _GO_STRING + r")\s*$", src, re.S)}
+        for m in re.finditer(r'name:\s*"valid pattern[^"]*",(.*?)(?=\n\s*name:|\Z)', src, re.S):
+            case = m.group(1)
+            inp = re.search(r"input:\s*(" + _GO_STRING + r"|[^\n]+)", case, re.S)
+            want = re.search(r"want:\s*([^\n]*)", case)
+            if not inp or not want or re.match(r"(nil|\[\]string\{\}|\[\]string\(nil\))", want.group(1).strip()):
+                continue
+            text = _goEval(inp.group(1), names)
+            if not text or not text.strip() or _PLACEHOLDER.search(text):
+                continue
+            yield FR._exfil("secrets", "attack", "trufflehog-valid", _dedent(text), f"trufflesecurity/trufflehog {path} (AGPL-3.0)", rng, split=SPLIT)
+            picked += 1
+            break
+        if picked >= n:
+            return
+
+
+def _dedent(text: str) -> str:
+    return textwrap.dedent(text).strip("\n")
+
+
 _LITERAL_SECRET = re.compile(r"(?i)(pass(word)?|secret|token|api_?key|private_?key)[\"']?\s*[:=]\s*[\"']?(?![$<{\s\"'])[^\s\"']+")
 
 
-def secretReferences(repos: list[FR.Repo], compose: FR.Repo, k8s: FR.Repo, rng: random.Random) -> Iterator[dict[str, str]]:
+def secretReferences(repos: list[FR.Repo], starters: FR.Repo, compose: FR.Repo, k8s: FR.Repo, rng: random.Random) -> Iterator[dict[str, str]]:
     """
     Configuration that names secrets without holding them: GitHub Actions
-    C{${{ secrets.X }}}, compose files with C{${VAR}} and C{secrets:}
-    files, Kubernetes C{secretKeyRef}; a file with a literal password or
-    token is left out.
+    C{${{ secrets.X }}} (the repositories' own workflows and GitHub's
+    starter workflows), compose files with C{${VAR}} and C{secrets:} files,
+    Kubernetes C{secretKeyRef}; a file with a literal password or token is
+    left out.
     """
-    for r in repos:
-        for path in r.files(".github/"):
+    for r in repos + [starters]:
+        for path in r.files("" if r is starters else ".github/"):
             if not path.endswith((".yml", ".yaml")):
                 continue
             body = r.show(path)
@@ -535,8 +677,10 @@ def build(root: str) -> tuple[dict[str, list[dict[str, str]]], dict[str, int]]:
     dropped: dict[str, int] = {}
     attacks = {
         "sql_injection": [("wapiti", wapitiSQL), ("zap", zapSQL), ("wfuzz", wfuzzSQL), ("gotestwaf", gotestwafPayloads("sql_injection"))],
-        "command_injection": [("wapiti", wapitiCommands), ("zap", zapCommands), ("gotestwaf", gotestwafPayloads("command_injection"))],
-        "path_traversal": [("wapiti", wapitiFiles), ("zap", zapPaths), ("gotestwaf", gotestwafPayloads("path_traversal"))],
+        "command_injection": [("wapiti", wapitiCommands), ("zap", zapCommands), ("gotestwaf", gotestwafPayloads("command_injection")),
+                              ("w3af", w3afCommands)],
+        "path_traversal": [("wapiti", wapitiFiles), ("zap", zapPaths), ("gotestwaf", gotestwafPayloads("path_traversal")),
+                           ("w3af", w3afFiles)],
     }
     for category, gens in attacks.items():
         rng = random.Random(f"{SEED}:{category}:attacks")
@@ -578,18 +722,20 @@ def build(root: str) -> tuple[dict[str, list[dict[str, str]]], dict[str, int]]:
         out[name], dropped[name] = rows, gone
     rng = random.Random(f"{SEED}:exfil")
     exfil = {
-        "secrets.attacks.jsonl": list(secretlintFixtures(R["secretlint"], rng)) + list(semgrepPositives(R["semgrep-rules"], rng)),
-        "secrets.benign.jsonl": list(secretReferences([R[k] for k in FOURTH_REPOS if k not in ("awesome-compose", "k8s-examples", "gotestwaf")],
-                                                      R["awesome-compose"], R["k8s-examples"], rng)),
+        "secrets.attacks.jsonl": (list(secretlintFixtures(R["secretlint"], rng)) + list(semgrepPositives(R["semgrep-rules"], rng))
+                                  + list(trufflehogPositives(R["trufflehog"], rng))),
+        "secrets.benign.jsonl": list(secretReferences([R[k] for k in FOURTH_REPOS if k not in ("awesome-compose", "k8s-examples", "gotestwaf", "trufflehog",
+                                                                                                  "starter-workflows", "w3af")],
+                                                      R["starter-workflows"], R["awesome-compose"], R["k8s-examples"], rng)),
         "pii.attacks.jsonl": list(isemailAddresses(R["isemail"], rng)) + list(fakerPhones(R["faker"], rng)),
     }
     for name, entries in exfil.items():
-        uniq, mine, gone = [], set(), 0
+        uniq, seenKeys, gone = [], set(), 0
         for e in entries:
-            key = (e["text"].strip(), e["direction"])
-            if key in mine:
+            once = (e["text"].strip(), e["direction"])
+            if once in seenKeys:
                 continue
-            mine.add(key)
+            seenKeys.add(once)
             if _isKnown(e["text"], seen):
                 gone += 1
                 continue
