@@ -13,6 +13,8 @@ CLASSIC = ("sql_injection", "command_injection", "path_traversal")
 
 FRESH_MISSING = ("tests/corpus/classic/fresh/*.jsonl not built here: it is made from public snapshots "
                  "by tests/corpus/classic/build_fresh.py and kept out of the repository")
+FOURTH_MISSING = ("tests/corpus/classic/fourth/*.jsonl not built here: it is made from public snapshots "
+                  "by tests/corpus/classic/build_fourth.py and kept out of the repository")
 
 
 def injectionCorpus(split: str) -> list[dict[str, str]]:
@@ -35,6 +37,12 @@ HOLDOUT_FPR = {True: 0.006, False: 0.010}  # with the sample exclusions, without
 # (session 11: SQL 96.3%, command 89.69%, path 93.0%; session 12: SQL 96.47%, command 90.13%, path 94.07%)
 FRESH_TPR = {"sql_injection": 0.959, "command_injection": 0.896, "path_traversal": 0.935}
 FRESH_FPR = {True: 0.005, False: 0.008}
+# The fourth part (classic/fourth, session 14), sealed: scored once after it
+# was committed, at SQL 94.79%, command 99.53%, path 93.94%, injection FPR
+# 22/1838 (1.20%) with the sample exclusions and 30/1838 (1.63%) without;
+# floors about a point below, ceilings about a point above.
+FOURTH_TPR = {"sql_injection": 0.937, "command_injection": 0.985, "path_traversal": 0.929}
+FOURTH_FPR = {True: 0.022, False: 0.027}
 
 
 def _cmdS11Benign(e: dict[str, str]) -> bool:
@@ -168,3 +176,17 @@ class CorpusTests(SynchronousTestCase):
             for category, floor in FRESH_TPR.items():
                 self.assertGreaterEqual(r.rate(category), floor, (category, exclusions, r.tpr[category]))
             self.assertLessEqual(r.fprRate(), FRESH_FPR[exclusions], (exclusions, r.fpr))
+
+    def test_fourth(self) -> None:
+        """
+        The sealed fourth part's floors; rates only in the failure message,
+        never its entries.  Built where the public snapshots are
+        (classic/build_fourth.py), not in the repository.
+        """
+        if not injectionCorpus("fourth"):
+            raise SkipTest(FOURTH_MISSING)
+        for exclusions in (True, False):
+            r = measure("medium", exclusions=exclusions, items=injectionCorpus("fourth"))
+            for category, floor in FOURTH_TPR.items():
+                self.assertGreaterEqual(r.rate(category), floor, (category, exclusions, r.tpr[category]))
+            self.assertLessEqual(r.fprRate(), FOURTH_FPR[exclusions], (exclusions, r.fpr))
