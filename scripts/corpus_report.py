@@ -7,7 +7,8 @@ on the held-out part side by side (tests/corpus/README.md).  Usage:
 
 C{--verbose} lists the misses and false positives of the C{tune} part only
 unless C{--split} asks for another: reading a held-out part's misses while
-tuning would make it a tuning set (the C{fresh} part is never listed).
+tuning would make it a tuning set (the C{fresh} and C{fourth} parts are
+never listed; a part whose files are not built here prints n/a).
 """
 
 from __future__ import annotations

@@ -13,10 +13,14 @@ and, in C{classic/}, a C{"split"}:
     - C{classic/fresh/*.jsonl}: the third part, every line C{fresh}, from
       public sources none of the others drew on, committed before it was
       first scored (C{classic/build_fresh.py}).
+    - C{classic/fourth/*.jsonl}: the fourth part, every line C{fourth}, from
+      sources of kinds no other part used, committed before it was scored
+      once (C{classic/build_fourth.py}); the sealed held-out part.
 
 A split is C{tune} (what the rules were tuned on), C{holdout} (kept apart,
-but measured while tuning) or C{fresh} (kept apart and scored only after
-it was committed); C{None} takes all.
+but measured while tuning), C{fresh} (kept apart and scored only after it
+was committed) or C{fourth} (sealed: its rates are printed, never its
+lines); C{None} takes all.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ CHECK_OF = {
     "secrets": "data_exfiltration",
     "pii": "data_exfiltration",
 }
-SPLITS = ("tune", "holdout", "fresh")
+SPLITS = ("tune", "holdout", "fresh", "fourth")
 
 # The exclusions a sample configuration ships with: a database tool's SQL,
 # a coding agent's shell command and the files it writes; a CRM tool's own
@@ -82,7 +86,9 @@ def classicFiles() -> list[str]:
     """
     The files of the second corpus, relative to C{tests/corpus}.
     """
-    paths = glob.glob(os.path.join(CLASSIC, "*.jsonl")) + glob.glob(os.path.join(CLASSIC, "fresh", "*.jsonl"))
+    paths = glob.glob(os.path.join(CLASSIC, "*.jsonl"))
+    for part in ("fresh", "fourth"):  # built where the public snapshots are
+        paths += glob.glob(os.path.join(CLASSIC, part, "*.jsonl"))
     return sorted(os.path.relpath(p, HERE) for p in paths)
 
 

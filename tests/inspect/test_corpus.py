@@ -13,6 +13,8 @@ CLASSIC = ("sql_injection", "command_injection", "path_traversal")
 
 FRESH_MISSING = ("tests/corpus/classic/fresh/*.jsonl not built here: it is made from public snapshots "
                  "by tests/corpus/classic/build_fresh.py and kept out of the repository")
+FOURTH_MISSING = ("tests/corpus/classic/fourth/*.jsonl not built here: it is made from public snapshots "
+                  "by tests/corpus/classic/build_fourth.py and kept out of the repository")
 
 
 def injectionCorpus(split: str) -> list[dict[str, str]]:
@@ -35,6 +37,12 @@ HOLDOUT_FPR = {True: 0.006, False: 0.010}  # with the sample exclusions, without
 # (session 11: SQL 96.3%, command 89.69%, path 93.0%; session 12: SQL 96.47%, command 90.13%, path 94.07%)
 FRESH_TPR = {"sql_injection": 0.959, "command_injection": 0.896, "path_traversal": 0.935}
 FRESH_FPR = {True: 0.005, False: 0.008}
+# The fourth part (classic/fourth, session 14), sealed: scored once after it
+# was committed, at SQL 94.79%, command 99.53%, path 93.94%, injection FPR
+# 22/1838 (1.20%) with the sample exclusions and 30/1838 (1.63%) without;
+# floors about a point below, ceilings about a point above.
+FOURTH_TPR = {"sql_injection": 0.937, "command_injection": 0.985, "path_traversal": 0.929}
+FOURTH_FPR = {True: 0.022, False: 0.027}
 
 
 def _cmdS11Benign(e: dict[str, str]) -> bool:
@@ -72,8 +80,8 @@ class CorpusTests(SynchronousTestCase):
         attacks and benign traffic of each class.
         """
         for e in entries():
-            self.assertIn(e["split"], ("tune", "holdout", "fresh"), e)
-        for split in ("tune", "holdout") + (("fresh",) if entries("fresh") else ()):
+            self.assertIn(e["split"], ("tune", "holdout", "fresh", "fourth"), e)
+        for split in ("tune", "holdout") + tuple(s for s in ("fresh", "fourth") if entries(s)):
             for label in ("attack", "benign"):
                 cats = {e["category"] for e in entries(split, label)}
                 self.assertTrue(set(CLASSIC) <= cats, (split, label, cats))
@@ -161,10 +169,27 @@ class CorpusTests(SynchronousTestCase):
         part is built on the machine that has the public snapshots
         (classic/build_fresh.py) and is not in the repository.
         """
-        if not injectionCorpus("fresh"):
-            raise SkipTest(FRESH_MISSING)
+        self._localPart("fresh", FRESH_TPR, FRESH_FPR, FRESH_MISSING)
+
+    def test_fourth(self) -> None:
+        """
+        The sealed fourth part's floors; rates only in the failure message,
+        never its entries.  Built where the public snapshots are
+        (classic/build_fourth.py), not in the repository.
+        """
+        self._localPart("fourth", FOURTH_TPR, FOURTH_FPR, FOURTH_MISSING)
+
+    def _localPart(self, split: str, tpr: dict[str, float], fpr: dict[bool, float], missing: str) -> None:
+        """
+        A part built where the public snapshots are: skipped with
+        C{missing} when absent, else its floors and ceilings at medium,
+        with and without the sample exclusions (rates only in a failure).
+        """
+        items = injectionCorpus(split)
+        if not items:
+            raise SkipTest(missing)
         for exclusions in (True, False):
-            r = measure("medium", exclusions=exclusions, items=injectionCorpus("fresh"))
-            for category, floor in FRESH_TPR.items():
+            r = measure("medium", exclusions=exclusions, items=items)
+            for category, floor in tpr.items():
                 self.assertGreaterEqual(r.rate(category), floor, (category, exclusions, r.tpr[category]))
-            self.assertLessEqual(r.fprRate(), FRESH_FPR[exclusions], (exclusions, r.fpr))
+            self.assertLessEqual(r.fprRate(), fpr[exclusions], (exclusions, r.fpr))

@@ -32,13 +32,19 @@ TPR_FLOORS = {
     ("pii", "tune"): 0.97,
     ("pii", "holdout"): 0.98,
     ("pii", "fresh"): 0.93,
+    # the sealed fourth part (build_fourth.py), scored once in session 14 at
+    # 74.2% / 73.7%, FPR 20/294 (6.8%)
+    ("secrets", "fourth"): 0.732,
+    ("pii", "fourth"): 0.727,
     ("bulk", "tune"): 1.0,
     ("bulk", "holdout"): 1.0,
 }
 #: split -> maximum FPR at medium with the sample exclusions (the held-out
 #: part holds detect-secrets' own negatives, whose labels follow that
 #: tool's rules, not ours: 11 of its 63)
-FPR_CEILINGS = {"tune": 0.005, "holdout": 0.03, "fresh": 0.005}
+FPR_CEILINGS = {"tune": 0.005, "holdout": 0.03, "fresh": 0.005, "fourth": 0.078}
+#: parts built where the public snapshots are, absent elsewhere
+LOCAL_SPLITS = ("fresh", "fourth")
 
 
 class CorpusFloorTests(SynchronousTestCase):
@@ -46,13 +52,13 @@ class CorpusFloorTests(SynchronousTestCase):
         rates = M.measure("medium", True)
         for key, floor in TPR_FLOORS.items():
             hit, total = rates.tpr.get(key, (0, 0))
-            if key[1] == "fresh" and not total:
-                continue  # the fresh part is built where the public snapshots are (build_fresh.py)
+            if key[1] in LOCAL_SPLITS and not total:
+                continue  # built where the public snapshots are (build_fresh.py, build_fourth.py)
             self.assertGreater(total, 0, key)
             self.assertGreaterEqual(hit / total, floor, key)
         for split, ceiling in FPR_CEILINGS.items():
             flagged, total = rates.fpr.get(split, (0, 0))
-            if split == "fresh" and not total:
+            if split in LOCAL_SPLITS and not total:
                 continue
             self.assertLessEqual(flagged / total, ceiling, split)
 

@@ -69,8 +69,8 @@ FRESH_REPOS = {
 
 
 class Repo:
-    def __init__(self, root: str, key: str):
-        repo, commit, _ = FRESH_REPOS[key]
+    def __init__(self, root: str, key: str, repos: Optional[dict[str, tuple[str, str, str]]] = None):
+        repo, commit, _ = (repos or FRESH_REPOS)[key]
         self.key = key
         self.gitDir = os.path.join(root, repo.replace("/", "+"), "repo")
         if not os.path.isdir(self.gitDir):
@@ -92,9 +92,9 @@ class Repo:
 
 
 def row(category: str, label: str, tool: str, arg: str, text: str, source: str, direction: str = "request",
-        **extra: str) -> dict[str, str]:
+        split: str = "fresh", **extra: str) -> dict[str, str]:
     return dict(category=category, label=label, tool=tool, argument=arg, text=text, direction=direction,
-                source=source, split="fresh", **extra)
+                source=source, split=split, **extra)
 
 
 # --- injection attacks ---------------------------------------------------------
@@ -224,9 +224,9 @@ def pathBenign(repos: list[Repo], rng: random.Random) -> Iterator[tuple[str, str
 # --- secrets and PII ------------------------------------------------------------------
 
 def _exfil(sub: str, label: str, family: str, text: str, source: str, rng: random.Random,
-           direction: Optional[str] = None, tool: Optional[tuple[str, str]] = None) -> dict[str, str]:
+           direction: Optional[str] = None, tool: Optional[tuple[str, str]] = None, split: str = "fresh") -> dict[str, str]:
     e = X.entry("data_exfiltration", sub, label, family, "", text, source, rng, direction=direction, tool=tool)
-    e["split"] = "fresh"
+    e["split"] = split
     return e
 
 

@@ -8,8 +8,8 @@ an operator writes for a CRM tool's own contacts) and without.
     PYTHONPATH=. python tests/corpus/classic/measure_exfil.py [--misses] [--sensitivity medium]
 
 C{--misses} lists the misses and false positives of the tune split only:
-the held-out and fresh splits (C{fresh/}, build_fresh.py) are counted, never
-shown.
+the held-out, fresh and fourth splits (C{fresh/}, build_fresh.py;
+C{fourth/}, build_fourth.py) are counted, never shown.
 """
 
 from __future__ import annotations
@@ -29,14 +29,16 @@ from tests.corpus import evaluate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ATTACKS = ("secrets.attacks.jsonl", "pii.attacks.jsonl", "bulk.attacks.jsonl", "secrets_more.attacks.jsonl", "secrets_forms.attacks.jsonl", "secrets_s11.attacks.jsonl", "pii_s11.attacks.jsonl", "secrets_s12.attacks.jsonl", "secrets_s13.attacks.jsonl",
-           "fresh/secrets.attacks.jsonl", "fresh/pii.attacks.jsonl")
+           "fresh/secrets.attacks.jsonl", "fresh/pii.attacks.jsonl", "fourth/secrets.attacks.jsonl", "fourth/pii.attacks.jsonl")
 BENIGN = ("secrets.benign.jsonl", "pii.benign.jsonl", "secrets_more.benign.jsonl", "secrets_forms.benign.jsonl", "secrets_s11.benign.jsonl", "pii_s11.benign.jsonl", "secrets_s12.benign.jsonl", "secrets_s13.benign.jsonl",
-          "fresh/secrets.benign.jsonl")
-SPLITS = ("tune", "holdout", "fresh")
-#: parts built by build_fresh.py and build_secrets_more.py from public
-#: snapshots and kept out of the repository: measured where they exist
+          "fresh/secrets.benign.jsonl", "fourth/secrets.benign.jsonl")
+SPLITS = evaluate.SPLITS
+#: parts built by build_fresh.py, build_fourth.py and build_secrets_more.py
+#: from public snapshots and kept out of the repository: measured where
+#: they exist
 LOCAL = frozenset(("secrets_more.attacks.jsonl", "secrets_more.benign.jsonl", "fresh/secrets.attacks.jsonl",
-                   "fresh/pii.attacks.jsonl", "fresh/secrets.benign.jsonl"))
+                   "fresh/pii.attacks.jsonl", "fresh/secrets.benign.jsonl", "fourth/secrets.attacks.jsonl",
+                   "fourth/pii.attacks.jsonl", "fourth/secrets.benign.jsonl"))
 
 #: the sample exclusions (tests/corpus/evaluate.py) allow a CRM tool its own
 #: contacts (tools named crm_*)
