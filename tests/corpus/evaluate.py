@@ -52,6 +52,10 @@ CHECK_OF = {
     "pii": "data_exfiltration",
 }
 SPLITS = ("tune", "holdout", "fresh", "fourth")
+#: the parts whose misses may be read while tuning: the second and third
+#: held-out parts were unsealed in session 14, once the fourth was built
+#: and scored; the fourth stays sealed (its rates only)
+UNSEALED = SPLITS[:3]
 
 # The exclusions a sample configuration ships with: a database tool's SQL,
 # a coding agent's shell command and the files it writes; a CRM tool's own

@@ -23,11 +23,12 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from akto_proxy.inspect.checks import buildInspectors
 from akto_proxy.inspect.checks.validators import commentTruncation, quoteBreakout
-from tests.inspect.test_checks import call, config, rules, verdict
+from tests.inspect.test_checks import call, config, result, rules, verdict
 
 SQL = "sql_injection"
 CMD = "command_injection"
 PATH = "path_traversal"
+EXFIL = "data_exfiltration"
 
 # (check, form, tool, argument, payload)
 ATTACKS = [
@@ -142,6 +143,52 @@ class UnsealedFormTests(SynchronousTestCase):
         self.assertFalse(quoteBreakout("/find?q='DIV'"))
         self.assertTrue(quoteBreakout("x'or'1'='1"))
         self.assertTrue(quoteBreakout("x' or 1=1"))
+
+
+# vendor credentials by their documented shapes (values made up here)
+SECRETS = [
+    # 52 characters, the service's JQQJ99 and 18 more, AZDO, 4
+    ("azure_devops_token", "pat: " + "Qw3rTy7uIoP9aSdF4gHjK2lZxC5vBnM8qWeRtY6uIoPaSdFgHjKL" + "JQQJ99BFACAAAAAMnbVcXz7Q" + "AZDO" + "q7Wd"),
+    ("tavily_key", "TAVILY=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"),
+    ("newrelic_key", "license_key: eu01xx3f9c1a7e0b5d2f8c4e6a1b9d0c7e3fNRAL"),
+    ("thingsboard_token", "POST https://thingsboard.cloud/api/v1/k3v9x2m7q4w8z1p6r5t0/telemetry"),
+    ("webhook_url", "https://outlook.office.com/webhook/3f2a9c1e-7b4d-4e8a-9c0f-1d2e3f4a5b6c@8e7d6c5b-4a39-4281-b7c6-d5e4f3a2b1c0"
+     "/IncomingWebhook/9f8e7d6c5b4a39281f7e6d5c4b3a2918/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"),
+    ("vault_unseal_key", "Unseal Key 3: Xq8vK2mP9wL4nR7tY1uB6cD3fG5hJ0kZ2aS4dF6gH8j="),
+    ("vault_unseal_key", "vault operator unseal Lm3Nb7Vc2Xz9Qw4Er6Ty8Ui1Op5As0Df3Gh7Jk2LzXc="),
+    ("sonar_token", "mvn sonar:sonar -Dsonar.login=9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c2b4d6f8e"),
+    ("telegram_bot_token", "bot = Bot('7312948561:AAGh4Kd9Lm2Np7Qr3St8Uv1Wx6Yz0Ab5Cd')"),
+]
+
+
+class VendorTests(SynchronousTestCase):
+    """
+    Vendor credentials the (now unsealed) third held-out part showed the
+    rules missing, found by their own rule in what a tool sends and in a
+    tool's result.
+    """
+
+    def setUp(self) -> None:
+        self.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
+
+    def test_found(self) -> None:
+        for name, text in SECRETS:
+            for message in (call("create_gist", content=text), result(text)):
+                self.assertIn(f"{EXFIL}.{name}", rules(verdict(self.steps, message)), text)
+
+    def test_notFound(self) -> None:
+        """
+        Placeholders in the same shapes, and words about the same things,
+        pass.
+        """
+        for text in (
+            "TAVILY_API_KEY = tvly-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "Unseal Key 1: <paste the key here>",
+            "run vault operator unseal three times",
+            "sonar.login=${SONAR_TOKEN}",
+            "see thingsboard.cloud/api/v1/$ACCESS_TOKEN/telemetry",
+        ):
+            self.assertEqual(rules(verdict(self.steps, call("create_gist", content=text))), set(), text)
 
 
 class EncodedOnceMoreTests(SynchronousTestCase):

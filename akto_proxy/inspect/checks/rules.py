@@ -901,8 +901,17 @@ SECRET_RULES = (
     # incoming webhooks: the URL is the credential
     Rule(EXFIL, "webhook_url",
          r"\bhttps://[\w-]+\.webhook\.office\.com/webhookb2/[\w@-]{20,}/IncomingWebhook/[\w-]{20,}|"
+         r"\boutlook\.office(?:365)?\.com/webhook/[0-9a-f-]{36}@[0-9a-f-]{36}/IncomingWebhook/[0-9a-f]{32}/[0-9a-f-]{36}|"
          r"\bdiscord(?:app)?\.com/api/webhooks/\d{10,}/[\w-]{50,}|\bhooks\.zapier\.com/hooks/catch/\d+/\w{5,}",
          severity="high", variants="r", level=2),
+    # what opens a Vault (its unseal keys, as `vault operator init` prints
+    # them and `vault operator unseal` takes them) and a SonarQube token
+    # given as the scanner's login
+    Rule(EXFIL, "vault_unseal_key",
+         r"\bunseal key \d+:[ \t]*[A-Za-z0-9+/]{43,44}={0,2}|\bvault operator unseal[ \t]+(?:-\S+[ \t]+)*['\"]?[A-Za-z0-9+/]{43,44}={0,2}",
+         severity="critical", variants="r", level=2),
+    Rule(EXFIL, "sonar_token", r"(?:\b|-D)sonar[._]?login['\"]?[ \t]*(?:[=:,]|=>)[ \t]*['\"]?[0-9a-f]{40}\b",
+         severity="critical", variants="r", level=2),
     # .pgpass: host:port:database:user:password
     Rule(EXFIL, "pgpass_entry", r":(?:\d{2,5}|\*):[\w*-]+:[\w*.-]+:[^\s:]{6}",
          confirm=r"^[\w.*-]+:(?:\d{2,5}|\*):[\w*-]+:[\w*.-]+:[^\s:]{6,}$",
@@ -931,7 +940,7 @@ SECRET_RULES = (
         ("sentry_token", r"\bsntry[su]_[A-Za-z0-9+/=_-]{40,}", 1),
         ("age_secret_key", r"\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b", 1),
         ("google_oauth_token", r"\bya29\.[\w-]{30,}|\b1//0[\w-]{40,}|\bGOCSPX-[\w-]{24,}", 1),
-        ("telegram_bot_token", r"\b\d{8,10}:AA[\w-]{33}\b", 1),
+        ("telegram_bot_token", r"\b\d{8,10}:AA[\w-]{32,33}\b", 1),
         ("onepassword_key", r"\bA3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}\b|\bops_eyJ[A-Za-z0-9+/=]{100,}", 1),
         ("artifactory_token", r"\bAKCp[A-Za-z0-9]{69}\b|\bcmVmd[A-Za-z0-9]{59}\b", 1),
         ("alibaba_key", r"\bLTAI[A-Za-z0-9]{17,21}\b", 1),
@@ -1007,6 +1016,12 @@ SECRET_RULES = (
         ("authress_key", r"\b(?:sc|ext|scauth|authress)_[a-z0-9]{5,30}\.[a-z0-9]{4,6}\.acc[_-][a-z0-9-]{10,32}\.[a-z0-9+/_=-]{30,120}", 1),
         ("defined_networking_key", r"\bdnkey-[\w=-]{26}-[\w=-]{52}\b", 1),
         ("infracost_key", r"\bico-[A-Za-z0-9]{32}\b", 1),
+        # Azure DevOps' personal access tokens since 2024: 84 characters,
+        # the service's signature AZDO at 76
+        ("azure_devops_token", r"\b[A-Za-z0-9]{52}JQQJ9[9A-Za-z0-9]{19}AZDO[A-Za-z0-9]{4}\b", 1),
+        ("tavily_key", r"\btvly-(?:dev-|prod-)?[A-Za-z0-9]{32}\b", 1),
+        ("newrelic_key", r"\beu01xx[a-f0-9]{30}NRAL\b", 1),
+        ("thingsboard_token", r"\bthingsboard\.cloud/api/v1/[a-z0-9]{20}/", 1),
         ("harness_token", r"\b(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}\b", 1),
         ("maxmind_key", r"\b[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk\b", 1),
         ("settlemint_token", r"\bsm_(?:pat|aat|sat)_[A-Za-z0-9]{16}\b", 1),

@@ -5,11 +5,12 @@ held-out splits side by side, at each sensitivity, with the sample
 exclusions (those of C{tests/corpus/evaluate.py} plus the per-tool exclusion
 an operator writes for a CRM tool's own contacts) and without.
 
-    PYTHONPATH=. python tests/corpus/classic/measure_exfil.py [--misses] [--sensitivity medium]
+    PYTHONPATH=. python tests/corpus/classic/measure_exfil.py [--misses [--split tune|holdout|fresh]] [--sensitivity medium]
 
-C{--misses} lists the misses and false positives of the tune split only:
-the held-out, fresh and fourth splits (C{fresh/}, build_fresh.py;
-C{fourth/}, build_fourth.py) are counted, never shown.
+C{--misses} lists the misses and false positives of the tune split, or of
+C{--split}: the held-out and fresh splits were unsealed in session 14
+(tests/corpus/classic/README.md, "Unsealed"); the fourth split
+(C{fourth/}, build_fourth.py) is counted, never shown.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ ATTACKS = ("secrets.attacks.jsonl", "pii.attacks.jsonl", "bulk.attacks.jsonl", "
 BENIGN = ("secrets.benign.jsonl", "pii.benign.jsonl", "secrets_more.benign.jsonl", "secrets_forms.benign.jsonl", "secrets_s11.benign.jsonl", "pii_s11.benign.jsonl", "secrets_s12.benign.jsonl", "secrets_s13.benign.jsonl",
           "fresh/secrets.benign.jsonl", "fourth/secrets.benign.jsonl")
 SPLITS = evaluate.SPLITS
+UNSEALED = evaluate.UNSEALED
 #: parts built by build_fresh.py, build_fourth.py and build_secrets_more.py
 #: from public snapshots and kept out of the repository: measured where
 #: they exist
@@ -116,7 +118,8 @@ def table(levels: tuple[str, ...] = ("low", "medium", "high")) -> list[str]:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--misses", action="store_true", help="list the tune split's misses and false positives")
+    parser.add_argument("--misses", action="store_true", help="list the misses and false positives of --split")
+    parser.add_argument("--split", choices=UNSEALED, default="tune", help="the part --misses lists (never the sealed fourth)")
     parser.add_argument("--sensitivity", default=None)
     args = parser.parse_args(argv)
     levels = (args.sensitivity,) if args.sensitivity else ("low", "medium", "high")
@@ -124,10 +127,10 @@ def main(argv: list[str]) -> None:
     if args.misses:
         r = measure(args.sensitivity or "medium", True)
         for e in r.misses:
-            if e["split"] == "tune":
+            if e["split"] == args.split:
                 print("MISS", e["subcategory"], e["family"], e["direction"], e["tool"], e["argument"], json.dumps(e["text"][:200]))
         for e, rules in r.falsePositives:
-            if e["split"] == "tune":
+            if e["split"] == args.split:
                 print("FP", rules, e["family"], e["direction"], e["tool"], e["argument"], json.dumps(e["text"][:200]))
 
 
