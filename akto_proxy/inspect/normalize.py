@@ -482,6 +482,19 @@ def _plusSpaced(d: str) -> bool:
     return "+" in d and _WS.search(d) is None and _PLUS_SQL.search(d) is not None
 
 
+# a plus beside a shell separator in a value with no blank: a form-encoded
+# command line (+|+dir+c:\, %0a+id)
+_PLUS_SHELL = re.compile(r"(?:^|[|;&\n`])\++\w|\w\++[|;&]")
+
+
+def _plusShell(d: str) -> bool:
+    """
+    Whether C{d} is a form-encoded value, C{+} for every space, with a
+    shell separator between pluses (C{x+|+dir+c:\\}).
+    """
+    return "+" in d and _WS.search(d.strip("\n")) is None and _PLUS_SHELL.search(d) is not None
+
+
 # --- SQL evasions a database or a lenient filter undoes (session 11) ---------
 # blanks other than whitespace (MSSQL takes 0x01-0x1f for a space; NUL
 # truncates or is dropped by filters)
@@ -692,6 +705,11 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
         if s not in seen:
             seen.add(s)
             yield Variant("s", s)
+    if "+" in d and _plusShell(d):
+        f = foldShell(d.replace("+", " "))
+        if f not in seen:
+            seen.add(f)
+            yield Variant("s", f)
     if "\\" in d and _LITERAL_BREAK.search(d):
         b = foldShell(literalBreaks(d))
         if b not in seen:
@@ -714,7 +732,7 @@ def rawOnly(text: str, plus: bool = False) -> bool:
     """
     if _decodable(text, plus) or ("/" in text and "/*" in text) or _pathTricks(text) or _sqlLineComment(text):
         return False
-    if "+" in text and _PLUS_SQL.search(text):  # one of the strings may be form-encoded
+    if "+" in text and (_PLUS_SQL.search(text) or _PLUS_SHELL.search(text)):  # one of the strings may be form-encoded
         return False
     # L{_shellTricks} tries one of its two tests per string; on joined
     # strings both must be tried.

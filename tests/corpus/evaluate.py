@@ -71,6 +71,9 @@ SAMPLE_EXCLUSIONS = """
     - tool: write_file
       argument: content
       checks: [sql_injection, command_injection]
+    - tool: create_gist
+      argument: content
+      checks: [sql_injection, command_injection]
     - tool: "crm_*"
       checks: [data_exfiltration]
 """

@@ -58,6 +58,8 @@ ATTACKS = [
     (CMD, "SMTP AUTH after a line break", "convert_file", "filename", "x\r\nAUTH PLAIN dXNlcgB1c2VyAHB3"),
     (CMD, "POP3 TOP after a line break", "dns_lookup", "domain", "x\r\nTOP 3 0"),
     (CMD, "type of a Windows hive through %WINDIR%", "convert_file", "filename", "type %WINDIR%\\repair\\SAM"),
+    (CMD, "a form-encoded pipe into dir", "convert_file", "filename", "q+|+dir+d:\\"),
+    (CMD, "a form-encoded line break before a command", "backup", "name", "%0a+net+user"),
     (PATH, "a drive-relative Windows path", "view_file", "file", "d:winnt/system32/"),
     (PATH, "an include parameter holding a URL", "open_file", "path", "http://site.test/view.php?template=https://other.test/x.txt"),
     (PATH, "an include parameter holding an encoded URL", "get_document", "name", "/main.php?inc=ftp%3a%2f%2fother.test/a"),
@@ -83,6 +85,9 @@ BENIGN = [
     ("open_file", "path", "https://example.com/viewer?file=report.pdf"),
     ("get_user", "username", "mailto: top 10"),
     ("view_file", "file", "c:/projects/app/main.c"),
+    ("convert_file", "filename", "C++|Java"),
+    ("search_products", "query", "salt+pepper"),
+    ("set_label", "tag", "rock+roll|blues"),
     ("open_file", "path", '/shop/search?submit=&q="DIV"&view=grid'),
 ]
 
