@@ -268,6 +268,14 @@ SQL_RULES = (
          r"^\s*drop\s+[\w.`\"\[\]]+\s*;\s*(?:--|#)|\bcopy\s+[\w.\"]+(?:\s*\([^)]*\))?\s+(?:from|to)\s+(?:program\b|'/|'[a-z]:)|"
          r"^\s*select\s+(?:session_user|system_user|current_schema|current_database|current_role|suser_name|user_name)\b",
          variants="rdq", level=2, context="data"),
+    # What an automated probe asks of a database in a value: a condition of
+    # two numbers inside CASE, IIF or ELT, a derived table's alias closed
+    # before WHERE n=n, a heavy query (a series or a repetition of millions),
+    # a quote closed before a subquery.
+    Rule(SQL, "sql_probe",
+         r"\bcase\s+when\s*\(*\s*\d+\s*(?:=|<>|!=|<|>)\s*\d+|\b(?:iif|elt)\s*\(\s*\d+\s*=\s*\d+\s*,|\)\s*as\s+\w+\s+where\s+\d+\s*=\s*\d+|"
+         r"\bgenerate_series\s*\(\s*\d+\s*,\s*\d{6,}|\brepeat\s*\(.{0,60}?,\s*\d{7,}\s*\)|^[^'\"`\s]{0,64}['\"`]\s*\(+\s*select\b",
+         variants="rdq", level=2, context="data"),
 )  # fmt: skip
 
 # --- command injection -----------------------------------------------------
@@ -532,7 +540,8 @@ _SENSITIVE_FILE = (
 _SYSTEM_PATH = (
     r"(?:\\\\[.?]\\|(?:\\\\|//)[\w.-]+[\\/](?:[a-z]|admin|ipc)\$|%(?:systemroot|windir|systemdrive)%|"
     r"(?:/var)?/run/docker\.sock|/tmp/sess_\w|/var/lib/php\d?/sess|/(?:private/)?etc/[\w.-]|/proc/(?:self|\d+|net|version|cmdline|mounts|sched_debug|kcore)|/sys/(?:class|kernel|devices|power)|"
-    r"/dev/(?:mem|kmem|port|tcp|udp|fd/|stdin|shm/)|/root(?:/|$)|/boot(?:/|\.ini)|(?:/private)?/var/(?:log|mail|spool|backups|adm|lock|db|cpanel|cache/(?:apache|nginx))/|"
+    r"/dev/(?:mem|kmem|port|tcp|udp|fd/|stdin|shm/)|/root(?:/|$)|/boot(?:/|\.ini)|(?:/private)?/var/(?:log|mail|spool|backups|adm|lock|db|cpanel|lp|cron|cache/(?:apache|nginx))/|"
+    r"/usr/spool/|/master\.passwd\b|/system32/inetsrv/|/usr/local/(?:pureftpd|proftpd|vsftpd)/|"
     r"/var/run/(?:utmp|secrets)|/var/lib/(?:mysql|pgsql|postgresql|redis|docker|kubelet|jenkins|php|sss|mlocate|dpkg|rpm)|"
     r"/var/(?:adm|yp|account|backups|log)\s*$|/opt/(?:lampp|lamp|xampp|apache\d?|nginx|tomcat\d?)|/var/(?:apache2?|httpd|nginx|www/conf|www/logs)|"
     r"/var/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|/[^\s?&#]*(?:access?|error)_log\b|/var/[\w.-]+\.log\b|"
@@ -542,10 +551,11 @@ _SYSTEM_PATH = (
     r"/usr/(?:local/)?(?:etc|pkg/etc|apache\d?|httpd|nginx|cpanel|psa|lib/php|php\d?|lsws|www/logs|zeus|sbin|ports|home)(?:/|$)|/usr/(?:local/)?lib/php\.ini|"
     # (a home's credentials and histories; not a project's .env.example or
     # .htaccess where a home is the workspace)
-    r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|history|netrc|git-credentials|pgpass|mysql_history|pypirc|npmrc|htpasswd)\b|"
+    r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|history|netrc|git-credentials|pgpass|mysql_history|pypirc|npmrc|htpasswd|"
+    r"shosts|rhosts|xauthority|passwd)\b|"
     r"/(?:home\d?/[^/\s]+/|users/[^/\s]+/|root/)?\.env(?:\.(?:local|prod\w*|dev\w*|staging))?(?:$|[\s'\"?#;%\x00])|/\.htaccess\b|"
     r"/users/[^/\s]+/library/keychains/|/library/keychains/|"
-    r"[a-z]:(?:windows|winnt)/|[a-z]:/+(?:windows|winnt|boot\.ini|inetpub|xampp|wamp|apache|nginx|lighttpd|php|mysql|program\s*files|sysprep|var/(?:log|www)|system\s+volume\s+information|\$recycle\.bin|log|home\d?|etc|opt|unattend|"
+    r"/?[a-z]:(?:windows|winnt)/|/?[a-z]:/+(?:windows|winnt|system32/inetsrv|boot\.ini|inetpub|xampp|wamp|apache|nginx|lighttpd|php|mysql|program\s*files|sysprep|var/(?:log|www)|system\s+volume\s+information|\$recycle\.bin|log|home\d?|etc|opt|unattend|"
     r"documents\s+and\s+settings|users/[^/\s]+/(?:ntuser|appdata|_netrc|\.(?:ssh|aws|azure|kube|docker|gnupg|git-credentials|netrc|npmrc|pypirc|pgpass|config/gcloud|bash_history)\b))|"
     r"[a-z]:/+[^/\s]*\.(?:ini|inf|log|conf|asa|config|sys|dat|bat)\s*$|~/\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|netrc|git-credentials|pgpass|config/gcloud))"
 )
