@@ -644,14 +644,18 @@ def fakerPhones(f: FR.Repo, rng: random.Random) -> Iterator[dict[str, str]]:
 # --- assembly -----------------------------------------------------------------------
 
 
-def known() -> set[str]:
+def known(leaveOut: str = OUT) -> set[str]:
     """
     Every text (stripped) of the other parts and the digests of the fresh
     part's texts (its manifest), never printed.
+
+    @param leaveOut: the directory (or the one file) whose lines are the
+        caller's own: the fourth part's, or another builder's output.
     """
     out: set[str] = set()
     for path in glob.glob(os.path.join(CORPUS, "**", "*.jsonl"), recursive=True):
-        if os.path.dirname(os.path.abspath(path)) == OUT:
+        path = os.path.abspath(path)
+        if leaveOut in (path, os.path.dirname(path)):
             continue
         with open(path, encoding="utf-8") as f:
             for line in f:

@@ -18,7 +18,6 @@ sealed included, is left out without being shown.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import random
@@ -29,7 +28,7 @@ from typing import Iterator
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import build_fresh as FR  # noqa: E402
-from build_fourth import _LITERAL_SECRET  # noqa: E402
+from build_fourth import _LITERAL_SECRET, known  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "secrets_s14.benign.jsonl")
@@ -73,30 +72,12 @@ def references(r: FR.Repo, rng: random.Random) -> Iterator[dict[str, str]]:
         yield FR._exfil("secrets", "benign", "secret-reference", body, src, rng, direction="response", tool=("read_file", ""), split="tune")
 
 
-def knownTexts() -> set[str]:
-    """
-    The texts of every other corpus line (every part), stripped.
-    """
-    out: set[str] = set()
-    corpus = os.path.dirname(HERE)
-    for path in glob.glob(os.path.join(corpus, "**", "*.jsonl"), recursive=True):
-        if os.path.abspath(path) == OUT:
-            continue
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    text = json.loads(line).get("text")
-                    if isinstance(text, str):
-                        out.add(text.strip())
-    return out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mirrors", default="/work/.mirror")
     args = ap.parse_args()
     rng = random.Random("issue16:secrets:s14")
-    known = knownTexts()
+    texts = known(leaveOut=OUT)  # (every other part's, the sealed fourth's too)
     seen: set[str] = set()
     rows, dropped = [], 0
     for key in S14_REPOS:
@@ -105,7 +86,7 @@ def main() -> None:
             if not text or text in seen:
                 continue
             seen.add(text)
-            if text in known:
+            if text in texts:
                 dropped += 1
                 continue
             rows.append(e)
