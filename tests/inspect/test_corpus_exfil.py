@@ -24,16 +24,19 @@ from tests.inspect.test_prefilter import buildPrefilter, call, result, same, ste
 #: held-out rates rose; the fresh part was first scored at 62.8% / 93.6%)
 #: (session 11: 98.0% / 88.0% / 69.1% with build_secrets_s11.py's lines;
 #: session 12: 98.2% / 88.0% / 71.3% with build_secrets_s12.py's;
-#: session 13: 98.3% / 88.0% / 71.3% with build_secrets_s13.py's)
+#: session 13: 98.3% / 88.0% / 71.3% with build_secrets_s13.py's;
+#: session 14, the fresh part unsealed: 98.3% / 88.0% / 76.0%)
 TPR_FLOORS = {
     ("secrets", "tune"): 0.978,
     ("secrets", "holdout"): 0.875,
-    ("secrets", "fresh"): 0.708,
+    ("secrets", "fresh"): 0.755,
     ("pii", "tune"): 0.97,
     ("pii", "holdout"): 0.98,
     ("pii", "fresh"): 0.93,
     # the sealed fourth part (build_fourth.py), scored once in session 14 at
-    # 74.2% / 73.7%, FPR 20/294 (6.8%)
+    # 74.2% / 73.7%, FPR 20/294 (6.8%); again after session 14's classes:
+    # the same rates, FPR 8/294 (2.7%: a gist tool's content now has the
+    # sample exclusion write_file's has)
     ("secrets", "fourth"): 0.732,
     ("pii", "fourth"): 0.727,
     ("bulk", "tune"): 1.0,
