@@ -213,6 +213,24 @@ class VendorTests(SynchronousTestCase):
             self.assertEqual(rules(verdict(self.steps, call("create_gist", content=text))), set(), text)
 
 
+class FieldListTests(SynchronousTestCase):
+    """
+    A phone number in a list of fields (a contact line: name, number,
+    country) is a number after a word's comma, not a row of numbers.
+    """
+
+    def setUp(self) -> None:
+        self.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
+
+    def test_afterName(self) -> None:
+        for text in ("Ana Ruiz, 912 34 56 78, ES", "Luca Bianchi, 312 345 6789, IT"):
+            self.assertIn(EXFIL + ".phone", rules(verdict(self.steps, call("send_email", body=text))), text)
+
+    def test_rowOfNumbers(self) -> None:
+        for text in ("totals: 1.5, 912 34 56 78, 3", "ids 7, 912 34 56 78 and 9"):
+            self.assertNotIn(EXFIL + ".phone", rules(verdict(self.steps, call("send_email", body=text))), text)
+
+
 class EncodedOnceMoreTests(SynchronousTestCase):
     """
     Encoding a detected payload one more way (percent-encoding, as a form

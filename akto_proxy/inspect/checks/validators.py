@@ -797,7 +797,10 @@ def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[lis
 
 
 _SEPARATORS = re.compile(r"[^\d]+")
-_NUMBER_NEAR = re.compile(r"[\d.,]\s?$")
+#: a number, or a point or comma that follows one (1.5, 234 567), right
+#: before: a row of numbers (a comma after a word is a list of fields:
+#: Kim Silva, 912 34 56 78)
+_NUMBER_NEAR = re.compile(r"(?:\d[.,]?|\.)\s?$")
 
 
 def _alone(text: str, span: tuple[int, int]) -> bool:
@@ -805,7 +808,7 @@ def _alone(text: str, span: tuple[int, int]) -> bool:
     No other number right before or after: not a row of a numeric table.
     """
     after = text[span[1]:span[1] + 2].lstrip(" \t")
-    return not (after[:1].isdigit() or _NUMBER_NEAR.search(text, max(0, span[0] - 2), span[0]))
+    return not (after[:1].isdigit() or _NUMBER_NEAR.search(text, max(0, span[0] - 3), span[0]))
 _UNIT = re.compile(r"\s*(?:%|[$€£¥]|[kmgt]?i?b\b|bytes?\b|[mµn]?s\b|[kmc]?m\b|[km]?g\b|items?\b|rows?\b|records?\b|users?\b|people\b|"
                    r"times\b|votes?\b|views?\b|points?\b|usd\b|eur\b|gbp\b|jpy\b)", re.I)
 
