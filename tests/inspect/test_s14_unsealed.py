@@ -231,16 +231,6 @@ class FieldListTests(SynchronousTestCase):
             self.assertNotIn(EXFIL + ".phone", rules(verdict(self.steps, call("send_email", body=text))), text)
 
 
-class QuotedLocalPartTests(SynchronousTestCase):
-    def test_spaceInQuotes(self) -> None:
-        """
-        A quoted local part may hold a space (RFC 5321: C{"first last"@host}).
-        """
-        steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
-        found = rules(verdict(steps, call("send_email", body='Please write to "Ana Ruiz"@acme-corp.net')))
-        self.assertIn(EXFIL + ".email", found)
-
-
 class EncodedOnceMoreTests(SynchronousTestCase):
     """
     Encoding a detected payload one more way (percent-encoding, as a form

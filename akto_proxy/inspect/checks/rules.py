@@ -1104,7 +1104,7 @@ PII_RULES = (
     # brackets (alice [at] acme [dot] io; not bare "at" and "dot": prose)
     Rule(EXFIL, "email", r"\"@[A-Za-z0-9-]+\.[A-Za-z]|[\[({]at[\])}][ \t]?[A-Za-z0-9-]+(?:[ \t]?[\[({]dot[\])}][ \t]?|\.)[A-Za-z]",
          severity="medium", variants="r", validator="contact_email", level=2,
-         confirm=r"(?<![\w.%+/-])\"[^\"\n@]{1,64}\"@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b(?![\w-])|"
+         confirm=r"(?<![\w.%+/-])\"[^\"\s@]{1,64}\"@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b(?![\w-])|"
          r"(?<![\w.%+/-])[A-Za-z0-9._%+-]{1,64}[ \t]?[\[({]at[\])}][ \t]?(?:[A-Za-z0-9-]{1,63}(?:[ \t]?[\[({]dot[\])}][ \t]?|\.)){1,8}[A-Za-z]{2,24}\b(?![\w-])"),
     Rule(EXFIL, "phone", PHONE_ANNOUNCED, severity="medium", variants="r", validator="contact_phone", level=2),
     Rule(EXFIL, "ip_address",
