@@ -34,9 +34,9 @@ EXFIL = "data_exfiltration"
 ATTACKS = [
     (SQL, "a Mongo operator as a JSON member", "get_user", "username", '{"$ne": null}'),
     (SQL, "a Mongo operator in a form field's name", "lookup_order", "order_id", "x&password[$gt]="),
-    (SQL, "an $or array after a closed quote", "get_user", "username", "admin', $or: [ {}, { 'x':'x"),
+    (SQL, "an operator every document meets, after a closed quote", "get_user", "username", "admin', pw: {$gt: ''}"),
     (SQL, "$where with JavaScript", "search_products", "query", "7, $where: 'this.a == this.a'"),
-    (SQL, "the Mongo shell", "list_items", "sort", "db.users.find({});"),
+    (SQL, "the Mongo shell writing", "list_items", "sort", "db.users.insert({admin: true});"),
     (SQL, "a quote closed before a stalling loop", "get_user", "username", "x';var d=new Date();do{}while(new Date()-d<9000);'"),
     (SQL, "a quote closed before return true", "get_user", "username", "x'; return true; var y='"),
     (SQL, "OR and another quoted literal", "get_user", "username", "z' or '' '"),
@@ -61,7 +61,6 @@ ATTACKS = [
     (CMD, "PHP's complex syntax", "dns_lookup", "domain", "{${usleep(9)}}"),
     (CMD, "a PHP call in ${}", "ping_host", "host", "${@var_dump(1)}"),
     (CMD, "an EL expression", "backup", "name", "${T(java.lang.Thread).sleep(9000)}"),
-    (CMD, "a shell function defined and run", "ping_host", "host", "h(){ h & h; }; h"),
     (CMD, "SMTP AUTH after a line break", "convert_file", "filename", "x\r\nAUTH PLAIN dXNlcgB1c2VyAHB3"),
     (CMD, "POP3 TOP after a line break", "dns_lookup", "domain", "x\r\nTOP 3 0"),
     (CMD, "type of a Windows hive through %WINDIR%", "convert_file", "filename", "type %WINDIR%\\repair\\SAM"),
@@ -69,6 +68,7 @@ ATTACKS = [
     (CMD, "a form-encoded line break before a command", "backup", "name", "%0a+net+user"),
     (PATH, "rsh's trust file in a home", "open_file", "path", "/home/ops/.rhosts"),
     (PATH, "X's cookie file", "open_file", "path", "/.Xauthority"),
+    (PATH, "rsh's trust file in the user's home", "open_file", "path", "~/.rhosts"),
     (PATH, "BSD's password database", "read_file", "path", "/master.passwd"),
     (PATH, "cron's log", "get_document", "name", "/var/cron/log"),
     (PATH, "the old spool tree", "get_document", "name", "/usr/spool/lp/log"),
@@ -76,7 +76,7 @@ ATTACKS = [
     (PATH, "a drive after a slash", "get_document", "name", "/E:\\Program Files\\"),
     (PATH, "a drive-relative Windows path", "view_file", "file", "d:winnt/system32/"),
     (PATH, "an include parameter holding a URL", "open_file", "path", "http://site.test/view.php?template=https://other.test/x.txt"),
-    (PATH, "an include parameter holding an encoded URL", "get_document", "name", "/main.php?inc=ftp%3a%2f%2fother.test/a"),
+    (PATH, "an include parameter holding an encoded URL", "get_document", "name", "/main.php?inc=ftp%3a%2f%2fother.test/a.txt"),
     (PATH, "an include parameter holding a twice-encoded URL", "read_file", "path", "/view.php?page=http:%252f%252fother.test%252fx.txt"),
 ]
 
@@ -102,6 +102,18 @@ BENIGN = [
     ("open_file", "path", "/home/ops/.bashrc.d/passwd-helper.sh"),
     ("list_items", "sort", "case_number"),
     ("get_user", "username", "series of 10"),
+    # (the review's: links, filters, template values, notes)
+    ("fetch", "url", "https://example.com/pdf.js/web/viewer.html?file=https://example.com/x.pdf"),
+    ("fetch", "url", "https://app.example.com/login?redirect_path=https://app.example.com/home"),
+    ("fetch", "url", "https://esm.example.com/?module=https://esm.sh/react"),
+    ("fetch", "url", "https://cms.example.com/api/articles?filters[title][$eq]=hello"),
+    ("mongo_count", "query", '{"status": {"$in": ["A", "B"]}, "price": {"$gt": 10}}'),
+    ("set_label", "value", "Total: ${formatPrice(total)}"),
+    ("set_label", "value", "${t('greeting')}"),
+    ("set_alias", "alias_body", "gst() { git status; };"),
+    ("save_note", "note_text", "Agenda:\nTop 3 5 items\n"),
+    ("save_note", "note_text", "Notes:\nAUTH PLAIN is used by SMTP\n"),
+    ("set_label", "name", "copy report.csv to '/tmp/out.csv'"),
     ("convert_file", "filename", "C++|Java"),
     ("search_products", "query", "salt+pepper"),
     ("set_label", "tag", "rock+roll|blues"),
@@ -242,12 +254,16 @@ class EncodedOnceMoreTests(SynchronousTestCase):
 
     @settings(max_examples=40, deadline=None)
     @given(
-        st.sampled_from(["ne", "gt", "gte", "lt", "regex", "nin", "exists"]),
-        st.sampled_from(["null", "1", '""', "[]", '"a"']),
+        st.sampled_from([("ne", "null"), ("ne", '""'), ("ne", "1"), ("nin", "[]"), ("gt", '""'), ("gt", "null"), ("gte", '""'), ("regex", '".*"')]),
         st.booleans(),
         st.booleans(),
     )
-    def test_operator(self, op: str, value: str, spaced: bool, encoded: bool) -> None:
+    def test_operator(self, pair: tuple[str, str], spaced: bool, encoded: bool) -> None:
+        """
+        An operator whose operand every document meets, in any JSON spacing,
+        percent-encoded or not.
+        """
+        op, value = pair
         payload = json.dumps({"$" + op: json.loads(value)}, separators=(", ", ": ") if spaced else (",", ":"))
         if encoded:
             payload = quote(payload, safe="")

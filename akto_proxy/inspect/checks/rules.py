@@ -244,13 +244,17 @@ SQL_RULES = (
          r"['\"`]\s*\)*\s*(?:[*/%^&|!~]|::|\b(?:is|in|not|div|mod|collate|between|sounds|escape)\b)|"
          r"^\s*\(+\s*select\b|^\s*(?:or|and|xor|&&|\|\|)\s*[\w('\"@(-]",
          variants="rdq", internal=True, context="data", level=2),
-    # NoSQL (MongoDB) injection in a value: a query operator as a member
-    # ({"$ne": 1}, [$gt]=), server-side JavaScript ($where, db.x.insert(),
-    # a quote closed before a statement that stalls or returns true).
+    # NoSQL (MongoDB) injection in a value: an operator whose operand every
+    # document meets ({"$ne": null}, {"$gt": ""}, {"$regex": ".*"}; a Mongo
+    # tool's real filters compare with values), a bypass operator as a flat
+    # form field (password[$ne]=; Strapi's nested filters[x][$ne] pass),
+    # server-side JavaScript ($where, a collection written or dropped from
+    # the shell, a quote closed before a statement that stalls or returns
+    # true).
     Rule(SQL, "nosql_injection",
-         r"\$where\s*['\"]?\s*:|[{,\[]\s*['\"]?\$(?:ne|eq|gt|gte|lt|lte|nin|in|regex|exists|or|and|nor|not|expr|function|accumulator|elemmatch|jsonschema)['\"]?\s*:|"
-         r"\[\s*\$(?:ne|eq|gt|gte|lt|lte|nin|in|regex|exists|where|or|and|nor|not)\s*\]\s*=|"
-         r"\bdb\.[\w$]+\.(?:insert|insertone|insertmany|find|findone|update|updateone|updatemany|remove|deleteone|deletemany|drop|mapreduce|aggregate)\s*\(|"
+         r"\$where\s*['\"]?\s*:|\$(?:ne|nin)['\"]?\s*:\s*(?:null|\"\"|''|\[\s*\]|-?1|0)\s*[,}\]]|\$(?:gt|gte)['\"]?\s*:\s*(?:\"\"|''|null)\s*[,}\]]|"
+         r"\$regex['\"]?\s*:\s*['\"](?:\.\*|\.\+|\^)['\"]|(?:^|[?&;\s])[\w.-]+\[\s*\$(?:ne|nin|regex|where|exists|gt)\s*\]\s*=|"
+         r"\bdb\.[\w$]+\.(?:insert|insertone|insertmany|update|updateone|updatemany|remove|deleteone|deletemany|drop|mapreduce)\s*\(|"
          r"['\"]\s*;\s*(?:return\s+(?:true|1|this)\b|sleep\s*\(\s*\d|while\s*\(|(?:(?:var|let|const)\s+)?\w+\s*=\s*new\s+date\s*\(\s*\))",
          variants="rdq", level=2, context="data"),
     # A value that closes its quote and goes on with OR and another quoted
@@ -265,7 +269,7 @@ SQL_RULES = (
     Rule(SQL, "sql_fragment",
          r"^\s*like\s+['\"]%+['\"]|^\s*\d+\s*[-+*/]\s*(?:true|false)\s*$|\bexec(?:ute)?\s*\(\s*@\w+\s*\)|\bexec(?:ute)?\s+(?:master\.\.)?(?:xp|sp)_|"
          r"(?:['\"`)]|\d)\s*\)*\s*(?:or|and|xor|\|\||&&)\s+\(*\s*(?:sleep|pg_sleep|benchmark)\s*\(|"
-         r"^\s*drop\s+[\w.`\"\[\]]+\s*;\s*(?:--|#)|\bcopy\s+[\w.\"]+(?:\s*\([^)]*\))?\s+(?:from|to)\s+(?:program\b|'/|'[a-z]:)|"
+         r"^\s*drop\s+[\w.`\"\[\]]+\s*;\s*(?:--|#)|\bcopy\s+[\w.\"]+(?:\s*\([^)]*\))?\s+(?:from|to)\s+(?:program\b|'/(?:etc|proc|root|home|var|dev)/)|"
          r"^\s*select\s+(?:session_user|system_user|current_schema|current_database|current_role|suser_name|user_name)\b",
          variants="rdq", level=2, context="data"),
     # What an automated probe asks of a database in a value: a condition of
@@ -500,14 +504,18 @@ CMD_RULES = (
     Rule(CMD, "evaluated_code", _EVALUATED, variants="rd", level=2, context="data", validator="evaluated_code"),
     # Mail-protocol commands after a line break in a value (SMTP, POP3, IMAP).
     Rule(CMD, "mail_command",
-         r"[\r\n]\s*(?:mail\s+from\s*:|rcpt\s+to\s*:|retr\s+\d|top\s+\d+\s+\d+|apop\s+\w|auth\s+(?:plain|login|cram-md5|xoauth2|[\w-]+\s+[a-z0-9+/]{8,}=*\s*$)|helo\s+\S|ehlo\s+\S|a\d{1,4}\s+(?:login|authenticate|select|examine|fetch|store|copy|uid|search|list|lsub|status|create|delete|rename|append|capability|logout|starttls)\b)",
+         r"[\r\n][ \t]*(?:mail\s+from\s*:|rcpt\s+to\s*:|retr\s+\d|apop\s+\w|"
+         r"auth[ \t]+(?:(?:plain|login|cram-md5|xoauth2)|[\w-]+[ \t]+[a-z0-9+/]{4,}[0-9+/=][a-z0-9+/=]{2,})[ \t]*(?:$|[\r\n])|helo\s+\S|ehlo\s+\S|a\d{1,4}\s+(?:login|authenticate|select|examine|fetch|store|copy|uid|search|list|lsub|status|create|delete|rename|append|capability|logout|starttls)\b)",
          variants="rd", level=2, context="data"),
+    # POP3's TOP after a protocol line's CRLF (a line of a note may begin
+    # with "Top 10")
+    Rule(CMD, "mail_command", r"\r\n[ \t]*top[ \t]+\d+[ \t]+\d+[ \t]*(?:$|\r)", variants="rd", level=2, context="data"),
     # Code in a value that an interpreter expands: PHP's complex syntax
-    # ({${sleep(3)}}, ${@print(1)}) and template or EL expressions that
-    # call ( ${T(java.lang.Runtime)...} ); a shell function defined and
-    # run (the fork bomb f(){ f|f& };f).
+    # ({${sleep(3)}}, ${@print(1)}) and Spring's expressions that reach a
+    # Java type ( ${T(java.lang.Runtime)...} ).  (A template literal's
+    # ${format(x)} is a value's own; a shell function is an alias's body.)
     Rule(CMD, "expression_injection",
-         r"\{\$\{[^{}\n]{0,200}\(|\$\{\s*@?[a-z_][\w\\]*\s*\(|(?:^|[\s;&|])[\w:.-]{1,40}\s*\(\s*\)\s*\{[^{}\n]{1,200}\}\s*;",
+         r"\{\$\{[^{}\n]{0,200}\(|\$\{\s*@[a-z_][\w\\]*\s*\(|[$#]\{\s*T\s*\(\s*(?:java|javax|org|com)\.",
          variants="rd", level=2, context="data"),
 )  # fmt: skip
 
@@ -557,7 +565,7 @@ _SYSTEM_PATH = (
     r"/users/[^/\s]+/library/keychains/|/library/keychains/|"
     r"/?[a-z]:(?:windows|winnt)/|/?[a-z]:/+(?:windows|winnt|system32/inetsrv|boot\.ini|inetpub|xampp|wamp|apache|nginx|lighttpd|php|mysql|program\s*files|sysprep|var/(?:log|www)|system\s+volume\s+information|\$recycle\.bin|log|home\d?|etc|opt|unattend|"
     r"documents\s+and\s+settings|users/[^/\s]+/(?:ntuser|appdata|_netrc|\.(?:ssh|aws|azure|kube|docker|gnupg|git-credentials|netrc|npmrc|pypirc|pgpass|config/gcloud|bash_history)\b))|"
-    r"[a-z]:/+[^/\s]*\.(?:ini|inf|log|conf|asa|config|sys|dat|bat)\s*$|~/\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|netrc|git-credentials|pgpass|config/gcloud))"
+    r"[a-z]:/+[^/\s]*\.(?:ini|inf|log|conf|asa|config|sys|dat|bat)\s*$|~/\.(?:ssh|aws|gnupg|kube|docker|bash_history|zsh_history|netrc|git-credentials|pgpass|config/gcloud|shosts|rhosts|xauthority|passwd\b))"
 )
 
 PATH_RULES = (
@@ -639,11 +647,12 @@ PATH_RULES = (
     Rule(PATH, "remote_inclusion",
          r"^\s*(?:https?|ftps?)://[^\s?#]+\.(?:(?:txt|inc)(?:\?|%3f|%00|\x00)|(?:php\d?|phtml|sh|asp|aspx|jsp|pl|py|rb)(?:%00|\x00))\s*$",
          variants="rd", level=2, context="data"),
-    # A URL whose file-naming parameter (?page=, ?include=) holds another
-    # URL or a wrapper: a remote or encoded file to include
+    # A URL whose include parameter (?page=, ?inc=, ?template=) holds the
+    # URL of a script or of text, or a wrapper: a remote or encoded file to
+    # include (a viewer's ?file=https://.../x.pdf and a ?redirect= are links)
     Rule(PATH, "remote_inclusion",
-         r"[?&;][\w.\[\]-]*(?:file|page|inc|include|template|tpl|load|module|layout|conf|path|doc)[\w.\[\]-]*=\s*"
-         r"(?:(?:https?|ftps?)(?::|%3a)(?://|%2f%2f|%252f%252f)|(?:data|php|expect|zip|phar):)",
+         r"[?&;](?:page|inc|include|template|tpl|layout)=\s*(?:(?:https?|ftps?)(?::|%3a)(?://|%2f%2f|%252f%252f)[^\s&#]{1,200}?"
+         r"(?:\.|%2e|%252e)(?:txt|inc|php\d?|phtml|sh|pl|py|jsp|aspx?)\b|(?:data|php|expect|zip|phar):)",
          variants="r", level=2, context="data"),
     # Stream wrappers: a file read that is no file name.
     Rule(PATH, "stream_wrapper",

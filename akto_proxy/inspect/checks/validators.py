@@ -1190,7 +1190,7 @@ def quoteBreakout(text: str) -> bool:
 
 # an option word quoted whole: ('--porcelain'), "--verbose" (a shell
 # array's or a call's argument, not a quote closed before a comment)
-_QUOTED_OPTION = re.compile(r"^[^'\"`\s]{0,64}(['\"`])\s*\)*\s*--[a-z][^'\"`\n]*\1", re.I)
+_QUOTED_OPTION = re.compile(r"^[^'\"`\s]{0,64}(['\"`])[\s)]*--[a-z][a-z0-9][\w-]*(?:[:=][^'\"`\n]*)?\1", re.I)
 
 
 def commentTruncation(text: str) -> bool:
