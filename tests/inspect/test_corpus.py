@@ -45,7 +45,7 @@ FRESH_FPR = {True: 0.005, False: 0.008}
 # floors about a point below, ceilings about a point above.  (Scored again
 # after session 14's classes: SQL 95.34%, command 99.53%, path 93.94%.)
 FOURTH_TPR = {"sql_injection": 0.937, "command_injection": 0.985, "path_traversal": 0.929}
-FOURTH_FPR = {True: 0.022, False: 0.027}
+FOURTH_FPR = {True: 0.016, False: 0.021}  # (session 14 after its classes: 20/1838 and 28/1838)
 
 
 def _cmdS11Benign(e: dict[str, str]) -> bool:

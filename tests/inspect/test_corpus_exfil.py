@@ -45,7 +45,7 @@ TPR_FLOORS = {
 #: split -> maximum FPR at medium with the sample exclusions (the held-out
 #: part holds detect-secrets' own negatives, whose labels follow that
 #: tool's rules, not ours: 11 of its 63)
-FPR_CEILINGS = {"tune": 0.005, "holdout": 0.03, "fresh": 0.005, "fourth": 0.078}
+FPR_CEILINGS = {"tune": 0.005, "holdout": 0.03, "fresh": 0.005, "fourth": 0.04}
 #: parts built where the public snapshots are, absent elsewhere
 LOCAL_SPLITS = ("fresh", "fourth")
 
