@@ -173,13 +173,14 @@ SQL_RULES = (
          r"select\s+(?:@@?\w+|[\w.]+\s*\(|null\b|-?\d+\s*,|'[^']*'\s*,|\*\s+from)|"
          r"insert\s+into\s+[\w.`\"\[\]]+\s*(?:\(|values\b|select\b)|update\s+[\w.`\"\[\]]+\s+set\s+\w+\s*=|delete\s+from\s+[\w.`\"\[\]]+\s*(?:$|;|--|#|\bwhere\b)|"
          r"replace\s*(?:/\*.*?\*/\s*)?\w*\s*(?:/\*.*?\*/\s*)?\([\w\s,]+\)\s*values\b|"
-         r"drop\s+(?:table|database|schema|user|view|function|procedure|index|login)\b|"
+         r"drop\s+(?:table|database|schema|user|view|function|procedure|index|login)\b|drop\s+[\w.`\"\[\]]+\s*;\s*(?:--|#)|"
          r"create\s+(?:(?:table|database|user|login|function|procedure|trigger|view|temporary\s+table|alias)\s+(?:if\s+not\s+exists\s+)?[\w.`\"\[\]@]+\s*(?:\(|\bas\b|\breturns\b|\bidentified\b|\bon\b|\bsoname\b|$|;|--|#)|or\s+replace\b)|"
          r"alter\s+(?:table|user|login|database|role|system|session)\b|truncate\s+table\b|declare\s+@|"
          r"exec(?:ute)?\s*(?:xp_|sp_|master\.|@|\()|grant\s+\w+(?:\s*,\s*\w+)*\s+(?:on|to)\b|shutdown\s*(?:$|;|--|#|/\*|with\s+nowait)|waitfor\s+(?:delay|time)\b|"
          r"union\s+(?:all\s+|distinct\s+)?\(?\s*select\b|(?:do|call|begin)\s+\w+\s*\(|"
          r"(?:except|intersect|minus)\s+\(?\s*select\b|case\s+when\b.{1,100}?\bthen\b|execute\s+immediate\b|"
-         r"select\s+(?:0x[0-9a-f]+|pg_sleep|sleep|benchmark|version|user|database|current_user|@@\w+)\b|"
+         r"select\s+(?:0x[0-9a-f]+|pg_sleep|sleep|benchmark|version|user|database|current_user|session_user|system_user|current_schema|"
+         r"current_database|current_role|suser_name|user_name|@@\w+)\b|"
          r"from\s+[\w.`\"\[\]]+\s+(?:where|group\s+by|order\s+by|limit|join|inner|left|union)\b)",
          variants="rdq", level=2, context="data"),
     # A value that is a comparison of two literals.
@@ -264,13 +265,13 @@ SQL_RULES = (
          variants="rdq", level=2, context="data"),
     # Values no data holds: a wildcard LIKE, a number minus a truth value,
     # MSSQL's dynamic SQL and system procedures, a boolean joined to a
-    # delay, a dropped object with the rest commented out, PostgreSQL's
-    # COPY of a server file, a SELECT of the session's identity.
+    # delay, PostgreSQL's COPY of a server file (a SELECT of the session's
+    # identity and a dropped object with the rest commented out are
+    # standalone_statement's).
     Rule(SQL, "sql_fragment",
          r"^\s*like\s+['\"]%+['\"]|^\s*\d+\s*[-+*/]\s*(?:true|false)\s*$|\bexec(?:ute)?\s*\(\s*@\w+\s*\)|\bexec(?:ute)?\s+(?:master\.\.)?(?:xp|sp)_|"
          r"(?:['\"`)]|\d)\s*\)*\s*(?:or|and|xor|\|\||&&)\s+\(*\s*(?:sleep|pg_sleep|benchmark)\s*\(|"
-         r"^\s*drop\s+[\w.`\"\[\]]+\s*;\s*(?:--|#)|\bcopy\s+[\w.\"]+(?:\s*\([^)]*\))?\s+(?:from|to)\s+(?:program\b|'/(?:etc|proc|root|home|var|dev)/)|"
-         r"^\s*select\s+(?:session_user|system_user|current_schema|current_database|current_role|suser_name|user_name)\b",
+         r"\bcopy\s+[\w.\"]+(?:\s*\([^)]*\))?\s+(?:from|to)\s+(?:program\b|'/(?:etc|proc|root|home|var|dev)/)",
          variants="rdq", level=2, context="data"),
     # What an automated probe asks of a database in a value: a condition of
     # two numbers inside CASE, IIF or ELT, a derived table's alias closed
@@ -505,11 +506,10 @@ CMD_RULES = (
     # Mail-protocol commands after a line break in a value (SMTP, POP3, IMAP).
     Rule(CMD, "mail_command",
          r"[\r\n][ \t]*(?:mail\s+from\s*:|rcpt\s+to\s*:|retr\s+\d|apop\s+\w|"
-         r"auth[ \t]+(?:(?:plain|login|cram-md5|xoauth2)|[\w-]+[ \t]+[a-z0-9+/]{4,}[0-9+/=][a-z0-9+/=]{2,})[ \t]*(?:$|[\r\n])|helo\s+\S|ehlo\s+\S|a\d{1,4}\s+(?:login|authenticate|select|examine|fetch|store|copy|uid|search|list|lsub|status|create|delete|rename|append|capability|logout|starttls)\b)",
+         r"auth[ \t]+(?:(?:plain|login|cram-md5|xoauth2)|[\w-]+[ \t]+[a-z0-9+/]{4,}[0-9+/=][a-z0-9+/=]{2,})[ \t]*(?:$|[\r\n])|helo\s+\S|ehlo\s+\S|a\d{1,4}\s+(?:login|authenticate|select|examine|fetch|store|copy|uid|search|list|lsub|status|create|delete|rename|append|capability|logout|starttls)\b)"
+         # (POP3's TOP only after a protocol line's CRLF: a note's line may begin with "Top 10")
+         r"|\r\n[ \t]*top[ \t]+\d+[ \t]+\d+[ \t]*(?:$|\r)",
          variants="rd", level=2, context="data"),
-    # POP3's TOP after a protocol line's CRLF (a line of a note may begin
-    # with "Top 10")
-    Rule(CMD, "mail_command", r"\r\n[ \t]*top[ \t]+\d+[ \t]+\d+[ \t]*(?:$|\r)", variants="rd", level=2, context="data"),
     # Code in a value that an interpreter expands: PHP's complex syntax
     # ({${sleep(3)}}, ${@print(1)}) and Spring's expressions that reach a
     # Java type ( ${T(java.lang.Runtime)...} ).  (A template literal's
@@ -995,7 +995,7 @@ SECRET_RULES = (
         ("twilio_key", r"\bSK[0-9a-f]{32}\b", 2),
         ("facebook_token", r"\bEAA[A-Za-z0-9]{90,}", 1),
         ("braintree_token", r"\baccess_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}\b", 1),
-        ("newrelic_key", r"\bNR(?:AK|JS|II|AA|RA|SP)-[A-Za-z0-9_-]{19,32}\b|\b[a-f0-9]{36}NRAL\b|\bNRRA-[a-f0-9]{42}\b|\bNRIQ-[\w-]{32}\b", 1),
+        ("newrelic_key", r"\bNR(?:AK|JS|II|AA|RA|SP)-[A-Za-z0-9_-]{19,32}\b|\b(?:eu01xx[a-f0-9]{30}|[a-f0-9]{36})NRAL\b|\bNRRA-[a-f0-9]{42}\b|\bNRIQ-[\w-]{32}\b", 1),
         ("mapbox_token", r"\bsk\.eyJ[A-Za-z0-9_-]{40,}\.[A-Za-z0-9_-]{20,}", 1),
         ("azure_ad_secret", r"(?:^|[\s\"'`=:(,>])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?:$|[\s\"'`<),])", 1),
         ("azure_sas_token", r"\bsv=\d{4}-\d\d-\d\d&[^\s\"'<>]{0,300}\bsig=[A-Za-z0-9%+/]{30,}", 1),
@@ -1039,7 +1039,6 @@ SECRET_RULES = (
         # the service's signature AZDO at 76
         ("azure_devops_token", r"\b[A-Za-z0-9]{52}JQQJ9[9A-Za-z0-9]{19}AZDO[A-Za-z0-9]{4}\b", 1),
         ("tavily_key", r"\btvly-(?:dev-|prod-)?[A-Za-z0-9]{32}\b", 1),
-        ("newrelic_key", r"\beu01xx[a-f0-9]{30}NRAL\b", 1),
         ("thingsboard_token", r"\bthingsboard\.cloud/api/v1/[a-z0-9]{20}/", 1),
         ("harness_token", r"\b(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}\b", 1),
         ("maxmind_key", r"\b[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk\b", 1),
