@@ -279,7 +279,7 @@ def _reverse(c: str, r: random.Random) -> str:
 
 
 def _forcoded(c: str, r: random.Random) -> str:
-    chars = sorted(set(c), key=lambda ch: r.random())
+    chars = sorted(dict.fromkeys(c), key=lambda ch: r.random())  # (a set's order moves with the hash seed)
     pool = "".join(chars)
     idx = [pool.index(ch) for ch in c]
     v, w, i = _var(r), _var(r) + "F", r.choice(["%J", "%f", "%O", "%r"])
