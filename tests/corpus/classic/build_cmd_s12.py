@@ -293,27 +293,51 @@ def _resolve(mirrors: str, name: str, commit: str) -> tuple[str, str]:
     return repo, commit if full.startswith(commit[:9]) else full
 
 
-def rows(mirrors: str) -> tuple[dict[str, list[dict[str, str]]], int]:
+class Rows:
+    """
+    The lines a builder makes, by label (C{attacks}, C{benign}): each text
+    once, none blank, none that a held-out or fresh line holds (counted in
+    C{dropped}, never shown).
+    """
+
+    def __init__(self, category: str) -> None:
+        self.category = category
+        self.held = _heldOut()
+        self.dropped = 0
+        self.out: dict[str, list[dict[str, str]]] = {"attacks": [], "benign": []}
+        self.seen: set[str] = set()
+
+    def add(self, label: str, source: str, tool: str, arg: str, text: str) -> None:
+        if text in self.seen or not text.strip():
+            return
+        self.seen.add(text)
+        if not _kept(text, self.held):
+            self.dropped += 1
+            return
+        self.out[label].append(dict(category=self.category, label="attack" if label == "attacks" else "benign", tool=tool,
+                                    argument=arg, text=text, direction="request", source=source, split="tune"))
+
+    def write(self, suffix: str) -> None:
+        """
+        Write C{<category>_<suffix>.<label>.jsonl} beside this file.
+        """
+        for label, items in self.out.items():
+            path = os.path.join(HERE, f"{self.category}_{suffix}.{label}.jsonl")
+            with open(path, "w", encoding="utf-8") as f:
+                for row in items:
+                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            print(f"{os.path.basename(path)}: {len(items)} lines")
+        print(f"dropped (equal to a held-out or fresh line): {self.dropped}")
+
+
+def rows(mirrors: str) -> Rows:
     rng = random.Random(SEED)
     repo, commit = _resolve(mirrors, *ATOMICS)
     unix, cmd, ps = _atomics(repo, commit)
     brepo, bcommit = _resolve(mirrors, *BIBLE)
     prose, code = _bible(brepo, bcommit)
-    held = _heldOut()
-    dropped = 0
-    out: dict[str, list[dict[str, str]]] = {"attacks": [], "benign": []}
-    seen: set[str] = set()
-
-    def add(label: str, source: str, tool: str, arg: str, text: str) -> None:
-        nonlocal dropped
-        if text in seen or not text.strip():
-            return
-        seen.add(text)
-        if not _kept(text, held):
-            dropped += 1
-            return
-        out[label].append(dict(category=CATEGORY, label="attack" if label == "attacks" else "benign", tool=tool, argument=arg, text=text,
-                               direction="request", source=source, split="tune"))
+    collected = Rows(CATEGORY)
+    add = collected.add
 
     for source, text in attacks(rng, unix, cmd, ps):
         tool, arg = rng.choice(TOOLS)
@@ -327,21 +351,14 @@ def rows(mirrors: str) -> tuple[dict[str, list[dict[str, str]]], int]:
     for text in rng.sample(code, min(len(code), 150)):
         tool, arg = rng.choice(CODE_TOOLS)
         add("benign", "pure-bash-bible:code", tool, arg, text)
-    return out, dropped
+    return collected
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mirrors", default="/work/.mirror")
     args = parser.parse_args()
-    out, dropped = rows(args.mirrors)
-    for label, items in out.items():
-        path = os.path.join(HERE, f"{CATEGORY}_s12.{label}.jsonl")
-        with open(path, "w", encoding="utf-8") as f:
-            for row in items:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        print(f"{os.path.basename(path)}: {len(items)} lines")
-    print(f"dropped (equal to a held-out or fresh line): {dropped}")
+    rows(args.mirrors).write("s12")
 
 
 if __name__ == "__main__":

@@ -55,7 +55,6 @@ from __future__ import annotations
 import base64
 import bz2
 import gzip
-import json
 import os
 import random
 import sys
@@ -64,7 +63,7 @@ from typing import Callable, Iterator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from build_cmd_s12 import _heldOut, _kept  # noqa: E402
+from build_cmd_s12 import Rows  # noqa: E402
 
 SEED = "issue16:command_injection:s13"
 CATEGORY = "command_injection"
@@ -546,23 +545,10 @@ PROSE_TOOLS = [("send_message", "text"), ("create_issue", "body"), ("chat", "mes
 CODE_TOOLS = [("run_command", "command"), ("write_file", "content")]
 
 
-def rows() -> tuple[dict[str, list[dict[str, str]]], int]:
+def rows() -> Rows:
     rng = random.Random(SEED)
-    held = _heldOut()
-    dropped = 0
-    out: dict[str, list[dict[str, str]]] = {"attacks": [], "benign": []}
-    seen: set[str] = set()
-
-    def add(label: str, source: str, tool: str, arg: str, text: str) -> None:
-        nonlocal dropped
-        if text in seen or not text.strip():
-            return
-        seen.add(text)
-        if not _kept(text, held):
-            dropped += 1
-            return
-        out[label].append(dict(category=CATEGORY, label="attack" if label == "attacks" else "benign", tool=tool, argument=arg, text=text,
-                               direction="request", source=source, split="tune"))
+    collected = Rows(CATEGORY)
+    add = collected.add
 
     for source, text in attacks(rng):
         tool, arg = rng.choice(TOOLS)
@@ -576,18 +562,11 @@ def rows() -> tuple[dict[str, list[dict[str, str]]], int]:
     for text in BENIGN_CODE:
         tool, arg = rng.choice(CODE_TOOLS)
         add("benign", "written:s13:code", tool, arg, text)
-    return out, dropped
+    return collected
 
 
 def main() -> None:
-    out, dropped = rows()
-    for label, items in out.items():
-        path = os.path.join(HERE, f"{CATEGORY}_s13.{label}.jsonl")
-        with open(path, "w", encoding="utf-8") as f:
-            for row in items:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        print(f"{os.path.basename(path)}: {len(items)} lines")
-    print(f"dropped (equal to a held-out or fresh line): {dropped}")
+    rows().write("s13")
 
 
 if __name__ == "__main__":
