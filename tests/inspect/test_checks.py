@@ -4,6 +4,7 @@ Tests for the threat, custom-rule and PII inspection steps.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Callable
 
@@ -25,6 +26,15 @@ TARGET = Target("https", "db.internal", 443, b"/mcp")
 
 def config(text: str) -> Any:
     return parseConfig('listen: ["tcp:0"]\n' + text)
+
+
+@functools.cache
+def mediumSteps() -> list[Any]:
+    """
+    The threat checks at medium, built once per test process: the classes
+    that judge many values share them (their databases are read-only).
+    """
+    return buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
 
 
 def call(tool: str, **arguments: str) -> Message:

@@ -10,15 +10,13 @@ undoes, and the reader never fails or hangs on any string.
 from __future__ import annotations
 
 import random
-from typing import Any
 
 from hypothesis import given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from akto_proxy.inspect.checks import buildInspectors
 from akto_proxy.inspect.checks.shell import commandInValue, commands
 from tests.inspect import test_s11_cmd
-from tests.inspect.test_checks import call, config, rules, verdict
+from tests.inspect.test_checks import call, mediumSteps, rules, verdict
 
 CMD = "command_injection"
 
@@ -167,11 +165,8 @@ VALUES = ["127.0.0.1", "photo.jpg", "backup-01", "x", ""]
 
 
 class PropertyTests(SynchronousTestCase):
-    steps: Any = None
-
     def setUp(self) -> None:
-        if PropertyTests.steps is None:
-            PropertyTests.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
+        self.steps = mediumSteps()
 
     def _found(self, text: str) -> bool:
         return any(r.startswith(CMD + ".") for r in rules(verdict(self.steps, call("backup", name=text))))
@@ -235,7 +230,7 @@ class LegacyEntityTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
+        self.steps = mediumSteps()
 
     def test_commandNamedLikeAnEntity(self) -> None:
         for value in (

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import base64
 import random
-from typing import Any
 
 from hypothesis import given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from akto_proxy.inspect.checks import buildInspectors
 from akto_proxy.inspect.checks.deobfuscate import foldPowerShell, hidden, readings, runsHidden
 from akto_proxy.inspect.checks.shell import runs
 from tests.inspect import test_s11_cmd
-from tests.inspect.test_checks import call, config, rules, verdict
+from tests.inspect.test_checks import call, mediumSteps, rules, verdict
 
 CMD = "command_injection"
 
@@ -195,11 +193,8 @@ VALUES = ["127.0.0.1", "photo.jpg", "x", ""]
 
 
 class PropertyTests(SynchronousTestCase):
-    steps: Any = None
-
     def setUp(self) -> None:
-        if PropertyTests.steps is None:
-            PropertyTests.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
+        self.steps = mediumSteps()
 
     def _found(self, text: str) -> bool:
         return any(r.startswith(CMD + ".") for r in rules(verdict(self.steps, call("backup", name=text))))
@@ -236,7 +231,7 @@ class MarkdownTableTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
+        self.steps = mediumSteps()
 
     def found(self, text: str) -> set[str]:
         return {r for r in rules(verdict(self.steps, call("post_message", content=text))) if r.startswith(CMD)}

@@ -21,9 +21,8 @@ from urllib.parse import quote
 from hypothesis import given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from akto_proxy.inspect.checks import buildInspectors
 from akto_proxy.inspect.checks.validators import commentTruncation, quoteBreakout
-from tests.inspect.test_checks import call, config, result, rules, verdict
+from tests.inspect.test_checks import call, mediumSteps, result, rules, verdict
 
 SQL = "sql_injection"
 CMD = "command_injection"
@@ -123,7 +122,7 @@ BENIGN = [
 
 class UnsealedFormTests(SynchronousTestCase):
     def setUp(self) -> None:
-        self.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
+        self.steps = mediumSteps()
 
     def test_attacks(self) -> None:
         """
@@ -203,7 +202,7 @@ class VendorTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
+        self.steps = mediumSteps()
 
     def test_found(self) -> None:
         for name, text in SECRETS:
@@ -232,7 +231,7 @@ class FieldListTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
+        self.steps = mediumSteps()
 
     def test_afterName(self) -> None:
         for text in ("Ana Ruiz, 912 34 56 78, ES", "Luca Bianchi, 312 345 6789, IT"):
@@ -250,7 +249,7 @@ class EncodedOnceMoreTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
-        self.steps = buildInspectors(config("threat_detection:\n  sensitivity: medium\n"))
+        self.steps = mediumSteps()
 
     @settings(max_examples=40, deadline=None)
     @given(
