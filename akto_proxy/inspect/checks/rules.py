@@ -1079,12 +1079,29 @@ SECRET_NAMES = frozenset(r.name for r in SECRET_RULES) - GENERIC_SECRETS
 # national plans write them; validators.phone decides which are numbers.
 PHONE = (
     r"(?:\+|\b00)[1-9][\d \t.()/-]{5,20}\d|\(\+?\d{1,5}\)[ \t]?\d[\d \t./-]{3,14}\d|"
-    r"\b\d{1,5}(?:[ \t./-]\(?\d{1,10}\)?){1,5}(?!\.?\d)|\btel:\+?\d[\d.()-]{5,20}"
+    r"\b\d{1,5}(?:[ \t./-]\(?\d{1,10}\)?){1,5}(?!\.?\d)|\btel:\+?\d[\d.()-]{5,20}|"
+    # written without separators, after its trunk prefix: 0612345678
+    r"\b0[1-9]\d{7,9}\b(?![.,]\d)"
 )
 #: what Hyperscan looks for first (cheap): C{re} then matches L{PHONE}
-PHONE_START = r"(?:\+|\b00)[1-9][\d \t.()/-]{5}|\(\+?\d{1,5}\)[ \t]?\d|\b\d{1,5}[ \t./-]\(?\d|\btel:\+?\d"
+PHONE_START = r"(?:\+|\b00)[1-9][\d \t.()/-]{5}|\(\+?\d{1,5}\)[ \t]?\d|\b\d{1,5}[ \t./-]\(?\d|\btel:\+?\d|\b0[1-9]\d{7,9}\b"
 #: a number without separators, announced as a telephone number
-PHONE_ANNOUNCED = r"\b(?:phone|tel|mobile|call|cell|fax|whatsapp|sms|kontakt|contact|telefon\w*|t[ée]l[ée]phone)[^\d\n]{0,20}\d{6,15}\b"
+#: (the words of the languages of the numbers; accented letters spelled as
+#: alternatives: Hyperscan reads a class such as [ée] byte by byte)
+PHONE_ANNOUNCED = (
+    r"(?:\b(?:phone|tel|mobile|call|cell|fax|whatsapp|sms|kontakt|contact|telefon\w*|t(?:é|e)l(?:é|e)phone|handy|"
+    r"m(?:ó|o)vil|celular|cellulare|portable|gsm|tlf|puhelin|telefoon|telefone|tel(?:é|e)fono|"
+    r"(?:my|our|mon|ma|mi|mio|meu|mein|meine)\s+(?:num(?:é|e)ro|n(?:ú|u)mero|nummer|number))|電話|携帯|电话|手机|전화)"
+    r"[^\d\n]{0,20}\d{6,15}\b"
+)
+#: what Hyperscan looks for before C{re} confirms an address: a character
+#: of a local part before C{@} (RFC 5322's atext: C{!#$%&'*+/=?^`{|}~-}
+#: too), or a letter beyond ASCII beside it (RFC 6531: C{θσερ@εχαμπλε.ψομ})
+EMAIL_START = r"[\w!#$%&'*+/=?^`{|}~-]@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]|[\x80-\xff]@|@[\w.-]*[\x80-\xff]"
+#: an address's domain: labels (letters of any script: C{re} reads it in
+#: (?u:...), the confirming patterns being ASCII otherwise) and a top-level
+#: domain of letters or in its ASCII form (xn--)
+_EMAIL_DOMAIN = r"(?:[\w-]{1,63}\.){1,8}(?:[^\W\d_]{2,24}|xn--[A-Za-z0-9-]{2,59})\b"
 
 PII_RULES = (
     Rule(EXFIL, "credit_card", r"\b(?:\d{4}[ -]?){3}\d{1,7}\b|\b\d{4}[ -]?\d{6}[ -]?\d{4,5}\b",
@@ -1103,9 +1120,9 @@ PII_RULES = (
     # Contact details leaving in what a tool sends or arriving in what it
     # returns, at medium: not in the arguments that address a message
     # (threats.addressing), not example domains or no-reply addresses.
-    Rule(EXFIL, "email", r"\w@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]",
+    Rule(EXFIL, "email", EMAIL_START,
          severity="medium", variants="r", validator="contact_email", level=2,
-         confirm=r"(?<![\w.%+/-])[A-Za-z0-9._%+'!#$&*=?^`{|}~-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b(?![\w-]|:[\w/~])"),
+         confirm=r"(?u:(?<![\w.%+/-])[\w.%+'!#$&*=?^`{|}~-]{1,64}@" + _EMAIL_DOMAIN + r"(?![\w-]|:[\w/~]))"),
     Rule(EXFIL, "phone", PHONE_START, severity="medium", variants="r", validator="contact_phone", level=2,
          confirm=PHONE),
     # a quoted local part ("john.smith"@acme.io); @ and dots spelled out in
@@ -1113,6 +1130,10 @@ PII_RULES = (
     Rule(EXFIL, "email", r"\"@[A-Za-z0-9-]+\.[A-Za-z]|[\[({]at[\])}][ \t]?[A-Za-z0-9-]+(?:[ \t]?[\[({]dot[\])}][ \t]?|\.)[A-Za-z]",
          severity="medium", variants="r", validator="contact_email", level=2,
          confirm=r"(?<![\w.%+/-])\"[^\"\s@]{1,64}\"@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b(?![\w-])|"
+         # RFC 5322's quoted string, blanks and quoted pairs (\") in it,
+         # opening after a blank or a bracket (not after = or a quote:
+         # attributes in a template, "" src="@Model.x")
+         r"(?u:(?:^|(?<=[\s<(:,;\[{]))\"(?:[^\"\\\r\n]|\\.){1,64}\"@" + _EMAIL_DOMAIN + r"(?![\w-]))|"
          r"(?<![\w.%+/-])[A-Za-z0-9._%+-]{1,64}[ \t]?[\[({]at[\])}][ \t]?(?:[A-Za-z0-9-]{1,63}(?:[ \t]?[\[({]dot[\])}][ \t]?|\.)){1,8}[A-Za-z]{2,24}\b(?![\w-])"),
     Rule(EXFIL, "phone", PHONE_ANNOUNCED, severity="medium", variants="r", validator="contact_phone", level=2),
     Rule(EXFIL, "ip_address",

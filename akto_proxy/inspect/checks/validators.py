@@ -695,7 +695,7 @@ def email(text: str) -> bool:
     if not local or "." not in domain or domain.endswith("."):
         return False
     tld = domain.rsplit(".", 1)[1]
-    return tld.isalpha() and len(tld) >= 2
+    return (tld.isalpha() and len(tld) >= 2) or (tld[:4].lower() == "xn--" and len(tld) > 5)
 
 
 #: domains reserved for documentation (RFC 2606, RFC 6761) and addresses
@@ -756,7 +756,8 @@ def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[lis
     """
     The spans of C{text} (candidates the phone pattern matched) that are
     plainly telephone numbers: international and valid; or national, valid
-    and written with its trunk prefix or a bracketed area code, or announced
+    and written with its trunk prefix (in one group: alone, not a row of
+    numbers) or a bracketed area code, or announced
     by a word before it (C{tel}, C{call}, C{mobile}, C{Telefon}, a
     C{contact} column...), or in exactly the digit groups and separators of
     its country's plan (8+ digits, 3+ groups, no unit after it).  Bare digit
@@ -778,12 +779,18 @@ def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[lis
         if not 6 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(number):
             continue
         start = span[0] + match.find(number)
+        if _CATALOGUE_NUMBER.search(text, max(0, start - 12), start):
+            continue
         shape = tuple(len(g) for g in groups)
         if number.startswith(("+", "00", "(")) or number[:4].lower() == "tel:":
             check = lambda: phone(number)  # noqa: E731
         elif _PHONE_CUE.search(text, max(0, start - 120), start):
             check = lambda: _national(shape, digits)  # noqa: E731
-        elif number.startswith("0") and len(groups) >= 2:
+        elif number.startswith("0") and (len(groups) >= 2 or (
+            not _UNIT.match(text, span[1]) and _alone(text, span) and not _REFERENCE.search(text, max(0, start - 16), start)
+        )):
+            # (in one group, a number alone, not a row of a numeric table nor
+            # labelled as a reference: invoice 0412345678)
             check = lambda: _national(shape, digits, True)  # noqa: E731
         elif len(digits) >= 8 and len(groups) >= 3 and not _UNIT.match(text, span[1]) and _alone(text, span):
             separators = tuple(_SEPARATORS.findall(number))
@@ -797,6 +804,17 @@ def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[lis
 
 
 _SEPARATORS = re.compile(r"[^\d]+")
+#: a number that a label right before names as a book's, a product's or a
+#: paper's (urn:isbn:0451450523, EAN 0012345678905)
+#: labels of numbers that are references, not telephone numbers, right
+#: before a number written in one group
+_REFERENCE = re.compile(
+    r"\b(?:id|no|nr|num|order|invoice|inv|ref(?:erence)?|account|acct|a/c|iban|serial|sku|part|tracking|ticket|case|"
+    r"po|batch|lot|zip|postcode|plz|cap|cep|item|build|version|commit|issue|pr|job|run|txn|transaction|policy|claim)"
+    r"\.?[:\s#-]*$|#\s*$",
+    re.I,
+)
+_CATALOGUE_NUMBER = re.compile(r"\b(?:isbn(?:-?1[03])?|issn|ean(?:-?13)?|upc|gtin|asin|doi|pmid|oclc)[:\s#-]*$", re.I)
 #: a number, or a point or comma that follows one (1.5, 234 567), right
 #: before: a row of numbers (a comma after a word is a list of fields:
 #: Kim Silva, 912 34 56 78)
@@ -829,10 +847,26 @@ def phone(text: str) -> bool:
         return False
     if text.startswith(("+", "00")):
         return _international("+" + digits[2:] if text.startswith("00") else "+" + digits)
+    bracketed = _COUNTRY_IN_BRACKETS.match(text)
+    if bracketed:
+        return _bracketedCountry(bracketed.group(1), "".join(_PHONE_GROUPS.findall(text, bracketed.end())))
     return _national(tuple(len(g) for g in _PHONE_GROUPS.findall(text)), digits)
 
 
 _NUMBER_START = re.compile(r"tel:|[+(\d]", re.I)
+#: a country code written in brackets: (+33) 6 12 34 56 78, (0049) 30 1234567
+_COUNTRY_IN_BRACKETS = re.compile(r"\((?:\+|00)(\d{1,4})\)")
+
+
+def _bracketedCountry(country: str, national: str) -> bool:
+    """
+    A number whose country code is bracketed: valid with its national
+    number as written, or without the trunk prefix written after the code
+    (C{(+212) 0711 587392}, as C{+44 (0)20} is).
+    """
+    if _international(f"+{country}{national}"):
+        return True
+    return national.startswith("0") and _international(f"+{country}{national[1:]}")
 
 
 def _number(text: str) -> str:
