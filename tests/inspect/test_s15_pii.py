@@ -4,8 +4,9 @@ leaving through a tool that sends a message or arriving in a tool's result:
 addresses whose local part uses RFC 5322's other characters or a quoted
 string with blanks and quoted pairs, internationalised addresses (RFC 6531:
 letters of any script on either side of C{@}, a top-level domain in its
-C{xn--} form), numbers whose country code is bracketed (C{(+33)}), numbers
-written in one group after their trunk prefix, and numbers announced by
+C{xn--} form), numbers whose country code is bracketed (C{(+33)}), North
+American numbers after their long-distance C{1-}, numbers written in one
+group after their trunk prefix, and numbers announced by
 the word for telephone in the languages that write them.
 
 Each contact below passed the rules before this session; each benign text
@@ -41,6 +42,8 @@ CONTACTS = [
     (PHONE, "a bracketed 00 country code", "Tel (0033) 6 12 34 56 78"),
     (PHONE, "one group after the trunk prefix", "Anna Berg, 0612345678, Utrecht"),
     (PHONE, "one group after the trunk prefix, UK mobile", "forward to 07700900123 before noon"),
+    (PHONE, "North America's long-distance prefix", "Billing questions: 1-202-555-0143, weekdays"),
+    (PHONE, "the long-distance prefix after a word for calling", "call 1.415.555.2671 before five"),
     (PHONE, "the French word for my number", "Mon numéro est 0612345678"),
     (PHONE, "the Spanish word for mobile", "Mi móvil: 612345678"),
     (PHONE, "the German word for mobile", "Handy 015123456789"),
@@ -63,6 +66,7 @@ BENIGN = [
     ("a row of zero-led readings", "sensor,0612345678,0512345678,0412345678"),
     ("a decimal", "The ratio fell from 0.612345678 to 0.512345678."),
     ("a bracketed number that is no country code", "see note (+3) 12 and (+44)"),
+    ("four groups led by 1 that no plan assigns", "bins 1-100-200-3000 and 1-999-000-0000"),
 ]
 
 

@@ -784,6 +784,9 @@ def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[lis
         shape = tuple(len(g) for g in groups)
         if number.startswith(("+", "00", "(")) or number[:4].lower() == "tel:":
             check = lambda: phone(number)  # noqa: E731
+        elif shape == (1, 3, 3, 4) and digits[0] == "1" and len(set(_SEPARATORS.findall(number))) == 1 and _alone(text, span):
+            # North America's long-distance prefix: 1-800-555-0199, 1.202.555.0143
+            check = lambda: _international("+" + digits)  # noqa: E731
         elif _PHONE_CUE.search(text, max(0, start - 120), start):
             check = lambda: _national(shape, digits)  # noqa: E731
         elif number.startswith("0") and (len(groups) >= 2 or (
