@@ -2,7 +2,8 @@
 Session 15: contact details in forms the PII rules did not know, at medium,
 leaving through a tool that sends a message or arriving in a tool's result:
 addresses whose local part uses RFC 5322's other characters or a quoted
-string with blanks and quoted pairs, internationalised addresses (RFC 6531:
+string with blanks and quoted pairs, an address literal for a domain
+(RFC 5321: C{[192.0.2.1]}, C{[IPv6:...]}), internationalised addresses (RFC 6531:
 letters of any script on either side of C{@}, a top-level domain in its
 C{xn--} form), numbers whose country code is bracketed (C{(+33)}), North
 American numbers after their long-distance C{1-}, numbers written in one
@@ -37,6 +38,8 @@ CONTACTS = [
     (EMAIL, "a Greek address", "στείλε στο γιάννης@εταιρεία.ελ"),
     (EMAIL, "a top-level domain in its ASCII form", "write to olga@xn--80akhbyknj4f.xn--p1ai"),
     (EMAIL, "an ASCII label under an IDN label", "info@sub.bücher.de"),
+    (EMAIL, "an address literal", "relay it via ops@[203.0.113.7] tonight"),
+    (EMAIL, "an IPv6 address literal", "Kontakt: ops@[IPv6:2001:db8::25]"),
     (PHONE, "a bracketed country code", "Call Ahmed on (+971) 50 123 4567 tomorrow"),
     (PHONE, "a bracketed country code before the trunk prefix", "Kontakt: (+49) 0151 2345 6789"),
     (PHONE, "a bracketed 00 country code", "Tel (0033) 6 12 34 56 78"),
@@ -66,6 +69,8 @@ BENIGN = [
     ("a row of zero-led readings", "sensor,0612345678,0512345678,0412345678"),
     ("a decimal", "The ratio fell from 0.612345678 to 0.512345678."),
     ("a bracketed number that is no country code", "see note (+3) 12 and (+44)"),
+    ("a matrix product", "y = A@[1.0, 2.0] + b@[3.5]"),
+    ("an address literal that is no address", "x@[999.1.1.1] and y@[IPv6:1.2.3.4]"),
     ("four groups led by 1 that no plan assigns", "bins 1-100-200-3000 and 1-999-000-0000"),
 ]
 

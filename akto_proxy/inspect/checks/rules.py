@@ -1127,14 +1127,17 @@ PII_RULES = (
          confirm=PHONE),
     # a quoted local part ("john.smith"@acme.io); @ and dots spelled out in
     # brackets (alice [at] acme [dot] io; not bare "at" and "dot": prose)
-    Rule(EXFIL, "email", r"\"@[A-Za-z0-9-]+\.[A-Za-z]|[\[({]at[\])}][ \t]?[A-Za-z0-9-]+(?:[ \t]?[\[({]dot[\])}][ \t]?|\.)[A-Za-z]",
+    Rule(EXFIL, "email", r"\"@[A-Za-z0-9-]+\.[A-Za-z]|[\[({]at[\])}][ \t]?[A-Za-z0-9-]+(?:[ \t]?[\[({]dot[\])}][ \t]?|\.)[A-Za-z]|"
+         r"[\w\"]@\[(?:\d{1,3}\.|ipv6:)",
          severity="medium", variants="r", validator="contact_email", level=2,
          confirm=r"(?<![\w.%+/-])\"[^\"\s@]{1,64}\"@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b(?![\w-])|"
          # RFC 5322's quoted string, blanks and quoted pairs (\") in it,
          # opening after a blank or a bracket (not after = or a quote:
          # attributes in a template, "" src="@Model.x")
          r"(?u:(?:^|(?<=[\s<(:,;\[{]))\"(?:[^\"\\\r\n]|\\.){1,64}\"@" + _EMAIL_DOMAIN + r"(?![\w-]))|"
-         r"(?<![\w.%+/-])[A-Za-z0-9._%+-]{1,64}[ \t]?[\[({]at[\])}][ \t]?(?:[A-Za-z0-9-]{1,63}(?:[ \t]?[\[({]dot[\])}][ \t]?|\.)){1,8}[A-Za-z]{2,24}\b(?![\w-])"),
+         r"(?<![\w.%+/-])[A-Za-z0-9._%+-]{1,64}[ \t]?[\[({]at[\])}][ \t]?(?:[A-Za-z0-9-]{1,63}(?:[ \t]?[\[({]dot[\])}][ \t]?|\.)){1,8}[A-Za-z]{2,24}\b(?![\w-])|"
+         # RFC 5321's address literal for a domain: user@[192.0.2.1], user@[IPv6:2001:db8::1]
+         r"(?<![\w.%+/-])(?:[\w.%+'!#$&*=?^`{|}~-]{1,64}|\"(?:[^\"\\\r\n]|\\.){1,64}\")@\[(?:\d{1,3}(?:\.\d{1,3}){3}|ipv6:[0-9a-f:.]{2,45})\]"),
     Rule(EXFIL, "phone", PHONE_ANNOUNCED, severity="medium", variants="r", validator="contact_phone", level=2),
     Rule(EXFIL, "ip_address",
          r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b",

@@ -692,10 +692,30 @@ def highEntropy(text: str) -> bool:
 
 def email(text: str) -> bool:
     local, _, domain = text.rpartition("@")
+    if local and domain.startswith("[") and domain.endswith("]"):
+        return _addressLiteral(domain[1:-1])
     if not local or "." not in domain or domain.endswith("."):
         return False
     tld = domain.rsplit(".", 1)[1]
     return (tld.isalpha() and len(tld) >= 2) or (tld[:4].lower() == "xn--" and len(tld) > 5)
+
+
+def _addressLiteral(literal: str) -> bool:
+    """
+    RFC 5321's address literal in place of a domain: C{[192.0.2.1]},
+    C{[IPv6:2001:db8::1]}.
+    """
+    if literal[:5].lower() == "ipv6:":
+        literal = literal[5:]
+        if "." in literal and ":" not in literal:
+            return False
+    elif ":" in literal:
+        return False
+    try:
+        ipaddress.ip_address(literal)
+    except ValueError:
+        return False
+    return True
 
 
 #: domains reserved for documentation (RFC 2606, RFC 6761) and addresses
@@ -724,7 +744,7 @@ def contactEmail(text: str) -> bool:
     local, _, domain = text.rpartition("@")
     if _EXAMPLE_DOMAIN.search(domain) or _NOBODY.match(local):
         return False
-    return domain.rsplit(".", 1)[1].lower() not in _FILE_TLD
+    return domain.startswith("[") or domain.rsplit(".", 1)[1].lower() not in _FILE_TLD
 
 
 _PHONE_GROUPS = re.compile(r"\d+")
