@@ -1115,7 +1115,7 @@ SECRET_RULES = (
 )  # fmt: skip
 
 #: rules that find a secret by its name and randomness, not its vendor
-GENERIC_SECRETS = frozenset(("assigned_secret", "high_entropy_string", "pgpass_entry", "cli_secret", "kubernetes_secret"))
+GENERIC_SECRETS = frozenset(("assigned_secret", "high_entropy_string", "pgpass_entry", "cli_secret", "kubernetes_secret", "prefixed_token"))
 #: the rules that name a secret's kind
 SECRET_NAMES = frozenset(r.name for r in SECRET_RULES) - GENERIC_SECRETS
 
