@@ -26,14 +26,16 @@ from tests.inspect.test_prefilter import buildPrefilter, call, result, same, ste
 #: session 12: 98.2% / 88.0% / 71.3% with build_secrets_s12.py's;
 #: session 13: 98.3% / 88.0% / 71.3% with build_secrets_s13.py's;
 #: session 14, the fresh part unsealed: 98.3% / 88.0% / 76.0%;
-#: session 15: PII tune 97.5% -> 87.5% when build_pii_s15.py's 620 lines
-#: came in (validator.js's mobile numbers are mostly one group of digits,
-#: written with no trunk prefix and no word announcing them), 93.2% after
-#: the classes it showed)
+#: session 15: secrets 93.1% / 88.2% / 76.8% with build_secrets_s15.py's
+#: lines, kingfisher's rule examples among them, harder than the generated
+#: ones: main's rules find 90.5% of the tune part with them; PII tune
+#: 97.5% -> 87.5% when build_pii_s15.py's 620 lines came in (validator.js's
+#: mobile numbers are mostly one group of digits, written with no trunk
+#: prefix and no word announcing them), 93.2% after the classes it showed)
 TPR_FLOORS = {
-    ("secrets", "tune"): 0.978,
-    ("secrets", "holdout"): 0.875,
-    ("secrets", "fresh"): 0.755,
+    ("secrets", "tune"): 0.926,
+    ("secrets", "holdout"): 0.877,
+    ("secrets", "fresh"): 0.763,
     ("pii", "tune"): 0.928,
     ("pii", "holdout"): 0.98,
     ("pii", "fresh"): 0.93,

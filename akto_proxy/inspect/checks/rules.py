@@ -774,6 +774,21 @@ _SENSITIVE_OUTPUT = (
 _ENV_SECRET = _ENV_SERVICE + r"=[\"']?[A-Za-z0-9+/_-]{24}"
 
 
+#: (before a base64 key: not inside a longer run)
+_KEY_START = r"(?:^|[^\w+/-])"
+#: a lowercase vendor prefix of up to ten characters and up to two more
+#: short parts, then a body of 32 or more (20 after a mode: live, test...);
+#: starts after a blank, a quote or an assignment, not inside a word or a path
+_PREFIXED_TOKEN = (
+    r"(?:^|[\s\"'`=:(,\[{>])[a-z][a-z0-9]{1,9}_(?:(?:[a-z0-9]{1,8}_){0,2}[A-Za-z0-9][\w-]{31}|(?:live|test|prod|sandbox)_[A-Za-z0-9][\w-]{19})"
+)
+#: a secret's word, blanks, the value (no C{=} or C{:}: assigned_secret's)
+_SPACED_SECRET = (
+    r"(?:secret|token|api[_ -]?key|access[_ -]?key|private[_ -]?key|passwd|password)[ \t]+(?:(?:key|token|code)[ \t]+)?[\"']?[A-Za-z0-9+/_.=-]{20}"
+)
+_SHORT_SCHEME = r"\bauthorization[\"']?[ \t]*[:=][ \t]*[\"']?[A-Za-z][\w-]{1,4}[ \t]+[^\s\"'`,;|<>]{6}"
+
+
 SECRET_RULES = (
     Rule(EXFIL, "private_key",
          r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:[^-]{0,120}?[A-Za-z0-9+/]{16}|(?:\s|\\[rn])+(?:[A-Za-z0-9+/]{4}|Proc-Type:|Comment:)|(?:\s|\\[rn])*$)|\bPuTTY-User-Key-File-\d:",
@@ -1068,10 +1083,39 @@ SECRET_RULES = (
         # TEST as a placeholder)
         ("flutterwave_key", r"\bFLWSECK(?:_TEST)?-?[a-hA-H0-9]{12,32}(?:-X)?\b"),
     )
+) + tuple(
+    # Microsoft's identifiable keys (microsoft/security-utilities): a
+    # service's fixed signature at a fixed offset of a base64 key, the
+    # common annotated form's JQQJ9 at 52 (Azure AI, DevOps, Maps...)
+    Rule(EXFIL, "azure_identifiable_key", pattern, severity="critical", variants="r", caseless=False, level=1)
+    for pattern in (
+        r"\b[A-Za-z0-9]{52}JQQJ9[9DH][A-Za-z0-9][A-L][A-Za-z0-9]{16}[A-Za-z][A-Za-z0-9]{7}\b",
+        _KEY_START + r"[A-Za-z0-9+/]{33}(?:\+ARm|\+AEh|\+ASb|AIoT|AzCa|AZEG)[A-P][A-Za-z0-9+/]{5}=",
+        _KEY_START + r"[A-Za-z0-9+/]{76}(?:\+ASt|ACDb|\+ABa|\+AMC|APIM)[A-Za-z0-9+/]{5}[AQgw]==",
+        _KEY_START + r"[\w-]{44}AzFu[\w-]{5}[AQgw]==",
+        r"\b[A-Za-z0-9]{42}AzSe[A-D][A-Za-z0-9]{5}\b",
+        _KEY_START + r"[A-Za-z0-9+/]{42}\+ACR[A-D][A-Za-z0-9+/]{5}",
+    )
+) + (
+    # a token a vendor names by a short lowercase prefix and underscores
+    # (ion_, shltm_, mdb_sa_sk_, sk_test_): what follows is a long run of
+    # letters of both cases and digits drawn at random
+    # (validators.prefixedToken), whatever the vendor
+    Rule(EXFIL, "prefixed_token", _PREFIXED_TOKEN, severity="high", variants="r", caseless=False,
+         validator="prefixed_token", level=2, confirm=_PREFIXED_TOKEN.replace("{31}", "{31,}").replace("{19}", "{19,}")),
+    # a credential named by the words before it with only blanks between
+    # (C{boxSECRET 9fQ2...}, C{-vaultToken s.CAES...}, C{password
+    # 9fQ2...} in a netrc or a note): the value must be a key's
+    # (validators.spacedSecret)
+    Rule(EXFIL, "assigned_secret", _SPACED_SECRET, severity="high", variants="r", validator="spaced_secret", level=2,
+         confirm=_SPACED_SECRET.replace("{20}", "{20,}")),
+    # Authorization: with a scheme of two to five letters (SSWS, Bot, Key)
+    Rule(EXFIL, "assigned_secret", _SHORT_SCHEME, severity="high", variants="r", validator="assigned_secret", level=2,
+         confirm=_whole(_SHORT_SCHEME)),
 )  # fmt: skip
 
 #: rules that find a secret by its name and randomness, not its vendor
-GENERIC_SECRETS = frozenset(("assigned_secret", "high_entropy_string", "pgpass_entry", "cli_secret", "kubernetes_secret"))
+GENERIC_SECRETS = frozenset(("assigned_secret", "high_entropy_string", "pgpass_entry", "cli_secret", "kubernetes_secret", "prefixed_token"))
 #: the rules that name a secret's kind
 SECRET_NAMES = frozenset(r.name for r in SECRET_RULES) - GENERIC_SECRETS
 

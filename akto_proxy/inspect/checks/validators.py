@@ -1003,6 +1003,78 @@ def ipAddress(text: str) -> bool:
     return text.count(":") >= 3
 
 
+def _switches(value: str) -> float:
+    """
+    The share of neighbouring characters of different kinds (lower, upper,
+    digit, other): about 0.6 in letters and digits drawn at random, under
+    0.3 in camel-cased words and numbers (C{ValidateUserInput2Factor}).
+    """
+    kinds = [0 if c.islower() else 1 if c.isupper() else 2 if c.isdigit() else 3 for c in value]
+    if len(kinds) < 2:
+        return 0.0
+    return sum(a != b for a, b in zip(kinds, kinds[1:])) / (len(kinds) - 1)
+
+
+def randomRun(value: str, minLength: int = 20) -> bool:
+    """
+    A run of letters of both cases and digits drawn at random: long
+    enough, every kind present, kinds switching often, not a placeholder.
+    """
+    alnum = "".join(c for c in value if c.isalnum())
+    if len(alnum) < minLength or placeholder(value):
+        return False
+    if not (any(c.islower() for c in alnum) and any(c.isupper() for c in alnum) and any(c.isdigit() for c in alnum)):
+        return False
+    return _switches(alnum) >= 0.4 and entropy(alnum) >= min(4.0, math.log2(len(alnum)) - 0.7)
+
+
+_TOKEN_PREFIX = re.compile(r"[^a-z]?(?P<vendor>[a-z][a-z0-9]*)_(?P<parts>(?:[a-z0-9]{1,8}_){0,2})")
+#: prefixes of what a vendor publishes on purpose (Stripe's publishable
+#: keys, PostHog's project keys) or of its ids, and the made-up words of
+#: examples (C{foo_...})
+_PUBLIC_PREFIX = frozenset(
+    "pk pub public publishable phc id uid uuid ref sha hash img file foo bar baz qux my your test example dummy fake sample".split()
+)
+
+
+def prefixedToken(text: str) -> bool:
+    """
+    C{<vendor>_[<part>_]<body>}: a body of random letters of both cases and
+    digits after a short lowercase prefix (L{randomRun}); a test-mode key
+    (C{sk_test_...}) is a key, a publishable one (C{pk_...}) is not.
+    """
+    m = _TOKEN_PREFIX.match(text)
+    if not m or m.group("vendor") in _PUBLIC_PREFIX:
+        return False
+    body = text[m.end():]
+    if len(body) < 20:  # the parts were the body's own start
+        body = text[m.end("vendor") + 1:]
+    return randomRun(body, 20)
+
+
+_SPACED = re.compile(r"""(?P<label>\S+)[ \t]+(?:\S+[ \t]+)?["']?(?P<value>[A-Za-z0-9+/_.=-]{20,})$""")
+
+
+def spacedSecret(text: str) -> bool:
+    """
+    A secret's word, blanks and a value (C{boxSECRET 9fQ2...}): the value
+    must be a key's, random letters of both cases and digits
+    (L{randomRun}) or 32 hexadecimal digits or more (an API key, as many
+    vendors issue them); not a UUID, a path or a dotted name.
+    """
+    m = _SPACED.search(text)
+    if not m:
+        return False
+    value = m.group("value").rstrip("=")
+    if _UUID.search(value) or value.startswith(_PUBLIC_VALUE) or "/" in value.strip("/+") and not _BASE64.fullmatch(m.group("value")):
+        return False
+    if re.fullmatch(r"(?:[A-Za-z][a-z]+\.)+[A-Za-z]\w*", value):
+        return False  # com.example.TokenService
+    if re.fullmatch(r"[0-9a-f]{32,}|[0-9A-F]{32,}", value):
+        return not placeholder(value) and entropy(value) >= 3.5 and _switches(value) >= 0.35
+    return randomRun(value, 20)
+
+
 VALIDATORS: dict[str, Validator] = {
     "credit_card": creditCard,
     "ssn": ssn,
@@ -1030,6 +1102,8 @@ VALIDATORS: dict[str, Validator] = {
     "env_secret": envSecret,
     "encoded_private_key": encodedPrivateKey,
     "ip_address": ipAddress,
+    "prefixed_token": prefixedToken,
+    "spaced_secret": spacedSecret,
 }
 
 
