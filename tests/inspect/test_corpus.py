@@ -7,7 +7,7 @@ rates reached when it was measured, as floors to raise, not targets met.
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from tests.corpus.evaluate import entries, load, measure
+from tests.corpus.evaluate import LOCAL_PARTS, SPLITS, entries, load, measure
 
 CLASSIC = ("sql_injection", "command_injection", "path_traversal")
 
@@ -83,8 +83,8 @@ class CorpusTests(SynchronousTestCase):
         attacks and benign traffic of each class.
         """
         for e in entries():
-            self.assertIn(e["split"], ("tune", "holdout", "fresh", "fourth"), e)
-        for split in ("tune", "holdout") + tuple(s for s in ("fresh", "fourth") if entries(s)):
+            self.assertIn(e["split"], SPLITS, e)
+        for split in ("tune", "holdout") + tuple(s for s in LOCAL_PARTS if entries(s)):
             for label in ("attack", "benign"):
                 cats = {e["category"] for e in entries(split, label)}
                 self.assertTrue(set(CLASSIC) <= cats, (split, label, cats))
