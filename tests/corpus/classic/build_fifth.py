@@ -36,8 +36,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import hashlib
-import itertools
 import json
 import os
 import random
@@ -91,10 +89,6 @@ FIFTH_REPOS = {
 
 def repo(root: str, key: str) -> FR.Repo:
     return FR.Repo(root, key, FIFTH_REPOS)
-
-
-def row(category: str, label: str, tool: str, arg: str, text: str, source: str) -> dict[str, str]:
-    return FR.row(category, label, tool, arg, text, source, split=SPLIT)
 
 
 def _src(key: str, path: str) -> str:
@@ -597,10 +591,10 @@ def phpFakerPhones(f: FR.Repo, rng: random.Random) -> Iterator[dict[str, str]]:
 # --- assembly -----------------------------------------------------------------------------
 
 
-def build(root: str) -> tuple[dict[str, list[dict[str, str]]], dict[str, int]]:
+def build(root: str) -> tuple[F4.Rows, dict[str, int]]:
     R = {k: repo(root, k) for k in FIFTH_REPOS}
     seen = F4.known(leaveOut=OUT)
-    out: dict[str, list[dict[str, str]]] = {}
+    out: F4.Rows = {}
     dropped: dict[str, int] = {}
     attacks = {
         "sql_injection": [("ghauri", ghauriSQL), ("arachni", arachniSQL), ("waf-bypass", wafBypass(("SQLi",)))],
@@ -608,23 +602,7 @@ def build(root: str) -> tuple[dict[str, list[dict[str, str]]], dict[str, int]]:
                               ("lolbas", lolbasCommands)],
         "path_traversal": [("arachni", arachniPaths), ("panoptic", panopticPaths), ("waf-bypass", wafBypass(("LFI", "RFI")))],
     }
-    for category, gens in attacks.items():
-        rng = random.Random(f"{SEED}:{category}:attacks")
-        rows, mine, gone = [], set(), 0
-        for key, gen in gens:
-            for text in gen(R[key], rng):
-                text = B._DESCRIBED.sub("", text)
-                if (not text.strip() or text.strip() in mine or len(text) > 4000 or B._COMMENT_LINE.match(text)
-                        or not B._CARRIES[category].search(text)):
-                    continue
-                mine.add(text.strip())
-                if F4._isKnown(text, seen):
-                    gone += 1
-                    continue
-                tool, arg = rng.choice(B.ATTACK_TOOLS[category])
-                rows.append(row(category, "attack", tool, arg, text, key))
-        name = f"{category}.attacks.jsonl"
-        out[name], dropped[name] = rows, gone
+    F4.attackRows(attacks, R, seen, SEED, SPLIT, out, dropped)
     shells = [R["rbenv"], R["n"], R["bats-core"], R["sdkman"]]
     benign = {
         "sql_injection": lambda rng: sqlBenign(R["northwind"], R["adventureworks"], R["pgexercises"], rng),
@@ -633,19 +611,7 @@ def build(root: str) -> tuple[dict[str, list[dict[str, str]]], dict[str, int]]:
                                                                     "faker-js", "php-faker", "pgexercises", "commons-validator",
                                                                     "azure-pipelines")], rng),
     }
-    for category, gen in benign.items():
-        rng = random.Random(f"{SEED}:{category}:benign")
-        rows, mine, gone = [], set(), 0
-        for source, tool, arg, text in gen(rng):
-            if not text.strip() or text.strip() in mine:
-                continue
-            mine.add(text.strip())
-            if F4._isKnown(text, seen):
-                gone += 1
-                continue
-            rows.append(row(category, "benign", tool, arg, text, source))
-        name = f"{category}.benign.jsonl"
-        out[name], dropped[name] = rows, gone
+    F4.benignRows(benign, seen, SEED, SPLIT, out, dropped)
     rng = random.Random(f"{SEED}:exfil")
     exfil = {
         "secrets.attacks.jsonl": (list(leakyFiles(R["leaky-repo"], rng)) + list(checkovFixtures(R["checkov"], rng))
@@ -658,48 +624,15 @@ def build(root: str) -> tuple[dict[str, list[dict[str, str]]], dict[str, int]]:
         "pii.attacks.jsonl": (list(emailAddresses(R["egulias"], R["commons-validator"], rng)) + list(fakerJsPhones(R["faker-js"], rng))
                               + list(phpFakerPhones(R["php-faker"], rng))),
     }
-    for name, entries in exfil.items():
-        uniq, seenKeys, gone = [], set(), 0
-        for e in entries:
-            once = (e["text"].strip(), e["direction"])
-            if once in seenKeys or not e["text"].strip():
-                continue
-            seenKeys.add(once)
-            if F4._isKnown(e["text"], seen):
-                gone += 1
-                continue
-            uniq.append(e)
-        out[name], dropped[name] = uniq, gone
+    F4.exfilRows(exfil, seen, out, dropped)
     return out, dropped
-
-
-def manifest(out: dict[str, list[dict[str, str]]]) -> str:
-    lines = ["file\tlabel\tsplit\tsource\tsha256(text)"]
-    for name in sorted(out):
-        for r in out[name]:
-            digest = hashlib.sha256(r["text"].encode("utf-8", "surrogatepass")).hexdigest()
-            lines.append(f"fifth/{name}\t{r['label']}\t{r['split']}\t{r['source'].split(' ')[0]}\t{digest}")
-    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mirrors", default=B.MIRRORS, help="directory of owner+name/repo git mirrors")
     args = ap.parse_args()
-    os.makedirs(OUT, exist_ok=True)
-    out, dropped = build(args.mirrors)
-    for name, rows in out.items():
-        with open(os.path.join(OUT, name), "w", encoding="utf-8") as f:
-            for r in rows:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        bySource: dict[str, int] = {}
-        for r in rows:
-            key = r["source"].split(" ")[0]
-            bySource[key] = bySource.get(key, 0) + 1
-        print(f"fifth/{name}: {len(rows)} lines, {dropped[name]} dropped (already in another part); "
-              + ", ".join(f"{k} {v}" for k, v in sorted(bySource.items())))
-    with open(os.path.join(OUT, "MANIFEST.tsv"), "w", encoding="utf-8") as f:
-        f.write(manifest(out))
+    F4.write(*build(args.mirrors), OUT, SPLIT)
 
 
 if __name__ == "__main__":
