@@ -15,12 +15,16 @@ and, in C{classic/}, a C{"split"}:
       first scored (C{classic/build_fresh.py}).
     - C{classic/fourth/*.jsonl}: the fourth part, every line C{fourth}, from
       sources of kinds no other part used, committed before it was scored
-      once (C{classic/build_fourth.py}); the sealed held-out part.
+      once (C{classic/build_fourth.py}); sealed since session 14.
+    - C{classic/fifth/*.jsonl}: the fifth part, every line C{fifth}, from
+      repositories none of the others drew on, committed before it was
+      scored once (C{classic/build_fifth.py}, session 15); sealed, the
+      measure once C{fourth} is unsealed.
 
 A split is C{tune} (what the rules were tuned on), C{holdout} (kept apart,
 but measured while tuning), C{fresh} (kept apart and scored only after it
-was committed) or C{fourth} (sealed: its rates are printed, never its
-lines); C{None} takes all.
+was committed), C{fourth} or C{fifth} (sealed: their rates are printed,
+never their lines); C{None} takes all.
 """
 
 from __future__ import annotations
@@ -51,11 +55,14 @@ CHECK_OF = {
     "secrets": "data_exfiltration",
     "pii": "data_exfiltration",
 }
-SPLITS = ("tune", "holdout", "fresh", "fourth")
+SPLITS = ("tune", "holdout", "fresh", "fourth", "fifth")
 #: the parts whose misses may be read while tuning: the second and third
 #: held-out parts were unsealed in session 14, once the fourth was built
-#: and scored; the fourth stays sealed (its rates only)
+#: and scored; the fourth and the fifth (session 15) stay sealed (their
+#: rates only) until the lead unseals one
 UNSEALED = SPLITS[:3]
+#: parts built where the public snapshots are, absent elsewhere
+LOCAL_PARTS = ("fresh", "fourth", "fifth")
 
 # The exclusions a sample configuration ships with: a database tool's SQL,
 # a coding agent's shell command and the files it writes; a CRM tool's own
@@ -94,7 +101,7 @@ def classicFiles() -> list[str]:
     The files of the second corpus, relative to C{tests/corpus}.
     """
     paths = glob.glob(os.path.join(CLASSIC, "*.jsonl"))
-    for part in ("fresh", "fourth"):  # built where the public snapshots are
+    for part in LOCAL_PARTS:  # built where the public snapshots are
         paths += glob.glob(os.path.join(CLASSIC, part, "*.jsonl"))
     return sorted(os.path.relpath(p, HERE) for p in paths)
 

@@ -7,7 +7,7 @@ rates reached when it was measured, as floors to raise, not targets met.
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from tests.corpus.evaluate import entries, load, measure
+from tests.corpus.evaluate import LOCAL_PARTS, SPLITS, entries, load, measure
 
 CLASSIC = ("sql_injection", "command_injection", "path_traversal")
 
@@ -15,6 +15,8 @@ FRESH_MISSING = ("tests/corpus/classic/fresh/*.jsonl not built here: it is made 
                  "by tests/corpus/classic/build_fresh.py and kept out of the repository")
 FOURTH_MISSING = ("tests/corpus/classic/fourth/*.jsonl not built here: it is made from public snapshots "
                   "by tests/corpus/classic/build_fourth.py and kept out of the repository")
+FIFTH_MISSING = ("tests/corpus/classic/fifth/*.jsonl not built here: it is made from public snapshots "
+                 "by tests/corpus/classic/build_fifth.py and kept out of the repository")
 
 
 def injectionCorpus(split: str) -> list[dict[str, str]]:
@@ -46,6 +48,12 @@ FRESH_FPR = {True: 0.005, False: 0.008}
 # after session 14's classes: SQL 95.34%, command 99.53%, path 93.94%.)
 FOURTH_TPR = {"sql_injection": 0.937, "command_injection": 0.985, "path_traversal": 0.929}
 FOURTH_FPR = {True: 0.016, False: 0.021}  # (session 14 after its classes: 20/1838 and 28/1838)
+# The fifth part (classic/fifth, session 15), sealed: scored once after it
+# was committed, at SQL 99.67%, command 95.73%, path 96.86%, injection FPR
+# 20/2369 (0.84%) with the sample exclusions and 31/2369 (1.31%) without;
+# floors about a point below, ceilings about 0.3 point above.
+FIFTH_TPR = {"sql_injection": 0.986, "command_injection": 0.947, "path_traversal": 0.958}
+FIFTH_FPR = {True: 0.0115, False: 0.0161}
 
 
 def _cmdS11Benign(e: dict[str, str]) -> bool:
@@ -83,8 +91,8 @@ class CorpusTests(SynchronousTestCase):
         attacks and benign traffic of each class.
         """
         for e in entries():
-            self.assertIn(e["split"], ("tune", "holdout", "fresh", "fourth"), e)
-        for split in ("tune", "holdout") + tuple(s for s in ("fresh", "fourth") if entries(s)):
+            self.assertIn(e["split"], SPLITS, e)
+        for split in ("tune", "holdout") + tuple(s for s in LOCAL_PARTS if entries(s)):
             for label in ("attack", "benign"):
                 cats = {e["category"] for e in entries(split, label)}
                 self.assertTrue(set(CLASSIC) <= cats, (split, label, cats))
@@ -181,6 +189,14 @@ class CorpusTests(SynchronousTestCase):
         (classic/build_fourth.py), not in the repository.
         """
         self._localPart("fourth", FOURTH_TPR, FOURTH_FPR, FOURTH_MISSING)
+
+    def test_fifth(self) -> None:
+        """
+        The sealed fifth part's floors; rates only in the failure message,
+        never its entries.  Built where the public snapshots are
+        (classic/build_fifth.py), not in the repository.
+        """
+        self._localPart("fifth", FIFTH_TPR, FIFTH_FPR, FIFTH_MISSING)
 
     def _localPart(self, split: str, tpr: dict[str, float], fpr: dict[bool, float], missing: str) -> None:
         """

@@ -47,15 +47,19 @@ TPR_FLOORS = {
     # country codes, one group after the trunk prefix)
     ("secrets", "fourth"): 0.732,
     ("pii", "fourth"): 0.82,
+    # the sealed fifth part (build_fifth.py), scored once in session 15 at
+    # 68.2% / 60.2%, FPR 5/396 (1.3%; 7/396 without the sample exclusions)
+    ("secrets", "fifth"): 0.672,
+    ("pii", "fifth"): 0.592,
     ("bulk", "tune"): 1.0,
     ("bulk", "holdout"): 1.0,
 }
 #: split -> maximum FPR at medium with the sample exclusions (the held-out
 #: part holds detect-secrets' own negatives, whose labels follow that
 #: tool's rules, not ours: 11 of its 63)
-FPR_CEILINGS = {"tune": 0.005, "holdout": 0.03, "fresh": 0.005, "fourth": 0.04}
+FPR_CEILINGS = {"tune": 0.005, "holdout": 0.03, "fresh": 0.005, "fourth": 0.04, "fifth": 0.016}
 #: parts built where the public snapshots are, absent elsewhere
-LOCAL_SPLITS = ("fresh", "fourth")
+LOCAL_SPLITS = ("fresh", "fourth", "fifth")
 
 
 class CorpusFloorTests(SynchronousTestCase):
@@ -64,7 +68,7 @@ class CorpusFloorTests(SynchronousTestCase):
         for key, floor in TPR_FLOORS.items():
             hit, total = rates.tpr.get(key, (0, 0))
             if key[1] in LOCAL_SPLITS and not total:
-                continue  # built where the public snapshots are (build_fresh.py, build_fourth.py)
+                continue  # built where the public snapshots are (build_fresh.py, build_fourth.py, build_fifth.py)
             self.assertGreater(total, 0, key)
             self.assertGreaterEqual(hit / total, floor, key)
         for split, ceiling in FPR_CEILINGS.items():

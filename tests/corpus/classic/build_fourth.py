@@ -44,7 +44,7 @@ import re
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
-from typing import Iterator, Optional
+from typing import Callable, Iterable, Iterator, Mapping, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -83,10 +83,6 @@ FOURTH_REPOS = {
 
 def repo(root: str, key: str) -> FR.Repo:
     return FR.Repo(root, key, FOURTH_REPOS)
-
-
-def row(category: str, label: str, tool: str, arg: str, text: str, source: str) -> dict[str, str]:
-    return FR.row(category, label, tool, arg, text, source, split=SPLIT)
 
 
 # --- scanners' payload data ------------------------------------------------------
@@ -674,6 +670,78 @@ def _isKnown(text: str, seen: set[str]) -> bool:
     return text.strip() in seen or hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() in seen
 
 
+Rows = dict[str, list[dict[str, str]]]
+
+
+def attackRows(attacks: Mapping[str, list[tuple[str, Callable[[FR.Repo, random.Random], Iterable[str]]]]], R: dict[str, FR.Repo],
+               seen: set[str], seed: str, split: str, out: Rows, dropped: dict[str, int]) -> None:
+    """
+    Each category's attack lines from its generators (C{(key, gen)}, each
+    C{gen(R[key], rng)} yielding texts), in C{out["<category>.attacks.jsonl"]}:
+    each text once, none blank, over 4,000 characters, a comment or without
+    an attack of the class (C{build_injection._CARRIES}); a text of another
+    part (C{seen}) counted in C{dropped}, never printed.
+    """
+    for category, gens in attacks.items():
+        rng = random.Random(f"{seed}:{category}:attacks")
+        rows, mine, gone = [], set(), 0
+        for key, gen in gens:
+            for text in gen(R[key], rng):
+                text = B._DESCRIBED.sub("", text)
+                if (not text.strip() or text.strip() in mine or len(text) > 4000 or B._COMMENT_LINE.match(text)
+                        or not B._CARRIES[category].search(text)):
+                    continue
+                mine.add(text.strip())
+                if _isKnown(text, seen):
+                    gone += 1
+                    continue
+                tool, arg = rng.choice(B.ATTACK_TOOLS[category])
+                rows.append(FR.row(category, "attack", tool, arg, text, key, split=split))
+        name = f"{category}.attacks.jsonl"
+        out[name], dropped[name] = rows, gone
+
+
+def benignRows(benign: Mapping[str, Callable[[random.Random], Iterable[tuple[str, str, str, str]]]], seen: set[str], seed: str, split: str,
+               out: Rows, dropped: dict[str, int]) -> None:
+    """
+    Each category's benign lines (C{gen(rng)} yielding C{(source, tool,
+    argument, text)}), each text once, none blank, one of another part
+    counted in C{dropped}.
+    """
+    for category, gen in benign.items():
+        rng = random.Random(f"{seed}:{category}:benign")
+        rows, mine, gone = [], set(), 0
+        for source, tool, arg, text in gen(rng):
+            if not text.strip() or text.strip() in mine:
+                continue
+            mine.add(text.strip())
+            if _isKnown(text, seen):
+                gone += 1
+                continue
+            rows.append(FR.row(category, "benign", tool, arg, text, source, split=split))
+        name = f"{category}.benign.jsonl"
+        out[name], dropped[name] = rows, gone
+
+
+def exfilRows(exfil: Rows, seen: set[str], out: Rows, dropped: dict[str, int]) -> None:
+    """
+    The secrets and PII entries of each file, each text once per
+    direction, none blank, one of another part counted in C{dropped}.
+    """
+    for name, entries in exfil.items():
+        uniq, seenKeys, gone = [], set(), 0
+        for e in entries:
+            once = (e["text"].strip(), e["direction"])
+            if once in seenKeys or not once[0]:
+                continue
+            seenKeys.add(once)
+            if _isKnown(e["text"], seen):
+                gone += 1
+                continue
+            uniq.append(e)
+        out[name], dropped[name] = uniq, gone
+
+
 def build(root: str) -> tuple[dict[str, list[dict[str, str]]], dict[str, int]]:
     R = {k: repo(root, k) for k in FOURTH_REPOS}
     seen = known()
@@ -686,23 +754,7 @@ def build(root: str) -> tuple[dict[str, list[dict[str, str]]], dict[str, int]]:
         "path_traversal": [("wapiti", wapitiFiles), ("zap", zapPaths), ("gotestwaf", gotestwafPayloads("path_traversal")),
                            ("w3af", w3afFiles)],
     }
-    for category, gens in attacks.items():
-        rng = random.Random(f"{SEED}:{category}:attacks")
-        rows, mine, gone = [], set(), 0
-        for key, gen in gens:
-            for text in gen(R[key], rng):
-                text = B._DESCRIBED.sub("", text)
-                if (text.strip() in mine or len(text) > 4000 or B._COMMENT_LINE.match(text)
-                        or not B._CARRIES[category].search(text)):
-                    continue
-                mine.add(text.strip())
-                if _isKnown(text, seen):
-                    gone += 1
-                    continue
-                tool, arg = rng.choice(B.ATTACK_TOOLS[category])
-                rows.append(row(category, "attack", tool, arg, text, key))
-        name = f"{category}.attacks.jsonl"
-        out[name], dropped[name] = rows, gone
+    attackRows(attacks, R, seen, SEED, SPLIT, out, dropped)
     shells = [R["asdf"], R["pyenv"], R["bash-it"]]
     benign = {
         "sql_injection": lambda rng: itertools.chain(sqlBenign(R["chinook"], R["test_db"], rng),
@@ -711,19 +763,7 @@ def build(root: str) -> tuple[dict[str, list[dict[str, str]]], dict[str, int]]:
         "path_traversal": lambda rng: FR.pathBenign([R[k] for k in ("wapiti", "secretlint", "chinook", "test_db", "asdf", "pyenv", "bash-it",
                                                                     "awesome-compose", "faker")], rng),
     }
-    for category, gen in benign.items():
-        rng = random.Random(f"{SEED}:{category}:benign")
-        rows, mine, gone = [], set(), 0
-        for source, tool, arg, text in gen(rng):
-            if not text.strip() or text.strip() in mine:
-                continue
-            mine.add(text.strip())
-            if _isKnown(text, seen):
-                gone += 1
-                continue
-            rows.append(row(category, "benign", tool, arg, text, source))
-        name = f"{category}.benign.jsonl"
-        out[name], dropped[name] = rows, gone
+    benignRows(benign, seen, SEED, SPLIT, out, dropped)
     rng = random.Random(f"{SEED}:exfil")
     exfil = {
         "secrets.attacks.jsonl": (list(secretlintFixtures(R["secretlint"], rng)) + list(semgrepPositives(R["semgrep-rules"], rng))
@@ -733,43 +773,44 @@ def build(root: str) -> tuple[dict[str, list[dict[str, str]]], dict[str, int]]:
                                                       R["starter-workflows"], R["awesome-compose"], R["k8s-examples"], rng)),
         "pii.attacks.jsonl": list(isemailAddresses(R["isemail"], rng)) + list(fakerPhones(R["faker"], rng)),
     }
-    for name, entries in exfil.items():
-        uniq, seenKeys, gone = [], set(), 0
-        for e in entries:
-            once = (e["text"].strip(), e["direction"])
-            if once in seenKeys:
-                continue
-            seenKeys.add(once)
-            if _isKnown(e["text"], seen):
-                gone += 1
-                continue
-            uniq.append(e)
-        out[name], dropped[name] = uniq, gone
+    exfilRows(exfil, seen, out, dropped)
     return out, dropped
 
 
-def manifest(out: dict[str, list[dict[str, str]]]) -> str:
+def manifest(out: Rows, part: str = SPLIT) -> str:
     lines = ["file\tlabel\tsplit\tsource\tsha256(text)"]
     for name in sorted(out):
         for r in out[name]:
             digest = hashlib.sha256(r["text"].encode("utf-8", "surrogatepass")).hexdigest()
-            lines.append(f"fourth/{name}\t{r['label']}\t{r['split']}\t{r['source'].split(' ')[0]}\t{digest}")
+            lines.append(f"{part}/{name}\t{r['label']}\t{r['split']}\t{r['source'].split(' ')[0]}\t{digest}")
     return "\n".join(lines) + "\n"
+
+
+def write(out: Rows, dropped: dict[str, int], outDir: str, part: str) -> None:
+    """
+    The part's JSONL files and C{MANIFEST.tsv} in C{outDir}, and a line per
+    file: its count, the lines dropped, the count per source.
+    """
+    os.makedirs(outDir, exist_ok=True)
+    for name, rows in out.items():
+        with open(os.path.join(outDir, name), "w", encoding="utf-8") as f:
+            for r in rows:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        bySource: dict[str, int] = {}
+        for r in rows:
+            key = r["source"].split(" ")[0]
+            bySource[key] = bySource.get(key, 0) + 1
+        print(f"{part}/{name}: {len(rows)} lines, {dropped[name]} dropped (already in another part); "
+              + ", ".join(f"{k} {v}" for k, v in sorted(bySource.items())))
+    with open(os.path.join(outDir, "MANIFEST.tsv"), "w", encoding="utf-8") as f:
+        f.write(manifest(out, part))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mirrors", default=B.MIRRORS, help="directory of owner+name/repo git mirrors")
     args = ap.parse_args()
-    os.makedirs(OUT, exist_ok=True)
-    out, dropped = build(args.mirrors)
-    for name, rows in out.items():
-        with open(os.path.join(OUT, name), "w", encoding="utf-8") as f:
-            for r in rows:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        print(f"fourth/{name}: {len(rows)} lines, {dropped[name]} dropped (already in another part)")
-    with open(os.path.join(OUT, "MANIFEST.tsv"), "w", encoding="utf-8") as f:
-        f.write(manifest(out))
+    write(*build(args.mirrors), OUT, SPLIT)
 
 
 if __name__ == "__main__":
