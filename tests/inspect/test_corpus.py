@@ -184,8 +184,8 @@ class CorpusTests(SynchronousTestCase):
 
     def test_fourth(self) -> None:
         """
-        The sealed fourth part's floors; rates only in the failure message,
-        never its entries.  Built where the public snapshots are
+        The fourth part's floors (sealed until session 15, a tuning part
+        since).  Built where the public snapshots are
         (classic/build_fourth.py), not in the repository.
         """
         self._localPart("fourth", FOURTH_TPR, FOURTH_FPR, FOURTH_MISSING)

@@ -5,13 +5,12 @@ held-out splits side by side, at each sensitivity, with the sample
 exclusions (those of C{tests/corpus/evaluate.py} plus the per-tool exclusion
 an operator writes for a CRM tool's own contacts) and without.
 
-    PYTHONPATH=. python tests/corpus/classic/measure_exfil.py [--misses [--split tune|holdout|fresh]] [--sensitivity medium]
+    PYTHONPATH=. python tests/corpus/classic/measure_exfil.py [--misses [--split tune|holdout|fresh|fourth]] [--sensitivity medium]
 
 C{--misses} lists the misses and false positives of the tune split, or of
-C{--split}: the held-out and fresh splits were unsealed in session 14
-(tests/corpus/classic/README.md, "Unsealed"); the sealed fourth and fifth
-splits (C{fourth/}, build_fourth.py; C{fifth/}, build_fifth.py) are
-counted, never shown.
+C{--split}: the held-out and fresh splits were unsealed in session 14,
+the fourth in session 15 (tests/corpus/classic/README.md, "Unsealed"); the
+sealed fifth split (C{fifth/}, build_fifth.py) is counted, never shown.
 """
 
 from __future__ import annotations
@@ -122,7 +121,7 @@ def table(levels: tuple[str, ...] = ("low", "medium", "high")) -> list[str]:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--misses", action="store_true", help="list the misses and false positives of --split")
-    parser.add_argument("--split", choices=UNSEALED, default="tune", help="the part --misses lists (never the sealed fourth or fifth)")
+    parser.add_argument("--split", choices=UNSEALED, default="tune", help="the part --misses lists (never the sealed fifth)")
     parser.add_argument("--sensitivity", default=None)
     args = parser.parse_args(argv)
     levels = (args.sensitivity,) if args.sensitivity else ("low", "medium", "high")
