@@ -19,8 +19,9 @@ from __future__ import annotations
 from hypothesis import given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from akto_proxy.inspect.checks import validators
-from tests.inspect.test_checks import call, mediumSteps, result, rules, verdict
+from akto_proxy.inspect.checks import buildInspectors, validators
+from akto_proxy.inspect.checks.threats import outwardTool
+from tests.inspect.test_checks import call, config, mediumSteps, result, rules, verdict
 
 EMAIL = "data_exfiltration.email"
 PHONE = "data_exfiltration.phone"
@@ -40,6 +41,9 @@ CONTACTS = [
     (EMAIL, "an ASCII label under an IDN label", "info@sub.bücher.de"),
     (EMAIL, "an address literal", "relay it via ops@[203.0.113.7] tonight"),
     (EMAIL, "an IPv6 address literal", "Kontakt: ops@[IPv6:2001:db8::25]"),
+    (PHONE, "a country code in brackets without its plus", "Ligue para (351) 912 345 678"),
+    (PHONE, "a trunk prefix, grouped as the writer likes", "Leeds office: 0113 4960355"),
+    (PHONE, "a bracketed area code after the trunk prefix", "ring (0897) 664237 after six"),
     (PHONE, "a bracketed country code", "Call Ahmed on (+971) 50 123 4567 tomorrow"),
     (PHONE, "a bracketed country code before the trunk prefix", "Kontakt: (+49) 0151 2345 6789"),
     (PHONE, "a bracketed 00 country code", "Tel (0033) 6 12 34 56 78"),
@@ -71,6 +75,7 @@ BENIGN = [
     ("a bracketed number that is no country code", "see note (+3) 12 and (+44)"),
     ("a matrix product", "y = A@[1.0, 2.0] + b@[3.5]"),
     ("an address literal that is no address", "x@[999.1.1.1] and y@[IPv6:1.2.3.4]"),
+    ("a lone zero before groups", "the totals were 0 12 345 6789 and 0 123 456 789"),
     ("four groups led by 1 that no plan assigns", "bins 1-100-200-3000 and 1-999-000-0000"),
 ]
 
@@ -108,6 +113,50 @@ class ContactFormTests(SynchronousTestCase):
         """
         found = rules(verdict(self.steps, call("send_email", to="γιάννης@εταιρεία.ελ", body="hello")))
         self.assertNotIn(EMAIL, found)
+
+
+class OutwardToolTests(SynchronousTestCase):
+    """
+    Contact details are judged in what a tool sends on (mail, chat, search,
+    translation, HTTP, posts, issues) and in every result, not in the
+    arguments of a tool of the organisation's own data at medium.
+    """
+
+    def setUp(self) -> None:
+        self.steps = mediumSteps()
+
+    def test_inward(self) -> None:
+        for tool, argument in (("update_profile", "bio"), ("lookup_order", "order_id"), ("run_sql", "query"), ("crmCreateLead", "notes")):
+            found = rules(verdict(self.steps, call(tool, **{argument: "Ana Ruiz, +34 612 34 56 78, ana.ruiz@fastmail.com"})))
+            self.assertFalse(found & {EMAIL, PHONE}, (tool, found))
+
+    def test_outward(self) -> None:
+        for tool, argument in (("send_email", "body"), ("slackPostMessage", "text"), ("web-search", "q"), ("create_ticket", "description"),
+                               ("http_request", "body"), ("translate_text", "text")):
+            found = rules(verdict(self.steps, call(tool, **{argument: "Ana Ruiz, +34 612 34 56 78, ana.ruiz@fastmail.com"})))
+            self.assertEqual(found & {EMAIL, PHONE}, {EMAIL, PHONE}, tool)
+
+    def test_results(self) -> None:
+        """
+        What an inward tool returns is judged as any result is.
+        """
+        found = rules(verdict(self.steps, result("Ana Ruiz, +34 612 34 56 78, ana.ruiz@fastmail.com", tool="lookup_order")))
+        self.assertEqual(found & {EMAIL, PHONE}, {EMAIL, PHONE})
+
+    def test_high(self) -> None:
+        """
+        At high, contacts count in every tool's arguments.
+        """
+        steps = buildInspectors(config("threat_detection:\n  sensitivity: high\n"))
+        found = rules(verdict(steps, call("update_profile", bio="Ana Ruiz, +34 612 34 56 78, ana.ruiz@fastmail.com")))
+        self.assertEqual(found & {EMAIL, PHONE}, {EMAIL, PHONE})
+
+    def test_names(self) -> None:
+        self.assertTrue(outwardTool(None))
+        for tool in ("send_email", "GmailSend", "posts_create", "HTTPRequest", "fetch", "create_gist", "reply_to_comment"):
+            self.assertTrue(outwardTool(tool), tool)
+        for tool in ("postgres_query", "get_user", "update_profile", "lookup_order", "list_files", "crm_get_contact"):
+            self.assertFalse(outwardTool(tool), tool)
 
 
 class BracketedCountryTests(SynchronousTestCase):

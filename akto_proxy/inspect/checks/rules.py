@@ -76,6 +76,18 @@ TEXT_ARGUMENTS = frozenset({
 DATABASE_TOOL = r"sql|query|db|database|postgres|mysql|sqlite|snowflake|bigquery|redshift|clickhouse|duckdb|oracle|mssql|athena|warehouse"
 # Tools whose query is prose for a search engine or a model, not a value
 PROSE_TOOL = r"web|internet|google|bing|duckduckgo|brave|docs|documentation|wiki|knowledge|news|ask|chat|llm|browse|perplexity|research"
+# Words of a tool's name (split at _ - . / and case changes) that say what
+# it is given leaves for someone else: mail, chat, search, translation,
+# HTTP, public posts.  Contact details in a request's arguments are judged
+# only for these tools at low and medium (the issue's "outward-facing
+# tools"); a tool of the organisation's own data (lookup_order,
+# update_profile, run_sql) is where contacts are handled, not leaked.  A
+# message with no tool (a plain HTTP body) counts as outward.
+OUTWARD_TOOL_WORDS = frozenset(
+    "mail email gmail outlook smtp send post message msg dm chat slack teams discord telegram sms whatsapp tweet toot "
+    "publish share upload http https fetch request webhook url browse browser navigate search translate translation "
+    "gist issue ticket comment reply forward notify notification invite paste pastebin".split()
+)
 PATH = "path_traversal"
 EXFIL = "data_exfiltration"
 

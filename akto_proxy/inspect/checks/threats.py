@@ -14,6 +14,7 @@ C{on_error}.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Optional, Sequence, Union
 
@@ -342,8 +343,8 @@ class ThreatInspector:
                 if _newInVariant(scanner, index, text, raw):
                     found.add(check, rule.name, rule.severity, i, None)
                 continue
-            if rule.validator in _CONTACT and request and self.level <= 2 and addressing(path):
-                continue  # the recipient of a message is its purpose, not a leak
+            if rule.validator in _CONTACT and request and self.level <= 2 and (addressing(path) or not kinds.outward):
+                continue  # the recipient of a message is its purpose, not a leak; an inward tool's data is its own
             if rule.validator in ("phone", "contact_phone"):
                 spans = phoneSpans(text, scanner.candidates(index, text), found.phoneBudget)
             else:
@@ -444,6 +445,14 @@ class _Kinds:
         self._strings = strings
         self._kinds: list[Optional[str]] = [None] * len(strings)
 
+    @functools.cached_property
+    def outward(self) -> bool:
+        """
+        Whether the message's tool sends what it is given on
+        (L{outwardTool}).
+        """
+        return outwardTool(self._tool)
+
     def of(self, i: int) -> str:
         kind = self._kinds[i]
         if kind is None:
@@ -520,6 +529,25 @@ ADDRESSING = frozenset(
     "mailto login account handle identifier whatsapp sms msisdn callee caller".split()
 )
 _PATH_KEY = re.compile(r"[A-Za-z_-][\w-]*")
+
+
+_TOOL_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+@functools.lru_cache(maxsize=1024)
+def outwardTool(tool: Optional[str]) -> bool:
+    """
+    Whether a word of the tool's name (C{send_email}, C{slackPostMessage},
+    C{web-search}; plurals too) is one of L{R.OUTWARD_TOOL_WORDS}; no tool
+    (a plain HTTP body) counts as outward.
+    """
+    if not tool:
+        return True
+    for word in _TOOL_WORD.findall(tool):
+        word = word.lower()
+        if word in R.OUTWARD_TOOL_WORDS or (word.endswith("s") and word[:-1] in R.OUTWARD_TOOL_WORDS):
+            return True
+    return False
 
 
 def addressing(path: str) -> bool:

@@ -808,13 +808,15 @@ def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[lis
             # North America's long-distance prefix: 1-800-555-0199, 1.202.555.0143
             check = lambda: _international("+" + digits)  # noqa: E731
         elif _PHONE_CUE.search(text, max(0, start - 120), start):
-            check = lambda: _national(shape, digits)  # noqa: E731
+            check = lambda: _national(shape, digits, loose=digits[0] == "0" and _looseShape(shape, digits))  # noqa: E731
         elif number.startswith("0") and (len(groups) >= 2 or (
             not _UNIT.match(text, span[1]) and _alone(text, span) and not _REFERENCE.search(text, max(0, start - 16), start)
         )):
             # (in one group, a number alone, not a row of a numeric table nor
             # labelled as a reference: invoice 0412345678)
-            check = lambda: _national(shape, digits, True)  # noqa: E731
+            # (9 digits or more with the trunk prefix: grouped as the writer
+            # likes, 0113 4960355 as 0113 496 0355)
+            check = lambda: _national(shape, digits, True, loose=_looseShape(shape, digits))  # noqa: E731
         elif len(digits) >= 8 and len(groups) >= 3 and not _UNIT.match(text, span[1]) and _alone(text, span):
             separators = tuple(_SEPARATORS.findall(number))
             check = lambda: _national(shape, digits, False, separators)  # noqa: E731
@@ -873,10 +875,34 @@ def phone(text: str) -> bool:
     bracketed = _COUNTRY_IN_BRACKETS.match(text)
     if bracketed:
         return _bracketedCountry(bracketed.group(1), "".join(_PHONE_GROUPS.findall(text, bracketed.end())))
-    return _national(tuple(len(g) for g in _PHONE_GROUPS.findall(text)), digits)
+    groups = tuple(len(g) for g in _PHONE_GROUPS.findall(text))
+    if _national(groups, digits, loose=text.startswith("(0") and _looseShape(groups, digits)):
+        return True
+    # a country code in brackets without its plus: (351) 916 773 221
+    code = _BRACKETED_CODE.match(text)
+    return bool(code and int(code.group(1)) in _countryCodes() and _international("+" + digits))
 
 
 _NUMBER_START = re.compile(r"tel:|[+(\d]", re.I)
+def _looseShape(groups: tuple[int, ...], digits: str) -> bool:
+    """
+    Long enough (9 digits or more) and in groups of two digits or more to
+    be taken in whatever groups it is written, after its trunk prefix
+    (C{0113 4960355}; not C{0 123 456 789}).
+    """
+    return len(digits) >= 9 and min(groups) >= 2
+
+
+_BRACKETED_CODE = re.compile(r"\(([1-9]\d{0,2})\)")
+
+
+@functools.lru_cache(maxsize=1)
+def _countryCodes() -> frozenset[int]:
+    import phonenumbers
+
+    return frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
 #: a country code written in brackets: (+33) 6 12 34 56 78, (0049) 30 1234567
 _COUNTRY_IN_BRACKETS = re.compile(r"\((?:\+|00)(\d{1,4})\)")
 
@@ -912,11 +938,12 @@ def _international(number: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def _national(groups: tuple[int, ...], digits: str, trunk: bool = False, separators: Any = None) -> bool:
+def _national(groups: tuple[int, ...], digits: str, trunk: bool = False, separators: Any = None, loose: bool = False) -> bool:
     """
     Whether some region writes C{digits} in these digit groups (and, with
     C{trunk}, with its trunk prefix in front; with C{separators}, with
-    exactly these between the groups).
+    exactly these between the groups; with C{loose}, in any groups: a
+    number long enough and written with its trunk prefix says what it is).
     """
     import phonenumbers
 
@@ -935,7 +962,7 @@ def _national(groups: tuple[int, ...], digits: str, trunk: bool = False, separat
             continue
         if not phonenumbers.is_valid_number_for_region(parsed, region):
             continue
-        if single:
+        if single or (loose and (trunk or digits.startswith(prefix or "-"))):
             return True
         written = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
         if tuple(len(g) for g in _PHONE_GROUPS.findall(written)) != groups:
