@@ -1178,7 +1178,8 @@ PII_RULES = (
     # (threats.addressing), not example domains or no-reply addresses.
     Rule(EXFIL, "email", EMAIL_START,
          severity="medium", variants="r", validator="contact_email", level=2,
-         confirm=r"(?u:(?<![\w.%+/-])[\w.%+'!#$&*=?^`{|}~-]{1,64}@" + _EMAIL_DOMAIN + r"(?![\w-]|:[\w/~]))"),
+         # (not after $ or {: a shell variable in a URL's userinfo, $TOKEN@github.com)
+         confirm=r"(?u:(?<![\w.%+/${-])[\w.%+'!#&*=?^`|}~-][\w.%+'!#$&*=?^`{|}~-]{0,63}@" + _EMAIL_DOMAIN + r"(?![\w-]|:[\w/~]))"),
     Rule(EXFIL, "phone", PHONE_START, severity="medium", variants="r", validator="contact_phone", level=2,
          confirm=PHONE),
     # a quoted local part ("john.smith"@acme.io); @ and dots spelled out in

@@ -126,6 +126,8 @@ _PLACEHOLDER = re.compile(
     # what a tool prints instead of a value (Terraform's "(sensitive
     # value)"), and a value SOPS encrypted in place
     r"^\((?:sensitive|redacted|hidden|masked|secret)\b|^ENC\[|"
+    # a shell variable or command standing for the value (https://$USER:$TOKEN@...)
+    r"^\$[A-Za-z_]\w*$|^\$\(|"
     # and what CI systems and log filters print (GitLab's [MASKED],
     # Travis's [secure], Rails' [FILTERED])
     r"^\[(?:masked|secure|hidden|filtered|sensitive|secret|encrypted|protected|omitted|removed)\]",
@@ -235,7 +237,10 @@ _ASSIGNMENT = re.compile(
     r"""^[\s"'`<]*(?P<name>[\w.-]+)["'`]{0,2}\]?\s*(?:"""
     # (a type between: apiKey: string = "...", Dim key As String = "...")
     r"""(?:\s*:\s*[A-Za-z][\w.?]{0,20}|\s+as\s+[A-Za-z]\w{0,20})\s*=\s*(?=["'])|"""
-    r""":{1,2}=?|={1,3}|[?+]=|=>|\||>|["'`]?\s*,|[ \t]+(?:is[ \t]+)?)\s*(?:[b@](?=["']))?"""
+    # (after a colon or a tag the value may start on the next line, as YAML
+    # and XML allow; after = or a bar or a comma it is on the same line: an
+    # empty -Dsonar.projectKey= is followed by the next option, not its value)
+    r""":{1,2}=?|={1,3}|[?+]=|=>|\||>|["'`]?\s*,|[ \t]+(?:is[ \t]+)?)(?:(?<=[:>])\s*|[ \t]*)(?:[b@](?=["']))?"""
     # a quoted value (its quote doubled in C# and CSV) runs to its own
     # closing quote; an unquoted one to the first separator
     r"""(?:(?P<q>["'`]){1,3}(?:(?:bearer|token|basic)\s+)?(?P<quoted>(?:(?!(?P=q))\S)+)|(?:(?:bearer|token|basic)\s+)?(?P<value>[^\s"'`,;|<>]+))""",
@@ -721,7 +726,14 @@ def _addressLiteral(literal: str) -> bool:
 #: domains reserved for documentation (RFC 2606, RFC 6761) and addresses
 #: nobody reads
 _EXAMPLE_DOMAIN = re.compile(r"(?:^|\.)(?:example(?:\.(?:com|org|net|edu))?|test|invalid|localhost|local|tld|users\.noreply\.github\.com)$", re.I)
-_NOBODY = re.compile(r"^(?:no-?reply|do-?not-?reply|mailer-daemon|bounces?|notifications?)(?:[+._-].*)?$", re.I)
+_NOBODY = re.compile(
+    r"^(?:no-?reply|do-?not-?reply|mailer-daemon|bounces?|notifications?|"
+    # role accounts: a team's inbox, not a person's (RFC 2142's and the
+    # common ones)
+    r"support|info|help|helpdesk|sales|contact|hello|team|security|privacy|abuse|postmaster|hostmaster|webmaster|"
+    r"press|media|billing|legal|compliance|careers|jobs|feedback|admin|office|enquiries|inquiries)(?:[+._-].*)?$",
+    re.I,
+)
 _FILE_TLD = frozenset(
     "png jpg jpeg gif svg webp ico bmp js mjs cjs ts tsx jsx css scss json py md txt html htm lock yaml yml toml "
     "zip gz tgz xml csv pdf rb go rs java kt sh min map wasm".split()
