@@ -46,18 +46,21 @@ TPR_FLOORS = {
     # unsealed: PII 82.7% (tune-side classes: other scripts, bracketed
     # country codes, one group after the trunk prefix)
     ("secrets", "fourth"): 0.732,
-    ("pii", "fourth"): 0.82,
+    ("pii", "fourth"): 0.865,
     # the sealed fifth part (build_fifth.py), scored once in session 15 at
-    # 68.2% / 60.2%, FPR 5/396 (1.3%; 7/396 without the sample exclusions)
-    ("secrets", "fifth"): 0.672,
-    ("pii", "fifth"): 0.592,
+    # 68.2% / 60.2%, FPR 5/396 (1.3%; 7/396 without the sample exclusions);
+    # again when the fourth was unsealed: 70.0% / 74.6%; after the fourth's
+    # classes 70.0% / 76.4% (fourth, a tuning part since: PII 87.1%, FPR
+    # 1/294 with the sample exclusions)
+    ("secrets", "fifth"): 0.69,
+    ("pii", "fifth"): 0.755,
     ("bulk", "tune"): 1.0,
     ("bulk", "holdout"): 1.0,
 }
 #: split -> maximum FPR at medium with the sample exclusions (the held-out
 #: part holds detect-secrets' own negatives, whose labels follow that
 #: tool's rules, not ours: 11 of its 63)
-FPR_CEILINGS = {"tune": 0.005, "holdout": 0.03, "fresh": 0.005, "fourth": 0.04, "fifth": 0.016}
+FPR_CEILINGS = {"tune": 0.005, "holdout": 0.03, "fresh": 0.005, "fourth": 0.01, "fifth": 0.016}
 #: parts built where the public snapshots are, absent elsewhere
 LOCAL_SPLITS = ("fresh", "fourth", "fifth")
 
