@@ -51,6 +51,7 @@ CONTACTS = [
     (PHONE, "one group after the trunk prefix, UK mobile", "forward to 07700900123 before noon"),
     (PHONE, "North America's long-distance prefix", "Billing questions: 1-202-555-0143, weekdays"),
     (PHONE, "the long-distance prefix after a word for calling", "call 1.415.555.2671 before five"),
+    (PHONE, "the separators of the international format, less the code", "Escalations go to Dana, 202-555-0143."),
     (PHONE, "the French word for my number", "Mon numéro est 0612345678"),
     (PHONE, "the Spanish word for mobile", "Mi móvil: 612345678"),
     (PHONE, "the German word for mobile", "Handy 015123456789"),
@@ -76,6 +77,7 @@ BENIGN = [
     ("a matrix product", "y = A@[1.0, 2.0] + b@[3.5]"),
     ("an address literal that is no address", "x@[999.1.1.1] and y@[IPv6:1.2.3.4]"),
     ("a lone zero before groups", "the totals were 0 12 345 6789 and 0 123 456 789"),
+    ("a stock-keeping unit in a phone's groups", "SKU 201-555-0123 is out of stock; serial 415-555-2671 too"),
     ("four groups led by 1 that no plan assigns", "bins 1-100-200-3000 and 1-999-000-0000"),
 ]
 

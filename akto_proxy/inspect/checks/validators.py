@@ -829,7 +829,10 @@ def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[lis
             # (9 digits or more with the trunk prefix: grouped as the writer
             # likes, 0113 4960355 as 0113 496 0355)
             check = lambda: _national(shape, digits, True, loose=_looseShape(shape, digits))  # noqa: E731
-        elif len(digits) >= 8 and len(groups) >= 3 and not _UNIT.match(text, span[1]) and _alone(text, span):
+        elif (
+            len(digits) >= 8 and len(groups) >= 3 and not _UNIT.match(text, span[1]) and _alone(text, span)
+            and not _REFERENCE.search(text, max(0, start - 16), start)
+        ):
             separators = tuple(_SEPARATORS.findall(number))
             check = lambda: _national(shape, digits, False, separators)  # noqa: E731
         else:
@@ -981,7 +984,11 @@ def _national(groups: tuple[int, ...], digits: str, trunk: bool = False, separat
             continue
         # (dots stand for any separator: 415.555.2671, 01.42.68.53.00)
         if separators and tuple(_SEPARATORS.findall(written)) != separators and set(separators) != {"."}:
-            continue
+            # (or those of its international format, less the country code:
+            # 202-555-0143 as +1 202-555-0143 writes it)
+            international = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL).partition(" ")[2]
+            if tuple(_SEPARATORS.findall(international)) != separators:
+                continue
         return True
     return False
 
