@@ -809,7 +809,7 @@ SECRET_RULES = (
     Rule(EXFIL, "slack_token", r"\bxox[baprse]-[0-9]{6,}-[0-9A-Za-z-]{10,}", severity="critical", variants="r", caseless=False,
          validator="slack_token"),
     Rule(EXFIL, "slack_webhook", r"hooks\.slack\.com/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{20,}",
-         severity="high", variants="r", caseless=False),
+         severity="high", variants="r", caseless=False, validator="live"),
     # a webhook, workflow or trigger URL whatever its ids' case (the path is
     # the secret): random enough, not a placeholder (T00000000/XXXX)
     Rule(EXFIL, "slack_webhook", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{40,}",

@@ -408,6 +408,10 @@ _VOWEL = re.compile(r"[aeiou]", re.I)
 _CLUSTER = re.compile(r"[b-df-hj-np-tv-z]{4}", re.I)
 
 
+#: a lowercase word and the punctuation that ends a clause
+_PROSE_WORD = re.compile(r"[a-z]{3,}[.,;:!?]")
+
+
 def wordValue(value: str) -> bool:
     """
     Whether a value is made of words and small numbers, not drawn at
@@ -419,9 +423,9 @@ def wordValue(value: str) -> bool:
     long ones' letters vowels (not C{JBSWY3DPEHPK}, base32), and numbers
     of up to four digits, most of the value letters.
     """
-    words = _VALUE_WORDS.findall(value)
-    if len(value) > 16 and "." not in value:  # (longer: a dotted name, jetbrains.mps.v8_elimination)
+    if len(value) > 120:
         return False
+    words = _VALUE_WORDS.findall(value)
     if not words or len(words) > 6 or sum(map(len, words)) < len(value.strip(".,;:!?")) * 0.7:
         return False
     letters = [w for w in words if not w.isdigit()]
@@ -464,8 +468,14 @@ def assignedSecret(text: str) -> bool:
     if "|" in text[m.end("name"):m.start(group)] and _PROSE_CELL.match(text, m.end(group)):
         return False  # | DB_PASSWORD | Database password |: a table that describes
     strong = not weak and name.lower() not in ("key", "pass", "auth", "pw")
-    if wordValue(value) and _WORDS.findall(name)[-1].lower() not in _PASSWORD_WORDS:
-        return False  # (a password may be words, Winter2012!: judged as before)
+    if (len(value) <= 16 or "." in value) and wordValue(value) and _WORDS.findall(name)[-1].lower() not in _PASSWORD_WORDS:
+        # (a password may be words, Winter2012!: judged as before; a longer
+        # value of words without dots is left to the checks below)
+        return False
+    if not quoted and _PROSE_WORD.fullmatch(value):
+        return False  # the password combination. (a sentence's word)
+    if _SLACK_PREFIX.match(value) and not slackToken(value):
+        return False  # "token": "xoxp-1234-1234-...": Slack's shape, made up
     plain = _readableBase64(value)
     if plain is not None:
         basic = _BASIC.fullmatch(plain)
@@ -1102,6 +1112,8 @@ def lowerRun(value: str, mode: bool = False) -> bool:
     length, not words (L{wordValue}). Hexadecimal bodies (digests named
     C{sha_}, C{commit_}) count only after a mode (C{_live_}, C{_test_}).
     """
+    if len(value) > 200:
+        return False  # (no vendor's key is longer)
     if mode and re.fullmatch(r"[0-9a-fA-F]{24,}", value):
         value = value.lower()  # (hexadecimal written in either case)
     if not re.fullmatch(r"[a-z0-9]{24,}", value) or placeholder(value):
@@ -1125,8 +1137,8 @@ def slackToken(text: str) -> bool:
     A Slack token (C{xoxb-<team>-<bot>-<secret>}, C{xoxe-1-<secret>}):
     the numbers between the dashes are ids of eight digits or more, or a
     one-digit version first; the secret at the end holds digits or both
-    cases switching often and is not words (C{xoxp-1234-1234-...}, C{xoxb-12345-abcd234},
-    C{xoxe.xoxp-1-RANDOMSTRINGHERE} are made up).
+    cases switching often and is not words (C{xoxp-1234-1234-...},
+    C{xoxb-12345-abcd234}, C{xoxe.xoxp-1-RANDOMSTRINGHERE} are made up).
     """
     m = _SLACK_PREFIX.match(text)
     if m is None:
@@ -1148,7 +1160,8 @@ def numberedKey(text: str) -> bool:
     C{<id>-<64 random letters and digits>} (TrueNAS' API keys): the key
     part a random run (L{randomRun}).
     """
-    return randomRun(text.rpartition("-")[2], 40)
+    key = text.rpartition("-")[2]
+    return len(key) == 64 and randomRun(key, 40)
 
 
 def appPassword(value: str) -> bool:
@@ -1157,7 +1170,7 @@ def appPassword(value: str) -> bool:
     app passwords (C{vzihlaquknriqlht}): not words (L{wordValue}), random
     enough.
     """
-    return re.fullmatch(r"[a-z]{16}", value) is not None and not wordValue(value) and entropy(value) >= 3.3 and not placeholder(value)
+    return len(value) == 16 and re.fullmatch(r"[a-z]{16}", value) is not None and not wordValue(value) and entropy(value) >= 3.3 and not placeholder(value)
 
 
 def spacedSecret(text: str) -> bool:
