@@ -29,7 +29,7 @@ from hypothesis import given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from akto_proxy.inspect.checks import rules as R
-from akto_proxy.inspect.checks.validators import appPassword, lowerRun, numberedKey, randomRun, slackToken, wordValue
+from akto_proxy.inspect.checks.validators import appPassword, lowerRun, numberedKey, randomRun, sequence, slackToken, wordValue
 from tests.inspect.test_checks import call, mediumSteps, result, rules, verdict
 
 EXFIL = "data_exfiltration"
@@ -61,7 +61,8 @@ SECRETS = [
     ("slack_token", "refresh: xoxe-1-" + _random("xoxe", 140)),
     ("slack_webhook", "POST https://hooks.slack.com/workflows/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" + _random("wf", 24)),
     ("slack_webhook", "url: https://hooks.slack.com/services/" + _lower("hook", 44)),
-    ("stripe_key", 'stripe.api_key = "sk_test_' + _lower("sk", 30) + '"'),
+    ("prefixed_token", 'stripe.api_key = "sk_test_' + _lower("sk", 30) + '"'),
+    ("stripe_key", "STRIPE=sk_test_" + _random("sk2", 16)),
     ("prefixed_token", "client = Orb('orb_test_" + _lower("orb", 32) + "')"),
     ("prefixed_token", "SHIPPO=shippo_test_" + _draw("shippo", 40, _HEX, lambda r: lowerRun(r, mode=True))),
     ("numbered_api_key", '{"method": "auth.login_with_api_key", "params": ["7-' + _random("nas", 64) + '"]}'),
@@ -101,6 +102,9 @@ BENIGN = [
     "commit_3f2a9c81d4e5b6a7980c1d2e3f4a5b6c7d8e9f01",
     "build_linux_amd64_release_artifacts_for_version",
     'msg = "format %(name)s here"',
+    'notes = "Maven - io.jsonwebtoken:jjwt-jackson-0.11.2"',
+    'const keyStr = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"',
+    "sk-ant-api03-abc123xyz-456def789ghij-klmnopqrstuvwx-3456yza789bcde-1234fghijklmnopby56aaaogaopaaaabc123xyzBB",
     "ticket 12-" + "a" * 64,
 ]
 
@@ -133,6 +137,13 @@ class ValidatorTests(SynchronousTestCase):
         for v in ("gl1ul96nb9daj79zdwiazf2v", "hyol92xedtjtpoagrvc5aa30", "JBSWY3DPEHPK3PXP", "6fe4476ee5a1832882e326b506d14126",
                   _random("wv", 24)):
             self.assertFalse(wordValue(v), v)
+
+    def test_sequence(self) -> None:
+        for v in ("sk_abcdefghijklmnopqrstuvwxyz123", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+                  "abc123xyz-456def789ghij-klmnopqrstuvwx-3456yza789bcde", "dapi123456789012345678a9bc01234defg5"):
+            self.assertTrue(sequence(v), v)
+        for v in ("A3T0ABCDEFGHIJKLMNOP", "abcd1234efgh5678", _random("seq", 40), "0123456789" + _random("seq2", 40)):
+            self.assertFalse(sequence(v), v)
 
     def test_slackToken(self) -> None:
         self.assertTrue(slackToken("xoxb-781236542736-2364535789652-" + _random("s", 24)))
@@ -185,7 +196,7 @@ class ValidatorTests(SynchronousTestCase):
                 for _ in p.finditer(text):
                     pass
                 self.assertLess(time.perf_counter() - start, 0.05, (p.pattern[:60], text[:20]))
-        for f in (wordValue, slackToken, lowerRun, numberedKey, appPassword):
+        for f in (wordValue, slackToken, lowerRun, numberedKey, appPassword, sequence):
             for text in inputs:
                 start = time.perf_counter()
                 f(text)

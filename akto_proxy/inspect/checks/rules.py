@@ -791,7 +791,7 @@ _SHORT_SCHEME = r"\bauthorization[\"']?[ \t]*[:=][ \t]*[\"']?[A-Za-z][\w-]{1,4}[
 
 SECRET_RULES = (
     Rule(EXFIL, "private_key",
-         r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:[^-]{0,120}?[A-Za-z0-9+/]{16}|(?:\s|\\[rn])+(?:[A-Za-z0-9+/]{4}|Proc-Type:|Comment:)|(?:\s|\\[rn])*$)|\bPuTTY-User-Key-File-\d:",
+         r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:[^-]{0,120}?[A-Za-z0-9+/]{16}|(?:\s|\\[rn])+(?:[A-Za-z0-9+/]{0,3}[A-Z0-9+/]|Proc-Type:|Comment:)|(?:\s|\\[rn])*$)|\bPuTTY-User-Key-File-\d:",
          severity="critical", variants="r", caseless=False),
     # a PEM private key written in base64 (a Kubernetes Secret's tls.key, a
     # kubeconfig's client-key-data, a CI variable): "-----BEGIN " encodes to
@@ -815,9 +815,10 @@ SECRET_RULES = (
     Rule(EXFIL, "slack_webhook", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{40,}",
          severity="high", variants="r", caseless=False, validator="live"),
     Rule(EXFIL, "stripe_key", r"\b[sr]k_live_[0-9a-zA-Z]{20,}", severity="critical", variants="r", caseless=False, validator="live"),
-    # a restricted or secret key of any mode, shorter bodies too (a test
-    # key is a key: validators.vendorToken judges what follows the mode)
-    Rule(EXFIL, "stripe_key", r"\b[sr]k_(?:test|prod)_[0-9a-zA-Z]{12,99}\b", severity="critical", variants="r", caseless=False,
+    # a restricted key of any mode, a secret key's short test body (a test
+    # key is a key: validators.vendorToken judges what follows the mode;
+    # longer bodies are prefixed_token's)
+    Rule(EXFIL, "stripe_key", r"\brk_(?:test|prod)_[0-9a-zA-Z]{12,99}\b|\bsk_(?:test|prod)_[0-9a-zA-Z]{12,23}\b", severity="critical", variants="r", caseless=False,
          validator="vendor_token", level=2),
     Rule(EXFIL, "google_api_key", r"\bAIza[0-9A-Za-z_-]{35}\b", severity="high", variants="r", caseless=False,
          validator="live"),

@@ -139,9 +139,37 @@ _PLACEHOLDER_WORD = re.compile(r"test|fake|your|dummy|sample", re.I)
 
 
 def placeholder(value: str) -> bool:
-    if _PLACEHOLDER.search(value):
+    if _PLACEHOLDER.search(value) or sequence(value):
         return True
     return any(not _byChance(value, m.start(), m.end()) for m in _PLACEHOLDER_WORD.finditer(value))
+
+
+def _next(a: str, b: str) -> bool:
+    return a.isalnum() and (ord(b) == ord(a) + 1 and b.isalnum() and a.isdigit() == b.isdigit() or a + b == "90")
+
+
+def sequence(value: str) -> bool:
+    """
+    Whether C{value} is made up of letters or digits in alphabet order
+    (C{sk_abcdefghijklmnopqrstuvwxyz123}, C{abc123xyz-456def789ghij-klmnop...},
+    the alphabet itself, C{dapi1234567890123456...}): runs of four or more
+    in order make a third of it, one of twenty or two with one of ten. A
+    random draw holds such a run almost never. (One shorter run among
+    random characters, C{A3T0ABCDEFGHIJKLMNOP}, C{abcd1234efgh5678}, is left
+    to the other checks: the corpus counts such examples as leaks.)
+    """
+    runs: list[int] = []
+    count = 1
+    for a, b in zip(value, value[1:] + "\0"):
+        if _next(a, b):
+            count += 1
+            continue
+        if count >= 4:
+            runs.append(count)
+        count = 1
+    if not runs or sum(runs) * 3 < len(value):
+        return False
+    return max(runs) >= 20 or (len(runs) >= 2 and max(runs) >= 10)
 
 
 def _byChance(value: str, start: int, end: int) -> bool:
@@ -408,6 +436,8 @@ _VOWEL = re.compile(r"[aeiou]", re.I)
 _CLUSTER = re.compile(r"[b-df-hj-np-tv-z]{4}", re.I)
 
 
+#: a name and a version after a dash (a package's coordinate)
+_VERSIONED = re.compile(r"[A-Za-z][\w.-]*-v?\d+(?:\.\d+){1,3}")
 #: a lowercase word and the punctuation that ends a clause
 _PROSE_WORD = re.compile(r"[a-z]{3,}[.,;:!?]")
 
@@ -472,6 +502,8 @@ def assignedSecret(text: str) -> bool:
         # (a password may be words, Winter2012!: judged as before; a longer
         # value of words without dots is left to the checks below)
         return False
+    if _VERSIONED.fullmatch(value):
+        return False  # jjwt-jackson-0.11.2: a package and its version
     if not quoted and _PROSE_WORD.fullmatch(value):
         return False  # the password combination. (a sentence's word)
     if _SLACK_PREFIX.match(value) and not slackToken(value):

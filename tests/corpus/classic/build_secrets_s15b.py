@@ -67,8 +67,13 @@ _SAMPLES = (
 #: benign lines in this project's sense, left out
 _SECRET_SHAPED = re.compile(
     r"nonMatchingToken|meraki|CloudFront-Signature|signature\":|key = adf4b1db|MailchimpSDK|sntry[su]_|\bsgp_|"
-    r"Authorization: Basic eyJ"
+    r"Authorization: Basic eyJ|ClearTextPassword\" value=\"(?:33f|hal\+)"
 )
+#: documented keys no shape tells from live ones (Firebase's Android SDK
+#: samples in gitleaks' gcp.go, yarn's public Algolia key in generic.go):
+#: the issue keeps them silent, but only a list of them would, which this
+#: project does not keep; left out rather than counted either way
+_DOCUMENTED = re.compile(r"^AIza[\w-]{35}$|apiKey:\"6fe4476ee5a1832882e326b506d14126\"")
 
 _UTIL_RE = {
     "Numeric": "[0-9]{%s}", "Hex": "[a-f0-9]{%s}", "AlphaNumeric": "[a-z0-9]{%s}", "AlphaNumericExtendedShort": "[a-z0-9_-]{%s}",
@@ -250,7 +255,7 @@ def gitleaks(root: str, rng: random.Random) -> Iterator[tuple[str, str, str]]:
         for kind, values in _Reader(run("show", f"{REPO[1]}:{path}"), rng).statements():
             for v in values:
                 if kind == "fps":
-                    if not _SECRET_SHAPED.search(v):
+                    if not _SECRET_SHAPED.search(v) and not _DOCUMENTED.search(v):
                         yield "benign", v, src
                 elif not path.endswith("/generic.go") and not _SEQUENCE.search(v):
                     yield "attack", v, src
