@@ -791,7 +791,7 @@ _SHORT_SCHEME = r"\bauthorization[\"']?[ \t]*[:=][ \t]*[\"']?[A-Za-z][\w-]{1,4}[
 
 SECRET_RULES = (
     Rule(EXFIL, "private_key",
-         r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:[^-]{0,120}?[A-Za-z0-9+/]{16}|(?:\s|\\[rn])+(?:[A-Za-z0-9+/]{0,3}[A-Z0-9+/]|Proc-Type:|Comment:)|(?:\s|\\[rn])*$)|\bPuTTY-User-Key-File-\d:",
+         r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:[^-]{0,120}?[A-Za-z0-9+/]{16}|(?:\s|\\[rn])+(?:[A-Za-z0-9+/]{4}|Proc-Type:|Comment:)|(?:\s|\\[rn])*$)|\bPuTTY-User-Key-File-\d:",
          severity="critical", variants="r", caseless=False),
     # a PEM private key written in base64 (a Kubernetes Secret's tls.key, a
     # kubeconfig's client-key-data, a CI variable): "-----BEGIN " encodes to
