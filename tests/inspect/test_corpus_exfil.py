@@ -31,11 +31,15 @@ from tests.inspect.test_prefilter import buildPrefilter, call, result, same, ste
 #: ones: main's rules find 90.5% of the tune part with them; PII tune
 #: 97.5% -> 87.5% when build_pii_s15.py's 620 lines came in (validator.js's
 #: mobile numbers are mostly one group of digits, written with no trunk
-#: prefix and no word announcing them), 93.2% after the classes it showed)
+#: prefix and no word announcing them), 93.2% after the classes it showed;
+#: session 15's second round: 92.7% / 89.0% / 78.7% with
+#: build_secrets_s15b.py's lines (gitleaks' rule tests: main's rules find
+#: 92.0% of the tune part with them; the alphabet-run placeholder check
+#: silences some of kingfisher's made-up examples, so tune fell 0.4 point))
 TPR_FLOORS = {
-    ("secrets", "tune"): 0.926,
-    ("secrets", "holdout"): 0.877,
-    ("secrets", "fresh"): 0.763,
+    ("secrets", "tune"): 0.922,
+    ("secrets", "holdout"): 0.885,
+    ("secrets", "fresh"): 0.782,
     ("pii", "tune"): 0.928,
     ("pii", "holdout"): 0.98,
     ("pii", "fresh"): 0.93,
@@ -60,7 +64,10 @@ TPR_FLOORS = {
 #: split -> maximum FPR at medium with the sample exclusions (the held-out
 #: part holds detect-secrets' own negatives, whose labels follow that
 #: tool's rules, not ours: 11 of its 63)
-FPR_CEILINGS = {"tune": 0.005, "holdout": 0.03, "fresh": 0.005, "fourth": 0.01, "fifth": 0.016}
+#: (tune: 0.6% since build_secrets_s15b.py's 293 gitleaks false-positive
+#: strings came in: 6 of its 10 flagged lines are other classes' rules,
+#: SQL, command and e-mail, on gitleaks' curl and shell lines)
+FPR_CEILINGS = {"tune": 0.006, "holdout": 0.03, "fresh": 0.005, "fourth": 0.01, "fifth": 0.016}
 #: parts built where the public snapshots are, absent elsewhere
 LOCAL_SPLITS = ("fresh", "fourth", "fifth")
 

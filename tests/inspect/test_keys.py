@@ -132,7 +132,7 @@ class KeyFindingTests(SynchronousTestCase):
             self.assertEqual({c for c, _ in asKey}, {c for c, _ in asValue}, text)
             self.assertEqual({loc for _, loc in asKey}, {"result.structuredContent~0"} if asValue else set())
         self.assertTrue(found(response({"structuredContent": {"Contact: jane.doe@example.com, phone +1 415 555 0100": 1}})))
-        token = found(response({"tokens": {"ghp_1234567890abcdefghijklmnopqrstuvwxyz12": "ci"}}))
+        token = found(response({"tokens": {"ghp_Nql2cDtTvtPugoEwZf4kOUSxuJIwRRHm7AQ1": "ci"}}))
         self.assertIn(("data_exfiltration", "result.tokens~0"), token)
         self.assertEqual(found(response({"structuredContent": {"count": 3, "next_page": None}, "content": []})), set())
 
@@ -215,7 +215,7 @@ class PrefilterKeyTests(SynchronousTestCase):
     """
 
     def test_attackInKeyNotClean(self) -> None:
-        for argument in ({"env": {"; cat /etc/passwd": 1}}, {"q": {"' OR 1=1--": 1}}, {"h": {"ghp_1234567890abcdefghijklmnopqrstuvwxyz12": 1}}):
+        for argument in ({"env": {"; cat /etc/passwd": 1}}, {"q": {"' OR 1=1--": 1}}, {"h": {"ghp_Nql2cDtTvtPugoEwZf4kOUSxuJIwRRHm7AQ1": 1}}):
             m = call("t", **argument)
             self.assertFalse(_CHAIN.passes("request", rpcTexts(m.payload, []), "tools/call"), argument)
             self.assertFalse(same(self, _STEPS, _PREFILTER, m))

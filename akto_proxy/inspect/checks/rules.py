@@ -818,16 +818,26 @@ SECRET_RULES = (
     Rule(EXFIL, "github_token", r"\bgh[pousr]_[A-Za-z0-9]{36,255}\b|\bgithub_pat_[A-Za-z0-9_]{30,}",
          severity="critical", variants="r", caseless=False, validator="live"),
     Rule(EXFIL, "gitlab_token", r"\bglpat-[0-9A-Za-z_-]{20,}", severity="critical", variants="r", caseless=False, validator="live"),
-    Rule(EXFIL, "slack_token", r"\bxox[baprse]-[0-9]{6,}-[0-9A-Za-z-]{10,}", severity="critical", variants="r", caseless=False, validator="live"),
+    Rule(EXFIL, "slack_token", r"\bxox[baprse]-[0-9]{6,}-[0-9A-Za-z-]{10,}", severity="critical", variants="r", caseless=False,
+         validator="slack_token"),
     Rule(EXFIL, "slack_webhook", r"hooks\.slack\.com/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{20,}",
-         severity="high", variants="r", caseless=False),
+         severity="high", variants="r", caseless=False, validator="live"),
+    # a webhook, workflow or trigger URL whatever its ids' case (the path is
+    # the secret): random enough, not a placeholder (T00000000/XXXX)
+    Rule(EXFIL, "slack_webhook", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{40,}",
+         severity="high", variants="r", caseless=False, validator="live"),
     Rule(EXFIL, "stripe_key", r"\b[sr]k_live_[0-9a-zA-Z]{20,}", severity="critical", variants="r", caseless=False, validator="live"),
+    # a restricted key of any mode, a secret key's short test body (a test
+    # key is a key: validators.vendorToken judges what follows the mode;
+    # longer bodies are prefixed_token's)
+    Rule(EXFIL, "stripe_key", r"\brk_(?:test|prod)_[0-9a-zA-Z]{12,99}\b|\bsk_(?:test|prod)_[0-9a-zA-Z]{12,23}\b", severity="critical", variants="r", caseless=False,
+         validator="vendor_token", level=2),
     Rule(EXFIL, "google_api_key", r"\bAIza[0-9A-Za-z_-]{35}\b", severity="high", variants="r", caseless=False,
          validator="live"),
     Rule(EXFIL, "openai_key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}|\bsk-[A-Za-z0-9]{48}\b",
          severity="critical", variants="r", caseless=False),
     Rule(EXFIL, "anthropic_key", r"\bsk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,}", severity="critical", variants="r",
-         caseless=False),
+         caseless=False, validator="live"),
     Rule(EXFIL, "sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{20,24}\.[A-Za-z0-9_-]{40,50}\b", severity="critical", variants="r",
          caseless=False, validator="live"),
     Rule(EXFIL, "npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", severity="critical", variants="r", caseless=False, validator="live"),
@@ -854,10 +864,10 @@ SECRET_RULES = (
     # and a value that looks random (validators.assignedSecret decides)
     Rule(EXFIL, "assigned_secret",
          r"(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw|hmac|psk)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED_SCAN + r")\s{0,24}[@b]?[\"'`]{0,3}"
+         r"salt|signature|dsn|sas|pw|hmac|psk)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+.]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED_SCAN + r")\s{0,24}[@b]?[\"'`]{0,3}"
          r"(?:(?:bearer|token|basic)\s+)?(?:[^\s\"'`,;|<>]{6}|" + _QUOTED.replace("{6,}", "{6}") + ")",
          confirm=r"(?<![\w.-])[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw|hmac|psk)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED + r")\s{0,24}[@b]?"
+         r"salt|signature|dsn|sas|pw|hmac|psk)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+.]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED + r")\s{0,24}[@b]?"
          # (a quoted value is read to its closing quote: a WordPress salt
          # holds any punctuation)
          r"(?:" + _QUOTED + r"|[\"'`]{0,3}(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,})"
@@ -865,7 +875,7 @@ SECRET_RULES = (
          severity="high", variants="r", validator="assigned_secret", level=2),
     # a user and password handed to an HTTP client on its command line
     Rule(EXFIL, "user_password",
-         r"\b(?:curl|wget|httpie)\b[^\n|;]{0,200}\s(?:-u|-U|--user|--proxy-user|--http-user|-a|--auth)[ \t=]+['\"]?[^\s:'\"]+:[^\s'\"@]{6,}|"
+         r"\b(?:curl|wget|httpie)\b(?:[^\n|;]|\\\r?\n){0,200}\s(?:-u|-U|--user|--proxy-user|--http-user|-a|--auth)[ \t=]+['\"]?[^\s:'\"]*:['\"]?[^\s'\"@]{6,}|"
          r"\bcurl\b[^\n|;]{0,200}\s--(?:proxy-)?(?:tls)?pass(?:word)?[ \t=]+['\"]?[^\s'\":/-][^\s'\":/]{5,}(?:['\"]|\s|$)|"
          r"\b(?:mysql|mysqldump|mariadb|mysqladmin)\b[^\n|;]{0,120}\s-p[^\s'\"-][^\s'\"]{5,}|\bsshpass\s+-p\s*['\"]?[^\s'\"]{6,}|"
          r"\bopenssl\b[^\n|;]{0,120}\s-(?:k\s+|pass(?:in|out|word)?\s+pass:)[^\s'\"]{6,}|"
@@ -983,7 +993,7 @@ SECRET_RULES = (
         ("databricks_token", r"\bdapi[a-f0-9]{32}(?:-\d)?\b", 1),
         ("linear_key", r"\blin_(?:api|oauth)_[A-Za-z0-9]{40}\b", 1),
         ("planetscale_token", r"\bpscale_(?:tkn|oauth|pw)_[\w.=-]{32,64}", 1),
-        ("sentry_token", r"\bsntry[su]_[A-Za-z0-9+/=_-]{40,}", 1),
+        ("sentry_token", r"\bsntryu_[a-f0-9]{64}\b|\bsntrys_[A-Za-z0-9+/=_-]{40,}", 1),
         ("age_secret_key", r"\bAGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}\b", 1),
         ("google_oauth_token", r"\bya29\.[\w-]{30,}|\b1//0[\w-]{40,}|\bGOCSPX-[\w-]{24,}", 1),
         ("telegram_bot_token", r"\b\d{8,10}:AA[\w-]{32,33}\b", 1),
@@ -1007,7 +1017,7 @@ SECRET_RULES = (
         ("sendinblue_key", r"\bxkeysib-[a-f0-9]{64}-[a-zA-Z0-9]{16}\b", 1),
         ("atlassian_token", r"\bATATT3[A-Za-z0-9_=-]{150,}", 1),
         ("grafana_token", r"\beyJrIjoi[A-Za-z0-9+/=]{50,}|\bglc_[A-Za-z0-9+/]{32,}={0,2}|\bglsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}\b", 1),
-        ("doppler_token", r"\bdp\.(?:pt|st|sa|ct|scim|audit)\.[a-zA-Z0-9]{40,44}\b", 1),
+        ("doppler_token", r"\bdp\.(?:pt|st|sa|ct|scim|audit)\.(?:[a-z0-9_-]{1,40}\.)?[a-zA-Z0-9]{40,44}\b", 1),
         ("airtable_token", r"\bpat[A-Za-z0-9]{14}\.[a-f0-9]{64}\b", 1),
         ("docker_hub_token", r"\bdckr_(?:pat|oat)_[\w-]{27,}", 1),
         ("ai_provider_key", r"\bxai-[A-Za-z0-9]{70,}|\bgsk_[A-Za-z0-9]{52}\b|\bpplx-[A-Za-z0-9]{48}\b|\br8_[A-Za-z0-9]{37}\b|\bnvapi-[\w-]{60,}", 1),
@@ -1021,10 +1031,12 @@ SECRET_RULES = (
         ("mailgun_key", r"\bkey-[0-9a-f]{32}\b", 2),
         ("twilio_key", r"\bSK[0-9a-f]{32}\b", 2),
         ("facebook_token", r"\bEAA[A-Za-z0-9]{90,}", 1),
+        # an app access token: the app's id, a bar, the app's secret
+        ("facebook_token", r"\b\d{15,16}(?:\||%7[Cc])[A-Za-z0-9_-]{27}\b", 1),
         ("braintree_token", r"\baccess_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}\b", 1),
         ("newrelic_key", r"\bNR(?:AK|JS|II|AA|RA|SP)-[A-Za-z0-9_-]{19,32}\b|\b(?:eu01xx[a-f0-9]{30}|[a-f0-9]{36})NRAL\b|\bNRRA-[a-f0-9]{42}\b|\bNRIQ-[\w-]{32}\b", 1),
         ("mapbox_token", r"\bsk\.eyJ[A-Za-z0-9_-]{40,}\.[A-Za-z0-9_-]{20,}", 1),
-        ("azure_ad_secret", r"(?:^|[\s\"'`=:(,>])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?:$|[\s\"'`<),])", 1),
+        ("azure_ad_secret", r"(?:^|[\s\"'`=:(,>])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?:$|[\s\"'`<),;\\])", 1),
         ("azure_sas_token", r"\bsv=\d{4}-\d\d-\d\d&[^\s\"'<>]{0,300}\bsig=[A-Za-z0-9%+/]{30,}", 1),
         ("openai_key", r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{80,}", 1),
         ("jenkins_secret", r"\{AQAAABAAAA[A-Za-z0-9+/=]{20,}\}", 1),
@@ -1057,11 +1069,11 @@ SECRET_RULES = (
         ("typeform_token", r"\btfp_[\w-]{59}\b", 1),
         ("octopus_key", r"\bAPI-[A-Z0-9]{26}\b", 2),
         ("frameio_token", r"\bfio-u-[\w=-]{64}\b", 1),
-        ("easypost_key", r"\bEZ[AT]K[a-z0-9]{54}\b", 1),
-        ("duffel_token", r"\bduffel_live_[\w=-]{43}\b", 1),
+        ("easypost_key", r"\bEZ[AT]K[A-Za-z0-9]{54}\b", 1),
+        ("duffel_token", r"\bduffel_live_[\w=-]{43}", 1),
         ("authress_key", r"\b(?:sc|ext|scauth|authress)_[a-z0-9]{5,30}\.[a-z0-9]{4,6}\.acc[_-][a-z0-9-]{10,32}\.[a-z0-9+/_=-]{30,120}", 1),
         ("defined_networking_key", r"\bdnkey-[\w=-]{26}-[\w=-]{52}\b", 1),
-        ("infracost_key", r"\bico-[A-Za-z0-9]{32}\b", 1),
+        ("infracost_key", r"(?:^|[\s\"'`=:(,\[{>])ico-[A-Za-z0-9]{32}\b", 1),
         # Azure DevOps' personal access tokens since 2024: 84 characters,
         # the service's signature AZDO at 76
         ("azure_devops_token", r"\b[A-Za-z0-9]{52}JQQJ9[9A-Za-z0-9]{19}AZDO[A-Za-z0-9]{4}\b", 1),
@@ -1080,6 +1092,8 @@ SECRET_RULES = (
         ("ubidots_token", r"\bBBFF-[A-Za-z0-9]{30}\b", 1),
         ("cloudflare_origin_ca_key", r"\bv1\.0-[a-f0-9]{24}-[a-f0-9]{146}\b", 1),
         ("intra42_secret", r"\bs-s4t2(?:ud|af)-[a-f0-9]{64}\b", 1),
+        # Zoho's OAuth tokens: 1000, then two runs of 32 hexadecimal digits
+        ("zoho_token", r"\b1000\.[a-f0-9]{32}\.[a-f0-9]{32}\b", 1),
         ("plaid_token", r"\b(?:access|public)-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", 1),
     )
 ) + tuple(
@@ -1088,13 +1102,19 @@ SECRET_RULES = (
     Rule(EXFIL, name, pattern, severity="critical", variants="r", caseless=False, validator="vendor_token", level=2)
     for name, pattern in (
         ("gocardless_token", r"\blive_[A-Za-z0-9_-]{40}\b"),
+        ("duffel_token", r"\bduffel_test_[\w=-]{43}"),
         ("dfuse_key", r"\bweb_[a-f0-9]{32}\b"),
         ("telnyx_key", r"\bKEY[0-9A-Za-z_-]{55}\b"),
-        ("slack_token", r"\bxox[abprs]-[A-Za-z0-9-]{8,}"),
         # a test-mode key is still a key (the placeholder check would read
         # TEST as a placeholder)
         ("flutterwave_key", r"\bFLWSECK(?:_TEST)?-?[a-hA-H0-9]{12,32}(?:-X)?\b"),
     )
+) + (
+    # Slack's tokens (bot, user, app-level, refresh C{xoxe-1-}, config
+    # C{xoxe.xoxp-1-}): ids of eight digits or more between the dashes, a
+    # random secret at the end (validators.slackToken)
+    Rule(EXFIL, "slack_token", r"\b(?:xoxe\.)?xox[abprse]-[A-Za-z0-9-]{8,}", severity="critical", variants="r", caseless=False,
+         validator="slack_token", level=2),
 ) + tuple(
     # Microsoft's identifiable keys (microsoft/security-utilities): a
     # service's fixed signature at a fixed offset of a base64 key, the
@@ -1121,6 +1141,10 @@ SECRET_RULES = (
     # (validators.spacedSecret)
     Rule(EXFIL, "assigned_secret", _SPACED_SECRET, severity="high", variants="r", validator="spaced_secret", level=2,
          confirm=_SPACED_SECRET.replace("{20}", "{20,}")),
+    # an API key written as its numeric id, a dash and 64 random letters
+    # and digits (TrueNAS' auth.login_with_api_key; validators.numberedKey)
+    Rule(EXFIL, "numbered_api_key", r"(?:^|[\s\"'`=:(,\[{>])\d{1,4}-[A-Za-z0-9]{64}\b", severity="high", variants="r", caseless=False,
+         validator="numbered_key", level=2),
     # Authorization: with a scheme of two to five letters (SSWS, Bot, Key)
     Rule(EXFIL, "assigned_secret", _SHORT_SCHEME, severity="high", variants="r", validator="assigned_secret", level=2,
          confirm=_whole(_SHORT_SCHEME)),

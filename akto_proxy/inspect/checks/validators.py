@@ -118,7 +118,7 @@ _PLACEHOLDER = re.compile(
     # a run of x stands for hidden characters where it ends a word or is
     # much of the value (sk_live_xxxx, XXXX-XXXX, AKIAXXXXXXXXXXXXXXXX),
     # not inside a random run of letters (q3ZxXXXXk9Pa)
-    r"(?:^|[^a-z0-9])x{4,}|x{4,}(?:$|[^a-z0-9])|x{12,}|\*{3,}|<[\w .:/-]*>|\$\{|\{\{|%\(|example|placeholder|changeme|redacted|"
+    r"(?:^|[^a-z0-9])x{4,}|x{4,}(?:$|[^a-z0-9])|x{12,}|\*{3,}|<[\w .:/-]*>|\$\{|\{\{|%\(\w+\)|example|placeholder|changeme|redacted|"
     r"secret[_-]?here|password|passwd|env\[|environ|process\.env|getenv|config\.|settings\.|\.\.\.|"
     # a reference into a secret manager (bank-vaults, helm-secrets/vals,
     # AWS Secrets Manager and SSM, Azure Key Vault, SOPS)
@@ -141,9 +141,37 @@ _PLACEHOLDER_WORD = re.compile(r"test|fake|your|dummy|sample", re.I)
 
 
 def placeholder(value: str) -> bool:
-    if _PLACEHOLDER.search(value):
+    if _PLACEHOLDER.search(value) or sequence(value):
         return True
     return any(not _byChance(value, m.start(), m.end()) for m in _PLACEHOLDER_WORD.finditer(value))
+
+
+def _next(a: str, b: str) -> bool:
+    return a.isalnum() and (ord(b) == ord(a) + 1 and b.isalnum() and a.isdigit() == b.isdigit() or a + b == "90")
+
+
+def sequence(value: str) -> bool:
+    """
+    Whether C{value} is made up of letters or digits in alphabet order
+    (C{sk_abcdefghijklmnopqrstuvwxyz123}, C{abc123xyz-456def789ghij-klmnop...},
+    the alphabet itself, C{dapi1234567890123456...}): runs of four or more
+    in order make a third of it, one of twenty or two with one of ten. A
+    random draw holds such a run almost never. (One shorter run among
+    random characters, C{A3T0ABCDEFGHIJKLMNOP}, C{abcd1234efgh5678}, is left
+    to the other checks: the corpus counts such examples as leaks.)
+    """
+    runs: list[int] = []
+    count = 1
+    for a, b in zip(value, value[1:] + "\0"):
+        if _next(a, b):
+            count += 1
+            continue
+        if count >= 4:
+            runs.append(count)
+        count = 1
+    if not runs or sum(runs) * 3 < len(value):
+        return False
+    return max(runs) >= 20 or (len(runs) >= 2 and max(runs) >= 10)
 
 
 def _byChance(value: str, start: int, end: int) -> bool:
@@ -240,7 +268,7 @@ _ASSIGNMENT = re.compile(
     # (after a colon or a tag the value may start on the next line, as YAML
     # and XML allow; after = or a bar or a comma it is on the same line: an
     # empty -Dsonar.projectKey= is followed by the next option, not its value)
-    r""":{1,2}=?|={1,3}|[?+]=|=>|\||>|["'`]?\s*,|[ \t]+(?:is[ \t]+)?)(?:(?<=[:>])\s*|[ \t]*)(?:[b@](?=["']))?"""
+    r""":{1,2}=?|={1,3}|[?+.]=|=>|\||>|["'`]?\s*,|[ \t]+(?:is[ \t]+)?)(?:(?<=[:>])\s*|[ \t]*)(?:[b@](?=["']))?"""
     # a quoted value (its quote doubled in C# and CSV) runs to its own
     # closing quote; an unquoted one to the first separator
     r"""(?:(?P<q>["'`]){1,3}(?:(?:bearer|token|basic)\s+)?(?P<quoted>(?:(?!(?P=q))\S)+)|(?:(?:bearer|token|basic)\s+)?(?P<value>[^\s"'`,;|<>]+))""",
@@ -270,7 +298,7 @@ NOT_SECRET_WORDS = frozenset(
 )
 _CODE = re.compile(r"^[$@&{\[(]|^%(?:\w+%|[({])|[)\]]$|(?-i:^[A-Z][A-Z0-9]*_[A-Z0-9_]*=|^[a-z]+(?:\.[a-z]+(?:[_-][a-z]+)*)+=)|^![A-Za-z]|^#\{|\(|\[|\{\{|\}\}|\}$|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
 _IDENTIFIER = re.compile(r"[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)*|\d+(?:\.\d+)*")
-_INTERPOLATION = re.compile(r"\$\{|#\{|\{\{|%\w*\(|^\$[A-Za-z_(]|^%[A-Za-z_]\w*%$|^[\w.]+\(.*\)$")
+_INTERPOLATION = re.compile(r"\$\{|#\{|\{\{|%\(\w+\)|%\w+\(|^\$[A-Za-z_(]|^%[A-Za-z_]\w*%$|^[\w.]+\(.*\)$")
 _PUBLIC_VALUE = ("ssh-", "ecdsa-", "sk-ssh", "sk-ecdsa", "AAAA", "pk_live_", "pk_test_", "sha256:", "sha512-", "sha384-", "sha1-")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
@@ -405,6 +433,48 @@ _SCHEME_VALUE = re.compile(r"""[ \t]+([^\s"'`,;|<>]{6,})""")
 _ARN_SECRET = re.compile(r":[\w/+=.@-]+-[A-Za-z0-9]{6}[\"']?")
 
 
+#: the words of a value: camel-cased and capitalised words, runs of
+#: capitals, runs of digits (separators between them dropped)
+_VALUE_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_VOWEL = re.compile(r"[aeiou]", re.I)
+#: four consonants in a row: rare in words, common in random letters
+_CLUSTER = re.compile(r"[b-df-hj-np-tv-z]{4}", re.I)
+
+
+#: a name and a version after a dash (a package's coordinate)
+_VERSIONED = re.compile(r"[A-Za-z][\w.-]*-v?\d+(?:\.\d+){1,3}")
+#: a lowercase word and the punctuation that ends a clause
+_PROSE_WORD = re.compile(r"[a-z]{3,}[.,;:!?]")
+
+
+def wordValue(value: str) -> bool:
+    """
+    Whether a value is made of words and small numbers, not drawn at
+    random: a name, a label or a version (C{SalesResults-1.2},
+    C{DOC_Vector_5_32}, C{chain_Anvil2_Key}, C{combination.}). Random
+    letters and digits break into many runs of one or two letters
+    (C{gl1ul96nb9daj79z}) or hold four consonants in a row
+    (C{xedtjtpoag}); words keep three letters or more, a fifth of the
+    long ones' letters vowels (not C{JBSWY3DPEHPK}, base32), and numbers
+    of up to four digits, most of the value letters.
+    """
+    if len(value) > 120:
+        return False
+    words = _VALUE_WORDS.findall(value)
+    if not words or len(words) > 6 or sum(map(len, words)) < len(value.strip(".,;:!?")) * 0.7:
+        return False
+    letters = [w for w in words if not w.isdigit()]
+    digits = [w for w in words if w.isdigit()]
+    if not letters or any(len(d) > 4 for d in digits) or len(digits) > 3:
+        return False
+    if sum(map(len, letters)) < sum(map(len, words)) * 0.6 or not any(len(w) >= 4 for w in letters):
+        return False
+    short = sum(len(w) < 3 for w in letters)
+    return short <= (1 if len(letters) >= 3 else 0) and all(
+        len(w) < 4 or (len(_VOWEL.findall(w)) >= len(w) * 0.2 and not _CLUSTER.search(w)) for w in letters
+    )
+
+
 def assignedSecret(text: str) -> bool:
     """
     C{NAME = value} in any of the ways configuration writes it: the name
@@ -433,6 +503,16 @@ def assignedSecret(text: str) -> bool:
     if "|" in text[m.end("name"):m.start(group)] and _PROSE_CELL.match(text, m.end(group)):
         return False  # | DB_PASSWORD | Database password |: a table that describes
     strong = not weak and name.lower() not in ("key", "pass", "auth", "pw")
+    if (len(value) <= 16 or "." in value) and wordValue(value) and _WORDS.findall(name)[-1].lower() not in _PASSWORD_WORDS:
+        # (a password may be words, Winter2012!: judged as before; a longer
+        # value of words without dots is left to the checks below)
+        return False
+    if _VERSIONED.fullmatch(value):
+        return False  # jjwt-jackson-0.11.2: a package and its version
+    if not quoted and _PROSE_WORD.fullmatch(value):
+        return False  # the password combination. (a sentence's word)
+    if _SLACK_PREFIX.match(value) and not slackToken(value):
+        return False  # "token": "xoxp-1234-1234-...": Slack's shape, made up
     plain = _readableBase64(value)
     if plain is not None:
         basic = _BASIC.fullmatch(plain)
@@ -472,10 +552,10 @@ def userPassword(text: str) -> bool:
     value looks like one.
     """
     m = _LAST_VALUE.search(text)
-    if m is None:
+    if m is None or placeholder(m.group(0)):  # (-u <user:password>: not read as -p assword>)
         return False
     password = m.group(1)
-    return secretValue(password, quoted=True) or secretValue(password, strong=False)
+    return secretValue(password, quoted=True) or secretValue(password, strong=False) or appPassword(password.strip("\"')"))
 
 
 def xmlSecret(text: str) -> bool:
@@ -1095,10 +1175,80 @@ def prefixedToken(text: str) -> bool:
     body = text[m.end():]
     if len(body) < 20:  # the parts were the body's own start
         body = text[m.end("vendor") + 1:]
-    return randomRun(body, 20)
+    return randomRun(body, 20) or lowerRun(body, mode=bool(_MODE.search(m.group("parts"))))
+
+
+#: the part of a prefix that says which of a vendor's modes a key is for
+_MODE = re.compile(r"(?:^|_)(?:live|test|prod|sandbox)_$")
+
+
+def lowerRun(value: str, mode: bool = False) -> bool:
+    """
+    A run of lowercase letters and digits drawn at random, as some vendors
+    issue keys (C{sk_test_jmswhdlt...}, C{shippo_test_<40 hex>}): 24 or
+    more, digits and letters switching often, random enough for its
+    length, not words (L{wordValue}). Hexadecimal bodies (digests named
+    C{sha_}, C{commit_}) count only after a mode (C{_live_}, C{_test_}).
+    """
+    if len(value) > 200:
+        return False  # (no vendor's key is longer)
+    if mode and re.fullmatch(r"[0-9a-fA-F]{24,}", value):
+        value = value.lower()  # (hexadecimal written in either case)
+    if not re.fullmatch(r"[a-z0-9]{24,}", value) or placeholder(value):
+        return False
+    if re.fullmatch(r"[0-9a-f]+", value) and not mode:
+        return False
+    digits = sum(c.isdigit() for c in value)
+    hexadecimal = re.fullmatch(r"[0-9a-f]+", value) is not None
+    return (4 <= digits <= len(value) - 8 and _switches(value) >= 0.3 and entropy(value) >= (3.4 if hexadecimal else 3.7)
+            and not wordValue(value))
 
 
 _SPACED = re.compile(r"""(?P<label>\S+)[ \t]+(?:\S+[ \t]+)?["']?(?P<value>[A-Za-z0-9+/_.=-]{20,})$""")
+
+
+_SLACK_PREFIX = re.compile(r"(?:xoxe\.)?xox[a-z]-")
+
+
+def slackToken(text: str) -> bool:
+    """
+    A Slack token (C{xoxb-<team>-<bot>-<secret>}, C{xoxe-1-<secret>}):
+    the numbers between the dashes are ids of eight digits or more, or a
+    one-digit version first; the secret at the end holds digits or both
+    cases switching often and is not words (C{xoxp-1234-1234-...},
+    C{xoxb-12345-abcd234}, C{xoxe.xoxp-1-RANDOMSTRINGHERE} are made up).
+    """
+    m = _SLACK_PREFIX.match(text)
+    if m is None:
+        return False
+    parts = text[m.end():].split("-")
+    secret = parts.pop() if parts and not parts[-1].isdigit() else ""
+    for i, part in enumerate(parts):
+        if part.isdigit() and not (len(part) >= 8 or (i == 0 and len(part) == 1)):
+            return False
+    if len(secret) < 8 or placeholder(secret) or wordValue(secret):
+        return False
+    if not (any(c.isdigit() for c in secret) or _switches(secret) >= 0.3):
+        return False  # (words: SlackAppConfigurationAccessTokenHere)
+    return entropy(secret) >= min(3.0, math.log2(len(secret)) - 0.5)
+
+
+def numberedKey(text: str) -> bool:
+    """
+    C{<id>-<64 random letters and digits>} (TrueNAS' API keys): the key
+    part a random run (L{randomRun}).
+    """
+    key = text.rpartition("-")[2]
+    return len(key) == 64 and randomRun(key, 40)
+
+
+def appPassword(value: str) -> bool:
+    """
+    Sixteen lowercase letters drawn at random, as Google and Apple issue
+    app passwords (C{vzihlaquknriqlht}): not words (L{wordValue}), random
+    enough.
+    """
+    return len(value) == 16 and re.fullmatch(r"[a-z]{16}", value) is not None and not wordValue(value) and entropy(value) >= 3.3 and not placeholder(value)
 
 
 def spacedSecret(text: str) -> bool:
@@ -1150,6 +1300,8 @@ VALIDATORS: dict[str, Validator] = {
     "ip_address": ipAddress,
     "prefixed_token": prefixedToken,
     "spaced_secret": spacedSecret,
+    "slack_token": slackToken,
+    "numbered_key": numberedKey,
 }
 
 

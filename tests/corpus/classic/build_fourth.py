@@ -44,7 +44,7 @@ import re
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
-from typing import Callable, Iterable, Iterator, Mapping, Optional
+from typing import Callable, Iterable, Iterator, Mapping, Optional, Union
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -640,18 +640,19 @@ def fakerPhones(f: FR.Repo, rng: random.Random) -> Iterator[dict[str, str]]:
 # --- assembly -----------------------------------------------------------------------
 
 
-def known(leaveOut: str = OUT) -> set[str]:
+def known(leaveOut: Union[str, tuple[str, ...]] = OUT) -> set[str]:
     """
     Every text (stripped) of the other parts and the digests of the fresh
     part's texts (its manifest), never printed.
 
-    @param leaveOut: the directory (or the one file) whose lines are the
-        caller's own: the fourth part's, or another builder's output.
+    @param leaveOut: the directory (or the files) whose lines are the
+        caller's own: the fourth part's, or another builder's outputs.
     """
+    own = (leaveOut,) if isinstance(leaveOut, str) else leaveOut
     out: set[str] = set()
     for path in glob.glob(os.path.join(CORPUS, "**", "*.jsonl"), recursive=True):
         path = os.path.abspath(path)
-        if leaveOut in (path, os.path.dirname(path)):
+        if path in own or os.path.dirname(path) in own:
             continue
         with open(path, encoding="utf-8") as f:
             for line in f:

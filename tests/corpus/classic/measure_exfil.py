@@ -29,10 +29,10 @@ from akto_proxy.inspect.checks import buildInspectors
 from tests.corpus import evaluate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ATTACKS = ("secrets.attacks.jsonl", "pii.attacks.jsonl", "bulk.attacks.jsonl", "secrets_more.attacks.jsonl", "secrets_forms.attacks.jsonl", "secrets_s11.attacks.jsonl", "pii_s11.attacks.jsonl", "secrets_s12.attacks.jsonl", "secrets_s13.attacks.jsonl", "secrets_s15.attacks.jsonl", "pii_s15.attacks.jsonl",
+ATTACKS = ("secrets.attacks.jsonl", "pii.attacks.jsonl", "bulk.attacks.jsonl", "secrets_more.attacks.jsonl", "secrets_forms.attacks.jsonl", "secrets_s11.attacks.jsonl", "pii_s11.attacks.jsonl", "secrets_s12.attacks.jsonl", "secrets_s13.attacks.jsonl", "secrets_s15.attacks.jsonl", "secrets_s15b.attacks.jsonl", "pii_s15.attacks.jsonl",
            "fresh/secrets.attacks.jsonl", "fresh/pii.attacks.jsonl", "fourth/secrets.attacks.jsonl", "fourth/pii.attacks.jsonl",
            "fifth/secrets.attacks.jsonl", "fifth/pii.attacks.jsonl")
-BENIGN = ("secrets.benign.jsonl", "pii.benign.jsonl", "secrets_more.benign.jsonl", "secrets_forms.benign.jsonl", "secrets_s11.benign.jsonl", "pii_s11.benign.jsonl", "pii_s15.benign.jsonl", "secrets_s12.benign.jsonl", "secrets_s13.benign.jsonl", "secrets_s15.benign.jsonl",
+BENIGN = ("secrets.benign.jsonl", "pii.benign.jsonl", "secrets_more.benign.jsonl", "secrets_forms.benign.jsonl", "secrets_s11.benign.jsonl", "pii_s11.benign.jsonl", "pii_s15.benign.jsonl", "secrets_s12.benign.jsonl", "secrets_s13.benign.jsonl", "secrets_s15.benign.jsonl", "secrets_s15b.benign.jsonl",
           "fresh/secrets.benign.jsonl", "fourth/secrets.benign.jsonl", "fifth/secrets.benign.jsonl")
 SPLITS = evaluate.SPLITS
 UNSEALED = evaluate.UNSEALED
