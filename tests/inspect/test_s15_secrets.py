@@ -87,7 +87,15 @@ BENIGN = [
 ]
 
 
-class SecretClassTests(SynchronousTestCase):
+class SecretCases:
+    """
+    The tests of a module's secrets and benign strings (its C{secrets}:
+    (rule, text); its C{benign}: texts), mixed into a test case.
+    """
+
+    secrets: list[tuple[str, str]]
+    benign: list[str]
+
     def setUp(self) -> None:
         self.steps = mediumSteps()
 
@@ -96,16 +104,21 @@ class SecretClassTests(SynchronousTestCase):
         Each secret is found by its rule in what a tool sends and in a
         tool's result.
         """
-        for name, text in SECRETS:
+        for name, text in self.secrets:
             for message in (call("create_gist", content=text), result(text)):
-                self.assertIn(f"{EXFIL}.{name}", rules(verdict(self.steps, message)), text)
+                self.assertIn(f"{EXFIL}.{name}", rules(verdict(self.steps, message)), text)  # type: ignore[attr-defined]
 
     def test_benign(self) -> None:
         """
         The values of the same shapes pass, without any exclusion.
         """
-        for text in BENIGN:
-            self.assertEqual(rules(verdict(self.steps, call("create_gist", content=text))), set(), text)
+        for text in self.benign:
+            self.assertEqual(rules(verdict(self.steps, call("create_gist", content=text))), set(), text)  # type: ignore[attr-defined]
+
+
+class SecretClassTests(SecretCases, SynchronousTestCase):
+    secrets = SECRETS
+    benign = BENIGN
 
 
 class ValidatorTests(SynchronousTestCase):

@@ -30,7 +30,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from akto_proxy.inspect.checks import rules as R
 from akto_proxy.inspect.checks.validators import appPassword, lowerRun, numberedKey, randomRun, sequence, slackToken, wordValue
-from tests.inspect.test_checks import call, mediumSteps, result, rules, verdict
+from tests.inspect.test_checks import call, mediumSteps, rules, verdict
+from tests.inspect.test_s15_secrets import SecretCases
 
 EXFIL = "data_exfiltration"
 _AN = string.ascii_letters + string.digits
@@ -109,25 +110,9 @@ BENIGN = [
 ]
 
 
-class SecretClassTests(SynchronousTestCase):
-    def setUp(self) -> None:
-        self.steps = mediumSteps()
-
-    def test_found(self) -> None:
-        """
-        Each secret is found by its rule in what a tool sends and in a
-        tool's result.
-        """
-        for name, text in SECRETS:
-            for message in (call("create_gist", content=text), result(text)):
-                self.assertIn(f"{EXFIL}.{name}", rules(verdict(self.steps, message)), text)
-
-    def test_benign(self) -> None:
-        """
-        The values of the same shapes pass, without any exclusion.
-        """
-        for text in BENIGN:
-            self.assertEqual(rules(verdict(self.steps, call("create_gist", content=text))), set(), text)
+class SecretClassTests(SecretCases, SynchronousTestCase):
+    secrets = SECRETS
+    benign = BENIGN
 
 
 class ValidatorTests(SynchronousTestCase):

@@ -667,6 +667,30 @@ def known(leaveOut: Union[str, tuple[str, ...]] = OUT) -> set[str]:
     return out
 
 
+class Unseen:
+    """
+    A builder's filter of its lines: each text once, none blank or shorter
+    than C{minLength}, none that another part holds (L{known}; counted in
+    C{dropped}, never shown).
+    """
+
+    def __init__(self, leaveOut: Union[str, tuple[str, ...]], minLength: int = 1) -> None:
+        self.texts = known(leaveOut)
+        self.minLength = minLength
+        self.seen: set[str] = set()
+        self.dropped = 0
+
+    def __call__(self, text: str) -> bool:
+        stripped = text.strip()
+        if len(stripped) < self.minLength or stripped in self.seen:
+            return False
+        self.seen.add(stripped)
+        if _isKnown(text, self.texts):
+            self.dropped += 1
+            return False
+        return True
+
+
 def _isKnown(text: str, seen: set[str]) -> bool:
     return text.strip() in seen or hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() in seen
 

@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import build_exfil as X  # noqa: E402
 import build_fresh as FR  # noqa: E402
-from build_fourth import known  # noqa: E402
+from build_fourth import Unseen  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "pii_s15.attacks.jsonl")
@@ -203,29 +203,18 @@ def main() -> None:
     ap.add_argument("--mirrors", default="/work/.mirror")
     args = ap.parse_args()
     rng = random.Random("issue16:pii:s15")
-    texts = known(leaveOut=(OUT, BENIGN))  # (every other part's, the sealed fifth's too: never printed)
+    unseen = Unseen((OUT, BENIGN))  # (every other part's, the sealed fifth's too: never printed)
     builders = (
         ("mimesis", mimesisPhones), ("validator.js", validatorPhones), ("validator.js", validatorEmails),
         ("email-validator", emailValidatorEmails),
     )
-    seen: set[str] = set()
-    rows, dropped = [], 0
-    for key, build in builders:
-        for e in build(FR.Repo(args.mirrors, key, S15_REPOS), rng):
-            text = e["text"].strip()
-            if not text or text in seen:
-                continue
-            seen.add(text)
-            if text in texts:
-                dropped += 1
-                continue
-            rows.append(e)
+    rows = [e for key, build in builders for e in build(FR.Repo(args.mirrors, key, S15_REPOS), rng) if unseen(e["text"])]
     for path, lines in ((OUT, rows), (BENIGN, list(benign(rng)))):
         with open(path, "w", encoding="utf-8") as f:
             for e in lines:
                 f.write(json.dumps(e, ensure_ascii=False) + "\n")
         print(f"{len(lines)} lines -> {os.path.relpath(path)}")
-    print(f"{dropped} attack lines equal to a line of another part left out")
+    print(f"{unseen.dropped} attack lines equal to a line of another part left out")
 
 
 if __name__ == "__main__":

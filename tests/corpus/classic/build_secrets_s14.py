@@ -28,7 +28,7 @@ from typing import Iterator
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import build_fresh as FR  # noqa: E402
-from build_fourth import _LITERAL_SECRET, known  # noqa: E402
+from build_fourth import _LITERAL_SECRET, Unseen  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "secrets_s14.benign.jsonl")
@@ -77,23 +77,12 @@ def main() -> None:
     ap.add_argument("--mirrors", default="/work/.mirror")
     args = ap.parse_args()
     rng = random.Random("issue16:secrets:s14")
-    texts = known(leaveOut=OUT)  # (every other part's, the sealed fourth's too)
-    seen: set[str] = set()
-    rows, dropped = [], 0
-    for key in S14_REPOS:
-        for e in references(FR.Repo(args.mirrors, key, S14_REPOS), rng):
-            text = e["text"].strip()
-            if not text or text in seen:
-                continue
-            seen.add(text)
-            if text in texts:
-                dropped += 1
-                continue
-            rows.append(e)
+    unseen = Unseen(OUT)  # (every other part's, the sealed ones' too)
+    rows = [e for key in S14_REPOS for e in references(FR.Repo(args.mirrors, key, S14_REPOS), rng) if unseen(e["text"])]
     with open(OUT, "w", encoding="utf-8") as f:
         for e in rows:
             f.write(json.dumps(e, ensure_ascii=False) + "\n")
-    print(f"{len(rows)} benign lines -> {os.path.relpath(OUT)}; {dropped} equal to a line of another part left out")
+    print(f"{len(rows)} benign lines -> {os.path.relpath(OUT)}; {unseen.dropped} equal to a line of another part left out")
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ from typing import Iterator
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import build_fresh as FR  # noqa: E402
-from build_fourth import known  # noqa: E402
+from build_fourth import Unseen  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ATTACKS = os.path.join(HERE, "secrets_s15.attacks.jsonl")
@@ -204,19 +204,12 @@ def main() -> None:
     rng = random.Random(SEED)
     # every other part's texts, the sealed fourth's too (a text of this
     # builder's own two files is in only one of the two sets)
-    texts = known(leaveOut=ATTACKS) & known(leaveOut=BENIGN)
-    seen: set[str] = set()
+    unseen = Unseen((ATTACKS, BENIGN))
     rows: dict[str, list[dict[str, str]]] = {"attack": [], "benign": []}
-    dropped = 0
     sources = (kingfisher(args.mirrors), trivy(args.mirrors), identifiable(rng), generated(rng))
     for source in sources:
         for label, text, src in source:
-            stripped = text.strip()
-            if not stripped or stripped in seen:
-                continue
-            seen.add(stripped)
-            if stripped in texts:
-                dropped += 1
+            if not unseen(text):
                 continue
             family = src.split(" ", 1)[0].split("/")[-1]
             rows[label].append(FR._exfil("secrets", label, family, text, src, rng, split="tune"))
@@ -225,7 +218,7 @@ def main() -> None:
             for e in rows[label]:
                 f.write(json.dumps(e, ensure_ascii=False) + "\n")
     print(f"{len(rows['attack'])} leaks, {len(rows['benign'])} benign lines -> secrets_s15.*.jsonl; "
-          f"{dropped} equal to a line of another part left out")
+          f"{unseen.dropped} equal to a line of another part left out")
 
 
 if __name__ == "__main__":

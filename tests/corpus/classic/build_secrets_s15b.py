@@ -29,8 +29,6 @@ and sealed parts included, is dropped without being shown.
 from __future__ import annotations
 
 import argparse
-import glob
-import hashlib
 import json
 import os
 import random
@@ -42,7 +40,7 @@ from typing import Any, Iterator, Optional
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import build_fresh as FR  # noqa: E402
-from build_fourth import known  # noqa: E402
+from build_fourth import Unseen  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ATTACKS = os.path.join(HERE, "secrets_s15b.attacks.jsonl")
@@ -267,25 +265,17 @@ def main() -> None:
     ap.add_argument("--mirrors", default="/work/.mirror")
     args = ap.parse_args()
     rng = random.Random(SEED)
-    texts = known(leaveOut=(ATTACKS, BENIGN))  # (every other part's, the sealed fifth's too: never printed)
-    seen: set[str] = set()
+    unseen = Unseen((ATTACKS, BENIGN), minLength=8)  # (every other part's, the sealed fifth's too: never printed)
     rows: dict[str, list[dict[str, str]]] = {"attack": [], "benign": []}
-    dropped = 0
     for label, text, src in gitleaks(args.mirrors, rng):
-        stripped = text.strip()
-        if len(stripped) < 8 or stripped in seen:
-            continue
-        seen.add(stripped)
-        if stripped in texts or hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() in texts:
-            dropped += 1
-            continue
-        rows[label].append(FR._exfil("secrets", label, "gitleaks-rules", text, src, rng, split="tune"))
+        if unseen(text):
+            rows[label].append(FR._exfil("secrets", label, "gitleaks-rules", text, src, rng, split="tune"))
     for label, path in (("attack", ATTACKS), ("benign", BENIGN)):
         with open(path, "w", encoding="utf-8") as f:
             for e in rows[label]:
                 f.write(json.dumps(e, ensure_ascii=False) + "\n")
     print(f"{len(rows['attack'])} leaks, {len(rows['benign'])} benign lines -> secrets_s15b.*.jsonl; "
-          f"{dropped} equal to a line of another part left out")
+          f"{unseen.dropped} equal to a line of another part left out")
 
 
 if __name__ == "__main__":
