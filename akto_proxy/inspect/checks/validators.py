@@ -924,16 +924,16 @@ def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[lis
 
 
 _SEPARATORS = re.compile(r"[^\d]+")
-#: a number that a label right before names as a book's, a product's or a
-#: paper's (urn:isbn:0451450523, EAN 0012345678905)
 #: labels of numbers that are references, not telephone numbers, right
-#: before a number written in one group
+#: before a national number (invoice 0412345678, SKU 201-555-0123)
 _REFERENCE = re.compile(
     r"\b(?:id|no|nr|num|order|invoice|inv|ref(?:erence)?|account|acct|a/c|iban|serial|sku|part|tracking|ticket|case|"
     r"po|batch|lot|zip|postcode|plz|cap|cep|item|build|version|commit|issue|pr|job|run|txn|transaction|policy|claim)"
     r"\.?[:\s#-]*$|#\s*$",
     re.I,
 )
+#: a number that a label right before names as a book's, a product's or a
+#: paper's (urn:isbn:0451450523, EAN 0012345678905)
 _CATALOGUE_NUMBER = re.compile(r"\b(?:isbn(?:-?1[03])?|issn|ean(?:-?13)?|upc|gtin|asin|doi|pmid|oclc)[:\s#-]*$", re.I)
 #: a number, or a point or comma that follows one (1.5, 234 567), right
 #: before: a row of numbers (a comma after a word is a list of fields:
