@@ -85,6 +85,8 @@ _SQL_FN = r"(?:@@version|version\s*\(\s*\)|user\s*\(\s*\)|current_user|database\
 
 # a literal a CASE branch returns
 _SQL_LITERAL = r"(?:-?\d+|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\"|null|true|false)"
+# a Java static method called by its quoted class name
+_JAVA_ROUTINE = r"[\"'`](?:java|javax)\.[a-z_][\w$]*(?:\.[\w$]+)+[\"'`]\s*\("
 
 SQL_RULES = (
     Rule(SQL, "time_based_blind",
@@ -296,8 +298,10 @@ SQL_RULES = (
     # "java.lang.Thread.sleep"(5)).
     Rule(SQL, "sql_probe",
          r"\bcase\b[^\n]{1,120}?\bwhen\b[^\n]{1,120}?\bthen\s+" + _SQL_LITERAL + r"\s+else\s+" + _SQL_LITERAL + r"\s+end\b|"
-         r"\b(?:randomblob|zeroblob)\s*\(|[\"'`](?:java|javax)\.[a-z_][\w$]*(?:\.[\w$]+)+[\"'`]\s*\(",
-         variants="rdq", level=2, context="data"),
+         r"\b(?:randomblob|zeroblob)\s*\(|" + _JAVA_ROUTINE,
+         variants="rdq", level=2, context="data",
+         # (the CASE's tail alone: where Hyperscan saw the whole, in time linear in the value)
+         confirm=r"\bthen\s+" + _SQL_LITERAL + r"\s+else\s+" + _SQL_LITERAL + r"\s+end\b|\b(?:randomblob|zeroblob)\s*\(|" + _JAVA_ROUTINE),
     # A value that opens with a quote, closes the query's own quote with it
     # and comments out the rest after one word ('test--): the word is left
     # a bare identifier, a probe for a syntax error ('1-- leaves a number,
@@ -460,7 +464,7 @@ CMD_RULES = (
          variants="rd", level=2, context="data"),
     # A shell function defined and called in a value (f(){ f|f& };f, the
     # fork bomb in any spelling).
-    Rule(CMD, "shell_plumbing", r"(?:^|[\s;&|])(?:\w+|[:.])\s*\(\)\s*\{[^{}]{0,200}\}\s*;\s*(?:\w+|[:.])\s*$",
+    Rule(CMD, "shell_plumbing", r"(?:^|[\s;&|])(?:\b\w+|[:.])\s*\(\)\s*\{[^{}]{0,200}\}\s*;\s*(?:\w+|[:.])\s*$",
          variants="rd", level=2, context="data"),
     # Server-side includes that run a command or read a file.
     Rule(CMD, "server_side_include", r"<!--\s*#\s*(?:exec|include|echo|config|fsize|flastmod)\s+(?:cmd|cgi|file|virtual|var)\s*=",
@@ -511,7 +515,7 @@ CMD_RULES = (
          r"(?:[\w;&|=({}.]`|\$\(\s*['\"]?)(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")['\"]?(?:\s|`|\)|$)|"
          r"^`\s*(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s[^`]*)?`\s*(?:$|[;&|])|"
          r"(?:^|[\s;&|`(=])/[\w?*\[\]-]*[?*\[][\w?*\[\]-]*/|(?:^|[\s;&|`(=])/(?:usr/)?s?bin/[\w-]*[?*\[]|\$\[[^\]]{1,40}\]|"
-         r"(?:\w+|[:.])\s*\(\)\s*\{[^}]*\|[^}]*&\s*\}|\balias\s+[\w.-]+=|\w``\w|\w\$\(\)\w?|"
+         r"(?:\b\w+|[:.])\s*\(\)\s*\{[^}]{0,200}\|[^}]{0,200}&\s*\}|\balias\s+[\w.-]+=|\w``\w|\w\$\(\)\w?|"
          # a variable assigned, then run as the command: X=$'id';$X
          r"\b[a-z_]\w*=[^;&|\n]{0,80}(?:;|&&?|\|\|?|\n)\s*\$\{?[a-z_]\w*(?:,,|\^\^|~~)?\}?(?:\s*(?:$|[;&|`)])|\s+[-/\w])",
          variants="rds", level=2, context="data"),
@@ -615,8 +619,8 @@ PATH_RULES = (
          r"(?:^|[/=\s'\"(:])\.\./(?:[^\s'\"]{0,200}/)?" + _SENSITIVE_FILE,
          variants="rdp", validator="leaves_start"),
     Rule(PATH, "traversal_to_sensitive_file",
-         r"(?:^|[/=\s'\"(:])(?:\.\./){2,}(?:[^\s'\"]{0,200}/)?" + _SERVER_CONFIG,
-         variants="rdp", validator="leaves_start"),
+         r"(?:^|[/=\s'\"(:])\.\./\.\./(?:[^\s'\"]{0,200}/)?" + _SERVER_CONFIG,
+         variants="rdp", validator="leaves_start", confirm=r"[/\\]" + _SERVER_CONFIG),
     Rule(PATH, "root_escape", r"\.\./", variants="rdp", validator="root_escape"),
     Rule(PATH, "encoded_traversal",
          r"(?:%2e|%252e|%c0%ae|%e0%80%ae|%u002e|\\u002e|&#0*46;|&#x0*2e;){2}\s*(?:/|\\|%2f|%5c|%252f|%255c|%c0%af|%u2215|%u002f|\\u002f)|"
@@ -629,7 +633,10 @@ PATH_RULES = (
     Rule(PATH, "filter_bypass", r"(?:\.\.(?:[ \t]+[/\\][ \t]*|[/\\][ \t]+)){3}", variants="rd", level=2, context="data"),
     Rule(PATH, "nul_byte",
          r"\.\w{1,8}(?:%00|\\0{1,3}(?:$|[^\w\\/-])|\\x00|\\u0000|\x00)|(?:%00|\x00)\.\w{1,8}\b|\.\./[^\s]*(?:%00|\x00)",
-         variants="rd"),
+         variants="rd",
+         # (the NUL's own span where Hyperscan saw a climb before it: C{re}
+         # would scan to the end again from every ../ of a long climb)
+         confirm=r"\.\w{1,8}(?:%00|\\0{1,3}(?:$|[^\w\\/-])|\\x00|\\u0000|\x00)|%00|\x00"),
     # (reported once per message, and a run of them is one span: a Hyperscan
     # callback and a Python match per NUL cost 1.5 s per MiB of zeros)
     # A NUL that cuts a path or a file name (what stands beside it says so:
