@@ -109,6 +109,9 @@ BENIGN = [
     ("http_request", "path", "/"),
     ("open_link", "href", "https://example.com/"),
     ("set_drive", "letter", "C:"),
+    ("copy_file", "destination", "E:\\"),
+    ("backup", "target", "D:/"),
+    ("set_workspace", "root", "C:\\"),
     # a project's files in a home and beside a workspace
     ("view_file", "file", "/home/dev/plex/.env"),
     ("read_file", "path", "/Users/alice/shop/.env"),

@@ -697,9 +697,10 @@ PATH_RULES = (
          variants="rdp", level=2, context="data", validator="outside_home_project"),
     # Session 15: the root of a drive or a file URL's root as a whole value
     # (c:\, d:/, file:///): a probe of where a file argument leads, not a
-    # file; a tool that lists or changes directories may be given one
-    # (threats: a listing tool's root passes; a bare / is a route, a
-    # separator, a prefix in too many values to count).
+    # file to a tool that reads, opens or renders one; a tool that lists,
+    # copies to, backs up to or works in a directory may be given one
+    # (threats: by the tool's name; a bare / is a route, a separator, a
+    # prefix in too many values to count).
     Rule(PATH, "root_probe", r"^\s*['\"]?(?:file:(?:/{2,3}|\\{2,3})|[a-z]:[/\\]+)\s*['\"]?\s*$",
          variants="rd", level=2, context="data", validator="root_probe"),
     # The files every traversal list ends in, anywhere in a value (after a

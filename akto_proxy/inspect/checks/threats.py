@@ -50,6 +50,8 @@ _SHELL_ARGUMENTS = frozenset(("command", "commands", "cmd", "shell"))
 _SQL_WORD = re.compile(
     r"\b(?:select|union|insert|update|delete|drop|truncate|from|where|exec|execute|declare|waitfor)\b|\b(?:sleep|pg_sleep|benchmark)\s*\(", re.I
 )
+# tools that read, open or render a file: a drive's root is no file to them
+_READING_TOOL = re.compile(r"read|open|view|get|download|render|load|include|fetch|show|cat\b|display|preview|import|attach|template|document", re.I)
 # tools that list, search or change directories: a drive's root is a place to start
 _LISTING_TOOL = re.compile(r"list|ls|dir|tree|browse|search|find|glob|walk|explore|navigate|folder|cd\b|cwd|mount|volume|drive|disk", re.I)
 
@@ -350,7 +352,8 @@ class ThreatInspector:
                         found.add(check, "sql_structure", "high", i, None)
                 continue
             if rule.validator == "root_probe":
-                if not _LISTING_TOOL.search(kinds.tool or ""):
+                tool = kinds.tool or ""
+                if _READING_TOOL.search(tool) and not _LISTING_TOOL.search(tool):
                     found.add(check, rule.name, rule.severity, i, None)
                 continue
             if rule.validator == "root_escape":
