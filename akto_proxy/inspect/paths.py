@@ -887,6 +887,10 @@ def _homeStart(c: Canonical) -> Optional[int]:
     return None
 
 
+#: folders a server keeps its configuration and logs in
+_CONFIG_FOLDERS = frozenset(("conf", "config", "cfg", "etc", "logs", "log", "bin", "conf.d", "sites-enabled", "sites-available"))
+
+
 def _underWebRoot(parts: tuple[str, ...]) -> Optional[int]:
     for root in _WEB_ROOTS:
         n = len(root)
@@ -960,7 +964,11 @@ def where(c: Canonical, bare: bool = False) -> Optional[str]:
         e = _named(parts, "key")
         if e is not None:
             return "key:" + "/".join(e.parts)
-    if climbed or share:
+    # (one level up into a sibling folder and a folder of its own is a
+    # neighbouring project's nginx/nginx.conf; a server's conf/ or etc/
+    # beside a web root is the server's: ../apache/conf/httpd.conf)
+    sibling = c.above == 1 and len(parts) >= 3 and parts[-2] not in _CONFIG_FOLDERS
+    if share or (climbed and not sibling):
         e = _named(parts, "name")
         if e is not None:
             return "name:" + "/".join(e.parts)

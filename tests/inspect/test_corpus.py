@@ -32,22 +32,26 @@ def injectionCorpus(split: str) -> list[dict[str, str]]:
 # change must not go below (session 10: path 92.7%, FPR 0.59% and 0.94%).
 # (session 11: SQL 95.1%, command 91.97%, path 93.9%; session 12: command 93.43%, path 96.5%)
 # (session 14: unsealed and tuned on by class, SQL 97.34%, command 95.26%, path 97.67%)
-HOLDOUT_TPR = {"sql_injection": 0.968, "command_injection": 0.948, "path_traversal": 0.972}
+# (session 15's injection classes: command 95.99%, path 98.26%)
+HOLDOUT_TPR = {"sql_injection": 0.968, "command_injection": 0.954, "path_traversal": 0.977}
 HOLDOUT_FPR = {True: 0.006, False: 0.010}  # with the sample exclusions, without
 # The fresh part (classic/fresh, session 9): first scored at SQL 95.6%,
 # command 60.5%, path 88.4%; these are the rates after that session's tuning
 # on the tune part, floors in the same sense.
 # (session 11: SQL 96.3%, command 89.69%, path 93.0%; session 12: SQL 96.47%, command 90.13%, path 94.07%)
 # (session 14: unsealed and tuned on by class, SQL 98.49%, command 95.52%, path 97.30%)
-FRESH_TPR = {"sql_injection": 0.980, "command_injection": 0.950, "path_traversal": 0.968}
+# (session 15's injection classes: SQL 98.74%, command 98.65%)
+FRESH_TPR = {"sql_injection": 0.982, "command_injection": 0.981, "path_traversal": 0.968}
 FRESH_FPR = {True: 0.005, False: 0.008}
 # The fourth part (classic/fourth, session 14), sealed: scored once after it
 # was committed, at SQL 94.79%, command 99.53%, path 93.94%, injection FPR
 # 22/1838 (1.20%) with the sample exclusions and 30/1838 (1.63%) without;
 # floors about a point below, ceilings about a point above.  (Scored again
 # after session 14's classes: SQL 95.34%, command 99.53%, path 93.94%.)
-FOURTH_TPR = {"sql_injection": 0.937, "command_injection": 0.985, "path_traversal": 0.929}
-FOURTH_FPR = {True: 0.016, False: 0.021}  # (session 14 after its classes: 20/1838 and 28/1838)
+# Unsealed in session 15 and tuned on by class: SQL 100%, command 100%, path
+# 98.48%, injection FPR 8/1838 and 16/1838; floors half a point below.
+FOURTH_TPR = {"sql_injection": 0.995, "command_injection": 0.995, "path_traversal": 0.979}
+FOURTH_FPR = {True: 0.006, False: 0.010}  # (session 14 after its classes: 20/1838 and 28/1838; session 15: 8 and 16)
 # The fifth part (classic/fifth, session 15), sealed: scored once after it
 # was committed, at SQL 99.67%, command 95.73%, path 96.86%, injection FPR
 # 20/2369 (0.84%) with the sample exclusions and 31/2369 (1.31%) without;

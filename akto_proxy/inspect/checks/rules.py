@@ -95,6 +95,11 @@ EXFIL = "data_exfiltration"
 
 _SQL_FN = r"(?:@@version|version\s*\(\s*\)|user\s*\(\s*\)|current_user|database\s*\(\s*\)|schema\s*\(\s*\)|information_schema|pg_catalog|sqlite_master|mysql\.user|sys\.\w+|all_tables|load_file|group_concat\s*\(|concat(?:_ws)?\s*\(|char\s*\(\s*\d+|0x[0-9a-f]{4,}|null\s*,\s*null|table_name|column_name|password|passwd)"
 
+# a literal a CASE branch returns
+_SQL_LITERAL = r"(?:-?\d+|'[^'\n]{0,20}'|\"[^\"\n]{0,20}\"|null|true|false)"
+# a Java static method called by its quoted class name
+_JAVA_ROUTINE = r"[\"'`](?:java|javax)\.[a-z_][\w$]*(?:\.[\w$]+)+[\"'`]\s*\("
+
 SQL_RULES = (
     Rule(SQL, "time_based_blind",
          r"\b(?:sleep|pg_sleep)\s*\(\s*['\"]?\d+(?:\.\d+)?['\"]?\s*(?:[^\s\d.'\")]|\)\s*(?:$|[^\s\w]|(?:and|or|xor|limit|from|union|then|else|end|when|as|like|rlike|regexp)\b))|"
@@ -172,7 +177,7 @@ SQL_RULES = (
          variants="rdq", level=2, context="data", validator="quote_breakout"),
     Rule(SQL, "quote_breakout",
          r"^[^'\"`\s]{0,64}['\"`]\s*(?:[|^&<>=/%*+-]{1,2}|::)\s*\w+\s*(?:--|#|/\*)|"
-         r"^\s*(?:or|and|xor|having)\s+\S.{0,80}?(?:[=<>!?@~#]|\blike\b|\bis\b|\bregexp\b|\bglob\b)",
+         r"^\s*(?:or|and|xor|having)\s+[^\s<>=].{0,80}?(?:[=<>!?@~#]|\blike\b|\bis\b|\bregexp\b|\bglob\b)",
          variants="rdq", level=2, context="data"),
     # An incomplete comparison after a boolean operator, a subquery in a value.
     Rule(SQL, "boolean_tail",
@@ -270,6 +275,10 @@ SQL_RULES = (
          r"\bdb\.[\w$]+\.(?:insert|insertone|insertmany|update|updateone|updatemany|remove|deleteone|deletemany|drop|mapreduce)\s*\(|"
          r"['\"]\s*;\s*(?:return\s+(?:true|1|this)\b|sleep\s*\(\s*\d|while\s*\(|(?:(?:var|let|const)\s+)?\w+\s*=\s*new\s+date\s*\(\s*\))",
          variants="rdq", level=2, context="data"),
+    # A value that closes its quote and the call or VALUES list it sat in
+    # with a NULL after a comma (',NULL), '),NULL)): a column count probe.
+    Rule(SQL, "quote_breakout", r"^[^'\"`\s]{0,64}['\"`][\s)]*,\s*null\s*\)",
+         variants="rdq", level=2, context="data"),
     # A value that closes its quote and goes on with OR and another quoted
     # literal (' or '' ', admin' or 'x), the query's own quote closing it.
     Rule(SQL, "quote_breakout",
@@ -293,6 +302,23 @@ SQL_RULES = (
          r"\bcase\s+when\s*\(*\s*\d+\s*(?:=|<>|!=|<|>)\s*\d+|\b(?:iif|elt)\s*\(\s*\d+\s*=\s*\d+\s*,|\)\s*as\s+\w+\s+where\s+\d+\s*=\s*\d+|"
          r"\bgenerate_series\s*\(\s*\d+\s*,\s*\d{6,}|\brepeat\s*\(.{0,60}?,\s*\d{7,}\s*\)|^[^'\"`\s]{0,64}['\"`]\s*\(+\s*select\b",
          variants="rdq", level=2, context="data"),
+    # Session 15: SQL in a value that reads no catalogue and compares no
+    # literals: a CASE expression whose branches are literals (CASE
+    # randomblob(N) WHEN NOT NULL THEN 1 ELSE 1 END, a heavy query timed by
+    # its cost), SQLite's blob generators, a Java static method called as
+    # an SQL function by its quoted class name (HSQLDB's and H2's
+    # "java.lang.Thread.sleep"(5)).
+    Rule(SQL, "sql_probe",
+         r"\bcase\b[^\n]{1,120}?\bwhen\b[^\n]{1,120}?\bthen\s+" + _SQL_LITERAL + r"\s+else\s+" + _SQL_LITERAL + r"\s+end\b|"
+         r"\b(?:randomblob|zeroblob)\s*\(|" + _JAVA_ROUTINE,
+         variants="rdq", level=2, context="data",
+         # (the CASE's tail alone: where Hyperscan saw the whole, in time linear in the value)
+         confirm=r"\bthen\s+" + _SQL_LITERAL + r"\s+else\s+" + _SQL_LITERAL + r"\s+end\b|\b(?:randomblob|zeroblob)\s*\(|" + _JAVA_ROUTINE),
+    # A value that opens with a quote, closes the query's own quote with it
+    # and comments out the rest after one word ('test--): the word is left
+    # a bare identifier, a probe for a syntax error ('1-- leaves a number,
+    # which some fields hold that way).
+    Rule(SQL, "comment_truncation", r"^\s*['\"`][a-z_][\w@.$-]{0,63}--\s*$", variants="rdq", level=2, context="data"),
 )  # fmt: skip
 
 # --- command injection -----------------------------------------------------
@@ -437,6 +463,21 @@ CMD_RULES = (
          # a time probe: sleep N and nothing else
          r"^\s*['\"]?(?:sleep|usleep)\s+\d+\s*['\"]?\s*(?:$|[;&|#])",
          variants="rds", level=2, context="data"),
+    # Session 15: a path whose last character is a pipe (../../usr/bin/env|,
+    # /bin/ls|): Perl's two-argument open and Ruby's Kernel#open run it as a
+    # command and read its output; no file is named with a pipe at its end.
+    Rule(CMD, "command_in_value", r"^\s*['\"]?[\w.~/\\-]*[/\\][\w.+-]+\s*\|\s*['\"]?\s*$",
+         variants="rds", level=2, context="data"),
+    # A redirection or cmd's escape, a command line, a separator at the
+    # value's end (<ping -i 30 127.0.0.1;, <uname -n -s%0A): a fuzzer's
+    # probe where a value belongs, whatever the command.
+    Rule(CMD, "command_in_value",
+         r"^\s*[\^<]\s*(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")\b[^;&|\r\n<>]{0,60}(?:;|%0a|%0d|\r|\n)+\s*$",
+         variants="rd", level=2, context="data"),
+    # A shell function defined and called in a value (f(){ f|f& };f, the
+    # fork bomb in any spelling).
+    Rule(CMD, "shell_plumbing", r"(?:^|[\s;&|])(?:\b\w+|[:.])\s*\(\)\s*\{[^{}]{0,200}\}\s*;\s*(?:\w+|[:.])\s*$",
+         variants="rd", level=2, context="data"),
     # Server-side includes that run a command or read a file.
     Rule(CMD, "server_side_include", r"<!--\s*#\s*(?:exec|include|echo|config|fsize|flastmod)\s+(?:cmd|cgi|file|virtual|var)\s*=",
          variants="rd", level=1),
@@ -486,7 +527,7 @@ CMD_RULES = (
          r"(?:[\w;&|=({}.]`|\$\(\s*['\"]?)(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")['\"]?(?:\s|`|\)|$)|"
          r"^`\s*(?:[\w.-]*/)?(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r")(?:\s[^`]*)?`\s*(?:$|[;&|])|"
          r"(?:^|[\s;&|`(=])/[\w?*\[\]-]*[?*\[][\w?*\[\]-]*/|(?:^|[\s;&|`(=])/(?:usr/)?s?bin/[\w-]*[?*\[]|\$\[[^\]]{1,40}\]|"
-         r"(?:\w+|[:.])\s*\(\)\s*\{[^}]*\|[^}]*&\s*\}|\balias\s+[\w.-]+=|\w``\w|\w\$\(\)\w?|"
+         r"(?:\b\w+|[:.])\s*\(\)\s*\{[^}]{0,200}\|[^}]{0,200}&\s*\}|\balias\s+[\w.-]+=|\w``\w|\w\$\(\)\w?|"
          # a variable assigned, then run as the command: X=$'id';$X
          r"\b[a-z_]\w*=[^;&|\n]{0,80}(?:;|&&?|\|\|?|\n)\s*\$\{?[a-z_]\w*(?:,,|\^\^|~~)?\}?(?:\s*(?:$|[;&|`)])|\s+[-/\w])",
          variants="rds", level=2, context="data"),
@@ -547,12 +588,16 @@ _SENSITIVE_FILE = (
     # histories, server and PHP configuration, logs, Windows system files
     r"(?:\.(?:(?:bash|zsh|sh|mysql|psql|python|node_repl)_history|lesshst)|\.git-credentials|\.netrc|\.pgpass|\.my\.cnf|ntuser\.dat|"
     r"[\w.-]*\.keychain(?:-db)?|sitemanager\.xml|tomcat-users\.xml|applicationhost\.config|global\.asa|unattend(?:ed)?\.xml|sysprep\.(?:inf|xml)|"
-    r"(?:httpd|apache2?|nginx|lighttpd|php-fpm|php|my|redis|pg_hba|postgresql|sshd?_config|config\.inc|localsettings|settings\.local)\.(?:conf|ini|cnf|php)|"
-    r"php\.ini|program\s*files/|inetpub/|xampp/|wamp/|lampp/|"
+    r"(?:config\.inc|localsettings|settings\.local)\.(?:conf|ini|cnf|php)|program\s*files/|inetpub/|xampp/|wamp/|lampp/|"
     r"documents\s+and\s+settings/|library/(?:keychains|preferences)/|private/(?:etc|var)/|"
     # a web server's logs (log poisoning): its own tree, or Apache's names
     r"(?:apache\d?|httpd|nginx|lighttpd|xampp|lampp|wamp)/(?:[^\s/]+/)?logs?/|[\w.-]*(?:access?|error)_log\b))"
 )
+
+# A server's configuration by its file name alone: a project has its own
+# (a compose example's nginx/nginx.conf), reached by a climb of one level
+# into a sibling folder; two levels or more leave the workspace's parent.
+_SERVER_CONFIG = r"(?:(?:httpd|apache2?|nginx|lighttpd|php-fpm|php|my|redis|pg_hba|postgresql|sshd?_config)\.(?:conf|ini|cnf)|php\.ini)"
 
 # A path into the system rather than a workspace (after its anchor): its
 # configuration and credentials, process state, logs, package and server
@@ -585,6 +630,9 @@ PATH_RULES = (
     Rule(PATH, "traversal_to_sensitive_file",
          r"(?:^|[/=\s'\"(:])\.\./(?:[^\s'\"]{0,200}/)?" + _SENSITIVE_FILE,
          variants="rdp", validator="leaves_start"),
+    Rule(PATH, "traversal_to_sensitive_file",
+         r"(?:^|[/=\s'\"(:])\.\./\.\./(?:[^\s'\"]{0,200}/)?" + _SERVER_CONFIG,
+         variants="rdp", validator="leaves_start", confirm=r"[/\\]" + _SERVER_CONFIG),
     Rule(PATH, "root_escape", r"\.\./", variants="rdp", validator="root_escape"),
     Rule(PATH, "encoded_traversal",
          r"(?:%2e|%252e|%c0%ae|%e0%80%ae|%u002e|\\u002e|&#0*46;|&#x0*2e;){2}\s*(?:/|\\|%2f|%5c|%252f|%255c|%c0%af|%u2215|%u002f|\\u002f)|"
@@ -592,9 +640,15 @@ PATH_RULES = (
          r"(?:%2e|%252e)\.(?:/|\\|%2f|%5c)|\.%2e(?:/|\\|%2f|%5c)",
          variants="r"),
     Rule(PATH, "filter_bypass", r"(?:\.{3,}[/\\]){2,}|\.\.\.\.(?:/|\\){1,2}|\.\.;/|\.\.\\\\\.\.|\.\./\./\.\./|\.\.\./\./", variants="rdp"),
+    # climbs spelled with blanks around the separator (.. / .. / etc / passwd),
+    # which a server that strips blanks reads as ../../
+    Rule(PATH, "filter_bypass", r"(?:\.\.(?:[ \t]+[/\\][ \t]*|[/\\][ \t]+)){3}", variants="rd", level=2, context="data"),
     Rule(PATH, "nul_byte",
-         r"\.\w{1,8}(?:%00|\\0|\\x00|\\u0000|\x00)|(?:%00|\x00)\.\w{1,8}\b|\.\./[^\s]*(?:%00|\x00)",
-         variants="rd"),
+         r"\.\w{1,8}(?:%00|\\0{1,3}(?:$|[^\w\\/-])|\\x00|\\u0000|\x00)|(?:%00|\x00)\.\w{1,8}\b|\.\./[^\s]*(?:%00|\x00)",
+         variants="rd",
+         # (the NUL's own span where Hyperscan saw a climb before it: C{re}
+         # would scan to the end again from every ../ of a long climb)
+         confirm=r"\.\w{1,8}(?:%00|\\0{1,3}(?:$|[^\w\\/-])|\\x00|\\u0000|\x00)|%00|\x00"),
     # (reported once per message, and a run of them is one span: a Hyperscan
     # callback and a Python match per NUL cost 1.5 s per MiB of zeros)
     # A NUL that cuts a path or a file name (what stands beside it says so:
@@ -635,7 +689,7 @@ PATH_RULES = (
          variants="rdp", level=2, context="data"),
     Rule(PATH, "absolute_sensitive_path",
          r"(?:^|[/\\])\.(?:ssh/(?:id_\w+|authorized_keys|known_hosts)|aws/credentials|(?:bash|zsh|sh|mysql|psql)_history|git-credentials|netrc|pgpass|htpasswd|"
-         r"docker/(?:config\.json|secrets)|kube/config)\b|(?:^|[/\\])\.env(?:\.(?:local|prod|production|dev|development))?\s*$|"
+         r"docker/(?:config\.json|secrets)|kube/config)\b|"
          # files every project has too (.npmrc, .git/config, a .history
          # folder): the user's own, in a home directory
          r"(?:^|[/\\])(?:~|root|home\d?[/\\][^/\\\s]+|users[/\\][^/\\\s]+)[/\\]\.(?:npmrc|pypirc|history|gitconfig|git[/\\]config)\b|"
@@ -648,6 +702,19 @@ PATH_RULES = (
          r"^\s*(?:(?:usr/local/|opt/)?(?:apache\d?|httpd|nginx|lighttpd|xampp|lampp|wamp)/(?:[^\s/]+/)?logs?/|[^\s]*(?:access?|error)_log\s*$|"
          r"program\s*files/|inetpub/|documents\s+and\s+settings/)",
          variants="rdp", level=2, context="data"),
+    # A .env file outside a project of a home directory (/app/.env,
+    # C:/app/.env, /var/www/html/.env): a deployment's secrets; a developer's
+    # project keeps its own (/home/dev/shop/.env: validators.outsideHomeProject)
+    Rule(PATH, "absolute_sensitive_path", r"(?:^|[/\\])\.env(?:\.(?:local|prod|production|dev|development))?\s*$",
+         variants="rdp", level=2, context="data", validator="outside_home_project"),
+    # Session 15: the root of a drive or a file URL's root as a whole value
+    # (c:\, d:/, file:///): a probe of where a file argument leads, not a
+    # file to a tool that reads, opens or renders one; a tool that lists,
+    # copies to, backs up to or works in a directory may be given one
+    # (threats: by the tool's name; a bare / is a route, a separator, a
+    # prefix in too many values to count).
+    Rule(PATH, "root_probe", r"^\s*['\"]?(?:file:(?:/{2,3}|\\{2,3})|[a-z]:[/\\]+)\s*['\"]?\s*$",
+         variants="rd", level=2, context="data", validator="root_probe"),
     # The files every traversal list ends in, anywhere in a value (after a
     # command, a quote or a separator: \'/bin/cat /etc/passwd\')
     Rule(PATH, "absolute_sensitive_path",
@@ -680,7 +747,9 @@ PATH_RULES = (
          r"(?:0x2e){2}(?:/|\\|0x2f|0x5c)|\.\.(?:0x2f|0x5c)|(?:\.\.(?:2f|5c)){2}|"
          # escapes with a digit no hex has, as old IIS decoded them into a
          # separator (..%c1%pc, ..%c0%9v, ..%bg%qf)
-         r"(?:\.\.|[/\\]\.)(?:%[0-9a-f]{2})?%(?:[0-9a-f][g-z]|[g-z][0-9a-z])",
+         r"(?:\.\.|[/\\]\.)(?:%[0-9a-f]{2})?%(?:[0-9a-f][g-z]|[g-z][0-9a-z])|"
+         # an overlong lead byte before one (??%c0%qf): no text is spelled so
+         r"%c[01]%(?:[0-9a-f][g-z]|[g-z][0-9a-z])",
          variants="rdp", level=2),
     # A value whose path, read as a file API would (unwrapped, cut at a
     # NUL or a query, separators unified, dots resolved, drives, shares

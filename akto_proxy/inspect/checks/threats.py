@@ -46,6 +46,15 @@ _SHORT_VALUE = 64  # a value longer than this is read as prose by the tokeniser
 _DATABASE_TOOL = re.compile(R.DATABASE_TOOL, re.I)
 _PROSE_TOOL = re.compile(R.PROSE_TOOL, re.I)
 _NAME = re.compile(r"[A-Za-z_][\w-]*")
+_SHELL_ARGUMENTS = frozenset(("command", "commands", "cmd", "shell"))
+# SQL a command line may carry for a database client
+_SQL_WORD = re.compile(
+    r"\b(?:select|union|insert|update|delete|drop|truncate|from|where|exec|execute|declare|waitfor)\b|\b(?:sleep|pg_sleep|benchmark)\s*\(", re.I
+)
+# tools that read, open or render a file: a drive's root is no file to them
+_READING_TOOL = re.compile(r"read|open|view|get|download|render|load|include|fetch|show|cat\b|display|preview|import|attach|template|document", re.I)
+# tools that list, search or change directories: a drive's root is a place to start
+_LISTING_TOOL = re.compile(r"list|ls|dir|tree|browse|search|find|glob|walk|explore|navigate|folder|cd\b|cwd|mount|volume|drive|disk", re.I)
 
 
 def argumentKind(tool: Optional[str], path: str) -> str:
@@ -78,6 +87,16 @@ def argumentKind(tool: Optional[str], path: str) -> str:
     if name in R.TEXT_ARGUMENTS:
         return "text"
     return "data"
+
+
+def shellArgument(path: str) -> bool:
+    """
+    Whether the argument at C{path} is named as a command line (C{command},
+    C{cmd}, C{shell}): its C{||}, C{&&} and quotes are the shell's, and SQL
+    rides in one only inside a statement for a client (C{psql -c "..."}).
+    """
+    names = _NAME.findall(path)
+    return bool(names) and names[-1].lower() in _SHELL_ARGUMENTS
 
 
 @attrs.frozen
@@ -314,6 +333,8 @@ class ThreatInspector:
             if found.has(check, rule.name, i) and rule.internal is False and kind != "r":
                 continue
             text = segments[seg]
+            if check == R.SQL and kinds.of(i) == "code" and shellArgument(path) and _SQL_WORD.search(text) is None:
+                continue  # a command line's || and && (cmd || true) with no SQL in it
             if rule.fragment or (rule.internal and rule.name != "structure_candidate"):
                 if check == R.SQL and _SQL_STATEMENT.match(text):
                     continue
@@ -330,6 +351,11 @@ class ThreatInspector:
                         found.add(check, "libinjection", "high", i, None)
                     elif value and self.level >= 2 and not found.has(check, "sql_structure", i) and injects(text):
                         found.add(check, "sql_structure", "high", i, None)
+                continue
+            if rule.validator == "root_probe":
+                tool = kinds.tool or ""
+                if _READING_TOOL.search(tool) and not _LISTING_TOOL.search(tool):
+                    found.add(check, rule.name, rule.severity, i, None)
                 continue
             if rule.validator == "root_escape":
                 if climb(text) >= self._rootEscape:
@@ -444,6 +470,10 @@ class _Kinds:
         self._tool = tool
         self._strings = strings
         self._kinds: list[Optional[str]] = [None] * len(strings)
+
+    @property
+    def tool(self) -> Optional[str]:
+        return self._tool
 
     @functools.cached_property
     def outward(self) -> bool:

@@ -1463,6 +1463,12 @@ def separatorCommand(text: str) -> bool:
         before, sep, word = "", "\n", text[lead.end() :].split(None, 1)[0]
     if re.match(r"[A-Za-z_][\w.-]*=", word) or ("&" in sep and ("?" in before or "=" in before)):
         return False
+    if _NO_COMMAND_WORD.fullmatch(word):  # "serviceCode|{}": brackets and punctuation run nothing
+        return False
+    if _PROSE.fullmatch(before) and _PROSE.fullmatch(text, m.start(3)):
+        # "I think it would do; copy should reach us": a sentence on
+        # either side, words and nothing a command line holds
+        return False
     if sep == "&" and re.match(r"#?\w{2,8};", word):  # an HTML entity, &quot;
         return False
     if _ADDRESS.match(word):  # "a@x.org;b@y.org": a list of addresses
@@ -1482,10 +1488,14 @@ def separatorCommand(text: str) -> bool:
         if _COMMAND_WORD.fullmatch(head.group(0)):
             return True
         rest = text[m.end(3) : m.end(3) + 40]
-        return head.end() == len(word) and re.match(r"\s+(?:-{1,2}[a-zA-Z]|/|\$)", rest) is not None
+        return head.end() == len(word) and re.match(r"\s+(?:-{1,2}[a-zA-Z]|/|\$|%[a-zA-Z_]\w*%)", rest) is not None
     return True
 
 
+# words and nothing a shell gives meaning to: three or more on a side of a separator
+_PROSE = re.compile(r"[\s'\"]*[A-Za-z][A-Za-z']*(?:[ ,-]+[A-Za-z][A-Za-z']*){2,}[\s.!?,'\"]*")
+# a word with no letter, digit, path or expansion in it
+_NO_COMMAND_WORD = re.compile(r"[^\w/~$`.\\]+")
 _COMMAND_WORD = re.compile(
     r"(?:" + BARE_COMMANDS + "|" + WORD_COMMANDS + r"|net|type|ver|set|start|for|if|call|copy|del|timeout|reg|sc|taskkill)",
     re.I,
@@ -1530,6 +1540,25 @@ def commentTruncation(text: str) -> bool:
     word, where C{admin'--} leaves the query's own quote to the comment.
     """
     return _QUOTED_OPTION.match(text) is None
+
+
+# a path in a folder of a user's home, one level down or more (a project)
+# (not a web root kept in a home: ~/public_html, ~/www)
+_HOME_PROJECT = re.compile(
+    r"\s*['\"]?(?:[a-z]:)?[/\\]+(?:home\d?|users)[/\\]+[^/\\\s]+[/\\]+"
+    r"(?!(?:public_html|private_html|www|wwwroot|htdocs|html|web|domains|sites?)[/\\])[^/\\\s]+[/\\]",
+    re.I,
+)
+
+
+def outsideHomeProject(text: str) -> bool:
+    """
+    Whether a path to a C{.env} file lies outside a project in a user's
+    home: C{/app/.env}, C{/home/app/.env} and C{../../.env} are a
+    deployment's or a home's secrets, C{/home/dev/shop/.env} a developer's
+    own project (climbing or encoded: outside, whatever it names first).
+    """
+    return _HOME_PROJECT.match(text) is None or ".." in text or "%" in text
 
 
 # Validators that judge the whole string a rule hit in, not the match.
@@ -1594,6 +1623,7 @@ WHOLE_TEXT: dict[str, Validator] = {
     "separator_command": separatorCommand,
     "quote_breakout": quoteBreakout,
     "comment_truncation": commentTruncation,
+    "outside_home_project": outsideHomeProject,
     "shell_structure": commandInValue,
     "evaluated_code": runsHidden,
     "kubernetes_secret": kubernetesSecret,
