@@ -11,10 +11,14 @@ shape is still found.  Written here, not copied from any corpus.
 
 from __future__ import annotations
 
+import re
+
 from twisted.trial.unittest import SynchronousTestCase
 
+from akto_proxy.inspect.checks import rules as R
 from akto_proxy.inspect.checks.validators import connectionString, placeholder
 from tests.inspect.test_checks import call, mediumSteps, result, rules, verdict
+from tests.inspect.test_s15_secrets import assertLinear
 
 EXFIL = "data_exfiltration"
 
@@ -58,3 +62,17 @@ class FourthFalsePositiveTests(SynchronousTestCase):
             self.assertFalse(placeholder(value), value)
         self.assertFalse(connectionString("https://$USER:$TOKEN@github.com"))
         self.assertTrue(connectionString("https://deploy:Xk9fQ2vLm8Rt3Zp7@git.acme-corp.com"))
+
+
+class LinearTraversalTests(SynchronousTestCase):
+    def test_longRun(self) -> None:
+        """
+        traversal_to_sensitive_file's confirming pattern starts once per run
+        of ../ (it took 1.8 s on 100 KB of them, tried at every one) and
+        still finds the file after any depth.
+        """
+        rule = next(r for r in R.PATH_RULES if r.name == "traversal_to_sensitive_file" and r.confirm and "++" in r.confirm)
+        confirm = re.compile(rule.confirm, re.M | re.A | re.I)
+        assertLinear(self, [confirm], ["../" * 33000 + "etc/passwd", "../" * 33000 + "x"])
+        for depth in (1, 3, 70):
+            self.assertIsNotNone(confirm.search(" " + "../" * depth + "etc/passwd"), depth)
