@@ -1267,8 +1267,80 @@ def spacedSecret(text: str) -> bool:
     if re.fullmatch(r"(?:[A-Za-z][a-z]+\.)+[A-Za-z]\w*", value):
         return False  # com.example.TokenService
     if re.fullmatch(r"[0-9a-f]{32,}|[0-9A-F]{32,}", value):
-        return not placeholder(value) and entropy(value) >= 3.5 and _switches(value) >= 0.35
-    return randomRun(value, 20)
+        return not placeholder(value) and entropy(value) >= 3.4 and _switches(value) >= 0.35
+    return randomRun(value, 20) or lowerRun(value)
+
+
+#: words before a quoted value that say what kind of id or text it is, not
+#: whose key: a digest, a document's or a video's id, a commit, a payload
+_ID_WORDS = frozenset(
+    "id ids uuid guid hash sha sha1 sha256 sha512 md5 digest checksum commit rev revision ref etag nonce iv file doc "
+    "document sheet spreadsheet video image img photo data content body payload base64 echo print printf msg message "
+    "text title name label channel user username account project workspace org tenant client app application bucket "
+    "table database db region zone cluster instance host domain path url link slug order invoice customer cursor page "
+    "string value version build tag branch release the with and for from is was code key".split()
+)
+_NAMED = re.compile(r"""(?P<word>[a-z][a-z0-9]*)[ \t]+(?:-[ \t]+)?(?P<q>['"])(?P<value>[^'"]*)(?P=q)$""")
+
+
+def namedKey(text: str) -> bool:
+    """
+    C{<service> '<value>'}, C{<service> - '<value>'}: a word naming a
+    service, then a quoted value that can be nothing but a key, random
+    letters of both cases and digits (L{randomRun}) or random lowercase
+    letters and digits (L{lowerRun}). Not after a word that says what kind
+    of id or text the value is (C{commit}, C{sheet}, C{video}, C{data}:
+    L{_ID_WORDS}), not a UUID, not hexadecimal (a digest's shape).
+    """
+    m = _NAMED.search(text)
+    if m is None or m.group("word") in _ID_WORDS:
+        return False
+    value = m.group("value")
+    if _UUID.search(value) or len(value) > 100:
+        return False
+    return randomRun(value, 20) or lowerRun(value)
+
+
+#: Jenkins' header of a secret it encrypted with its master key (version 1,
+#: a 16-byte IV), as credentials.xml stores it in braces
+_JENKINS_HEADER = re.compile(r"AQAAABAAA")
+_JENKINS_CONTENT = re.compile(r">\{([^}<]*)\}<", re.I)
+
+
+def jenkinsElement(text: str) -> bool:
+    """
+    A credential element of Jenkins' XML (C{<secret>}, C{<password>},
+    C{<privateKey>}...) holding a value in braces, as Jenkins writes the
+    secrets it encrypts: its header (C{AQAAABAAA}) or a word of it a key
+    (L{randomRun}, L{lowerRun}, 32 hexadecimal digits or more); not a
+    template's C{{{ var }}} or a placeholder.
+    """
+    m = _JENKINS_CONTENT.search(text)
+    if m is None:
+        return False
+    content = m.group(1)
+    if content.startswith("{") or placeholder(content):
+        return False
+    if _JENKINS_HEADER.search(content):
+        return True
+    return any(randomRun(w, 20) or lowerRun(w, mode=True) for w in re.split(r"[\s-]+", content))
+
+
+_NPMRC = re.compile(r":_(?:auth|password|authToken)[ \t]*=[ \t]*[\"']?([^\s\"']+)")
+
+
+def npmrcCredential(text: str) -> bool:
+    """
+    An .npmrc credential scoped to a registry (C{//host/:_authToken=},
+    C{:_auth=}, C{:_password=}): the line says what the value is, so any
+    value is a credential but a placeholder or a variable (C{${NPM_TOKEN}})
+    or one that is too short to be one.
+    """
+    m = _NPMRC.search(text)
+    if m is None:
+        return False
+    value = m.group(1)
+    return len(value) >= 8 and not placeholder(value) and not _INTERPOLATION.search(value) and not sequence(value)
 
 
 VALIDATORS: dict[str, Validator] = {
@@ -1302,6 +1374,9 @@ VALIDATORS: dict[str, Validator] = {
     "spaced_secret": spacedSecret,
     "slack_token": slackToken,
     "numbered_key": numberedKey,
+    "named_key": namedKey,
+    "jenkins_element": jenkinsElement,
+    "npmrc_credential": npmrcCredential,
 }
 
 
