@@ -1278,9 +1278,11 @@ _ID_WORDS = frozenset(
     "document sheet spreadsheet video image img photo data content body payload base64 echo print printf msg message "
     "text title name label channel user username account project workspace org tenant client app application bucket "
     "table database db region zone cluster instance host domain path url link slug order invoice customer cursor page "
-    "string value version build tag branch release the with and for from is was code key".split()
+    "string value version build tag branch release the with and for from is was code key playlist track item object "
+    "record event request trace span job task run transaction block address post comment thread issue ticket note "
+    "asset resource package module type field column row node pod container volume snapshot device".split()
 )
-_NAMED = re.compile(r"""(?P<word>[a-z][a-z0-9]*)[ \t]+(?:-[ \t]+)?(?P<q>['"])(?P<value>[^'"]*)(?P=q)$""")
+_NAMED = re.compile(r"""(?<![a-z0-9])(?P<word>[a-z][a-z0-9]{0,24})[ \t]+(?:-[ \t]+)?(?P<q>['"])(?P<value>[^'"]{0,200})(?P=q)$""")
 
 
 def namedKey(text: str) -> bool:
@@ -1296,7 +1298,7 @@ def namedKey(text: str) -> bool:
     if m is None or m.group("word") in _ID_WORDS:
         return False
     value = m.group("value")
-    if _UUID.search(value) or len(value) > 100:
+    if _UUID.search(value) or len(value) > 100 or value.startswith(_PUBLIC_VALUE):
         return False
     return randomRun(value, 20) or lowerRun(value)
 
@@ -1326,7 +1328,7 @@ def jenkinsElement(text: str) -> bool:
     return any(randomRun(w, 20) or lowerRun(w, mode=True) for w in re.split(r"[\s-]+", content))
 
 
-_NPMRC = re.compile(r":_(?:auth|password|authToken)[ \t]*=[ \t]*[\"']?([^\s\"']+)")
+_NPMRC = re.compile(r""":_(?:auth|password|authToken)[ \t]*=[ \t]*["']?([^\s"']{1,512})""")
 
 
 def npmrcCredential(text: str) -> bool:
