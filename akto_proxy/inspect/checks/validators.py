@@ -1182,25 +1182,27 @@ def prefixedToken(text: str) -> bool:
 _MODE = re.compile(r"(?:^|_)(?:live|test|prod|sandbox)_$")
 
 
-def lowerRun(value: str, mode: bool = False) -> bool:
+def lowerRun(value: str, mode: bool = False, minLength: int = 24, minSwitches: float = 0.3) -> bool:
     """
     A run of lowercase letters and digits drawn at random, as some vendors
     issue keys (C{sk_test_jmswhdlt...}, C{shippo_test_<40 hex>}): 24 or
-    more, digits and letters switching often, random enough for its
-    length, not words (L{wordValue}). Hexadecimal bodies (digests named
-    C{sha_}, C{commit_}) count only after a mode (C{_live_}, C{_test_}).
+    more (C{minLength}), digits and letters switching often (C{minSwitches}:
+    a random draw's ~0.4 falls under 0.3 one time in six, under 0.2 one in
+    forty), random enough for its length, not words (L{wordValue}).
+    Hexadecimal bodies (digests named C{sha_}, C{commit_}) count only after
+    a mode (C{_live_}, C{_test_}).
     """
     if len(value) > 200:
         return False  # (no vendor's key is longer)
     if mode and re.fullmatch(r"[0-9a-fA-F]{24,}", value):
         value = value.lower()  # (hexadecimal written in either case)
-    if not re.fullmatch(r"[a-z0-9]{24,}", value) or placeholder(value):
+    if len(value) < minLength or not re.fullmatch(r"[a-z0-9]+", value) or placeholder(value):
         return False
     if re.fullmatch(r"[0-9a-f]+", value) and not mode:
         return False
     digits = sum(c.isdigit() for c in value)
     hexadecimal = re.fullmatch(r"[0-9a-f]+", value) is not None
-    return (4 <= digits <= len(value) - 8 and _switches(value) >= 0.3 and entropy(value) >= (3.4 if hexadecimal else 3.7)
+    return (4 <= digits <= len(value) - 8 and _switches(value) >= minSwitches and entropy(value) >= (3.4 if hexadecimal else 3.7)
             and not wordValue(value))
 
 
@@ -1300,7 +1302,9 @@ def namedKey(text: str) -> bool:
     value = m.group("value")
     if _UUID.search(value) or len(value) > 100 or value.startswith(_PUBLIC_VALUE):
         return False
-    return randomRun(value, 20) or lowerRun(value)
+    # (the word and the quotes say key: a lowercase run of twenty is enough,
+    # its kinds switching as a random draw's do all but one time in forty)
+    return randomRun(value, 20) or lowerRun(value, minLength=20, minSwitches=0.2)
 
 
 #: Jenkins' header of a secret it encrypted with its master key (version 1,
