@@ -173,8 +173,10 @@ class SecretClassTests(SynchronousTestCase):
                 spent = timed(run, text)
                 if spent >= 0.05:
                     # (a loaded machine: linear is what matters, twice the
-                    # text in about twice the time, not four times)
-                    half = timed(run, text[: len(text) // 2])
+                    # text in about twice the time, not four times; the
+                    # best of three runs of each)
+                    spent = min(spent, *(timed(run, text) for _ in range(2)))
+                    half = min(timed(run, text[: len(text) // 2]) for _ in range(3))
                     self.assertLess(spent, 3 * half + 0.01, (name, text[:20]))
                     self.assertLess(spent, 0.5, (name, text[:20]))
 
