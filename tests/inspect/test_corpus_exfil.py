@@ -35,9 +35,12 @@ from tests.inspect.test_prefilter import buildPrefilter, call, result, same, ste
 #: session 15's second round: 92.7% / 89.0% / 78.7% with
 #: build_secrets_s15b.py's lines (gitleaks' rule tests: main's rules find
 #: 92.0% of the tune part with them; the alphabet-run placeholder check
-#: silences some of kingfisher's made-up examples, so tune fell 0.4 point))
+#: silences some of kingfisher's made-up examples, so tune fell 0.4 point);
+#: session 15's third round, the fourth part's classes (a key named by its
+#: service and quoted, Jenkins' XML, .npmrc, DER keys): 92.8% / 89.0% /
+#: 78.7%, fourth 76.6% -> 90.2%)
 TPR_FLOORS = {
-    ("secrets", "tune"): 0.922,
+    ("secrets", "tune"): 0.923,
     ("secrets", "holdout"): 0.885,
     ("secrets", "fresh"): 0.782,
     ("pii", "tune"): 0.928,
@@ -49,7 +52,7 @@ TPR_FLOORS = {
     # sample exclusion write_file's has); session 15, before the part was
     # unsealed: PII 82.7% (tune-side classes: other scripts, bracketed
     # country codes, one group after the trunk prefix)
-    ("secrets", "fourth"): 0.732,
+    ("secrets", "fourth"): 0.897,
     ("pii", "fourth"): 0.865,
     # the sealed fifth part (build_fifth.py), scored once in session 15 at
     # 68.2% / 60.2%, FPR 5/396 (1.3%; 7/396 without the sample exclusions);

@@ -868,7 +868,36 @@ _PREFIXED_TOKEN = (
 )
 #: a secret's word, blanks, the value (no C{=} or C{:}: assigned_secret's)
 _SPACED_SECRET = (
-    r"(?:secret|token|api[_ -]?key|access[_ -]?key|private[_ -]?key|passwd|password)[ \t]+(?:(?:key|token|code)[ \t]+)?[\"']?[A-Za-z0-9+/_.=-]{20}"
+    r"(?:secret|token|api[_ -]?key|access[_ -]?key|private[_ -]?key|passwd|password|\bkey[ \t]+is)[ \t]+(?:(?:key|token|code|-)[ \t]+)?[\"']?[A-Za-z0-9+/_.=-]{20}"
+)
+#: a word naming a service, a blank (a dash between, as a list writes it),
+#: then a quoted value (C{testingbot '<value>'}, C{kanbantool - '<value>'},
+#: C{vouchery - "<value>"}). (The scan looks for the word's last letter
+#: only, the confirmation reads it whole: a word of bounded length made
+#: large clean bodies' scans half as slow again; and a double quote only
+#: after a dash: a letter, a blank and a double quote before any 20
+#: characters cost 40% on a JSON body's.)
+_NAMED_KEY = r"[a-z0-9][ \t](?:-[ \t])?'[A-Za-z0-9_+/=.-]{20}|[a-z0-9][ \t]-[ \t]\"[A-Za-z0-9_+/=.-]{20}"
+_NAMED_KEY_WHOLE = (
+    r"(?<![^\s,;(\[{])[a-z][a-z0-9]{2,24}[ \t](?:(?:-[ \t])?'[A-Za-z0-9_+/=.-]{20,100}'|-[ \t]\"[A-Za-z0-9_+/=.-]{20,100}\")"
+)
+#: a credential element of Jenkins' XML holding a value in braces, as
+#: Jenkins writes what it encrypted (credentials.xml, a job's config.xml)
+_JENKINS_ELEMENT = r"<(?:secret|password|privateKey|passphrase|apiToken|token)>\{[^}<\n]{20}"
+#: an .npmrc credential scoped to a registry
+_NPMRC_CREDENTIAL = r"//[^\s:]{0,200}:_(?:auth|password|authToken)[ \t]*=[ \t]*[\"']?[^\s\"']{6}"
+#: a private key in DER read as text (bytes no UTF-8 decoder takes became
+#: U+FFFD): a SEQUENCE (its length's bytes), then PKCS#12's version 3 and
+#: PKCS#7 data, or PKCS#8's version 0 and the key's algorithm (RSA, EC,
+#: Ed25519); an ASCII length byte or a replaced one
+_REPLACED = "\ufffd"
+_DER_LENGTH = "(?:" + _REPLACED + r"|[\x00-\x7f]){1,3}"
+#: the OID arc 1.2.840.113549.1 (RSA Data Security's PKCS), as it reads
+_PKCS_ARC = r"\*" + _REPLACED + "H" + _REPLACED * 2 + r"\r\x01"
+_DER_PRIVATE_KEY = (
+    "0" + _DER_LENGTH + r"\x02\x01\x030" + _DER_LENGTH + r"\x06\t" + _PKCS_ARC + r"\x07[\x01\x06]|"
+    "0" + _DER_LENGTH + r"\x02\x01\x000" + _DER_LENGTH
+    + r"(?:\x06\t" + _PKCS_ARC + r"\x01\x01\x05\x00\x04|\x06\x07\*" + _REPLACED + "H" + _REPLACED + r"=\x02\x01|\x06\x03\+ep\x04)"
 )
 _SHORT_SCHEME = r"\bauthorization[\"']?[ \t]*[:=][ \t]*[\"']?[A-Za-z][\w-]{1,4}[ \t]+[^\s\"'`,;|<>]{6}"
 
@@ -1220,10 +1249,24 @@ SECRET_RULES = (
     # Authorization: with a scheme of two to five letters (SSWS, Bot, Key)
     Rule(EXFIL, "assigned_secret", _SHORT_SCHEME, severity="high", variants="r", validator="assigned_secret", level=2,
          confirm=_whole(_SHORT_SCHEME)),
+    # a key named by its service, the value quoted: what a note, a list or
+    # a test fixture writes (validators.namedKey: a random run, not after a
+    # word that says id, digest or text)
+    Rule(EXFIL, "named_key", _NAMED_KEY, severity="high", variants="r", caseless=False, validator="named_key", level=2,
+         confirm=_NAMED_KEY_WHOLE),
+    # Jenkins' credentials XML: <secret>{...}</secret> (validators.jenkinsElement)
+    Rule(EXFIL, "jenkins_secret", _JENKINS_ELEMENT, severity="critical", variants="r", validator="jenkins_element", level=2,
+         confirm=r"<(?:secret|password|privateKey|passphrase|apiToken|token)>\{[^}<\n]{20,}\}<"),
+    # .npmrc: //registry/:_authToken=, :_auth= (base64 of user:password), :_password=
+    Rule(EXFIL, "npm_token", _NPMRC_CREDENTIAL, severity="critical", variants="r", validator="npmrc_credential", level=2,
+         confirm=_whole(_NPMRC_CREDENTIAL)),
+    # a PKCS#12 or PKCS#8 private key's DER read as text
+    Rule(EXFIL, "private_key", _DER_PRIVATE_KEY, severity="critical", variants="r", caseless=False, level=2),
 )  # fmt: skip
 
 #: rules that find a secret by its name and randomness, not its vendor
-GENERIC_SECRETS = frozenset(("assigned_secret", "high_entropy_string", "pgpass_entry", "cli_secret", "kubernetes_secret", "prefixed_token"))
+GENERIC_SECRETS = frozenset(("assigned_secret", "high_entropy_string", "pgpass_entry", "cli_secret", "kubernetes_secret", "prefixed_token",
+                             "named_key"))
 #: the rules that name a secret's kind
 SECRET_NAMES = frozenset(r.name for r in SECRET_RULES) - GENERIC_SECRETS
 

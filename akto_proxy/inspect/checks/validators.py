@@ -1182,25 +1182,27 @@ def prefixedToken(text: str) -> bool:
 _MODE = re.compile(r"(?:^|_)(?:live|test|prod|sandbox)_$")
 
 
-def lowerRun(value: str, mode: bool = False) -> bool:
+def lowerRun(value: str, mode: bool = False, minLength: int = 24, minSwitches: float = 0.3) -> bool:
     """
     A run of lowercase letters and digits drawn at random, as some vendors
     issue keys (C{sk_test_jmswhdlt...}, C{shippo_test_<40 hex>}): 24 or
-    more, digits and letters switching often, random enough for its
-    length, not words (L{wordValue}). Hexadecimal bodies (digests named
-    C{sha_}, C{commit_}) count only after a mode (C{_live_}, C{_test_}).
+    more (C{minLength}), digits and letters switching often (C{minSwitches}:
+    a random draw's ~0.4 falls under 0.3 one time in six, under 0.2 one in
+    forty), random enough for its length, not words (L{wordValue}).
+    Hexadecimal bodies (digests named C{sha_}, C{commit_}) count only after
+    a mode (C{_live_}, C{_test_}).
     """
     if len(value) > 200:
         return False  # (no vendor's key is longer)
     if mode and re.fullmatch(r"[0-9a-fA-F]{24,}", value):
         value = value.lower()  # (hexadecimal written in either case)
-    if not re.fullmatch(r"[a-z0-9]{24,}", value) or placeholder(value):
+    if len(value) < minLength or not re.fullmatch(r"[a-z0-9]+", value) or placeholder(value):
         return False
     if re.fullmatch(r"[0-9a-f]+", value) and not mode:
         return False
     digits = sum(c.isdigit() for c in value)
     hexadecimal = re.fullmatch(r"[0-9a-f]+", value) is not None
-    return (4 <= digits <= len(value) - 8 and _switches(value) >= 0.3 and entropy(value) >= (3.4 if hexadecimal else 3.7)
+    return (4 <= digits <= len(value) - 8 and _switches(value) >= minSwitches and entropy(value) >= (3.4 if hexadecimal else 3.7)
             and not wordValue(value))
 
 
@@ -1267,8 +1269,84 @@ def spacedSecret(text: str) -> bool:
     if re.fullmatch(r"(?:[A-Za-z][a-z]+\.)+[A-Za-z]\w*", value):
         return False  # com.example.TokenService
     if re.fullmatch(r"[0-9a-f]{32,}|[0-9A-F]{32,}", value):
-        return not placeholder(value) and entropy(value) >= 3.5 and _switches(value) >= 0.35
-    return randomRun(value, 20)
+        return not placeholder(value) and entropy(value) >= 3.4 and _switches(value) >= 0.35
+    return randomRun(value, 20) or lowerRun(value)
+
+
+#: words before a quoted value that say what kind of id or text it is, not
+#: whose key: a digest, a document's or a video's id, a commit, a payload
+_ID_WORDS = frozenset(
+    "id ids uuid guid hash sha sha1 sha256 sha512 md5 digest checksum commit rev revision ref etag nonce iv file doc "
+    "document sheet spreadsheet video image img photo data content body payload base64 echo print printf msg message "
+    "text title name label channel user username account project workspace org tenant client app application bucket "
+    "table database db region zone cluster instance host domain path url link slug order invoice customer cursor page "
+    "string value version build tag branch release the with and for from is was code key playlist track item object "
+    "record event request trace span job task run transaction block address post comment thread issue ticket note "
+    "asset resource package module type field column row node pod container volume snapshot device".split()
+)
+_NAMED = re.compile(r"""(?<![a-z0-9])(?P<word>[a-z][a-z0-9]{0,24})[ \t]+(?:-[ \t]+)?(?P<q>['"])(?P<value>[^'"]{0,200})(?P=q)$""")
+
+
+def namedKey(text: str) -> bool:
+    """
+    C{<service> '<value>'}, C{<service> - '<value>'}: a word naming a
+    service, then a quoted value that can be nothing but a key, random
+    letters of both cases and digits (L{randomRun}) or random lowercase
+    letters and digits (L{lowerRun}). Not after a word that says what kind
+    of id or text the value is (C{commit}, C{sheet}, C{video}, C{data}:
+    L{_ID_WORDS}), not a UUID, not hexadecimal (a digest's shape).
+    """
+    m = _NAMED.search(text)
+    if m is None or m.group("word") in _ID_WORDS:
+        return False
+    value = m.group("value")
+    if _UUID.search(value) or len(value) > 100 or value.startswith(_PUBLIC_VALUE):
+        return False
+    # (the word and the quotes say key: a lowercase run of twenty is enough,
+    # its kinds switching as a random draw's do all but one time in forty)
+    return randomRun(value, 20) or lowerRun(value, minLength=20, minSwitches=0.2)
+
+
+#: Jenkins' header of a secret it encrypted with its master key (version 1,
+#: a 16-byte IV), as credentials.xml stores it in braces
+_JENKINS_HEADER = re.compile(r"AQAAABAAA")
+_JENKINS_CONTENT = re.compile(r">\{([^}<]*)\}<", re.I)
+
+
+def jenkinsElement(text: str) -> bool:
+    """
+    A credential element of Jenkins' XML (C{<secret>}, C{<password>},
+    C{<privateKey>}...) holding a value in braces, as Jenkins writes the
+    secrets it encrypts: its header (C{AQAAABAAA}) or a word of it a key
+    (L{randomRun}, L{lowerRun}, 32 hexadecimal digits or more); not a
+    template's C{{{ var }}} or a placeholder.
+    """
+    m = _JENKINS_CONTENT.search(text)
+    if m is None:
+        return False
+    content = m.group(1)
+    if content.startswith("{") or placeholder(content):
+        return False
+    if _JENKINS_HEADER.search(content):
+        return True
+    return any(randomRun(w, 20) or lowerRun(w, mode=True) for w in re.split(r"[\s-]+", content))
+
+
+_NPMRC = re.compile(r""":_(?:auth|password|authToken)[ \t]*=[ \t]*["']?([^\s"']{1,512})""")
+
+
+def npmrcCredential(text: str) -> bool:
+    """
+    An .npmrc credential scoped to a registry (C{//host/:_authToken=},
+    C{:_auth=}, C{:_password=}): the line says what the value is, so any
+    value is a credential but a placeholder or a variable (C{${NPM_TOKEN}})
+    or one that is too short to be one.
+    """
+    m = _NPMRC.search(text)
+    if m is None:
+        return False
+    value = m.group(1)
+    return len(value) >= 8 and not placeholder(value) and not _INTERPOLATION.search(value) and not sequence(value)
 
 
 VALIDATORS: dict[str, Validator] = {
@@ -1302,6 +1380,9 @@ VALIDATORS: dict[str, Validator] = {
     "spaced_secret": spacedSecret,
     "slack_token": slackToken,
     "numbered_key": numberedKey,
+    "named_key": namedKey,
+    "jenkins_element": jenkinsElement,
+    "npmrc_credential": npmrcCredential,
 }
 
 
