@@ -17,6 +17,7 @@ import random
 import re
 import string
 import time
+from typing import Callable
 
 from hypothesis import given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
@@ -87,17 +88,27 @@ BENIGN = [
 ]
 
 
+def bestTime(run: Callable[[str], object], text: str, rounds: int = 3) -> float:
+    """
+    The shortest of C{rounds} timings of C{run(text)}: a loaded machine
+    slows a run, it never speeds one up.
+    """
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run(text)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def assertLinear(case: SynchronousTestCase, patterns: list["re.Pattern[str]"], inputs: list[str], limit: float = 0.05) -> None:
     """
     Each pattern runs through each input (written to be its worst case)
-    within C{limit} seconds.
+    within C{limit} seconds (the best of three runs).
     """
     for p in patterns:
         for text in inputs:
-            start = time.perf_counter()
-            for _ in p.finditer(text):
-                pass
-            case.assertLess(time.perf_counter() - start, limit, (p.pattern[:60], text[:20]))
+            case.assertLess(bestTime(lambda t: list(p.finditer(t)), text), limit, (p.pattern[:60], text[:20]))
 
 
 class SecretCases:
