@@ -11,7 +11,6 @@ line, except where a corpus line is the shortest statement of its class.
 from __future__ import annotations
 
 import re
-import time
 from urllib.parse import quote
 
 from hypothesis import given, settings, strategies as st
@@ -21,6 +20,7 @@ from akto_proxy.inspect.checks import rules as R
 from akto_proxy.inspect.checks.threats import shellArgument
 from akto_proxy.inspect.checks.validators import outsideHomeProject, separatorCommand
 from tests.inspect.test_checks import call, mediumSteps, rules, verdict
+from tests.inspect.test_s15_secrets import bestTime
 
 SQL, CMD, PATH = "sql_injection", "command_injection", "path_traversal"
 
@@ -224,9 +224,8 @@ class ValidatorTests(SynchronousTestCase):
         runs += [(f.__name__, f, extra) for f in (outsideHomeProject, separatorCommand)]
         for label, run, texts in runs:
             for text in texts:
-                start = time.perf_counter()
-                run(text)
-                self.assertLess(time.perf_counter() - start, 0.05, (label, text[:20]))
+                # (the best of three runs: a loaded machine slows one)
+                self.assertLess(bestTime(run, text), 0.05, (label, text[:20]))
 
 
 class PropertyTests(SynchronousTestCase):
