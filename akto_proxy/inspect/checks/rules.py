@@ -1296,6 +1296,8 @@ EMAIL_START = r"[\w!#$%&'*+/=?^`{|}~-]@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]|[\x
 #: an address's domain: labels (letters of any script: C{re} reads it in
 #: (?u:...), the confirming patterns being ASCII otherwise) and a top-level
 #: domain of letters or in its ASCII form (xn--)
+#: RFC 5322's quoted local part: blanks and quoted pairs (\") in it
+_QUOTED_LOCAL = r"\"(?:[^\"\\\r\n]|\\.){1,64}\""
 _EMAIL_DOMAIN = r"(?:[\w-]{1,63}\.){1,8}(?:[^\W\d_]{2,24}|xn--[A-Za-z0-9-]{2,59})\b"
 
 PII_RULES = (
@@ -1330,10 +1332,10 @@ PII_RULES = (
          # RFC 5322's quoted string, blanks and quoted pairs (\") in it,
          # opening after a blank or a bracket (not after = or a quote:
          # attributes in a template, "" src="@Model.x")
-         r"(?u:(?:^|(?<=[\s<(:,;\[{]))\"(?:[^\"\\\r\n]|\\.){1,64}\"@" + _EMAIL_DOMAIN + r"(?![\w-]))|"
+         r"(?u:(?:^|(?<=[\s<(:,;\[{]))" + _QUOTED_LOCAL + "@" + _EMAIL_DOMAIN + r"(?![\w-]))|"
          r"(?<![\w.%+/-])[A-Za-z0-9._%+-]{1,64}[ \t]?[\[({]at[\])}][ \t]?(?:[A-Za-z0-9-]{1,63}(?:[ \t]?[\[({]dot[\])}][ \t]?|\.)){1,8}[A-Za-z]{2,24}\b(?![\w-])|"
          # RFC 5321's address literal for a domain: user@[192.0.2.1], user@[IPv6:2001:db8::1]
-         r"(?<![\w.%+/-])(?:[\w.%+'!#$&*=?^`{|}~-]{1,64}|\"(?:[^\"\\\r\n]|\\.){1,64}\")@\[(?:\d{1,3}(?:\.\d{1,3}){3}|ipv6:[0-9a-f:.]{2,45})\]"),
+         r"(?<![\w.%+/-])(?:[\w.%+'!#$&*=?^`{|}~-]{1,64}|" + _QUOTED_LOCAL + r")@\[(?:\d{1,3}(?:\.\d{1,3}){3}|ipv6:[0-9a-f:.]{2,45})\]"),
     Rule(EXFIL, "phone", PHONE_ANNOUNCED, severity="medium", variants="r", validator="contact_phone", level=2),
     Rule(EXFIL, "ip_address",
          r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b",

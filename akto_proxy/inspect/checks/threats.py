@@ -30,7 +30,7 @@ from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.scanner import Scanner, mask
 from akto_proxy.inspect.checks.scope import NOTHING, Exclusions, MessageScope
 from akto_proxy.inspect.checks.sqlshape import injects
-from akto_proxy.inspect.checks.validators import PHONE_BUDGET, VALIDATORS, WHOLE_TEXT, blobLike, climb, creditCard, email, phoneSpans
+from akto_proxy.inspect.checks.validators import PHONE_BUDGET, VALIDATORS, WHOLE_TEXT, blobLike, climb, creditCard, email, nameWords, phoneSpans
 from akto_proxy.inspect.message import Message, isKeyPath, withoutSurrogates
 from akto_proxy.inspect.normalize import variants
 
@@ -561,9 +561,6 @@ ADDRESSING = frozenset(
 _PATH_KEY = re.compile(r"[A-Za-z_-][\w-]*")
 
 
-_TOOL_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-
-
 @functools.lru_cache(maxsize=1024)
 def outwardTool(tool: Optional[str]) -> bool:
     """
@@ -573,8 +570,7 @@ def outwardTool(tool: Optional[str]) -> bool:
     """
     if not tool:
         return True
-    for word in _TOOL_WORD.findall(tool):
-        word = word.lower()
+    for word in nameWords(tool):
         if word in R.OUTWARD_TOOL_WORDS or (word.endswith("s") and word[:-1] in R.OUTWARD_TOOL_WORDS):
             return True
     return False

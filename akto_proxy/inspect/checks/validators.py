@@ -274,7 +274,20 @@ _ASSIGNMENT = re.compile(
     r"""(?:(?P<q>["'`]){1,3}(?:(?:bearer|token|basic)\s+)?(?P<quoted>(?:(?!(?P=q))\S)+)|(?:(?:bearer|token|basic)\s+)?(?P<value>[^\s"'`,;|<>]+))""",
     re.I,
 )
+#: the words of a name or a value: camel-cased and capitalised words, runs
+#: of capitals, runs of digits (separators between them dropped)
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+def nameWords(name: str) -> list[str]:
+    """
+    The words of a name, lowercased: C{stripeSecretKey}, C{DB_PASSWORD},
+    C{slackPostMessage} -> C{stripe secret key}, C{db password}, C{slack
+    post message}.
+    """
+    return [w.lower() for w in _WORDS.findall(name)]
+
+
 #: the last word of a name that holds a secret
 SECRET_WORDS = frozenset(
     "key token secret password passwd passphrase pwd pass auth authorization credential credentials cred creds "
@@ -328,7 +341,7 @@ def secretName(name: str) -> bool:
     something else (C{public_key}, C{next_page_token}, C{TOKEN_URL}).
     """
     space, _, own = name.rpartition(".")
-    words = [w.lower() for w in _WORDS.findall(_WRITTEN_AS.sub("", own))]
+    words = nameWords(_WRITTEN_AS.sub("", own))
     while words and (words[-1].isdigit() or words[-1] in _ENCODING_WORDS):
         words.pop()
     if words and words[-1] not in SECRET_WORDS:
@@ -433,9 +446,6 @@ _SCHEME_VALUE = re.compile(r"""[ \t]+([^\s"'`,;|<>]{6,})""")
 _ARN_SECRET = re.compile(r":[\w/+=.@-]+-[A-Za-z0-9]{6}[\"']?")
 
 
-#: the words of a value: camel-cased and capitalised words, runs of
-#: capitals, runs of digits (separators between them dropped)
-_VALUE_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _VOWEL = re.compile(r"[aeiou]", re.I)
 #: four consonants in a row: rare in words, common in random letters
 _CLUSTER = re.compile(r"[b-df-hj-np-tv-z]{4}", re.I)
@@ -460,7 +470,7 @@ def wordValue(value: str) -> bool:
     """
     if len(value) > 120:
         return False
-    words = _VALUE_WORDS.findall(value)
+    words = _WORDS.findall(value)
     if not words or len(words) > 6 or sum(map(len, words)) < len(value.strip(".,;:!?")) * 0.7:
         return False
     letters = [w for w in words if not w.isdigit()]
