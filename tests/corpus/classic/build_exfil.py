@@ -72,7 +72,7 @@ import tomllib
 import uuid
 import xml.etree.ElementTree as ET
 from re import _parser as sre  # type: ignore[attr-defined]
-from typing import Any, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = 20261206
@@ -870,10 +870,18 @@ def _git(root: str, path: str) -> str:
     return subprocess.run(["git", "--git-dir", root, "show", f"HEAD:{path}"], check=True, capture_output=True, text=True).stdout
 
 
+def writeJsonl(path: str, rows: Iterable[dict[str, str]]) -> None:
+    """
+    C{rows} to C{path}, one JSON object a line (UTF-8, not escaped), as
+    every corpus file is written.
+    """
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
 def write(name: str, entries: list[dict[str, str]]) -> None:
-    with open(os.path.join(HERE, name), "w", encoding="utf-8") as f:
-        for e in entries:
-            f.write(json.dumps(e, ensure_ascii=False) + "\n")
+    writeJsonl(os.path.join(HERE, name), entries)
     print(f"{name}: {len(entries)} ({sum(e['split'] == 'holdout' for e in entries)} held out)")
 
 

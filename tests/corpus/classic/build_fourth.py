@@ -818,9 +818,7 @@ def write(out: Rows, dropped: dict[str, int], outDir: str, part: str) -> None:
     """
     os.makedirs(outDir, exist_ok=True)
     for name, rows in out.items():
-        with open(os.path.join(outDir, name), "w", encoding="utf-8") as f:
-            for r in rows:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        X.writeJsonl(os.path.join(outDir, name), rows)
         bySource: dict[str, int] = {}
         for r in rows:
             key = r["source"].split(" ")[0]

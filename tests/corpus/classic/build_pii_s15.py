@@ -210,9 +210,7 @@ def main() -> None:
     )
     rows = [e for key, build in builders for e in build(FR.Repo(args.mirrors, key, S15_REPOS), rng) if unseen(e["text"])]
     for path, lines in ((OUT, rows), (BENIGN, list(benign(rng)))):
-        with open(path, "w", encoding="utf-8") as f:
-            for e in lines:
-                f.write(json.dumps(e, ensure_ascii=False) + "\n")
+        X.writeJsonl(path, lines)
         print(f"{len(lines)} lines -> {os.path.relpath(path)}")
     print(f"{unseen.dropped} attack lines equal to a line of another part left out")
 

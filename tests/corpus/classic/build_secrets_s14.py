@@ -18,7 +18,6 @@ sealed included, is left out without being shown.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import re
@@ -27,6 +26,7 @@ from typing import Iterator
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import build_exfil as X  # noqa: E402
 import build_fresh as FR  # noqa: E402
 from build_fourth import _LITERAL_SECRET, Unseen  # noqa: E402
 
@@ -79,9 +79,7 @@ def main() -> None:
     rng = random.Random("issue16:secrets:s14")
     unseen = Unseen(OUT)  # (every other part's, the sealed ones' too)
     rows = [e for key in S14_REPOS for e in references(FR.Repo(args.mirrors, key, S14_REPOS), rng) if unseen(e["text"])]
-    with open(OUT, "w", encoding="utf-8") as f:
-        for e in rows:
-            f.write(json.dumps(e, ensure_ascii=False) + "\n")
+    X.writeJsonl(OUT, rows)
     print(f"{len(rows)} benign lines -> {os.path.relpath(OUT)}; {unseen.dropped} equal to a line of another part left out")
 
 

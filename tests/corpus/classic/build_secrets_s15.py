@@ -33,7 +33,6 @@ and sealed parts included, is dropped without being shown.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import re
@@ -44,6 +43,7 @@ from typing import Iterator
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import build_exfil as X  # noqa: E402
 import build_fresh as FR  # noqa: E402
 from build_fourth import Unseen  # noqa: E402
 
@@ -214,9 +214,7 @@ def main() -> None:
             family = src.split(" ", 1)[0].split("/")[-1]
             rows[label].append(FR._exfil("secrets", label, family, text, src, rng, split="tune"))
     for label, path in (("attack", ATTACKS), ("benign", BENIGN)):
-        with open(path, "w", encoding="utf-8") as f:
-            for e in rows[label]:
-                f.write(json.dumps(e, ensure_ascii=False) + "\n")
+        X.writeJsonl(path, rows[label])
     print(f"{len(rows['attack'])} leaks, {len(rows['benign'])} benign lines -> secrets_s15.*.jsonl; "
           f"{unseen.dropped} equal to a line of another part left out")
 

@@ -39,6 +39,7 @@ from typing import Any, Iterator, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import build_exfil as X  # noqa: E402
 import build_fresh as FR  # noqa: E402
 from build_fourth import Unseen  # noqa: E402
 
@@ -271,9 +272,7 @@ def main() -> None:
         if unseen(text):
             rows[label].append(FR._exfil("secrets", label, "gitleaks-rules", text, src, rng, split="tune"))
     for label, path in (("attack", ATTACKS), ("benign", BENIGN)):
-        with open(path, "w", encoding="utf-8") as f:
-            for e in rows[label]:
-                f.write(json.dumps(e, ensure_ascii=False) + "\n")
+        X.writeJsonl(path, rows[label])
     print(f"{len(rows['attack'])} leaks, {len(rows['benign'])} benign lines -> secrets_s15b.*.jsonl; "
           f"{unseen.dropped} equal to a line of another part left out")
 
