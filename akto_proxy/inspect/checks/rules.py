@@ -788,6 +788,10 @@ _TYPED_SCAN = _TYPED.replace(r"(?=[\"'])", r"[\"']")
 #: a quoted value, to its own closing quote (doubled in C# and CSV)
 _QUOTED = r"'{1,3}(?:(?:bearer|token|basic)\s+)?[^\s']{6,}|\"{1,3}(?:(?:bearer|token|basic)\s+)?[^\s\"]{6,}|`(?:(?:bearer|token|basic)\s+)?[^\s`]{6,}"
 
+#: (and its closing quote, when it has one: validators.assignedSecret reads
+#: a literal closed there as a literal, a password that may be a word)
+_QUOTED_CLOSED = _QUOTED.replace("']{6,}", "']{6,}'?").replace('\\"]{6,}', '\\"]{6,}\\"?').replace("`]{6,}", "`]{6,}`?")
+
 #: (the rules below end their value at six characters, which is all
 #: Hyperscan needs; C{_whole} reads the value to its end for the validator)
 _XML_ELEMENT_SECRET = (
@@ -942,8 +946,10 @@ SECRET_RULES = (
     Rule(EXFIL, "sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{20,24}\.[A-Za-z0-9_-]{40,50}\b", severity="critical", variants="r",
          caseless=False, validator="live"),
     Rule(EXFIL, "npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", severity="critical", variants="r", caseless=False, validator="live"),
-    Rule(EXFIL, "pypi_token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}", severity="critical", variants="r",
-         caseless=False),
+    # a macaroon whose location is pypi.org or test.pypi.org (validators.pypiToken:
+    # not one cut short before its signature)
+    Rule(EXFIL, "pypi_token", r"\bpypi-AgE(?:IcHlwaS5vcmc|NdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,}", severity="critical", variants="r",
+         caseless=False, validator="pypi_token"),
     Rule(EXFIL, "azure_storage_key", r"AccountKey=[A-Za-z0-9+/]{80,90}={0,2}", severity="critical", variants="r",
          caseless=False),
     Rule(EXFIL, "digitalocean_token", r"\bdo[opr]_v1_[a-f0-9]{64}\b", severity="critical", variants="r", caseless=False),
@@ -971,7 +977,7 @@ SECRET_RULES = (
          r"salt|signature|dsn|sas|pw|hmac|psk)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+.]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED + r")\s{0,24}[@b]?"
          # (a quoted value is read to its closing quote: a WordPress salt
          # holds any punctuation)
-         r"(?:" + _QUOTED + r"|[\"'`]{0,3}(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,})"
+         r"(?:" + _QUOTED_CLOSED + r"|[\"'`]{0,3}(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,})"
          r"(?:[ \t]+[^\s|`'\"][^|\n]{0,80}(?:\||\n|$))?",
          severity="high", variants="r", validator="assigned_secret", level=2),
     # a user and password handed to an HTTP client on its command line
@@ -991,7 +997,9 @@ SECRET_RULES = (
          r"\bhtpasswd[ \t]+-\w*b\w*[ \t]+\S+[ \t]+\S+[ \t]+['\"]?[^\s'\"-][^\s'\"]{5,}|"
          r"\brabbitmqctl[ \t]+(?:add_user|change_password)[ \t]+\S+[ \t]+['\"]?[^\s'\"-][^\s'\"]{5,}|"
          r"\bnet[ \t]+use\b[^\n|;]{0,200}/user:\S+[ \t]+['\"]?[^\s'\"/-][^\s'\"]{5,}|"
-         r"\b(?:NetworkCredential|HTTPBasicAuth|HTTPDigestAuth|BasicAuth|UsernamePasswordCredentials|PasswordAuthentication)\s*\(\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]",
+         r"\b(?:NetworkCredential|HTTPBasicAuth|HTTPDigestAuth|BasicAuth|UsernamePasswordCredentials|PasswordAuthentication)\s*\(\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]|"
+         # an LDAP bind: DirectoryEntry(path, user, password) (.NET, PowerShell)
+         r"\bDirectoryEntry\s*\(\s*['\"][^'\"\n]{1,200}['\"]\s*,\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]",
          severity="high", variants="r", validator="user_password", level=2),
     # a value handed to a command that stores secrets (gh secret set NAME
     # --body V, vercel env add NAME <<< V, echo V | wrangler secret put NAME,
@@ -1004,7 +1012,7 @@ SECRET_RULES = (
          severity="high", variants="r", validator="cli_secret", level=2),
     # .netrc and prose: "password <value>", "token <value>"
     Rule(EXFIL, "assigned_secret", r"(?:\b|_)(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6}",
-         confirm=r"(?<![\w.-])[\w.-]{0,40}(?:\b|_)(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6,}",
+         confirm=r"(?<![\w.-])[\w.-]{0,40}(?:\b|_)(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6,}[`\"']?",
          severity="high", variants="r", validator="assigned_secret", level=2),
     # <add key="ClearTextPassword" value="..."/> (NuGet, .NET appSettings),
     # <property name="db.password" value="..."/> (Spring, Ant, Hibernate)
@@ -1112,8 +1120,9 @@ SECRET_RULES = (
         ("openshift_token", r"\bsha256~[\w-]{43}", 1),
         ("dynatrace_token", r"\bdt0[a-z]\d\d\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}\b", 1),
         ("adobe_secret", r"\bp8e-[A-Za-z0-9_-]{32}\b", 1),
-        # the first part is the base64 of a decimal user id
-        ("discord_token", r"\b(?:MT|Mj|Mz|ND|NT|Nj|Nz|OD|OT)[A-Za-z\d_-]{21,23}\.[\w-]{6}\.[\w-]{27,38}\b", 1),
+        # the first part is the base64 of a decimal user id: 17 to 19
+        # digits (ids past 10^18, issued since 2022, take 26 characters)
+        ("discord_token", r"\b(?:MT|Mj|Mz|ND|NT|Nj|Nz|OD|OT)[A-Za-z\d_-]{21,24}\.[\w-]{6}\.[\w-]{27,38}\b", 1),
         ("mailchimp_key", r"\b[0-9a-f]{32}-us\d{1,2}\b", 1),
         ("sendinblue_key", r"\bxkeysib-[a-f0-9]{64}-[a-zA-Z0-9]{16}\b", 1),
         ("atlassian_token", r"\bATATT3[A-Za-z0-9_=-]{150,}", 1),

@@ -532,7 +532,69 @@ def assignedSecret(text: str) -> bool:
             return False
         if not any(c.isspace() for c in plain):  # (a document, JSON, a key file: judged as written)
             value, quoted = plain, True
-    return secretValue(value, strong=strong, quoted=quoted)
+    mode = _MODE_VALUE.fullmatch(value)
+    if mode is not None and strong:
+        # test_<random>, live_<hex> under a secret's name: a key of the
+        # mode it names (a word would make the value a placeholder)
+        return randomRun(mode.group("body"), 20) or lowerRun(mode.group("body"), mode=True)
+    if secretValue(value, strong=strong, quoted=quoted):
+        return True
+    # a password written as a literal (quoted, or an env file's line) may
+    # be a word: the name says what it is (super$ecret, whiteduke)
+    # (assigned with = or :, not a list's next item; the quote closed
+    # right after it: the whole literal is the value)
+    between = text[m.end("name"):m.start(group)]
+    if quoted:
+        end = m.end(group)
+        literal = end < len(text) and text[end] == text[m.start(group) - 1]
+    else:
+        literal = _ENV_ASSIGNMENT.fullmatch(text) is not None
+    # (or quoted after "is": "the default password is 'blooberry'")
+    assigned = re.search(r"[=:]", between) is not None or quoted and re.fullmatch(r"[ \t]+is[ \t]+[\"'`]", between) is not None
+    return literal and strong and assigned and nameWords(name)[-1] in _PASSWORD_WORDS and passwordLiteral(value)
+
+
+#: a value that is a mode and a body: a vendor's key without its vendor's
+#: prefix (C{test_<hex>}, Lob's secret keys); not a publishable key's
+#: C{test_pub_}
+_MODE_VALUE = re.compile(r"(?:live|test|prod|sandbox)_(?P<body>[A-Za-z0-9]{24,})")
+#: an env file's line, whole: an upper-case name, C{=}, an unquoted value,
+#: a comment after it (C{# REACT_APP_PASS=...}: commented out, still there)
+_ENV_ASSIGNMENT = re.compile(r"(?:#[ \t]*)?(?:export[ \t]+)?[A-Z][A-Z0-9_]*=[^\s\"'`]+(?:[ \t]+#.*)?\s*")
+#: what a password field's value is when it describes the field rather
+#: than fill it: a schema's type, a form's rule, a mask, a store's word
+_FIELD_WORDS = frozenset(
+    "string text str required optional hidden weak strong expired short long valid changed reset same different "
+    "masked mask none null nil true false yes no empty blank default input "
+    "field value secret password passwd admin root guest user test demo sample example invalid wrong incorrect "
+    "plain plaintext unencrypted bcrypt argon2 argon2id scrypt sha256 sha512 md5 hash hashed encrypted protected sensitive "
+    "redacted omitted removed unset undefined random generated auto prompt ask stdin env file vault "
+    # the defaults of a compose file's database services
+    "postgres postgresql mysql mariadb redis mongo mongodb rabbitmq guest".split()
+)
+#: a natural-language word written as a label (Passwort, Kennwort): a
+#: capital, then lowercase letters only
+_LABEL = re.compile(r"[A-Z][a-z]+")
+
+
+def passwordLiteral(value: str) -> bool:
+    """
+    Whether a literal a password's name is given can be a password although
+    it is not random (L{secretValue} judges random ones): six to 64
+    characters of ASCII with a lowercase letter, no blank; not a
+    placeholder, a reference or a dummy (C{changeme}, C{password123}); not
+    a word describing the field (C{string}, C{required}, C{hidden}:
+    L{_FIELD_WORDS}), a translated label (C{Passwort}) or a dotted name or
+    path. A weak password is still one: C{whiteduke}, C{super$ecret},
+    C{team10}.
+    """
+    if not 6 <= len(value) <= 64 or not value.isascii() or not any(c.islower() for c in value):
+        return False
+    if len(set(value.lower())) <= 2 or any(c.isspace() for c in value) or placeholder(value) or _INTERPOLATION.search(value) or _CODE.search(value):
+        return False
+    if value.lower() in _DUMMY_PASSWORDS or value.lower().rstrip("0123456789!") in _FIELD_WORDS or _LABEL.fullmatch(value):
+        return False
+    return not re.search(r"[/\\.]\w", value) and not value.startswith(_PUBLIC_VALUE) and not _UUID.search(value)
 
 
 _CLI_VALUE = re.compile(r"""(?:\s(?:--body|-b|--secret-string|--value)(?:[ \t]+|=)?|<<<[ \t]*)['"]?([^\s'"]{6,})""")
@@ -565,7 +627,14 @@ def userPassword(text: str) -> bool:
     if m is None or placeholder(m.group(0)):  # (-u <user:password>: not read as -p assword>)
         return False
     password = m.group(1)
-    return secretValue(password, quoted=True) or secretValue(password, strong=False) or appPassword(password.strip("\"')"))
+    if secretValue(password, quoted=True) or secretValue(password, strong=False) or appPassword(password.strip("\"')")):
+        return True
+    # a call's argument by its place (NetworkCredential(user, pw),
+    # DirectoryEntry(path, user, pw)) is a password literal: it may be a word
+    return _CREDENTIAL_CALL.match(text) is not None and m.group(0).endswith(("\"", "'")) and passwordLiteral(password)
+
+
+_CREDENTIAL_CALL = re.compile(r"\w+\s*\(")
 
 
 def xmlSecret(text: str) -> bool:
@@ -1212,7 +1281,8 @@ def lowerRun(value: str, mode: bool = False, minLength: int = 24, minSwitches: f
         return False
     digits = sum(c.isdigit() for c in value)
     hexadecimal = re.fullmatch(r"[0-9a-f]+", value) is not None
-    return (4 <= digits <= len(value) - 8 and _switches(value) >= minSwitches and entropy(value) >= (3.4 if hexadecimal else 3.7)
+    # (a hexadecimal draw is five eighths digits: four letters will do)
+    return (4 <= digits <= len(value) - (4 if hexadecimal else 8) and _switches(value) >= minSwitches and entropy(value) >= (3.4 if hexadecimal else 3.7)
             and not wordValue(value))
 
 
@@ -1359,7 +1429,59 @@ def npmrcCredential(text: str) -> bool:
     return len(value) >= 8 and not placeholder(value) and not _INTERPOLATION.search(value) and not sequence(value)
 
 
+def _macaroonCut(raw: bytes) -> bool:
+    """
+    Whether C{raw} reads as a version 2 macaroon (its location, identifier
+    and caveats as fields of a type and a length) that ends before its
+    signature: a token copied cut short. Bytes that do not read as one (a
+    value drawn at random after the prefix) are not.
+    """
+    if raw[:1] != b"\x02":
+        return False
+    i, n = 1, len(raw)
+    while i < n:
+        kind = raw[i]
+        i += 1
+        if kind == 0:
+            continue  # the end of a section
+        if kind not in (1, 2, 4, 6):
+            return False
+        length = shift = 0
+        while i < n and raw[i] & 0x80:
+            length |= (raw[i] & 0x7F) << shift
+            shift += 7
+            i += 1
+        if i >= n:
+            return True
+        length |= raw[i] << shift
+        i += 1
+        if kind == 6:
+            return i + length > n  # the signature: whole, or cut
+        if kind in (1, 2) and not all(32 <= c < 127 for c in raw[i:i + length]):
+            return False  # a location or an identifier is text
+        i += length
+    return True
+
+
+def pypiToken(text: str) -> bool:
+    """
+    A PyPI API token (C{pypi-} and a macaroon in base64url): not one cut
+    before the end of its signature, as documentation and truncated logs
+    show them (every field read, no signature yet).
+    """
+    body = text[len("pypi-"):]
+    if len(body) % 4 == 1:
+        body = body[:-1]
+    body += "=" * (-len(body) % 4)
+    try:
+        raw = base64.urlsafe_b64decode(body)
+    except (ValueError, binascii.Error):
+        return True
+    return not _macaroonCut(raw)
+
+
 VALIDATORS: dict[str, Validator] = {
+    "pypi_token": pypiToken,
     "credit_card": creditCard,
     "ssn": ssn,
     "iban": iban,
