@@ -62,6 +62,10 @@ def _discord(seed: str) -> str:
     return head + "." + _draw(seed + "t", 6) + "." + _draw(seed + "h", 38, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
+#: a WordPress salt as its generator writes them: any printable character
+_PRINTABLE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*()-_[]<>~+=,.;:/?|"
+_SALT = _draw("salt", 30, _PRINTABLE) + "{{" + _draw("salt2", 32, _PRINTABLE)
+
 # (rule, text)
 SECRETS = [
     # a password literal under a password's name: words and weak ones too
@@ -82,6 +86,15 @@ SECRETS = [
     # Discord bot tokens of ids past 10^18
     ("discord_token", "client.run('" + _discord("d1") + "')"),
     ("discord_token", "DISCORD " + _discord("d2")),
+    # PsExec's -p, a .netrc entry: the flag or the keyword says password
+    ("user_password", "psexec \\\\fileserver -u CORP\\ops -p lanternfish cmd /c dir"),
+    ("assigned_secret", "machine git.example.net\n  login deploy\n  password hollowbrook\n"),
+    # a Google API key ending in a dash; a version as a token's mode
+    ("google_api_key", 'apiKey="AIza' + _draw("g", 34) + '-"'),
+    ("prefixed_token", "acme_v2_" + _draw("v2", 24)),
+    # a generated password starting with a sign, a salt holding {{ by chance
+    ("assigned_secret", "| SMTP_PASSWORD | &9fQ2#xLr7!kTz4@Wm |"),
+    ("assigned_secret", "define( 'AUTH_SALT', '" + _SALT + "' );"),
     # PyPI tokens of test.pypi.org
     ("pypi_token", "password = " + _macaroon(b"test.pypi.org", "tp")),
     ("pypi_token", "twine upload -p " + _macaroon(b"test.pypi.org", "tp2") + " dist/*"),
@@ -109,6 +122,14 @@ BENIGN = [
     # a publishable key, an example value, a mode and words
     "lob_token: test_pub_" + _hex("pub", 31),
     "api_key = test_my_example_key_for_the_docs",
+    # variables after PsExec's -p and in a .netrc, ids and references
+    "psexec \\\\host -u CORP\\ops -p %OPS_PW% cmd",
+    "psexec \\\\host -u ops -p $Password cmd",
+    "machine api.example.com login me password $API_TOKEN",
+    "call get_v2_ValidateUserInputFieldsNow",
+    "token: @Value",
+    "secret: &defaults",
+    "db_secret = '{{.Values.database.credentials.secretKeyRef}}'",
     # a PyPI token cut short before its signature (documentation, a log)
     _macaroon(b"pypi.org", "cut", signed=False),
     _macaroon(b"test.pypi.org", "cut2", signed=False),
@@ -151,11 +172,14 @@ class ValidatorTests(SynchronousTestCase):
             'DirectoryEntry("' + '", "' * 25_000,
             "pypi-AgENdGVzdC5weXBpLm9yZw" + "A" * 100_000,
             "MTAy" * 25_000,
+            "machine " * 12_500,
+            "psexec -p " * 10_000,
+            "AIza" + "-" * 100_000,
             "x" * 100_000,
         )
         compiled = [(r, re.compile(r.confirm or r.pattern, re.M | re.A | (re.I if r.caseless else 0))) for r in R.SECRET_RULES
-                    if r.name in ("pypi_token", "discord_token", "user_password")
-                    or r.validator == "assigned_secret" and r.name == "assigned_secret"]
+                    if r.name in ("pypi_token", "discord_token", "user_password", "google_api_key", "prefixed_token")
+                    or r.validator in ("assigned_secret", "netrc_password") and r.name == "assigned_secret"]
         # (the first assigned_secret confirmation, whose value may now take
         # its closing quote, and user_password's, one more call among many,
         # took 60-140 ms on these before this session on a loaded machine:
@@ -163,6 +187,7 @@ class ValidatorTests(SynchronousTestCase):
         # long)
         first = next(p for r, p in compiled if r.name == "assigned_secret")
         big = [p for r, p in compiled if p is first or r.name == "user_password"]
+        self.assertTrue(any(r.validator == "netrc_password" for r, _ in compiled))
         assertLinear(self, [p for _, p in compiled if p not in big], inputs)
         assertLinear(self, big, inputs, limit=0.5)
         short, long = ('password:' + '"a' * 50_000), ('password:' + '"a' * 100_000)

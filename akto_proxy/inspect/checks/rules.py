@@ -868,7 +868,7 @@ _KEY_START = r"(?:^|[^\w+/-])"
 #: short parts, then a body of 32 or more (20 after a mode: live, test...);
 #: starts after a blank, a quote or an assignment, not inside a word or a path
 _PREFIXED_TOKEN = (
-    r"(?:^|[\s\"'`=:(,\[{>])[a-z][a-z0-9]{1,9}_(?:(?:[a-z0-9]{1,8}_){0,2}[A-Za-z0-9][\w-]{31}|(?:live|test|prod|sandbox)_[A-Za-z0-9][\w-]{19})"
+    r"(?:^|[\s\"'`=:(,\[{>])[a-z][a-z0-9]{1,9}_(?:(?:[a-z0-9]{1,8}_){0,2}[A-Za-z0-9][\w-]{31}|(?:live|test|prod|sandbox|v\d)_[A-Za-z0-9][\w-]{19})"
 )
 #: a secret's word, blanks, the value (no C{=} or C{:}: assigned_secret's)
 _SPACED_SECRET = (
@@ -903,6 +903,7 @@ _DER_PRIVATE_KEY = (
     "0" + _DER_LENGTH + r"\x02\x01\x000" + _DER_LENGTH
     + r"(?:\x06\t" + _PKCS_ARC + r"\x01\x01\x05\x00\x04|\x06\x07\*" + _REPLACED + "H" + _REPLACED + r"=\x02\x01|\x06\x03\+ep\x04)"
 )
+_NETRC_ENTRY = r"\b(?:machine[ \t]+[^\s]{1,200}|default)\s+login[ \t]+[^\s]{1,200}\s+password[ \t]+[^\s]{6}"
 _SHORT_SCHEME = r"\bauthorization[\"']?[ \t]*[:=][ \t]*[\"']?[A-Za-z][\w-]{1,4}[ \t]+[^\s\"'`,;|<>]{6}"
 
 
@@ -937,8 +938,9 @@ SECRET_RULES = (
     # longer bodies are prefixed_token's)
     Rule(EXFIL, "stripe_key", r"\brk_(?:test|prod)_[0-9a-zA-Z]{12,99}\b|\bsk_(?:test|prod)_[0-9a-zA-Z]{12,23}\b", severity="critical", variants="r", caseless=False,
          validator="vendor_token", level=2),
-    Rule(EXFIL, "google_api_key", r"\bAIza[0-9A-Za-z_-]{35}\b", severity="high", variants="r", caseless=False,
-         validator="live"),
+    # (39 characters whose last may be a dash or an underscore)
+    Rule(EXFIL, "google_api_key", r"\bAIza[0-9A-Za-z_-]{35}", severity="high", variants="r", caseless=False,
+         validator="live", confirm=r"\bAIza[0-9A-Za-z_-]{35}(?![\w-])"),
     Rule(EXFIL, "openai_key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}|\bsk-[A-Za-z0-9]{48}\b",
          severity="critical", variants="r", caseless=False),
     Rule(EXFIL, "anthropic_key", r"\bsk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,}", severity="critical", variants="r",
@@ -998,6 +1000,9 @@ SECRET_RULES = (
          r"\brabbitmqctl[ \t]+(?:add_user|change_password)[ \t]+\S+[ \t]+['\"]?[^\s'\"-][^\s'\"]{5,}|"
          r"\bnet[ \t]+use\b[^\n|;]{0,200}/user:\S+[ \t]+['\"]?[^\s'\"/-][^\s'\"]{5,}|"
          r"\b(?:NetworkCredential|HTTPBasicAuth|HTTPDigestAuth|BasicAuth|UsernamePasswordCredentials|PasswordAuthentication)\s*\(\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]|"
+         # remote execution whose -p is the password (PsExec, PAExec),
+         # wherever the user flag sits
+         r"\b(?:ps|pa)exec(?:64)?(?:\.exe)?\b[^\n|;]{0,300}?\s-p[ \t]+['\"]?[^\s'\"-][^\s'\"]{5,}|"
          # an LDAP bind: DirectoryEntry(path, user, password) (.NET, PowerShell)
          r"\bDirectoryEntry\s*\(\s*['\"][^'\"\n]{1,200}['\"]\s*,\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]",
          severity="high", variants="r", validator="user_password", level=2),
@@ -1014,6 +1019,10 @@ SECRET_RULES = (
     Rule(EXFIL, "assigned_secret", r"(?:\b|_)(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6}",
          confirm=r"(?<![\w.-])[\w.-]{0,40}(?:\b|_)(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6,}[`\"']?",
          severity="high", variants="r", validator="assigned_secret", level=2),
+    # a .netrc entry: the keyword says password, so a word is one
+    # (validators.netrcPassword)
+    Rule(EXFIL, "assigned_secret", _NETRC_ENTRY, severity="high", variants="r", validator="netrc_password", level=2,
+         confirm=_whole(_NETRC_ENTRY)),
     # <add key="ClearTextPassword" value="..."/> (NuGet, .NET appSettings),
     # <property name="db.password" value="..."/> (Spring, Ant, Hibernate)
     Rule(EXFIL, "assigned_secret",

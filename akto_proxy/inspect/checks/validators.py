@@ -309,12 +309,15 @@ NOT_SECRET_WORDS = frozenset(
     # a form's anti-forgery token (Rails, ASP.NET): sent back in every page
     "authenticity verification antiforgery".split()
 )
-_CODE = re.compile(r"^[$@&{\[(]|^%(?:\w+%|[({])|[)\]]$|(?-i:^[A-Z][A-Z0-9]*_[A-Z0-9_]*=|^[a-z]+(?:\.[a-z]+(?:[_-][a-z]+)*)+=)|^![A-Za-z]|^#\{|\(|\[|\{\{|\}\}|\}$|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
+_CODE = re.compile(r"^(?:\$|[@&](?=[A-Za-z_{(])|[{\[(])|^%(?:\w+%|[({])|[)\]]$|(?-i:^[A-Z][A-Z0-9]*_[A-Z0-9_]*=|^[a-z]+(?:\.[a-z]+(?:[_-][a-z]+)*)+=)|^![A-Za-z]|^#\{|\(|\[|\{\{|\}\}|\}$|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
 _IDENTIFIER = re.compile(r"[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)*|\d+(?:\.\d+)*")
 _INTERPOLATION = re.compile(r"\$\{|#\{|\{\{|%\(\w+\)|%\w+\(|^\$[A-Za-z_(]|^%[A-Za-z_]\w*%$|^[\w.]+\(.*\)$")
 _PUBLIC_VALUE = ("ssh-", "ecdsa-", "sk-ssh", "sk-ecdsa", "AAAA", "pk_live_", "pk_test_", "sha256:", "sha512-", "sha384-", "sha1-")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
+
+#: (C{_CODE}: a sigil starts a reference, C{$VAR}, C{@var}, C{&anchor}; a
+#: generated password may start with C{@} or C{&} before a digit or a sign)
 
 #: words of a namespace that say where a secret is kept (C{secrets.api_key},
 #: C{process.env.API_KEY}, C{keys.stripe_key})
@@ -376,6 +379,8 @@ def secretValue(value: str, strong: bool = True, quoted: bool = False) -> bool:
     not code (a Django C{SECRET_KEY}), unless they interpolate.
     """
     value = value.strip("\"'`")
+    if quoted and len(value) >= 40 and "://" not in value and classes(value) == 4 and entropy(value) >= 5.0:
+        return True  # a generated salt (WordPress'): a {{ or #{ in it is chance, not a template
     code = _INTERPOLATION.search(value) if quoted else _CODE.search(value)
     if len(value) < 6 or placeholder(value) or code or "://" in value:
         return False
@@ -512,6 +517,15 @@ def assignedSecret(text: str) -> bool:
     weak = name.lower() in ("key", "pass", "auth", "pw", "token", "secret") and not re.search(r"[:=|>]", text[m.end("name"):m.start(group)])
     if "|" in text[m.end("name"):m.start(group)] and _PROSE_CELL.match(text, m.end(group)):
         return False  # | DB_PASSWORD | Database password |: a table that describes
+    # a literal: quoted and closed right after the value (the whole literal
+    # is the value), or an env file's line; assigned with = or :, not a
+    # list's next item, or quoted after "is" ("the password is '...'")
+    between = text[m.end("name"):m.start(group)]
+    if quoted:
+        literal = m.end(group) < len(text) and text[m.end(group)] == text[m.start(group) - 1]
+    else:
+        literal = _ENV_ASSIGNMENT.fullmatch(text) is not None
+    assigned = re.search(r"[=:]", between) is not None or quoted and re.fullmatch(r"[ \t]+is[ \t]+[\"'`]", between) is not None
     strong = not weak and name.lower() not in ("key", "pass", "auth", "pw")
     if (len(value) <= 16 or "." in value) and wordValue(value) and _WORDS.findall(name)[-1].lower() not in _PASSWORD_WORDS:
         # (a password may be words, Winter2012!: judged as before; a longer
@@ -539,18 +553,8 @@ def assignedSecret(text: str) -> bool:
         return randomRun(mode.group("body"), 20) or lowerRun(mode.group("body"), mode=True)
     if secretValue(value, strong=strong, quoted=quoted):
         return True
-    # a password written as a literal (quoted, or an env file's line) may
-    # be a word: the name says what it is (super$ecret, whiteduke)
-    # (assigned with = or :, not a list's next item; the quote closed
-    # right after it: the whole literal is the value)
-    between = text[m.end("name"):m.start(group)]
-    if quoted:
-        end = m.end(group)
-        literal = end < len(text) and text[end] == text[m.start(group) - 1]
-    else:
-        literal = _ENV_ASSIGNMENT.fullmatch(text) is not None
-    # (or quoted after "is": "the default password is 'blooberry'")
-    assigned = re.search(r"[=:]", between) is not None or quoted and re.fullmatch(r"[ \t]+is[ \t]+[\"'`]", between) is not None
+    # a password written as a literal may be a word: the name says what it
+    # is (super$ecret, whiteduke)
     return literal and strong and assigned and nameWords(name)[-1] in _PASSWORD_WORDS and passwordLiteral(value)
 
 
@@ -631,10 +635,23 @@ def userPassword(text: str) -> bool:
         return True
     # a call's argument by its place (NetworkCredential(user, pw),
     # DirectoryEntry(path, user, pw)) is a password literal: it may be a word
+    # and PsExec's -p says password: a word there is one
+    if _PASSWORD_FLAG.match(text):
+        return passwordLiteral(password)
     return _CREDENTIAL_CALL.match(text) is not None and m.group(0).endswith(("\"", "'")) and passwordLiteral(password)
 
 
 _CREDENTIAL_CALL = re.compile(r"\w+\s*\(")
+
+
+def netrcPassword(text: str) -> bool:
+    """
+    A .netrc entry's password (C{machine host login user password pw}): a
+    random one, or a word (the keyword says what it is; L{passwordLiteral}).
+    """
+    password = text.split()[-1]
+    return secretValue(password, quoted=True) or passwordLiteral(password)
+_PASSWORD_FLAG = re.compile(r"(?:ps|pa)exec", re.I)
 
 
 def xmlSecret(text: str) -> bool:
@@ -1258,7 +1275,7 @@ def prefixedToken(text: str) -> bool:
 
 
 #: the part of a prefix that says which of a vendor's modes a key is for
-_MODE = re.compile(r"(?:^|_)(?:live|test|prod|sandbox)_$")
+_MODE = re.compile(r"(?:^|_)(?:live|test|prod|sandbox|v\d)_$")
 
 
 def lowerRun(value: str, mode: bool = False, minLength: int = 24, minSwitches: float = 0.3) -> bool:
@@ -1482,6 +1499,7 @@ def pypiToken(text: str) -> bool:
 
 VALIDATORS: dict[str, Validator] = {
     "pypi_token": pypiToken,
+    "netrc_password": netrcPassword,
     "credit_card": creditCard,
     "ssn": ssn,
     "iban": iban,
