@@ -76,6 +76,7 @@ SECRETS = [
     ("assigned_secret", "$db_pass = 'hollowbrook';"),
     ("assigned_secret", "MAILER_PASSWORD=copperkite"),
     ("assigned_secret", "# ADMIN_PASS=copperkite"),
+    ("assigned_secret", "services:\n  db:\n    environment:\n      MYSQL_PASSWORD: quietharbor\n"),
     ("assigned_secret", "The router's default password is 'lanternfish'."),
     # a password handed to a credential call by its place
     ("user_password", 'var entry = new DirectoryEntry("LDAP://dc.corp.example", "CORP\\\\svc", "Tr0uble42");'),
@@ -115,6 +116,8 @@ BENIGN = [
     "password = user_password",
     'password = "aaaaaaaa"',
     "POSTGRES_PASSWORD=postgres",
+    "    environment:\n      POSTGRES_PASSWORD: postgres\n",
+    "class Settings(BaseSettings):\n    DB_PASSWORD: SecretStr\n",
     "PASSWORD=changeme",
     'password: "${DB_PASS}"',
     "the password is 'incorrect'",

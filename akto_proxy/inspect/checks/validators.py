@@ -562,9 +562,10 @@ def assignedSecret(text: str) -> bool:
 #: prefix (C{test_<hex>}, Lob's secret keys); not a publishable key's
 #: C{test_pub_}
 _MODE_VALUE = re.compile(r"(?:live|test|prod|sandbox)_(?P<body>[A-Za-z0-9]{24,})")
-#: an env file's line, whole: an upper-case name, C{=}, an unquoted value,
-#: a comment after it (C{# REACT_APP_PASS=...}: commented out, still there)
-_ENV_ASSIGNMENT = re.compile(r"(?:#[ \t]*)?(?:export[ \t]+)?[A-Z][A-Z0-9_]*=[^\s\"'`]+(?:[ \t]+#.*)?\s*")
+#: an env file's line, whole: an upper-case name, C{=} (or C{: } as a
+#: compose file's environment map writes it), an unquoted value, a comment
+#: after it (C{# REACT_APP_PASS=...}: commented out, still there)
+_ENV_ASSIGNMENT = re.compile(r"(?:#[ \t]*)?(?:export[ \t]+)?[A-Z][A-Z0-9_]*(?:=|:[ \t]+)[^\s\"'`]+(?:[ \t]+#.*)?\s*")
 #: what a password field's value is when it describes the field rather
 #: than fill it: a schema's type, a form's rule, a mask, a store's word
 _FIELD_WORDS = frozenset(
@@ -579,6 +580,8 @@ _FIELD_WORDS = frozenset(
 #: a natural-language word written as a label (Passwort, Kennwort): a
 #: capital, then lowercase letters only
 _LABEL = re.compile(r"[A-Z][a-z]+")
+#: a type's name (C{DB_PASSWORD: SecretStr}, a settings class's field)
+_TYPE_NAME = re.compile(r"(?:[A-Z][a-z0-9]+){2,}")
 
 
 def passwordLiteral(value: str) -> bool:
@@ -596,7 +599,7 @@ def passwordLiteral(value: str) -> bool:
         return False
     if len(set(value.lower())) <= 2 or any(c.isspace() for c in value) or placeholder(value) or _INTERPOLATION.search(value) or _CODE.search(value):
         return False
-    if value.lower() in _DUMMY_PASSWORDS or value.lower().rstrip("0123456789!") in _FIELD_WORDS or _LABEL.fullmatch(value):
+    if value.lower() in _DUMMY_PASSWORDS or value.lower().rstrip("0123456789!") in _FIELD_WORDS or _LABEL.fullmatch(value) or _TYPE_NAME.fullmatch(value):
         return False
     return not re.search(r"[/\\.]\w", value) and not value.startswith(_PUBLIC_VALUE) and not _UUID.search(value)
 
