@@ -999,7 +999,12 @@ def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[lis
             # North America's long-distance prefix: 1-800-555-0199, 1.202.555.0143
             check = lambda: _international("+" + digits)  # noqa: E731
         elif _PHONE_CUE.search(text, max(0, start - 120), start):
-            check = lambda: _national(shape, digits, loose=digits[0] == "0" and _looseShape(shape, digits))  # noqa: E731
+            # (right after its label, no other number between, nor a unit
+            # after it: valid in whatever groups it is written, 6972 719714)
+            labelled = _labelled(text, start, span[1]) and _looseShape(shape, digits)
+            check = lambda: _national(shape, digits, loose=digits[0] == "0" and _looseShape(shape, digits)) or (  # noqa: E731
+                labelled and _national((len(digits),), digits)
+            )
         elif number.startswith("0") and (len(groups) >= 2 or (
             not _UNIT.match(text, span[1]) and _alone(text, span) and not _REFERENCE.search(text, max(0, start - 16), start)
         )):
@@ -1023,6 +1028,19 @@ def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[lis
 
 
 _SEPARATORS = re.compile(r"[^\d]+")
+#: a word for a telephone and what may stand between it and its number (a
+#: colon, a column of a table or a CSV line, a name), no digit
+_LABEL_BEFORE = re.compile("(?:" + _PHONE_CUE.pattern + r")[^\d]{0,60}$", re.I)
+
+
+def _labelled(text: str, start: int, end: int) -> bool:
+    """
+    The number at C{text[start:end]} follows a word for a telephone with no
+    other number between, and no unit follows it.
+    """
+    return bool(_LABEL_BEFORE.search(text, max(0, start - 80), start)) and not _UNIT.match(text, end)
+
+
 #: labels of numbers that are references, not telephone numbers, right
 #: before a national number (invoice 0412345678, SKU 201-555-0123)
 _REFERENCE = re.compile(
