@@ -10,10 +10,13 @@ Written here, not copied from any corpus.
 
 from __future__ import annotations
 
+import random
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.inspect.test_checks import call, mediumSteps, result, rules, verdict
 
+EMAIL = "data_exfiltration.email"
 PHONE = "data_exfiltration.phone"
 
 # (form, text): each passed before this session
@@ -48,3 +51,32 @@ class LabelledNumberTests(SynchronousTestCase):
         for form, text in UNLABELLED:
             for message in (call("send_email", body=text), result(text, tool="search_files")):
                 self.assertNotIn(PHONE, rules(verdict(self.steps, message)), f"{form}: {text!r}")
+
+
+class BytesAsCharactersTests(SynchronousTestCase):
+    """
+    Binary data a server put in a JSON string one character per byte (an
+    upload echoed back, a file read as Latin-1) is no language: its letters
+    beyond ASCII around a byte 0x40 are not an internationalised address,
+    nor bytes after C{pw:} a password (as in a binary body, only a vendor's
+    key would count).  A real address beside a control character or two is
+    still one.
+    """
+
+    def setUp(self) -> None:
+        self.steps = mediumSteps()
+
+    def test_randomBytes(self) -> None:
+        draw = random.Random("issue16:bytes")
+        flagged = []
+        for n in range(1500):
+            text = draw.randbytes(2048).decode("latin-1")
+            for message in (result(text, tool="fetch"), call("send_email", body=text)):
+                found = {r for r in rules(verdict(self.steps, message)) if r.startswith("data_exfiltration.")}
+                if found:
+                    flagged.append((n, found))
+        self.assertEqual(flagged, [])
+
+    def test_addressBesideControls(self) -> None:
+        for text in ("\x1b[1mBerta Müller\x1b[0m <berta.müller@firma.de>", "Kontakt:\x07 søren@kobenhavn.dk\x0c", "ana@correo.es\x00"):
+            self.assertIn(EMAIL, rules(verdict(self.steps, result(text, tool="fetch"))), repr(text))

@@ -834,6 +834,24 @@ _FILE_TLD = frozenset(
 _SPELLED = re.compile(r"[ \t]?[\[({](at|dot)[\])}][ \t]?", re.I)
 
 
+#: control characters no text holds: C0 but tab, line breaks, form feed and
+#: escape; DEL; C1 (bytes 0x80-0x9f read one character per byte)
+_CONTROLS = dict.fromkeys([c for c in range(32) if c not in (9, 10, 12, 13, 27)] + list(range(0x7F, 0xA0)))
+
+
+def garbled(text: str, span: tuple[int, int], around: int = 128) -> bool:
+    """
+    Whether the match at C{span} of C{text} sits in binary data read as
+    characters (bytes a server put in a JSON string one character per
+    byte), not language: at least one character in eight around it a
+    control character, as L{akto_proxy.mcp.jsonrpc.binary} judges a body.
+    Its letters beyond ASCII are bytes, not a script: C{\x8a\xc1@a.H\xe8\x94}
+    is no address.
+    """
+    near = text[max(0, span[0] - around):span[1] + around]
+    return (len(near) - len(near.translate(_CONTROLS))) * 8 >= len(near)
+
+
 def contactEmail(text: str) -> bool:
     """
     An address that reaches a person: a valid shape, not a documentation
