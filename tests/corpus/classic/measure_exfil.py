@@ -9,9 +9,9 @@ an operator writes for a CRM tool's own contacts) and without.
 
 C{--misses} lists the misses and false positives of the tune split, or of
 C{--split}: the held-out and fresh splits were unsealed in session 14,
-the fourth in session 15 (tests/corpus/classic/README.md, "Unsealed"); the
-sealed fifth and sixth splits (C{fifth/}, build_fifth.py; C{sixth/},
-build_sixth.py) are counted, never shown.
+the fourth in session 15, the fifth in session 16
+(tests/corpus/classic/README.md, "Unsealed"); the sealed sixth split
+(C{sixth/}, build_sixth.py) is counted, never shown.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def table(levels: tuple[str, ...] = ("low", "medium", "high")) -> list[str]:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--misses", action="store_true", help="list the misses and false positives of --split")
-    parser.add_argument("--split", choices=UNSEALED, default="tune", help="the part --misses lists (never the sealed fifth or sixth)")
+    parser.add_argument("--split", choices=UNSEALED, default="tune", help="the part --misses lists (never the sealed sixth)")
     parser.add_argument("--sensitivity", default=None)
     args = parser.parse_args(argv)
     levels = (args.sensitivity,) if args.sensitivity else ("low", "medium", "high")
