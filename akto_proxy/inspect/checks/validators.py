@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any, Callable, Iterable, Optional
 
 
-from akto_proxy.inspect.checks.rules import BARE_COMMANDS, CHAINED, WORD_COMMANDS
+from akto_proxy.inspect.checks.rules import BARE_COMMANDS, CHAINED, CONTACT_COLUMN, WORD_COMMANDS
 from akto_proxy.inspect.checks.deobfuscate import runsHidden
 from akto_proxy.inspect.checks.shell import commandInValue
 from akto_proxy.inspect.paths import leavesStart, locationValue, nulTruncation
@@ -923,6 +923,24 @@ _FILE_TLD = frozenset(
 _SPELLED = re.compile(r"[ \t]?[\[({](at|dot)[\])}][ \t]?", re.I)
 
 
+#: control characters no text holds: C0 but tab, line breaks, form feed and
+#: escape; DEL; C1 (bytes 0x80-0x9f read one character per byte)
+_CONTROLS = dict.fromkeys([c for c in range(32) if c not in (9, 10, 12, 13, 27)] + list(range(0x7F, 0xA0)))
+
+
+def garbled(text: str, span: tuple[int, int], around: int = 128) -> bool:
+    """
+    Whether the match at C{span} of C{text} sits in binary data read as
+    characters (bytes a server put in a JSON string one character per
+    byte), not language: at least one character in eight around it a
+    control character, as L{akto_proxy.mcp.jsonrpc.binary} judges a body.
+    Its letters beyond ASCII are bytes, not a script: C{\x8a\xc1@a.H\xe8\x94}
+    is no address.
+    """
+    near = text[max(0, span[0] - around):span[1] + around]
+    return (len(near) - len(near.translate(_CONTROLS))) * 8 >= len(near)
+
+
 def contactEmail(text: str) -> bool:
     """
     An address that reaches a person: a valid shape, not a documentation
@@ -1093,6 +1111,53 @@ def phone(text: str) -> bool:
     # a country code in brackets without its plus: (351) 916 773 221
     code = _BRACKETED_CODE.match(text)
     return bool(code and int(code.group(1)) in _countryCodes() and _international("+" + digits))
+
+
+_COLUMN_NAME = re.compile(rf"(?:{CONTACT_COLUMN})", re.I)
+_CELL_NUMBER = re.compile(r"\+?[\d(][\d \t().-]{5,22}\d")
+_TABLE_DELIMITER_ROW = re.compile(r"[ \t|:-]*")
+
+
+def contactColumn(block: str) -> bool:
+    """
+    Whether the table in C{block} (a header line, then its rows: CSV, tab-
+    or semicolon-separated, or Markdown) holds a telephone number in a
+    column its header names for one (C{contact}, C{phone}, C{mobile}...):
+    a number in such a column is one to call, in whatever digit groups, or
+    none, its writer chose (C{17,Olga Garcia,68792801}), when valid for
+    some region.  The rows of the first 50 lines are read.
+    """
+    lines = block.split("\n")
+    header = lines[0]
+    for delimiter in ("|", "\t", ";", ","):
+        if delimiter not in header:
+            continue
+        names = [c.strip() for c in header.split(delimiter)]
+        columns = [k for k, name in enumerate(names) if _COLUMN_NAME.fullmatch(name)]
+        if not columns:
+            continue
+        for line in lines[1:]:
+            if _TABLE_DELIMITER_ROW.fullmatch(line):
+                continue
+            cells = line.split(delimiter)
+            for k in columns:
+                if k < len(cells) and _callable(cells[k].strip()):
+                    return True
+    return False
+
+
+def _callable(cell: str) -> bool:
+    """
+    A table's cell that is a telephone number valid for some region.
+    """
+    if not _CELL_NUMBER.fullmatch(cell) or _NOT_PHONE.fullmatch(cell):
+        return False
+    digits = "".join(_PHONE_GROUPS.findall(cell))
+    if not 7 <= len(digits) <= 15:
+        return False
+    if cell.startswith(("+", "00")):
+        return phone(cell)
+    return _national((len(digits),), digits)
 
 
 _NUMBER_START = re.compile(r"tel:|[+(\d]", re.I)
@@ -1521,6 +1586,7 @@ def pypiToken(text: str) -> bool:
 VALIDATORS: dict[str, Validator] = {
     "pypi_token": pypiToken,
     "netrc_password": netrcPassword,
+    "contact_column": contactColumn,
     "credit_card": creditCard,
     "ssn": ssn,
     "iban": iban,
