@@ -241,8 +241,11 @@ class RateLimitThroughSDK(TestCase):
         refused = resultOf(lines, "call", 4)
         self.assertFalse(refused["ok"], refused)
         self.assertEqual(refused["code"], -31001, refused)
-        self.assertEqual(refused["error"], "Blocked by akto-proxy: rate limit exceeded (Rate Limiting); retry after 60 s")
-        self.assertEqual(refused["data"]["retry_after"], 60)
+        # (the window is 60 s from the first call; the client's five calls
+        # take a second or more on a loaded machine, within its timeout)
+        retry = refused["data"]["retry_after"]
+        self.assertTrue(60 - 25 <= retry <= 60, retry)
+        self.assertEqual(refused["error"], f"Blocked by akto-proxy: rate limit exceeded (Rate Limiting); retry after {retry} s")
         self.assertEqual(refused["data"]["guardrails_applied"], ["Rate Limiting"])
         self.assertTrue(refused["data"]["request_id"].startswith("req_"))
         self.assertGreaterEqual(self.proxy.service.counters["rate_limited"], 1)

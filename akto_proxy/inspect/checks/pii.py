@@ -18,7 +18,7 @@ from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.rules import PII_RULES
 from akto_proxy.inspect.checks.scanner import Scanner, mask
 from akto_proxy.relay.fence import hostMatches
-from akto_proxy.inspect.checks.validators import PHONE_BUDGET, VALIDATORS, phoneSpans
+from akto_proxy.inspect.checks.validators import PHONE_BUDGET, VALIDATORS, garbled, phoneSpans
 from akto_proxy.inspect.message import Message
 
 
@@ -76,6 +76,9 @@ class PiiInspector:
                     found = phoneSpans(segments[i], self._scanner.candidates(index, segments[i]), phones)
                 else:
                     found = self._scanner.spans(index, segments[i], check)
+                # (bytes read as characters, a binary body by the string: no
+                # address, no number)
+                found = [s for s in found if not garbled(segments[i], s)]
                 if not found:
                     continue
                 path = strings[i][0] or "body"

@@ -30,7 +30,9 @@ from akto_proxy.inspect.checks.offload import Offload
 from akto_proxy.inspect.checks.scanner import Scanner, mask
 from akto_proxy.inspect.checks.scope import NOTHING, Exclusions, MessageScope
 from akto_proxy.inspect.checks.sqlshape import injects
-from akto_proxy.inspect.checks.validators import PHONE_BUDGET, VALIDATORS, WHOLE_TEXT, blobLike, climb, creditCard, email, nameWords, phoneSpans
+from akto_proxy.inspect.checks.validators import (
+    PHONE_BUDGET, VALIDATORS, WHOLE_TEXT, blobLike, climb, creditCard, email, garbled, nameWords, phoneSpans,
+)
 from akto_proxy.inspect.message import Message, isKeyPath, withoutSurrogates
 from akto_proxy.inspect.normalize import variants
 
@@ -377,6 +379,10 @@ class ThreatInspector:
                 spans = scanner.spans(index, text, VALIDATORS.get(rule.validator) if rule.validator else None)
             if spans and rule.name == "credit_card":
                 spans = [s for s in spans if not documentedTestCard(text, s)]
+            if spans and check == R.EXFIL and rule.name not in R.SECRET_NAMES:
+                # bytes read as characters (a binary body, by the string): no
+                # address, no number, no password; a vendor's key still is
+                spans = [s for s in spans if not garbled(text, s)]
             if not spans:
                 continue
             found.add(check, rule.name, rule.severity, i, spans if kind == "r" else None)

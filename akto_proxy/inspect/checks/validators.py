@@ -834,6 +834,24 @@ _FILE_TLD = frozenset(
 _SPELLED = re.compile(r"[ \t]?[\[({](at|dot)[\])}][ \t]?", re.I)
 
 
+#: control characters no text holds: C0 but tab, line breaks, form feed and
+#: escape; DEL; C1 (bytes 0x80-0x9f read one character per byte)
+_CONTROLS = dict.fromkeys([c for c in range(32) if c not in (9, 10, 12, 13, 27)] + list(range(0x7F, 0xA0)))
+
+
+def garbled(text: str, span: tuple[int, int], around: int = 128) -> bool:
+    """
+    Whether the match at C{span} of C{text} sits in binary data read as
+    characters (bytes a server put in a JSON string one character per
+    byte), not language: at least one character in eight around it a
+    control character, as L{akto_proxy.mcp.jsonrpc.binary} judges a body.
+    Its letters beyond ASCII are bytes, not a script: C{\x8a\xc1@a.H\xe8\x94}
+    is no address.
+    """
+    near = text[max(0, span[0] - around):span[1] + around]
+    return (len(near) - len(near.translate(_CONTROLS))) * 8 >= len(near)
+
+
 def contactEmail(text: str) -> bool:
     """
     An address that reaches a person: a valid shape, not a documentation
@@ -914,7 +932,12 @@ def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[lis
             # North America's long-distance prefix: 1-800-555-0199, 1.202.555.0143
             check = lambda: _international("+" + digits)  # noqa: E731
         elif _PHONE_CUE.search(text, max(0, start - 120), start):
-            check = lambda: _national(shape, digits, loose=digits[0] == "0" and _looseShape(shape, digits))  # noqa: E731
+            # (right after its label, no other number between, nor a unit
+            # after it: valid in whatever groups it is written, 6972 719714)
+            labelled = _labelled(text, start, span[1]) and _looseShape(shape, digits)
+            check = lambda: _national(shape, digits, loose=digits[0] == "0" and _looseShape(shape, digits)) or (  # noqa: E731
+                labelled and _national((len(digits),), digits)
+            )
         elif number.startswith("0") and (len(groups) >= 2 or (
             not _UNIT.match(text, span[1]) and _alone(text, span) and not _REFERENCE.search(text, max(0, start - 16), start)
         )):
@@ -938,6 +961,19 @@ def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[lis
 
 
 _SEPARATORS = re.compile(r"[^\d]+")
+#: a word for a telephone and what may stand between it and its number (a
+#: colon, a column of a table or a CSV line, a name), no digit
+_LABEL_BEFORE = re.compile("(?:" + _PHONE_CUE.pattern + r")[^\d]{0,60}$", re.I)
+
+
+def _labelled(text: str, start: int, end: int) -> bool:
+    """
+    The number at C{text[start:end]} follows a word for a telephone with no
+    other number between, and no unit follows it.
+    """
+    return bool(_LABEL_BEFORE.search(text, max(0, start - 80), start)) and not _UNIT.match(text, end)
+
+
 #: labels of numbers that are references, not telephone numbers, right
 #: before a national number (invoice 0412345678, SKU 201-555-0123)
 _REFERENCE = re.compile(
