@@ -8,13 +8,13 @@ normalize), builds bodies of 100 KB that repeat one fragment: strings the
 rule's own pattern matches (drawn by hypothesis, derandomised), the
 literals written in it, and typical triggers (C{../}, C{'--}, C{$(},
 C{password=}, digits with separators, base64 runs, nested brackets...),
-each glued, after a blank and after a line break.  Each body is inspected
+each glued, after a blank and after a line break.  Each body is inspected (times in CPU seconds of this process: a loaded machine stretches the wall clock)
 the way C{bench/inspect_bench.py} does (every step of its configuration)
 as a request's C{tools/call} argument (a value of an outward tool) and as
 a tool's result, at medium and high sensitivity.
 
     python bench/adversarial.py [--size 102400] [--top 15] [--limit 3]
-                                [--only SUBSTRING] [--json OUT]
+                                [--only SUBSTRING] [--json OUT] [--again EARLIER.json]
 
 Phase one inspects every body once, at C{--probe} characters, as a
 request at high (the most rules and every normalised variant; a run
@@ -261,7 +261,7 @@ class Sweep:
     def __init__(self, limit: float):
         self.limit = limit
         self.steps = {s: buildInspectors(parseConfig(CONFIG.format(sensitivity=s))) for s in ("medium", "high")}
-        signal.signal(signal.SIGALRM, _expire)
+        signal.signal(signal.SIGPROF, _expire)
 
     def cases(self, text: str) -> Iterator[tuple[str, list[Any], Message]]:
         request, result = messages(text)
@@ -274,16 +274,16 @@ class Sweep:
         Seconds one inspection by every step takes (C{limit} at most: the
         run is stopped there).
         """
-        signal.setitimer(signal.ITIMER_REAL, self.limit)
-        start = time.perf_counter()
+        signal.setitimer(signal.ITIMER_PROF, self.limit)
+        start = time.process_time()
         try:
             for step in steps:
                 step.inspect(message)
         except _Expired:
             return self.limit
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        return time.perf_counter() - start
+            signal.setitimer(signal.ITIMER_PROF, 0)
+        return time.process_time() - start
 
     def best(self, steps: list[Any], message: Message, rounds: int = 3) -> float:
         best = float("inf")
@@ -307,25 +307,25 @@ class Sweep:
             counts[rule.name] += 1
 
         def timed(inspector: Any, scanner: Any, index: int, rule: Any, *a: Any, **k: Any) -> None:
-            start = time.perf_counter()
+            start = time.process_time()
             try:
                 original(inspector, scanner, index, rule, *a, **k)
             finally:
-                spent[f"{rule.name}#{tiers.get(id(rule), 0)}"] += time.perf_counter() - start
+                spent[f"{rule.name}#{tiers.get(id(rule), 0)}"] += time.process_time() - start
 
         ThreatInspector._confirm = timed  # type: ignore[method-assign]
         try:
             for step in steps:
                 before = sum(spent.values())
-                start = time.perf_counter()
-                signal.setitimer(signal.ITIMER_REAL, self.limit)
+                start = time.process_time()
+                signal.setitimer(signal.ITIMER_PROF, self.limit)
                 try:
                     step.inspect(message)
                 except _Expired:
                     pass
                 finally:
-                    signal.setitimer(signal.ITIMER_REAL, 0)
-                spent[f"[{step.name}]"] += time.perf_counter() - start - (sum(spent.values()) - before)
+                    signal.setitimer(signal.ITIMER_PROF, 0)
+                spent[f"[{step.name}]"] += time.process_time() - start - (sum(spent.values()) - before)
         finally:
             ThreatInspector._confirm = original  # type: ignore[method-assign]
         name, seconds = max(spent.items(), key=lambda kv: kv[1])
@@ -340,26 +340,31 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=3.0)
     parser.add_argument("--only", default=None)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--again", default=None, help="a --json file of an earlier run: its rows measured again (no phase one)")
     args = parser.parse_args()
     sweep = Sweep(args.limit)
-    frags = fragments(args.only)
-    print(f"{len(frags)} fragments x {len(JOINS)} shapes", file=sys.stderr)
-    # phase one: every body once, a request at high (the most rules, every
-    # normalised variant), at the probe's size
     first: list[tuple[float, str, str, str]] = []
-    started = time.perf_counter()
-    steps = sweep.steps["high"]
-    for n, (fragment, source) in enumerate(sorted(frags.items())):
-        for join in JOINS:
-            request, _ = messages(body(fragment, join, args.probe))
-            first.append((sweep.once(steps, request), fragment, join, source))
-        if n % 500 == 499:
-            print(f"  {n + 1} fragments, {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    first.sort(reverse=True)
+    if args.again:
+        with open(args.again) as f:
+            first = [(r["ms"], r["fragment"], r["join"], r["source"]) for r in json.load(f)["rows"]]
+    else:
+        frags = fragments(args.only)
+        print(f"{len(frags)} fragments x {len(JOINS)} shapes", file=sys.stderr)
+        # phase one: every body once, a request at high (the most rules,
+        # every normalised variant), at the probe's size
+        started = time.process_time()
+        steps = sweep.steps["high"]
+        for n, (fragment, source) in enumerate(sorted(frags.items())):
+            for join in JOINS:
+                request, _ = messages(body(fragment, join, args.probe))
+                first.append((sweep.once(steps, request), fragment, join, source))
+            if n % 500 == 499:
+                print(f"  {n + 1} fragments, {time.process_time() - started:.0f} s", file=sys.stderr)
+        first.sort(reverse=True)
     # phase two: the slowest, each inspection, best of three, at the size
     # and at four times it
     rows = []
-    for _, fragment, join, source in first[: args.top * 2]:
+    for _, fragment, join, source in first[: len(first) if args.again else args.top * 2]:
         timed = []
         for label, steps, message in sweep.cases(body(fragment, join, args.size)):
             timed.append((sweep.best(steps, message), label, steps, message))
@@ -372,10 +377,11 @@ def main() -> None:
             "ms": small * 1e3 * (102400 / args.size), "ratio4": large / small if small else 0.0,
             "all": {t[1]: round(t[0] * 1e3, 1) for t in timed}, "where": sweep.blame(steps, message),
         })
-    rows.sort(key=lambda r: -r["ms"])
+    if not args.again:
+        rows.sort(key=lambda r: -r["ms"])
     print("| # | fragment | joined by | slowest inspection | ms per 100 KB | at 4x the size | where | from |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for i, r in enumerate(rows[: args.top], 1):
+    for i, r in enumerate(rows if args.again else rows[: args.top], 1):
         print(f"| {i} | `{r['fragment'][:40]!r}` | {r['join']!r} | {r['inspection']} | {r['ms']:.0f} | "
               f"{r['ratio4']:.1f}x | {r['where']} | {r['source']} |")
     if args.json:

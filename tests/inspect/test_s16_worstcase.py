@@ -3,8 +3,12 @@ Session 16: the threat step's worst case on adversarial bodies
 (C{bench/adversarial.py} found them): the normalised SQL forms of a value
 (L{akto_proxy.inspect.normalize}) were quadratic in a run of C{/*} that
 never closes, in comments inside words blocked by a C{!}, and in a run of
-NUL characters with no quote after it.  Each is now linear and reads the
-value exactly as before.
+NUL characters with no quote after it; C{traversal_to_sensitive_file}'s
+confirmation tried every file name after every C{/} within 200 characters
+of each climb (6 s on 100 KB of C{/../}); the phone validator's cue words
+were tried one by one at each of 120 places before every candidate (2.3 s
+on 100 KB of C{1 1 1}).  Each is now linear, or cheaper by its constant,
+and reads the value exactly as before.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ from hypothesis import given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from akto_proxy.inspect import normalize as N
-from tests.inspect.test_checks import call, mediumSteps, verdict
+from akto_proxy.inspect.checks import rules as R
+from akto_proxy.inspect.checks.scanner import ClimbToFile
+from akto_proxy.inspect.checks.validators import _PHONE_CUE
+from tests.inspect.test_checks import call, mediumSteps, result, rules, verdict
 from tests.inspect.test_s15_secrets import bestTime
 
 #: bodies of 20 KB that cost seconds each on main (one, 17 s)
@@ -59,6 +66,28 @@ class WorstCaseTests(SynchronousTestCase):
             self.assertLess(bestTime(lambda t: list(N.variants(t)), body * 4), 0.5, name)
 
 
+    def test_climbsBeforeAFile(self) -> None:
+        """
+        40 KB of climbs that reach no file (C{/../}, C{=.././}), then one
+        that does: found, in under half a second (main: seconds).
+        """
+        for unit in ("/../", "=.././", "x=../"):
+            text = unit * (40960 // len(unit)) + " ../etc/passwd"
+            v = verdict(self.steps, call("read_file", path=text))
+            self.assertIn("path_traversal.traversal_to_sensitive_file", rules(v))
+            seconds = bestTime(lambda t: verdict(self.steps, call("read_file", path=t)), text)
+            self.assertLess(seconds, 0.5, unit)
+
+    def test_digitGroups(self) -> None:
+        """
+        80 KB of single digits between blanks or dashes in a tool's result,
+        each a phone candidate: under half a second (main: about a second).
+        """
+        for unit in ("1 ", "1-"):
+            text = unit * 40960
+            self.assertLess(bestTime(lambda t: verdict(self.steps, result(t)), text), 0.5, unit)
+
+
 _PIECES = st.lists(st.sampled_from(["/*", "*/", "!", "a", "Z", "@", " ", "/", "*", "1", "\n", "/*!", "'", "\x00", '"']), max_size=16)
 
 
@@ -91,6 +120,34 @@ class SameReadingTests(SynchronousTestCase):
         """
         text = "".join(pieces)
         self.assertEqual(N._SQL_NUL_QUOTE.sub("", text), _OLD_NUL_QUOTE.sub("", text))
+
+
+_CLIMB_RULE = next(r for r in R.PATH_RULES if r.matcher == "climb_to_file")
+_CLIMB_RE = re.compile(_CLIMB_RULE.confirm or "", re.M | re.A | re.I)
+_OLD_CUE = re.compile(_PHONE_CUE.pattern.split(")", 1)[1].removeprefix("(?:")[:-1], re.I)
+
+
+class SameMatchTests(SynchronousTestCase):
+    """
+    L{ClimbToFile} finds C{re}'s matches of the confirmation; the phone cue
+    with its first letters the matches of its words alone.
+    """
+
+    @settings(max_examples=800, deadline=None)
+    @given(st.lists(st.sampled_from(["../", "..", "/", "=", " ", "'", "etc/passwd", "ETC/shadow", ".ssh/", "a", "\n", ".env",
+                                     ":", "(", "var/log/", "apache/logs/", "error_log", "b" * 60, "/" * 30, "..\\"]), max_size=20))
+    def test_climbs(self, pieces: list[str]) -> None:
+        text = "".join(pieces)
+        self.assertEqual([m.span() for m in ClimbToFile(_CLIMB_RE).finditer(text)], [m.span() for m in _CLIMB_RE.finditer(text)])
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.lists(st.sampled_from(["tel", "TEL", "T\u00e9l", "Phones", "\u212aontakt", "\u017fms", "called", "text  me", "x", "1", " ",
+                                     "\u96fb\u8a71", "\u260e", "Anruf", "num\u00e9ro", "_", "telefonnummer"]), max_size=10),
+           st.integers(0, 80), st.integers(0, 80))
+    def test_phoneCue(self, pieces: list[str], lo: int, hi: int) -> None:
+        text = "".join(pieces)
+        a, b = _PHONE_CUE.search(text, lo, hi), _OLD_CUE.search(text, lo, hi)
+        self.assertEqual(a and a.span(), b and b.span())
 
 
 def _joinSQLWordsByRe(text: str) -> str:
