@@ -364,7 +364,7 @@ def main() -> None:
     # phase two: the slowest, each inspection, best of three, at the size
     # and at four times it
     rows = []
-    for _, fragment, join, source in first[: len(first) if args.again else args.top * 2]:
+    for _, fragment, join, source in first[: args.top if args.again else args.top * 2]:
         timed = []
         for label, steps, message in sweep.cases(body(fragment, join, args.size)):
             timed.append((sweep.best(steps, message), label, steps, message))
