@@ -18,13 +18,18 @@ and, in C{classic/}, a C{"split"}:
       once (C{classic/build_fourth.py}); sealed since session 14.
     - C{classic/fifth/*.jsonl}: the fifth part, every line C{fifth}, from
       repositories none of the others drew on, committed before it was
-      scored once (C{classic/build_fifth.py}, session 15); sealed, the
-      measure once C{fourth} is unsealed.
+      scored once (C{classic/build_fifth.py}, session 15); sealed until
+      session 16.
+    - C{classic/sixth/*.jsonl}: the sixth part, every line C{sixth}, from
+      repositories none of the others drew on or named, committed before
+      it was scored once (C{classic/build_sixth.py}, session 16); sealed,
+      the measure once C{fifth} is unsealed.
 
 A split is C{tune} (what the rules were tuned on), C{holdout} (kept apart,
 but measured while tuning), C{fresh} (kept apart and scored only after it
-was committed), C{fourth} or C{fifth} (sealed: their rates are printed,
-never their lines); C{None} takes all.
+was committed), C{fourth}, C{fifth} (unsealed in sessions 15 and 16) or
+C{sixth} (sealed: its rates are printed, never its lines); C{None} takes
+all.
 """
 
 from __future__ import annotations
@@ -55,14 +60,15 @@ CHECK_OF = {
     "secrets": "data_exfiltration",
     "pii": "data_exfiltration",
 }
-SPLITS = ("tune", "holdout", "fresh", "fourth", "fifth")
+SPLITS = ("tune", "holdout", "fresh", "fourth", "fifth", "sixth")
 #: the parts whose misses may be read while tuning: the second and third
 #: held-out parts were unsealed in session 14, once the fourth was built
 #: and scored; the fourth in session 15, once the fifth was built and
-#: scored.  The fifth stays sealed (its rates only) until a sixth exists.
-UNSEALED = SPLITS[:4]
+#: scored; the fifth in session 16, once the sixth was built and scored.
+#: The sixth stays sealed (its rates only) until a seventh is in place.
+UNSEALED = SPLITS[:5]
 #: parts built where the public snapshots are, absent elsewhere
-LOCAL_PARTS = ("fresh", "fourth", "fifth")
+LOCAL_PARTS = ("fresh", "fourth", "fifth", "sixth")
 
 # The exclusions a sample configuration ships with: a database tool's SQL,
 # a coding agent's shell command and the files it writes; a CRM tool's own

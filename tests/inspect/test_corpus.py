@@ -5,8 +5,14 @@ split by source and by a seeded fraction before tuning) keeps at least the
 rates reached when it was measured, as floors to raise, not targets met.
 """
 
+import glob
+import hashlib
+import json
+import os
+
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
+from tests.corpus.evaluate import CLASSIC as CLASSIC_DIR
 from tests.corpus.evaluate import LOCAL_PARTS, SPLITS, entries, load, measure
 
 CLASSIC = ("sql_injection", "command_injection", "path_traversal")
@@ -17,6 +23,8 @@ FOURTH_MISSING = ("tests/corpus/classic/fourth/*.jsonl not built here: it is mad
                   "by tests/corpus/classic/build_fourth.py and kept out of the repository")
 FIFTH_MISSING = ("tests/corpus/classic/fifth/*.jsonl not built here: it is made from public snapshots "
                  "by tests/corpus/classic/build_fifth.py and kept out of the repository")
+SIXTH_MISSING = ("tests/corpus/classic/sixth/*.jsonl not built here: it is made from public snapshots "
+                 "by tests/corpus/classic/build_sixth.py and kept out of the repository")
 
 
 def injectionCorpus(split: str) -> list[dict[str, str]]:
@@ -52,7 +60,7 @@ FRESH_FPR = {True: 0.005, False: 0.008}
 # 98.48%, injection FPR 8/1838 and 16/1838; floors half a point below.
 FOURTH_TPR = {"sql_injection": 0.995, "command_injection": 0.995, "path_traversal": 0.979}
 FOURTH_FPR = {True: 0.006, False: 0.010}  # (session 14 after its classes: 20/1838 and 28/1838; session 15: 8 and 16)
-# The fifth part (classic/fifth, session 15), sealed: scored once after it
+# The fifth part (classic/fifth, session 15), sealed until session 16: scored once after it
 # was committed, at SQL 99.67%, command 95.73%, path 96.86%, injection FPR
 # 20/2369 (0.84%) with the sample exclusions and 31/2369 (1.31%) without;
 # floors about a point below, ceilings about 0.3 point above.
@@ -196,11 +204,41 @@ class CorpusTests(SynchronousTestCase):
 
     def test_fifth(self) -> None:
         """
-        The sealed fifth part's floors; rates only in the failure message,
-        never its entries.  Built where the public snapshots are
+        The fifth part's floors (sealed until session 16, a tuning part
+        since).  Built where the public snapshots are
         (classic/build_fifth.py), not in the repository.
         """
         self._localPart("fifth", FIFTH_TPR, FIFTH_FPR, FIFTH_MISSING)
+
+    def test_sixth(self) -> None:
+        """
+        The sealed sixth part (classic/build_sixth.py, session 16): built
+        here, it is the part its manifest recorded before it was first
+        scored (each file's lines, labels, sources and text digests), and
+        each class of it is scored, with and without the sample exclusions.
+        No floors yet (they would follow its first score); counts only in a
+        failure, never its entries.
+        """
+        items = injectionCorpus("sixth")
+        if not items:
+            raise SkipTest(SIXTH_MISSING)
+        part = os.path.join(CLASSIC_DIR, "sixth")
+        with open(os.path.join(part, "MANIFEST.tsv"), encoding="utf-8") as f:
+            recorded = sorted(f.read().splitlines()[1:])
+        built = []
+        for path in sorted(glob.glob(os.path.join(part, "*.jsonl"))):
+            with open(path, encoding="utf-8") as f:
+                for line in filter(str.strip, f):
+                    e = json.loads(line)
+                    digest = hashlib.sha256(e["text"].encode("utf-8", "surrogatepass")).hexdigest()
+                    built.append(f"sixth/{os.path.basename(path)}\t{e['label']}\t{e['split']}\t{e['source'].split(' ')[0]}\t{digest}")
+        self.assertEqual(len(built), len(recorded))
+        self.assertTrue(sorted(built) == recorded, "the built sixth part differs from sixth/MANIFEST.tsv")
+        for exclusions in (True, False):
+            r = measure("medium", exclusions=exclusions, items=items)
+            for category in CLASSIC:
+                self.assertGreater(r.tpr[category][1], 0, (category, exclusions))
+            self.assertGreater(r.fpr[1], 0, exclusions)
 
     def _localPart(self, split: str, tpr: dict[str, float], fpr: dict[bool, float], missing: str) -> None:
         """

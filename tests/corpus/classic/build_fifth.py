@@ -34,7 +34,6 @@ Run: C{python tests/corpus/classic/build_fifth.py [--mirrors DIR]}
 
 from __future__ import annotations
 
-import argparse
 import ast
 import json
 import os
@@ -91,8 +90,8 @@ def repo(root: str, key: str) -> FR.Repo:
     return FR.Repo(root, key, FIFTH_REPOS)
 
 
-def _src(key: str, path: str) -> str:
-    name, _, licence = FIFTH_REPOS[key]
+def _src(key: str, path: str, repos: dict[str, tuple[str, str, str]] = FIFTH_REPOS) -> str:
+    name, _, licence = repos[key]
     return f"{name} {path} ({licence})"
 
 
@@ -347,10 +346,10 @@ def sqlBenign(nw: FR.Repo, aw: FR.Repo, pg: FR.Repo, rng: random.Random) -> Iter
 _LEAKY_SKIP = re.compile(r"^(\.leaky-meta/|README\.md$|LICENSE$|\.gitattributes$|\.mozilla/firefox/.*\.db$|.*\.pub$)")
 
 
-def _whole(sub: str, label: str, family: str, body: str, src: str, rng: random.Random) -> Iterator[dict[str, str]]:
+def _whole(sub: str, label: str, family: str, body: str, src: str, rng: random.Random, split: str = SPLIT) -> Iterator[dict[str, str]]:
     # a file pasted into an outward tool, and the same file read back in a result
-    yield FR._exfil(sub, label, family, body, src, rng, direction="request", tool=("create_gist", "content"), split=SPLIT)
-    yield FR._exfil(sub, label, family, body, src, rng, direction="response", tool=("read_file", ""), split=SPLIT)
+    yield FR._exfil(sub, label, family, body, src, rng, direction="request", tool=("create_gist", "content"), split=split)
+    yield FR._exfil(sub, label, family, body, src, rng, direction="response", tool=("read_file", ""), split=split)
 
 
 def leakyFiles(lr: FR.Repo, rng: random.Random) -> Iterator[dict[str, str]]:
@@ -454,13 +453,15 @@ def _isReference(line: str) -> bool:
 
 
 def referenceLines(r: FR.Repo, under: str, exts: tuple[str, ...], n: int, rng: random.Random,
-                   whole: int = 0) -> Iterator[dict[str, str]]:
+                   whole: int = 0, repos: dict[str, tuple[str, str, str]] = FIFTH_REPOS, split: str = SPLIT) -> Iterator[dict[str, str]]:
     """
     Lines of C{r}'s files (under C{under}, ending in C{exts}) that name a
     Kubernetes Secret to read (C{_HELM_REF}) or set a secret's name to a
     reference (a Terraform variable, C{$VAR}, an orb parameter, a template
     expression) with no literal password or token, up to C{n} drawn; and
     up to C{whole} files that hold such lines and no literal, whole.
+    C{repos} and C{split} name the part that draws them (the fifth's by
+    default).
     """
     lines, files = [], []
     for path in r.files(under):
@@ -473,9 +474,9 @@ def referenceLines(r: FR.Repo, under: str, exts: tuple[str, ...], n: int, rng: r
         if mine and whole and not F4._LITERAL_SECRET.search(_REF_VALUE.sub("${REF}", body)) and len(body) < 30000:
             files.append((body, path))
     for line, path in B.sample(rng, lines, n):  # type: ignore[arg-type]
-        yield FR._exfil("secrets", "benign", "secret-reference", line, _src(r.key, path), rng, split=SPLIT)
+        yield FR._exfil("secrets", "benign", "secret-reference", line, _src(r.key, path, repos), rng, split=split)
     for body, path in B.sample(rng, files, whole):  # type: ignore[arg-type]
-        yield from _whole("secrets", "benign", "secret-reference", body, _src(r.key, path), rng)
+        yield from _whole("secrets", "benign", "secret-reference", body, _src(r.key, path, repos), rng, split)
 
 
 _PIPELINE_REF = re.compile(r"\$\((\w*(?:[Pp]assword|[Ss]ecret|[Tt]oken|[Kk]ey|[Cc]onnection\w*)\w*)\)|\$\{\{\s*variables\.\w+|variables\[")
@@ -496,12 +497,12 @@ def pipelineReferences(a: FR.Repo, rng: random.Random) -> Iterator[dict[str, str
 
 # --- PII ----------------------------------------------------------------------------------
 
-def _pii(addr: str, family: str, src: str, rng: random.Random, region: str = "Dublin") -> dict[str, str]:
+def _pii(addr: str, family: str, src: str, rng: random.Random, region: str = "Dublin", split: str = SPLIT) -> dict[str, str]:
     if rng.random() < 0.3:
         text = rng.choice(X._PII_TEMPLATES_RES).format(n=X._name(rng), p=addr)
-        return FR._exfil("pii", "attack", family, text, src, rng, direction="response", split=SPLIT)
+        return FR._exfil("pii", "attack", family, text, src, rng, direction="response", split=split)
     text = rng.choice(X._PII_TEMPLATES_REQ).format(n=X._name(rng), p=addr, c=region)
-    return FR._exfil("pii", "attack", family, text, src, rng, direction="request", split=SPLIT)
+    return FR._exfil("pii", "attack", family, text, src, rng, direction="request", split=split)
 
 
 def _phpString(lit: str) -> str:
@@ -532,7 +533,8 @@ def emailAddresses(eg: FR.Repo, cv: FR.Repo, rng: random.Random) -> Iterator[dic
             yield _pii(addr, "validator-valid", src, rng)
 
 
-def _phones(formats: list[str], region: str, src: str, family: str, rng: random.Random, cap: int) -> Iterator[dict[str, str]]:
+def _phones(formats: list[str], region: str, src: str, family: str, rng: random.Random, cap: int,
+            split: str = SPLIT) -> Iterator[dict[str, str]]:
     import phonenumbers
 
     kept = 0
@@ -545,7 +547,7 @@ def _phones(formats: list[str], region: str, src: str, family: str, rng: random.
                 continue
             if not phonenumbers.is_valid_number(number):
                 continue
-            e = _pii(phone, family, f"{src} format {fmt!r}", rng, region=region)
+            e = _pii(phone, family, f"{src} format {fmt!r}", rng, region=region, split=split)
             if not phone.startswith(("+", "00")):
                 e["national_region"] = region
             yield e
@@ -593,16 +595,12 @@ def phpFakerPhones(f: FR.Repo, rng: random.Random) -> Iterator[dict[str, str]]:
 
 def build(root: str) -> tuple[F4.Rows, dict[str, int]]:
     R = {k: repo(root, k) for k in FIFTH_REPOS}
-    seen = F4.known(leaveOut=OUT)
-    out: F4.Rows = {}
-    dropped: dict[str, int] = {}
     attacks = {
         "sql_injection": [("ghauri", ghauriSQL), ("arachni", arachniSQL), ("waf-bypass", wafBypass(("SQLi",)))],
         "command_injection": [("arachni", arachniCommands), ("waf-bypass", wafBypass(("RCE",))), ("gtfobins", gtfobinsCommands),
                               ("lolbas", lolbasCommands)],
         "path_traversal": [("arachni", arachniPaths), ("panoptic", panopticPaths), ("waf-bypass", wafBypass(("LFI", "RFI")))],
     }
-    F4.attackRows(attacks, R, seen, SEED, SPLIT, out, dropped)
     shells = [R["rbenv"], R["n"], R["bats-core"], R["sdkman"]]
     benign = {
         "sql_injection": lambda rng: sqlBenign(R["northwind"], R["adventureworks"], R["pgexercises"], rng),
@@ -611,29 +609,21 @@ def build(root: str) -> tuple[F4.Rows, dict[str, int]]:
                                                                     "faker-js", "php-faker", "pgexercises", "commons-validator",
                                                                     "azure-pipelines")], rng),
     }
-    F4.benignRows(benign, seen, SEED, SPLIT, out, dropped)
-    rng = random.Random(f"{SEED}:exfil")
-    exfil = {
-        "secrets.attacks.jsonl": (list(leakyFiles(R["leaky-repo"], rng)) + list(checkovFixtures(R["checkov"], rng))
-                                  + list(ggshieldFixtures(R["ggshield"], rng)) + list(credsweeperFindings(R["credsweeper"], rng))),
-        "secrets.benign.jsonl": (list(referenceLines(R["helm-charts"], "charts/", (".yaml", ".yml", ".tpl"), 200, rng, whole=15))
-                                 + list(referenceLines(R["grafana-charts"], "charts/", (".yaml", ".yml", ".tpl"), 120, rng, whole=10))
-                                 + list(referenceLines(R["terraform-rds"], "", (".tf", ".md"), 60, rng, whole=6))
-                                 + list(referenceLines(R["circleci-aws-cli"], "", (".yml", ".yaml", ".sh"), 40, rng))
-                                 + list(pipelineReferences(R["azure-pipelines"], rng))),
-        "pii.attacks.jsonl": (list(emailAddresses(R["egulias"], R["commons-validator"], rng)) + list(fakerJsPhones(R["faker-js"], rng))
-                              + list(phpFakerPhones(R["php-faker"], rng))),
-    }
-    F4.exfilRows(exfil, seen, out, dropped)
-    return out, dropped
+    def exfil(rng: random.Random) -> F4.Rows:
+        return {
+            "secrets.attacks.jsonl": (list(leakyFiles(R["leaky-repo"], rng)) + list(checkovFixtures(R["checkov"], rng))
+                                      + list(ggshieldFixtures(R["ggshield"], rng)) + list(credsweeperFindings(R["credsweeper"], rng))),
+            "secrets.benign.jsonl": (list(referenceLines(R["helm-charts"], "charts/", (".yaml", ".yml", ".tpl"), 200, rng, whole=15))
+                                     + list(referenceLines(R["grafana-charts"], "charts/", (".yaml", ".yml", ".tpl"), 120, rng, whole=10))
+                                     + list(referenceLines(R["terraform-rds"], "", (".tf", ".md"), 60, rng, whole=6))
+                                     + list(referenceLines(R["circleci-aws-cli"], "", (".yml", ".yaml", ".sh"), 40, rng))
+                                     + list(pipelineReferences(R["azure-pipelines"], rng))),
+            "pii.attacks.jsonl": (list(emailAddresses(R["egulias"], R["commons-validator"], rng)) + list(fakerJsPhones(R["faker-js"], rng))
+                                  + list(phpFakerPhones(R["php-faker"], rng))),
+        }
 
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mirrors", default=B.MIRRORS, help="directory of owner+name/repo git mirrors")
-    args = ap.parse_args()
-    F4.write(*build(args.mirrors), OUT, SPLIT)
+    return F4.assemble(attacks, R, benign, exfil, SEED, SPLIT, OUT)
 
 
 if __name__ == "__main__":
-    main()
+    F4.run(build, __doc__, OUT, SPLIT)

@@ -767,6 +767,25 @@ def exfilRows(exfil: Rows, seen: set[str], out: Rows, dropped: dict[str, int]) -
         out[name], dropped[name] = uniq, gone
 
 
+def assemble(attacks: Mapping[str, list[tuple[str, Callable[[FR.Repo, random.Random], Iterable[str]]]]], R: dict[str, FR.Repo],
+             benign: Mapping[str, Callable[[random.Random], Iterable[tuple[str, str, str, str]]]], exfil: Callable[[random.Random], Rows],
+             seed: str, split: str, leaveOut: str) -> tuple[Rows, dict[str, int]]:
+    """
+    A part's files (the fifth's, the sixth's): its attack, benign and
+    secrets and PII lines (L{attackRows}, L{benignRows}, and L{exfilRows}
+    of what C{exfil} draws with the part's exfil stream), none that another
+    part holds (L{known}, all but C{leaveOut}), and the count dropped per
+    file.
+    """
+    seen = known(leaveOut=leaveOut)
+    out: Rows = {}
+    dropped: dict[str, int] = {}
+    attackRows(attacks, R, seen, seed, split, out, dropped)
+    benignRows(benign, seen, seed, split, out, dropped)
+    exfilRows(exfil(random.Random(f"{seed}:exfil")), seen, out, dropped)
+    return out, dropped
+
+
 def build(root: str) -> tuple[dict[str, list[dict[str, str]]], dict[str, int]]:
     R = {k: repo(root, k) for k in FOURTH_REPOS}
     seen = known()
@@ -829,11 +848,18 @@ def write(out: Rows, dropped: dict[str, int], outDir: str, part: str) -> None:
         f.write(manifest(out, part))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def run(build: Callable[[str], tuple[Rows, dict[str, int]]], doc: Optional[str], outDir: str, part: str) -> None:
+    """
+    A part builder's command line (this one's, the fifth's, the sixth's):
+    C{--mirrors DIR}, then L{write} of what C{build(DIR)} returns.
+    """
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mirrors", default=B.MIRRORS, help="directory of owner+name/repo git mirrors")
-    args = ap.parse_args()
-    write(*build(args.mirrors), OUT, SPLIT)
+    write(*build(ap.parse_args().mirrors), outDir, part)
+
+
+def main() -> None:
+    run(build, __doc__, OUT, SPLIT)
 
 
 if __name__ == "__main__":
