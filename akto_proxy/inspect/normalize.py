@@ -27,7 +27,7 @@ import html
 import re
 import unicodedata
 from html.entities import html5 as _HTML5
-from typing import Iterator, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 _OVERLONG = re.compile(r"%(?:c0%ae|e0%80%ae|c0%2e|c0%af|e0%80%af|c1%9c|c1%1c|c0%5c)", re.I)
 _OVERLONG_MAP = {
@@ -298,6 +298,63 @@ def _unescape(m: "re.Match[str]") -> str:
         return m.group(0)
 
 
+def _closedComments(pattern: "re.Pattern[str]", repl: Any, text: str) -> str:
+    """
+    C{pattern.sub(repl, text)} for a pattern of comments that end at the
+    first C{*/} after their C{/*}, done over C{text} up to its last C{*/}:
+    no comment opened after it closes, and C{re} would scan to the end of
+    the text from each C{/*} there (quadratic in a run of them).
+    """
+    end = text.rfind("*/")
+    if end < 0:
+        return text
+    return pattern.sub(repl, text[: end + 2]) + text[end + 2 :]
+
+
+_ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def bangFreeComments(text: str, inWord: bool = False) -> Iterator[tuple[int, int]]:
+    """
+    The spans C{re} finds of C{/\*[^!]*?\*/} in C{text} (of L{_SQL_SPLIT}
+    with C{inWord}: after a letter and before a letter or C{@}), in linear
+    time: from a C{/*} whose closing C{*/} is not reached before a C{!}
+    (or the end), no later C{/*} before that C{!} closes either, where
+    C{re} scanned that stretch again from each.
+    """
+    i = 0
+    n = len(text)
+    while True:
+        start = text.find("/*", i)
+        if start < 0:
+            return
+        if inWord and (start == 0 or text[start - 1] not in _ASCII_LETTERS):
+            i = start + 1
+            continue
+        bang = text.find("!", start + 2)
+        limit = n if bang < 0 else bang
+        close = text.find("*/", start + 2, limit + 1)
+        while close >= 0 and inWord and (close + 2 >= n or (text[close + 2] not in _ASCII_LETTERS and text[close + 2] != "@")):
+            close = text.find("*/", close + 1, limit + 1)
+        if close >= 0:
+            yield start, close + 2
+            i = close + 2
+        elif bang < 0:
+            return
+        else:
+            i = bang + 1
+
+
+def _withoutSpans(text: str, spans: Iterator[tuple[int, int]]) -> str:
+    out = []
+    last = 0
+    for start, end in spans:
+        out.append(text[last:start])
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
 def foldSQL(text: str) -> str:
     """
     SQL comments to a space (a versioned comment keeps its body), whitespace
@@ -307,7 +364,7 @@ def foldSQL(text: str) -> str:
     if "\\" in text:
         text = text.replace("\\'", "'").replace('\\"', '"')
     if "/*" in text:
-        text = _SQL_COMMENT.sub(lambda m: f" {m.group(1) or ''} ", text)
+        text = _closedComments(_SQL_COMMENT, lambda m: f" {m.group(1) or ''} ", text)
     if "\n" in text:
         text = _SQL_LINE_COMMENT.sub(" ", text)
     return _WS.sub(" ", text)
@@ -317,7 +374,7 @@ def joinSQL(text: str) -> str:
     """
     L{foldSQL} after dropping the comments inside words.
     """
-    return foldSQL(_SQL_SPLIT.sub("", text))
+    return foldSQL(_withoutSpans(text, bangFreeComments(text, inWord=True)))
 
 
 def foldShell(text: str) -> str:
@@ -503,7 +560,9 @@ _SQL_BLANK = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 # blank, turned into U+FFFD by a lenient decoder) and the blanks NFKC
 # leaves alone
 _SQL_UBLANK = re.compile("[\ufffd\u180e\u2028\u2029]")
-_SQL_NUL_QUOTE = re.compile("\x00+(?=['\"])")
+# (from a run's first NUL only: tried inside a run, re scanned the rest of the
+# run again from each, quadratic in a run of NULs with no quote after it)
+_SQL_NUL_QUOTE = re.compile("(?<!\x00)\x00+(?=['\"])")
 # quotes and a trailing dash that best-fit code pages map to ' " --
 _SQL_LOOKALIKE = re.compile("[\u2018\u2019\u2032\u00b4\u02b9\u201c\u201d\u2033]|[\u2013\u2014]\\s*$")
 _SQL_LOOKALIKE_MAP = {"\u201c": '"', "\u201d": '"', "\u2033": '"', "\u2013": "--", "\u2014": "--"}
@@ -591,7 +650,7 @@ def unevadeSQL(d: str, raw: str = "", plus: bool = False) -> str:
         s = _SQL_GLUED_COMMENT.sub(lambda m: m.group(1) + " ", s)
     if "/*!" in s:
         s = _SQL_VERSION_OPEN.sub(" ", s)
-        s = _SQL_PLAIN_COMMENT.sub(" ", s).replace("*/", " ")
+        s = _closedComments(_SQL_PLAIN_COMMENT, " ", s).replace("*/", " ")
     return s
 
 
@@ -602,7 +661,12 @@ def joinSQLWords(text: str) -> str:
     C{1 union all select} (a filter that strips comments reads it so; a
     join of every piece would read C{unionallselect}).
     """
-    parts = _SQL_COMMENT_PIECES.split(text)
+    parts = []
+    last = 0
+    for start, end in bangFreeComments(text):
+        parts += [text[last:start], text[start:end]]
+        last = end
+    parts.append(text[last:])
     out = [parts[0]]
     for k in range(1, len(parts), 2):
         left = _LETTERS_END.search(out[-1])
@@ -683,7 +747,7 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
         e = unevadeSQL(d, text, plus)
         comment = "/*" in e
         newline = "\n" in e
-    plusSpaced = "+" in e and (_plusSpaced(e) or (comment and _plusSpaced(_SQL_SPLIT.sub("", e))))
+    plusSpaced = "+" in e and (_plusSpaced(e) or (comment and _plusSpaced(_withoutSpans(e, bangFreeComments(e, inWord=True)))))
     if e is not d or comment or plusSpaced or (newline and _sqlLineComment(e)) or ("\\" in e and ("\\'" in e or '\\"' in e)):
         if plusSpaced:
             e = e.replace("+", " ")
@@ -691,7 +755,7 @@ def variants(text: str, plus: bool = False) -> Iterator[Variant]:
         if q not in seen:
             seen.add(q)
             yield Variant("q", q)
-        if comment and _SQL_SPLIT.search(e):
+        if comment and next(bangFreeComments(e, inWord=True), None) is not None:
             j = joinSQL(e)
             if j not in seen:
                 seen.add(j)

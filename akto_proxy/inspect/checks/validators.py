@@ -965,10 +965,14 @@ _NOT_PHONE = re.compile(
 )
 #: words that announce a telephone number, in the languages of the numbers
 _PHONE_CUE = re.compile(
-    r"\b(?:tel|tlf|tfn|ph|mob|cell|fax|phones?|telephone|mobile|call(?:ed|ing)?|ring|text\s+me|sms|whatsapp|signal|"
+    # (the first letters of its words first: searched in the 120 characters
+    # before every candidate, the words tried one by one at each position
+    # cost 150 us a candidate, 2 s on 100 KB of digit groups)
+    r"(?=[tpmcfrswkdhnal☎📞📱電携电手联전연])"
+    r"(?:\b(?:tel|tlf|tfn|ph|mob|cell|fax|phones?|telephone|mobile|call(?:ed|ing)?|ring|text\s+me|sms|whatsapp|signal|"
     r"contacts?|kontakt|contacto|contatto|contato|reach|dial|hotline|helpline|telefon\w*|telefono|teléfono|téléphone|tél|"
     r"telefone|telefoon|puhelin|portable|"
-    r"handy|móvil|cellulare|numéro|número|numero|nummer|rappel\w*|appel\w*|llam\w*|chiam\w*|anruf\w*)\b|[☎📞📱]|電話|携帯|电话|手机|联系|전화|연락처",
+    r"handy|móvil|cellulare|numéro|número|numero|nummer|rappel\w*|appel\w*|llam\w*|chiam\w*|anruf\w*)\b|[☎📞📱]|電話|携帯|电话|手机|联系|전화|연락처)",
     re.I,
 )
 
