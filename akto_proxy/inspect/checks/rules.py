@@ -1373,7 +1373,9 @@ PII_RULES = (
     # a table (CSV, tab- or semicolon-separated, Markdown) with a column of
     # telephone numbers: its header names the column, its rows hold numbers
     # in any digit groups (validators.contactColumn reads the rows below)
-    Rule(EXFIL, "phone", r"(?:^|[|,;\t])[ \t]*(?:" + CONTACT_COLUMN + r")[ \t]*(?:[|,;\t]|$)",
+    # (Hyperscan: the name before a delimiter or a line break, no ^ or $:
+    # a line-anchored pattern is relaxed to quotes in the raw-body scan)
+    Rule(EXFIL, "phone", r"\b(?:" + CONTACT_COLUMN + r")[ \t]*[|,;\t\r\n]",
          severity="medium", variants="r", validator="contact_column", level=2,
          # (the header's cells one by one up to the first named one, then
          # committed, atomic: linear, no rest of the line read again per cell)
