@@ -949,11 +949,11 @@ def where(c: Canonical, bare: bool = False) -> Optional[str]:
             e = _lookup("home", parts, h)
             if e is not None:
                 return "home:" + "/".join(e.parts)
-    # the system's configuration tree reached by a climb, whatever file:
-    # two levels up or more (../../etc/ftpusers), or a package's folder in
-    # it (../etc/squirrelmail/apache.conf); one level up to a file right
-    # in an etc/ (../etc/app.conf) is a project's own
-    if climbed and parts[0] == "etc" and (c.above >= 2 or len(parts) >= 3):
+    # the system's configuration tree reached by a climb of two levels or
+    # more, whatever file (../../etc/ftpusers); one level up into an etc/
+    # is a project's own deploy folder as often (../etc/app.conf,
+    # ../etc/akto-proxy/akto-proxy.yaml): there only the table's files
+    if climbed and parts[0] == "etc" and c.above >= 2:
         return "root:etc/"
     # an application's files after a climb, or under a web server's root;
     # a Java web application's protected folders from the root, where a

@@ -16,7 +16,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from akto_proxy.inspect import paths
 from akto_proxy.inspect.checks import rules as R, shell
-from tests.inspect.test_checks import call, mediumSteps, rules, verdict
+from tests.inspect.test_checks import call, mediumSteps, verdict
+from tests.inspect.test_s15_injection import InjectionCases
 from tests.inspect.test_s15_secrets import assertLinear, bestTime
 
 CMD, PATH = "command_injection", "path_traversal"
@@ -49,7 +50,7 @@ ATTACKS = [
     # the system's configuration tree reached by a climb
     (PATH, "render_template", "template", "../../etc/aliases.db"),
     (PATH, "read_file", "path", "..\\..\\etc\\vimrc"),
-    (PATH, "open_file", "path", "../etc/dovecot2/local.conf"),
+    (PATH, "open_file", "path", "../../etc/dovecot2/local.conf"),
     # an application installed system-wide, its configuration folder
     (PATH, "read_file", "path", "/usr/share/phpmyadmin/config/config.inc.php"),
     (PATH, "get_document", "name", "/usr/share/tomcat9/conf/context.xml"),
@@ -73,6 +74,7 @@ BENIGN = [
     ("create_ticket", "title", "the `setup.exe` file"),
     # a project's etc/ one level up, a web app in a workspace
     ("read_file", "path", "../etc/app.conf"),
+    ("read_file", "path", "../etc/akto-proxy/akto-proxy.yaml"),
     ("read_file", "path", "src/main/webapp/WEB-INF/web.xml"),
     ("read_file", "path", "/Users/dev/site/WebContent/META-INF/MANIFEST.MF"),
     ("read_file", "path", "/workspace/apps/web/src/../etc/app.example.conf"),
@@ -81,24 +83,9 @@ BENIGN = [
 ]
 
 
-class InjectionClassTests(SynchronousTestCase):
-    def setUp(self) -> None:
-        self.steps = mediumSteps()
-
-    def test_found(self) -> None:
-        """
-        Each attack is found by its class's check where a value belongs.
-        """
-        for check, tool, argument, text in ATTACKS:
-            found = {r.split(".")[0] for r in rules(verdict(self.steps, call(tool, **{argument: text})))}
-            self.assertIn(check, found, (tool, argument, text))
-
-    def test_benign(self) -> None:
-        """
-        The values of the same shapes pass, without any exclusion.
-        """
-        for tool, argument, text in BENIGN:
-            self.assertEqual(rules(verdict(self.steps, call(tool, **{argument: text}))), set(), (tool, argument, text))
+class InjectionClassTests(InjectionCases, SynchronousTestCase):
+    attacks = ATTACKS
+    benign = BENIGN
 
 
 class ReadingTests(SynchronousTestCase):
