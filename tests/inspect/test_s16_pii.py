@@ -5,16 +5,23 @@ writer chose: valid for some region and labelled, it is a number to call,
 not a part number.  Without the label, or with another number or a unit
 between, the same digits stay silent.
 
+A table (CSV, tab- or semicolon-separated, Markdown) whose header names a
+column for telephone numbers holds them in whatever groups, or none.  And
+bytes read as characters are no contact detail nor password.
+
 Written here, not copied from any corpus.
 """
 
 from __future__ import annotations
 
 import random
+import re
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from akto_proxy.inspect.checks import rules as R
 from tests.inspect.test_checks import call, mediumSteps, result, rules, verdict
+from tests.inspect.test_s15_secrets import assertLinear
 
 EMAIL = "data_exfiltration.email"
 PHONE = "data_exfiltration.phone"
@@ -80,3 +87,49 @@ class BytesAsCharactersTests(SynchronousTestCase):
     def test_addressBesideControls(self) -> None:
         for text in ("\x1b[1mBerta Müller\x1b[0m <berta.müller@firma.de>", "Kontakt:\x07 søren@kobenhavn.dk\x0c", "ana@correo.es\x00"):
             self.assertIn(EMAIL, rules(verdict(self.steps, result(text, tool="fetch"))), repr(text))
+
+
+# (form, text): a table whose header names a column of telephone numbers
+COLUMNS = [
+    ("CSV, one group", "id,name,contact\n17,Olga Garcia,68792801\n"),
+    ("CSV, groups no plan writes", "id,name,phone\n3,Kai Berg,633 23 592\n"),
+    ("Markdown", "| name | mobile |\n|---|---|\n| Tomasz Nowak | 21578869 |"),
+    ("tab-separated, international", "name\ttel\nAna Ruiz\t+34 612 34 56 78"),
+    ("semicolons, a later row", "nom;téléphone;fax\nx;;\nLéa Martin;;0145678910"),
+]
+# (form, text): the same shapes with no number to call in the column
+NOT_COLUMNS = [
+    ("a contact column of names", "id,name,contact\n17,Olga Garcia,Kai Berg\n"),
+    ("a count of contacts", "account,contacts\nacme,12\nglobex,7\n"),
+    ("numbers in a column not named for a phone", "id,name,order\n17,Olga Garcia,68792801\n"),
+    ("dates in a phone column", "id,phone\n1,2024-05-01\n2,2023-11-30\n"),
+    ("the word alone", "phone\nheadset, black"),
+]
+
+
+class ContactColumnTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.steps = mediumSteps()
+
+    def test_columns(self) -> None:
+        for form, text in COLUMNS:
+            for message in (call("send_email", body=text), result(text, tool="query_db")):
+                self.assertIn(PHONE, rules(verdict(self.steps, message)), f"{form}: {text!r}")
+
+    def test_notColumns(self) -> None:
+        for form, text in NOT_COLUMNS:
+            for message in (call("send_email", body=text), result(text, tool="query_db")):
+                self.assertNotIn(PHONE, rules(verdict(self.steps, message)), f"{form}: {text!r}")
+
+    def test_inwardTool(self) -> None:
+        """
+        As any contact detail at medium: a data tool's own arguments keep
+        their contacts; what it returns is judged.
+        """
+        text = COLUMNS[0][1]
+        self.assertNotIn(PHONE, rules(verdict(self.steps, call("update_crm_table", rows=text))))
+
+    def test_linear(self) -> None:
+        confirm = next(re.compile(r.confirm or "", re.M | re.A | re.I) for r in R.PII_RULES if r.validator == "contact_column")
+        inputs = ["contact," * 14_000, ",contact " * 12_000, "contact_x," * 10_000, ",," * 50_000, "|contact|\n" * 10_000, " \t" * 50_000 + "contact"]
+        assertLinear(self, [confirm], inputs)

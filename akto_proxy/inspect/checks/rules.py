@@ -1299,6 +1299,8 @@ PHONE_ANNOUNCED = (
     r"(?:my|our|mon|ma|mi|mio|meu|mein|meine)\s+(?:num(?:é|e)ro|n(?:ú|u)mero|nummer|number))|電話|携帯|电话|手机|전화)"
     r"[^\d\n]{0,20}\d{6,15}\b"
 )
+#: the name of a table's column of telephone numbers (its header cell)
+CONTACT_COLUMN = r"contacts?|phones?|tel|telephone|mobile|cell|fax|phone[ _]?(?:no|number)|contact[ _]?(?:no|number)"
 #: what Hyperscan looks for before C{re} confirms an address: a character
 #: of a local part before C{@} (RFC 5322's atext: C{!#$%&'*+/=?^`{|}~-}
 #: too), or a letter beyond ASCII beside it (RFC 6531: C{θσερ@εχαμπλε.ψομ})
@@ -1347,6 +1349,14 @@ PII_RULES = (
          # RFC 5321's address literal for a domain: user@[192.0.2.1], user@[IPv6:2001:db8::1]
          r"(?<![\w.%+/-])(?:[\w.%+'!#$&*=?^`{|}~-]{1,64}|" + _QUOTED_LOCAL + r")@\[(?:\d{1,3}(?:\.\d{1,3}){3}|ipv6:[0-9a-f:.]{2,45})\]"),
     Rule(EXFIL, "phone", PHONE_ANNOUNCED, severity="medium", variants="r", validator="contact_phone", level=2),
+    # a table (CSV, tab- or semicolon-separated, Markdown) with a column of
+    # telephone numbers: its header names the column, its rows hold numbers
+    # in any digit groups (validators.contactColumn reads the rows below)
+    Rule(EXFIL, "phone", r"(?:^|[|,;\t])[ \t]*(?:" + CONTACT_COLUMN + r")[ \t]*(?:[|,;\t]|$)",
+         severity="medium", variants="r", validator="contact_column", level=2,
+         # (the header's cells one by one up to the first named one, then
+         # committed, atomic: linear, no rest of the line read again per cell)
+         confirm=r"^(?>(?:[^\n|,;\t]*[|,;\t])*?[ \t]*(?:" + CONTACT_COLUMN + r")[ \t]*(?:[|,;\t][^\n]*+)?$)(?:\n[^\n]*){1,50}"),
     Rule(EXFIL, "ip_address",
          r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b",
          severity="low", variants="r", validator="ip_address", entity="ip_address", level=4),

@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any, Callable, Iterable, Optional
 
 
-from akto_proxy.inspect.checks.rules import BARE_COMMANDS, CHAINED, WORD_COMMANDS
+from akto_proxy.inspect.checks.rules import BARE_COMMANDS, CHAINED, CONTACT_COLUMN, WORD_COMMANDS
 from akto_proxy.inspect.checks.deobfuscate import runsHidden
 from akto_proxy.inspect.checks.shell import commandInValue
 from akto_proxy.inspect.paths import leavesStart, locationValue, nulTruncation
@@ -1024,6 +1024,53 @@ def phone(text: str) -> bool:
     return bool(code and int(code.group(1)) in _countryCodes() and _international("+" + digits))
 
 
+_COLUMN_NAME = re.compile(rf"(?:{CONTACT_COLUMN})", re.I)
+_CELL_NUMBER = re.compile(r"\+?[\d(][\d \t().-]{5,22}\d")
+_TABLE_DELIMITER_ROW = re.compile(r"[ \t|:-]*")
+
+
+def contactColumn(block: str) -> bool:
+    """
+    Whether the table in C{block} (a header line, then its rows: CSV, tab-
+    or semicolon-separated, or Markdown) holds a telephone number in a
+    column its header names for one (C{contact}, C{phone}, C{mobile}...):
+    a number in such a column is one to call, in whatever digit groups, or
+    none, its writer chose (C{17,Olga Garcia,68792801}), when valid for
+    some region.  The rows of the first 50 lines are read.
+    """
+    lines = block.split("\n")
+    header = lines[0]
+    for delimiter in ("|", "\t", ";", ","):
+        if delimiter not in header:
+            continue
+        names = [c.strip() for c in header.split(delimiter)]
+        columns = [k for k, name in enumerate(names) if _COLUMN_NAME.fullmatch(name)]
+        if not columns:
+            continue
+        for line in lines[1:]:
+            if _TABLE_DELIMITER_ROW.fullmatch(line):
+                continue
+            cells = line.split(delimiter)
+            for k in columns:
+                if k < len(cells) and _callable(cells[k].strip()):
+                    return True
+    return False
+
+
+def _callable(cell: str) -> bool:
+    """
+    A table's cell that is a telephone number valid for some region.
+    """
+    if not _CELL_NUMBER.fullmatch(cell) or _NOT_PHONE.fullmatch(cell):
+        return False
+    digits = "".join(_PHONE_GROUPS.findall(cell))
+    if not 7 <= len(digits) <= 15:
+        return False
+    if cell.startswith(("+", "00")):
+        return phone(cell)
+    return _national((len(digits),), digits)
+
+
 _NUMBER_START = re.compile(r"tel:|[+(\d]", re.I)
 def _looseShape(groups: tuple[int, ...], digits: str) -> bool:
     """
@@ -1396,6 +1443,7 @@ def npmrcCredential(text: str) -> bool:
 
 
 VALIDATORS: dict[str, Validator] = {
+    "contact_column": contactColumn,
     "credit_card": creditCard,
     "ssn": ssn,
     "iban": iban,
