@@ -322,6 +322,8 @@ root usr/pkg/etc/
 root usr/lib/php.ini
 root usr/lib/php/
 root usr/local/share/ca-certificates/
+root usr/share/*/conf/
+root usr/share/*/config/
 root private/etc/
 root private/var/
 root library/keychains/
@@ -757,6 +759,8 @@ def unwrap(value: str) -> str:
         scheme = m.group(1).lower()
         rest = s[m.end():]
         if scheme == "file":
+            # (file://\\WEB-INF\\web.xml: a Windows writer's separators)
+            rest = rest.replace("\\", "/")
             if m.group(2):
                 host, sep, path = rest.partition("/")
                 if host.lower() in _LOCAL_HOSTS or not host:
@@ -945,8 +949,16 @@ def where(c: Canonical, bare: bool = False) -> Optional[str]:
             e = _lookup("home", parts, h)
             if e is not None:
                 return "home:" + "/".join(e.parts)
-    # an application's files after a climb, or under a web server's root
-    if climbed:
+    # the system's configuration tree reached by a climb of two levels or
+    # more, whatever file (../../etc/ftpusers); one level up into an etc/
+    # is a project's own deploy folder as often (../etc/app.conf,
+    # ../etc/akto-proxy/akto-proxy.yaml): there only the table's files
+    if climbed and parts[0] == "etc" and c.above >= 2:
+        return "root:etc/"
+    # an application's files after a climb, or under a web server's root;
+    # a Java web application's protected folders from the root, where a
+    # servlet context resolves /WEB-INF/web.xml
+    if climbed or (local and parts[0] in ("web-inf", "meta-inf")):
         e = _lookup("app", parts, 0)
         if e is not None:
             return "app:" + "/".join(e.parts)

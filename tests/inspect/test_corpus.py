@@ -64,7 +64,7 @@ FOURTH_FPR = {True: 0.006, False: 0.010}  # (session 14 after its classes: 20/18
 # was committed, at SQL 99.67%, command 95.73%, path 96.86%, injection FPR
 # 20/2369 (0.84%) with the sample exclusions and 31/2369 (1.31%) without;
 # floors about a point below, ceilings about 0.3 point above.
-FIFTH_TPR = {"sql_injection": 0.986, "command_injection": 0.947, "path_traversal": 0.958}
+FIFTH_TPR = {"sql_injection": 0.986, "command_injection": 0.99, "path_traversal": 0.98}  # (cmd, path raised in session 16: 100.00, 98.65)
 FIFTH_FPR = {True: 0.0115, False: 0.0161}
 
 

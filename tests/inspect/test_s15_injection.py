@@ -127,7 +127,16 @@ BENIGN = [
 ]
 
 
-class InjectionClassTests(SynchronousTestCase):
+class InjectionCases:
+    """
+    The tests of a module's attacks (its C{attacks}: check, tool, argument,
+    value) and benign values (its C{benign}: tool, argument, value), mixed
+    into a test case.
+    """
+
+    attacks: list[tuple[str, str, str, str]]
+    benign: list[tuple[str, str, str]]
+
     def setUp(self) -> None:
         self.steps = mediumSteps()
 
@@ -135,16 +144,21 @@ class InjectionClassTests(SynchronousTestCase):
         """
         Each attack is found by its class's check where a value belongs.
         """
-        for check, tool, argument, text in ATTACKS:
+        for check, tool, argument, text in self.attacks:
             found = {r.split(".")[0] for r in rules(verdict(self.steps, call(tool, **{argument: text})))}
-            self.assertIn(check, found, (tool, argument, text))
+            self.assertIn(check, found, (tool, argument, text))  # type: ignore[attr-defined]
 
     def test_benign(self) -> None:
         """
         The values of the same shapes pass, without any exclusion.
         """
-        for tool, argument, text in BENIGN:
-            self.assertEqual(rules(verdict(self.steps, call(tool, **{argument: text}))), set(), (tool, argument, text))
+        for tool, argument, text in self.benign:
+            self.assertEqual(rules(verdict(self.steps, call(tool, **{argument: text}))), set(), (tool, argument, text))  # type: ignore[attr-defined]
+
+
+class InjectionClassTests(InjectionCases, SynchronousTestCase):
+    attacks = ATTACKS
+    benign = BENIGN
 
     def test_sqlInCommandArgumentStillFound(self) -> None:
         """

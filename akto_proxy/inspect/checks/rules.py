@@ -573,6 +573,15 @@ CMD_RULES = (
     Rule(CMD, "expression_injection",
          r"\{\$\{[^{}\n]{0,200}\(|\$\{\s*@[a-z_][\w\\]*\s*\(|[$#]\{\s*T\s*\(\s*(?:java|javax|org|com)\.",
          variants="rd", level=2, context="data"),
+    # Session 16: a Log4j lookup that reaches JNDI (Log4Shell): ${jndi:..}
+    # itself, or the name spelled by lookups to hide it: a lookup whose
+    # name is a lookup (${${::-j}ndi:..}, ${${env:X:-j}..}: no shell takes
+    # ${${), a letter given by a default or a case lookup (${::-j},
+    # ${lower:l}); braces escaped ($\{..\}) as some writers send them.
+    # (A configuration's own ${env:LEVEL:-info} or ${sys:x} is not flagged.)
+    Rule(CMD, "expression_injection",
+         r"\$\\?\{\s*(?:jndi\s*:|\$\\?\{)|\$\\?\{(?:::-|(?:lower|upper)\s*:)[^{}\s\\]{1,2}\\?\}",
+         variants="rd", level=2, context="data"),
 )  # fmt: skip
 
 # --- path traversal --------------------------------------------------------
@@ -655,7 +664,8 @@ PATH_RULES = (
          r"\.\.(?:%2f|%5c|%252f|%255c|%c0%af|%c1%9c|%u2215|%u2216|\\u002f)|(?:%2e|%252e){2}(?:$|[/\\?&])|"
          r"(?:%2e|%252e)\.(?:/|\\|%2f|%5c)|\.%2e(?:/|\\|%2f|%5c)",
          variants="r"),
-    Rule(PATH, "filter_bypass", r"(?:\.{3,}[/\\]){2,}|\.\.\.\.(?:/|\\){1,2}|\.\.;/|\.\.\\\\\.\.|\.\./\./\.\./|\.\.\./\./", variants="rdp"),
+    # (session 16: ./ segments between the climbs, any number: ../././../)
+    Rule(PATH, "filter_bypass", r"(?:\.{3,}[/\\]){2,}|\.\.\.\.(?:/|\\){1,2}|\.\.;/|\.\.\\\\\.\.|\.\./(?:\./){1,8}\.\./|\.\.\./\./", variants="rdp"),
     # climbs spelled with blanks around the separator (.. / .. / etc / passwd),
     # which a server that strips blanks reads as ../../
     Rule(PATH, "filter_bypass", r"(?:\.\.(?:[ \t]+[/\\][ \t]*|[/\\][ \t]+)){3}", variants="rd", level=2, context="data"),

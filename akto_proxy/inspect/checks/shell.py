@@ -666,8 +666,9 @@ def _isCommand(command: Command, head: str) -> bool:
     wordlike = name in WORDLIKE and not path
     capital = first.text[:1].isupper() and not first.quoted
     if where == "subst":
-        # $(x) and `x`: a program, a path, or a lower-case word with arguments
-        return known or path or (bool(_IDENT.match(first.text)) and bool(args)) or name == ""
+        # $(x) and `x`: a program, a path, a program's file (`Update.exe
+        # --x`: session 16), or a lower-case word with arguments
+        return known or path or binary or (bool(_IDENT.match(first.text)) and bool(args)) or name == ""
     if where == "after":
         if binary or (command.env and (known or path or _IDENT.match(first.text))):
             return True  # x|"C:\\tools\\x.exe", LD_PRELOAD=/tmp/x.so ls
@@ -734,6 +735,42 @@ def _isCommand(command: Command, head: str) -> bool:
     return False
 
 
+# Session 16: a value, then one command between two of the same separator,
+# and nothing after but a quote (x | posh |, x' && colorcpl C:\\a && '): the
+# injected command wrapped so that the rest of the command line the value
+# lands in runs apart, as the scanners' command injection forms send it
+_WRAPPED = re.compile(
+    r"^\s*['\"`]?([^;&|\s'\"`]{1,120})['\"`]?\s*(\|\||&&|\||;|&)\s*([^;&|\r\n]{1,200}?)\s*\2\s*['\"`]?\s*$"
+)
+_WRAPPED_PROGRAM = re.compile(r"[A-Za-z][\w-]+(?:\.(?:exe|com|bat|cmd|ps1|vbs|js|hta|msc|cpl))?$", re.I)
+
+
+def _wrapped(text: str) -> bool:
+    """
+    Whether C{text} is a value (a file, a host, an id) followed by one
+    command between two of the same separator, and nothing after it but a
+    quote: C{avatar.jpg | posh | }, C{10.0.0.5 && OfflineScannerShell && },
+    C{x' && colorcpl C:\\Users\\Public\\a && '}.  The command is a
+    program's name (any, known or not, as the scanners' lists name
+    hundreds) alone or with at most eight arguments, not words alone and
+    no sentence; a list of
+    words (C{v1.2; stable;}) is not: a semicolon or a lone ampersand
+    counts only before a known program.
+    """
+    m = _WRAPPED.match(text)
+    if m is None or _VALUE.match(m.group(1)) is None:
+        return False
+    words = m.group(3).split()
+    name = words[0].strip("'\"")
+    if _WRAPPED_PROGRAM.match(name) is None or _PROSE_END.search(m.group(3)) or len(words) > 9:
+        return False
+    if len(words) > 1 and all(w.isalpha() for w in words[1:]):
+        return False  # (words: Q3 | revenue report |, a row of a table)
+    if m.group(2) in (";", "&") and not isProgram(_program(Word(name, name, False))[0]):
+        return False
+    return True
+
+
 def commandInValue(text: str) -> bool:
     """
     Whether C{text}, read as a shell reads it, runs a command where a value
@@ -744,6 +781,8 @@ def commandInValue(text: str) -> bool:
     # (and then only what follows an operator counts: the start is the
     # value's own)
     text = text[:_MAX]  # (what lex reads: no copy of a large value)
+    if _wrapped(text):
+        return True
     readings = [(text, "")]
     for quote in "'\"":
         if quote in text:
