@@ -45,19 +45,35 @@ UNLABELLED = [
 ]
 
 
-class LabelledNumberTests(SynchronousTestCase):
+class PhoneCases:
+    """
+    Each text (form, text) of C{found} holds a telephone number, each of
+    C{silent} none, in a message a mail tool sends and in what C{tool}
+    returns (mixed into a test case).
+    """
+
+    found: list[tuple[str, str]] = []
+    silent: list[tuple[str, str]] = []
+    tool = "search_files"
+
     def setUp(self) -> None:
         self.steps = mediumSteps()
 
-    def test_labelled(self) -> None:
-        for form, text in LABELLED:
-            for message in (call("send_email", body=text), result(text, tool="search_files")):
-                self.assertIn(PHONE, rules(verdict(self.steps, message)), f"{form}: {text!r}")
+    def _judged(self, cases: list[tuple[str, str]], expected: bool) -> None:
+        for form, text in cases:
+            for message in (call("send_email", body=text), result(text, tool=self.tool)):
+                self.assertEqual(PHONE in rules(verdict(self.steps, message)), expected, f"{form}: {text!r}")  # type: ignore[attr-defined]
 
-    def test_unlabelled(self) -> None:
-        for form, text in UNLABELLED:
-            for message in (call("send_email", body=text), result(text, tool="search_files")):
-                self.assertNotIn(PHONE, rules(verdict(self.steps, message)), f"{form}: {text!r}")
+    def test_found(self) -> None:
+        self._judged(self.found, True)
+
+    def test_silent(self) -> None:
+        self._judged(self.silent, False)
+
+
+class LabelledNumberTests(PhoneCases, SynchronousTestCase):
+    found = LABELLED
+    silent = UNLABELLED
 
 
 class BytesAsCharactersTests(SynchronousTestCase):
@@ -107,19 +123,10 @@ NOT_COLUMNS = [
 ]
 
 
-class ContactColumnTests(SynchronousTestCase):
-    def setUp(self) -> None:
-        self.steps = mediumSteps()
-
-    def test_columns(self) -> None:
-        for form, text in COLUMNS:
-            for message in (call("send_email", body=text), result(text, tool="query_db")):
-                self.assertIn(PHONE, rules(verdict(self.steps, message)), f"{form}: {text!r}")
-
-    def test_notColumns(self) -> None:
-        for form, text in NOT_COLUMNS:
-            for message in (call("send_email", body=text), result(text, tool="query_db")):
-                self.assertNotIn(PHONE, rules(verdict(self.steps, message)), f"{form}: {text!r}")
+class ContactColumnTests(PhoneCases, SynchronousTestCase):
+    found = COLUMNS
+    silent = NOT_COLUMNS
+    tool = "query_db"
 
     def test_inwardTool(self) -> None:
         """
