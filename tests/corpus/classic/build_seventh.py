@@ -104,16 +104,12 @@ def _src(key: str, path: str) -> str:
 # the values a tool finds in a parameter and appends its payload to
 _SQL_VALUES = ("5", "31", "404", "staff", "lamps", "2021")
 _CMD_VALUES = ("10.1.2.3", "files.internal", "log.txt", "icon.svg", "bitbucket.org")
-_SEPARATORS = ("; {c}", "| {c}", "|| {c}", "&& {c}", "& {c}", "\n{c}", "`{c}`", "$({c})")
+_afterValue = F6._afterValue
 
 
 def _separated(cmd: str, rng: random.Random) -> str:
-    return rng.choice(_CMD_VALUES) + rng.choice(_SEPARATORS).format(c=cmd)
-
-
-def _afterValue(line: str, values: tuple[str, ...], rng: random.Random) -> str:
-    # a list line that begins with a blank or a quote continues a value
-    return rng.choice(values) + line if line[:1] in (" ", "'", '"', ")") else line.strip()
+    # a command behind one of the sixth part's shell separators, after a value
+    return rng.choice(_CMD_VALUES) + rng.choice(F6._SEPARATORS).format(c=cmd)
 
 
 def _listed(r: FR.Repo, paths: tuple[str, ...], n: int, rng: random.Random) -> list[str]:
