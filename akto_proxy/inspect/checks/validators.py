@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Optional
 from akto_proxy.inspect.checks.rules import BARE_COMMANDS, CHAINED, CONTACT_COLUMN, WORD_COMMANDS
 from akto_proxy.inspect.checks.deobfuscate import runsHidden
 from akto_proxy.inspect.checks.shell import commandInValue
+from akto_proxy.inspect.message import CONTROL_CODES
 from akto_proxy.inspect.paths import leavesStart, locationValue, nulTruncation
 
 Validator = Callable[[str], bool]
@@ -923,9 +924,10 @@ _FILE_TLD = frozenset(
 _SPELLED = re.compile(r"[ \t]?[\[({](at|dot)[\])}][ \t]?", re.I)
 
 
-#: control characters no text holds: C0 but tab, line breaks, form feed and
-#: escape; DEL; C1 (bytes 0x80-0x9f read one character per byte)
-_CONTROLS = dict.fromkeys([c for c in range(32) if c not in (9, 10, 12, 13, 27)] + list(range(0x7F, 0xA0)))
+#: control characters no text holds: those of a body (C0 but tab, line
+#: breaks, form feed and escape; DEL) and C1 (bytes 0x80-0x9f read one
+#: character per byte)
+_CONTROLS = dict.fromkeys(CONTROL_CODES + tuple(range(0x80, 0xA0)))
 
 
 def garbled(text: str, span: tuple[int, int], around: int = 128) -> bool:
