@@ -22,8 +22,8 @@ and, in C{classic/}, a C{"split"}:
       session 16.
     - C{classic/sixth/*.jsonl}: the sixth part, every line C{sixth}, from
       repositories none of the others drew on or named, committed before
-      it was scored once (C{classic/build_sixth.py}, session 16); sealed,
-      the measure once C{fifth} is unsealed.
+      it was scored once (C{classic/build_sixth.py}, session 16); sealed
+      until session 17.
     - C{classic/seventh/*.jsonl}: the seventh part, every line C{seventh},
       from repositories none of the others drew on or named, committed
       before it was scored once (C{classic/build_seventh.py}, session 17);
@@ -31,8 +31,8 @@ and, in C{classic/}, a C{"split"}:
 
 A split is C{tune} (what the rules were tuned on), C{holdout} (kept apart,
 but measured while tuning), C{fresh} (kept apart and scored only after it
-was committed), C{fourth}, C{fifth} (unsealed in sessions 15 and 16) or
-C{sixth} and C{seventh} (sealed: their rates are printed, never their
+was committed), C{fourth}, C{fifth}, C{sixth} (unsealed in sessions 15,
+16 and 17) or C{seventh} (sealed: its rates are printed, never its
 lines); C{None} takes all.
 """
 
@@ -68,10 +68,10 @@ SPLITS = ("tune", "holdout", "fresh", "fourth", "fifth", "sixth", "seventh")
 #: the parts whose misses may be read while tuning: the second and third
 #: held-out parts were unsealed in session 14, once the fourth was built
 #: and scored; the fourth in session 15, once the fifth was built and
-#: scored; the fifth in session 16, once the sixth was built and scored.
-#: The sixth stays sealed (its rates only) until a seventh is in place;
-#: the seventh (session 17) is that part, sealed.
-UNSEALED = SPLITS[:5]
+#: scored; the fifth in session 16, once the sixth was built and scored;
+#: the sixth in session 17, once the seventh was built and scored.  The
+#: seventh stays sealed (its rates only) until an eighth is in place.
+UNSEALED = SPLITS[:6]
 #: parts built where the public snapshots are, absent elsewhere
 LOCAL_PARTS = ("fresh", "fourth", "fifth", "sixth", "seventh")
 

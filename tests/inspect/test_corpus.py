@@ -68,6 +68,10 @@ FOURTH_FPR = {True: 0.006, False: 0.010}  # (session 14 after its classes: 20/18
 # floors about a point below, ceilings about 0.3 point above.
 FIFTH_TPR = {"sql_injection": 0.986, "command_injection": 0.99, "path_traversal": 0.98}  # (cmd, path raised in session 16: 100.00, 98.65)
 FIFTH_FPR = {True: 0.0115, False: 0.0161}
+# the sixth's score when it was unsealed (session 17): SQL 99.68, cmd 96.18,
+# path 94.99; FPR 0.11% (0.54% without the exclusions)
+SIXTH_TPR = {"sql_injection": 0.99, "command_injection": 0.955, "path_traversal": 0.945}
+SIXTH_FPR = {True: 0.005, False: 0.009}
 
 
 def _cmdS11Benign(e: dict[str, str]) -> bool:
@@ -214,21 +218,18 @@ class CorpusTests(SynchronousTestCase):
 
     def test_sixth(self) -> None:
         """
-        The sealed sixth part (classic/build_sixth.py, session 16): built
-        here, it is the part its manifest recorded before it was first
-        scored (each file's lines, labels, sources and text digests), and
-        each class of it is scored, with and without the sample exclusions.
-        No floors yet (they would follow its first score); counts only in a
-        failure, never its entries.
+        The sixth part's floors (sealed until session 17, a tuning part
+        since).  Built where the public snapshots are
+        (classic/build_sixth.py), not in the repository.
         """
-        self._sealedPart("sixth", SIXTH_MISSING)
+        self._localPart("sixth", SIXTH_TPR, SIXTH_FPR, SIXTH_MISSING)
 
     def test_seventh(self) -> None:
         """
         The sealed seventh part (classic/build_seventh.py, session 17),
-        checked as the sixth is: the part its manifest recorded before it
-        was first scored, each class scored; no floors, counts only in a
-        failure.
+        checked as the sixth was while sealed: the part its manifest
+        recorded before it was first scored, each class scored; no floors,
+        counts only in a failure.
         """
         self._sealedPart("seventh", SEVENTH_MISSING)
 

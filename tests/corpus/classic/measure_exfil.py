@@ -5,14 +5,13 @@ held-out splits side by side, at each sensitivity, with the sample
 exclusions (those of C{tests/corpus/evaluate.py} plus the per-tool exclusion
 an operator writes for a CRM tool's own contacts) and without.
 
-    PYTHONPATH=. python tests/corpus/classic/measure_exfil.py [--misses [--split tune|holdout|fresh|fourth]] [--sensitivity medium]
+    PYTHONPATH=. python tests/corpus/classic/measure_exfil.py [--misses [--split tune|holdout|fresh|fourth|fifth|sixth]] [--sensitivity medium]
 
 C{--misses} lists the misses and false positives of the tune split, or of
 C{--split}: the held-out and fresh splits were unsealed in session 14,
-the fourth in session 15, the fifth in session 16
-(tests/corpus/classic/README.md, "Unsealed"); the sealed sixth and
-seventh splits (C{sixth/}, build_sixth.py; C{seventh/}, build_seventh.py)
-are counted, never shown.
+the fourth in session 15, the fifth in session 16, the sixth in session 17
+(tests/corpus/classic/README.md, "Unsealed"); the sealed seventh split
+(C{seventh/}, build_seventh.py) is counted, never shown.
 """
 
 from __future__ import annotations
@@ -127,7 +126,7 @@ def table(levels: tuple[str, ...] = ("low", "medium", "high")) -> list[str]:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--misses", action="store_true", help="list the misses and false positives of --split")
-    parser.add_argument("--split", choices=UNSEALED, default="tune", help="the part --misses lists (never the sealed sixth or seventh)")
+    parser.add_argument("--split", choices=UNSEALED, default="tune", help="the part --misses lists (never the sealed seventh)")
     parser.add_argument("--sensitivity", default=None)
     args = parser.parse_args(argv)
     levels = (args.sensitivity,) if args.sensitivity else ("low", "medium", "high")
