@@ -491,7 +491,10 @@ CMD_RULES = (
          r"\bphpinfo\s*\(\s*\)|"
          r"\b(?:python[23]?(?:\.\d+)?|php\d?|perl|ruby|node|nodejs|lua\d*|deno|bun|osascript|tclsh|jrunscript|irb|pwsh|powershell(?:\.exe)?)\s+"
          r"(?:-\w+\s+)*-(?:c|r|e|E|-eval|p|command|enc(?:odedcommand)?)\b|\b(?:g|n|m)?awk\b.{0,40}\bsystem\s*\(|"
-         r"\brequire\s*\(\s*['\"]child_process['\"]\s*\)|\b__import__\s*\(\s*['\"](?:os|subprocess|pty)['\"]",
+         r"\brequire\s*\(\s*['\"]child_process['\"]\s*\)|\b__import__\s*\(\s*['\"](?:os|subprocess|pty)['\"]|"
+         # Crystal's evaluator; PHP's backtick operator (a shell command) in a
+         # tag: <?=`$_GET[0]`?>
+         r"\bcrystal\s+eval\s+['\"]|<\?(?:php\b|=)?\s*(?:echo\s+|print\s+)?`[^`]{1,200}`",
          variants="rds", level=2, context="data"),
     # Windows cmd and PowerShell.
     Rule(CMD, "windows_command",
@@ -598,7 +601,7 @@ _SENSITIVE_FILE = (
     r"var/mail/|var/spool/|var/lib/\w|var/www/logs/|"
     # a file a tester reads wherever the server keeps it: credentials and
     # histories, server and PHP configuration, logs, Windows system files
-    r"(?:\.(?:(?:bash|zsh|sh|mysql|psql|python|node_repl)_history|lesshst)|\.git-credentials|\.netrc|\.pgpass|\.my\.cnf|ntuser\.dat|"
+    r"(?:\.(?:(?:bash|zsh|sh|mysql|psql|python|node_repl)_history|lesshst)|\.git-credentials|\.netrc|\.pgpass|\.my\.cnf|ntuser\.dat|pureftpd\.(?:pdb|passwd)|"
     r"[\w.-]*\.keychain(?:-db)?|sitemanager\.xml|tomcat-users\.xml|applicationhost\.config|global\.asa|unattend(?:ed)?\.xml|sysprep\.(?:inf|xml)|"
     r"(?:config\.inc|localsettings|settings\.local)\.(?:conf|ini|cnf|php)|program\s*files/|inetpub/|xampp/|wamp/|lampp/|"
     r"documents\s+and\s+settings/|library/(?:keychains|preferences)/|private/(?:etc|var)/|"
@@ -618,7 +621,7 @@ _SYSTEM_PATH = (
     r"(?:\\\\[.?]\\|(?:\\\\|//)[\w.-]+[\\/](?:[a-z]|admin|ipc)\$|%(?:systemroot|windir|systemdrive)%|"
     r"(?:/var)?/run/docker\.sock|/tmp/sess_\w|/var/lib/php\d?/sess|/(?:private/)?etc/[\w.-]|/proc/(?:self|\d+|net|version|cmdline|mounts|sched_debug|kcore)|/sys/(?:class|kernel|devices|power)|"
     r"/dev/(?:mem|kmem|port|tcp|udp|fd/|stdin|shm/)|/root(?:/|$)|/boot(?:/|\.ini)|(?:/private)?/var/(?:log|mail|spool|backups|adm|lock|db|cpanel|lp|cron|cache/(?:apache|nginx))/|"
-    r"/usr/spool/|/master\.passwd\b|/system32/inetsrv/|/usr/local/(?:pureftpd|proftpd|vsftpd)/|"
+    r"/usr/spool/|/usr/lib/security/|/master\.passwd\b|/system32/inetsrv/|/usr/local/(?:pureftpd|proftpd|vsftpd)/|"
     r"/var/run/(?:utmp|secrets)|/var/lib/(?:mysql|pgsql|postgresql|redis|docker|kubelet|jenkins|php|sss|mlocate|dpkg|rpm)|"
     r"/var/(?:adm|yp|account|backups|log)\s*$|/opt/(?:lampp|lamp|xampp|apache\d?|nginx|tomcat\d?)|/var/(?:apache2?|httpd|nginx|www/conf|www/logs)|"
     r"/var/www/[^\s]*\.(?:php|conf|ini|env|config|inc|log|bak)\b|/[^\s?&#]*(?:access?|error)_log\b|/var/[\w.-]+\.log\b|"
@@ -660,12 +663,17 @@ PATH_RULES = (
          variants="rdp", validator="leaves_start", confirm=r"[/\\]" + _SERVER_CONFIG),
     Rule(PATH, "root_escape", r"\.\./", variants="rdp", validator="root_escape"),
     Rule(PATH, "encoded_traversal",
-         r"(?:%2e|%252e|%c0%ae|%e0%80%ae|%u002e|\\u002e|&#0*46;|&#x0*2e;){2}\s*(?:/|\\|%2f|%5c|%252f|%255c|%c0%af|%u2215|%u002f|\\u002f)|"
-         r"\.\.(?:%2f|%5c|%252f|%255c|%c0%af|%c1%9c|%u2215|%u2216|\\u002f)|(?:%2e|%252e){2}(?:$|[/\\?&])|"
+         # (overlong UTF-8 percent-encoded twice too: %25c0%25ae, %25c1%259c)
+         r"(?:%2e|%252e|%c0%ae|%25c0%25ae|%e0%80%ae|%u002e|\\u002e|&#0*46;|&#x0*2e;){2}\s*(?:/|\\|%2f|%5c|%252f|%255c|%c0%af|%25c0%25af|%25c1%259c|%u2215|%u002f|\\u002f)|"
+         r"\.\.(?:%2f|%5c|%252f|%255c|%c0%af|%c1%9c|%25c0%25af|%25c1%259c|%u2215|%u2216|\\u002f)|(?:%2e|%252e){2}(?:$|[/\\?&])|"
          r"(?:%2e|%252e)\.(?:/|\\|%2f|%5c)|\.%2e(?:/|\\|%2f|%5c)",
          variants="r"),
     # (session 16: ./ segments between the climbs, any number: ../././../)
-    Rule(PATH, "filter_bypass", r"(?:\.{3,}[/\\]){2,}|\.\.\.\.(?:/|\\){1,2}|\.\.;/|\.\.\\\\\.\.|\.\./(?:\./){1,8}\.\./|\.\.\./\./", variants="rdp"),
+    # (session 17: .\\ segments between doubled backslashes, ..\\.\\..; a
+    # climb whose dots and slashes are escaped as in a regex or a JSON
+    # string, \.\.\/\.\.\/)
+    Rule(PATH, "filter_bypass", r"(?:\.{3,}[/\\]){2,}|\.\.\.\.(?:/|\\){1,2}|\.\.;/|\.\.\\\\\.\.|\.\./(?:\./){1,8}\.\./|\.\.\./\./|"
+         r"\.\.\\\\(?:\.\\\\){1,8}\.\.|\\\.\\?\.\\/(?:\\?\.){2}\\/", variants="rdp"),
     # climbs spelled with blanks around the separator (.. / .. / etc / passwd),
     # which a server that strips blanks reads as ../../
     Rule(PATH, "filter_bypass", r"(?:\.\.(?:[ \t]+[/\\][ \t]*|[/\\][ \t]+)){3}", variants="rd", level=2, context="data"),
@@ -702,7 +710,8 @@ PATH_RULES = (
     Rule(PATH, "absolute_sensitive_path",
          r"(?:^\s*['\"]?|[?&;][\w.\[\]-]*(?:file|path|page|inc|include|template|tpl|doc|dir|folder|load|read|view|show|download|src|img|image|"
          r"lang|locale|conf|config|log|style|theme|layout|module|resource|name|url|uri|location|item)[\w.\[\]-]*=\s*|[?&;](?:f|p|fn|fp)=\s*)"
-         r"(?:file:/*(?:localhost|127\.0\.0\.1)?/?)?" + _SYSTEM_PATH,
+         # (or the same on a mounted disk of a Mac: /Volumes/Backup/private/etc/...)
+         r"(?:file:/*(?:localhost|127\.0\.0\.1)?/?)?(?:/volumes/[^/\n]+)?" + _SYSTEM_PATH,
          variants="rdp", level=2, context="data"),
     # A web server's layout, at the value's start only (a URL's ?next=/admin/
     # is a page of the site)

@@ -677,7 +677,9 @@ def _isCommand(command: Command, head: str) -> bool:
         if capital and not (known and (name in _CMD_BUILTINS or isCmdlet or shaped)):
             # "Tom & Jerry", "rock; Roll"; not x"&Gpscript /logon, x | Snaffler -v
             near = command.lead or command.tight or _VALUE.match(head) is not None
-            return near and bool(switches or options) and len(args) <= 4
+            # (more arguments where two or more are options: SetFile -d
+            # "04/25/2023 11:11:00" -m "..." x.txt, macOS' CamelCase tools)
+            return near and bool(switches or options) and (len(args) <= 4 or (len(options) + len(switches) >= 2 and len(args) <= 8))
         if known and not wordlike:
             return True
         if known and (shaped or (command.lead and not args)):

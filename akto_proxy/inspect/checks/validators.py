@@ -959,10 +959,11 @@ def contactEmail(text: str) -> bool:
 
 
 _PHONE_GROUPS = re.compile(r"\d+")
-#: digit groups that are something else: a dotted quad, a date, a span of
+#: digit groups that are something else: a dotted quad, a date (and the
+#: hour of a time after it: 04/25/2023 11:11:00), a span of
 #: years, decimals (C{0.4521 0.8812}: a point and a space together)
 _NOT_PHONE = re.compile(
-    r"\d{1,3}(?:\.\d{1,3}){3}|[\d ]*\d\.\d+ [\d. ]*|[\d. ]* \d+\.\d[\d ]*|0\.\d.*|(?:19|20)\d\d([-./ ])(?:0?[1-9]|1[0-2])\1\d\d|\d\d([-./ ])\d\d\2(?:19|20)\d\d|"
+    r"\d{1,3}(?:\.\d{1,3}){3}|[\d ]*\d\.\d+ [\d. ]*|[\d. ]* \d+\.\d[\d ]*|0\.\d.*|(?:19|20)\d\d([-./ ])(?:0?[1-9]|1[0-2])\1\d\d(?: \d\d?)?|\d\d([-./ ])\d\d\2(?:19|20)\d\d(?: \d\d?)?|"
     r"(?:19|20)\d\d[-/](?:19|20)?\d\d"
 )
 #: words that announce a telephone number, in the languages of the numbers
