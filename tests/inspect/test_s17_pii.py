@@ -17,9 +17,9 @@ import re
 from twisted.trial.unittest import SynchronousTestCase
 
 from akto_proxy.inspect.checks import rules as R
-from tests.inspect.test_checks import call, rules, verdict
+from tests.inspect.test_checks import call, mediumSteps, rules, verdict
 from tests.inspect.test_s15_secrets import assertLinear
-from tests.inspect.test_s16_pii import PHONE, PhoneCases
+from tests.inspect.test_s16_pii import EMAIL, PHONE, PhoneCases
 
 # (form, text): each passed before this session
 REGION_AFTER = [
@@ -74,3 +74,23 @@ class MailboxNumberTests(PhoneCases, SynchronousTestCase):
         confirm = next(re.compile(r.confirm or "", re.M | re.A) for r in R.PII_RULES if r.validator == "contact_mailbox")
         inputs = ["Ana " * 25_000, "Ana Costa <1" * 8_000, "A" * 100_000, "Ab Cd Ef Gh Ij " * 6_000, "Ana <" + "1 " * 50_000]
         assertLinear(self, [confirm], inputs)
+
+
+class MarkedScriptAddressTests(SynchronousTestCase):
+    """
+    An internationalised address (RFC 6531) in a script written with
+    combining marks (Devanagari's vowel signs and virama, Thai's vowels):
+    the marks are no word characters to C{re}, and an address in such a
+    script was cut at its first one.  Prose in the script around an C{@}
+    is still no address.
+    """
+
+    def test_found(self) -> None:
+        steps = mediumSteps()
+        for text in ("कृपया संपर्क करें: प्रबंधक@कंपनी.भारत", "ส่งถึง สมชาย@บริษัท.ไทย ด่วน", "Anschrift: zoë.ü@firma.de"):
+            self.assertIn(EMAIL, rules(verdict(steps, call("send_email", body=text))), text)
+
+    def test_silent(self) -> None:
+        steps = mediumSteps()
+        for text in ("मूल्य @ १०० रुपये प्रति किलो", "ราคา @ ร้าน ใหม่"):
+            self.assertNotIn(EMAIL, rules(verdict(steps, call("send_email", body=text))), text)

@@ -1355,7 +1355,11 @@ EMAIL_START = r"[\w!#$%&'*+/=?^`{|}~-]@[A-Za-z0-9-]+\.[A-Za-z0-9.-]*[A-Za-z]|[\x
 #: domain of letters or in its ASCII form (xn--)
 #: RFC 5322's quoted local part: blanks and quoted pairs (\") in it
 _QUOTED_LOCAL = r"\"(?:[^\"\\\r\n]|\\.){1,64}\""
-_EMAIL_DOMAIN = r"(?:[\w-]{1,63}\.){1,8}(?:[^\W\d_]{2,24}|xn--[A-Za-z0-9-]{2,59})\b"
+#: the combining marks of scripts written with them (Devanagari and the other
+#: Indic scripts, Thai, Myanmar; diacritics): not word characters to C{re},
+#: but inside the words of an address (उपयोगकर्ता@उदाहरण.कॉम, RFC 6531)
+_MARKS = "\u0300-\u036f\u0900-\u0dff\u0e00-\u0e7f\u1000-\u109f"
+_EMAIL_DOMAIN = r"(?:[\w" + _MARKS + r"-]{1,63}\.){1,8}(?:(?:[^\W\d_]|[" + _MARKS + r"]){2,24}(?![" + _MARKS + r"])|xn--[A-Za-z0-9-]{2,59})\b"
 
 PII_RULES = (
     Rule(EXFIL, "credit_card", r"\b(?:\d{4}[ -]?){3}\d{1,7}\b|\b\d{4}[ -]?\d{6}[ -]?\d{4,5}\b",
@@ -1377,7 +1381,8 @@ PII_RULES = (
     Rule(EXFIL, "email", EMAIL_START,
          severity="medium", variants="r", validator="contact_email", level=2,
          # (not after $ or {: a shell variable in a URL's userinfo, $TOKEN@github.com)
-         confirm=r"(?u:(?<![\w.%+/${-])[\w.%+'!#&*=?^`|}~-][\w.%+'!#$&*=?^`{|}~-]{0,63}@" + _EMAIL_DOMAIN + r"(?![\w-]|:[\w/~]))"),
+         confirm=r"(?u:(?<![\w.%+/${" + _MARKS + r"-])[\w.%+'!#&*=?^`|}~" + _MARKS + r"-][\w.%+'!#$&*=?^`{|}~" + _MARKS + r"-]{0,63}@"
+         + _EMAIL_DOMAIN + r"(?![\w-]|:[\w/~]))"),
     Rule(EXFIL, "phone", PHONE_START, severity="medium", variants="r", validator="contact_phone", level=2,
          confirm=PHONE),
     # a quoted local part ("john.smith"@acme.io); @ and dots spelled out in

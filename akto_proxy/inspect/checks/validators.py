@@ -12,6 +12,7 @@ import ipaddress
 import json
 import math
 import re
+import unicodedata
 from collections import Counter
 from typing import Any, Callable, Iterable, Optional
 
@@ -882,7 +883,9 @@ def email(text: str) -> bool:
     if not local or "." not in domain or domain.endswith("."):
         return False
     tld = domain.rsplit(".", 1)[1]
-    return (tld.isalpha() and len(tld) >= 2) or (tld[:4].lower() == "xn--" and len(tld) > 5)
+    # (letters, and the marks of a script written with them: .कॉम)
+    lettered = tld[:1].isalpha() and all(c.isalpha() or unicodedata.category(c)[0] == "M" for c in tld)
+    return (lettered and len(tld) >= 2) or (tld[:4].lower() == "xn--" and len(tld) > 5)
 
 
 def _addressLiteral(literal: str) -> bool:
