@@ -24,12 +24,16 @@ and, in C{classic/}, a C{"split"}:
       repositories none of the others drew on or named, committed before
       it was scored once (C{classic/build_sixth.py}, session 16); sealed,
       the measure once C{fifth} is unsealed.
+    - C{classic/seventh/*.jsonl}: the seventh part, every line C{seventh},
+      from repositories none of the others drew on or named, committed
+      before it was scored once (C{classic/build_seventh.py}, session 17);
+      sealed, built so that C{sixth} can be unsealed.
 
 A split is C{tune} (what the rules were tuned on), C{holdout} (kept apart,
 but measured while tuning), C{fresh} (kept apart and scored only after it
 was committed), C{fourth}, C{fifth} (unsealed in sessions 15 and 16) or
-C{sixth} (sealed: its rates are printed, never its lines); C{None} takes
-all.
+C{sixth} and C{seventh} (sealed: their rates are printed, never their
+lines); C{None} takes all.
 """
 
 from __future__ import annotations
@@ -60,15 +64,16 @@ CHECK_OF = {
     "secrets": "data_exfiltration",
     "pii": "data_exfiltration",
 }
-SPLITS = ("tune", "holdout", "fresh", "fourth", "fifth", "sixth")
+SPLITS = ("tune", "holdout", "fresh", "fourth", "fifth", "sixth", "seventh")
 #: the parts whose misses may be read while tuning: the second and third
 #: held-out parts were unsealed in session 14, once the fourth was built
 #: and scored; the fourth in session 15, once the fifth was built and
 #: scored; the fifth in session 16, once the sixth was built and scored.
-#: The sixth stays sealed (its rates only) until a seventh is in place.
+#: The sixth stays sealed (its rates only) until a seventh is in place;
+#: the seventh (session 17) is that part, sealed.
 UNSEALED = SPLITS[:5]
 #: parts built where the public snapshots are, absent elsewhere
-LOCAL_PARTS = ("fresh", "fourth", "fifth", "sixth")
+LOCAL_PARTS = ("fresh", "fourth", "fifth", "sixth", "seventh")
 
 # The exclusions a sample configuration ships with: a database tool's SQL,
 # a coding agent's shell command and the files it writes; a CRM tool's own

@@ -25,6 +25,8 @@ FIFTH_MISSING = ("tests/corpus/classic/fifth/*.jsonl not built here: it is made 
                  "by tests/corpus/classic/build_fifth.py and kept out of the repository")
 SIXTH_MISSING = ("tests/corpus/classic/sixth/*.jsonl not built here: it is made from public snapshots "
                  "by tests/corpus/classic/build_sixth.py and kept out of the repository")
+SEVENTH_MISSING = ("tests/corpus/classic/seventh/*.jsonl not built here: it is made from public snapshots "
+                   "by tests/corpus/classic/build_seventh.py and kept out of the repository")
 
 
 def injectionCorpus(split: str) -> list[dict[str, str]]:
@@ -219,10 +221,28 @@ class CorpusTests(SynchronousTestCase):
         No floors yet (they would follow its first score); counts only in a
         failure, never its entries.
         """
-        items = injectionCorpus("sixth")
+        self._sealedPart("sixth", SIXTH_MISSING)
+
+    def test_seventh(self) -> None:
+        """
+        The sealed seventh part (classic/build_seventh.py, session 17),
+        checked as the sixth is: the part its manifest recorded before it
+        was first scored, each class scored; no floors, counts only in a
+        failure.
+        """
+        self._sealedPart("seventh", SEVENTH_MISSING)
+
+    def _sealedPart(self, split: str, missing: str) -> None:
+        """
+        A sealed part built where the public snapshots are: skipped with
+        C{missing} when absent, else its files match its C{MANIFEST.tsv}
+        and each class is scored at medium, with and without the sample
+        exclusions (counts only in a failure, never its entries).
+        """
+        items = injectionCorpus(split)
         if not items:
-            raise SkipTest(SIXTH_MISSING)
-        part = os.path.join(CLASSIC_DIR, "sixth")
+            raise SkipTest(missing)
+        part = os.path.join(CLASSIC_DIR, split)
         with open(os.path.join(part, "MANIFEST.tsv"), encoding="utf-8") as f:
             recorded = sorted(f.read().splitlines()[1:])
         built = []
@@ -231,9 +251,9 @@ class CorpusTests(SynchronousTestCase):
                 for line in filter(str.strip, f):
                     e = json.loads(line)
                     digest = hashlib.sha256(e["text"].encode("utf-8", "surrogatepass")).hexdigest()
-                    built.append(f"sixth/{os.path.basename(path)}\t{e['label']}\t{e['split']}\t{e['source'].split(' ')[0]}\t{digest}")
+                    built.append(f"{split}/{os.path.basename(path)}\t{e['label']}\t{e['split']}\t{e['source'].split(' ')[0]}\t{digest}")
         self.assertEqual(len(built), len(recorded))
-        self.assertTrue(sorted(built) == recorded, "the built sixth part differs from sixth/MANIFEST.tsv")
+        self.assertTrue(sorted(built) == recorded, f"the built {split} part differs from {split}/MANIFEST.tsv")
         for exclusions in (True, False):
             r = measure("medium", exclusions=exclusions, items=items)
             for category in CLASSIC:

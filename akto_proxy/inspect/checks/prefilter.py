@@ -203,6 +203,7 @@ class Prefilter:
                 lineFlags += [_HS_FLAGS] * len(anchoredCustom)
                 anchored[direction] = (lineExpressions, lineFlags)
         self._relaxed: set[str] = set()  # directions whose database of both holds the relaxed forms
+        self._firstRelaxed: dict[str, int] = {}  # the id of the first relaxed form in each
         self._together: dict[str, tuple[hyperscan.Database, hyperscan.Scratch]] = {}
         # per direction, the database of both in stream mode (L{watch})
         self._streamed: dict[str, hyperscan.Database] = {}
@@ -253,6 +254,7 @@ class Prefilter:
             else:
                 if relaxedExpressions:
                     self._relaxed.add(direction)
+                    self._firstRelaxed[direction] = len(expressions)
             scratch = hyperscan.Scratch(db)
             self._together[direction] = (db, scratch)
             self._outside[direction] = outside
