@@ -938,6 +938,11 @@ _DER_PRIVATE_KEY = (
     "0" + _DER_LENGTH + r"\x02\x01\x000" + _DER_LENGTH
     + r"(?:\x06\t" + _PKCS_ARC + r"\x01\x01\x05\x00\x04|\x06\x07\*" + _REPLACED + "H" + _REPLACED + r"=\x02\x01|\x06\x03\+ep\x04)"
 )
+#: a key named by two words in prose, then a colon or =: C{access key:
+#: V}, C{Authentication key : V} (validators.keyPhrase)
+_KEY_PHRASE = (
+    r"\b(?:secret|access|api|auth|authentication|private|encryption|signing|master|licen[cs]e|activation)[ \t]+key[ \t]*[:=][ \t]*[\"']?[^\s\"'`,;|<>]{6}"
+)
 _NETRC_ENTRY = r"\b(?:machine[ \t]+[^\s]{1,200}|default)\s+login[ \t]+[^\s]{1,200}\s+password[ \t]+[^\s]{6}"
 _SHORT_SCHEME = r"\bauthorization[\"']?[ \t]*[:=][ \t]*[\"']?[A-Za-z][\w-]{1,4}[ \t]+[^\s\"'`,;|<>]{6}"
 
@@ -1008,10 +1013,10 @@ SECRET_RULES = (
     # and a value that looks random (validators.assignedSecret decides)
     Rule(EXFIL, "assigned_secret",
          r"(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw|hmac|psk)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+.]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED_SCAN + r")\s{0,24}[@b]?[\"'`]{0,3}"
+         r"salt|signature|dsn|sas|pw|hmac|psk|ps{1,2}wo?r?d|paswo?r?d)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+.]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED_SCAN + r")\s{0,24}[@b]?[\"'`]{0,3}"
          r"(?:(?:bearer|token|basic)\s+)?(?:[^\s\"'`,;|<>]{6}|" + _QUOTED.replace("{6,}", "{6}") + ")",
          confirm=r"(?<![\w.-])[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw|hmac|psk)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+.]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED + r")\s{0,24}[@b]?"
+         r"salt|signature|dsn|sas|pw|hmac|psk|ps{1,2}wo?r?d|paswo?r?d)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+.]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED + r")\s{0,24}[@b]?"
          # (a quoted value is read to its closing quote: a WordPress salt
          # holds any punctuation)
          r"(?:" + _QUOTED_CLOSED + r"|[\"'`]{0,3}(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,})"
@@ -1023,6 +1028,10 @@ SECRET_RULES = (
          r"\bcurl\b[^\n|;]{0,200}\s--(?:proxy-)?(?:tls)?pass(?:word)?[ \t=]+['\"]?[^\s'\":/-][^\s'\":/]{5,}(?:['\"]|\s|$)|"
          r"\b(?:mysql|mysqldump|mariadb|mysqladmin)\b[^\n|;]{0,120}\s-p[^\s'\"-][^\s'\"]{5,}|\bsshpass\s+-p\s*['\"]?[^\s'\"]{6,}|"
          r"\bopenssl\b[^\n|;]{0,120}\s-(?:k\s+|pass(?:in|out|word)?\s+pass:)[^\s'\"]{6,}|"
+         # options that take the secret itself: gpg's (and duplicity's,
+         # gocryptfs'...) --passphrase, curl's --oauth2-bearer, on a line of
+         # their own too (after a line continuation)
+         r"(?:^|\s)--(?:passphrase|oauth2-bearer)[ \t=]+['\"]?[^\s'\"-][^\s'\"]{5,}|"
          r"\bauth\s*=\s*\(\s*['\"][^'\"\n]{1,64}['\"]\s*,\s*['\"][^'\"\s]{6,}['\"]\s*\)|"
          # any command line: a user flag, then a password flag (psexec, mongo, ...)
          r"\s(?:-u|-U|--user(?:name)?)[ \t=]+['\"]?[^\s'\"-][^\s'\"]*['\"]?[ \t]+(?:-p|-P|--pass(?:word)?)(?:[ \t]+|=)['\"]?[^\s'\"-][^\s'\"]{5,}|"
@@ -1054,6 +1063,8 @@ SECRET_RULES = (
     Rule(EXFIL, "assigned_secret", r"(?:\b|_)(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6}",
          confirm=r"(?<![\w.-])[\w.-]{0,40}(?:\b|_)(?:password|passwd|token|secret|key)[ \t]+(?:is[ \t]+)?[`\"']?[^\s\"'`,;|<>]{6,}[`\"']?",
          severity="high", variants="r", validator="assigned_secret", level=2),
+    Rule(EXFIL, "assigned_secret", _KEY_PHRASE, severity="high", variants="r", validator="key_phrase", level=2,
+         confirm=_whole(_KEY_PHRASE)),
     # a .netrc entry: the keyword says password, so a word is one
     # (validators.netrcPassword)
     Rule(EXFIL, "assigned_secret", _NETRC_ENTRY, severity="high", variants="r", validator="netrc_password", level=2,
@@ -1139,7 +1150,7 @@ SECRET_RULES = (
     # format, as gitleaks and the vendors document them)
     Rule(EXFIL, name, pattern, severity="critical", variants="r", caseless=False, validator="live", level=level)
     for name, pattern, level in (
-        ("gitlab_token", r"\bgl(?:dt|rt|ptt|soat|cbt|imt|agent|oas|ft|ffct|wt)-[0-9A-Za-z_-]{20,}", 1),
+        ("gitlab_token", r"\bgl(?:dt|rt|rtr|ptt|soat|cbt|imt|agent|oas|ft|ffct|wt)-[0-9A-Za-z_-]{20,}|\b_gitlab_session=[0-9a-z]{32}\b", 1),
         ("slack_token", r"\bxapp-\d-[A-Z0-9]{6,}-\d{6,}-[a-z0-9]{32,}|\bxoxe\.xox[bp]-\d-[A-Za-z0-9]{40,}", 1),
         ("stripe_key", r"\bwhsec_[A-Za-z0-9]{24,}", 1),
         ("huggingface_token", r"\b(?:hf|api_org)_[A-Za-z]{30,40}\b", 1),
@@ -1152,9 +1163,9 @@ SECRET_RULES = (
         ("telegram_bot_token", r"\b\d{8,10}:AA[\w-]{32,33}\b", 1),
         ("onepassword_key", r"\bA3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}\b|\bops_eyJ[A-Za-z0-9+/=]{100,}", 1),
         ("artifactory_token", r"\bAKCp[A-Za-z0-9]{69}\b|\bcmVmd[A-Za-z0-9]{59}\b", 1),
-        ("alibaba_key", r"\bLTAI[A-Za-z0-9]{17,21}\b", 1),
+        ("alibaba_key", r"\bLTAI[A-Za-z0-9]{12,21}\b", 1),
         ("clojars_token", r"\bCLOJARS_[a-z0-9]{60}\b", 1),
-        ("postman_key", r"\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}\b", 1),
+        ("postman_key", r"\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}\b|\bPMAT-[0-9A-Z]{26}\b", 1),
         ("pulumi_token", r"\bpul-[a-f0-9]{40}\b", 1),
         ("rubygems_key", r"\brubygems_[a-f0-9]{48}\b", 1),
         ("square_token", r"\bsq0(?:atp|csp)-[\w-]{22,43}\b|\bEAAA[\w+=-]{60}", 1),
@@ -1179,16 +1190,22 @@ SECRET_RULES = (
         ("readme_key", r"\brdme_[a-z0-9]{70}\b", 1),
         ("shippo_token", r"\bshippo_live_[a-f0-9]{40}\b", 1),
         ("scalingo_token", r"\btk-us-[\w-]{48}\b", 1),
-        ("heroku_key", r"\bHRKU-[\w-]{60}", 1),
+        ("heroku_key", r"\bHRKU-[\w-]{60}|\bHRKU-[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\b", 1),
         ("dropbox_token", r"\bsl\.[A-Za-z0-9_-]{130,}", 2),
-        ("aws_bedrock_key", r"\bABSK[A-Za-z0-9+/]{100,}={0,2}", 1),
+        # (a short-term key is the base64 of a presigned URL of
+        # bedrock.amazonaws.com: the host's base64 opens it)
+        ("aws_bedrock_key", r"\bABSK[A-Za-z0-9+/]{100,}={0,2}|\bbedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/]{40,}={0,2}", 1),
+        # Docker Swarm's join tokens and the key that unlocks a locked swarm
+        ("docker_swarm_token", r"\bSWMTKN-1-[0-9a-z]{50}-[0-9a-z]{25}\b|\bSWMKEY-1-[A-Za-z0-9+/]{43}", 1),
+        ("llamacloud_key", r"\bllx-[A-Za-z0-9_-]{48}\b", 1),
+        ("instagram_token", r"\bIGQVJ[\w=-]{100,}", 1),
         ("mailgun_key", r"\bkey-[0-9a-f]{32}\b", 2),
         ("twilio_key", r"\bSK[0-9a-f]{32}\b", 2),
         ("facebook_token", r"\bEAA[A-Za-z0-9]{90,}", 1),
         # an app access token: the app's id, a bar, the app's secret
         ("facebook_token", r"\b\d{15,16}(?:\||%7[Cc])[A-Za-z0-9_-]{27}\b", 1),
         ("braintree_token", r"\baccess_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}\b", 1),
-        ("newrelic_key", r"\bNR(?:AK|JS|II|AA|RA|SP)-[A-Za-z0-9_-]{19,32}\b|\b(?:eu01xx[a-f0-9]{30}|[a-f0-9]{36})NRAL\b|\bNRRA-[a-f0-9]{42}\b|\bNRIQ-[\w-]{32}\b", 1),
+        ("newrelic_key", r"\bNR(?:AK|JS|II|AA|RA|SP)-[A-Za-z0-9_-]{19,32}\b|\b(?:eu01xx[a-f0-9]{30}|[a-f0-9]{36})NRAL\b|\bNRRA-[a-f0-9]{42}\b|\bNRBR-[a-f0-9]{19,20}\b|\bNRIQ-[\w-]{32}\b", 1),
         ("mapbox_token", r"\bsk\.eyJ[A-Za-z0-9_-]{40,}\.[A-Za-z0-9_-]{20,}", 1),
         ("azure_ad_secret", r"(?:^|[\s\"'`=:(,>])[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?:$|[\s\"'`<),;\\])", 1),
         ("azure_sas_token", r"\bsv=\d{4}-\d\d-\d\d&[^\s\"'<>]{0,300}\bsig=[A-Za-z0-9%+/]{30,}", 1),

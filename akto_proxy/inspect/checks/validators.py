@@ -311,7 +311,7 @@ NOT_SECRET_WORDS = frozenset(
     # a form's anti-forgery token (Rails, ASP.NET): sent back in every page
     "authenticity verification antiforgery".split()
 )
-_CODE = re.compile(r"^(?:\$|[@&](?=[A-Za-z_{(])|[{\[(])|^%(?:\w+%|[({])|[)\]]$|(?-i:^[A-Z][A-Z0-9]*_[A-Z0-9_]*=|^[a-z]+(?:\.[a-z]+(?:[_-][a-z]+)*)+=)|^![A-Za-z]|^#\{|\(|\[|\{\{|\}\}|\}$|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
+_CODE = re.compile(r"^(?:\$|[@&](?=[A-Za-z_{(])|[{\[(])|^%(?:\w+%|[({])|[)\]]$|(?-i:^[A-Z][A-Z0-9]*_[A-Z0-9_]*=|^[a-z]+(?:\.[a-z]+(?:[_-][a-z]+)*)+=)|^![A-Za-z]+\d*$|^#\{|\(|\[|\{\{|\}\}|\}$|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
 _IDENTIFIER = re.compile(r"[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)*|\d+(?:\.\d+)*")
 _INTERPOLATION = re.compile(r"\$\{|#\{|\{\{|%\(\w+\)|%\w+\(|^\$[A-Za-z_(]|^%[A-Za-z_]\w*%$|^[\w.]+\(.*\)$")
 _PUBLIC_VALUE = ("ssh-", "ecdsa-", "sk-ssh", "sk-ecdsa", "AAAA", "pk_live_", "pk_test_", "sha256:", "sha512-", "sha384-", "sha1-")
@@ -334,8 +334,43 @@ _ENCODING_WORDS = frozenset("base data value b64 base64 hex raw str string encod
 _WRITTEN_AS = re.compile(r"[_.-]?(?:b64|base64|hex)$", re.I)
 
 #: secret words long enough to end a word run together (C{PGPASSWORD},
-#: C{ROOTTOKEN}); not C{key}, C{pass}, C{auth} (monkey, bypass, oauth)
-_COMPOUND_SECRET = ("password", "passwd", "passphrase", "secret", "token")
+#: C{ROOTTOKEN}); not C{key}, C{auth} (monkey, oauth); C{pass} after a
+#: word that is not one of the English words ending so (C{MYSQLPASS},
+#: C{dbpass}; not C{bypass}, C{compass}, a filter's C{highpass})
+_COMPOUND_SECRET = ("password", "passwd", "passphrase", "secret", "token", "pass")
+_BEFORE_PASS = frozenset(
+    "by com encom sur tres over under re im multi single one two first second third high low band all notch "
+    "render sub shadow depth color colour light blur bloom output final main post pre".split()
+)
+#: a password's name misspelt or shortened (C{PSWD}, C{PSSWRD}, C{PASWORD},
+#: C{passwrd}): the letters of "password" in order, some dropped
+_PASSWORD_SPELLED = re.compile(r"pa?s{1,2}wo?r?d")
+
+
+def secretWords(name: str) -> list[str]:
+    """
+    The words of a name as L{secretName} reads them: its own part (after
+    the last dot), what says how it is written dropped (C{_B64}, C{_DATA},
+    a number), a secret word run together split off (C{PGPASSWORD}: C{pg
+    password}), a misspelt password's name read as C{password}.
+    """
+    own = name.rpartition(".")[2]
+    words = nameWords(_WRITTEN_AS.sub("", own))
+    while words and (words[-1].isdigit() or words[-1] in _ENCODING_WORDS):
+        words.pop()
+    if words and words[-1] not in SECRET_WORDS:
+        last = words[-1]
+        if _PASSWORD_SPELLED.fullmatch(last):
+            words[-1] = "password"
+            return words
+        # one word run together (PGPASSWORD, ADMINPASS; not bypass, compass)
+        for suffix in _COMPOUND_SECRET:
+            if last.endswith(suffix) and len(last) > len(suffix) and last[:-len(suffix)] not in NOT_SECRET_WORDS:
+                if suffix == "pass" and last[:-4] in _BEFORE_PASS:
+                    break
+                words[-1:] = [last[:-len(suffix)], suffix]
+                break
+    return words
 
 
 def secretName(name: str) -> bool:
@@ -345,17 +380,8 @@ def secretName(name: str) -> bool:
     C{X-Api-Key}, C{spring.datasource.password}) and no word makes it
     something else (C{public_key}, C{next_page_token}, C{TOKEN_URL}).
     """
-    space, _, own = name.rpartition(".")
-    words = nameWords(_WRITTEN_AS.sub("", own))
-    while words and (words[-1].isdigit() or words[-1] in _ENCODING_WORDS):
-        words.pop()
-    if words and words[-1] not in SECRET_WORDS:
-        # one word run together (PGPASSWORD, ADMINPASS is not: bypass, compass)
-        last = words[-1]
-        for suffix in _COMPOUND_SECRET:
-            if last.endswith(suffix) and len(last) > len(suffix) and last[:-len(suffix)] not in NOT_SECRET_WORDS:
-                words[-1:] = [last[:-len(suffix)], suffix]
-                break
+    space = name.rpartition(".")[0]
+    words = secretWords(name)
     if not words or words[-1] not in SECRET_WORDS:
         return False
     # (the dotted namespace a name sits in, secrets.api_key,
@@ -424,11 +450,13 @@ _SENTENCE = re.compile(r"[A-Za-z,.;:'!?()-]+(?: [A-Za-z,.;:'!?()-]+){2,}")
 _BASIC = re.compile(r"[^:\s]{1,64}:(\S{6,})")
 
 
-def _readableBase64(value: str) -> Optional[str]:
+def _readableBase64(value: str, lineEnd: bool = False) -> Optional[str]:
     """
     The text C{value} is the base64 of, when it is printable text (as a
     Kubernetes Secret's C{data} holds every value); None otherwise (a
-    random key written in base64 decodes to bytes).
+    random key written in base64 decodes to bytes). With C{lineEnd}, text
+    that ends in a line break (what C{echo V | base64} encodes) is read
+    without it.
     """
     if len(value) < 8 or not _BASE64.fullmatch(value):
         return None
@@ -436,6 +464,8 @@ def _readableBase64(value: str) -> Optional[str]:
         plain = base64.b64decode(value, validate=True).decode("ascii")
     except (binascii.Error, ValueError):
         return None
+    if lineEnd and plain.endswith("\n"):
+        plain = plain[:-2] if plain.endswith("\r\n") else plain[:-1]
     return plain if plain.isprintable() else None
 
 
@@ -508,6 +538,8 @@ def assignedSecret(text: str) -> bool:
     quoted = m.start(group) > 0 and text[m.start(group) - 1] in "\"'`"
     if not secretName(name):
         return False
+    if not quoted and value.endswith(")") and "(" not in value:
+        value = value[:-1]  # (pw:IhqSb1Gg): the bracket the note closes, not the value's
     if name.lower() == "secret" and _ARN_SECRET.fullmatch(text, m.end("name")):
         return False  # an ARN's resource part: secret:prod/db-AbCdEf names a secret
     after = _SCHEME_VALUE.match(text, m.end(group))
@@ -529,7 +561,8 @@ def assignedSecret(text: str) -> bool:
         literal = _ENV_ASSIGNMENT.fullmatch(text) is not None
     assigned = re.search(r"[=:]", between) is not None or quoted and re.fullmatch(r"[ \t]+is[ \t]+[\"'`]", between) is not None
     strong = not weak and name.lower() not in ("key", "pass", "auth", "pw")
-    if (len(value) <= 16 or "." in value) and wordValue(value) and _WORDS.findall(name)[-1].lower() not in _PASSWORD_WORDS:
+    last = secretWords(name)[-1]  # (a password's name run together or misspelt: dbpasswd, PSWD)
+    if (len(value) <= 16 or "." in value) and wordValue(value) and last not in _PASSWORD_WORDS:
         # (a password may be words, Winter2012!: judged as before; a longer
         # value of words without dots is left to the checks below)
         return False
@@ -555,9 +588,49 @@ def assignedSecret(text: str) -> bool:
         return randomRun(mode.group("body"), 20) or lowerRun(mode.group("body"), mode=True)
     if secretValue(value, strong=strong, quoted=quoted):
         return True
+    if assigned and not weak and last in _PASSWORD_WORDS | {"pw"} and drawnPassword(value):
+        # a short password drawn at random after a password's name, bare
+        # ones too (pw:IhqSb1Gg, pass=dipPr144Gg!: a note, a chat line)
+        return True
     # a password written as a literal may be a word: the name says what it
     # is (super$ecret, whiteduke)
-    return literal and strong and assigned and nameWords(name)[-1] in _PASSWORD_WORDS and passwordLiteral(value)
+    return literal and strong and assigned and last in _PASSWORD_WORDS and passwordLiteral(value)
+
+
+_KEY_PHRASE = re.compile(r"(?P<word>[A-Za-z]+)[ \t]+(?P<key>key)", re.I)
+
+
+def keyPhrase(text: str) -> bool:
+    """
+    C{access key: V}, C{Authentication key : V}, C{SECRET KEY=V}: a key
+    named by two words in prose, then its value, judged as C{access_key: V}
+    is (a bare C{key} needs a longer value: a lookup's, a dictionary's).
+    """
+    m = _KEY_PHRASE.match(text)
+    if m is None or _PATH_VALUE.match(text, m.end()):
+        return False  # private key: ~/.ssh/id_rsa names a file
+    return assignedSecret(m.group("word") + "_" + m.group("key") + text[m.end():])
+
+
+_PATH_VALUE = re.compile(r"""[ \t]*[:=][ \t]*["']?(?:~|\.{0,2}/|[A-Za-z]:\\)""")
+
+
+def drawnPassword(value: str) -> bool:
+    """
+    Whether a value is a password drawn at random, as generators and people
+    asked for one write it (C{IhqSb1Gg}, C{dipPr166Gg!}, C{Prl23Db#@}):
+    eight to 40 characters, letters and a digit and a third kind (the
+    other case or a sign), the kinds switching at least every other
+    character (C{Summer2024!}, C{getUser2}, C{v1.2.3-RC} switch less or
+    are words); not a placeholder, code, a path or a version.
+    """
+    if not 8 <= len(value) <= 40 or classes(value) < 3 or not any(c.isdigit() for c in value):
+        return False
+    if sum(c.isalpha() for c in value) < 3 or _switches(value) < 0.5:
+        return False
+    if placeholder(value) or _CODE.search(value) or _INTERPOLATION.search(value) or "://" in value or re.search(r"[/\\.]\w", value):
+        return False
+    return not wordValue(value) and not _VERSIONED.fullmatch(value) and not _UUID.search(value)
 
 
 #: a value that is a mode and a body: a vendor's key without its vendor's
@@ -717,7 +790,7 @@ def xmlElement(text: str) -> bool:
         return False
     value = m.group("value")
     if "base64" in m.group("attrs").lower():
-        plain = _readableBase64(value)
+        plain = _readableBase64(value, lineEnd=True)
         if plain is None:
             return False
         value = plain
@@ -1679,6 +1752,7 @@ VALIDATORS: dict[str, Validator] = {
     "ip_address": ipAddress,
     "prefixed_token": prefixedToken,
     "spaced_secret": spacedSecret,
+    "key_phrase": keyPhrase,
     "slack_token": slackToken,
     "numbered_key": numberedKey,
     "named_key": namedKey,
