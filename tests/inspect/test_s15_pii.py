@@ -16,7 +16,7 @@ of the same shape passes still.  Written here, not copied from any corpus.
 
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from akto_proxy.inspect.checks import buildInspectors, validators
@@ -200,6 +200,9 @@ class InternationalProperties(SynchronousTestCase):
         An address of letters of any script, in a message a tool sends, is
         found whatever the script of either side.
         """
+        # (a role account, security@, is silent by design: drawn from
+        # Latin letters, a local part may spell one)
+        assume(not validators.roleAccount(local))
         address = f"{local}@{label}.{tld}"
         found = rules(verdict(self.steps, call("slack_post_message", text=f"reach her at {address} today")))
         self.assertIn(EMAIL, found, address)

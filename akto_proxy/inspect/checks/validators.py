@@ -1019,6 +1019,14 @@ def garbled(text: str, span: tuple[int, int], around: int = 128) -> bool:
     return (len(near) - len(near.translate(_CONTROLS))) * 8 >= len(near)
 
 
+def roleAccount(local: str) -> bool:
+    """
+    Whether an address's local part is nobody's or a team's: no-reply,
+    a bounce address, a role account (C{security}, C{sales+eu}).
+    """
+    return bool(_NOBODY.match(local))
+
+
 def contactEmail(text: str) -> bool:
     """
     An address that reaches a person: a valid shape, not a documentation
@@ -1029,7 +1037,7 @@ def contactEmail(text: str) -> bool:
     if not email(text):
         return False
     local, _, domain = text.rpartition("@")
-    if _EXAMPLE_DOMAIN.search(domain) or _NOBODY.match(local):
+    if _EXAMPLE_DOMAIN.search(domain) or roleAccount(local):
         return False
     return domain.startswith("[") or domain.rsplit(".", 1)[1].lower() not in _FILE_TLD
 
