@@ -163,20 +163,26 @@ class Scanner:
             starts.append(offset)
             offset += len(e) + 1
         buffer = _SEPARATOR.join(encoded)
-        single = len(encoded) == 1
         first = self._first
         count = len(self.rules)
+        # the segment the last match ended in, [low, high) of the buffer:
+        # matches mostly end where the last did (a body of 1 1 1 ... is a
+        # phone candidate at every digit), found without a search
+        at = [0, 0, starts[1] if len(starts) > 1 else offset]  # segment, low, high
 
         def onMatch(rule: int, start: int, end: int, flags: int, context: object) -> None:
             rule -= first
             if rule < 0 or rule >= count:
                 return  # another set's rule, in a shared database
-            segment = 0 if single else bisect_right(starts, max(end - 1, 0)) - 1
+            last = end - 1 if end else 0
+            if not at[1] <= last < at[2]:
+                k = bisect_right(starts, last) - 1
+                at[0], at[1], at[2] = k, starts[k], starts[k + 1] if k + 1 < len(starts) else offset
             found = hits.get(rule)
             if found is None:
-                hits[rule] = {segment}
+                hits[rule] = {at[0]}
             else:
-                found.add(segment)
+                found.add(at[0])
 
         db.scan(buffer, match_event_handler=onMatch, scratch=self._scratchHere())
         for index in hits:
