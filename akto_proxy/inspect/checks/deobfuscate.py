@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import bz2
+import functools
 import gzip
 import io
 import itertools
