@@ -23,6 +23,10 @@ Kind = Literal["jsonrpc", "json", "text"]
 _PLAIN_KEY = re.compile(r"^[^.\[\]\"~]+$")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
+#: the control characters text does not hold, by code point: C0 but tab,
+#: line breaks, form feed and escape; DEL
+CONTROL_CODES = tuple(c for c in range(32) if c not in (9, 10, 12, 13, 27)) + (0x7F,)
+
 #: the path of an object's key: the object's path, C{~} and the key's place
 #: among the object's members (C{params.arguments~0}: the name of the first
 #: argument); its text is the string, never the path (a key may be an

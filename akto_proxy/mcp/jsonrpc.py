@@ -14,7 +14,7 @@ from typing import Any, Optional, Union
 import hyperscan
 
 from akto_proxy.inspect.hscache import compileDatabase
-from akto_proxy.inspect.message import memberPath
+from akto_proxy.inspect.message import CONTROL_CODES, memberPath
 
 PROTOCOL_VERSION_META_KEY = "io.modelcontextprotocol/protocolVersion"
 MODERN_REVISION = "2026-07-28"
@@ -359,9 +359,8 @@ EMPTY = Body([], False, False, None, None)
 #: inspection would judge off the reactor thread (its C{THRESHOLD})
 RAW_FROM = 64 * 1024
 
-#: control characters that text does not hold (tab, line breaks, form feed
-#: and escape are text)
-_CONTROL = bytes(c for c in range(32) if c not in (9, 10, 12, 13, 27)) + b"\x7f"
+#: control characters that text does not hold, as bytes
+_CONTROL = bytes(CONTROL_CODES)
 _STRIP_CONTROL = bytes.maketrans(b"", b"")
 
 

@@ -1333,6 +1333,8 @@ PHONE_ANNOUNCED = (
     r"(?:my|our|mon|ma|mi|mio|meu|mein|meine)\s+(?:num(?:é|e)ro|n(?:ú|u)mero|nummer|number))|電話|携帯|电话|手机|전화)"
     r"[^\d\n]{0,20}\d{6,15}\b"
 )
+#: a number in angle brackets after a name, as a mailbox writes an address
+MAILBOX_NUMBER = r"[A-Z][a-z]+[ \t]<[ \t]?\+?\(?\d[\d \t().-]{4,22}\d[ \t]?>"
 #: the name of a table's column of telephone numbers (its header cell)
 CONTACT_COLUMN = r"contacts?|phones?|tel|telephone|mobile|cell|fax|phone[ _]?(?:no|number)|contact[ _]?(?:no|number)"
 #: what Hyperscan looks for before C{re} confirms an address: a character
@@ -1393,6 +1395,10 @@ PII_RULES = (
          # (the header's cells one by one up to the first named one, then
          # committed, atomic: linear, no rest of the line read again per cell)
          confirm=r"^(?>(?:[^\n|,;\t]*[|,;\t])*?[ \t]*(?:" + CONTACT_COLUMN + r")[ \t]*(?:[|,;\t][^\n]*+)?$)(?:\n[^\n]*){1,50}"),
+    # a person's name and a number in angle brackets, as a mailbox names
+    # its address (Lars Novak <5448 0123>): the number of whoever is named
+    Rule(EXFIL, "phone", MAILBOX_NUMBER, severity="medium", variants="r", caseless=False, validator="contact_mailbox", level=2,
+         confirm=r"\b[A-Z][a-z'-]+(?:[ \t][A-Z][A-Za-z'.-]*){1,3}" + MAILBOX_NUMBER[len("[A-Z][a-z]+"):]),
     Rule(EXFIL, "ip_address",
          r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b",
          severity="low", variants="r", validator="ip_address", entity="ip_address", level=4),

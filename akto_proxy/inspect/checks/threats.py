@@ -554,7 +554,7 @@ def _bulkRules(level: int) -> tuple[R.Rule, ...]:
 
 # --- data exfiltration: where a contact detail sits -------------------------
 
-_CONTACT = frozenset(("contact_email", "contact_phone", "contact_column"))
+_CONTACT = frozenset(("contact_email", "contact_phone", "contact_column", "contact_mailbox"))
 #: argument names (any key on the path under C{params.arguments}, case and
 #: C{_}/C{-} ignored) that address a message or name a person to look up
 ADDRESSING = frozenset(

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Optional
 from akto_proxy.inspect.checks.rules import BARE_COMMANDS, CHAINED, CONTACT_COLUMN, WORD_COMMANDS
 from akto_proxy.inspect.checks.deobfuscate import runsHidden
 from akto_proxy.inspect.checks.shell import commandInValue
+from akto_proxy.inspect.message import CONTROL_CODES
 from akto_proxy.inspect.paths import leavesStart, locationValue, nulTruncation
 
 Validator = Callable[[str], bool]
@@ -923,9 +924,10 @@ _FILE_TLD = frozenset(
 _SPELLED = re.compile(r"[ \t]?[\[({](at|dot)[\])}][ \t]?", re.I)
 
 
-#: control characters no text holds: C0 but tab, line breaks, form feed and
-#: escape; DEL; C1 (bytes 0x80-0x9f read one character per byte)
-_CONTROLS = dict.fromkeys([c for c in range(32) if c not in (9, 10, 12, 13, 27)] + list(range(0x7F, 0xA0)))
+#: control characters no text holds: those of a body (C0 but tab, line
+#: breaks, form feed and escape; DEL) and C1 (bytes 0x80-0x9f read one
+#: character per byte)
+_CONTROLS = dict.fromkeys(CONTROL_CODES + tuple(range(0x80, 0xA0)))
 
 
 def garbled(text: str, span: tuple[int, int], around: int = 128) -> bool:
@@ -1015,6 +1017,14 @@ def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[lis
         if _CATALOGUE_NUMBER.search(text, max(0, start - 12), start):
             continue
         shape = tuple(len(g) for g in groups)
+        region = _REGION_AFTER.match(text, span[1])
+        if region and _FIELD_BEFORE.search(text, max(0, start - 4), start) and not _REFERENCE.search(text, max(0, start - 16), start):
+            # a field of a row that names its region next (Zoe Novak, 3602
+            # 3851, HK): that region's number, as its plan writes it or not
+            budget[0] -= 1
+            if _inRegion(digits, region.group(1)):
+                out.append(span)
+                continue
         if number.startswith(("+", "00", "(")) or number[:4].lower() == "tel:":
             check = lambda: phone(number)  # noqa: E731
         elif shape == (1, 3, 3, 4) and digits[0] == "1" and len(set(_SEPARATORS.findall(number))) == 1 and _alone(text, span):
@@ -1049,6 +1059,28 @@ def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[lis
 
 
 _SEPARATORS = re.compile(r"[^\d]+")
+#: the next field of a row or a list a region's code (ISO 3166: HK, IL),
+#: nothing after it in that field
+_REGION_AFTER = re.compile(r"[ \t]*[,;|\t][ \t]*([A-Z]{2})[ \t]*(?:$|[,;|\t\r\n.)])")
+#: a field begins right before: a row's or a list's separator, or the line
+_FIELD_BEFORE = re.compile(r"(?:^|[,;|\t\n])[ \t]*$")
+
+
+def _inRegion(digits: str, region: str) -> bool:
+    """
+    Whether C{digits} is a valid number of C{region} (an ISO 3166 code),
+    dialled at home or with the region's country code in front
+    (C{972-54-7927650, IL}).
+    """
+    import phonenumbers
+
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        return False
+    try:
+        parsed = phonenumbers.parse(digits, region)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number_for_region(parsed, region)
 #: a word for a telephone and what may stand between it and its number (a
 #: colon, a column of a table or a CSV line, a name), no digit
 _LABEL_BEFORE = re.compile("(?:" + _PHONE_CUE.pattern + r")[^\d]{0,60}$", re.I)
@@ -1161,6 +1193,30 @@ def _callable(cell: str) -> bool:
     if cell.startswith(("+", "00")):
         return phone(cell)
     return _national((len(digits),), digits)
+
+
+#: words of a name that make it a label of something else, not a person
+#: (Build Date <20231201>, Order Number <4411 2093>)
+_NOT_A_NAME = frozenset(
+    "id no nr num number order invoice ref reference account serial sku part tracking ticket case batch lot item build "
+    "version date time year page line port size total count code pin zip release revision".split()
+)
+
+
+def contactMailbox(text: str) -> bool:
+    """
+    A person's name and, in angle brackets where a mailbox writes the
+    address, a telephone number (C{Lars Novak <5448 0123>}): a number
+    valid for some region, in whatever groups it is written.
+    """
+    name, _, number = text.partition("<")
+    if any(word.lower() in _NOT_A_NAME for word in name.split()):
+        return False
+    number = number.rstrip(" \t>")
+    digits = "".join(_PHONE_GROUPS.findall(number))
+    if not 7 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(number):
+        return False
+    return phone(number) or _national((len(digits),), digits)
 
 
 _NUMBER_START = re.compile(r"tel:|[+(\d]", re.I)
@@ -1590,6 +1646,7 @@ VALIDATORS: dict[str, Validator] = {
     "pypi_token": pypiToken,
     "netrc_password": netrcPassword,
     "contact_column": contactColumn,
+    "contact_mailbox": contactMailbox,
     "credit_card": creditCard,
     "ssn": ssn,
     "iban": iban,

@@ -1,0 +1,76 @@
+"""
+Session 17: a telephone number whose row or list names its region next
+(C{Mei Chan, 9123 4567, HK}), and a number in angle brackets after a
+person's name, where a mailbox writes the address (C{Ana Costa <912 345
+678>}).  Either context says whose number it is; the digits must still be
+a valid number (of that region; of some region).  Without the context,
+with a label of something else, or digits no region assigns, they stay
+silent.
+
+Written here, not copied from any corpus.
+"""
+
+from __future__ import annotations
+
+import re
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from akto_proxy.inspect.checks import rules as R
+from tests.inspect.test_checks import call, rules, verdict
+from tests.inspect.test_s15_secrets import assertLinear
+from tests.inspect.test_s16_pii import PHONE, PhoneCases
+
+# (form, text): each passed before this session
+REGION_AFTER = [
+    ("Hong Kong, a list", "Mei Chan, 9123 4567, HK"),
+    ("Israel, with its country code and no plus", "Noa Levi, 972-52-3456789, IL"),
+    ("Portugal, a Markdown row, groups no plan writes", "| Ana Costa | 91 23 45 678 | PT |"),
+    ("Luxembourg, semicolons", "Jean Weber;6211 23456;LU"),
+]
+# (form, text): the same digits where nothing names their region, or not
+# a number of the region named
+NO_REGION = [
+    ("not a field of a row", "shipment 9123 4567, HK"),
+    ("not valid in the region named", "Mei Chan, 1234 5678, HK"),
+    ("no such region", "Mei Chan, 9123 4567, QQ"),
+    ("a word after the code", "Mei Chan, 9123 4567, HK dollars"),
+    ("a reference before it", "order #9123 4567, HK"),
+]
+
+MAILBOX = [
+    ("groups no plan writes", "Ana Costa <9123 45678>"),
+    ("one group", "reply from Mei Chan <91234567> today"),
+    ("the country code without its plus", "Noa Levi <97252 3456789>"),
+    ("a bracketed area code, two-digit groups", "Olga Petrova <(916) 123-45-67>"),
+]
+NOT_MAILBOX = [
+    ("a label, not a name", "Build Date <20231201>"),
+    ("a reference", "Order Number <91234567>"),
+    ("too short", "Ana Costa <12345>"),
+    ("a type, no blank before the bracket", "Ana Costa<91234567>"),
+    ("no name", "value <91234567>"),
+    ("no region's number", "Ana Costa <0000 0000>"),
+]
+
+
+class RegionAfterTests(PhoneCases, SynchronousTestCase):
+    found = REGION_AFTER
+    silent = NO_REGION
+
+
+class MailboxNumberTests(PhoneCases, SynchronousTestCase):
+    found = MAILBOX
+    silent = NOT_MAILBOX
+
+    def test_inwardTool(self) -> None:
+        """
+        As any contact detail at medium: a CRM tool's own arguments keep
+        their contacts.
+        """
+        self.assertNotIn(PHONE, rules(verdict(self.steps, call("update_crm_contact", notes=MAILBOX[0][1]))))
+
+    def test_linear(self) -> None:
+        confirm = next(re.compile(r.confirm or "", re.M | re.A) for r in R.PII_RULES if r.validator == "contact_mailbox")
+        inputs = ["Ana " * 25_000, "Ana Costa <1" * 8_000, "A" * 100_000, "Ab Cd Ef Gh Ij " * 6_000, "Ana <" + "1 " * 50_000]
+        assertLinear(self, [confirm], inputs)
