@@ -69,6 +69,9 @@ TRIGGERS = (
     "\t", "\r\n", "\n", " ", ":", "::", ".", "..", "-", "--", "_", "=", "==", "=>", ",", ", ", "%", "%%", "%PATH:~",
     "!x!", "[char]", "-join", "'+'", "<", ">", "<!--#exec ", "<script>", "() { :; };", "f(){ ", "$IFS", "*", "?",
     "/?", "/*/", "~/", "~/.ssh/", ".env", "/.env ", "localhost", "127.0.0.1 ", "::1 ", "a:b:c:d:", "1.2.3.4 ",
+    # (session 17: PowerShell's literals, a quote doubled inside one, and what folds them)
+    "''", "'ab'", "'a''", "'+''", "''+''", "-split'", "-f'", "'-f'", "[char]'", ".replace('", "-join'", "iex('", "|iex",
+    "$env:comspec[", "'[", "('", "')", "''')", "\"'", "`'",
 )
 #: the shapes a fragment is repeated in: glued, after a blank, after a line break
 JOINS = ("", " ", "\n")

@@ -23,12 +23,13 @@ from __future__ import annotations
 import base64
 import binascii
 import bz2
+import functools
 import gzip
 import io
 import itertools
 import re
 import zlib
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 from akto_proxy.inspect.checks import shell
 
@@ -440,38 +441,80 @@ def _cmdHidden(text: str) -> Iterator[str]:
 
 # --- PowerShell: literals folded, then what is invoked --------------------------
 
-_Q = r"'(?:[^']|'')*'"  # a single-quoted literal
 _PS_VARS = {"$env:comspec": "C:\\Windows\\system32\\cmd.exe", "$pshome": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0",
             "$shellid": "Microsoft.PowerShell", "$verbosepreference.tostring()": "SilentlyContinue",
             "([string]$verbosepreference)": "SilentlyContinue", "$verbosepreference": "SilentlyContinue",
             "$env:public": "C:\\Users\\Public", "$env:windir": "C:\\Windows", "$env:systemroot": "C:\\Windows"}
 _VARIABLE_NAME = re.compile(r"\((?:get-variable|gv|variable)\s+'\*mdr\*'\)\.name", re.I)
-_PS_INDEXED = re.compile(r"(" + "|".join(re.escape(k) for k in sorted(_PS_VARS, key=len, reverse=True)) + r"|'(?:[^']|'')*')\s*\[\s*(-?\d+(?:\s*,\s*-?\d+)*|-?\d+\s*\.\.\s*-?\(?[^\]]{1,40}?\)?)\s*\]", re.I)
 _CHAR = re.compile(r"\[char\]\s*\(?\s*(0x[0-9a-f]+|\d+)\s*\)?", re.I)
-_PLUS = re.compile(r"(" + _Q + r")\s*\+\s*(" + _Q + r")")
-_PAREN = re.compile(r"\(\s*(" + _Q + r")\s*\)")
 # (a double-quoted string with no variable, quote or bracket: a value's own
 # quotes around a pasted command are no PowerShell string)
 _DQ = re.compile(r"\"((?:[^\"`$'()]|`.)*)\"", re.S)
-_CHARS_OF = re.compile(r"\[char\[\]\]\s*(" + _Q + r")", re.I)
-_FMT = re.compile(r"(" + _Q + r")\s*-f\s*(" + _Q + r"(?:\s*,\s*" + _Q + r")*)", re.I)
 _NUMS = r"\(\s*(\d+(?:\s*,\s*\d+)*)\s*\)"
 # codes XORed with a key before they are characters (Invoke-Obfuscation's BXOR encoding)
 _XOR_CODES = re.compile(_NUMS + r"\s*\|\s*(?:%|foreach-object|foreach)\s*\{[^{}]*\[char\][^{}]*-bxor\s*(0x[0-9a-f]+|\d+)[^{}]*\}", re.I)
 _CHAR_ARRAY = re.compile(r"\[char\[\]\]\s*" + _NUMS + r"|" + _NUMS + r"\s*\|\s*(?:%|foreach-object|foreach)\s*\{[^{}]*\[char\][^{}]*\}", re.I)
-_JOIN = re.compile(r"-join\s*\(?\s*(" + _Q + r")\s*\)?|(" + _Q + r")\s*-join\s*(?:''|\"\")|\[string\]::join\(\s*(?:''|\"\")\s*,\s*\(?\s*(" + _Q + r")\s*\)?\s*\)", re.I)
-_SPLIT_CODES = re.compile(r"\(?\s*(" + _Q + r")((?:\s*-split\s*" + _Q + r"|\.split\(\s*" + _Q + r"\s*\))+)\s*\|\s*(?:%|foreach-object)\s*\{([^{}]*\[char\][^{}]*)\}\s*\)?", re.I)
-_B64_TEXT = re.compile(r"\[(?:system\.)?text\.encoding\]::(unicode|utf8|ascii|default)\.getstring\(\s*\[(?:system\.)?convert\]::frombase64string\(\s*(" + _Q + r")\s*\)\s*\)", re.I)
-_DEFLATE = re.compile(r"deflatestream\s*\(\s*\[io\.memorystream\]\s*\[(?:system\.)?convert\]::frombase64string\(\s*(" + _Q + r")\s*\)[^;]*?readtoend\(\)", re.I)
-_REPLACE = re.compile(r"(" + _Q + r")\s*(?:\.replace\(\s*(" + _Q + r")\s*,\s*(" + _Q + r")\s*\)|-c?replace\s*(" + _Q + r")\s*,\s*(" + _Q + r"))", re.I)
 _INVOKER = (
     r"(?:iex|invoke-expression|[&.]\s*\(?\s*'(?:iex|invoke-expression)'\s*\)?|\$executioncontext\.invokecommand\.(?:invokescript|newscriptblock)|"
     r"\[scriptblock\]::create)"
 )
-_INVOKED = re.compile(_INVOKER + r"\s*\(*\s*(" + _Q + r")|(" + _Q + r")\s*\)*\s*\|\s*" + _INVOKER + r"|[&.]\s*\(?\s*('[\w-]+')\s*\)?(?!\s*[-+\[.])", re.I)
 _ENCODED = re.compile(r"\b(?:powershell|pwsh)(?:\.exe)?\b[^|;&]{0,200}?\s[-/]e(?:c|n[a-z]*)?\s+([A-Za-z0-9+/]{12,}={0,2})", re.I)
 _COMMAND = re.compile(r"\b(?:powershell|pwsh)(?:\.exe)?\b(?:\s+-\w+(?:\s+(?:hidden|bypass|\d))?)*?\s+-c(?:ommand)?\s+(.+)$", re.I | re.S)
 _STDIN = re.compile(r"\becho\s+(.+?)\s*\|\s*(?:powershell|pwsh)(?:\.exe)?\b[^|]*?\s-(?:\s|$|\")", re.I)
+
+
+def _literal(pairs: Optional[int]) -> str:
+    """
+    A single-quoted literal (C{''} a quote inside it), as main's
+    C{'(?:[^']|'')*'} read one (C{pairs=None}), or holding at most C{pairs}
+    doubled quotes (the next doubled quote's first closes it).  The runs of
+    other characters are possessive: only a quote can end a literal, so
+    giving them back never found another match.
+    """
+    return r"'[^']*+(?:''[^']*+)" + ("*" if pairs is None else "{0,%d}" % pairs) + "'"
+
+
+class _Folds:
+    """
+    The patterns that read PowerShell's literals, for one reading of a
+    literal (L{_literal}).
+    """
+
+    def __init__(self, q: str) -> None:
+        self.literal = re.compile(q)
+        self.indexed = re.compile(r"(" + "|".join(re.escape(k) for k in sorted(_PS_VARS, key=len, reverse=True)) + r"|" + q + r")\s*\[\s*(-?\d+(?:\s*,\s*-?\d+)*|-?\d+\s*\.\.\s*-?\(?[^\]]{1,40}?\)?)\s*\]", re.I)
+        self.plus = re.compile(r"(" + q + r")\s*\+\s*(" + q + r")")
+        self.paren = re.compile(r"\(\s*(" + q + r")\s*\)")
+        self.charsOf = re.compile(r"\[char\[\]\]\s*(" + q + r")", re.I)
+        self.format = re.compile(r"(" + q + r")\s*-f\s*(" + q + r"(?:\s*,\s*" + q + r")*)", re.I)
+        self.join = re.compile(r"-join\s*\(?\s*(" + q + r")\s*\)?|(" + q + r")\s*-join\s*(?:''|\"\")|\[string\]::join\(\s*(?:''|\"\")\s*,\s*\(?\s*(" + q + r")\s*\)?\s*\)", re.I)
+        self.splitCodes = re.compile(r"\(?\s*(" + q + r")((?:\s*-split\s*" + q + r"|\.split\(\s*" + q + r"\s*\))+)\s*\|\s*(?:%|foreach-object)\s*\{([^{}]*\[char\][^{}]*)\}\s*\)?", re.I)
+        self.b64Text = re.compile(r"\[(?:system\.)?text\.encoding\]::(unicode|utf8|ascii|default)\.getstring\(\s*\[(?:system\.)?convert\]::frombase64string\(\s*(" + q + r")\s*\)\s*\)", re.I)
+        self.deflate = re.compile(r"deflatestream\s*\(\s*\[io\.memorystream\]\s*\[(?:system\.)?convert\]::frombase64string\(\s*(" + q + r")\s*\)[^;]*?readtoend\(\)", re.I)
+        self.replace = re.compile(r"(" + q + r")\s*(?:\.replace\(\s*(" + q + r")\s*,\s*(" + q + r")\s*\)|-c?replace\s*(" + q + r")\s*,\s*(" + q + r"))", re.I)
+        self.invoked = re.compile(_INVOKER + r"\s*\(*\s*(" + q + r")|(" + q + r")\s*\)*\s*\|\s*" + _INVOKER + r"|[&.]\s*\(?\s*('[\w-]+')\s*\)?(?!\s*[-+\[.])", re.I)
+
+
+# Session 17: re reads a literal from every quote of a value; in a run of
+# doubled quotes ('''' ..., 'a''+''b''+ ...) each such reading ran to the
+# run's end (and was given back doubled quote by doubled quote), in a
+# dozen patterns and every round: seconds for one 4 KiB value.  A value
+# whose doubled quotes could cost that is read with literals of at most
+# _PAIRS doubled quotes; every other value exactly as before (with no more
+# doubled quotes than _PAIRS in the value both readings are the same).
+_PAIRS = 16
+_BUDGET = 16384  # quotes times doubled quotes
+_EXACT = _Folds(_literal(None))
+_BOUNDED = _Folds(_literal(_PAIRS))
+
+
+def _folds(s: str) -> _Folds:
+    """
+    The patterns C{s} is read with: exactly as main read it unless its
+    doubled quotes could make that cost more than L{_BUDGET} steps.
+    """
+    pairs = s.count("''")
+    return _EXACT if pairs <= _PAIRS or pairs * s.count("'") <= _BUDGET else _BOUNDED
 
 
 def _lit(s: str) -> str:
@@ -505,8 +548,8 @@ def _indexed(m: "re.Match[str]") -> str:
         return m.group(0)
 
 
-def _format(m: "re.Match[str]") -> str:
-    args = [_unlit(a) for a in re.findall(_Q, m.group(2))]
+def _format(m: "re.Match[str]", literal: "re.Pattern[str]") -> str:
+    args = [_unlit(a) for a in literal.findall(m.group(2))]
     fmt = _unlit(m.group(1))
     try:
         return _lit(re.sub(r"\{(\d+)(?:[,:][^}]*)?\}", lambda f: args[int(f.group(1))], fmt))
@@ -514,8 +557,8 @@ def _format(m: "re.Match[str]") -> str:
         return m.group(0)
 
 
-def _splitCodes(m: "re.Match[str]") -> str:
-    delims = [_unlit(d) for d in re.findall(_Q, m.group(2))]
+def _splitCodes(m: "re.Match[str]", literal: "re.Pattern[str]") -> str:
+    delims = [_unlit(d) for d in literal.findall(m.group(2))]
     body = _unlit(m.group(1))
     for d in delims:
         body = body.replace(d, "\x00") if d else body
@@ -552,25 +595,35 @@ def foldPowerShell(text: str) -> str:
     codes and arrays, C{-join}, delimited codes split and converted,
     C{.Replace}, base64 and deflate decoded.
     """
+    return _fold(text, _folds)
+
+
+def _fold(text: str, folds: Callable[[str], _Folds]) -> str:
+    """
+    L{foldPowerShell}, each pattern that reads literals the one C{folds}
+    gives for the text at hand.
+    """
     s = re.sub(r"`(?=[A-Za-z])", "", text[:_MAX])
     s = _VARIABLE_NAME.sub("'MaximumDriveCount'", s)
     for _ in range(_ROUNDS):
         before = s
         s = _DQ.sub(_doubleQuoted, s)
-        s = _B64_TEXT.sub(_b64Text, s)
-        s = _DEFLATE.sub(_deflated, s)
-        s = _SPLIT_CODES.sub(_splitCodes, s)
+        s = folds(s).b64Text.sub(_b64Text, s)
+        s = folds(s).deflate.sub(_deflated, s)
+        f = folds(s)
+        s = f.splitCodes.sub(functools.partial(_splitCodes, literal=f.literal), s)
         s = _XOR_CODES.sub(lambda m: _lit("".join(chr((int(x) ^ int(m.group(2), 0)) & 0xFFFF) for x in m.group(1).split(","))), s)
         s = _CHAR_ARRAY.sub(lambda m: _lit("".join(chr(int(x) & 0xFFFF) for x in (m.group(1) or m.group(2)).split(","))), s)
         s = _CHAR.sub(lambda m: _lit(chr(int(m.group(1), 0) & 0xFFFF)), s)
-        s = _CHARS_OF.sub(r"\1", s)
-        s = _PS_INDEXED.sub(_indexed, s)
-        s = _FMT.sub(_format, s)
-        s = _REPLACE.sub(lambda m: _lit(re.sub(re.escape(_unlit(m.group(2) or m.group(4))), lambda _: _unlit(m.group(3) or m.group(5)),
+        s = folds(s).charsOf.sub(r"\1", s)
+        s = folds(s).indexed.sub(_indexed, s)
+        f = folds(s)
+        s = f.format.sub(functools.partial(_format, literal=f.literal), s)
+        s = folds(s).replace.sub(lambda m: _lit(re.sub(re.escape(_unlit(m.group(2) or m.group(4))), lambda _: _unlit(m.group(3) or m.group(5)),
                                                 _unlit(m.group(1)), flags=re.I)), s)
-        s = _PLUS.sub(lambda m: _lit(_unlit(m.group(1)) + _unlit(m.group(2))), s)
-        s = _JOIN.sub(lambda m: m.group(1) or m.group(2) or m.group(3), s)
-        s = _PAREN.sub(r"\1", s)
+        s = folds(s).plus.sub(lambda m: _lit(_unlit(m.group(1)) + _unlit(m.group(2))), s)
+        s = folds(s).join.sub(lambda m: m.group(1) or m.group(2) or m.group(3), s)
+        s = folds(s).paren.sub(r"\1", s)
         if s == before or len(s) > _MAX:
             break
     return s
@@ -593,7 +646,7 @@ def _psHidden(text: str) -> Iterator[str]:
     folded = foldPowerShell(text)
     if folded == text and "iex" not in low and "invoke" not in low:
         return
-    for m in _INVOKED.finditer(folded):
+    for m in _folds(folded).invoked.finditer(folded):
         code = m.group(1) or m.group(2)
         if code:
             yield _unlit(code)
