@@ -465,8 +465,8 @@ _STDIN = re.compile(r"\becho\s+(.+?)\s*\|\s*(?:powershell|pwsh)(?:\.exe)?\b[^|]*
 
 def _literal(pairs: Optional[int]) -> str:
     """
-    A single-quoted literal (C{''} a quote inside it), as main's
-    C{'(?:[^']|'')*'} read one (C{pairs=None}), or holding at most C{pairs}
+    A single-quoted literal (C{''} a quote inside it), as
+    C{'(?:[^']|'')*'} reads one (C{pairs=None}), or holding at most C{pairs}
     doubled quotes (the next doubled quote's first closes it).  The runs of
     other characters are possessive: only a quote can end a literal, so
     giving them back never found another match.
@@ -510,7 +510,7 @@ _BOUNDED = _Folds(_literal(_PAIRS))
 
 def _folds(s: str) -> _Folds:
     """
-    The patterns C{s} is read with: exactly as main read it unless its
+    The patterns C{s} is read with: literals unbounded unless its
     doubled quotes could make that cost more than L{_BUDGET} steps.
     """
     pairs = s.count("''")
