@@ -54,6 +54,25 @@ NOT_MAILBOX = [
 ]
 
 
+# (form, text): after a label, the first group a single digit (a trunk
+# prefix, an area code); each passed before this session
+LEAD_DIGIT = [
+    ("a trunk prefix alone", "contact: 0 612 874 395"),
+    ("an area code of one digit", "Telefon: 3 41 86 52 90"),
+]
+# (form, text): single digits throughout, or no label
+NOT_LEAD_DIGIT = [
+    ("single digits throughout", "contact: 0 6 1 2 8 7 4 3 9 5"),
+    ("no label", "shipment 0 612 874 395"),
+    ("too short", "contact: 1 2345 678"),
+]
+
+
+class LeadDigitTests(PhoneCases, SynchronousTestCase):
+    found = LEAD_DIGIT
+    silent = NOT_LEAD_DIGIT
+
+
 class RegionAfterTests(PhoneCases, SynchronousTestCase):
     found = REGION_AFTER
     silent = NO_REGION

@@ -1117,9 +1117,11 @@ def phoneSpans(text: str, spans: Iterable[tuple[int, int]], budget: Optional[lis
             check = lambda: _international("+" + digits)  # noqa: E731
         elif _PHONE_CUE.search(text, max(0, start - 120), start):
             # (right after its label, no other number between, nor a unit
-            # after it: valid in whatever groups it is written, 6972 719714)
+            # after it: valid in whatever groups it is written, 6972 719714,
+            # its first group a single digit too: contact: 0 705 408 552)
             check = lambda: _national(shape, digits, loose=digits[0] == "0" and _looseShape(shape, digits)) or (  # noqa: E731
-                _looseShape(shape, digits) and _labelled(text, start, span[1]) and _national((len(digits),), digits)
+                (_looseShape(shape, digits) or (len(shape) > 1 and _looseShape(shape[1:], digits))) and _labelled(text, start, span[1])
+                and _national((len(digits),), digits)
             )
         elif number.startswith("0") and (len(groups) >= 2 or (
             not _UNIT.match(text, span[1]) and _alone(text, span) and not _REFERENCE.search(text, max(0, start - 16), start)
