@@ -823,6 +823,14 @@ _SECRET_CLI = (
 _TYPED = r"(?:[ \t]*:[ \t]*[A-Za-z][\w.?]{0,20}|[ \t]+as[ \t]+[A-Za-z]\w{0,20})[ \t]*=[ \t]*(?=[\"'])"
 #: (for Hyperscan, which has no lookahead: the quote is taken)
 _TYPED_SCAN = _TYPED.replace(r"(?=[\"'])", r"[\"']")
+#: a name that says secret (its last word, a number or an encoding's name
+#: after it) and how a value is given to it: the assignment rule's pattern
+#: and its confirmation share them
+_SECRET_NAME = (
+    r"(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
+    r"salt|signature|dsn|sas|pw|hmac|psk|ps{1,2}wo?r?d|paswo?r?d)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?"
+)
+_ASSIGNED_BY = r"[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+.]=|=>|\||>)|[\"'`][ \t]{0,3},|,"
 #: a quoted value, to its own closing quote (doubled in C# and CSV)
 _QUOTED = r"'{1,3}(?:(?:bearer|token|basic)\s+)?[^\s']{6,}|\"{1,3}(?:(?:bearer|token|basic)\s+)?[^\s\"]{6,}|`(?:(?:bearer|token|basic)\s+)?[^\s`]{6,}"
 
@@ -1015,11 +1023,9 @@ SECRET_RULES = (
     # 'NAME', 'value' (PHP define), <NAME>value: a name that says secret
     # and a value that looks random (validators.assignedSecret decides)
     Rule(EXFIL, "assigned_secret",
-         r"(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw|hmac|psk|ps{1,2}wo?r?d|paswo?r?d)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+.]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED_SCAN + r")\s{0,24}[@b]?[\"'`]{0,3}"
+         _SECRET_NAME + r"(?:" + _ASSIGNED_BY + "|" + _TYPED_SCAN + r")\s{0,24}[@b]?[\"'`]{0,3}"
          r"(?:(?:bearer|token|basic)\s+)?(?:[^\s\"'`,;|<>]{6}|" + _QUOTED.replace("{6,}", "{6}") + ")",
-         confirm=r"(?<![\w.-])[\w.-]{0,60}(?:key|token|secret|password|passwd|passphrase|pwd|pass|auth|authorization|credentials?|creds?|"
-         r"salt|signature|dsn|sas|pw|hmac|psk|ps{1,2}wo?r?d|paswo?r?d)[a-z0-9]{0,3}(?:[_.-](?:base|data|value|b64|base64|hex|raw|str|string|encoded|bytes))?[\"'`]{0,2}\]?(?:[ \t]{0,24}(?::{1,2}=?|={1,3}|[?+.]=|=>|\||>)|[\"'`][ \t]{0,3},|,|" + _TYPED + r")\s{0,24}[@b]?"
+         confirm=r"(?<![\w.-])[\w.-]{0,60}" + _SECRET_NAME + r"(?:" + _ASSIGNED_BY + "|" + _TYPED + r")\s{0,24}[@b]?"
          # (a quoted value is read to its closing quote: a WordPress salt
          # holds any punctuation)
          r"(?:" + _QUOTED_CLOSED + r"|[\"'`]{0,3}(?:(?:bearer|token|basic)\s+)?[^\s\"'`,;|<>]{6,})"
@@ -1363,7 +1369,9 @@ PHONE_ANNOUNCED = (
     r"[^\d\n]{0,20}\d{6,15}\b"
 )
 #: a number in angle brackets after a name, as a mailbox writes an address
-MAILBOX_NUMBER = r"[A-Z][a-z]+[ \t]<[ \t]?\+?\(?\d[\d \t().-]{4,22}\d[ \t]?>"
+#: (what Hyperscan looks for: a capitalised word before the brackets)
+_MAILBOX_BRACKETS = r"[ \t]<[ \t]?\+?\(?\d[\d \t().-]{4,22}\d[ \t]?>"
+MAILBOX_NUMBER = r"[A-Z][a-z]+" + _MAILBOX_BRACKETS
 #: the name of a table's column of telephone numbers (its header cell)
 CONTACT_COLUMN = r"contacts?|phones?|tel|telephone|mobile|cell|fax|phone[ _]?(?:no|number)|contact[ _]?(?:no|number)"
 #: what Hyperscan looks for before C{re} confirms an address: a character
@@ -1432,7 +1440,7 @@ PII_RULES = (
     # a person's name and a number in angle brackets, as a mailbox names
     # its address (Lars Novak <5448 0123>): the number of whoever is named
     Rule(EXFIL, "phone", MAILBOX_NUMBER, severity="medium", variants="r", caseless=False, validator="contact_mailbox", level=2,
-         confirm=r"\b[A-Z][a-z'-]+(?:[ \t][A-Z][A-Za-z'.-]*){1,3}" + MAILBOX_NUMBER[len("[A-Z][a-z]+"):]),
+         confirm=r"\b[A-Z][a-z'-]+(?:[ \t][A-Z][A-Za-z'.-]*){1,3}" + _MAILBOX_BRACKETS),
     Rule(EXFIL, "ip_address",
          r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b",
          severity="low", variants="r", validator="ip_address", entity="ip_address", level=4),
