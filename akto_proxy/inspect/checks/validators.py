@@ -311,15 +311,14 @@ NOT_SECRET_WORDS = frozenset(
     # a form's anti-forgery token (Rails, ASP.NET): sent back in every page
     "authenticity verification antiforgery".split()
 )
+# (a sigil starts a reference, C{$VAR}, C{@var}, C{&anchor}; a generated
+# password may start with C{@} or C{&} before a digit or a sign)
 _CODE = re.compile(r"^(?:\$|[@&](?=[A-Za-z_{(])|[{\[(])|^%(?:\w+%|[({])|[)\]]$|(?-i:^[A-Z][A-Z0-9]*_[A-Z0-9_]*=|^[a-z]+(?:\.[a-z]+(?:[_-][a-z]+)*)+=)|^![A-Za-z]+\d*$|^#\{|\(|\[|\{\{|\}\}|\}$|\$\{|::|^[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z_]*)+$|^(?:os|process|env|self|this|config|settings|request|params)\.", re.I)
 _IDENTIFIER = re.compile(r"[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[A-Za-z][a-z]+(?:[A-Z][a-z]+)*|\d+(?:\.\d+)*")
 _INTERPOLATION = re.compile(r"\$\{|#\{|\{\{|%\(\w+\)|%\w+\(|^\$[A-Za-z_(]|^%[A-Za-z_]\w*%$|^[\w.]+\(.*\)$")
 _PUBLIC_VALUE = ("ssh-", "ecdsa-", "sk-ssh", "sk-ecdsa", "AAAA", "pk_live_", "pk_test_", "sha256:", "sha512-", "sha384-", "sha1-")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
-
-#: (C{_CODE}: a sigil starts a reference, C{$VAR}, C{@var}, C{&anchor}; a
-#: generated password may start with C{@} or C{&} before a digit or a sign)
 
 #: words of a namespace that say where a secret is kept (C{secrets.api_key},
 #: C{process.env.API_KEY}, C{keys.stripe_key})
@@ -720,6 +719,7 @@ def userPassword(text: str) -> bool:
 
 
 _CREDENTIAL_CALL = re.compile(r"\w+\s*\(")
+_PASSWORD_FLAG = re.compile(r"(?:ps|pa)exec", re.I)
 
 
 def netrcPassword(text: str) -> bool:
@@ -729,7 +729,6 @@ def netrcPassword(text: str) -> bool:
     """
     password = text.split()[-1]
     return secretValue(password, quoted=True) or passwordLiteral(password)
-_PASSWORD_FLAG = re.compile(r"(?:ps|pa)exec", re.I)
 
 
 def xmlSecret(text: str) -> bool:
@@ -1168,6 +1167,8 @@ def _inRegion(digits: str, region: str) -> bool:
     except phonenumbers.NumberParseException:
         return False
     return phonenumbers.is_valid_number_for_region(parsed, region)
+
+
 #: a word for a telephone and what may stand between it and its number (a
 #: colon, a column of a table or a CSV line, a name), no digit
 _LABEL_BEFORE = re.compile("(?:" + _PHONE_CUE.pattern + r")[^\d]{0,60}$", re.I)
@@ -1268,14 +1269,24 @@ def contactColumn(block: str) -> bool:
     return False
 
 
+def _anyGroups(number: str) -> Optional[str]:
+    """
+    The digits of C{number} when it may be a telephone number written in
+    whatever groups (a table's cell, a mailbox's brackets): seven to 15 of
+    them, not a date, a dotted quad or decimals; None otherwise.
+    """
+    if _NOT_PHONE.fullmatch(number):
+        return None
+    digits = "".join(_PHONE_GROUPS.findall(number))
+    return digits if 7 <= len(digits) <= 15 else None
+
+
 def _callable(cell: str) -> bool:
     """
     A table's cell that is a telephone number valid for some region.
     """
-    if not _CELL_NUMBER.fullmatch(cell) or _NOT_PHONE.fullmatch(cell):
-        return False
-    digits = "".join(_PHONE_GROUPS.findall(cell))
-    if not 7 <= len(digits) <= 15:
+    digits = _anyGroups(cell) if _CELL_NUMBER.fullmatch(cell) else None
+    if digits is None:
         return False
     if cell.startswith(("+", "00")):
         return phone(cell)
@@ -1300,13 +1311,15 @@ def contactMailbox(text: str) -> bool:
     if any(word.lower() in _NOT_A_NAME for word in name.split()):
         return False
     number = number.rstrip(" \t>")
-    digits = "".join(_PHONE_GROUPS.findall(number))
-    if not 7 <= len(digits) <= 15 or _NOT_PHONE.fullmatch(number):
+    digits = _anyGroups(number)
+    if digits is None:
         return False
     return phone(number) or _national((len(digits),), digits)
 
 
 _NUMBER_START = re.compile(r"tel:|[+(\d]", re.I)
+
+
 def _looseShape(groups: tuple[int, ...], digits: str) -> bool:
     """
     Long enough (9 digits or more) and in groups of two digits or more to
