@@ -71,6 +71,30 @@ class PhoneCases:
         self._judged(self.silent, False)
 
 
+class ContextRuleCases:
+    """
+    The tests of a rule that finds numbers by their context (its
+    C{validator}): as any contact detail at medium, an inward tool's own
+    argument (C{inward}: tool, argument) keeps the first C{found} text; its
+    confirmation is linear on each of C{adversarial} (mixed into a
+    L{PhoneCases} test case).
+    """
+
+    validator: str
+    inward: tuple[str, str]
+    adversarial: list[str]
+
+    def test_inwardTool(self) -> None:
+        tool, argument = self.inward
+        text = self.found[0][1]  # type: ignore[attr-defined]
+        self.assertNotIn(PHONE, rules(verdict(self.steps, call(tool, **{argument: text}))))  # type: ignore[attr-defined]
+
+    def test_linear(self) -> None:
+        rule = next(r for r in R.PII_RULES if r.validator == self.validator)
+        confirm = re.compile(rule.confirm or "", re.M | re.A | (re.I if rule.caseless else 0))
+        assertLinear(self, [confirm], self.adversarial)  # type: ignore[arg-type]
+
+
 class LabelledNumberTests(PhoneCases, SynchronousTestCase):
     found = LABELLED
     silent = UNLABELLED
@@ -123,20 +147,15 @@ NOT_COLUMNS = [
 ]
 
 
-class ContactColumnTests(PhoneCases, SynchronousTestCase):
+class ContactColumnTests(ContextRuleCases, PhoneCases, SynchronousTestCase):
+    """
+    A data tool's own arguments keep their contacts; what it returns is
+    judged.
+    """
+
     found = COLUMNS
     silent = NOT_COLUMNS
     tool = "query_db"
-
-    def test_inwardTool(self) -> None:
-        """
-        As any contact detail at medium: a data tool's own arguments keep
-        their contacts; what it returns is judged.
-        """
-        text = COLUMNS[0][1]
-        self.assertNotIn(PHONE, rules(verdict(self.steps, call("update_crm_table", rows=text))))
-
-    def test_linear(self) -> None:
-        confirm = next(re.compile(r.confirm or "", re.M | re.A | re.I) for r in R.PII_RULES if r.validator == "contact_column")
-        inputs = ["contact," * 14_000, ",contact " * 12_000, "contact_x," * 10_000, ",," * 50_000, "|contact|\n" * 10_000, " \t" * 50_000 + "contact"]
-        assertLinear(self, [confirm], inputs)
+    validator = "contact_column"
+    inward = ("update_crm_table", "rows")
+    adversarial = ["contact," * 14_000, ",contact " * 12_000, "contact_x," * 10_000, ",," * 50_000, "|contact|\n" * 10_000, " \t" * 50_000 + "contact"]

@@ -12,14 +12,10 @@ Written here, not copied from any corpus.
 
 from __future__ import annotations
 
-import re
-
 from twisted.trial.unittest import SynchronousTestCase
 
-from akto_proxy.inspect.checks import rules as R
 from tests.inspect.test_checks import call, mediumSteps, rules, verdict
-from tests.inspect.test_s15_secrets import assertLinear
-from tests.inspect.test_s16_pii import EMAIL, PHONE, PhoneCases
+from tests.inspect.test_s16_pii import EMAIL, ContextRuleCases, PhoneCases
 
 # (form, text): each passed before this session
 REGION_AFTER = [
@@ -78,21 +74,16 @@ class RegionAfterTests(PhoneCases, SynchronousTestCase):
     silent = NO_REGION
 
 
-class MailboxNumberTests(PhoneCases, SynchronousTestCase):
+class MailboxNumberTests(ContextRuleCases, PhoneCases, SynchronousTestCase):
+    """
+    A CRM tool's own arguments keep their contacts.
+    """
+
     found = MAILBOX
     silent = NOT_MAILBOX
-
-    def test_inwardTool(self) -> None:
-        """
-        As any contact detail at medium: a CRM tool's own arguments keep
-        their contacts.
-        """
-        self.assertNotIn(PHONE, rules(verdict(self.steps, call("update_crm_contact", notes=MAILBOX[0][1]))))
-
-    def test_linear(self) -> None:
-        confirm = next(re.compile(r.confirm or "", re.M | re.A) for r in R.PII_RULES if r.validator == "contact_mailbox")
-        inputs = ["Ana " * 25_000, "Ana Costa <1" * 8_000, "A" * 100_000, "Ab Cd Ef Gh Ij " * 6_000, "Ana <" + "1 " * 50_000]
-        assertLinear(self, [confirm], inputs)
+    validator = "contact_mailbox"
+    inward = ("update_crm_contact", "notes")
+    adversarial = ["Ana " * 25_000, "Ana Costa <1" * 8_000, "A" * 100_000, "Ab Cd Ef Gh Ij " * 6_000, "Ana <" + "1 " * 50_000]
 
 
 class MarkedScriptAddressTests(SynchronousTestCase):
