@@ -27,6 +27,8 @@ SIXTH_MISSING = ("tests/corpus/classic/sixth/*.jsonl not built here: it is made 
                  "by tests/corpus/classic/build_sixth.py and kept out of the repository")
 SEVENTH_MISSING = ("tests/corpus/classic/seventh/*.jsonl not built here: it is made from public snapshots "
                    "by tests/corpus/classic/build_seventh.py and kept out of the repository")
+EIGHTH_MISSING = ("tests/corpus/classic/eighth/*.jsonl not built here: it is made from public snapshots "
+                  "by tests/corpus/classic/build_eighth.py and kept out of the repository")
 
 
 def injectionCorpus(split: str) -> list[dict[str, str]]:
@@ -232,6 +234,15 @@ class CorpusTests(SynchronousTestCase):
         counts only in a failure.
         """
         self._sealedPart("seventh", SEVENTH_MISSING)
+
+    def test_eighth(self) -> None:
+        """
+        The sealed eighth part (classic/build_eighth.py, session 18),
+        checked as the seventh is: the part its manifest recorded before it
+        was first scored, each class scored; no floors, counts only in a
+        failure.
+        """
+        self._sealedPart("eighth", EIGHTH_MISSING)
 
     def _sealedPart(self, split: str, missing: str) -> None:
         """
