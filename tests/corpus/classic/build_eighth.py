@@ -559,6 +559,16 @@ def sqlBenign(ms: FR.Repo, sp: FR.Repo, js: FR.Repo, rng: random.Random) -> Iter
             yield r.key, tool, arg, para
 
 
+def _talk(r: FR.Repo, rng: random.Random) -> Iterator[tuple[str, str, str, str]]:
+    # what a repository's people write about it: 60 commit subjects, 30
+    # README paragraphs in text tools
+    for s in B.sample(rng, r.subjects(2000), 60):
+        yield r.key, "git_commit", "message", s
+    for para in B.paragraphs(r.show("README.md"), 30, rng):
+        tool, arg = rng.choice(B.TEXT_TOOLS)
+        yield r.key, tool, arg, para
+
+
 def cmdBenign(rustup: FR.Repo, ns: FR.Repo, bh: FR.Repo, rng: random.Random) -> Iterator[tuple[str, str, str, str]]:
     """
     rustup's and NodeSource's shell (C{build_fourth.cmdBenign}: script
@@ -570,11 +580,7 @@ def cmdBenign(rustup: FR.Repo, ns: FR.Repo, bh: FR.Repo, rng: random.Random) -> 
     pool = [s for p in sorted(ns.files("scripts/")) for s in B.shellLines(ns.show(p)) if "/setup_" in p or p.endswith(".sh")]
     for s in B.sample(rng, pool, 150):
         yield "nodesource", "run_command", "command", s
-    for s in B.sample(rng, ns.subjects(2000), 60):
-        yield "nodesource", "git_commit", "message", s
-    for para in B.paragraphs(ns.show("README.md"), 30, rng):
-        tool, arg = rng.choice(B.TEXT_TOOLS)
-        yield "nodesource", tool, arg, para
+    yield from _talk(ns, rng)
     recipes = []
     for p in sorted(bh.files()):
         if os.path.basename(p) == "Makefile" or p.endswith(".mk"):
@@ -585,11 +591,7 @@ def cmdBenign(rustup: FR.Repo, ns: FR.Repo, bh: FR.Repo, rng: random.Random) -> 
                         recipes.append(s)
     for s in B.sample(rng, dict.fromkeys(recipes), 220):
         yield "build-harness", "run_command", "command", s
-    for s in B.sample(rng, bh.subjects(2000), 60):
-        yield "build-harness", "git_commit", "message", s
-    for para in B.paragraphs(bh.show("README.md"), 30, rng):
-        tool, arg = rng.choice(B.TEXT_TOOLS)
-        yield "build-harness", tool, arg, para
+    yield from _talk(bh, rng)
 
 
 # --- assembly -----------------------------------------------------------------------------
