@@ -5,14 +5,13 @@ held-out splits side by side, at each sensitivity, with the sample
 exclusions (those of C{tests/corpus/evaluate.py} plus the per-tool exclusion
 an operator writes for a CRM tool's own contacts) and without.
 
-    PYTHONPATH=. python tests/corpus/classic/measure_exfil.py [--misses [--split tune|holdout|fresh|fourth|fifth|sixth]] [--sensitivity medium]
+    PYTHONPATH=. python tests/corpus/classic/measure_exfil.py [--misses [--split tune|holdout|fresh|fourth|fifth|sixth|seventh]] [--sensitivity medium]
 
 C{--misses} lists the misses and false positives of the tune split, or of
 C{--split}: the held-out and fresh splits were unsealed in session 14,
-the fourth in session 15, the fifth in session 16, the sixth in session 17
-(tests/corpus/classic/README.md, "Unsealed"); the sealed seventh and
-eighth splits (C{seventh/}, build_seventh.py; C{eighth/}, build_eighth.py)
-are counted, never shown.
+the fourth in session 15, the fifth in session 16, the sixth in session 17,
+the seventh in session 18 (tests/corpus/classic/README.md, "Unsealed"); the
+sealed eighth split (C{eighth/}, build_eighth.py) is counted, never shown.
 """
 
 from __future__ import annotations
@@ -129,7 +128,7 @@ def table(levels: tuple[str, ...] = ("low", "medium", "high")) -> list[str]:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--misses", action="store_true", help="list the misses and false positives of --split")
-    parser.add_argument("--split", choices=UNSEALED, default="tune", help="the part --misses lists (never the sealed seventh or eighth)")
+    parser.add_argument("--split", choices=UNSEALED, default="tune", help="the part --misses lists (never the sealed eighth)")
     parser.add_argument("--sensitivity", default=None)
     args = parser.parse_args(argv)
     levels = (args.sensitivity,) if args.sensitivity else ("low", "medium", "high")
