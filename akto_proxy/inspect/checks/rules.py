@@ -1015,6 +1015,13 @@ SECRET_RULES = (
          caseless=False),
     Rule(EXFIL, "gcp_service_account", r"\"type\"\s*:\s*\"service_account\".{0,400}\"private_key_id\"\s*:\s*\"[0-9a-f]{40}\"",
          severity="critical", variants="r"),
+    # a JSON Web Key with its private part (RFC 7518: C{d} of an EC, RSA or
+    # OKP key, C{k} of a symmetric one): Hyperscan looks for the key's type,
+    # C{re} takes each object's members from its brace (any order) up to the
+    # next brace, possessively (linear), and
+    # validators.jwkPrivate reads them; a public key stays silent
+    Rule(EXFIL, "private_key", r"\"kty\"\s*:\s*\"(?:EC|RSA|OKP|oct)\"", severity="critical", variants="r", caseless=False,
+         validator="jwk_private", confirm=r"\{\s*\"[^{}]{0,4000}+"),
     Rule(EXFIL, "jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.(?:eyJ[A-Za-z0-9_-]{8,}|e30)\.[A-Za-z0-9_-]{16,}|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{40,}\.[A-Za-z0-9_-]{10,}",
          severity="high", variants="r", caseless=False, validator="jwt", level=2),
     # a password in the userinfo of a URL, whatever the scheme

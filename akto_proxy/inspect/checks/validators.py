@@ -808,6 +808,27 @@ def encodedPrivateKey(text: str) -> bool:
     return re.match(rb"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----\s*[A-Za-z0-9+/]{8}", plain) is not None
 
 
+#: a JSON Web Key's type (RFC 7518: an elliptic curve, RSA or octet-pair
+#: key, or a symmetric one) and its private member: C{d} of the first three,
+#: C{k} of a symmetric key, base64url
+_JWK_TYPE = re.compile(r"\"kty\"\s*:\s*\"(EC|RSA|OKP|oct)\"")
+_JWK_MEMBER = re.compile(r"\"(d|k)\"\s*:\s*\"([A-Za-z0-9_-]{16,})\"")
+
+
+def jwkPrivate(text: str) -> bool:
+    """
+    A JSON object (its members, up to a brace) that is a JSON Web Key with
+    its private part: C{d} of an EC, RSA or OKP key, C{k} of a symmetric
+    (C{oct}) key, a value that is not a placeholder.  A public key (C{x},
+    C{y}, C{n}, C{e} only: a JWKS endpoint's) is not one.
+    """
+    kind = _JWK_TYPE.search(text)
+    if kind is None:
+        return False
+    wanted = "k" if kind.group(1) == "oct" else "d"
+    return any(m.group(1) == wanted and not placeholder(m.group(2)) for m in _JWK_MEMBER.finditer(text))
+
+
 _K8S_SECRET = re.compile(r"^kind:[ \t]*Secret[ \t]*$", re.M)
 _K8S_DATA = re.compile(r"^(?P<indent>[ \t]*)(?P<kind>stringData|data):[ \t]*\r?\n(?P<body>(?:(?P=indent)[ \t]+[^\n]*(?:\n|$))+)", re.M)
 _K8S_ITEM = re.compile(r"^[ \t]+(?P<name>[\w.-]+):[ \t]*[\"']?(?P<value>[^\s\"'#|>]+)[\"']?[ \t]*$", re.M)
@@ -1772,6 +1793,7 @@ VALIDATORS: dict[str, Validator] = {
     "auth_user_pass": authUserPass,
     "env_secret": envSecret,
     "encoded_private_key": encodedPrivateKey,
+    "jwk_private": jwkPrivate,
     "ip_address": ipAddress,
     "prefixed_token": prefixedToken,
     "spaced_secret": spacedSecret,
