@@ -86,8 +86,8 @@ SECRETS = [
     ("assigned_secret", 'setx "SONAR_TOKEN" "' + _HEX40 + '"'),
     ("assigned_secret", 'setx "DB_PASSWORD" "Xq7mKp2Lz!"'),
     # ConvertTo-SecureString given the plain text
-    ("user_password", '$c = New-Object PSCredential("svc", (ConvertTo-SecureString -String "Rt4kLm9Qa#2" -AsPlainText -Force))'),
-    ("user_password", "ConvertTo-SecureString -AsPlainText -Force Vb8nQ2wEk4"),
+    ("assigned_secret", '$c = New-Object PSCredential("svc", (ConvertTo-SecureString -String "Rt4kLm9Qa#2" -AsPlainText -Force))'),
+    ("assigned_secret", "ConvertTo-SecureString -AsPlainText -Force Vb8nQ2wEk4"),
     # a private key's DER in base64, no PEM armour
     ("private_key", 'String key = "' + _private(_RSA, _Private.TraditionalOpenSSL) + '";'),
     ("private_key", "key: " + _private(_RSA, _Private.PKCS8)),

@@ -1117,7 +1117,7 @@ SECRET_RULES = (
          confirm=_DEFAULT_READ),
     Rule(EXFIL, "assigned_secret", _SET_VARIABLE, severity="high", variants="r", validator="set_variable", level=2,
          confirm=_SET_VARIABLE.replace("{5}", "{5,}") + r"[\"']?"),
-    Rule(EXFIL, "user_password", _SECURE_STRING, severity="high", variants="r", validator="secure_string", level=2,
+    Rule(EXFIL, "assigned_secret", _SECURE_STRING, severity="high", variants="r", validator="secure_string", level=2,
          confirm=_SECURE_STRING.replace("{5}", "{5,}") + r"[\"']?"),
     Rule(EXFIL, "private_key", _BASE64_DER_KEY, severity="critical", variants="r", caseless=False, level=2),
     # Code Climate's test reporter id: it uploads coverage as the repository
