@@ -1901,6 +1901,8 @@ def tautology(text: str) -> bool:
 
 
 _DELIMITERS = frozenset(" \t\r\n'\"<>|;,()=`")
+#: the rest of a token up to the next delimiter
+_TOKEN_REST = re.compile("[^" + re.escape("".join(sorted(_DELIMITERS))) + "]*")
 
 
 def _pathTokens(text: str) -> list[str]:
@@ -1909,17 +1911,17 @@ def _pathTokens(text: str) -> list[str]:
     """
     out = []
     i = text.find("..")
-    n = len(text)
     while i != -1:
         start = i
         while start > 0 and text[start - 1] not in _DELIMITERS:
             start -= 1
-        end = i + 2
-        while end < n and text[end] not in _DELIMITERS:
-            end += 1
+        end = _TOKEN_REST.match(text, i + 2).end()  # type: ignore[union-attr]
         out.append(text[start:end])
         i = text.find("..", end)
     return out
+
+
+_DRIVE = re.compile(r"[a-zA-Z]:/")
 
 
 def climb(text: str) -> int:
@@ -1928,10 +1930,13 @@ def climb(text: str) -> int:
     start; a climb above C{/} in an absolute path counts as deep as can be.
     """
     best = 0
-    for token in _pathTokens(text):
-        parts = token.replace("\\", "/").split("/")
+    # (each token once: a file's content names the same ../lib or ../README
+    # hundreds of times: 37 -> 5 ms on a megabyte of them)
+    for token in dict.fromkeys(_pathTokens(text)):
+        slashed = token.replace("\\", "/")
+        parts = slashed.split("/")
         # (a home directory is a place in the root's tree: ~/../.. is /)
-        absolute = token.startswith(("/", "~")) or bool(re.match(r"[a-zA-Z]:/", token.replace("\\", "/")))
+        absolute = token.startswith(("/", "~")) or bool(_DRIVE.match(slashed))
         depth = 0
         most = 0
         for p in parts:
