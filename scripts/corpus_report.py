@@ -10,9 +10,9 @@ unless C{--split} asks for another.  Reading a part's misses while tuning
 makes it a tuning set: C{holdout} and C{fresh} were unsealed in session 14
 (tests/corpus/classic/README.md, "Unsealed"), after the C{fourth} part was
 built and scored; C{fourth} in session 15, after C{fifth}; C{fifth} in
-session 16, after C{sixth}; C{sixth} in session 17, after C{seventh}.  The
-sealed C{seventh} (session 17) is never listed (a part whose files are not
-built here prints n/a).
+session 16, after C{sixth}; C{sixth} in session 17, after C{seventh};
+C{seventh} in session 18, after C{eighth}.  The sealed C{eighth} (session
+18) is never listed (a part whose files are not built here prints n/a).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def cell(rates: dict[str, Rates], pick: "object") -> str:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--verbose", "-v", action="store_true")
-    ap.add_argument("--split", choices=UNSEALED, default="tune", help="the part --verbose lists (never the sealed seventh)")
+    ap.add_argument("--split", choices=UNSEALED, default="tune", help="the part --verbose lists (never the sealed eighth)")
     ap.add_argument("--sensitivity", choices=("low", "medium", "high"), action="append")
     args = ap.parse_args(argv)
     print("TPR per attack category and FPR on benign traffic, each cell: " + " | ".join(SPLITS))

@@ -27,12 +27,16 @@ and, in C{classic/}, a C{"split"}:
     - C{classic/seventh/*.jsonl}: the seventh part, every line C{seventh},
       from repositories none of the others drew on or named, committed
       before it was scored once (C{classic/build_seventh.py}, session 17);
-      sealed, built so that C{sixth} can be unsealed.
+      sealed until session 18.
+    - C{classic/eighth/*.jsonl}: the eighth part, every line C{eighth},
+      from repositories none of the others drew on or named, committed
+      before it was scored once (C{classic/build_eighth.py}, session 18);
+      sealed, built so that C{seventh} can be unsealed.
 
 A split is C{tune} (what the rules were tuned on), C{holdout} (kept apart,
 but measured while tuning), C{fresh} (kept apart and scored only after it
-was committed), C{fourth}, C{fifth}, C{sixth} (unsealed in sessions 15,
-16 and 17) or C{seventh} (sealed: its rates are printed, never its
+was committed), C{fourth}, C{fifth}, C{sixth}, C{seventh} (unsealed in
+sessions 15 to 18) or C{eighth} (sealed: its rates are printed, never its
 lines); C{None} takes all.
 """
 
@@ -64,16 +68,17 @@ CHECK_OF = {
     "secrets": "data_exfiltration",
     "pii": "data_exfiltration",
 }
-SPLITS = ("tune", "holdout", "fresh", "fourth", "fifth", "sixth", "seventh")
+SPLITS = ("tune", "holdout", "fresh", "fourth", "fifth", "sixth", "seventh", "eighth")
 #: the parts whose misses may be read while tuning: the second and third
 #: held-out parts were unsealed in session 14, once the fourth was built
 #: and scored; the fourth in session 15, once the fifth was built and
 #: scored; the fifth in session 16, once the sixth was built and scored;
-#: the sixth in session 17, once the seventh was built and scored.  The
-#: seventh stays sealed (its rates only) until an eighth is in place.
-UNSEALED = SPLITS[:6]
+#: the sixth in session 17, once the seventh was built and scored; the
+#: seventh in session 18, once the eighth was built and scored.  The eighth
+#: stays sealed (its rates only) until a ninth is in place.
+UNSEALED = SPLITS[:7]
 #: parts built where the public snapshots are, absent elsewhere
-LOCAL_PARTS = ("fresh", "fourth", "fifth", "sixth", "seventh")
+LOCAL_PARTS = ("fresh", "fourth", "fifth", "sixth", "seventh", "eighth")
 
 # The exclusions a sample configuration ships with: a database tool's SQL,
 # a coding agent's shell command and the files it writes; a CRM tool's own

@@ -27,6 +27,8 @@ SIXTH_MISSING = ("tests/corpus/classic/sixth/*.jsonl not built here: it is made 
                  "by tests/corpus/classic/build_sixth.py and kept out of the repository")
 SEVENTH_MISSING = ("tests/corpus/classic/seventh/*.jsonl not built here: it is made from public snapshots "
                    "by tests/corpus/classic/build_seventh.py and kept out of the repository")
+EIGHTH_MISSING = ("tests/corpus/classic/eighth/*.jsonl not built here: it is made from public snapshots "
+                  "by tests/corpus/classic/build_eighth.py and kept out of the repository")
 
 
 def injectionCorpus(split: str) -> list[dict[str, str]]:
@@ -72,6 +74,10 @@ FIFTH_FPR = {True: 0.0115, False: 0.0161}
 # path 94.99; FPR 0.11% (0.54% without the exclusions)
 SIXTH_TPR = {"sql_injection": 0.99, "command_injection": 0.955, "path_traversal": 0.945}
 SIXTH_FPR = {True: 0.005, False: 0.009}
+# the seventh's score when it was unsealed (session 18): SQL 95.01, cmd 93.39,
+# path 96.16; FPR 0.15% (0.81% without the exclusions)
+SEVENTH_TPR = {"sql_injection": 0.945, "command_injection": 0.93, "path_traversal": 0.955}
+SEVENTH_FPR = {True: 0.005, False: 0.011}
 
 
 def _cmdS11Benign(e: dict[str, str]) -> bool:
@@ -226,12 +232,20 @@ class CorpusTests(SynchronousTestCase):
 
     def test_seventh(self) -> None:
         """
-        The sealed seventh part (classic/build_seventh.py, session 17),
-        checked as the sixth was while sealed: the part its manifest
-        recorded before it was first scored, each class scored; no floors,
-        counts only in a failure.
+        The seventh part's floors (sealed until session 18, a tuning part
+        since).  Built where the public snapshots are
+        (classic/build_seventh.py), not in the repository.
         """
-        self._sealedPart("seventh", SEVENTH_MISSING)
+        self._localPart("seventh", SEVENTH_TPR, SEVENTH_FPR, SEVENTH_MISSING)
+
+    def test_eighth(self) -> None:
+        """
+        The sealed eighth part (classic/build_eighth.py, session 18),
+        checked as the seventh was while sealed: the part its manifest recorded before it
+        was first scored, each class scored; no floors, counts only in a
+        failure.
+        """
+        self._sealedPart("eighth", EIGHTH_MISSING)
 
     def _sealedPart(self, split: str, missing: str) -> None:
         """

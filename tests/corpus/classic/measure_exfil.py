@@ -5,13 +5,13 @@ held-out splits side by side, at each sensitivity, with the sample
 exclusions (those of C{tests/corpus/evaluate.py} plus the per-tool exclusion
 an operator writes for a CRM tool's own contacts) and without.
 
-    PYTHONPATH=. python tests/corpus/classic/measure_exfil.py [--misses [--split tune|holdout|fresh|fourth|fifth|sixth]] [--sensitivity medium]
+    PYTHONPATH=. python tests/corpus/classic/measure_exfil.py [--misses [--split tune|holdout|fresh|fourth|fifth|sixth|seventh]] [--sensitivity medium]
 
 C{--misses} lists the misses and false positives of the tune split, or of
 C{--split}: the held-out and fresh splits were unsealed in session 14,
-the fourth in session 15, the fifth in session 16, the sixth in session 17
-(tests/corpus/classic/README.md, "Unsealed"); the sealed seventh split
-(C{seventh/}, build_seventh.py) is counted, never shown.
+the fourth in session 15, the fifth in session 16, the sixth in session 17,
+the seventh in session 18 (tests/corpus/classic/README.md, "Unsealed"); the
+sealed eighth split (C{eighth/}, build_eighth.py) is counted, never shown.
 """
 
 from __future__ import annotations
@@ -33,13 +33,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ATTACKS = ("secrets.attacks.jsonl", "pii.attacks.jsonl", "bulk.attacks.jsonl", "secrets_more.attacks.jsonl", "secrets_forms.attacks.jsonl", "secrets_s11.attacks.jsonl", "pii_s11.attacks.jsonl", "secrets_s12.attacks.jsonl", "secrets_s13.attacks.jsonl", "secrets_s15.attacks.jsonl", "secrets_s15b.attacks.jsonl", "pii_s15.attacks.jsonl",
            "fresh/secrets.attacks.jsonl", "fresh/pii.attacks.jsonl", "fourth/secrets.attacks.jsonl", "fourth/pii.attacks.jsonl",
            "fifth/secrets.attacks.jsonl", "fifth/pii.attacks.jsonl", "sixth/secrets.attacks.jsonl", "sixth/pii.attacks.jsonl",
-           "seventh/secrets.attacks.jsonl", "seventh/pii.attacks.jsonl")
+           "seventh/secrets.attacks.jsonl", "seventh/pii.attacks.jsonl", "eighth/secrets.attacks.jsonl", "eighth/pii.attacks.jsonl")
 BENIGN = ("secrets.benign.jsonl", "pii.benign.jsonl", "secrets_more.benign.jsonl", "secrets_forms.benign.jsonl", "secrets_s11.benign.jsonl", "pii_s11.benign.jsonl", "pii_s15.benign.jsonl", "secrets_s12.benign.jsonl", "secrets_s13.benign.jsonl", "secrets_s15.benign.jsonl", "secrets_s15b.benign.jsonl",
           "fresh/secrets.benign.jsonl", "fourth/secrets.benign.jsonl", "fifth/secrets.benign.jsonl", "sixth/secrets.benign.jsonl",
-          "seventh/secrets.benign.jsonl")
+          "seventh/secrets.benign.jsonl", "eighth/secrets.benign.jsonl")
 SPLITS = evaluate.SPLITS
 UNSEALED = evaluate.UNSEALED
-#: parts built by build_fresh.py, build_fourth.py, build_fifth.py, build_sixth.py, build_seventh.py and build_secrets_more.py
+#: parts built by build_fresh.py, build_fourth.py, build_fifth.py, build_sixth.py, build_seventh.py, build_eighth.py and
+#: build_secrets_more.py
 #: from public snapshots and kept out of the repository: measured where
 #: they exist
 LOCAL = frozenset(("secrets_more.attacks.jsonl", "secrets_more.benign.jsonl", "fresh/secrets.attacks.jsonl",
@@ -47,7 +48,8 @@ LOCAL = frozenset(("secrets_more.attacks.jsonl", "secrets_more.benign.jsonl", "f
                    "fourth/pii.attacks.jsonl", "fourth/secrets.benign.jsonl", "fifth/secrets.attacks.jsonl",
                    "fifth/pii.attacks.jsonl", "fifth/secrets.benign.jsonl", "sixth/secrets.attacks.jsonl",
                    "sixth/pii.attacks.jsonl", "sixth/secrets.benign.jsonl", "seventh/secrets.attacks.jsonl",
-                   "seventh/pii.attacks.jsonl", "seventh/secrets.benign.jsonl"))
+                   "seventh/pii.attacks.jsonl", "seventh/secrets.benign.jsonl", "eighth/secrets.attacks.jsonl",
+                   "eighth/pii.attacks.jsonl", "eighth/secrets.benign.jsonl"))
 
 #: the sample exclusions (tests/corpus/evaluate.py) allow a CRM tool its own
 #: contacts (tools named crm_*)
@@ -126,7 +128,7 @@ def table(levels: tuple[str, ...] = ("low", "medium", "high")) -> list[str]:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--misses", action="store_true", help="list the misses and false positives of --split")
-    parser.add_argument("--split", choices=UNSEALED, default="tune", help="the part --misses lists (never the sealed seventh)")
+    parser.add_argument("--split", choices=UNSEALED, default="tune", help="the part --misses lists (never the sealed eighth)")
     parser.add_argument("--sensitivity", default=None)
     args = parser.parse_args(argv)
     levels = (args.sensitivity,) if args.sensitivity else ("low", "medium", "high")
