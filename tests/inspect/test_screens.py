@@ -424,3 +424,103 @@ class ArguedTests(SynchronousTestCase):
             self.assertEqual(library.hits(text), reference.hits(text))
             fired |= reference.hits(text) & bare
         self.assertEqual(fired, bare)
+
+
+#: words that set off the common conditions (L{instructions._COMMON_SCREENS})
+#: and words that complete their patterns, with filler
+_COMMON_PIECES = (
+    "response", "summary", "answer", "reply", "skip", "ignore", "override", "bypass", "hidden", "secret", "confidential", "env",
+    "environment variables", "$(env)", "prompt", "instructions", "system prompt", "verbatim", "agent", "assistant", "model", "ai",
+    "note to the", "message for the", "previous", "all", "the", "rules", "guidelines", "user", "must not see", "in your", "include",
+    "reveal", "print", "your", "AWS_SECRET_KEY", "here", "return", ".", ",", ":", "\n", "the tests", "docs/",
+)
+
+
+class CommonScreensTests(SynchronousTestCase):
+    """
+    The screened patterns whose conditions match in ordinary documents
+    (L{instructions._COMMON_SCREENS}) are confirmed in databases of their
+    own when one or two of their group's conditions matched, and in their
+    group's otherwise; the hits are the same either way.
+    """
+
+    def common(self) -> list[int]:
+        library, _ = libraries()
+        return [library.patterns.index(I.SIGNALS[name][i]) for name, i in I._COMMON_SCREENS]
+
+    def test_alone(self) -> None:
+        """
+        Each common screened pattern has a database that holds it alone,
+        and is confirmed there when it is the only candidate of its group;
+        three of one group are confirmed in the group's database.
+        """
+        library, _ = libraries()
+        common = self.common()
+        self.assertEqual(sorted(library._alone), sorted(common))
+        for i in common:
+            self.assertIn(i, library._screened)
+            k = library._alone[i]
+            self.assertNotEqual(k, library._confirmer[i])
+            self.assertEqual(library._plan({i}), [(k, {i})])
+        rest = [i for i in common if library._confirmer[i] == library._confirmer[common[0]]]
+        self.assertGreaterEqual(len(rest), 3)
+        self.assertEqual(library._plan(set(rest[:3])), [(library._confirmer[common[0]], set(rest[:3]))])
+
+    def test_bench(self) -> None:
+        """
+        The bench's tool result sets off one common condition of the
+        rest group (C{skip}) and is confirmed with its pattern alone; the
+        hits, and whether anything matches, are the reference's, in
+        every 8 KiB of it.
+        """
+        import sys
+
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "bench"))
+        try:
+            import inspect_bench
+        finally:
+            sys.path.pop(0)
+        library, reference = libraries()
+        text = inspect_bench.text(random.Random(5), 256 * 1024)
+        override = library.patterns.index(I.SIGNALS["override"][0])
+        self.assertIn(override, conditionsMatched(library, text))
+        self.assertIn((library._alone[override], {override}), library._plan(conditionsMatched(library, text)))
+        self.assertEqual(library.hits(text), reference.hits(text))
+        for k in range(0, len(text), 8192):
+            part = text[k : k + 8192]
+            self.assertEqual(library.hits(part), reference.hits(part))
+            self.assertEqual(library.any(part), reference.any(part))
+
+    def test_sources(self) -> None:
+        """
+        Every Python and Markdown file of the proxy (tool results of a
+        coding agent: the common conditions match in most) is found the
+        same as by the reference, and so are the corpus texts inside one.
+        """
+        library, reference = libraries()
+        root = os.path.dirname(os.path.dirname(HERE))
+        paths = sorted(glob.glob(os.path.join(root, "akto_proxy", "**", "*.py"), recursive=True) + glob.glob(os.path.join(root, "*.md")))
+        self.assertGreater(len(paths), 20)
+        common = set(self.common())
+        fired: set[int] = set()
+        for path in paths:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            fired |= conditionsMatched(library, text) & common
+            self.assertEqual(library.hits(text), reference.hits(text), path)
+            self.assertEqual(library.any(text), reference.any(text), path)
+        self.assertEqual(fired, common)
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(st.lists(st.sampled_from(_COMMON_PIECES), min_size=1, max_size=30), st.sampled_from([" ", "\n", " \t"]))
+    def test_generated(self, parts: list[str], glue: str) -> None:
+        """
+        Texts of the common conditions' words and their patterns' words,
+        alone and in the bench's prose: the library's hits and C{any}
+        are the reference's.
+        """
+        library, reference = libraries()
+        text = glue.join(parts)
+        for t in (text, prose(300) + " " + text + "\n" + prose(200, seed=3)):
+            self.assertEqual(library.hits(t), reference.hits(t), t[:200])
+            self.assertEqual(library.any(t), reference.any(t), t[:200])
