@@ -773,6 +773,19 @@ def _wrapped(text: str) -> bool:
     return True
 
 
+# Session 18: a value, then a separator that runs what follows (&&, ||, ;)
+# or a substitution, and one statement of a script there that names no
+# program: a shell variable assigned and closed by a semicolon
+# (x.txt&& GHUser="v";, x$(GHRepo="v";), x`server="v";`) or a block's
+# end (x; fi;), as a script's lines spliced after a value send them.  A
+# lone & or | is left out (a URL's query: ?a=1& b=2;), and so is a value
+# that is itself an assignment (a=1; b=2;: a list of settings).
+_STATEMENT_AFTER = re.compile(
+    r"^\s*['\"]?[^;&|`$\s'\"=]{1,120}['\"]?\s*(?:(?:&&|\|\||;)\s*|\$\(\s*|`\s*)"
+    r"(?:[A-Za-z_]\w*=(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s;&|`)'\"]*)\s*;|(?:fi|done|esac)\s*;?)\s*[)`]?\s*$"
+)
+
+
 def commandInValue(text: str) -> bool:
     """
     Whether C{text}, read as a shell reads it, runs a command where a value
@@ -783,7 +796,7 @@ def commandInValue(text: str) -> bool:
     # (and then only what follows an operator counts: the start is the
     # value's own)
     text = text[:_MAX]  # (what lex reads: no copy of a large value)
-    if _wrapped(text):
+    if _wrapped(text) or _STATEMENT_AFTER.match(text):
         return True
     readings = [(text, "")]
     for quote in "'\"":
