@@ -577,6 +577,16 @@ _HEAD = re.compile(r"[^;&|\n]*")
 _ROOTED = re.compile(r"(?:/|~/|\.{1,2}/|[A-Za-z]:\\)[A-Za-z.]")
 
 
+# Session 18: builtins that change the shell's variables, with what only a
+# variable looks like after them (an upper-case name of four characters or
+# more; an assignment): after a separator where a value belongs they hide
+# a session's traces or steer what runs next (x || unset HISTFILE)
+_VARIABLE_BUILTINS = {
+    "unset": re.compile(r"[A-Z_][A-Z0-9_]{3,}$"),
+    "export": re.compile(r"[A-Za-z_]\w*=\S*$"),
+}
+
+
 def _shaped(arg: Word) -> bool:
     """
     An argument shaped like a program's: an option, a path, a URL, an
@@ -670,6 +680,8 @@ def _isCommand(command: Command, head: str) -> bool:
         # --x`: session 16), or a lower-case word with arguments
         return known or path or binary or (bool(_IDENT.match(first.text)) and bool(args)) or name == ""
     if where == "after":
+        if name in _VARIABLE_BUILTINS and args and all(_VARIABLE_BUILTINS[name].match(a.text) for a in args) and _VALUE.match(head):
+            return True  # x && unset HISTFILE, x; export PATH=/tmp: the shell's own variables
         if binary or (command.env and (known or path or _IDENT.match(first.text))):
             return True  # x|"C:\\tools\\x.exe", LD_PRELOAD=/tmp/x.so ls
         if path:
