@@ -961,6 +961,45 @@ _DER_PRIVATE_KEY = (
 _KEY_PHRASE = (
     r"\b(?:secret|access|api|auth|authentication|private|encryption|signing|master|licen[cs]e|activation)[ \t]+key[ \t]*[:=][ \t]*[\"']?[^\s\"'`,;|<>]{6}"
 )
+#: the literal a secret's variable falls back to when it is unset: after
+#: C{||}, C{??}, C{?:} or C{or} (C{process.env.API_KEY || "V"},
+#: C{os.environ.get("PASSWORD") or "V"}), as a C{default=} argument
+#: (C{env("SECRET_KEY", default="V")}), in the shell's C{${DB_PASSWORD:-V}}
+#: (validators.defaultSecret)
+_DEFAULT_AFTER = (
+    _SECRET_NAME + r"(?:[\"'`)\]]{0,3}[ \t]*(?:\|\||\?\?|\?:|\bor\b)|[\"'`][ \t]*,[ \t]*default[ \t]*=)[ \t]*[\"'`][^\s\"'`]{6}"
+)
+_DEFAULT_SHELL = r"\$\{\w{0,60}" + _SECRET_NAME + r":?[-=][^\s}\"'`]{6}"
+_DEFAULT_SECRET = _DEFAULT_AFTER + "|" + _DEFAULT_SHELL
+#: (the confirmation reads any name whole and leaves it to the validator:
+#: the secret words' alternation tried at each of a name's characters
+#: made it twice as slow)
+_DEFAULT_READ = (
+    r"(?<![\w.-])[\w.-]{1,80}[\"'`)\]]{0,5}[ \t]*(?:\|\||\?\?|\?:|\bor\b|,[ \t]*default[ \t]*=)[ \t]*[\"'`][^\s\"'`]{6,}|"
+    r"\$\{\w{1,80}:?[-=][^\s}\"'`]{6,}"
+)
+#: a variable set by a command that takes its name and its value as words,
+#: the name quoted too: Windows' C{setx "SONAR_TOKEN" "V"}, C{launchctl
+#: setenv "API_KEY" "V"} (validators.setVariable)
+_SET_VARIABLE = (
+    r"\b(?:setx|setenv)[ \t]+[\"']?[\w.-]{0,60}" + _SECRET_NAME + r"[ \t]+[\"']?[^\s\"'$%-][^\s\"']{5}"
+)
+#: PowerShell's ConvertTo-SecureString given the plain text itself
+#: (validators.secureString)
+_SECURE_STRING = r"\bConvertTo-SecureString(?:[ \t]+-(?:String|AsPlainText|Force)\b)*[ \t]+[\"']?[^\s\"'$(-][^\s\"']{5}"
+#: a private key's DER written in base64 with no PEM armour (a string
+#: literal, a setting): its first bytes say private key, whatever the
+#: length bytes hold: PKCS#1 RSA and DSA (SEQUENCE, version 0, a long
+#: INTEGER), PKCS#8 (version 0, the RSA or EC algorithm), SEC1 EC keys
+#: (version 1, the key's OCTET STRING) and Ed25519's PKCS#8. A public key,
+#: a certificate or a request starts otherwise.
+_BASE64_DER_KEY = (
+    r"\b(?:MII[A-Za-z0-9+/]{2}[AQgw]IBA(?:AK[BC]|AJB|DAN)|MIG[A-Za-z0-9+/]AgEAMB[AM]GByqGSM49AgE|"
+    r"M(?:HcCAQEEI|HQCAQEEI|IGkAgEBBD|IHcAgEBBE)|MC4CAQAwBQYDK2VwBCIEI)[A-Za-z0-9+/]{40}"
+)
+#: a token as a URL's whole userinfo: C{https://<token>@github.com/...}
+#: (validators.urlToken; a user and password are connection_string's)
+_URL_TOKEN = r"://[A-Za-z0-9_-]{20,}@[\w-]"
 _NETRC_ENTRY = r"\b(?:machine[ \t]+[^\s]{1,200}|default)\s+login[ \t]+[^\s]{1,200}\s+password[ \t]+[^\s]{6}"
 _SHORT_SCHEME = r"\bauthorization[\"']?[ \t]*[:=][ \t]*[\"']?[A-Za-z][\w-]{1,4}[ \t]+[^\s\"'`,;|<>]{6}"
 
@@ -1017,6 +1056,13 @@ SECRET_RULES = (
          caseless=False),
     Rule(EXFIL, "gcp_service_account", r"\"type\"\s*:\s*\"service_account\".{0,400}\"private_key_id\"\s*:\s*\"[0-9a-f]{40}\"",
          severity="critical", variants="r"),
+    # a JSON Web Key with its private part (RFC 7518: C{d} of an EC, RSA or
+    # OKP key, C{k} of a symmetric one): Hyperscan looks for the key's type,
+    # C{re} takes each object's members from its brace (any order) up to the
+    # next brace, possessively (linear), and
+    # validators.jwkPrivate reads them; a public key stays silent
+    Rule(EXFIL, "private_key", r"\"kty\"\s*:\s*\"(?:EC|RSA|OKP|oct)\"", severity="critical", variants="r", caseless=False,
+         validator="jwk_private", confirm=r"\{\s*\"[^{}]{0,4000}+"),
     Rule(EXFIL, "jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.(?:eyJ[A-Za-z0-9_-]{8,}|e30)\.[A-Za-z0-9_-]{16,}|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{40,}\.[A-Za-z0-9_-]{10,}",
          severity="high", variants="r", caseless=False, validator="jwt", level=2),
     # a password in the userinfo of a URL, whatever the scheme
@@ -1081,6 +1127,19 @@ SECRET_RULES = (
          severity="high", variants="r", validator="assigned_secret", level=2),
     Rule(EXFIL, "assigned_secret", _KEY_PHRASE, severity="high", variants="r", validator="key_phrase", level=2,
          confirm=_whole(_KEY_PHRASE)),
+    Rule(EXFIL, "assigned_secret", _DEFAULT_SECRET, severity="high", variants="r", validator="default_secret", level=2,
+         confirm=_DEFAULT_READ),
+    Rule(EXFIL, "assigned_secret", _SET_VARIABLE, severity="high", variants="r", validator="set_variable", level=2,
+         confirm=_SET_VARIABLE.replace("{5}", "{5,}") + r"[\"']?"),
+    Rule(EXFIL, "assigned_secret", _SECURE_STRING, severity="high", variants="r", validator="secure_string", level=2,
+         confirm=_SECURE_STRING.replace("{5}", "{5,}") + r"[\"']?"),
+    Rule(EXFIL, "private_key", _BASE64_DER_KEY, severity="critical", variants="r", caseless=False, level=2),
+    # Code Climate's test reporter id: it uploads coverage as the repository
+    # (the value is judged: the name's TEST is no placeholder)
+    Rule(EXFIL, "codeclimate_reporter_id", r"\bCC_TEST_REPORTER_ID[\"']?[ \t]*[:=][ \t]*[\"']?([0-9a-f]{64})\b", severity="high",
+         variants="r", caseless=False, validator="live", group=1, level=2),
+    Rule(EXFIL, "url_token", _URL_TOKEN, severity="high", variants="r", validator="url_token", level=2,
+         confirm=r"\b[a-z][a-z0-9+.-]{0,20}" + _URL_TOKEN),
     # a .netrc entry: the keyword says password, so a word is one
     # (validators.netrcPassword)
     Rule(EXFIL, "assigned_secret", _NETRC_ENTRY, severity="high", variants="r", validator="netrc_password", level=2,
@@ -1146,7 +1205,9 @@ SECRET_RULES = (
     Rule(EXFIL, "vault_unseal_key",
          r"\bunseal key \d+:[ \t]*[A-Za-z0-9+/]{43,44}={0,2}|\bvault operator unseal[ \t]+(?:-\S+[ \t]+)*['\"]?[A-Za-z0-9+/]{43,44}={0,2}",
          severity="critical", variants="r", level=2),
-    Rule(EXFIL, "sonar_token", r"(?:\b|-D)sonar[._]?login['\"]?[ \t]*(?:[=:,]|=>)[ \t]*['\"]?[0-9a-f]{40}\b",
+    # (and as a property's name and value: <property name="sonar.login"
+    # value="...">, a list of name/value pairs)
+    Rule(EXFIL, "sonar_token", r"(?:\b|-D)sonar[._]?login['\"]?(?:[ \t]*(?:[=:,]|=>)|[ \t]+value[ \t]*=|[ \t]*\r?\n[ \t]*value[ \t]*:)[ \t]*['\"]?[0-9a-f]{40}\b",
          severity="critical", variants="r", level=2),
     # .pgpass: host:port:database:user:password
     Rule(EXFIL, "pgpass_entry", r":(?:\d{2,5}|\*):[\w*-]+:[\w*.-]+:[^\s:]{6}",
@@ -1281,6 +1342,9 @@ SECRET_RULES = (
         ("intra42_secret", r"\bs-s4t2(?:ud|af)-[a-f0-9]{64}\b", 1),
         # Zoho's OAuth tokens: 1000, then two runs of 32 hexadecimal digits
         ("zoho_token", r"\b1000\.[a-f0-9]{32}\.[a-f0-9]{32}\b", 1),
+        # DeepSeek's API keys; Infura's project key in its endpoint's URL
+        ("deepseek_key", r"\bsk-[a-f0-9]{32}\b", 2),
+        ("infura_key", r"\binfura\.io/(?:ws/)?v3/[0-9a-f]{32}\b", 2),
         ("plaid_token", r"\b(?:access|public)-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", 1),
     )
 ) + tuple(

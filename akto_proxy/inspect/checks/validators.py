@@ -321,8 +321,9 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 
 #: words of a namespace that say where a secret is kept (C{secrets.api_key},
-#: C{process.env.API_KEY}, C{keys.stripe_key})
-_NAMESPACE_WORDS = frozenset("secrets keys tokens passwords env".split())
+#: C{process.env.API_KEY}, C{keys.stripe_key}) or whose it is (Play's
+#: C{db.default.password}: the default database's)
+_NAMESPACE_WORDS = frozenset("secrets keys tokens passwords env default".split())
 
 #: words after a secret's name that say how it is written, not what it is
 #: (C{SECRET_KEY_BASE}, C{client-key-data}, C{API_KEY_B64})
@@ -557,7 +558,9 @@ def assignedSecret(text: str) -> bool:
     if quoted:
         literal = m.end(group) < len(text) and text[m.end(group)] == text[m.start(group) - 1]
     else:
-        literal = _ENV_ASSIGNMENT.fullmatch(text) is not None
+        literal = _ENV_ASSIGNMENT.fullmatch(text) is not None or (
+            _PROPERTY_LINE.fullmatch(text) is not None and not _CAMEL_IDENTIFIER.fullmatch(value)
+        )
     assigned = re.search(r"[=:]", between) is not None or quoted and re.fullmatch(r"[ \t]+is[ \t]+[\"'`]", between) is not None
     strong = not weak and name.lower() not in ("key", "pass", "auth", "pw")
     last = secretWords(name)[-1]  # (a password's name run together or misspelt: dbpasswd, PSWD)
@@ -632,6 +635,78 @@ def drawnPassword(value: str) -> bool:
     return not wordValue(value) and not _VERSIONED.fullmatch(value) and not _UUID.search(value)
 
 
+#: a secret's name and the literal code falls back to when the variable is
+#: unset: C{process.env.API_KEY || "V"}, C{os.environ.get("PASSWORD") or
+#: "V"}, C{env("SECRET_KEY", default="V")}, the shell's C{${DB_PASSWORD:-V}}
+_DEFAULT_VALUE = re.compile(
+    r"""(?P<name>[\w.-]+)["'`)\]]{0,5}[ \t]*(?:\|\||\?\?|\?:|or\b|,[ \t]*default[ \t]*=)[ \t]*["'`](?P<value>[^\s"'`]+)|"""
+    r"""\$\{(?P<shell>\w+):?[-=](?P<bare>[^\s}"'`]+)""",
+    re.I,
+)
+#: the names that say secret and nothing more (a longer value is needed)
+_BARE_NAMES = frozenset(("key", "pass", "auth", "pw", "token", "secret"))
+
+
+def defaultSecret(text: str) -> bool:
+    """
+    The literal a secret's variable falls back to (L{_DEFAULT_VALUE}) is
+    the secret wherever the variable is unset: judged as an assigned value
+    that must look drawn, not as a literal that may be a word (a default
+    of C{postgres}, C{changeme}, C{secret} is a development stand-in).
+    """
+    m = _DEFAULT_VALUE.match(text)
+    if m is None:
+        return False
+    name = m.group("name") or m.group("shell")
+    value = m.group("value") or m.group("bare")
+    if not secretName(name) or wordValue(value) or _VERSIONED.fullmatch(value):
+        return False
+    if secretValue(value, strong=name.lower() not in _BARE_NAMES, quoted=True):
+        return True
+    return secretWords(name)[-1] in _PASSWORD_WORDS | {"pw"} and drawnPassword(value)
+
+
+#: a variable set by a command that takes its name and value as words
+#: (Windows' C{setx NAME V}, csh's and launchd's C{setenv NAME V})
+_SET_VARIABLE = re.compile(r"""(?:setx|setenv)[ \t]+["']?(?P<name>[\w.-]+)["']?[ \t]+(?P<q>["']?)(?P<value>[^\s"']+)""", re.I)
+
+
+def setVariable(text: str) -> bool:
+    """
+    C{setx "NAME" "V"}: judged as C{NAME="V"} (and C{NAME=V}) is.
+    """
+    m = _SET_VARIABLE.match(text)
+    return m is not None and assignedSecret(m.group("name") + "=" + m.group("q") + m.group("value") + m.group("q"))
+
+
+_SECURE_VALUE = re.compile(r"""ConvertTo-SecureString(?:[ \t]+-(?:String|AsPlainText|Force)\b)*[ \t]+(?P<q>["']?)(?P<value>[^\s"'$(-][^\s"']*)""", re.I)
+
+
+def secureString(text: str) -> bool:
+    """
+    C{ConvertTo-SecureString "V" -AsPlainText}: the plain text a script
+    turns into a credential is a password written into it, judged as
+    C{password="V"} is.
+    """
+    m = _SECURE_VALUE.match(text)
+    return m is not None and assignedSecret("password=" + m.group("q") + m.group("value") + m.group("q"))
+
+
+def urlToken(text: str) -> bool:
+    """
+    A token written as a URL's whole userinfo (C{https://<token>@github.com/o/r.git},
+    as git and many APIs take one): drawn at random, twenty characters or
+    more; not a word, an identifier, a UUID or a Sentry DSN's public key
+    (32 hexadecimal digits: a DSN is public by design).
+    """
+    userinfo = text.partition("://")[2].partition("@")[0]
+    if len(userinfo) < 20 or re.fullmatch(r"[0-9a-f]{32}", userinfo, re.I) or _UUID.fullmatch(userinfo):
+        return False
+    if not (any(c.isdigit() for c in userinfo) and any(c.isalpha() for c in userinfo)):
+        return False
+    return not wordValue(userinfo) and secretValue(userinfo, quoted=True)
+
+
 #: a value that is a mode and a body: a vendor's key without its vendor's
 #: prefix (C{test_<hex>}, Lob's secret keys); not a publishable key's
 #: C{test_pub_}
@@ -640,6 +715,13 @@ _MODE_VALUE = re.compile(r"(?:live|test|prod|sandbox)_(?P<body>[A-Za-z0-9]{24,})
 #: compose file's environment map writes it), an unquoted value, a comment
 #: after it (C{# REACT_APP_PASS=...}: commented out, still there)
 _ENV_ASSIGNMENT = re.compile(r"(?:#[ \t]*)?(?:export[ \t]+)?[A-Z][A-Z0-9_]*(?:=|:[ \t]+)[^\s\"'`]+(?:[ \t]+#.*)?\s*")
+#: a Java properties file's line, whole: a lowercase name of three dotted
+#: parts or more (C{spring.datasource.password}, C{mail.smtp.password}),
+#: C{=} with no blank around it, an unquoted value to the line's end (code's
+#: C{user.password = newPass;} has blanks, a receiver and a semicolon)
+_PROPERTY_LINE = re.compile(r"[a-z][\w-]*(?:\.[a-z][\w-]*){2,}=[^\s\"'`]*[^\s\"'`;)]\s*")
+#: (a variable's name, C{newPass}, C{userPwd}: what code assigns)
+_CAMEL_IDENTIFIER = re.compile(r"[a-z]+(?:[A-Z][a-z]+)+")
 #: what a password field's value is when it describes the field rather
 #: than fill it: a schema's type, a form's rule, a mask, a store's word
 _FIELD_WORDS = frozenset(
@@ -806,6 +888,27 @@ def encodedPrivateKey(text: str) -> bool:
     except (binascii.Error, ValueError):
         return False
     return re.match(rb"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----\s*[A-Za-z0-9+/]{8}", plain) is not None
+
+
+#: a JSON Web Key's type (RFC 7518: an elliptic curve, RSA or octet-pair
+#: key, or a symmetric one) and its private member: C{d} of the first three,
+#: C{k} of a symmetric key, base64url
+_JWK_TYPE = re.compile(r"\"kty\"\s*:\s*\"(EC|RSA|OKP|oct)\"")
+_JWK_MEMBER = re.compile(r"\"(d|k)\"\s*:\s*\"([A-Za-z0-9_-]{16,})\"")
+
+
+def jwkPrivate(text: str) -> bool:
+    """
+    A JSON object (its members, up to a brace) that is a JSON Web Key with
+    its private part: C{d} of an EC, RSA or OKP key, C{k} of a symmetric
+    (C{oct}) key, a value that is not a placeholder.  A public key (C{x},
+    C{y}, C{n}, C{e} only: a JWKS endpoint's) is not one.
+    """
+    kind = _JWK_TYPE.search(text)
+    if kind is None:
+        return False
+    wanted = "k" if kind.group(1) == "oct" else "d"
+    return any(m.group(1) == wanted and not placeholder(m.group(2)) for m in _JWK_MEMBER.finditer(text))
 
 
 _K8S_SECRET = re.compile(r"^kind:[ \t]*Secret[ \t]*$", re.M)
@@ -1772,6 +1875,7 @@ VALIDATORS: dict[str, Validator] = {
     "auth_user_pass": authUserPass,
     "env_secret": envSecret,
     "encoded_private_key": encodedPrivateKey,
+    "jwk_private": jwkPrivate,
     "ip_address": ipAddress,
     "prefixed_token": prefixedToken,
     "spaced_secret": spacedSecret,
@@ -1781,6 +1885,10 @@ VALIDATORS: dict[str, Validator] = {
     "named_key": namedKey,
     "jenkins_element": jenkinsElement,
     "npmrc_credential": npmrcCredential,
+    "default_secret": defaultSecret,
+    "set_variable": setVariable,
+    "secure_string": secureString,
+    "url_token": urlToken,
 }
 
 
