@@ -76,7 +76,7 @@ SIXTH_TPR = {"sql_injection": 0.99, "command_injection": 0.955, "path_traversal"
 SIXTH_FPR = {True: 0.005, False: 0.009}
 # the seventh's score when it was unsealed (session 18): SQL 95.01, cmd 93.39,
 # path 96.16; FPR 0.15% (0.81% without the exclusions)
-SEVENTH_TPR = {"sql_injection": 0.945, "command_injection": 0.93, "path_traversal": 0.955}
+SEVENTH_TPR = {"sql_injection": 0.98, "command_injection": 0.96, "path_traversal": 0.955}
 SEVENTH_FPR = {True: 0.005, False: 0.011}
 
 

@@ -116,7 +116,7 @@ SQL_RULES = (
          r"grant\s+(?:all|dba|sysadmin)|insert\s+into\s+\w*(?:user|admin|account)|update\s+\w+\s+set\s+\w*(?:pass|role|admin|is_admin))",
          variants="rdq"),
     Rule(SQL, "stacked_queries",
-         r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*(?:select\b|insert|update|delete|drop|declare|create|alter|truncate|shutdown|grant|merge|copy|call|set\s+@)\b|"
+         r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*(?:select\b|insert|update|delete|drop|declare|create|alter|truncate|shutdown|grant|merge|copy|call|set\s+@|begin\s+declare\s+@)\b|"
          r"(?:^\s*[\w@.-]*|['\"`)])\s*;\s*exec(?:ute)?\s*(?:[(@'\"\[]|(?:xp|sp)_|master\b|immediate\b|\w*[_.][\w.]*\s*(?:$|;|--|#|['@\"(])|[\w.]+\s*(?:['@\"(]|;|--|#))|"
          r"['\"`)]\s*;\s*(?:desc|describe|show\s+(?:tables|databases|grants|columns))\b|['\"`)]\s*;\s*print\s*[@'\"(]",
          variants="rdq", level=2, fragment=True),
@@ -585,8 +585,10 @@ CMD_RULES = (
     # ${${), a letter given by a default or a case lookup (${::-j},
     # ${lower:l}); braces escaped ($\{..\}) as some writers send them.
     # (A configuration's own ${env:LEVEL:-info} or ${sys:x} is not flagged.)
+    # Session 18: Commons Text's lookups that run a script or reach out
+    # (Text4Shell): ${script:javascript:..}, ${url:UTF-8:http..}, ${dns:..}.
     Rule(CMD, "expression_injection",
-         r"\$\\?\{\s*(?:jndi\s*:|\$\\?\{)|\$\\?\{(?:::-|(?:lower|upper)\s*:)[^{}\s\\]{1,2}\\?\}",
+         r"\$\\?\{\s*(?:jndi\s*:|\$\\?\{|script\s*:\s*[a-z]+\s*:|url\s*:\s*[\w-]+\s*:\s*[a-z]+://|dns\s*:\s*[a-z]+\s*\|)|\$\\?\{(?:::-|(?:lower|upper)\s*:)[^{}\s\\]{1,2}\\?\}",
          variants="rd", level=2, context="data"),
 )  # fmt: skip
 

@@ -577,6 +577,16 @@ _HEAD = re.compile(r"[^;&|\n]*")
 _ROOTED = re.compile(r"(?:/|~/|\.{1,2}/|[A-Za-z]:\\)[A-Za-z.]")
 
 
+# Session 18: builtins that change the shell's variables, with what only a
+# variable looks like after them (an upper-case name of four characters or
+# more; an assignment): after a separator where a value belongs they hide
+# a session's traces or steer what runs next (x || unset HISTFILE)
+_VARIABLE_BUILTINS = {
+    "unset": re.compile(r"[A-Z_][A-Z0-9_]{3,}$"),
+    "export": re.compile(r"[A-Za-z_]\w*=\S*$"),
+}
+
+
 def _shaped(arg: Word) -> bool:
     """
     An argument shaped like a program's: an option, a path, a URL, an
@@ -670,6 +680,8 @@ def _isCommand(command: Command, head: str) -> bool:
         # --x`: session 16), or a lower-case word with arguments
         return known or path or binary or (bool(_IDENT.match(first.text)) and bool(args)) or name == ""
     if where == "after":
+        if name in _VARIABLE_BUILTINS and args and all(_VARIABLE_BUILTINS[name].match(a.text) for a in args) and _VALUE.match(head):
+            return True  # x && unset HISTFILE, x; export PATH=/tmp: the shell's own variables
         if binary or (command.env and (known or path or _IDENT.match(first.text))):
             return True  # x|"C:\\tools\\x.exe", LD_PRELOAD=/tmp/x.so ls
         if path:
@@ -773,6 +785,19 @@ def _wrapped(text: str) -> bool:
     return True
 
 
+# Session 18: a value, then a separator that runs what follows (&&, ||, ;)
+# or a substitution, and one statement of a script there that names no
+# program: a shell variable assigned and closed by a semicolon
+# (x.txt&& GHUser="v";, x$(GHRepo="v";), x`server="v";`) or a block's
+# end (x; fi;), as a script's lines spliced after a value send them.  A
+# lone & or | is left out (a URL's query: ?a=1& b=2;), and so is a value
+# that is itself an assignment (a=1; b=2;: a list of settings).
+_STATEMENT_AFTER = re.compile(
+    r"^\s*['\"]?[^;&|`$\s'\"=]{1,120}['\"]?\s*(?:(?:&&|\|\||;)\s*|\$\(\s*|`\s*)"
+    r"(?:[A-Za-z_]\w*=(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s;&|`)'\"]*)\s*;|(?:fi|done|esac)\s*;?)\s*[)`]?\s*$"
+)
+
+
 def commandInValue(text: str) -> bool:
     """
     Whether C{text}, read as a shell reads it, runs a command where a value
@@ -783,7 +808,7 @@ def commandInValue(text: str) -> bool:
     # (and then only what follows an operator counts: the start is the
     # value's own)
     text = text[:_MAX]  # (what lex reads: no copy of a large value)
-    if _wrapped(text):
+    if _wrapped(text) or _STATEMENT_AFTER.match(text):
         return True
     readings = [(text, "")]
     for quote in "'\"":

@@ -326,7 +326,10 @@ def injects(value: str) -> Optional[str]:
     """
     The first place (C{"'"}, C{'"'}, C{"number"}) where C{value} leaves its
     literal and changes the statement, with what it does there
-    (C{"' boolean"}), or C{None}.
+    (C{"' boolean"}), or C{None}.  Two readings stand beside the places
+    (session 18): a union probe whatever fills its gaps (L{_UNION_PROBE}),
+    and one bare word followed by a boolean and a comparison
+    (C{staff OR x=y#}: a name's place left by a filter that drops quotes).
     """
     if len(value) > 512:
         value = value[:512]
@@ -350,16 +353,26 @@ def injects(value: str) -> Optional[str]:
             does -= _WEAK_AFTER_WORDS
         if does & _STRONG or _BOOLEAN_LITERAL in does or (_SQL_VALUE in does and _OPERATOR in does):
             return f"{quote} {min(does & (_STRONG | {_BOOLEAN_LITERAL, _SQL_VALUE}))}"
+    if _UNION_PROBE.search(value):
+        return "union probe"
     tokens = _tokens(value)
     if not tokens:
         return None
     head = tokens[0]
     if head[0] in ("n", "(") or (head == ("o", "-") and len(tokens) > 1 and tokens[1][0] == "n"):
         does = _judge(tokens, True, False)
-    elif head[0] == "k" and head[1] in _BOOLEAN and len(tokens) > 1 and tokens[1][0] != "c":
-        does = _judge(tokens[1:], True, False)  # a bare tail: "or true--"
+    elif head[1] in _BOOLEAN and head[0] in ("k", "o") and len(tokens) > 1 and tokens[1][0] != "c":
+        does = _judge(tokens[1:], True, False)  # a bare tail: "or true--", "||(elt(..))"
         if does is not None:
             does = does | ({_BOOLEAN_CONDITION} if does & {_BOOLEAN_CONDITION} or _COMMENT in does else set())
+    elif head[0] == "w" and len(tokens) > 2 and tokens[1][0] == "k" and tokens[1][1] in ("or", "and", "xor"):
+        # one bare word, then a boolean and a comparison: "staff OR x=y#";
+        # only the comparison counts ("rock or roll", "Tom and Jerry" are
+        # no condition)
+        does = _judge(tokens[1:], False, False)
+        if does is None or _BOOLEAN_CONDITION not in does or not _comparison(tokens[2:]):
+            return None
+        return "word boolean"
     else:
         return None
     if not does:
@@ -369,6 +382,24 @@ def injects(value: str) -> Optional[str]:
     if does & (_STRONG - {_CALL}) or (_CALL in does and _numberCall(tokens)):
         return f"number {min(does & _STRONG)}"
     return None
+
+
+def _comparison(tokens: list[tuple[str, str]]) -> bool:
+    """
+    Whether C{tokens} (a boolean's right side) compare two operands with an
+    operator of SQL's (C{x=y}, C{1<2}), not only call or name something.
+    """
+    return any(k == "o" and v in _COMPARE for k, v in tokens)
+
+
+# a union probe whatever fills the gaps between its words: UNION and SELECT
+# kept apart only by what is no word (a filter's bait: comments, brackets,
+# plus signs, a comment sign without its line break) and a select list of
+# numbers or NULLs (UNION/**/SELECT/**/1,2,3, (UnIoN)+(SelECT)+1,2)
+_UNION_PROBE = re.compile(
+    r"\bunion[^\w\n]{1,24}(?:(?:all|distinct)[^\w\n]{1,24})?select[^\w\n]{1,24}(?:null|-?\d+)[^\w\n]{0,8},[^\w\n]{0,8}(?:null|-?\d+)\b",
+    re.I,
+)
 
 
 def _numberCall(tokens: list[tuple[str, str]]) -> bool:
