@@ -49,6 +49,31 @@ WORDS = (
 ).split()
 
 
+def sourceResult(size: int) -> Message:
+    """
+    A tool result of C{size} characters of Twisted's web server's source
+    files, as a read_file of a repository returns them: clean, unlike
+    L{result}'s.  (Not this project's own: its rules and tests hold attack
+    forms by design.)
+    """
+    import twisted.web
+
+    root = os.path.dirname(os.path.abspath(twisted.web.__file__))
+    parts: list[str] = []
+    n = 0
+    for folder, _, files in sorted(os.walk(root)):
+        for name in sorted(files):
+            if name.endswith(".py") and n < size:
+                with open(os.path.join(folder, name), encoding="utf-8") as f:
+                    parts.append(f.read())
+                n += len(parts[-1])
+    body = "\n".join(parts)
+    while len(body) < size:
+        body += "\n" + body
+    obj = {"jsonrpc": "2.0", "id": 9, "result": {"content": [{"type": "text", "text": body[:size]}]}}
+    return Message.fromJSONRPC(obj, "response", TARGET, "http", method="tools/call")
+
+
 def text(rnd: random.Random, n: int) -> str:
     out: list[str] = []
     size = 0
@@ -121,7 +146,10 @@ def main() -> None:
 
     rows = [("1 KiB JSON-RPC request, all checks + custom + pii", f"p50 {p50:7.1f} us", f"p99 {p99:7.1f} us", "target p50 < 100 us")]
     for label, message in (
+        # (its shuffled words make phrases the prompt-injection signals read
+        # as addressed to the model: a flagged message, kept for comparison)
         ("1 MiB tool result (response)", result(rnd, 1 << 20)),
+        ("1 MiB tool result of Python sources (response, clean)", sourceResult(1 << 20)),
         ("1 MiB tool argument (request)", Message.fromJSONRPC(
             {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
              "params": {"name": "write_file", "arguments": {"content": result(rnd, 1 << 20).strings[1][1]}}},
